@@ -1,0 +1,69 @@
+//! The admin listener: `/metrics` (Prometheus text), `/healthz` (the process is up) and
+//! `/readyz` (it is serving and not draining). Bound to 127.0.0.1 by default.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+use crate::body::{Body, full};
+use crate::server::Shared;
+
+/// Serves admin requests until shutdown.
+pub async fn serve(tcp: TcpListener, shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.subscribe();
+    loop {
+        let (stream, _) = tokio::select! {
+            a = tcp.accept() => match a {
+                Ok(x) => x,
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => return,
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let shared = shared.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&req, &shared)) }
+            });
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
+    let mut r = Response::new(full(body));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn handle(req: &Request<Incoming>, shared: &Shared) -> Response<Body> {
+    match req.uri().path() {
+        "/metrics" => text(
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            shared.metrics.encode(),
+        ),
+        "/healthz" => text(StatusCode::OK, "text/plain", "ok\n".into()),
+        "/readyz" => {
+            if shared.ready.load(Ordering::Relaxed) {
+                text(StatusCode::OK, "text/plain", "ready\n".into())
+            } else {
+                text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "draining\n".into())
+            }
+        }
+        _ => text(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
+    }
+}

@@ -1,0 +1,173 @@
+//! The one body type used on both sides of the proxy, and the body wrappers that enforce the
+//! request size limit and count response bytes for the access log.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
+use http_body_util::combinators::BoxBody;
+
+/// Boxed error carried by bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The body type of every request and response the gateway handles.
+pub type Body = BoxBody<Bytes, BoxError>;
+
+/// A complete body from bytes.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    http_body_util::Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// An empty body.
+pub fn empty() -> Body {
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// The body grew past its limit while streaming.
+#[derive(Debug, thiserror::Error)]
+#[error("request body exceeds the limit of {0} bytes")]
+pub struct BodyTooLarge(pub u64);
+
+pin_project_lite::pin_project! {
+    /// Streams a request body and fails once more than `limit` bytes went through, setting
+    /// `tripped` so the proxy can answer 413 instead of 502.
+    pub struct Limited<B> {
+        #[pin]
+        inner: B,
+        seen: u64,
+        limit: u64,
+        tripped: Arc<AtomicBool>,
+        counter: Arc<AtomicU64>,
+    }
+}
+
+impl<B> Limited<B> {
+    /// Wraps `inner` with `limit`; `tripped` is set when the limit is crossed and `counter`
+    /// counts the bytes read.
+    pub fn new(inner: B, limit: u64, tripped: Arc<AtomicBool>, counter: Arc<AtomicU64>) -> Self {
+        Self {
+            inner,
+            seen: 0,
+            limit,
+            tripped,
+            counter,
+        }
+    }
+}
+
+impl<B> http_body::Body for Limited<B>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.project();
+        match this.inner.poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    *this.seen += data.len() as u64;
+                    this.counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+                    if *this.seen > *this.limit {
+                        this.tripped.store(true, Ordering::Relaxed);
+                        return Poll::Ready(Some(Err(Box::new(BodyTooLarge(*this.limit)))));
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            other => other.map(|_| None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Counts response bytes and runs `on_done` once when the body ends or is dropped (the
+    /// client went away), so the access-log record has the real size and duration.
+    pub struct Observed<B: http_body::Body, F: FnOnce(u64, bool)> {
+        #[pin]
+        inner: B,
+        bytes: u64,
+        on_done: Option<F>,
+        complete: bool,
+    }
+
+    impl<B: http_body::Body, F: FnOnce(u64, bool)> PinnedDrop for Observed<B, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(f) = this.on_done.take() {
+                // hyper stops polling once `is_end_stream()` is true, so ask the body too.
+                let done = *this.complete || this.inner.as_ref().get_ref().is_end_stream();
+                f(*this.bytes, done);
+            }
+        }
+    }
+}
+
+impl<B: http_body::Body, F: FnOnce(u64, bool)> Observed<B, F> {
+    /// Wraps `inner`; `on_done(bytes, completed)` runs exactly once.
+    pub fn new(inner: B, on_done: F) -> Self {
+        Self {
+            inner,
+            bytes: 0,
+            on_done: Some(on_done),
+            complete: false,
+        }
+    }
+}
+
+impl<B, F> http_body::Body for Observed<B, F>
+where
+    B: http_body::Body<Data = Bytes>,
+    F: FnOnce(u64, bool),
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = self.project();
+        let res = this.inner.poll_frame(cx);
+        match &res {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(d) = frame.data_ref() {
+                    *this.bytes += d.len() as u64;
+                }
+            }
+            Poll::Ready(None) => *this.complete = true,
+            _ => {}
+        }
+        res
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,196 @@
+//! `${env:NAME}`, `${env:NAME:-default}` and `${file:PATH}` references inside string values.
+//!
+//! Expansion happens while the YAML is deserialised, through [`ExpandedString`], so an error in a
+//! reference is reported by the YAML layer with the line of the value that holds it. Relative
+//! `${file:}` paths resolve against the folder of the config file, which the loader sets for the
+//! duration of one parse with [`with_base_dir`].
+
+use std::cell::RefCell;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer};
+
+thread_local! {
+    static BASE_DIR: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+}
+
+/// Largest file a `${file:}` reference may read: these are secrets and small values, not data.
+const MAX_FILE_REFERENCE_BYTES: u64 = 64 * 1024;
+
+/// Runs `f` with `dir` as the folder that relative `${file:}` references resolve against.
+pub(crate) fn with_base_dir<T>(dir: &Path, f: impl FnOnce() -> T) -> T {
+    let previous = BASE_DIR.with(|b| b.replace(Some(dir.to_path_buf())));
+    let out = f();
+    BASE_DIR.with(|b| *b.borrow_mut() = previous);
+    out
+}
+
+/// Resolves `path` against the current base folder (the config file's folder while loading).
+pub(crate) fn resolve_path(path: &str) -> PathBuf {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    BASE_DIR.with(|b| match &*b.borrow() {
+        Some(dir) => dir.join(p),
+        None => p.to_path_buf(),
+    })
+}
+
+/// Expands every `${...}` reference in `input`. `$$` is not special; a `$` not followed by `{`
+/// is kept as is.
+pub(crate) fn expand(input: &str) -> Result<String, String> {
+    if !input.contains("${") {
+        return Ok(input.to_owned());
+    }
+    let mut out = String::with_capacity(input.len());
+    let mut rest = input;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unterminated reference in {input:?}: missing `}}`"))?;
+        out.push_str(&resolve_reference(&after[..end])?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn resolve_reference(reference: &str) -> Result<String, String> {
+    if let Some(spec) = reference.strip_prefix("env:") {
+        let (name, default) = match spec.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (spec, None),
+        };
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(format!("invalid environment variable name {name:?}"));
+        }
+        match std::env::var(name) {
+            Ok(v) if !v.is_empty() => Ok(v),
+            _ => default
+                .map(str::to_owned)
+                .ok_or_else(|| format!("environment variable {name} is not set")),
+        }
+    } else if let Some(path) = reference.strip_prefix("file:") {
+        let full = resolve_path(path);
+        let meta = std::fs::metadata(&full)
+            .map_err(|e| format!("cannot read {}: {e}", full.display()))?;
+        if meta.len() > MAX_FILE_REFERENCE_BYTES {
+            return Err(format!(
+                "{} is larger than {MAX_FILE_REFERENCE_BYTES} bytes",
+                full.display()
+            ));
+        }
+        let text = std::fs::read_to_string(&full)
+            .map_err(|e| format!("cannot read {}: {e}", full.display()))?;
+        Ok(text.trim_end_matches(['\r', '\n']).to_owned())
+    } else {
+        Err(format!(
+            "unknown reference `${{{reference}}}`: use ${{env:NAME}}, ${{env:NAME:-default}} or ${{file:PATH}}"
+        ))
+    }
+}
+
+/// A string config value with its `${...}` references expanded.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct ExpandedString(pub String);
+
+impl ExpandedString {
+    /// The expanded text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ExpandedString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for ExpandedString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for ExpandedString {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+impl<'de> Deserialize<'de> for ExpandedString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        expand(&raw).map(Self).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for ExpandedString {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ExpandedString".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A string; `${env:NAME}`, `${env:NAME:-default}` and `${file:PATH}` are expanded."
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_env_with_default_when_unset() {
+        assert_eq!(
+            expand("${env:PORTCULLIS_TEST_SURELY_UNSET:-127.0.0.1:1}").ok(),
+            Some("127.0.0.1:1".to_owned())
+        );
+    }
+
+    #[test]
+    fn denies_unset_env_without_default() {
+        let err = expand("x${env:PORTCULLIS_TEST_SURELY_UNSET}").unwrap_err();
+        assert!(err.contains("PORTCULLIS_TEST_SURELY_UNSET"), "{err}");
+    }
+
+    #[test]
+    fn expands_env_inside_text() {
+        // PATH is always set in a test process.
+        let out = expand("a-${env:PATH}-b").unwrap();
+        assert!(out.starts_with("a-") && out.ends_with("-b") && out.len() > 4);
+    }
+
+    #[test]
+    fn reads_file_relative_to_base_dir() {
+        let dir = std::env::temp_dir().join(format!("pc-expand-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("secret.txt"), "s3cret\n").unwrap();
+        let out = with_base_dir(&dir, || expand("${file:secret.txt}"));
+        assert_eq!(out.ok(), Some("s3cret".to_owned()));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn denies_unknown_and_unterminated_references() {
+        assert!(expand("${vault:x}").is_err());
+        assert!(expand("${env:X").is_err());
+        assert!(expand("${env:BAD NAME}").is_err());
+    }
+
+    #[test]
+    fn keeps_text_without_references() {
+        assert_eq!(expand("plain $text").ok(), Some("plain $text".to_owned()));
+    }
+}

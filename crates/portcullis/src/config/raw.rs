@@ -1,0 +1,537 @@
+//! The config file as written: serde types with `deny_unknown_fields` and a doc on every field.
+//! These docs become `docs/config.schema.json` and the config reference. Nothing here is
+//! validated beyond its shape; `compile()` turns it into runtime types that cannot be invalid.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::expand::ExpandedString as Str;
+use super::units::{ByteSize, HumanDuration};
+
+/// The whole configuration file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Listeners that accept client traffic. At least one is required.
+    pub listeners: Vec<ListenerConfig>,
+    /// The admin listener (`/metrics`, `/healthz`, `/readyz`). Default: bound to 127.0.0.1:9901.
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// Named upstream pools that routes forward to.
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, UpstreamConfig>,
+    /// Routes, matched by the precedence described in `docs/config-reference.md`.
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
+    /// Client addresses (CIDRs) of proxies whose `X-Forwarded-For` is trusted to name the real
+    /// client. Default: none, so the TCP peer is the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<Str>,
+    /// Response headers added to every answer (proxied or local) unless already set.
+    /// Default: `x-content-type-options: nosniff`, `x-frame-options: DENY`,
+    /// `referrer-policy: no-referrer`.
+    #[serde(default)]
+    pub security_headers: Option<BTreeMap<String, Str>>,
+    /// Access log settings.
+    #[serde(default)]
+    pub access_log: AccessLogConfig,
+    /// Hot-reload settings.
+    #[serde(default)]
+    pub reload: ReloadConfig,
+    /// How long a graceful shutdown (SIGTERM/SIGINT) waits for in-flight requests. Default 30s.
+    #[serde(default)]
+    pub shutdown_timeout: Option<HumanDuration>,
+}
+
+/// One listening socket.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerConfig {
+    /// Unique name, used in logs, metrics and `routes[].listeners`.
+    pub name: String,
+    /// Address and port to bind, such as `0.0.0.0:8443` or `[::]:80`.
+    pub bind: Str,
+    /// TLS settings; without them the listener speaks plain HTTP (HTTP/1.1 and h2c).
+    #[serde(default)]
+    pub tls: Option<TlsListenerConfig>,
+    /// When set, this plain listener answers every request with a 308 redirect to HTTPS on this
+    /// port (the host is taken from the request).
+    #[serde(default)]
+    pub redirect_https_port: Option<u16>,
+    /// Connection and request limits (slowloris and oversize protection).
+    #[serde(default)]
+    pub limits: ListenerLimits,
+}
+
+/// Limits enforced at the listener, before any route is chosen.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerLimits {
+    /// Concurrent connections; further connections are closed at accept. Default 10000.
+    pub max_connections: Option<usize>,
+    /// Time allowed for a client to send complete request headers (and the TLS handshake).
+    /// Default 10s.
+    pub header_read_timeout: Option<HumanDuration>,
+    /// A connection with no request in flight for this long is closed. Default 60s.
+    pub idle_timeout: Option<HumanDuration>,
+    /// Total bytes of request line plus headers. Default 16KiB.
+    pub max_header_bytes: Option<ByteSize>,
+    /// Number of request headers. Default 100.
+    pub max_headers: Option<usize>,
+    /// Length of the request target in bytes. Default 8KiB.
+    pub max_uri_length: Option<ByteSize>,
+    /// Request body size; larger bodies get 413, also when discovered while streaming.
+    /// Default 10MiB; a route may lower or raise it.
+    pub max_body_bytes: Option<ByteSize>,
+}
+
+/// TLS termination on a listener.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsListenerConfig {
+    /// Certificates; the one whose names match the client's SNI is used, the first one when
+    /// nothing matches or no SNI is sent.
+    pub certificates: Vec<CertificateConfig>,
+    /// Lowest TLS version: `1.2` (default) or `1.3`.
+    #[serde(default)]
+    pub min_version: Option<String>,
+    /// Verify client certificates (mTLS) against these CAs.
+    #[serde(default)]
+    pub client_auth: Option<ClientAuthConfig>,
+    /// Send `Strict-Transport-Security` on every answer from this listener.
+    #[serde(default)]
+    pub hsts: Option<HstsConfig>,
+}
+
+/// One certificate chain and its key, in PEM.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateConfig {
+    /// PEM file with the certificate chain, leaf first. Relative to the config file.
+    pub cert: Str,
+    /// PEM file with the private key. Relative to the config file.
+    pub key: Str,
+    /// SNI names this certificate serves (`api.example.com`, `*.example.com`). Default: the DNS
+    /// names in the certificate.
+    #[serde(default)]
+    pub server_names: Vec<Str>,
+}
+
+/// Client-certificate verification.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientAuthConfig {
+    /// PEM bundle of CAs that may issue client certificates.
+    pub ca: Str,
+    /// Reject the handshake without a valid client certificate. Default true; when false a
+    /// client may connect without one, and routes decide.
+    #[serde(default)]
+    pub required: Option<bool>,
+}
+
+/// HTTP Strict Transport Security.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HstsConfig {
+    /// `max-age`. Default 365 days.
+    #[serde(default)]
+    pub max_age: Option<HumanDuration>,
+    /// Add `includeSubDomains`. Default false.
+    #[serde(default)]
+    pub include_subdomains: bool,
+    /// Add `preload`. Default false.
+    #[serde(default)]
+    pub preload: bool,
+}
+
+/// The admin listener.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Address to bind. Default `127.0.0.1:9901`. Anything but loopback is a posture warning.
+    pub bind: Option<Str>,
+}
+
+/// Access log.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLogConfig {
+    /// Turn the access log off. Default false.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Where to write JSON lines: `stdout` (default) or a file path.
+    pub path: Option<Str>,
+    /// Request headers to include in each record. `authorization`, `cookie`, `set-cookie`,
+    /// `proxy-authorization`, `x-api-key` and the `redact` list are always written as `[redacted]`.
+    #[serde(default)]
+    pub headers: Vec<String>,
+    /// More header names whose values are never logged.
+    #[serde(default)]
+    pub redact: Vec<String>,
+    /// Records waiting to be written; when full, records are dropped and counted. Default 8192.
+    pub buffer: Option<usize>,
+}
+
+/// Hot reload.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReloadConfig {
+    /// Watch the config file and reload when it changes. Default true (SIGHUP always works).
+    pub watch: Option<bool>,
+    /// How often the file is checked for changes. Default 2s.
+    pub interval: Option<HumanDuration>,
+}
+
+/// A named pool of upstream targets.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Targets as `host:port`.
+    pub targets: Vec<TargetConfig>,
+    /// Load-balancing policy. Default `round_robin`.
+    #[serde(default)]
+    pub balance: Option<BalanceConfig>,
+    /// Protocol to the targets: `http1` (default), `h2c` (HTTP/2 cleartext, for gRPC), or `h2`
+    /// (HTTP/2 over TLS; needs `tls`).
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// TLS to the targets.
+    #[serde(default)]
+    pub tls: Option<UpstreamTlsConfig>,
+    /// Timeouts.
+    #[serde(default)]
+    pub timeouts: UpstreamTimeouts,
+    /// Active health checks.
+    #[serde(default)]
+    pub health_check: Option<HealthCheckConfig>,
+    /// Passive ejection of failing targets.
+    #[serde(default)]
+    pub passive: Option<PassiveConfig>,
+    /// Retries of idempotent requests.
+    #[serde(default)]
+    pub retries: Option<RetryConfig>,
+    /// Circuit breaker per target.
+    #[serde(default)]
+    pub circuit_breaker: Option<CircuitBreakerConfig>,
+    /// Idle keep-alive connections kept per target. Default 64.
+    #[serde(default)]
+    pub max_idle_per_target: Option<usize>,
+}
+
+/// One upstream target.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, untagged)]
+pub enum TargetConfig {
+    /// Just `host:port`, weight 1.
+    Address(Str),
+    /// `host:port` with a weight.
+    Weighted {
+        /// `host:port`.
+        address: Str,
+        /// Relative share of requests (1 to 1000). Default 1.
+        #[serde(default)]
+        weight: Option<u32>,
+    },
+}
+
+/// Load-balancing policy.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum BalanceConfig {
+    /// Smooth weighted round robin.
+    RoundRobin,
+    /// Least outstanding requests between two random targets (power of two choices), weighted.
+    LeastRequest,
+    /// Consistent hashing on a request key, so one key keeps reaching one target.
+    ConsistentHash(HashKeyConfig),
+}
+
+/// What a consistent hash is computed over; falls back to the client IP when missing.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum HashKeyConfig {
+    /// A request header's value.
+    Header(String),
+    /// A cookie's value.
+    Cookie(String),
+    /// The real client IP.
+    ClientIp,
+}
+
+/// TLS to upstream targets.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamTlsConfig {
+    /// PEM bundle of CAs that may sign the targets' certificates. Default: the system roots.
+    pub ca: Option<Str>,
+    /// Name sent as SNI and verified in the target's certificate. Default: the target host.
+    pub server_name: Option<Str>,
+    /// Client certificate (PEM chain) for mTLS to the target.
+    pub client_cert: Option<Str>,
+    /// Private key for `client_cert`.
+    pub client_key: Option<Str>,
+}
+
+/// Upstream timeouts.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamTimeouts {
+    /// TCP (and TLS) connect. Default 5s.
+    pub connect: Option<HumanDuration>,
+    /// Whole request until response headers, per attempt. Default 60s.
+    pub request: Option<HumanDuration>,
+    /// Idle pooled connections are closed after this. Default 90s.
+    pub idle: Option<HumanDuration>,
+}
+
+/// Active HTTP health checks.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckConfig {
+    /// Path to GET. Default `/healthz`.
+    pub path: Option<String>,
+    /// Time between checks. Default 5s.
+    pub interval: Option<HumanDuration>,
+    /// Timeout of one check. Default 2s.
+    pub timeout: Option<HumanDuration>,
+    /// Consecutive successes that mark a target healthy again. Default 2.
+    pub healthy_threshold: Option<u32>,
+    /// Consecutive failures that mark a target unhealthy. Default 3.
+    pub unhealthy_threshold: Option<u32>,
+    /// Statuses that count as healthy. Default 200-399.
+    #[serde(default)]
+    pub expected_statuses: Vec<u16>,
+}
+
+/// Passive ejection: targets failing live traffic are taken out for a while.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PassiveConfig {
+    /// Consecutive connect errors or 5xx answers that eject a target. Default 3.
+    pub consecutive_failures: Option<u32>,
+    /// How long an ejected target stays out. Default 30s.
+    pub ejection_time: Option<HumanDuration>,
+}
+
+/// Retries.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    /// Extra attempts after the first (each on another target where possible). Default 2.
+    pub attempts: Option<u32>,
+    /// Retries allowed as a share of requests over the last 10 s, in percent. Default 20.
+    pub budget_percent: Option<u32>,
+    /// Retries always allowed per 10 s regardless of the budget. Default 10.
+    pub min_retries: Option<u32>,
+    /// Also retry on these response statuses (only for idempotent requests). Default 502, 503, 504.
+    #[serde(default)]
+    pub on_statuses: Option<Vec<u16>>,
+}
+
+/// Circuit breaker per target.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreakerConfig {
+    /// Consecutive failures that open the circuit. Default 5.
+    pub failure_threshold: Option<u32>,
+    /// How long the circuit stays open before one trial request. Default 10s.
+    pub open_for: Option<HumanDuration>,
+    /// Requests in flight to one target beyond which new ones go elsewhere. Default unlimited.
+    pub max_in_flight: Option<usize>,
+}
+
+/// A route: what it matches and what it does.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Unique name, used in logs and metrics.
+    pub name: String,
+    /// Only on these listeners. Default: every listener.
+    #[serde(default)]
+    pub listeners: Vec<String>,
+    /// What the request must look like.
+    #[serde(rename = "match", default)]
+    pub matches: MatchConfig,
+    /// Authentication. Leaving it out means authentication is required; write `none` for a
+    /// public route.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+    /// Upstream to forward to. Exactly one of `upstream`, `direct` and `redirect` is required.
+    #[serde(default)]
+    pub upstream: Option<String>,
+    /// Answer directly without an upstream.
+    #[serde(default)]
+    pub direct: Option<DirectConfig>,
+    /// Answer with a redirect.
+    #[serde(default)]
+    pub redirect: Option<RedirectConfig>,
+    /// Remove the matched path prefix before forwarding (`/api/users` on prefix `/api` → `/users`).
+    #[serde(default)]
+    pub strip_prefix: bool,
+    /// Replace the path before forwarding. `{name}` inserts a template parameter.
+    #[serde(default)]
+    pub rewrite_path: Option<String>,
+    /// Host header sent upstream. Default: the client's.
+    #[serde(default)]
+    pub upstream_host: Option<Str>,
+    /// Header edits on the request sent upstream.
+    #[serde(default)]
+    pub request_headers: HeaderEditsConfig,
+    /// Header edits on the response sent to the client.
+    #[serde(default)]
+    pub response_headers: HeaderEditsConfig,
+    /// Body size limit for this route, overriding the listener's.
+    #[serde(default)]
+    pub max_body_bytes: Option<ByteSize>,
+    /// Mark the route deprecated: adds `Deprecation`, `Sunset` and `Link` headers.
+    #[serde(default)]
+    pub deprecation: Option<DeprecationConfig>,
+    /// Mark the route retired: answers 410 with a `Link` to the successor.
+    #[serde(default)]
+    pub retired: Option<RetiredConfig>,
+    /// Per-try timeout overriding the upstream's request timeout.
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+}
+
+/// Authentication on a route. Until more methods exist, `none` is the only one.
+#[derive(Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthConfig {
+    /// No authentication: the route is public.
+    None,
+}
+
+/// Request predicates; all given ones must hold.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchConfig {
+    /// Host names (`api.example.com`, `*.example.com`); the port is ignored. Default: any.
+    #[serde(default)]
+    pub hosts: Vec<Str>,
+    /// Path equal to this.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Path starting with this, at a segment boundary when it ends in `/`.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    /// Path template such as `/users/{id}/orders/{order}`; each `{name}` is one segment.
+    #[serde(default)]
+    pub path_template: Option<String>,
+    /// Methods. Default: any.
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// Header predicates.
+    #[serde(default)]
+    pub headers: Vec<ValueMatchConfig>,
+    /// Query-parameter predicates.
+    #[serde(default)]
+    pub query: Vec<ValueMatchConfig>,
+    /// API version the request must ask for.
+    #[serde(default)]
+    pub api_version: Option<ApiVersionConfig>,
+}
+
+/// A header or query predicate.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValueMatchConfig {
+    /// Header or parameter name.
+    pub name: String,
+    /// Exact value. Without `value` or `regex`, the name being present is enough.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Regular expression the whole value must match.
+    #[serde(default)]
+    pub regex: Option<String>,
+    /// Invert: the request must NOT match. Default false.
+    #[serde(default)]
+    pub absent: bool,
+}
+
+/// API version selection.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiVersionConfig {
+    /// The version, such as `v2` or `2024-05-01`.
+    pub version: String,
+    /// Where the client states it: `path` (first path segment, removed before forwarding),
+    /// `header` (default, `API-Version`) or `query` (`version`).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Header or query parameter name. Defaults `API-Version` / `version`.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// Header edits.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderEditsConfig {
+    /// Set (replace) these headers.
+    #[serde(default)]
+    pub set: BTreeMap<String, Str>,
+    /// Append these headers.
+    #[serde(default)]
+    pub add: BTreeMap<String, Str>,
+    /// Remove these headers.
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// A direct answer.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DirectConfig {
+    /// Status code. Default 200.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Response headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Str>,
+    /// Body text. Default empty.
+    #[serde(default)]
+    pub body: Option<Str>,
+    /// `content-type` of the body. Default `text/plain; charset=utf-8`.
+    #[serde(default)]
+    pub content_type: Option<String>,
+}
+
+/// A redirect.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectConfig {
+    /// Target URL or path.
+    pub location: Str,
+    /// 301, 302, 303, 307 or 308. Default 302.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Append the original query string. Default false.
+    #[serde(default)]
+    pub keep_query: bool,
+}
+
+/// Deprecation headers (RFC 9745 `Deprecation`, RFC 8594 `Sunset`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeprecationConfig {
+    /// When the route was deprecated, RFC 3339 (`2026-01-01T00:00:00Z`).
+    pub since: String,
+    /// When it will stop working, RFC 3339.
+    #[serde(default)]
+    pub sunset: Option<String>,
+    /// URL of the successor (sent as `Link: <url>; rel="successor-version"`).
+    #[serde(default)]
+    pub successor: Option<String>,
+}
+
+/// A retired route.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetiredConfig {
+    /// URL of the successor.
+    #[serde(default)]
+    pub successor: Option<String>,
+}

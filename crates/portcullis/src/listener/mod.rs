@@ -1,0 +1,322 @@
+//! Listeners: the accept loop, connection limits, TLS handshake, and the per-connection HTTP
+//! server (HTTP/1.1, h2c and h2 on one port) with header-read and idle timeouts and graceful
+//! draining.
+//!
+//! The bound socket lives for the life of the process; everything else (TLS certificates,
+//! limits) is read from the current snapshot for each new connection, so a reload changes them
+//! without dropping a connection.
+
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use http::HeaderValue;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+
+use crate::config::error::Collector;
+use crate::config::raw::ListenerConfig;
+use crate::server::Shared;
+use crate::upstream::state::now_ms;
+use tls::ClientCertIdentity;
+
+/// Compiled listener settings (the socket itself is bound once, at start).
+#[derive(Debug)]
+pub struct ListenerRuntime {
+    /// Name.
+    pub name: Arc<str>,
+    /// Bind address.
+    pub bind: SocketAddr,
+    /// TLS config, when HTTPS.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `Strict-Transport-Security` value.
+    pub hsts: Option<HeaderValue>,
+    /// Redirect every request to HTTPS on this port.
+    pub redirect_https_port: Option<u16>,
+    /// Limits.
+    pub limits: Limits,
+}
+
+/// Listener limits with defaults applied.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Max concurrent connections.
+    pub max_connections: usize,
+    /// Header read (and TLS handshake) timeout.
+    pub header_read_timeout: Duration,
+    /// Idle timeout.
+    pub idle_timeout: Duration,
+    /// Max header bytes.
+    pub max_header_bytes: usize,
+    /// Max header count.
+    pub max_headers: usize,
+    /// Max request-target length.
+    pub max_uri_length: usize,
+    /// Max body bytes.
+    pub max_body_bytes: u64,
+}
+
+/// Smallest read buffer hyper accepts; smaller header limits are enforced by hyper at this size.
+const HYPER_MIN_BUF: usize = 8192;
+
+impl ListenerRuntime {
+    /// Compiles one listener.
+    pub fn compile(l: &ListenerConfig, at: &str, errs: &mut Collector) -> Option<Self> {
+        let before = errs.errors.len();
+        let bind = match l.bind.as_str().parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                errs.push(
+                    format!("{at}.bind"),
+                    format!("{:?} is not an address:port such as 0.0.0.0:8080", l.bind.as_str()),
+                );
+                None
+            }
+        };
+        let tls = l
+            .tls
+            .as_ref()
+            .and_then(|t| tls::server_config(t, &format!("{at}.tls"), errs));
+        if l.tls.is_some() && l.redirect_https_port.is_some() {
+            errs.push(
+                format!("{at}.redirect_https_port"),
+                "only a plain HTTP listener can redirect to HTTPS",
+            );
+        }
+        let hsts = l.tls.as_ref().and_then(|t| t.hsts.as_ref()).and_then(|h| {
+            let age = h
+                .max_age
+                .map(|d| d.0.as_secs())
+                .unwrap_or(365 * 24 * 3600);
+            let mut v = format!("max-age={age}");
+            if h.include_subdomains {
+                v.push_str("; includeSubDomains");
+            }
+            if h.preload {
+                v.push_str("; preload");
+            }
+            HeaderValue::from_str(&v).ok()
+        });
+        let lim = &l.limits;
+        let limits = Limits {
+            max_connections: lim.max_connections.unwrap_or(10_000),
+            header_read_timeout: lim
+                .header_read_timeout
+                .map(|d| d.0)
+                .unwrap_or(Duration::from_secs(10)),
+            idle_timeout: lim.idle_timeout.map(|d| d.0).unwrap_or(Duration::from_secs(60)),
+            max_header_bytes: lim.max_header_bytes.map(|b| b.0 as usize).unwrap_or(16 * 1024),
+            max_headers: lim.max_headers.unwrap_or(100),
+            max_uri_length: lim.max_uri_length.map(|b| b.0 as usize).unwrap_or(8 * 1024),
+            max_body_bytes: lim.max_body_bytes.map(|b| b.0).unwrap_or(10 * 1024 * 1024),
+        };
+        if limits.max_connections == 0 {
+            errs.push(format!("{at}.limits.max_connections"), "must be at least 1");
+        }
+        if limits.max_headers == 0 || limits.max_headers > 1000 {
+            errs.push(format!("{at}.limits.max_headers"), "must be 1 to 1000");
+        }
+        if limits.header_read_timeout.is_zero() || limits.idle_timeout.is_zero() {
+            errs.push(format!("{at}.limits"), "timeouts must be above zero");
+        }
+        if errs.errors.len() > before {
+            return None;
+        }
+        Some(Self {
+            name: Arc::from(l.name.as_str()),
+            bind: bind?,
+            tls,
+            hsts,
+            redirect_https_port: l.redirect_https_port,
+            limits,
+        })
+    }
+}
+
+/// What the HTTP layer knows about the connection a request came on.
+#[derive(Debug)]
+pub struct ConnInfo {
+    /// Listener name.
+    pub listener: Arc<str>,
+    /// Remote address.
+    pub peer: SocketAddr,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+    /// Verified client certificate.
+    pub client_cert: Option<Arc<ClientCertIdentity>>,
+    /// Requests in flight on this connection.
+    pub in_flight: AtomicUsize,
+    /// `now_ms()` of the last request start or end.
+    pub last_active: AtomicU64,
+}
+
+/// Decrements the listener's connection count when the connection ends.
+struct ConnGuard(Arc<AtomicUsize>);
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Accepts connections on `tcp` until shutdown, serving each on its own task.
+pub async fn accept_loop(name: Arc<str>, tcp: TcpListener, shared: Arc<Shared>) {
+    let active = Arc::new(AtomicUsize::new(0));
+    let mut shutdown = shared.shutdown.subscribe();
+    loop {
+        let accepted = tokio::select! {
+            a = tcp.accept() => a,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                tracing::warn!(listener = %name, error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let snap = shared.snapshot.load_full();
+        let Some(lr) = snap.listeners.get(&*name).cloned() else {
+            continue;
+        };
+        let n = active.fetch_add(1, Ordering::Relaxed) + 1;
+        let guard = ConnGuard(active.clone());
+        if n > lr.limits.max_connections {
+            shared.metrics.connection_rejected(&name);
+            drop(guard);
+            drop(stream);
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let _guard = guard;
+            let _conn_metric = shared.metrics.connection_opened(&lr.name);
+            match &lr.tls {
+                None => {
+                    let info = new_info(&lr, peer, false, None);
+                    serve(stream, info, lr, shared).await;
+                }
+                Some(cfg) => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(cfg.clone());
+                    let hs = tokio::time::timeout(
+                        lr.limits.header_read_timeout,
+                        acceptor.accept(stream),
+                    )
+                    .await;
+                    let tls_stream = match hs {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            shared.metrics.tls_handshake_failed(&lr.name);
+                            tracing::debug!(listener = %lr.name, peer = %peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            shared.metrics.tls_handshake_failed(&lr.name);
+                            return;
+                        }
+                    };
+                    let cert = tls_stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .and_then(ClientCertIdentity::from_der)
+                        .map(Arc::new);
+                    let info = new_info(&lr, peer, true, cert);
+                    serve(tls_stream, info, lr, shared).await;
+                }
+            }
+        });
+    }
+}
+
+fn new_info(
+    lr: &ListenerRuntime,
+    peer: SocketAddr,
+    tls: bool,
+    client_cert: Option<Arc<ClientCertIdentity>>,
+) -> Arc<ConnInfo> {
+    Arc::new(ConnInfo {
+        listener: lr.name.clone(),
+        peer,
+        tls,
+        client_cert,
+        in_flight: AtomicUsize::new(0),
+        last_active: AtomicU64::new(now_ms()),
+    })
+}
+
+async fn serve<I>(io: I, info: Arc<ConnInfo>, lr: Arc<ListenerRuntime>, shared: Arc<Shared>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(lr.limits.header_read_timeout)
+        .max_buf_size(lr.limits.max_header_bytes.max(HYPER_MIN_BUF))
+        .max_headers(lr.limits.max_headers)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(lr.limits.max_header_bytes.min(u32::MAX as usize) as u32)
+        .max_concurrent_streams(256)
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(10));
+    let svc_info = info.clone();
+    let svc_shared = shared.clone();
+    let svc = hyper::service::service_fn(move |req| {
+        let info = svc_info.clone();
+        let shared = svc_shared.clone();
+        async move {
+            info.in_flight.fetch_add(1, Ordering::Relaxed);
+            let resp = crate::proxy::handle(req, &info, &shared).await;
+            info.last_active.store(now_ms(), Ordering::Relaxed);
+            info.in_flight.fetch_sub(1, Ordering::Relaxed);
+            Ok::<_, std::convert::Infallible>(resp)
+        }
+    });
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
+    tokio::pin!(conn);
+    let mut shutdown = shared.shutdown.subscribe();
+    let idle = lr.limits.idle_timeout;
+    let mut draining = *shutdown.borrow();
+    if draining {
+        conn.as_mut().graceful_shutdown();
+    }
+    loop {
+        let last = info.last_active.load(Ordering::Relaxed);
+        let idle_for = Duration::from_millis(now_ms().saturating_sub(last));
+        let wait = idle.saturating_sub(idle_for).max(Duration::from_millis(10));
+        tokio::select! {
+            res = conn.as_mut() => {
+                if let Err(e) = res {
+                    tracing::debug!(listener = %info.listener, peer = %info.peer, error = %e, "connection ended with an error");
+                }
+                break;
+            }
+            _ = tokio::time::sleep(wait), if !draining => {
+                let last = info.last_active.load(Ordering::Relaxed);
+                let idle_for = Duration::from_millis(now_ms().saturating_sub(last));
+                if info.in_flight.load(Ordering::Relaxed) == 0 && idle_for >= idle {
+                    conn.as_mut().graceful_shutdown();
+                    draining = true;
+                }
+            }
+            _ = shutdown.changed(), if !draining => {
+                conn.as_mut().graceful_shutdown();
+                draining = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Prometheus metrics (no global registry): requests by route and status, latency histograms,
+//! upstream attempts and target health, connections, reloads and access-log drops.
+//! Names follow `portcullis_<subsystem>_<thing>_<unit>`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteStatus {
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabel {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabel {
+    listener: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamOutcome {
+    upstream: String,
+    target: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabel {
+    upstream: String,
+    target: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+/// All metrics of the process.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RouteStatus, Counter>,
+    latency: Family<RouteLabel, Histogram, fn() -> Histogram>,
+    active_connections: Family<ListenerLabel, Gauge>,
+    rejected_connections: Family<ListenerLabel, Counter>,
+    tls_failures: Family<ListenerLabel, Counter>,
+    upstream_attempts: Family<UpstreamOutcome, Counter>,
+    target_healthy: Family<TargetLabel, Gauge>,
+    reloads: Family<ResultLabel, Counter>,
+    retries: Family<RouteLabel, Counter>,
+    /// Access-log records dropped because the writer fell behind.
+    pub access_log_dropped: Counter<u64, AtomicU64>,
+    open: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+/// Decrements the active-connection gauge (and the process-wide count) when dropped.
+pub struct ConnectionMetric(Gauge, Arc<AtomicUsize>);
+
+impl Drop for ConnectionMetric {
+    fn drop(&mut self) {
+        self.0.dec();
+        self.1.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("portcullis");
+        let requests = Family::<RouteStatus, Counter>::default();
+        registry.register(
+            "http_requests",
+            "Requests answered, by route and status",
+            requests.clone(),
+        );
+        let latency = Family::<RouteLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from request start to response headers, by route",
+            latency.clone(),
+        );
+        let active_connections = Family::<ListenerLabel, Gauge>::default();
+        registry.register(
+            "listener_active_connections",
+            "Open client connections",
+            active_connections.clone(),
+        );
+        let rejected_connections = Family::<ListenerLabel, Counter>::default();
+        registry.register(
+            "listener_rejected_connections",
+            "Connections closed at accept because of max_connections",
+            rejected_connections.clone(),
+        );
+        let tls_failures = Family::<ListenerLabel, Counter>::default();
+        registry.register(
+            "tls_handshake_failures",
+            "Failed or timed-out TLS handshakes",
+            tls_failures.clone(),
+        );
+        let upstream_attempts = Family::<UpstreamOutcome, Counter>::default();
+        registry.register(
+            "upstream_attempts",
+            "Upstream attempts by target and outcome",
+            upstream_attempts.clone(),
+        );
+        let target_healthy = Family::<TargetLabel, Gauge>::default();
+        registry.register(
+            "upstream_target_healthy",
+            "1 when the target passes active health checks",
+            target_healthy.clone(),
+        );
+        let reloads = Family::<ResultLabel, Counter>::default();
+        registry.register("config_reloads", "Config reloads by result", reloads.clone());
+        let retries = Family::<RouteLabel, Counter>::default();
+        registry.register("upstream_retries", "Retried upstream attempts", retries.clone());
+        let access_log_dropped = Counter::default();
+        registry.register(
+            "access_log_dropped",
+            "Access-log records dropped because the writer fell behind",
+            access_log_dropped.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            active_connections,
+            rejected_connections,
+            tls_failures,
+            upstream_attempts,
+            target_healthy,
+            reloads,
+            retries,
+            access_log_dropped,
+            open: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Client connections open on all listeners.
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    /// Counts one answered request.
+    pub fn request(&self, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RouteStatus {
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabel {
+                route: route.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    /// Counts an upstream attempt.
+    pub fn upstream_attempt(&self, upstream: &str, target: &str, outcome: &'static str) {
+        self.upstream_attempts
+            .get_or_create(&UpstreamOutcome {
+                upstream: upstream.to_owned(),
+                target: target.to_owned(),
+                outcome,
+            })
+            .inc();
+    }
+
+    /// Counts a retry on `route`.
+    pub fn retry(&self, route: &str) {
+        self.retries
+            .get_or_create(&RouteLabel {
+                route: route.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Sets a target's health gauge.
+    pub fn target_health(&self, upstream: &str, target: &str, healthy: bool) {
+        self.target_healthy
+            .get_or_create(&TargetLabel {
+                upstream: upstream.to_owned(),
+                target: target.to_owned(),
+            })
+            .set(i64::from(healthy));
+    }
+
+    /// A connection opened; the returned guard closes it in the gauge.
+    pub fn connection_opened(&self, listener: &str) -> ConnectionMetric {
+        let g = self
+            .active_connections
+            .get_or_create(&ListenerLabel {
+                listener: listener.to_owned(),
+            })
+            .clone();
+        g.inc();
+        self.open.fetch_add(1, Ordering::Relaxed);
+        ConnectionMetric(g, self.open.clone())
+    }
+
+    /// A connection was refused by `max_connections`.
+    pub fn connection_rejected(&self, listener: &str) {
+        self.rejected_connections
+            .get_or_create(&ListenerLabel {
+                listener: listener.to_owned(),
+            })
+            .inc();
+    }
+
+    /// A TLS handshake failed.
+    pub fn tls_handshake_failed(&self, listener: &str) {
+        self.tls_failures
+            .get_or_create(&ListenerLabel {
+                listener: listener.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a reload by result (`success` or `failure`).
+    pub fn reload(&self, ok: bool) {
+        self.reloads
+            .get_or_create(&ResultLabel {
+                result: if ok { "success" } else { "failure" },
+            })
+            .inc();
+    }
+
+    /// Renders the OpenMetrics text.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+/// Shared handle.
+pub type SharedMetrics = Arc<Metrics>;

@@ -1,0 +1,5 @@
+//! Observability: Prometheus metrics, the JSON access log and header redaction.
+
+pub mod access_log;
+pub mod metrics;
+pub mod redact;

@@ -1,0 +1,256 @@
+//! Header hygiene (always on) and configured header edits.
+//!
+//! Hygiene runs on every proxied request and response: hop-by-hop headers (and those named in
+//! `Connection`) are removed, identity headers that only the gateway may set are stripped from
+//! the client's request, `X-Forwarded-*` are set honouring `trusted_proxies`, and the upstream's
+//! `Server` banner is hidden.
+
+use std::net::IpAddr;
+
+use http::{HeaderMap, HeaderName, HeaderValue, header};
+use ipnet::IpNet;
+
+/// Headers that describe one connection and must never be forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+];
+
+/// Prefix of headers only the gateway may set (identity sent upstream).
+pub const IDENTITY_PREFIX: &str = "x-portcullis-";
+
+/// Removes hop-by-hop headers, including those listed in `Connection`. `Upgrade` is removed too
+/// unless `keep_upgrade` (a WebSocket handshake being forwarded). `te: trailers` is kept when
+/// `keep_te_trailers` (gRPC over HTTP/2 needs it).
+pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool, keep_te_trailers: bool) {
+    let te_trailers = keep_te_trailers
+        && headers
+            .get(header::TE)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for name in listed {
+        if keep_upgrade && name == header::UPGRADE {
+            continue;
+        }
+        headers.remove(name);
+    }
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
+    }
+    if !keep_upgrade {
+        headers.remove(header::UPGRADE);
+    }
+    if te_trailers {
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    }
+}
+
+/// Removes every `x-portcullis-*` header the client sent: only the gateway may set them.
+pub fn strip_identity_headers(headers: &mut HeaderMap) {
+    let spoofed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| k.as_str().starts_with(IDENTITY_PREFIX))
+        .cloned()
+        .collect();
+    for k in spoofed {
+        headers.remove(k);
+    }
+}
+
+/// Whether `ip` is one of the trusted proxies.
+pub fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
+    let ip = canonical(ip);
+    trusted.iter().any(|n| n.contains(&ip))
+}
+
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+/// The real client IP: the TCP peer, unless the peer is a trusted proxy, in which case the
+/// right-most `X-Forwarded-For` entry that is not itself trusted.
+pub fn real_client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let peer = canonical(peer);
+    if !is_trusted(peer, trusted) {
+        return peer;
+    }
+    let mut hops: Vec<IpAddr> = Vec::new();
+    for v in headers.get_all("x-forwarded-for") {
+        let Ok(s) = v.to_str() else { return peer };
+        for part in s.split(',') {
+            match part.trim().parse::<IpAddr>() {
+                Ok(ip) => hops.push(canonical(ip)),
+                Err(_) => return peer,
+            }
+        }
+    }
+    hops.into_iter()
+        .rev()
+        .find(|ip| !is_trusted(*ip, trusted))
+        .unwrap_or(peer)
+}
+
+/// Sets `X-Forwarded-For/-Proto/-Host` on a request about to go upstream. From an untrusted
+/// peer any incoming values are replaced; from a trusted one the peer is appended.
+pub fn set_forwarded(
+    headers: &mut HeaderMap,
+    peer: IpAddr,
+    scheme: &'static str,
+    host: Option<&HeaderValue>,
+    trusted: &[IpNet],
+) {
+    let peer = canonical(peer);
+    let xff = HeaderName::from_static("x-forwarded-for");
+    let trusted_peer = is_trusted(peer, trusted);
+    let value = if trusted_peer {
+        let prior: Vec<&str> = headers
+            .get_all(&xff)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if prior.is_empty() {
+            peer.to_string()
+        } else {
+            format!("{}, {peer}", prior.join(", "))
+        }
+    } else {
+        peer.to_string()
+    };
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.insert(xff, v);
+    }
+    let proto = HeaderName::from_static("x-forwarded-proto");
+    if !(trusted_peer && headers.contains_key(&proto)) {
+        headers.insert(proto, HeaderValue::from_static(scheme));
+    }
+    let fhost = HeaderName::from_static("x-forwarded-host");
+    if !(trusted_peer && headers.contains_key(&fhost)) {
+        match host {
+            Some(h) => {
+                headers.insert(fhost, h.clone());
+            }
+            None => {
+                headers.remove(fhost);
+            }
+        }
+    }
+}
+
+/// Configured header edits: remove, then set, then add.
+#[derive(Debug, Default, Clone)]
+pub struct HeaderEdits {
+    /// Headers removed.
+    pub remove: Vec<HeaderName>,
+    /// Headers replaced.
+    pub set: Vec<(HeaderName, HeaderValue)>,
+    /// Headers appended.
+    pub add: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl HeaderEdits {
+    /// Whether the edits do nothing.
+    pub fn is_empty(&self) -> bool {
+        self.remove.is_empty() && self.set.is_empty() && self.add.is_empty()
+    }
+
+    /// Applies the edits.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        for n in &self.remove {
+            headers.remove(n);
+        }
+        for (n, v) in &self.set {
+            headers.insert(n.clone(), v.clone());
+        }
+        for (n, v) in &self.add {
+            headers.append(n.clone(), v.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets(list: &[&str]) -> Vec<IpNet> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn strips_hop_by_hop_and_connection_listed() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONNECTION, "keep-alive, x-secret".parse().unwrap());
+        h.insert("x-secret", "1".parse().unwrap());
+        h.insert("keep-alive", "timeout=5".parse().unwrap());
+        h.insert(header::TRANSFER_ENCODING, "chunked".parse().unwrap());
+        h.insert(header::UPGRADE, "websocket".parse().unwrap());
+        h.insert("x-keep", "1".parse().unwrap());
+        strip_hop_by_hop(&mut h, false, false);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-keep"));
+    }
+
+    #[test]
+    fn keeps_te_trailers_for_grpc() {
+        let mut h = HeaderMap::new();
+        h.insert(header::TE, "trailers".parse().unwrap());
+        strip_hop_by_hop(&mut h, false, true);
+        assert_eq!(h[header::TE], "trailers");
+    }
+
+    #[test]
+    fn strips_spoofed_identity_headers() {
+        let mut h = HeaderMap::new();
+        h.insert("x-portcullis-consumer", "admin".parse().unwrap());
+        h.insert("x-portcullis-roles", "admin".parse().unwrap());
+        h.insert("x-other", "1".parse().unwrap());
+        strip_identity_headers(&mut h);
+        assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn ignores_forwarded_for_from_untrusted_peer() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "1.2.3.4".parse().unwrap());
+        let peer: IpAddr = "9.9.9.9".parse().unwrap();
+        assert_eq!(real_client_ip(peer, &h, &nets(&["10.0.0.0/8"])), peer);
+        set_forwarded(&mut h, peer, "http", None, &nets(&["10.0.0.0/8"]));
+        assert_eq!(h["x-forwarded-for"], "9.9.9.9");
+    }
+
+    #[test]
+    fn honours_forwarded_for_from_trusted_peer() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "1.2.3.4, 10.0.0.7".parse().unwrap());
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        let trusted = nets(&["10.0.0.0/8"]);
+        assert_eq!(
+            real_client_ip(peer, &h, &trusted),
+            "1.2.3.4".parse::<IpAddr>().unwrap()
+        );
+        set_forwarded(&mut h, peer, "https", None, &trusted);
+        assert_eq!(h["x-forwarded-for"], "1.2.3.4, 10.0.0.7, 10.0.0.1");
+    }
+
+    #[test]
+    fn falls_back_to_peer_on_garbage_forwarded_for() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "not-an-ip".parse().unwrap());
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(real_client_ip(peer, &h, &nets(&["10.0.0.0/8"])), peer);
+    }
+}

@@ -1,0 +1,715 @@
+//! One request end to end: pin the snapshot, build the context, route, run the route's stage
+//! chain, forward (with retries) or answer locally, run response stages, and log.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::uri::PathAndQuery;
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use tokio::time::Instant;
+
+use crate::body::{Body, Limited, Observed, empty, full};
+use crate::listener::{ConnInfo, ListenerRuntime};
+use crate::observe::access_log::AccessRecord;
+use crate::observe::redact;
+use crate::policy::headers::{
+    real_client_ip, set_forwarded, strip_hop_by_hop, strip_identity_headers,
+};
+use crate::policy::{Deny, RequestCtx, run_request_chain};
+use crate::reply::{Problem, problem};
+use crate::router::{Action, Route, RouteResult, rewrite_path};
+use crate::server::Shared;
+use crate::snapshot::Snapshot;
+use crate::upstream::client::Protocol;
+use crate::upstream::{Outcome, Upstream};
+
+/// Handles one request from a client connection. Never fails: every error becomes a response.
+pub async fn handle(req: Request<Incoming>, conn: &Arc<ConnInfo>, shared: &Arc<Shared>) -> Response<Body> {
+    let snap = shared.snapshot.load_full();
+    let started = Instant::now();
+    let wall = SystemTime::now();
+    let client_ip = real_client_ip(conn.peer.ip(), req.headers(), &snap.trusted_proxies);
+    let request_id = request_id(req.headers());
+    let mut ctx = RequestCtx {
+        request_id,
+        peer: conn.peer,
+        client_ip,
+        listener: conn.listener.clone(),
+        scheme: if conn.tls { "https" } else { "http" },
+        client_cert: conn.client_cert.clone(),
+        route: None,
+        path_params: Vec::new(),
+        identity: None,
+        decisions: Vec::new(),
+        upstream_target: None,
+        started,
+    };
+    let method = req.method().clone();
+    let version = req.version();
+    let host = host_of(&req);
+    let path = req.uri().path().to_owned();
+    let logged_headers = selected_headers(&req, &snap);
+    let bytes_in = Arc::new(AtomicU64::new(0));
+    let listener = snap.listeners.get(&*conn.listener).cloned();
+
+    let (mut resp, reason, route) = match &listener {
+        None => (
+            problem(Problem::Unavailable, &ctx.request_id, None),
+            Some(Problem::Unavailable.as_str()),
+            None,
+        ),
+        Some(lr) => process(req, lr, &snap, &mut ctx, shared, &bytes_in).await,
+    };
+
+    finish_headers(&mut resp, &snap, listener.as_deref(), route.as_deref(), &ctx);
+    let status = resp.status().as_u16();
+    let route_name = ctx.route.as_deref().unwrap_or("-").to_owned();
+    shared
+        .metrics
+        .request(&route_name, status, started.elapsed().as_secs_f64());
+
+    if !shared.access_log.enabled() || snap.access_log.disabled {
+        return resp;
+    }
+    let rec = AccessRecord {
+        time: humantime::format_rfc3339_millis(wall).to_string(),
+        request_id: ctx.request_id.clone(),
+        client_ip: ctx.client_ip.to_string(),
+        listener: ctx.listener.to_string(),
+        method: method.to_string(),
+        host: host.unwrap_or_default(),
+        path,
+        protocol: format!("{version:?}"),
+        route: ctx.route.as_deref().map(str::to_owned),
+        status,
+        reason,
+        upstream: ctx.upstream_target.clone(),
+        bytes_in: 0,
+        bytes_out: 0,
+        complete: false,
+        duration_ms: 0.0,
+        decisions: ctx
+            .decisions
+            .iter()
+            .map(|(s, o)| format!("{s}:{o}"))
+            .collect(),
+        headers: logged_headers,
+        client_cert: ctx.client_cert.as_ref().map(|c| c.subject.clone()),
+    };
+    let log = shared.access_log.clone();
+    let shared2 = shared.clone();
+    let (parts, body) = resp.into_parts();
+    let body = Observed::new(body, move |bytes_out, complete| {
+        let mut rec = rec;
+        rec.bytes_out = bytes_out;
+        rec.complete = complete;
+        rec.bytes_in = bytes_in.load(Ordering::Relaxed);
+        rec.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if !log.send(&rec) {
+            shared2.metrics.access_log_dropped.inc();
+        }
+    });
+    Response::from_parts(parts, body.boxed())
+}
+
+type Processed = (Response<Body>, Option<&'static str>, Option<Arc<Route>>);
+
+async fn process(
+    req: Request<Incoming>,
+    lr: &Arc<ListenerRuntime>,
+    snap: &Arc<Snapshot>,
+    ctx: &mut RequestCtx,
+    shared: &Arc<Shared>,
+    bytes_in: &Arc<AtomicU64>,
+) -> Processed {
+    let deny = |ctx: &RequestCtx, d: Deny| -> Processed {
+        (render_deny(&d, &ctx.request_id), Some(d.problem.as_str()), None)
+    };
+    if let Some(port) = lr.redirect_https_port {
+        return (https_redirect(&req, port, &ctx.request_id), None, None);
+    }
+    let target_len = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().len())
+        .unwrap_or(0);
+    if target_len > lr.limits.max_uri_length {
+        return deny(ctx, Deny::new(Problem::UriTooLong));
+    }
+    let Some(path) = normalise_path(req.uri().path()) else {
+        return deny(ctx, detail(Problem::BadRequest, "invalid request path"));
+    };
+    let host = host_of(&req);
+    let route = match snap.router.route(
+        &ctx.listener,
+        host.as_deref(),
+        req.method(),
+        &path,
+        req.uri(),
+        req.headers(),
+    ) {
+        RouteResult::Matched(r, params) => {
+            ctx.path_params = params;
+            r
+        }
+        RouteResult::MethodNotAllowed => {
+            ctx.decisions.push(("router", "method_not_allowed"));
+            return deny(ctx, Deny::new(Problem::MethodNotAllowed));
+        }
+        RouteResult::NotFound => {
+            ctx.decisions.push(("router", "not_found"));
+            return deny(ctx, Deny::new(Problem::RouteNotFound));
+        }
+    };
+    ctx.route = Some(route.name.clone());
+
+    let (mut parts, body) = req.into_parts();
+    strip_identity_headers(&mut parts.headers);
+    if let Err(d) = run_request_chain(&route.chain, ctx, &mut parts) {
+        let reason = d.problem.as_str();
+        return (render_deny(&d, &ctx.request_id), Some(reason), Some(route));
+    }
+
+    let resp = match &route.action {
+        Action::Direct {
+            status,
+            headers,
+            body: text,
+        } => {
+            let mut r = Response::new(if parts.method == Method::HEAD {
+                empty()
+            } else {
+                full(text.clone())
+            });
+            *r.status_mut() = *status;
+            for (n, v) in headers {
+                r.headers_mut().append(n.clone(), v.clone());
+            }
+            r
+        }
+        Action::Redirect {
+            status,
+            location,
+            keep_query,
+        } => {
+            let mut loc = location.clone();
+            if *keep_query {
+                if let Some(q) = parts.uri.query() {
+                    loc.push(if loc.contains('?') { '&' } else { '?' });
+                    loc.push_str(q);
+                }
+            }
+            let mut r = Response::new(empty());
+            *r.status_mut() = *status;
+            if let Ok(v) = HeaderValue::from_str(&loc) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            r
+        }
+        Action::Proxy(up) => {
+            let limit = route.max_body_bytes.unwrap_or(lr.limits.max_body_bytes);
+            match forward(parts, body, &path, &route, up, snap, ctx, shared, limit, bytes_in)
+                .await
+            {
+                Ok(r) => r,
+                Err(d) => {
+                    let reason = d.problem.as_str();
+                    return (render_deny(&d, &ctx.request_id), Some(reason), Some(route));
+                }
+            }
+        }
+    };
+    (resp, None, Some(route))
+}
+
+fn detail(p: Problem, d: &str) -> Deny {
+    let mut deny = Deny::new(p);
+    deny.detail = Some(d.to_owned());
+    deny
+}
+
+fn render_deny(d: &Deny, request_id: &str) -> Response<Body> {
+    let mut r = problem(d.problem, request_id, d.detail.as_deref());
+    for (n, v) in &d.headers {
+        r.headers_mut().append(n.clone(), v.clone());
+    }
+    r
+}
+
+fn is_idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+fn is_upgrade(parts: &http::request::Parts) -> bool {
+    parts.version == Version::HTTP_11
+        && parts
+            .headers
+            .get(header::UPGRADE)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+        && parts
+            .headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn forward(
+    mut parts: http::request::Parts,
+    body: Incoming,
+    path: &str,
+    route: &Arc<Route>,
+    up: &Arc<Upstream>,
+    snap: &Snapshot,
+    ctx: &mut RequestCtx,
+    shared: &Arc<Shared>,
+    limit: u64,
+    bytes_in: &Arc<AtomicU64>,
+) -> Result<Response<Body>, Deny> {
+    // Declared size over the limit: refuse before reading anything.
+    if let Some(len) = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > limit {
+            return Err(Deny::new(Problem::PayloadTooLarge));
+        }
+    }
+    let upgrade = is_upgrade(&parts);
+    let client_upgrade = if upgrade {
+        parts.extensions.remove::<hyper::upgrade::OnUpgrade>()
+    } else {
+        None
+    };
+    let h2_upstream = matches!(up.protocol, Protocol::H2 | Protocol::H2c);
+    let host = parts.headers.get(header::HOST).cloned().or_else(|| {
+        parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
+    strip_hop_by_hop(&mut parts.headers, upgrade, h2_upstream);
+    set_forwarded(
+        &mut parts.headers,
+        ctx.peer.ip(),
+        ctx.scheme,
+        host.as_ref(),
+        &snap.trusted_proxies,
+    );
+    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+        parts.headers.insert("x-request-id", v);
+    }
+    let host_header = route.upstream_host.clone().or(host);
+    match (&host_header, h2_upstream) {
+        (Some(h), false) => {
+            parts.headers.insert(header::HOST, h.clone());
+        }
+        _ => {
+            parts.headers.remove(header::HOST);
+        }
+    }
+    let new_path = rewrite_path(&route.rewrite, path, &ctx.path_params);
+    let pq = match parts.uri.query() {
+        Some(q) => format!("{new_path}?{q}"),
+        None => new_path,
+    };
+    let Ok(pq) = PathAndQuery::try_from(pq) else {
+        return Err(detail(Problem::BadRequest, "invalid request target"));
+    };
+    parts.version = if h2_upstream {
+        Version::HTTP_2
+    } else {
+        Version::HTTP_11
+    };
+
+    // A body we can replay only if there is none: then idempotent requests may be retried.
+    let bodiless = http_body::Body::is_end_stream(&body);
+    let tripped = Arc::new(AtomicBool::new(false));
+    let mut body = Some(Limited::new(body, limit, tripped.clone(), bytes_in.clone()).boxed());
+    let retry_ok = up.retry.is_some() && bodiless && is_idempotent(&parts.method) && !upgrade;
+    let max_attempts = if retry_ok {
+        1 + up.retry.as_ref().map_or(0, |r| r.attempts)
+    } else {
+        1
+    };
+    up.budget.record_request();
+    let hash = up.hash_key(&parts.headers, ctx.client_ip);
+    let timeout = route.timeout.unwrap_or(up.request_timeout);
+    let mut tried: Vec<usize> = Vec::new();
+    let mut parts_slot = Some(parts);
+    let mut last_err = Problem::NoHealthyUpstream;
+    for attempt in 0..max_attempts {
+        if attempt > 0 {
+            let (pct, min) = up
+                .retry
+                .as_ref()
+                .map_or((0, 0), |r| (r.budget_percent, r.min_retries));
+            if !up.budget.try_retry(pct, min) {
+                break;
+            }
+            shared.metrics.retry(&route.name);
+            ctx.decisions.push(("upstream", "retry"));
+        }
+        let Some(i) = up.select(hash, &tried) else {
+            last_err = Problem::NoHealthyUpstream;
+            break;
+        };
+        tried.push(i);
+        let target = &up.targets[i];
+        ctx.upstream_target = Some(target.addr.clone());
+        let uri = Uri::builder()
+            .scheme(up.scheme)
+            .authority(target.addr.as_str())
+            .path_and_query(pq.clone())
+            .build();
+        let Ok(uri) = uri else {
+            return Err(Deny::new(Problem::BadGateway));
+        };
+        let b = match body.take() {
+            Some(b) => b,
+            None => empty(),
+        };
+        // Only the last possible attempt may take the parts; earlier ones clone them.
+        let p = if attempt + 1 == max_attempts {
+            match parts_slot.take() {
+                Some(p) => p,
+                None => break,
+            }
+        } else {
+            match parts_slot.as_ref() {
+                Some(p) => p.clone_without_body(),
+                None => break,
+            }
+        };
+        let mut req = Request::from_parts(p, b);
+        *req.uri_mut() = uri;
+        target.state.in_flight.fetch_add(1, Ordering::Relaxed);
+        let res = tokio::time::timeout(timeout, up.client.request(req)).await;
+        target.state.in_flight.fetch_sub(1, Ordering::Relaxed);
+        match res {
+            Ok(Ok(resp)) => {
+                let status = resp.status();
+                let failed = status.is_server_error();
+                up.record(i, if failed { Outcome::Failure } else { Outcome::Success });
+                shared
+                    .metrics
+                    .upstream_attempt(&up.name, &target.addr, if failed { "5xx" } else { "ok" });
+                let retry_status = up
+                    .retry
+                    .as_ref()
+                    .is_some_and(|r| r.on_statuses.contains(&status.as_u16()));
+                if retry_ok && retry_status && attempt + 1 < max_attempts {
+                    last_err = Problem::BadGateway;
+                    continue;
+                }
+                return Ok(finish_upstream_response(resp, client_upgrade));
+            }
+            Ok(Err(e)) => {
+                if tripped.load(Ordering::Relaxed) {
+                    return Err(Deny::new(Problem::PayloadTooLarge));
+                }
+                up.record(i, Outcome::Failure);
+                let kind = if e.is_connect() { "connect_error" } else { "error" };
+                shared.metrics.upstream_attempt(&up.name, &target.addr, kind);
+                tracing::debug!(
+                    request_id = %ctx.request_id,
+                    upstream = %up.name,
+                    target = %target.addr,
+                    error = %e,
+                    "upstream attempt failed"
+                );
+                last_err = Problem::BadGateway;
+                // A connect error means the request never left: safe to retry even when it had
+                // no replayable body, as long as the body was not consumed (it is only consumed
+                // once the connection exists).
+            }
+            Err(_) => {
+                up.record(i, Outcome::Failure);
+                shared.metrics.upstream_attempt(&up.name, &target.addr, "timeout");
+                last_err = Problem::GatewayTimeout;
+            }
+        }
+        if !retry_ok {
+            break;
+        }
+    }
+    Err(Deny::new(last_err))
+}
+
+trait CloneParts {
+    fn clone_without_body(&self) -> http::request::Parts;
+}
+
+impl CloneParts for http::request::Parts {
+    fn clone_without_body(&self) -> http::request::Parts {
+        let mut b = Request::builder()
+            .method(self.method.clone())
+            .uri(self.uri.clone())
+            .version(self.version);
+        if let Some(h) = b.headers_mut() {
+            *h = self.headers.clone();
+        }
+        let (p, ()) = b
+            .body(())
+            .map(Request::into_parts)
+            .unwrap_or_else(|_| Request::new(()).into_parts());
+        p
+    }
+}
+
+fn finish_upstream_response(
+    resp: Response<Incoming>,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+) -> Response<Body> {
+    let (mut parts, body) = resp.into_parts();
+    let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
+    if switching {
+        if let Some(client_on) = client_upgrade {
+            let upstream_on = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
+            tokio::spawn(async move {
+                let Some(upstream_on) = upstream_on else { return };
+                let (Ok(client), Ok(upstream)) = (client_on.await, upstream_on.await) else {
+                    return;
+                };
+                let mut c = hyper_util::rt::TokioIo::new(client);
+                let mut u = hyper_util::rt::TokioIo::new(upstream);
+                let _ = tokio::io::copy_bidirectional(&mut c, &mut u).await;
+            });
+        }
+    }
+    strip_hop_by_hop(&mut parts.headers, switching, false);
+    if switching {
+        parts
+            .headers
+            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+    parts.headers.remove(header::SERVER);
+    parts.headers.remove("x-powered-by");
+    Response::from_parts(parts, body.map_err(Into::into).boxed())
+}
+
+/// Response stages, security headers, HSTS and the request id on every answer.
+fn finish_headers(
+    resp: &mut Response<Body>,
+    snap: &Snapshot,
+    lr: Option<&ListenerRuntime>,
+    route: Option<&Route>,
+    ctx: &RequestCtx,
+) {
+    if let Some(r) = route {
+        for stage in &r.response_chain {
+            stage.on_response(resp.headers_mut());
+        }
+    }
+    let h = resp.headers_mut();
+    for (n, v) in &snap.security_headers {
+        if !h.contains_key(n) {
+            h.insert(n.clone(), v.clone());
+        }
+    }
+    if let Some(hsts) = lr.and_then(|l| l.hsts.as_ref()) {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+    }
+    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+        h.insert("x-request-id", v);
+    }
+}
+
+fn https_redirect<B>(req: &Request<B>, port: u16, request_id: &str) -> Response<Body> {
+    let host = host_of(req).unwrap_or_default();
+    let bare = host
+        .rsplit_once(':')
+        .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host.as_str(), |(h, _)| h);
+    if bare.is_empty() {
+        return problem(Problem::BadRequest, request_id, Some("missing Host"));
+    }
+    let authority = if port == 443 {
+        bare.to_owned()
+    } else {
+        format!("{bare}:{port}")
+    };
+    let pq = req
+        .uri()
+        .path_and_query()
+        .map_or("/", PathAndQuery::as_str);
+    let mut r = Response::new(empty());
+    *r.status_mut() = StatusCode::PERMANENT_REDIRECT;
+    if let Ok(v) = HeaderValue::from_str(&format!("https://{authority}{pq}")) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+fn host_of<B>(req: &Request<B>) -> Option<String> {
+    req.uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+}
+
+/// Propagates a well-formed incoming `X-Request-Id` (1-128 of `[A-Za-z0-9._-]`), or makes one.
+fn request_id(headers: &http::HeaderMap) -> String {
+    if let Some(v) = headers.get("x-request-id") {
+        let b = v.as_bytes();
+        if !b.is_empty()
+            && b.len() <= 128
+            && b
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        {
+            if let Ok(s) = v.to_str() {
+                return s.to_owned();
+            }
+        }
+    }
+    let r: u128 = rand::random();
+    format!("{r:032x}")
+}
+
+fn selected_headers<B>(req: &Request<B>, snap: &Snapshot) -> Vec<(String, String)> {
+    let cfg = &snap.access_log;
+    let mut out = Vec::new();
+    for name in &cfg.headers {
+        for v in req.headers().get_all(name.as_str()) {
+            let value = if redact::is_sensitive(name, &cfg.redact) {
+                redact::REDACTED.to_owned()
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
+            out.push((name.clone(), value));
+        }
+    }
+    out
+}
+
+/// Normalises a request path once so routing, policies and the upstream see the same thing:
+/// percent-decodes unreserved characters, resolves `.` and `..`, merges duplicate slashes.
+/// Returns `None` for paths that cannot be made safe (not starting with `/`, `..` above the
+/// root, encoded `/`, `\` or NUL).
+pub fn normalise_path(raw: &str) -> Option<String> {
+    if raw == "*" {
+        return Some("*".into());
+    }
+    if !raw.starts_with('/') {
+        return None;
+    }
+    let bytes = raw.as_bytes();
+    let mut decoded = String::with_capacity(raw.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hex = |c: u8| (c as char).to_digit(16);
+            let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            ) else {
+                return None;
+            };
+            let c = (h * 16 + l) as u8;
+            if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+                decoded.push(c as char);
+            } else if matches!(c, b'/' | b'\\' | 0) {
+                return None;
+            } else {
+                // Keep reserved and other characters encoded, upper-case hex.
+                decoded.push('%');
+                decoded.push_str(&format!("{c:02X}"));
+            }
+            i += 3;
+        } else if b == b'\\' || b == 0 {
+            return None;
+        } else {
+            decoded.push(b as char);
+            i += 1;
+        }
+    }
+    let trailing = decoded.ends_with('/') || decoded.ends_with("/.") || decoded.ends_with("/..");
+    let mut segs: Vec<&str> = Vec::new();
+    for s in decoded.split('/') {
+        match s {
+            "" | "." => {}
+            ".." => {
+                segs.pop()?;
+            }
+            s => segs.push(s),
+        }
+    }
+    let mut out = String::with_capacity(decoded.len());
+    for s in &segs {
+        out.push('/');
+        out.push_str(s);
+    }
+    if out.is_empty() || (trailing && !out.ends_with('/')) {
+        out.push('/');
+    }
+    Some(out)
+}
+
+/// Reads at most `limit` bytes of a body (used by stages that must inspect a body).
+pub async fn read_bounded(body: Body, limit: usize) -> Result<Bytes, Problem> {
+    let limited = http_body_util::Limited::new(body, limit);
+    match limited.collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(_) => Err(Problem::PayloadTooLarge),
+    }
+}
+
+/// Default idle pause used by tests of the drain logic.
+pub const DRAIN_POLL: Duration = Duration::from_millis(50);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_paths() {
+        let cases = [
+            ("/", Some("/")),
+            ("/a//b", Some("/a/b")),
+            ("/a/./b/../c", Some("/a/c")),
+            ("/a/b/", Some("/a/b/")),
+            ("/%61%62c", Some("/abc")),
+            ("/a%2fb", None),
+            ("/a%5cb", None),
+            ("/a%00", None),
+            ("/..", None),
+            ("/a/..", Some("/")),
+            ("/%zz", None),
+            ("/a%20b", Some("/a%20b")),
+            ("/a%3fb", Some("/a%3Fb")),
+            ("relative", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalise_path(input).as_deref(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn propagates_only_wellformed_request_ids() {
+        let mut h = http::HeaderMap::new();
+        h.insert("x-request-id", "abc-123".parse().unwrap());
+        assert_eq!(request_id(&h), "abc-123");
+        h.insert("x-request-id", "bad id!".parse().unwrap());
+        let id = request_id(&h);
+        assert_eq!(id.len(), 32);
+        assert_ne!(id, "bad id!");
+    }
+}

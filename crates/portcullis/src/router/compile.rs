@@ -1,0 +1,474 @@
+//! `RouteConfig` → `Route`: predicates, action, and the stage chain.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use http::{HeaderName, HeaderValue, Method, StatusCode};
+use regex::Regex;
+
+use super::{
+    Action, HostMatch, Matcher, PathMatch, Rewrite, Route, Segment, ValueMatch, ValueTest,
+    VersionSource,
+};
+use crate::config::error::Collector;
+use crate::config::expand::ExpandedString;
+use crate::config::raw::{
+    AuthConfig, HeaderEditsConfig, MatchConfig, RouteConfig, ValueMatchConfig,
+};
+use crate::policy::headers::HeaderEdits;
+use crate::policy::{ResponseStage, Stage};
+use crate::upstream::Upstream;
+
+/// Compiles every route; errors go to `errs` with their key paths.
+pub fn compile_routes(
+    raw: &[RouteConfig],
+    upstreams: &HashMap<String, Arc<Upstream>>,
+    listener_names: &HashSet<String>,
+    errs: &mut Collector,
+) -> Vec<Route> {
+    let mut names = HashSet::new();
+    let mut out = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        let at = format!("routes[{i}]");
+        if r.name.is_empty() {
+            errs.push(format!("{at}.name"), "must not be empty");
+        } else if !names.insert(r.name.clone()) {
+            errs.push(format!("{at}.name"), format!("duplicate route name {:?}", r.name));
+        }
+        if let Some(route) = compile_route(i, r, &at, upstreams, listener_names, errs) {
+            out.push(route);
+        }
+    }
+    out
+}
+
+fn compile_route(
+    order: usize,
+    r: &RouteConfig,
+    at: &str,
+    upstreams: &HashMap<String, Arc<Upstream>>,
+    listener_names: &HashSet<String>,
+    errs: &mut Collector,
+) -> Option<Route> {
+    let before = errs.errors.len();
+    for (j, l) in r.listeners.iter().enumerate() {
+        if !listener_names.contains(l) {
+            errs.push(format!("{at}.listeners[{j}]"), format!("no listener named {l:?}"));
+        }
+    }
+    let matcher = compile_match(&r.matches, &format!("{at}.match"), errs);
+
+    let actions = usize::from(r.upstream.is_some())
+        + usize::from(r.direct.is_some())
+        + usize::from(r.redirect.is_some());
+    let action = if actions != 1 {
+        errs.push(
+            at.to_owned(),
+            "exactly one of `upstream`, `direct` and `redirect` is required",
+        );
+        None
+    } else if let Some(name) = &r.upstream {
+        match upstreams.get(name) {
+            Some(u) => Some(Action::Proxy(u.clone())),
+            None => {
+                errs.push(format!("{at}.upstream"), format!("no upstream named {name:?}"));
+                None
+            }
+        }
+    } else if let Some(d) = &r.direct {
+        let status = StatusCode::from_u16(d.status.unwrap_or(200)).ok();
+        if status.is_none() {
+            errs.push(format!("{at}.direct.status"), "not a valid HTTP status");
+        }
+        let mut headers = header_list(&d.headers, &format!("{at}.direct.headers"), errs);
+        let ct = d
+            .content_type
+            .as_deref()
+            .unwrap_or("text/plain; charset=utf-8");
+        match HeaderValue::from_str(ct) {
+            Ok(v) => headers.push((http::header::CONTENT_TYPE, v)),
+            Err(_) => errs.push(format!("{at}.direct.content_type"), "invalid header value"),
+        }
+        let body = d
+            .body
+            .as_ref()
+            .map(|b| bytes::Bytes::from(b.0.clone()))
+            .unwrap_or_default();
+        status.map(|status| Action::Direct {
+            status,
+            headers,
+            body,
+        })
+    } else if let Some(rd) = &r.redirect {
+        let code = rd.status.unwrap_or(302);
+        if ![301, 302, 303, 307, 308].contains(&code) {
+            errs.push(format!("{at}.redirect.status"), "must be 301, 302, 303, 307 or 308");
+        }
+        if HeaderValue::from_str(rd.location.as_str()).is_err() {
+            errs.push(format!("{at}.redirect.location"), "invalid header value");
+        }
+        StatusCode::from_u16(code).ok().map(|status| Action::Redirect {
+            status,
+            location: rd.location.0.clone(),
+            keep_query: rd.keep_query,
+        })
+    } else {
+        None
+    };
+
+    // The request chain, in DESIGN.md order. Stages of later issues slot in between.
+    let mut chain = Vec::new();
+    if let Some(ret) = &r.retired {
+        let link = ret.successor.as_deref().and_then(|s| {
+            let v = HeaderValue::from_str(&format!("<{s}>; rel=\"successor-version\"")).ok();
+            if v.is_none() {
+                errs.push(format!("{at}.retired.successor"), "invalid URL");
+            }
+            v
+        });
+        chain.push(Stage::Retired { link });
+    }
+    match &r.auth {
+        Some(AuthConfig::None) => {}
+        None => chain.push(Stage::RequireAuthentication),
+    }
+    let req_edits = compile_edits(&r.request_headers, &format!("{at}.request_headers"), errs);
+    if let Some(rules) = &req_edits {
+        for (n, _) in rules.set.iter().chain(&rules.add) {
+            if n.as_str().starts_with(crate::policy::headers::IDENTITY_PREFIX) {
+                errs.push(
+                    format!("{at}.request_headers"),
+                    format!("{n} is reserved for identity headers set by the gateway"),
+                );
+            }
+        }
+    }
+    if let Some(e) = req_edits.filter(|e| !e.is_empty()) {
+        chain.push(Stage::RequestHeaders(Arc::new(e)));
+    }
+
+    let mut response_chain = Vec::new();
+    if let Some(e) = compile_edits(&r.response_headers, &format!("{at}.response_headers"), errs)
+        .filter(|e| !e.is_empty())
+    {
+        response_chain.push(ResponseStage::Headers(Arc::new(e)));
+    }
+    if let Some(dep) = &r.deprecation {
+        let mut list = Vec::new();
+        match humantime::parse_rfc3339(&dep.since) {
+            Ok(t) => {
+                let secs = t
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                if let Ok(v) = HeaderValue::from_str(&format!("@{secs}")) {
+                    list.push((HeaderName::from_static("deprecation"), v));
+                }
+            }
+            Err(_) => errs.push(format!("{at}.deprecation.since"), "not an RFC 3339 time"),
+        }
+        if let Some(s) = &dep.sunset {
+            match humantime::parse_rfc3339(s) {
+                Ok(t) => {
+                    let v = httpdate(t);
+                    if let Ok(v) = HeaderValue::from_str(&v) {
+                        list.push((HeaderName::from_static("sunset"), v));
+                    }
+                }
+                Err(_) => errs.push(format!("{at}.deprecation.sunset"), "not an RFC 3339 time"),
+            }
+        }
+        if let Some(s) = &dep.successor {
+            match HeaderValue::from_str(&format!("<{s}>; rel=\"successor-version\"")) {
+                Ok(v) => list.push((http::header::LINK, v)),
+                Err(_) => errs.push(format!("{at}.deprecation.successor"), "invalid URL"),
+            }
+        }
+        response_chain.push(ResponseStage::Deprecation(list));
+    }
+    // Response stages run in reverse order of the request chain.
+    response_chain.reverse();
+
+    let mut rewrite = Rewrite::default();
+    if r.strip_prefix {
+        match &matcher.as_ref().map(|m| &m.path) {
+            Some(PathMatch::Prefix(p)) => rewrite.strip_prefix = Some(p.clone()),
+            Some(_) => errs.push(
+                format!("{at}.strip_prefix"),
+                "needs `match.path_prefix` to know what to strip",
+            ),
+            None => {}
+        }
+    }
+    if let Some(tpl) = &r.rewrite_path {
+        if !tpl.starts_with('/') {
+            errs.push(format!("{at}.rewrite_path"), "must start with `/`");
+        }
+        rewrite.replace = Some(tpl.clone());
+    }
+    if let Some(m) = &matcher {
+        if let Some((v, VersionSource::Path)) = &m.version {
+            rewrite.strip_version = Some(v.clone());
+        }
+    }
+    let upstream_host = r.upstream_host.as_ref().and_then(|h| {
+        let v = HeaderValue::from_str(h.as_str()).ok();
+        if v.is_none() {
+            errs.push(format!("{at}.upstream_host"), "invalid header value");
+        }
+        v
+    });
+
+    if errs.errors.len() > before {
+        return None;
+    }
+    Some(Route {
+        name: Arc::from(r.name.as_str()),
+        listeners: r.listeners.clone(),
+        matcher: matcher?,
+        action: action?,
+        chain,
+        response_chain,
+        rewrite,
+        upstream_host,
+        max_body_bytes: r.max_body_bytes.map(|b| b.0),
+        timeout: r.timeout.map(|d| d.0),
+        order,
+    })
+}
+
+fn httpdate(t: std::time::SystemTime) -> String {
+    // IMF-fixdate, as HTTP dates are written.
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = secs / 86400;
+    let rem = secs % 86400;
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    let (y, mo, d) = civil_from_days(days as i64);
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(mo - 1) as usize];
+    format!("{weekday}, {d:02} {month} {y} {h:02}:{m:02}:{s:02} GMT")
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's method).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn compile_match(m: &MatchConfig, at: &str, errs: &mut Collector) -> Option<Matcher> {
+    let before = errs.errors.len();
+    let mut hosts = Vec::new();
+    for (i, h) in m.hosts.iter().enumerate() {
+        let h = h.as_str().to_ascii_lowercase();
+        if let Some(rest) = h.strip_prefix("*.") {
+            if rest.is_empty() || rest.contains('*') {
+                errs.push(format!("{at}.hosts[{i}]"), "invalid wildcard host");
+            }
+            hosts.push(HostMatch::Suffix(format!(".{rest}")));
+        } else if h.is_empty() || h.contains('*') || h.contains('/') {
+            errs.push(
+                format!("{at}.hosts[{i}]"),
+                "invalid host: use a name or `*.example.com`",
+            );
+        } else {
+            hosts.push(HostMatch::Exact(h));
+        }
+    }
+    let path_kinds = usize::from(m.path.is_some())
+        + usize::from(m.path_prefix.is_some())
+        + usize::from(m.path_template.is_some());
+    let mut path = PathMatch::Any;
+    if path_kinds > 1 {
+        errs.push(
+            at.to_owned(),
+            "use only one of `path`, `path_prefix` and `path_template`",
+        );
+    } else if let Some(p) = &m.path {
+        check_path(p, &format!("{at}.path"), errs);
+        path = PathMatch::Exact(p.clone());
+    } else if let Some(p) = &m.path_prefix {
+        check_path(p, &format!("{at}.path_prefix"), errs);
+        path = PathMatch::Prefix(p.clone());
+    } else if let Some(t) = &m.path_template {
+        check_path(t, &format!("{at}.path_template"), errs);
+        let mut segs = Vec::new();
+        let mut seen = HashSet::new();
+        for part in t.trim_start_matches('/').split('/') {
+            if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                {
+                    errs.push(format!("{at}.path_template"), format!("invalid parameter {part:?}"));
+                } else if !seen.insert(name.to_owned()) {
+                    errs.push(format!("{at}.path_template"), format!("duplicate parameter {name:?}"));
+                }
+                segs.push(Segment::Param(name.to_owned()));
+            } else if part.contains('{') || part.contains('}') {
+                errs.push(
+                    format!("{at}.path_template"),
+                    "a parameter must be a whole segment, like `/users/{id}`",
+                );
+            } else {
+                segs.push(Segment::Literal(part.to_owned()));
+            }
+        }
+        path = PathMatch::Template(segs);
+    }
+    let mut methods = Vec::new();
+    for (i, name) in m.methods.iter().enumerate() {
+        match Method::from_bytes(name.to_ascii_uppercase().as_bytes()) {
+            Ok(me) => methods.push(me),
+            Err(_) => errs.push(format!("{at}.methods[{i}]"), "invalid method"),
+        }
+    }
+    let headers = value_matches(&m.headers, &format!("{at}.headers"), true, errs);
+    let query = value_matches(&m.query, &format!("{at}.query"), false, errs);
+    let version = m.api_version.as_ref().and_then(|v| {
+        let vat = format!("{at}.api_version");
+        if v.version.is_empty() || v.version.contains('/') {
+            errs.push(format!("{vat}.version"), "must be a non-empty path segment");
+        }
+        let source = match v.source.as_deref().unwrap_or("header") {
+            "path" => VersionSource::Path,
+            "header" => {
+                match HeaderName::from_bytes(v.name.as_deref().unwrap_or("api-version").as_bytes())
+                {
+                    Ok(n) => VersionSource::Header(n),
+                    Err(_) => {
+                        errs.push(format!("{vat}.name"), "invalid header name");
+                        return None;
+                    }
+                }
+            }
+            "query" => VersionSource::Query(v.name.clone().unwrap_or_else(|| "version".into())),
+            _ => {
+                errs.push(format!("{vat}.source"), "must be `path`, `header` or `query`");
+                return None;
+            }
+        };
+        Some((v.version.clone(), source))
+    });
+    (errs.errors.len() == before).then_some(Matcher {
+        hosts,
+        path,
+        methods,
+        headers,
+        query,
+        version,
+    })
+}
+
+fn check_path(p: &str, at: &str, errs: &mut Collector) {
+    if !p.starts_with('/') {
+        errs.push(at.to_owned(), "must start with `/`");
+    }
+    if p.contains("//") || p.split('/').any(|s| s == "." || s == "..") || p.contains('?') {
+        errs.push(
+            at.to_owned(),
+            "must be a normalised path (no `//`, `.`, `..` segments or query)",
+        );
+    }
+}
+
+fn value_matches(
+    list: &[ValueMatchConfig],
+    at: &str,
+    header: bool,
+    errs: &mut Collector,
+) -> Vec<ValueMatch> {
+    let mut out = Vec::new();
+    for (i, v) in list.iter().enumerate() {
+        let vat = format!("{at}[{i}]");
+        let name = if header {
+            if HeaderName::from_bytes(v.name.as_bytes()).is_err() {
+                errs.push(format!("{vat}.name"), "invalid header name");
+                continue;
+            }
+            v.name.to_ascii_lowercase()
+        } else {
+            v.name.clone()
+        };
+        let test = match (&v.value, &v.regex) {
+            (Some(_), Some(_)) => {
+                errs.push(vat, "use `value` or `regex`, not both");
+                continue;
+            }
+            (Some(e), None) => ValueTest::Exact(e.clone()),
+            (None, Some(r)) => match Regex::new(&format!("^(?:{r})$")) {
+                Ok(re) => ValueTest::Regex(re),
+                Err(e) => {
+                    errs.push(format!("{vat}.regex"), format!("invalid regex: {e}"));
+                    continue;
+                }
+            },
+            (None, None) => ValueTest::Present,
+        };
+        out.push(ValueMatch {
+            name,
+            test,
+            absent: v.absent,
+        });
+    }
+    out
+}
+
+/// Compiles header edits; `None` when any part is invalid (errors recorded).
+pub fn compile_edits(e: &HeaderEditsConfig, at: &str, errs: &mut Collector) -> Option<HeaderEdits> {
+    let before = errs.errors.len();
+    let set = header_list(&e.set, &format!("{at}.set"), errs);
+    let add = header_list(&e.add, &format!("{at}.add"), errs);
+    let mut remove = Vec::new();
+    for (i, n) in e.remove.iter().enumerate() {
+        match HeaderName::from_bytes(n.as_bytes()) {
+            Ok(h) => remove.push(h),
+            Err(_) => errs.push(format!("{at}.remove[{i}]"), "invalid header name"),
+        }
+    }
+    (errs.errors.len() == before).then_some(HeaderEdits { remove, set, add })
+}
+
+/// Parses a name → value map into header pairs.
+pub fn header_list(
+    map: &BTreeMap<String, ExpandedString>,
+    at: &str,
+    errs: &mut Collector,
+) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::new();
+    for (k, v) in map {
+        let Ok(name) = HeaderName::from_bytes(k.as_bytes()) else {
+            errs.push(format!("{at}.{k}"), "invalid header name");
+            continue;
+        };
+        let Ok(value) = HeaderValue::from_str(v.as_str()) else {
+            errs.push(format!("{at}.{k}"), "invalid header value");
+            continue;
+        };
+        out.push((name, value));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_http_dates() {
+        let t = humantime::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
+        assert_eq!(httpdate(t), "Mon, 23 Nov 2026 10:00:00 GMT");
+        let t = humantime::parse_rfc3339("2000-02-29T23:59:59Z").unwrap();
+        assert_eq!(httpdate(t), "Tue, 29 Feb 2000 23:59:59 GMT");
+    }
+}

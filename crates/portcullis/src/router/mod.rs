@@ -1,0 +1,444 @@
+//! Chooses the route for a request: host, path (exact, prefix, template), method, header, query
+//! and API-version predicates.
+//!
+//! Precedence (documented in `docs/config-reference.md`): routes are sorted once at compile time
+//! by specificity and the first match wins. Specificity, most significant first:
+//! 1. host: exact name > wildcard (longer suffix first) > any host;
+//! 2. path: exact > template (more literal segments first) > prefix (longer first) > any path;
+//! 3. more header/query/version predicates > fewer;
+//! 4. a method list > any method;
+//! 5. order in the file.
+//!
+//! When a path matches but no route accepts the method, the answer is 405 rather than 404.
+
+pub mod compile;
+
+use std::sync::Arc;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use regex::Regex;
+
+use crate::policy::{ResponseStage, Stage};
+use crate::upstream::Upstream;
+
+/// All routes of one snapshot, in precedence order.
+#[derive(Debug, Default)]
+pub struct Router {
+    routes: Vec<Arc<Route>>,
+}
+
+/// A compiled route.
+#[derive(Debug)]
+pub struct Route {
+    /// Route name.
+    pub name: Arc<str>,
+    /// Listener names it is limited to (empty: all).
+    pub listeners: Vec<String>,
+    /// Predicates.
+    pub matcher: Matcher,
+    /// What happens on a match.
+    pub action: Action,
+    /// Request stages in order.
+    pub chain: Vec<Stage>,
+    /// Response stages, already in the order they run (reverse of the request chain).
+    pub response_chain: Vec<ResponseStage>,
+    /// Path rewriting before forwarding.
+    pub rewrite: Rewrite,
+    /// Host header override.
+    pub upstream_host: Option<HeaderValue>,
+    /// Body limit override.
+    pub max_body_bytes: Option<u64>,
+    /// Per-try timeout override.
+    pub timeout: Option<std::time::Duration>,
+    order: usize,
+}
+
+/// What a route does with a request that passed its chain.
+#[derive(Debug)]
+pub enum Action {
+    /// Forward to an upstream pool.
+    Proxy(Arc<Upstream>),
+    /// Answer directly.
+    Direct {
+        /// Status.
+        status: http::StatusCode,
+        /// Headers, content-type included.
+        headers: Vec<(HeaderName, HeaderValue)>,
+        /// Body.
+        body: bytes::Bytes,
+    },
+    /// Answer with a redirect.
+    Redirect {
+        /// Status (301/302/303/307/308).
+        status: http::StatusCode,
+        /// Location.
+        location: String,
+        /// Append the request's query.
+        keep_query: bool,
+    },
+}
+
+/// Path rewriting.
+#[derive(Debug, Default)]
+pub struct Rewrite {
+    /// Remove this prefix.
+    pub strip_prefix: Option<String>,
+    /// Replace the whole path with this template.
+    pub replace: Option<String>,
+    /// Remove the leading version segment (path-based API versions).
+    pub strip_version: Option<String>,
+}
+
+/// Host predicate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostMatch {
+    /// Exact name, lower case.
+    Exact(String),
+    /// `*.example.com`, stored as `.example.com`.
+    Suffix(String),
+}
+
+/// Path predicate.
+#[derive(Debug, Clone)]
+pub enum PathMatch {
+    /// Any path.
+    Any,
+    /// Exact path.
+    Exact(String),
+    /// Prefix.
+    Prefix(String),
+    /// Template segments.
+    Template(Vec<Segment>),
+}
+
+/// One segment of a path template.
+#[derive(Debug, Clone)]
+pub enum Segment {
+    /// Literal text.
+    Literal(String),
+    /// `{name}`: one non-empty segment.
+    Param(String),
+}
+
+/// Header or query predicate.
+#[derive(Debug, Clone)]
+pub struct ValueMatch {
+    /// Header (lower case) or parameter name.
+    pub name: String,
+    /// What the value must be.
+    pub test: ValueTest,
+    /// Negate.
+    pub absent: bool,
+}
+
+/// A value test.
+#[derive(Debug, Clone)]
+pub enum ValueTest {
+    /// Present with any value.
+    Present,
+    /// Exact.
+    Exact(String),
+    /// Whole-value regex.
+    Regex(Regex),
+}
+
+/// Where a request states its API version.
+#[derive(Debug, Clone)]
+pub enum VersionSource {
+    /// First path segment.
+    Path,
+    /// Header.
+    Header(HeaderName),
+    /// Query parameter.
+    Query(String),
+}
+
+/// All predicates of a route.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    /// Hosts (empty: any).
+    pub hosts: Vec<HostMatch>,
+    /// Path.
+    pub path: PathMatch,
+    /// Methods (empty: any).
+    pub methods: Vec<Method>,
+    /// Header predicates.
+    pub headers: Vec<ValueMatch>,
+    /// Query predicates.
+    pub query: Vec<ValueMatch>,
+    /// API version predicate.
+    pub version: Option<(String, VersionSource)>,
+}
+
+/// The outcome of routing.
+#[derive(Debug)]
+pub enum RouteResult {
+    /// A route matched, with template parameters.
+    Matched(Arc<Route>, Vec<(String, String)>),
+    /// Some route matched everything but the method.
+    MethodNotAllowed,
+    /// Nothing matched.
+    NotFound,
+}
+
+impl Router {
+    /// Builds a router from compiled routes, sorting them by precedence.
+    pub fn new(mut routes: Vec<Route>) -> Self {
+        routes.sort_by_key(|r| std::cmp::Reverse(r.matcher.specificity(r.order)));
+        Self {
+            routes: routes.into_iter().map(Arc::new).collect(),
+        }
+    }
+
+    /// Routes in precedence order.
+    pub fn routes(&self) -> &[Arc<Route>] {
+        &self.routes
+    }
+
+    /// Finds the route for a request arriving on `listener`. `path` is the normalised path.
+    pub fn route(
+        &self,
+        listener: &str,
+        host: Option<&str>,
+        method: &Method,
+        path: &str,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> RouteResult {
+        let host = host.map(normalise_host);
+        let mut method_mismatch = false;
+        for route in &self.routes {
+            if !route.listeners.is_empty() && !route.listeners.iter().any(|l| l == listener) {
+                continue;
+            }
+            let m = &route.matcher;
+            if !m.hosts.is_empty() {
+                let Some(h) = host.as_deref() else { continue };
+                if !m.hosts.iter().any(|hm| hm.matches(h)) {
+                    continue;
+                }
+            }
+            if let Some((want, source)) = &m.version {
+                if !version_matches(want, source, path, uri, headers) {
+                    continue;
+                }
+            }
+            let mut params = Vec::new();
+            if !m.path.matches(path, &mut params) {
+                continue;
+            }
+            if !m.headers.iter().all(|p| p.test_header(headers)) {
+                continue;
+            }
+            if !m.query.iter().all(|p| p.test_query(uri.query())) {
+                continue;
+            }
+            if !m.methods.is_empty() && !m.methods.contains(method) {
+                method_mismatch = true;
+                continue;
+            }
+            return RouteResult::Matched(route.clone(), params);
+        }
+        if method_mismatch {
+            RouteResult::MethodNotAllowed
+        } else {
+            RouteResult::NotFound
+        }
+    }
+}
+
+fn normalise_host(h: &str) -> String {
+    let without_port = if h.starts_with('[') {
+        h.split_once(']').map(|(a, _)| &a[1..]).unwrap_or(h)
+    } else {
+        h.rsplit_once(':')
+            .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+            .map(|(a, _)| a)
+            .unwrap_or(h)
+    };
+    without_port.trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn version_matches(
+    want: &str,
+    source: &VersionSource,
+    path: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> bool {
+    match source {
+        VersionSource::Path => path
+            .strip_prefix('/')
+            .map(|p| p.split('/').next() == Some(want))
+            .unwrap_or(false),
+        VersionSource::Header(name) => headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == want),
+        VersionSource::Query(name) => query_values(uri.query(), name).any(|v| v == want),
+    }
+}
+
+/// Values of query parameter `name` (not percent-decoded: names and values compared raw).
+pub fn query_values<'a>(query: Option<&'a str>, name: &'a str) -> impl Iterator<Item = &'a str> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter_map(move |pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then_some(v)
+        })
+}
+
+impl HostMatch {
+    fn matches(&self, host: &str) -> bool {
+        match self {
+            Self::Exact(e) => e == host,
+            Self::Suffix(s) => host.len() > s.len() && host.ends_with(s.as_str()),
+        }
+    }
+}
+
+impl PathMatch {
+    fn matches(&self, path: &str, params: &mut Vec<(String, String)>) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Exact(p) => p == path,
+            Self::Prefix(p) => {
+                path.starts_with(p.as_str())
+                    && (p.ends_with('/')
+                        || path.len() == p.len()
+                        || path.as_bytes().get(p.len()) == Some(&b'/'))
+            }
+            Self::Template(segs) => {
+                let Some(rest) = path.strip_prefix('/') else {
+                    return false;
+                };
+                let parts: Vec<&str> = rest.split('/').collect();
+                if parts.len() != segs.len() {
+                    return false;
+                }
+                for (seg, part) in segs.iter().zip(&parts) {
+                    match seg {
+                        Segment::Literal(l) => {
+                            if l != part {
+                                params.clear();
+                                return false;
+                            }
+                        }
+                        Segment::Param(name) => {
+                            if part.is_empty() {
+                                params.clear();
+                                return false;
+                            }
+                            params.push((name.clone(), (*part).to_owned()));
+                        }
+                    }
+                }
+                true
+            }
+        }
+    }
+}
+
+impl ValueMatch {
+    fn test_value(&self, v: Option<&str>) -> bool {
+        let hit = match (&self.test, v) {
+            (_, None) => false,
+            (ValueTest::Present, Some(_)) => true,
+            (ValueTest::Exact(e), Some(v)) => e == v,
+            (ValueTest::Regex(r), Some(v)) => r.is_match(v),
+        };
+        hit != self.absent
+    }
+
+    fn test_header(&self, headers: &HeaderMap) -> bool {
+        let v = headers.get(self.name.as_str()).and_then(|v| v.to_str().ok());
+        self.test_value(v)
+    }
+
+    fn test_query(&self, query: Option<&str>) -> bool {
+        let v = query_values(query, &self.name).next();
+        self.test_value(v)
+    }
+}
+
+impl Matcher {
+    /// Larger is more specific; see the module docs for the order.
+    fn specificity(&self, order: usize) -> (u8, usize, u8, usize, usize, usize, u8, std::cmp::Reverse<usize>) {
+        let (host_rank, host_len) = if self.hosts.is_empty() {
+            (0, 0)
+        } else if self.hosts.iter().all(|h| matches!(h, HostMatch::Exact(_))) {
+            (2, 0)
+        } else {
+            let min_suffix = self
+                .hosts
+                .iter()
+                .map(|h| match h {
+                    HostMatch::Exact(e) => e.len(),
+                    HostMatch::Suffix(s) => s.len(),
+                })
+                .min()
+                .unwrap_or(0);
+            (1, min_suffix)
+        };
+        let (path_rank, literal_segments, path_len) = match &self.path {
+            PathMatch::Any => (0, 0, 0),
+            PathMatch::Prefix(p) => (1, 0, p.len()),
+            PathMatch::Template(segs) => (
+                2,
+                segs.iter()
+                    .filter(|s| matches!(s, Segment::Literal(_)))
+                    .count(),
+                segs.len(),
+            ),
+            PathMatch::Exact(p) => (3, 0, p.len()),
+        };
+        let predicates =
+            self.headers.len() + self.query.len() + usize::from(self.version.is_some());
+        (
+            host_rank,
+            host_len,
+            path_rank,
+            literal_segments * 1000 + path_len,
+            predicates,
+            0,
+            u8::from(!self.methods.is_empty()),
+            std::cmp::Reverse(order),
+        )
+    }
+}
+
+/// Applies the route's rewrite to `path`, given template parameters.
+pub fn rewrite_path(rw: &Rewrite, path: &str, params: &[(String, String)]) -> String {
+    let mut p = path.to_owned();
+    if let Some(v) = &rw.strip_version {
+        let prefix = format!("/{v}");
+        if let Some(rest) = p.strip_prefix(&prefix) {
+            p = if rest.is_empty() { "/".into() } else { rest.to_owned() };
+        }
+    }
+    if let Some(prefix) = &rw.strip_prefix {
+        let bare = prefix.trim_end_matches('/');
+        if let Some(rest) = p.strip_prefix(bare) {
+            p = if rest.is_empty() {
+                "/".into()
+            } else if rest.starts_with('/') {
+                rest.to_owned()
+            } else {
+                format!("/{rest}")
+            };
+        }
+    }
+    if let Some(tpl) = &rw.replace {
+        let mut out = tpl.clone();
+        for (k, v) in params {
+            out = out.replace(&format!("{{{k}}}"), v);
+        }
+        p = out;
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests;

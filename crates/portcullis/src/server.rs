@@ -1,0 +1,242 @@
+//! The running gateway: binds listeners, installs the first snapshot, reloads on SIGHUP and on
+//! file change, and drains on SIGTERM/SIGINT.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config;
+use crate::observe::access_log::AccessLog;
+use crate::observe::metrics::Metrics;
+use crate::snapshot::Snapshot;
+use crate::upstream::state::Registry;
+
+/// State shared by every task of the process.
+pub struct Shared {
+    /// The live snapshot.
+    pub snapshot: ArcSwap<Snapshot>,
+    /// State that survives reloads.
+    pub registry: Registry,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Access log.
+    pub access_log: AccessLog,
+    /// Set to true once shutdown begins.
+    pub shutdown: watch::Sender<bool>,
+    /// False while draining, so `/readyz` tells load balancers to stop sending.
+    pub ready: AtomicBool,
+    /// The config file.
+    pub config_path: PathBuf,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("config_path", &self.config_path)
+            .finish()
+    }
+}
+
+impl Shared {
+    /// Compiles the config file again and swaps it in on success. On failure the running
+    /// snapshot stays and every error is logged. Returns whether the reload took effect.
+    pub fn reload(self: &Arc<Self>, trigger: &'static str) -> bool {
+        let current = self.snapshot.load_full();
+        match config::load(&self.config_path, &self.registry) {
+            Ok(next) => {
+                let mut restart_needed = Vec::new();
+                for (name, l) in &next.listeners {
+                    match current.listeners.get(name) {
+                        Some(old) if old.bind == l.bind => {}
+                        _ => restart_needed.push(name.clone()),
+                    }
+                }
+                if !restart_needed.is_empty() || next.admin_bind != current.admin_bind {
+                    tracing::warn!(
+                        listeners = ?restart_needed,
+                        "new or re-bound listeners (and admin bind changes) take effect after a restart; other changes applied"
+                    );
+                }
+                let next = Arc::new(next);
+                self.snapshot.store(next.clone());
+                self.registry.retain(&next.live_targets, &next.live_clients);
+                self.start_background(&next);
+                self.metrics.reload(true);
+                tracing::info!(trigger, routes = next.router.routes().len(), "config reloaded");
+                true
+            }
+            Err(errors) => {
+                self.metrics.reload(false);
+                for e in &errors.0 {
+                    tracing::error!(trigger, error = %e, "config reload rejected; keeping the running config");
+                }
+                false
+            }
+        }
+    }
+
+    /// Starts the background tasks of a newly installed snapshot (health checks).
+    fn start_background(self: &Arc<Self>, snap: &Arc<Snapshot>) {
+        for up in snap.upstreams.values() {
+            let weak = Arc::downgrade(self);
+            for t in &up.targets {
+                self.metrics
+                    .target_health(&up.name, &t.addr, t.state.healthy.load(Ordering::Relaxed));
+            }
+            crate::upstream::health::spawn(
+                up,
+                Arc::new(move |upstream, target, healthy| {
+                    if let Some(s) = weak.upgrade() {
+                        s.metrics.target_health(upstream, target, healthy);
+                    }
+                    if healthy {
+                        tracing::info!(upstream, target, "upstream target healthy");
+                    } else {
+                        tracing::warn!(upstream, target, "upstream target unhealthy");
+                    }
+                }),
+            );
+        }
+    }
+}
+
+/// Runs the gateway on `config_path` until SIGTERM/SIGINT and a drain.
+pub async fn run(config_path: &Path) -> anyhow::Result<()> {
+    let registry = Registry::default();
+    let snap = config::load(config_path, &registry).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let access_log = if snap.access_log.disabled {
+        AccessLog::disabled()
+    } else {
+        AccessLog::start(snap.access_log.path.clone(), snap.access_log.buffer)
+            .context("opening the access log")?
+    };
+    let mut bound = Vec::new();
+    for (name, l) in &snap.listeners {
+        let tcp = TcpListener::bind(l.bind)
+            .await
+            .with_context(|| format!("binding listener {name} on {}", l.bind))?;
+        tracing::info!(listener = %name, addr = %tcp.local_addr()?, tls = l.tls.is_some(), "listening");
+        bound.push((l.name.clone(), tcp));
+    }
+    let admin = TcpListener::bind(snap.admin_bind)
+        .await
+        .with_context(|| format!("binding the admin listener on {}", snap.admin_bind))?;
+    tracing::info!(addr = %admin.local_addr()?, "admin listening");
+    let (shutdown, _) = watch::channel(false);
+    let snap = Arc::new(snap);
+    let shared = Arc::new(Shared {
+        snapshot: ArcSwap::new(snap.clone()),
+        registry,
+        metrics: Metrics::new(),
+        access_log,
+        shutdown,
+        ready: AtomicBool::new(true),
+        config_path: config_path.to_path_buf(),
+    });
+    shared.start_background(&snap);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for (name, tcp) in bound {
+        tasks.spawn(crate::listener::accept_loop(name, tcp, shared.clone()));
+    }
+    tokio::spawn(crate::admin::serve(admin, shared.clone()));
+    tokio::spawn(watch_file(shared.clone()));
+    tokio::spawn(reload_on_sighup(shared.clone()));
+
+    wait_for_termination().await;
+    let deadline = shared.snapshot.load().shutdown_timeout;
+    tracing::info!(deadline_ms = deadline.as_millis() as u64, "shutting down: draining connections");
+    shared.ready.store(false, Ordering::Relaxed);
+    let _ = shared.shutdown.send(true);
+    while tasks.join_next().await.is_some() {}
+    // Accept loops have stopped; wait for open connections to finish their requests.
+    let start = tokio::time::Instant::now();
+    loop {
+        let open = shared.metrics.open_connections();
+        if open == 0 {
+            break;
+        }
+        if start.elapsed() >= deadline {
+            tracing::warn!(open, "drain deadline reached; closing remaining connections");
+            break;
+        }
+        tokio::time::sleep(crate::proxy::DRAIN_POLL).await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_termination() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_termination() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(unix)]
+async fn reload_on_sighup(shared: Arc<Shared>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; reload by file change only");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        let s = shared.clone();
+        // Compiling reads files and may build TLS contexts: keep it off the async workers.
+        let _ = tokio::task::spawn_blocking(move || s.reload("sighup")).await;
+    }
+}
+
+#[cfg(not(unix))]
+async fn reload_on_sighup(_shared: Arc<Shared>) {}
+
+fn fingerprint(path: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+/// Polls the config file's modification time and size; a change triggers a reload. Polling
+/// (rather than inotify) also sees files replaced through symlink swaps, as ConfigMaps do.
+async fn watch_file(shared: Arc<Shared>) {
+    let mut last = fingerprint(&shared.config_path);
+    let mut shutdown = shared.shutdown.subscribe();
+    loop {
+        let (watch, interval) = {
+            let s = shared.snapshot.load();
+            (s.watch, s.watch_interval)
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(if watch { interval } else { Duration::from_secs(1) }) => {}
+            _ = shutdown.changed() => return,
+        }
+        if !watch {
+            continue;
+        }
+        let now = fingerprint(&shared.config_path);
+        if now.is_some() && now != last {
+            last = now;
+            let s = shared.clone();
+            let _ = tokio::task::spawn_blocking(move || s.reload("file_change")).await;
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! The immutable, compiled configuration. Every request pins one snapshot when it starts and
+//! finishes on it; a reload swaps in a new one atomically.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+use ipnet::IpNet;
+
+use crate::listener::ListenerRuntime;
+use crate::router::Router;
+use crate::upstream::Upstream;
+
+/// A compiled config.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Listeners by name.
+    pub listeners: HashMap<String, Arc<ListenerRuntime>>,
+    /// Admin bind address.
+    pub admin_bind: SocketAddr,
+    /// Routes.
+    pub router: Router,
+    /// Upstreams by name.
+    pub upstreams: HashMap<String, Arc<Upstream>>,
+    /// Trusted proxy CIDRs.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Response security headers added unless present.
+    pub security_headers: Vec<(HeaderName, HeaderValue)>,
+    /// Access-log settings.
+    pub access_log: AccessLogSettings,
+    /// Watch the file for changes.
+    pub watch: bool,
+    /// File check interval.
+    pub watch_interval: Duration,
+    /// Drain deadline.
+    pub shutdown_timeout: Duration,
+    /// Where this snapshot came from.
+    pub source: PathBuf,
+    /// Keys of state this config uses, for pruning the registry after a swap.
+    pub live_targets: Vec<(String, String)>,
+    /// Keys of pooled clients this config uses.
+    pub live_clients: Vec<String>,
+}
+
+/// Access-log settings.
+#[derive(Debug, Clone)]
+pub struct AccessLogSettings {
+    /// Off.
+    pub disabled: bool,
+    /// Destination; `None` is stdout.
+    pub path: Option<PathBuf>,
+    /// Headers to include (lower case).
+    pub headers: Vec<String>,
+    /// Extra redacted names.
+    pub redact: Vec<String>,
+    /// Channel size.
+    pub buffer: usize,
+}

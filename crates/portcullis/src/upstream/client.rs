@@ -1,0 +1,93 @@
+//! Pooled HTTP clients to upstream targets: HTTP/1.1 keep-alive, h2c, and TLS (h1 or h2 by ALPN)
+//! with optional client certificates. One client per distinct connection setting, kept in the
+//! registry across reloads so pools survive a config change.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use crate::body::Body;
+
+/// The client type used for every upstream.
+pub type HttpClient = Client<HttpsConnector<HttpConnector>, Body>;
+
+/// Wire protocol to the targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.1 (cleartext or TLS).
+    Http1,
+    /// HTTP/2 cleartext with prior knowledge.
+    H2c,
+    /// HTTP/2 over TLS.
+    H2,
+}
+
+/// Connection settings that decide which client (and pool) a target uses.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Protocol.
+    pub protocol: Protocol,
+    /// TLS config when the targets speak TLS.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Idle pooled connection timeout.
+    pub idle_timeout: Duration,
+    /// Idle connections per target.
+    pub max_idle: usize,
+}
+
+/// Builds a client for `s`.
+pub fn build(s: &ClientSettings) -> HttpClient {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(s.connect_timeout));
+    http.set_keepalive(Some(Duration::from_secs(60)));
+    let connector = match &s.tls {
+        Some(cfg) => {
+            let b = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config((**cfg).clone())
+                .https_only();
+            match s.protocol {
+                Protocol::H2 => b.enable_http2().wrap_connector(http),
+                _ => b.enable_http1().wrap_connector(http),
+            }
+        }
+        None => hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(plain_tls_placeholder())
+            .https_or_http()
+            .enable_all_versions()
+            .wrap_connector(http),
+    };
+    let mut b = Client::builder(TokioExecutor::new());
+    b.timer(TokioTimer::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(s.idle_timeout)
+        .pool_max_idle_per_host(s.max_idle);
+    if matches!(s.protocol, Protocol::H2c | Protocol::H2) {
+        b.http2_only(true);
+    }
+    b.build(connector)
+}
+
+/// A TLS config for connectors that only ever see `http://` URIs; it is never used for a
+/// handshake, but the connector type wants one. It trusts nothing.
+fn plain_tls_placeholder() -> rustls::ClientConfig {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| {
+            b.with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        })
+        .unwrap_or_else(|_| {
+            rustls::ClientConfig::builder()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        })
+}
