@@ -29,7 +29,11 @@ use crate::upstream::client::Protocol;
 use crate::upstream::{Outcome, Upstream};
 
 /// Handles one request from a client connection. Never fails: every error becomes a response.
-pub async fn handle(req: Request<Incoming>, conn: &Arc<ConnInfo>, shared: &Arc<Shared>) -> Response<Body> {
+pub async fn handle(
+    req: Request<Incoming>,
+    conn: &Arc<ConnInfo>,
+    shared: &Arc<Shared>,
+) -> Response<Body> {
     let snap = shared.snapshot.load_full();
     let started = Instant::now();
     let wall = SystemTime::now();
@@ -66,7 +70,13 @@ pub async fn handle(req: Request<Incoming>, conn: &Arc<ConnInfo>, shared: &Arc<S
         Some(lr) => process(req, lr, &snap, &mut ctx, shared, &bytes_in).await,
     };
 
-    finish_headers(&mut resp, &snap, listener.as_deref(), route.as_deref(), &ctx);
+    finish_headers(
+        &mut resp,
+        &snap,
+        listener.as_deref(),
+        route.as_deref(),
+        &ctx,
+    );
     let status = resp.status().as_u16();
     let route_name = ctx.route.as_deref().unwrap_or("-").to_owned();
     shared
@@ -128,7 +138,11 @@ async fn process(
     bytes_in: &Arc<AtomicU64>,
 ) -> Processed {
     let deny = |ctx: &RequestCtx, d: Deny| -> Processed {
-        (render_deny(&d, &ctx.request_id), Some(d.problem.as_str()), None)
+        (
+            render_deny(&d, &ctx.request_id),
+            Some(d.problem.as_str()),
+            None,
+        )
     };
     if let Some(port) = lr.redirect_https_port {
         return (https_redirect(&req, port, &ctx.request_id), None, None);
@@ -198,11 +212,9 @@ async fn process(
             keep_query,
         } => {
             let mut loc = location.clone();
-            if *keep_query {
-                if let Some(q) = parts.uri.query() {
-                    loc.push(if loc.contains('?') { '&' } else { '?' });
-                    loc.push_str(q);
-                }
+            if *keep_query && let Some(q) = parts.uri.query() {
+                loc.push(if loc.contains('?') { '&' } else { '?' });
+                loc.push_str(q);
             }
             let mut r = Response::new(empty());
             *r.status_mut() = *status;
@@ -213,8 +225,10 @@ async fn process(
         }
         Action::Proxy(up) => {
             let limit = route.max_body_bytes.unwrap_or(lr.limits.max_body_bytes);
-            match forward(parts, body, &path, &route, up, snap, ctx, shared, limit, bytes_in)
-                .await
+            match forward(
+                parts, body, &path, &route, up, snap, ctx, shared, limit, bytes_in,
+            )
+            .await
             {
                 Ok(r) => r,
                 Err(d) => {
@@ -259,7 +273,10 @@ fn is_upgrade(parts: &http::request::Parts) -> bool {
             .get_all(header::CONNECTION)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
+            .any(|v| {
+                v.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+            })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -281,10 +298,9 @@ async fn forward(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
+        && len > limit
     {
-        if len > limit {
-            return Err(Deny::new(Problem::PayloadTooLarge));
-        }
+        return Err(Deny::new(Problem::PayloadTooLarge));
     }
     let upgrade = is_upgrade(&parts);
     let client_upgrade = if upgrade {
@@ -300,6 +316,12 @@ async fn forward(
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
     strip_hop_by_hop(&mut parts.headers, upgrade, h2_upstream);
+    if upgrade {
+        // `Connection` is hop-by-hop, so it was removed; an upgrade needs it on this hop too.
+        parts
+            .headers
+            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
     set_forwarded(
         &mut parts.headers,
         ctx.peer.ip(),
@@ -401,10 +423,19 @@ async fn forward(
             Ok(Ok(resp)) => {
                 let status = resp.status();
                 let failed = status.is_server_error();
-                up.record(i, if failed { Outcome::Failure } else { Outcome::Success });
-                shared
-                    .metrics
-                    .upstream_attempt(&up.name, &target.addr, if failed { "5xx" } else { "ok" });
+                up.record(
+                    i,
+                    if failed {
+                        Outcome::Failure
+                    } else {
+                        Outcome::Success
+                    },
+                );
+                shared.metrics.upstream_attempt(
+                    &up.name,
+                    &target.addr,
+                    if failed { "5xx" } else { "ok" },
+                );
                 let retry_status = up
                     .retry
                     .as_ref()
@@ -420,13 +451,19 @@ async fn forward(
                     return Err(Deny::new(Problem::PayloadTooLarge));
                 }
                 up.record(i, Outcome::Failure);
-                let kind = if e.is_connect() { "connect_error" } else { "error" };
-                shared.metrics.upstream_attempt(&up.name, &target.addr, kind);
+                let kind = if e.is_connect() {
+                    "connect_error"
+                } else {
+                    "error"
+                };
+                shared
+                    .metrics
+                    .upstream_attempt(&up.name, &target.addr, kind);
                 tracing::debug!(
                     request_id = %ctx.request_id,
                     upstream = %up.name,
                     target = %target.addr,
-                    error = %e,
+                    error = %error_chain(&e),
                     "upstream attempt failed"
                 );
                 last_err = Problem::BadGateway;
@@ -436,7 +473,9 @@ async fn forward(
             }
             Err(_) => {
                 up.record(i, Outcome::Failure);
-                shared.metrics.upstream_attempt(&up.name, &target.addr, "timeout");
+                shared
+                    .metrics
+                    .upstream_attempt(&up.name, &target.addr, "timeout");
                 last_err = Problem::GatewayTimeout;
             }
         }
@@ -445,6 +484,18 @@ async fn forward(
         }
     }
     Err(Deny::new(last_err))
+}
+
+/// `error: cause: cause`, so logs say why (hyper's top-level messages are terse).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
 }
 
 trait CloneParts {
@@ -474,19 +525,19 @@ fn finish_upstream_response(
 ) -> Response<Body> {
     let (mut parts, body) = resp.into_parts();
     let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
-    if switching {
-        if let Some(client_on) = client_upgrade {
-            let upstream_on = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
-            tokio::spawn(async move {
-                let Some(upstream_on) = upstream_on else { return };
-                let (Ok(client), Ok(upstream)) = (client_on.await, upstream_on.await) else {
-                    return;
-                };
-                let mut c = hyper_util::rt::TokioIo::new(client);
-                let mut u = hyper_util::rt::TokioIo::new(upstream);
-                let _ = tokio::io::copy_bidirectional(&mut c, &mut u).await;
-            });
-        }
+    if switching && let Some(client_on) = client_upgrade {
+        let upstream_on = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
+        tokio::spawn(async move {
+            let Some(upstream_on) = upstream_on else {
+                return;
+            };
+            let (Ok(client), Ok(upstream)) = (client_on.await, upstream_on.await) else {
+                return;
+            };
+            let mut c = hyper_util::rt::TokioIo::new(client);
+            let mut u = hyper_util::rt::TokioIo::new(upstream);
+            let _ = tokio::io::copy_bidirectional(&mut c, &mut u).await;
+        });
     }
     strip_hop_by_hop(&mut parts.headers, switching, false);
     if switching {
@@ -540,10 +591,7 @@ fn https_redirect<B>(req: &Request<B>, port: u16, request_id: &str) -> Response<
     } else {
         format!("{bare}:{port}")
     };
-    let pq = req
-        .uri()
-        .path_and_query()
-        .map_or("/", PathAndQuery::as_str);
+    let pq = req.uri().path_and_query().map_or("/", PathAndQuery::as_str);
     let mut r = Response::new(empty());
     *r.status_mut() = StatusCode::PERMANENT_REDIRECT;
     if let Ok(v) = HeaderValue::from_str(&format!("https://{authority}{pq}")) {
@@ -566,18 +614,15 @@ fn host_of<B>(req: &Request<B>) -> Option<String> {
 
 /// Propagates a well-formed incoming `X-Request-Id` (1-128 of `[A-Za-z0-9._-]`), or makes one.
 fn request_id(headers: &http::HeaderMap) -> String {
-    if let Some(v) = headers.get("x-request-id") {
-        let b = v.as_bytes();
-        if !b.is_empty()
-            && b.len() <= 128
-            && b
-                .iter()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-        {
-            if let Ok(s) = v.to_str() {
-                return s.to_owned();
-            }
-        }
+    if let Some(v) = headers.get("x-request-id")
+        && !v.is_empty()
+        && v.len() <= 128
+        && v.as_bytes()
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && let Ok(s) = v.to_str()
+    {
+        return s.to_owned();
     }
     let r: u128 = rand::random();
     format!("{r:032x}")
@@ -666,6 +711,7 @@ pub fn normalise_path(raw: &str) -> Option<String> {
 /// Reads at most `limit` bytes of a body (used by stages that must inspect a body).
 pub async fn read_bounded(body: Body, limit: usize) -> Result<Bytes, Problem> {
     let limited = http_body_util::Limited::new(body, limit);
+    #[allow(clippy::disallowed_methods)] // bounded by `Limited` just above
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
         Err(_) => Err(Problem::PayloadTooLarge),

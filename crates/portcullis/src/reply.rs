@@ -119,7 +119,6 @@ pub fn problem(problem: Problem, request_id: &str, detail: Option<&str>) -> Resp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http_body_util::BodyExt;
 
     #[tokio::test]
     async fn renders_problem_json_with_request_id() {
@@ -129,7 +128,9 @@ mod tests {
             resp.headers()[header::CONTENT_TYPE],
             "application/problem+json"
         );
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let body = crate::proxy::read_bounded(resp.into_body(), 4096)
+            .await
+            .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["request_id"], "abc123");
         assert_eq!(v["status"], 404);

@@ -68,7 +68,11 @@ impl Shared {
                 self.registry.retain(&next.live_targets, &next.live_clients);
                 self.start_background(&next);
                 self.metrics.reload(true);
-                tracing::info!(trigger, routes = next.router.routes().len(), "config reloaded");
+                tracing::info!(
+                    trigger,
+                    routes = next.router.routes().len(),
+                    "config reloaded"
+                );
                 true
             }
             Err(errors) => {
@@ -86,8 +90,11 @@ impl Shared {
         for up in snap.upstreams.values() {
             let weak = Arc::downgrade(self);
             for t in &up.targets {
-                self.metrics
-                    .target_health(&up.name, &t.addr, t.state.healthy.load(Ordering::Relaxed));
+                self.metrics.target_health(
+                    &up.name,
+                    &t.addr,
+                    t.state.healthy.load(Ordering::Relaxed),
+                );
             }
             crate::upstream::health::spawn(
                 up,
@@ -151,7 +158,10 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
 
     wait_for_termination().await;
     let deadline = shared.snapshot.load().shutdown_timeout;
-    tracing::info!(deadline_ms = deadline.as_millis() as u64, "shutting down: draining connections");
+    tracing::info!(
+        deadline_ms = deadline.as_millis() as u64,
+        "shutting down: draining connections"
+    );
     shared.ready.store(false, Ordering::Relaxed);
     let _ = shared.shutdown.send(true);
     while tasks.join_next().await.is_some() {}
@@ -163,7 +173,10 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
             break;
         }
         if start.elapsed() >= deadline {
-            tracing::warn!(open, "drain deadline reached; closing remaining connections");
+            tracing::warn!(
+                open,
+                "drain deadline reached; closing remaining connections"
+            );
             break;
         }
         tokio::time::sleep(crate::proxy::DRAIN_POLL).await;

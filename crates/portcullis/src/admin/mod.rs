@@ -12,19 +12,16 @@ use tokio::net::TcpListener;
 use crate::body::{Body, full};
 use crate::server::Shared;
 
-/// Serves admin requests until shutdown.
+/// Serves admin requests for the life of the process. It keeps running while the gateway
+/// drains, so `/readyz` can tell load balancers to stop sending.
 pub async fn serve(tcp: TcpListener, shared: Arc<Shared>) {
-    let mut shutdown = shared.shutdown.subscribe();
     loop {
-        let (stream, _) = tokio::select! {
-            a = tcp.accept() => match a {
-                Ok(x) => x,
-                Err(_) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => return,
+        let (stream, _) = match tcp.accept().await {
+            Ok(x) => x,
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let shared = shared.clone();
         tokio::spawn(async move {
@@ -61,7 +58,11 @@ fn handle(req: &Request<Incoming>, shared: &Shared) -> Response<Body> {
             if shared.ready.load(Ordering::Relaxed) {
                 text(StatusCode::OK, "text/plain", "ready\n".into())
             } else {
-                text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "draining\n".into())
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    "draining\n".into(),
+                )
             }
         }
         _ => text(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),

@@ -66,11 +66,7 @@ fn resolve_reference(reference: &str) -> Result<String, String> {
             Some((n, d)) => (n, Some(d)),
             None => (spec, None),
         };
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(format!("invalid environment variable name {name:?}"));
         }
         match std::env::var(name) {
@@ -81,8 +77,8 @@ fn resolve_reference(reference: &str) -> Result<String, String> {
         }
     } else if let Some(path) = reference.strip_prefix("file:") {
         let full = resolve_path(path);
-        let meta = std::fs::metadata(&full)
-            .map_err(|e| format!("cannot read {}: {e}", full.display()))?;
+        let meta =
+            std::fs::metadata(&full).map_err(|e| format!("cannot read {}: {e}", full.display()))?;
         if meta.len() > MAX_FILE_REFERENCE_BYTES {
             return Err(format!(
                 "{} is larger than {MAX_FILE_REFERENCE_BYTES} bytes",

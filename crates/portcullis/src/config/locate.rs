@@ -12,8 +12,13 @@ pub(crate) struct LineIndex {
 }
 
 enum Frame {
-    Map { key: Option<String>, expect_key: bool },
-    Seq { index: usize },
+    Map {
+        key: Option<String>,
+        expect_key: bool,
+    },
+    Seq {
+        index: usize,
+    },
 }
 
 impl LineIndex {
@@ -27,14 +32,14 @@ impl LineIndex {
             let line = span.start.line();
             match event {
                 Event::Scalar(value, ..) => {
-                    if let Some((Frame::Map { key, expect_key }, base)) = stack.last_mut() {
-                        if *expect_key {
-                            let path = join_key(base, &value);
-                            lines.entry(path).or_insert(line);
-                            *key = Some(value.into_owned());
-                            *expect_key = false;
-                            continue;
-                        }
+                    if let Some((Frame::Map { key, expect_key }, base)) = stack.last_mut()
+                        && *expect_key
+                    {
+                        let path = join_key(base, &value);
+                        lines.entry(path).or_insert(line);
+                        *key = Some(value.into_owned());
+                        *expect_key = false;
+                        continue;
                     }
                     let child = Self::child_path(&mut stack);
                     if let Some(p) = child {
@@ -107,6 +112,19 @@ fn join_key(base: &str, key: &str) -> String {
     }
 }
 
+impl LineIndex {
+    /// The longest key path written on `line`, for errors serde reports by line only.
+    pub(crate) fn deepest_path_at(&self, line: usize) -> String {
+        self.lines
+            .iter()
+            .filter(|(_, l)| **l == line)
+            .map(|(p, _)| p)
+            .max_by_key(|p| p.len())
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,18 +139,5 @@ mod tests {
         assert_eq!(idx.line_of("routes[0].match.path"), Some(5));
         assert_eq!(idx.line_of("routes[1].name"), Some(6));
         assert_eq!(idx.line_of("routes[1].upstream"), Some(6));
-    }
-}
-
-impl LineIndex {
-    /// The longest key path written on `line`, for errors serde reports by line only.
-    pub(crate) fn deepest_path_at(&self, line: usize) -> String {
-        self.lines
-            .iter()
-            .filter(|(_, l)| **l == line)
-            .map(|(p, _)| p)
-            .max_by_key(|p| p.len())
-            .cloned()
-            .unwrap_or_default()
     }
 }

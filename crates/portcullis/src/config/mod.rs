@@ -60,7 +60,12 @@ pub fn load_str(text: &str, path: &Path, registry: &Registry) -> Result<Snapshot
             let line = e.location().map(|l| l.line() as usize);
             let msg = e.to_string();
             // serde-saphyr appends a source snippet after the first line; keep the message.
-            let first = msg.lines().next().unwrap_or("invalid YAML").trim().to_owned();
+            let first = msg
+                .lines()
+                .next()
+                .unwrap_or("invalid YAML")
+                .trim()
+                .to_owned();
             ConfigErrors(vec![ConfigError {
                 file: path.to_path_buf(),
                 line,
@@ -70,10 +75,10 @@ pub fn load_str(text: &str, path: &Path, registry: &Registry) -> Result<Snapshot
         })?;
         let mut errs = Collector::default();
         let snap = compile(&raw, path, registry, &mut errs);
-        if errs.errors.is_empty() {
-            if let Some(s) = snap {
-                return Ok(s);
-            }
+        if errs.errors.is_empty()
+            && let Some(s) = snap
+        {
+            return Ok(s);
         }
         let mut list: Vec<ConfigError> = errs
             .errors
@@ -119,7 +124,10 @@ fn compile(
                 errs.push(format!("{at}.bind"), format!("{} is bound twice", lr.bind));
             }
             if listeners.insert(l.name.clone(), Arc::new(lr)).is_some() {
-                errs.push(format!("{at}.name"), format!("duplicate listener {:?}", l.name));
+                errs.push(
+                    format!("{at}.name"),
+                    format!("duplicate listener {:?}", l.name),
+                );
             }
         }
     }
@@ -133,7 +141,10 @@ fn compile(
                 Some(a)
             }
             Err(_) => {
-                errs.push("admin.bind", format!("{:?} is not an address:port", b.as_str()));
+                errs.push(
+                    "admin.bind",
+                    format!("{:?} is not an address:port", b.as_str()),
+                );
                 None
             }
         },
@@ -146,7 +157,10 @@ fn compile(
             .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from));
         match parsed {
             Ok(n) => trusted.push(n.trunc()),
-            Err(_) => errs.push(format!("trusted_proxies[{i}]"), format!("{s:?} is not a CIDR")),
+            Err(_) => errs.push(
+                format!("trusted_proxies[{i}]"),
+                format!("{s:?} is not a CIDR"),
+            ),
         }
     }
     let security_headers = match &raw.security_headers {
@@ -166,8 +180,11 @@ fn compile(
         ],
         Some(map) => crate::router::compile::header_list(map, "security_headers", errs),
     };
-    let (upstreams, live_targets, live_clients) =
-        crate::upstream::compile_upstreams(&raw.upstreams, registry, errs);
+    let crate::upstream::CompiledUpstreams {
+        upstreams,
+        live_targets,
+        live_clients,
+    } = crate::upstream::compile_upstreams(&raw.upstreams, registry, errs);
     let listener_names: HashSet<String> = raw.listeners.iter().map(|l| l.name.clone()).collect();
     let routes =
         crate::router::compile::compile_routes(&raw.routes, &upstreams, &listener_names, errs);

@@ -73,7 +73,10 @@ impl ListenerRuntime {
             Err(_) => {
                 errs.push(
                     format!("{at}.bind"),
-                    format!("{:?} is not an address:port such as 0.0.0.0:8080", l.bind.as_str()),
+                    format!(
+                        "{:?} is not an address:port such as 0.0.0.0:8080",
+                        l.bind.as_str()
+                    ),
                 );
                 None
             }
@@ -89,10 +92,7 @@ impl ListenerRuntime {
             );
         }
         let hsts = l.tls.as_ref().and_then(|t| t.hsts.as_ref()).and_then(|h| {
-            let age = h
-                .max_age
-                .map(|d| d.0.as_secs())
-                .unwrap_or(365 * 24 * 3600);
+            let age = h.max_age.map(|d| d.0.as_secs()).unwrap_or(365 * 24 * 3600);
             let mut v = format!("max-age={age}");
             if h.include_subdomains {
                 v.push_str("; includeSubDomains");
@@ -109,8 +109,14 @@ impl ListenerRuntime {
                 .header_read_timeout
                 .map(|d| d.0)
                 .unwrap_or(Duration::from_secs(10)),
-            idle_timeout: lim.idle_timeout.map(|d| d.0).unwrap_or(Duration::from_secs(60)),
-            max_header_bytes: lim.max_header_bytes.map(|b| b.0 as usize).unwrap_or(16 * 1024),
+            idle_timeout: lim
+                .idle_timeout
+                .map(|d| d.0)
+                .unwrap_or(Duration::from_secs(60)),
+            max_header_bytes: lim
+                .max_header_bytes
+                .map(|b| b.0 as usize)
+                .unwrap_or(16 * 1024),
             max_headers: lim.max_headers.unwrap_or(100),
             max_uri_length: lim.max_uri_length.map(|b| b.0 as usize).unwrap_or(8 * 1024),
             max_body_bytes: lim.max_body_bytes.map(|b| b.0).unwrap_or(10 * 1024 * 1024),

@@ -93,10 +93,10 @@ impl ResolvesServerCert for SniResolver {
         if let Some(c) = self.exact.get(&name) {
             return Some(c.clone());
         }
-        if let Some((_, parent)) = name.split_once('.') {
-            if let Some(c) = self.wildcard.get(parent) {
-                return Some(c.clone());
-            }
+        if let Some((_, parent)) = name.split_once('.')
+            && let Some(c) = self.wildcard.get(parent)
+        {
+            return Some(c.clone());
         }
         Some(self.default.clone())
     }
@@ -119,7 +119,10 @@ pub fn server_config(
         }
     };
     if t.certificates.is_empty() {
-        errs.push(format!("{at}.certificates"), "at least one certificate is required");
+        errs.push(
+            format!("{at}.certificates"),
+            "at least one certificate is required",
+        );
         return None;
     }
     let mut exact = HashMap::new();
@@ -134,18 +137,26 @@ pub fn server_config(
         let names: Vec<String> = if c.server_names.is_empty() {
             dns_names(&chain[0])
         } else {
-            c.server_names.iter().map(|n| n.as_str().to_ascii_lowercase()).collect()
+            c.server_names
+                .iter()
+                .map(|n| n.as_str().to_ascii_lowercase())
+                .collect()
         };
         let ck = match CertifiedKey::from_der(chain, key, &provider) {
             Ok(ck) => Arc::new(ck),
             Err(e) => {
-                errs.push(format!("{cat}.key"), format!("does not match the certificate: {e}"));
+                errs.push(
+                    format!("{cat}.key"),
+                    format!("does not match the certificate: {e}"),
+                );
                 continue;
             }
         };
         for n in names {
             if let Some(rest) = n.strip_prefix("*.") {
-                wildcard.entry(rest.to_owned()).or_insert_with(|| ck.clone());
+                wildcard
+                    .entry(rest.to_owned())
+                    .or_insert_with(|| ck.clone());
             } else {
                 exact.entry(n).or_insert_with(|| ck.clone());
             }

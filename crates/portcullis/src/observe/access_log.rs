@@ -70,7 +70,10 @@ impl AccessLog {
         let mut out: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = match path {
             None => Box::new(tokio::io::stdout()),
             Some(p) => {
-                let f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)?;
                 Box::new(tokio::fs::File::from_std(f))
             }
         };

@@ -138,9 +138,17 @@ impl Metrics {
             target_healthy.clone(),
         );
         let reloads = Family::<ResultLabel, Counter>::default();
-        registry.register("config_reloads", "Config reloads by result", reloads.clone());
+        registry.register(
+            "config_reloads",
+            "Config reloads by result",
+            reloads.clone(),
+        );
         let retries = Family::<RouteLabel, Counter>::default();
-        registry.register("upstream_retries", "Retried upstream attempts", retries.clone());
+        registry.register(
+            "upstream_retries",
+            "Retried upstream attempts",
+            retries.clone(),
+        );
         let access_log_dropped = Counter::default();
         registry.register(
             "access_log_dropped",

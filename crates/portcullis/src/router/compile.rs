@@ -33,7 +33,10 @@ pub fn compile_routes(
         if r.name.is_empty() {
             errs.push(format!("{at}.name"), "must not be empty");
         } else if !names.insert(r.name.clone()) {
-            errs.push(format!("{at}.name"), format!("duplicate route name {:?}", r.name));
+            errs.push(
+                format!("{at}.name"),
+                format!("duplicate route name {:?}", r.name),
+            );
         }
         if let Some(route) = compile_route(i, r, &at, upstreams, listener_names, errs) {
             out.push(route);
@@ -53,7 +56,10 @@ fn compile_route(
     let before = errs.errors.len();
     for (j, l) in r.listeners.iter().enumerate() {
         if !listener_names.contains(l) {
-            errs.push(format!("{at}.listeners[{j}]"), format!("no listener named {l:?}"));
+            errs.push(
+                format!("{at}.listeners[{j}]"),
+                format!("no listener named {l:?}"),
+            );
         }
     }
     let matcher = compile_match(&r.matches, &format!("{at}.match"), errs);
@@ -71,14 +77,23 @@ fn compile_route(
         match upstreams.get(name) {
             Some(u) => Some(Action::Proxy(u.clone())),
             None => {
-                errs.push(format!("{at}.upstream"), format!("no upstream named {name:?}"));
+                errs.push(
+                    format!("{at}.upstream"),
+                    format!("no upstream named {name:?}"),
+                );
                 None
             }
         }
     } else if let Some(d) = &r.direct {
-        let status = StatusCode::from_u16(d.status.unwrap_or(200)).ok();
+        let code = d.status.unwrap_or(200);
+        let status = StatusCode::from_u16(code)
+            .ok()
+            .filter(|_| (200..=599).contains(&code));
         if status.is_none() {
-            errs.push(format!("{at}.direct.status"), "not a valid HTTP status");
+            errs.push(
+                format!("{at}.direct.status"),
+                "must be an HTTP status from 200 to 599",
+            );
         }
         let mut headers = header_list(&d.headers, &format!("{at}.direct.headers"), errs);
         let ct = d
@@ -102,16 +117,21 @@ fn compile_route(
     } else if let Some(rd) = &r.redirect {
         let code = rd.status.unwrap_or(302);
         if ![301, 302, 303, 307, 308].contains(&code) {
-            errs.push(format!("{at}.redirect.status"), "must be 301, 302, 303, 307 or 308");
+            errs.push(
+                format!("{at}.redirect.status"),
+                "must be 301, 302, 303, 307 or 308",
+            );
         }
         if HeaderValue::from_str(rd.location.as_str()).is_err() {
             errs.push(format!("{at}.redirect.location"), "invalid header value");
         }
-        StatusCode::from_u16(code).ok().map(|status| Action::Redirect {
-            status,
-            location: rd.location.0.clone(),
-            keep_query: rd.keep_query,
-        })
+        StatusCode::from_u16(code)
+            .ok()
+            .map(|status| Action::Redirect {
+                status,
+                location: rd.location.0.clone(),
+                keep_query: rd.keep_query,
+            })
     } else {
         None
     };
@@ -135,7 +155,9 @@ fn compile_route(
     let req_edits = compile_edits(&r.request_headers, &format!("{at}.request_headers"), errs);
     if let Some(rules) = &req_edits {
         for (n, _) in rules.set.iter().chain(&rules.add) {
-            if n.as_str().starts_with(crate::policy::headers::IDENTITY_PREFIX) {
+            if n.as_str()
+                .starts_with(crate::policy::headers::IDENTITY_PREFIX)
+            {
                 errs.push(
                     format!("{at}.request_headers"),
                     format!("{n} is reserved for identity headers set by the gateway"),
@@ -206,10 +228,10 @@ fn compile_route(
         }
         rewrite.replace = Some(tpl.clone());
     }
-    if let Some(m) = &matcher {
-        if let Some((v, VersionSource::Path)) = &m.version {
-            rewrite.strip_version = Some(v.clone());
-        }
+    if let Some(m) = &matcher
+        && let Some((v, VersionSource::Path)) = &m.version
+    {
+        rewrite.strip_version = Some(v.clone());
     }
     let upstream_host = r.upstream_host.as_ref().and_then(|h| {
         let v = HeaderValue::from_str(h.as_str()).ok();
@@ -310,9 +332,15 @@ fn compile_match(m: &MatchConfig, at: &str, errs: &mut Collector) -> Option<Matc
             if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
                 if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                 {
-                    errs.push(format!("{at}.path_template"), format!("invalid parameter {part:?}"));
+                    errs.push(
+                        format!("{at}.path_template"),
+                        format!("invalid parameter {part:?}"),
+                    );
                 } else if !seen.insert(name.to_owned()) {
-                    errs.push(format!("{at}.path_template"), format!("duplicate parameter {name:?}"));
+                    errs.push(
+                        format!("{at}.path_template"),
+                        format!("duplicate parameter {name:?}"),
+                    );
                 }
                 segs.push(Segment::Param(name.to_owned()));
             } else if part.contains('{') || part.contains('}') {
@@ -354,7 +382,10 @@ fn compile_match(m: &MatchConfig, at: &str, errs: &mut Collector) -> Option<Matc
             }
             "query" => VersionSource::Query(v.name.clone().unwrap_or_else(|| "version".into())),
             _ => {
-                errs.push(format!("{vat}.source"), "must be `path`, `header` or `query`");
+                errs.push(
+                    format!("{vat}.source"),
+                    "must be `path`, `header` or `query`",
+                );
                 return None;
             }
         };

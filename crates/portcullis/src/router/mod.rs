@@ -218,10 +218,10 @@ impl Router {
                     continue;
                 }
             }
-            if let Some((want, source)) = &m.version {
-                if !version_matches(want, source, path, uri, headers) {
-                    continue;
-                }
+            if let Some((want, source)) = &m.version
+                && !version_matches(want, source, path, uri, headers)
+            {
+                continue;
             }
             let mut params = Vec::new();
             if !m.path.matches(path, &mut params) {
@@ -281,13 +281,10 @@ fn version_matches(
 
 /// Values of query parameter `name` (not percent-decoded: names and values compared raw).
 pub fn query_values<'a>(query: Option<&'a str>, name: &'a str) -> impl Iterator<Item = &'a str> {
-    query
-        .unwrap_or("")
-        .split('&')
-        .filter_map(move |pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k == name).then_some(v)
-        })
+    query.unwrap_or("").split('&').filter_map(move |pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then_some(v)
+    })
 }
 
 impl HostMatch {
@@ -353,7 +350,9 @@ impl ValueMatch {
     }
 
     fn test_header(&self, headers: &HeaderMap) -> bool {
-        let v = headers.get(self.name.as_str()).and_then(|v| v.to_str().ok());
+        let v = headers
+            .get(self.name.as_str())
+            .and_then(|v| v.to_str().ok());
         self.test_value(v)
     }
 
@@ -365,7 +364,19 @@ impl ValueMatch {
 
 impl Matcher {
     /// Larger is more specific; see the module docs for the order.
-    fn specificity(&self, order: usize) -> (u8, usize, u8, usize, usize, usize, u8, std::cmp::Reverse<usize>) {
+    fn specificity(
+        &self,
+        order: usize,
+    ) -> (
+        u8,
+        usize,
+        u8,
+        usize,
+        usize,
+        usize,
+        u8,
+        std::cmp::Reverse<usize>,
+    ) {
         let (host_rank, host_len) = if self.hosts.is_empty() {
             (0, 0)
         } else if self.hosts.iter().all(|h| matches!(h, HostMatch::Exact(_))) {
@@ -415,7 +426,11 @@ pub fn rewrite_path(rw: &Rewrite, path: &str, params: &[(String, String)]) -> St
     if let Some(v) = &rw.strip_version {
         let prefix = format!("/{v}");
         if let Some(rest) = p.strip_prefix(&prefix) {
-            p = if rest.is_empty() { "/".into() } else { rest.to_owned() };
+            p = if rest.is_empty() {
+                "/".into()
+            } else {
+                rest.to_owned()
+            };
         }
     }
     if let Some(prefix) = &rw.strip_prefix {

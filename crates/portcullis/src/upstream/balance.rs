@@ -128,7 +128,8 @@ impl Balancer {
                             b = candidates[len - 1];
                         }
                         // Compare in_flight/weight without division.
-                        let load = |i: usize| in_flight(i) as u64 * 1000 / u64::from(weight(i).max(1));
+                        let load =
+                            |i: usize| in_flight(i) as u64 * 1000 / u64::from(weight(i).max(1));
                         Some(if load(b) < load(a) { b } else { a })
                     }
                 }
@@ -184,7 +185,14 @@ mod tests {
     fn least_request_prefers_idle_target() {
         let b = Balancer::LeastRequest;
         for _ in 0..20 {
-            let p = b.pick(2, &|_| true, &[], &|i| if i == 0 { 50 } else { 0 }, &|_| 1, None);
+            let p = b.pick(
+                2,
+                &|_| true,
+                &[],
+                &|i| if i == 0 { 50 } else { 0 },
+                &|_| 1,
+                None,
+            );
             assert_eq!(p, Some(1));
         }
     }

@@ -63,8 +63,11 @@ impl HealthCheck {
     }
 }
 
+/// Called with (upstream, target, healthy) when a target changes state.
+pub type HealthObserver = Arc<dyn Fn(&str, &str, bool) + Send + Sync>;
+
 /// Starts the health-check task of `upstream`, if it has a health check.
-pub fn spawn(upstream: &Arc<Upstream>, on_change: Arc<dyn Fn(&str, &str, bool) + Send + Sync>) {
+pub fn spawn(upstream: &Arc<Upstream>, on_change: HealthObserver) {
     let Some(hc) = upstream.health.clone() else {
         return;
     };

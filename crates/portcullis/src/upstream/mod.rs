@@ -116,10 +116,10 @@ impl Upstream {
             return false;
         }
         if let Some(b) = &self.breaker {
-            if let Some(max) = b.max_in_flight {
-                if t.state.in_flight.load(Ordering::Relaxed) >= max {
-                    return false;
-                }
+            if let Some(max) = b.max_in_flight
+                && t.state.in_flight.load(Ordering::Relaxed) >= max
+            {
+                return false;
             }
             let open_until = t.state.breaker_open_until.load(Ordering::Relaxed);
             if open_until != 0 {
@@ -249,7 +249,9 @@ fn client_tls(
                                     errs.push(format!("{at}.ca"), "invalid CA certificate");
                                 }
                             }
-                            Err(e) => errs.push(format!("{at}.ca"), format!("{}: {e}", path.display())),
+                            Err(e) => {
+                                errs.push(format!("{at}.ca"), format!("{}: {e}", path.display()))
+                            }
                         }
                     }
                 }
@@ -307,7 +309,10 @@ pub fn load_cert_and_key(
     let chain = match chain {
         Ok(c) if !c.is_empty() => c,
         Ok(_) => {
-            errs.push(format!("{at}.cert"), format!("{}: no certificate", cpath.display()));
+            errs.push(
+                format!("{at}.cert"),
+                format!("{}: no certificate", cpath.display()),
+            );
             return None;
         }
         Err(e) => {
@@ -325,12 +330,23 @@ pub fn load_cert_and_key(
     }
 }
 
+/// Compiled upstreams plus the registry keys they use (for pruning after a swap).
+#[derive(Debug, Default)]
+pub struct CompiledUpstreams {
+    /// Upstreams by name.
+    pub upstreams: HashMap<String, Arc<Upstream>>,
+    /// `(upstream, target)` keys of live target state.
+    pub live_targets: Vec<(String, String)>,
+    /// Keys of live pooled clients.
+    pub live_clients: Vec<String>,
+}
+
 /// Compiles every upstream; pools and target state come from `registry`.
 pub fn compile_upstreams(
     raw: &BTreeMap<String, UpstreamConfig>,
     registry: &Registry,
     errs: &mut Collector,
-) -> (HashMap<String, Arc<Upstream>>, Vec<(String, String)>, Vec<String>) {
+) -> CompiledUpstreams {
     let mut out = HashMap::new();
     let mut live_targets = Vec::new();
     let mut live_clients = Vec::new();
@@ -362,7 +378,10 @@ pub fn compile_upstreams(
                 );
             }
             if addrs.contains(&addr) {
-                errs.push(format!("{at}.targets[{i}]"), format!("duplicate target {addr}"));
+                errs.push(
+                    format!("{at}.targets[{i}]"),
+                    format!("duplicate target {addr}"),
+                );
             }
             addrs.push(addr);
             weights.push(weight.clamp(1, 1000));
@@ -378,10 +397,10 @@ pub fn compile_upstreams(
             .tls
             .as_ref()
             .and_then(|t| client_tls(t, &format!("{at}.tls"), errs));
-        if let Some(sn) = u.tls.as_ref().and_then(|t| t.server_name.as_ref()) {
-            if ServerName::try_from(sn.as_str().to_owned()).is_err() {
-                errs.push(format!("{at}.tls.server_name"), "invalid server name");
-            }
+        if let Some(sn) = u.tls.as_ref().and_then(|t| t.server_name.as_ref())
+            && ServerName::try_from(sn.as_str().to_owned()).is_err()
+        {
+            errs.push(format!("{at}.tls.server_name"), "invalid server name");
         }
         let balancer = match &u.balance {
             None | Some(BalanceConfig::RoundRobin) => Balancer::RoundRobin {
@@ -485,5 +504,9 @@ pub fn compile_upstreams(
             }),
         );
     }
-    (out, live_targets, live_clients)
+    CompiledUpstreams {
+        upstreams: out,
+        live_targets,
+        live_clients,
+    }
 }

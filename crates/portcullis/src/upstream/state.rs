@@ -95,8 +95,8 @@ impl RetryBudget {
     /// Takes one retry from the budget, if there is one left.
     pub fn try_retry(&self, percent: u32, min: u32) -> bool {
         self.roll(now_ms());
-        let allowed = (self.requests.load(Ordering::Relaxed) * u64::from(percent) / 100)
-            .max(u64::from(min));
+        let allowed =
+            (self.requests.load(Ordering::Relaxed) * u64::from(percent) / 100).max(u64::from(min));
         let used = self.retries.fetch_add(1, Ordering::Relaxed);
         if used < allowed {
             true

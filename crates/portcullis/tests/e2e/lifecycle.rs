@@ -1,0 +1,145 @@
+//! Hot reload under load (file change and SIGHUP), rejected reloads, and SIGTERM draining.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::support::{Gateway, get, plain_client, start_upstream};
+
+fn config(upstream: &str, extra_route: &str) -> String {
+    format!(
+        r#"
+listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
+admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
+reload: {{ interval: 100ms }}
+shutdown_timeout: 10s
+upstreams:
+  u: {{ targets: ["{upstream}"] }}
+routes:
+  - {{ name: main, auth: none, match: {{ path_prefix: / }}, upstream: u }}
+{extra_route}
+"#
+    )
+}
+
+#[tokio::test]
+async fn reloads_under_load_without_failing_a_request() {
+    let up = start_upstream("u").await;
+    let a = up.addr.to_string();
+    let gw = Gateway::start(&config(&a, "")).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let ok = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
+        let url = gw.url("/api/slow/5");
+        workers.push(tokio::spawn(async move {
+            let c = plain_client();
+            // Bounded: stops on the flag or after 3000 requests.
+            for _ in 0..3000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                match tokio::time::timeout(Duration::from_secs(5), c.get(url.parse().expect("uri")))
+                    .await
+                {
+                    Ok(Ok(r)) if r.status() == 200 => ok.fetch_add(1, Ordering::Relaxed),
+                    _ => failed.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    let c = plain_client();
+    for i in 0..6 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let route = format!(
+            "  - {{ name: extra{i}, auth: none, match: {{ path: /extra }}, direct: {{ body: \"v{i}\" }} }}"
+        );
+        gw.write_config(&config(&a, &route));
+        if i % 2 == 1 {
+            gw.signal("HUP");
+        }
+        // Wait until the new version answers.
+        let mut seen = false;
+        for _ in 0..60 {
+            if get(&c, &gw.url("/extra")).await.1 == format!("v{i}") {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(seen, "reload {i} not applied; stderr:\n{}", gw.stderr());
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.await.expect("worker");
+    }
+    assert!(
+        ok.load(Ordering::Relaxed) > 100,
+        "too little load: {}",
+        ok.load(Ordering::Relaxed)
+    );
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "requests failed during reloads"
+    );
+    let m = gw.metrics().await;
+    assert!(
+        m.contains("portcullis_config_reloads_total{result=\"success\"}"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn keeps_serving_when_a_reload_is_invalid() {
+    let up = start_upstream("u").await;
+    let a = up.addr.to_string();
+    let gw = Gateway::start(&config(&a, "")).await;
+    let c = plain_client();
+    gw.write_config("listeners: [ this is not valid\n");
+    gw.signal("HUP");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(get(&c, &gw.url("/still-here")).await.0, 200);
+    let route = "  - { name: bad, auth: none, match: { path: nope }, upstream: missing }";
+    gw.write_config(&config(&a, route));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(get(&c, &gw.url("/still-here")).await.0, 200);
+    let err = gw.stderr();
+    assert!(err.contains("config reload rejected"), "{err}");
+    assert!(err.contains("routes[1].upstream"), "{err}");
+    let m = gw.metrics().await;
+    assert!(
+        m.contains("portcullis_config_reloads_total{result=\"failure\"}"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn drains_in_flight_requests_on_sigterm() {
+    let up = start_upstream("u").await;
+    let a = up.addr.to_string();
+    let mut gw = Gateway::start(&config(&a, "")).await;
+    let url = gw.url("/slow/800");
+    let inflight = tokio::spawn(async move { get(&plain_client(), &url).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    gw.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Readiness turns off while draining, and new connections are refused.
+    let (st, _) = get(
+        &plain_client(),
+        &format!("http://127.0.0.1:{}/readyz", gw.admin),
+    )
+    .await;
+    assert_eq!(st, 503);
+    let refused = tokio::net::TcpStream::connect(("127.0.0.1", gw.port)).await;
+    assert!(refused.is_err(), "listener still accepting during drain");
+    let (st, _) = inflight.await.expect("task");
+    assert_eq!(st, 200, "in-flight request was cut off");
+    let status = gw
+        .wait_exit(Duration::from_secs(5))
+        .await
+        .expect("gateway exited");
+    assert!(status.success(), "{status:?}");
+}

@@ -1,0 +1,559 @@
+//! Test support: the real gateway binary as a child process, real upstream servers on
+//! 127.0.0.1 (HTTP/1.1 + h2c, TLS, slow, failing), certificates made with rcgen, and clients.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub type TestBody = http_body_util::combinators::BoxBody<Bytes, hyper::Error>;
+
+/// A fresh folder for one test.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "portcullis-e2e-{}-{}-{}",
+        std::process::id(),
+        tag,
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// A free port on 127.0.0.1 (bound and released; tests start servers on it right away).
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// The gateway under test, killed (by its PID) when dropped.
+pub struct Gateway {
+    pub child: Child,
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub port: u16,
+    pub admin: u16,
+    pub extra_ports: Vec<u16>,
+}
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
+
+impl Gateway {
+    /// Writes `yaml` (with `{PORT}`, `{ADMIN}`, `{PORT2}`, `{PORT3}`, `{DIR}` replaced) and
+    /// starts the gateway on it, waiting until `/readyz` answers.
+    pub async fn start(yaml: &str) -> Gateway {
+        Self::start_with_env(yaml, &[]).await
+    }
+
+    pub async fn start_with_env(yaml: &str, env: &[(&str, &str)]) -> Gateway {
+        Self::start_on(yaml, env, free_port(), free_port()).await
+    }
+
+    /// Starts on known ports (for configs that bind from the environment).
+    pub async fn start_on(yaml: &str, env: &[(&str, &str)], port: u16, admin: u16) -> Gateway {
+        let dir = temp_dir("gw");
+        let extra_ports = vec![free_port(), free_port()];
+        let text = render(yaml, port, admin, &extra_ports, &dir);
+        let config = dir.join("gateway.yaml");
+        std::fs::write(&config, text).expect("write config");
+        let child = Command::new(BIN)
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("PORTCULLIS_LOG", "info,portcullis=debug")
+            .envs(env.iter().copied())
+            .stdout(std::fs::File::create(dir.join("access.log")).expect("log file"))
+            .stderr(std::fs::File::create(dir.join("gateway.err")).expect("err file"))
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn gateway");
+        let gw = Gateway {
+            child,
+            dir,
+            config,
+            port,
+            admin,
+            extra_ports,
+        };
+        gw.wait_ready().await;
+        gw
+    }
+
+    pub async fn wait_ready(&self) {
+        let client = plain_client();
+        for _ in 0..200 {
+            let req = Request::get(format!("http://127.0.0.1:{}/readyz", self.admin))
+                .body(empty())
+                .expect("req");
+            if let Ok(Ok(r)) =
+                tokio::time::timeout(Duration::from_millis(500), client.request(req)).await
+            {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("gateway did not become ready; stderr:\n{}", self.stderr());
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("gateway.err")).unwrap_or_default()
+    }
+
+    pub fn access_log(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.join("access.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Rewrites the config file (same placeholders) without signalling.
+    pub fn write_config(&self, yaml: &str) {
+        let text = render(yaml, self.port, self.admin, &self.extra_ports, &self.dir);
+        // Write then rename, so the watcher never sees a half-written file.
+        let tmp = self.dir.join("gateway.yaml.tmp");
+        std::fs::write(&tmp, text).expect("write config");
+        std::fs::rename(&tmp, &self.config).expect("rename config");
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([format!("-{sig}"), self.child.id().to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "kill -{sig} failed");
+    }
+
+    pub async fn metrics(&self) -> String {
+        let (s, body) = get(
+            &plain_client(),
+            &format!("http://127.0.0.1:{}/metrics", self.admin),
+        )
+        .await;
+        assert_eq!(s, 200);
+        body
+    }
+
+    /// Waits for the process to exit, up to `limit`.
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // Keep the logs of a failed test for debugging; remove them otherwise.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+pub fn render(yaml: &str, port: u16, admin: u16, extra: &[u16], dir: &Path) -> String {
+    yaml.replace("{PORT}", &port.to_string())
+        .replace("{ADMIN}", &admin.to_string())
+        .replace("{PORT2}", &extra[0].to_string())
+        .replace("{PORT3}", &extra[1].to_string())
+        .replace("{DIR}", &dir.display().to_string())
+}
+
+pub fn empty() -> TestBody {
+    http_body_util::Empty::new().map_err(|n| match n {}).boxed()
+}
+
+pub fn full(b: impl Into<Bytes>) -> TestBody {
+    Full::new(b.into()).map_err(|n| match n {}).boxed()
+}
+
+pub fn plain_client() -> Client<HttpConnector, TestBody> {
+    Client::builder(TokioExecutor::new()).build(HttpConnector::new())
+}
+
+pub fn h2c_client() -> Client<HttpConnector, TestBody> {
+    Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build(HttpConnector::new())
+}
+
+pub async fn get(client: &Client<HttpConnector, TestBody>, url: &str) -> (u16, String) {
+    let req = Request::get(url).body(empty()).expect("req");
+    send(client, req).await
+}
+
+pub async fn send(
+    client: &Client<HttpConnector, TestBody>,
+    req: Request<TestBody>,
+) -> (u16, String) {
+    let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req))
+        .await
+        .expect("request timed out")
+        .expect("request failed");
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+pub async fn send_full(
+    client: &Client<HttpConnector, TestBody>,
+    req: Request<TestBody>,
+) -> (http::response::Parts, String) {
+    let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req))
+        .await
+        .expect("request timed out")
+        .expect("request failed");
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    (parts, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// What an echo upstream saw.
+pub fn echo_json(name: &str, req: &http::request::Parts, body_len: usize) -> String {
+    let headers: BTreeMap<String, Vec<String>> = req
+        .headers
+        .keys()
+        .map(|k| {
+            (
+                k.as_str().to_owned(),
+                req.headers
+                    .get_all(k)
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .collect(),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "server": name,
+        "method": req.method.as_str(),
+        "uri": req.uri.to_string(),
+        "version": format!("{:?}", req.version),
+        "headers": headers,
+        "body_len": body_len,
+    })
+    .to_string()
+}
+
+/// Behaviour switches of a test upstream.
+#[derive(Default)]
+pub struct UpstreamCtl {
+    pub hits: AtomicUsize,
+    /// Answer `/healthz` with 503.
+    pub unhealthy: AtomicBool,
+    /// Answer everything with 500.
+    pub failing: AtomicBool,
+}
+
+/// A running upstream server.
+pub struct Upstream {
+    pub addr: SocketAddr,
+    pub ctl: Arc<UpstreamCtl>,
+    task: JoinHandle<()>,
+}
+
+impl Upstream {
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn echo_handler(
+    name: Arc<str>,
+    ctl: Arc<UpstreamCtl>,
+    req: Request<Incoming>,
+) -> Result<Response<TestBody>, Infallible> {
+    ctl.hits.fetch_add(1, Ordering::Relaxed);
+    let (parts, body) = req.into_parts();
+    if parts.uri.path() == "/healthz" {
+        let st = if ctl.unhealthy.load(Ordering::Relaxed) {
+            503
+        } else {
+            200
+        };
+        let mut r = Response::new(full("health"));
+        *r.status_mut() = StatusCode::from_u16(st).expect("status");
+        return Ok(r);
+    }
+    if let Some(ms) = parts
+        .uri
+        .path()
+        .strip_prefix("/slow/")
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let body = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let mut r = Response::new(full(echo_json(&name, &parts, body.len())));
+    if ctl.failing.load(Ordering::Relaxed) || parts.uri.path() == "/status/500" {
+        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    r.headers_mut()
+        .insert("server", "secret-backend/1.2.3".parse().expect("hv"));
+    r.headers_mut()
+        .insert("x-powered-by", "php".parse().expect("hv"));
+    r.headers_mut()
+        .insert("content-type", "application/json".parse().expect("hv"));
+    Ok(r)
+}
+
+/// Starts an echo upstream (HTTP/1.1 and h2c) named `name` on a free port.
+pub async fn start_upstream(name: &str) -> Upstream {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    start_upstream_on(name, listener).await
+}
+
+pub async fn start_upstream_on(name: &str, listener: TcpListener) -> Upstream {
+    let addr = listener.local_addr().expect("addr");
+    let ctl = Arc::new(UpstreamCtl::default());
+    let name: Arc<str> = Arc::from(name);
+    let c = ctl.clone();
+    let task = tokio::spawn(async move {
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let name = name.clone();
+            let ctl = c.clone();
+            conns.spawn(async move {
+                let svc = hyper::service::service_fn(move |req| {
+                    echo_handler(name.clone(), ctl.clone(), req)
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    Upstream { addr, ctl, task }
+}
+
+/// Test PKI: a CA, server certificates and client certificates.
+pub struct Pki {
+    pub dir: PathBuf,
+    ca_params: rcgen::CertificateParams,
+    ca_key: rcgen::KeyPair,
+    pub ca_pem: String,
+}
+
+impl Pki {
+    pub fn new(dir: &Path, name: &str) -> Pki {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, format!("{name} CA"));
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = params.self_signed(&key).expect("ca");
+        let ca_pem = cert.pem();
+        std::fs::write(dir.join(format!("{name}-ca.pem")), &ca_pem).expect("write ca");
+        Pki {
+            dir: dir.to_path_buf(),
+            ca_params: params,
+            ca_key: key,
+            ca_pem,
+        }
+    }
+
+    pub fn ca_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}-ca.pem"))
+    }
+
+    /// Issues a leaf with `sans` (DNS names, or `spiffe://...` URIs) and common name `cn`;
+    /// writes `<file>.pem` and `<file>.key`; returns the certificate PEM.
+    pub fn issue(&self, file: &str, cn: &str, sans: &[&str], client: bool) -> String {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        for s in sans {
+            if s.contains("://") {
+                params
+                    .subject_alt_names
+                    .push(rcgen::SanType::URI((*s).try_into().expect("uri")));
+            } else {
+                params
+                    .subject_alt_names
+                    .push(rcgen::SanType::DnsName((*s).try_into().expect("dns")));
+            }
+        }
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
+        params.extended_key_usages = vec![if client {
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth
+        } else {
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth
+        }];
+        let key = rcgen::KeyPair::generate().expect("key");
+        let issuer = rcgen::Issuer::from_params(&self.ca_params, &self.ca_key);
+        let cert = params.signed_by(&key, &issuer).expect("sign");
+        let pem = cert.pem();
+        std::fs::write(self.dir.join(format!("{file}.pem")), &pem).expect("write");
+        std::fs::write(self.dir.join(format!("{file}.key")), key.serialize_pem()).expect("write");
+        pem
+    }
+}
+
+/// A rustls client config trusting `ca_pem`, with an optional client cert and ALPN list.
+pub fn tls_client_config(
+    ca_pem: &str,
+    client: Option<(&Path, &Path)>,
+    alpn: &[&[u8]],
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> rustls::ClientConfig {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c.expect("ca")).expect("add ca");
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let b = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .expect("versions")
+        .with_root_certificates(roots);
+    let mut cfg = match client {
+        Some((cert, key)) => {
+            let chain: Vec<_> = CertificateDer::pem_file_iter(cert)
+                .expect("cert")
+                .map(|c| c.expect("cert"))
+                .collect();
+            let key = PrivateKeyDer::from_pem_file(key).expect("key");
+            b.with_client_auth_cert(chain, key).expect("client auth")
+        }
+        None => b.with_no_client_auth(),
+    };
+    cfg.alpn_protocols = alpn.iter().map(|a| a.to_vec()).collect();
+    cfg
+}
+
+/// Opens a TLS connection to 127.0.0.1:`port` with SNI `sni`.
+pub async fn tls_connect(
+    port: u16,
+    sni: &str,
+    cfg: rustls::ClientConfig,
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
+    let name = rustls_pki_types::ServerName::try_from(sni.to_owned())
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    connector.connect(name, tcp).await
+}
+
+/// Sends one HTTP/1.1 request over an established stream and returns (status, body).
+pub async fn h1_over<S>(
+    stream: S,
+    req: Request<TestBody>,
+) -> hyper::Result<(u16, http::HeaderMap, String)>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let resp = send.send_request(req).await?;
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await?.to_bytes();
+    Ok((
+        parts.status.as_u16(),
+        parts.headers,
+        String::from_utf8_lossy(&body).into_owned(),
+    ))
+}
+
+/// Sends one HTTP/2 request over an established stream.
+pub async fn h2_over<S>(
+    stream: S,
+    req: Request<TestBody>,
+) -> hyper::Result<(u16, http::HeaderMap, String)>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let resp = send.send_request(req).await?;
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await?.to_bytes();
+    Ok((
+        parts.status.as_u16(),
+        parts.headers,
+        String::from_utf8_lossy(&body).into_owned(),
+    ))
+}
+
+/// Raw request over TCP; returns everything the server sent until it closed or `limit` passed.
+pub async fn raw(port: u16, bytes: &[u8], limit: Duration) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    s.write_all(bytes).await.expect("write");
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(limit, s.read_to_end(&mut out)).await;
+    out
+}
+
+pub fn status_of(raw: &[u8]) -> u16 {
+    let text = String::from_utf8_lossy(raw);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The security-suite config, with its own environment.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}

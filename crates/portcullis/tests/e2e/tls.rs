@@ -1,0 +1,315 @@
+//! TLS termination: SNI, versions, ALPN, HSTS, HTTP→HTTPS redirect, mTLS, and TLS/mTLS to
+//! upstream targets.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Request;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+use crate::support::{
+    Gateway, Pki, empty, get, h1_over, h2_over, plain_client, start_upstream, temp_dir,
+    tls_client_config, tls_connect,
+};
+
+fn cert_cn(pem_chain: &[rustls_pki_types::CertificateDer<'_>]) -> String {
+    let (_, c) = x509_parser::parse_x509_certificate(pem_chain[0].as_ref()).expect("x509");
+    c.subject().to_string()
+}
+
+#[tokio::test]
+async fn terminates_tls_with_sni_alpn_hsts_and_redirect() {
+    let dir = temp_dir("tls");
+    let pki = Pki::new(&dir, "edge");
+    pki.issue("a", "a.test", &["a.test"], false);
+    pki.issue("b", "wild.b.test", &["*.b.test"], false);
+    let up = start_upstream("u").await;
+    let yaml = format!(
+        r#"
+listeners:
+  - name: tls
+    bind: "127.0.0.1:{{PORT}}"
+    tls:
+      certificates:
+        - {{ cert: "{d}/a.pem", key: "{d}/a.key" }}
+        - {{ cert: "{d}/b.pem", key: "{d}/b.key" }}
+      hsts: {{ max_age: 1day, include_subdomains: true }}
+  - name: plain
+    bind: "127.0.0.1:{{PORT2}}"
+    redirect_https_port: 8443
+admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
+upstreams:
+  u: {{ targets: ["{a}"] }}
+routes:
+  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: u }}
+"#,
+        d = dir.display(),
+        a = up.addr
+    );
+    let gw = Gateway::start(&yaml).await;
+    let v13: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
+    let v12: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
+
+    // SNI picks the certificate: exact, wildcard, and the default for unknown names.
+    for (sni, want) in [("a.test", "CN=a.test"), ("x.b.test", "CN=wild.b.test")] {
+        let cfg = tls_client_config(&pki.ca_pem, None, &[b"http/1.1"], v13);
+        let s = tls_connect(gw.port, sni, cfg).await.expect("handshake");
+        let certs = s.get_ref().1.peer_certificates().expect("certs").to_vec();
+        assert_eq!(cert_cn(&certs), want);
+        let req = Request::get("/hello")
+            .header("host", sni)
+            .body(empty())
+            .expect("req");
+        let (st, h, body) = h1_over(s, req).await.expect("h1");
+        assert_eq!(st, 200, "{body}");
+        assert_eq!(
+            h["strict-transport-security"],
+            "max-age=86400; includeSubDomains"
+        );
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(v["headers"]["x-forwarded-proto"][0], "https");
+    }
+    // TLS 1.2 works too; ALPN h2 gives HTTP/2 to an HTTP/1.1 upstream.
+    let cfg = tls_client_config(&pki.ca_pem, None, &[b"h2"], v12);
+    let s = tls_connect(gw.port, "a.test", cfg)
+        .await
+        .expect("tls1.2 handshake");
+    assert_eq!(
+        s.get_ref().1.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
+    assert_eq!(s.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let req = Request::get("https://a.test/h2")
+        .body(empty())
+        .expect("req");
+    let (st, _, body) = h2_over(s, req).await.expect("h2");
+    assert_eq!(st, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["version"], "HTTP/1.1");
+    assert_eq!(v["headers"]["host"][0], "a.test");
+
+    // The plain listener redirects to HTTPS.
+    let port2 = gw.extra_ports[0];
+    let r = Request::get(format!("http://127.0.0.1:{port2}/p?q=1"))
+        .header("host", "a.test")
+        .body(empty())
+        .expect("req");
+    let (p, _) = crate::support::send_full(&plain_client(), r).await;
+    assert_eq!(p.status, 308);
+    assert_eq!(p.headers["location"], "https://a.test:8443/p?q=1");
+}
+
+#[tokio::test]
+async fn verifies_client_certificates() {
+    let dir = temp_dir("mtls");
+    let pki = Pki::new(&dir, "edge");
+    pki.issue("server", "gw.test", &["gw.test"], false);
+    let clients = Pki::new(&dir, "clients");
+    clients.issue(
+        "alice",
+        "alice",
+        &["spiffe://example.org/ns/prod/sa/alice"],
+        true,
+    );
+    let rogue = Pki::new(&dir, "rogue");
+    rogue.issue("mallory", "mallory", &["mallory.test"], true);
+    let up = start_upstream("u").await;
+    let yaml = format!(
+        r#"
+listeners:
+  - name: mtls
+    bind: "127.0.0.1:{{PORT}}"
+    tls:
+      certificates: [{{ cert: "{d}/server.pem", key: "{d}/server.key" }}]
+      client_auth: {{ ca: "{d}/clients-ca.pem" }}
+admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
+upstreams:
+  u: {{ targets: ["{a}"] }}
+routes:
+  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: u }}
+"#,
+        d = dir.display(),
+        a = up.addr
+    );
+    let gw = Gateway::start(&yaml).await;
+    let v13: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
+    // Accepted with a certificate from the client CA.
+    let cfg = tls_client_config(
+        &pki.ca_pem,
+        Some((&dir.join("alice.pem"), &dir.join("alice.key"))),
+        &[b"http/1.1"],
+        v13,
+    );
+    let s = tls_connect(gw.port, "gw.test", cfg)
+        .await
+        .expect("handshake");
+    let req = Request::get("/who")
+        .header("host", "gw.test")
+        .body(empty())
+        .expect("req");
+    let (st, _, _) = h1_over(s, req).await.expect("request");
+    assert_eq!(st, 200);
+    // Rejected without one, and with one from another CA. With TLS 1.3 the server's refusal
+    // can arrive after the client's handshake finished, so the request must fail either way.
+    for client in [None, Some(("mallory.pem", "mallory.key"))] {
+        let paths = client.map(|(c, k)| (dir.join(c), dir.join(k)));
+        let cfg = tls_client_config(
+            &pki.ca_pem,
+            paths.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
+            &[b"http/1.1"],
+            v13,
+        );
+        let outcome = match tls_connect(gw.port, "gw.test", cfg).await {
+            Err(_) => Err(()),
+            Ok(s) => {
+                let req = Request::get("/who")
+                    .header("host", "gw.test")
+                    .body(empty())
+                    .expect("req");
+                match tokio::time::timeout(Duration::from_secs(5), h1_over(s, req)).await {
+                    Ok(Ok((st, _, _))) => Ok(st),
+                    _ => Err(()),
+                }
+            }
+        };
+        assert!(
+            outcome.is_err(),
+            "client {client:?} was accepted: {outcome:?}"
+        );
+    }
+    // The verified identity is on the request context (logged).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rec = gw
+        .access_log()
+        .into_iter()
+        .find(|r| r["path"] == "/who")
+        .expect("record");
+    assert_eq!(rec["client_cert"], "CN=alice");
+    let m = gw.metrics().await;
+    assert!(m.contains("portcullis_tls_handshake_failures_total"), "{m}");
+}
+
+#[tokio::test]
+async fn speaks_tls_and_mtls_to_upstream_targets() {
+    let dir = temp_dir("uptls");
+    let pki = Pki::new(&dir, "up");
+    pki.issue(
+        "backend",
+        "backend.internal",
+        &["backend.internal", "localhost"],
+        false,
+    );
+    pki.issue(
+        "gateway-client",
+        "portcullis",
+        &["portcullis.internal"],
+        true,
+    );
+    // A TLS upstream that requires the gateway's client certificate.
+    let server_cfg = {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        let chain: Vec<_> = CertificateDer::pem_file_iter(dir.join("backend.pem"))
+            .expect("pem")
+            .map(|c| c.expect("cert"))
+            .collect();
+        let key = PrivateKeyDer::from_pem_file(dir.join("backend.key")).expect("key");
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(pki.ca_path("up")).expect("ca") {
+            roots.add(c.expect("ca")).expect("add");
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .expect("verifier");
+        let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, key)
+            .expect("server cfg");
+        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Arc::new(cfg)
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let acceptor = tokio_rustls::TlsAcceptor::from(server_cfg);
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let has_client_cert = tls.get_ref().1.peer_certificates().is_some();
+                let svc = hyper::service::service_fn(
+                    move |req: Request<hyper::body::Incoming>| async move {
+                        let body = format!(
+                            "{{\"tls_upstream\":true,\"client_cert\":{has_client_cert},\"version\":\"{:?}\"}}",
+                            req.version()
+                        );
+                        Ok::<_, std::convert::Infallible>(http::Response::new(
+                            crate::support::full(body),
+                        ))
+                    },
+                );
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    let yaml = format!(
+        r#"
+listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
+admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
+upstreams:
+  secure:
+    targets: ["localhost:{port}"]
+    tls:
+      ca: "{d}/up-ca.pem"
+      client_cert: "{d}/gateway-client.pem"
+      client_key: "{d}/gateway-client.key"
+  secure_h2:
+    protocol: h2
+    targets: ["localhost:{port}"]
+    tls:
+      ca: "{d}/up-ca.pem"
+      client_cert: "{d}/gateway-client.pem"
+      client_key: "{d}/gateway-client.key"
+  untrusted:
+    targets: ["localhost:{port}"]
+    tls:
+      ca: "{d}/other-ca.pem"
+routes:
+  - {{ name: s, auth: none, match: {{ path_prefix: /s }}, upstream: secure }}
+  - {{ name: h, auth: none, match: {{ path_prefix: /h }}, upstream: secure_h2 }}
+  - {{ name: u, auth: none, match: {{ path_prefix: /u }}, upstream: untrusted }}
+"#,
+        port = addr.port(),
+        d = dir.display()
+    );
+    Pki::new(&dir, "other");
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    let (st, body) = get(&c, &gw.url("/s")).await;
+    assert_eq!(st, 200, "{body}");
+    assert!(
+        body.contains("\"client_cert\":true") && body.contains("HTTP/1.1"),
+        "{body}"
+    );
+    let (st, body) = get(&c, &gw.url("/h")).await;
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains("HTTP/2"), "{body}");
+    // A target whose certificate is not signed by the configured CA is refused.
+    let (st, _) = get(&c, &gw.url("/u")).await;
+    assert_eq!(st, 502);
+    server.abort();
+}

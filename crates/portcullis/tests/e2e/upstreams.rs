@@ -1,0 +1,259 @@
+//! Load balancing, passive ejection with retries, active health checks, circuit breaking.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use http::Request;
+
+use crate::support::{Gateway, empty, get, plain_client, send, start_upstream};
+
+fn servers_of(bodies: &[String]) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for b in bodies {
+        let v: serde_json::Value = serde_json::from_str(b).unwrap_or_default();
+        *m.entry(v["server"].as_str().unwrap_or("?").to_owned())
+            .or_default() += 1;
+    }
+    m
+}
+
+#[tokio::test]
+async fn balances_by_weight_least_request_and_hash() {
+    let a = start_upstream("a").await;
+    let b = start_upstream("b").await;
+    let yaml = format!(
+        r#"
+listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
+admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
+upstreams:
+  weighted:
+    targets: [{{ address: "{a}", weight: 3 }}, {{ address: "{b}", weight: 1 }}]
+  least:
+    balance: least_request
+    targets: ["{a}", "{b}"]
+  sticky:
+    balance: {{ consistent_hash: {{ header: x-user }} }}
+    targets: ["{a}", "{b}"]
+routes:
+  - {{ name: w, auth: none, match: {{ path_prefix: /w }}, upstream: weighted }}
+  - {{ name: l, auth: none, match: {{ path_prefix: /l }}, upstream: least }}
+  - {{ name: s, auth: none, match: {{ path_prefix: /s }}, upstream: sticky }}
+"#,
+        a = a.addr,
+        b = b.addr
+    );
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    let mut bodies = Vec::new();
+    for _ in 0..40 {
+        bodies.push(get(&c, &gw.url("/w")).await.1);
+    }
+    let m = servers_of(&bodies);
+    assert_eq!((m.get("a"), m.get("b")), (Some(&30), Some(&10)), "{m:?}");
+
+    let mut bodies = Vec::new();
+    for _ in 0..20 {
+        bodies.push(get(&c, &gw.url("/l")).await.1);
+    }
+    assert_eq!(servers_of(&bodies).values().sum::<usize>(), 20);
+
+    for user in ["alice", "bob", "carol", "dave"] {
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            let r = Request::get(gw.url("/s"))
+                .header("x-user", user)
+                .body(empty())
+                .expect("req");
+            seen.push(send(&c, r).await.1);
+        }
+        assert_eq!(
+            servers_of(&seen).len(),
+            1,
+            "user {user} moved between targets"
+        );
+    }
+}
+
+#[tokio::test]
+async fn keeps_errors_at_zero_when_a_target_dies_mid_load() {
+    let a = start_upstream("a").await;
+    let b = start_upstream("b").await;
+    let yaml = format!(
+        r#"
+listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
+admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
+upstreams:
+  pool:
+    targets: ["{a}", "{b}"]
+    timeouts: {{ connect: 500ms, request: 5s }}
+    passive: {{ consecutive_failures: 1, ejection_time: 30s }}
+    retries: {{ attempts: 2, budget_percent: 50, min_retries: 20 }}
+routes:
+  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: pool }}
+"#,
+        a = a.addr,
+        b = b.addr
+    );
+    let gw = Gateway::start(&yaml).await;
+    let url = gw.url("/item");
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            // Fresh client per worker: new connections, like independent clients.
+            let c = plain_client();
+            let mut codes = Vec::new();
+            for i in 0..150 {
+                let (st, _) = get(&c, &format!("{url}?w={w}&i={i}")).await;
+                codes.push(st);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            codes
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    b.stop(); // the target dies: connections reset, new connects refused
+    let mut total = 0;
+    let mut failed = 0;
+    for t in tasks {
+        for st in t.await.expect("worker") {
+            total += 1;
+            if st != 200 {
+                failed += 1;
+            }
+        }
+    }
+    assert_eq!(total, 600);
+    assert_eq!(
+        failed, 0,
+        "{failed} of {total} requests failed after a target died"
+    );
+    assert!(a.ctl.hits.load(Ordering::Relaxed) > 300);
+    let metrics = gw.metrics().await;
+    assert!(
+        metrics.contains("portcullis_upstream_attempts_total"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn health_checks_take_targets_out_and_back() {
+    let a = start_upstream("a").await;
+    let b = start_upstream("b").await;
+    let yaml = format!(
+        r#"
+listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
+admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
+upstreams:
+  pool:
+    targets: ["{a}", "{b}"]
+    health_check: {{ path: /healthz, interval: 100ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 1 }}
+routes:
+  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: pool }}
+"#,
+        a = a.addr,
+        b = b.addr
+    );
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    b.ctl.unhealthy.store(true, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut bodies = Vec::new();
+    for _ in 0..20 {
+        bodies.push(get(&c, &gw.url("/x")).await.1);
+    }
+    assert_eq!(
+        servers_of(&bodies).get("b"),
+        None,
+        "unhealthy target still used"
+    );
+    let m = gw.metrics().await;
+    assert!(
+        m.contains(&format!(
+            "portcullis_upstream_target_healthy{{upstream=\"pool\",target=\"{}\"}} 0",
+            b.addr
+        )),
+        "{m}"
+    );
+    b.ctl.unhealthy.store(false, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut bodies = Vec::new();
+    for _ in 0..20 {
+        bodies.push(get(&c, &gw.url("/x")).await.1);
+    }
+    assert!(
+        servers_of(&bodies).contains_key("b"),
+        "recovered target not used"
+    );
+}
+
+#[tokio::test]
+async fn circuit_breaker_opens_on_failures_and_answers_503() {
+    let a = start_upstream("a").await;
+    let yaml = format!(
+        r#"
+listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
+admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
+upstreams:
+  pool:
+    targets: ["{a}"]
+    circuit_breaker: {{ failure_threshold: 3, open_for: 500ms }}
+routes:
+  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: pool }}
+"#,
+        a = a.addr
+    );
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    a.ctl.failing.store(true, Ordering::Relaxed);
+    for _ in 0..3 {
+        assert_eq!(get(&c, &gw.url("/x")).await.0, 500);
+    }
+    let hits = a.ctl.hits.load(Ordering::Relaxed);
+    let (st, body) = get(&c, &gw.url("/x")).await;
+    assert_eq!(st, 503, "{body}");
+    assert!(body.contains("no_healthy_upstream"));
+    assert_eq!(
+        a.ctl.hits.load(Ordering::Relaxed),
+        hits,
+        "open circuit still sent traffic"
+    );
+    a.ctl.failing.store(false, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Half-open: one trial succeeds and closes the circuit.
+    assert_eq!(get(&c, &gw.url("/x")).await.0, 200);
+    assert_eq!(get(&c, &gw.url("/x")).await.0, 200);
+}
+
+#[tokio::test]
+async fn answers_502_and_504_without_internals() {
+    let a = start_upstream("a").await;
+    let dead = crate::support::free_port();
+    let yaml = format!(
+        r#"
+listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
+admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
+upstreams:
+  dead:
+    targets: ["127.0.0.1:{dead}"]
+  slow:
+    targets: ["{a}"]
+    timeouts: {{ request: 200ms }}
+routes:
+  - {{ name: d, auth: none, match: {{ path_prefix: /dead }}, upstream: dead }}
+  - {{ name: s, auth: none, match: {{ path_prefix: /slow/ }}, upstream: slow }}
+"#,
+        a = a.addr
+    );
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    let (st, body) = get(&c, &gw.url("/dead")).await;
+    assert_eq!(st, 502);
+    assert!(
+        !body.contains("127.0.0.1"),
+        "internal address leaked: {body}"
+    );
+    let (st, body) = get(&c, &gw.url("/slow/2000")).await;
+    assert_eq!(st, 504, "{body}");
+}
