@@ -1,1 +1,134 @@
+//! Compile-time validation: each bad value is reported with its key path and line.
 
+use std::path::Path;
+
+use super::load_str;
+use crate::upstream::state::Registry;
+
+fn errors(yaml: &str) -> Vec<String> {
+    match load_str(yaml, Path::new("cfg.yaml"), &Registry::default()) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+const BASE: &str = "listeners: [{ name: main, bind: '127.0.0.1:1' }]\n";
+
+#[test]
+fn accepts_a_minimal_config() {
+    assert!(errors(BASE).is_empty());
+}
+
+#[test]
+fn reports_semantic_errors_with_paths_and_lines() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "listeners: []\n",
+            "cfg.yaml:1: listeners: at least one listener is required",
+        ),
+        (
+            "listeners:\n  - { name: a, bind: '127.0.0.1:1' }\n  - { name: b, bind: '127.0.0.1:1' }\n",
+            "cfg.yaml:3: listeners[1].bind: 127.0.0.1:1 is bound twice",
+        ),
+        (
+            "trusted_proxies: [nope]\n",
+            "trusted_proxies[0]: \"nope\" is not a CIDR",
+        ),
+        (
+            "upstreams:\n  u:\n    targets: ['a:1']\n    protocol: h3\n",
+            "cfg.yaml:5: upstreams.u.protocol: unknown protocol",
+        ),
+        (
+            "upstreams:\n  u:\n    targets: [{ address: 'a:1', weight: 0 }]\n",
+            "upstreams.u.targets[0].weight: must be 1 to 1000",
+        ),
+        (
+            "upstreams:\n  u:\n    targets: ['a:1']\n    protocol: h2c\n    tls: { ca: x.pem }\n",
+            "upstreams.u.protocol: `h2c` is cleartext",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, match: { path: /a, path_prefix: /b }, direct: {} }\n",
+            "routes[0].match: use only one of",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, match: { headers: [{ name: 'bad name', value: x }] }, direct: {} }\n",
+            "routes[0].match.headers[0].name: invalid header name",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, match: { query: [{ name: q, regex: '(' }] }, direct: {} }\n",
+            "routes[0].match.query[0].regex: invalid regex",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, direct: {}, redirect: { location: /x } }\n",
+            "routes[0]: exactly one of",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, redirect: { location: /x, status: 200 } }\n",
+            "routes[0].redirect.status: must be 301, 302, 303, 307 or 308",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, direct: {}, strip_prefix: true }\n",
+            "routes[0].strip_prefix: needs `match.path_prefix`",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, direct: {}, request_headers: { set: { x-portcullis-consumer: me } } }\n",
+            "routes[0].request_headers: x-portcullis-consumer is reserved",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, direct: {}, deprecation: { since: yesterday } }\n",
+            "routes[0].deprecation.since: not an RFC 3339 time",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, match: { api_version: { version: '1', source: cookie } }, direct: {} }\n",
+            "routes[0].match.api_version.source: must be `path`, `header` or `query`",
+        ),
+        (
+            "reload: { interval: 1ms }\n",
+            "reload.interval: must be at least 100ms",
+        ),
+        (
+            "admin: { bind: nowhere }\n",
+            "admin.bind: \"nowhere\" is not an address:port",
+        ),
+    ];
+    for (extra, want) in cases {
+        let yaml = if extra.starts_with("listeners") {
+            (*extra).to_owned()
+        } else {
+            format!("{BASE}{extra}")
+        };
+        let errs = errors(&yaml);
+        assert!(
+            errs.iter().any(|e| e.contains(want)),
+            "wanted {want:?} for:\n{yaml}\ngot {errs:#?}"
+        );
+    }
+}
+
+#[test]
+fn reports_tls_file_errors() {
+    let yaml = format!(
+        "{BASE}  - name: tls\n    bind: '127.0.0.1:2'\n    tls:\n      certificates: [{{ cert: /nonexistent/c.pem, key: /nonexistent/k.pem }}]\n"
+    );
+    let yaml = yaml.replace(
+        "listeners: [{ name: main, bind: '127.0.0.1:1' }]\n",
+        "listeners:\n  - { name: main, bind: '127.0.0.1:1' }\n",
+    );
+    let errs = errors(&yaml);
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("listeners[1].tls.certificates[0].cert")
+                && e.contains("/nonexistent/c.pem")),
+        "{errs:#?}"
+    );
+}
+
+#[test]
+fn reports_yaml_syntax_and_type_errors_with_lines() {
+    let errs = errors("listeners:\n  - name: main\n    bind: [1, 2]\n");
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].starts_with("cfg.yaml:3:"), "{errs:#?}");
+    let errs = errors("listeners: [ {\n");
+    assert_eq!(errs.len(), 1);
+    assert!(errs[0].starts_with("cfg.yaml:"), "{errs:#?}");
+}
