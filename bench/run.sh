@@ -57,7 +57,14 @@ missing() { local t m=(); for t in "${tools[@]}"; do command -v "$t" >/dev/null 
 miss=$(missing)
 if ((setup)) || [[ -n $miss ]]; then
   [[ -n $miss ]] && log "missing: $miss -> bash $SHARED_BENCH/setup.sh"
-  bash "$SHARED_BENCH/setup.sh"
+  if [[ -w $SHARED_BENCH/upstream ]]; then
+    bash "$SHARED_BENCH/setup.sh"
+  else
+    # The shared folder is read-only here: hide cargo so setup.sh skips building its optional
+    # Rust upstream (only `--upstream rust` and the stand-in proxy need it).
+    PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v '/\.cargo/bin' | paste -sd: -) \
+      bash "$SHARED_BENCH/setup.sh"
+  fi
   miss=$(missing)
   [[ -z $miss ]] || die "still missing after setup: $miss"
 fi

@@ -171,9 +171,14 @@ async fn process(
             ctx.path_params = params;
             r
         }
-        RouteResult::MethodNotAllowed => {
+        RouteResult::MethodNotAllowed(allow) => {
             ctx.decisions.push(("router", "method_not_allowed"));
-            return deny(ctx, Deny::new(Problem::MethodNotAllowed));
+            let mut d = Deny::new(Problem::MethodNotAllowed);
+            let names: Vec<&str> = allow.iter().map(Method::as_str).collect();
+            if let Ok(v) = HeaderValue::from_str(&names.join(", ")) {
+                d.headers.push((header::ALLOW, v));
+            }
+            return deny(ctx, d);
         }
         RouteResult::NotFound => {
             ctx.decisions.push(("router", "not_found"));
@@ -332,6 +337,9 @@ async fn forward(
     if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
         parts.headers.insert("x-request-id", v);
     }
+    if let Ok(v) = HeaderValue::from_str(&ctx.client_ip.to_string()) {
+        parts.headers.insert("x-real-ip", v);
+    }
     let host_header = route.upstream_host.clone().or(host);
     match (&host_header, h2_upstream) {
         (Some(h), false) => {
@@ -343,6 +351,7 @@ async fn forward(
     }
     let new_path = rewrite_path(&route.rewrite, path, &ctx.path_params);
     let pq = match parts.uri.query() {
+        Some(q) if new_path.contains('?') => format!("{new_path}&{q}"),
         Some(q) => format!("{new_path}?{q}"),
         None => new_path,
     };
@@ -370,6 +379,7 @@ async fn forward(
     let timeout = route.timeout.unwrap_or(up.request_timeout);
     let mut tried: Vec<usize> = Vec::new();
     let mut parts_slot = Some(parts);
+    let mut budget_taken = false;
     let mut last_err = Problem::NoHealthyUpstream;
     for attempt in 0..max_attempts {
         if attempt > 0 {
@@ -377,13 +387,13 @@ async fn forward(
                 .retry
                 .as_ref()
                 .map_or((0, 0), |r| (r.budget_percent, r.min_retries));
-            if !up.budget.try_retry(pct, min) {
+            if !std::mem::take(&mut budget_taken) && !up.budget.try_retry(pct, min) {
                 break;
             }
             shared.metrics.retry(&route.name);
             ctx.decisions.push(("upstream", "retry"));
         }
-        let Some(i) = up.select(hash, &tried) else {
+        let Some((i, is_trial)) = up.select(hash, &tried) else {
             last_err = Problem::NoHealthyUpstream;
             break;
         };
@@ -416,9 +426,12 @@ async fn forward(
         };
         let mut req = Request::from_parts(p, b);
         *req.uri_mut() = uri;
-        target.state.in_flight.fetch_add(1, Ordering::Relaxed);
-        let res = tokio::time::timeout(timeout, up.client.request(req)).await;
-        target.state.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let mut trial = crate::upstream::TrialGuard::new(&target.state, is_trial);
+        let res = {
+            let _in_flight = crate::upstream::InFlight::enter(&target.state.in_flight);
+            tokio::time::timeout(timeout, up.client.request(req)).await
+        };
+        trial.disarm();
         match res {
             Ok(Ok(resp)) => {
                 let status = resp.status();
@@ -440,7 +453,17 @@ async fn forward(
                     .retry
                     .as_ref()
                     .is_some_and(|r| r.on_statuses.contains(&status.as_u16()));
-                if retry_ok && retry_status && attempt + 1 < max_attempts {
+                // Retry only when the budget allows it now; otherwise the client gets the
+                // upstream's own answer rather than a gateway error.
+                if retry_ok
+                    && retry_status
+                    && attempt + 1 < max_attempts
+                    && up
+                        .retry
+                        .as_ref()
+                        .is_some_and(|r| up.budget.try_retry(r.budget_percent, r.min_retries))
+                {
+                    budget_taken = true;
                     last_err = Problem::BadGateway;
                     continue;
                 }
@@ -467,9 +490,6 @@ async fn forward(
                     "upstream attempt failed"
                 );
                 last_err = Problem::BadGateway;
-                // A connect error means the request never left: safe to retry even when it had
-                // no replayable body, as long as the body was not consumed (it is only consumed
-                // once the connection exists).
             }
             Err(_) => {
                 up.record(i, Outcome::Failure);
@@ -656,7 +676,7 @@ pub fn normalise_path(raw: &str) -> Option<String> {
         return None;
     }
     let bytes = raw.as_bytes();
-    let mut decoded = String::with_capacity(raw.len());
+    let mut decoded: Vec<u8> = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -670,22 +690,28 @@ pub fn normalise_path(raw: &str) -> Option<String> {
             };
             let c = (h * 16 + l) as u8;
             if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
-                decoded.push(c as char);
+                decoded.push(c);
             } else if matches!(c, b'/' | b'\\' | 0) {
                 return None;
             } else {
                 // Keep reserved and other characters encoded, upper-case hex.
-                decoded.push('%');
-                decoded.push_str(&format!("{c:02X}"));
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                decoded.extend_from_slice(&[
+                    b'%',
+                    HEX[usize::from(c >> 4)],
+                    HEX[usize::from(c & 15)],
+                ]);
             }
             i += 3;
         } else if b == b'\\' || b == 0 {
             return None;
         } else {
-            decoded.push(b as char);
+            decoded.push(b);
             i += 1;
         }
     }
+    // Only ASCII was decoded and other bytes were copied whole, so this is the input's UTF-8.
+    let decoded = String::from_utf8(decoded).ok()?;
     let trailing = decoded.ends_with('/') || decoded.ends_with("/.") || decoded.ends_with("/..");
     let mut segs: Vec<&str> = Vec::new();
     for s in decoded.split('/') {
@@ -742,6 +768,7 @@ mod tests {
             ("/a%20b", Some("/a%20b")),
             ("/a%3fb", Some("/a%3Fb")),
             ("relative", None),
+            ("/caf\u{e9}/%C3%A9", Some("/caf\u{e9}/%C3%A9")),
         ];
         for (input, want) in cases {
             assert_eq!(normalise_path(input).as_deref(), want, "{input}");

@@ -135,6 +135,13 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding the admin listener on {}", snap.admin_bind))?;
     tracing::info!(addr = %admin.local_addr()?, "admin listening");
+    if !snap.admin_bind.ip().is_loopback() {
+        tracing::warn!(
+            addr = %snap.admin_bind,
+            "the admin listener is reachable beyond this host; bind it to 127.0.0.1 unless a \
+             firewall restricts it"
+        );
+    }
     let (shutdown, _) = watch::channel(false);
     let snap = Arc::new(snap);
     let shared = Arc::new(Shared {

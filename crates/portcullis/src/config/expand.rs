@@ -106,6 +106,19 @@ impl ExpandedString {
     }
 }
 
+impl std::ops::Deref for ExpandedString {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for ExpandedString {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
 impl fmt::Debug for ExpandedString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.0, f)

@@ -123,7 +123,7 @@ fn compile(
             if !binds.insert(lr.bind) {
                 errs.push(format!("{at}.bind"), format!("{} is bound twice", lr.bind));
             }
-            if listeners.insert(l.name.clone(), Arc::new(lr)).is_some() {
+            if listeners.insert(l.name.to_string(), Arc::new(lr)).is_some() {
                 errs.push(
                     format!("{at}.name"),
                     format!("duplicate listener {:?}", l.name),
@@ -185,7 +185,8 @@ fn compile(
         live_targets,
         live_clients,
     } = crate::upstream::compile_upstreams(&raw.upstreams, registry, errs);
-    let listener_names: HashSet<String> = raw.listeners.iter().map(|l| l.name.clone()).collect();
+    let listener_names: HashSet<String> =
+        raw.listeners.iter().map(|l| l.name.to_string()).collect();
     let routes =
         crate::router::compile::compile_routes(&raw.routes, &upstreams, &listener_names, errs);
     let al = &raw.access_log;

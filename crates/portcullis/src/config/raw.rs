@@ -50,7 +50,7 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct ListenerConfig {
     /// Unique name, used in logs, metrics and `routes[].listeners`.
-    pub name: String,
+    pub name: Str,
     /// Address and port to bind, such as `0.0.0.0:8443` or `[::]:80`.
     pub bind: Str,
     /// TLS settings; without them the listener speaks plain HTTP (HTTP/1.1 and h2c).
@@ -96,7 +96,7 @@ pub struct TlsListenerConfig {
     pub certificates: Vec<CertificateConfig>,
     /// Lowest TLS version: `1.2` (default) or `1.3`.
     #[serde(default)]
-    pub min_version: Option<String>,
+    pub min_version: Option<Str>,
     /// Verify client certificates (mTLS) against these CAs.
     #[serde(default)]
     pub client_auth: Option<ClientAuthConfig>,
@@ -164,12 +164,13 @@ pub struct AccessLogConfig {
     /// Where to write JSON lines: `stdout` (default) or a file path.
     pub path: Option<Str>,
     /// Request headers to include in each record. `authorization`, `cookie`, `set-cookie`,
-    /// `proxy-authorization`, `x-api-key` and the `redact` list are always written as `[redacted]`.
+    /// `proxy-authorization`, `x-api-key`, `x-auth-token` and the `redact` list are always
+    /// written as `[redacted]`.
     #[serde(default)]
-    pub headers: Vec<String>,
+    pub headers: Vec<Str>,
     /// More header names whose values are never logged.
     #[serde(default)]
-    pub redact: Vec<String>,
+    pub redact: Vec<Str>,
     /// Records waiting to be written; when full, records are dropped and counted. Default 8192.
     pub buffer: Option<usize>,
 }
@@ -196,7 +197,7 @@ pub struct UpstreamConfig {
     /// Protocol to the targets: `http1` (default), `h2c` (HTTP/2 cleartext, for gRPC), or `h2`
     /// (HTTP/2 over TLS; needs `tls`).
     #[serde(default)]
-    pub protocol: Option<String>,
+    pub protocol: Option<Str>,
     /// TLS to the targets.
     #[serde(default)]
     pub tls: Option<UpstreamTlsConfig>,
@@ -253,9 +254,9 @@ pub enum BalanceConfig {
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum HashKeyConfig {
     /// A request header's value.
-    Header(String),
+    Header(Str),
     /// A cookie's value.
-    Cookie(String),
+    Cookie(Str),
     /// The real client IP.
     ClientIp,
 }
@@ -264,7 +265,8 @@ pub enum HashKeyConfig {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamTlsConfig {
-    /// PEM bundle of CAs that may sign the targets' certificates. Default: the system roots.
+    /// PEM bundle of CAs that may sign the targets' certificates. Required: targets are verified
+    /// against exactly the CAs you name.
     pub ca: Option<Str>,
     /// Name sent as SNI and verified in the target's certificate. Default: the target host.
     pub server_name: Option<Str>,
@@ -278,7 +280,7 @@ pub struct UpstreamTlsConfig {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamTimeouts {
-    /// TCP (and TLS) connect. Default 5s.
+    /// TCP connect. Default 5s. (The TLS handshake counts against `request`.)
     pub connect: Option<HumanDuration>,
     /// Whole request until response headers, per attempt. Default 60s.
     pub request: Option<HumanDuration>,
@@ -291,7 +293,7 @@ pub struct UpstreamTimeouts {
 #[serde(deny_unknown_fields)]
 pub struct HealthCheckConfig {
     /// Path to GET. Default `/healthz`.
-    pub path: Option<String>,
+    pub path: Option<Str>,
     /// Time between checks. Default 5s.
     pub interval: Option<HumanDuration>,
     /// Timeout of one check. Default 2s.
@@ -347,10 +349,10 @@ pub struct CircuitBreakerConfig {
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     /// Unique name, used in logs and metrics.
-    pub name: String,
+    pub name: Str,
     /// Only on these listeners. Default: every listener.
     #[serde(default)]
-    pub listeners: Vec<String>,
+    pub listeners: Vec<Str>,
     /// What the request must look like.
     #[serde(rename = "match", default)]
     pub matches: MatchConfig,
@@ -360,7 +362,7 @@ pub struct RouteConfig {
     pub auth: Option<AuthConfig>,
     /// Upstream to forward to. Exactly one of `upstream`, `direct` and `redirect` is required.
     #[serde(default)]
-    pub upstream: Option<String>,
+    pub upstream: Option<Str>,
     /// Answer directly without an upstream.
     #[serde(default)]
     pub direct: Option<DirectConfig>,
@@ -372,7 +374,7 @@ pub struct RouteConfig {
     pub strip_prefix: bool,
     /// Replace the path before forwarding. `{name}` inserts a template parameter.
     #[serde(default)]
-    pub rewrite_path: Option<String>,
+    pub rewrite_path: Option<Str>,
     /// Host header sent upstream. Default: the client's.
     #[serde(default)]
     pub upstream_host: Option<Str>,
@@ -413,16 +415,17 @@ pub struct MatchConfig {
     pub hosts: Vec<Str>,
     /// Path equal to this.
     #[serde(default)]
-    pub path: Option<String>,
-    /// Path starting with this, at a segment boundary when it ends in `/`.
+    pub path: Option<Str>,
+    /// Path starting with this, at a segment boundary: `/api` matches `/api` and `/api/x` but
+    /// not `/apix`; `/api/` matches `/api/x` but not `/api`.
     #[serde(default)]
-    pub path_prefix: Option<String>,
+    pub path_prefix: Option<Str>,
     /// Path template such as `/users/{id}/orders/{order}`; each `{name}` is one segment.
     #[serde(default)]
-    pub path_template: Option<String>,
+    pub path_template: Option<Str>,
     /// Methods. Default: any.
     #[serde(default)]
-    pub methods: Vec<String>,
+    pub methods: Vec<Str>,
     /// Header predicates.
     #[serde(default)]
     pub headers: Vec<ValueMatchConfig>,
@@ -439,13 +442,13 @@ pub struct MatchConfig {
 #[serde(deny_unknown_fields)]
 pub struct ValueMatchConfig {
     /// Header or parameter name.
-    pub name: String,
+    pub name: Str,
     /// Exact value. Without `value` or `regex`, the name being present is enough.
     #[serde(default)]
-    pub value: Option<String>,
+    pub value: Option<Str>,
     /// Regular expression the whole value must match.
     #[serde(default)]
-    pub regex: Option<String>,
+    pub regex: Option<Str>,
     /// Invert: the request must NOT match. Default false.
     #[serde(default)]
     pub absent: bool,
@@ -456,14 +459,14 @@ pub struct ValueMatchConfig {
 #[serde(deny_unknown_fields)]
 pub struct ApiVersionConfig {
     /// The version, such as `v2` or `2024-05-01`.
-    pub version: String,
+    pub version: Str,
     /// Where the client states it: `path` (first path segment, removed before forwarding),
     /// `header` (default, `API-Version`) or `query` (`version`).
     #[serde(default)]
-    pub source: Option<String>,
+    pub source: Option<Str>,
     /// Header or query parameter name. Defaults `API-Version` / `version`.
     #[serde(default)]
-    pub name: Option<String>,
+    pub name: Option<Str>,
 }
 
 /// Header edits.
@@ -478,7 +481,7 @@ pub struct HeaderEditsConfig {
     pub add: BTreeMap<String, Str>,
     /// Remove these headers.
     #[serde(default)]
-    pub remove: Vec<String>,
+    pub remove: Vec<Str>,
 }
 
 /// A direct answer.
@@ -496,7 +499,7 @@ pub struct DirectConfig {
     pub body: Option<Str>,
     /// `content-type` of the body. Default `text/plain; charset=utf-8`.
     #[serde(default)]
-    pub content_type: Option<String>,
+    pub content_type: Option<Str>,
 }
 
 /// A redirect.
@@ -518,13 +521,13 @@ pub struct RedirectConfig {
 #[serde(deny_unknown_fields)]
 pub struct DeprecationConfig {
     /// When the route was deprecated, RFC 3339 (`2026-01-01T00:00:00Z`).
-    pub since: String,
+    pub since: Str,
     /// When it will stop working, RFC 3339.
     #[serde(default)]
-    pub sunset: Option<String>,
+    pub sunset: Option<Str>,
     /// URL of the successor (sent as `Link: <url>; rel="successor-version"`).
     #[serde(default)]
-    pub successor: Option<String>,
+    pub successor: Option<Str>,
 }
 
 /// A retired route.
@@ -533,5 +536,5 @@ pub struct DeprecationConfig {
 pub struct RetiredConfig {
     /// URL of the successor.
     #[serde(default)]
-    pub successor: Option<String>,
+    pub successor: Option<Str>,
 }

@@ -285,10 +285,13 @@ where
         let info = svc_info.clone();
         let shared = svc_shared.clone();
         async move {
-            info.in_flight.fetch_add(1, Ordering::Relaxed);
-            let resp = crate::proxy::handle(req, &info, &shared).await;
+            let resp = {
+                // A guard, so a request cancelled mid-way (client gone, h2 stream reset) does
+                // not keep the connection counted as busy forever.
+                let _busy = crate::upstream::InFlight::enter(&info.in_flight);
+                crate::proxy::handle(req, &info, &shared).await
+            };
             info.last_active.store(now_ms(), Ordering::Relaxed);
-            info.in_flight.fetch_sub(1, Ordering::Relaxed);
             Ok::<_, std::convert::Infallible>(resp)
         }
     });

@@ -117,6 +117,10 @@ pub fn set_forwarded(
     let peer = canonical(peer);
     let xff = HeaderName::from_static("x-forwarded-for");
     let trusted_peer = is_trusted(peer, trusted);
+    if !trusted_peer {
+        // RFC 7239 `Forwarded` from an untrusted client is a spoofing vector; drop it.
+        headers.remove(header::FORWARDED);
+    }
     let value = if trusted_peer {
         let prior: Vec<&str> = headers
             .get_all(&xff)
@@ -228,8 +232,10 @@ mod tests {
         h.insert("x-forwarded-for", "1.2.3.4".parse().unwrap());
         let peer: IpAddr = "9.9.9.9".parse().unwrap();
         assert_eq!(real_client_ip(peer, &h, &nets(&["10.0.0.0/8"])), peer);
+        h.insert(header::FORWARDED, "for=1.2.3.4".parse().unwrap());
         set_forwarded(&mut h, peer, "http", None, &nets(&["10.0.0.0/8"]));
         assert_eq!(h["x-forwarded-for"], "9.9.9.9");
+        assert!(!h.contains_key(header::FORWARDED));
     }
 
     #[test]

@@ -55,7 +55,7 @@ fn compile_route(
 ) -> Option<Route> {
     let before = errs.errors.len();
     for (j, l) in r.listeners.iter().enumerate() {
-        if !listener_names.contains(l) {
+        if !listener_names.contains(&**l) {
             errs.push(
                 format!("{at}.listeners[{j}]"),
                 format!("no listener named {l:?}"),
@@ -67,14 +67,21 @@ fn compile_route(
     let actions = usize::from(r.upstream.is_some())
         + usize::from(r.direct.is_some())
         + usize::from(r.redirect.is_some());
-    let action = if actions != 1 {
+    let action = if actions == 0 && r.retired.is_some() {
+        // Never reached: the `Retired` stage answers 410 first.
+        Some(Action::Direct {
+            status: StatusCode::GONE,
+            headers: Vec::new(),
+            body: bytes::Bytes::new(),
+        })
+    } else if actions != 1 {
         errs.push(
             at.to_owned(),
             "exactly one of `upstream`, `direct` and `redirect` is required",
         );
         None
     } else if let Some(name) = &r.upstream {
-        match upstreams.get(name) {
+        match upstreams.get(&**name) {
             Some(u) => Some(Action::Proxy(u.clone())),
             None => {
                 errs.push(
@@ -226,7 +233,32 @@ fn compile_route(
         if !tpl.starts_with('/') {
             errs.push(format!("{at}.rewrite_path"), "must start with `/`");
         }
-        rewrite.replace = Some(tpl.clone());
+        let params: Vec<&str> = match matcher.as_ref().map(|m| &m.path) {
+            Some(PathMatch::Template(segs)) => segs
+                .iter()
+                .filter_map(|s| match s {
+                    Segment::Param(p) => Some(p.as_str()),
+                    Segment::Literal(_) => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut rest = tpl.as_str();
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}') else {
+                errs.push(format!("{at}.rewrite_path"), "unclosed `{`");
+                break;
+            };
+            let name = &rest[open + 1..open + close];
+            if !params.contains(&name) {
+                errs.push(
+                    format!("{at}.rewrite_path"),
+                    format!("`{{{name}}}` is not a parameter of `match.path_template`"),
+                );
+            }
+            rest = &rest[open + close + 1..];
+        }
+        rewrite.replace = Some(tpl.to_string());
     }
     if let Some(m) = &matcher
         && let Some((v, VersionSource::Path)) = &m.version
@@ -246,7 +278,7 @@ fn compile_route(
     }
     Some(Route {
         name: Arc::from(r.name.as_str()),
-        listeners: r.listeners.clone(),
+        listeners: r.listeners.iter().map(ToString::to_string).collect(),
         matcher: matcher?,
         action: action?,
         chain,
@@ -320,10 +352,10 @@ fn compile_match(m: &MatchConfig, at: &str, errs: &mut Collector) -> Option<Matc
         );
     } else if let Some(p) = &m.path {
         check_path(p, &format!("{at}.path"), errs);
-        path = PathMatch::Exact(p.clone());
+        path = PathMatch::Exact(p.to_string());
     } else if let Some(p) = &m.path_prefix {
         check_path(p, &format!("{at}.path_prefix"), errs);
-        path = PathMatch::Prefix(p.clone());
+        path = PathMatch::Prefix(p.to_string());
     } else if let Some(t) = &m.path_template {
         check_path(t, &format!("{at}.path_template"), errs);
         let mut segs = Vec::new();
@@ -380,7 +412,7 @@ fn compile_match(m: &MatchConfig, at: &str, errs: &mut Collector) -> Option<Matc
                     }
                 }
             }
-            "query" => VersionSource::Query(v.name.clone().unwrap_or_else(|| "version".into())),
+            "query" => VersionSource::Query(v.name.as_deref().unwrap_or("version").to_owned()),
             _ => {
                 errs.push(
                     format!("{vat}.source"),
@@ -389,7 +421,7 @@ fn compile_match(m: &MatchConfig, at: &str, errs: &mut Collector) -> Option<Matc
                 return None;
             }
         };
-        Some((v.version.clone(), source))
+        Some((v.version.to_string(), source))
     });
     (errs.errors.len() == before).then_some(Matcher {
         hosts,
@@ -429,14 +461,14 @@ fn value_matches(
             }
             v.name.to_ascii_lowercase()
         } else {
-            v.name.clone()
+            v.name.to_string()
         };
         let test = match (&v.value, &v.regex) {
             (Some(_), Some(_)) => {
                 errs.push(vat, "use `value` or `regex`, not both");
                 continue;
             }
-            (Some(e), None) => ValueTest::Exact(e.clone()),
+            (Some(e), None) => ValueTest::Exact(e.to_string()),
             (None, Some(r)) => match Regex::new(&format!("^(?:{r})$")) {
                 Ok(re) => ValueTest::Regex(re),
                 Err(e) => {

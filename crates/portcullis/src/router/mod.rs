@@ -175,8 +175,8 @@ pub struct Matcher {
 pub enum RouteResult {
     /// A route matched, with template parameters.
     Matched(Arc<Route>, Vec<(String, String)>),
-    /// Some route matched everything but the method.
-    MethodNotAllowed,
+    /// Some route matched everything but the method; these methods would be accepted.
+    MethodNotAllowed(Vec<Method>),
     /// Nothing matched.
     NotFound,
 }
@@ -206,7 +206,7 @@ impl Router {
         headers: &HeaderMap,
     ) -> RouteResult {
         let host = host.map(normalise_host);
-        let mut method_mismatch = false;
+        let mut allowed: Vec<Method> = Vec::new();
         for route in &self.routes {
             if !route.listeners.is_empty() && !route.listeners.iter().any(|l| l == listener) {
                 continue;
@@ -234,13 +234,17 @@ impl Router {
                 continue;
             }
             if !m.methods.is_empty() && !m.methods.contains(method) {
-                method_mismatch = true;
+                for me in &m.methods {
+                    if !allowed.contains(me) {
+                        allowed.push(me.clone());
+                    }
+                }
                 continue;
             }
             return RouteResult::Matched(route.clone(), params);
         }
-        if method_mismatch {
-            RouteResult::MethodNotAllowed
+        if !allowed.is_empty() {
+            RouteResult::MethodNotAllowed(allowed)
         } else {
             RouteResult::NotFound
         }

@@ -38,7 +38,10 @@ fn route(
                 format!("{}({})", route.name, p.join(","))
             }
         }
-        RouteResult::MethodNotAllowed => "405".into(),
+        RouteResult::MethodNotAllowed(allow) => {
+            let names: Vec<&str> = allow.iter().map(Method::as_str).collect();
+            format!("405 {}", names.join(","))
+        }
         RouteResult::NotFound => "404".into(),
     }
 }
@@ -123,7 +126,7 @@ fn answers_method_not_allowed_only_without_other_match() {
     let r = router(
         "  - { name: p, auth: none, match: { path: /p, methods: [POST, put] }, direct: {} }\n",
     );
-    assert_eq!(route(&r, None, "GET", "/p", &[]), "405");
+    assert_eq!(route(&r, None, "GET", "/p", &[]), "405 POST,PUT");
     assert_eq!(route(&r, None, "PUT", "/p", &[]), "p");
     assert_eq!(route(&r, None, "GET", "/q", &[]), "404");
 }

@@ -39,6 +39,8 @@ pub struct ClientSettings {
     pub idle_timeout: Duration,
     /// Idle connections per target.
     pub max_idle: usize,
+    /// Name sent as SNI and verified in the target's certificate, instead of the target host.
+    pub server_name: Option<rustls_pki_types::ServerName<'static>>,
 }
 
 /// Builds a client for `s`.
@@ -50,9 +52,14 @@ pub fn build(s: &ClientSettings) -> HttpClient {
     http.set_keepalive(Some(Duration::from_secs(60)));
     let connector = match &s.tls {
         Some(cfg) => {
-            let b = hyper_rustls::HttpsConnectorBuilder::new()
+            let mut b = hyper_rustls::HttpsConnectorBuilder::new()
                 .with_tls_config((**cfg).clone())
                 .https_only();
+            if let Some(name) = &s.server_name {
+                b = b.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(
+                    name.clone(),
+                ));
+            }
             match s.protocol {
                 Protocol::H2 => b.enable_http2().wrap_connector(http),
                 _ => b.enable_http1().wrap_connector(http),

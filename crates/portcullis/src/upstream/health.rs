@@ -34,7 +34,7 @@ pub struct HealthCheck {
 impl HealthCheck {
     /// Compiles `c`; `None` (with errors recorded) when invalid.
     pub fn compile(c: &HealthCheckConfig, at: &str, errs: &mut Collector) -> Option<Self> {
-        let path = c.path.clone().unwrap_or_else(|| "/healthz".into());
+        let path = c.path.as_deref().unwrap_or("/healthz").to_owned();
         if !path.starts_with('/') || path.parse::<http::uri::PathAndQuery>().is_err() {
             errs.push(format!("{at}.path"), "must be a path starting with `/`");
             return None;

@@ -97,6 +97,50 @@ pub struct Breaker {
     pub max_in_flight: Option<usize>,
 }
 
+/// Counts a request in flight on a target for as long as it lives, so a cancelled request
+/// (client gone, HTTP/2 stream reset) never leaves the count behind.
+#[derive(Debug)]
+pub struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    /// Counts one more request on `counter` until the guard is dropped.
+    pub fn enter(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Holds a circuit breaker's half-open trial slot. If the request is cancelled before its
+/// outcome is recorded, dropping the guard frees the slot so the target is tried again.
+#[derive(Debug)]
+pub struct TrialGuard<'a>(Option<&'a TargetState>);
+
+impl<'a> TrialGuard<'a> {
+    /// Guards the trial slot of `state` when `is_trial`.
+    pub fn new(state: &'a TargetState, is_trial: bool) -> Self {
+        Self(is_trial.then_some(state))
+    }
+
+    /// The outcome was recorded (which resets the slot itself).
+    pub fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for TrialGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(st) = self.0 {
+            st.breaker_trial.store(false, Ordering::Release);
+        }
+    }
+}
+
 /// How one attempt ended, for ejection and breaker bookkeeping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -130,29 +174,36 @@ impl Upstream {
         true
     }
 
-    /// Picks a target for a request, avoiding `tried`. Returns its index.
-    pub fn select(&self, hash: Option<u64>, tried: &[usize]) -> Option<usize> {
+    /// Picks a target for a request, avoiding `tried`. Returns its index and whether this
+    /// request is a circuit breaker's half-open trial (see [`TrialGuard`]).
+    pub fn select(&self, hash: Option<u64>, tried: &[usize]) -> Option<(usize, bool)> {
         let now = now_ms();
-        let i = self.balancer.pick(
-            self.targets.len(),
-            &|i| self.is_available(i, now),
-            tried,
-            &|i| self.targets[i].state.in_flight.load(Ordering::Relaxed),
-            &|i| self.targets[i].weight,
-            hash,
-        )?;
-        let st = &self.targets[i].state;
-        if self.breaker.is_some() && st.breaker_open_until.load(Ordering::Relaxed) != 0 {
-            // Half-open: this request is the trial.
+        let mut lost_races: Vec<usize> = Vec::new();
+        for _ in 0..self.targets.len() {
+            let i = self.balancer.pick(
+                self.targets.len(),
+                &|i| self.is_available(i, now) && !lost_races.contains(&i),
+                tried,
+                &|i| self.targets[i].state.in_flight.load(Ordering::Relaxed),
+                &|i| self.targets[i].weight,
+                hash,
+            )?;
+            let st = &self.targets[i].state;
+            if self.breaker.is_none() || st.breaker_open_until.load(Ordering::Relaxed) == 0 {
+                return Some((i, false));
+            }
+            // Half-open: this request becomes the one trial, unless another got there first;
+            // then look for another target.
             if st
                 .breaker_trial
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
-                .is_err()
+                .is_ok()
             {
-                return None;
+                return Some((i, true));
             }
+            lost_races.push(i);
         }
-        Some(i)
+        None
     }
 
     /// Records how an attempt on target `i` ended.
@@ -397,11 +448,17 @@ pub fn compile_upstreams(
             .tls
             .as_ref()
             .and_then(|t| client_tls(t, &format!("{at}.tls"), errs));
-        if let Some(sn) = u.tls.as_ref().and_then(|t| t.server_name.as_ref())
-            && ServerName::try_from(sn.as_str().to_owned()).is_err()
-        {
-            errs.push(format!("{at}.tls.server_name"), "invalid server name");
-        }
+        let server_name = u
+            .tls
+            .as_ref()
+            .and_then(|t| t.server_name.as_ref())
+            .and_then(|sn| match ServerName::try_from(sn.as_str().to_owned()) {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    errs.push(format!("{at}.tls.server_name"), "invalid server name");
+                    None
+                }
+            });
         let balancer = match &u.balance {
             None | Some(BalanceConfig::RoundRobin) => Balancer::RoundRobin {
                 sequence: balance::smooth_sequence(&weights),
@@ -417,7 +474,7 @@ pub fn compile_upstreams(
                             HashKey::ClientIp
                         }
                     },
-                    HashKeyConfig::Cookie(c) => HashKey::Cookie(c.clone()),
+                    HashKeyConfig::Cookie(c) => HashKey::Cookie(c.to_string()),
                     HashKeyConfig::ClientIp => HashKey::ClientIp,
                 };
                 Balancer::ConsistentHash {
@@ -435,6 +492,7 @@ pub fn compile_upstreams(
             connect_timeout: d(&u.timeouts.connect, 5),
             idle_timeout: d(&u.timeouts.idle, 90),
             max_idle: u.max_idle_per_target.unwrap_or(64),
+            server_name,
         };
         let health = u
             .health_check
@@ -443,8 +501,9 @@ pub fn compile_upstreams(
         if errs.errors.len() > before {
             continue;
         }
-        // The client key names every setting that shapes a connection, so two upstreams with
-        // the same settings share a pool and a changed setting gets a fresh one.
+        // The client key names the upstream and every setting that shapes a connection: a
+        // reload that keeps them keeps the pool; a changed setting gets a fresh one. TLS files
+        // are keyed by path, so certificates rotated in place take effect on restart.
         let client_key = format!(
             "{name}|{:?}|{:?}|{:?}|{}|{:?}",
             settings.protocol,
@@ -508,5 +567,38 @@ pub fn compile_upstreams(
         upstreams: out,
         live_targets,
         live_clients,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn releases_in_flight_and_trial_when_cancelled() {
+        let st = Arc::new(TargetState::default());
+        st.breaker_trial.store(true, Ordering::Relaxed);
+        let s2 = st.clone();
+        let task = tokio::spawn(async move {
+            let _trial = TrialGuard::new(&s2, true);
+            let _busy = InFlight::enter(&s2.in_flight);
+            std::future::pending::<()>().await;
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(st.in_flight.load(Ordering::Relaxed), 1);
+        task.abort();
+        let _ = task.await;
+        assert_eq!(st.in_flight.load(Ordering::Relaxed), 0);
+        assert!(!st.breaker_trial.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn keeps_trial_when_disarmed() {
+        let st = TargetState::default();
+        st.breaker_trial.store(true, Ordering::Relaxed);
+        let mut g = TrialGuard::new(&st, true);
+        g.disarm();
+        drop(g);
+        assert!(st.breaker_trial.load(Ordering::Relaxed));
     }
 }

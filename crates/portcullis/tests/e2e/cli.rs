@@ -108,6 +108,9 @@ listeners:
 routes:
   - name: r
     auth: none
+    match:
+      path_prefix: \"${env:PORTCULLIS_TEST_UNSET:-/api}\"
+      methods: [\"${env:PORTCULLIS_TEST_UNSET:-GET}\"]
     direct:
       headers:
         x-secret: \"${file:value.txt}\"

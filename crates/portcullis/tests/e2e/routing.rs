@@ -166,6 +166,7 @@ async fn answers_405_and_404_as_problem_json() {
     let (p, b) = send_full(&c, req("GET", &gw.url("/only-post"), None)).await;
     assert_eq!(p.status, 405);
     assert_eq!(p.headers["content-type"], "application/problem+json");
+    assert_eq!(p.headers["allow"], "POST");
     let (p, b2) = send_full(&c, req("POST", &gw.url("/only-post"), None)).await;
     assert_eq!((p.status.as_u16(), b2.as_str()), (200, "posted"));
     let (p, b3) = send_full(&c, req("GET", &gw.url("/nothing-here"), None)).await;
@@ -287,6 +288,8 @@ async fn cleans_headers_both_ways() {
         .header("x-portcullis-consumer", "admin")
         .header("x-portcullis-roles", "admin")
         .header("x-forwarded-for", "6.6.6.6")
+        .header("forwarded", "for=6.6.6.6")
+        .header("x-real-ip", "6.6.6.6")
         .header("x-request-id", "trace-abc.123")
         .header("authorization", "Bearer top-secret-token")
         .header("cookie", "session=top-secret-cookie")
@@ -300,6 +303,8 @@ async fn cleans_headers_both_ways() {
     assert!(h["x-portcullis-consumer"].is_null() && h["x-portcullis-roles"].is_null());
     // Untrusted peer: its X-Forwarded-For is replaced, not appended to.
     assert_eq!(h["x-forwarded-for"][0], "127.0.0.1");
+    assert_eq!(h["x-real-ip"][0], "127.0.0.1");
+    assert!(h["forwarded"].is_null());
     assert_eq!(h["x-forwarded-proto"][0], "http");
     assert_eq!(h["x-forwarded-host"][0], "public.test");
     assert_eq!(h["host"][0], "public.test");

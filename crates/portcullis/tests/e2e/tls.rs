@@ -284,6 +284,13 @@ upstreams:
       ca: "{d}/up-ca.pem"
       client_cert: "{d}/gateway-client.pem"
       client_key: "{d}/gateway-client.key"
+  by_ip:
+    targets: ["127.0.0.1:{port}"]
+    tls:
+      ca: "{d}/up-ca.pem"
+      server_name: backend.internal
+      client_cert: "{d}/gateway-client.pem"
+      client_key: "{d}/gateway-client.key"
   untrusted:
     targets: ["localhost:{port}"]
     tls:
@@ -292,6 +299,7 @@ routes:
   - {{ name: s, auth: none, match: {{ path_prefix: /s }}, upstream: secure }}
   - {{ name: h, auth: none, match: {{ path_prefix: /h }}, upstream: secure_h2 }}
   - {{ name: u, auth: none, match: {{ path_prefix: /u }}, upstream: untrusted }}
+  - {{ name: i, auth: none, match: {{ path_prefix: /i }}, upstream: by_ip }}
 "#,
         port = addr.port(),
         d = dir.display()
@@ -308,6 +316,9 @@ routes:
     let (st, body) = get(&c, &gw.url("/h")).await;
     assert_eq!(st, 200, "{body}");
     assert!(body.contains("HTTP/2"), "{body}");
+    // Reached by IP, verified against the configured server name.
+    let (st, body) = get(&c, &gw.url("/i")).await;
+    assert_eq!(st, 200, "{body}");
     // A target whose certificate is not signed by the configured CA is refused.
     let (st, _) = get(&c, &gw.url("/u")).await;
     assert_eq!(st, 502);
