@@ -46,10 +46,94 @@ enum Command {
         #[arg(short, long)]
         config: PathBuf,
     },
+    /// Make and hash API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Print the JSON Schema of the config file.
     Schema,
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Print a new random API key (shown once) and the config entry that stores its hash.
+    Generate {
+        /// Text the key starts with.
+        #[arg(long, default_value = "pk_")]
+        prefix: String,
+        /// File holding the pepper (`identity.api_key_pepper`); or set PORTCULLIS_API_KEY_PEPPER.
+        #[arg(long)]
+        pepper_file: Option<PathBuf>,
+    },
+    /// Print the config entry for an existing key, read from standard input.
+    Hash {
+        /// File holding the pepper; or set PORTCULLIS_API_KEY_PEPPER.
+        #[arg(long)]
+        pepper_file: Option<PathBuf>,
+    },
+}
+
+fn read_pepper(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
+    let pepper = match file {
+        Some(f) => std::fs::read_to_string(f)
+            .map_err(|e| format!("cannot read {}: {e}", f.display()))?
+            .trim_end_matches(['\r', '\n'])
+            .as_bytes()
+            .to_vec(),
+        None => std::env::var("PORTCULLIS_API_KEY_PEPPER")
+            .map_err(|_| "give --pepper-file or set PORTCULLIS_API_KEY_PEPPER".to_owned())?
+            .into_bytes(),
+    };
+    if pepper.len() < portcullis::policy::authn::apikey::MIN_PEPPER_LEN {
+        return Err(format!(
+            "the pepper must be at least {} bytes",
+            portcullis::policy::authn::apikey::MIN_PEPPER_LEN
+        ));
+    }
+    Ok(pepper)
+}
+
+fn key_entry(pepper: &[u8], key: &str) -> Result<String, String> {
+    use portcullis::policy::authn::apikey;
+    if !apikey::well_formed(key) {
+        return Err(format!(
+            "a key is {} to {} printable characters without spaces",
+            apikey::MIN_KEY_LEN,
+            apikey::MAX_KEY_LEN
+        ));
+    }
+    let prefix = apikey::prefix_of(key).unwrap_or_default();
+    let hash = hex::encode(apikey::hash_key(pepper, key));
+    Ok(format!("- {{ prefix: \"{prefix}\", hash: \"{hash}\" }}"))
+}
+
+fn keys(cmd: KeysCommand) -> Result<(), String> {
+    match cmd {
+        KeysCommand::Generate {
+            prefix,
+            pepper_file,
+        } => {
+            let pepper = read_pepper(pepper_file.as_ref())?;
+            let key = portcullis::policy::authn::apikey::generate(&prefix)
+                .map_err(|_| "no randomness available".to_owned())?;
+            let entry = key_entry(&pepper, &key)?;
+            println!("key (shown once; give it to the consumer):\n  {key}");
+            println!("config entry (under consumers[].api_keys):\n  {entry}");
+            Ok(())
+        }
+        KeysCommand::Hash { pepper_file } => {
+            let pepper = read_pepper(pepper_file.as_ref())?;
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| format!("cannot read the key: {e}"))?;
+            println!("{}", key_entry(&pepper, line.trim())?);
+            Ok(())
+        }
+    }
 }
 
 fn init_logs(format: LogFormat) {
@@ -71,6 +155,13 @@ fn main() -> ExitCode {
             println!("portcullis {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Keys { command } => match keys(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("portcullis keys: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Schema => {
             print!("{}", portcullis::config::json_schema());
             ExitCode::SUCCESS

@@ -60,12 +60,7 @@ pub fn load_str(text: &str, path: &Path, registry: &Registry) -> Result<Snapshot
             let line = e.location().map(|l| l.line() as usize);
             let msg = e.to_string();
             // serde-saphyr appends a source snippet after the first line; keep the message.
-            let first = msg
-                .lines()
-                .next()
-                .unwrap_or("invalid YAML")
-                .trim()
-                .to_owned();
+            let first = strip_location(msg.lines().next().unwrap_or("invalid YAML").trim());
             ConfigErrors(vec![ConfigError {
                 file: path.to_path_buf(),
                 line,
@@ -101,6 +96,21 @@ pub fn load_str(text: &str, path: &Path, registry: &Registry) -> Result<Snapshot
         }
         Err(ConfigErrors(list))
     })
+}
+
+/// serde-saphyr starts messages with `error: line L column C: `; the file and line are already
+/// in our prefix, so drop it.
+fn strip_location(msg: &str) -> String {
+    let rest = msg.strip_prefix("error: ").unwrap_or(msg);
+    if let Some(after) = rest.strip_prefix("line ")
+        && let Some((loc, tail)) = after.split_once(": ")
+        && loc
+            .split_whitespace()
+            .all(|w| w == "column" || w.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return tail.to_owned();
+    }
+    rest.to_owned()
 }
 
 fn compile(
@@ -187,8 +197,14 @@ fn compile(
     } = crate::upstream::compile_upstreams(&raw.upstreams, registry, errs);
     let listener_names: HashSet<String> =
         raw.listeners.iter().map(|l| l.name.to_string()).collect();
-    let routes =
-        crate::router::compile::compile_routes(&raw.routes, &upstreams, &listener_names, errs);
+    let keys = crate::policy::authn::compile_consumers(&raw.identity, &raw.consumers, errs);
+    let routes = crate::router::compile::compile_routes(
+        &raw.routes,
+        &upstreams,
+        &listener_names,
+        keys.as_ref(),
+        errs,
+    );
     let al = &raw.access_log;
     let mut headers = Vec::new();
     for (i, h) in al.headers.iter().enumerate() {

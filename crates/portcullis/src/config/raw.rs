@@ -19,6 +19,12 @@ pub struct RawConfig {
     /// The admin listener (`/metrics`, `/healthz`, `/readyz`). Default: bound to 127.0.0.1:9901.
     #[serde(default)]
     pub admin: AdminConfig,
+    /// Identity settings shared by all routes (the API-key pepper).
+    #[serde(default)]
+    pub identity: IdentityConfig,
+    /// Consumers: named identities with roles and credentials.
+    #[serde(default)]
+    pub consumers: Vec<ConsumerConfig>,
     /// Named upstream pools that routes forward to.
     #[serde(default)]
     pub upstreams: BTreeMap<String, UpstreamConfig>,
@@ -360,6 +366,9 @@ pub struct RouteConfig {
     /// public route.
     #[serde(default)]
     pub auth: Option<AuthConfig>,
+    /// Who may use the route once authenticated; required when `auth` lists methods.
+    #[serde(default)]
+    pub authorize: Option<AuthorizeConfig>,
     /// Upstream to forward to. Exactly one of `upstream`, `direct` and `redirect` is required.
     #[serde(default)]
     pub upstream: Option<Str>,
@@ -398,12 +407,116 @@ pub struct RouteConfig {
     pub timeout: Option<HumanDuration>,
 }
 
-/// Authentication on a route. Until more methods exist, `none` is the only one.
+/// Authentication on a route: `none` (public, written explicitly) or the methods it accepts.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AuthConfig {
+    /// `none`: the route is public.
+    Keyword(AuthKeyword),
+    /// Methods the route accepts.
+    Methods(AuthMethodsConfig),
+}
+
+/// The one keyword form of `auth`.
 #[derive(Debug, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum AuthConfig {
+pub enum AuthKeyword {
     /// No authentication: the route is public.
     None,
+}
+
+/// Authentication methods of a route, tried in order; the first credential present decides.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthMethodsConfig {
+    /// Methods in order: `api_key`.
+    pub methods: Vec<Str>,
+    /// Where API keys are read from. Default: header `x-api-key`.
+    #[serde(default)]
+    pub api_key: Option<ApiKeySourceConfig>,
+    /// Remove the credential before forwarding. Default true.
+    #[serde(default)]
+    pub hide_credentials: Option<bool>,
+    /// Send `x-portcullis-consumer`, `x-portcullis-roles` and `x-portcullis-auth-method`
+    /// upstream (always stripped from the client's request first). Default true.
+    #[serde(default)]
+    pub forward_identity: Option<bool>,
+}
+
+/// Where a route reads API keys from; several may be given, checked in this order.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeySourceConfig {
+    /// Header name. Default `x-api-key` when nothing else is given.
+    #[serde(default)]
+    pub header: Option<Str>,
+    /// Accept `Authorization: Bearer <key>`. Default false.
+    #[serde(default)]
+    pub bearer: bool,
+    /// Query parameter name (keys in URLs end up in logs elsewhere; prefer a header).
+    #[serde(default)]
+    pub query: Option<Str>,
+}
+
+/// Who may use a route once authenticated. Required on every route that authenticates.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeConfig {
+    /// Consumers holding any of these roles are allowed.
+    #[serde(default)]
+    pub roles: Vec<Str>,
+    /// Allow every authenticated consumer (must be said explicitly). Default false.
+    #[serde(default)]
+    pub any_authenticated: bool,
+}
+
+/// Identity settings.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// Secret key (at least 32 bytes) for the HMAC-SHA-256 of API keys. Required when any
+    /// consumer has an API key. Use `${env:NAME}` or `${file:PATH}`, never inline text.
+    #[serde(default)]
+    pub api_key_pepper: Option<Str>,
+}
+
+/// A consumer.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerConfig {
+    /// Unique name (sent upstream as `x-portcullis-consumer`).
+    pub name: Str,
+    /// Roles.
+    #[serde(default)]
+    pub roles: Vec<Str>,
+    /// Groups.
+    #[serde(default)]
+    pub groups: Vec<Str>,
+    /// Free-form metadata.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, Str>,
+    /// API keys, stored as hashes (`portcullis keys generate` prints an entry).
+    #[serde(default)]
+    pub api_keys: Vec<ApiKeyConfig>,
+}
+
+/// A stored API key.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    /// The first 12 characters of the key (not secret; used for lookup).
+    pub prefix: Str,
+    /// Hex HMAC-SHA-256 of the whole key under `identity.api_key_pepper`.
+    pub hash: Str,
+    /// Not valid after this RFC 3339 time.
+    #[serde(default)]
+    pub expires_at: Option<Str>,
+    /// Refuse this key. Default false.
+    #[serde(default)]
+    pub revoked: bool,
+    /// Label for logs.
+    #[serde(default)]
+    pub label: Option<Str>,
 }
 
 /// Request predicates; all given ones must hold.

@@ -124,6 +124,22 @@ fn reports_tls_file_errors() {
 }
 
 #[test]
+fn does_not_repeat_the_location_in_the_message() {
+    assert_eq!(
+        super::strip_location("error: line 14 column 19: cannot read x"),
+        "cannot read x"
+    );
+    assert_eq!(
+        super::strip_location("unknown field `bnid`"),
+        "unknown field `bnid`"
+    );
+    assert_eq!(
+        super::strip_location("error: lines differ: x"),
+        "lines differ: x"
+    );
+}
+
+#[test]
 fn reports_yaml_syntax_and_type_errors_with_lines() {
     let errs = errors("listeners:\n  - name: main\n    bind: [1, 2]\n");
     assert_eq!(errs.len(), 1, "{errs:#?}");

@@ -47,6 +47,9 @@ pub struct AccessRecord {
     /// Selected request headers (secrets redacted).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, String)>,
+    /// Authenticated consumer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer: Option<String>,
     /// mTLS client subject.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_cert: Option<String>,

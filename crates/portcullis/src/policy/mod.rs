@@ -9,6 +9,8 @@
 //! Request order (DESIGN.md): ipfilter → validate → router → ratelimit(ip) → authn → authz →
 //! ratelimit(consumer) → schema → waf → header edits → upstream. Response stages run in reverse.
 
+pub mod authn;
+pub mod authz;
 pub mod headers;
 
 use std::net::{IpAddr, SocketAddr};
@@ -113,6 +115,10 @@ pub enum Stage {
         /// `Link` header value, when a successor is known.
         link: Option<HeaderValue>,
     },
+    /// Authentication by the route's methods, in order.
+    Authenticate(Arc<authn::Authenticator>),
+    /// Authorization of the proven identity.
+    Authorize(authz::Policy),
     /// Edits on the upstream request headers.
     RequestHeaders(Arc<HeaderEdits>),
 }
@@ -123,6 +129,8 @@ impl Stage {
         match self {
             Self::RequireAuthentication => "authn",
             Self::Retired { .. } => "retired",
+            Self::Authenticate(_) => "authn",
+            Self::Authorize(_) => "authz",
             Self::RequestHeaders(_) => "headers",
         }
     }
@@ -149,6 +157,8 @@ impl Stage {
                 Decision::Deny(d)
             }
             Self::RequestHeaders(edits) => Decision::Modify(Patch::Headers(edits.clone())),
+            // These two write the identity to the context; the chain runner handles them.
+            Self::Authenticate(_) | Self::Authorize(_) => Decision::Allow,
         }
     }
 }
@@ -176,6 +186,24 @@ impl ResponseStage {
     }
 }
 
+fn apply_authn_edits(req: &mut Parts, edits: Vec<authn::Edit>) {
+    for e in edits {
+        match e {
+            authn::Edit::RemoveHeader(h) => {
+                req.headers.remove(h);
+            }
+            authn::Edit::SetHeader(h, v) => {
+                req.headers.insert(h, v);
+            }
+            authn::Edit::RemoveQuery(q) => {
+                if let Some(u) = authn::remove_query_param(&req.uri, &q) {
+                    req.uri = u;
+                }
+            }
+        }
+    }
+}
+
 /// Runs `chain` in order; returns the first deny. Modifications are applied to `req` as they
 /// come.
 pub fn run_request_chain(
@@ -184,6 +212,40 @@ pub fn run_request_chain(
     req: &mut Parts,
 ) -> Result<(), Deny> {
     for stage in chain {
+        match stage {
+            Stage::Authenticate(a) => {
+                let mut events = Vec::new();
+                let verdict = a.authenticate(ctx, req, &mut events);
+                for e in &events {
+                    crate::observe::events::emit_authn(ctx, e);
+                }
+                let outcome = events.last().map_or("error", |e| e.outcome);
+                match verdict {
+                    authn::Verdict::Allow(identity, edits) => {
+                        ctx.identity = Some(identity);
+                        apply_authn_edits(req, edits);
+                        ctx.decisions.push(("authn", outcome));
+                        continue;
+                    }
+                    authn::Verdict::Deny(d) => {
+                        ctx.decisions.push(("authn", outcome));
+                        return Err(d);
+                    }
+                }
+            }
+            Stage::Authorize(policy) => {
+                match policy.decide(ctx) {
+                    Ok(rule) => ctx.decisions.push(("authz", rule)),
+                    Err(d) => {
+                        ctx.decisions.push(("authz", "denied"));
+                        crate::observe::events::emit_authz_denied(ctx);
+                        return Err(d);
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
         match stage.on_request(ctx, req) {
             Decision::Allow => ctx.decisions.push((stage.name(), "allow")),
             Decision::Modify(Patch::Headers(edits)) => {

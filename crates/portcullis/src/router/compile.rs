@@ -13,7 +13,8 @@ use super::{
 use crate::config::error::Collector;
 use crate::config::expand::ExpandedString;
 use crate::config::raw::{
-    AuthConfig, HeaderEditsConfig, MatchConfig, RouteConfig, ValueMatchConfig,
+    AuthConfig, AuthKeyword, AuthMethodsConfig, HeaderEditsConfig, MatchConfig, RouteConfig,
+    ValueMatchConfig,
 };
 use crate::policy::headers::HeaderEdits;
 use crate::policy::{ResponseStage, Stage};
@@ -24,6 +25,7 @@ pub fn compile_routes(
     raw: &[RouteConfig],
     upstreams: &HashMap<String, Arc<Upstream>>,
     listener_names: &HashSet<String>,
+    keys: Option<&Arc<crate::policy::authn::apikey::KeyStore>>,
     errs: &mut Collector,
 ) -> Vec<Route> {
     let mut names = HashSet::new();
@@ -38,19 +40,21 @@ pub fn compile_routes(
                 format!("duplicate route name {:?}", r.name),
             );
         }
-        if let Some(route) = compile_route(i, r, &at, upstreams, listener_names, errs) {
+        if let Some(route) = compile_route(i, r, &at, upstreams, listener_names, keys, errs) {
             out.push(route);
         }
     }
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 fn compile_route(
     order: usize,
     r: &RouteConfig,
     at: &str,
     upstreams: &HashMap<String, Arc<Upstream>>,
     listener_names: &HashSet<String>,
+    keys: Option<&Arc<crate::policy::authn::apikey::KeyStore>>,
     errs: &mut Collector,
 ) -> Option<Route> {
     let before = errs.errors.len();
@@ -156,8 +160,47 @@ fn compile_route(
         chain.push(Stage::Retired { link });
     }
     match &r.auth {
-        Some(AuthConfig::None) => {}
+        Some(AuthConfig::Keyword(AuthKeyword::None)) => {
+            if r.authorize.is_some() {
+                errs.push(
+                    format!("{at}.authorize"),
+                    "a public route (`auth: none`) cannot authorize; list authentication methods",
+                );
+            }
+        }
         None => chain.push(Stage::RequireAuthentication),
+        Some(AuthConfig::Methods(m)) => {
+            if let Some(a) = compile_authn(m, &format!("{at}.auth"), keys, errs) {
+                chain.push(Stage::Authenticate(Arc::new(a)));
+            }
+            match &r.authorize {
+                None => errs.push(
+                    format!("{at}.authorize"),
+                    "required with `auth`: list `roles`, or say `any_authenticated: true`",
+                ),
+                Some(z) => {
+                    if z.any_authenticated && !z.roles.is_empty() {
+                        errs.push(
+                            format!("{at}.authorize"),
+                            "use `roles` or `any_authenticated`, not both",
+                        );
+                    } else if z.any_authenticated {
+                        chain.push(Stage::Authorize(
+                            crate::policy::authz::Policy::AnyAuthenticated,
+                        ));
+                    } else if z.roles.is_empty() {
+                        errs.push(
+                            format!("{at}.authorize.roles"),
+                            "list at least one role (or `any_authenticated: true`)",
+                        );
+                    } else {
+                        chain.push(Stage::Authorize(crate::policy::authz::Policy::AnyRole(
+                            z.roles.iter().map(ToString::to_string).collect(),
+                        )));
+                    }
+                }
+            }
+        }
     }
     let req_edits = compile_edits(&r.request_headers, &format!("{at}.request_headers"), errs);
     if let Some(rules) = &req_edits {
@@ -288,6 +331,62 @@ fn compile_route(
         max_body_bytes: r.max_body_bytes.map(|b| b.0),
         timeout: r.timeout.map(|d| d.0),
         order,
+    })
+}
+
+fn compile_authn(
+    m: &AuthMethodsConfig,
+    at: &str,
+    keys: Option<&Arc<crate::policy::authn::apikey::KeyStore>>,
+    errs: &mut Collector,
+) -> Option<crate::policy::authn::Authenticator> {
+    use crate::policy::authn::{ApiKeySource, Authenticator, Method};
+    let before = errs.errors.len();
+    if m.methods.is_empty() {
+        errs.push(format!("{at}.methods"), "list at least one method");
+    }
+    let mut methods = Vec::new();
+    for (i, name) in m.methods.iter().enumerate() {
+        match name.as_str() {
+            "api_key" => {
+                let Some(store) = keys else {
+                    errs.push(
+                        format!("{at}.methods[{i}]"),
+                        "`api_key` needs `identity.api_key_pepper` (and consumers with keys)",
+                    );
+                    continue;
+                };
+                let cfg = m.api_key.as_ref();
+                let header = match cfg.and_then(|c| c.header.as_ref()) {
+                    Some(h) => match HeaderName::from_bytes(h.as_bytes()) {
+                        Ok(h) => Some(h),
+                        Err(_) => {
+                            errs.push(format!("{at}.api_key.header"), "invalid header name");
+                            None
+                        }
+                    },
+                    None if cfg.is_some_and(|c| c.bearer || c.query.is_some()) => None,
+                    None => Some(HeaderName::from_static("x-api-key")),
+                };
+                methods.push(Method::ApiKey {
+                    source: ApiKeySource {
+                        header,
+                        query: cfg.and_then(|c| c.query.as_ref()).map(ToString::to_string),
+                        bearer: cfg.is_some_and(|c| c.bearer),
+                    },
+                    store: store.clone(),
+                });
+            }
+            other => errs.push(
+                format!("{at}.methods[{i}]"),
+                format!("unknown method {other:?}: supported now: api_key"),
+            ),
+        }
+    }
+    (errs.errors.len() == before).then_some(Authenticator {
+        methods,
+        hide_credentials: m.hide_credentials.unwrap_or(true),
+        forward_identity: m.forward_identity.unwrap_or(true),
     })
 }
 

@@ -14,6 +14,7 @@
 mod support;
 
 mod cli;
+mod identity;
 mod lifecycle;
 mod limits;
 mod protocols;

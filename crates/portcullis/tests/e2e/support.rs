@@ -76,6 +76,24 @@ impl Gateway {
         let text = render(yaml, port, admin, &extra_ports, &dir);
         let config = dir.join("gateway.yaml");
         std::fs::write(&config, text).expect("write config");
+        Self::spawn(dir, config, env, port, admin, extra_ports).await
+    }
+
+    /// Starts on a config file in place (relative `${file:}` references resolve next to it).
+    pub async fn start_file(config: &Path, env: &[(&str, &str)], port: u16, admin: u16) -> Gateway {
+        let dir = temp_dir("gw");
+        let extra_ports = vec![free_port(), free_port()];
+        Self::spawn(dir, config.to_path_buf(), env, port, admin, extra_ports).await
+    }
+
+    async fn spawn(
+        dir: PathBuf,
+        config: PathBuf,
+        env: &[(&str, &str)],
+        port: u16,
+        admin: u16,
+        extra_ports: Vec<u16>,
+    ) -> Gateway {
         let child = Command::new(BIN)
             .args(["run", "--config"])
             .arg(&config)

@@ -1,0 +1,355 @@
+//! Authentication: proves who the caller is. A route lists the methods it accepts, tried in
+//! order; the first credential that is present decides (a present but wrong credential fails
+//! the request rather than falling through to a weaker method). Success puts the identity on
+//! the request context; failure answers 401 with a challenge and says nothing about which part
+//! of the credential was wrong. Every attempt emits a security event.
+//!
+//! Methods today: API keys. JWT, introspection, mTLS identities and basic auth come next.
+
+pub mod apikey;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use http::request::Parts;
+use http::{HeaderName, HeaderValue, header};
+
+use super::{Deny, Identity, RequestCtx};
+use crate::reply::Problem;
+
+/// A named identity with roles, declared in config.
+#[derive(Debug)]
+pub struct Consumer {
+    /// Name.
+    pub name: Arc<str>,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Groups.
+    pub groups: Vec<String>,
+}
+
+/// Where a route reads an API key from.
+#[derive(Debug, Clone)]
+pub struct ApiKeySource {
+    /// Header (default `x-api-key`).
+    pub header: Option<HeaderName>,
+    /// Query parameter.
+    pub query: Option<String>,
+    /// `Authorization: Bearer <key>`.
+    pub bearer: bool,
+}
+
+/// One authentication method of a route.
+#[derive(Debug)]
+pub enum Method {
+    /// API key.
+    ApiKey {
+        /// Where to read it.
+        source: ApiKeySource,
+        /// Stored keys.
+        store: Arc<apikey::KeyStore>,
+    },
+}
+
+impl Method {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::ApiKey { .. } => "api_key",
+        }
+    }
+
+    fn challenge(&self) -> &'static str {
+        match self {
+            Self::ApiKey { .. } => "ApiKey realm=\"portcullis\"",
+        }
+    }
+}
+
+/// The compiled `auth` block of a route.
+#[derive(Debug)]
+pub struct Authenticator {
+    /// Methods in order.
+    pub methods: Vec<Method>,
+    /// Remove the credential before forwarding. Default true.
+    pub hide_credentials: bool,
+    /// Send `x-portcullis-consumer` and `x-portcullis-roles` upstream. Default true.
+    pub forward_identity: bool,
+}
+
+/// How an authentication attempt ended; becomes a security event and an access-log decision.
+#[derive(Debug, Clone)]
+pub struct AuthnEvent {
+    /// Method that decided (or `none` when no credential was present).
+    pub method: &'static str,
+    /// `success` or a reason such as `missing_credential`, `invalid_credential`.
+    pub outcome: &'static str,
+    /// Consumer, when known.
+    pub consumer: Option<Arc<str>>,
+}
+
+/// What the caller sent for a method.
+enum Presented<'a> {
+    /// Nothing for this method.
+    Absent,
+    /// A credential, and where it was found (for hiding).
+    Found(&'a str, Location),
+}
+
+#[derive(Clone, Copy)]
+enum Location {
+    Header,
+    Bearer,
+    Query,
+}
+
+fn find_api_key<'a>(src: &'a ApiKeySource, req: &'a Parts) -> Presented<'a> {
+    if let Some(h) = &src.header
+        && let Some(v) = req.headers.get(h)
+    {
+        // A value that is not text is still a (malformed) credential: refuse, don't fall back.
+        return Presented::Found(v.to_str().map(str::trim).unwrap_or(""), Location::Header);
+    }
+    if src.bearer
+        && let Some(v) = req
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        && let Some((scheme, token)) = v.split_once(' ')
+        && scheme.eq_ignore_ascii_case("bearer")
+    {
+        return Presented::Found(token.trim(), Location::Bearer);
+    }
+    if let Some(q) = &src.query
+        && let Some(v) = crate::router::query_values(req.uri.query(), q).next()
+    {
+        return Presented::Found(v, Location::Query);
+    }
+    Presented::Absent
+}
+
+/// What authentication decided.
+pub enum Verdict {
+    /// Authenticated; apply these edits to the request.
+    Allow(Identity, Vec<Edit>),
+    /// Refused.
+    Deny(Deny),
+}
+
+/// An edit of the upstream request that authentication asks for.
+#[derive(Debug)]
+pub enum Edit {
+    /// Remove a header (the credential).
+    RemoveHeader(HeaderName),
+    /// Remove a query parameter (the credential).
+    RemoveQuery(String),
+    /// Set an identity header.
+    SetHeader(HeaderName, HeaderValue),
+}
+
+impl Authenticator {
+    /// Authenticates `req`, recording the attempt in `events`.
+    pub fn authenticate(
+        &self,
+        ctx: &RequestCtx,
+        req: &Parts,
+        events: &mut Vec<AuthnEvent>,
+    ) -> Verdict {
+        let _ = ctx;
+        for m in &self.methods {
+            match m {
+                Method::ApiKey { source, store } => {
+                    let Presented::Found(key, loc) = find_api_key(source, req) else {
+                        continue;
+                    };
+                    match store.verify(key, SystemTime::now()) {
+                        Ok(entry) => {
+                            events.push(AuthnEvent {
+                                method: m.name(),
+                                outcome: "success",
+                                consumer: Some(entry.consumer.name.clone()),
+                            });
+                            let identity = Identity {
+                                consumer: entry.consumer.name.to_string(),
+                                method: m.name(),
+                                roles: entry.consumer.roles.clone(),
+                            };
+                            let mut edits = Vec::new();
+                            if self.hide_credentials {
+                                match loc {
+                                    Location::Header => {
+                                        if let Some(h) = &source.header {
+                                            edits.push(Edit::RemoveHeader(h.clone()));
+                                        }
+                                    }
+                                    Location::Bearer => {
+                                        edits.push(Edit::RemoveHeader(header::AUTHORIZATION));
+                                    }
+                                    Location::Query => {
+                                        if let Some(q) = &source.query {
+                                            edits.push(Edit::RemoveQuery(q.clone()));
+                                        }
+                                    }
+                                }
+                            }
+                            if self.forward_identity {
+                                identity_edits(&identity, &mut edits);
+                            }
+                            return Verdict::Allow(identity, edits);
+                        }
+                        Err(reason) => {
+                            events.push(AuthnEvent {
+                                method: m.name(),
+                                outcome: reason.as_str(),
+                                consumer: None,
+                            });
+                            return Verdict::Deny(self.unauthenticated());
+                        }
+                    }
+                }
+            }
+        }
+        events.push(AuthnEvent {
+            method: "none",
+            outcome: "missing_credential",
+            consumer: None,
+        });
+        Verdict::Deny(self.unauthenticated())
+    }
+
+    fn unauthenticated(&self) -> Deny {
+        let mut d = Deny::new(Problem::Unauthenticated);
+        for m in &self.methods {
+            d.headers.push((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(m.challenge()),
+            ));
+        }
+        d
+    }
+}
+
+fn identity_edits(id: &Identity, edits: &mut Vec<Edit>) {
+    if let Ok(v) = HeaderValue::from_str(&id.consumer) {
+        edits.push(Edit::SetHeader(
+            HeaderName::from_static("x-portcullis-consumer"),
+            v,
+        ));
+    }
+    if let Ok(v) = HeaderValue::from_str(&id.roles.join(",")) {
+        edits.push(Edit::SetHeader(
+            HeaderName::from_static("x-portcullis-roles"),
+            v,
+        ));
+    }
+    edits.push(Edit::SetHeader(
+        HeaderName::from_static("x-portcullis-auth-method"),
+        HeaderValue::from_static(id.method),
+    ));
+}
+
+/// Removes query parameter `name` from `uri`, keeping the rest in order.
+pub fn remove_query_param(uri: &http::Uri, name: &str) -> Option<http::Uri> {
+    let q = uri.query()?;
+    let kept: Vec<&str> = q
+        .split('&')
+        .filter(|pair| pair.split_once('=').map_or(*pair, |(k, _)| k) != name)
+        .collect();
+    let pq = if kept.is_empty() {
+        uri.path().to_owned()
+    } else {
+        format!("{}?{}", uri.path(), kept.join("&"))
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = pq.parse().ok();
+    http::Uri::from_parts(parts).ok()
+}
+
+/// Compiles consumers and their keys. Returns the key store when a pepper is configured.
+pub fn compile_consumers(
+    identity: &crate::config::raw::IdentityConfig,
+    consumers: &[crate::config::raw::ConsumerConfig],
+    errs: &mut crate::config::error::Collector,
+) -> Option<Arc<apikey::KeyStore>> {
+    let any_keys = consumers.iter().any(|c| !c.api_keys.is_empty());
+    let pepper = identity
+        .api_key_pepper
+        .as_ref()
+        .map(|p| p.as_bytes().to_vec());
+    match &pepper {
+        Some(p) if p.len() < apikey::MIN_PEPPER_LEN => errs.push(
+            "identity.api_key_pepper",
+            format!("must be at least {} bytes", apikey::MIN_PEPPER_LEN),
+        ),
+        None if any_keys => errs.push(
+            "identity.api_key_pepper",
+            "required when consumers have API keys",
+        ),
+        _ => {}
+    }
+    let mut store = pepper.as_deref().map(apikey::KeyStore::new);
+    let mut names = std::collections::HashSet::new();
+    let mut hashes = std::collections::HashSet::new();
+    for (i, c) in consumers.iter().enumerate() {
+        let at = format!("consumers[{i}]");
+        if c.name.is_empty() || c.name.len() > 128 || !c.name.bytes().all(|b| b.is_ascii_graphic())
+        {
+            errs.push(format!("{at}.name"), "must be 1-128 printable characters");
+        } else if !names.insert(c.name.to_string()) {
+            errs.push(
+                format!("{at}.name"),
+                format!("duplicate consumer {:?}", c.name.as_str()),
+            );
+        }
+        let consumer = Arc::new(Consumer {
+            name: Arc::from(c.name.as_str()),
+            roles: c.roles.iter().map(ToString::to_string).collect(),
+            groups: c.groups.iter().map(ToString::to_string).collect(),
+        });
+        for (j, k) in c.api_keys.iter().enumerate() {
+            let kat = format!("{at}.api_keys[{j}]");
+            if k.prefix.len() != apikey::PREFIX_LEN {
+                errs.push(
+                    format!("{kat}.prefix"),
+                    format!(
+                        "must be the first {} characters of the key",
+                        apikey::PREFIX_LEN
+                    ),
+                );
+            }
+            let mut hash = [0u8; 32];
+            if hex::decode_to_slice(k.hash.as_str(), &mut hash).is_err() {
+                errs.push(
+                    format!("{kat}.hash"),
+                    "must be 64 hex characters (HMAC-SHA-256)",
+                );
+                continue;
+            }
+            if !hashes.insert(hash) {
+                errs.push(format!("{kat}.hash"), "the same key is configured twice");
+            }
+            let expires_at = match &k.expires_at {
+                None => None,
+                Some(t) => match humantime::parse_rfc3339(t.as_str()) {
+                    Ok(t) => Some(t),
+                    Err(_) => {
+                        errs.push(format!("{kat}.expires_at"), "not an RFC 3339 time");
+                        None
+                    }
+                },
+            };
+            if let Some(s) = store.as_mut() {
+                s.insert(
+                    k.prefix.to_string(),
+                    apikey::KeyEntry {
+                        hash,
+                        consumer: consumer.clone(),
+                        expires_at,
+                        revoked: k.revoked,
+                        label: k.label.as_ref().map(ToString::to_string),
+                    },
+                );
+            }
+        }
+    }
+    store.map(Arc::new)
+}
