@@ -17,10 +17,22 @@ kind=${GATEWAY_SCENARIO:?GATEWAY_SCENARIO is not set: this script is started by 
 cfg=$HERE/gw-$kind.yaml
 if [[ ! -f $cfg ]]; then
   echo "portcullis bench: no config for listener kind '$kind' ($cfg)." >&2
-  echo "  gw-apikey.yaml and gw-ratelimit.yaml arrive with the identity and traffic-control work." >&2
+  echo "  gw-ratelimit.yaml arrives with the traffic-control work." >&2
   exit 1
 fi
 [[ -x $BIN ]] || { echo "portcullis bench: $BIN is not an executable" >&2; exit 1; }
+
+# API keys are stored hashed: make a pepper for this run and hash the harness's key with it.
+if [[ $kind == apikey ]]; then
+  : "${BENCH_API_KEY:?BENCH_API_KEY is not set}"
+  BENCH_PEPPER=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  export BENCH_PEPPER
+  entry=$(printf '%s\n' "$BENCH_API_KEY" | PORTCULLIS_API_KEY_PEPPER=$BENCH_PEPPER "$BIN" keys hash)
+  # entry: - { prefix: "…", hash: "…" }
+  BENCH_KEY_PREFIX=$(sed -E 's/.*prefix: "([^"]*)".*/\1/' <<<"$entry")
+  BENCH_KEY_HASH=$(sed -E 's/.*hash: "([0-9a-f]{64})".*/\1/' <<<"$entry")
+  export BENCH_KEY_PREFIX BENCH_KEY_HASH
+fi
 
 # The config cannot branch on an environment variable (`disabled` is a bool), so for
 # --access-log a copy is written next to the log file, in the harness's temp dir (removed at the

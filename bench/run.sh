@@ -99,8 +99,8 @@ args=(
   --gateway-cmd "$gw_cmd"
   --gateway-name portcullis
   --gateway-port 18090
-  --gateway-scenarios plain,tls,tls-h2
-  --scenarios plain,tls,tls-h2
+  --gateway-scenarios plain,apikey,reject,tls,tls-h2
+  --scenarios plain,apikey,reject,tls,tls-h2
   --out "$default_out"
   "${pass[@]}"
 )

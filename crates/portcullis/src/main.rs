@@ -116,6 +116,13 @@ fn keys(cmd: KeysCommand) -> Result<(), String> {
             prefix,
             pepper_file,
         } => {
+            let max = portcullis::policy::authn::apikey::PREFIX_LEN / 2;
+            if prefix.len() > max || !prefix.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(format!(
+                    "--prefix must be at most {max} printable characters, so the 12-character \
+                     lookup prefix of each key stays mostly random"
+                ));
+            }
             let pepper = read_pepper(pepper_file.as_ref())?;
             let key = portcullis::policy::authn::apikey::generate(&prefix)
                 .map_err(|_| "no randomness available".to_owned())?;

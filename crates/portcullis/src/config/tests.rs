@@ -87,6 +87,42 @@ fn reports_semantic_errors_with_paths_and_lines() {
             "reload.interval: must be at least 100ms",
         ),
         (
+            "routes:\n  - { name: r, authorize: { roles: [a] }, direct: {} }\n",
+            "routes[0].authorize: needs an `auth` block",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, authorize: { roles: [a] }, direct: {} }\n",
+            "routes[0].authorize: a public route",
+        ),
+        (
+            "routes:\n  - { name: r, auth: { methods: [api_key] }, authorize: { roles: [a] }, direct: {} }\n",
+            "routes[0].auth.methods[0]: `api_key` needs `identity.api_key_pepper`",
+        ),
+        (
+            "identity: { api_key_pepper: x }\n",
+            "identity.api_key_pepper: must be at least 32 bytes",
+        ),
+        (
+            "routes:\n  - { name: r, auth: { methods: [jwt] }, authorize: { any_authenticated: true }, direct: {} }\n",
+            "routes[0].auth.methods[0]: unknown method",
+        ),
+        (
+            "identity: { api_key_pepper: 0123456789abcdef0123456789abcdef }\nroutes:\n  - { name: r, auth: { methods: [api_key] }, direct: {} }\n",
+            "routes[0].authorize: required with `auth`",
+        ),
+        (
+            "consumers:\n  - { name: c, roles: [\"a,b\"] }\n",
+            "consumers[0].roles[0]: a role is",
+        ),
+        (
+            "consumers:\n  - { name: c, api_keys: [{ prefix: pk_, hash: abc }] }\n",
+            "identity.api_key_pepper: required when consumers have API keys",
+        ),
+        (
+            "identity: { api_key_pepper: 0123456789abcdef0123456789abcdef }\nconsumers:\n  - { name: c, api_keys: [{ prefix: pk_, hash: abc }] }\n",
+            "consumers[0].api_keys[0].prefix: must be the first 12 characters",
+        ),
+        (
             "admin: { bind: nowhere }\n",
             "admin.bind: \"nowhere\" is not an address:port",
         ),

@@ -13,10 +13,25 @@ pub fn emit_authn(ctx: &RequestCtx, e: &AuthnEvent) {
         outcome = e.outcome,
         method = e.method,
         consumer = e.consumer.as_deref().unwrap_or("-"),
+        credential = e.label.as_deref().unwrap_or("-"),
         client_ip = %ctx.client_ip,
         route = ctx.route.as_deref().unwrap_or("-"),
         request_id = %ctx.request_id,
         "authentication attempt"
+    );
+}
+
+/// Emits a refusal by deny-by-default: the route has no `auth` block.
+pub fn emit_unconfigured(ctx: &RequestCtx) {
+    tracing::info!(
+        target: "portcullis::security",
+        event = "authn",
+        outcome = "no_auth_configured",
+        method = "none",
+        client_ip = %ctx.client_ip,
+        route = ctx.route.as_deref().unwrap_or("-"),
+        request_id = %ctx.request_id,
+        "request refused: the route has no auth block (deny by default)"
     );
 }
 
@@ -26,6 +41,7 @@ pub fn emit_authz_denied(ctx: &RequestCtx) {
         target: "portcullis::security",
         event = "authz",
         outcome = "denied",
+        method = ctx.identity.as_ref().map_or("-", |i| i.method),
         consumer = ctx.identity.as_ref().map_or("-", |i| i.consumer.as_str()),
         client_ip = %ctx.client_ip,
         route = ctx.route.as_deref().unwrap_or("-"),

@@ -142,6 +142,7 @@ impl Stage {
                 if ctx.identity.is_some() {
                     return Decision::Allow;
                 }
+                crate::observe::events::emit_unconfigured(ctx);
                 let mut d = Deny::new(Problem::Unauthenticated);
                 d.headers.push((
                     http::header::WWW_AUTHENTICATE,

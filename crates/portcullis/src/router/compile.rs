@@ -168,7 +168,15 @@ fn compile_route(
                 );
             }
         }
-        None => chain.push(Stage::RequireAuthentication),
+        None => {
+            if r.authorize.is_some() {
+                errs.push(
+                    format!("{at}.authorize"),
+                    "needs an `auth` block listing authentication methods",
+                );
+            }
+            chain.push(Stage::RequireAuthentication);
+        }
         Some(AuthConfig::Methods(m)) => {
             if let Some(a) = compile_authn(m, &format!("{at}.auth"), keys, errs) {
                 chain.push(Stage::Authenticate(Arc::new(a)));
@@ -352,7 +360,7 @@ fn compile_authn(
                 let Some(store) = keys else {
                     errs.push(
                         format!("{at}.methods[{i}]"),
-                        "`api_key` needs `identity.api_key_pepper` (and consumers with keys)",
+                        "`api_key` needs `identity.api_key_pepper`",
                     );
                     continue;
                 };

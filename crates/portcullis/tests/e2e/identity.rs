@@ -240,4 +240,10 @@ fn generates_keys_and_refuses_weak_peppers() {
         .output()
         .expect("run");
     assert!(!out.status.success());
+    let out = Command::new(BIN)
+        .args(["keys", "generate", "--prefix", "much_too_long_"])
+        .env("PORTCULLIS_API_KEY_PEPPER", PEPPER)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
 }

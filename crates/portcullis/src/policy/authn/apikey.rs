@@ -16,8 +16,9 @@ use super::Consumer;
 
 /// Characters of a key used as its lookup prefix.
 pub const PREFIX_LEN: usize = 12;
-/// Shortest key accepted: the prefix plus at least 16 secret characters.
-pub const MIN_KEY_LEN: usize = PREFIX_LEN + 16;
+/// Shortest key accepted: the prefix plus at least 8 more characters. Generated keys are 43
+/// characters (about 238 random bits); shorter imported keys are accepted down to this floor.
+pub const MIN_KEY_LEN: usize = PREFIX_LEN + 8;
 /// Longest key looked at; longer values are refused before hashing.
 pub const MAX_KEY_LEN: usize = 256;
 /// Shortest pepper accepted, in bytes (256 bits).
@@ -233,6 +234,7 @@ mod tests {
                 Err(KeyRejection::Unknown),
             ),
             ("short", Err(KeyRejection::Malformed)),
+            ("pk_suite_0123456", Err(KeyRejection::Malformed)),
             (
                 "pk_suite_0123456789 abcdefghijklmnopqrstuv",
                 Err(KeyRejection::Malformed),

@@ -85,6 +85,8 @@ pub struct AuthnEvent {
     pub outcome: &'static str,
     /// Consumer, when known.
     pub consumer: Option<Arc<str>>,
+    /// Label of the credential that matched, when it has one.
+    pub label: Option<String>,
 }
 
 /// What the caller sent for a method.
@@ -110,14 +112,17 @@ fn find_api_key<'a>(src: &'a ApiKeySource, req: &'a Parts) -> Presented<'a> {
         return Presented::Found(v.to_str().map(str::trim).unwrap_or(""), Location::Header);
     }
     if src.bearer
-        && let Some(v) = req
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        && let Some((scheme, token)) = v.split_once(' ')
-        && scheme.eq_ignore_ascii_case("bearer")
+        && let Some(v) = req.headers.get(header::AUTHORIZATION)
     {
-        return Presented::Found(token.trim(), Location::Bearer);
+        let Ok(v) = v.to_str() else {
+            // Not text: a malformed credential, refused like one (no fall-through).
+            return Presented::Found("", Location::Bearer);
+        };
+        if let Some((scheme, token)) = v.split_once(' ')
+            && scheme.eq_ignore_ascii_case("bearer")
+        {
+            return Presented::Found(token.trim(), Location::Bearer);
+        }
     }
     if let Some(q) = &src.query
         && let Some(v) = crate::router::query_values(req.uri.query(), q).next()
@@ -167,6 +172,7 @@ impl Authenticator {
                                 method: m.name(),
                                 outcome: "success",
                                 consumer: Some(entry.consumer.name.clone()),
+                                label: entry.label.clone(),
                             });
                             let identity = Identity {
                                 consumer: entry.consumer.name.to_string(),
@@ -201,6 +207,7 @@ impl Authenticator {
                                 method: m.name(),
                                 outcome: reason.as_str(),
                                 consumer: None,
+                                label: None,
                             });
                             return Verdict::Deny(self.unauthenticated());
                         }
@@ -212,6 +219,7 @@ impl Authenticator {
             method: "none",
             outcome: "missing_credential",
             consumer: None,
+            label: None,
         });
         Verdict::Deny(self.unauthenticated())
     }
@@ -264,6 +272,14 @@ pub fn remove_query_param(uri: &http::Uri, name: &str) -> Option<http::Uri> {
     http::Uri::from_parts(parts).ok()
 }
 
+/// Role names travel upstream comma-separated in `x-portcullis-roles`, so they are restricted
+/// to characters that can never be confused with the separator or break the header.
+pub fn valid_role(r: &str) -> bool {
+    (1..=64).contains(&r.len())
+        && r.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
 /// Compiles consumers and their keys. Returns the key store when a pepper is configured.
 pub fn compile_consumers(
     identity: &crate::config::raw::IdentityConfig,
@@ -299,6 +315,14 @@ pub fn compile_consumers(
                 format!("{at}.name"),
                 format!("duplicate consumer {:?}", c.name.as_str()),
             );
+        }
+        for (j, r) in c.roles.iter().enumerate() {
+            if !valid_role(r) {
+                errs.push(
+                    format!("{at}.roles[{j}]"),
+                    "a role is 1-64 of A-Z a-z 0-9 . _ : -",
+                );
+            }
         }
         let consumer = Arc::new(Consumer {
             name: Arc::from(c.name.as_str()),
