@@ -197,12 +197,12 @@ fn compile(
     } = crate::upstream::compile_upstreams(&raw.upstreams, registry, errs);
     let listener_names: HashSet<String> =
         raw.listeners.iter().map(|l| l.name.to_string()).collect();
-    let keys = crate::policy::authn::compile_consumers(&raw.identity, &raw.consumers, errs);
+    let credentials = crate::policy::authn::compile_consumers(&raw.identity, &raw.consumers, errs);
     let routes = crate::router::compile::compile_routes(
         &raw.routes,
         &upstreams,
         &listener_names,
-        keys.as_ref(),
+        &credentials,
         errs,
     );
     let al = &raw.access_log;

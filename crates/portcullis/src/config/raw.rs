@@ -429,7 +429,7 @@ pub enum AuthKeyword {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthMethodsConfig {
-    /// Methods in order: `api_key`.
+    /// Methods in order: `api_key`, `mtls`.
     pub methods: Vec<Str>,
     /// Where API keys are read from. Default: header `x-api-key`.
     #[serde(default)]
@@ -498,6 +498,26 @@ pub struct ConsumerConfig {
     /// API keys, stored as hashes (`portcullis keys generate` prints an entry).
     #[serde(default)]
     pub api_keys: Vec<ApiKeyConfig>,
+    /// Client certificates (verified by a listener's `tls.client_auth`) that identify this
+    /// consumer, for routes with the `mtls` method.
+    #[serde(default)]
+    pub mtls: Vec<MtlsIdentityConfig>,
+}
+
+/// One way to recognise a consumer's client certificate; exactly one field is given.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MtlsIdentityConfig {
+    /// Exact subject, as the access log prints it (RFC 4514 style, e.g. `CN=billing, O=Example`).
+    #[serde(default)]
+    pub subject: Option<Str>,
+    /// A subject alternative name: a DNS name, email, IP, or URI such as a SPIFFE ID
+    /// (`spiffe://example.org/ns/prod/sa/billing`).
+    #[serde(default)]
+    pub san: Option<Str>,
+    /// SHA-256 fingerprint of the certificate (hex, colons allowed).
+    #[serde(default)]
+    pub fingerprint: Option<Str>,
 }
 
 /// A stored API key.

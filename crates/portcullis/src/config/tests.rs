@@ -83,6 +83,22 @@ fn reports_semantic_errors_with_paths_and_lines() {
             "routes[0].match.api_version.source: must be `path`, `header` or `query`",
         ),
         (
+            "consumers:\n  - { name: c, mtls: [{ subject: a, san: b }] }\n",
+            "consumers[0].mtls[0]: give exactly one of",
+        ),
+        (
+            "consumers:\n  - { name: c, mtls: [{ fingerprint: 'ab:cd' }] }\n",
+            "consumers[0].mtls[0].fingerprint: must be a SHA-256 fingerprint",
+        ),
+        (
+            "consumers:\n  - { name: c, mtls: [{ san: x }] }\n  - { name: d, mtls: [{ san: x }] }\n",
+            "consumers[1].mtls[0].san: already identifies another consumer",
+        ),
+        (
+            "routes:\n  - { name: r, auth: { methods: [mtls] }, authorize: { any_authenticated: true }, direct: {} }\n",
+            "`mtls` needs consumers with `mtls` identities",
+        ),
+        (
             "reload: { interval: 1ms }\n",
             "reload.interval: must be at least 100ms",
         ),

@@ -25,7 +25,7 @@ pub fn compile_routes(
     raw: &[RouteConfig],
     upstreams: &HashMap<String, Arc<Upstream>>,
     listener_names: &HashSet<String>,
-    keys: Option<&Arc<crate::policy::authn::apikey::KeyStore>>,
+    credentials: &crate::policy::authn::Credentials,
     errs: &mut Collector,
 ) -> Vec<Route> {
     let mut names = HashSet::new();
@@ -40,7 +40,8 @@ pub fn compile_routes(
                 format!("duplicate route name {:?}", r.name),
             );
         }
-        if let Some(route) = compile_route(i, r, &at, upstreams, listener_names, keys, errs) {
+        if let Some(route) = compile_route(i, r, &at, upstreams, listener_names, credentials, errs)
+        {
             out.push(route);
         }
     }
@@ -54,7 +55,7 @@ fn compile_route(
     at: &str,
     upstreams: &HashMap<String, Arc<Upstream>>,
     listener_names: &HashSet<String>,
-    keys: Option<&Arc<crate::policy::authn::apikey::KeyStore>>,
+    credentials: &crate::policy::authn::Credentials,
     errs: &mut Collector,
 ) -> Option<Route> {
     let before = errs.errors.len();
@@ -178,7 +179,7 @@ fn compile_route(
             chain.push(Stage::RequireAuthentication);
         }
         Some(AuthConfig::Methods(m)) => {
-            if let Some(a) = compile_authn(m, &format!("{at}.auth"), keys, errs) {
+            if let Some(a) = compile_authn(m, &format!("{at}.auth"), credentials, errs) {
                 chain.push(Stage::Authenticate(Arc::new(a)));
             }
             match &r.authorize {
@@ -345,7 +346,7 @@ fn compile_route(
 fn compile_authn(
     m: &AuthMethodsConfig,
     at: &str,
-    keys: Option<&Arc<crate::policy::authn::apikey::KeyStore>>,
+    credentials: &crate::policy::authn::Credentials,
     errs: &mut Collector,
 ) -> Option<crate::policy::authn::Authenticator> {
     use crate::policy::authn::{ApiKeySource, Authenticator, Method};
@@ -357,7 +358,7 @@ fn compile_authn(
     for (i, name) in m.methods.iter().enumerate() {
         match name.as_str() {
             "api_key" => {
-                let Some(store) = keys else {
+                let Some(store) = &credentials.keys else {
                     errs.push(
                         format!("{at}.methods[{i}]"),
                         "`api_key` needs `identity.api_key_pepper`",
@@ -385,9 +386,18 @@ fn compile_authn(
                     store: store.clone(),
                 });
             }
+            "mtls" => {
+                if credentials.mtls.is_empty() {
+                    errs.push(
+                        format!("{at}.methods[{i}]"),
+                        "`mtls` needs consumers with `mtls` identities",
+                    );
+                }
+                methods.push(Method::Mtls(credentials.mtls.clone()));
+            }
             other => errs.push(
                 format!("{at}.methods[{i}]"),
-                format!("unknown method {other:?}: supported now: api_key"),
+                format!("unknown method {other:?}: supported now: api_key, mtls"),
             ),
         }
     }

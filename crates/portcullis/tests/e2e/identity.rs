@@ -247,3 +247,106 @@ fn generates_keys_and_refuses_weak_peppers() {
         .expect("run");
     assert!(!out.status.success());
 }
+
+#[tokio::test]
+async fn maps_client_certificates_to_consumers_and_roles() {
+    use crate::support::{Pki, h1_over, tls_client_config, tls_connect};
+    use sha2::Digest;
+    let dir = temp_dir("mtls-id");
+    let edge = Pki::new(&dir, "edge");
+    edge.issue("server", "gw.test", &["gw.test"], false);
+    let clients = Pki::new(&dir, "clients");
+    clients.issue(
+        "alice",
+        "alice",
+        &["spiffe://example.org/ns/prod/sa/alice"],
+        true,
+    );
+    clients.issue("bob", "bob", &["bob.internal"], true);
+    let carol_pem = clients.issue("carol", "carol", &["carol.internal"], true);
+    clients.issue("dave", "dave", &["dave.internal"], true);
+    let carol_der = rustls_pki_types::pem::PemObject::from_pem_slice(carol_pem.as_bytes())
+        .map(|c: rustls_pki_types::CertificateDer<'static>| c)
+        .expect("der");
+    let carol_fp = hex::encode(sha2::Sha256::digest(carol_der.as_ref()));
+    let up = start_upstream("u").await;
+    let yaml = format!(
+        r#"
+listeners:
+  - name: mtls
+    bind: "127.0.0.1:{{PORT}}"
+    tls:
+      certificates: [{{ cert: "{d}/server.pem", key: "{d}/server.key" }}]
+      client_auth: {{ ca: "{d}/clients-ca.pem", required: false }}
+admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
+consumers:
+  - name: alice-svc
+    roles: [reader]
+    mtls: [{{ san: "spiffe://example.org/ns/prod/sa/alice" }}]
+  - name: bob-svc
+    roles: [admin]
+    mtls: [{{ subject: "CN=bob" }}]
+  - name: carol-svc
+    roles: [reader]
+    mtls: [{{ fingerprint: "{carol_fp}" }}]
+upstreams:
+  u: {{ targets: ["{a}"] }}
+routes:
+  - name: read
+    match: {{ path_prefix: /read }}
+    auth: {{ methods: [mtls] }}
+    authorize: {{ roles: [reader] }}
+    upstream: u
+  - name: admin
+    match: {{ path_prefix: /admin }}
+    auth: {{ methods: [mtls] }}
+    authorize: {{ roles: [admin] }}
+    upstream: u
+"#,
+        d = dir.display(),
+        a = up.addr
+    );
+    let gw = Gateway::start(&yaml).await;
+    let v13: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
+    let call = |who: Option<&'static str>, path: &'static str| {
+        let dir = dir.clone();
+        let ca = edge.ca_pem.clone();
+        let port = gw.port;
+        async move {
+            let paths = who.map(|w| (dir.join(format!("{w}.pem")), dir.join(format!("{w}.key"))));
+            let cfg = tls_client_config(
+                &ca,
+                paths.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
+                &[b"http/1.1"],
+                v13,
+            );
+            let s = tls_connect(port, "gw.test", cfg).await.expect("handshake");
+            let req = Request::get(path)
+                .header("host", "gw.test")
+                .body(empty())
+                .expect("req");
+            h1_over(s, req).await.expect("request")
+        }
+    };
+    let (st, _, body) = call(Some("alice"), "/read/x").await;
+    assert_eq!(st, 200, "{body}");
+    assert!(
+        body.contains("\"x-portcullis-consumer\":[\"alice-svc\"]"),
+        "{body}"
+    );
+    assert_eq!(call(Some("alice"), "/admin/x").await.0, 403);
+    assert_eq!(call(Some("bob"), "/admin/x").await.0, 200);
+    let (st, _, body) = call(Some("carol"), "/read/x").await;
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains("carol-svc"));
+    // A certificate from the right CA that maps to no consumer, and no certificate at all.
+    assert_eq!(call(Some("dave"), "/read/x").await.0, 401);
+    let (st, h, _) = call(None, "/read/x").await;
+    assert_eq!(st, 401);
+    assert!(
+        h["www-authenticate"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("ClientCertificate")
+    );
+}

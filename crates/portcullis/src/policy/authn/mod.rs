@@ -14,7 +14,10 @@ use std::time::SystemTime;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, header};
 
+use std::collections::HashMap;
+
 use super::{Deny, Identity, RequestCtx};
+use crate::listener::tls::ClientCertIdentity;
 use crate::reply::Problem;
 
 /// A named identity with roles, declared in config.
@@ -39,6 +42,36 @@ pub struct ApiKeySource {
     pub bearer: bool,
 }
 
+/// Consumers recognised by their verified client certificate.
+#[derive(Debug, Default)]
+pub struct MtlsDirectory {
+    by_fingerprint: HashMap<String, Arc<Consumer>>,
+    by_san: HashMap<String, Arc<Consumer>>,
+    by_subject: HashMap<String, Arc<Consumer>>,
+}
+
+impl MtlsDirectory {
+    /// The consumer for a verified certificate: fingerprint first, then SANs, then subject.
+    pub fn find(&self, cert: &ClientCertIdentity) -> Option<&Arc<Consumer>> {
+        self.by_fingerprint
+            .get(&cert.fingerprint)
+            .or_else(|| cert.sans.iter().find_map(|s| self.by_san.get(san_value(s))))
+            .or_else(|| self.by_subject.get(&cert.subject))
+    }
+
+    /// Whether no certificate is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.by_fingerprint.is_empty() && self.by_san.is_empty() && self.by_subject.is_empty()
+    }
+}
+
+/// `URI:spiffe://…` → `spiffe://…`: SANs are matched by value whatever their type.
+fn san_value(s: &str) -> &str {
+    s.split_once(':')
+        .filter(|(t, _)| matches!(*t, "DNS" | "URI" | "email" | "IP"))
+        .map_or(s, |(_, v)| v)
+}
+
 /// One authentication method of a route.
 #[derive(Debug)]
 pub enum Method {
@@ -49,18 +82,23 @@ pub enum Method {
         /// Stored keys.
         store: Arc<apikey::KeyStore>,
     },
+    /// The client certificate verified by the listener.
+    Mtls(Arc<MtlsDirectory>),
 }
 
 impl Method {
     fn name(&self) -> &'static str {
         match self {
             Self::ApiKey { .. } => "api_key",
+            Self::Mtls(_) => "mtls",
         }
     }
 
     fn challenge(&self) -> &'static str {
         match self {
             Self::ApiKey { .. } => "ApiKey realm=\"portcullis\"",
+            // No registered scheme names client certificates; this tells a client what to send.
+            Self::Mtls(_) => "ClientCertificate realm=\"portcullis\"",
         }
     }
 }
@@ -159,9 +197,38 @@ impl Authenticator {
         req: &Parts,
         events: &mut Vec<AuthnEvent>,
     ) -> Verdict {
-        let _ = ctx;
         for m in &self.methods {
             match m {
+                Method::Mtls(dir) => {
+                    let Some(cert) = &ctx.client_cert else {
+                        continue;
+                    };
+                    let Some(consumer) = dir.find(cert) else {
+                        events.push(AuthnEvent {
+                            method: m.name(),
+                            outcome: "unknown_certificate",
+                            consumer: None,
+                            label: None,
+                        });
+                        return Verdict::Deny(self.unauthenticated());
+                    };
+                    events.push(AuthnEvent {
+                        method: m.name(),
+                        outcome: "success",
+                        consumer: Some(consumer.name.clone()),
+                        label: None,
+                    });
+                    let identity = Identity {
+                        consumer: consumer.name.to_string(),
+                        method: m.name(),
+                        roles: consumer.roles.clone(),
+                    };
+                    let mut edits = Vec::new();
+                    if self.forward_identity {
+                        identity_edits(&identity, &mut edits);
+                    }
+                    return Verdict::Allow(identity, edits);
+                }
                 Method::ApiKey { source, store } => {
                     let Presented::Found(key, loc) = find_api_key(source, req) else {
                         continue;
@@ -280,12 +347,23 @@ pub fn valid_role(r: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
-/// Compiles consumers and their keys. Returns the key store when a pepper is configured.
+/// What consumers compile to: the key store (when a pepper is configured) and the directory of
+/// client certificates.
+#[derive(Debug, Default)]
+pub struct Credentials {
+    /// API keys.
+    pub keys: Option<Arc<apikey::KeyStore>>,
+    /// Client certificates.
+    pub mtls: Arc<MtlsDirectory>,
+}
+
+/// Compiles consumers and their credentials.
 pub fn compile_consumers(
     identity: &crate::config::raw::IdentityConfig,
     consumers: &[crate::config::raw::ConsumerConfig],
     errs: &mut crate::config::error::Collector,
-) -> Option<Arc<apikey::KeyStore>> {
+) -> Credentials {
+    let mut mtls = MtlsDirectory::default();
     let any_keys = consumers.iter().any(|c| !c.api_keys.is_empty());
     let pepper = identity
         .api_key_pepper
@@ -329,6 +407,47 @@ pub fn compile_consumers(
             roles: c.roles.iter().map(ToString::to_string).collect(),
             groups: c.groups.iter().map(ToString::to_string).collect(),
         });
+        for (j, m) in c.mtls.iter().enumerate() {
+            let mat = format!("{at}.mtls[{j}]");
+            let given = [&m.subject, &m.san, &m.fingerprint]
+                .iter()
+                .filter(|v| v.is_some())
+                .count();
+            if given != 1 {
+                errs.push(
+                    mat,
+                    "give exactly one of `subject`, `san` and `fingerprint`",
+                );
+                continue;
+            }
+            let (map, key, what) = if let Some(s) = &m.subject {
+                (&mut mtls.by_subject, s.to_string(), "subject")
+            } else if let Some(s) = &m.san {
+                (&mut mtls.by_san, s.to_string(), "san")
+            } else if let Some(f) = &m.fingerprint {
+                let hexed: String = f
+                    .chars()
+                    .filter(|c| *c != ':')
+                    .map(|c| c.to_ascii_lowercase())
+                    .collect();
+                if hexed.len() != 64 || !hexed.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    errs.push(
+                        format!("{mat}.fingerprint"),
+                        "must be a SHA-256 fingerprint (64 hex)",
+                    );
+                    continue;
+                }
+                (&mut mtls.by_fingerprint, hexed, "fingerprint")
+            } else {
+                continue;
+            };
+            if map.insert(key, consumer.clone()).is_some() {
+                errs.push(
+                    format!("{mat}.{what}"),
+                    "already identifies another consumer",
+                );
+            }
+        }
         for (j, k) in c.api_keys.iter().enumerate() {
             let kat = format!("{at}.api_keys[{j}]");
             if k.prefix.len() != apikey::PREFIX_LEN {
@@ -375,5 +494,8 @@ pub fn compile_consumers(
             }
         }
     }
-    store.map(Arc::new)
+    Credentials {
+        keys: store.map(Arc::new),
+        mtls: Arc::new(mtls),
+    }
 }
