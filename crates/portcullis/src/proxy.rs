@@ -18,7 +18,8 @@ use crate::listener::{ConnInfo, ListenerRuntime};
 use crate::observe::access_log::AccessRecord;
 use crate::observe::redact;
 use crate::policy::headers::{
-    real_client_ip, set_forwarded, strip_hop_by_hop, strip_identity_headers,
+    X_POWERED_BY, X_REAL_IP, X_REQUEST_ID, real_client_ip, set_forwarded, strip_hop_by_hop,
+    strip_identity_headers,
 };
 use crate::policy::{Deny, RequestCtx, run_request_chain};
 use crate::reply::{Problem, problem};
@@ -67,7 +68,7 @@ pub async fn handle(
             Some(Problem::Unavailable.as_str()),
             None,
         ),
-        Some(lr) => process(req, lr, &snap, &mut ctx, shared, &bytes_in).await,
+        Some(lr) => process(req, lr, &snap, &mut ctx, shared, &bytes_in, host.as_deref()).await,
     };
 
     finish_headers(
@@ -78,10 +79,16 @@ pub async fn handle(
         &ctx,
     );
     let status = resp.status().as_u16();
-    let route_name = ctx.route.as_deref().unwrap_or("-").to_owned();
-    shared
-        .metrics
-        .request(&route_name, status, started.elapsed().as_secs_f64());
+    let seconds = started.elapsed().as_secs_f64();
+    match &route {
+        Some(r) => r
+            .metrics
+            .get_or_init(|| shared.metrics.route_metrics(&r.name))
+            .observe(&shared.metrics, status, seconds),
+        None => shared
+            .metrics
+            .request(ctx.route.as_deref().unwrap_or("-"), status, seconds),
+    }
 
     if !shared.access_log.enabled() || snap.access_log.disabled {
         return resp;
@@ -137,6 +144,7 @@ async fn process(
     ctx: &mut RequestCtx,
     shared: &Arc<Shared>,
     bytes_in: &Arc<AtomicU64>,
+    host: Option<&str>,
 ) -> Processed {
     let deny = |ctx: &RequestCtx, d: Deny| -> Processed {
         (
@@ -159,10 +167,9 @@ async fn process(
     let Some(path) = normalise_path(req.uri().path()) else {
         return deny(ctx, detail(Problem::BadRequest, "invalid request path"));
     };
-    let host = host_of(&req);
     let route = match snap.router.route(
         &ctx.listener,
-        host.as_deref(),
+        host,
         req.method(),
         &path,
         req.uri(),
@@ -328,19 +335,24 @@ async fn forward(
             .headers
             .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     }
+    let peer_text = ip_header_value(ctx.peer.ip());
     set_forwarded(
         &mut parts.headers,
         ctx.peer.ip(),
+        &peer_text,
         ctx.scheme,
         host.as_ref(),
         &snap.trusted_proxies,
     );
     if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-        parts.headers.insert("x-request-id", v);
+        parts.headers.insert(X_REQUEST_ID, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&ctx.client_ip.to_string()) {
-        parts.headers.insert("x-real-ip", v);
-    }
+    let real_ip = if ctx.client_ip == ctx.peer.ip() {
+        peer_text
+    } else {
+        ip_header_value(ctx.client_ip)
+    };
+    parts.headers.insert(X_REAL_IP, real_ip);
     let host_header = route.upstream_host.clone().or(host);
     match (&host_header, h2_upstream) {
         (Some(h), false) => {
@@ -445,11 +457,16 @@ async fn forward(
                         Outcome::Success
                     },
                 );
-                shared.metrics.upstream_attempt(
-                    &up.name,
-                    &target.addr,
-                    if failed { "5xx" } else { "ok" },
-                );
+                if failed {
+                    shared
+                        .metrics
+                        .upstream_attempt(&up.name, &target.addr, "5xx");
+                } else {
+                    target
+                        .ok_counter
+                        .get_or_init(|| shared.metrics.upstream_ok_counter(&up.name, &target.addr))
+                        .inc();
+                }
                 let retry_status = up
                     .retry
                     .as_ref()
@@ -505,6 +522,11 @@ async fn forward(
         }
     }
     Err(Deny::new(last_err))
+}
+
+/// An IP address as a header value (always valid: digits, dots, colons, hex).
+fn ip_header_value(ip: std::net::IpAddr) -> HeaderValue {
+    HeaderValue::from_str(&ip.to_string()).unwrap_or(HeaderValue::from_static("unknown"))
 }
 
 /// `error: cause: cause`, so logs say why (hyper's top-level messages are terse).
@@ -567,7 +589,7 @@ fn finish_upstream_response(
             .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     }
     parts.headers.remove(header::SERVER);
-    parts.headers.remove("x-powered-by");
+    parts.headers.remove(X_POWERED_BY);
     Response::from_parts(parts, body.map_err(Into::into).boxed())
 }
 
@@ -594,7 +616,7 @@ fn finish_headers(
         h.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
     }
     if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-        h.insert("x-request-id", v);
+        h.insert(X_REQUEST_ID, v);
     }
 }
 
@@ -635,7 +657,7 @@ fn host_of<B>(req: &Request<B>) -> Option<String> {
 
 /// Propagates a well-formed incoming `X-Request-Id` (1-128 of `[A-Za-z0-9._-]`), or makes one.
 fn request_id(headers: &http::HeaderMap) -> String {
-    if let Some(v) = headers.get("x-request-id")
+    if let Some(v) = headers.get(X_REQUEST_ID)
         && !v.is_empty()
         && v.len() <= 128
         && v.as_bytes()
@@ -645,8 +667,14 @@ fn request_id(headers: &http::HeaderMap) -> String {
     {
         return s.to_owned();
     }
+    // 128 random bits as 32 lower-case hex digits, without the formatting machinery.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let r: u128 = rand::random();
-    format!("{r:032x}")
+    let mut out = String::with_capacity(32);
+    for i in (0..32).rev() {
+        out.push(char::from(HEX[((r >> (i * 4)) & 0xf) as usize]));
+    }
+    out
 }
 
 fn selected_headers<B>(req: &Request<B>, snap: &Snapshot) -> Vec<(String, String)> {

@@ -176,7 +176,32 @@ impl Metrics {
         self.open.load(Ordering::Relaxed)
     }
 
-    /// Counts one answered request.
+    /// Handles for `route`, to be cached by the caller.
+    pub fn route_metrics(&self, route: &str) -> RouteMetrics {
+        RouteMetrics {
+            route: route.to_owned(),
+            latency: self
+                .latency
+                .get_or_create(&RouteLabel {
+                    route: route.to_owned(),
+                })
+                .clone(),
+            by_status: std::sync::RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The counter of successful attempts on a target, to be cached by the caller.
+    pub fn upstream_ok_counter(&self, upstream: &str, target: &str) -> Counter {
+        self.upstream_attempts
+            .get_or_create(&UpstreamOutcome {
+                upstream: upstream.to_owned(),
+                target: target.to_owned(),
+                outcome: "ok",
+            })
+            .clone()
+    }
+
+    /// Counts one answered request (uncached path: requests that matched no route).
     pub fn request(&self, route: &str, status: u16, seconds: f64) {
         self.requests
             .get_or_create(&RouteStatus {
@@ -273,3 +298,44 @@ impl Metrics {
 
 /// Shared handle.
 pub type SharedMetrics = Arc<Metrics>;
+
+/// Metric handles of one route, fetched once from the families and kept on the compiled route,
+/// so the request path neither allocates label strings nor hashes them.
+#[derive(Debug)]
+pub struct RouteMetrics {
+    route: String,
+    latency: Histogram,
+    by_status: std::sync::RwLock<Vec<(u16, Counter)>>,
+}
+
+impl RouteMetrics {
+    /// Counts one answered request.
+    pub fn observe(&self, metrics: &Metrics, status: u16, seconds: f64) {
+        self.latency.observe(seconds);
+        let found = self
+            .by_status
+            .read()
+            .ok()
+            .and_then(|v| v.iter().find(|(s, _)| *s == status).map(|(_, c)| c.clone()));
+        let counter = match found {
+            Some(c) => c,
+            None => {
+                let c = metrics
+                    .requests
+                    .get_or_create(&RouteStatus {
+                        route: self.route.clone(),
+                        status,
+                    })
+                    .clone();
+                if let Ok(mut v) = self.by_status.write() {
+                    // Bounded: at most one entry per distinct status code (< 1000).
+                    if !v.iter().any(|(s, _)| *s == status) {
+                        v.push((status, c.clone()));
+                    }
+                }
+                c
+            }
+        };
+        counter.inc();
+    }
+}

@@ -22,6 +22,19 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::TRANSFER_ENCODING,
 ];
 
+/// `x-request-id`.
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// `x-real-ip`.
+pub const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+/// `x-forwarded-for`.
+pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+/// `x-forwarded-proto`.
+pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+/// `x-forwarded-host`.
+pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+/// `x-powered-by`.
+pub const X_POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
+
 /// Prefix of headers only the gateway may set (identity sent upstream).
 pub const IDENTITY_PREFIX: &str = "x-portcullis-";
 
@@ -29,28 +42,47 @@ pub const IDENTITY_PREFIX: &str = "x-portcullis-";
 /// unless `keep_upgrade` (a WebSocket handshake being forwarded). `te: trailers` is kept when
 /// `keep_te_trailers` (gRPC over HTTP/2 needs it).
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool, keep_te_trailers: bool) {
+    // Most messages carry none of these: one pass over the (few) present names is far cheaper
+    // than a hash probe per absent name.
+    let present = headers
+        .keys()
+        .any(|k| HOP_BY_HOP.contains(k) || (!keep_upgrade && k == header::UPGRADE));
+    if !present {
+        return;
+    }
     let te_trailers = keep_te_trailers
         && headers
             .get(header::TE)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for name in listed {
-        if keep_upgrade && name == header::UPGRADE {
-            continue;
+    // Names listed in `Connection` are hop-by-hop too. The usual tokens (`keep-alive`, `close`,
+    // `upgrade`) need no parsing: they are removed below anyway, or are not header names.
+    let mut listed: Vec<HeaderName> = Vec::new();
+    for v in headers.get_all(header::CONNECTION) {
+        let Ok(v) = v.to_str() else { continue };
+        for token in v.split(',') {
+            let t = token.trim();
+            if t.is_empty()
+                || t.eq_ignore_ascii_case("keep-alive")
+                || t.eq_ignore_ascii_case("close")
+                || (keep_upgrade && t.eq_ignore_ascii_case("upgrade"))
+            {
+                continue;
+            }
+            if let Ok(name) = HeaderName::from_bytes(t.as_bytes()) {
+                listed.push(name);
+            }
         }
-        headers.remove(name);
     }
-    for name in &HOP_BY_HOP {
+    // Remove only what is present: one pass to collect, then one removal per name found.
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| {
+            HOP_BY_HOP.contains(k) || listed.contains(k) || (!keep_upgrade && *k == header::UPGRADE)
+        })
+        .cloned()
+        .collect();
+    for name in doomed {
         headers.remove(name);
-    }
-    if !keep_upgrade {
-        headers.remove(header::UPGRADE);
     }
     if te_trailers {
         headers.insert(header::TE, HeaderValue::from_static("trailers"));
@@ -90,7 +122,7 @@ pub fn real_client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> I
         return peer;
     }
     let mut hops: Vec<IpAddr> = Vec::new();
-    for v in headers.get_all("x-forwarded-for") {
+    for v in headers.get_all(&X_FORWARDED_FOR) {
         let Ok(s) = v.to_str() else { return peer };
         for part in s.split(',') {
             match part.trim().parse::<IpAddr>() {
@@ -110,39 +142,37 @@ pub fn real_client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> I
 pub fn set_forwarded(
     headers: &mut HeaderMap,
     peer: IpAddr,
+    peer_text: &HeaderValue,
     scheme: &'static str,
     host: Option<&HeaderValue>,
     trusted: &[IpNet],
 ) {
     let peer = canonical(peer);
-    let xff = HeaderName::from_static("x-forwarded-for");
+    let xff = X_FORWARDED_FOR;
     let trusted_peer = is_trusted(peer, trusted);
     if !trusted_peer {
         // RFC 7239 `Forwarded` from an untrusted client is a spoofing vector; drop it.
         headers.remove(header::FORWARDED);
     }
-    let value = if trusted_peer {
-        let prior: Vec<&str> = headers
+    let prior: Vec<&str> = if trusted_peer {
+        headers
             .get_all(&xff)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .collect();
-        if prior.is_empty() {
-            peer.to_string()
-        } else {
-            format!("{}, {peer}", prior.join(", "))
-        }
+            .collect()
     } else {
-        peer.to_string()
+        Vec::new()
     };
-    if let Ok(v) = HeaderValue::from_str(&value) {
+    if prior.is_empty() {
+        headers.insert(xff, peer_text.clone());
+    } else if let Ok(v) = HeaderValue::from_str(&format!("{}, {peer}", prior.join(", "))) {
         headers.insert(xff, v);
     }
-    let proto = HeaderName::from_static("x-forwarded-proto");
+    let proto = X_FORWARDED_PROTO;
     if !(trusted_peer && headers.contains_key(&proto)) {
         headers.insert(proto, HeaderValue::from_static(scheme));
     }
-    let fhost = HeaderName::from_static("x-forwarded-host");
+    let fhost = X_FORWARDED_HOST;
     if !(trusted_peer && headers.contains_key(&fhost)) {
         match host {
             Some(h) => {
@@ -190,6 +220,10 @@ impl HeaderEdits {
 mod tests {
     use super::*;
 
+    fn pv(ip: IpAddr) -> HeaderValue {
+        HeaderValue::from_str(&ip.to_string()).unwrap()
+    }
+
     fn nets(list: &[&str]) -> Vec<IpNet> {
         list.iter().map(|s| s.parse().unwrap()).collect()
     }
@@ -233,7 +267,14 @@ mod tests {
         let peer: IpAddr = "9.9.9.9".parse().unwrap();
         assert_eq!(real_client_ip(peer, &h, &nets(&["10.0.0.0/8"])), peer);
         h.insert(header::FORWARDED, "for=1.2.3.4".parse().unwrap());
-        set_forwarded(&mut h, peer, "http", None, &nets(&["10.0.0.0/8"]));
+        set_forwarded(
+            &mut h,
+            peer,
+            &pv(peer),
+            "http",
+            None,
+            &nets(&["10.0.0.0/8"]),
+        );
         assert_eq!(h["x-forwarded-for"], "9.9.9.9");
         assert!(!h.contains_key(header::FORWARDED));
     }
@@ -248,7 +289,7 @@ mod tests {
             real_client_ip(peer, &h, &trusted),
             "1.2.3.4".parse::<IpAddr>().unwrap()
         );
-        set_forwarded(&mut h, peer, "https", None, &trusted);
+        set_forwarded(&mut h, peer, &pv(peer), "https", None, &trusted);
         assert_eq!(h["x-forwarded-for"], "1.2.3.4, 10.0.0.7, 10.0.0.1");
     }
 

@@ -339,6 +339,7 @@ fn compile_route(
         upstream_host,
         max_body_bytes: r.max_body_bytes.map(|b| b.0),
         timeout: r.timeout.map(|d| d.0),
+        metrics: std::sync::OnceLock::new(),
         order,
     })
 }

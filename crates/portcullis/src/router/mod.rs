@@ -50,6 +50,8 @@ pub struct Route {
     pub max_body_bytes: Option<u64>,
     /// Per-try timeout override.
     pub timeout: Option<std::time::Duration>,
+    /// Metric handles, fetched on first use.
+    pub metrics: std::sync::OnceLock<crate::observe::metrics::RouteMetrics>,
     order: usize,
 }
 

@@ -62,6 +62,8 @@ pub struct Target {
     pub weight: u32,
     /// Shared state.
     pub state: Arc<TargetState>,
+    /// Counter of successful attempts, fetched on first use.
+    pub ok_counter: std::sync::OnceLock<prometheus_client::metrics::counter::Counter>,
 }
 
 /// Passive ejection.
@@ -527,6 +529,7 @@ pub fn compile_upstreams(
                     addr: a.clone(),
                     weight: *w,
                     state: registry.target(name, a),
+                    ok_counter: std::sync::OnceLock::new(),
                 }
             })
             .collect();
