@@ -508,7 +508,10 @@ pub struct ConsumerConfig {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MtlsIdentityConfig {
-    /// Exact subject, as the access log prints it (RFC 4514 style, e.g. `CN=billing, O=Example`).
+    /// Exact subject, written exactly as the access log's `client_cert` field shows it (the
+    /// certificate's own order of name parts, e.g. `C=DE, O=Example, CN=billing`). Prefer `san`
+    /// or `fingerprint`: subjects are not escaped, so a CA that lets clients pick their CN can
+    /// make one look like another.
     #[serde(default)]
     pub subject: Option<Str>,
     /// A subject alternative name: a DNS name, email, IP, or URI such as a SPIFFE ID

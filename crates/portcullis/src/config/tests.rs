@@ -92,7 +92,11 @@ fn reports_semantic_errors_with_paths_and_lines() {
         ),
         (
             "consumers:\n  - { name: c, mtls: [{ san: x }] }\n  - { name: d, mtls: [{ san: x }] }\n",
-            "consumers[1].mtls[0].san: already identifies another consumer",
+            "consumers[1].mtls[0].san: listed twice",
+        ),
+        (
+            "consumers:\n  - { name: c, mtls: [{ san: 'URI:spiffe://x/y' }] }\n",
+            "write SANs without a type prefix",
         ),
         (
             "routes:\n  - { name: r, auth: { methods: [mtls] }, authorize: { any_authenticated: true }, direct: {} }\n",

@@ -229,13 +229,23 @@ pub async fn accept_loop(name: Arc<str>, tcp: TcpListener, shared: Arc<Shared>) 
                             return;
                         }
                     };
-                    let cert = tls_stream
+                    let presented = tls_stream
                         .get_ref()
                         .1
                         .peer_certificates()
-                        .and_then(|c| c.first())
-                        .and_then(ClientCertIdentity::from_der)
-                        .map(Arc::new);
+                        .and_then(|c| c.first());
+                    let cert = match presented {
+                        None => None,
+                        Some(der) => match ClientCertIdentity::from_der(der) {
+                            Some(id) => Some(Arc::new(id)),
+                            None => {
+                                // Verified by rustls but unreadable here: refuse the connection
+                                // rather than treat the client as having no certificate.
+                                tracing::warn!(listener = %lr.name, peer = %peer, "client certificate could not be parsed; connection closed");
+                                return;
+                            }
+                        },
+                    };
                     let info = new_info(&lr, peer, true, cert);
                     serve(tls_stream, info, lr, shared).await;
                 }

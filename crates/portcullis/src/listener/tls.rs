@@ -20,7 +20,8 @@ use crate::upstream::load_cert_and_key;
 /// Identity taken from a verified client certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientCertIdentity {
-    /// Subject distinguished name, RFC 4514 style.
+    /// Subject distinguished name as x509-parser prints it: `TYPE=value` parts joined by `, `
+    /// in the certificate's own order (not reversed as RFC 4514 would), values unescaped.
     pub subject: String,
     /// DNS, URI (SPIFFE IDs included), email and IP subject alternative names.
     pub sans: Vec<String>,

@@ -4,7 +4,8 @@
 //! the request context; failure answers 401 with a challenge and says nothing about which part
 //! of the credential was wrong. Every attempt emits a security event.
 //!
-//! Methods today: API keys. JWT, introspection, mTLS identities and basic auth come next.
+//! Methods today: API keys and mTLS client certificates. JWT, introspection and basic auth
+//! come next.
 
 pub mod apikey;
 
@@ -420,6 +421,19 @@ pub fn compile_consumers(
                 );
                 continue;
             }
+            let empty_or_prefixed = [&m.subject, &m.san].into_iter().flatten().any(|v| {
+                v.is_empty()
+                    || ["DNS:", "URI:", "email:", "IP:"]
+                        .iter()
+                        .any(|p| v.starts_with(p))
+            });
+            if empty_or_prefixed {
+                errs.push(
+                    mat,
+                    "values must not be empty; write SANs without a type prefix (`spiffe://…`, not `URI:spiffe://…`)",
+                );
+                continue;
+            }
             let (map, key, what) = if let Some(s) = &m.subject {
                 (&mut mtls.by_subject, s.to_string(), "subject")
             } else if let Some(s) = &m.san {
@@ -444,7 +458,7 @@ pub fn compile_consumers(
             if map.insert(key, consumer.clone()).is_some() {
                 errs.push(
                     format!("{mat}.{what}"),
-                    "already identifies another consumer",
+                    "listed twice: each value may identify one consumer, once",
                 );
             }
         }
