@@ -1,51 +1,73 @@
-//! Typed security events: every authentication attempt and authorization denial. Today they are
-//! written as structured log lines (target `portcullis::security`) and summarised in the access
-//! log; the audit trail, auto-ban and anomaly detection will consume them from here.
+//! Typed security events: every authentication attempt and authorization denial, as one struct
+//! emitted in one place. Today they are written as structured log lines (target
+//! `portcullis::security`) and summarised in the access log; the audit trail, auto-ban and
+//! anomaly detection will consume them from here.
+
+use std::sync::Arc;
 
 use crate::policy::RequestCtx;
-use crate::policy::authn::AuthnEvent;
 
-/// Emits one authentication attempt.
-pub fn emit_authn(ctx: &RequestCtx, e: &AuthnEvent) {
-    tracing::info!(
-        target: "portcullis::security",
-        event = "authn",
-        outcome = e.outcome,
-        method = e.method,
-        consumer = e.consumer.as_deref().unwrap_or("-"),
-        credential = e.label.as_deref().unwrap_or("-"),
-        client_ip = %ctx.client_ip,
-        route = ctx.route.as_deref().unwrap_or("-"),
-        request_id = %ctx.request_id,
-        "authentication attempt"
-    );
+/// One security event.
+#[derive(Debug, Clone)]
+pub struct SecurityEvent {
+    /// `authn` or `authz`.
+    pub event: &'static str,
+    /// `success` or a reason (`missing_credential`, `invalid_credential`, `denied`, ...).
+    pub outcome: &'static str,
+    /// Authentication method (`api_key`, `mtls`, `none`).
+    pub method: &'static str,
+    /// Consumer, when known (falls back to the identity on the context).
+    pub consumer: Option<Arc<str>>,
+    /// Label of the credential that matched, when it has one. Never the credential itself.
+    pub credential: Option<String>,
 }
 
-/// Emits a refusal by deny-by-default: the route has no `auth` block.
-pub fn emit_unconfigured(ctx: &RequestCtx) {
-    tracing::info!(
-        target: "portcullis::security",
-        event = "authn",
-        outcome = "no_auth_configured",
-        method = "none",
-        client_ip = %ctx.client_ip,
-        route = ctx.route.as_deref().unwrap_or("-"),
-        request_id = %ctx.request_id,
-        "request refused: the route has no auth block (deny by default)"
-    );
-}
+impl SecurityEvent {
+    /// An authentication attempt by `method` that ended in `outcome`.
+    pub fn authn(method: &'static str, outcome: &'static str) -> Self {
+        Self {
+            event: "authn",
+            outcome,
+            method,
+            consumer: None,
+            credential: None,
+        }
+    }
 
-/// Emits an authorization denial.
-pub fn emit_authz_denied(ctx: &RequestCtx) {
-    tracing::info!(
-        target: "portcullis::security",
-        event = "authz",
-        outcome = "denied",
-        method = ctx.identity.as_ref().map_or("-", |i| i.method),
-        consumer = ctx.identity.as_ref().map_or("-", |i| i.consumer.as_str()),
-        client_ip = %ctx.client_ip,
-        route = ctx.route.as_deref().unwrap_or("-"),
-        request_id = %ctx.request_id,
-        "authorization denied"
-    );
+    /// An authorization denial.
+    pub fn authz_denied() -> Self {
+        Self {
+            event: "authz",
+            outcome: "denied",
+            method: "-",
+            consumer: None,
+            credential: None,
+        }
+    }
+
+    /// Writes the event with the request's client IP, route and request id.
+    pub fn emit(&self, ctx: &RequestCtx) {
+        let consumer = self
+            .consumer
+            .as_deref()
+            .or(ctx.identity.as_ref().map(|i| i.consumer.as_str()))
+            .unwrap_or("-");
+        tracing::info!(
+            target: "portcullis::security",
+            event = self.event,
+            outcome = self.outcome,
+            method = self.method,
+            consumer,
+            credential = self.credential.as_deref().unwrap_or("-"),
+            client_ip = %ctx.client_ip,
+            route = ctx.route.as_deref().unwrap_or("-"),
+            request_id = %ctx.request_id,
+            "{}",
+            if self.event == "authz" {
+                "authorization denied"
+            } else {
+                "authentication attempt"
+            }
+        );
+    }
 }

@@ -24,13 +24,14 @@ use crate::listener::tls::ClientCertIdentity;
 use crate::reply::Problem;
 use headers::HeaderEdits;
 
-/// What a stage decided about a request.
+/// What a stage decided about a request. The `&'static str` is the low-cardinality outcome
+/// recorded as `stage:outcome` in the access log (`authn:success`, `authz:role`, ...).
 #[derive(Debug)]
 pub enum Decision {
     /// Go on to the next stage.
-    Allow,
+    Allow(&'static str),
     /// Go on, after applying this edit to the request.
-    Modify(Patch),
+    Modify(Patch, &'static str),
     /// Stop and answer locally.
     Deny(Deny),
 }
@@ -38,8 +39,10 @@ pub enum Decision {
 /// An edit a stage asks for.
 #[derive(Debug)]
 pub enum Patch {
-    /// Header edits on the upstream request.
+    /// Configured header edits on the upstream request.
     Headers(Arc<HeaderEdits>),
+    /// Credential hiding and identity headers from authentication.
+    Credentials(Vec<authn::Edit>),
 }
 
 /// A local answer with the reason that caused it.
@@ -47,6 +50,9 @@ pub enum Patch {
 pub struct Deny {
     /// The problem, which fixes the status and the `type`.
     pub problem: Problem,
+    /// Outcome recorded in the access log; the problem's reason unless a stage says more
+    /// (`invalid_credential`, `denied`).
+    pub outcome: &'static str,
     /// A client-safe detail.
     pub detail: Option<String>,
     /// Extra response headers (`WWW-Authenticate`, `Link`, `Retry-After`).
@@ -58,6 +64,7 @@ impl Deny {
     pub fn new(problem: Problem) -> Self {
         Self {
             problem,
+            outcome: problem.as_str(),
             detail: None,
             headers: Vec::new(),
         }
@@ -135,14 +142,15 @@ impl Stage {
         }
     }
 
-    /// Runs the stage on a request.
-    pub fn on_request(&self, ctx: &RequestCtx, _req: &Parts) -> Decision {
+    /// Runs the stage on a request. Stages read the request and write only to `ctx`.
+    pub fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
         match self {
             Self::RequireAuthentication => {
                 if ctx.identity.is_some() {
-                    return Decision::Allow;
+                    return Decision::Allow("identified");
                 }
-                crate::observe::events::emit_unconfigured(ctx);
+                crate::observe::events::SecurityEvent::authn("none", "no_auth_configured")
+                    .emit(ctx);
                 let mut d = Deny::new(Problem::Unauthenticated);
                 d.headers.push((
                     http::header::WWW_AUTHENTICATE,
@@ -157,9 +165,20 @@ impl Stage {
                 }
                 Decision::Deny(d)
             }
-            Self::RequestHeaders(edits) => Decision::Modify(Patch::Headers(edits.clone())),
-            // These two write the identity to the context; the chain runner handles them.
-            Self::Authenticate(_) | Self::Authorize(_) => Decision::Allow,
+            Self::Authenticate(a) => a.on_request(ctx, req),
+            Self::Authorize(policy) => match policy.decide(ctx) {
+                Ok(rule) => Decision::Allow(rule),
+                Err(mut d) => {
+                    d.outcome = "denied";
+                    let mut event = crate::observe::events::SecurityEvent::authz_denied();
+                    event.method = ctx.identity.as_ref().map_or("-", |i| i.method);
+                    event.emit(ctx);
+                    Decision::Deny(d)
+                }
+            },
+            Self::RequestHeaders(edits) => {
+                Decision::Modify(Patch::Headers(edits.clone()), "modify")
+            }
         }
     }
 }
@@ -187,18 +206,26 @@ impl ResponseStage {
     }
 }
 
-fn apply_authn_edits(req: &mut Parts, edits: Vec<authn::Edit>) {
-    for e in edits {
-        match e {
-            authn::Edit::RemoveHeader(h) => {
-                req.headers.remove(h);
-            }
-            authn::Edit::SetHeader(h, v) => {
-                req.headers.insert(h, v);
-            }
-            authn::Edit::RemoveQuery(q) => {
-                if let Some(u) = authn::remove_query_param(&req.uri, &q) {
-                    req.uri = u;
+impl Patch {
+    /// Applies the edit to the upstream request.
+    fn apply(self, req: &mut Parts) {
+        match self {
+            Self::Headers(edits) => edits.apply(&mut req.headers),
+            Self::Credentials(edits) => {
+                for e in edits {
+                    match e {
+                        authn::Edit::RemoveHeader(h) => {
+                            req.headers.remove(h);
+                        }
+                        authn::Edit::SetHeader(h, v) => {
+                            req.headers.insert(h, v);
+                        }
+                        authn::Edit::RemoveQuery(q) => {
+                            if let Some(u) = authn::remove_query_param(&req.uri, &q) {
+                                req.uri = u;
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -213,48 +240,14 @@ pub fn run_request_chain(
     req: &mut Parts,
 ) -> Result<(), Deny> {
     for stage in chain {
-        match stage {
-            Stage::Authenticate(a) => {
-                let mut events = Vec::new();
-                let verdict = a.authenticate(ctx, req, &mut events);
-                for e in &events {
-                    crate::observe::events::emit_authn(ctx, e);
-                }
-                let outcome = events.last().map_or("error", |e| e.outcome);
-                match verdict {
-                    authn::Verdict::Allow(identity, edits) => {
-                        ctx.identity = Some(identity);
-                        apply_authn_edits(req, edits);
-                        ctx.decisions.push(("authn", outcome));
-                        continue;
-                    }
-                    authn::Verdict::Deny(d) => {
-                        ctx.decisions.push(("authn", outcome));
-                        return Err(d);
-                    }
-                }
-            }
-            Stage::Authorize(policy) => {
-                match policy.decide(ctx) {
-                    Ok(rule) => ctx.decisions.push(("authz", rule)),
-                    Err(d) => {
-                        ctx.decisions.push(("authz", "denied"));
-                        crate::observe::events::emit_authz_denied(ctx);
-                        return Err(d);
-                    }
-                }
-                continue;
-            }
-            _ => {}
-        }
         match stage.on_request(ctx, req) {
-            Decision::Allow => ctx.decisions.push((stage.name(), "allow")),
-            Decision::Modify(Patch::Headers(edits)) => {
-                edits.apply(&mut req.headers);
-                ctx.decisions.push((stage.name(), "modify"));
+            Decision::Allow(outcome) => ctx.decisions.push((stage.name(), outcome)),
+            Decision::Modify(patch, outcome) => {
+                patch.apply(req);
+                ctx.decisions.push((stage.name(), outcome));
             }
             Decision::Deny(d) => {
-                ctx.decisions.push((stage.name(), d.problem.as_str()));
+                ctx.decisions.push((stage.name(), d.outcome));
                 return Err(d);
             }
         }

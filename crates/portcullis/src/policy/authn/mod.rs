@@ -17,8 +17,9 @@ use http::{HeaderName, HeaderValue, header};
 
 use std::collections::HashMap;
 
-use super::{Deny, Identity, RequestCtx};
+use super::{Decision, Deny, Identity, Patch, RequestCtx};
 use crate::listener::tls::ClientCertIdentity;
+use crate::observe::events::SecurityEvent;
 use crate::reply::Problem;
 
 /// A named identity with roles, declared in config.
@@ -115,19 +116,6 @@ pub struct Authenticator {
     pub forward_identity: bool,
 }
 
-/// How an authentication attempt ended; becomes a security event and an access-log decision.
-#[derive(Debug, Clone)]
-pub struct AuthnEvent {
-    /// Method that decided (or `none` when no credential was present).
-    pub method: &'static str,
-    /// `success` or a reason such as `missing_credential`, `invalid_credential`.
-    pub outcome: &'static str,
-    /// Consumer, when known.
-    pub consumer: Option<Arc<str>>,
-    /// Label of the credential that matched, when it has one.
-    pub label: Option<String>,
-}
-
 /// What the caller sent for a method.
 enum Presented<'a> {
     /// Nothing for this method.
@@ -171,12 +159,14 @@ fn find_api_key<'a>(src: &'a ApiKeySource, req: &'a Parts) -> Presented<'a> {
     Presented::Absent
 }
 
-/// What authentication decided.
-pub enum Verdict {
-    /// Authenticated; apply these edits to the request.
-    Allow(Identity, Vec<Edit>),
-    /// Refused.
-    Deny(Deny),
+/// What one method made of a request.
+enum Attempt<'a> {
+    /// No credential for this method: try the next one.
+    Absent,
+    /// A credential was present and refused, for this reason.
+    Refused(&'static str),
+    /// Proven: the consumer, the credential's label, and the edit that hides it.
+    Proven(&'a Arc<Consumer>, Option<&'a str>, Option<Edit>),
 }
 
 /// An edit of the upstream request that authentication asks for.
@@ -191,105 +181,73 @@ pub enum Edit {
 }
 
 impl Authenticator {
-    /// Authenticates `req`, recording the attempt in `events`.
-    pub fn authenticate(
-        &self,
-        ctx: &RequestCtx,
-        req: &Parts,
-        events: &mut Vec<AuthnEvent>,
-    ) -> Verdict {
+    /// Runs the methods in order; the first credential present decides. On success the
+    /// identity goes on the context and the credential edits come back as a patch. Every
+    /// attempt emits one security event.
+    pub fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
         for m in &self.methods {
-            match m {
-                Method::Mtls(dir) => {
-                    let Some(cert) = &ctx.client_cert else {
-                        continue;
-                    };
-                    let Some(consumer) = dir.find(cert) else {
-                        events.push(AuthnEvent {
-                            method: m.name(),
-                            outcome: "unknown_certificate",
-                            consumer: None,
-                            label: None,
-                        });
-                        return Verdict::Deny(self.unauthenticated());
-                    };
-                    events.push(AuthnEvent {
-                        method: m.name(),
-                        outcome: "success",
-                        consumer: Some(consumer.name.clone()),
-                        label: None,
-                    });
+            match self.attempt(m, ctx, req) {
+                Attempt::Absent => continue,
+                Attempt::Refused(reason) => {
+                    SecurityEvent::authn(m.name(), reason).emit(ctx);
+                    let mut d = self.unauthenticated();
+                    d.outcome = reason;
+                    return Decision::Deny(d);
+                }
+                Attempt::Proven(consumer, label, hide) => {
+                    let mut event = SecurityEvent::authn(m.name(), "success");
+                    event.consumer = Some(consumer.name.clone());
+                    event.credential = label.map(str::to_owned);
+                    event.emit(ctx);
                     let identity = Identity {
                         consumer: consumer.name.to_string(),
                         method: m.name(),
                         roles: consumer.roles.clone(),
                     };
                     let mut edits = Vec::new();
+                    if self.hide_credentials {
+                        edits.extend(hide);
+                    }
                     if self.forward_identity {
                         identity_edits(&identity, &mut edits);
                     }
-                    return Verdict::Allow(identity, edits);
-                }
-                Method::ApiKey { source, store } => {
-                    let Presented::Found(key, loc) = find_api_key(source, req) else {
-                        continue;
-                    };
-                    match store.verify(key, SystemTime::now()) {
-                        Ok(entry) => {
-                            events.push(AuthnEvent {
-                                method: m.name(),
-                                outcome: "success",
-                                consumer: Some(entry.consumer.name.clone()),
-                                label: entry.label.clone(),
-                            });
-                            let identity = Identity {
-                                consumer: entry.consumer.name.to_string(),
-                                method: m.name(),
-                                roles: entry.consumer.roles.clone(),
-                            };
-                            let mut edits = Vec::new();
-                            if self.hide_credentials {
-                                match loc {
-                                    Location::Header => {
-                                        if let Some(h) = &source.header {
-                                            edits.push(Edit::RemoveHeader(h.clone()));
-                                        }
-                                    }
-                                    Location::Bearer => {
-                                        edits.push(Edit::RemoveHeader(header::AUTHORIZATION));
-                                    }
-                                    Location::Query => {
-                                        if let Some(q) = &source.query {
-                                            edits.push(Edit::RemoveQuery(q.clone()));
-                                        }
-                                    }
-                                }
-                            }
-                            if self.forward_identity {
-                                identity_edits(&identity, &mut edits);
-                            }
-                            return Verdict::Allow(identity, edits);
-                        }
-                        Err(reason) => {
-                            events.push(AuthnEvent {
-                                method: m.name(),
-                                outcome: reason.as_str(),
-                                consumer: None,
-                                label: None,
-                            });
-                            return Verdict::Deny(self.unauthenticated());
-                        }
-                    }
+                    ctx.identity = Some(identity);
+                    return Decision::Modify(Patch::Credentials(edits), "success");
                 }
             }
         }
-        events.push(AuthnEvent {
-            method: "none",
-            outcome: "missing_credential",
-            consumer: None,
-            label: None,
-        });
-        Verdict::Deny(self.unauthenticated())
+        SecurityEvent::authn("none", "missing_credential").emit(ctx);
+        let mut d = self.unauthenticated();
+        d.outcome = "missing_credential";
+        Decision::Deny(d)
+    }
+
+    fn attempt<'a>(&'a self, m: &'a Method, ctx: &RequestCtx, req: &'a Parts) -> Attempt<'a> {
+        match m {
+            Method::Mtls(dir) => match &ctx.client_cert {
+                None => Attempt::Absent,
+                Some(cert) => match dir.find(cert) {
+                    Some(consumer) => Attempt::Proven(consumer, None, None),
+                    None => Attempt::Refused("unknown_certificate"),
+                },
+            },
+            Method::ApiKey { source, store } => {
+                let Presented::Found(key, loc) = find_api_key(source, req) else {
+                    return Attempt::Absent;
+                };
+                match store.verify(key, SystemTime::now()) {
+                    Ok(entry) => {
+                        let hide = match loc {
+                            Location::Header => source.header.clone().map(Edit::RemoveHeader),
+                            Location::Bearer => Some(Edit::RemoveHeader(header::AUTHORIZATION)),
+                            Location::Query => source.query.clone().map(Edit::RemoveQuery),
+                        };
+                        Attempt::Proven(&entry.consumer, entry.label.as_deref(), hide)
+                    }
+                    Err(reason) => Attempt::Refused(reason.as_str()),
+                }
+            }
+        }
     }
 
     fn unauthenticated(&self) -> Deny {
