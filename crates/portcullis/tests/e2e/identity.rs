@@ -6,7 +6,9 @@ use std::process::Command;
 
 use http::Request;
 
-use crate::support::{BIN, Gateway, empty, plain_client, send_full, start_upstream, temp_dir};
+use crate::support::{
+    BASE, BIN, Gateway, empty, plain_client, send_full, start_upstream, temp_dir,
+};
 
 const PEPPER: &str = "test-pepper-0123456789abcdef0123456789abcdef";
 const READER_KEY: &str = "pk_reader_0123456789abcdefghijklmnopqrstuv";
@@ -39,9 +41,7 @@ async fn gateway() -> (Gateway, crate::support::Upstream) {
     let up = start_upstream("u").await;
     let yaml = format!(
         r#"
-listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
-admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
-identity:
+{BASE}identity:
   api_key_pepper: "${{env:TEST_PEPPER}}"
 consumers:
   - name: reader-app
@@ -250,7 +250,7 @@ fn generates_keys_and_refuses_weak_peppers() {
 
 #[tokio::test]
 async fn maps_client_certificates_to_consumers_and_roles() {
-    use crate::support::{Pki, h1_over, tls_client_config, tls_connect};
+    use crate::support::{Pki, tls_get};
     use sha2::Digest;
     let dir = temp_dir("mtls-id");
     let edge = Pki::new(&dir, "edge");
@@ -307,25 +307,16 @@ routes:
         a = up.addr
     );
     let gw = Gateway::start(&yaml).await;
-    let v13: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
     let call = |who: Option<&'static str>, path: &'static str| {
         let dir = dir.clone();
         let ca = edge.ca_pem.clone();
         let port = gw.port;
         async move {
             let paths = who.map(|w| (dir.join(format!("{w}.pem")), dir.join(format!("{w}.key"))));
-            let cfg = tls_client_config(
-                &ca,
-                paths.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
-                &[b"http/1.1"],
-                v13,
-            );
-            let s = tls_connect(port, "gw.test", cfg).await.expect("handshake");
-            let req = Request::get(path)
-                .header("host", "gw.test")
-                .body(empty())
-                .expect("req");
-            h1_over(s, req).await.expect("request")
+            let client = paths.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
+            tls_get(port, "gw.test", &ca, client, path)
+                .await
+                .expect("request")
         }
     };
     let (st, _, body) = call(Some("alice"), "/read/x").await;

@@ -4,14 +4,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::support::{Gateway, get, plain_client, start_upstream};
+use crate::support::{BASE, Gateway, get, plain_client, start_upstream};
 
 fn config(upstream: &str, extra_route: &str) -> String {
     format!(
         r#"
-listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
-admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
-reload: {{ interval: 100ms }}
+{BASE}reload: {{ interval: 100ms }}
 shutdown_timeout: 10s
 upstreams:
   u: {{ targets: ["{upstream}"] }}

@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
-use crate::support::{Gateway, full, h2c_client, send_full, start_upstream};
+use crate::support::{BASE, Gateway, full, h2c_client, send_full, start_upstream};
 
 /// A gRPC-like h2c server: echoes the request body in a length-prefixed message and ends with
 /// `grpc-status` trailers.
@@ -64,9 +64,7 @@ async fn proxies_grpc_over_h2c_with_trailers() {
     let (addr, task) = start_grpc_upstream().await;
     let yaml = format!(
         r#"
-listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
-admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
-upstreams:
+{BASE}upstreams:
   grpc: {{ protocol: h2c, targets: ["{addr}"] }}
 routes:
   - {{ name: g, auth: none, match: {{ path_prefix: /pkg.Service/ }}, upstream: grpc }}
@@ -100,9 +98,7 @@ async fn serves_h2c_clients_to_http1_upstreams() {
     let up = start_upstream("u").await;
     let yaml = format!(
         r#"
-listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
-admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
-upstreams:
+{BASE}upstreams:
   u: {{ targets: ["{a}"] }}
 routes:
   - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: u }}
@@ -156,9 +152,7 @@ async fn proxies_websocket_upgrades() {
     });
     let yaml = format!(
         r#"
-listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
-admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
-upstreams:
+{BASE}upstreams:
   ws: {{ targets: ["{addr}"] }}
 routes:
   - {{ name: ws, auth: none, match: {{ path_prefix: /ws }}, upstream: ws }}

@@ -24,6 +24,10 @@ use tokio::task::JoinHandle;
 
 pub type TestBody = http_body_util::combinators::BoxBody<Bytes, hyper::Error>;
 
+/// The plain listener and admin listener most test configs start with (placeholders filled in
+/// by [`render`]); interpolate it as `{BASE}` at the top of a config.
+pub const BASE: &str = "listeners: [{ name: main, bind: \"127.0.0.1:{PORT}\" }]\nadmin: { bind: \"127.0.0.1:{ADMIN}\" }\n";
+
 /// A fresh folder for one test.
 pub fn temp_dir(tag: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -505,6 +509,30 @@ pub async fn tls_connect(
     let name = rustls_pki_types::ServerName::try_from(sni.to_owned())
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     connector.connect(name, tcp).await
+}
+
+/// One HTTP/1.1 GET of `path` over TLS 1.3 to 127.0.0.1:`port` with SNI and `Host` `sni`,
+/// trusting `ca_pem`, optionally presenting a client certificate. Errors (handshake or
+/// request) come back as text, so refusal tests can assert on them.
+pub async fn tls_get(
+    port: u16,
+    sni: &str,
+    ca_pem: &str,
+    client: Option<(&Path, &Path)>,
+    path: &str,
+) -> Result<(u16, http::HeaderMap, String), String> {
+    let cfg = tls_client_config(ca_pem, client, &[b"http/1.1"], &[&rustls::version::TLS13]);
+    let s = tls_connect(port, sni, cfg)
+        .await
+        .map_err(|e| e.to_string())?;
+    let req = Request::get(path)
+        .header("host", sni)
+        .body(empty())
+        .map_err(|e| e.to_string())?;
+    match tokio::time::timeout(Duration::from_secs(5), h1_over(s, req)).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err("timed out".into()),
+    }
 }
 
 /// Sends one HTTP/1.1 request over an established stream and returns (status, body).

@@ -9,8 +9,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
 use crate::support::{
-    Gateway, Pki, empty, get, h1_over, h2_over, plain_client, start_upstream, temp_dir,
-    tls_client_config, tls_connect,
+    BASE, Gateway, Pki, empty, get, h1_over, h2_over, plain_client, start_upstream, temp_dir,
+    tls_client_config, tls_connect, tls_get,
 };
 
 fn cert_cn(pem_chain: &[rustls_pki_types::CertificateDer<'_>]) -> String {
@@ -133,46 +133,24 @@ routes:
         a = up.addr
     );
     let gw = Gateway::start(&yaml).await;
-    let v13: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
+    let call = |client: Option<(&str, &str)>| {
+        let paths = client.map(|(c, k)| (dir.join(c), dir.join(k)));
+        let ca = pki.ca_pem.clone();
+        let port = gw.port;
+        async move {
+            let client = paths.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
+            tls_get(port, "gw.test", &ca, client, "/who").await
+        }
+    };
     // Accepted with a certificate from the client CA.
-    let cfg = tls_client_config(
-        &pki.ca_pem,
-        Some((&dir.join("alice.pem"), &dir.join("alice.key"))),
-        &[b"http/1.1"],
-        v13,
-    );
-    let s = tls_connect(gw.port, "gw.test", cfg)
+    let (st, _, _) = call(Some(("alice.pem", "alice.key")))
         .await
-        .expect("handshake");
-    let req = Request::get("/who")
-        .header("host", "gw.test")
-        .body(empty())
-        .expect("req");
-    let (st, _, _) = h1_over(s, req).await.expect("request");
+        .expect("request");
     assert_eq!(st, 200);
     // Rejected without one, and with one from another CA. With TLS 1.3 the server's refusal
     // can arrive after the client's handshake finished, so the request must fail either way.
     for client in [None, Some(("mallory.pem", "mallory.key"))] {
-        let paths = client.map(|(c, k)| (dir.join(c), dir.join(k)));
-        let cfg = tls_client_config(
-            &pki.ca_pem,
-            paths.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
-            &[b"http/1.1"],
-            v13,
-        );
-        let outcome = match tls_connect(gw.port, "gw.test", cfg).await {
-            Err(_) => Err(()),
-            Ok(s) => {
-                let req = Request::get("/who")
-                    .header("host", "gw.test")
-                    .body(empty())
-                    .expect("req");
-                match tokio::time::timeout(Duration::from_secs(5), h1_over(s, req)).await {
-                    Ok(Ok((st, _, _))) => Ok(st),
-                    _ => Err(()),
-                }
-            }
-        };
+        let outcome = call(client).await.map(|(st, _, _)| st);
         assert!(
             outcome.is_err(),
             "client {client:?} was accepted: {outcome:?}"
@@ -268,9 +246,7 @@ async fn speaks_tls_and_mtls_to_upstream_targets() {
     });
     let yaml = format!(
         r#"
-listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
-admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
-upstreams:
+{BASE}upstreams:
   secure:
     targets: ["localhost:{port}"]
     tls:

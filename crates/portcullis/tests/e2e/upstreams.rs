@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::Request;
 
-use crate::support::{Gateway, empty, get, plain_client, send, start_upstream};
+use crate::support::{BASE, Gateway, empty, get, plain_client, send, start_upstream};
 
 fn servers_of(bodies: &[String]) -> HashMap<String, usize> {
     let mut m = HashMap::new();
@@ -24,9 +24,7 @@ async fn balances_by_weight_least_request_and_hash() {
     let b = start_upstream("b").await;
     let yaml = format!(
         r#"
-listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
-admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
-upstreams:
+{BASE}upstreams:
   weighted:
     targets: [{{ address: "{a}", weight: 3 }}, {{ address: "{b}", weight: 1 }}]
   least:
@@ -81,9 +79,7 @@ async fn keeps_errors_at_zero_when_a_target_dies_mid_load() {
     let b = start_upstream("b").await;
     let yaml = format!(
         r#"
-listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
-admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
-upstreams:
+{BASE}upstreams:
   pool:
     targets: ["{a}", "{b}"]
     timeouts: {{ connect: 500ms, request: 5s }}
@@ -143,9 +139,7 @@ async fn health_checks_take_targets_out_and_back() {
     let b = start_upstream("b").await;
     let yaml = format!(
         r#"
-listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
-admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
-upstreams:
+{BASE}upstreams:
   pool:
     targets: ["{a}", "{b}"]
     health_check: {{ path: /healthz, interval: 100ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 1 }}
@@ -193,9 +187,7 @@ async fn circuit_breaker_opens_on_failures_and_answers_503() {
     let a = start_upstream("a").await;
     let yaml = format!(
         r#"
-listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
-admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
-upstreams:
+{BASE}upstreams:
   pool:
     targets: ["{a}"]
     circuit_breaker: {{ failure_threshold: 3, open_for: 3s }}
@@ -232,9 +224,7 @@ async fn answers_502_and_504_without_internals() {
     let dead = crate::support::free_port();
     let yaml = format!(
         r#"
-listeners: [{{ name: main, bind: "127.0.0.1:{{PORT}}" }}]
-admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
-upstreams:
+{BASE}upstreams:
   dead:
     targets: ["127.0.0.1:{dead}"]
   slow:
