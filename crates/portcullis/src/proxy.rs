@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -772,9 +772,6 @@ pub async fn read_bounded(body: Body, limit: usize) -> Result<Bytes, Problem> {
         Err(_) => Err(Problem::PayloadTooLarge),
     }
 }
-
-/// Default idle pause used by tests of the drain logic.
-pub const DRAIN_POLL: Duration = Duration::from_millis(50);
 
 #[cfg(test)]
 mod tests {

@@ -113,6 +113,9 @@ impl Shared {
     }
 }
 
+/// How often a drain checks whether the last connection has closed.
+const DRAIN_POLL: Duration = Duration::from_millis(50);
+
 /// Runs the gateway on `config_path` until SIGTERM/SIGINT and a drain.
 pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let registry = Registry::default();
@@ -186,7 +189,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
             );
             break;
         }
-        tokio::time::sleep(crate::proxy::DRAIN_POLL).await;
+        tokio::time::sleep(DRAIN_POLL).await;
     }
     tracing::info!("stopped");
     Ok(())
