@@ -373,16 +373,7 @@ impl Matcher {
     fn specificity(
         &self,
         order: usize,
-    ) -> (
-        u8,
-        usize,
-        u8,
-        usize,
-        usize,
-        usize,
-        u8,
-        std::cmp::Reverse<usize>,
-    ) {
+    ) -> (u8, usize, u8, usize, usize, u8, std::cmp::Reverse<usize>) {
         let (host_rank, host_len) = if self.hosts.is_empty() {
             (0, 0)
         } else if self.hosts.iter().all(|h| matches!(h, HostMatch::Exact(_))) {
@@ -419,7 +410,6 @@ impl Matcher {
             path_rank,
             literal_segments * 1000 + path_len,
             predicates,
-            0,
             u8::from(!self.methods.is_empty()),
             std::cmp::Reverse(order),
         )
