@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod body;
 pub mod config;
+pub mod fetch;
 pub mod listener;
 pub mod observe;
 pub mod policy;

@@ -197,7 +197,7 @@ async fn process(
 
     let (mut parts, body) = req.into_parts();
     strip_identity_headers(&mut parts.headers);
-    if let Err(d) = run_request_chain(&route.chain, ctx, &mut parts) {
+    if let Err(d) = run_request_chain(&route.chain, ctx, &mut parts).await {
         let reason = d.problem.as_str();
         return (render_deny(&d, &ctx.request_id), Some(reason), Some(route));
     }

@@ -87,6 +87,7 @@ impl Shared {
 
     /// Starts the background tasks of a newly installed snapshot (health checks).
     fn start_background(self: &Arc<Self>, snap: &Arc<Snapshot>) {
+        snap.start_background();
         for up in snap.upstreams.values() {
             let weak = Arc::downgrade(self);
             for t in &up.targets {

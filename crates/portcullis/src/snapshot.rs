@@ -43,6 +43,22 @@ pub struct Snapshot {
     pub live_targets: Vec<(String, String)>,
     /// Keys of pooled clients this config uses.
     pub live_clients: Vec<String>,
+    /// JWKS URLs this config's issuers fetch.
+    pub jwks_sources: Vec<Arc<crate::policy::authn::jwks::JwksSource>>,
+}
+
+impl Snapshot {
+    /// Starts background work the config needs (JWKS refreshes); idempotent.
+    pub fn start_background(&self) {
+        for s in &self.jwks_sources {
+            s.start();
+        }
+    }
+
+    /// Whether everything the config needs before serving is loaded (every JWKS fetched once).
+    pub fn is_ready(&self) -> bool {
+        self.jwks_sources.iter().all(|s| s.is_loaded())
+    }
 }
 
 /// Access-log settings.

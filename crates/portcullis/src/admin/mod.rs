@@ -55,14 +55,21 @@ fn handle(req: &Request<Incoming>, shared: &Shared) -> Response<Body> {
         ),
         "/healthz" => text(StatusCode::OK, "text/plain", "ok\n".into()),
         "/readyz" => {
-            if shared.ready.load(Ordering::Relaxed) {
-                text(StatusCode::OK, "text/plain", "ready\n".into())
-            } else {
+            if !shared.ready.load(Ordering::Relaxed) {
                 text(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "text/plain",
                     "draining\n".into(),
                 )
+            } else if !shared.snapshot.load().is_ready() {
+                // Not every JWKS is loaded yet: tokens signed by its keys would be refused.
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    "loading keys\n".into(),
+                )
+            } else {
+                text(StatusCode::OK, "text/plain", "ready\n".into())
             }
         }
         _ => text(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),

@@ -197,7 +197,15 @@ fn compile(
     } = crate::upstream::compile_upstreams(&raw.upstreams, registry, errs);
     let listener_names: HashSet<String> =
         raw.listeners.iter().map(|l| l.name.to_string()).collect();
-    let credentials = crate::policy::authn::compile_consumers(&raw.identity, &raw.consumers, errs);
+    let mut credentials =
+        crate::policy::authn::compile_consumers(&raw.identity, &raw.consumers, errs);
+    credentials.issuers =
+        crate::policy::authn::issuers::compile_issuers(&raw.identity.jwt, &registry.jwks, errs);
+    let jwks_sources = credentials
+        .issuers
+        .values()
+        .filter_map(|i| i.jwks.clone())
+        .collect();
     let routes = crate::router::compile::compile_routes(
         &raw.routes,
         &upstreams,
@@ -252,6 +260,7 @@ fn compile(
         source: path.to_path_buf(),
         live_targets,
         live_clients,
+        jwks_sources,
     })
 }
 

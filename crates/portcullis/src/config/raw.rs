@@ -429,11 +429,14 @@ pub enum AuthKeyword {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthMethodsConfig {
-    /// Methods in order: `api_key`, `mtls`.
+    /// Methods in order: `api_key`, `jwt`, `mtls`.
     pub methods: Vec<Str>,
     /// Where API keys are read from. Default: header `x-api-key`.
     #[serde(default)]
     pub api_key: Option<ApiKeySourceConfig>,
+    /// JWT settings of the route. Default: bearer tokens from every configured issuer.
+    #[serde(default)]
+    pub jwt: Option<JwtRouteConfig>,
     /// Remove the credential before forwarding. Default true.
     #[serde(default)]
     pub hide_credentials: Option<bool>,
@@ -458,6 +461,18 @@ pub struct ApiKeySourceConfig {
     pub query: Option<Str>,
 }
 
+/// JWT settings of one route.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JwtRouteConfig {
+    /// Issuers (names under `identity.jwt`) whose tokens the route accepts. Default: all.
+    #[serde(default)]
+    pub issuers: Vec<Str>,
+    /// Read the token from this header instead of `Authorization: Bearer`.
+    #[serde(default)]
+    pub header: Option<Str>,
+}
+
 /// Who may use a route once authenticated. Required on every route that authenticates.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -478,6 +493,109 @@ pub struct IdentityConfig {
     /// consumer has an API key. Use `${env:NAME}` or `${file:PATH}`, never inline text.
     #[serde(default)]
     pub api_key_pepper: Option<Str>,
+    /// JWT issuers (OAuth 2.0 authorization servers) whose bearer tokens routes may accept,
+    /// by name.
+    #[serde(default)]
+    pub jwt: BTreeMap<String, JwtIssuerConfig>,
+}
+
+/// One JWT issuer: who signs, for whom, and with which keys. Every key is bound to exactly one
+/// algorithm; `none` is never accepted, and the token header's `jku`, `x5u`, `jwk` and `x5c`
+/// are never used to find a key.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JwtIssuerConfig {
+    /// The exact `iss` value tokens must carry.
+    pub issuer: Str,
+    /// Accepted audiences: the token's `aud` (a string or an array) must contain one of them.
+    pub audiences: Vec<Str>,
+    /// Keys given in the config.
+    #[serde(default)]
+    pub keys: Vec<JwtKeyConfig>,
+    /// A JSON Web Key Set fetched from a URL (and refreshed) or read from a file.
+    #[serde(default)]
+    pub jwks: Option<JwksConfig>,
+    /// Claims that must be present, besides `iss`, `aud` and `exp` (which always are unless
+    /// `require_exp: false`).
+    #[serde(default)]
+    pub required_claims: Vec<Str>,
+    /// Require `exp`. Default true; turning it off accepts tokens that never expire.
+    #[serde(default)]
+    pub require_exp: Option<bool>,
+    /// Clock skew allowed on `exp`, `nbf` and `iat`. Default 30s, at most 5m.
+    #[serde(default)]
+    pub leeway: Option<HumanDuration>,
+    /// Longest token accepted, in bytes. Default 8KiB.
+    #[serde(default)]
+    pub max_token_bytes: Option<ByteSize>,
+    /// Claim that names the caller (the consumer). Default `sub`.
+    #[serde(default)]
+    pub consumer_claim: Option<Str>,
+    /// Claim path (dot-separated, such as `realm_access.roles`) holding roles, as an array or
+    /// a space-separated string. Default `roles`.
+    #[serde(default)]
+    pub roles_claim: Option<Str>,
+    /// Verified tokens remembered (by SHA-256 of the token, until they expire) so a repeated
+    /// token skips signature verification. Default 10000; 0 turns the cache off.
+    #[serde(default)]
+    pub cache_entries: Option<u64>,
+}
+
+/// A key given in the config. Exactly one of `pem`, `pem_file`, `secret`, `secret_file`, `jwk`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JwtKeyConfig {
+    /// Key id matched against the token's `kid`. Tokens without `kid` try every key of their
+    /// algorithm.
+    #[serde(default)]
+    pub kid: Option<Str>,
+    /// The one algorithm this key verifies: RS256, RS384, RS512, PS256, PS384, PS512, ES256,
+    /// ES384, EdDSA, HS256, HS384, HS512.
+    pub alg: Str,
+    /// Public key PEM text (`${file:...}` works).
+    #[serde(default)]
+    pub pem: Option<Str>,
+    /// Path of a public key PEM file (relative to the config file).
+    #[serde(default)]
+    pub pem_file: Option<Str>,
+    /// HMAC secret text, at least 32 bytes (`${env:...}` or `${file:...}`).
+    #[serde(default)]
+    pub secret: Option<Str>,
+    /// Path of a file holding the HMAC secret (one trailing newline is ignored).
+    #[serde(default)]
+    pub secret_file: Option<Str>,
+    /// A public JWK as JSON text.
+    #[serde(default)]
+    pub jwk: Option<Str>,
+}
+
+/// Where a JWKS comes from: exactly one of `url` and `file`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JwksConfig {
+    /// HTTPS URL of the key set. Fetched at start (`/readyz` waits for it), refreshed on a
+    /// schedule and when a token names an unknown `kid`.
+    #[serde(default)]
+    pub url: Option<Str>,
+    /// Path of a JWKS file (relative to the config file), read when the config loads.
+    #[serde(default)]
+    pub file: Option<Str>,
+    /// Time between scheduled refreshes. Default 5m.
+    #[serde(default)]
+    pub refresh_interval: Option<HumanDuration>,
+    /// Least time between two fetches caused by unknown `kid`s. Default 30s.
+    #[serde(default)]
+    pub min_refresh_interval: Option<HumanDuration>,
+    /// Timeout of one fetch. Default 5s.
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    /// CA bundle (PEM) that signs the JWKS server's certificate. Default: the system roots.
+    #[serde(default)]
+    pub ca: Option<Str>,
+    /// Allow an `http://` URL. For tests only; a key set fetched in clear can be replaced
+    /// by anyone on the path. Default false.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
 }
 
 /// A consumer.

@@ -123,8 +123,28 @@ fn reports_semantic_errors_with_paths_and_lines() {
             "identity.api_key_pepper: must be at least 32 bytes",
         ),
         (
-            "routes:\n  - { name: r, auth: { methods: [jwt] }, authorize: { any_authenticated: true }, direct: {} }\n",
+            "routes:\n  - { name: r, auth: { methods: [saml] }, authorize: { any_authenticated: true }, direct: {} }\n",
             "routes[0].auth.methods[0]: unknown method",
+        ),
+        (
+            "routes:\n  - { name: r, auth: { methods: [jwt] }, authorize: { any_authenticated: true }, direct: {} }\n",
+            "routes[0].auth.methods[0]: `jwt` needs an issuer under `identity.jwt`",
+        ),
+        (
+            "identity:\n  jwt:\n    idp: { issuer: https://idp.test, audiences: [api], keys: [{ alg: HS256, secret: short }] }\n",
+            "identity.jwt.idp.keys[0].secret: HS256 needs a secret of at least 32 bytes",
+        ),
+        (
+            "identity:\n  jwt:\n    idp: { issuer: https://idp.test, audiences: [], keys: [{ alg: none, secret: short }] }\n",
+            "identity.jwt.idp.keys[0].alg: unsupported algorithm \"none\"",
+        ),
+        (
+            "identity:\n  jwt:\n    idp: { issuer: https://idp.test, audiences: [api], jwks: { url: \"http://idp.test/jwks\" } }\n",
+            "identity.jwt.idp.jwks.url: must be https://",
+        ),
+        (
+            "identity:\n  jwt:\n    idp: { issuer: https://idp.test, audiences: [api] }\n",
+            "identity.jwt.idp: give `keys` or `jwks`",
         ),
         (
             "identity: { api_key_pepper: 0123456789abcdef0123456789abcdef }\nroutes:\n  - { name: r, auth: { methods: [api_key] }, direct: {} }\n",

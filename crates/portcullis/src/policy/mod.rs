@@ -80,6 +80,10 @@ pub struct Identity {
     pub method: &'static str,
     /// Roles.
     pub roles: Vec<String>,
+    /// Scopes (from a token's `scope` / `scp`).
+    pub scopes: Vec<String>,
+    /// A token's claims, for claim conditions.
+    pub claims: Option<Arc<serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// Per-request state shared by all stages. Lives for one request only.
@@ -143,7 +147,7 @@ impl Stage {
     }
 
     /// Runs the stage on a request. Stages read the request and write only to `ctx`.
-    pub fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
+    pub async fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
         match self {
             Self::RequireAuthentication => {
                 if ctx.identity.is_some() {
@@ -165,7 +169,7 @@ impl Stage {
                 }
                 Decision::Deny(d)
             }
-            Self::Authenticate(a) => a.on_request(ctx, req),
+            Self::Authenticate(a) => a.on_request(ctx, req).await,
             Self::Authorize(policy) => match policy.decide(ctx) {
                 Ok(rule) => Decision::Allow(rule),
                 Err(mut d) => {
@@ -234,13 +238,13 @@ impl Patch {
 
 /// Runs `chain` in order; returns the first deny. Modifications are applied to `req` as they
 /// come.
-pub fn run_request_chain(
+pub async fn run_request_chain(
     chain: &[Stage],
     ctx: &mut RequestCtx,
     req: &mut Parts,
 ) -> Result<(), Deny> {
     for stage in chain {
-        match stage.on_request(ctx, req) {
+        match stage.on_request(ctx, req).await {
             Decision::Allow(outcome) => ctx.decisions.push((stage.name(), outcome)),
             Decision::Modify(patch, outcome) => {
                 patch.apply(req);

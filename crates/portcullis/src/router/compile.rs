@@ -396,11 +396,72 @@ fn compile_authn(
                 }
                 methods.push(Method::Mtls(credentials.mtls.clone()));
             }
+            "jwt" => {
+                let cfg = m.jwt.as_ref();
+                let mut issuers = Vec::new();
+                match cfg.map(|c| c.issuers.as_slice()).unwrap_or_default() {
+                    [] => {
+                        let mut all: Vec<_> = credentials.issuers.values().cloned().collect();
+                        all.sort_by(|a, b| a.name.cmp(&b.name));
+                        issuers = all;
+                    }
+                    names => {
+                        for (j, n) in names.iter().enumerate() {
+                            match credentials.issuers.get(n.as_str()) {
+                                Some(iss) => issuers.push(iss.clone()),
+                                None => errs.push(
+                                    format!("{at}.jwt.issuers[{j}]"),
+                                    format!("no issuer {:?} under identity.jwt", n.as_str()),
+                                ),
+                            }
+                        }
+                    }
+                }
+                if issuers.is_empty() && credentials.issuers.is_empty() {
+                    errs.push(
+                        format!("{at}.methods[{i}]"),
+                        "`jwt` needs an issuer under `identity.jwt`",
+                    );
+                }
+                let header = match cfg.and_then(|c| c.header.as_ref()) {
+                    Some(h) => match HeaderName::from_bytes(h.as_bytes()) {
+                        Ok(h) => Some(h),
+                        Err(_) => {
+                            errs.push(format!("{at}.jwt.header"), "invalid header name");
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                methods.push(Method::Jwt {
+                    issuers,
+                    header,
+                    share_bearer: false,
+                });
+            }
             other => errs.push(
                 format!("{at}.methods[{i}]"),
-                format!("unknown method {other:?}: supported now: api_key, mtls"),
+                format!("unknown method {other:?}: supported now: api_key, jwt, mtls"),
             ),
         }
+    }
+    let opaque_bearer = methods
+        .iter()
+        .any(|x| matches!(x, Method::ApiKey { source, .. } if source.bearer));
+    for x in &mut methods {
+        if let Method::Jwt { share_bearer, .. } = x {
+            *share_bearer = opaque_bearer;
+        }
+    }
+    let listed = |n: &str| m.methods.iter().any(|x| x.as_str() == n);
+    if m.jwt.is_some() && !listed("jwt") {
+        errs.push(format!("{at}.jwt"), "set, but `jwt` is not in `methods`");
+    }
+    if m.api_key.is_some() && !listed("api_key") {
+        errs.push(
+            format!("{at}.api_key"),
+            "set, but `api_key` is not in `methods`",
+        );
     }
     (errs.errors.len() == before).then_some(Authenticator {
         methods,

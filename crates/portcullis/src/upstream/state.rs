@@ -113,6 +113,8 @@ pub struct Registry {
     targets: Mutex<HashMap<(String, String), Arc<TargetState>>>,
     budgets: Mutex<HashMap<String, Arc<RetryBudget>>>,
     clients: Mutex<HashMap<String, super::client::HttpClient>>,
+    /// JWKS sources, kept while a config uses them.
+    pub jwks: crate::policy::authn::jwks::JwksRegistry,
 }
 
 impl Registry {

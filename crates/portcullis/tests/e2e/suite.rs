@@ -1,21 +1,21 @@
 //! `examples/security-suite.yaml`, the config the data-driven suites run against.
 
-use crate::support::{Gateway, free_port, get, plain_client, repo_root, start_upstream};
+use std::time::Duration;
 
-#[tokio::test]
-async fn suite_config_serves_open_routes_unchanged() {
+use crate::support::{
+    Gateway, free_port, get, plain_client, raw, repo_root, start_upstream, status_of,
+};
+
+/// The suite gateway with its own ports, an echo upstream, and the shared corpora.
+async fn start_suite() -> (Gateway, crate::support::Upstream, String, String) {
     let up = start_upstream("backend").await;
-    let listen = format!("127.0.0.1:{}", free_port());
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
     let admin_port = free_port();
     let admin = format!("127.0.0.1:{admin_port}");
     let src = repo_root().join("examples/security-suite.yaml");
     let corpora = repo_root().join("../shared/corpora");
     let upstream = up.addr.to_string();
-    // The suite config uses environment references only; placeholders stay untouched.
-    let port = listen
-        .rsplit_once(':')
-        .and_then(|(_, p)| p.parse().ok())
-        .expect("port");
     let gw = Gateway::start_file(
         &src,
         &[
@@ -31,6 +31,12 @@ async fn suite_config_serves_open_routes_unchanged() {
         admin_port,
     )
     .await;
+    (gw, up, listen, admin)
+}
+
+#[tokio::test]
+async fn suite_config_serves_open_routes_unchanged() {
+    let (gw, _up, listen, admin) = start_suite().await;
     let c = plain_client();
     let (st, body) = get(&c, &format!("http://{listen}/open/items?id=1")).await;
     assert_eq!(st, 200, "{body}");
@@ -76,4 +82,70 @@ async fn suite_config_serves_open_routes_unchanged() {
         assert_eq!(st, 200, "{path}");
     }
     drop(gw);
+}
+
+/// Every vector of `../shared/corpora/jwt/jwt_vectors.json` (cases and RFC examples) sent as a
+/// bearer token to `/jwt/` on the suite config: `accept` must get 200, `reject` 401, `either`
+/// one of the two. A token that cannot travel in a header at all (a line break inside) is
+/// sent raw and must get a 4xx.
+#[tokio::test]
+async fn jwt_vectors_get_their_verdicts_through_the_gateway() {
+    let (gw, _up, listen, _admin) = start_suite().await;
+    let port: u16 = listen
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .expect("port");
+    let path = repo_root().join("../shared/corpora/jwt/jwt_vectors.json");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("jwt vectors")).expect("json");
+    let mut cases = Vec::new();
+    for c in doc["cases"].as_array().expect("cases") {
+        cases.push((c["id"].as_str(), c["token"].as_str(), c["expect"].as_str()));
+    }
+    for c in doc["rfc_vectors"].as_array().expect("rfc_vectors") {
+        cases.push((
+            c["id"].as_str(),
+            c["token"].as_str(),
+            c["gateway_expect"].as_str(),
+        ));
+    }
+    let mut wrong = Vec::new();
+    let (mut accepted, mut rejected) = (0, 0);
+    for (id, token, expect) in &cases {
+        let (id, token, expect) = (
+            id.expect("id"),
+            token.expect("token"),
+            expect.expect("expect"),
+        );
+        let req = format!(
+            "GET /jwt/check HTTP/1.1\r\nHost: suite\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        );
+        let status = status_of(&raw(port, req.as_bytes(), Duration::from_secs(5)).await);
+        let unsendable = token.contains(['\r', '\n']);
+        let ok = match expect {
+            "accept" => status == 200,
+            "reject" if unsendable => (400..500).contains(&status),
+            "reject" => status == 401,
+            "either" => status == 200 || status == 401,
+            other => panic!("unknown expectation {other:?} in {id}"),
+        };
+        match status {
+            200 => accepted += 1,
+            _ => rejected += 1,
+        }
+        if !ok {
+            wrong.push(format!("{id}: expected {expect}, got {status}"));
+        }
+    }
+    eprintln!(
+        "jwt vectors: {} cases, {accepted} accepted, {rejected} rejected, {} wrong",
+        cases.len(),
+        wrong.len()
+    );
+    assert!(
+        cases.len() >= 56,
+        "the corpus shrank: {} cases",
+        cases.len()
+    );
+    assert!(wrong.is_empty(), "{wrong:#?}\n{}", gw.stderr());
 }

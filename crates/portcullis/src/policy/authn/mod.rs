@@ -4,10 +4,13 @@
 //! the request context; failure answers 401 with a challenge and says nothing about which part
 //! of the credential was wrong. Every attempt emits a security event.
 //!
-//! Methods today: API keys and mTLS client certificates. JWT, introspection and basic auth
-//! come next.
+//! Methods today: API keys, JWT bearer tokens and mTLS client certificates. Introspection and
+//! basic auth come next.
 
 pub mod apikey;
+pub mod issuers;
+pub mod jwks;
+pub mod jwt;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -31,6 +34,19 @@ pub struct Consumer {
     pub roles: Vec<String>,
     /// Groups.
     pub groups: Vec<String>,
+}
+
+impl Consumer {
+    /// The identity this consumer proves through `method`.
+    fn identity(&self, method: &'static str) -> Identity {
+        Identity {
+            consumer: self.name.to_string(),
+            method,
+            roles: self.roles.clone(),
+            scopes: Vec::new(),
+            claims: None,
+        }
+    }
 }
 
 /// Where a route reads an API key from.
@@ -86,6 +102,16 @@ pub enum Method {
     },
     /// The client certificate verified by the listener.
     Mtls(Arc<MtlsDirectory>),
+    /// A JWT bearer token from one of these issuers.
+    Jwt {
+        /// Accepted issuers.
+        issuers: Vec<Arc<jwt::Issuer>>,
+        /// Header carrying the bare token, instead of `Authorization: Bearer`.
+        header: Option<HeaderName>,
+        /// Another method of the route takes opaque bearer tokens, so only JWT-shaped ones
+        /// are this method's; otherwise any bearer token is, and a malformed one is refused.
+        share_bearer: bool,
+    },
 }
 
 impl Method {
@@ -93,6 +119,7 @@ impl Method {
         match self {
             Self::ApiKey { .. } => "api_key",
             Self::Mtls(_) => "mtls",
+            Self::Jwt { .. } => "jwt",
         }
     }
 
@@ -101,6 +128,16 @@ impl Method {
             Self::ApiKey { .. } => "ApiKey realm=\"portcullis\"",
             // No registered scheme names client certificates; this tells a client what to send.
             Self::Mtls(_) => "ClientCertificate realm=\"portcullis\"",
+            Self::Jwt { .. } => "Bearer realm=\"portcullis\"",
+        }
+    }
+
+    /// The challenge after this method refused a credential (RFC 6750 §3.1 `invalid_token`
+    /// for bearer tokens; nothing about what was wrong).
+    fn refusal_challenge(&self) -> &'static str {
+        match self {
+            Self::Jwt { .. } => "Bearer realm=\"portcullis\", error=\"invalid_token\"",
+            other => other.challenge(),
         }
     }
 }
@@ -147,7 +184,9 @@ fn find_api_key<'a>(src: &'a ApiKeySource, req: &'a Parts) -> Presented<'a> {
         };
         if let Some((scheme, token)) = v.split_once(' ')
             && scheme.eq_ignore_ascii_case("bearer")
+            && !jwt::looks_like_jwt(token.trim())
         {
+            // A JWT-shaped bearer token is left to the `jwt` method.
             return Presented::Found(token.trim(), Location::Bearer);
         }
     }
@@ -159,14 +198,40 @@ fn find_api_key<'a>(src: &'a ApiKeySource, req: &'a Parts) -> Presented<'a> {
     Presented::Absent
 }
 
+/// A bearer token from `Authorization`, or the bare value of `header`. With `share_bearer`,
+/// only JWT-shaped tokens count: an opaque one is left to the route's other methods.
+fn find_jwt<'a>(header: Option<&HeaderName>, share_bearer: bool, req: &'a Parts) -> Presented<'a> {
+    if let Some(h) = header {
+        return match req.headers.get(h) {
+            None => Presented::Absent,
+            Some(v) => Presented::Found(v.to_str().map(str::trim).unwrap_or(""), Location::Header),
+        };
+    }
+    let Some(v) = req.headers.get(header::AUTHORIZATION) else {
+        return Presented::Absent;
+    };
+    let Ok(v) = v.to_str() else {
+        return Presented::Found("", Location::Bearer);
+    };
+    match v.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer")
+                && (!share_bearer || jwt::looks_like_jwt(token.trim())) =>
+        {
+            Presented::Found(token.trim(), Location::Bearer)
+        }
+        _ => Presented::Absent,
+    }
+}
+
 /// What one method made of a request.
-enum Attempt<'a> {
+enum Attempt {
     /// No credential for this method: try the next one.
     Absent,
     /// A credential was present and refused, for this reason.
     Refused(&'static str),
-    /// Proven: the consumer, the credential's label, and the edit that hides it.
-    Proven(&'a Arc<Consumer>, Option<&'a str>, Option<Edit>),
+    /// Proven: the identity, the credential's label, and the edit that hides it.
+    Proven(Identity, Option<String>, Option<Edit>),
 }
 
 /// An edit of the upstream request that authentication asks for.
@@ -184,26 +249,21 @@ impl Authenticator {
     /// Runs the methods in order; the first credential present decides. On success the
     /// identity goes on the context and the credential edits come back as a patch. Every
     /// attempt emits one security event.
-    pub fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
+    pub async fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
         for m in &self.methods {
-            match self.attempt(m, ctx, req) {
+            match self.attempt(m, ctx, req).await {
                 Attempt::Absent => continue,
                 Attempt::Refused(reason) => {
                     SecurityEvent::authn(m.name(), reason).emit(ctx);
-                    let mut d = self.unauthenticated();
+                    let mut d = self.unauthenticated(Some(m));
                     d.outcome = reason;
                     return Decision::Deny(d);
                 }
-                Attempt::Proven(consumer, label, hide) => {
+                Attempt::Proven(identity, label, hide) => {
                     let mut event = SecurityEvent::authn(m.name(), "success");
-                    event.consumer = Some(consumer.name.clone());
-                    event.credential = label.map(str::to_owned);
+                    event.consumer = Some(Arc::from(identity.consumer.as_str()));
+                    event.credential = label;
                     event.emit(ctx);
-                    let identity = Identity {
-                        consumer: consumer.name.to_string(),
-                        method: m.name(),
-                        roles: consumer.roles.clone(),
-                    };
                     let mut edits = Vec::new();
                     if self.hide_credentials {
                         edits.extend(hide);
@@ -217,20 +277,48 @@ impl Authenticator {
             }
         }
         SecurityEvent::authn("none", "missing_credential").emit(ctx);
-        let mut d = self.unauthenticated();
+        let mut d = self.unauthenticated(None);
         d.outcome = "missing_credential";
         Decision::Deny(d)
     }
 
-    fn attempt<'a>(&'a self, m: &'a Method, ctx: &RequestCtx, req: &'a Parts) -> Attempt<'a> {
+    async fn attempt(&self, m: &Method, ctx: &RequestCtx, req: &Parts) -> Attempt {
         match m {
             Method::Mtls(dir) => match &ctx.client_cert {
                 None => Attempt::Absent,
                 Some(cert) => match dir.find(cert) {
-                    Some(consumer) => Attempt::Proven(consumer, None, None),
+                    Some(consumer) => Attempt::Proven(consumer.identity("mtls"), None, None),
                     None => Attempt::Refused("unknown_certificate"),
                 },
             },
+            Method::Jwt {
+                issuers,
+                header,
+                share_bearer,
+            } => {
+                let Presented::Found(token, loc) = find_jwt(header.as_ref(), *share_bearer, req)
+                else {
+                    return Attempt::Absent;
+                };
+                let hide = Some(Edit::RemoveHeader(match loc {
+                    Location::Header => header.clone().unwrap_or(header::AUTHORIZATION),
+                    _ => header::AUTHORIZATION,
+                }));
+                match verify_jwt(issuers, token).await {
+                    Ok((issuer, v)) => Attempt::Proven(
+                        Identity {
+                            consumer: v.subject.clone(),
+                            method: "jwt",
+                            roles: v.roles.clone(),
+                            scopes: v.scopes.clone(),
+                            claims: Some(v.claims.clone()),
+                        },
+                        Some(issuer.to_owned()),
+                        hide,
+                    ),
+                    Err(r) => Attempt::Refused(r.as_str()),
+                }
+            }
             Method::ApiKey { source, store } => {
                 let Presented::Found(key, loc) = find_api_key(source, req) else {
                     return Attempt::Absent;
@@ -242,7 +330,11 @@ impl Authenticator {
                             Location::Bearer => Some(Edit::RemoveHeader(header::AUTHORIZATION)),
                             Location::Query => source.query.clone().map(Edit::RemoveQuery),
                         };
-                        Attempt::Proven(&entry.consumer, entry.label.as_deref(), hide)
+                        Attempt::Proven(
+                            entry.consumer.identity("api_key"),
+                            entry.label.clone(),
+                            hide,
+                        )
                     }
                     Err(reason) => Attempt::Refused(reason.as_str()),
                 }
@@ -250,16 +342,60 @@ impl Authenticator {
         }
     }
 
-    fn unauthenticated(&self) -> Deny {
+    /// 401 with one challenge per method; the method that refused a credential says so.
+    fn unauthenticated(&self, refused_by: Option<&Method>) -> Deny {
         let mut d = Deny::new(Problem::Unauthenticated);
+        let mut seen: Vec<&'static str> = Vec::new();
         for m in &self.methods {
-            d.headers.push((
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(m.challenge()),
-            ));
+            let c = match refused_by {
+                Some(r) if std::ptr::eq(r, m) => m.refusal_challenge(),
+                _ => m.challenge(),
+            };
+            // Two methods with one scheme (api_key bearer and jwt) give one challenge.
+            let scheme = c.split(' ').next().unwrap_or(c);
+            if seen.contains(&scheme) {
+                continue;
+            }
+            seen.push(scheme);
+            d.headers
+                .push((header::WWW_AUTHENTICATE, HeaderValue::from_static(c)));
         }
         d
     }
+}
+
+/// Verifies a JWT against a route's issuers: a cached verification when there is one, else
+/// decode, pick the issuer by `iss`, and verify. Returns the issuer's name and the result.
+async fn verify_jwt<'i>(
+    issuers: &'i [Arc<jwt::Issuer>],
+    token: &str,
+) -> Result<(&'i str, Arc<jwt::Verified>), jwt::Reject> {
+    let max = issuers.iter().map(|i| i.max_token_bytes).max().unwrap_or(0);
+    if token.len() > max {
+        return Err(jwt::Reject::TooLarge);
+    }
+    let now = jwt::now_secs();
+    let digest = jwt::digest(token);
+    for i in issuers {
+        if let Some(hit) = i.cached(&digest, now) {
+            return hit.map(|v| (i.name.as_str(), v));
+        }
+    }
+    let t = jwt::decode(token)?;
+    let iss = match t.claims.get("iss") {
+        Some(serde_json::Value::String(s)) => s.as_str(),
+        Some(_) => return Err(jwt::Reject::InvalidClaim),
+        None => return Err(jwt::Reject::MissingClaim),
+    };
+    let issuer = issuers
+        .iter()
+        .find(|i| i.rules.issuer == iss)
+        .ok_or(jwt::Reject::WrongIssuer)?;
+    if token.len() > issuer.max_token_bytes {
+        return Err(jwt::Reject::TooLarge);
+    }
+    let v = issuer.verify(&t, digest, now).await?;
+    Ok((issuer.name.as_str(), v))
 }
 
 fn identity_edits(id: &Identity, edits: &mut Vec<Edit>) {
@@ -272,6 +408,14 @@ fn identity_edits(id: &Identity, edits: &mut Vec<Edit>) {
     if let Ok(v) = HeaderValue::from_str(&id.roles.join(",")) {
         edits.push(Edit::SetHeader(
             HeaderName::from_static("x-portcullis-roles"),
+            v,
+        ));
+    }
+    if !id.scopes.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&id.scopes.join(" "))
+    {
+        edits.push(Edit::SetHeader(
+            HeaderName::from_static("x-portcullis-scopes"),
             v,
         ));
     }
@@ -314,6 +458,8 @@ pub struct Credentials {
     pub keys: Option<Arc<apikey::KeyStore>>,
     /// Client certificates.
     pub mtls: Arc<MtlsDirectory>,
+    /// JWT issuers by name.
+    pub issuers: HashMap<String, Arc<jwt::Issuer>>,
 }
 
 /// Compiles consumers and their credentials.
@@ -469,5 +615,6 @@ pub fn compile_consumers(
     Credentials {
         keys: store.map(Arc::new),
         mtls: Arc::new(mtls),
+        issuers: HashMap::new(),
     }
 }

@@ -1,0 +1,186 @@
+//! Outbound HTTP for the control plane: JWKS documents and token introspection. It reuses the
+//! hyper client and rustls stack the upstream path already carries (no second HTTP stack in the
+//! binary), adds a whole-exchange timeout and a cap on the answer's size, and never follows
+//! redirects.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, StatusCode, Uri, header};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+
+use crate::body::{Body, empty, full};
+
+type Inner = Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>;
+
+/// A client for one kind of control-plane call.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: Inner,
+    timeout: Duration,
+    max_bytes: usize,
+}
+
+impl std::fmt::Debug for Fetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetcher")
+            .field("timeout", &self.timeout)
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a fetch failed; the text is for logs.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// No answer within the timeout.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// Connection or protocol failure.
+    #[error("request failed: {0}")]
+    Transport(String),
+    /// An answer other than 200.
+    #[error("answered {0}")]
+    Status(StatusCode),
+    /// The answer was larger than allowed.
+    #[error("answer larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+impl Fetcher {
+    /// A client trusting the CA bundle at `ca` (PEM), or the system roots without one.
+    pub fn new(ca: Option<&Path>, timeout: Duration, max_bytes: usize) -> Result<Self, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        match ca {
+            Some(path) => {
+                let certs = CertificateDer::pem_file_iter(path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                for c in certs {
+                    let c = c.map_err(|e| format!("{}: {e}", path.display()))?;
+                    roots
+                        .add(c)
+                        .map_err(|e| format!("{}: invalid CA certificate: {e}", path.display()))?;
+                }
+                if roots.is_empty() {
+                    return Err(format!("{}: no CA certificate found", path.display()));
+                }
+            }
+            None => {
+                // A missing or partly unreadable system store leaves fewer roots; fetches from
+                // servers it does not cover then fail with a certificate error in the log.
+                let native = rustls_native_certs::load_native_certs();
+                roots.add_parsable_certificates(native.certs);
+            }
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(timeout));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let mut b = Client::builder(TokioExecutor::new());
+        b.timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(2);
+        Ok(Self {
+            client: b.build(connector),
+            timeout,
+            max_bytes,
+        })
+    }
+
+    /// `GET uri` expecting JSON; the body of a 200 answer.
+    pub async fn get_json(&self, uri: &Uri) -> Result<Bytes, FetchError> {
+        let req = Request::get(uri.clone())
+            .header(header::ACCEPT, "application/json")
+            .header(
+                header::USER_AGENT,
+                concat!("portcullis/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(empty())
+            .map_err(|e| FetchError::Transport(e.to_string()))?;
+        self.send(req).await
+    }
+
+    /// `POST uri` with a form body and an `Authorization` header; the body of a 200 answer.
+    pub async fn post_form(
+        &self,
+        uri: &Uri,
+        authorization: Option<&HeaderValue>,
+        form: String,
+    ) -> Result<Bytes, FetchError> {
+        let mut b = Request::post(uri.clone())
+            .header(header::ACCEPT, "application/json")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                header::USER_AGENT,
+                concat!("portcullis/", env!("CARGO_PKG_VERSION")),
+            );
+        if let Some(a) = authorization {
+            b = b.header(header::AUTHORIZATION, a.clone());
+        }
+        let req = b
+            .body(full(form))
+            .map_err(|e| FetchError::Transport(e.to_string()))?;
+        self.send(req).await
+    }
+
+    async fn send(&self, req: Request<Body>) -> Result<Bytes, FetchError> {
+        let exchange = async {
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| FetchError::Transport(error_chain(&e)))?;
+            if resp.status() != StatusCode::OK {
+                return Err(FetchError::Status(resp.status()));
+            }
+            // Read frame by frame up to the cap (a `Limited` + `collect` future is not `Send`
+            // here: its boxed error type is higher-ranked).
+            let mut body = resp.into_body();
+            let mut buf = bytes::BytesMut::new();
+            while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+                let frame = frame.map_err(|e| FetchError::Transport(error_chain(&e)))?;
+                if let Ok(data) = frame.into_data() {
+                    if buf.len() + data.len() > self.max_bytes {
+                        return Err(FetchError::TooLarge(self.max_bytes));
+                    }
+                    buf.extend_from_slice(&data);
+                }
+            }
+            Ok(buf.freeze())
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| FetchError::Timeout(self.timeout))?
+    }
+}
+
+/// An error and its sources on one line (hyper-util's top-level message alone says little).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
