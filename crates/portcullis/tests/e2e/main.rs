@@ -15,6 +15,7 @@ mod support;
 
 mod cli;
 mod identity;
+mod jwt;
 mod lifecycle;
 mod limits;
 mod protocols;

@@ -90,7 +90,42 @@ impl Gateway {
         Self::spawn(dir, config.to_path_buf(), env, port, admin, extra_ports).await
     }
 
+    /// Starts the gateway without waiting for `/readyz` (for readiness tests).
+    pub fn start_unready(yaml: &str) -> Gateway {
+        let dir = temp_dir("gw");
+        let (port, admin) = (free_port(), free_port());
+        let extra_ports = vec![free_port(), free_port()];
+        let text = render(yaml, port, admin, &extra_ports, &dir);
+        let config = dir.join("gateway.yaml");
+        std::fs::write(&config, text).expect("write config");
+        Self::spawn_process(dir, config, &[], port, admin, extra_ports)
+    }
+
+    /// `/readyz` status, or 0 when the admin listener does not answer.
+    pub async fn readyz(&self) -> u16 {
+        let req = Request::get(format!("http://127.0.0.1:{}/readyz", self.admin))
+            .body(empty())
+            .expect("req");
+        match tokio::time::timeout(Duration::from_millis(500), plain_client().request(req)).await {
+            Ok(Ok(r)) => r.status().as_u16(),
+            _ => 0,
+        }
+    }
+
     async fn spawn(
+        dir: PathBuf,
+        config: PathBuf,
+        env: &[(&str, &str)],
+        port: u16,
+        admin: u16,
+        extra_ports: Vec<u16>,
+    ) -> Gateway {
+        let gw = Self::spawn_process(dir, config, env, port, admin, extra_ports);
+        gw.wait_ready().await;
+        gw
+    }
+
+    fn spawn_process(
         dir: PathBuf,
         config: PathBuf,
         env: &[(&str, &str)],
@@ -116,7 +151,6 @@ impl Gateway {
             admin,
             extra_ports,
         };
-        gw.wait_ready().await;
         gw
     }
 

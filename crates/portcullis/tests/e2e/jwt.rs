@@ -1,0 +1,287 @@
+//! JWT bearer tokens end to end: a JWKS server started by the test rotates its keys, goes
+//! down and comes back; the gateway follows, keeps stale keys, and holds `/readyz` until the
+//! first key set is in.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::support::{Gateway, TestBody, empty, full, plain_client, send, start_upstream};
+
+/// An ES256 signing key with its kid.
+struct SigningKey {
+    kid: String,
+    pair: EcdsaKeyPair,
+}
+
+impl SigningKey {
+    fn new(kid: &str) -> Self {
+        let rng = SystemRandom::new();
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("gen");
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+            .expect("pair");
+        Self {
+            kid: kid.to_owned(),
+            pair,
+        }
+    }
+
+    fn jwk(&self) -> serde_json::Value {
+        let p = self.pair.public_key().as_ref();
+        json!({"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": self.kid,
+               "x": URL_SAFE_NO_PAD.encode(&p[1..33]), "y": URL_SAFE_NO_PAD.encode(&p[33..])})
+    }
+
+    fn token(&self, sub: &str, roles: &[&str]) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        let header = json!({"alg": "ES256", "typ": "JWT", "kid": self.kid});
+        let claims = json!({"iss": "https://idp.test", "aud": "orders", "sub": sub,
+            "iat": now, "exp": now + 600, "realm": {"roles": roles}, "scope": "orders:read"});
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let sig = self
+            .pair
+            .sign(&SystemRandom::new(), input.as_bytes())
+            .expect("sign");
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+    }
+}
+
+/// A JWKS server whose document and availability the test controls.
+struct JwksServer {
+    port: u16,
+    doc: Arc<Mutex<String>>,
+    down: Arc<AtomicBool>,
+    fetches: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for JwksServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl JwksServer {
+    async fn start(keys: &[&SigningKey]) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let doc = Arc::new(Mutex::new(String::new()));
+        let down = Arc::new(AtomicBool::new(false));
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let (d, dn, f) = (doc.clone(), down.clone(), fetches.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (d, dn, f) = (d.clone(), dn.clone(), f.clone());
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |_req: Request<Incoming>| {
+                        f.fetch_add(1, Ordering::SeqCst);
+                        let mut r = Response::new(full(d.lock().expect("doc").clone()));
+                        if dn.load(Ordering::SeqCst) {
+                            *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+                        }
+                        async move { Ok::<Response<TestBody>, Infallible>(r) }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        let s = Self {
+            port,
+            doc,
+            down,
+            fetches,
+            task,
+        };
+        s.serve(keys);
+        s
+    }
+
+    fn serve(&self, keys: &[&SigningKey]) {
+        let list: Vec<_> = keys.iter().map(|k| k.jwk()).collect();
+        *self.doc.lock().expect("doc") = json!({ "keys": list }).to_string();
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+fn config(jwks_port: u16, upstream: std::net::SocketAddr) -> String {
+    format!(
+        r#"{base}
+identity:
+  jwt:
+    idp:
+      issuer: https://idp.test
+      audiences: [orders]
+      roles_claim: realm.roles
+      jwks:
+        url: "http://127.0.0.1:{jwks_port}/jwks"
+        allow_insecure_http: true
+        refresh_interval: 1h
+        min_refresh_interval: 200ms
+        timeout: 1s
+upstreams:
+  app: {{ targets: ["{upstream}"] }}
+routes:
+  - name: orders
+    match: {{ path_prefix: /orders }}
+    auth: {{ methods: [jwt] }}
+    authorize: {{ roles: [reader] }}
+    upstream: app
+"#,
+        base = crate::support::BASE
+    )
+}
+
+fn bearer(gw: &Gateway, token: &str) -> Request<TestBody> {
+    Request::get(gw.url("/orders/1"))
+        .header("authorization", format!("Bearer {token}"))
+        .body(empty())
+        .expect("req")
+}
+
+#[tokio::test]
+async fn follows_jwks_rotation_and_keeps_stale_keys_when_the_server_is_down() {
+    let up = start_upstream("app").await;
+    let (a, b, c) = (
+        SigningKey::new("a"),
+        SigningKey::new("b"),
+        SigningKey::new("c"),
+    );
+    let jwks = JwksServer::start(&[&a]).await;
+    let gw = Gateway::start(&config(jwks.port, up.addr)).await;
+    let client = plain_client();
+
+    // Key a: the identity goes upstream, the token does not.
+    let (st, body) = send(&client, bearer(&gw, &a.token("alice", &["reader"]))).await;
+    assert_eq!(st, 200, "{body}");
+    let seen: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(seen["headers"]["x-portcullis-consumer"][0], "alice");
+    assert_eq!(seen["headers"]["x-portcullis-roles"][0], "reader");
+    assert_eq!(seen["headers"]["x-portcullis-scopes"][0], "orders:read");
+    assert_eq!(seen["headers"]["x-portcullis-auth-method"][0], "jwt");
+    assert!(seen["headers"].get("authorization").is_none(), "{body}");
+    // Authenticated but without the role: 403.
+    let (st, _) = send(&client, bearer(&gw, &a.token("bob", &["guest"]))).await;
+    assert_eq!(st, 403);
+
+    // Rotation: the server now publishes only b. The first token signed by b names an
+    // unknown kid, the gateway refetches, and the request succeeds.
+    let token_a = a.token("alice", &["reader"]);
+    assert_eq!(send(&client, bearer(&gw, &token_a)).await.0, 200);
+    jwks.serve(&[&b]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (st, body) = send(&client, bearer(&gw, &b.token("alice", &["reader"]))).await;
+    assert_eq!(st, 200, "{body}");
+    // a is gone: even a token verified (and cached) before is refused now.
+    assert_eq!(send(&client, bearer(&gw, &token_a)).await.0, 401);
+
+    // Rotation under concurrency: 16 requests with the new kid c wait for one fetch.
+    jwks.serve(&[&b, &c]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = jwks.fetches();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let client = client.clone();
+        let req = bearer(&gw, &c.token(&format!("user{i}"), &["reader"]));
+        tasks.spawn(async move { send(&client, req).await.0 });
+    }
+    while let Some(st) = tasks.join_next().await {
+        assert_eq!(st.expect("task"), 200);
+    }
+    assert_eq!(
+        jwks.fetches() - before,
+        1,
+        "one fetch for 16 concurrent unknown kids"
+    );
+
+    // The JWKS server fails: known keys keep working (fresh tokens, not only cached ones),
+    // unknown kids are refused without hanging.
+    jwks.down.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (st, _) = send(&client, bearer(&gw, &c.token("carol", &["reader"]))).await;
+    assert_eq!(st, 200);
+    let d = SigningKey::new("d");
+    let started = std::time::Instant::now();
+    let (st, _) = send(&client, bearer(&gw, &d.token("mallory", &["reader"]))).await;
+    assert_eq!(st, 401);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let (st, _) = send(&client, bearer(&gw, &b.token("alice", &["reader"]))).await;
+    assert_eq!(st, 200, "stale keys are kept");
+    assert!(gw.stderr().contains("JWKS fetch failed"), "{}", gw.stderr());
+
+    // Back up with d: the next unknown-kid refresh picks it up.
+    jwks.down.store(false, Ordering::SeqCst);
+    jwks.serve(&[&d]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        send(&client, bearer(&gw, &d.token("dave", &["reader"])))
+            .await
+            .0,
+        200
+    );
+
+    // Every attempt is a security event with a reason code.
+    let log = gw.stderr();
+    for reason in ["\"success\"", "unknown_key"] {
+        assert!(log.contains(reason), "no {reason} event in:\n{log}");
+    }
+}
+
+#[tokio::test]
+async fn readiness_waits_for_the_first_key_set() {
+    let up = start_upstream("app").await;
+    let a = SigningKey::new("a");
+    let jwks = JwksServer::start(&[&a]).await;
+    jwks.down.store(true, Ordering::SeqCst);
+    let gw = Gateway::start_unready(&config(jwks.port, up.addr));
+    // Listening, but not ready while the key set cannot be fetched.
+    let mut saw_unready = false;
+    for _ in 0..40 {
+        match gw.readyz().await {
+            503 => {
+                saw_unready = true;
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    assert!(saw_unready, "{}", gw.stderr());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(gw.readyz().await, 503);
+    jwks.down.store(false, Ordering::SeqCst);
+    // Failed fetches retry after 2 s, 4 s, ...: ready within a few seconds of the fix.
+    gw.wait_ready().await;
+    let client = plain_client();
+    assert_eq!(
+        send(&client, bearer(&gw, &a.token("alice", &["reader"])))
+            .await
+            .0,
+        200
+    );
+}
