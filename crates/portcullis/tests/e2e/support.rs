@@ -143,15 +143,14 @@ impl Gateway {
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn gateway");
-        let gw = Gateway {
+        Gateway {
             child,
             dir,
             config,
             port,
             admin,
             extra_ports,
-        };
-        gw
+        }
     }
 
     pub async fn wait_ready(&self) {
