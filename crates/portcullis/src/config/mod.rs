@@ -211,6 +211,7 @@ fn compile(
         &upstreams,
         &listener_names,
         &credentials,
+        &raw.roles,
         errs,
     );
     let al = &raw.access_log;

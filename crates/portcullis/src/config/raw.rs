@@ -25,6 +25,10 @@ pub struct RawConfig {
     /// Consumers: named identities with roles and credentials.
     #[serde(default)]
     pub consumers: Vec<ConsumerConfig>,
+    /// Role grants: what each role may do on routes and route groups (by method). Routes
+    /// covered by a grant need no `authorize` of their own.
+    #[serde(default)]
+    pub roles: BTreeMap<String, RoleConfig>,
     /// Named upstream pools that routes forward to.
     #[serde(default)]
     pub upstreams: BTreeMap<String, UpstreamConfig>,
@@ -366,9 +370,13 @@ pub struct RouteConfig {
     /// public route.
     #[serde(default)]
     pub auth: Option<AuthConfig>,
-    /// Who may use the route once authenticated; required when `auth` lists methods.
+    /// Who may use the route once authenticated; required when `auth` lists methods, unless
+    /// a role grant covers the route.
     #[serde(default)]
     pub authorize: Option<AuthorizeConfig>,
+    /// Route group, for role grants.
+    #[serde(default)]
+    pub group: Option<Str>,
     /// Upstream to forward to. Exactly one of `upstream`, `direct` and `redirect` is required.
     #[serde(default)]
     pub upstream: Option<Str>,
@@ -477,12 +485,73 @@ pub struct JwtRouteConfig {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeConfig {
-    /// Consumers holding any of these roles are allowed.
+    /// Consumers holding any of these roles are allowed (every method).
     #[serde(default)]
     pub roles: Vec<Str>,
+    /// Role rules limited to methods, such as readers for GET and writers for POST.
+    #[serde(default)]
+    pub rules: Vec<AuthorizeRuleConfig>,
     /// Allow every authenticated consumer (must be said explicitly). Default false.
     #[serde(default)]
     pub any_authenticated: bool,
+    /// Scopes (a token's `scope` / `scp`) that must all be present; 403 with
+    /// `error="insufficient_scope"` otherwise.
+    #[serde(default)]
+    pub scopes: Vec<Str>,
+    /// Conditions on token claims that must all hold.
+    #[serde(default)]
+    pub claims: Vec<ClaimConditionConfig>,
+}
+
+/// Roles admitted for some methods.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeRuleConfig {
+    /// Any of these roles.
+    pub roles: Vec<Str>,
+    /// Only these methods. Default: all.
+    #[serde(default)]
+    pub methods: Vec<Str>,
+}
+
+/// A condition on one claim: exactly one of `equals`, `one_of`, `contains`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimConditionConfig {
+    /// Claim path, dot-separated (`tenant`, `org.plan`).
+    pub claim: Str,
+    /// The claim equals this (numbers and booleans as written in JSON).
+    #[serde(default)]
+    pub equals: Option<Str>,
+    /// The claim equals one of these.
+    #[serde(default)]
+    pub one_of: Vec<Str>,
+    /// The claim is an array (or space-separated string) containing this.
+    #[serde(default)]
+    pub contains: Option<Str>,
+}
+
+/// What one role may do.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    /// Grants.
+    pub allow: Vec<GrantConfig>,
+}
+
+/// A permission: methods on routes and route groups.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantConfig {
+    /// Route names.
+    #[serde(default)]
+    pub routes: Vec<Str>,
+    /// Route groups (`group` on routes).
+    #[serde(default)]
+    pub groups: Vec<Str>,
+    /// Methods. Default: all.
+    #[serde(default)]
+    pub methods: Vec<Str>,
 }
 
 /// Identity settings.

@@ -147,6 +147,22 @@ fn reports_semantic_errors_with_paths_and_lines() {
             "identity.jwt.idp: give `keys` or `jwks`",
         ),
         (
+            "roles:\n  reader: { allow: [{ groups: [nope], methods: [GET] }] }\n",
+            "roles.reader.allow[0].groups[0]: no route has group \"nope\"",
+        ),
+        (
+            "roles:\n  reader: { allow: [{ routes: [r], methods: [\"G T\"] }] }\nroutes:\n  - { name: r, auth: { methods: [mtls] }, direct: {} }\n",
+            "roles.reader.allow[0].methods[0]: not an HTTP method",
+        ),
+        (
+            "roles:\n  reader: { allow: [{ routes: [r] }] }\nroutes:\n  - { name: r, auth: none, direct: {} }\n",
+            "routes[0].authorize: a public route (`auth: none`) cannot authorize",
+        ),
+        (
+            "routes:\n  - { name: r, auth: { methods: [mtls] }, authorize: { roles: [a], claims: [{ claim: t, equals: x, contains: y }] }, direct: {} }\n",
+            "routes[0].authorize.claims[0]: give exactly one of `equals`, `one_of`, `contains`",
+        ),
+        (
             "identity: { api_key_pepper: 0123456789abcdef0123456789abcdef }\nroutes:\n  - { name: r, auth: { methods: [api_key] }, direct: {} }\n",
             "routes[0].authorize: required with `auth`",
         ),

@@ -34,11 +34,12 @@ impl SecurityEvent {
         }
     }
 
-    /// An authorization denial.
-    pub fn authz_denied() -> Self {
+    /// An authorization denial for `reason` (`denied`, `insufficient_scope`,
+    /// `claim_condition`).
+    pub fn authz_denied(reason: &'static str) -> Self {
         Self {
             event: "authz",
-            outcome: "denied",
+            outcome: reason,
             method: "-",
             consumer: None,
             credential: None,

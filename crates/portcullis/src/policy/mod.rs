@@ -170,11 +170,23 @@ impl Stage {
                 Decision::Deny(d)
             }
             Self::Authenticate(a) => a.on_request(ctx, req).await,
-            Self::Authorize(policy) => match policy.decide(ctx) {
+            Self::Authorize(policy) => match policy.decide(ctx, &req.method) {
                 Ok(rule) => Decision::Allow(rule),
                 Err(mut d) => {
-                    d.outcome = "denied";
-                    let mut event = crate::observe::events::SecurityEvent::authz_denied();
+                    if d.outcome == d.problem.as_str() {
+                        d.outcome = "denied";
+                    }
+                    if d.outcome == "insufficient_scope" {
+                        // RFC 6750 §3.1: say which scope the route needs.
+                        let v = format!(
+                            "Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{}\"",
+                            policy.scopes.join(" ")
+                        );
+                        if let Ok(v) = HeaderValue::from_str(&v) {
+                            d.headers.push((http::header::WWW_AUTHENTICATE, v));
+                        }
+                    }
+                    let mut event = crate::observe::events::SecurityEvent::authz_denied(d.outcome);
                     event.method = ctx.identity.as_ref().map_or("-", |i| i.method);
                     event.emit(ctx);
                     Decision::Deny(d)

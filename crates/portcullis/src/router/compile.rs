@@ -13,9 +13,10 @@ use super::{
 use crate::config::error::Collector;
 use crate::config::expand::ExpandedString;
 use crate::config::raw::{
-    AuthConfig, AuthKeyword, AuthMethodsConfig, HeaderEditsConfig, MatchConfig, RouteConfig,
-    ValueMatchConfig,
+    AuthConfig, AuthKeyword, AuthMethodsConfig, HeaderEditsConfig, MatchConfig, RoleConfig,
+    RouteConfig, ValueMatchConfig,
 };
+use crate::policy::authz::{ClaimCondition, ClaimTest, Policy, RoleRule, Who};
 use crate::policy::headers::HeaderEdits;
 use crate::policy::{ResponseStage, Stage};
 use crate::upstream::Upstream;
@@ -26,10 +27,12 @@ pub fn compile_routes(
     upstreams: &HashMap<String, Arc<Upstream>>,
     listener_names: &HashSet<String>,
     credentials: &crate::policy::authn::Credentials,
+    grants: &BTreeMap<String, RoleConfig>,
     errs: &mut Collector,
 ) -> Vec<Route> {
     let mut names = HashSet::new();
     let mut out = Vec::new();
+    let grants = compile_grants(grants, raw, errs);
     for (i, r) in raw.iter().enumerate() {
         let at = format!("routes[{i}]");
         if r.name.is_empty() {
@@ -40,24 +43,222 @@ pub fn compile_routes(
                 format!("duplicate route name {:?}", r.name),
             );
         }
-        if let Some(route) = compile_route(i, r, &at, upstreams, listener_names, credentials, errs)
-        {
+        let granted: Vec<RoleRule> = grants
+            .iter()
+            .filter(|g| {
+                g.routes.iter().any(|n| *n == *r.name)
+                    || r.group
+                        .as_ref()
+                        .is_some_and(|grp| g.groups.contains(&grp.0))
+            })
+            .map(|g| g.rule.clone())
+            .collect();
+        let ctx = RouteCompile {
+            upstreams,
+            listener_names,
+            credentials,
+            granted,
+        };
+        if let Some(route) = compile_route(i, r, &at, &ctx, errs) {
             out.push(route);
         }
     }
     out
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a route's compile needs besides its own config.
+struct RouteCompile<'a> {
+    upstreams: &'a HashMap<String, Arc<Upstream>>,
+    listener_names: &'a HashSet<String>,
+    credentials: &'a crate::policy::authn::Credentials,
+    /// Role rules granted to this route by top-level `roles`.
+    granted: Vec<RoleRule>,
+}
+
+/// One role grant, compiled: which routes and groups it covers, and the rule it adds.
+struct Grant {
+    routes: Vec<String>,
+    groups: Vec<String>,
+    rule: RoleRule,
+}
+
+fn compile_grants(
+    raw: &BTreeMap<String, RoleConfig>,
+    routes: &[RouteConfig],
+    errs: &mut Collector,
+) -> Vec<Grant> {
+    let route_names: HashSet<&str> = routes.iter().map(|r| r.name.as_str()).collect();
+    let groups: HashSet<&str> = routes.iter().filter_map(|r| r.group.as_deref()).collect();
+    let mut out = Vec::new();
+    for (role, cfg) in raw {
+        let at = format!("roles.{role}");
+        if !crate::policy::authn::valid_role(role) {
+            errs.push(at.clone(), "a role is 1-64 of A-Z a-z 0-9 . _ : -");
+        }
+        for (i, g) in cfg.allow.iter().enumerate() {
+            let gat = format!("{at}.allow[{i}]");
+            if g.routes.is_empty() && g.groups.is_empty() {
+                errs.push(gat.clone(), "name `routes` or `groups`");
+            }
+            for (j, n) in g.routes.iter().enumerate() {
+                if !route_names.contains(n.as_str()) {
+                    errs.push(
+                        format!("{gat}.routes[{j}]"),
+                        format!("no route named {:?}", n.as_str()),
+                    );
+                }
+            }
+            for (j, n) in g.groups.iter().enumerate() {
+                if !groups.contains(n.as_str()) {
+                    errs.push(
+                        format!("{gat}.groups[{j}]"),
+                        format!("no route has group {:?}", n.as_str()),
+                    );
+                }
+            }
+            let methods = compile_methods(&g.methods, &format!("{gat}.methods"), errs);
+            out.push(Grant {
+                routes: g.routes.iter().map(ToString::to_string).collect(),
+                groups: g.groups.iter().map(ToString::to_string).collect(),
+                rule: RoleRule {
+                    roles: vec![role.clone()],
+                    methods,
+                    origin: "grant",
+                },
+            });
+        }
+    }
+    out
+}
+
+/// Method names → methods; an empty list means all (`None`).
+fn compile_methods(list: &[ExpandedString], at: &str, errs: &mut Collector) -> Option<Vec<Method>> {
+    if list.is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (i, m) in list.iter().enumerate() {
+        match Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
+            Ok(m) => out.push(m),
+            Err(_) => errs.push(format!("{at}[{i}]"), "not an HTTP method"),
+        }
+    }
+    Some(out)
+}
+
+/// A route's `authorize` and the grants covering it → the policy (or errors).
+fn compile_authorize(
+    r: &RouteConfig,
+    at: &str,
+    granted: &[RoleRule],
+    errs: &mut Collector,
+) -> Option<Policy> {
+    let Some(z) = &r.authorize else {
+        if granted.is_empty() {
+            errs.push(
+                format!("{at}.authorize"),
+                "required with `auth`: list `roles`, say `any_authenticated: true`, or grant a role this route under top-level `roles`",
+            );
+            return None;
+        }
+        return Some(Policy {
+            who: Who::Rules(granted.to_vec()),
+            scopes: Vec::new(),
+            claims: Vec::new(),
+        });
+    };
+    let before = errs.errors.len();
+    let mut rules = Vec::new();
+    if !z.roles.is_empty() {
+        rules.push(RoleRule {
+            roles: z.roles.iter().map(ToString::to_string).collect(),
+            methods: None,
+            origin: "role",
+        });
+    }
+    for (i, rule) in z.rules.iter().enumerate() {
+        if rule.roles.is_empty() {
+            errs.push(
+                format!("{at}.authorize.rules[{i}].roles"),
+                "list at least one role",
+            );
+        }
+        rules.push(RoleRule {
+            roles: rule.roles.iter().map(ToString::to_string).collect(),
+            methods: compile_methods(
+                &rule.methods,
+                &format!("{at}.authorize.rules[{i}].methods"),
+                errs,
+            ),
+            origin: "role",
+        });
+    }
+    rules.extend(granted.iter().cloned());
+    let who = if z.any_authenticated {
+        if !rules.is_empty() {
+            errs.push(
+                format!("{at}.authorize"),
+                "use `roles`/`rules` (or role grants) or `any_authenticated`, not both",
+            );
+        }
+        Who::AnyAuthenticated
+    } else if rules.is_empty() {
+        errs.push(
+            format!("{at}.authorize.roles"),
+            "list at least one role (or `any_authenticated: true`)",
+        );
+        Who::Rules(rules)
+    } else {
+        Who::Rules(rules)
+    };
+    let mut claims = Vec::new();
+    for (i, c) in z.claims.iter().enumerate() {
+        let cat = format!("{at}.authorize.claims[{i}]");
+        let given = usize::from(c.equals.is_some())
+            + usize::from(!c.one_of.is_empty())
+            + usize::from(c.contains.is_some());
+        if given != 1 {
+            errs.push(cat, "give exactly one of `equals`, `one_of`, `contains`");
+            continue;
+        }
+        let path: Vec<String> = c.claim.split('.').map(str::to_owned).collect();
+        if path.iter().any(String::is_empty) {
+            errs.push(format!("{cat}.claim"), "empty path segment");
+            continue;
+        }
+        let test = if let Some(v) = &c.equals {
+            ClaimTest::Equals(v.to_string())
+        } else if let Some(v) = &c.contains {
+            ClaimTest::Contains(v.to_string())
+        } else {
+            ClaimTest::OneOf(c.one_of.iter().map(ToString::to_string).collect())
+        };
+        claims.push(ClaimCondition { path, test });
+    }
+    for (i, s) in z.scopes.iter().enumerate() {
+        if s.is_empty() || s.contains(|c: char| c.is_whitespace() || c == '"' || c == '\\') {
+            errs.push(
+                format!("{at}.authorize.scopes[{i}]"),
+                "a scope is one token without spaces or quotes",
+            );
+        }
+    }
+    (errs.errors.len() == before).then(|| Policy {
+        who,
+        scopes: z.scopes.iter().map(ToString::to_string).collect(),
+        claims,
+    })
+}
+
 fn compile_route(
     order: usize,
     r: &RouteConfig,
     at: &str,
-    upstreams: &HashMap<String, Arc<Upstream>>,
-    listener_names: &HashSet<String>,
-    credentials: &crate::policy::authn::Credentials,
+    cx: &RouteCompile<'_>,
     errs: &mut Collector,
 ) -> Option<Route> {
+    let (upstreams, listener_names, credentials) =
+        (cx.upstreams, cx.listener_names, cx.credentials);
     let before = errs.errors.len();
     for (j, l) in r.listeners.iter().enumerate() {
         if !listener_names.contains(&**l) {
@@ -162,15 +363,15 @@ fn compile_route(
     }
     match &r.auth {
         Some(AuthConfig::Keyword(AuthKeyword::None)) => {
-            if r.authorize.is_some() {
+            if r.authorize.is_some() || !cx.granted.is_empty() {
                 errs.push(
                     format!("{at}.authorize"),
-                    "a public route (`auth: none`) cannot authorize; list authentication methods",
+                    "a public route (`auth: none`) cannot authorize (or be granted to a role); list authentication methods",
                 );
             }
         }
         None => {
-            if r.authorize.is_some() {
+            if r.authorize.is_some() || !cx.granted.is_empty() {
                 errs.push(
                     format!("{at}.authorize"),
                     "needs an `auth` block listing authentication methods",
@@ -182,32 +383,8 @@ fn compile_route(
             if let Some(a) = compile_authn(m, &format!("{at}.auth"), credentials, errs) {
                 chain.push(Stage::Authenticate(Arc::new(a)));
             }
-            match &r.authorize {
-                None => errs.push(
-                    format!("{at}.authorize"),
-                    "required with `auth`: list `roles`, or say `any_authenticated: true`",
-                ),
-                Some(z) => {
-                    if z.any_authenticated && !z.roles.is_empty() {
-                        errs.push(
-                            format!("{at}.authorize"),
-                            "use `roles` or `any_authenticated`, not both",
-                        );
-                    } else if z.any_authenticated {
-                        chain.push(Stage::Authorize(
-                            crate::policy::authz::Policy::AnyAuthenticated,
-                        ));
-                    } else if z.roles.is_empty() {
-                        errs.push(
-                            format!("{at}.authorize.roles"),
-                            "list at least one role (or `any_authenticated: true`)",
-                        );
-                    } else {
-                        chain.push(Stage::Authorize(crate::policy::authz::Policy::AnyRole(
-                            z.roles.iter().map(ToString::to_string).collect(),
-                        )));
-                    }
-                }
+            if let Some(p) = compile_authorize(r, at, &cx.granted, errs) {
+                chain.push(Stage::Authorize(p));
             }
         }
     }

@@ -285,3 +285,89 @@ async fn readiness_waits_for_the_first_key_set() {
         200
     );
 }
+
+#[tokio::test]
+async fn role_grants_scopes_and_claim_conditions_decide_after_the_token() {
+    let up = start_upstream("app").await;
+    let k = SigningKey::new("static-1");
+    let yaml = format!(
+        r#"{base}
+identity:
+  jwt:
+    idp:
+      issuer: https://idp.test
+      audiences: [orders]
+      roles_claim: realm.roles
+      keys:
+        - alg: ES256
+          kid: static-1
+          jwk: '{jwk}'
+roles:
+  reader:
+    allow: [{{ groups: [catalog], methods: [GET, HEAD] }}]
+  editor:
+    allow: [{{ groups: [catalog] }}]
+upstreams:
+  app: {{ targets: ["{up}"] }}
+routes:
+  - name: items
+    group: catalog
+    match: {{ path_prefix: /items }}
+    auth: {{ methods: [jwt] }}
+    upstream: app
+  - name: reports
+    match: {{ path_prefix: /reports }}
+    auth: {{ methods: [jwt] }}
+    authorize:
+      roles: [reader]
+      scopes: [reports:read]
+      claims:
+        - {{ claim: tenant, equals: acme }}
+    upstream: app
+"#,
+        base = crate::support::BASE,
+        jwk = k.jwk(),
+        up = up.addr,
+    );
+    let gw = Gateway::start(&yaml).await;
+    let client = plain_client();
+    let call = |method: &str, path: &str, token: &str| {
+        Request::builder()
+            .method(method)
+            .uri(gw.url(path))
+            .header("authorization", format!("Bearer {token}"))
+            .body(empty())
+            .expect("req")
+    };
+    let reader = k.token("rita", &["reader"]);
+    let editor = k.token("ed", &["editor"]);
+    assert_eq!(send(&client, call("GET", "/items/1", &reader)).await.0, 200);
+    assert_eq!(
+        send(&client, call("DELETE", "/items/1", &reader)).await.0,
+        403
+    );
+    assert_eq!(
+        send(&client, call("DELETE", "/items/1", &editor)).await.0,
+        200
+    );
+    // `reports` needs the scope and the claim too; the test tokens carry scope
+    // `orders:read` and no tenant.
+    let resp = client
+        .request(call("GET", "/reports/q", &reader))
+        .await
+        .expect("resp");
+    assert_eq!(resp.status(), 403);
+    let challenge = resp
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        challenge.contains("insufficient_scope") && challenge.contains("reports:read"),
+        "{challenge}"
+    );
+    let log = gw.stderr();
+    assert!(log.contains("insufficient_scope"), "{log}");
+    assert!(log.contains("authorization denied"), "{log}");
+}
