@@ -74,6 +74,9 @@ enum KeysCommand {
         #[arg(long)]
         pepper_file: Option<PathBuf>,
     },
+    /// Print an Argon2id hash (for `basic_auth.password_hash`) of a password read from
+    /// standard input (one line), so it never appears in the shell history or process list.
+    HashPassword,
 }
 
 fn read_pepper(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
@@ -129,6 +132,19 @@ fn keys(cmd: KeysCommand) -> Result<(), String> {
             let entry = key_entry(&pepper, &key)?;
             println!("key (shown once; give it to the consumer):\n  {key}");
             println!("config entry (under consumers[].api_keys):\n  {entry}");
+            Ok(())
+        }
+        KeysCommand::HashPassword => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| format!("cannot read the password: {e}"))?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            if password.chars().count() < 8 {
+                return Err("a password needs at least 8 characters".into());
+            }
+            let hash = portcullis::policy::authn::basic::hash_password(password)?;
+            println!("basic_auth: {{ username: \"USERNAME\", password_hash: \"{hash}\" }}");
             Ok(())
         }
         KeysCommand::Hash { pepper_file } => {

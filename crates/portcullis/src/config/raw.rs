@@ -437,7 +437,7 @@ pub enum AuthKeyword {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthMethodsConfig {
-    /// Methods in order: `api_key`, `jwt`, `mtls`.
+    /// Methods in order: `api_key`, `jwt`, `mtls`, `basic`.
     pub methods: Vec<Str>,
     /// Where API keys are read from. Default: header `x-api-key`.
     #[serde(default)]
@@ -689,6 +689,20 @@ pub struct ConsumerConfig {
     /// consumer, for routes with the `mtls` method.
     #[serde(default)]
     pub mtls: Vec<MtlsIdentityConfig>,
+    /// Username and Argon2id password hash for routes with the `basic` method
+    /// (`portcullis keys hash-password` prints the hash).
+    #[serde(default)]
+    pub basic_auth: Option<BasicAuthConfig>,
+}
+
+/// A consumer's basic-auth credential.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuthConfig {
+    /// Username (unique across consumers).
+    pub username: Str,
+    /// Argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
+    pub password_hash: Str,
 }
 
 /// One way to recognise a consumer's client certificate; exactly one field is given.

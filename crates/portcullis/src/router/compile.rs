@@ -564,6 +564,13 @@ fn compile_authn(
                     store: store.clone(),
                 });
             }
+            "basic" => match &credentials.basic {
+                Some(dir) => methods.push(Method::Basic(dir.clone())),
+                None => errs.push(
+                    format!("{at}.methods[{i}]"),
+                    "`basic` needs consumers with `basic_auth`",
+                ),
+            },
             "mtls" => {
                 if credentials.mtls.is_empty() {
                     errs.push(
@@ -618,7 +625,7 @@ fn compile_authn(
             }
             other => errs.push(
                 format!("{at}.methods[{i}]"),
-                format!("unknown method {other:?}: supported now: api_key, jwt, mtls"),
+                format!("unknown method {other:?}: supported: api_key, jwt, mtls, basic"),
             ),
         }
     }

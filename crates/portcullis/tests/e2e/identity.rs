@@ -341,3 +341,102 @@ routes:
             .starts_with("ClientCertificate")
     );
 }
+
+/// `portcullis keys hash-password` output for `password` (read from standard input).
+fn basic_entry(password: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(["keys", "hash-password"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    assert!(text.contains("$argon2id$v=19$m=19456,t=2,p=1$"), "{text}");
+    assert!(!text.contains(password), "the password is echoed");
+    text.trim().to_owned()
+}
+
+#[tokio::test]
+async fn basic_auth_checks_argon2id_hashes_off_the_request_thread() {
+    use base64::Engine as _;
+    let up = start_upstream("app").await;
+    let entry = basic_entry("correct horse battery");
+    let short = Command::new(BIN)
+        .args(["keys", "hash-password"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!short.status.success(), "an empty password is refused");
+    let yaml = format!(
+        "{BASE}consumers:\n  - name: alice\n    roles: [reader]\n    {entry_user}\n\
+upstreams:\n  app: {{ targets: [\"{}\"] }}\n\
+routes:\n  - {{ name: r, match: {{ path_prefix: / }}, auth: {{ methods: [basic] }}, authorize: {{ roles: [reader] }}, upstream: app }}\n",
+        up.addr,
+        entry_user = entry.replace("USERNAME", "alice"),
+    );
+    let gw = Gateway::start(&yaml).await;
+    let client = plain_client();
+    let call = |auth: Option<String>| {
+        let mut b = Request::get(gw.url("/x"));
+        if let Some(a) = auth {
+            b = b.header("authorization", a);
+        }
+        b.body(empty()).expect("req")
+    };
+    let basic = |up: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(up)
+        )
+    };
+    let (parts, body) = send_full(&client, call(Some(basic("alice:correct horse battery")))).await;
+    assert_eq!(parts.status, 200, "{body}");
+    assert!(
+        body.contains("\"x-portcullis-consumer\":[\"alice\"]"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("authorization"),
+        "credential forwarded: {body}"
+    );
+    for bad in [
+        Some(basic("alice:wrong")),
+        Some(basic("mallory:correct horse battery")),
+        Some("Basic %%%".to_owned()),
+        None,
+    ] {
+        let (parts, _) = send_full(&client, call(bad.clone())).await;
+        assert_eq!(parts.status, 401, "{bad:?}");
+        let challenge = parts
+            .headers
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(challenge.starts_with("Basic realm="), "{challenge}");
+    }
+    // Concurrent checks all finish (they queue for the verifier, they do not fail).
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let client = client.clone();
+        let req = call(Some(basic(&format!("alice:guess-{i}"))));
+        tasks.spawn(async move { send_full(&client, req).await.0.status });
+    }
+    while let Some(st) = tasks.join_next().await {
+        assert_eq!(st.expect("task"), 401);
+    }
+    let log = gw.stderr();
+    assert!(
+        log.contains("malformed_credential") && log.contains("invalid_credential"),
+        "{log}"
+    );
+    assert!(!log.contains("correct horse"), "a password reached the log");
+}

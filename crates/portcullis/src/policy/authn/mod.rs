@@ -8,6 +8,7 @@
 //! basic auth come next.
 
 pub mod apikey;
+pub mod basic;
 pub mod issuers;
 pub mod jwks;
 pub mod jwt;
@@ -102,6 +103,8 @@ pub enum Method {
     },
     /// The client certificate verified by the listener.
     Mtls(Arc<MtlsDirectory>),
+    /// `Authorization: Basic` against Argon2id hashes.
+    Basic(Arc<basic::BasicDirectory>),
     /// A JWT bearer token from one of these issuers.
     Jwt {
         /// Accepted issuers.
@@ -120,6 +123,7 @@ impl Method {
             Self::ApiKey { .. } => "api_key",
             Self::Mtls(_) => "mtls",
             Self::Jwt { .. } => "jwt",
+            Self::Basic(_) => "basic",
         }
     }
 
@@ -129,6 +133,7 @@ impl Method {
             // No registered scheme names client certificates; this tells a client what to send.
             Self::Mtls(_) => "ClientCertificate realm=\"portcullis\"",
             Self::Jwt { .. } => "Bearer realm=\"portcullis\"",
+            Self::Basic(_) => "Basic realm=\"portcullis\", charset=\"UTF-8\"",
         }
     }
 
@@ -291,6 +296,30 @@ impl Authenticator {
                     None => Attempt::Refused("unknown_certificate"),
                 },
             },
+            Method::Basic(dir) => {
+                let Some(v) = req.headers.get(header::AUTHORIZATION) else {
+                    return Attempt::Absent;
+                };
+                let text = v.to_str().unwrap_or("");
+                let Some((scheme, token)) = text.split_once(' ') else {
+                    return Attempt::Absent;
+                };
+                if !scheme.eq_ignore_ascii_case("basic") {
+                    return Attempt::Absent;
+                }
+                let Some((user, password)) = basic::parse_credential(token.trim()) else {
+                    return Attempt::Refused("malformed_credential");
+                };
+                let password = zeroize::Zeroizing::new(password);
+                match dir.verify(&user, &password).await {
+                    Ok(c) => Attempt::Proven(
+                        c.identity("basic"),
+                        None,
+                        Some(Edit::RemoveHeader(header::AUTHORIZATION)),
+                    ),
+                    Err(reason) => Attempt::Refused(reason),
+                }
+            }
             Method::Jwt {
                 issuers,
                 header,
@@ -460,6 +489,8 @@ pub struct Credentials {
     pub mtls: Arc<MtlsDirectory>,
     /// JWT issuers by name.
     pub issuers: HashMap<String, Arc<jwt::Issuer>>,
+    /// Basic-auth users, when any consumer has one.
+    pub basic: Option<Arc<basic::BasicDirectory>>,
 }
 
 /// Compiles consumers and their credentials.
@@ -488,6 +519,7 @@ pub fn compile_consumers(
     let mut store = pepper.as_deref().map(apikey::KeyStore::new);
     let mut names = std::collections::HashSet::new();
     let mut hashes = std::collections::HashSet::new();
+    let mut basic_users = HashMap::new();
     for (i, c) in consumers.iter().enumerate() {
         let at = format!("consumers[{i}]");
         if c.name.is_empty() || c.name.len() > 128 || !c.name.bytes().all(|b| b.is_ascii_graphic())
@@ -512,6 +544,25 @@ pub fn compile_consumers(
             roles: c.roles.iter().map(ToString::to_string).collect(),
             groups: c.groups.iter().map(ToString::to_string).collect(),
         });
+        if let Some(b) = &c.basic_auth {
+            let bat = format!("{at}.basic_auth");
+            if b.username.is_empty() || b.username.contains(':') || b.username.len() > 128 {
+                errs.push(format!("{bat}.username"), "1-128 characters, no `:`");
+            } else if let Err(e) = basic::check_hash(&b.password_hash) {
+                errs.push(format!("{bat}.password_hash"), e);
+            } else if basic_users
+                .insert(
+                    b.username.to_string(),
+                    (consumer.clone(), b.password_hash.to_string()),
+                )
+                .is_some()
+            {
+                errs.push(
+                    format!("{bat}.username"),
+                    "another consumer has this username",
+                );
+            }
+        }
         for (j, m) in c.mtls.iter().enumerate() {
             let mat = format!("{at}.mtls[{j}]");
             let given = [&m.subject, &m.san, &m.fingerprint]
@@ -612,9 +663,21 @@ pub fn compile_consumers(
             }
         }
     }
+    let basic = if basic_users.is_empty() {
+        None
+    } else {
+        match basic::BasicDirectory::new(basic_users) {
+            Ok(d) => Some(Arc::new(d)),
+            Err(e) => {
+                errs.push("consumers", format!("basic auth: {e}"));
+                None
+            }
+        }
+    };
     Credentials {
         keys: store.map(Arc::new),
         mtls: Arc::new(mtls),
         issuers: HashMap::new(),
+        basic,
     }
 }
