@@ -201,6 +201,8 @@ fn compile(
         crate::policy::authn::compile_consumers(&raw.identity, &raw.consumers, errs);
     credentials.issuers =
         crate::policy::authn::issuers::compile_issuers(&raw.identity.jwt, &registry.jwks, errs);
+    credentials.introspection =
+        crate::policy::authn::issuers::compile_introspection(&raw.identity.introspection, errs);
     let jwks_sources = credentials
         .issuers
         .values()

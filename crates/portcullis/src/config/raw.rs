@@ -437,7 +437,7 @@ pub enum AuthKeyword {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthMethodsConfig {
-    /// Methods in order: `api_key`, `jwt`, `mtls`, `basic`.
+    /// Methods in order: `api_key`, `jwt`, `introspection`, `mtls`, `basic`.
     pub methods: Vec<Str>,
     /// Where API keys are read from. Default: header `x-api-key`.
     #[serde(default)]
@@ -445,6 +445,10 @@ pub struct AuthMethodsConfig {
     /// JWT settings of the route. Default: bearer tokens from every configured issuer.
     #[serde(default)]
     pub jwt: Option<JwtRouteConfig>,
+    /// Introspection endpoint (a name under `identity.introspection`) for the
+    /// `introspection` method. Default: the only one configured.
+    #[serde(default)]
+    pub introspection: Option<Str>,
     /// Remove the credential before forwarding. Default true.
     #[serde(default)]
     pub hide_credentials: Option<bool>,
@@ -566,6 +570,51 @@ pub struct IdentityConfig {
     /// by name.
     #[serde(default)]
     pub jwt: BTreeMap<String, JwtIssuerConfig>,
+    /// OAuth 2.0 token introspection endpoints (RFC 7662) for opaque bearer tokens, by name.
+    #[serde(default)]
+    pub introspection: BTreeMap<String, IntrospectionConfig>,
+}
+
+/// One introspection endpoint.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntrospectionConfig {
+    /// Endpoint URL (https://).
+    pub url: Str,
+    /// The gateway's client id at the authorization server.
+    pub client_id: Str,
+    /// The gateway's client secret (`${env:...}` or `${file:...}`).
+    pub client_secret: Str,
+    /// Required `iss` in answers, when set.
+    #[serde(default)]
+    pub issuer: Option<Str>,
+    /// Accepted audiences (`aud` must contain one), when set.
+    #[serde(default)]
+    pub audiences: Vec<Str>,
+    /// Member naming the consumer. Default: `sub`, else `username`, else `client_id`.
+    #[serde(default)]
+    pub consumer_claim: Option<Str>,
+    /// Member path holding roles. Default `roles`.
+    #[serde(default)]
+    pub roles_claim: Option<Str>,
+    /// Timeout of one call; past it the request gets 503 (fail closed). Default 2s.
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    /// Longest time an active answer is reused (never past the token's `exp`). Default 5m.
+    #[serde(default)]
+    pub max_ttl: Option<HumanDuration>,
+    /// How long an inactive answer is reused. Default 10s.
+    #[serde(default)]
+    pub negative_ttl: Option<HumanDuration>,
+    /// Cached answers kept. Default 10000.
+    #[serde(default)]
+    pub cache_entries: Option<u64>,
+    /// CA bundle (PEM) for the endpoint. Default: the system roots.
+    #[serde(default)]
+    pub ca: Option<Str>,
+    /// Allow an `http://` URL (tests only: the gateway's secret and tokens travel in clear).
+    #[serde(default)]
+    pub allow_insecure_http: bool,
 }
 
 /// One JWT issuer: who signs, for whom, and with which keys. Every key is bound to exactly one

@@ -564,6 +564,44 @@ fn compile_authn(
                     store: store.clone(),
                 });
             }
+            "introspection" => {
+                let chosen = match &m.introspection {
+                    Some(n) => credentials
+                        .introspection
+                        .get(n.as_str())
+                        .cloned()
+                        .or_else(|| {
+                            errs.push(
+                                format!("{at}.introspection"),
+                                format!(
+                                    "no endpoint {:?} under identity.introspection",
+                                    n.as_str()
+                                ),
+                            );
+                            None
+                        }),
+                    None if credentials.introspection.len() == 1 => {
+                        credentials.introspection.values().next().cloned()
+                    }
+                    None => {
+                        errs.push(
+                            format!("{at}.methods[{i}]"),
+                            if credentials.introspection.is_empty() {
+                                "`introspection` needs an endpoint under `identity.introspection`"
+                            } else {
+                                "several introspection endpoints: name one in `introspection`"
+                            },
+                        );
+                        None
+                    }
+                };
+                if let Some(endpoint) = chosen {
+                    methods.push(Method::Introspection {
+                        endpoint,
+                        share_bearer: false,
+                    });
+                }
+            }
             "basic" => match &credentials.basic {
                 Some(dir) => methods.push(Method::Basic(dir.clone())),
                 None => errs.push(
@@ -625,21 +663,41 @@ fn compile_authn(
             }
             other => errs.push(
                 format!("{at}.methods[{i}]"),
-                format!("unknown method {other:?}: supported: api_key, jwt, mtls, basic"),
+                format!(
+                    "unknown method {other:?}: supported: api_key, jwt, introspection, mtls, basic"
+                ),
             ),
         }
     }
     let opaque_bearer = methods
         .iter()
         .any(|x| matches!(x, Method::ApiKey { source, .. } if source.bearer));
+    let takes_jwt = methods.iter().any(|x| matches!(x, Method::Jwt { .. }));
+    let introspects = methods
+        .iter()
+        .any(|x| matches!(x, Method::Introspection { .. }));
+    if opaque_bearer && introspects {
+        errs.push(
+            format!("{at}.methods"),
+            "`api_key` with `bearer: true` and `introspection` would both claim opaque bearer tokens",
+        );
+    }
     for x in &mut methods {
-        if let Method::Jwt { share_bearer, .. } = x {
-            *share_bearer = opaque_bearer;
+        match x {
+            Method::Jwt { share_bearer, .. } => *share_bearer = opaque_bearer || introspects,
+            Method::Introspection { share_bearer, .. } => *share_bearer = takes_jwt,
+            _ => {}
         }
     }
     let listed = |n: &str| m.methods.iter().any(|x| x.as_str() == n);
     if m.jwt.is_some() && !listed("jwt") {
         errs.push(format!("{at}.jwt"), "set, but `jwt` is not in `methods`");
+    }
+    if m.introspection.is_some() && !listed("introspection") {
+        errs.push(
+            format!("{at}.introspection"),
+            "set, but `introspection` is not in `methods`",
+        );
     }
     if m.api_key.is_some() && !listed("api_key") {
         errs.push(

@@ -371,3 +371,142 @@ routes:
     assert!(log.contains("insufficient_scope"), "{log}");
     assert!(log.contains("authorization denied"), "{log}");
 }
+
+/// An RFC 7662 endpoint: `opaque-good` is active, `opaque-slow` answers after 3 s, anything
+/// else is inactive; the gateway must authenticate as `gateway` / `gw secret`.
+async fn start_introspection() -> (u16, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+    use http_body_util::BodyExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let c = c.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let c = c.clone();
+                    async move {
+                        c.fetch_add(1, Ordering::SeqCst);
+                        let expected = format!(
+                            "Basic {}",
+                            base64::engine::general_purpose::STANDARD.encode("gateway:gw+secret")
+                        );
+                        let authed = req
+                            .headers()
+                            .get("authorization")
+                            .is_some_and(|v| v.as_bytes() == expected.as_bytes());
+                        let body = req.into_body().collect().await.expect("body").to_bytes();
+                        let form = String::from_utf8_lossy(&body).into_owned();
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .expect("clock")
+                            .as_secs();
+                        let answer = if !authed {
+                            let mut r = Response::new(full("{\"error\":\"invalid_client\"}"));
+                            *r.status_mut() = http::StatusCode::UNAUTHORIZED;
+                            return Ok::<_, Infallible>(r);
+                        } else if form.contains("token=opaque-good&") {
+                            json!({"active": true, "sub": "svc-a", "scope": "orders:read",
+                                   "roles": ["reader"], "exp": now + 600})
+                        } else if form.contains("token=opaque-slow&") {
+                            tokio::time::sleep(Duration::from_secs(3)).await;
+                            json!({"active": true, "sub": "svc-b", "roles": ["reader"]})
+                        } else {
+                            json!({"active": false})
+                        };
+                        Ok::<_, Infallible>(Response::new(full(answer.to_string())))
+                    }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    (port, calls, task)
+}
+
+#[tokio::test]
+async fn opaque_tokens_are_introspected_cached_and_fail_closed() {
+    let up = start_upstream("app").await;
+    let (port, calls, task) = start_introspection().await;
+    let k = SigningKey::new("k1");
+    let yaml = format!(
+        r#"{base}
+identity:
+  jwt:
+    idp:
+      issuer: https://idp.test
+      audiences: [orders]
+      roles_claim: realm.roles
+      keys: [{{ alg: ES256, kid: k1, jwk: '{jwk}' }}]
+  introspection:
+    as:
+      url: "http://127.0.0.1:{port}/introspect"
+      allow_insecure_http: true
+      client_id: gateway
+      client_secret: "gw secret"
+      timeout: 1s
+      negative_ttl: 1m
+upstreams:
+  app: {{ targets: ["{up}"] }}
+routes:
+  - name: orders
+    match: {{ path_prefix: /orders }}
+    auth: {{ methods: [jwt, introspection] }}
+    authorize: {{ roles: [reader] }}
+    upstream: app
+"#,
+        base = crate::support::BASE,
+        jwk = k.jwk(),
+        up = up.addr,
+    );
+    let gw = Gateway::start(&yaml).await;
+    let client = plain_client();
+    // An opaque token goes to the endpoint once, then comes from the cache.
+    let (st, body) = send(&client, bearer(&gw, "opaque-good")).await;
+    assert_eq!(st, 200, "{body}\n{}", gw.stderr());
+    assert!(
+        body.contains("\"x-portcullis-consumer\":[\"svc-a\"]"),
+        "{body}"
+    );
+    assert!(
+        body.contains("\"x-portcullis-auth-method\":[\"introspection\"]"),
+        "{body}"
+    );
+    assert_eq!(send(&client, bearer(&gw, "opaque-good")).await.0, 200);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the second request used the cache"
+    );
+    // A JWT on the same route is verified locally, not introspected.
+    let (st, _) = send(&client, bearer(&gw, &k.token("alice", &["reader"]))).await;
+    assert_eq!(st, 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // Inactive: 401, remembered.
+    assert_eq!(send(&client, bearer(&gw, "opaque-revoked")).await.0, 401);
+    assert_eq!(send(&client, bearer(&gw, "opaque-revoked")).await.0, 401);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // Slower than the timeout: 503, fail closed.
+    let (st, _) = send(&client, bearer(&gw, "opaque-slow")).await;
+    assert_eq!(st, 503);
+    // Endpoint gone: fail closed again for tokens not cached; cached ones still pass.
+    task.abort();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(send(&client, bearer(&gw, "opaque-other")).await.0, 503);
+    assert_eq!(send(&client, bearer(&gw, "opaque-good")).await.0, 200);
+    let log = gw.stderr();
+    assert!(
+        log.contains("introspection_unavailable") && log.contains("inactive_token"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("gw secret") && !log.contains("opaque-good"),
+        "a secret reached the log"
+    );
+}

@@ -14,6 +14,84 @@ use crate::config::error::Collector;
 use crate::config::expand::resolve_path;
 use crate::config::raw::{JwksConfig, JwtIssuerConfig, JwtKeyConfig};
 
+/// Compiles every introspection endpoint; errors go to `errs`.
+pub fn compile_introspection(
+    raw: &std::collections::BTreeMap<String, crate::config::raw::IntrospectionConfig>,
+    errs: &mut Collector,
+) -> HashMap<String, Arc<super::introspect::Introspector>> {
+    use super::introspect::{Introspector, Settings, client_authorization};
+    let mut out = HashMap::new();
+    for (name, c) in raw {
+        let at = format!("identity.introspection.{name}");
+        let lower = c.url.to_ascii_lowercase();
+        if lower.starts_with("http://") && !c.allow_insecure_http {
+            errs.push(
+                format!("{at}.url"),
+                "must be https:// (the gateway's secret and every token would travel in clear; `allow_insecure_http: true` is for tests)",
+            );
+            continue;
+        }
+        let Ok(url) = c.url.parse::<http::Uri>() else {
+            errs.push(format!("{at}.url"), "not a URL");
+            continue;
+        };
+        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+            errs.push(format!("{at}.url"), "must be an https:// URL");
+            continue;
+        }
+        if c.client_id.is_empty() || c.client_secret.is_empty() {
+            errs.push(
+                at.clone(),
+                "`client_id` and `client_secret` must not be empty",
+            );
+            continue;
+        }
+        let Some(authorization) = client_authorization(&c.client_id, &c.client_secret) else {
+            errs.push(format!("{at}.client_id"), "cannot be sent in a header");
+            continue;
+        };
+        let d = |v: Option<crate::config::units::HumanDuration>, def: u64| {
+            v.map_or(Duration::from_secs(def), |d| d.0)
+        };
+        let timeout = d(c.timeout, 2);
+        if timeout.is_zero() {
+            errs.push(format!("{at}.timeout"), "must be more than 0");
+            continue;
+        }
+        let fetcher = match crate::fetch::Fetcher::new(
+            c.ca.as_ref().map(|p| resolve_path(p)).as_deref(),
+            timeout,
+            super::introspect::MAX_ANSWER_BYTES,
+        ) {
+            Ok(f) => f,
+            Err(e) => {
+                errs.push(format!("{at}.ca"), e);
+                continue;
+            }
+        };
+        let settings = Settings {
+            name: name.clone(),
+            url,
+            authorization,
+            issuer: c.issuer.as_ref().map(ToString::to_string),
+            audiences: c.audiences.iter().map(ToString::to_string).collect(),
+            consumer_claim: c.consumer_claim.as_ref().map(ToString::to_string),
+            roles_claim: c
+                .roles_claim
+                .as_ref()
+                .map_or("roles", |r| r.as_str())
+                .split('.')
+                .map(str::to_owned)
+                .collect(),
+            max_ttl: d(c.max_ttl, 300),
+            negative_ttl: d(c.negative_ttl, 10),
+            cache_entries: c.cache_entries.unwrap_or(10_000),
+        };
+        out.insert(name.clone(), Arc::new(Introspector::new(settings, fetcher)));
+    }
+    out
+}
+
 /// Largest key or JWKS file read from disk.
 const MAX_KEY_FILE_BYTES: u64 = 512 * 1024;
 

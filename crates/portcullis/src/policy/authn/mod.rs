@@ -9,6 +9,7 @@
 
 pub mod apikey;
 pub mod basic;
+pub mod introspect;
 pub mod issuers;
 pub mod jwks;
 pub mod jwt;
@@ -103,6 +104,13 @@ pub enum Method {
     },
     /// The client certificate verified by the listener.
     Mtls(Arc<MtlsDirectory>),
+    /// An opaque bearer token checked at an introspection endpoint.
+    Introspection {
+        /// The endpoint.
+        endpoint: Arc<introspect::Introspector>,
+        /// The route also takes JWTs: only tokens that are not JWT-shaped are this method's.
+        share_bearer: bool,
+    },
     /// `Authorization: Basic` against Argon2id hashes.
     Basic(Arc<basic::BasicDirectory>),
     /// A JWT bearer token from one of these issuers.
@@ -124,6 +132,7 @@ impl Method {
             Self::Mtls(_) => "mtls",
             Self::Jwt { .. } => "jwt",
             Self::Basic(_) => "basic",
+            Self::Introspection { .. } => "introspection",
         }
     }
 
@@ -134,6 +143,7 @@ impl Method {
             Self::Mtls(_) => "ClientCertificate realm=\"portcullis\"",
             Self::Jwt { .. } => "Bearer realm=\"portcullis\"",
             Self::Basic(_) => "Basic realm=\"portcullis\", charset=\"UTF-8\"",
+            Self::Introspection { .. } => "Bearer realm=\"portcullis\"",
         }
     }
 
@@ -141,7 +151,9 @@ impl Method {
     /// for bearer tokens; nothing about what was wrong).
     fn refusal_challenge(&self) -> &'static str {
         match self {
-            Self::Jwt { .. } => "Bearer realm=\"portcullis\", error=\"invalid_token\"",
+            Self::Jwt { .. } | Self::Introspection { .. } => {
+                "Bearer realm=\"portcullis\", error=\"invalid_token\""
+            }
             other => other.challenge(),
         }
     }
@@ -235,6 +247,8 @@ enum Attempt {
     Absent,
     /// A credential was present and refused, for this reason.
     Refused(&'static str),
+    /// A credential was present and could not be checked (a verifier is down): 503.
+    Unavailable(&'static str),
     /// Proven: the identity, the credential's label, and the edit that hides it.
     Proven(Identity, Option<String>, Option<Edit>),
 }
@@ -261,6 +275,12 @@ impl Authenticator {
                 Attempt::Refused(reason) => {
                     SecurityEvent::authn(m.name(), reason).emit(ctx);
                     let mut d = self.unauthenticated(Some(m));
+                    d.outcome = reason;
+                    return Decision::Deny(d);
+                }
+                Attempt::Unavailable(reason) => {
+                    SecurityEvent::authn(m.name(), reason).emit(ctx);
+                    let mut d = Deny::new(Problem::Unavailable);
                     d.outcome = reason;
                     return Decision::Deny(d);
                 }
@@ -296,6 +316,34 @@ impl Authenticator {
                     None => Attempt::Refused("unknown_certificate"),
                 },
             },
+            Method::Introspection {
+                endpoint,
+                share_bearer,
+            } => {
+                let Presented::Found(token, _) = find_jwt(None, false, req) else {
+                    return Attempt::Absent;
+                };
+                if *share_bearer && jwt::looks_like_jwt(token) {
+                    return Attempt::Absent;
+                }
+                match endpoint.check(token).await {
+                    Ok(a) => Attempt::Proven(
+                        Identity {
+                            consumer: a.subject.clone(),
+                            method: "introspection",
+                            roles: a.roles.clone(),
+                            scopes: a.scopes.clone(),
+                            claims: Some(a.claims.clone()),
+                        },
+                        Some(endpoint.name().to_owned()),
+                        Some(Edit::RemoveHeader(header::AUTHORIZATION)),
+                    ),
+                    Err(introspect::Outcome::Inactive) => Attempt::Refused("inactive_token"),
+                    Err(introspect::Outcome::Unavailable) => {
+                        Attempt::Unavailable("introspection_unavailable")
+                    }
+                }
+            }
             Method::Basic(dir) => {
                 let Some(v) = req.headers.get(header::AUTHORIZATION) else {
                     return Attempt::Absent;
@@ -491,6 +539,8 @@ pub struct Credentials {
     pub issuers: HashMap<String, Arc<jwt::Issuer>>,
     /// Basic-auth users, when any consumer has one.
     pub basic: Option<Arc<basic::BasicDirectory>>,
+    /// Introspection endpoints by name.
+    pub introspection: HashMap<String, Arc<introspect::Introspector>>,
 }
 
 /// Compiles consumers and their credentials.
@@ -679,5 +729,6 @@ pub fn compile_consumers(
         mtls: Arc::new(mtls),
         issuers: HashMap::new(),
         basic,
+        introspection: HashMap::new(),
     }
 }
