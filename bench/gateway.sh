@@ -15,6 +15,18 @@ BIN=${1:?usage: gateway.sh PATH/TO/portcullis (started by the benchmark harness)
 kind=${GATEWAY_SCENARIO:?GATEWAY_SCENARIO is not set: this script is started by the benchmark harness}
 
 cfg=$HERE/gw-$kind.yaml
+# `bench/run.sh --identity jwt|jwt-nocache`: the apikey listener verifies a JWT instead.
+identity=${BENCH_IDENTITY:-apikey}
+if [[ $kind == apikey && $identity == jwt* ]]; then
+  cfg=$HERE/gw-jwt.yaml
+  : "${BENCH_JWT_PUBKEY:?BENCH_JWT_PUBKEY is not set (bench/run.sh --identity jwt sets it)}"
+  if [[ $identity == jwt-nocache ]]; then
+    nocache=$(dirname "$BENCH_JWT_PUBKEY")/gw-jwt-nocache.yaml
+    sed 's|^      cache_entries: .*$|      cache_entries: 0|' "$cfg" > "$nocache"
+    grep -q '^      cache_entries: 0$' "$nocache" || { echo "portcullis bench: could not turn the JWT cache off" >&2; exit 1; }
+    cfg=$nocache
+  fi
+fi
 if [[ ! -f $cfg ]]; then
   echo "portcullis bench: no config for listener kind '$kind' ($cfg)." >&2
   echo "  gw-ratelimit.yaml arrives with the traffic-control work." >&2
@@ -23,7 +35,7 @@ fi
 [[ -x $BIN ]] || { echo "portcullis bench: $BIN is not an executable" >&2; exit 1; }
 
 # API keys are stored hashed: make a pepper for this run and hash the harness's key with it.
-if [[ $kind == apikey ]]; then
+if [[ $kind == apikey && $identity == apikey ]]; then
   : "${BENCH_API_KEY:?BENCH_API_KEY is not set}"
   BENCH_PEPPER=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
   export BENCH_PEPPER

@@ -7,6 +7,9 @@
 #   bash bench/run.sh --rounds 5 --duration 10     figures to quote (idle machine only)
 #   bash bench/run.sh --setup           run the shared setup.sh first (apt peers + tools; root)
 #   bash bench/run.sh --no-build        use the existing release binary as it is
+#   bash bench/run.sh --identity jwt    scenarios plain + apikey, where the apikey listener
+#                                       checks an RS256 JWT (sent in X-Api-Key) plus a role;
+#                                       jwt-nocache verifies the signature on every request
 #   bash bench/run.sh --help            this text, then the harness's own options
 #
 # Environment: SHARED_BENCH (default <repo>/../shared/bench), PORTCULLIS_BIN (a binary to use
@@ -20,10 +23,12 @@ REPO=$(cd "$HERE/.." && pwd)
 log() { printf '[portcullis-bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
-setup=0 build=1 help=0 out=
+setup=0 build=1 help=0 out= identity=apikey
 pass=()
 while (($#)); do
   case $1 in
+    --identity) identity=${2:?--identity needs apikey, jwt or jwt-nocache}; shift ;;
+    --identity=*) identity=${1#--identity=} ;;
     --setup) setup=1 ;;
     --no-build) build=0 ;;
     -h | --help) help=1 ;;
@@ -91,6 +96,28 @@ BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 # both tls (wrk) and tls-h2 (h2load). The harness measures the gateway only in the scenarios
 # named in --gateway-scenarios, so tls-h2 must be named there too. Later arguments override
 # earlier ones, so anything the user passes wins.
+# --identity jwt: a fresh RSA key pair and one RS256 token for the run; the harness sends the
+# token as its "API key" (X-Api-Key) and the gateway's apikey listener verifies it as a JWT.
+identity_args=()
+case $identity in
+  apikey) ;;
+  jwt | jwt-nocache)
+    jwt_dir=$(mktemp -d)
+    trap 'rm -rf "$jwt_dir"' EXIT
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$jwt_dir/key.pem" 2>/dev/null
+    openssl pkey -in "$jwt_dir/key.pem" -pubout -out "$jwt_dir/pub.pem"
+    b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+    now=$(date +%s)
+    head=$(printf '{"alg":"RS256","typ":"JWT","kid":"bench-rsa"}' | b64url)
+    body=$(printf '{"iss":"https://bench.portcullis.test","aud":"bench","sub":"bench-client","roles":["client"],"iat":%d,"exp":%d}' "$now" $((now + 86400)) | b64url)
+    sig=$(printf '%s.%s' "$head" "$body" | openssl dgst -sha256 -sign "$jwt_dir/key.pem" -binary | b64url)
+    export BENCH_IDENTITY=$identity BENCH_JWT_PUBKEY=$jwt_dir/pub.pem
+    identity_args=(--api-key "$head.$body.$sig" --scenarios plain,apikey --gateway-scenarios plain,apikey)
+    log "identity: apikey listener verifies an RS256 JWT ($identity)"
+    ;;
+  *) die "--identity: apikey, jwt or jwt-nocache" ;;
+esac
+
 mkdir -p "$HERE/results"
 default_out=$HERE/results/portcullis-$(date -u +%Y%m%dT%H%M%SZ).json
 [[ -n $out ]] || out=$default_out
@@ -102,6 +129,7 @@ args=(
   --gateway-scenarios plain,apikey,reject,tls,tls-h2
   --scenarios plain,apikey,reject,tls,tls-h2
   --out "$default_out"
+  "${identity_args[@]}"
   "${pass[@]}"
 )
 log "binary: $BIN ($("$BIN" version 2>/dev/null || echo 'version unknown'))"

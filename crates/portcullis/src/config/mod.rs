@@ -195,8 +195,15 @@ fn compile(
         live_targets,
         live_clients,
     } = crate::upstream::compile_upstreams(&raw.upstreams, registry, errs);
-    let listener_names: HashSet<String> =
-        raw.listeners.iter().map(|l| l.name.to_string()).collect();
+    // Listener name → whether it asks for client certificates (for `mtls` routes).
+    let listener_names: std::collections::HashMap<String, bool> = raw
+        .listeners
+        .iter()
+        .map(|l| {
+            let mtls = l.tls.as_ref().is_some_and(|t| t.client_auth.is_some());
+            (l.name.to_string(), mtls)
+        })
+        .collect();
     let mut credentials =
         crate::policy::authn::compile_consumers(&raw.identity, &raw.consumers, errs);
     credentials.issuers =

@@ -147,6 +147,14 @@ fn reports_semantic_errors_with_paths_and_lines() {
             "identity.jwt.idp: give `keys` or `jwks`",
         ),
         (
+            "routes:\n  - { name: r, auth: { methods: [mtls] }, authorize: { any_authenticated: true }, direct: {} }\n",
+            "routes[0].auth.methods: `mtls` needs a listener with `tls.client_auth`",
+        ),
+        (
+            "identity: { api_key_pepper: 0123456789abcdef0123456789abcdef }\nroutes:\n  - { name: r, auth: { methods: [api_key, api_key] }, authorize: { any_authenticated: true }, direct: {} }\n",
+            "routes[0].auth.methods[1]: listed twice",
+        ),
+        (
             "roles:\n  reader: { allow: [{ groups: [nope], methods: [GET] }] }\n",
             "roles.reader.allow[0].groups[0]: no route has group \"nope\"",
         ),

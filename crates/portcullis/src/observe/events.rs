@@ -14,7 +14,7 @@ pub struct SecurityEvent {
     pub event: &'static str,
     /// `success` or a reason (`missing_credential`, `invalid_credential`, `denied`, ...).
     pub outcome: &'static str,
-    /// Authentication method (`api_key`, `mtls`, `none`).
+    /// Authentication method (`api_key`, `jwt`, `introspection`, `mtls`, `basic`, `none`).
     pub method: &'static str,
     /// Consumer, when known (falls back to the identity on the context).
     pub consumer: Option<Arc<str>>,

@@ -76,7 +76,7 @@ impl Deny {
 pub struct Identity {
     /// Consumer name.
     pub consumer: String,
-    /// How it was proven (`api_key`, `jwt`, `mtls`, `basic`).
+    /// How it was proven (`api_key`, `jwt`, `introspection`, `mtls`, `basic`).
     pub method: &'static str,
     /// Roles.
     pub roles: Vec<String>,

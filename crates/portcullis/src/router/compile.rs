@@ -25,7 +25,7 @@ use crate::upstream::Upstream;
 pub fn compile_routes(
     raw: &[RouteConfig],
     upstreams: &HashMap<String, Arc<Upstream>>,
-    listener_names: &HashSet<String>,
+    listener_names: &HashMap<String, bool>,
     credentials: &crate::policy::authn::Credentials,
     grants: &BTreeMap<String, RoleConfig>,
     errs: &mut Collector,
@@ -69,7 +69,8 @@ pub fn compile_routes(
 /// What a route's compile needs besides its own config.
 struct RouteCompile<'a> {
     upstreams: &'a HashMap<String, Arc<Upstream>>,
-    listener_names: &'a HashSet<String>,
+    /// Listener name → whether it asks for client certificates.
+    listener_names: &'a HashMap<String, bool>,
     credentials: &'a crate::policy::authn::Credentials,
     /// Role rules granted to this route by top-level `roles`.
     granted: Vec<RoleRule>,
@@ -261,7 +262,7 @@ fn compile_route(
         (cx.upstreams, cx.listener_names, cx.credentials);
     let before = errs.errors.len();
     for (j, l) in r.listeners.iter().enumerate() {
-        if !listener_names.contains(&**l) {
+        if !listener_names.contains_key(&**l) {
             errs.push(
                 format!("{at}.listeners[{j}]"),
                 format!("no listener named {l:?}"),
@@ -380,6 +381,22 @@ fn compile_route(
             chain.push(Stage::RequireAuthentication);
         }
         Some(AuthConfig::Methods(m)) => {
+            if m.methods.iter().any(|x| x.as_str() == "mtls") {
+                let on: Vec<bool> = if r.listeners.is_empty() {
+                    listener_names.values().copied().collect()
+                } else {
+                    r.listeners
+                        .iter()
+                        .filter_map(|l| listener_names.get(l.as_str()).copied())
+                        .collect()
+                };
+                if !on.iter().any(|asks| *asks) {
+                    errs.push(
+                        format!("{at}.auth.methods"),
+                        "`mtls` needs a listener with `tls.client_auth` among the route's listeners",
+                    );
+                }
+            }
             if let Some(a) = compile_authn(m, &format!("{at}.auth"), credentials, errs) {
                 chain.push(Stage::Authenticate(Arc::new(a)));
             }
@@ -534,6 +551,10 @@ fn compile_authn(
     }
     let mut methods = Vec::new();
     for (i, name) in m.methods.iter().enumerate() {
+        if m.methods[..i].contains(name) {
+            errs.push(format!("{at}.methods[{i}]"), "listed twice");
+            continue;
+        }
         match name.as_str() {
             "api_key" => {
                 let Some(store) = &credentials.keys else {
@@ -672,7 +693,10 @@ fn compile_authn(
     let opaque_bearer = methods
         .iter()
         .any(|x| matches!(x, Method::ApiKey { source, .. } if source.bearer));
-    let takes_jwt = methods.iter().any(|x| matches!(x, Method::Jwt { .. }));
+    // Only a `jwt` method reading `Authorization` competes with introspection for bearer tokens.
+    let takes_jwt = methods
+        .iter()
+        .any(|x| matches!(x, Method::Jwt { header: None, .. }));
     let introspects = methods
         .iter()
         .any(|x| matches!(x, Method::Introspection { .. }));

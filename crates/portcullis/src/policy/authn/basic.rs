@@ -95,7 +95,21 @@ impl BasicDirectory {
     pub fn new(users: HashMap<String, (Arc<Consumer>, String)>) -> Result<Self, String> {
         let mut random = [0u8; 32];
         aws_lc_rs::rand::fill(&mut random).map_err(|_| "no randomness available")?;
-        let dummy = hash_password(&hex::encode(random))?;
+        // The dummy costs what a real user's check costs (the first user's parameters), so an
+        // unknown username takes as long as a known one.
+        let params = users
+            .values()
+            .next()
+            .and_then(|(_, h)| PasswordHash::new(h).ok())
+            .and_then(|h| argon2::Params::try_from(&h).ok())
+            .unwrap_or_default();
+        let dummy = {
+            use argon2::password_hash::PasswordHasher;
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+                .hash_password(hex::encode(random).as_bytes())
+                .map(|h| h.to_string())
+                .map_err(|e| e.to_string())?
+        };
         aws_lc_rs::rand::fill(&mut random).map_err(|_| "no randomness available")?;
         let width = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         Ok(Self {

@@ -54,8 +54,19 @@ pub fn compile_introspection(
             v.map_or(Duration::from_secs(def), |d| d.0)
         };
         let timeout = d(c.timeout, 2);
-        if timeout.is_zero() {
-            errs.push(format!("{at}.timeout"), "must be more than 0");
+        let (max_ttl, negative_ttl) = (d(c.max_ttl, 300), d(c.negative_ttl, 10));
+        if timeout.is_zero() || max_ttl.is_zero() || negative_ttl.is_zero() {
+            errs.push(
+                at.clone(),
+                "`timeout`, `max_ttl` and `negative_ttl` must be more than 0",
+            );
+            continue;
+        }
+        if c.cache_entries == Some(0) {
+            errs.push(
+                format!("{at}.cache_entries"),
+                "at least 1: without a cache every request waits for the endpoint",
+            );
             continue;
         }
         let fetcher = match crate::fetch::Fetcher::new(
@@ -83,8 +94,8 @@ pub fn compile_introspection(
                 .split('.')
                 .map(str::to_owned)
                 .collect(),
-            max_ttl: d(c.max_ttl, 300),
-            negative_ttl: d(c.negative_ttl, 10),
+            max_ttl,
+            negative_ttl,
             cache_entries: c.cache_entries.unwrap_or(10_000),
         };
         out.insert(name.clone(), Arc::new(Introspector::new(settings, fetcher)));
@@ -182,6 +193,14 @@ fn compile_issuer(
             .collect()
     };
     let roles_claim = path(c.roles_claim.as_ref(), "roles");
+    if c.consumer_claim.as_ref().is_some_and(|v| v.is_empty()) {
+        errs.push(format!("{at}.consumer_claim"), "must not be empty");
+    }
+    for (i, r) in c.required_claims.iter().enumerate() {
+        if r.is_empty() {
+            errs.push(format!("{at}.required_claims[{i}]"), "must not be empty");
+        }
+    }
     if roles_claim.iter().any(String::is_empty) {
         errs.push(format!("{at}.roles_claim"), "empty path segment");
     }

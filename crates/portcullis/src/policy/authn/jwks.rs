@@ -132,7 +132,8 @@ impl JwksSource {
                 } else {
                     // Back off from 1 s, doubling, up to the refresh interval.
                     failures = failures.saturating_add(1);
-                    Duration::from_secs(1u64 << failures.min(10)).min(me.settings.refresh_interval)
+                    Duration::from_secs(1u64 << (failures - 1).min(10))
+                        .min(me.settings.refresh_interval)
                 };
                 drop(me);
                 tokio::time::sleep(wait).await;

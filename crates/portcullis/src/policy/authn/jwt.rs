@@ -7,8 +7,10 @@
 //! nested tokens refused. The key is chosen by `kid` among the issuer's keys, and each key
 //! verifies exactly one algorithm, so algorithm confusion (an HMAC keyed with an RSA public
 //! key) cannot happen. `jku`, `x5u`, `jwk` and `x5c` in the header are never used.
-//! Signature verification itself is `jsonwebtoken`'s, on aws-lc-rs (fixed-size ECDSA
-//! signatures, r and s range-checked; RSA 2048-8192 bits). Claims are checked after the
+//! Keys are read with `jsonwebtoken` (PEM and JWK) and then parsed once into aws-lc-rs
+//! verification keys, so a request pays for the signature check only, not for re-parsing the
+//! key (fixed-size ECDSA signatures with r and s range-checked, RSA 2048-8192 bits, HMAC
+//! compared in constant time). Claims are checked after the
 //! signature: `iss` exactly, `aud` containing an accepted audience, `exp`, `nbf`, `iat` with
 //! leeway, and the configured required claims.
 
@@ -118,22 +120,81 @@ impl Alg {
             _ => 32,
         }
     }
+}
 
-    fn as_jwt(self) -> jsonwebtoken::Algorithm {
-        use jsonwebtoken::Algorithm as A;
+/// Longest signature considered (RSA-8192 is 1024 bytes).
+const MAX_SIGNATURE_BYTES: usize = 1024;
+
+/// A key ready to verify: parsed once, at load.
+enum Verifier {
+    /// Boxed: an HMAC key holds its precomputed state (over a kilobyte).
+    Hmac(Box<aws_lc_rs::hmac::Key>),
+    Public(aws_lc_rs::signature::ParsedPublicKey),
+}
+
+impl Alg {
+    /// The public-key verification algorithm (`None` for HMAC).
+    fn verification(self) -> Option<&'static dyn aws_lc_rs::signature::VerificationAlgorithm> {
+        use aws_lc_rs::signature as s;
+        Some(match self {
+            Self::RS256 => &s::RSA_PKCS1_2048_8192_SHA256,
+            Self::RS384 => &s::RSA_PKCS1_2048_8192_SHA384,
+            Self::RS512 => &s::RSA_PKCS1_2048_8192_SHA512,
+            Self::PS256 => &s::RSA_PSS_2048_8192_SHA256,
+            Self::PS384 => &s::RSA_PSS_2048_8192_SHA384,
+            Self::PS512 => &s::RSA_PSS_2048_8192_SHA512,
+            Self::ES256 => &s::ECDSA_P256_SHA256_FIXED,
+            Self::ES384 => &s::ECDSA_P384_SHA384_FIXED,
+            Self::EdDSA => &s::ED25519,
+            Self::HS256 | Self::HS384 | Self::HS512 => return None,
+        })
+    }
+
+    fn hmac(self) -> aws_lc_rs::hmac::Algorithm {
         match self {
-            Self::HS256 => A::HS256,
-            Self::HS384 => A::HS384,
-            Self::HS512 => A::HS512,
-            Self::RS256 => A::RS256,
-            Self::RS384 => A::RS384,
-            Self::RS512 => A::RS512,
-            Self::PS256 => A::PS256,
-            Self::PS384 => A::PS384,
-            Self::PS512 => A::PS512,
-            Self::ES256 => A::ES256,
-            Self::ES384 => A::ES384,
-            Self::EdDSA => A::EdDSA,
+            Self::HS384 => aws_lc_rs::hmac::HMAC_SHA384,
+            Self::HS512 => aws_lc_rs::hmac::HMAC_SHA512,
+            _ => aws_lc_rs::hmac::HMAC_SHA256,
+        }
+    }
+}
+
+impl Verifier {
+    fn new(alg: Alg, key: &DecodingKey) -> Result<Self, String> {
+        use jsonwebtoken::DecodingKeyKind as K;
+        let Some(verification) = alg.verification() else {
+            let K::SecretOrDer(secret) = key.kind() else {
+                return Err("not an HMAC secret".into());
+            };
+            return Ok(Self::Hmac(Box::new(aws_lc_rs::hmac::Key::new(
+                alg.hmac(),
+                secret,
+            ))));
+        };
+        let parsed = match key.kind() {
+            K::SecretOrDer(bytes) => {
+                aws_lc_rs::signature::ParsedPublicKey::new(verification, bytes)
+            }
+            K::RsaModulusExponent { n, e } => {
+                use aws_lc_rs::encoding::AsDer;
+                let der = aws_lc_rs::rsa::PublicKeyComponents {
+                    n: n.as_slice(),
+                    e: e.as_slice(),
+                }
+                .as_der()
+                .map_err(|_| "unreadable RSA key".to_owned())?;
+                aws_lc_rs::signature::ParsedPublicKey::new(verification, der.as_ref())
+            }
+        };
+        parsed
+            .map(Self::Public)
+            .map_err(|e| format!("not a usable {alg:?} public key ({e})"))
+    }
+
+    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            Self::Hmac(k) => aws_lc_rs::hmac::verify(k, message, signature).is_ok(),
+            Self::Public(k) => k.verify_sig(message, signature).is_ok(),
         }
     }
 }
@@ -144,7 +205,7 @@ pub struct VerifyKey {
     pub kid: Option<String>,
     /// The one algorithm it verifies.
     pub alg: Alg,
-    key: DecodingKey,
+    key: Verifier,
     /// What the key was made from, to recognise the same key across JWKS refreshes.
     material: Vec<u8>,
 }
@@ -173,7 +234,7 @@ impl VerifyKey {
         Ok(Self {
             kid,
             alg,
-            key,
+            key: Verifier::new(alg, &key)?,
             material: pem.to_vec(),
         })
     }
@@ -192,7 +253,7 @@ impl VerifyKey {
         Ok(Self {
             kid,
             alg,
-            key: DecodingKey::from_secret(secret),
+            key: Verifier::new(alg, &DecodingKey::from_secret(secret))?,
             material: secret.to_vec(),
         })
     }
@@ -272,7 +333,7 @@ impl VerifyKey {
         Ok(Self {
             kid,
             alg,
-            key,
+            key: Verifier::new(alg, &key)?,
             material,
         })
     }
@@ -438,14 +499,16 @@ pub fn verify_signature(t: &Unverified<'_>, key: &VerifyKey) -> Result<(), Rejec
     if key.alg != t.alg {
         return Err(Reject::AlgMismatch);
     }
-    match jsonwebtoken::crypto::verify(
-        t.signature,
-        t.signing_input.as_bytes(),
-        &key.key,
-        key.alg.as_jwt(),
-    ) {
-        Ok(true) => Ok(()),
-        _ => Err(Reject::BadSignature),
+    if t.signature.len() > MAX_SIGNATURE_BYTES * 4 / 3 + 4 {
+        return Err(Reject::BadSignature);
+    }
+    let sig = URL_SAFE_NO_PAD
+        .decode(t.signature)
+        .map_err(|_| Reject::Malformed)?;
+    if key.key.verify(t.signing_input.as_bytes(), &sig) {
+        Ok(())
+    } else {
+        Err(Reject::BadSignature)
     }
 }
 

@@ -4,8 +4,8 @@
 //! the request context; failure answers 401 with a challenge and says nothing about which part
 //! of the credential was wrong. Every attempt emits a security event.
 //!
-//! Methods today: API keys, JWT bearer tokens and mTLS client certificates. Introspection and
-//! basic auth come next.
+//! Methods: API keys, JWT bearer tokens, token introspection, mTLS client certificates and
+//! basic auth.
 
 pub mod apikey;
 pub mod basic;
@@ -75,13 +75,29 @@ impl MtlsDirectory {
     pub fn find(&self, cert: &ClientCertIdentity) -> Option<&Arc<Consumer>> {
         self.by_fingerprint
             .get(&cert.fingerprint)
-            .or_else(|| cert.sans.iter().find_map(|s| self.by_san.get(san_value(s))))
+            .or_else(|| {
+                cert.sans
+                    .iter()
+                    .find_map(|s| self.by_san.get(&san_key(san_value(s))))
+            })
             .or_else(|| self.by_subject.get(&cert.subject))
     }
 
     /// Whether no certificate is mapped.
     pub fn is_empty(&self) -> bool {
         self.by_fingerprint.is_empty() && self.by_san.is_empty() && self.by_subject.is_empty()
+    }
+}
+
+/// The lookup form of a SAN value: DNS names compared without case (RFC 4343), email domains
+/// too; URIs (SPIFFE IDs) and everything else exactly.
+fn san_key(v: &str) -> String {
+    if v.contains("://") {
+        v.to_owned()
+    } else if let Some((local, domain)) = v.rsplit_once('@') {
+        format!("{local}@{}", domain.to_ascii_lowercase())
+    } else {
+        v.to_ascii_lowercase()
     }
 }
 
@@ -348,7 +364,10 @@ impl Authenticator {
                 let Some(v) = req.headers.get(header::AUTHORIZATION) else {
                     return Attempt::Absent;
                 };
-                let text = v.to_str().unwrap_or("");
+                let Ok(text) = v.to_str() else {
+                    // Not text: no method can read it; refused like any malformed credential.
+                    return Attempt::Refused("malformed_credential");
+                };
                 let Some((scheme, token)) = text.split_once(' ') else {
                     return Attempt::Absent;
                 };
@@ -422,18 +441,22 @@ impl Authenticator {
     /// 401 with one challenge per method; the method that refused a credential says so.
     fn unauthenticated(&self, refused_by: Option<&Method>) -> Deny {
         let mut d = Deny::new(Problem::Unauthenticated);
-        let mut seen: Vec<&'static str> = Vec::new();
+        let mut seen: Vec<(&'static str, &'static str)> = Vec::new();
         for m in &self.methods {
             let c = match refused_by {
                 Some(r) if std::ptr::eq(r, m) => m.refusal_challenge(),
                 _ => m.challenge(),
             };
-            // Two methods with one scheme (api_key bearer and jwt) give one challenge.
+            // Two methods with one scheme (jwt and introspection are both `Bearer`) give one
+            // challenge; the one of the method that refused the credential wins.
             let scheme = c.split(' ').next().unwrap_or(c);
-            if seen.contains(&scheme) {
-                continue;
+            match seen.iter().position(|(s, _)| *s == scheme) {
+                Some(i) if refused_by.is_some_and(|r| std::ptr::eq(r, m)) => seen[i].1 = c,
+                Some(_) => {}
+                None => seen.push((scheme, c)),
             }
-            seen.push(scheme);
+        }
+        for (_, c) in seen {
             d.headers
                 .push((header::WWW_AUTHENTICATE, HeaderValue::from_static(c)));
         }
@@ -642,7 +665,7 @@ pub fn compile_consumers(
             let (map, key, what) = if let Some(s) = &m.subject {
                 (&mut mtls.by_subject, s.to_string(), "subject")
             } else if let Some(s) = &m.san {
-                (&mut mtls.by_san, s.to_string(), "san")
+                (&mut mtls.by_san, san_key(s), "san")
             } else if let Some(f) = &m.fingerprint {
                 let hexed: String = f
                     .chars()
@@ -730,5 +753,22 @@ pub fn compile_consumers(
         issuers: HashMap::new(),
         basic,
         introspection: HashMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn san_lookup_ignores_case_of_dns_names_and_email_domains_only() {
+        assert_eq!(san_key("Billing.Example.COM"), "billing.example.com");
+        assert_eq!(san_key("Ops.Team@Example.COM"), "Ops.Team@example.com");
+        assert_eq!(
+            san_key("spiffe://Example.org/ns/Prod"),
+            "spiffe://Example.org/ns/Prod"
+        );
+        assert_eq!(san_value("DNS:a.example"), "a.example");
+        assert_eq!(san_value("URI:spiffe://x/y"), "spiffe://x/y");
     }
 }

@@ -360,3 +360,20 @@ fn jwks_documents_keep_usable_signature_keys_only() {
     assert!(super::super::jwks::parse_jwks(b"{}").is_err());
     assert!(super::super::jwks::parse_jwks(b"not json").is_err());
 }
+
+#[test]
+fn pem_keys_must_match_the_curve_of_their_algorithm() {
+    use aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED_SIGNING;
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &rng).expect("gen");
+    let pair =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8.as_ref()).expect("pair");
+    // SubjectPublicKeyInfo for a P-384 point: the fixed ASN.1 header, then the point.
+    let mut der = hex::decode("3076301006072a8648ce3d020106052b81040022036200").expect("hex");
+    der.extend_from_slice(pair.public_key().as_ref());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+    let pem = format!("-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----\n");
+    assert!(VerifyKey::from_pem(None, Alg::ES384, pem.as_bytes()).is_ok());
+    let err = VerifyKey::from_pem(None, Alg::ES256, pem.as_bytes()).expect_err("curve");
+    assert!(err.contains("ES256"), "{err}");
+}
