@@ -80,6 +80,7 @@ pub async fn handle(
     );
     let status = resp.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
+    shared.metrics.decisions(&ctx.decisions);
     match &route {
         Some(r) => r
             .metrics

@@ -87,7 +87,7 @@ impl Shared {
 
     /// Starts the background tasks of a newly installed snapshot (health checks).
     fn start_background(self: &Arc<Self>, snap: &Arc<Snapshot>) {
-        snap.start_background();
+        snap.start_background(&self.metrics);
         for up in snap.upstreams.values() {
             let weak = Arc::downgrade(self);
             for t in &up.targets {

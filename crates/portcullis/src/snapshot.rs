@@ -49,9 +49,9 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Starts background work the config needs (JWKS refreshes); idempotent.
-    pub fn start_background(&self) {
+    pub fn start_background(&self, metrics: &crate::observe::metrics::Metrics) {
         for s in &self.jwks_sources {
-            s.start();
+            s.start(metrics);
         }
     }
 

@@ -46,6 +46,18 @@ struct ResultLabel {
     result: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabel {
+    stage: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UrlResult {
+    url: String,
+    result: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
 }
@@ -62,6 +74,8 @@ pub struct Metrics {
     target_healthy: Family<TargetLabel, Gauge>,
     reloads: Family<ResultLabel, Counter>,
     retries: Family<RouteLabel, Counter>,
+    decisions: Family<DecisionLabel, Counter>,
+    jwks_fetches: Family<UrlResult, Counter>,
     /// Access-log records dropped because the writer fell behind.
     pub access_log_dropped: Counter<u64, AtomicU64>,
     open: Arc<AtomicUsize>,
@@ -149,6 +163,18 @@ impl Metrics {
             "Retried upstream attempts",
             retries.clone(),
         );
+        let decisions = Family::<DecisionLabel, Counter>::default();
+        registry.register(
+            "security_decisions",
+            "Authentication and authorization decisions by stage and outcome (reason code)",
+            decisions.clone(),
+        );
+        let jwks_fetches = Family::<UrlResult, Counter>::default();
+        registry.register(
+            "jwks_fetches",
+            "JWKS fetches by key set URL and result",
+            jwks_fetches.clone(),
+        );
         let access_log_dropped = Counter::default();
         registry.register(
             "access_log_dropped",
@@ -166,6 +192,8 @@ impl Metrics {
             target_healthy,
             reloads,
             retries,
+            decisions,
+            jwks_fetches,
             access_log_dropped,
             open: Arc::new(AtomicUsize::new(0)),
         }
@@ -284,6 +312,30 @@ impl Metrics {
                 result: if ok { "success" } else { "failure" },
             })
             .inc();
+    }
+
+    /// Counts the authentication and authorization decisions of one request.
+    pub fn decisions(&self, decisions: &[(&'static str, &'static str)]) {
+        for (stage, outcome) in decisions {
+            if matches!(*stage, "authn" | "authz") {
+                self.decisions
+                    .get_or_create(&DecisionLabel { stage, outcome })
+                    .inc();
+            }
+        }
+    }
+
+    /// The success and failure counters of the JWKS fetches from `url`.
+    pub fn jwks_counters(&self, url: &str) -> (Counter, Counter) {
+        let c = |result| {
+            self.jwks_fetches
+                .get_or_create(&UrlResult {
+                    url: url.to_owned(),
+                    result,
+                })
+                .clone()
+        };
+        (c("success"), c("failure"))
     }
 
     /// Renders the OpenMetrics text.

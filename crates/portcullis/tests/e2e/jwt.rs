@@ -246,6 +246,16 @@ async fn follows_jwks_rotation_and_keeps_stale_keys_when_the_server_is_down() {
         200
     );
 
+    // Fetches and decisions are in the metrics.
+    let metrics = gw.metrics().await;
+    for line in [
+        "portcullis_jwks_fetches_total{url=",
+        "result=\"failure\"} ",
+        "portcullis_security_decisions_total{stage=\"authn\",outcome=\"unknown_key\"} ",
+        "portcullis_security_decisions_total{stage=\"authz\",outcome=\"denied\"} 1",
+    ] {
+        assert!(metrics.contains(line), "no {line} in:\n{metrics}");
+    }
     // Every attempt is a security event with a reason code.
     let log = gw.stderr();
     for reason in ["\"success\"", "unknown_key"] {

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use http::Uri;
+use prometheus_client::metrics::counter::Counter;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -56,10 +57,8 @@ pub struct JwksSource {
     /// Held for the length of a fetch: the single flight.
     in_flight: tokio::sync::Mutex<()>,
     started: AtomicBool,
-    /// Fetch outcomes, for metrics: successes and failures.
-    pub fetches_ok: AtomicU64,
-    /// Failed fetches.
-    pub fetches_failed: AtomicU64,
+    /// Metric counters (successes, failures), set when the schedule starts.
+    counters: std::sync::OnceLock<(Counter, Counter)>,
 }
 
 impl std::fmt::Debug for JwksSource {
@@ -91,8 +90,7 @@ impl JwksSource {
             last_attempt: Mutex::new(None),
             in_flight: tokio::sync::Mutex::new(()),
             started: AtomicBool::new(false),
-            fetches_ok: AtomicU64::new(0),
-            fetches_failed: AtomicU64::new(0),
+            counters: std::sync::OnceLock::new(),
         })
     }
 
@@ -113,10 +111,11 @@ impl JwksSource {
 
     /// Starts the refresh schedule (once; later calls do nothing). The task ends when the
     /// last config using this source is gone.
-    pub fn start(self: &Arc<Self>) {
+    pub fn start(self: &Arc<Self>, metrics: &crate::observe::metrics::Metrics) {
         if self.started.swap(true, Ordering::AcqRel) {
             return;
         }
+        let _ = self.counters.set(metrics.jwks_counters(&self.settings.url));
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut failures = 0u32;
@@ -188,12 +187,16 @@ impl JwksSource {
                 let count = merged.len();
                 self.keys.store(Arc::new(merged));
                 self.generation.fetch_add(1, Ordering::AcqRel);
-                self.fetches_ok.fetch_add(1, Ordering::Relaxed);
+                if let Some((ok, _)) = self.counters.get() {
+                    ok.inc();
+                }
                 tracing::info!(url = %self.settings.url, keys = count, skipped, "JWKS loaded");
                 true
             }
             Err(e) => {
-                self.fetches_failed.fetch_add(1, Ordering::Relaxed);
+                if let Some((_, failed)) = self.counters.get() {
+                    failed.inc();
+                }
                 tracing::warn!(
                     url = %self.settings.url,
                     error = %e,
