@@ -456,6 +456,12 @@ pub struct AuthMethodsConfig {
     /// upstream (always stripped from the client's request first). Default true.
     #[serde(default)]
     pub forward_identity: Option<bool>,
+    /// Token claims sent upstream as headers (JWT and introspection identities): header name
+    /// (starting with `x-portcullis-claim-`) → claim path (dot-separated). Strings, numbers and
+    /// booleans are sent as they are, arrays of them comma-separated; other values and
+    /// missing claims send nothing.
+    #[serde(default)]
+    pub forward_claims: BTreeMap<String, Str>,
 }
 
 /// Where a route reads API keys from; several may be given, checked in this order.

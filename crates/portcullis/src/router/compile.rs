@@ -729,10 +729,30 @@ fn compile_authn(
             "set, but `api_key` is not in `methods`",
         );
     }
+    let mut forward_claims = Vec::new();
+    for (h, claim) in &m.forward_claims {
+        let hat = format!("{at}.forward_claims.{h}");
+        let lower = h.to_ascii_lowercase();
+        match HeaderName::from_bytes(lower.as_bytes()) {
+            Ok(name) if lower.starts_with("x-portcullis-claim-") => {
+                if claim.is_empty() || claim.split('.').any(str::is_empty) {
+                    errs.push(hat, "a claim path such as `tenant` or `org.id`");
+                } else {
+                    forward_claims.push((name, claim.split('.').map(str::to_owned).collect()));
+                }
+            }
+            Ok(_) => errs.push(
+                hat,
+                "header names start with `x-portcullis-claim-` (so a client's copy is always removed)",
+            ),
+            Err(_) => errs.push(hat, "invalid header name"),
+        }
+    }
     (errs.errors.len() == before).then_some(Authenticator {
         methods,
         hide_credentials: m.hide_credentials.unwrap_or(true),
         forward_identity: m.forward_identity.unwrap_or(true),
+        forward_claims,
     })
 }
 

@@ -150,7 +150,9 @@ upstreams:
 routes:
   - name: orders
     match: {{ path_prefix: /orders }}
-    auth: {{ methods: [jwt] }}
+    auth:
+      methods: [jwt]
+      forward_claims: {{ x-portcullis-claim-roles: realm.roles, x-portcullis-claim-sub: sub }}
     authorize: {{ roles: [reader] }}
     upstream: app
 "#,
@@ -177,14 +179,23 @@ async fn follows_jwks_rotation_and_keeps_stale_keys_when_the_server_is_down() {
     let gw = Gateway::start(&config(jwks.port, up.addr)).await;
     let client = plain_client();
 
-    // Key a: the identity goes upstream, the token does not.
-    let (st, body) = send(&client, bearer(&gw, &a.token("alice", &["reader"]))).await;
+    // Key a: the identity goes upstream, the token does not; claims travel as configured and
+    // a client's own copy of such a header is dropped.
+    let mut req = bearer(&gw, &a.token("alice", &["reader"]));
+    req.headers_mut()
+        .insert("x-portcullis-claim-roles", "admin".parse().expect("hv"));
+    let (st, body) = send(&client, req).await;
     assert_eq!(st, 200, "{body}");
     let seen: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(seen["headers"]["x-portcullis-consumer"][0], "alice");
     assert_eq!(seen["headers"]["x-portcullis-roles"][0], "reader");
     assert_eq!(seen["headers"]["x-portcullis-scopes"][0], "orders:read");
     assert_eq!(seen["headers"]["x-portcullis-auth-method"][0], "jwt");
+    assert_eq!(
+        seen["headers"]["x-portcullis-claim-roles"],
+        json!(["reader"])
+    );
+    assert_eq!(seen["headers"]["x-portcullis-claim-sub"][0], "alice");
     assert!(seen["headers"].get("authorization").is_none(), "{body}");
     // Authenticated but without the role: 403.
     let (st, _) = send(&client, bearer(&gw, &a.token("bob", &["guest"]))).await;

@@ -184,6 +184,8 @@ pub struct Authenticator {
     pub hide_credentials: bool,
     /// Send `x-portcullis-consumer` and `x-portcullis-roles` upstream. Default true.
     pub forward_identity: bool,
+    /// Claims sent upstream: header → claim path.
+    pub forward_claims: Vec<(HeaderName, Vec<String>)>,
 }
 
 /// What the caller sent for a method.
@@ -311,6 +313,9 @@ impl Authenticator {
                     }
                     if self.forward_identity {
                         identity_edits(&identity, &mut edits);
+                    }
+                    if let Some(claims) = &identity.claims {
+                        claim_edits(claims, &self.forward_claims, &mut edits);
                     }
                     ctx.identity = Some(identity);
                     return Decision::Modify(Patch::Credentials(edits), "success");
@@ -523,6 +528,34 @@ fn identity_edits(id: &Identity, edits: &mut Vec<Edit>) {
         HeaderName::from_static("x-portcullis-auth-method"),
         HeaderValue::from_static(id.method),
     ));
+}
+
+/// Headers carrying the configured claims of a token.
+fn claim_edits(
+    claims: &serde_json::Map<String, serde_json::Value>,
+    wanted: &[(HeaderName, Vec<String>)],
+    edits: &mut Vec<Edit>,
+) {
+    use serde_json::Value;
+    let scalar = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    for (h, path) in wanted {
+        let text = match jwt::claim_at(claims, path) {
+            Some(Value::Array(items)) => {
+                let parts: Option<Vec<String>> = items.iter().map(scalar).collect();
+                parts.map(|p| p.join(","))
+            }
+            Some(v) => scalar(v),
+            None => None,
+        };
+        if let Some(v) = text.and_then(|t| HeaderValue::from_str(&t).ok()) {
+            edits.push(Edit::SetHeader(h.clone(), v));
+        }
+    }
 }
 
 /// Removes query parameter `name` from `uri`, keeping the rest in order.
