@@ -19,4 +19,5 @@ pub mod reply;
 pub mod router;
 pub mod server;
 pub mod snapshot;
+pub mod state;
 pub mod upstream;

@@ -52,6 +52,7 @@ pub async fn handle(
         identity: None,
         decisions: Vec::new(),
         upstream_target: None,
+        response_headers: Vec::new(),
         started,
     };
     let method = req.method().clone();
@@ -618,6 +619,9 @@ fn finish_headers(
     }
     if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
         h.insert(X_REQUEST_ID, v);
+    }
+    for (n, v) in &ctx.response_headers {
+        h.append(n.clone(), v.clone());
     }
 }
 

@@ -36,6 +36,8 @@ pub enum Problem {
     GatewayTimeout,
     /// The gateway is shutting down or overloaded.
     Unavailable,
+    /// A rate limit is spent.
+    TooManyRequests,
 }
 
 impl Problem {
@@ -53,6 +55,7 @@ impl Problem {
             Self::NoHealthyUpstream | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::BadGateway => StatusCode::BAD_GATEWAY,
             Self::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -71,6 +74,7 @@ impl Problem {
             Self::BadGateway => "bad_gateway",
             Self::GatewayTimeout => "gateway_timeout",
             Self::Unavailable => "unavailable",
+            Self::TooManyRequests => "rate_limited",
         }
     }
 
@@ -88,6 +92,7 @@ impl Problem {
             Self::BadGateway => "Upstream failed",
             Self::GatewayTimeout => "Upstream timed out",
             Self::Unavailable => "Service unavailable",
+            Self::TooManyRequests => "Too many requests",
         }
     }
 }

@@ -221,6 +221,7 @@ fn compile(
         &listener_names,
         &credentials,
         &raw.roles,
+        &registry.limits,
         errs,
     );
     let al = &raw.access_log;

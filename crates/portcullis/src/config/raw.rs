@@ -377,6 +377,9 @@ pub struct RouteConfig {
     /// Route group, for role grants.
     #[serde(default)]
     pub group: Option<Str>,
+    /// Rate limits, all applied (GCRA; 429 with `Retry-After` and `RateLimit` headers).
+    #[serde(default)]
+    pub rate_limits: Vec<RateLimitConfig>,
     /// Upstream to forward to. Exactly one of `upstream`, `direct` and `redirect` is required.
     #[serde(default)]
     pub upstream: Option<Str>,
@@ -413,6 +416,27 @@ pub struct RouteConfig {
     /// Per-try timeout overriding the upstream's request timeout.
     #[serde(default)]
     pub timeout: Option<HumanDuration>,
+}
+
+/// One rate limit of a route.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Name in the `RateLimit` headers (letters, digits, `-`, `_`). Default `limit<N>` by
+    /// position.
+    #[serde(default)]
+    pub name: Option<Str>,
+    /// What counts as one client, combined: `ip` (real client IP), `consumer`, `route`,
+    /// `header:<name>` (the value is hashed). Default `[ip]`.
+    #[serde(default)]
+    pub key: Vec<Str>,
+    /// Requests admitted per `per`.
+    pub requests: u32,
+    /// The period, such as `10s` or `1m`.
+    pub per: HumanDuration,
+    /// Requests admitted at once. Default: `requests` (the whole period's worth).
+    #[serde(default)]
+    pub burst: Option<u32>,
 }
 
 /// Authentication on a route: `none` (public, written explicitly) or the methods it accepts.

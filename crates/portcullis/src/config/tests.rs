@@ -155,6 +155,18 @@ fn reports_semantic_errors_with_paths_and_lines() {
             "routes[0].auth.methods[1]: listed twice",
         ),
         (
+            "routes:\n  - { name: r, auth: none, rate_limits: [{ requests: 0, per: 1s }], direct: {} }\n",
+            "routes[0].rate_limits[0]: `requests` and `burst` must be at least 1",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, rate_limits: [{ key: [consumer], requests: 5, per: 1s }], direct: {} }\n",
+            "routes[0].rate_limits[0].key: `consumer` needs a route that authenticates",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, rate_limits: [{ key: [cookie], requests: 5, per: 1s }], direct: {} }\n",
+            "routes[0].rate_limits[0].key[0]: one of `ip`, `consumer`, `route`, `header:<name>`",
+        ),
+        (
             "roles:\n  reader: { allow: [{ groups: [nope], methods: [GET] }] }\n",
             "roles.reader.allow[0].groups[0]: no route has group \"nope\"",
         ),

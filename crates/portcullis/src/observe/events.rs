@@ -64,10 +64,10 @@ impl SecurityEvent {
             route = ctx.route.as_deref().unwrap_or("-"),
             request_id = %ctx.request_id,
             "{}",
-            if self.event == "authz" {
-                "authorization denied"
-            } else {
-                "authentication attempt"
+            match self.event {
+                "authz" => "authorization denied",
+                "ratelimit" => "rate limited",
+                _ => "authentication attempt",
             }
         );
     }

@@ -147,6 +147,7 @@ mod tests {
             }),
             decisions: Vec::new(),
             upstream_target: None,
+            response_headers: Vec::new(),
             started: tokio::time::Instant::now(),
         }
     }

@@ -12,6 +12,7 @@
 pub mod authn;
 pub mod authz;
 pub mod headers;
+pub mod ratelimit;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -111,6 +112,8 @@ pub struct RequestCtx {
     pub decisions: Vec<(&'static str, &'static str)>,
     /// Upstream target that served the request (`host:port`).
     pub upstream_target: Option<String>,
+    /// Headers stages add to the response (`RateLimit`, ...).
+    pub response_headers: Vec<(HeaderName, HeaderValue)>,
     /// When the request started.
     pub started: Instant,
 }
@@ -132,6 +135,8 @@ pub enum Stage {
     Authorize(authz::Policy),
     /// Edits on the upstream request headers.
     RequestHeaders(Arc<HeaderEdits>),
+    /// A rate limit.
+    RateLimit(Arc<ratelimit::Limit>),
 }
 
 impl Stage {
@@ -143,6 +148,7 @@ impl Stage {
             Self::Authenticate(_) => "authn",
             Self::Authorize(_) => "authz",
             Self::RequestHeaders(_) => "headers",
+            Self::RateLimit(_) => "ratelimit",
         }
     }
 
@@ -192,6 +198,7 @@ impl Stage {
                     Decision::Deny(d)
                 }
             },
+            Self::RateLimit(limit) => limit.on_request(ctx, req),
             Self::RequestHeaders(edits) => {
                 Decision::Modify(Patch::Headers(edits.clone()), "modify")
             }

@@ -115,6 +115,8 @@ pub struct Registry {
     clients: Mutex<HashMap<String, super::client::HttpClient>>,
     /// JWKS sources, kept while a config uses them.
     pub jwks: crate::policy::authn::jwks::JwksRegistry,
+    /// Rate-limit counters (in-process store), kept across reloads.
+    pub limits: Arc<crate::state::MemoryStore>,
 }
 
 impl Registry {

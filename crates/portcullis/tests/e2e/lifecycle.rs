@@ -141,3 +141,33 @@ async fn drains_in_flight_requests_on_sigterm() {
         .expect("gateway exited");
     assert!(status.success(), "{status:?}");
 }
+
+/// Rate-limit counters live outside the config: a reload that changes something else keeps
+/// them, so a reload is no way around a limit.
+#[tokio::test]
+async fn rate_limit_counters_survive_a_reload() {
+    let yaml = format!(
+        "{}reload: {{ interval: 100ms }}\nroutes:\n  - {{ name: r, match: {{ path_prefix: / }}, auth: none, rate_limits: [{{ requests: 3, per: 1m }}], direct: {{}} }}\n",
+        crate::support::BASE
+    );
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    for _ in 0..3 {
+        assert_eq!(get(&c, &gw.url("/a")).await.0, 200);
+    }
+    assert_eq!(get(&c, &gw.url("/a")).await.0, 429);
+    gw.write_config(&format!(
+        "{yaml}  - {{ name: other, match: {{ path: /other }}, auth: none, direct: {{}} }}\n"
+    ));
+    // Wait until the new route answers (the reload happened), then check the limit held.
+    let mut reloaded = false;
+    for _ in 0..100 {
+        if get(&c, &gw.url("/other")).await.0 == 200 {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(reloaded, "{}", gw.stderr());
+    assert_eq!(get(&c, &gw.url("/a")).await.0, 429);
+}

@@ -149,3 +149,58 @@ async fn jwt_vectors_get_their_verdicts_through_the_gateway() {
     );
     assert!(wrong.is_empty(), "{wrong:#?}\n{}", gw.stderr());
 }
+
+/// `/limited/`: 50 requests per 10 s per client IP. The 51st gets 429 problem+json with
+/// `Retry-After` and the IETF `RateLimit` headers; `/open/` is not limited.
+#[tokio::test]
+async fn limited_route_admits_fifty_then_answers_429() {
+    let (gw, _up, listen, _admin) = start_suite().await;
+    let c = plain_client();
+    for i in 0..50 {
+        let (parts, body) = crate::support::send_full(
+            &c,
+            http::Request::get(format!("http://{listen}/limited/x"))
+                .body(crate::support::empty())
+                .expect("req"),
+        )
+        .await;
+        assert_eq!(parts.status, 200, "request {i}: {body}");
+        assert_eq!(parts.headers["ratelimit-policy"], "\"per-ip\";q=50;w=10");
+        let state = parts.headers["ratelimit"]
+            .to_str()
+            .expect("text")
+            .to_owned();
+        assert!(
+            state.starts_with(&format!("\"per-ip\";r={};t=", 49 - i)),
+            "{state}"
+        );
+    }
+    let (parts, body) = crate::support::send_full(
+        &c,
+        http::Request::get(format!("http://{listen}/limited/x"))
+            .body(crate::support::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(parts.status, 429, "{body}");
+    assert!(
+        body.contains("urn:portcullis:problem:rate_limited"),
+        "{body}"
+    );
+    let retry: u64 = parts.headers["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=10).contains(&retry), "{retry}");
+    assert!(
+        parts.headers["ratelimit"]
+            .to_str()
+            .expect("text")
+            .contains("r=0")
+    );
+    for _ in 0..60 {
+        assert_eq!(get(&c, &format!("http://{listen}/open/x")).await.0, 200);
+    }
+    assert!(gw.stderr().contains("rate limited"), "{}", gw.stderr());
+}
