@@ -148,7 +148,7 @@ impl Fetcher {
                 .client
                 .request(req)
                 .await
-                .map_err(|e| FetchError::Transport(error_chain(&e)))?;
+                .map_err(|e| FetchError::Transport(crate::proxy::error_chain(&e)))?;
             if resp.status() != StatusCode::OK {
                 return Err(FetchError::Status(resp.status()));
             }
@@ -157,7 +157,7 @@ impl Fetcher {
             let mut body = resp.into_body();
             let mut buf = bytes::BytesMut::new();
             while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
-                let frame = frame.map_err(|e| FetchError::Transport(error_chain(&e)))?;
+                let frame = frame.map_err(|e| FetchError::Transport(crate::proxy::error_chain(&e)))?;
                 if let Ok(data) = frame.into_data() {
                     if buf.len() + data.len() > self.max_bytes {
                         return Err(FetchError::TooLarge(self.max_bytes));
@@ -171,16 +171,4 @@ impl Fetcher {
             .await
             .map_err(|_| FetchError::Timeout(self.timeout))?
     }
-}
-
-/// An error and its sources on one line (hyper-util's top-level message alone says little).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        cur = s.source();
-    }
-    out
 }

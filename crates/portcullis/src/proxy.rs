@@ -532,7 +532,7 @@ fn ip_header_value(ip: std::net::IpAddr) -> HeaderValue {
 }
 
 /// `error: cause: cause`, so logs say why (hyper's top-level messages are terse).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {
