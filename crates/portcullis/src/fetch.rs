@@ -157,7 +157,8 @@ impl Fetcher {
             let mut body = resp.into_body();
             let mut buf = bytes::BytesMut::new();
             while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
-                let frame = frame.map_err(|e| FetchError::Transport(crate::proxy::error_chain(&e)))?;
+                let frame =
+                    frame.map_err(|e| FetchError::Transport(crate::proxy::error_chain(&e)))?;
                 if let Ok(data) = frame.into_data() {
                     if buf.len() + data.len() > self.max_bytes {
                         return Err(FetchError::TooLarge(self.max_bytes));

@@ -241,8 +241,22 @@ fn fingerprint(path: &Path) -> Option<(SystemTime, u64)> {
 
 /// Polls the config file's modification time and size; a change triggers a reload. Polling
 /// (rather than inotify) also sees files replaced through symlink swaps, as ConfigMaps do.
+/// Fingerprints of the config file and the list files the running config reads.
+fn fingerprints(shared: &Shared) -> Vec<Option<(SystemTime, u64)>> {
+    let mut out = vec![fingerprint(&shared.config_path)];
+    out.extend(
+        shared
+            .snapshot
+            .load()
+            .watched_files()
+            .iter()
+            .map(|p| fingerprint(p)),
+    );
+    out
+}
+
 async fn watch_file(shared: Arc<Shared>) {
-    let mut last = fingerprint(&shared.config_path);
+    let mut last = fingerprints(&shared);
     let mut shutdown = shared.shutdown.subscribe();
     loop {
         let (watch, interval) = {
@@ -256,11 +270,12 @@ async fn watch_file(shared: Arc<Shared>) {
         if !watch {
             continue;
         }
-        let now = fingerprint(&shared.config_path);
-        if now.is_some() && now != last {
-            last = now;
+        let now = fingerprints(&shared);
+        if now[0].is_some() && now != last {
             let s = shared.clone();
             let _ = tokio::task::spawn_blocking(move || s.reload("file_change")).await;
+            // Taken after the reload: the new config may read other list files.
+            last = fingerprints(&shared);
         }
     }
 }

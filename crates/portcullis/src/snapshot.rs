@@ -55,6 +55,26 @@ impl Snapshot {
         }
     }
 
+    /// Files besides the config whose change triggers a reload (IP list files).
+    pub fn watched_files(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for l in self.listeners.values() {
+            if let Some(f) = &l.ip_filter {
+                out.extend(f.files.iter().cloned());
+            }
+        }
+        for r in self.router.routes() {
+            for s in &r.chain {
+                if let crate::policy::Stage::IpFilter(f) = s {
+                    out.extend(f.files.iter().cloned());
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Whether everything the config needs before serving is loaded (every JWKS fetched once).
     pub fn is_ready(&self) -> bool {
         self.jwks_sources.iter().all(|s| s.is_loaded())

@@ -70,6 +70,11 @@ pub struct ListenerConfig {
     /// port (the host is taken from the request).
     #[serde(default)]
     pub redirect_https_port: Option<u16>,
+    /// Peer IP allow and deny lists, checked when a connection is accepted (refused
+    /// connections are closed before anything is read). The TCP peer counts here, not
+    /// `X-Forwarded-For`.
+    #[serde(default)]
+    pub ip_filter: Option<IpFilterConfig>,
     /// Connection and request limits (slowloris and oversize protection).
     #[serde(default)]
     pub limits: ListenerLimits,
@@ -380,6 +385,9 @@ pub struct RouteConfig {
     /// Rate limits, all applied (GCRA; 429 with `Retry-After` and `RateLimit` headers).
     #[serde(default)]
     pub rate_limits: Vec<RateLimitConfig>,
+    /// Client IP allow and deny lists for this route (real client IP; 403 when refused).
+    #[serde(default)]
+    pub ip_filter: Option<IpFilterConfig>,
     /// Upstream to forward to. Exactly one of `upstream`, `direct` and `redirect` is required.
     #[serde(default)]
     pub upstream: Option<Str>,
@@ -416,6 +424,25 @@ pub struct RouteConfig {
     /// Per-try timeout overriding the upstream's request timeout.
     #[serde(default)]
     pub timeout: Option<HumanDuration>,
+}
+
+/// IP allow and deny lists. A deny entry always wins; with any allow entry, only listed
+/// addresses pass.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IpFilterConfig {
+    /// Networks (CIDR) or addresses allowed.
+    #[serde(default)]
+    pub allow: Vec<Str>,
+    /// Networks (CIDR) or addresses refused.
+    #[serde(default)]
+    pub deny: Vec<Str>,
+    /// Files of allowed entries, one a line (`#` starts a comment), read at every reload.
+    #[serde(default)]
+    pub allow_files: Vec<Str>,
+    /// Files of refused entries, one a line, read at every reload.
+    #[serde(default)]
+    pub deny_files: Vec<Str>,
 }
 
 /// One rate limit of a route.

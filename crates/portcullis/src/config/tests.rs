@@ -155,6 +155,14 @@ fn reports_semantic_errors_with_paths_and_lines() {
             "routes[0].auth.methods[1]: listed twice",
         ),
         (
+            "routes:\n  - { name: r, auth: none, ip_filter: { deny: [\"10.0.0.300/8\"] }, direct: {} }\n",
+            "routes[0].ip_filter.deny[0]: \"10.0.0.300/8\" is not a CIDR or address",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, ip_filter: { allow_files: [no-such-list.txt] }, direct: {} }\n",
+            "routes[0].ip_filter.allow_files[0]: ",
+        ),
+        (
             "routes:\n  - { name: r, auth: none, rate_limits: [{ requests: 0, per: 1s }], direct: {} }\n",
             "routes[0].rate_limits[0]: `requests` and `burst` must be at least 1",
         ),

@@ -40,6 +40,8 @@ pub struct ListenerRuntime {
     pub redirect_https_port: Option<u16>,
     /// Limits.
     pub limits: Limits,
+    /// Peer IP lists checked at accept.
+    pub ip_filter: Option<Arc<crate::policy::ipfilter::IpFilter>>,
 }
 
 /// Listener limits with defaults applied.
@@ -130,6 +132,11 @@ impl ListenerRuntime {
         if limits.header_read_timeout.is_zero() || limits.idle_timeout.is_zero() {
             errs.push(format!("{at}.limits"), "timeouts must be above zero");
         }
+        let ip_filter = l
+            .ip_filter
+            .as_ref()
+            .and_then(|f| crate::policy::ipfilter::compile(f, &format!("{at}.ip_filter"), errs))
+            .map(Arc::new);
         if errs.errors.len() > before {
             return None;
         }
@@ -140,6 +147,7 @@ impl ListenerRuntime {
             hsts,
             redirect_https_port: l.redirect_https_port,
             limits,
+            ip_filter,
         })
     }
 }
@@ -192,6 +200,15 @@ pub async fn accept_loop(name: Arc<str>, tcp: TcpListener, shared: Arc<Shared>) 
         let Some(lr) = snap.listeners.get(&*name).cloned() else {
             continue;
         };
+        if let Some(f) = &lr.ip_filter
+            && !f.permits(peer.ip())
+        {
+            // Closed before anything is read: the peer learns nothing but a reset.
+            shared.metrics.connection_rejected(&name);
+            tracing::debug!(listener = %name, peer = %peer, "connection refused by ip_filter");
+            drop(stream);
+            continue;
+        }
         let n = active.fetch_add(1, Ordering::Relaxed) + 1;
         let guard = ConnGuard(active.clone());
         if n > lr.limits.max_connections {

@@ -67,6 +67,7 @@ impl SecurityEvent {
             match self.event {
                 "authz" => "authorization denied",
                 "ratelimit" => "rate limited",
+                "ipfilter" => "address refused",
                 _ => "authentication attempt",
             }
         );

@@ -12,6 +12,7 @@
 pub mod authn;
 pub mod authz;
 pub mod headers;
+pub mod ipfilter;
 pub mod ratelimit;
 
 use std::net::{IpAddr, SocketAddr};
@@ -137,6 +138,8 @@ pub enum Stage {
     RequestHeaders(Arc<HeaderEdits>),
     /// A rate limit.
     RateLimit(Arc<ratelimit::Limit>),
+    /// Client IP allow and deny lists.
+    IpFilter(Arc<ipfilter::IpFilter>),
 }
 
 impl Stage {
@@ -149,6 +152,7 @@ impl Stage {
             Self::Authorize(_) => "authz",
             Self::RequestHeaders(_) => "headers",
             Self::RateLimit(_) => "ratelimit",
+            Self::IpFilter(_) => "ipfilter",
         }
     }
 
@@ -199,6 +203,18 @@ impl Stage {
                 }
             },
             Self::RateLimit(limit) => limit.on_request(ctx, req),
+            Self::IpFilter(f) => {
+                if f.permits(ctx.client_ip) {
+                    Decision::Allow("allowed")
+                } else {
+                    let mut event = crate::observe::events::SecurityEvent::authn("-", "ip_denied");
+                    event.event = "ipfilter";
+                    event.emit(ctx);
+                    let mut d = Deny::new(Problem::Forbidden);
+                    d.outcome = "ip_denied";
+                    Decision::Deny(d)
+                }
+            }
             Self::RequestHeaders(edits) => {
                 Decision::Modify(Patch::Headers(edits.clone()), "modify")
             }

@@ -441,6 +441,11 @@ fn compile_route(
 
     // The request chain, in DESIGN.md order. Stages of later issues slot in between.
     let mut chain = Vec::new();
+    if let Some(f) = &r.ip_filter
+        && let Some(f) = crate::policy::ipfilter::compile(f, &format!("{at}.ip_filter"), errs)
+    {
+        chain.push(Stage::IpFilter(Arc::new(f)));
+    }
     if let Some(ret) = &r.retired {
         let link = ret.successor.as_deref().and_then(|s| {
             let v = HeaderValue::from_str(&format!("<{s}>; rel=\"successor-version\"")).ok();

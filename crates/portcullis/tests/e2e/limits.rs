@@ -152,3 +152,56 @@ async fn caps_concurrent_connections() {
         "{m}"
     );
 }
+
+/// IP lists: a route's deny file refuses the client with 403 until the file changes (the
+/// watcher reloads on list-file changes too); a listener's deny list closes connections before
+/// reading anything.
+#[tokio::test]
+async fn ip_lists_refuse_routes_and_connections_and_follow_their_files() {
+    let dir = crate::support::temp_dir("iplist");
+    let list = dir.join("deny.txt");
+    std::fs::write(
+        &list,
+        "# test list\n192.0.2.0/24\n127.0.0.1   # this client\n",
+    )
+    .expect("write");
+    let yaml = format!(
+        "{}reload: {{ interval: 100ms }}\nroutes:\n  - {{ name: r, match: {{ path_prefix: / }}, auth: none, ip_filter: {{ deny_files: [\"{}\"] }}, direct: {{}} }}\n",
+        crate::support::BASE,
+        list.display()
+    );
+    let gw = crate::support::Gateway::start(&yaml).await;
+    let c = crate::support::plain_client();
+    let (st, body) = crate::support::get(&c, &gw.url("/x")).await;
+    assert_eq!(st, 403, "{body}");
+    std::fs::write(&list, "192.0.2.0/24\n").expect("write");
+    let mut passed = false;
+    for _ in 0..100 {
+        if crate::support::get(&c, &gw.url("/x")).await.0 == 200 {
+            passed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        passed,
+        "the list file change was not picked up:\n{}",
+        gw.stderr()
+    );
+    assert!(gw.stderr().contains("address refused"), "{}", gw.stderr());
+
+    // A listener that refuses loopback: the connection closes without an answer.
+    let yaml = "listeners: [{ name: main, bind: \"127.0.0.1:{PORT}\", ip_filter: { allow: [\"10.0.0.0/8\"] } }]\nadmin: { bind: \"127.0.0.1:{ADMIN}\" }\nroutes:\n  - { name: r, match: { path_prefix: / }, auth: none, direct: {} }\n";
+    let gw = crate::support::Gateway::start(yaml).await;
+    // The refusal may reach the client as an orderly close or a reset, before or after its
+    // write: either way nothing comes back.
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", gw.port))
+        .await
+        .expect("connect");
+    let _ = s
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await;
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut got)).await;
+    assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+}
