@@ -16,7 +16,7 @@ const LOOKUPS: usize = 200_000;
 fn store_with(n: usize) -> (KeyStore, Vec<String>) {
     let consumer = Arc::new(Consumer {
         name: Arc::from("bench"),
-        roles: vec!["reader".into()],
+        roles: Arc::from(["reader".into()]),
         groups: Vec::new(),
     });
     let mut store = KeyStore::new(PEPPER);

@@ -12,8 +12,6 @@ use http::{HeaderValue, Request, StatusCode, Uri, header};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 
 use crate::body::{Body, empty, full};
 
@@ -56,28 +54,17 @@ pub enum FetchError {
 impl Fetcher {
     /// A client trusting the CA bundle at `ca` (PEM), or the system roots without one.
     pub fn new(ca: Option<&Path>, timeout: Duration, max_bytes: usize) -> Result<Self, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        match ca {
-            Some(path) => {
-                let certs = CertificateDer::pem_file_iter(path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                for c in certs {
-                    let c = c.map_err(|e| format!("{}: {e}", path.display()))?;
-                    roots
-                        .add(c)
-                        .map_err(|e| format!("{}: invalid CA certificate: {e}", path.display()))?;
-                }
-                if roots.is_empty() {
-                    return Err(format!("{}: no CA certificate found", path.display()));
-                }
-            }
+        let roots = match ca {
+            Some(path) => crate::upstream::load_ca_roots(path)?,
             None => {
+                let mut roots = rustls::RootCertStore::empty();
                 // A missing or partly unreadable system store leaves fewer roots; fetches from
                 // servers it does not cover then fail with a certificate error in the log.
                 let native = rustls_native_certs::load_native_certs();
                 roots.add_parsable_certificates(native.certs);
+                roots
             }
-        }
+        };
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

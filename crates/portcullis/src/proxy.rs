@@ -119,7 +119,7 @@ pub async fn handle(
             .collect(),
         headers: logged_headers,
         client_cert: ctx.client_cert.as_ref().map(|c| c.subject.clone()),
-        consumer: ctx.identity.as_ref().map(|i| i.consumer.clone()),
+        consumer: ctx.identity.as_ref().map(|i| i.consumer.to_string()),
     };
     let log = shared.access_log.clone();
     let shared2 = shared.clone();

@@ -39,6 +39,17 @@ pub(crate) fn resolve_path(path: &str) -> PathBuf {
     })
 }
 
+/// Reads a file the config names (a secret, a key, a list), refusing one larger than `max`
+/// bytes before reading it. Errors name the file.
+pub(crate) fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if meta.len() > max {
+        return Err(format!("{} is larger than {max} bytes", path.display()));
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
 /// Expands every `${...}` reference in `input`. `$$` is not special; a `$` not followed by `{`
 /// is kept as is.
 pub(crate) fn expand(input: &str) -> Result<String, String> {
@@ -77,16 +88,9 @@ fn resolve_reference(reference: &str) -> Result<String, String> {
         }
     } else if let Some(path) = reference.strip_prefix("file:") {
         let full = resolve_path(path);
-        let meta =
-            std::fs::metadata(&full).map_err(|e| format!("cannot read {}: {e}", full.display()))?;
-        if meta.len() > MAX_FILE_REFERENCE_BYTES {
-            return Err(format!(
-                "{} is larger than {MAX_FILE_REFERENCE_BYTES} bytes",
-                full.display()
-            ));
-        }
-        let text = std::fs::read_to_string(&full)
-            .map_err(|e| format!("cannot read {}: {e}", full.display()))?;
+        let bytes = read_capped(&full, MAX_FILE_REFERENCE_BYTES)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| format!("cannot read {}: not UTF-8 text", full.display()))?;
         Ok(text.trim_end_matches(['\r', '\n']).to_owned())
     } else {
         Err(format!(

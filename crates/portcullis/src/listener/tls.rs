@@ -9,7 +9,6 @@ use std::sync::Arc;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use sha2::{Digest, Sha256};
 
 use crate::config::error::Collector;
@@ -179,25 +178,13 @@ pub fn server_config(
     let builder = match &t.client_auth {
         None => builder.with_no_client_auth(),
         Some(ca) => {
-            let path = resolve_path(ca.ca.as_str());
-            let mut roots = rustls::RootCertStore::empty();
-            match CertificateDer::pem_file_iter(&path) {
-                Ok(it) => {
-                    for c in it.flatten() {
-                        if roots.add(c).is_err() {
-                            errs.push(format!("{at}.client_auth.ca"), "invalid CA certificate");
-                        }
-                    }
+            let roots = match crate::upstream::load_ca_roots(&resolve_path(ca.ca.as_str())) {
+                Ok(r) => r,
+                Err(e) => {
+                    errs.push(format!("{at}.client_auth.ca"), e);
+                    return None;
                 }
-                Err(e) => errs.push(
-                    format!("{at}.client_auth.ca"),
-                    format!("{}: {e}", path.display()),
-                ),
-            }
-            if roots.is_empty() {
-                errs.push(format!("{at}.client_auth.ca"), "no CA certificate found");
-                return None;
-            }
+            };
             let vb = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
             let vb = if ca.required.unwrap_or(true) {
                 vb

@@ -10,7 +10,7 @@ use crate::policy::RequestCtx;
 /// One security event.
 #[derive(Debug, Clone)]
 pub struct SecurityEvent {
-    /// `authn` or `authz`.
+    /// `authn`, `authz`, `ratelimit` or `ipfilter`.
     pub event: &'static str,
     /// `success` or a reason (`missing_credential`, `invalid_credential`, `denied`, ...).
     pub outcome: &'static str,
@@ -46,12 +46,34 @@ impl SecurityEvent {
         }
     }
 
+    /// A request refused by a rate limit.
+    pub fn rate_limited() -> Self {
+        Self {
+            event: "ratelimit",
+            outcome: "rate_limited",
+            method: "-",
+            consumer: None,
+            credential: None,
+        }
+    }
+
+    /// A request refused by an IP list.
+    pub fn ip_denied() -> Self {
+        Self {
+            event: "ipfilter",
+            outcome: "ip_denied",
+            method: "-",
+            consumer: None,
+            credential: None,
+        }
+    }
+
     /// Writes the event with the request's client IP, route and request id.
     pub fn emit(&self, ctx: &RequestCtx) {
         let consumer = self
             .consumer
             .as_deref()
-            .or(ctx.identity.as_ref().map(|i| i.consumer.as_str()))
+            .or(ctx.identity.as_ref().map(|i| &*i.consumer))
             .unwrap_or("-");
         tracing::info!(
             target: "portcullis::security",

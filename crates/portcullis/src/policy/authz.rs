@@ -6,7 +6,7 @@
 use http::Method;
 use serde_json::Value;
 
-use super::authn::jwt::{claim_at, string_list};
+use super::authn::jwt::{claim_at, claim_text, string_list};
 use super::{Deny, RequestCtx};
 use crate::reply::Problem;
 
@@ -66,21 +66,14 @@ impl ClaimCondition {
         let Some(v) = claims.and_then(|c| claim_at(c, &self.path)) else {
             return false;
         };
-        let scalar = match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        };
+        let scalar = claim_text(v);
         match &self.test {
             ClaimTest::Equals(want) => scalar.as_deref() == Some(want.as_str()),
             ClaimTest::OneOf(list) => scalar.is_some_and(|s| list.contains(&s)),
             ClaimTest::Contains(want) => match v {
-                Value::Array(items) => items.iter().any(|i| match i {
-                    Value::String(s) => s == want,
-                    Value::Number(n) => n.to_string() == *want,
-                    _ => false,
-                }),
+                Value::Array(items) => items
+                    .iter()
+                    .any(|i| !i.is_boolean() && claim_text(i).as_deref() == Some(want.as_str())),
                 Value::String(_) => string_list(Some(v)).any(|s| s == *want),
                 _ => false,
             },
@@ -139,7 +132,7 @@ mod tests {
             route: None,
             path_params: Vec::new(),
             identity: Some(Identity {
-                consumer: "c".into(),
+                consumer: Arc::from("c"),
                 method: "jwt",
                 roles: roles.iter().map(|s| (*s).to_owned()).collect(),
                 scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),

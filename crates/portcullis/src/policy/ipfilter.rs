@@ -14,7 +14,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixSet;
 
 use crate::config::error::Collector;
-use crate::config::expand::resolve_path;
+use crate::config::expand::{ExpandedString, read_capped, resolve_path};
 use crate::config::raw::IpFilterConfig;
 
 /// Largest list file read.
@@ -74,6 +74,17 @@ pub struct IpFilter {
 }
 
 impl IpFilter {
+    /// The route stage: the real client IP must pass, else 403 (`ip_denied`) and an event.
+    pub fn on_request(&self, ctx: &super::RequestCtx) -> super::Decision {
+        if self.permits(ctx.client_ip) {
+            return super::Decision::Allow("allowed");
+        }
+        crate::observe::events::SecurityEvent::ip_denied().emit(ctx);
+        let mut d = super::Deny::new(crate::reply::Problem::Forbidden);
+        d.outcome = "ip_denied";
+        super::Decision::Deny(d)
+    }
+
     /// Whether `ip` may pass.
     pub fn permits(&self, ip: IpAddr) -> bool {
         !self.deny.contains(ip) && self.allow.as_ref().is_none_or(|a| a.contains(ip))
@@ -86,74 +97,70 @@ fn parse_entry(s: &str) -> Option<IpNet> {
         .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
+/// One list of an `ip_filter`: its inline entries and files (`what` is `allow` or `deny`).
+/// File paths go to `files`, for the watcher.
+fn load_list(
+    inline: &[ExpandedString],
+    paths: &[ExpandedString],
+    at: &str,
+    what: &str,
+    files: &mut Vec<PathBuf>,
+    errs: &mut Collector,
+) -> IpList {
+    let mut list = IpList::default();
+    for (i, e) in inline.iter().enumerate() {
+        match parse_entry(e.trim()) {
+            Some(n) => list.insert(n),
+            None => errs.push(
+                format!("{at}.{what}[{i}]"),
+                format!("{:?} is not a CIDR or address", e.as_str()),
+            ),
+        }
+    }
+    for (i, p) in paths.iter().enumerate() {
+        let path = resolve_path(p);
+        let fat = format!("{at}.{what}_files[{i}]");
+        let text = match read_capped(&path, MAX_LIST_FILE_BYTES) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => {
+                errs.push(fat, e);
+                continue;
+            }
+        };
+        for (n, line) in text.lines().enumerate() {
+            let entry = line.split('#').next().unwrap_or("").trim();
+            if entry.is_empty() {
+                continue;
+            }
+            match parse_entry(entry) {
+                Some(net) => list.insert(net),
+                None => {
+                    errs.push(
+                        fat.clone(),
+                        format!(
+                            "{}:{}: {entry:?} is not a CIDR or address",
+                            path.display(),
+                            n + 1
+                        ),
+                    );
+                    break;
+                }
+            }
+        }
+        files.push(path);
+    }
+    list
+}
+
 /// Compiles an `ip_filter` block; errors go to `errs` (file entries with their file and line).
 pub fn compile(c: &IpFilterConfig, at: &str, errs: &mut Collector) -> Option<IpFilter> {
     let before = errs.errors.len();
     let mut files = Vec::new();
-    let mut load = |inline: &[crate::config::expand::ExpandedString],
-                    paths: &[crate::config::expand::ExpandedString],
-                    what: &str,
-                    errs: &mut Collector|
-     -> (IpList, bool) {
-        let mut list = IpList::default();
-        for (i, e) in inline.iter().enumerate() {
-            match parse_entry(e.trim()) {
-                Some(n) => list.insert(n),
-                None => errs.push(
-                    format!("{at}.{what}[{i}]"),
-                    format!("{:?} is not a CIDR or address", e.as_str()),
-                ),
-            }
-        }
-        for (i, p) in paths.iter().enumerate() {
-            let path = resolve_path(p);
-            let fat = format!("{at}.{what}_files[{i}]");
-            let text = match std::fs::metadata(&path) {
-                Ok(m) if m.len() > MAX_LIST_FILE_BYTES => {
-                    errs.push(fat, format!("{}: larger than 64 MiB", path.display()));
-                    continue;
-                }
-                Ok(_) => match std::fs::read_to_string(&path) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        errs.push(fat, format!("{}: {e}", path.display()));
-                        continue;
-                    }
-                },
-                Err(e) => {
-                    errs.push(fat, format!("{}: {e}", path.display()));
-                    continue;
-                }
-            };
-            for (n, line) in text.lines().enumerate() {
-                let entry = line.split('#').next().unwrap_or("").trim();
-                if entry.is_empty() {
-                    continue;
-                }
-                match parse_entry(entry) {
-                    Some(net) => list.insert(net),
-                    None => {
-                        errs.push(
-                            fat.clone(),
-                            format!(
-                                "{}:{}: {entry:?} is not a CIDR or address",
-                                path.display(),
-                                n + 1
-                            ),
-                        );
-                        break;
-                    }
-                }
-            }
-            files.push(path);
-        }
-        let given = !inline.is_empty() || !paths.is_empty();
-        (list, given)
-    };
-    let (allow, allow_given) = load(&c.allow, &c.allow_files, "allow", errs);
-    let (deny, _) = load(&c.deny, &c.deny_files, "deny", errs);
+    let allow = load_list(&c.allow, &c.allow_files, at, "allow", &mut files, errs);
+    let deny = load_list(&c.deny, &c.deny_files, at, "deny", &mut files, errs);
+    let has_allow = !c.allow.is_empty() || !c.allow_files.is_empty();
     (errs.errors.len() == before).then(|| IpFilter {
-        allow: allow_given.then_some(allow),
+        allow: has_allow.then_some(allow),
         deny,
         files,
     })

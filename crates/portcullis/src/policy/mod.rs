@@ -73,17 +73,18 @@ impl Deny {
     }
 }
 
-/// Who the caller is, once a stage proved it. Filled by authentication stages.
+/// Who the caller is, once a stage proved it. Filled by authentication stages. The parts are
+/// shared with the consumer or cached token they come from, so making one copies nothing.
 #[derive(Debug, Clone)]
 pub struct Identity {
     /// Consumer name.
-    pub consumer: String,
+    pub consumer: Arc<str>,
     /// How it was proven (`api_key`, `jwt`, `introspection`, `mtls`, `basic`).
     pub method: &'static str,
     /// Roles.
-    pub roles: Vec<String>,
+    pub roles: Arc<[String]>,
     /// Scopes (from a token's `scope` / `scp`).
-    pub scopes: Vec<String>,
+    pub scopes: Arc<[String]>,
     /// A token's claims, for claim conditions.
     pub claims: Option<Arc<serde_json::Map<String, serde_json::Value>>>,
 }
@@ -203,18 +204,7 @@ impl Stage {
                 }
             },
             Self::RateLimit(limit) => limit.on_request(ctx, req),
-            Self::IpFilter(f) => {
-                if f.permits(ctx.client_ip) {
-                    Decision::Allow("allowed")
-                } else {
-                    let mut event = crate::observe::events::SecurityEvent::authn("-", "ip_denied");
-                    event.event = "ipfilter";
-                    event.emit(ctx);
-                    let mut d = Deny::new(Problem::Forbidden);
-                    d.outcome = "ip_denied";
-                    Decision::Deny(d)
-                }
-            }
+            Self::IpFilter(f) => f.on_request(ctx),
             Self::RequestHeaders(edits) => {
                 Decision::Modify(Patch::Headers(edits.clone()), "modify")
             }

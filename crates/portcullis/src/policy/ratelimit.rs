@@ -94,7 +94,7 @@ impl Limit {
             match part {
                 KeyPart::Ip => k.push_str(&ctx.client_ip.to_string()),
                 KeyPart::Consumer => {
-                    k.push_str(ctx.identity.as_ref().map_or("-", |i| i.consumer.as_str()))
+                    k.push_str(ctx.identity.as_ref().map_or("-", |i| &*i.consumer))
                 }
                 KeyPart::Route => k.push_str(ctx.route.as_deref().unwrap_or("-")),
                 KeyPart::Header(h) => match req.headers.get(h) {
@@ -125,9 +125,7 @@ impl Limit {
             }
             return Decision::Allow("allowed");
         }
-        let mut event = SecurityEvent::authn("-", "rate_limited");
-        event.event = "ratelimit";
-        event.emit(ctx);
+        SecurityEvent::rate_limited().emit(ctx);
         let mut d = Deny::new(Problem::TooManyRequests);
         let retry = v.retry_after.as_secs() + u64::from(v.retry_after.subsec_nanos() > 0);
         d.headers

@@ -640,7 +640,7 @@ fn compile_authn(
     credentials: &crate::policy::authn::Credentials,
     errs: &mut Collector,
 ) -> Option<crate::policy::authn::Authenticator> {
-    use crate::policy::authn::{ApiKeySource, Authenticator, Method};
+    use crate::policy::authn::{ApiKeySource, Authenticator, BearerShape, Method};
     let before = errs.errors.len();
     if m.methods.is_empty() {
         errs.push(format!("{at}.methods"), "list at least one method");
@@ -715,7 +715,7 @@ fn compile_authn(
                 if let Some(endpoint) = chosen {
                     methods.push(Method::Introspection {
                         endpoint,
-                        share_bearer: false,
+                        bearer: BearerShape::Any,
                     });
                 }
             }
@@ -741,7 +741,7 @@ fn compile_authn(
                 match cfg.map(|c| c.issuers.as_slice()).unwrap_or_default() {
                     [] => {
                         let mut all: Vec<_> = credentials.issuers.values().cloned().collect();
-                        all.sort_by(|a, b| a.name.cmp(&b.name));
+                        all.sort_by(|a, b| a.settings.name.cmp(&b.settings.name));
                         issuers = all;
                     }
                     names => {
@@ -775,7 +775,7 @@ fn compile_authn(
                 methods.push(Method::Jwt {
                     issuers,
                     header,
-                    share_bearer: false,
+                    bearer: BearerShape::Any,
                 });
             }
             other => errs.push(
@@ -804,8 +804,10 @@ fn compile_authn(
     }
     for x in &mut methods {
         match x {
-            Method::Jwt { share_bearer, .. } => *share_bearer = opaque_bearer || introspects,
-            Method::Introspection { share_bearer, .. } => *share_bearer = takes_jwt,
+            Method::Jwt { bearer, .. } if opaque_bearer || introspects => {
+                *bearer = BearerShape::Jwt;
+            }
+            Method::Introspection { bearer, .. } if takes_jwt => *bearer = BearerShape::Opaque,
             _ => {}
         }
     }

@@ -289,36 +289,19 @@ fn client_tls(
     at: &str,
     errs: &mut Collector,
 ) -> Option<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    match &t.ca {
-        Some(ca) => {
-            let path = resolve_path(ca.as_str());
-            match CertificateDer::pem_file_iter(&path) {
-                Ok(iter) => {
-                    for c in iter {
-                        match c {
-                            Ok(c) => {
-                                if roots.add(c).is_err() {
-                                    errs.push(format!("{at}.ca"), "invalid CA certificate");
-                                }
-                            }
-                            Err(e) => {
-                                errs.push(format!("{at}.ca"), format!("{}: {e}", path.display()))
-                            }
-                        }
-                    }
-                }
-                Err(e) => errs.push(format!("{at}.ca"), format!("{}: {e}", path.display())),
-            }
-            if roots.is_empty() {
-                errs.push(format!("{at}.ca"), "no CA certificate found");
-            }
+    let roots = match &t.ca {
+        Some(ca) => load_ca_roots(&resolve_path(ca.as_str())).unwrap_or_else(|e| {
+            errs.push(format!("{at}.ca"), e);
+            rustls::RootCertStore::empty()
+        }),
+        None => {
+            errs.push(
+                format!("{at}.ca"),
+                "required: name the CA bundle that signs the targets' certificates",
+            );
+            rustls::RootCertStore::empty()
         }
-        None => errs.push(
-            format!("{at}.ca"),
-            "required: name the CA bundle that signs the targets' certificates",
-        ),
-    }
+    };
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -342,6 +325,24 @@ fn client_tls(
         }
     };
     Some(cfg)
+}
+
+/// A CA bundle (PEM) as a root store, for verifying servers (upstreams, JWKS and introspection
+/// endpoints) or clients (mTLS). Errors name the file; a bundle without a certificate is one.
+pub fn load_ca_roots(path: &std::path::Path) -> Result<rustls::RootCertStore, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let certs =
+        CertificateDer::pem_file_iter(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for c in certs {
+        let c = c.map_err(|e| format!("{}: {e}", path.display()))?;
+        roots
+            .add(c)
+            .map_err(|_| format!("{}: invalid CA certificate", path.display()))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("{}: no CA certificate found", path.display()));
+    }
+    Ok(roots)
 }
 
 /// Loads a PEM chain and key, recording errors under `at`.

@@ -180,7 +180,7 @@ mod tests {
     fn consumer(name: &str) -> Arc<Consumer> {
         Arc::new(Consumer {
             name: Arc::from(name),
-            roles: vec!["reader".into()],
+            roles: Arc::from(["reader".into()]),
             groups: Vec::new(),
         })
     }

@@ -244,7 +244,7 @@ mod tests {
     async fn verifies_remembers_and_refuses() {
         let c = Arc::new(Consumer {
             name: Arc::from("alice"),
-            roles: vec!["reader".into()],
+            roles: Arc::from(["reader".into()]),
             groups: Vec::new(),
         });
         let h = hash_password("correct horse").expect("hash");

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use http::{HeaderValue, Uri};
 use serde_json::{Map, Value};
 
-use super::jwt::{claim_at, digest, now_secs, string_list};
+use super::jwt::{TokenIdentity, digest, now_secs, string_list};
 use crate::fetch::Fetcher;
 
 /// Largest introspection answer read.
@@ -47,17 +47,11 @@ pub struct Settings {
     pub cache_entries: u64,
 }
 
-/// What an active token proves.
+/// What an active token proves, and until when.
 #[derive(Debug)]
 pub struct Active {
-    /// Consumer.
-    pub subject: String,
-    /// Roles.
-    pub roles: Vec<String>,
-    /// Scopes.
-    pub scopes: Vec<String>,
-    /// The answer's members, for claim conditions.
-    pub claims: Arc<Map<String, Value>>,
+    /// The caller's identity (the answer's members are its claims).
+    pub token: TokenIdentity,
     exp: Option<f64>,
 }
 
@@ -213,23 +207,10 @@ impl Introspector {
             Some(c) => vec![c.as_str()],
             None => vec!["sub", "username", "client_id"],
         };
-        let subject = names
-            .iter()
-            .find_map(|n| answer.get(*n).and_then(Value::as_str))
-            .filter(|s| {
-                !s.is_empty() && s.len() <= 256 && !s.bytes().any(|b| b.is_ascii_control())
-            })?
-            .to_owned();
-        let roles = string_list(claim_at(&answer, &self.s.roles_claim))
-            .filter(|r| super::valid_role(r))
-            .collect();
-        let scopes = string_list(answer.get("scope")).collect();
+        let exp = num("exp");
         Some(Active {
-            subject,
-            roles,
-            scopes,
-            exp: num("exp"),
-            claims: Arc::new(answer),
+            token: TokenIdentity::from_claims(answer, &names, &self.s.roles_claim).ok()?,
+            exp,
         })
     }
 }
@@ -277,7 +258,7 @@ mod tests {
         let a = i
             .judge(ok.as_object().cloned().expect("obj"), now)
             .expect("active");
-        assert_eq!((a.subject.as_str(), a.scopes.len()), ("svc", 2));
+        assert_eq!((&*a.token.subject, a.token.scopes.len()), ("svc", 2));
         for (k, v) in [
             ("active", serde_json::json!(false)),
             ("active", serde_json::json!("true")),

@@ -23,22 +23,15 @@ pub fn compile_introspection(
     let mut out = HashMap::new();
     for (name, c) in raw {
         let at = format!("identity.introspection.{name}");
-        let lower = c.url.to_ascii_lowercase();
-        if lower.starts_with("http://") && !c.allow_insecure_http {
-            errs.push(
-                format!("{at}.url"),
-                "must be https:// (the gateway's secret and every token would travel in clear; `allow_insecure_http: true` is for tests)",
-            );
-            continue;
-        }
-        let Ok(url) = c.url.parse::<http::Uri>() else {
-            errs.push(format!("{at}.url"), "not a URL");
+        let Some(url) = remote_url(
+            &c.url,
+            c.allow_insecure_http,
+            "the gateway's secret and every token would travel in clear",
+            &at,
+            errs,
+        ) else {
             continue;
         };
-        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-            errs.push(format!("{at}.url"), "must be an https:// URL");
-            continue;
-        }
         if c.client_id.is_empty() || c.client_secret.is_empty() {
             errs.push(
                 at.clone(),
@@ -50,11 +43,8 @@ pub fn compile_introspection(
             errs.push(format!("{at}.client_id"), "cannot be sent in a header");
             continue;
         };
-        let d = |v: Option<crate::config::units::HumanDuration>, def: u64| {
-            v.map_or(Duration::from_secs(def), |d| d.0)
-        };
-        let timeout = d(c.timeout, 2);
-        let (max_ttl, negative_ttl) = (d(c.max_ttl, 300), d(c.negative_ttl, 10));
+        let timeout = secs_or(c.timeout, 2);
+        let (max_ttl, negative_ttl) = (secs_or(c.max_ttl, 300), secs_or(c.negative_ttl, 10));
         if timeout.is_zero() || max_ttl.is_zero() || negative_ttl.is_zero() {
             errs.push(
                 at.clone(),
@@ -273,40 +263,55 @@ fn compile_key(k: &JwtKeyConfig) -> Result<VerifyKey, (&'static str, String)> {
         return VerifyKey::from_secret(kid, alg, &bytes).map_err(|e| (".secret_file", e));
     }
     let text = k.jwk.as_deref().unwrap_or("");
-    let obj: serde_json::Map<String, serde_json::Value> =
+    let mut obj: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(text).map_err(|e| (".jwk", format!("not a JSON object: {e}")))?;
+    // A `kid` in the config wins over the JWK's own.
+    if let Some(k) = kid {
+        obj.insert("kid".into(), serde_json::Value::String(k));
+    }
     let key = VerifyKey::from_jwk(&obj, Some(alg), true).map_err(|e| (".jwk", e))?;
     if key.alg != alg {
         return Err((".jwk", format!("the JWK says alg {:?}", key.alg)));
     }
-    // A `kid` in the config wins over the JWK's own.
-    Ok(match kid {
-        Some(_) => VerifyKey::from_jwk(&with_kid(obj, kid.as_deref()), Some(alg), true)
-            .map_err(|e| (".jwk", e))?,
-        None => key,
-    })
-}
-
-fn with_kid(
-    mut obj: serde_json::Map<String, serde_json::Value>,
-    kid: Option<&str>,
-) -> serde_json::Map<String, serde_json::Value> {
-    if let Some(k) = kid {
-        obj.insert("kid".into(), serde_json::Value::String(k.to_owned()));
-    }
-    obj
+    Ok(key)
 }
 
 fn read_small(p: &str) -> Result<Vec<u8>, String> {
-    let path = resolve_path(p);
-    let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.len() > MAX_KEY_FILE_BYTES {
-        return Err(format!(
-            "{}: larger than {MAX_KEY_FILE_BYTES} bytes",
-            path.display()
-        ));
+    crate::config::expand::read_capped(&resolve_path(p), MAX_KEY_FILE_BYTES)
+}
+
+/// A duration setting, or its default in seconds.
+fn secs_or(v: Option<crate::config::units::HumanDuration>, default: u64) -> Duration {
+    v.map_or(Duration::from_secs(default), |d| d.0)
+}
+
+/// A control-plane URL: `https://`, or `http://` only with `allow_insecure_http` (tests).
+/// `clear` says what would travel in clear over `http://`.
+fn remote_url(
+    url: &str,
+    allow_insecure_http: bool,
+    clear: &str,
+    at: &str,
+    errs: &mut Collector,
+) -> Option<http::Uri> {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("http://") {
+        if !allow_insecure_http {
+            errs.push(
+                format!("{at}.url"),
+                format!("must be https:// ({clear}; `allow_insecure_http: true` is for tests)"),
+            );
+            return None;
+        }
+    } else if !lower.starts_with("https://") {
+        errs.push(format!("{at}.url"), "must be an https:// URL");
+        return None;
     }
-    std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
+    let parsed = url.parse::<http::Uri>().ok();
+    if parsed.is_none() {
+        errs.push(format!("{at}.url"), "not a URL");
+    }
+    parsed
 }
 
 enum JwksOrigin {
@@ -336,27 +341,18 @@ fn compile_jwks(
             }
         }
         (Some(url), None) => {
-            let lower = url.to_ascii_lowercase();
-            if lower.starts_with("http://") {
-                if !j.allow_insecure_http {
-                    errs.push(
-                        format!("{at}.url"),
-                        "must be https:// (a key set fetched in clear can be replaced on the way; `allow_insecure_http: true` is for tests)",
-                    );
-                    return None;
-                }
-            } else if !lower.starts_with("https://") {
-                errs.push(format!("{at}.url"), "must be an https:// URL");
-                return None;
-            }
-            let d = |v: Option<crate::config::units::HumanDuration>, def: u64| {
-                v.map_or(Duration::from_secs(def), |d| d.0)
-            };
+            remote_url(
+                url,
+                j.allow_insecure_http,
+                "a key set fetched in clear can be replaced on the way",
+                at,
+                errs,
+            )?;
             let settings = JwksSettings {
                 url: url.to_string(),
-                refresh_interval: d(j.refresh_interval, 300),
-                min_refresh_interval: d(j.min_refresh_interval, 30),
-                timeout: d(j.timeout, 5),
+                refresh_interval: secs_or(j.refresh_interval, 300),
+                min_refresh_interval: secs_or(j.min_refresh_interval, 30),
+                timeout: secs_or(j.timeout, 5),
                 ca: j.ca.as_ref().map(|c| resolve_path(c).display().to_string()),
             };
             if settings.refresh_interval < Duration::from_secs(1)

@@ -691,45 +691,105 @@ pub fn now_secs() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// What a verified token proves.
+/// What a trusted token says about the caller: a verified JWT or an active introspection
+/// answer. Its parts are shared, so a cached token makes an identity without copying.
+#[derive(Debug)]
+pub struct TokenIdentity {
+    /// The caller (the consumer claim).
+    pub subject: Arc<str>,
+    /// Roles from the roles claim (valid role names only).
+    pub roles: Arc<[String]>,
+    /// Scopes from `scope` / `scp`.
+    pub scopes: Arc<[String]>,
+    /// All claims, for claim conditions and forwarded claims.
+    pub claims: Arc<Map<String, Value>>,
+}
+
+impl TokenIdentity {
+    /// From trusted claims: the subject is the first of `subject_claims` that holds a string,
+    /// roles are at `roles_claim`, scopes in `scope` and `scp`.
+    pub fn from_claims(
+        claims: Map<String, Value>,
+        subject_claims: &[&str],
+        roles_claim: &[String],
+    ) -> Result<Self, Reject> {
+        Ok(Self {
+            subject: subject(&claims, subject_claims)?,
+            roles: string_list(claim_at(&claims, roles_claim))
+                .filter(|r| super::valid_role(r))
+                .collect(),
+            scopes: scopes(&claims).into(),
+            claims: Arc::new(claims),
+        })
+    }
+
+    /// The identity this token proves through `method`.
+    pub fn identity(&self, method: &'static str) -> super::super::Identity {
+        super::super::Identity {
+            consumer: self.subject.clone(),
+            method,
+            roles: self.roles.clone(),
+            scopes: self.scopes.clone(),
+            claims: Some(self.claims.clone()),
+        }
+    }
+}
+
+/// The first of `names` holding a string. The subject is sent upstream in a header, so what a
+/// header cannot carry is refused; a name holding something else than a string is skipped
+/// (and reported as an invalid claim when no later name has a string).
+fn subject(claims: &Map<String, Value>, names: &[&str]) -> Result<Arc<str>, Reject> {
+    let mut missing = Reject::MissingClaim;
+    for n in names {
+        match claims.get(*n) {
+            Some(Value::String(s)) if s.is_empty() => return Err(Reject::MissingClaim),
+            Some(Value::String(s)) if s.len() > 256 || s.bytes().any(|b| b.is_ascii_control()) => {
+                return Err(Reject::InvalidClaim);
+            }
+            Some(Value::String(s)) => return Ok(Arc::from(s.as_str())),
+            Some(_) => missing = Reject::InvalidClaim,
+            None => {}
+        }
+    }
+    Err(missing)
+}
+
+/// A claim's value as header or comparison text: strings as they are, numbers and booleans as
+/// written in JSON; `None` for anything else.
+pub fn claim_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// What a verified token proves, and until when.
 #[derive(Debug)]
 pub struct Verified {
-    /// The caller (the consumer claim).
-    pub subject: String,
-    /// Roles from the roles claim.
-    pub roles: Vec<String>,
-    /// Scopes from `scope` / `scp`.
-    pub scopes: Vec<String>,
-    /// All claims, for claim conditions.
-    pub claims: Arc<Map<String, Value>>,
+    /// The caller's identity.
+    pub token: TokenIdentity,
     window: Window,
     key: Weak<VerifyKey>,
 }
 
 /// One configured issuer, compiled.
 pub struct Issuer {
-    /// Config name.
-    pub name: String,
-    /// Claim rules.
-    pub rules: ClaimRules,
+    /// Everything but the keys.
+    pub settings: IssuerSettings,
     /// Keys from the config (and a JWKS file).
     pub static_keys: Vec<Arc<VerifyKey>>,
     /// Keys fetched from a URL.
     pub jwks: Option<Arc<JwksSource>>,
-    /// Largest token.
-    pub max_token_bytes: usize,
-    /// Claim naming the consumer.
-    pub consumer_claim: String,
-    /// Path of the roles claim.
-    pub roles_claim: Vec<String>,
     cache: Option<moka::sync::Cache<[u8; 32], Arc<Verified>>>,
 }
 
 impl std::fmt::Debug for Issuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Issuer")
-            .field("name", &self.name)
-            .field("issuer", &self.rules.issuer)
+            .field("name", &self.settings.name)
+            .field("issuer", &self.settings.rules.issuer)
             .field("static_keys", &self.static_keys.len())
             .finish_non_exhaustive()
     }
@@ -766,13 +826,9 @@ impl Issuer {
                 .build()
         });
         Self {
-            name: s.name,
-            rules: s.rules,
+            settings: s,
             static_keys,
             jwks,
-            max_token_bytes: s.max_token_bytes,
-            consumer_claim: s.consumer_claim,
-            roles_claim: s.roles_claim,
             cache,
         }
     }
@@ -785,34 +841,24 @@ impl Issuer {
         if v.key.strong_count() == 0 {
             return None;
         }
-        Some(v.window.check(now, self.rules.leeway).map(|()| v))
+        Some(v.window.check(now, self.settings.rules.leeway).map(|()| v))
     }
 
     /// Verifies a decoded token (whose `iss` names this issuer): key, signature, claims.
     pub async fn verify(
         &self,
-        t: &Unverified<'_>,
+        t: Unverified<'_>,
         digest: [u8; 32],
         now: f64,
     ) -> Result<Arc<Verified>, Reject> {
-        let key = self.verify_key(t).await?;
-        let window = check_claims(&t.claims, &self.rules, now)?;
-        let subject = match t.claims.get(&self.consumer_claim) {
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            Some(Value::String(_)) | None => return Err(Reject::MissingClaim),
-            Some(_) => return Err(Reject::InvalidClaim),
-        };
-        // The subject is sent upstream in a header: refuse what a header cannot carry.
-        if subject.len() > 256 || subject.bytes().any(|b| b.is_ascii_control()) {
-            return Err(Reject::InvalidClaim);
-        }
+        let key = self.verify_key(&t).await?;
+        let window = check_claims(&t.claims, &self.settings.rules, now)?;
         let v = Arc::new(Verified {
-            subject,
-            roles: string_list(claim_at(&t.claims, &self.roles_claim))
-                .filter(|r| super::valid_role(r))
-                .collect(),
-            scopes: scopes(&t.claims),
-            claims: Arc::new(t.claims.clone()),
+            token: TokenIdentity::from_claims(
+                t.claims,
+                &[self.settings.consumer_claim.as_str()],
+                &self.settings.roles_claim,
+            )?,
             window,
             key: Arc::downgrade(&key),
         });

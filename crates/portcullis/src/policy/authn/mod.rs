@@ -33,7 +33,7 @@ pub struct Consumer {
     /// Name.
     pub name: Arc<str>,
     /// Roles.
-    pub roles: Vec<String>,
+    pub roles: Arc<[String]>,
     /// Groups.
     pub groups: Vec<String>,
 }
@@ -42,10 +42,10 @@ impl Consumer {
     /// The identity this consumer proves through `method`.
     fn identity(&self, method: &'static str) -> Identity {
         Identity {
-            consumer: self.name.to_string(),
+            consumer: self.name.clone(),
             method,
             roles: self.roles.clone(),
-            scopes: Vec::new(),
+            scopes: Arc::from([]),
             claims: None,
         }
     }
@@ -124,8 +124,8 @@ pub enum Method {
     Introspection {
         /// The endpoint.
         endpoint: Arc<introspect::Introspector>,
-        /// The route also takes JWTs: only tokens that are not JWT-shaped are this method's.
-        share_bearer: bool,
+        /// Which bearer tokens are this method's (`Opaque` when the route also takes JWTs).
+        bearer: BearerShape,
     },
     /// `Authorization: Basic` against Argon2id hashes.
     Basic(Arc<basic::BasicDirectory>),
@@ -135,10 +135,54 @@ pub enum Method {
         issuers: Vec<Arc<jwt::Issuer>>,
         /// Header carrying the bare token, instead of `Authorization: Bearer`.
         header: Option<HeaderName>,
-        /// Another method of the route takes opaque bearer tokens, so only JWT-shaped ones
-        /// are this method's; otherwise any bearer token is, and a malformed one is refused.
-        share_bearer: bool,
+        /// Which bearer tokens are this method's: `Jwt` when another method of the route
+        /// takes opaque ones, else `Any` (so a malformed token is refused, not skipped).
+        bearer: BearerShape,
     },
+}
+
+/// Which `Authorization: Bearer` tokens a method takes when several methods of a route read
+/// bearer tokens: JWTs (three base64url segments) go to `jwt`, the others to `api_key` or
+/// `introspection`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerShape {
+    /// Every bearer token.
+    Any,
+    /// JWT-shaped tokens only.
+    Jwt,
+    /// Tokens that are not JWT-shaped.
+    Opaque,
+}
+
+impl BearerShape {
+    fn takes(self, token: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Jwt => jwt::looks_like_jwt(token),
+            Self::Opaque => !jwt::looks_like_jwt(token),
+        }
+    }
+}
+
+/// The `Authorization` credential of `scheme` (case-insensitive): `None` when the header is
+/// missing or names another scheme; `Some(Err(()))` when the header is not text, which no
+/// method can read and every method refuses.
+fn authorization<'a>(req: &'a Parts, scheme: &str) -> Option<Result<&'a str, ()>> {
+    let v = req.headers.get(header::AUTHORIZATION)?;
+    let Ok(v) = v.to_str() else {
+        return Some(Err(()));
+    };
+    let (s, token) = v.split_once(' ')?;
+    s.eq_ignore_ascii_case(scheme).then_some(Ok(token.trim()))
+}
+
+/// A bearer token of `shape` from `Authorization`.
+fn find_bearer(req: &Parts, shape: BearerShape) -> Presented<'_> {
+    match authorization(req, "bearer") {
+        Some(Err(())) => Presented::Found("", Location::Bearer),
+        Some(Ok(token)) if shape.takes(token) => Presented::Found(token, Location::Bearer),
+        _ => Presented::Absent,
+    }
 }
 
 impl Method {
@@ -211,19 +255,10 @@ fn find_api_key<'a>(src: &'a ApiKeySource, req: &'a Parts) -> Presented<'a> {
         return Presented::Found(v.to_str().map(str::trim).unwrap_or(""), Location::Header);
     }
     if src.bearer
-        && let Some(v) = req.headers.get(header::AUTHORIZATION)
+        && let found @ Presented::Found(..) = find_bearer(req, BearerShape::Opaque)
     {
-        let Ok(v) = v.to_str() else {
-            // Not text: a malformed credential, refused like one (no fall-through).
-            return Presented::Found("", Location::Bearer);
-        };
-        if let Some((scheme, token)) = v.split_once(' ')
-            && scheme.eq_ignore_ascii_case("bearer")
-            && !jwt::looks_like_jwt(token.trim())
-        {
-            // A JWT-shaped bearer token is left to the `jwt` method.
-            return Presented::Found(token.trim(), Location::Bearer);
-        }
+        // A JWT-shaped bearer token is left to the `jwt` method.
+        return found;
     }
     if let Some(q) = &src.query
         && let Some(v) = crate::router::query_values(req.uri.query(), q).next()
@@ -233,29 +268,14 @@ fn find_api_key<'a>(src: &'a ApiKeySource, req: &'a Parts) -> Presented<'a> {
     Presented::Absent
 }
 
-/// A bearer token from `Authorization`, or the bare value of `header`. With `share_bearer`,
-/// only JWT-shaped tokens count: an opaque one is left to the route's other methods.
-fn find_jwt<'a>(header: Option<&HeaderName>, share_bearer: bool, req: &'a Parts) -> Presented<'a> {
-    if let Some(h) = header {
-        return match req.headers.get(h) {
+/// A JWT from the bare value of `header`, or else a bearer token of `shape`.
+fn find_jwt<'a>(header: Option<&HeaderName>, shape: BearerShape, req: &'a Parts) -> Presented<'a> {
+    match header {
+        Some(h) => match req.headers.get(h) {
             None => Presented::Absent,
             Some(v) => Presented::Found(v.to_str().map(str::trim).unwrap_or(""), Location::Header),
-        };
-    }
-    let Some(v) = req.headers.get(header::AUTHORIZATION) else {
-        return Presented::Absent;
-    };
-    let Ok(v) = v.to_str() else {
-        return Presented::Found("", Location::Bearer);
-    };
-    match v.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer")
-                && (!share_bearer || jwt::looks_like_jwt(token.trim())) =>
-        {
-            Presented::Found(token.trim(), Location::Bearer)
-        }
-        _ => Presented::Absent,
+        },
+        None => find_bearer(req, shape),
     }
 }
 
@@ -304,7 +324,7 @@ impl Authenticator {
                 }
                 Attempt::Proven(identity, label, hide) => {
                     let mut event = SecurityEvent::authn(m.name(), "success");
-                    event.consumer = Some(Arc::from(identity.consumer.as_str()));
+                    event.consumer = Some(identity.consumer.clone());
                     event.credential = label;
                     event.emit(ctx);
                     let mut edits = Vec::new();
@@ -337,25 +357,13 @@ impl Authenticator {
                     None => Attempt::Refused("unknown_certificate"),
                 },
             },
-            Method::Introspection {
-                endpoint,
-                share_bearer,
-            } => {
-                let Presented::Found(token, _) = find_jwt(None, false, req) else {
+            Method::Introspection { endpoint, bearer } => {
+                let Presented::Found(token, _) = find_bearer(req, *bearer) else {
                     return Attempt::Absent;
                 };
-                if *share_bearer && jwt::looks_like_jwt(token) {
-                    return Attempt::Absent;
-                }
                 match endpoint.check(token).await {
                     Ok(a) => Attempt::Proven(
-                        Identity {
-                            consumer: a.subject.clone(),
-                            method: "introspection",
-                            roles: a.roles.clone(),
-                            scopes: a.scopes.clone(),
-                            claims: Some(a.claims.clone()),
-                        },
+                        a.token.identity("introspection"),
                         Some(endpoint.name().to_owned()),
                         Some(Edit::RemoveHeader(header::AUTHORIZATION)),
                     ),
@@ -366,20 +374,12 @@ impl Authenticator {
                 }
             }
             Method::Basic(dir) => {
-                let Some(v) = req.headers.get(header::AUTHORIZATION) else {
-                    return Attempt::Absent;
+                let token = match authorization(req, "basic") {
+                    None => return Attempt::Absent,
+                    Some(Err(())) => return Attempt::Refused("malformed_credential"),
+                    Some(Ok(token)) => token,
                 };
-                let Ok(text) = v.to_str() else {
-                    // Not text: no method can read it; refused like any malformed credential.
-                    return Attempt::Refused("malformed_credential");
-                };
-                let Some((scheme, token)) = text.split_once(' ') else {
-                    return Attempt::Absent;
-                };
-                if !scheme.eq_ignore_ascii_case("basic") {
-                    return Attempt::Absent;
-                }
-                let Some((user, password)) = basic::parse_credential(token.trim()) else {
+                let Some((user, password)) = basic::parse_credential(token) else {
                     return Attempt::Refused("malformed_credential");
                 };
                 let password = zeroize::Zeroizing::new(password);
@@ -395,10 +395,9 @@ impl Authenticator {
             Method::Jwt {
                 issuers,
                 header,
-                share_bearer,
+                bearer,
             } => {
-                let Presented::Found(token, loc) = find_jwt(header.as_ref(), *share_bearer, req)
-                else {
+                let Presented::Found(token, loc) = find_jwt(header.as_ref(), *bearer, req) else {
                     return Attempt::Absent;
                 };
                 let hide = Some(Edit::RemoveHeader(match loc {
@@ -406,17 +405,9 @@ impl Authenticator {
                     _ => header::AUTHORIZATION,
                 }));
                 match verify_jwt(issuers, token).await {
-                    Ok((issuer, v)) => Attempt::Proven(
-                        Identity {
-                            consumer: v.subject.clone(),
-                            method: "jwt",
-                            roles: v.roles.clone(),
-                            scopes: v.scopes.clone(),
-                            claims: Some(v.claims.clone()),
-                        },
-                        Some(issuer.to_owned()),
-                        hide,
-                    ),
+                    Ok((issuer, v)) => {
+                        Attempt::Proven(v.token.identity("jwt"), Some(issuer.to_owned()), hide)
+                    }
                     Err(r) => Attempt::Refused(r.as_str()),
                 }
             }
@@ -475,7 +466,11 @@ async fn verify_jwt<'i>(
     issuers: &'i [Arc<jwt::Issuer>],
     token: &str,
 ) -> Result<(&'i str, Arc<jwt::Verified>), jwt::Reject> {
-    let max = issuers.iter().map(|i| i.max_token_bytes).max().unwrap_or(0);
+    let max = issuers
+        .iter()
+        .map(|i| i.settings.max_token_bytes)
+        .max()
+        .unwrap_or(0);
     if token.len() > max {
         return Err(jwt::Reject::TooLarge);
     }
@@ -483,7 +478,7 @@ async fn verify_jwt<'i>(
     let digest = jwt::digest(token);
     for i in issuers {
         if let Some(hit) = i.cached(&digest, now) {
-            return hit.map(|v| (i.name.as_str(), v));
+            return hit.map(|v| (i.settings.name.as_str(), v));
         }
     }
     let t = jwt::decode(token)?;
@@ -494,13 +489,13 @@ async fn verify_jwt<'i>(
     };
     let issuer = issuers
         .iter()
-        .find(|i| i.rules.issuer == iss)
+        .find(|i| i.settings.rules.issuer == iss)
         .ok_or(jwt::Reject::WrongIssuer)?;
-    if token.len() > issuer.max_token_bytes {
+    if token.len() > issuer.settings.max_token_bytes {
         return Err(jwt::Reject::TooLarge);
     }
-    let v = issuer.verify(&t, digest, now).await?;
-    Ok((issuer.name.as_str(), v))
+    let v = issuer.verify(t, digest, now).await?;
+    Ok((issuer.settings.name.as_str(), v))
 }
 
 fn identity_edits(id: &Identity, edits: &mut Vec<Edit>) {
@@ -537,19 +532,13 @@ fn claim_edits(
     edits: &mut Vec<Edit>,
 ) {
     use serde_json::Value;
-    let scalar = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    };
     for (h, path) in wanted {
         let text = match jwt::claim_at(claims, path) {
             Some(Value::Array(items)) => {
-                let parts: Option<Vec<String>> = items.iter().map(scalar).collect();
+                let parts: Option<Vec<String>> = items.iter().map(jwt::claim_text).collect();
                 parts.map(|p| p.join(","))
             }
-            Some(v) => scalar(v),
+            Some(v) => jwt::claim_text(v),
             None => None,
         };
         if let Some(v) = text.and_then(|t| HeaderValue::from_str(&t).ok()) {

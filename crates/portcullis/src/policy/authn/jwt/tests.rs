@@ -300,12 +300,12 @@ async fn issuer_verifies_caches_and_forgets_dropped_keys() {
     let d = digest(&token);
     assert!(iss.cached(&d, NOW).is_none());
     let v = iss
-        .verify(&decode(&token).expect("decode"), d, NOW)
+        .verify(decode(&token).expect("decode"), d, NOW)
         .await
         .expect("valid");
-    assert_eq!(v.subject, "alice");
-    assert_eq!(v.roles, ["reader"]);
-    assert_eq!(v.scopes, ["read", "write"]);
+    assert_eq!(&*v.token.subject, "alice");
+    assert_eq!(*v.token.roles, ["reader"]);
+    assert_eq!(*v.token.scopes, ["read", "write"]);
     assert!(matches!(iss.cached(&d, NOW), Some(Ok(_))));
     // Past `exp` + leeway the cached entry answers "expired".
     assert!(matches!(
@@ -315,18 +315,18 @@ async fn issuer_verifies_caches_and_forgets_dropped_keys() {
     // Unknown kid, and a kid-less token trying keys of its algorithm.
     let unknown = hs256(r#"{"alg":"HS256","kid":"k9"}"#, &good_claims(), SECRET);
     let r = iss
-        .verify(&decode(&unknown).expect("decode"), digest(&unknown), NOW)
+        .verify(decode(&unknown).expect("decode"), digest(&unknown), NOW)
         .await;
     assert_eq!(r.map(|_| ()), Err(Reject::UnknownKey));
     let kidless = hs256(r#"{"alg":"HS256"}"#, &good_claims(), SECRET);
     let r = iss
-        .verify(&decode(&kidless).expect("decode"), digest(&kidless), NOW)
+        .verify(decode(&kidless).expect("decode"), digest(&kidless), NOW)
         .await;
     assert!(r.is_ok());
     // A key no longer trusted invalidates what it verified.
     let iss2 = issuer(vec![Arc::new(hs_key("k1"))]);
     let v2 = iss2
-        .verify(&decode(&token).expect("decode"), d, NOW)
+        .verify(decode(&token).expect("decode"), d, NOW)
         .await
         .expect("valid");
     drop(iss2);
