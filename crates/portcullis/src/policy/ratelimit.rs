@@ -113,7 +113,7 @@ impl Limit {
     /// Decides for one request.
     pub fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
         let key = self.key_of(ctx, req);
-        let v = self.store.check(&key, self.gcra);
+        let v = self.store.check(key, self.gcra);
         let reset = v.reset_after.as_secs() + u64::from(v.reset_after.subsec_nanos() > 0);
         let state =
             HeaderValue::from_str(&format!("\"{}\";r={};t={reset}", self.name, v.remaining));

@@ -113,16 +113,16 @@ impl MemoryStore {
         u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// One rate-limit decision for `key`.
-    pub fn check(&self, key: &str, g: Gcra) -> Verdict {
+    /// One rate-limit decision for `key` (taken by value: a new key is stored without a copy).
+    pub fn check(&self, key: String, g: Gcra) -> Verdict {
         let now = self.now_ns();
-        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
+        let shard = &self.shards[(self.hasher.hash_one(&key) as usize) % SHARDS];
         let mut map = shard
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (verdict, store) = gcra_step(map.get(key).copied(), now, g);
+        let (verdict, store) = gcra_step(map.get(&key).copied(), now, g);
         if let Some(tat) = store {
-            if map.len() >= MAX_KEYS_PER_SHARD && !map.contains_key(key) {
+            if map.len() >= MAX_KEYS_PER_SHARD && !map.contains_key(&key) {
                 map.retain(|_, tat| *tat > now);
                 if map.len() >= MAX_KEYS_PER_SHARD
                     && let Some(oldest) =
@@ -131,7 +131,7 @@ impl MemoryStore {
                     map.remove(&oldest);
                 }
             }
-            map.insert(key.to_owned(), tat);
+            map.insert(key, tat);
         }
         verdict
     }
@@ -199,13 +199,13 @@ mod tests {
     async fn memory_store_follows_the_clock_and_keeps_keys_apart() {
         let s = MemoryStore::default();
         let g = Gcra::new(2, Duration::from_secs(1), 2).expect("gcra");
-        assert!(s.check("a", g).allowed);
-        assert!(s.check("a", g).allowed);
-        assert!(!s.check("a", g).allowed);
-        assert!(s.check("b", g).allowed, "another key has its own budget");
+        assert!(s.check("a".into(), g).allowed);
+        assert!(s.check("a".into(), g).allowed);
+        assert!(!s.check("a".into(), g).allowed);
+        assert!(s.check("b".into(), g).allowed, "another key has its own budget");
         tokio::time::advance(Duration::from_millis(500)).await;
-        assert!(s.check("a", g).allowed);
-        assert!(!s.check("a", g).allowed);
+        assert!(s.check("a".into(), g).allowed);
+        assert!(!s.check("a".into(), g).allowed);
         assert_eq!(s.len(), 2);
     }
 }

@@ -97,17 +97,7 @@ pub fn client_authorization(id: &str, secret: &str) -> Option<HeaderValue> {
 
 /// `application/x-www-form-urlencoded` encoding of one value.
 fn form_urlencoded_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                out.push(b as char);
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 impl Introspector {
