@@ -202,7 +202,10 @@ mod tests {
         assert!(s.check("a".into(), g).allowed);
         assert!(s.check("a".into(), g).allowed);
         assert!(!s.check("a".into(), g).allowed);
-        assert!(s.check("b".into(), g).allowed, "another key has its own budget");
+        assert!(
+            s.check("b".into(), g).allowed,
+            "another key has its own budget"
+        );
         tokio::time::advance(Duration::from_millis(500)).await;
         assert!(s.check("a".into(), g).allowed);
         assert!(!s.check("a".into(), g).allowed);

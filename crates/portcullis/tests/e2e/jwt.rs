@@ -13,11 +13,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::json;
-use tokio::net::TcpListener;
 
-use crate::support::{Gateway, TestBody, empty, full, plain_client, send, start_upstream};
+use crate::support::{
+    BASE, Gateway, TestBody, TestServer, empty, eventually, full, plain_client, send, start_http,
+    start_upstream,
+};
 
 /// An ES256 signing key with its kid.
 struct SigningKey {
@@ -44,11 +45,17 @@ impl SigningKey {
                "x": URL_SAFE_NO_PAD.encode(&p[1..33]), "y": URL_SAFE_NO_PAD.encode(&p[33..])})
     }
 
+    /// This key as a static `keys:` entry of an issuer.
+    fn keys_yaml(&self) -> String {
+        format!(
+            "keys: [{{ alg: ES256, kid: {}, jwk: '{}' }}]",
+            self.kid,
+            self.jwk()
+        )
+    }
+
     fn token(&self, sub: &str, roles: &[&str]) -> String {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_secs();
+        let now = unix_now();
         let header = json!({"alg": "ES256", "typ": "JWT", "kid": self.kid});
         let claims = json!({"iss": "https://idp.test", "aud": "orders", "sub": sub,
             "iat": now, "exp": now + 600, "realm": {"roles": roles}, "scope": "orders:read"});
@@ -65,56 +72,44 @@ impl SigningKey {
     }
 }
 
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
 /// A JWKS server whose document and availability the test controls.
 struct JwksServer {
     port: u16,
     doc: Arc<Mutex<String>>,
     down: Arc<AtomicBool>,
     fetches: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for JwksServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _server: TestServer,
 }
 
 impl JwksServer {
     async fn start(keys: &[&SigningKey]) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
         let doc = Arc::new(Mutex::new(String::new()));
         let down = Arc::new(AtomicBool::new(false));
         let fetches = Arc::new(AtomicUsize::new(0));
         let (d, dn, f) = (doc.clone(), down.clone(), fetches.clone());
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let (d, dn, f) = (d.clone(), dn.clone(), f.clone());
-                tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |_req: Request<Incoming>| {
-                        f.fetch_add(1, Ordering::SeqCst);
-                        let mut r = Response::new(full(d.lock().expect("doc").clone()));
-                        if dn.load(Ordering::SeqCst) {
-                            *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
-                        }
-                        async move { Ok::<Response<TestBody>, Infallible>(r) }
-                    });
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
+        let server = start_http(move |_req: Request<Incoming>| {
+            f.fetch_add(1, Ordering::SeqCst);
+            let mut r = Response::new(full(d.lock().expect("doc").clone()));
+            if dn.load(Ordering::SeqCst) {
+                *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
             }
-        });
+            async move { Ok::<Response<TestBody>, Infallible>(r) }
+        })
+        .await;
         let s = Self {
-            port,
+            port: server.port(),
             doc,
             down,
             fetches,
-            task,
+            _server: server,
         };
         s.serve(keys);
         s
@@ -130,22 +125,20 @@ impl JwksServer {
     }
 }
 
-fn config(jwks_port: u16, upstream: std::net::SocketAddr) -> String {
+/// `identity:` with issuer `idp`, accepting what `SigningKey::token` issues (issuer, audience,
+/// roles path); `keys` is one flow-style line, `jwks: {..}` or `keys: [..]`.
+fn idp(keys: &str) -> String {
     format!(
-        r#"{base}
-identity:
-  jwt:
-    idp:
-      issuer: https://idp.test
-      audiences: [orders]
-      roles_claim: realm.roles
-      jwks:
-        url: "http://127.0.0.1:{jwks_port}/jwks"
-        allow_insecure_http: true
-        refresh_interval: 1h
-        min_refresh_interval: 200ms
-        timeout: 1s
-upstreams:
+        "identity:\n  jwt:\n    idp:\n      issuer: https://idp.test\n      audiences: [orders]\n      roles_claim: realm.roles\n      {keys}\n"
+    )
+}
+
+fn config(jwks_port: u16, upstream: std::net::SocketAddr) -> String {
+    let idp = idp(&format!(
+        "jwks: {{ url: \"http://127.0.0.1:{jwks_port}/jwks\", allow_insecure_http: true, refresh_interval: 1h, min_refresh_interval: 200ms, timeout: 1s }}"
+    ));
+    format!(
+        r#"{BASE}{idp}upstreams:
   app: {{ targets: ["{upstream}"] }}
 routes:
   - name: orders
@@ -155,8 +148,7 @@ routes:
       forward_claims: {{ x-portcullis-claim-roles: realm.roles, x-portcullis-claim-sub: sub }}
     authorize: {{ roles: [reader] }}
     upstream: app
-"#,
-        base = crate::support::BASE
+"#
     )
 }
 
@@ -282,16 +274,7 @@ async fn readiness_waits_for_the_first_key_set() {
     jwks.down.store(true, Ordering::SeqCst);
     let gw = Gateway::start_unready(&config(jwks.port, up.addr));
     // Listening, but not ready while the key set cannot be fetched.
-    let mut saw_unready = false;
-    for _ in 0..40 {
-        match gw.readyz().await {
-            503 => {
-                saw_unready = true;
-                break;
-            }
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
+    let saw_unready = eventually(40, || async { gw.readyz().await == 503 }).await;
     assert!(saw_unready, "{}", gw.stderr());
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(gw.readyz().await, 503);
@@ -312,18 +295,7 @@ async fn role_grants_scopes_and_claim_conditions_decide_after_the_token() {
     let up = start_upstream("app").await;
     let k = SigningKey::new("static-1");
     let yaml = format!(
-        r#"{base}
-identity:
-  jwt:
-    idp:
-      issuer: https://idp.test
-      audiences: [orders]
-      roles_claim: realm.roles
-      keys:
-        - alg: ES256
-          kid: static-1
-          jwk: '{jwk}'
-roles:
+        r#"{BASE}{idp}roles:
   reader:
     allow: [{{ groups: [catalog], methods: [GET, HEAD] }}]
   editor:
@@ -346,8 +318,7 @@ routes:
         - {{ claim: tenant, equals: acme }}
     upstream: app
 "#,
-        base = crate::support::BASE,
-        jwk = k.jwk(),
+        idp = idp(&k.keys_yaml()),
         up = up.addr,
     );
     let gw = Gateway::start(&yaml).await;
@@ -395,77 +366,53 @@ routes:
 
 /// An RFC 7662 endpoint: `opaque-good` is active, `opaque-slow` answers after 3 s, anything
 /// else is inactive; the gateway must authenticate as `gateway` / `gw secret`.
-async fn start_introspection() -> (u16, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+async fn start_introspection() -> (TestServer, Arc<AtomicUsize>) {
     use http_body_util::BodyExt;
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+    let server = start_http(move |req: Request<Incoming>| {
+        let c = c.clone();
+        async move {
+            c.fetch_add(1, Ordering::SeqCst);
+            let expected = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode("gateway:gw+secret")
+            );
+            let authed = req
+                .headers()
+                .get("authorization")
+                .is_some_and(|v| v.as_bytes() == expected.as_bytes());
+            let body = req.into_body().collect().await.expect("body").to_bytes();
+            let form = String::from_utf8_lossy(&body).into_owned();
+            let now = unix_now();
+            let answer = if !authed {
+                let mut r = Response::new(full("{\"error\":\"invalid_client\"}"));
+                *r.status_mut() = http::StatusCode::UNAUTHORIZED;
+                return Ok::<_, Infallible>(r);
+            } else if form.contains("token=opaque-good&") {
+                json!({"active": true, "sub": "svc-a", "scope": "orders:read",
+                       "roles": ["reader"], "exp": now + 600})
+            } else if form.contains("token=opaque-slow&") {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                json!({"active": true, "sub": "svc-b", "roles": ["reader"]})
+            } else {
+                json!({"active": false})
             };
-            let c = c.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let c = c.clone();
-                    async move {
-                        c.fetch_add(1, Ordering::SeqCst);
-                        let expected = format!(
-                            "Basic {}",
-                            base64::engine::general_purpose::STANDARD.encode("gateway:gw+secret")
-                        );
-                        let authed = req
-                            .headers()
-                            .get("authorization")
-                            .is_some_and(|v| v.as_bytes() == expected.as_bytes());
-                        let body = req.into_body().collect().await.expect("body").to_bytes();
-                        let form = String::from_utf8_lossy(&body).into_owned();
-                        let now = std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .expect("clock")
-                            .as_secs();
-                        let answer = if !authed {
-                            let mut r = Response::new(full("{\"error\":\"invalid_client\"}"));
-                            *r.status_mut() = http::StatusCode::UNAUTHORIZED;
-                            return Ok::<_, Infallible>(r);
-                        } else if form.contains("token=opaque-good&") {
-                            json!({"active": true, "sub": "svc-a", "scope": "orders:read",
-                                   "roles": ["reader"], "exp": now + 600})
-                        } else if form.contains("token=opaque-slow&") {
-                            tokio::time::sleep(Duration::from_secs(3)).await;
-                            json!({"active": true, "sub": "svc-b", "roles": ["reader"]})
-                        } else {
-                            json!({"active": false})
-                        };
-                        Ok::<_, Infallible>(Response::new(full(answer.to_string())))
-                    }
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
+            Ok::<_, Infallible>(Response::new(full(answer.to_string())))
         }
-    });
-    (port, calls, task)
+    })
+    .await;
+    (server, calls)
 }
 
 #[tokio::test]
 async fn opaque_tokens_are_introspected_cached_and_fail_closed() {
     let up = start_upstream("app").await;
-    let (port, calls, task) = start_introspection().await;
+    let (endpoint, calls) = start_introspection().await;
+    let port = endpoint.port();
     let k = SigningKey::new("k1");
     let yaml = format!(
-        r#"{base}
-identity:
-  jwt:
-    idp:
-      issuer: https://idp.test
-      audiences: [orders]
-      roles_claim: realm.roles
-      keys: [{{ alg: ES256, kid: k1, jwk: '{jwk}' }}]
-  introspection:
+        r#"{BASE}{idp}  introspection:
     as:
       url: "http://127.0.0.1:{port}/introspect"
       allow_insecure_http: true
@@ -482,8 +429,7 @@ routes:
     authorize: {{ roles: [reader] }}
     upstream: app
 "#,
-        base = crate::support::BASE,
-        jwk = k.jwk(),
+        idp = idp(&k.keys_yaml()),
         up = up.addr,
     );
     let gw = Gateway::start(&yaml).await;
@@ -517,7 +463,7 @@ routes:
     let (st, _) = send(&client, bearer(&gw, "opaque-slow")).await;
     assert_eq!(st, 503);
     // Endpoint gone: fail closed again for tokens not cached; cached ones still pass.
-    task.abort();
+    endpoint.stop();
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(send(&client, bearer(&gw, "opaque-other")).await.0, 503);
     assert_eq!(send(&client, bearer(&gw, "opaque-good")).await.0, 200);

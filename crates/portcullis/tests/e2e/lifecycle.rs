@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::support::{BASE, Gateway, get, plain_client, start_upstream};
+use crate::support::{BASE, Gateway, eventually, get, plain_client, start_upstream};
 
 fn config(upstream: &str, extra_route: &str) -> String {
     format!(
@@ -59,14 +59,10 @@ async fn reloads_under_load_without_failing_a_request() {
             gw.signal("HUP");
         }
         // Wait until the new version answers.
-        let mut seen = false;
-        for _ in 0..60 {
-            if get(&c, &gw.url("/extra")).await.1 == format!("v{i}") {
-                seen = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let seen = eventually(60, || async {
+            get(&c, &gw.url("/extra")).await.1 == format!("v{i}")
+        })
+        .await;
         assert!(seen, "reload {i} not applied; stderr:\n{}", gw.stderr());
     }
     stop.store(true, Ordering::Relaxed);
@@ -148,7 +144,7 @@ async fn drains_in_flight_requests_on_sigterm() {
 async fn rate_limit_counters_survive_a_reload() {
     let yaml = format!(
         "{}reload: {{ interval: 100ms }}\nroutes:\n  - {{ name: r, match: {{ path_prefix: / }}, auth: none, rate_limits: [{{ requests: 3, per: 1m }}], direct: {{}} }}\n",
-        crate::support::BASE
+        BASE
     );
     let gw = Gateway::start(&yaml).await;
     let c = plain_client();
@@ -160,14 +156,7 @@ async fn rate_limit_counters_survive_a_reload() {
         "{yaml}  - {{ name: other, match: {{ path: /other }}, auth: none, direct: {{}} }}\n"
     ));
     // Wait until the new route answers (the reload happened), then check the limit held.
-    let mut reloaded = false;
-    for _ in 0..100 {
-        if get(&c, &gw.url("/other")).await.0 == 200 {
-            reloaded = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let reloaded = eventually(100, || async { get(&c, &gw.url("/other")).await.0 == 200 }).await;
     assert!(reloaded, "{}", gw.stderr());
     assert_eq!(get(&c, &gw.url("/a")).await.0, 429);
 }

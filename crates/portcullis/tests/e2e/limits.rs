@@ -7,7 +7,9 @@ use bytes::Bytes;
 use http::Request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{Gateway, get, plain_client, raw, send, start_upstream, status_of};
+use crate::support::{
+    Gateway, eventually, get, plain_client, raw, send, start_upstream, status_of,
+};
 
 async fn gateway() -> (Gateway, crate::support::Upstream) {
     let up = start_upstream("u").await;
@@ -170,19 +172,12 @@ async fn ip_lists_refuse_routes_and_connections_and_follow_their_files() {
         crate::support::BASE,
         list.display()
     );
-    let gw = crate::support::Gateway::start(&yaml).await;
-    let c = crate::support::plain_client();
-    let (st, body) = crate::support::get(&c, &gw.url("/x")).await;
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    let (st, body) = get(&c, &gw.url("/x")).await;
     assert_eq!(st, 403, "{body}");
     std::fs::write(&list, "192.0.2.0/24\n").expect("write");
-    let mut passed = false;
-    for _ in 0..100 {
-        if crate::support::get(&c, &gw.url("/x")).await.0 == 200 {
-            passed = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let passed = eventually(100, || async { get(&c, &gw.url("/x")).await.0 == 200 }).await;
     assert!(
         passed,
         "the list file change was not picked up:\n{}",
@@ -192,7 +187,7 @@ async fn ip_lists_refuse_routes_and_connections_and_follow_their_files() {
 
     // A listener that refuses loopback: the connection closes without an answer.
     let yaml = "listeners: [{ name: main, bind: \"127.0.0.1:{PORT}\", ip_filter: { allow: [\"10.0.0.0/8\"] } }]\nadmin: { bind: \"127.0.0.1:{ADMIN}\" }\nroutes:\n  - { name: r, match: { path_prefix: / }, auth: none, direct: {} }\n";
-    let gw = crate::support::Gateway::start(yaml).await;
+    let gw = Gateway::start(yaml).await;
     // The refusal may reach the client as an orderly close or a reset, before or after its
     // write: either way nothing comes back.
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", gw.port))

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use crate::support::{
-    Gateway, free_port, get, plain_client, raw, repo_root, start_upstream, status_of,
+    Gateway, empty, free_port, get, plain_client, raw, repo_root, send_full, start_upstream,
+    status_of,
 };
 
 /// The suite gateway with its own ports, an echo upstream, and the shared corpora.
@@ -90,11 +91,8 @@ async fn suite_config_serves_open_routes_unchanged() {
 /// sent raw and must get a 4xx.
 #[tokio::test]
 async fn jwt_vectors_get_their_verdicts_through_the_gateway() {
-    let (gw, _up, listen, _admin) = start_suite().await;
-    let port: u16 = listen
-        .rsplit_once(':')
-        .and_then(|(_, p)| p.parse().ok())
-        .expect("port");
+    let (gw, _up, _listen, _admin) = start_suite().await;
+    let port = gw.port;
     let path = repo_root().join("../shared/corpora/jwt/jwt_vectors.json");
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).expect("jwt vectors")).expect("json");
@@ -156,14 +154,16 @@ async fn jwt_vectors_get_their_verdicts_through_the_gateway() {
 async fn limited_route_admits_fifty_then_answers_429() {
     let (gw, _up, listen, _admin) = start_suite().await;
     let c = plain_client();
-    for i in 0..50 {
-        let (parts, body) = crate::support::send_full(
+    let limited = || {
+        send_full(
             &c,
-            http::Request::get(format!("http://{listen}/limited/x"))
-                .body(crate::support::empty())
+            http::Request::get(gw.url("/limited/x"))
+                .body(empty())
                 .expect("req"),
         )
-        .await;
+    };
+    for i in 0..50 {
+        let (parts, body) = limited().await;
         assert_eq!(parts.status, 200, "request {i}: {body}");
         assert_eq!(parts.headers["ratelimit-policy"], "\"per-ip\";q=50;w=10");
         let state = parts.headers["ratelimit"]
@@ -175,13 +175,7 @@ async fn limited_route_admits_fifty_then_answers_429() {
             "{state}"
         );
     }
-    let (parts, body) = crate::support::send_full(
-        &c,
-        http::Request::get(format!("http://{listen}/limited/x"))
-            .body(crate::support::empty())
-            .expect("req"),
-    )
-    .await;
+    let (parts, body) = limited().await;
     assert_eq!(parts.status, 429, "{body}");
     assert!(
         body.contains("urn:portcullis:problem:rate_limited"),

@@ -75,30 +75,39 @@ impl Gateway {
 
     /// Starts on known ports (for configs that bind from the environment).
     pub async fn start_on(yaml: &str, env: &[(&str, &str)], port: u16, admin: u16) -> Gateway {
-        let dir = temp_dir("gw");
-        let extra_ports = vec![free_port(), free_port()];
-        let text = render(yaml, port, admin, &extra_ports, &dir);
-        let config = dir.join("gateway.yaml");
-        std::fs::write(&config, text).expect("write config");
-        Self::spawn(dir, config, env, port, admin, extra_ports).await
+        let gw = Self::spawn_rendered(yaml, env, port, admin);
+        gw.wait_ready().await;
+        gw
     }
 
     /// Starts on a config file in place (relative `${file:}` references resolve next to it).
     pub async fn start_file(config: &Path, env: &[(&str, &str)], port: u16, admin: u16) -> Gateway {
-        let dir = temp_dir("gw");
-        let extra_ports = vec![free_port(), free_port()];
-        Self::spawn(dir, config.to_path_buf(), env, port, admin, extra_ports).await
+        let extra = vec![free_port(), free_port()];
+        let gw = Self::spawn_process(
+            temp_dir("gw"),
+            config.to_path_buf(),
+            env,
+            port,
+            admin,
+            extra,
+        );
+        gw.wait_ready().await;
+        gw
     }
 
     /// Starts the gateway without waiting for `/readyz` (for readiness tests).
     pub fn start_unready(yaml: &str) -> Gateway {
+        Self::spawn_rendered(yaml, &[], free_port(), free_port())
+    }
+
+    /// Renders `yaml` into `gateway.yaml` in a fresh folder and starts the process on it.
+    fn spawn_rendered(yaml: &str, env: &[(&str, &str)], port: u16, admin: u16) -> Gateway {
         let dir = temp_dir("gw");
-        let (port, admin) = (free_port(), free_port());
         let extra_ports = vec![free_port(), free_port()];
-        let text = render(yaml, port, admin, &extra_ports, &dir);
         let config = dir.join("gateway.yaml");
-        std::fs::write(&config, text).expect("write config");
-        Self::spawn_process(dir, config, &[], port, admin, extra_ports)
+        std::fs::write(&config, render(yaml, port, admin, &extra_ports, &dir))
+            .expect("write config");
+        Self::spawn_process(dir, config, env, port, admin, extra_ports)
     }
 
     /// `/readyz` status, or 0 when the admin listener does not answer.
@@ -110,19 +119,6 @@ impl Gateway {
             Ok(Ok(r)) => r.status().as_u16(),
             _ => 0,
         }
-    }
-
-    async fn spawn(
-        dir: PathBuf,
-        config: PathBuf,
-        env: &[(&str, &str)],
-        port: u16,
-        admin: u16,
-        extra_ports: Vec<u16>,
-    ) -> Gateway {
-        let gw = Self::spawn_process(dir, config, env, port, admin, extra_ports);
-        gw.wait_ready().await;
-        gw
     }
 
     fn spawn_process(
@@ -154,21 +150,9 @@ impl Gateway {
     }
 
     pub async fn wait_ready(&self) {
-        let client = plain_client();
-        for _ in 0..200 {
-            let req = Request::get(format!("http://127.0.0.1:{}/readyz", self.admin))
-                .body(empty())
-                .expect("req");
-            if let Ok(Ok(r)) =
-                tokio::time::timeout(Duration::from_millis(500), client.request(req)).await
-            {
-                if r.status() == 200 {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        if !eventually(200, || async { self.readyz().await == 200 }).await {
+            panic!("gateway did not become ready; stderr:\n{}", self.stderr());
         }
-        panic!("gateway did not become ready; stderr:\n{}", self.stderr());
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -239,6 +223,21 @@ impl Drop for Gateway {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Calls `check` every 50 ms, at most `tries` times, until it is true; returns whether it was.
+pub async fn eventually<F, Fut>(tries: usize, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..tries {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }
 
 pub fn render(yaml: &str, port: u16, admin: u16, extra: &[u16], dir: &Path) -> String {
@@ -335,22 +334,80 @@ pub struct UpstreamCtl {
     pub failing: AtomicBool,
 }
 
-/// A running upstream server.
-pub struct Upstream {
+/// A server the test started on 127.0.0.1. Stopping or dropping it closes the listener and
+/// every open connection (they live in a `JoinSet` owned by the accept task).
+pub struct TestServer {
     pub addr: SocketAddr,
-    pub ctl: Arc<UpstreamCtl>,
     task: JoinHandle<()>,
 }
 
-impl Upstream {
+impl TestServer {
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
     pub fn stop(&self) {
         self.task.abort();
     }
 }
 
-impl Drop for Upstream {
+impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// Runs `conn` on every connection accepted on `listener`.
+pub fn serve_on<F, Fut>(listener: TcpListener, conn: F) -> TestServer
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            conns.spawn(conn(stream));
+        }
+    });
+    TestServer { addr, task }
+}
+
+/// HTTP/1.1 and h2c (upgrades allowed) on one connection, every request answered by `handler`.
+pub async fn serve_http<S, H, Fut>(io: S, handler: H)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Response<TestBody>, Infallible>> + Send + 'static,
+{
+    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+        .serve_connection_with_upgrades(TokioIo::new(io), hyper::service::service_fn(handler))
+        .await;
+}
+
+/// An HTTP server on a free loopback port, answering with `handler`.
+pub async fn start_http<H, Fut>(handler: H) -> TestServer
+where
+    H: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Response<TestBody>, Infallible>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    serve_on(listener, move |tcp| serve_http(tcp, handler.clone()))
+}
+
+/// A running upstream server.
+pub struct Upstream {
+    pub addr: SocketAddr,
+    pub ctl: Arc<UpstreamCtl>,
+    server: TestServer,
+}
+
+impl Upstream {
+    pub fn stop(&self) {
+        self.server.stop();
     }
 }
 
@@ -404,29 +461,17 @@ pub async fn start_upstream(name: &str) -> Upstream {
 }
 
 pub async fn start_upstream_on(name: &str, listener: TcpListener) -> Upstream {
-    let addr = listener.local_addr().expect("addr");
     let ctl = Arc::new(UpstreamCtl::default());
-    let name: Arc<str> = Arc::from(name);
-    let c = ctl.clone();
-    let task = tokio::spawn(async move {
-        let mut conns = tokio::task::JoinSet::new();
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let name = name.clone();
-            let ctl = c.clone();
-            conns.spawn(async move {
-                let svc = hyper::service::service_fn(move |req| {
-                    echo_handler(name.clone(), ctl.clone(), req)
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
+    let (name, c): (Arc<str>, _) = (Arc::from(name), ctl.clone());
+    let server = serve_on(listener, move |tcp| {
+        let (name, ctl) = (name.clone(), c.clone());
+        serve_http(tcp, move |req| echo_handler(name.clone(), ctl.clone(), req))
     });
-    Upstream { addr, ctl, task }
+    Upstream {
+        addr: server.addr,
+        ctl,
+        server,
+    }
 }
 
 /// Test PKI: a CA, server certificates and client certificates.

@@ -5,12 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::Request;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
 use crate::support::{
-    BASE, Gateway, Pki, empty, get, h1_over, h2_over, plain_client, start_upstream, temp_dir,
-    tls_client_config, tls_connect, tls_get,
+    BASE, Gateway, Pki, empty, get, h1_over, h2_over, plain_client, serve_http, serve_on,
+    start_upstream, temp_dir, tls_client_config, tls_connect, tls_get,
 };
 
 fn cert_cn(pem_chain: &[rustls_pki_types::CertificateDer<'_>]) -> String {
@@ -213,37 +212,26 @@ async fn speaks_tls_and_mtls_to_upstream_targets() {
         cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Arc::new(cfg)
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let acceptor = tokio_rustls::TlsAcceptor::from(server_cfg);
-    let server = tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = serve_on(listener, move |tcp| {
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
             };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let has_client_cert = tls.get_ref().1.peer_certificates().is_some();
-                let svc = hyper::service::service_fn(
-                    move |req: Request<hyper::body::Incoming>| async move {
-                        let body = format!(
-                            "{{\"tls_upstream\":true,\"client_cert\":{has_client_cert},\"version\":\"{:?}\"}}",
-                            req.version()
-                        );
-                        Ok::<_, std::convert::Infallible>(http::Response::new(
-                            crate::support::full(body),
-                        ))
-                    },
+            let has_client_cert = tls.get_ref().1.peer_certificates().is_some();
+            serve_http(tls, move |req: Request<hyper::body::Incoming>| async move {
+                let body = format!(
+                    "{{\"tls_upstream\":true,\"client_cert\":{has_client_cert},\"version\":\"{:?}\"}}",
+                    req.version()
                 );
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(tls), svc)
-                    .await;
-            });
+                Ok::<_, std::convert::Infallible>(http::Response::new(crate::support::full(body)))
+            })
+            .await;
         }
     });
+    let addr = server.addr;
     let yaml = format!(
         r#"
 {BASE}upstreams:
@@ -298,5 +286,5 @@ routes:
     // A target whose certificate is not signed by the configured CA is refused.
     let (st, _) = get(&c, &gw.url("/u")).await;
     assert_eq!(st, 502);
-    server.abort();
+    server.stop();
 }
