@@ -26,6 +26,7 @@ use crate::reply::{Problem, problem};
 use crate::router::{Action, Route, RouteResult, rewrite_path};
 use crate::server::Shared;
 use crate::snapshot::Snapshot;
+use crate::state::bans::Offence;
 use crate::upstream::client::Protocol;
 use crate::upstream::{Outcome, Upstream};
 
@@ -53,6 +54,8 @@ pub async fn handle(
         decisions: Vec::new(),
         upstream_target: None,
         response_headers: Vec::new(),
+        permits: Vec::new(),
+        refused_method: None,
         started,
     };
     let method = req.method().clone();
@@ -82,6 +85,25 @@ pub async fn handle(
     let status = resp.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
     shared.metrics.decisions(&ctx.decisions);
+    if !snap.bans.is_empty()
+        && let Some(offence) = Offence::of(&ctx.decisions, status)
+    {
+        crate::state::bans::report(
+            &snap.bans,
+            &shared.registry.state,
+            offence,
+            ctx.refused_method,
+            ctx.client_ip,
+            ctx.identity.as_ref().map(|i| &*i.consumer),
+        );
+    }
+    // In-flight places are held until the response body is sent.
+    let permits = std::mem::take(&mut ctx.permits);
+    if !permits.is_empty() {
+        let (parts, body) = resp.into_parts();
+        let body = Observed::new(body, move |_, _| drop(permits));
+        resp = Response::from_parts(parts, body.boxed());
+    }
     match &route {
         Some(r) => r
             .metrics

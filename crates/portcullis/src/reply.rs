@@ -38,6 +38,12 @@ pub enum Problem {
     Unavailable,
     /// A rate limit is spent.
     TooManyRequests,
+    /// A quota is spent until its window ends.
+    QuotaExceeded,
+    /// The client is banned for repeated offences.
+    Banned,
+    /// Too many requests in flight (a concurrency limit answering 503).
+    ConcurrencyLimited,
 }
 
 impl Problem {
@@ -55,7 +61,9 @@ impl Problem {
             Self::NoHealthyUpstream | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::BadGateway => StatusCode::BAD_GATEWAY,
             Self::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
-            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests | Self::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
+            Self::Banned => StatusCode::FORBIDDEN,
+            Self::ConcurrencyLimited => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -75,6 +83,9 @@ impl Problem {
             Self::GatewayTimeout => "gateway_timeout",
             Self::Unavailable => "unavailable",
             Self::TooManyRequests => "rate_limited",
+            Self::QuotaExceeded => "quota_exceeded",
+            Self::Banned => "banned",
+            Self::ConcurrencyLimited => "concurrency_limited",
         }
     }
 
@@ -93,6 +104,9 @@ impl Problem {
             Self::GatewayTimeout => "Upstream timed out",
             Self::Unavailable => "Service unavailable",
             Self::TooManyRequests => "Too many requests",
+            Self::QuotaExceeded => "Quota exceeded",
+            Self::Banned => "Client banned after repeated offences",
+            Self::ConcurrencyLimited => "Too many requests in flight",
         }
     }
 }

@@ -66,6 +66,7 @@ impl Shared {
                 let next = Arc::new(next);
                 self.snapshot.store(next.clone());
                 self.registry.retain(&next.live_targets, &next.live_clients);
+                retain_state(&self.registry, &next);
                 self.start_background(&next);
                 self.metrics.reload(true);
                 tracing::info!(
@@ -114,6 +115,22 @@ impl Shared {
     }
 }
 
+/// Forgets traffic state the config `snap` no longer uses.
+fn retain_state(registry: &Registry, snap: &Snapshot) {
+    let routes: Vec<String> = snap
+        .router
+        .routes()
+        .iter()
+        .map(|r| r.name.to_string())
+        .collect();
+    let rules: Vec<String> = snap.bans.iter().map(|b| b.name.clone()).collect();
+    let live: Vec<_> = snap.state_redis.iter().cloned().collect();
+    if let Some(r) = &snap.state_redis {
+        registry.state.metrics.set_up(&r.display, r.is_up());
+    }
+    registry.state.retain(&live, &routes, &rules);
+}
+
 /// How often a drain checks whether the last connection has closed.
 const DRAIN_POLL: Duration = Duration::from_millis(50);
 
@@ -148,10 +165,13 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     }
     let (shutdown, _) = watch::channel(false);
     let snap = Arc::new(snap);
+    let mut metrics = Metrics::new();
+    metrics.register_state(&registry.state.metrics);
+    retain_state(&registry, &snap);
     let shared = Arc::new(Shared {
         snapshot: ArcSwap::new(snap.clone()),
         registry,
-        metrics: Metrics::new(),
+        metrics,
         access_log,
         shutdown,
         ready: AtomicBool::new(true),
@@ -166,6 +186,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     tokio::spawn(crate::admin::serve(admin, shared.clone()));
     tokio::spawn(watch_file(shared.clone()));
     tokio::spawn(reload_on_sighup(shared.clone()));
+    tokio::spawn(crate::state::bans::sync_loop(Arc::downgrade(&shared)));
 
     wait_for_termination().await;
     let deadline = shared.snapshot.load().shutdown_timeout;

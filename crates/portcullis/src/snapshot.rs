@@ -45,6 +45,12 @@ pub struct Snapshot {
     pub live_clients: Vec<String>,
     /// JWKS URLs this config's issuers fetch.
     pub jwks_sources: Vec<Arc<crate::policy::authn::jwks::JwksSource>>,
+    /// Auto-ban rules (offences are counted after each request).
+    pub bans: Vec<Arc<crate::state::bans::BanRule>>,
+    /// The Redis store of `state.redis`, when configured.
+    pub state_redis: Option<Arc<crate::state::redis::RedisStore>>,
+    /// How often shared bans are copied in.
+    pub ban_sync_interval: Duration,
 }
 
 impl Snapshot {

@@ -215,15 +215,26 @@ fn compile(
         .values()
         .filter_map(|i| i.jwks.clone())
         .collect();
+    let traffic = crate::router::traffic::compile_traffic(raw, &registry.state, errs);
     let routes = crate::router::compile::compile_routes(
         &raw.routes,
         &upstreams,
         &listener_names,
         &credentials,
         &raw.roles,
-        &registry.limits,
+        &traffic,
         errs,
     );
+    for (i, b) in raw.auto_ban.iter().enumerate() {
+        for (j, r) in b.except_routes.iter().enumerate() {
+            if !raw.routes.iter().any(|x| x.name == *r) {
+                errs.push(
+                    format!("auto_ban[{i}].except_routes[{j}]"),
+                    format!("no route named {:?}", r.as_str()),
+                );
+            }
+        }
+    }
     let al = &raw.access_log;
     let mut headers = Vec::new();
     for (i, h) in al.headers.iter().enumerate() {
@@ -255,6 +266,9 @@ fn compile(
         return None;
     }
     Some(Snapshot {
+        bans: traffic.bans,
+        state_redis: traffic.redis,
+        ban_sync_interval: traffic.sync_interval,
         listeners,
         admin_bind: admin_bind?,
         router: Router::new(routes),

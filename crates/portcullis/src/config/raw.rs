@@ -53,6 +53,83 @@ pub struct RawConfig {
     /// How long a graceful shutdown (SIGTERM/SIGINT) waits for in-flight requests. Default 30s.
     #[serde(default)]
     pub shutdown_timeout: Option<HumanDuration>,
+    /// Where rate-limit, quota and ban state lives: in this process (default) or in Redis,
+    /// shared by every gateway that points at it.
+    #[serde(default)]
+    pub state: StateConfig,
+    /// Rate limits applied to every route (before the route's own). Limits keyed by
+    /// `consumer` apply on routes that authenticate.
+    #[serde(default)]
+    pub rate_limits: Vec<RateLimitConfig>,
+    /// Automatic bans: offences (authentication failures, WAF blocks, 404s, ...) from one IP
+    /// or consumer within a time trigger a ban (403 on every route but the excepted ones).
+    #[serde(default)]
+    pub auto_ban: Vec<AutoBanConfig>,
+}
+
+/// Shared state settings.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// Default store of limits, quotas and bans: `memory` (this process) or `redis`.
+    /// Default `memory`.
+    #[serde(default)]
+    pub store: Option<Str>,
+    /// The Redis server, required when any limit uses `redis`.
+    #[serde(default)]
+    pub redis: Option<RedisConfig>,
+    /// Default for every limit, quota and ban rule: what to do when Redis does not answer in
+    /// time: `deny` (503), `allow`, or `local` (this gateway's own counters). Default `local`.
+    #[serde(default)]
+    pub on_store_error: Option<Str>,
+}
+
+/// A Redis server.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]`, `rediss://` for TLS. Put the password in
+    /// `${env:...}` or `${file:...}`; logs and metrics show it as `***`.
+    pub url: Str,
+    /// Bound on every call. Default `50ms`.
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    /// Prefix of every key. Default `portcullis`.
+    #[serde(default)]
+    pub prefix: Option<Str>,
+    /// How often bans issued by other gateways are copied in. Default `1s`.
+    #[serde(default)]
+    pub sync_interval: Option<HumanDuration>,
+}
+
+/// One automatic-ban rule.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoBanConfig {
+    /// Name (letters, digits, `-`, `_`), in metrics, logs and store keys.
+    pub name: Str,
+    /// Offences that count: `authn_failure` (a presented credential refused), `authz_denied`,
+    /// `rate_limited`, `not_found`, `waf_block`.
+    pub on: Vec<Str>,
+    /// For `authn_failure`: only failures of these methods count (`api_key`, `jwt`,
+    /// `introspection`, `mtls`, `basic`). Default: all.
+    #[serde(default)]
+    pub methods: Vec<Str>,
+    /// Who is counted and banned: `ip` (real client IP) or `consumer`. Default `ip`.
+    #[serde(default)]
+    pub key: Option<Str>,
+    /// Offences that trigger a ban.
+    pub threshold: u32,
+    /// Within this time (from the first counted offence).
+    pub within: HumanDuration,
+    /// Ban length.
+    pub ban_for: HumanDuration,
+    /// Routes where the ban is not enforced.
+    #[serde(default)]
+    pub except_routes: Vec<Str>,
+    /// `memory` or `redis`. Default: `state.store`.
+    #[serde(default)]
+    pub store: Option<Str>,
 }
 
 /// One listening socket.
@@ -385,6 +462,12 @@ pub struct RouteConfig {
     /// Rate limits, all applied (GCRA; 429 with `Retry-After` and `RateLimit` headers).
     #[serde(default)]
     pub rate_limits: Vec<RateLimitConfig>,
+    /// Quotas per day or month (429 when spent; `RateLimit` headers show what is left).
+    #[serde(default)]
+    pub quotas: Vec<QuotaConfig>,
+    /// In-flight request limits of this route.
+    #[serde(default)]
+    pub concurrency: Option<ConcurrencyConfig>,
     /// Client IP allow and deny lists for this route (real client IP; 403 when refused).
     #[serde(default)]
     pub ip_filter: Option<IpFilterConfig>,
@@ -464,6 +547,57 @@ pub struct RateLimitConfig {
     /// Requests admitted at once. Default: `requests` (the whole period's worth).
     #[serde(default)]
     pub burst: Option<u32>,
+    /// Throttling: instead of refusing, hold an excess request up to this long until its
+    /// slot comes (429 beyond it). Default `0s` (refuse at once).
+    #[serde(default)]
+    pub delay: Option<HumanDuration>,
+    /// With `delay`: requests held at once at most (429 beyond). Default 1000.
+    #[serde(default)]
+    pub queue: Option<u32>,
+    /// `memory` or `redis`. Default: `state.store`.
+    #[serde(default)]
+    pub store: Option<Str>,
+    /// With `redis`: `deny`, `allow` or `local` when the store fails. Default:
+    /// `state.on_store_error`.
+    #[serde(default)]
+    pub on_store_error: Option<Str>,
+}
+
+/// A quota: requests per calendar day or month (UTC).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaConfig {
+    /// Name in the `RateLimit` headers. Default `quota<N>`.
+    #[serde(default)]
+    pub name: Option<Str>,
+    /// Key parts, as for rate limits. Default `[consumer]`.
+    #[serde(default)]
+    pub key: Vec<Str>,
+    /// Requests per window.
+    pub limit: u64,
+    /// `day` or `month` (UTC calendar windows).
+    pub per: Str,
+    /// `memory` or `redis`. Default: `state.store`.
+    #[serde(default)]
+    pub store: Option<Str>,
+    /// With `redis`: `deny`, `allow` or `local`. Default: `state.on_store_error`.
+    #[serde(default)]
+    pub on_store_error: Option<Str>,
+}
+
+/// In-flight request limits (held until the response body is sent).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConcurrencyConfig {
+    /// Requests in flight on the route at most (on this gateway).
+    #[serde(default)]
+    pub max: Option<u32>,
+    /// Requests in flight per consumer at most (on this gateway).
+    #[serde(default)]
+    pub per_consumer: Option<u32>,
+    /// Status over the limit: 503 (default) or 429.
+    #[serde(default)]
+    pub status: Option<u16>,
 }
 
 /// Authentication on a route: `none` (public, written explicitly) or the methods it accepts.

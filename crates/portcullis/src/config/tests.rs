@@ -175,6 +175,50 @@ fn reports_semantic_errors_with_paths_and_lines() {
             "routes[0].rate_limits[0].key[0]: one of `ip`, `consumer`, `route`, `header:<name>`",
         ),
         (
+            "state: { store: redis }\nroutes:\n  - { name: r, auth: none, direct: {} }\n",
+            "state.redis: `state.store: redis` needs `state.redis.url`",
+        ),
+        (
+            "state: { redis: { url: \"http://x\" } }\nroutes:\n  - { name: r, auth: none, direct: {} }\n",
+            "state.redis.url: invalid Redis URL",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, rate_limits: [{ requests: 5, per: 1s, store: redis }], direct: {} }\n",
+            "routes[0].rate_limits[0].store: `redis` needs `state.redis.url`",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, rate_limits: [{ requests: 5, per: 1s, on_store_error: maybe }], direct: {} }\n",
+            "routes[0].rate_limits[0].on_store_error: one of `deny`, `allow`, `local`",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, rate_limits: [{ requests: 5, per: 1s, queue: 5 }], direct: {} }\n",
+            "routes[0].rate_limits[0].queue: only with `delay`",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, quotas: [{ limit: 5, per: week }], direct: {} }\n",
+            "routes[0].quotas[0].per: `day` or `month`",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, quotas: [{ limit: 5, per: day }], direct: {} }\n",
+            "routes[0].quotas[0].key: `consumer` needs a route that authenticates",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, concurrency: { per_consumer: 2 }, direct: {} }\n",
+            "routes[0].concurrency.per_consumer: needs a route that authenticates",
+        ),
+        (
+            "routes:\n  - { name: r, auth: none, concurrency: { max: 2, status: 500 }, direct: {} }\n",
+            "routes[0].concurrency.status: 429 or 503",
+        ),
+        (
+            "auto_ban:\n  - { name: b, on: [typos], threshold: 3, within: 1m, ban_for: 5m }\nroutes:\n  - { name: r, auth: none, direct: {} }\n",
+            "auto_ban[0].on[0]: one of `authn_failure`",
+        ),
+        (
+            "auto_ban:\n  - { name: b, on: [not_found], threshold: 3, within: 1m, ban_for: 5m, except_routes: [nope] }\nroutes:\n  - { name: r, auth: none, direct: {} }\n",
+            "auto_ban[0].except_routes[0]: no route named \"nope\"",
+        ),
+        (
             "roles:\n  reader: { allow: [{ groups: [nope], methods: [GET] }] }\n",
             "roles.reader.allow[0].groups[0]: no route has group \"nope\"",
         ),

@@ -199,6 +199,51 @@ impl Metrics {
         }
     }
 
+    /// Registers the traffic-control metrics.
+    pub fn register_state(&mut self, m: &StateMetrics) {
+        let r = &mut self.registry;
+        r.register(
+            "state_store_up",
+            "1 while the shared state store answers, 0 after a failed call until one succeeds",
+            m.up.clone(),
+        );
+        r.register(
+            "state_store_errors",
+            "Failed or timed-out state-store calls, by operation",
+            m.errors.clone(),
+        );
+        r.register(
+            "state_store_fallbacks",
+            "Traffic decisions made without the shared store, by on_store_error mode",
+            m.fallbacks.clone(),
+        );
+        r.register(
+            "bans",
+            "Bans issued by this gateway, by rule",
+            m.bans.clone(),
+        );
+        r.register(
+            "bans_active",
+            "Bans in force on this gateway, by rule",
+            m.bans_active.clone(),
+        );
+        r.register(
+            "ratelimit_throttled",
+            "Requests delayed (not refused) by a throttling limit",
+            m.throttled.clone(),
+        );
+        r.register(
+            "concurrency_rejected",
+            "Requests refused by a concurrency limit",
+            m.concurrency_rejected.clone(),
+        );
+        r.register(
+            "offences_dropped",
+            "Offences not counted because the reporting queue was full",
+            m.offences_dropped.clone(),
+        );
+    }
+
     /// Client connections open on all listeners.
     pub fn open_connections(&self) -> usize {
         self.open.load(Ordering::Relaxed)
@@ -350,6 +395,114 @@ impl Metrics {
 
 /// Shared handle.
 pub type SharedMetrics = Arc<Metrics>;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoreLabel {
+    store: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoreOp {
+    store: String,
+    op: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModeLabel {
+    mode: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuleLabel {
+    rule: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabel {
+    limit: String,
+}
+
+/// Traffic-control metrics. Created with the state registry (before the config is compiled,
+/// so stores can hold handles) and registered into [`Metrics`] by [`Metrics::register_state`].
+/// Cloning shares the same series.
+#[derive(Clone, Debug, Default)]
+pub struct StateMetrics {
+    up: Family<StoreLabel, Gauge>,
+    errors: Family<StoreOp, Counter>,
+    fallbacks: Family<ModeLabel, Counter>,
+    bans: Family<RuleLabel, Counter>,
+    bans_active: Family<RuleLabel, Gauge>,
+    throttled: Family<LimitLabel, Counter>,
+    concurrency_rejected: Family<LimitLabel, Counter>,
+    offences_dropped: Counter,
+}
+
+impl StateMetrics {
+    /// Sets whether `store` answers.
+    pub fn set_up(&self, store: &str, up: bool) {
+        self.up
+            .get_or_create(&StoreLabel {
+                store: store.to_owned(),
+            })
+            .set(i64::from(up));
+    }
+
+    /// A failed store call.
+    pub fn error(&self, store: &str, op: &'static str) {
+        self.errors
+            .get_or_create(&StoreOp {
+                store: store.to_owned(),
+                op,
+            })
+            .inc();
+    }
+
+    /// A decision made without the shared store, by `mode` (`deny`, `allow`, `local`).
+    pub fn fallback(&self, mode: &'static str) {
+        self.fallbacks.get_or_create(&ModeLabel { mode }).inc();
+    }
+
+    /// Bans issued by this gateway under `rule`.
+    pub fn banned(&self, rule: &str, n: u64) {
+        self.bans
+            .get_or_create(&RuleLabel {
+                rule: rule.to_owned(),
+            })
+            .inc_by(n);
+    }
+
+    /// Bans in force under `rule`.
+    pub fn bans_active(&self, rule: &str, n: usize) {
+        self.bans_active
+            .get_or_create(&RuleLabel {
+                rule: rule.to_owned(),
+            })
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// A request delayed by throttling under `limit`.
+    pub fn throttled(&self, limit: &str) {
+        self.throttled
+            .get_or_create(&LimitLabel {
+                limit: limit.to_owned(),
+            })
+            .inc();
+    }
+
+    /// A request refused by a concurrency limit.
+    pub fn concurrency_rejected(&self, limit: &str) {
+        self.concurrency_rejected
+            .get_or_create(&LimitLabel {
+                limit: limit.to_owned(),
+            })
+            .inc();
+    }
+
+    /// An offence not counted because the reporting queue was full.
+    pub fn offence_dropped(&self) {
+        self.offences_dropped.inc();
+    }
+}
 
 /// Metric handles of one route, fetched once from the families and kept on the compiled route,
 /// so the request path neither allocates label strings nor hashes them.

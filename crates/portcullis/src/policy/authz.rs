@@ -141,6 +141,8 @@ mod tests {
             decisions: Vec::new(),
             upstream_target: None,
             response_headers: Vec::new(),
+            permits: Vec::new(),
+            refused_method: None,
             started: tokio::time::Instant::now(),
         }
     }

@@ -7,7 +7,8 @@
 //! full list of stages visible in one place.
 //!
 //! Request order (DESIGN.md): ipfilter → validate → router → ratelimit(ip) → authn → authz →
-//! ratelimit(consumer) → schema → waf → header edits → upstream. Response stages run in reverse.
+//! ratelimit(consumer) → schema → waf → header edits → upstream. Bans are checked first on a
+//! route (after the IP lists), concurrency limits last, so a refused request holds no place. Response stages run in reverse.
 
 pub mod authn;
 pub mod authz;
@@ -116,6 +117,10 @@ pub struct RequestCtx {
     pub upstream_target: Option<String>,
     /// Headers stages add to the response (`RateLimit`, ...).
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
+    /// The authentication method that refused a presented credential (for auto-ban rules).
+    pub refused_method: Option<&'static str>,
+    /// In-flight places held until the response body is sent.
+    pub permits: Vec<crate::state::InFlightPermit>,
     /// When the request started.
     pub started: Instant,
 }
@@ -141,6 +146,12 @@ pub enum Stage {
     RateLimit(Arc<ratelimit::Limit>),
     /// Client IP allow and deny lists.
     IpFilter(Arc<ipfilter::IpFilter>),
+    /// A quota.
+    Quota(Arc<ratelimit::Quota>),
+    /// In-flight limits.
+    Concurrency(Arc<ratelimit::Concurrency>),
+    /// The ban check of an auto-ban rule.
+    Ban(Arc<crate::state::bans::BanRule>),
 }
 
 impl Stage {
@@ -154,6 +165,9 @@ impl Stage {
             Self::RequestHeaders(_) => "headers",
             Self::RateLimit(_) => "ratelimit",
             Self::IpFilter(_) => "ipfilter",
+            Self::Quota(_) => "quota",
+            Self::Concurrency(_) => "concurrency",
+            Self::Ban(_) => "ban",
         }
     }
 
@@ -203,8 +217,11 @@ impl Stage {
                     Decision::Deny(d)
                 }
             },
-            Self::RateLimit(limit) => limit.on_request(ctx, req),
+            Self::RateLimit(limit) => limit.on_request(ctx, req).await,
             Self::IpFilter(f) => f.on_request(ctx),
+            Self::Quota(q) => q.on_request(ctx, req).await,
+            Self::Concurrency(c) => c.on_request(ctx),
+            Self::Ban(rule) => ratelimit::check_ban(rule, ctx),
             Self::RequestHeaders(edits) => {
                 Decision::Modify(Patch::Headers(edits.clone()), "modify")
             }

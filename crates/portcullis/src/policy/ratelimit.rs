@@ -1,18 +1,24 @@
-//! Rate limits: GCRA per key (client IP, consumer, route, a header, or a combination), with
-//! the IETF `RateLimit-Policy` / `RateLimit` headers on every answer of a limited route and 429
-//! problem+json with `Retry-After` when a limit is spent. Limits keyed by consumer run after
-//! authorization (they need the identity); the others run before authentication, so floods are
-//! turned away before any credential is checked.
+//! Traffic stages: rate limits (GCRA per key: client IP, consumer, route, a header, or a
+//! combination; optionally throttling by delay), quotas per calendar day or month, in-flight
+//! (concurrency) limits and automatic bans. Limits answer with the IETF `RateLimit-Policy` /
+//! `RateLimit` headers on every answer of a limited route and 429 problem+json with
+//! `Retry-After` when spent. Stages keyed by consumer run after authorization (they need the
+//! identity); the others run before authentication, so floods are turned away before any
+//! credential is checked.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use http::request::Parts;
 use http::{HeaderName, HeaderValue};
 
 use super::{Decision, Deny, RequestCtx};
 use crate::observe::events::SecurityEvent;
+use crate::observe::metrics::StateMetrics;
 use crate::reply::Problem;
-use crate::state::{Gcra, MemoryStore};
+use crate::state::bans::BanRule;
+use crate::state::{Answer, Backend, Gcra, InFlight};
 
 /// `RateLimit-Policy` (draft-ietf-httpapi-ratelimit-headers).
 pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -32,7 +38,46 @@ pub enum KeyPart {
     Header(HeaderName),
 }
 
-/// One compiled limit.
+/// `namespace` followed by the key parts of this request, `|`-separated. Header values are
+/// hashed, so store keys never hold a credential.
+fn key_of(namespace: &str, parts: &[KeyPart], ctx: &RequestCtx, req: &Parts) -> String {
+    let mut k = String::with_capacity(namespace.len() + 48);
+    k.push_str(namespace);
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push('|');
+        }
+        match part {
+            KeyPart::Ip => k.push_str(&ctx.client_ip.to_string()),
+            KeyPart::Consumer => k.push_str(ctx.identity.as_ref().map_or("-", |i| &*i.consumer)),
+            KeyPart::Route => k.push_str(ctx.route.as_deref().unwrap_or("-")),
+            KeyPart::Header(h) => match req.headers.get(h) {
+                Some(v) => {
+                    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, v.as_bytes());
+                    k.push_str(&hex::encode(&d.as_ref()[..16]));
+                }
+                None => k.push('-'),
+            },
+        }
+    }
+    k
+}
+
+/// Whole seconds, rounded up.
+fn ceil_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+fn store_unavailable() -> Decision {
+    let mut d = Deny::new(Problem::Unavailable);
+    d.outcome = "store_unavailable";
+    d.detail = Some("the rate-limit store is unavailable".into());
+    d.headers
+        .push((http::header::RETRY_AFTER, HeaderValue::from_static("1")));
+    Decision::Deny(d)
+}
+
+/// One compiled rate limit.
 #[derive(Debug)]
 pub struct Limit {
     /// Name in the `RateLimit` headers.
@@ -45,12 +90,33 @@ pub struct Limit {
     pub period_secs: u64,
     /// The GCRA parameters.
     pub gcra: Gcra,
-    /// Key prefix in the store: `rl:<route>:<limit>:`.
+    /// Key prefix in the store: `rl:<route>:<limit>:` (`rl:*:<limit>:` for global limits).
     pub namespace: String,
     /// Where counters live.
-    pub store: Arc<MemoryStore>,
+    pub backend: Backend,
+    /// Throttling: the longest an admitted request may be held.
+    pub max_delay: Duration,
+    /// Throttling: requests held at once at most.
+    pub queue: usize,
+    waiting: AtomicUsize,
+    metrics: StateMetrics,
     /// `RateLimit-Policy` value.
     policy: HeaderValue,
+}
+
+/// Settings of one limit besides its name and key.
+#[derive(Debug)]
+pub struct LimitSpec {
+    /// Requests per period.
+    pub requests: u32,
+    /// The period.
+    pub period: Duration,
+    /// Requests at once.
+    pub burst: u32,
+    /// Throttling delay (zero: refuse at once).
+    pub max_delay: Duration,
+    /// Throttling queue bound.
+    pub queue: usize,
 }
 
 impl Limit {
@@ -58,24 +124,28 @@ impl Limit {
     pub fn new(
         name: String,
         key: Vec<KeyPart>,
-        requests: u32,
-        period: std::time::Duration,
-        burst: u32,
+        spec: &LimitSpec,
         namespace: String,
-        store: Arc<MemoryStore>,
+        backend: Backend,
+        metrics: StateMetrics,
     ) -> Option<Self> {
-        let gcra = Gcra::new(requests, period, burst)?;
-        let period_secs = period.as_secs().max(1);
+        let gcra = Gcra::new(spec.requests, spec.period, spec.burst)?;
+        let period_secs = spec.period.as_secs().max(1);
         let policy =
-            HeaderValue::from_str(&format!("\"{name}\";q={requests};w={period_secs}")).ok()?;
+            HeaderValue::from_str(&format!("\"{name}\";q={};w={period_secs}", spec.requests))
+                .ok()?;
         Some(Self {
             name,
             key,
-            requests,
+            requests: spec.requests,
             period_secs,
             gcra,
             namespace,
-            store,
+            backend,
+            max_delay: spec.max_delay,
+            queue: spec.queue,
+            waiting: AtomicUsize::new(0),
+            metrics,
             policy,
         })
     }
@@ -85,55 +155,314 @@ impl Limit {
         self.key.iter().any(|k| matches!(k, KeyPart::Consumer))
     }
 
-    fn key_of(&self, ctx: &RequestCtx, req: &Parts) -> String {
-        let mut k = self.namespace.clone();
-        for (i, part) in self.key.iter().enumerate() {
-            if i > 0 {
-                k.push('|');
-            }
-            match part {
-                KeyPart::Ip => k.push_str(&ctx.client_ip.to_string()),
-                KeyPart::Consumer => {
-                    k.push_str(ctx.identity.as_ref().map_or("-", |i| &*i.consumer))
-                }
-                KeyPart::Route => k.push_str(ctx.route.as_deref().unwrap_or("-")),
-                KeyPart::Header(h) => match req.headers.get(h) {
-                    // Hashed: the header may carry a credential, and keys never hold secrets.
-                    Some(v) => {
-                        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, v.as_bytes());
-                        k.push_str(&hex::encode(&d.as_ref()[..16]));
-                    }
-                    None => k.push('-'),
-                },
-            }
-        }
-        k
-    }
-
-    /// Decides for one request.
-    pub fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
-        let key = self.key_of(ctx, req);
-        let v = self.store.check(key, self.gcra);
-        let reset = v.reset_after.as_secs() + u64::from(v.reset_after.subsec_nanos() > 0);
-        let state =
-            HeaderValue::from_str(&format!("\"{}\";r={};t={reset}", self.name, v.remaining));
-        if v.allowed {
-            ctx.response_headers
-                .push((RATELIMIT_POLICY, self.policy.clone()));
-            if let Ok(s) = state {
-                ctx.response_headers.push((RATELIMIT, s));
-            }
-            return Decision::Allow("allowed");
-        }
+    fn refuse(
+        &self,
+        ctx: &RequestCtx,
+        retry_after: Duration,
+        state: Option<HeaderValue>,
+    ) -> Decision {
         SecurityEvent::rate_limited().emit(ctx);
         let mut d = Deny::new(Problem::TooManyRequests);
-        let retry = v.retry_after.as_secs() + u64::from(v.retry_after.subsec_nanos() > 0);
-        d.headers
-            .push((http::header::RETRY_AFTER, HeaderValue::from(retry.max(1))));
+        d.headers.push((
+            http::header::RETRY_AFTER,
+            HeaderValue::from(ceil_secs(retry_after).max(1)),
+        ));
         d.headers.push((RATELIMIT_POLICY, self.policy.clone()));
-        if let Ok(s) = state {
+        if let Some(s) = state {
             d.headers.push((RATELIMIT, s));
         }
         Decision::Deny(d)
+    }
+
+    /// Decides for one request (and holds it for its slot when throttling).
+    pub async fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
+        let throttling = !self.max_delay.is_zero();
+        if throttling && self.waiting.load(Ordering::Relaxed) >= self.queue {
+            // The queue is full: refused before asking the store, so nothing is consumed.
+            return self.refuse(ctx, Duration::from_nanos(self.gcra.interval_ns), None);
+        }
+        let key = key_of(&self.namespace, &self.key, ctx, req);
+        let v = match self.backend.check(key, self.gcra, self.max_delay).await {
+            Answer::Decided(v) => v,
+            Answer::Unlimited => return Decision::Allow("store_error_allowed"),
+            Answer::Unavailable => return store_unavailable(),
+        };
+        let state = HeaderValue::from_str(&format!(
+            "\"{}\";r={};t={}",
+            self.name,
+            v.remaining,
+            ceil_secs(v.reset_after)
+        ))
+        .ok();
+        if !v.allowed {
+            return self.refuse(ctx, v.retry_after, state);
+        }
+        ctx.response_headers
+            .push((RATELIMIT_POLICY, self.policy.clone()));
+        if let Some(s) = state {
+            ctx.response_headers.push((RATELIMIT, s));
+        }
+        if v.delay.is_zero() {
+            return Decision::Allow("allowed");
+        }
+        self.metrics.throttled(&self.namespace);
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let _leave = Leave(&self.waiting);
+        tokio::time::sleep(v.delay).await;
+        Decision::Allow("delayed")
+    }
+}
+
+/// Leaves the throttling queue when dropped (also when the client goes away while waiting).
+struct Leave<'a>(&'a AtomicUsize);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A quota window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaPeriod {
+    /// A UTC calendar day.
+    Day,
+    /// A UTC calendar month.
+    Month,
+}
+
+const DAY_MS: u64 = 86_400_000;
+
+/// Days since 1970-01-01 → (year, month 1-12). (Howard Hinnant's civil-from-days.)
+fn civil_from_days(days: i64) -> (i64, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, u32::try_from(m).unwrap_or(1))
+}
+
+/// (year, month 1-12, day 1) → days since 1970-01-01.
+fn days_from_civil(y: i64, m: u32) -> i64 {
+    let m = i64::from(m);
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl QuotaPeriod {
+    /// Start and end (Unix ms) of the window holding `now_ms`.
+    pub fn window(self, now_ms: u64) -> (u64, u64) {
+        let day = now_ms / DAY_MS;
+        match self {
+            Self::Day => (day * DAY_MS, (day + 1) * DAY_MS),
+            Self::Month => {
+                let (y, m) = civil_from_days(i64::try_from(day).unwrap_or(0));
+                let start = days_from_civil(y, m);
+                let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+                let end = days_from_civil(ny, nm);
+                let ms = |d: i64| u64::try_from(d).unwrap_or(0) * DAY_MS;
+                (ms(start), ms(end))
+            }
+        }
+    }
+
+    /// Nominal window length in seconds (for `RateLimit-Policy`).
+    pub fn nominal_secs(self) -> u64 {
+        match self {
+            Self::Day => 86_400,
+            Self::Month => 2_592_000,
+        }
+    }
+}
+
+/// One compiled quota.
+#[derive(Debug)]
+pub struct Quota {
+    /// Name in the `RateLimit` headers.
+    pub name: String,
+    /// Key parts.
+    pub key: Vec<KeyPart>,
+    /// Requests per window.
+    pub limit: u64,
+    /// The window.
+    pub period: QuotaPeriod,
+    /// Key prefix: `q:<route>:<name>:`.
+    pub namespace: String,
+    /// Where counters live.
+    pub backend: Backend,
+    policy: HeaderValue,
+}
+
+impl Quota {
+    /// A quota; `None` when the name makes a bad header.
+    pub fn new(
+        name: String,
+        key: Vec<KeyPart>,
+        limit: u64,
+        period: QuotaPeriod,
+        namespace: String,
+        backend: Backend,
+    ) -> Option<Self> {
+        let policy =
+            HeaderValue::from_str(&format!("\"{name}\";q={limit};w={}", period.nominal_secs()))
+                .ok()?;
+        Some(Self {
+            name,
+            key,
+            limit,
+            period,
+            namespace,
+            backend,
+            policy,
+        })
+    }
+
+    /// Whether the key needs the identity.
+    pub fn needs_identity(&self) -> bool {
+        self.key.iter().any(|k| matches!(k, KeyPart::Consumer))
+    }
+
+    /// Counts one request against the quota.
+    pub async fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
+        let now = crate::state::unix_ms();
+        let (start, end) = self.period.window(now);
+        let mut key = key_of(&self.namespace, &self.key, ctx, req);
+        key.push('@');
+        key.push_str(&(start / 1000).to_string());
+        let v = match self.backend.quota(key, self.limit, end).await {
+            Answer::Decided(v) => v,
+            Answer::Unlimited => return Decision::Allow("store_error_allowed"),
+            Answer::Unavailable => return store_unavailable(),
+        };
+        let reset = (end.saturating_sub(now)).div_ceil(1000);
+        let state =
+            HeaderValue::from_str(&format!("\"{}\";r={};t={reset}", self.name, v.remaining)).ok();
+        if v.allowed {
+            ctx.response_headers
+                .push((RATELIMIT_POLICY, self.policy.clone()));
+            if let Some(s) = state {
+                ctx.response_headers.push((RATELIMIT, s));
+            }
+            return Decision::Allow("counted");
+        }
+        let mut e = SecurityEvent::rate_limited();
+        e.outcome = "quota_exceeded";
+        e.emit(ctx);
+        let mut d = Deny::new(Problem::QuotaExceeded);
+        d.headers
+            .push((http::header::RETRY_AFTER, HeaderValue::from(reset.max(1))));
+        d.headers.push((RATELIMIT_POLICY, self.policy.clone()));
+        if let Some(s) = state {
+            d.headers.push((RATELIMIT, s));
+        }
+        Decision::Deny(d)
+    }
+}
+
+/// In-flight limits of a route.
+#[derive(Debug)]
+pub struct Concurrency {
+    /// Route-wide bound.
+    pub max: Option<usize>,
+    /// Per-consumer bound.
+    pub per_consumer: Option<usize>,
+    /// 429 instead of 503.
+    pub too_many_requests: bool,
+    /// Counts, kept across reloads.
+    pub inflight: Arc<InFlight>,
+    /// Metric label.
+    pub label: String,
+    /// Metrics.
+    pub metrics: StateMetrics,
+}
+
+impl Concurrency {
+    /// Takes a place; the permit rides on the context until the response body is sent.
+    pub fn on_request(&self, ctx: &mut RequestCtx) -> Decision {
+        let per_consumer = self
+            .per_consumer
+            .zip(ctx.identity.as_ref().map(|i| i.consumer.clone()));
+        match self.inflight.acquire(self.max, per_consumer) {
+            Some(p) => {
+                ctx.permits.push(p);
+                Decision::Allow("admitted")
+            }
+            None => {
+                self.metrics.concurrency_rejected(&self.label);
+                let mut d = Deny::new(if self.too_many_requests {
+                    Problem::TooManyRequests
+                } else {
+                    Problem::ConcurrencyLimited
+                });
+                d.outcome = "concurrency_limited";
+                d.headers
+                    .push((http::header::RETRY_AFTER, HeaderValue::from_static("1")));
+                Decision::Deny(d)
+            }
+        }
+    }
+}
+
+/// The ban check of one rule on a route.
+pub fn check_ban(rule: &BanRule, ctx: &RequestCtx) -> Decision {
+    let consumer = ctx.identity.as_ref().map(|i| &*i.consumer);
+    let Some(member) = rule.member(ctx.client_ip, consumer) else {
+        return Decision::Allow("not_banned");
+    };
+    match rule.list.banned(&member) {
+        None => Decision::Allow("not_banned"),
+        Some(left) => {
+            let mut e = SecurityEvent::ip_denied();
+            e.event = "ban";
+            e.outcome = "banned";
+            e.emit(ctx);
+            let mut d = Deny::new(Problem::Banned);
+            d.outcome = "banned";
+            d.headers.push((
+                http::header::RETRY_AFTER,
+                HeaderValue::from(ceil_secs(left).max(1)),
+            ));
+            Decision::Deny(d)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_windows_follow_the_utc_calendar() {
+        // 2026-11-23T15:00:00Z
+        let now = 1_795_446_000_000u64;
+        let (s, e) = QuotaPeriod::Day.window(now);
+        assert_eq!(s, 1_795_392_000_000, "2026-11-23T00:00Z");
+        assert_eq!(e - s, DAY_MS);
+        let (s, e) = QuotaPeriod::Month.window(now);
+        assert_eq!(s, 1_793_491_200_000, "2026-11-01T00:00Z");
+        assert_eq!(e, 1_796_083_200_000, "2026-12-01T00:00Z");
+        // December rolls into January; February of a leap year has 29 days.
+        let (_, e) = QuotaPeriod::Month.window(1_796_083_200_000 + 1);
+        assert_eq!(e, 1_798_761_600_000, "2027-01-01T00:00Z");
+        let (s, e) = QuotaPeriod::Month.window(1_709_251_200_000 - 1); // 2024-02-29T23:59:59.999Z
+        assert_eq!((e - s) / DAY_MS, 29);
+    }
+
+    #[test]
+    fn civil_dates_round_trip() {
+        for days in [-1000i64, 0, 59, 365, 11_000, 20_000, 20_415] {
+            let (y, m) = civil_from_days(days);
+            let first = days_from_civil(y, m);
+            assert!(first <= days && days - first < 31, "{days}");
+        }
     }
 }

@@ -28,7 +28,7 @@ pub fn compile_routes(
     listener_names: &HashMap<String, bool>,
     credentials: &crate::policy::authn::Credentials,
     grants: &BTreeMap<String, RoleConfig>,
-    store: &Arc<crate::state::MemoryStore>,
+    traffic: &super::traffic::Traffic<'_>,
     errs: &mut Collector,
 ) -> Vec<Route> {
     let mut names = HashSet::new();
@@ -59,7 +59,7 @@ pub fn compile_routes(
             listener_names,
             credentials,
             granted,
-            store,
+            traffic,
         };
         if let Some(route) = compile_route(i, r, &at, &ctx, errs) {
             out.push(route);
@@ -76,90 +76,8 @@ struct RouteCompile<'a> {
     credentials: &'a crate::policy::authn::Credentials,
     /// Role rules granted to this route by top-level `roles`.
     granted: Vec<RoleRule>,
-    /// Rate-limit counters.
-    store: &'a Arc<crate::state::MemoryStore>,
-}
-
-/// A route's `rate_limits` → limits (errors go to `errs`).
-fn compile_limits(
-    r: &RouteConfig,
-    at: &str,
-    store: &Arc<crate::state::MemoryStore>,
-    errs: &mut Collector,
-) -> Vec<Arc<crate::policy::ratelimit::Limit>> {
-    use crate::policy::ratelimit::{KeyPart, Limit};
-    let mut out = Vec::new();
-    let mut names = HashSet::new();
-    for (i, l) in r.rate_limits.iter().enumerate() {
-        let lat = format!("{at}.rate_limits[{i}]");
-        let name = l
-            .name
-            .as_ref()
-            .map_or_else(|| format!("limit{i}"), ToString::to_string);
-        if name.is_empty()
-            || name.len() > 64
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            errs.push(format!("{lat}.name"), "1-64 of A-Z a-z 0-9 - _");
-            continue;
-        }
-        if !names.insert(name.clone()) {
-            errs.push(
-                format!("{lat}.name"),
-                "two limits of one route share this name",
-            );
-        }
-        let mut key = Vec::new();
-        let parts: Vec<&str> = if l.key.is_empty() {
-            vec!["ip"]
-        } else {
-            l.key.iter().map(|k| k.as_str()).collect()
-        };
-        for (j, p) in parts.iter().enumerate() {
-            let part = match *p {
-                "ip" => Some(KeyPart::Ip),
-                "consumer" => Some(KeyPart::Consumer),
-                "route" => Some(KeyPart::Route),
-                other => other
-                    .strip_prefix("header:")
-                    .and_then(|h| HeaderName::from_bytes(h.as_bytes()).ok())
-                    .map(KeyPart::Header),
-            };
-            match part {
-                Some(k) => key.push(k),
-                None => errs.push(
-                    format!("{lat}.key[{j}]"),
-                    "one of `ip`, `consumer`, `route`, `header:<name>`",
-                ),
-            }
-        }
-        let public = !matches!(r.auth, Some(AuthConfig::Methods(_)));
-        if public && key.iter().any(|k| matches!(k, KeyPart::Consumer)) {
-            errs.push(
-                format!("{lat}.key"),
-                "`consumer` needs a route that authenticates (`auth.methods`)",
-            );
-        }
-        let burst = l.burst.unwrap_or(l.requests);
-        match Limit::new(
-            name.clone(),
-            key,
-            l.requests,
-            l.per.0,
-            burst,
-            format!("rl:{}:{name}:", r.name.as_str()),
-            store.clone(),
-        ) {
-            Some(limit) => out.push(Arc::new(limit)),
-            None => errs.push(
-                lat,
-                "`requests` and `burst` must be at least 1 and `per` longer than `requests` nanoseconds",
-            ),
-        }
-    }
-    out
+    /// State store, global limits and ban rules.
+    traffic: &'a super::traffic::Traffic<'a>,
 }
 
 /// One role grant, compiled: which routes and groups it covers, and the rule it adds.
@@ -346,9 +264,8 @@ fn compile_route(
 ) -> Option<Route> {
     let (upstreams, listener_names, credentials) =
         (cx.upstreams, cx.listener_names, cx.credentials);
-    let limits = compile_limits(r, at, cx.store, errs);
-    let (after_authz, before_authn): (Vec<_>, Vec<_>) =
-        limits.into_iter().partition(|l| l.needs_identity());
+    let authenticates = matches!(r.auth, Some(AuthConfig::Methods(_)));
+    let (before_authn, after_authz) = cx.traffic.route_stages(r, at, authenticates, errs);
     let before = errs.errors.len();
     for (j, l) in r.listeners.iter().enumerate() {
         if !listener_names.contains_key(&**l) {
@@ -456,7 +373,7 @@ fn compile_route(
         });
         chain.push(Stage::Retired { link });
     }
-    chain.extend(before_authn.into_iter().map(Stage::RateLimit));
+    chain.extend(before_authn);
     match &r.auth {
         Some(AuthConfig::Keyword(AuthKeyword::None)) => {
             if r.authorize.is_some() || !cx.granted.is_empty() {
@@ -500,7 +417,7 @@ fn compile_route(
             }
         }
     }
-    chain.extend(after_authz.into_iter().map(Stage::RateLimit));
+    chain.extend(after_authz);
     let req_edits = compile_edits(&r.request_headers, &format!("{at}.request_headers"), errs);
     if let Some(rules) = &req_edits {
         for (n, _) in rules.set.iter().chain(&rules.add) {

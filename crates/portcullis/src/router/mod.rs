@@ -12,6 +12,7 @@
 //! When a path matches but no route accepts the method, the answer is 405 rather than 404.
 
 pub mod compile;
+pub mod traffic;
 
 use std::sync::Arc;
 

@@ -1,19 +1,27 @@
-//! Shared state for traffic control: rate-limit counters today, quotas and bans next. The
-//! in-process store is the default and needs nothing installed; a Redis store for a cluster of
-//! gateways comes with the rest of the traffic-control work and will run the same GCRA as one
-//! server-side script.
+//! Shared state for traffic control: rate-limit counters, quota counters, offence counters and
+//! bans. The in-process store ([`MemoryStore`]) is the default and needs nothing installed; the
+//! Redis store ([`redis::RedisStore`]) shares the same state across a cluster of gateways and
+//! runs each decision as one server-side script on the Redis server's clock.
 //!
 //! GCRA (generic cell rate algorithm): each key keeps one number, its theoretical arrival time
 //! (TAT). With emission interval `T = period / requests` and `burst` requests allowed at once, a
 //! request at `now` is admitted when `max(TAT, now) + T - burst·T <= now`, and then TAT moves
 //! to `max(TAT, now) + T`. A refused request changes nothing, so refused requests do not use up
-//! quota. Written by hand (rather than with `governor`) so that the in-process and the Redis
-//! store compute exactly the same thing, including the `RateLimit` header values.
+//! quota. Throttling by delay admits a request whose slot is at most `max_delay` away and tells
+//! the caller to wait until then. Written by hand (rather than with `governor`) so that the
+//! in-process and the Redis store compute exactly the same thing, including the `RateLimit`
+//! header values.
+
+pub mod bans;
+pub mod redis;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::observe::metrics::StateMetrics;
 
 use tokio::time::Instant;
 
@@ -54,47 +62,81 @@ pub struct Verdict {
     pub retry_after: Duration,
     /// Until the limit is fully replenished.
     pub reset_after: Duration,
+    /// How long an admitted request waits first (throttling by delay; zero without it).
+    pub delay: Duration,
 }
 
-/// One GCRA step on a stored TAT (nanoseconds on the store's clock). Returns the verdict and
-/// the TAT to store (`None`: leave it).
-pub fn gcra_step(tat: Option<u64>, now: u64, g: Gcra) -> (Verdict, Option<u64>) {
+/// What a quota counter decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaVerdict {
+    /// Admitted (and counted).
+    pub allowed: bool,
+    /// Requests left in the window after this one.
+    pub remaining: u64,
+}
+
+/// How a limit decides when its shared store cannot answer in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnStoreError {
+    /// Refuse the request (503).
+    Deny,
+    /// Admit the request unlimited.
+    Allow,
+    /// Decide with this gateway's own in-process counters.
+    Local,
+}
+
+/// Milliseconds since the Unix epoch on this host's clock (quota windows are calendar windows).
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// One GCRA step on a stored TAT (nanoseconds on the store's clock). A request whose slot is
+/// at most `max_delay_ns` away is admitted with that delay. Returns the verdict and the TAT to
+/// store (`None`: leave it).
+pub fn gcra_step(tat: Option<u64>, now: u64, g: Gcra, max_delay_ns: u64) -> (Verdict, Option<u64>) {
     let t = g.interval_ns;
     let window = t.saturating_mul(u64::from(g.burst));
     let tat = tat.unwrap_or(now).max(now);
     let new_tat = tat.saturating_add(t);
     let allow_at = new_tat.saturating_sub(window);
-    if now < allow_at {
-        let reset = tat - now;
+    let wait = allow_at.saturating_sub(now);
+    if wait > max_delay_ns {
         return (
             Verdict {
                 allowed: false,
                 remaining: 0,
-                retry_after: Duration::from_nanos(allow_at - now),
-                reset_after: Duration::from_nanos(reset),
+                retry_after: Duration::from_nanos(wait - max_delay_ns),
+                reset_after: Duration::from_nanos(tat - now),
+                delay: Duration::ZERO,
             },
             None,
         );
     }
-    let used = new_tat - now; // ≤ window
-    let remaining = (window - used) / t;
+    let used = new_tat - now; // ≤ window + max_delay
+    let remaining = window.saturating_sub(used) / t;
     (
         Verdict {
             allowed: true,
             remaining: u32::try_from(remaining).unwrap_or(u32::MAX),
             retry_after: Duration::ZERO,
             reset_after: Duration::from_nanos(used),
+            delay: Duration::from_nanos(wait),
         },
         Some(new_tat),
     )
 }
 
 /// The in-process store. Kept across reloads (by the server's registry), so counters survive a
-/// config change.
+/// config change. Every map is sharded and bounded.
 #[derive(Debug)]
 pub struct MemoryStore {
     epoch: Instant,
     shards: Vec<Mutex<HashMap<String, u64>>>,
+    /// Windowed counters (quotas, offences): key → (count, window end in Unix ms).
+    counters: Vec<Mutex<HashMap<String, (u64, u64)>>>,
     hasher: std::collections::hash_map::RandomState,
 }
 
@@ -103,9 +145,14 @@ impl Default for MemoryStore {
         Self {
             epoch: Instant::now(),
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            counters: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: std::collections::hash_map::RandomState::new(),
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl MemoryStore {
@@ -113,14 +160,20 @@ impl MemoryStore {
         u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
+    fn shard<'a, V>(
+        &self,
+        of: &'a [Mutex<HashMap<String, V>>],
+        key: &str,
+    ) -> &'a Mutex<HashMap<String, V>> {
+        &of[(self.hasher.hash_one(key) as usize) % SHARDS]
+    }
+
     /// One rate-limit decision for `key` (taken by value: a new key is stored without a copy).
-    pub fn check(&self, key: String, g: Gcra) -> Verdict {
+    pub fn check(&self, key: String, g: Gcra, max_delay: Duration) -> Verdict {
         let now = self.now_ns();
-        let shard = &self.shards[(self.hasher.hash_one(&key) as usize) % SHARDS];
-        let mut map = shard
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (verdict, store) = gcra_step(map.get(&key).copied(), now, g);
+        let max_delay_ns = u64::try_from(max_delay.as_nanos()).unwrap_or(u64::MAX);
+        let mut map = lock(self.shard(&self.shards, &key));
+        let (verdict, store) = gcra_step(map.get(&key).copied(), now, g, max_delay_ns);
         if let Some(tat) = store {
             if map.len() >= MAX_KEYS_PER_SHARD && !map.contains_key(&key) {
                 map.retain(|_, tat| *tat > now);
@@ -136,21 +189,310 @@ impl MemoryStore {
         verdict
     }
 
-    /// Keys held now (for tests and metrics).
-    pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| {
-                s.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .len()
-            })
-            .sum()
+    /// Adds one to the counter `key` unless it already reached `limit`. The counter lives until
+    /// `window_end` (Unix ms) when it is new; an expired counter starts again.
+    /// Returns whether it was counted and the count after.
+    pub fn count(&self, key: String, limit: u64, now_ms: u64, window_end: u64) -> (bool, u64) {
+        let mut map = lock(self.shard(&self.counters, &key));
+        if let Some((n, end)) = map.get_mut(&key) {
+            if *end > now_ms {
+                if *n >= limit {
+                    return (false, *n);
+                }
+                *n += 1;
+                return (true, *n);
+            }
+            *n = 1;
+            *end = window_end;
+            return (true, 1);
+        }
+        if map.len() >= MAX_KEYS_PER_SHARD {
+            map.retain(|_, (_, end)| *end > now_ms);
+            if map.len() >= MAX_KEYS_PER_SHARD
+                && let Some(first) = map
+                    .iter()
+                    .min_by_key(|(_, (_, e))| *e)
+                    .map(|(k, _)| k.clone())
+            {
+                map.remove(&first);
+            }
+        }
+        map.insert(key, (1, window_end));
+        (true, 1)
     }
 
-    /// Whether no key is held.
+    /// Forgets the counter `key`.
+    pub fn reset(&self, key: &str) {
+        lock(self.shard(&self.counters, key)).remove(key);
+    }
+
+    /// One quota decision: counted while under `limit` in the window ending at `window_end`.
+    pub fn quota(&self, key: String, limit: u64, window_end: u64) -> QuotaVerdict {
+        let (allowed, n) = self.count(key, limit, unix_ms(), window_end);
+        QuotaVerdict {
+            allowed,
+            remaining: limit.saturating_sub(n),
+        }
+    }
+
+    /// Rate-limit keys held now (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+
+    /// Whether no rate-limit key is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Where one limit or quota keeps its counters.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// This process.
+    Memory(Arc<MemoryStore>),
+    /// Redis, with what to do when it fails.
+    Redis {
+        /// The store.
+        redis: Arc<redis::RedisStore>,
+        /// Failure mode.
+        on_error: OnStoreError,
+        /// Counters for `local` mode.
+        local: Arc<MemoryStore>,
+        /// Fallback counting.
+        metrics: StateMetrics,
+    },
+}
+
+/// A store's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer<T> {
+    /// Decided (by the store or the local fallback).
+    Decided(T),
+    /// The store failed and the limit says `allow`: no limit applies.
+    Unlimited,
+    /// The store failed and the limit says `deny`.
+    Unavailable,
+}
+
+impl OnStoreError {
+    /// Config name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deny => "deny",
+            Self::Allow => "allow",
+            Self::Local => "local",
+        }
+    }
+}
+
+impl Backend {
+    /// One rate-limit decision.
+    pub async fn check(&self, key: String, g: Gcra, max_delay: Duration) -> Answer<Verdict> {
+        match self {
+            Self::Memory(m) => Answer::Decided(m.check(key, g, max_delay)),
+            Self::Redis {
+                redis,
+                on_error,
+                local,
+                metrics,
+            } => match redis.check(&key, g, max_delay).await {
+                Ok(v) => Answer::Decided(v),
+                Err(_) => {
+                    metrics.fallback(on_error.as_str());
+                    match on_error {
+                        OnStoreError::Deny => Answer::Unavailable,
+                        OnStoreError::Allow => Answer::Unlimited,
+                        OnStoreError::Local => Answer::Decided(local.check(key, g, max_delay)),
+                    }
+                }
+            },
+        }
+    }
+
+    /// One quota decision.
+    pub async fn quota(&self, key: String, limit: u64, window_end: u64) -> Answer<QuotaVerdict> {
+        match self {
+            Self::Memory(m) => Answer::Decided(m.quota(key, limit, window_end)),
+            Self::Redis {
+                redis,
+                on_error,
+                local,
+                metrics,
+            } => match redis.quota(&key, limit, window_end).await {
+                Ok(v) => Answer::Decided(v),
+                Err(_) => {
+                    metrics.fallback(on_error.as_str());
+                    match on_error {
+                        OnStoreError::Deny => Answer::Unavailable,
+                        OnStoreError::Allow => Answer::Unlimited,
+                        OnStoreError::Local => Answer::Decided(local.quota(key, limit, window_end)),
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// In-flight counts of one route (route-wide and per consumer), kept across reloads so a
+/// reload does not forget requests still running.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    route: AtomicUsize,
+    consumers: Mutex<HashMap<Arc<str>, usize>>,
+}
+
+/// One admitted request's place; released when dropped (after the response body is sent).
+#[derive(Debug)]
+pub struct InFlightPermit {
+    of: Arc<InFlight>,
+    route: bool,
+    consumer: Option<Arc<str>>,
+}
+
+impl Drop for InFlightPermit {
+    fn drop(&mut self) {
+        if self.route {
+            self.of.route.fetch_sub(1, Ordering::AcqRel);
+        }
+        if let Some(c) = self.consumer.take() {
+            let mut map = lock(&self.of.consumers);
+            if let Some(n) = map.get_mut(&c) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(&c);
+                }
+            }
+        }
+    }
+}
+
+impl InFlight {
+    /// Takes a place under `max` route-wide and `per_consumer` for `consumer`; `None` when
+    /// either is full (nothing is taken then).
+    pub fn acquire(
+        self: &Arc<Self>,
+        max: Option<usize>,
+        per_consumer: Option<(usize, Arc<str>)>,
+    ) -> Option<InFlightPermit> {
+        let mut permit = InFlightPermit {
+            of: self.clone(),
+            route: false,
+            consumer: None,
+        };
+        if let Some(max) = max {
+            let mut cur = self.route.load(Ordering::Acquire);
+            loop {
+                if cur >= max {
+                    return None;
+                }
+                match self.route.compare_exchange_weak(
+                    cur,
+                    cur + 1,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => break,
+                    Err(now) => cur = now,
+                }
+            }
+            permit.route = true;
+        }
+        if let Some((limit, consumer)) = per_consumer {
+            let mut map = lock(&self.consumers);
+            let n = map.entry(consumer.clone()).or_insert(0);
+            if *n >= limit {
+                if *n == 0 {
+                    map.remove(&consumer);
+                }
+                return None; // the permit's drop gives back the route place
+            }
+            *n += 1;
+            permit.consumer = Some(consumer);
+        }
+        Some(permit)
+    }
+
+    /// Requests in flight on the route (counted by a route-wide limit).
+    pub fn route_count(&self) -> usize {
+        self.route.load(Ordering::Acquire)
+    }
+}
+
+/// Traffic-control state owned by the server and kept across reloads.
+#[derive(Debug)]
+pub struct StateRegistry {
+    /// The in-process store.
+    pub memory: Arc<MemoryStore>,
+    /// Metrics handles.
+    pub metrics: StateMetrics,
+    /// Redis stores by URL, prefix and timeout (one connection each).
+    redis: Mutex<HashMap<(String, String, Duration), Arc<redis::RedisStore>>>,
+    /// Ban tables by rule.
+    pub bans: bans::BanRegistry,
+    /// In-flight counts by route.
+    inflight: Mutex<HashMap<String, Arc<InFlight>>>,
+    /// Places for offence reports to Redis still running (bounded).
+    pub offence_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// Offence reports to a shared store running at once at most; more are dropped and counted.
+const MAX_OFFENCE_REPORTS: usize = 1024;
+
+impl Default for StateRegistry {
+    fn default() -> Self {
+        Self {
+            memory: Arc::default(),
+            metrics: StateMetrics::default(),
+            redis: Mutex::default(),
+            bans: bans::BanRegistry::default(),
+            inflight: Mutex::default(),
+            offence_slots: Arc::new(tokio::sync::Semaphore::new(MAX_OFFENCE_REPORTS)),
+        }
+    }
+}
+
+impl StateRegistry {
+    /// The Redis store for these settings, made once and kept while configs use it.
+    pub fn redis(
+        &self,
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<Arc<redis::RedisStore>, String> {
+        let mut map = lock(&self.redis);
+        let k = (url.to_owned(), prefix.to_owned(), timeout);
+        if let Some(s) = map.get(&k) {
+            return Ok(s.clone());
+        }
+        let s = Arc::new(redis::RedisStore::new(
+            url,
+            prefix.to_owned(),
+            timeout,
+            self.metrics.clone(),
+        )?);
+        map.insert(k, s.clone());
+        Ok(s)
+    }
+
+    /// The in-flight counts of `route`.
+    pub fn inflight(&self, route: &str) -> Arc<InFlight> {
+        lock(&self.inflight)
+            .entry(route.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Forgets stores, ban tables and in-flight counts that the live config no longer uses.
+    pub fn retain(
+        &self,
+        live_redis: &[Arc<redis::RedisStore>],
+        routes: &[String],
+        rules: &[String],
+    ) {
+        lock(&self.redis).retain(|_, s| live_redis.iter().any(|l| Arc::ptr_eq(l, s)));
+        lock(&self.inflight).retain(|k, v| routes.contains(k) || v.route_count() > 0);
+        self.bans.retain(rules);
     }
 }
 
@@ -165,25 +507,25 @@ mod tests {
         let mut tat = None;
         let now = 1_000_000_000u64;
         for i in 0..50 {
-            let (v, next) = gcra_step(tat, now, g);
+            let (v, next) = gcra_step(tat, now, g, 0);
             assert!(v.allowed, "request {i}");
             assert_eq!(v.remaining, 49 - i);
             tat = next;
         }
-        let (v, next) = gcra_step(tat, now, g);
+        let (v, next) = gcra_step(tat, now, g, 0);
         assert!(!v.allowed);
         assert_eq!(next, None, "a refused request changes nothing");
         assert_eq!(v.retry_after, Duration::from_millis(200));
         assert_eq!(v.reset_after, Duration::from_secs(10));
         // 200 ms later exactly one more.
         let later = now + 200_000_000;
-        let (v, next) = gcra_step(tat, later, g);
+        let (v, next) = gcra_step(tat, later, g, 0);
         assert!(v.allowed);
         assert_eq!(v.remaining, 0);
-        let (v, _) = gcra_step(next, later, g);
+        let (v, _) = gcra_step(next, later, g, 0);
         assert!(!v.allowed);
         // After a full period the whole burst is back.
-        let (v, _) = gcra_step(next, later + 10_000_000_000, g);
+        let (v, _) = gcra_step(next, later + 10_000_000_000, g, 0);
         assert!(v.allowed);
         assert_eq!(v.remaining, 49);
     }
@@ -199,16 +541,80 @@ mod tests {
     async fn memory_store_follows_the_clock_and_keeps_keys_apart() {
         let s = MemoryStore::default();
         let g = Gcra::new(2, Duration::from_secs(1), 2).expect("gcra");
-        assert!(s.check("a".into(), g).allowed);
-        assert!(s.check("a".into(), g).allowed);
-        assert!(!s.check("a".into(), g).allowed);
+        assert!(s.check("a".into(), g, Duration::ZERO).allowed);
+        assert!(s.check("a".into(), g, Duration::ZERO).allowed);
+        assert!(!s.check("a".into(), g, Duration::ZERO).allowed);
         assert!(
-            s.check("b".into(), g).allowed,
+            s.check("b".into(), g, Duration::ZERO).allowed,
             "another key has its own budget"
         );
         tokio::time::advance(Duration::from_millis(500)).await;
-        assert!(s.check("a".into(), g).allowed);
-        assert!(!s.check("a".into(), g).allowed);
+        assert!(s.check("a".into(), g, Duration::ZERO).allowed);
+        assert!(!s.check("a".into(), g, Duration::ZERO).allowed);
         assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn gcra_delays_within_max_delay_then_refuses() {
+        // 10 per second, burst 1: one now, then one every 100 ms; up to 300 ms of queueing.
+        let g = Gcra::new(10, Duration::from_secs(1), 1).expect("gcra");
+        let max = 300_000_000;
+        let now = 5_000_000_000u64;
+        let mut tat = None;
+        let mut delays = Vec::new();
+        for _ in 0..4 {
+            let (v, next) = gcra_step(tat, now, g, max);
+            assert!(v.allowed);
+            delays.push(v.delay.as_millis());
+            tat = next;
+        }
+        assert_eq!(delays, [0, 100, 200, 300]);
+        let (v, next) = gcra_step(tat, now, g, max);
+        assert!(!v.allowed, "the queue is full");
+        assert_eq!(next, None);
+        assert_eq!(v.retry_after, Duration::from_millis(100));
+        // Once the first queued slots pass, there is room again.
+        let (v, _) = gcra_step(tat, now + 100_000_000, g, max);
+        assert!(v.allowed);
+        assert_eq!(v.delay, Duration::from_millis(300));
+    }
+
+    #[test]
+    fn counters_stop_at_the_limit_and_restart_with_the_window() {
+        let s = MemoryStore::default();
+        let (now, end) = (1_000, 2_000);
+        assert_eq!(s.count("q".into(), 2, now, end), (true, 1));
+        assert_eq!(s.count("q".into(), 2, now, end), (true, 2));
+        assert_eq!(
+            s.count("q".into(), 2, now, end),
+            (false, 2),
+            "refused, not counted"
+        );
+        assert_eq!(
+            s.count("q".into(), 2, 2_000, 3_000),
+            (true, 1),
+            "a new window"
+        );
+        s.reset("q");
+        assert_eq!(s.count("q".into(), 2, 2_000, 3_000), (true, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn delayed_requests_wait_on_the_paused_clock() {
+        let s = MemoryStore::default();
+        let g = Gcra::new(5, Duration::from_secs(1), 1).expect("gcra");
+        let max = Duration::from_millis(400);
+        let start = Instant::now();
+        for expected in [0u64, 200, 400] {
+            let v = s.check("k".into(), g, max);
+            assert!(v.allowed);
+            assert_eq!(v.delay, Duration::from_millis(expected));
+        }
+        assert!(!s.check("k".into(), g, max).allowed);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let v = s.check("k".into(), g, max);
+        assert!(v.allowed, "one slot freed after 200 ms");
+        assert_eq!(v.delay, Duration::from_millis(400));
+        assert_eq!(start.elapsed(), Duration::from_millis(200));
     }
 }

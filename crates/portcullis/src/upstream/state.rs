@@ -115,8 +115,8 @@ pub struct Registry {
     clients: Mutex<HashMap<String, super::client::HttpClient>>,
     /// JWKS sources, kept while a config uses them.
     pub jwks: crate::policy::authn::jwks::JwksRegistry,
-    /// Rate-limit counters (in-process store), kept across reloads.
-    pub limits: Arc<crate::state::MemoryStore>,
+    /// Traffic-control state (counters, stores, bans, in-flight counts), kept across reloads.
+    pub state: crate::state::StateRegistry,
 }
 
 impl Registry {

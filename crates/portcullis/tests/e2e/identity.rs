@@ -10,13 +10,13 @@ use crate::support::{
     BASE, BIN, Gateway, empty, plain_client, send_full, start_upstream, temp_dir,
 };
 
-const PEPPER: &str = "test-pepper-0123456789abcdef0123456789abcdef";
+pub(crate) const PEPPER: &str = "test-pepper-0123456789abcdef0123456789abcdef";
 const READER_KEY: &str = "pk_reader_0123456789abcdefghijklmnopqrstuv";
 const ADMIN_KEY: &str = "pk_admin__0123456789abcdefghijklmnopqrstuv";
 const OLD_KEY: &str = "pk_oldkey_0123456789abcdefghijklmnopqrstuv";
 const REVOKED_KEY: &str = "pk_revoked0123456789abcdefghijklmnopqrstuv";
 
-fn entry(key: &str, extra: &str) -> String {
+pub(crate) fn entry(key: &str, extra: &str) -> String {
     let dir = temp_dir("pepper");
     let f = dir.join("pepper");
     std::fs::write(&f, PEPPER).expect("write");

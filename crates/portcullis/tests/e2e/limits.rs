@@ -30,7 +30,8 @@ admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
 upstreams:
   u: {{ targets: ["{a}"] }}
 routes:
-  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: u }}
+  # Limits on (set too high to trigger): slow-client protection must hold with them.
+  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: u, rate_limits: [{{ requests: 100000, per: 1s }}], concurrency: {{ max: 1000 }} }}
   - {{ name: big, auth: none, match: {{ path_prefix: /big }}, upstream: u, max_body_bytes: 64KiB }}
 "#,
         a = up.addr

@@ -22,4 +22,5 @@ mod protocols;
 mod routing;
 mod suite;
 mod tls;
+mod traffic;
 mod upstreams;

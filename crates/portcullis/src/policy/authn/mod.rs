@@ -311,6 +311,7 @@ impl Authenticator {
             match self.attempt(m, ctx, req).await {
                 Attempt::Absent => continue,
                 Attempt::Refused(reason) => {
+                    ctx.refused_method = Some(m.name());
                     SecurityEvent::authn(m.name(), reason).emit(ctx);
                     let mut d = self.unauthenticated(Some(m));
                     d.outcome = reason;
