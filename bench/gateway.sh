@@ -27,10 +27,22 @@ if [[ $kind == apikey && $identity == jwt* ]]; then
     cfg=$nocache
   fi
 fi
+# `bench/run.sh --state redis`: the ratelimit listener keeps its limit in Redis.
+if [[ $kind == ratelimit && ${BENCH_STATE:-memory} == redis ]]; then
+  : "${REDIS_URL:?REDIS_URL is not set (bench/run.sh --state redis sets it)}"
+  cfg=$HERE/gw-ratelimit-redis.yaml
+fi
 if [[ ! -f $cfg ]]; then
   echo "portcullis bench: no config for listener kind '$kind' ($cfg)." >&2
-  echo "  gw-ratelimit.yaml arrives with the traffic-control work." >&2
   exit 1
+fi
+# The per-IP rate is a number in the config (environment references expand only in strings):
+# for a BENCH_RATE other than the harness's default, run a copy with that rate.
+if [[ $kind == ratelimit && -n ${BENCH_RATE:-} && $BENCH_RATE != 1000000 ]]; then
+  [[ $BENCH_RATE =~ ^[0-9]+$ ]] || { echo "portcullis bench: BENCH_RATE must be a number" >&2; exit 1; }
+  rated=$(mktemp --suffix=.yaml)
+  sed "s|requests: 1000000   # BENCH_RATE.*|requests: $BENCH_RATE|" "$cfg" > "$rated"
+  cfg=$rated
 fi
 [[ -x $BIN ]] || { echo "portcullis bench: $BIN is not an executable" >&2; exit 1; }
 

@@ -10,6 +10,8 @@
 #   bash bench/run.sh --identity jwt    scenarios plain + apikey, where the apikey listener
 #                                       checks an RS256 JWT (sent in X-Api-Key) plus a role;
 #                                       jwt-nocache verifies the signature on every request
+#   bash bench/run.sh --state redis     the ratelimit listener keeps its limit in a Redis that
+#                                       this script starts on loopback (and stops after)
 #   bash bench/run.sh --help            this text, then the harness's own options
 #
 # Environment: SHARED_BENCH (default <repo>/../shared/bench), PORTCULLIS_BIN (a binary to use
@@ -23,12 +25,14 @@ REPO=$(cd "$HERE/.." && pwd)
 log() { printf '[portcullis-bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
-setup=0 build=1 help=0 out= identity=apikey
+setup=0 build=1 help=0 out= identity=apikey state=memory
 pass=()
 while (($#)); do
   case $1 in
     --identity) identity=${2:?--identity needs apikey, jwt or jwt-nocache}; shift ;;
     --identity=*) identity=${1#--identity=} ;;
+    --state) state=${2:?--state needs memory or redis}; shift ;;
+    --state=*) state=${1#--state=} ;;
     --setup) setup=1 ;;
     --no-build) build=0 ;;
     -h | --help) help=1 ;;
@@ -118,6 +122,22 @@ case $identity in
   *) die "--identity: apikey, jwt or jwt-nocache" ;;
 esac
 
+# --state redis: a redis-server on a free loopback port for the run, stopped (by PID) after.
+case $state in
+  memory) ;;
+  redis)
+    command -v redis-server >/dev/null 2>&1 || die "--state redis needs redis-server (apt-get install redis-server)"
+    redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
+    redis_pid=$!
+    trap 'kill "$redis_pid" 2>/dev/null || true; rm -rf "${jwt_dir:-}"' EXIT
+    for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+    export BENCH_STATE=redis REDIS_URL=redis://127.0.0.1:$redis_port
+    log "state: the ratelimit limit lives in redis-server on $REDIS_URL (pid $redis_pid)"
+    ;;
+  *) die "--state: memory or redis" ;;
+esac
+
 mkdir -p "$HERE/results"
 default_out=$HERE/results/portcullis-$(date -u +%Y%m%dT%H%M%SZ).json
 [[ -n $out ]] || out=$default_out
@@ -126,8 +146,8 @@ args=(
   --gateway-cmd "$gw_cmd"
   --gateway-name portcullis
   --gateway-port 18090
-  --gateway-scenarios plain,apikey,reject,tls,tls-h2
-  --scenarios plain,apikey,reject,tls,tls-h2
+  --gateway-scenarios plain,apikey,reject,ratelimit,tls,tls-h2
+  --scenarios plain,apikey,reject,ratelimit,tls,tls-h2
   --out "$default_out"
   "${identity_args[@]}"
   "${pass[@]}"

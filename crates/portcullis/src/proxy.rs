@@ -53,7 +53,7 @@ pub async fn handle(
         identity: None,
         decisions: Vec::new(),
         upstream_target: None,
-        response_headers: Vec::new(),
+        rate_limit: Default::default(),
         permits: Vec::new(),
         refused_method: None,
         started,
@@ -642,9 +642,7 @@ fn finish_headers(
     if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
         h.insert(X_REQUEST_ID, v);
     }
-    for (n, v) in &ctx.response_headers {
-        h.append(n.clone(), v.clone());
-    }
+    ctx.rate_limit.apply(h);
 }
 
 fn https_redirect<B>(req: &Request<B>, port: u16, request_id: &str) -> Response<Body> {

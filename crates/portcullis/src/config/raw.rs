@@ -78,8 +78,9 @@ pub struct StateConfig {
     /// The Redis server, required when any limit uses `redis`.
     #[serde(default)]
     pub redis: Option<RedisConfig>,
-    /// Default for every limit, quota and ban rule: what to do when Redis does not answer in
-    /// time: `deny` (503), `allow`, or `local` (this gateway's own counters). Default `local`.
+    /// Default for every rate limit and quota: what to do when Redis does not answer in time:
+    /// `deny` (503), `allow`, or `local` (this gateway's own counters). Default `local`.
+    /// (Ban rules always count locally while Redis is unreachable.)
     #[serde(default)]
     pub on_store_error: Option<Str>,
 }

@@ -90,6 +90,7 @@ impl SecurityEvent {
                 "authz" => "authorization denied",
                 "ratelimit" => "rate limited",
                 "ipfilter" => "address refused",
+                "ban" => "banned client refused",
                 _ => "authentication attempt",
             }
         );

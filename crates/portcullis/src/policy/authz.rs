@@ -140,7 +140,7 @@ mod tests {
             }),
             decisions: Vec::new(),
             upstream_target: None,
-            response_headers: Vec::new(),
+            rate_limit: Default::default(),
             permits: Vec::new(),
             refused_method: None,
             started: tokio::time::Instant::now(),

@@ -115,8 +115,9 @@ pub struct RequestCtx {
     pub decisions: Vec<(&'static str, &'static str)>,
     /// Upstream target that served the request (`host:port`).
     pub upstream_target: Option<String>,
-    /// Headers stages add to the response (`RateLimit`, ...).
-    pub response_headers: Vec<(HeaderName, HeaderValue)>,
+    /// `RateLimit-Policy` and `RateLimit` items of every limit and quota that ran, each
+    /// written as one list-valued header.
+    pub rate_limit: ratelimit::RateLimitHeaders,
     /// The authentication method that refused a presented credential (for auto-ban rules).
     pub refused_method: Option<&'static str>,
     /// In-flight places held until the response body is sent.
@@ -171,12 +172,14 @@ impl Stage {
         }
     }
 
-    /// Runs the stage on a request. Stages read the request and write only to `ctx`.
-    pub async fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
-        match self {
+    /// Decides without waiting, for every stage that never waits; `None` (with nothing done)
+    /// for the ones that may: authentication, and limits on Redis or throttling by delay. The
+    /// chain runner calls this first, so the common path never builds an async state machine.
+    pub fn decide_now(&self, ctx: &mut RequestCtx, req: &Parts) -> Option<Decision> {
+        Some(match self {
             Self::RequireAuthentication => {
                 if ctx.identity.is_some() {
-                    return Decision::Allow("identified");
+                    return Some(Decision::Allow("identified"));
                 }
                 crate::observe::events::SecurityEvent::authn("none", "no_auth_configured")
                     .emit(ctx);
@@ -194,37 +197,56 @@ impl Stage {
                 }
                 Decision::Deny(d)
             }
-            Self::Authenticate(a) => a.on_request(ctx, req).await,
-            Self::Authorize(policy) => match policy.decide(ctx, &req.method) {
-                Ok(rule) => Decision::Allow(rule),
-                Err(mut d) => {
-                    if d.outcome == d.problem.as_str() {
-                        d.outcome = "denied";
-                    }
-                    if d.outcome == "insufficient_scope" {
-                        // RFC 6750 §3.1: say which scope the route needs.
-                        let v = format!(
-                            "Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{}\"",
-                            policy.scopes.join(" ")
-                        );
-                        if let Ok(v) = HeaderValue::from_str(&v) {
-                            d.headers.push((http::header::WWW_AUTHENTICATE, v));
-                        }
-                    }
-                    let mut event = crate::observe::events::SecurityEvent::authz_denied(d.outcome);
-                    event.method = ctx.identity.as_ref().map_or("-", |i| i.method);
-                    event.emit(ctx);
-                    Decision::Deny(d)
-                }
-            },
-            Self::RateLimit(limit) => limit.on_request(ctx, req).await,
+            Self::Authenticate(_) | Self::Quota(_) => return None,
+            Self::Authorize(policy) => authorize(policy, ctx, &req.method),
+            Self::RateLimit(limit) => return limit.decide_now(ctx, req),
             Self::IpFilter(f) => f.on_request(ctx),
-            Self::Quota(q) => q.on_request(ctx, req).await,
             Self::Concurrency(c) => c.on_request(ctx),
             Self::Ban(rule) => ratelimit::check_ban(rule, ctx),
             Self::RequestHeaders(edits) => {
                 Decision::Modify(Patch::Headers(edits.clone()), "modify")
             }
+        })
+    }
+
+    /// Runs the stage on a request. Stages read the request and write only to `ctx`.
+    pub async fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
+        if let Some(d) = self.decide_now(ctx, req) {
+            return d;
+        }
+        match self {
+            Self::Authenticate(a) => a.on_request(ctx, req).await,
+            Self::RateLimit(limit) => limit.on_request(ctx, req).await,
+            Self::Quota(q) => q.on_request(ctx, req).await,
+            // Every other stage decided above.
+            _ => Decision::Allow("allowed"),
+        }
+    }
+}
+
+/// The authorization stage: the policy's decision, with the RFC 6750 challenge for a missing
+/// scope and a security event for a denial.
+fn authorize(policy: &authz::Policy, ctx: &RequestCtx, method: &http::Method) -> Decision {
+    match policy.decide(ctx, method) {
+        Ok(rule) => Decision::Allow(rule),
+        Err(mut d) => {
+            if d.outcome == d.problem.as_str() {
+                d.outcome = "denied";
+            }
+            if d.outcome == "insufficient_scope" {
+                // RFC 6750 §3.1: say which scope the route needs.
+                let v = format!(
+                    "Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{}\"",
+                    policy.scopes.join(" ")
+                );
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    d.headers.push((http::header::WWW_AUTHENTICATE, v));
+                }
+            }
+            let mut event = crate::observe::events::SecurityEvent::authz_denied(d.outcome);
+            event.method = ctx.identity.as_ref().map_or("-", |i| i.method);
+            event.emit(ctx);
+            Decision::Deny(d)
         }
     }
 }
@@ -286,7 +308,11 @@ pub async fn run_request_chain(
     req: &mut Parts,
 ) -> Result<(), Deny> {
     for stage in chain {
-        match stage.on_request(ctx, req).await {
+        let decision = match stage.decide_now(ctx, req) {
+            Some(d) => d,
+            None => stage.on_request(ctx, req).await,
+        };
+        match decision {
             Decision::Allow(outcome) => ctx.decisions.push((stage.name(), outcome)),
             Decision::Modify(patch, outcome) => {
                 patch.apply(req);

@@ -6,6 +6,7 @@
 //! identity); the others run before authentication, so floods are turned away before any
 //! credential is checked.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -48,7 +49,7 @@ fn key_of(namespace: &str, parts: &[KeyPart], ctx: &RequestCtx, req: &Parts) -> 
             k.push('|');
         }
         match part {
-            KeyPart::Ip => k.push_str(&ctx.client_ip.to_string()),
+            KeyPart::Ip => push_ip(&mut k, ctx.client_ip),
             KeyPart::Consumer => k.push_str(ctx.identity.as_ref().map_or("-", |i| &*i.consumer)),
             KeyPart::Route => k.push_str(ctx.route.as_deref().unwrap_or("-")),
             KeyPart::Header(h) => match req.headers.get(h) {
@@ -61,6 +62,82 @@ fn key_of(namespace: &str, parts: &[KeyPart], ctx: &RequestCtx, req: &Parts) -> 
         }
     }
     k
+}
+
+/// The `RateLimit-Policy` and `RateLimit` fields of one answer. Both are structured-field
+/// lists, so every limit and quota that ran adds one item to the same two headers.
+#[derive(Debug, Default)]
+pub struct RateLimitHeaders {
+    policy: String,
+    state: String,
+}
+
+impl RateLimitHeaders {
+    /// Adds one limit's items: its policy and `"name";r=<remaining>;t=<reset secs>`.
+    fn push(&mut self, policy: &str, name: &str, remaining: u64, reset: u64) {
+        if self.policy.is_empty() {
+            self.policy.reserve(96);
+            self.state.reserve(96);
+        } else {
+            self.policy.push_str(", ");
+            self.state.push_str(", ");
+        }
+        self.policy.push_str(policy);
+        self.state.push('"');
+        self.state.push_str(name);
+        self.state.push_str("\";r=");
+        push_u64(&mut self.state, remaining);
+        self.state.push_str(";t=");
+        push_u64(&mut self.state, reset);
+    }
+
+    /// Writes both headers onto a response (nothing when no limit ran).
+    pub fn apply(&self, h: &mut http::HeaderMap) {
+        if self.policy.is_empty() {
+            return;
+        }
+        if let (Ok(p), Ok(s)) = (
+            HeaderValue::from_str(&self.policy),
+            HeaderValue::from_str(&self.state),
+        ) {
+            h.insert(RATELIMIT_POLICY, p);
+            h.insert(RATELIMIT, s);
+        }
+    }
+}
+
+/// Decimal digits of `n` (cheaper than `fmt` on the request path).
+fn push_u64(s: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &b in &buf[i..] {
+        s.push(char::from(b));
+    }
+}
+
+/// A client IP as text: IPv4 written digit by digit, IPv6 through `Display`.
+fn push_ip(s: &mut String, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                push_u64(s, u64::from(o));
+            }
+        }
+        std::net::IpAddr::V6(_) => {
+            let _ = write!(s, "{ip}");
+        }
+    }
 }
 
 /// Whole seconds, rounded up.
@@ -100,8 +177,8 @@ pub struct Limit {
     pub queue: usize,
     waiting: AtomicUsize,
     metrics: StateMetrics,
-    /// `RateLimit-Policy` value.
-    policy: HeaderValue,
+    /// This limit's `RateLimit-Policy` item.
+    policy: String,
 }
 
 /// Settings of one limit besides its name and key.
@@ -131,9 +208,8 @@ impl Limit {
     ) -> Option<Self> {
         let gcra = Gcra::new(spec.requests, spec.period, spec.burst)?;
         let period_secs = spec.period.as_secs().max(1);
-        let policy =
-            HeaderValue::from_str(&format!("\"{name}\";q={};w={period_secs}", spec.requests))
-                .ok()?;
+        let policy = format!("\"{name}\";q={};w={period_secs}", spec.requests);
+        HeaderValue::from_str(&policy).ok()?;
         Some(Self {
             name,
             key,
@@ -155,31 +231,56 @@ impl Limit {
         self.key.iter().any(|k| matches!(k, KeyPart::Consumer))
     }
 
-    fn refuse(
-        &self,
-        ctx: &RequestCtx,
-        retry_after: Duration,
-        state: Option<HeaderValue>,
-    ) -> Decision {
+    fn refuse(&self, ctx: &mut RequestCtx, retry_after: Duration, reset: Duration) -> Decision {
+        ctx.rate_limit
+            .push(&self.policy, &self.name, 0, ceil_secs(reset));
         SecurityEvent::rate_limited().emit(ctx);
         let mut d = Deny::new(Problem::TooManyRequests);
         d.headers.push((
             http::header::RETRY_AFTER,
             HeaderValue::from(ceil_secs(retry_after).max(1)),
         ));
-        d.headers.push((RATELIMIT_POLICY, self.policy.clone()));
-        if let Some(s) = state {
-            d.headers.push((RATELIMIT, s));
-        }
         Decision::Deny(d)
+    }
+
+    /// Decides without waiting when the limit never waits (in-process counters, no
+    /// throttling); `None` otherwise, with nothing done.
+    pub fn decide_now(&self, ctx: &mut RequestCtx, req: &Parts) -> Option<Decision> {
+        let Backend::Memory(m) = &self.backend else {
+            return None;
+        };
+        if !self.max_delay.is_zero() {
+            return None;
+        }
+        let key = key_of(&self.namespace, &self.key, ctx, req);
+        let v = m.check(key, self.gcra, Duration::ZERO);
+        Some(self.verdict(ctx, v))
+    }
+
+    /// The answer for a verdict (the headers, or the refusal).
+    fn verdict(&self, ctx: &mut RequestCtx, v: crate::state::Verdict) -> Decision {
+        if !v.allowed {
+            return self.refuse(ctx, v.retry_after, v.reset_after);
+        }
+        ctx.rate_limit.push(
+            &self.policy,
+            &self.name,
+            u64::from(v.remaining),
+            ceil_secs(v.reset_after),
+        );
+        Decision::Allow("allowed")
     }
 
     /// Decides for one request (and holds it for its slot when throttling).
     pub async fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
+        if let Some(d) = self.decide_now(ctx, req) {
+            return d;
+        }
         let throttling = !self.max_delay.is_zero();
         if throttling && self.waiting.load(Ordering::Relaxed) >= self.queue {
             // The queue is full: refused before asking the store, so nothing is consumed.
-            return self.refuse(ctx, Duration::from_nanos(self.gcra.interval_ns), None);
+            let interval = Duration::from_nanos(self.gcra.interval_ns);
+            return self.refuse(ctx, interval, interval);
         }
         let key = key_of(&self.namespace, &self.key, ctx, req);
         let v = match self.backend.check(key, self.gcra, self.max_delay).await {
@@ -187,23 +288,10 @@ impl Limit {
             Answer::Unlimited => return Decision::Allow("store_error_allowed"),
             Answer::Unavailable => return store_unavailable(),
         };
-        let state = HeaderValue::from_str(&format!(
-            "\"{}\";r={};t={}",
-            self.name,
-            v.remaining,
-            ceil_secs(v.reset_after)
-        ))
-        .ok();
-        if !v.allowed {
-            return self.refuse(ctx, v.retry_after, state);
-        }
-        ctx.response_headers
-            .push((RATELIMIT_POLICY, self.policy.clone()));
-        if let Some(s) = state {
-            ctx.response_headers.push((RATELIMIT, s));
-        }
-        if v.delay.is_zero() {
-            return Decision::Allow("allowed");
+        let delay = v.delay;
+        let d = self.verdict(ctx, v);
+        if delay.is_zero() || !matches!(d, Decision::Allow(_)) {
+            return d;
         }
         self.metrics.throttled(&self.namespace);
         self.waiting.fetch_add(1, Ordering::Relaxed);
@@ -299,7 +387,7 @@ pub struct Quota {
     pub namespace: String,
     /// Where counters live.
     pub backend: Backend,
-    policy: HeaderValue,
+    policy: String,
 }
 
 impl Quota {
@@ -312,9 +400,8 @@ impl Quota {
         namespace: String,
         backend: Backend,
     ) -> Option<Self> {
-        let policy =
-            HeaderValue::from_str(&format!("\"{name}\";q={limit};w={}", period.nominal_secs()))
-                .ok()?;
+        let policy = format!("\"{name}\";q={limit};w={}", period.nominal_secs());
+        HeaderValue::from_str(&policy).ok()?;
         Some(Self {
             name,
             key,
@@ -337,21 +424,16 @@ impl Quota {
         let (start, end) = self.period.window(now);
         let mut key = key_of(&self.namespace, &self.key, ctx, req);
         key.push('@');
-        key.push_str(&(start / 1000).to_string());
+        push_u64(&mut key, start / 1000);
         let v = match self.backend.quota(key, self.limit, end).await {
             Answer::Decided(v) => v,
             Answer::Unlimited => return Decision::Allow("store_error_allowed"),
             Answer::Unavailable => return store_unavailable(),
         };
         let reset = (end.saturating_sub(now)).div_ceil(1000);
-        let state =
-            HeaderValue::from_str(&format!("\"{}\";r={};t={reset}", self.name, v.remaining)).ok();
+        ctx.rate_limit
+            .push(&self.policy, &self.name, v.remaining, reset);
         if v.allowed {
-            ctx.response_headers
-                .push((RATELIMIT_POLICY, self.policy.clone()));
-            if let Some(s) = state {
-                ctx.response_headers.push((RATELIMIT, s));
-            }
             return Decision::Allow("counted");
         }
         let mut e = SecurityEvent::rate_limited();
@@ -360,10 +442,6 @@ impl Quota {
         let mut d = Deny::new(Problem::QuotaExceeded);
         d.headers
             .push((http::header::RETRY_AFTER, HeaderValue::from(reset.max(1))));
-        d.headers.push((RATELIMIT_POLICY, self.policy.clone()));
-        if let Some(s) = state {
-            d.headers.push((RATELIMIT, s));
-        }
         Decision::Deny(d)
     }
 }
@@ -455,6 +533,23 @@ mod tests {
         assert_eq!(e, 1_798_761_600_000, "2027-01-01T00:00Z");
         let (s, e) = QuotaPeriod::Month.window(1_709_251_200_000 - 1); // 2024-02-29T23:59:59.999Z
         assert_eq!((e - s) / DAY_MS, 29);
+    }
+
+    #[test]
+    fn headers_are_one_list_per_field() {
+        let mut h = RateLimitHeaders::default();
+        h.push("\"a\";q=5;w=1", "a", 4, 1);
+        h.push("\"b\";q=100;w=60", "b", 0, 3600);
+        let mut map = http::HeaderMap::new();
+        h.apply(&mut map);
+        assert_eq!(map["ratelimit-policy"], "\"a\";q=5;w=1, \"b\";q=100;w=60");
+        assert_eq!(map["ratelimit"], "\"a\";r=4;t=1, \"b\";r=0;t=3600");
+        let mut ip = String::new();
+        push_ip(&mut ip, "10.0.255.7".parse().expect("ip"));
+        assert_eq!(ip, "10.0.255.7");
+        let mut n = String::new();
+        push_u64(&mut n, 18_446_744_073_709_551_615);
+        assert_eq!(n, "18446744073709551615");
     }
 
     #[test]

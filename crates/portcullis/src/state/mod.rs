@@ -134,19 +134,22 @@ pub fn gcra_step(tat: Option<u64>, now: u64, g: Gcra, max_delay_ns: u64) -> (Ver
 #[derive(Debug)]
 pub struct MemoryStore {
     epoch: Instant,
-    shards: Vec<Mutex<HashMap<String, u64>>>,
+    shards: Vec<Mutex<Map<u64>>>,
     /// Windowed counters (quotas, offences): key → (count, window end in Unix ms).
-    counters: Vec<Mutex<HashMap<String, (u64, u64)>>>,
-    hasher: std::collections::hash_map::RandomState,
+    counters: Vec<Mutex<Map<(u64, u64)>>>,
+    hasher: foldhash::fast::RandomState,
 }
+
+/// A key map with a per-process random seed.
+type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
 impl Default for MemoryStore {
     fn default() -> Self {
         Self {
             epoch: Instant::now(),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            counters: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            hasher: std::collections::hash_map::RandomState::new(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Map::default())).collect(),
+            counters: (0..SHARDS).map(|_| Mutex::new(Map::default())).collect(),
+            hasher: foldhash::fast::RandomState::default(),
         }
     }
 }
@@ -160,11 +163,7 @@ impl MemoryStore {
         u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
-    fn shard<'a, V>(
-        &self,
-        of: &'a [Mutex<HashMap<String, V>>],
-        key: &str,
-    ) -> &'a Mutex<HashMap<String, V>> {
+    fn shard<'a, V>(&self, of: &'a [Mutex<Map<V>>], key: &str) -> &'a Mutex<Map<V>> {
         &of[(self.hasher.hash_one(key) as usize) % SHARDS]
     }
 
@@ -173,9 +172,17 @@ impl MemoryStore {
         let now = self.now_ns();
         let max_delay_ns = u64::try_from(max_delay.as_nanos()).unwrap_or(u64::MAX);
         let mut map = lock(self.shard(&self.shards, &key));
-        let (verdict, store) = gcra_step(map.get(&key).copied(), now, g, max_delay_ns);
+        // A known key: one lookup, updated in place.
+        if let Some(tat) = map.get_mut(&key) {
+            let (verdict, store) = gcra_step(Some(*tat), now, g, max_delay_ns);
+            if let Some(next) = store {
+                *tat = next;
+            }
+            return verdict;
+        }
+        let (verdict, store) = gcra_step(None, now, g, max_delay_ns);
         if let Some(tat) = store {
-            if map.len() >= MAX_KEYS_PER_SHARD && !map.contains_key(&key) {
+            if map.len() >= MAX_KEYS_PER_SHARD {
                 map.retain(|_, tat| *tat > now);
                 if map.len() >= MAX_KEYS_PER_SHARD
                     && let Some(oldest) =
