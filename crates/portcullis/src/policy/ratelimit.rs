@@ -107,31 +107,20 @@ impl RateLimitHeaders {
 }
 
 /// Decimal digits of `n` (cheaper than `fmt` on the request path).
-fn push_u64(s: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &b in &buf[i..] {
-        s.push(char::from(b));
-    }
+fn push_u64(s: &mut String, n: u64) {
+    s.push_str(itoa::Buffer::new().format(n));
 }
 
 /// A client IP as text: IPv4 written digit by digit, IPv6 through `Display`.
 fn push_ip(s: &mut String, ip: std::net::IpAddr) {
     match ip {
         std::net::IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
             for (i, o) in v4.octets().into_iter().enumerate() {
                 if i > 0 {
                     s.push('.');
                 }
-                push_u64(s, u64::from(o));
+                s.push_str(digits.format(o));
             }
         }
         std::net::IpAddr::V6(_) => {
