@@ -95,6 +95,15 @@ impl Fetcher {
 
     /// `GET uri` expecting JSON; the body of a 200 answer.
     pub async fn get_json(&self, uri: &Uri) -> Result<Bytes, FetchError> {
+        self.get_json_with_max_age(uri).await.map(|(b, _)| b)
+    }
+
+    /// `GET uri` expecting JSON; the body of a 200 answer and how long the server says it
+    /// stays fresh (`Cache-Control: max-age`; zero for `no-store` / `no-cache`).
+    pub async fn get_json_with_max_age(
+        &self,
+        uri: &Uri,
+    ) -> Result<(Bytes, Option<Duration>), FetchError> {
         let req = Request::get(uri.clone())
             .header(header::ACCEPT, "application/json")
             .header(
@@ -126,10 +135,10 @@ impl Fetcher {
         let req = b
             .body(full(form))
             .map_err(|e| FetchError::Transport(e.to_string()))?;
-        self.send(req).await
+        self.send(req).await.map(|(b, _)| b)
     }
 
-    async fn send(&self, req: Request<Body>) -> Result<Bytes, FetchError> {
+    async fn send(&self, req: Request<Body>) -> Result<(Bytes, Option<Duration>), FetchError> {
         let exchange = async {
             let resp = self
                 .client
@@ -139,6 +148,7 @@ impl Fetcher {
             if resp.status() != StatusCode::OK {
                 return Err(FetchError::Status(resp.status()));
             }
+            let fresh_for = max_age(resp.headers());
             // Read frame by frame up to the cap (a `Limited` + `collect` future is not `Send`
             // here: its boxed error type is higher-ranked).
             let mut body = resp.into_body();
@@ -153,10 +163,62 @@ impl Fetcher {
                     buf.extend_from_slice(&data);
                 }
             }
-            Ok(buf.freeze())
+            Ok((buf.freeze(), fresh_for))
         };
         tokio::time::timeout(self.timeout, exchange)
             .await
             .map_err(|_| FetchError::Timeout(self.timeout))?
+    }
+}
+
+/// How long an answer stays fresh by its `Cache-Control`: `max-age=N`, or zero for `no-store`
+/// and `no-cache`; `None` when it says neither.
+pub fn max_age(headers: &http::HeaderMap) -> Option<Duration> {
+    let mut found = None;
+    for v in headers.get_all(header::CACHE_CONTROL) {
+        let Ok(v) = v.to_str() else { continue };
+        for directive in v.split(',') {
+            let d = directive.trim().to_ascii_lowercase();
+            if d == "no-store" || d == "no-cache" {
+                return Some(Duration::ZERO);
+            }
+            if let Some(n) = d.strip_prefix("max-age=")
+                && let Ok(secs) = n.trim_matches('"').parse::<u64>()
+            {
+                found = Some(Duration::from_secs(secs));
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_max_age_and_no_store() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(max_age(&h), None);
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        );
+        assert_eq!(max_age(&h), Some(Duration::from_secs(300)));
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("Max-Age=\"60\", must-revalidate"),
+        );
+        assert_eq!(max_age(&h), Some(Duration::from_secs(60)));
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=300, no-store"),
+        );
+        assert_eq!(max_age(&h), Some(Duration::ZERO));
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=soon"),
+        );
+        assert_eq!(max_age(&h), None);
     }
 }

@@ -86,6 +86,7 @@ struct JwksServer {
     doc: Arc<Mutex<String>>,
     down: Arc<AtomicBool>,
     fetches: Arc<AtomicUsize>,
+    cache_control: Arc<Mutex<Option<&'static str>>>,
     _server: TestServer,
 }
 
@@ -94,10 +95,20 @@ impl JwksServer {
         let doc = Arc::new(Mutex::new(String::new()));
         let down = Arc::new(AtomicBool::new(false));
         let fetches = Arc::new(AtomicUsize::new(0));
-        let (d, dn, f) = (doc.clone(), down.clone(), fetches.clone());
+        let cache_control = Arc::new(Mutex::new(None));
+        let (d, dn, f, cc) = (
+            doc.clone(),
+            down.clone(),
+            fetches.clone(),
+            cache_control.clone(),
+        );
         let server = start_http(move |_req: Request<Incoming>| {
             f.fetch_add(1, Ordering::SeqCst);
             let mut r = Response::new(full(d.lock().expect("doc").clone()));
+            if let Some(v) = *cc.lock().expect("cc") {
+                r.headers_mut()
+                    .insert("cache-control", http::HeaderValue::from_static(v));
+            }
             if dn.load(Ordering::SeqCst) {
                 *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
             }
@@ -109,6 +120,7 @@ impl JwksServer {
             doc,
             down,
             fetches,
+            cache_control,
             _server: server,
         };
         s.serve(keys);
@@ -264,6 +276,41 @@ async fn follows_jwks_rotation_and_keeps_stale_keys_when_the_server_is_down() {
     for reason in ["\"success\"", "unknown_key"] {
         assert!(log.contains(reason), "no {reason} event in:\n{log}");
     }
+}
+
+/// A JWKS answer's `Cache-Control: max-age` brings the scheduled refresh forward (the config
+/// says every hour): a key the IdP withdraws stops working within the max-age, with no
+/// unknown `kid` to trigger a fetch.
+#[tokio::test]
+async fn jwks_max_age_brings_the_refresh_forward() {
+    let up = start_upstream("app").await;
+    let (a, b) = (SigningKey::new("a"), SigningKey::new("b"));
+    let jwks = JwksServer::start(&[&a, &b]).await;
+    *jwks.cache_control.lock().expect("cc") = Some("public, max-age=1");
+    let gw = Gateway::start(&config(jwks.port, up.addr)).await;
+    let client = plain_client();
+    let token_a = a.token("alice", &["reader"]);
+    assert_eq!(send(&client, bearer(&gw, &token_a)).await.0, 200);
+    // The IdP withdraws a; the next scheduled refresh (about 1 s away) drops it.
+    jwks.serve(&[&b]);
+    let withdrawn = eventually(80, || async {
+        send(&client, bearer(&gw, &token_a)).await.0 == 401
+    })
+    .await;
+    assert!(withdrawn, "a withdrawn key still works after max-age");
+    assert_eq!(
+        send(&client, bearer(&gw, &b.token("bob", &["reader"])))
+            .await
+            .0,
+        200
+    );
+    let before = jwks.fetches();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let scheduled = jwks.fetches() - before;
+    assert!(
+        (1..=4).contains(&scheduled),
+        "{scheduled} fetches in 2.5 s with max-age=1"
+    );
 }
 
 #[tokio::test]

@@ -54,6 +54,8 @@ pub struct JwksSource {
     generation: AtomicU64,
     /// When the last fetch started (success or not).
     last_attempt: Mutex<Option<Instant>>,
+    /// The last answer's `Cache-Control` freshness, which can bring the next refresh forward.
+    fresh_for: Mutex<Option<Duration>>,
     /// Held for the length of a fetch: the single flight.
     in_flight: tokio::sync::Mutex<()>,
     started: AtomicBool,
@@ -88,6 +90,7 @@ impl JwksSource {
             keys: ArcSwap::from_pointee(Vec::new()),
             generation: AtomicU64::new(0),
             last_attempt: Mutex::new(None),
+            fresh_for: Mutex::new(None),
             in_flight: tokio::sync::Mutex::new(()),
             started: AtomicBool::new(false),
             counters: std::sync::OnceLock::new(),
@@ -127,7 +130,19 @@ impl JwksSource {
                 };
                 let wait = if ok {
                     failures = 0;
-                    me.settings.refresh_interval
+                    // A shorter `Cache-Control: max-age` from the server brings the next
+                    // refresh forward, never closer than `min_refresh_interval`.
+                    me.fresh_for
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .map_or(me.settings.refresh_interval, |age| {
+                            age.clamp(
+                                me.settings.min_refresh_interval,
+                                me.settings
+                                    .refresh_interval
+                                    .max(me.settings.min_refresh_interval),
+                            )
+                        })
                 } else {
                     // Back off from 1 s, doubling, up to the refresh interval.
                     failures = failures.saturating_add(1);
@@ -167,8 +182,14 @@ impl JwksSource {
             .last_attempt
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
-        let result = match self.fetcher.get_json(&self.uri).await {
-            Ok(body) => parse_jwks(&body),
+        let result = match self.fetcher.get_json_with_max_age(&self.uri).await {
+            Ok((body, fresh_for)) => {
+                *self
+                    .fresh_for
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh_for;
+                parse_jwks(&body)
+            }
             Err(e) => Err(e.to_string()),
         };
         match result {
