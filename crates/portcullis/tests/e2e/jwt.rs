@@ -439,6 +439,9 @@ async fn start_introspection() -> (TestServer, Arc<AtomicUsize>) {
             } else if form.contains("token=opaque-good&") {
                 json!({"active": true, "sub": "svc-a", "scope": "orders:read",
                        "roles": ["reader"], "exp": now + 600})
+            } else if form.contains("token=opaque-paced&") {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                json!({"active": true, "sub": "svc-c", "roles": ["reader"], "exp": now + 600})
             } else if form.contains("token=opaque-slow&") {
                 tokio::time::sleep(Duration::from_secs(3)).await;
                 json!({"active": true, "sub": "svc-b", "roles": ["reader"]})
@@ -506,6 +509,20 @@ routes:
     assert_eq!(send(&client, bearer(&gw, "opaque-revoked")).await.0, 401);
     assert_eq!(send(&client, bearer(&gw, "opaque-revoked")).await.0, 401);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // Single flight: twelve concurrent requests with one uncached token make one call.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (client, req) = (client.clone(), bearer(&gw, "opaque-paced"));
+        tasks.spawn(async move { send(&client, req).await.0 });
+    }
+    while let Some(st) = tasks.join_next().await {
+        assert_eq!(st.expect("task"), 200);
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        3,
+        "one introspection call for twelve concurrent requests"
+    );
     // Slower than the timeout: 503, fail closed.
     let (st, _) = send(&client, bearer(&gw, "opaque-slow")).await;
     assert_eq!(st, 503);

@@ -70,7 +70,13 @@ pub struct Introspector {
     fetcher: Fetcher,
     active: moka::sync::Cache<[u8; 32], Arc<Active>>,
     inactive: moka::sync::Cache<[u8; 32], ()>,
+    /// Calls in progress by token digest: concurrent requests with the same uncached token
+    /// share one call and its answer (at most one entry per request in flight).
+    flights: std::sync::Mutex<std::collections::HashMap<[u8; 32], Flight>>,
 }
+
+/// One introspection call that several requests may wait on.
+type Flight = Arc<tokio::sync::OnceCell<Result<Arc<Active>, Outcome>>>;
 
 impl std::fmt::Debug for Introspector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -116,6 +122,7 @@ impl Introspector {
             fetcher,
             active,
             inactive,
+            flights: std::sync::Mutex::default(),
         }
     }
 
@@ -141,6 +148,27 @@ impl Introspector {
         if self.inactive.contains_key(&key) {
             return Err(Outcome::Inactive);
         }
+        let lock = || {
+            self.flights
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let flight: Flight = lock().entry(key).or_default().clone();
+        let result = flight
+            .get_or_init(|| self.ask(token, key, now))
+            .await
+            .clone();
+        {
+            let mut flights = lock();
+            if flights.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+                flights.remove(&key);
+            }
+        }
+        result
+    }
+
+    /// One call to the endpoint; caches the answer.
+    async fn ask(&self, token: &str, key: [u8; 32], now: f64) -> Result<Arc<Active>, Outcome> {
         let form = format!(
             "token={}&token_type_hint=access_token",
             form_urlencoded_component(token)
