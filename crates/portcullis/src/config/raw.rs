@@ -773,6 +773,10 @@ pub struct IdentityConfig {
 pub struct IntrospectionConfig {
     /// Endpoint URL (https://).
     pub url: Str,
+    /// Refuse (401 `unknown_consumer`) an active token whose subject no consumer lists in
+    /// `token_subjects` for this endpoint. Default false.
+    #[serde(default)]
+    pub require_consumer: bool,
     /// The gateway's client id at the authorization server.
     pub client_id: Str,
     /// The gateway's client secret (`${env:...}` or `${file:...}`).
@@ -817,6 +821,10 @@ pub struct IntrospectionConfig {
 pub struct JwtIssuerConfig {
     /// The exact `iss` value tokens must carry.
     pub issuer: Str,
+    /// Refuse (401 `unknown_consumer`) a valid token whose subject no consumer lists in
+    /// `token_subjects` for this issuer. Default false.
+    #[serde(default)]
+    pub require_consumer: bool,
     /// Accepted audiences: the token's `aud` (a string or an array) must contain one of them.
     pub audiences: Vec<Str>,
     /// Keys given in the config.
@@ -934,6 +942,21 @@ pub struct ConsumerConfig {
     /// (`portcullis keys hash-password` prints the hash).
     #[serde(default)]
     pub basic_auth: Option<BasicAuthConfig>,
+    /// Token subjects that are this consumer: a JWT or introspected token from `issuer` whose
+    /// subject is `subject` identifies this consumer (its name, and its roles added to the
+    /// token's), so consumer-keyed limits, quotas and bans apply to it.
+    #[serde(default)]
+    pub token_subjects: Vec<TokenSubjectConfig>,
+}
+
+/// One token subject mapped to a consumer.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSubjectConfig {
+    /// A name under `identity.jwt` or `identity.introspection`.
+    pub issuer: Str,
+    /// The token's subject (the issuer's subject claim).
+    pub subject: Str,
 }
 
 /// A consumer's basic-auth credential.

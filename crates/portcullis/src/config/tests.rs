@@ -175,6 +175,10 @@ fn reports_semantic_errors_with_paths_and_lines() {
             "routes[0].rate_limits[0].key[0]: one of `ip`, `consumer`, `route`, `header:<name>`",
         ),
         (
+            "consumers:\n  - { name: c, token_subjects: [{ issuer: nope, subject: s }] }\nroutes:\n  - { name: r, auth: none, direct: {} }\n",
+            "consumers[0].token_subjects[0].issuer: no issuer under `identity.jwt`",
+        ),
+        (
             "state: { store: redis }\nroutes:\n  - { name: r, auth: none, direct: {} }\n",
             "state.redis: `state.store: redis` needs `state.redis.url`",
         ),

@@ -768,6 +768,7 @@ fn compile_authn(
         hide_credentials: m.hide_credentials.unwrap_or(true),
         forward_identity: m.forward_identity.unwrap_or(true),
         forward_claims,
+        subjects: credentials.subjects.clone(),
     })
 }
 

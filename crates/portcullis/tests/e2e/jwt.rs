@@ -313,6 +313,64 @@ async fn jwks_max_age_brings_the_refresh_forward() {
     );
 }
 
+/// Token subjects mapped to configured consumers: the consumer's name and roles apply (so
+/// consumer-keyed quotas count it), and `require_consumer` refuses unmapped subjects.
+#[tokio::test]
+async fn token_subjects_map_to_consumers() {
+    let up = start_upstream("app").await;
+    let k = SigningKey::new("k1");
+    let yaml = |require: bool| {
+        let issuer = idp(&k.keys_yaml()).replace(
+            "      issuer: https://idp.test\n",
+            &format!("      issuer: https://idp.test\n      require_consumer: {require}\n"),
+        );
+        format!(
+            r#"{BASE}{issuer}consumers:
+  - name: billing-app
+    roles: [reader]
+    token_subjects: [{{ issuer: idp, subject: svc-billing }}]
+upstreams:
+  app: {{ targets: ["{up}"] }}
+routes:
+  - name: orders
+    match: {{ path_prefix: /orders }}
+    auth: {{ methods: [jwt] }}
+    authorize: {{ roles: [reader] }}
+    quotas: [{{ name: daily, limit: 2, per: day }}]
+    upstream: app
+"#,
+            up = up.addr
+        )
+    };
+    let gw = Gateway::start(&yaml(false)).await;
+    let client = plain_client();
+    // No roles in the token: the consumer's role authorizes it, under the consumer's name.
+    let token = k.token("svc-billing", &[]);
+    let (st, body) = send(&client, bearer(&gw, &token)).await;
+    assert_eq!(st, 200, "{body}");
+    let seen: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(seen["headers"]["x-portcullis-consumer"][0], "billing-app");
+    assert_eq!(seen["headers"]["x-portcullis-roles"][0], "reader");
+    // The quota counts the consumer, whatever token it comes with.
+    let other_token = k.token("svc-billing", &["reader"]);
+    assert_eq!(send(&client, bearer(&gw, &other_token)).await.0, 200);
+    assert_eq!(send(&client, bearer(&gw, &token)).await.0, 429);
+    // An unmapped subject keeps its own name and roles.
+    let (st, body) = send(&client, bearer(&gw, &k.token("alice", &["reader"]))).await;
+    assert_eq!(st, 200, "{body}");
+    assert!(
+        body.contains("\"x-portcullis-consumer\":[\"alice\"]"),
+        "{body}"
+    );
+    drop(gw);
+    // With `require_consumer`, only mapped subjects pass.
+    let gw = Gateway::start(&yaml(true)).await;
+    let (st, body) = send(&client, bearer(&gw, &k.token("alice", &["reader"]))).await;
+    assert_eq!(st, 401, "{body}");
+    assert!(gw.stderr().contains("unknown_consumer"), "{}", gw.stderr());
+    assert_eq!(send(&client, bearer(&gw, &token)).await.0, 200);
+}
+
 #[tokio::test]
 async fn readiness_waits_for_the_first_key_set() {
     let up = start_upstream("app").await;

@@ -230,6 +230,8 @@ pub struct Authenticator {
     pub forward_identity: bool,
     /// Claims sent upstream: header → claim path.
     pub forward_claims: Vec<(HeaderName, Vec<String>)>,
+    /// Consumers named by token subjects.
+    pub subjects: Arc<SubjectMap>,
 }
 
 /// What the caller sent for a method.
@@ -363,11 +365,19 @@ impl Authenticator {
                     return Attempt::Absent;
                 };
                 match endpoint.check(token).await {
-                    Ok(a) => Attempt::Proven(
-                        a.token.identity("introspection"),
-                        Some(endpoint.name().to_owned()),
-                        Some(Edit::RemoveHeader(header::AUTHORIZATION)),
-                    ),
+                    Ok(a) => {
+                        match self
+                            .subjects
+                            .identity(endpoint.name(), &a.token, "introspection")
+                        {
+                            Ok(id) => Attempt::Proven(
+                                id,
+                                Some(endpoint.name().to_owned()),
+                                Some(Edit::RemoveHeader(header::AUTHORIZATION)),
+                            ),
+                            Err(reason) => Attempt::Refused(reason),
+                        }
+                    }
                     Err(introspect::Outcome::Inactive) => Attempt::Refused("inactive_token"),
                     Err(introspect::Outcome::Unavailable) => {
                         Attempt::Unavailable("introspection_unavailable")
@@ -406,9 +416,10 @@ impl Authenticator {
                     _ => header::AUTHORIZATION,
                 }));
                 match verify_jwt(issuers, token).await {
-                    Ok((issuer, v)) => {
-                        Attempt::Proven(v.token.identity("jwt"), Some(issuer.to_owned()), hide)
-                    }
+                    Ok((issuer, v)) => match self.subjects.identity(issuer, &v.token, "jwt") {
+                        Ok(id) => Attempt::Proven(id, Some(issuer.to_owned()), hide),
+                        Err(reason) => Attempt::Refused(reason),
+                    },
                     Err(r) => Attempt::Refused(r.as_str()),
                 }
             }
@@ -587,6 +598,108 @@ pub struct Credentials {
     pub basic: Option<Arc<basic::BasicDirectory>>,
     /// Introspection endpoints by name.
     pub introspection: HashMap<String, Arc<introspect::Introspector>>,
+    /// Consumers named by token subjects.
+    pub subjects: Arc<SubjectMap>,
+}
+
+/// Consumers named by token subjects: issuer (or introspection endpoint) name → subject →
+/// consumer, and the sources whose tokens must map to a consumer.
+#[derive(Debug, Default)]
+pub struct SubjectMap {
+    map: HashMap<String, HashMap<String, Arc<Consumer>>>,
+    required: std::collections::HashSet<String>,
+}
+
+impl SubjectMap {
+    /// The identity a verified token from `source` proves: the mapped consumer (its roles
+    /// added to the token's), or the token's own subject; `Err` when `source` requires a
+    /// consumer and none matches.
+    fn identity(
+        &self,
+        source: &str,
+        token: &jwt::TokenIdentity,
+        method: &'static str,
+    ) -> Result<Identity, &'static str> {
+        let Some(c) = self.map.get(source).and_then(|m| m.get(&*token.subject)) else {
+            if self.required.contains(source) {
+                return Err("unknown_consumer");
+            }
+            return Ok(token.identity(method));
+        };
+        let roles: Arc<[String]> = if token.roles.is_empty() {
+            c.roles.clone()
+        } else {
+            let mut r: Vec<String> = c.roles.to_vec();
+            for x in token.roles.iter() {
+                if !r.contains(x) {
+                    r.push(x.clone());
+                }
+            }
+            r.into()
+        };
+        Ok(Identity {
+            consumer: c.name.clone(),
+            method,
+            roles,
+            scopes: token.scopes.clone(),
+            claims: Some(token.claims.clone()),
+        })
+    }
+}
+
+/// Compiles `token_subjects` of every consumer against the configured issuers and endpoints.
+pub fn compile_subjects(
+    identity: &crate::config::raw::IdentityConfig,
+    consumers: &[crate::config::raw::ConsumerConfig],
+    errs: &mut crate::config::error::Collector,
+) -> SubjectMap {
+    let mut out = SubjectMap::default();
+    for (name, i) in &identity.jwt {
+        if i.require_consumer {
+            out.required.insert(name.clone());
+        }
+    }
+    for (name, i) in &identity.introspection {
+        if i.require_consumer {
+            out.required.insert(name.clone());
+        }
+    }
+    for (ci, c) in consumers.iter().enumerate() {
+        let consumer = Arc::new(Consumer {
+            name: Arc::from(c.name.as_str()),
+            roles: c.roles.iter().map(ToString::to_string).collect(),
+            groups: c.groups.iter().map(ToString::to_string).collect(),
+        });
+        for (j, t) in c.token_subjects.iter().enumerate() {
+            let at = format!("consumers[{ci}].token_subjects[{j}]");
+            let known = identity.jwt.contains_key(t.issuer.as_str())
+                || identity.introspection.contains_key(t.issuer.as_str());
+            if !known {
+                errs.push(
+                    format!("{at}.issuer"),
+                    format!(
+                        "no issuer under `identity.jwt` or endpoint under `identity.introspection` named {:?}",
+                        t.issuer.as_str()
+                    ),
+                );
+                continue;
+            }
+            if t.subject.is_empty() {
+                errs.push(format!("{at}.subject"), "must not be empty");
+                continue;
+            }
+            let by_subject = out.map.entry(t.issuer.to_string()).or_default();
+            if let Some(other) = by_subject.get(t.subject.as_str()) {
+                errs.push(
+                    format!("{at}.subject"),
+                    format!("already names consumer {:?}", &*other.name),
+                );
+                continue;
+            }
+            by_subject.insert(t.subject.to_string(), consumer.clone());
+        }
+    }
+    out
 }
 
 /// Compiles consumers and their credentials.
@@ -776,6 +889,7 @@ pub fn compile_consumers(
         issuers: HashMap::new(),
         basic,
         introspection: HashMap::new(),
+        subjects: Arc::new(compile_subjects(identity, consumers, errs)),
     }
 }
 
