@@ -401,11 +401,34 @@ async fn forward(
         Version::HTTP_11
     };
 
-    // A body we can replay only if there is none: then idempotent requests may be retried.
+    // Idempotent requests may be retried when their body can be replayed: none at all, or a
+    // small one with a declared length, read into memory first.
     let bodiless = http_body::Body::is_end_stream(&body);
+    let idempotent = is_idempotent(&parts.method) && !upgrade;
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     let tripped = Arc::new(AtomicBool::new(false));
     let mut body = Some(Limited::new(body, limit, tripped.clone(), bytes_in.clone()).boxed());
-    let retry_ok = up.retry.is_some() && bodiless && is_idempotent(&parts.method) && !upgrade;
+    let mut replay: Option<Bytes> = None;
+    if let Some(r) = &up.retry
+        && idempotent
+        && !bodiless
+        && declared.is_some_and(|n| n <= r.max_body_bytes && n <= limit)
+        && let Some(b) = body.take()
+    {
+        let cap = usize::try_from(r.max_body_bytes.min(limit)).unwrap_or(usize::MAX);
+        match read_replayable(b, cap).await {
+            Some(bytes) => replay = Some(bytes),
+            None if tripped.load(Ordering::Relaxed) => {
+                return Err(Deny::new(Problem::PayloadTooLarge));
+            }
+            None => return Err(detail(Problem::BadRequest, "request body ended early")),
+        }
+    }
+    let retry_ok = up.retry.is_some() && idempotent && (bodiless || replay.is_some());
     let max_attempts = if retry_ok {
         1 + up.retry.as_ref().map_or(0, |r| r.attempts)
     } else {
@@ -445,9 +468,10 @@ async fn forward(
         let Ok(uri) = uri else {
             return Err(Deny::new(Problem::BadGateway));
         };
-        let b = match body.take() {
-            Some(b) => b,
-            None => empty(),
+        let b = match (&replay, body.take()) {
+            (Some(bytes), _) => full(bytes.clone()),
+            (None, Some(b)) => b,
+            (None, None) => empty(),
         };
         // Only the last possible attempt may take the parts; earlier ones clone them.
         let p = if attempt + 1 == max_attempts {
@@ -546,6 +570,22 @@ async fn forward(
         }
     }
     Err(Deny::new(last_err))
+}
+
+/// Reads a body of at most `cap` bytes into memory, frame by frame (a `Limited` + `collect`
+/// future is not `Send` here: its boxed error type is higher-ranked). `None` when the body
+/// fails or is longer than `cap`.
+async fn read_replayable(mut body: Body, cap: usize) -> Option<Bytes> {
+    let mut buf = bytes::BytesMut::with_capacity(cap.min(64 * 1024));
+    while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+        if let Ok(data) = frame.ok()?.into_data() {
+            if buf.len() + data.len() > cap {
+                return None;
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Some(buf.freeze())
 }
 
 /// An IP address as a header value (always valid: digits, dots, colons, hex).

@@ -423,6 +423,11 @@ pub struct RetryConfig {
     /// Also retry on these response statuses (only for idempotent requests). Default 502, 503, 504.
     #[serde(default)]
     pub on_statuses: Option<Vec<u16>>,
+    /// Idempotent requests (PUT, DELETE, ...) whose declared `Content-Length` is at most this
+    /// are read into memory first so they can be retried; larger or chunked bodies are
+    /// streamed and not retried. `0` turns it off. Default 64KiB, at most 1MiB.
+    #[serde(default)]
+    pub max_body_bytes: Option<ByteSize>,
 }
 
 /// Circuit breaker per target.

@@ -86,6 +86,8 @@ pub struct RetryPolicy {
     pub min_retries: u32,
     /// Statuses that trigger a retry of an idempotent request.
     pub on_statuses: Vec<u16>,
+    /// Bodies up to this size are buffered so their requests can be retried.
+    pub max_body_bytes: u64,
 }
 
 /// Circuit breaker.
@@ -543,6 +545,7 @@ pub fn compile_upstreams(
             budget_percent: r.budget_percent.unwrap_or(20).min(100),
             min_retries: r.min_retries.unwrap_or(10),
             on_statuses: r.on_statuses.clone().unwrap_or_else(|| vec![502, 503, 504]),
+            max_body_bytes: r.max_body_bytes.map_or(64 * 1024, |b| b.0).min(1024 * 1024),
         });
         let breaker = u.circuit_breaker.as_ref().map(|b| Breaker {
             failure_threshold: b.failure_threshold.unwrap_or(5).max(1),

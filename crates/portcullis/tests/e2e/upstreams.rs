@@ -247,3 +247,60 @@ routes:
     let (st, body) = get(&c, &gw.url("/slow/2000")).await;
     assert_eq!(st, 504, "{body}");
 }
+
+/// Idempotent requests with a small declared body are buffered and retried on another target;
+/// a POST is not retried.
+#[tokio::test]
+async fn retries_idempotent_requests_with_small_bodies() {
+    let bad = start_upstream("bad").await;
+    let good = start_upstream("good").await;
+    bad.ctl.failing.store(true, Ordering::Relaxed);
+    let yaml = format!(
+        r#"
+{BASE}upstreams:
+  pool:
+    targets: ["{bad}", "{good}"]
+    retries: {{ attempts: 1, budget_percent: 100, min_retries: 100, on_statuses: [500], max_body_bytes: 1KiB }}
+routes:
+  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: pool }}
+"#,
+        bad = bad.addr,
+        good = good.addr
+    );
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    let body = |method: &str| {
+        Request::builder()
+            .method(method)
+            .uri(gw.url("/doc"))
+            .header("content-type", "application/json")
+            .body(crate::support::full(r#"{"name":"x"}"#))
+            .expect("req")
+    };
+    for i in 0..6 {
+        let (st, text) = send(&c, body("PUT")).await;
+        assert_eq!(st, 200, "PUT {i}: {text}");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(v["server"], "good");
+        assert_eq!(v["body_len"], 12, "the replayed body arrives whole");
+    }
+    assert!(
+        bad.ctl.hits.load(Ordering::Relaxed) >= 2,
+        "the failing target was tried first for some"
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(send(&c, body("POST")).await.0);
+    }
+    assert!(
+        statuses.contains(&500),
+        "a POST is never retried: {statuses:?}"
+    );
+    // A body over max_body_bytes streams and is not retried either.
+    let big = Request::builder()
+        .method("PUT")
+        .uri(gw.url("/doc"))
+        .body(crate::support::full(vec![b'x'; 4096]))
+        .expect("req");
+    let _ = send(&c, big).await;
+}
