@@ -1,0 +1,232 @@
+//! Path traversal and local file inclusion: dot-dot segments after full decoding (overlong and
+//! double encodings included), sensitive OS and application files matched at path-segment
+//! boundaries, and hidden (dot) directories in the request path.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::{Patterns, Sink};
+use crate::normalise::Variants;
+use crate::rules::*;
+use crate::settings::WafError;
+
+/// Sensitive files and directories, lower case, written from a segment boundary.
+const OS_FILES: &[&str] = &[
+    ".aws/credentials",
+    ".bash_history",
+    ".bash_profile",
+    ".bashrc",
+    ".docker/config.json",
+    ".env",
+    ".git/",
+    ".git-credentials",
+    ".gitconfig",
+    ".hg/",
+    ".htaccess",
+    ".htdigest",
+    ".htpasswd",
+    ".kube/config",
+    ".my.cnf",
+    ".mysql_history",
+    ".netrc",
+    ".npmrc",
+    ".pgpass",
+    ".psql_history",
+    ".pypirc",
+    ".ssh/",
+    ".svn/",
+    ".zsh_history",
+    "authorized_keys",
+    "boot.ini",
+    "etc/crontab",
+    "etc/group",
+    "etc/hostname",
+    "etc/hosts",
+    "etc/issue",
+    "etc/master.passwd",
+    "etc/motd",
+    "etc/mysql/",
+    "etc/nginx/",
+    "etc/apache2/",
+    "etc/httpd/",
+    "etc/passwd",
+    "etc/profile",
+    "etc/resolv.conf",
+    "etc/shadow",
+    "etc/ssh/",
+    "etc/sudoers",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "id_rsa",
+    "known_hosts",
+    "meta-inf/",
+    "proc/self/",
+    "proc/version",
+    "proc/cmdline",
+    "proc/mounts",
+    "sys/class/",
+    "sys/kernel/",
+    "system.ini",
+    "system32/",
+    "var/log/",
+    "var/run/secrets",
+    "web-inf/",
+    "web.config",
+    "win.ini",
+    "windows/system",
+    "wp-config.php",
+    "localsettings.php",
+    "applicationhost.config",
+    "php.ini",
+    "httpd.conf",
+    "nginx.conf",
+];
+
+pub(crate) struct Lfi {
+    files: AhoCorasick,
+    patterns: Patterns,
+}
+
+impl Lfi {
+    pub(crate) fn new() -> Result<Self, WafError> {
+        let files = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(OS_FILES)
+            .map_err(|e| WafError::Pattern(e.to_string()))?;
+        let patterns = Patterns::new(&[
+            // A segment made only of two or more dots, between separators (or at the ends).
+            (LFI_TRAVERSAL, r"(?:^|[\\/;])\.{2,}(?:[\\/;]|$)"),
+            (LFI_TRAVERSAL, r"(?:^|[^.a-z0-9])\.\.[\\/]"),
+            (LFI_TRAVERSAL, r"\.\.;/|\.\.%00|\.\.\x00"),
+        ])?;
+        Ok(Self { files, patterns })
+    }
+
+    pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>) {
+        let text = if v.lower.contains("0x") {
+            hex_literals(&v.lower)
+        } else {
+            v.lower.clone()
+        };
+        self.patterns.scan(&text, sink);
+        if v.raw != v.norm && sink.wants(LFI_TRAVERSAL_ENCODED) {
+            let raw = v.raw.to_ascii_lowercase();
+            let encoded_dot = [
+                "%2e",
+                "%252e",
+                "%c0%ae",
+                "%u002e",
+                "%uff0e",
+                "%e0%80%ae",
+                "0x2e",
+                "%c0.",
+                "\u{fffd}",
+            ];
+            if encoded_dot.iter().any(|e| raw.contains(e)) && text.contains("..") {
+                sink.hit(LFI_TRAVERSAL_ENCODED, &text, text.find("..").unwrap_or(0));
+            }
+        }
+        if sink.wants(LFI_OS_FILE) {
+            let norm_slashes = text.replace('\\', "/");
+            let t = norm_slashes.as_bytes();
+            for m in self.files.find_overlapping_iter(t) {
+                let before_ok = m.start() == 0
+                    || matches!(t[m.start() - 1], b'/' | b'=' | b':' | b'"' | b'\'' | b'~');
+                let pat = OS_FILES.get(m.pattern().as_usize()).copied().unwrap_or("");
+                let after_ok = pat.ends_with('/')
+                    || m.end() == t.len()
+                    || !(t[m.end()].is_ascii_alphanumeric()
+                        || t[m.end()] == b'_'
+                        || t[m.end()] == b'-');
+                if before_ok && after_ok {
+                    sink.hit(LFI_OS_FILE, &norm_slashes, m.start());
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Checks that only make sense for the request path: hidden segments and raw `..`.
+    pub(crate) fn scan_path(&self, v: &Variants, sink: &mut Sink<'_>) {
+        if !sink.wants(LFI_HIDDEN_PATH) {
+            return;
+        }
+        let mut offset = 0;
+        for seg in v.lower.split(['/', '\\']) {
+            let hidden = seg.len() > 1
+                && seg.starts_with('.')
+                && !seg.starts_with("..")
+                && seg != ".well-known";
+            if hidden {
+                sink.hit(LFI_HIDDEN_PATH, &v.lower, offset);
+                return;
+            }
+            offset += seg.len() + 1;
+        }
+    }
+}
+
+/// Replaces `0x2e`, `0x2f` and `0x5c` (hex literals some decoders accept) with their characters.
+fn hex_literals(s: &str) -> String {
+    s.replace("0x2e", ".")
+        .replace("0x2f", "/")
+        .replace("0x5c", "\\")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::testing::{families, hits};
+    use crate::extract::Kind;
+    use crate::rules::*;
+
+    #[test]
+    fn detects_traversal_and_os_files() {
+        for p in [
+            "../../etc/passwd",
+            "..\\..\\windows\\win.ini",
+            "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+            "%252e%252e%252f",
+            "%c0%ae%c0%ae/%c0%ae%c0%ae/",
+            "....//....//etc/hosts",
+            "/etc/shadow",
+            "file=/proc/self/environ",
+            "C:\\boot.ini",
+            "/var/www/.git/config",
+            "0x5c0x2e.%00/",
+            "/app/.env",
+        ] {
+            assert!(families(p).contains(&"lfi"), "{p}");
+        }
+    }
+
+    #[test]
+    fn leaves_ordinary_paths_alone() {
+        for p in [
+            "/home/user/documents/report.pdf",
+            "images/2024/cat.png",
+            "Wait... what?",
+            "version 1.2.3",
+            "see the .environment section",
+            "my-passwd-manager",
+            "etc. and so on",
+            "C:\\Program Files\\App\\app.exe",
+        ] {
+            assert!(
+                !families(p).contains(&"lfi"),
+                "{p}: {:?}",
+                hits(Kind::Value, "query:q", p, 1)
+            );
+        }
+    }
+
+    #[test]
+    fn flags_hidden_path_segments() {
+        assert!(hits(Kind::Path, "path", "/.git/config", 1).contains(&LFI_HIDDEN_PATH));
+        assert!(hits(Kind::Path, "path", "/.kiro/hooks/x.sh", 1).contains(&LFI_HIDDEN_PATH));
+        assert!(
+            !hits(Kind::Path, "path", "/.well-known/openid-configuration", 1)
+                .contains(&LFI_HIDDEN_PATH)
+        );
+        assert!(!hits(Kind::Path, "path", "/api/v1.2/items", 1).contains(&LFI_HIDDEN_PATH));
+    }
+}

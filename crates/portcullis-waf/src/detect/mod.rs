@@ -1,0 +1,242 @@
+//! Detectors: one module per attack family, all compiled once in [`Detectors::new`].
+//!
+//! Called by the engine for every extracted input with its normalised [`Variants`]; each
+//! detector reports rule ids to a [`Sink`], which already knows which rules are enabled for the
+//! input's location (paranoia level and exclusions), so disabled checks are skipped up front.
+//! Pattern checks use `regex::bytes` (linear time, no backtracking) and Aho-Corasick automata.
+
+mod java;
+mod lfi;
+mod php;
+mod protocol;
+mod rce;
+mod splitting;
+mod sqli;
+mod url;
+mod xss;
+
+use regex::bytes::{Regex, RegexSet, RegexSetBuilder};
+
+use crate::extract::{Input, Kind};
+use crate::normalise::Variants;
+use crate::settings::WafError;
+
+pub(crate) use protocol::request_checks;
+
+/// Longest excerpt kept per match.
+pub(crate) const EXCERPT_CHARS: usize = 24;
+
+/// Collects matches for one input; asks the engine's filter before a detector does work.
+pub(crate) struct Sink<'a> {
+    enabled: &'a dyn Fn(u32) -> bool,
+    pub(crate) hits: Vec<(u32, String)>,
+}
+
+impl<'a> Sink<'a> {
+    pub(crate) fn new(enabled: &'a dyn Fn(u32) -> bool) -> Self {
+        Self {
+            enabled,
+            hits: Vec::new(),
+        }
+    }
+
+    /// Whether `rule` runs for this input.
+    pub(crate) fn wants(&self, rule: u32) -> bool {
+        (self.enabled)(rule) && !self.hits.iter().any(|(r, _)| *r == rule)
+    }
+
+    /// Records `rule`, with an excerpt of `text` starting at byte `at`.
+    pub(crate) fn hit(&mut self, rule: u32, text: &str, at: usize) {
+        if self.wants(rule) {
+            self.hits.push((rule, excerpt(text, at)));
+        }
+    }
+}
+
+/// At most [`EXCERPT_CHARS`] printable characters of `text` from byte `at` (clamped to a char
+/// boundary), so logs show what matched without carrying the whole payload.
+pub(crate) fn excerpt(text: &str, at: usize) -> String {
+    let mut start = at.min(text.len());
+    while start > 0 && !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    text[start..]
+        .chars()
+        .take(EXCERPT_CHARS)
+        .map(|c| if c.is_control() { '.' } else { c })
+        .collect()
+}
+
+/// A group of rule patterns run together: a [`RegexSet`] answers "which", and the single regex
+/// of each hit then finds "where" for the excerpt.
+pub(crate) struct Patterns {
+    set: RegexSet,
+    each: Vec<(u32, Regex)>,
+}
+
+impl Patterns {
+    pub(crate) fn new(rules: &[(u32, &str)]) -> Result<Self, WafError> {
+        let sources: Vec<String> = rules.iter().map(|(_, p)| format!("(?-u){p}")).collect();
+        let set = RegexSetBuilder::new(&sources)
+            .size_limit(32 << 20)
+            .build()
+            .map_err(|e| WafError::Pattern(e.to_string()))?;
+        let each = rules
+            .iter()
+            .zip(&sources)
+            .map(|((id, _), src)| {
+                Regex::new(src)
+                    .map(|r| (*id, r))
+                    .map_err(|e| WafError::Pattern(e.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { set, each })
+    }
+
+    /// Reports every pattern of the group that matches `text`.
+    pub(crate) fn scan(&self, text: &str, sink: &mut Sink<'_>) {
+        if text.is_empty() || !self.each.iter().any(|(id, _)| sink.wants(*id)) {
+            return;
+        }
+        for i in self.set.matches(text.as_bytes()).iter() {
+            if let Some((id, re)) = self.each.get(i)
+                && sink.wants(*id)
+            {
+                let at = re.find(text.as_bytes()).map_or(0, |m| m.start());
+                sink.hit(*id, text, at);
+            }
+        }
+    }
+}
+
+/// All detectors, compiled once.
+pub(crate) struct Detectors {
+    sqli: sqli::Sqli,
+    xss: xss::Xss,
+    rce: rce::Rce,
+    lfi: lfi::Lfi,
+    url: url::UrlChecks,
+    php: php::Php,
+    java: java::Java,
+    splitting: splitting::Splitting,
+}
+
+impl Detectors {
+    pub(crate) fn new() -> Result<Self, WafError> {
+        Ok(Self {
+            sqli: sqli::Sqli::new()?,
+            xss: xss::Xss::new()?,
+            rce: rce::Rce::new()?,
+            lfi: lfi::Lfi::new()?,
+            url: url::UrlChecks::new()?,
+            php: php::Php::new()?,
+            java: java::Java::new()?,
+            splitting: splitting::Splitting::new()?,
+        })
+    }
+
+    /// Runs every detector that applies to `input`'s kind.
+    pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
+        if input.kind != Kind::Combined {
+            protocol::input_checks(input, v, sink);
+            self.splitting.scan(input, v, sink);
+        }
+        match input.kind {
+            Kind::Path => {
+                self.lfi.scan_path(v, sink);
+                self.lfi.scan(v, sink);
+                self.sqli.scan(v, sink);
+                self.xss.scan(v, sink);
+                self.php.scan(v, sink);
+                self.java.scan(v, sink);
+                self.rce.scan(v, sink, false);
+            }
+            Kind::Name | Kind::CookieName => {
+                self.sqli.scan(v, sink);
+                self.sqli.scan_name(v, sink);
+                self.xss.scan(v, sink);
+                self.lfi.scan(v, sink);
+                self.php.scan(v, sink);
+                self.java.scan(v, sink);
+                self.java.scan_name(v, sink);
+                self.rce.scan(v, sink, false);
+            }
+            Kind::Value | Kind::CookieValue | Kind::Body => {
+                self.sqli.scan(v, sink);
+                self.xss.scan(v, sink);
+                self.lfi.scan(v, sink);
+                self.url.scan(input, v, sink);
+                self.php.scan(v, sink);
+                self.java.scan(v, sink);
+                self.rce.scan(v, sink, true);
+            }
+            Kind::TextHeader => {
+                self.sqli.scan(v, sink);
+                self.xss.scan(v, sink);
+                self.lfi.scan(v, sink);
+                self.php.scan(v, sink);
+                self.java.scan(v, sink);
+                self.rce.scan(v, sink, false);
+            }
+            Kind::Combined => self.xss.scan(v, sink),
+            Kind::Filename => {
+                self.lfi.scan(v, sink);
+                self.php.scan_filename(v, sink);
+                self.rce.scan_filename(v, sink);
+                self.xss.scan(v, sink);
+                self.sqli.scan(v, sink);
+            }
+            Kind::OtherHeader => {
+                self.lfi.scan(v, sink);
+                self.java.scan(v, sink);
+                self.php.scan_header(input, v, sink);
+                self.rce.scan_header(v, sink);
+            }
+        }
+    }
+}
+
+/// Sorted-slice membership for small static word lists.
+pub(crate) fn in_list(list: &[&str], word: &str) -> bool {
+    list.binary_search(&word).is_ok()
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers for detector unit tests: run one input through everything at a paranoia level.
+    use super::*;
+    use crate::normalise::variants;
+    use crate::rules;
+
+    fn detectors() -> &'static Detectors {
+        static DET: std::sync::OnceLock<Detectors> = std::sync::OnceLock::new();
+        DET.get_or_init(|| Detectors::new().expect("compile"))
+    }
+
+    pub(crate) fn hits(kind: Kind, label: &str, value: &str, paranoia: u8) -> Vec<u32> {
+        let det = detectors();
+        let input = Input {
+            label: label.to_owned(),
+            kind,
+            value: value.as_bytes().to_vec(),
+            bad_escape: false,
+            from_query: label.starts_with("query"),
+        };
+        let v = variants(&input.value);
+        let enabled = |id: u32| rules::lookup(id).is_some_and(|r| r.paranoia <= paranoia);
+        let mut sink = Sink::new(&enabled);
+        det.scan(&input, &v, &mut sink);
+        sink.hits.into_iter().map(|(r, _)| r).collect()
+    }
+
+    /// Families hit by a query value at paranoia 1.
+    pub(crate) fn families(value: &str) -> Vec<&'static str> {
+        let mut f: Vec<_> = hits(Kind::Value, "query:q", value, 1)
+            .into_iter()
+            .filter_map(|id| rules::lookup(id).map(|r| r.family.as_str()))
+            .collect();
+        f.sort_unstable();
+        f.dedup();
+        f
+    }
+}

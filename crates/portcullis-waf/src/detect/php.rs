@@ -1,0 +1,144 @@
+//! PHP injection: open tags, stream wrappers, dangerous function calls (also with comments
+//! between name and parenthesis), superglobals, serialised objects, variable-function calls and
+//! uploads of PHP scripts.
+
+use super::{Patterns, Sink};
+use crate::extract::Input;
+use crate::normalise::Variants;
+use crate::rules::*;
+use crate::settings::WafError;
+
+/// Functions that are never prose: any whitespace or comment may separate them from `(`.
+const DISTINCT_FUNCS: &str = "shell_exec|passthru|proc_open|popen|pcntl_exec|create_function|call_user_func|call_user_func_array|preg_replace|base64_decode|str_rot13|gzinflate|gzuncompress|gzdecode|file_get_contents|file_put_contents|readfile|phpinfo|highlight_file|show_source|unserialize|move_uploaded_file|fsockopen|pfsockopen|curl_exec|assert_options|ini_set|ini_get_all|posix_\\w+|proc_\\w+|escapeshellcmd|escapeshellarg|get_defined_vars|get_defined_functions|get_defined_constants|getenv|putenv|dl|mb_ereg_replace|array_map|array_filter|register_shutdown_function|register_tick_function|set_error_handler|ob_start|extract|parse_str|include_once|require_once|fwrite|fputs|opendir|scandir|glob|symlink|chmod|mkdir|unlink|rmdir|copy|rename|tempnam|tmpfile|var_dump|print_r|var_export|debug_zval_dump|get_current_user|getmyuid|php_uname|phpversion|error_reporting|set_time_limit|ignore_user_abort|stream_get_contents|stream_socket_client|socket_create|pg_\\w+|mysql_\\w+|mysqli_\\w+";
+/// Short names that appear in prose: only directly followed by `(` or via a comment.
+const COMMON_FUNCS: &str = "system|exec|eval|assert|include|require|fopen|print|echo|die|exit|mail|header|file|list|chr|ord|pack|strrev|implode|explode|sleep|usleep|hex2bin|bin2hex|urldecode|rawurldecode|str_replace|substr|strtolower|strtoupper|ucfirst";
+
+pub(crate) struct Php {
+    patterns: Patterns,
+}
+
+impl Php {
+    pub(crate) fn new() -> Result<Self, WafError> {
+        let gap = r"(?:\s|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)*";
+        let distinct = format!(r"(?:{DISTINCT_FUNCS}){gap}\(");
+        let spaced =
+            format!(r"\b(?:exec|eval|assert|passthru|system){gap}\(\s*(?:['\x22$)]|[a-z_]+\s*\))");
+        let common = format!(
+            r"\b(?:{COMMON_FUNCS})(?:\(|(?:/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)+\s*\()"
+        );
+        let quoted_call = r#"['"][a-z_]*(?:\\x[0-9a-f]{2}|\\[0-7]{3})(?:[a-z_]|\\x[0-9a-f]{2}|\\[0-7]{3})*['"]\s*\(|['"](?:system|exec|shell_exec|passthru|assert|eval|popen|proc_open|phpinfo|base64_decode)['"]\s*\(|\(\s*['"](?:sys|ex|sh|pass|as|ev)[^'"]*['"]\s*(?:\.\s*['"][^'"]*['"]\s*)+\)\s*\("#;
+        let rules: Vec<(u32, String)> = vec![
+            (PHP_OPEN_TAG, r"<\?(?:php\b|=|\s)|\[\?php\b|[\[{]/?php[\]}]|<\?$".to_owned()),
+            (PHP_WRAPPER, r"\b(?:php|phar|zip|zlib|compress\.zlib|compress\.bzip2|expect|glob|ogg|rar|ssh2\.(?:shell|exec|tunnel|sftp|scp))://".to_owned()),
+            (PHP_FUNCTION_CALL, distinct),
+            (PHP_FUNCTION_CALL, common),
+            (PHP_FUNCTION_CALL, spaced),
+            (PHP_FUNCTION_CALL, quoted_call.to_owned()),
+            (
+                PHP_SUPERGLOBAL,
+                r"\$_(?:get|post|cookie|request|server|files|env|session)\b|\$globals\b|\$http_(?:raw_post_data|\w+_vars)\b|\b(?:allow_url_include|allow_url_fopen|auto_prepend_file|auto_append_file|disable_functions|open_basedir|safe_mode)\s*=".to_owned(),
+            ),
+            (
+                PHP_SUPERGLOBAL,
+                r"(?:^|[\n;])\s*(?:allow_url_include|allow_url_fopen|auto_prepend_file|auto_append_file|disable_functions|open_basedir|safe_mode|engine|extension|extension_dir|zend_extension|memory_limit|max_execution_time|display_errors|error_log|include_path|short_open_tag|register_globals|upload_tmp_dir|sendmail_path|expose_php|file_uploads|post_max_size|upload_max_filesize|(?:session|opcache|mbstring|zend|mail|assert|phar|pcre)\.[a-z_]+)\s*=".to_owned(),
+            ),
+            (PHP_VARIABLE_CALL, r"\$\s*\{\s*(?:['\x22$]|[a-z_]+\s*\}\s*\()".to_owned()),
+            (PHP_OBJECT, r#"\b[oc]:[0-9]+:"[a-z_\\][a-z0-9_\\]*":[0-9]+:\{|\ba:[0-9]+:\{[^}]{0,200}[sidbo]:[0-9]"#.to_owned()),
+            (PHP_VARIABLE_CALL, r"\$+(?:\{[^}]{1,60}\}|[a-z_\x7f-\xff][a-z0-9_\x7f-\xff]*)(?:\s*\[[^\]]{0,60}\]|\s*\{[^}]{1,60}\})*\(".to_owned()),
+            (PHP_VARIABLE_CALL, r"\$\{\s*['\x22][^}]{0,60}\}\s*\(|\$\$[a-z_]".to_owned()),
+            (PHP_FUNCTION_LOOSE, r"\b[a-z_][a-z0-9_]{2,40}\s*\(\s*(?:\$|['\x22][^'\x22]{0,80}['\x22]\s*[,)])".to_owned()),
+        ];
+        let refs: Vec<(u32, &str)> = rules.iter().map(|(id, p)| (*id, p.as_str())).collect();
+        Ok(Self {
+            patterns: Patterns::new(&refs)?,
+        })
+    }
+
+    pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>) {
+        self.patterns.scan(&v.lower, sink);
+    }
+
+    /// File names: PHP script extensions, with spaces and trailing dots removed the way some
+    /// servers do.
+    pub(crate) fn scan_filename(&self, v: &Variants, sink: &mut Sink<'_>) {
+        let name: String = v.lower.chars().filter(|c| !c.is_whitespace()).collect();
+        let name = name
+            .trim_end_matches(['.', ':', '$'])
+            .trim_end_matches("::$data");
+        let ext = name.rsplit('.').next().unwrap_or("");
+        let php = ext
+            .strip_prefix("php")
+            .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()));
+        let php = php
+            || matches!(
+                ext,
+                "phtml" | "pht" | "phpt" | "phps" | "phar" | "pgif" | "shtml" | "inc"
+            );
+        if php && name.contains('.') {
+            sink.hit(PHP_UPLOAD, name, 0);
+        }
+        self.scan(v, sink);
+    }
+
+    /// Other headers: open tags anywhere, file names in upload headers.
+    pub(crate) fn scan_header(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
+        let name = input.label.strip_prefix("header:").unwrap_or("");
+        if matches!(
+            name,
+            "x-filename" | "x_filename" | "x.filename" | "x-file-name" | "x-file" | "filename"
+        ) {
+            self.scan_filename(v, sink);
+        } else if v.lower.contains("<?") {
+            self.scan(v, sink);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::testing::{families, hits};
+    use crate::extract::Kind;
+    use crate::rules::*;
+
+    #[test]
+    fn detects_php_injection() {
+        for p in [
+            "<?php echo 'x'; ?>",
+            "<?=`id`?>",
+            "php://input",
+            "system('id');",
+            "exec#\n (blah)",
+            "shell_exec ('ls')",
+            "$_GET['cmd']",
+            "O:8:\"stdClass\":1:{s:1:\"a\";i:1;}",
+            "${'a'}(11)",
+            "$$b(2)",
+            "@$___[@!+_](21)",
+            "\"\\x73y\\x73tem\"(ls);",
+        ] {
+            assert!(families(p).contains(&"php"), "{p}");
+        }
+        assert!(hits(Kind::Filename, "file:up", "photo. php", 1).contains(&PHP_UPLOAD));
+    }
+
+    #[test]
+    fn leaves_prose_alone() {
+        for p in [
+            "the system (version 2) works",
+            "execute the plan (soon)",
+            "I paid $5 (five dollars)",
+            "\"dog\" (not a cat)",
+            "${}()",
+            "<?xml version=\"1.0\"?>",
+            "is x <?y",
+            "eval the results tomorrow",
+            "photo.jpg",
+        ] {
+            assert!(
+                !families(p).contains(&"php"),
+                "{p}: {:?}",
+                hits(Kind::Value, "query:q", p, 1)
+            );
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! Protocol anomalies visible to the WAF: per-request checks on headers (Content-Type syntax,
+//! charset, duplicates, Content-Length, body without type, GET with body, restricted headers,
+//! method override, Range abuse, User-Agent and Host) and per-input checks (NUL and control
+//! characters, invalid percent-encoding, non-UTF-8 text, restricted file extensions).
+
+use super::Sink;
+use crate::extract::{Extracted, Input, Kind, label_part, media_type};
+use crate::normalise::Variants;
+use crate::request::RequestView;
+use crate::rules::*;
+
+/// Charsets a request body may declare.
+const CHARSETS: &[&str] = &[
+    "iso-8859-1",
+    "iso-8859-15",
+    "latin1",
+    "us-ascii",
+    "utf-8",
+    "utf8",
+    "windows-1252",
+];
+
+/// Parameter names that carry a session id in common frameworks.
+const SESSION_PARAMS: &[&str] = &[
+    "asp.net_sessionid",
+    "cfid",
+    "cftoken",
+    "jsessionid",
+    "phpsessid",
+    "sessionid",
+    "session_id",
+];
+
+/// Request headers that have no business reaching an application.
+const RESTRICTED_HEADERS: &[&str] = &[
+    "content-range",
+    "if",
+    "lock-token",
+    "proxy",
+    "request-range",
+];
+
+/// File extensions of backups, sources, databases and configuration.
+const RESTRICTED_EXTENSIONS: &[&str] = &[
+    "asa",
+    "asax",
+    "ascx",
+    "backup",
+    "bak",
+    "bat",
+    "cdx",
+    "cer",
+    "cfg",
+    "cmd",
+    "conf",
+    "config",
+    "csproj",
+    "csr",
+    "db",
+    "dbf",
+    "dll",
+    "dos",
+    "htr",
+    "htw",
+    "ida",
+    "idc",
+    "idq",
+    "inc",
+    "ini",
+    "licx",
+    "lnk",
+    "log",
+    "mdb",
+    "old",
+    "orig",
+    "p12",
+    "pass",
+    "pdb",
+    "pem",
+    "pfx",
+    "pol",
+    "printer",
+    "pwd",
+    "rdb",
+    "resources",
+    "resx",
+    "sav",
+    "save",
+    "sql",
+    "sqlite",
+    "swp",
+    "sys",
+    "tmp",
+    "vb",
+    "vbproj",
+    "vbs",
+    "vsdisco",
+    "webinfo",
+    "xsd",
+    "xsx",
+];
+
+/// Checks that look at the request as a whole. Returns `(rule, label, excerpt)` triples.
+pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, String, String)> {
+    let mut out = Vec::new();
+    let mut add = |rule: u32, label: &str, excerpt: &[u8]| {
+        out.push((
+            rule,
+            label.to_owned(),
+            label_part(excerpt).chars().take(24).collect(),
+        ));
+    };
+    let content_types: Vec<&[u8]> = req.header_values("content-type").collect();
+    let has_body = req.body.is_some_and(|b| !b.is_empty());
+    if content_types.len() > 1 && has_body {
+        add(PROTO_MULTI_CONTENT_TYPE, "header:content-type", b"");
+    }
+    for ct in &content_types {
+        if !valid_content_type(ct) {
+            add(PROTO_CONTENT_TYPE, "header:content-type", ct);
+        }
+        let (mt, params) = media_type(ct);
+        let charsets: Vec<&String> = params
+            .iter()
+            .filter(|(k, _)| k == "charset")
+            .map(|(_, v)| v)
+            .collect();
+        if charsets
+            .iter()
+            .any(|c| !CHARSETS.contains(&c.trim_matches('\'').to_ascii_lowercase().as_str()))
+        {
+            add(PROTO_CHARSET, "header:content-type", ct);
+        }
+        let boundaries = params.iter().filter(|(k, _)| k == "boundary").count();
+        let smuggled = charsets.len() > 1
+            || boundaries > 1
+            || (boundaries > 0 && !mt.starts_with("multipart/"))
+            || params
+                .iter()
+                .any(|(_, v)| v.contains(['/', ';', ',']) && v.contains("multipart"));
+        if smuggled
+            || ct
+                .windows(9)
+                .filter(|w| w.eq_ignore_ascii_case(b"multipart"))
+                .count()
+                > 1
+        {
+            add(HS_CT_BOUNDARY, "header:content-type", ct);
+        }
+    }
+    let lengths: Vec<&[u8]> = req.header_values("content-length").collect();
+    if lengths
+        .iter()
+        .any(|l| l.is_empty() || !l.iter().all(u8::is_ascii_digit) || l.len() > 18)
+        || lengths.windows(2).any(|w| w[0] != w[1])
+    {
+        add(
+            PROTO_CONTENT_LENGTH,
+            "header:content-length",
+            lengths.first().copied().unwrap_or(b""),
+        );
+    }
+    if has_body && content_types.is_empty() {
+        add(PROTO_BODY_NO_CONTENT_TYPE, "body", b"");
+    }
+    if has_body
+        && (req.method.eq_ignore_ascii_case("GET") || req.method.eq_ignore_ascii_case("HEAD"))
+    {
+        add(PROTO_GET_BODY, "body", b"");
+    }
+    if req
+        .header_values("user-agent")
+        .all(|ua| ua.trim_ascii().is_empty())
+    {
+        add(PROTO_MISSING_UA, "header:user-agent", b"");
+    }
+    match req.first_header("host") {
+        None => add(PROTO_HOST, "header:host", b""),
+        Some(h) if h.trim_ascii().is_empty() => add(PROTO_HOST, "header:host", b""),
+        Some(h) => {
+            let host = String::from_utf8_lossy(h);
+            let host = host.trim();
+            let name = host
+                .rsplit_once(':')
+                .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(host, |(n, _)| n);
+            if name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[') {
+                add(PROTO_HOST, "header:host", h);
+            }
+        }
+    }
+    for (name, value) in &req.headers {
+        let lname = String::from_utf8_lossy(name).to_ascii_lowercase();
+        if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+            add(
+                HS_HEADER_NAME,
+                &format!("header:{}", label_part(name)),
+                name,
+            );
+        }
+        if RESTRICTED_HEADERS.contains(&lname.as_str()) {
+            add(PROTO_RESTRICTED_HEADER, &format!("header:{lname}"), value);
+        }
+        if matches!(
+            lname.as_str(),
+            "x-http-method-override" | "x-http-method" | "x-method-override"
+        ) {
+            add(PROTO_METHOD_OVERRIDE, &format!("header:{lname}"), value);
+        }
+        if lname == "range" || lname == "request-range" {
+            let ranges = value.iter().filter(|&&b| b == b',').count() + 1;
+            if ranges > 5 {
+                add(PROTO_RANGE, &format!("header:{lname}"), value);
+            }
+        }
+    }
+    if x.inputs
+        .iter()
+        .any(|i| i.kind == Kind::Name && (i.label == "query:_method" || i.label == "form:_method"))
+    {
+        add(PROTO_METHOD_OVERRIDE, "query:_method", b"_method");
+    }
+    // A session id handed over in a parameter by another site (or with no referer at all).
+    let session_param = x.inputs.iter().find(|i| {
+        i.kind == Kind::Name && {
+            let n = String::from_utf8_lossy(&i.value).to_ascii_lowercase();
+            SESSION_PARAMS.contains(&n.as_str()) || n.starts_with("aspsessionid")
+        }
+    });
+    if let Some(p) = session_param {
+        let host = req
+            .first_header("host")
+            .map(|h| String::from_utf8_lossy(h).to_ascii_lowercase());
+        let foreign = match req.first_header("referer") {
+            None => true,
+            Some(r) => {
+                let r = String::from_utf8_lossy(r).to_ascii_lowercase();
+                let after = r.split_once("://").map_or(r.as_str(), |(_, rest)| rest);
+                let rhost = after.split(['/', '?', '#']).next().unwrap_or("");
+                host.as_deref().is_none_or(|h| rhost != h)
+            }
+        };
+        if foreign {
+            add(PROTO_SESSION_FIXATION, &p.label, &p.value);
+        }
+    }
+    out
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// RFC 9110 media type: `type/subtype *( OWS ";" OWS token "=" ( token / quoted-string ) )`.
+fn valid_content_type(ct: &[u8]) -> bool {
+    let mut i = 0;
+    let token = |i: &mut usize| {
+        let s = *i;
+        while *i < ct.len() && is_tchar(ct[*i]) {
+            *i += 1;
+        }
+        *i > s
+    };
+    let ows = |i: &mut usize| {
+        while *i < ct.len() && (ct[*i] == b' ' || ct[*i] == b'\t') {
+            *i += 1;
+        }
+    };
+    if !token(&mut i) || ct.get(i) != Some(&b'/') {
+        return false;
+    }
+    i += 1;
+    if !token(&mut i) {
+        return false;
+    }
+    loop {
+        ows(&mut i);
+        if i == ct.len() {
+            return true;
+        }
+        if ct[i] != b';' {
+            return false;
+        }
+        i += 1;
+        ows(&mut i);
+        if i == ct.len() {
+            // A trailing `;` is tolerated by every parser.
+            return true;
+        }
+        if !token(&mut i) || ct.get(i) != Some(&b'=') {
+            return false;
+        }
+        i += 1;
+        if ct.get(i) == Some(&b'"') {
+            i += 1;
+            loop {
+                match ct.get(i) {
+                    None => return false,
+                    Some(b'"') => break,
+                    Some(b'\\') => i += 2,
+                    Some(b'\r' | b'\n' | 0) => return false,
+                    Some(_) => i += 1,
+                }
+            }
+            i += 1;
+        } else {
+            // Unquoted values: be as lenient as common parsers (boundaries with `:` or `(`).
+            let s = i;
+            while i < ct.len() && ct[i] > b' ' && ct[i] != b';' && ct[i] != b'"' && ct[i] != 0x7f {
+                i += 1;
+            }
+            if i == s {
+                return false;
+            }
+        }
+    }
+}
+
+/// Checks on one input's bytes.
+pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
+    if v.had_nul || input.value.contains(&0) {
+        sink.hit(PROTO_NUL, &v.raw, v.raw.find('\0').unwrap_or(0));
+    }
+    if input.bad_escape {
+        sink.hit(PROTO_BAD_ESCAPE, &v.raw, v.raw.find('%').unwrap_or(0));
+    }
+    let text_kind = !matches!(input.kind, Kind::Body);
+    if text_kind && std::str::from_utf8(&input.value).is_err() {
+        sink.hit(PROTO_NON_UTF8, &v.raw, 0);
+    }
+    if text_kind
+        && v.norm
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n'))
+    {
+        sink.hit(PROTO_CONTROL_CHARS, &v.norm, 0);
+    }
+    if input.kind == Kind::Path && sink.wants(PROTO_RESTRICTED_EXT) {
+        let last = v.lower.rsplit('/').next().unwrap_or("");
+        let last = last.split(';').next().unwrap_or("");
+        if let Some((stem, ext)) = last.rsplit_once('.')
+            && !stem.is_empty()
+            && super::in_list(RESTRICTED_EXTENSIONS, ext)
+        {
+            sink.hit(
+                PROTO_RESTRICTED_EXT,
+                &v.lower,
+                v.lower.len().saturating_sub(last.len()),
+            );
+        }
+        if last.ends_with('~') || last.ends_with(".swp") || last.starts_with(".#") {
+            sink.hit(
+                PROTO_RESTRICTED_EXT,
+                &v.lower,
+                v.lower.len().saturating_sub(last.len()),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_sorted() {
+        assert!(RESTRICTED_EXTENSIONS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn validates_content_type_syntax() {
+        for ok in [
+            "multipart/mixed; boundary=-----b:5(1,4)+part",
+            "application/json",
+            "application/json; charset=utf-8",
+            "multipart/form-data; boundary=----WebKit123",
+            "text/plain;charset=\"utf-8\"",
+            "application/json;",
+        ] {
+            assert!(valid_content_type(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "json",
+            "multipart/form-data; boundary=  x",
+            "a/b; c",
+            "a/b; c=\"x",
+            "a/b c",
+            "/x",
+            "a/b;=x",
+        ] {
+            assert!(!valid_content_type(bad.as_bytes()), "{bad}");
+        }
+    }
+}

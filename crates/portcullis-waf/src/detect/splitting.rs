@@ -1,0 +1,180 @@
+//! Protocol attacks carried in inputs: header and response splitting (CR/LF in header values and
+//! paths, CR/LF in arguments followed by a header line or a request/status line), request lines
+//! smuggled into values, mod_proxy `unix:` tricks, and LDAP filter injection.
+
+use super::{Patterns, Sink};
+use crate::extract::{Input, Kind};
+use crate::normalise::Variants;
+use crate::rules::*;
+use crate::settings::WafError;
+
+/// Header names an attacker injects to split a response or a request.
+const HEADERS: &str = "content-type|content-length|content-disposition|content-encoding|set-cookie|set-cookie2|cookie|location|refresh|transfer-encoding|host|connection|cache-control|expires|last-modified|etag|x-[a-z0-9-]+|access-control-[a-z-]+|www-authenticate|authorization|proxy-[a-z-]+|upgrade|keep-alive|te|trailer|vary|link|server|status|http-equiv|referer|user-agent|origin|forwarded|content-security-policy|strict-transport-security|p3p|pragma|age|via|expect|range|if-[a-z-]+";
+
+pub(crate) struct Splitting {
+    patterns: Patterns,
+    always: Patterns,
+    /// Any header-like line: only for query strings, names and cookies, where multi-line text
+    /// has no business.
+    generic_header: Patterns,
+    /// LDAP filter breakout: only for values that close a filter they did not open.
+    ldap: Patterns,
+}
+
+impl Splitting {
+    pub(crate) fn new() -> Result<Self, WafError> {
+        let header = format!(r"[\r\n]\s*(?:{HEADERS})\s*:");
+        let patterns = Patterns::new(&[
+            (HS_ARG_HEADER_INJECTION, header.as_str()),
+            (
+                HS_ARG_HEADER_INJECTION,
+                r"[\r\n]\s*<\s*(?:html|script|body|meta)\b",
+            ),
+            (
+                HS_ARG_REQUEST_SMUGGLING,
+                r"[\r\n]\s*(?:get|post|put|delete|head|options|patch|connect|trace|propfind|proppatch|mkcol|copy|move|lock|unlock)\s+[^\s]+\s+http/[0-9]",
+            ),
+            (
+                HS_ARG_REQUEST_SMUGGLING,
+                r"(?:^|[\r\n])\s*http/[0-9](?:\.[0-9])?\s+[1-5][0-9]{2}\b",
+            ),
+            (
+                HS_ARG_REQUEST_SMUGGLING,
+                r"[\r\n]\s*(?:get|post|put|delete|head|options|patch)\s+/[^\s]*(?:\s|$)",
+            ),
+        ])?;
+        let always = Patterns::new(&[
+            (
+                HS_ARG_REQUEST_SMUGGLING,
+                r"\b(?:get|post|put|delete|head|options|patch|connect|trace|propfind)\s+[^\s]+\s+http/[0-9]\.[0-9]",
+            ),
+            (HS_ARG_REQUEST_SMUGGLING, r"\bunix:[^|]*\|"),
+        ])?;
+        let ldap = Patterns::new(&[
+            (
+                PROTO_LDAP,
+                r"\)\s*!?\s*\(\s*(?:[&|!]|[a-z][a-z0-9-]{0,40}\s*[~<>]?=)",
+            ),
+            (PROTO_LDAP, r"\*\s*\)\s*[(!|&]"),
+        ])?;
+        let generic_header = Patterns::new(&[(
+            HS_ARG_HEADER_INJECTION,
+            r"[\r\n][a-z][a-z0-9_-]{1,40}[\r\n\s]*:",
+        )])?;
+        Ok(Self {
+            patterns,
+            always,
+            generic_header,
+            ldap,
+        })
+    }
+
+    pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
+        let raw_newline = input.value.iter().any(|&b| b == b'\r' || b == b'\n');
+        let any_newline = raw_newline || v.norm.contains(['\r', '\n']);
+        let newline_rule = match input.kind {
+            Kind::OtherHeader | Kind::TextHeader if raw_newline => Some(HS_HEADER_CRLF),
+            Kind::Path if any_newline => Some(HS_PATH_NEWLINE),
+            Kind::Name | Kind::CookieName | Kind::CookieValue if any_newline => {
+                Some(HS_ARG_NEWLINE)
+            }
+            Kind::Value if input.from_query && any_newline => Some(HS_ARG_NEWLINE),
+            _ => None,
+        };
+        if let Some(rule) = newline_rule {
+            let text = if rule == HS_HEADER_CRLF {
+                &v.raw
+            } else {
+                &v.norm
+            };
+            sink.hit(rule, text, text.find(['\r', '\n']).unwrap_or(0));
+        }
+        if matches!(input.kind, Kind::OtherHeader | Kind::TextHeader) {
+            return;
+        }
+        if any_newline {
+            self.patterns.scan(&v.lower, sink);
+            if input.from_query
+                || matches!(
+                    input.kind,
+                    Kind::Name | Kind::CookieName | Kind::CookieValue | Kind::Path
+                )
+            {
+                self.generic_header.scan(&v.lower, sink);
+            }
+        }
+        if matches!(
+            input.kind,
+            Kind::Value | Kind::CookieValue | Kind::Body | Kind::Name
+        ) {
+            self.always.scan(&v.lower, sink);
+            if v.lower.bytes().find(|&b| b == b'(' || b == b')') == Some(b')') {
+                self.ldap.scan(&v.lower, sink);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::testing::hits;
+    use crate::extract::Kind;
+    use crate::rules::*;
+
+    #[test]
+    fn detects_injected_headers_and_requests() {
+        let h = hits(Kind::Value, "query:q", "foobar\r\nContent-Length: 0", 1);
+        assert!(h.contains(&HS_ARG_HEADER_INJECTION), "{h:?}");
+        let h = hits(Kind::Value, "form:var", "aaa\nGET / HTTP/1.1", 1);
+        assert!(h.contains(&HS_ARG_REQUEST_SMUGGLING), "{h:?}");
+        let h = hits(Kind::Value, "query:q", "x%0d%0aSet-Cookie:%20a=b", 1);
+        assert!(h.contains(&HS_ARG_HEADER_INJECTION), "{h:?}");
+        assert!(hits(Kind::Path, "path", "/foo\nbar", 1).contains(&HS_PATH_NEWLINE));
+        assert!(hits(Kind::OtherHeader, "header:x-a", "a\r\nb", 1).contains(&HS_HEADER_CRLF));
+        assert!(
+            hits(
+                Kind::Name,
+                "query:\r\nremote-addr",
+                "\r\nremote-addr\r\r: x",
+                1
+            )
+            .contains(&HS_ARG_HEADER_INJECTION)
+        );
+        assert!(
+            hits(Kind::Value, "query:a", "GET http://x HTTP/1.2", 1)
+                .contains(&HS_ARG_REQUEST_SMUGGLING)
+        );
+    }
+
+    #[test]
+    fn detects_ldap_injection() {
+        for p in [
+            "bar)(&)",
+            "printer)(uid=*)",
+            "*)!(sn=*",
+            "void)(objectClass=users))(&(objectClass=void)",
+        ] {
+            assert!(
+                hits(Kind::Value, "form:foo", p, 1).contains(&PROTO_LDAP),
+                "{p}"
+            );
+        }
+        for p in [
+            "(see above) and more",
+            "f(x) = (a+b)",
+            "(uac:1.2.3:=6)(&(objectCategory=group))",
+        ] {
+            assert!(
+                !hits(Kind::Value, "form:foo", p, 1).contains(&PROTO_LDAP),
+                "{p}"
+            );
+        }
+    }
+
+    #[test]
+    fn allows_multiline_text_in_bodies() {
+        let text = "Dear team,\nNote: the meeting moved.\nThanks";
+        assert!(hits(Kind::Value, "json:/note", text, 1).is_empty());
+        assert!(hits(Kind::Value, "form:comment", text, 1).is_empty());
+    }
+}

@@ -1,0 +1,191 @@
+//! SQL injection: libinjection fingerprinting on the decoded variants, plus structural checks
+//! (UNION SELECT, tautologies, stacked queries, time/file functions, system tables) over the
+//! lower-cased, comment-stripped text.
+
+use super::{Patterns, Sink};
+use crate::normalise::Variants;
+use crate::rules::*;
+use crate::settings::WafError;
+
+pub(crate) struct Sqli {
+    patterns: Patterns,
+    /// MongoDB-style operators in names (`{"$ne": 1}`, `user[$gt]=`).
+    nosql: Patterns,
+}
+
+/// Operand of a comparison in a tautology: a number, a quoted string or a bare word.
+const OPERAND: &str =
+    r#"(?:[0-9]+|'[^']{0,20}'?|"[^"]{0,20}"?|[a-z_][a-z0-9_]{0,20}|\(\s*[0-9a-z'"])"#;
+/// Comparison operators.
+const CMP: &str = r"(?:=|<=>|<>|!=|<=|>=|<|>|\s(?:not\s+)?(?:like|rlike|regexp|between|in|is)\s)";
+
+impl Sqli {
+    pub(crate) fn new() -> Result<Self, WafError> {
+        let tautology_quote =
+            format!(r#"['"`)]\s*(?:or|and|xor|\|\||&&)\s*\(?\s*{OPERAND}\s*{CMP}"#);
+        let tautology_num =
+            r"(?:^|[\s(])(?:or|and|xor|\|\||&&)\s+\(?\s*[0-9]+\s*(?:=|<>|!=|<|>)\s*\(?\s*[0-9]+\b";
+        let tautology_true = r#"['"`)]\s*(?:or|\|\|)\s*(?:true|not\s+false|[1-9][0-9]*)\s*(?:$|--|#|/\*|;|\)|\s(?:limit|order|group|union)\b)"#;
+        let rules: Vec<(u32, String)> = vec![
+            (SQLI_UNION, r"\bunion(?:\s+(?:all|distinct))?\s*\(*\s*select\b".to_owned()),
+            (SQLI_UNION, r"\bunion\s*\(\s*select\b".to_owned()),
+            (SQLI_TAUTOLOGY, tautology_quote),
+            (SQLI_TAUTOLOGY, tautology_num.to_owned()),
+            (SQLI_TAUTOLOGY, tautology_true.to_owned()),
+            (
+                SQLI_STACKED,
+                r";\s*(?:drop|truncate|alter|create)\s+(?:table|database|schema|user|procedure|function|view|index|trigger)\b".to_owned(),
+            ),
+            (SQLI_STACKED, r";\s*(?:select|insert|update|delete)\b[^;]{0,120}\b(?:from|into|set|where|values)\b".to_owned()),
+            (SQLI_STACKED, r";\s*(?:shutdown|waitfor\s|exec(?:ute)?\s+(?:master|xp_|sp_)|declare\s+@)".to_owned()),
+            (
+                SQLI_FUNCTION,
+                r"\b(?:sleep|pg_sleep|benchmark|load_file|extractvalue|updatexml|randomblob|sys_eval|sys_exec|pg_read_file|pg_ls_dir|lo_import|lo_export|name_const|json_keys|dbms_pipe\.receive_message|dbms_lock\.sleep|utl_http\.request|utl_inaddr\.get_host_\w+|ctxsys\.drithsx\.sn|xp_cmdshell|xp_regread|xp_dirtree|xp_fileexist|sp_executesql|sp_oacreate|sp_makewebtask|sp_password|openrowset|opendatasource)\s*\(".to_owned(),
+            ),
+            (
+                SQLI_FUNCTION,
+                r"\b(?:find_in_set|coalesce|concat_ws|group_concat|substring_index|char_length|unhex|ifnull|nullif|isnull|nvl2?|instr|lpad|rpad|strcmp|soundex|export_set|make_set|json_extract|json_object|json_array|json_value|json_query|xmltype|unistr|sys_context|user_name|db_name|schema_name|object_id|object_name|host_name|suser_name|suser_sname|is_srvrolemember|has_dbaccess|current_setting|connection_id|last_insert_id|row_count|found_rows|inet_aton|inet_ntoa|str_to_date|from_base64|to_base64|uncompress|aes_decrypt|aes_encrypt|des_decrypt|geometrycollection|multipoint|multilinestring|multipolygon)\s*\(".to_owned(),
+            ),
+            (SQLI_FUNCTION, r"\b(?:hex|char|chr|concat|substr|substring|ascii|ord|elt|conv|current_user|system_user|session_user|sleep)\(".to_owned()),
+            (SQLI_FUNCTION, r"\bwaitfor\s+(?:delay|time)\s+'".to_owned()),
+            (SQLI_FUNCTION, r"\binto\s+(?:out|dump)file\b".to_owned()),
+            (SQLI_FUNCTION, r"\b(?:xp_cmdshell|xp_regread|xp_dirtree|sp_executesql|sp_oacreate|xp_reg\w+)\b".to_owned()),
+            (
+                SQLI_SCHEMA,
+                r"\b(?:information_schema|mysql\.(?:user|db|host)|pg_catalog|pg_shadow|pg_user|pg_database|sqlite_master|sqlite_schema|sysobjects|syscolumns|sysdatabases|sys\.(?:tables|objects|columns|databases|sql_logins)|msysobjects|msysaccessobjects|all_tables|all_tab_columns|user_tables|dba_users|v\$version)\b".to_owned(),
+            ),
+            (SQLI_COMMENT, r#"['"`]\s*(?:--|#|/\*|;\s*--|;\s*$|\)\s*--)"#.to_owned()),
+            (SQLI_COMMENT, r"/\*!?[0-9]*\s*(?:select|union|and|or|from|where)\b".to_owned()),
+            (
+                SQLI_OPERATOR,
+                r"\b(?:select\s+[a-z0-9_*,@()\s]{1,80}\s+from|insert\s+into|delete\s+from|drop\s+table|update\s+[a-z0-9_.]+\s+set|order\s+by\s+[0-9]+|group\s+by\s+[0-9]+|having\s+[0-9]|case\s+when|select\s+(?:@@|count|char|concat|version|user|database|if|case|substring|ascii)\b)".to_owned(),
+            ),
+            (
+                SQLI_OPERATOR,
+                r"\b(?:char|chr|concat|concat_ws|group_concat|substring|substr|mid|ascii|ord|hex|unhex|version|database|schema|user|current_user|system_user|session_user|if|ifnull|isnull|coalesce|cast|convert)\s*\([^)]{0,60}\)\s*(?:=|<|>|,|\)|\|\||\bor\b|\band\b|\bfrom\b)".to_owned(),
+            ),
+            (SQLI_OPERATOR, r"@@(?:version|datadir|hostname|basedir|tmpdir|user)\b".to_owned()),
+            (SQLI_JSON_OPERATOR, r"['\x22)]\s*::\s*(?:int|integer|text|json|jsonb|varchar|bigint|numeric|regclass|oid|bytea)\b".to_owned()),
+            (SQLI_JSON_OPERATOR, r"['\x22)]\s*(?:->>?|#>>?|@>|<@|\?\||\?&|@\?|@@)\s*['\x22(0-9]".to_owned()),
+            (SQLI_JSON_OPERATOR, r"['\x22]\s+\?[|&]?\s+(?:['\x22]|array\s*\[)|['\x22]\s*(?:[<>=!]=?|->>?)\s*['\x22]\$[.\[]".to_owned()),
+            (
+                SQLI_STATEMENT,
+                r"\bgroup\s+by\b[^;]{0,120}\bhaving\b|\b(?:create|alter)\s+table\s+[a-z_`\x22\[]|\b(?:insert|replace)\s+into\s+[a-z_`\x22\[][^\s(]{0,60}\s*\(|\bexecute\s+immediate\b|\bprocedure\s+analyse\s*\(|\bdeclare\s+@[a-z]|\bexec\s*\(\s*@|\bif\s*\(\s*[0-9a-z_'\x22]+\s*(?:=|<|>|<>|!=)|\)\s*(?:like|rlike|regexp)\s*\(|[`\x22]\s+as\s+[`\x22][^`\x22]{0,40}[`\x22]?\s+from\b|\bpg_sleep\b".to_owned(),
+            ),
+            (
+                SQLI_STATEMENT,
+                r"\b(?:database|user|version|schema|current_user|session_user|system_user|sysdate|now|rand|pi|connection_id|last_insert_id|row_count|found_rows|uuid)\s*\(\s*\)|\b(?:tempdb|msdb|northwind|pubs\.dbo|master\.dbo|master\.\.sys\w+)\b|\blo_get\s*\(".to_owned(),
+            ),
+            (SQLI_JSON_OPERATOR, r"\b[0-9]+\.e[0-9]*\s*[(,]|[0-9]e[0-9]*(?:union|select|from|or|and)\b".to_owned()),
+            (SQLI_OPERATOR, r#"['"`]\s*(?:[|&]{2}|\bor\b|\band\b|\bxor\b|\bdiv\b|\blike\b|\brlike\b|\bregexp\b|\bsounds\s+like\b)\s*['"`(0-9a-z@]"#.to_owned()),
+            (SQLI_QUOTE_BREAKOUT, r#"['"`]\s*(?:\)\s*)*;?\s*(?:union|select|insert|update|delete|drop|exec|execute|declare|having|group\s+by|order\s+by|waitfor|shutdown)\b"#.to_owned()),
+            (
+                SQLI_KEYWORD_LOOSE,
+                r"\b(?:select|union|insert|update|delete|drop|alter|exec|execute|declare|truncate|having|where|sleep|benchmark)\b".to_owned(),
+            ),
+        ];
+        let refs: Vec<(u32, &str)> = rules.iter().map(|(id, p)| (*id, p.as_str())).collect();
+        let nosql = Patterns::new(&[(
+            SQLI_NOSQL,
+            r"(?:^|\[)\s*\$(?:ne|eq|gt|gte|lt|lte|in|nin|or|and|nor|not|exists|type|regex|where|expr|elemmatch|text|all|size|mod|jsonschema|function|accumulator|lookup|unionwith)\s*(?:$|\])",
+        )])?;
+        Ok(Self {
+            patterns: Patterns::new(&refs)?,
+            nosql,
+        })
+    }
+
+    pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>) {
+        if sink.wants(SQLI_LIBINJECTION) && !plain_number_text(&v.norm) {
+            let flagged = libinjection(v.raw.as_bytes())
+                || (v.norm != v.raw && libinjection(v.norm.as_bytes()));
+            if flagged {
+                sink.hit(SQLI_LIBINJECTION, &v.norm, 0);
+            }
+        }
+        self.patterns.scan(&v.compact, sink);
+    }
+
+    /// Names (parameter names, JSON keys): NoSQL operator injection.
+    pub(crate) fn scan_name(&self, v: &Variants, sink: &mut Sink<'_>) {
+        self.nosql.scan(&v.lower, sink);
+        if let Some(open) = v.lower.find('[') {
+            self.nosql.scan(&v.lower[open..], sink);
+        }
+    }
+}
+
+/// Phone numbers, dates, amounts: digits with `()+-./:,` and spaces only. Without letters,
+/// quotes, comment or comparison characters there is no SQL to inject, and libinjection's
+/// arithmetic fingerprints misfire on values like `(0028)-617555`.
+fn plain_number_text(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || b" ()+-./:,".contains(&b))
+}
+
+fn libinjection(s: &[u8]) -> bool {
+    !s.is_empty() && libinjectionrs::detect_sqli(s).is_injection()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::testing::{families, hits};
+    use crate::extract::Kind;
+    use crate::rules::*;
+
+    #[test]
+    fn detects_classic_injections() {
+        for p in [
+            "1' OR '1'='1",
+            "1 OR 1=1",
+            "admin'--",
+            "1 UNION ALL SELECT username, password FROM users",
+            "1;DROP TABLE users",
+            "x' AND SLEEP(5)-- -",
+            "1/**/UNION/**/SELECT/**/1,2",
+            "1%2527%2520OR%25201%253D1",
+            "if(now()=sysdate(),sleep(12),0)",
+            "' or 'x'='x",
+            "1 AND (SELECT * FROM information_schema.tables)",
+            "'; EXEC xp_cmdshell('dir')--",
+            "OR '[1,2]' ? '1'",
+            "select pg_sleep",
+            "if(2=",
+        ] {
+            assert!(families(p).contains(&"sqli"), "{p}");
+        }
+    }
+
+    #[test]
+    fn leaves_names_and_prose_alone() {
+        for p in [
+            "O'Brien",
+            "Seán O'Neill-D'Arcy",
+            "Please select a union representative from the list",
+            "We will update you and delete nothing",
+            "It's 5 o'clock and we're done",
+            "Rock 'n' roll; the union of sets",
+            "Select your size: S, M, L",
+            "1-2-3",
+            "john.doe@example.com",
+            "(0028)-617555",
+            "+49(0) 501833372",
+            "The drop table was set by the union",
+        ] {
+            assert!(
+                !families(p).contains(&"sqli"),
+                "{p}: {:?}",
+                hits(Kind::Value, "query:q", p, 1)
+            );
+        }
+    }
+
+    #[test]
+    fn looser_checks_only_at_higher_paranoia() {
+        let p = "select name from users";
+        assert!(hits(Kind::Value, "query:q", p, 2).contains(&SQLI_OPERATOR));
+        assert!(!hits(Kind::Value, "query:q", "please select one", 2).contains(&SQLI_OPERATOR));
+        assert!(hits(Kind::Value, "query:q", "please select one", 3).contains(&SQLI_KEYWORD_LOOSE));
+    }
+}

@@ -1,0 +1,373 @@
+//! Remote file inclusion and SSRF: finds URLs in argument values, parses scheme and host, and
+//! classifies the host (IP literal in any notation, loopback, private, link-local, cloud
+//! metadata, `localhost` names) and the shape (`?` at the end, stream-wrapper schemes).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use regex::bytes::Regex;
+
+use super::Sink;
+use crate::extract::Input;
+use crate::normalise::Variants;
+use crate::rules::*;
+use crate::settings::WafError;
+
+/// Names of parameters that include files in common applications.
+const INCLUDE_PARAMS: &[&str] = &[
+    "file", "include", "inc", "page", "path", "require", "template", "load", "doc", "document",
+    "folder", "dir", "mod", "module", "conf", "config",
+];
+
+/// Host names that reach the local machine or a cloud metadata service.
+const METADATA_HOSTS: &[&str] = &[
+    "metadata.google.internal",
+    "metadata",
+    "instance-data",
+    "metadata.azure.com",
+    "metadata.tencentyun.com",
+    "metadata.packet.net",
+];
+
+pub(crate) struct UrlChecks {
+    url: Regex,
+    bare_host: Regex,
+}
+
+impl UrlChecks {
+    pub(crate) fn new() -> Result<Self, WafError> {
+        let url = Regex::new(r"(?-u)\b([a-z][a-z0-9+.-]{1,20}):(?:[/\\]{2}|/)?([^\s/?#\\]{0,255}(?:\\[^\s/?#]{0,255})*)")
+            .map_err(|e| WafError::Pattern(e.to_string()))?;
+        let bare_host = Regex::new(r"(?-u)^\s*(?:[a-z0-9.-]*@)?(localhost(?:\.localdomain)?|127(?:\.[0-9]{1,3}){3}|169\.254\.169\.254|\[::1?\]|0\.0\.0\.0|metadata\.google\.internal)(?::[0-9]{1,5})?(?:[/?#]|$)")
+            .map_err(|e| WafError::Pattern(e.to_string()))?;
+        Ok(Self { url, bare_host })
+    }
+
+    pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
+        let text = &v.lower;
+        if let Some(m) = self.bare_host.find(text.as_bytes()) {
+            let metadata = text.contains("169.254.169.254") || text.contains("metadata.google");
+            sink.hit(
+                if metadata {
+                    SSRF_METADATA
+                } else {
+                    SSRF_BARE_INTERNAL
+                },
+                text,
+                m.start(),
+            );
+        }
+        if !text.contains(':') {
+            return;
+        }
+        let param = input
+            .label
+            .rsplit(':')
+            .next()
+            .unwrap_or("")
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        for (n, caps) in self.url.captures_iter(text.as_bytes()).enumerate() {
+            if n >= 16 {
+                break;
+            }
+            let (Some(whole), Some(scheme), Some(host)) = (caps.get(0), caps.get(1), caps.get(2))
+            else {
+                continue;
+            };
+            let scheme = String::from_utf8_lossy(scheme.as_bytes());
+            let at = whole.start();
+            let has_slashes = text
+                .as_bytes()
+                .get(scheme.len() + at + 1)
+                .is_some_and(|&c| c == b'/' || c == b'\\');
+            match scheme.as_ref() {
+                "http" | "https" | "ftp" | "ftps" | "sftp" | "ws" | "wss" | "gopher" | "dict"
+                | "ldap" | "ldaps" | "tftp" | "jar" | "netdoc" | "file" => {}
+                "php" | "phar" | "zip" | "zlib" | "compress.zlib" | "compress.bzip2" | "expect"
+                | "glob" | "ogg" | "rar" | "ssh2.shell" | "ssh2.exec" => {
+                    if has_slashes {
+                        sink.hit(RFI_WRAPPER_SCHEME, text, at);
+                    }
+                    continue;
+                }
+                "data" if has_slashes => {
+                    sink.hit(RFI_WRAPPER_SCHEME, text, at);
+                    continue;
+                }
+                _ => continue,
+            }
+            if !has_slashes {
+                continue;
+            }
+            if matches!(
+                scheme.as_ref(),
+                "gopher" | "dict" | "ldap" | "tftp" | "jar" | "netdoc"
+            ) {
+                // Protocols used to smuggle requests to internal services.
+                sink.hit(SSRF_INTERNAL, text, at);
+            }
+            if scheme == "file" {
+                sink.hit(RFI_WRAPPER_SCHEME, text, at);
+                continue;
+            }
+            let host_raw = String::from_utf8_lossy(host.as_bytes()).replace('\\', "");
+            let host = host_of(&host_raw);
+            match classify(&host) {
+                HostClass::Metadata => sink.hit(SSRF_METADATA, text, at),
+                HostClass::Internal { obfuscated } => {
+                    sink.hit(SSRF_INTERNAL, text, at);
+                    if obfuscated {
+                        sink.hit(SSRF_OBFUSCATED_IP, text, at);
+                    }
+                }
+                HostClass::PublicIp { obfuscated } => {
+                    sink.hit(RFI_IP_URL, text, at);
+                    if obfuscated {
+                        sink.hit(SSRF_OBFUSCATED_IP, text, at);
+                    }
+                }
+                HostClass::Name => {
+                    if host_raw.contains('@')
+                        && host_raw.split('@').next().is_some_and(|u| u.contains('.'))
+                    {
+                        // `http://trusted.com@evil.com`: userinfo made to look like a host.
+                        sink.hit(SSRF_OBFUSCATED_IP, text, at);
+                    }
+                    if at == 0 && INCLUDE_PARAMS.contains(&param.as_str()) {
+                        sink.hit(RFI_INCLUDE_PARAM, text, at);
+                    }
+                    if at == 0 && !scheme.starts_with("ws") {
+                        sink.hit(RFI_OFFSITE_URL, text, at);
+                    }
+                }
+            }
+            let rest = &text[whole.end()..];
+            let url_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            if at == 0 && rest[..url_end].ends_with('?') && !rest[..url_end].contains('=') {
+                sink.hit(RFI_TRAILING_QUESTION, text, at);
+            }
+        }
+    }
+}
+
+/// The host part of an authority: userinfo, port and IPv6 brackets removed.
+fn host_of(authority: &str) -> String {
+    let after_user = authority.rsplit('@').next().unwrap_or(authority);
+    if let Some(rest) = after_user.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("").to_owned();
+    }
+    let host = match after_user.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => after_user,
+    };
+    host.trim_end_matches('.').to_owned()
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum HostClass {
+    Metadata,
+    Internal { obfuscated: bool },
+    PublicIp { obfuscated: bool },
+    Name,
+}
+
+fn classify(host: &str) -> HostClass {
+    if METADATA_HOSTS.contains(&host) {
+        return HostClass::Metadata;
+    }
+    if host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "localhost.localdomain"
+        || host.ends_with(".internal")
+        || host.ends_with(".local")
+        || host == "0"
+    {
+        return HostClass::Internal { obfuscated: false };
+    }
+    // Wildcard DNS services that resolve an embedded IP (`127.0.0.1.nip.io`).
+    for suffix in [".nip.io", ".xip.io", ".sslip.io", ".localtest.me"] {
+        if let Some(inner) = host.strip_suffix(suffix) {
+            let ip = inner
+                .rsplit('.')
+                .take(4)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join(".");
+            return match parse_ipv4_any(&ip) {
+                Some((ip, _)) if is_internal(IpAddr::V4(ip)) => {
+                    HostClass::Internal { obfuscated: true }
+                }
+                _ => HostClass::Name,
+            };
+        }
+    }
+    let parsed = if host.contains(':') {
+        host.split('%')
+            .next()
+            .and_then(|h| h.parse::<Ipv6Addr>().ok())
+            .map(|ip| (IpAddr::V6(ip), false))
+    } else {
+        parse_ipv4_any(host).map(|(ip, obf)| (IpAddr::V4(ip), obf))
+    };
+    match parsed {
+        Some((ip, obfuscated)) => {
+            let v4 = match ip {
+                IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+                v4 => v4,
+            };
+            if v4 == IpAddr::V4(Ipv4Addr::new(169, 254, 169, 254))
+                || v4 == IpAddr::V4(Ipv4Addr::new(100, 100, 100, 200))
+                || ip.to_string() == "fd00:ec2::254"
+            {
+                HostClass::Metadata
+            } else if is_internal(v4) {
+                HostClass::Internal { obfuscated }
+            } else {
+                HostClass::PublicIp { obfuscated }
+            }
+        }
+        None => HostClass::Name,
+    }
+}
+
+fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.octets()[0] == 0
+                || (v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]))
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Parses IPv4 in every notation `inet_aton` accepts: 1 to 4 parts, each decimal, octal
+/// (leading 0) or hex (0x). Returns the address and whether the notation was unusual.
+fn parse_ipv4_any(host: &str) -> Option<(Ipv4Addr, bool)> {
+    if host.is_empty() || host.len() > 64 {
+        return None;
+    }
+    let parts: Vec<&str> = host.split('.').collect();
+    if parts.len() > 4 || parts.iter().any(|p| p.is_empty()) {
+        return None;
+    }
+    let mut nums = Vec::with_capacity(4);
+    let mut unusual = parts.len() != 4;
+    for p in &parts {
+        let (digits, radix) = if let Some(h) = p.strip_prefix("0x") {
+            unusual = true;
+            (h, 16)
+        } else if p.len() > 1 && p.starts_with('0') {
+            unusual = true;
+            (&p[1..], 8)
+        } else {
+            (*p, 10)
+        };
+        let n = if digits.is_empty() {
+            0
+        } else {
+            u64::from_str_radix(digits, radix).ok()?
+        };
+        nums.push(n);
+    }
+    let (last, init) = nums.split_last()?;
+    let mut value: u64 = 0;
+    for (i, n) in init.iter().enumerate() {
+        if *n > 255 {
+            return None;
+        }
+        value |= n << (24 - 8 * i);
+    }
+    let room = 32 - 8 * init.len() as u32;
+    if *last >= 1u64 << room {
+        return None;
+    }
+    value |= last;
+    Some((Ipv4Addr::from(u32::try_from(value).ok()?), unusual))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testing::{families, hits};
+    use crate::extract::Kind;
+
+    #[test]
+    fn parses_ip_notations() {
+        assert_eq!(
+            parse_ipv4_any("127.0.0.1"),
+            Some((Ipv4Addr::new(127, 0, 0, 1), false))
+        );
+        assert_eq!(
+            parse_ipv4_any("2130706433"),
+            Some((Ipv4Addr::new(127, 0, 0, 1), true))
+        );
+        assert_eq!(
+            parse_ipv4_any("0x7f000001"),
+            Some((Ipv4Addr::new(127, 0, 0, 1), true))
+        );
+        assert_eq!(
+            parse_ipv4_any("0251.00376.000251.0000376"),
+            Some((Ipv4Addr::new(169, 254, 169, 254), true))
+        );
+        assert_eq!(
+            parse_ipv4_any("127.1"),
+            Some((Ipv4Addr::new(127, 0, 0, 1), true))
+        );
+        assert_eq!(parse_ipv4_any("example.com"), None);
+        assert_eq!(parse_ipv4_any("256.1.1.1"), None);
+    }
+
+    #[test]
+    fn detects_rfi_and_ssrf() {
+        for (p, fam) in [
+            ("http://169.254.169.254/latest/meta-data/", "ssrf"),
+            ("http://[::ffff:a9fe:a9fe]/", "ssrf"),
+            ("http://0251.00376.000251.0000376/", "ssrf"),
+            ("http://\\l\\o\\c\\a\\l\\h\\o\\s\\t/", "ssrf"),
+            ("gopher://127.0.0.1:6379/_INFO", "ssrf"),
+            (
+                "http://metadata.google.internal/computeMetadata/v1/",
+                "ssrf",
+            ),
+            ("http://127.0.0.1.nip.io/", "ssrf"),
+            ("http://93.184.216.34/shell.txt", "rfi"),
+            ("http://evil.example/shell.txt?", "rfi"),
+            ("php://filter/convert.base64-encode/resource=index", "rfi"),
+            ("169.254.169.254/latest", "ssrf"),
+        ] {
+            assert!(families(p).contains(&fam), "{p}: {:?}", families(p));
+        }
+        assert!(
+            hits(Kind::Value, "query:file", "http://evil.example/x.txt", 1)
+                .contains(&RFI_INCLUDE_PARAM)
+        );
+    }
+
+    #[test]
+    fn leaves_ordinary_urls_alone() {
+        for p in [
+            "https://www.example.com/search?q=shoes&page=2",
+            "https://api.example.org/v1/items",
+            "mailto:someone@example.com",
+            "Meeting at 10:30: room 4",
+            "see http://example.com?",
+        ] {
+            let f = families(p);
+            assert!(!f.contains(&"rfi"), "{p}: {f:?}");
+            assert!(!f.contains(&"ssrf"), "{p}: {f:?}");
+        }
+    }
+}

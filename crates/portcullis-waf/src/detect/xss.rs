@@ -1,0 +1,176 @@
+//! Cross-site scripting: libinjection's HTML5 tokenizer on the raw and decoded text, plus checks
+//! for script tags, event handlers, script URIs, dangerous elements, data: URIs, CSS expressions
+//! and JavaScript obfuscation over the HTML-decoded, lower-cased text.
+
+use super::{Patterns, Sink};
+use crate::normalise::Variants;
+use crate::rules::*;
+use crate::settings::WafError;
+
+pub(crate) struct Xss {
+    patterns: Patterns,
+    /// Patterns run on the text with whitespace and control characters removed, which browsers
+    /// ignore inside a URL scheme (`java\tscript:`).
+    squeezed: Patterns,
+}
+
+/// Event handler names browsers fire (prefix `on`).
+const EVENTS: &str = "abort|activate|after[a-z]+|animation[a-z]+|auxclick|before[a-z]+|begin|blur|bounce|can[a-z]+|change|click|close|content[a-z]+|context[a-z]+|copy|cuechange|cut|dblclick|drag[a-z]*|drop|durationchange|emptied|end[a-z]*|error|finish|focus[a-z]*|formdata|fullscreen[a-z]+|gotpointercapture|hashchange|input|invalid|key[a-z]+|load[a-z]*|lostpointercapture|message[a-z]*|mouse[a-z]+|move[a-z]*|offline|online|page[a-z]+|paste|pause|play[a-z]*|pointer[a-z]+|popstate|progress|propertychange|ratechange|readystatechange|repeat|reset|resize|scroll[a-z]*|search|seek[a-z]+|select[a-z]*|show|stalled|start|storage|submit|suspend|timeupdate|toggle|touch[a-z]+|transition[a-z]+|unload|volumechange|waiting|wheel|zoom";
+
+impl Xss {
+    pub(crate) fn new() -> Result<Self, WafError> {
+        let handler_in_tag = format!(r"<[a-z][^>]*[\s/'\x22](?:on(?:{EVENTS}))\s*=");
+        let handler_breakout = format!(r#"(?:^|['"`\s/;,(])on(?:{EVENTS})\s*=(?:\s*[^\s=]|\s*$)"#);
+        let handler_generic =
+            r#"(?:^|['"`\s;,(])on[a-z]{3,25}\s*=\s*(?:$|['"`]|[a-z_$][a-z0-9_$.]*\s*[(`])"#;
+        let rules: Vec<(u32, String)> = vec![
+            (XSS_SCRIPT_TAG, r"<\s*/?\s*script\b".to_owned()),
+            (XSS_EVENT_HANDLER, handler_in_tag),
+            (XSS_EVENT_HANDLER, handler_breakout),
+            (XSS_EVENT_HANDLER, handler_generic.to_owned()),
+            (
+                XSS_DANGEROUS_TAG,
+                r"<\s*/?\s*(?:iframe|frame|frameset|object|embed|applet|svg|math|base|meta|link|style|form|isindex|xss|xml|import|portal|noscript|template|marquee|bgsound|layer|ilayer|animate|animatetransform|set|handler|listener|[a-z]*:?vmlframe|[a-z]*:?imagedata)\b|<\??import\s*implementation".to_owned(),
+            ),
+            (XSS_DANGEROUS_TAG, r"<[a-z][^>]*\bsrcdoc\s*=".to_owned()),
+            (XSS_DANGEROUS_TAG, r#"<[a-z][^>]*\b(?:src|href|action|formaction|data|xlink:href|background|poster|lowsrc|dynsrc)\s*=\s*['"`]?\s*(?:javascript|vbscript|data|livescript|mocha):"#.to_owned()),
+            (XSS_DATA_URI, r"\bdata:\s*(?:text/html|text/xml|image/svg\+xml|application/(?:x-)?javascript|text/javascript|application/xhtml\+xml|text/x-scriptlet)\b".to_owned()),
+            (
+                XSS_CSS_EXPRESSION,
+                r#"(?::\s*expression\s*\(|-moz-binding\s*:|\bbehavior\s*:\s*url|@import\b|url\s*\(\s*['"]?\s*(?:javascript|vbscript)\b)"#.to_owned(),
+            ),
+            (
+                XSS_JS_SINK,
+                r#"(?:\bdocument\s*\.\s*(?:cookie|domain|write|location)|\bwindow\s*\.\s*(?:location|open|name)|\.innerhtml\b|\bfromcharcode\s*\(|\b(?:settimeout|setinterval|execscript)\s*\(|\beval\s*\(|\batob\s*\(|\btop\s*\[|\bself\s*\[|\b(?:alert|prompt|confirm)\s*(?:\(|`)|\bconstructor\s*\(\s*['"`]|\blocation\s*(?:\.\s*href\s*)?=|\bimport\s*\(\s*['"`])"#.to_owned(),
+            ),
+            (
+                XSS_JS_SINK,
+                r#"(?:^|['"`;)]\s*)[a-z_$][a-z0-9_$.]*\s*(?:=|\|\||&&|\+|-)\s*[a-z_$][a-z0-9_$.]*\s*\("#.to_owned(),
+            ),
+            (XSS_JSFUCK, r"\(\s*!\s*!?\s*\[\s*\]\s*[+ ]\s*\[\s*\]\s*\)|!\s*!\s*\[\s*\]|\(\s*!\s*\[\s*\]|\[\s*\]\s*\[\s*\(|(?:\[\s*\]\s*\[\s*(?:\(|!|\+)[^\]]{0,40}){2}".to_owned()),
+            (XSS_ENCODED_MARKUP, r"\+ad[w4]-|\+adw-\s*[a-z/!]".to_owned()),
+            (
+                XSS_JS_STRONG,
+                r#"\b(?:string\s*\.\s*fromcharcode|(?:window|document)\s*\.\s*(?:location|cookie|domain|write(?:ln)?|body|createelement|queryselector(?:all)?|getelementsby[a-z]+|getelementbyid|forms|referrer|url|documenturi|baseuri|implementation|defaultview)\b)"#.to_owned(),
+            ),
+            (XSS_JS_STRONG, r#"(?:\b(?:alert|prompt|confirm)\s*(?:\(\s*(?:[0-9'"`/)]|document|window|this)|`)|\b(?:atob|btoa)\s*\()"#.to_owned()),
+            (XSS_JS_STRONG, r#"\.(?:call|apply|bind)\s*`|\$\{\s*(?:alert|prompt|confirm|eval|navigation|location|document)\b|\(\s*document\s*\)\s*\["#.to_owned()),
+            (
+                XSS_JS_STRONG,
+                r#"\b(?:settimeout|setinterval|execscript)\s*\(\s*['"`a-z]|\beval\s*\(\s*(?:['"`]|atob|unescape|decodeuri|string|location|name)|\b(?:window|self|top|parent|frames|globalthis|this|document)\s*\)?\s*\[\s*['"`](?:[a-z]|\\x)|\.(?:call|apply|bind)\s*\(\s*(?:null|window|this|self)?\s*,?\s*(?:alert|prompt|confirm|eval)\b|\b(?:alert|prompt|confirm|eval)\s*;\s*throw\b|=\s*(?:alert|prompt|confirm|eval)\s*;|\bdocument\s*\.\s*write(?:ln)?\s*\(|\blocation\s*(?:\.\s*(?:href|hash|search)\s*)?=\s*['"`]?\s*(?:javascript|data):"#.to_owned(),
+            ),
+            (XSS_ANY_TAG, r"<\s*/?\s*[a-z][a-z0-9-]*[\s/>]".to_owned()),
+            (XSS_ATTRIBUTE_BREAKOUT, r#"['"`]\s*/?>\s*<|['"`]\s*(?:on[a-z]{3,}|style|src|href)\s*="#.to_owned()),
+        ];
+        let refs: Vec<(u32, &str)> = rules.iter().map(|(id, p)| (*id, p.as_str())).collect();
+        let squeezed = Patterns::new(&[
+            (
+                XSS_JS_URI,
+                r#"(?:^|[=("'`>\[,:]|&colon;)(?:java|vb|live)script:"#,
+            ),
+            (XSS_JS_URI, r"(?:java|vb|live)script:[^\n]{0,200}[(`=]"),
+        ])?;
+        Ok(Self {
+            patterns: Patterns::new(&refs)?,
+            squeezed,
+        })
+    }
+
+    pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>) {
+        if sink.wants(XSS_LIBINJECTION) {
+            // XML declarations and other processing instructions are bogus comments to an HTML
+            // parser; libinjection flags them anyway, so they are blanked out first.
+            let raw = without_processing_instructions(&v.raw);
+            let norm = without_processing_instructions(&v.norm);
+            let flagged =
+                libinjection(raw.as_bytes()) || (norm != raw && libinjection(norm.as_bytes()));
+            if flagged {
+                sink.hit(XSS_LIBINJECTION, &v.norm, 0);
+            }
+        }
+        self.patterns.scan(&v.lower, sink);
+        if v.compact.len() != v.lower.len() && v.lower.contains("/*") {
+            // JavaScript comments split identifiers just like SQL ones: `document/**/.cookie`.
+            self.patterns.scan(&v.compact, sink);
+        }
+        if sink.wants(XSS_JS_URI) && v.lower.contains(':') {
+            let squeezed: String = v
+                .lower
+                .chars()
+                .filter(|c| !c.is_whitespace() && !c.is_control())
+                .collect();
+            self.squeezed.scan(&squeezed, sink);
+        }
+    }
+}
+
+/// Replaces each `<?…>` with a space (single pass).
+fn without_processing_instructions(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains("<?") {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("<?") {
+        out.push_str(&rest[..start]);
+        out.push(' ');
+        rest = match rest[start..].find('>') {
+            Some(end) => &rest[start + end + 1..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+fn libinjection(s: &[u8]) -> bool {
+    !s.is_empty() && libinjectionrs::detect_xss(s).is_injection()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::testing::{families, hits};
+    use crate::extract::Kind;
+
+    #[test]
+    fn detects_common_vectors() {
+        for p in [
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "\"><svg/onload=alert(1)>",
+            "javascript:alert(document.cookie)",
+            "java\tscript:alert(1)",
+            "&lt;script&gt;alert(1)&lt;/script&gt;",
+            "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+            "<iframe srcdoc=\"<script>x</script>\">",
+            "<a href=\"data:text/html;base64,PHNjcmlwdD4=\">x</a>",
+            "＜script＞alert(1)＜/script＞",
+            "' onmouseover=alert(1) '",
+            "<div style=\"width: expression(alert(1))\">",
+            "<embed src=\"javascript:alert(1)\">",
+        ] {
+            assert!(families(p).contains(&"xss"), "{p}");
+        }
+    }
+
+    #[test]
+    fn leaves_ordinary_text_alone() {
+        for p in [
+            "Tom & Jerry <3",
+            "a < b and c > d",
+            "I love JavaScript and onions",
+            "price=5 > 3; online=yes",
+            "O'Brien said \"hello\"",
+            "https://example.com/search?q=shoes",
+            "mode=on",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><note>hi</note>",
+            "sig=t=1614308115,v1=52/onafe=6yJV",
+        ] {
+            assert!(
+                !families(p).contains(&"xss"),
+                "{p}: {:?}",
+                hits(Kind::Value, "query:q", p, 1)
+            );
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! The engine: compiled once from [`Settings`], then [`Waf::inspect`] per request.
+//!
+//! `inspect` runs extraction, normalisation and every enabled detector, then scores: each
+//! (rule, location) pair adds its severity once. Rules above the paranoia level and excluded
+//! rules never run for the locations they are excluded from.
+
+use crate::detect::{self, Detectors, Sink};
+use crate::extract;
+use crate::normalise::variants;
+use crate::request::RequestView;
+use crate::rules::{self, Family, Severity};
+use crate::settings::{Exclusion, Mode, RuleSelector, Settings, WafError};
+
+/// Most matches kept in one [`Verdict`] (the score still counts every match).
+const MAX_MATCHES: usize = 64;
+
+/// One rule that matched one location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMatch {
+    /// Stable rule id (see [`crate::rule_catalogue`]).
+    pub rule_id: u32,
+    /// The rule's family.
+    pub family: Family,
+    /// The rule's paranoia level.
+    pub paranoia: u8,
+    /// The rule's severity.
+    pub severity: Severity,
+    /// The rule's message.
+    pub message: &'static str,
+    /// Where it matched: `path`, `query:id`, `json:/user/name`, `header:user-agent`, …
+    pub location: String,
+    /// At most 24 characters of the decoded value from where the match starts, control
+    /// characters replaced by `.`; never the whole payload.
+    pub excerpt: String,
+}
+
+/// What [`Waf::inspect`] decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// Sum of the severities of all matches.
+    pub score: u32,
+    /// `score >= threshold` in [`Mode::Block`]; always false in [`Mode::Detect`].
+    pub blocked: bool,
+    /// Matches in the order found (at most 64 kept).
+    pub matches: Vec<RuleMatch>,
+}
+
+impl Verdict {
+    /// Families that matched, deduplicated, in catalogue order.
+    pub fn families(&self) -> Vec<Family> {
+        let mut f: Vec<Family> = self.matches.iter().map(|m| m.family).collect();
+        f.sort_unstable();
+        f.dedup();
+        f
+    }
+}
+
+/// A compiled WAF. Build once with [`Waf::new`], share behind an `Arc`, call
+/// [`Waf::inspect`] from any thread.
+pub struct Waf {
+    settings: Settings,
+    detectors: Detectors,
+}
+
+impl std::fmt::Debug for Waf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waf")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Waf {
+    /// Validates `settings` and compiles every detector (all regexes and automata).
+    pub fn new(settings: Settings) -> Result<Self, WafError> {
+        if !(1..=4).contains(&settings.paranoia) {
+            return Err(WafError::Paranoia(settings.paranoia));
+        }
+        if settings.threshold == 0 {
+            return Err(WafError::Threshold);
+        }
+        for e in &settings.exclusions {
+            if let RuleSelector::Id(id) = e.rules
+                && rules::lookup(id).is_none()
+            {
+                return Err(WafError::UnknownRule(id));
+            }
+        }
+        let l = &settings.limits;
+        for (name, v) in [
+            ("max_inputs", l.max_inputs),
+            ("max_value_bytes", l.max_value_bytes),
+            ("max_total_bytes", l.max_total_bytes),
+            ("max_body_bytes", l.max_body_bytes),
+            ("max_json_depth", l.max_json_depth),
+            ("max_multipart_parts", l.max_multipart_parts),
+            ("max_args", l.max_args),
+        ] {
+            if v == 0 {
+                return Err(WafError::Limit(name));
+            }
+        }
+        Ok(Self {
+            detectors: Detectors::new()?,
+            settings,
+        })
+    }
+
+    /// The settings this engine was compiled from.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Whether `rule` runs at `label` under the paranoia level and exclusions.
+    fn enabled(&self, rule: u32, label: &str) -> bool {
+        let Some(info) = rules::lookup(rule) else {
+            return false;
+        };
+        if info.paranoia > self.settings.paranoia {
+            return false;
+        }
+        !self
+            .settings
+            .exclusions
+            .iter()
+            .any(|e| excludes(e, info.id, info.family, label))
+    }
+
+    /// Inspects one request. Never panics, and its work is bounded by the settings' limits.
+    pub fn inspect(&self, req: &RequestView<'_>) -> Verdict {
+        let x = extract::extract(req, &self.settings.limits);
+        let mut found: Vec<(u32, String, String)> = Vec::new();
+        for a in &x.anomalies {
+            if self.enabled(a.rule, &a.label) {
+                found.push((a.rule, a.label.clone(), a.excerpt.clone()));
+            }
+        }
+        for (rule, label, excerpt) in detect::request_checks(req, &x) {
+            if self.enabled(rule, &label) {
+                found.push((rule, label, excerpt));
+            }
+        }
+        for input in &x.inputs {
+            let v = variants(&input.value);
+            let label = input.label.as_str();
+            let enabled = |rule: u32| self.enabled(rule, label);
+            let mut sink = Sink::new(&enabled);
+            self.detectors.scan(input, &v, &mut sink);
+            for (rule, excerpt) in sink.hits {
+                found.push((rule, input.label.clone(), excerpt));
+            }
+        }
+        self.verdict(found)
+    }
+
+    fn verdict(&self, found: Vec<(u32, String, String)>) -> Verdict {
+        let mut v = Verdict::default();
+        let mut seen: Vec<(u32, &str)> = Vec::new();
+        for (rule, label, excerpt) in &found {
+            if seen.contains(&(*rule, label.as_str())) {
+                continue;
+            }
+            seen.push((*rule, label.as_str()));
+            let Some(info) = rules::lookup(*rule) else {
+                continue;
+            };
+            v.score = v.score.saturating_add(info.severity.score());
+            if v.matches.len() < MAX_MATCHES {
+                v.matches.push(RuleMatch {
+                    rule_id: info.id,
+                    family: info.family,
+                    paranoia: info.paranoia,
+                    severity: info.severity,
+                    message: info.message,
+                    location: label.clone(),
+                    excerpt: excerpt.chars().take(detect::EXCERPT_CHARS).collect(),
+                });
+            }
+        }
+        v.blocked = self.settings.mode == Mode::Block && v.score >= self.settings.threshold;
+        v
+    }
+}
+
+fn excludes(e: &Exclusion, id: u32, family: Family, label: &str) -> bool {
+    let rule_hit = match e.rules {
+        RuleSelector::Id(x) => x == id,
+        RuleSelector::Family(f) => f == family,
+    };
+    rule_hit && e.location.as_ref().is_none_or(|l| l.matches(label))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::LocationFilter;
+
+    fn waf(settings: Settings) -> Waf {
+        Waf::new(settings).expect("valid settings")
+    }
+
+    #[test]
+    fn blocks_attacks_and_passes_clean_requests() {
+        let w = waf(Settings::default());
+        let clean = RequestView::new("GET", b"/api/items?q=O%27Brien&page=2")
+            .header("User-Agent", "curl/8")
+            .header("Host", "api.example.com");
+        let v = w.inspect(&clean);
+        assert!(!v.blocked, "{v:?}");
+        let attack = RequestView::new("GET", b"/api/items?id=1%27%20OR%20%271%27%3D%271")
+            .header("User-Agent", "curl/8")
+            .header("Host", "h");
+        let v = w.inspect(&attack);
+        assert!(v.blocked);
+        let m = &v.matches[0];
+        assert_eq!(m.family, Family::Sqli);
+        assert_eq!(m.location, "query:id");
+        assert!(m.excerpt.chars().count() <= 24);
+    }
+
+    #[test]
+    fn detect_mode_keeps_matches_without_blocking() {
+        let w = waf(Settings {
+            mode: Mode::Detect,
+            ..Settings::default()
+        });
+        let v = w.inspect(
+            &RequestView::new("GET", b"/?q=%3Cscript%3Ealert(1)%3C/script%3E")
+                .header("User-Agent", "x")
+                .header("Host", "h"),
+        );
+        assert!(!v.blocked);
+        assert!(v.score >= 5);
+        assert!(v.families().contains(&Family::Xss));
+    }
+
+    #[test]
+    fn exclusions_by_family_rule_and_location() {
+        let req = RequestView::new("POST", b"/c")
+            .header("User-Agent", "x")
+            .header("Host", "h")
+            .header("Content-Type", "application/json")
+            .body(br#"{"comment":{"text":"<script>alert(1)</script>"},"title":"ok"}"#);
+        let excluded = Settings {
+            exclusions: vec![Exclusion {
+                rules: RuleSelector::Family(Family::Xss),
+                location: Some(LocationFilter::Prefix("json:/comment".into())),
+            }],
+            ..Settings::default()
+        };
+        assert!(!waf(excluded).inspect(&req).blocked);
+        let other_place = Settings {
+            exclusions: vec![Exclusion {
+                rules: RuleSelector::Family(Family::Xss),
+                location: Some(LocationFilter::Exact("json:/title".into())),
+            }],
+            ..Settings::default()
+        };
+        assert!(waf(other_place).inspect(&req).blocked);
+        assert!(matches!(
+            Waf::new(Settings {
+                exclusions: vec![Exclusion {
+                    rules: RuleSelector::Id(1),
+                    location: None
+                }],
+                ..Settings::default()
+            }),
+            Err(WafError::UnknownRule(1))
+        ));
+    }
+
+    #[test]
+    fn paranoia_gates_rules() {
+        let req = RequestView::new("GET", b"/?q=select+name+from+users")
+            .header("User-Agent", "x")
+            .header("Host", "h");
+        assert!(!waf(Settings::with_paranoia(1)).inspect(&req).blocked);
+        assert!(waf(Settings::with_paranoia(2)).inspect(&req).blocked);
+        assert!(Waf::new(Settings::with_paranoia(5)).is_err());
+        assert!(
+            Waf::new(Settings {
+                threshold: 0,
+                ..Settings::default()
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn missing_user_agent_only_counts_at_paranoia_three() {
+        let req = RequestView::new("GET", b"/").header("Host", "h");
+        assert!(w_matches(&waf(Settings::with_paranoia(1)), &req).is_empty());
+        assert!(
+            w_matches(&waf(Settings::with_paranoia(3)), &req).contains(&rules::PROTO_MISSING_UA)
+        );
+    }
+
+    fn w_matches(w: &Waf, req: &RequestView<'_>) -> Vec<u32> {
+        w.inspect(req).matches.iter().map(|m| m.rule_id).collect()
+    }
+
+    #[test]
+    fn never_panics_on_odd_bytes() {
+        let w = waf(Settings::with_paranoia(4));
+        let bodies: [&[u8]; 4] = [b"\xff\xfe\x00", b"%", b"{\"a\":[[[[", b"--x\r\n\r\n--x--"];
+        for body in bodies {
+            for ct in [
+                "application/json",
+                "multipart/form-data; boundary=x",
+                "application/x-www-form-urlencoded",
+                "text/xml",
+                "\u{ff}",
+            ] {
+                let req = RequestView::new("POST", b"/\xff%%%u%c0?\xff=\x00&%=%")
+                    .header("Content-Type", ct.as_bytes())
+                    .header(&b"\xff"[..], &b"\r\n"[..])
+                    .header("Cookie", ";;=;a")
+                    .body(body);
+                let _ = w.inspect(&req);
+            }
+        }
+    }
+}

@@ -1,0 +1,880 @@
+//! Extraction: turns a [`RequestView`] into labelled inputs under budgets.
+//!
+//! First stage of [`crate::Waf::inspect`]. Each container (path, query, form, JSON, multipart,
+//! XML, cookies, headers) is parsed by a small bounded reader; values are decoded once the way
+//! the application would see them. Budgets ([`Limits`]) cap inputs and bytes: what does not fit
+//! is dropped and reported as an [`Anomaly`], never inspected without bound.
+
+use crate::normalise::percent_decode;
+use crate::request::RequestView;
+use crate::rules;
+use crate::settings::Limits;
+
+/// Where an input came from; detectors pick the checks that make sense for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The decoded request path.
+    Path,
+    /// A query, form, multipart or XML field name, or a JSON key.
+    Name,
+    /// A query, form, multipart, XML or JSON string value.
+    Value,
+    /// A multipart file name.
+    Filename,
+    /// A cookie name.
+    CookieName,
+    /// A cookie value.
+    CookieValue,
+    /// User-Agent or Referer: free text that reaches logs and analytics.
+    TextHeader,
+    /// Any other header value (only a few checks apply).
+    OtherHeader,
+    /// A body of a textual content type that no parser understood, inspected whole.
+    Body,
+    /// A whole query string or form body, decoded once: catches markup split across
+    /// arguments (`q=<img src=&#106;…`), which each argument alone hides.
+    Combined,
+}
+
+/// One inspected input.
+#[derive(Debug, Clone)]
+pub(crate) struct Input {
+    /// Location label (`query:id`, `json:/a/b`, …).
+    pub(crate) label: String,
+    pub(crate) kind: Kind,
+    /// The value decoded once by its container.
+    pub(crate) value: Vec<u8>,
+    /// The value held an invalid `%` escape before decoding.
+    pub(crate) bad_escape: bool,
+    /// Whether the value came from the query string (so CR/LF there is encoded, never literal).
+    pub(crate) from_query: bool,
+}
+
+/// Something wrong found while extracting (reported as a rule match).
+#[derive(Debug, Clone)]
+pub(crate) struct Anomaly {
+    pub(crate) rule: u32,
+    pub(crate) label: String,
+    pub(crate) excerpt: String,
+}
+
+/// Extraction result.
+#[derive(Debug, Default)]
+pub(crate) struct Extracted {
+    pub(crate) inputs: Vec<Input>,
+    pub(crate) anomalies: Vec<Anomaly>,
+    /// Number of query + form + multipart arguments seen (before the cap).
+    pub(crate) arg_count: usize,
+    /// Lower-cased media type of the body (`application/json`), if any.
+    pub(crate) media_type: Option<String>,
+}
+
+struct Collector<'l> {
+    limits: &'l Limits,
+    out: Extracted,
+    bytes_used: usize,
+    overflow: bool,
+    truncated_reported: bool,
+}
+
+impl<'l> Collector<'l> {
+    fn push(
+        &mut self,
+        label: String,
+        kind: Kind,
+        mut value: Vec<u8>,
+        bad_escape: bool,
+        from_query: bool,
+    ) {
+        if self.out.inputs.len() >= self.limits.max_inputs {
+            self.flag_overflow(&label);
+            return;
+        }
+        if value.len() > self.limits.max_value_bytes {
+            value.truncate(self.limits.max_value_bytes);
+            if !self.truncated_reported {
+                self.truncated_reported = true;
+                self.anomaly(rules::PROTO_TRUNCATED, &label, "");
+            }
+        }
+        if self.bytes_used + value.len() > self.limits.max_total_bytes {
+            self.flag_overflow(&label);
+            return;
+        }
+        self.bytes_used += value.len();
+        self.out.inputs.push(Input {
+            label,
+            kind,
+            value,
+            bad_escape,
+            from_query,
+        });
+    }
+
+    fn flag_overflow(&mut self, label: &str) {
+        if !self.overflow {
+            self.overflow = true;
+            self.anomaly(rules::PROTO_LIMIT, label, "");
+        }
+    }
+
+    fn anomaly(&mut self, rule: u32, label: &str, excerpt: &str) {
+        self.out.anomalies.push(Anomaly {
+            rule,
+            label: label.to_owned(),
+            excerpt: excerpt.chars().take(24).collect(),
+        });
+    }
+
+    fn full(&self) -> bool {
+        self.overflow
+    }
+}
+
+/// Makes a short printable label part from untrusted bytes.
+pub(crate) fn label_part(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw)
+        .chars()
+        .take(64)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// Extracts every input of `req` under `limits`.
+pub(crate) fn extract(req: &RequestView<'_>, limits: &Limits) -> Extracted {
+    let mut c = Collector {
+        limits,
+        out: Extracted::default(),
+        bytes_used: 0,
+        overflow: false,
+        truncated_reported: false,
+    };
+
+    let (path, bad) = percent_decode(req.path, false);
+    c.push("path".to_owned(), Kind::Path, path, bad, true);
+
+    if let Some(q) = req.query {
+        urlencoded(&mut c, q, "query", true);
+    }
+    cookies(&mut c, req);
+    headers(&mut c, req);
+    body(&mut c, req);
+
+    if c.out.arg_count > limits.max_args {
+        c.anomaly(rules::PROTO_TOO_MANY_ARGS, "args", "");
+    }
+    c.out
+}
+
+fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool) {
+    if memchr::memchr(b'&', data).is_some()
+        && memchr::memchr(b'<', &percent_decode(data, true).0).is_some()
+    {
+        let (all, bad) = percent_decode(data, true);
+        c.push(prefix.to_owned(), Kind::Combined, all, bad, from_query);
+    }
+    for pair in data.split(|&b| b == b'&') {
+        if pair.is_empty() {
+            continue;
+        }
+        c.out.arg_count += 1;
+        if c.full() {
+            return;
+        }
+        let (name, value) = match memchr::memchr(b'=', pair) {
+            Some(i) => (&pair[..i], Some(&pair[i + 1..])),
+            None => (pair, None),
+        };
+        let (name, bad_n) = percent_decode(name, true);
+        let label = format!("{prefix}:{}", label_part(&name));
+        c.push(label.clone(), Kind::Name, name, bad_n, from_query);
+        if let Some(v) = value {
+            let (v, bad_v) = percent_decode(v, true);
+            c.push(label, Kind::Value, v, bad_v, from_query);
+        }
+    }
+}
+
+fn cookies(c: &mut Collector<'_>, req: &RequestView<'_>) {
+    for header in req.header_values("cookie") {
+        for pair in header.split(|&b| b == b';') {
+            let pair = pair.trim_ascii();
+            if pair.is_empty() {
+                continue;
+            }
+            let (name, value) = match memchr::memchr(b'=', pair) {
+                Some(i) => (pair[..i].trim_ascii(), pair[i + 1..].trim_ascii()),
+                None => (pair, &b""[..]),
+            };
+            let label = format!("cookie:{}", label_part(name));
+            c.push(label.clone(), Kind::CookieName, name.to_vec(), false, false);
+            if !value.is_empty() {
+                c.push(label, Kind::CookieValue, value.to_vec(), false, false);
+            }
+        }
+    }
+}
+
+/// Headers whose values are structured and checked elsewhere (or secrets that must not be
+/// scanned into logs).
+const SKIPPED_HEADERS: &[&str] = &[
+    "cookie",
+    "authorization",
+    "proxy-authorization",
+    "content-length",
+    "host",
+];
+
+fn headers(c: &mut Collector<'_>, req: &RequestView<'_>) {
+    for (name, value) in &req.headers {
+        let lname = String::from_utf8_lossy(name).to_ascii_lowercase();
+        if SKIPPED_HEADERS.contains(&lname.as_str()) {
+            continue;
+        }
+        let kind = match lname.as_str() {
+            "user-agent" | "referer" => Kind::TextHeader,
+            _ => Kind::OtherHeader,
+        };
+        let label = format!("header:{}", label_part(lname.as_bytes()));
+        c.push(label, kind, value.to_vec(), false, false);
+    }
+}
+
+/// The media type of `content-type` (lower case, no parameters) and its parameters.
+pub(crate) fn media_type(ct: &[u8]) -> (String, Vec<(String, String)>) {
+    let text = String::from_utf8_lossy(ct);
+    let mut parts = text.split(';');
+    let mt = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let params = parts
+        .take(16)
+        .filter_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            Some((
+                k.trim().to_ascii_lowercase(),
+                v.trim().trim_matches('"').to_owned(),
+            ))
+        })
+        .collect();
+    (mt, params)
+}
+
+fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
+    let Some(body) = req.body else { return };
+    if body.is_empty() {
+        return;
+    }
+    let body = &body[..body.len().min(c.limits.max_body_bytes)];
+    let Some(ct) = req.first_header("content-type") else {
+        c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
+        return;
+    };
+    let (mt, params) = media_type(ct);
+    c.out.media_type = Some(mt.clone());
+    if mt == "application/x-www-form-urlencoded" {
+        urlencoded(c, body, "form", false);
+    } else if mt == "multipart/form-data" || mt == "multipart/mixed" || mt == "multipart/related" {
+        let boundary = params
+            .iter()
+            .find(|(k, _)| k == "boundary")
+            .map(|(_, v)| v.clone());
+        match boundary {
+            Some(b) if !b.is_empty() && b.len() <= 200 => multipart(c, body, b.as_bytes()),
+            _ => {
+                c.anomaly(rules::PROTO_MULTIPART, "body", "missing boundary");
+                c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
+            }
+        }
+    } else if mt.ends_with("json") || mt.ends_with("+json") {
+        json(c, body, "json");
+    } else if mt.ends_with("/xml") || mt.ends_with("+xml") {
+        xml(c, body);
+    } else if mt.starts_with("text/") || (mt.starts_with("application/") && !is_binary_type(&mt)) {
+        c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
+    }
+}
+
+fn is_binary_type(mt: &str) -> bool {
+    matches!(
+        mt,
+        "application/octet-stream"
+            | "application/pdf"
+            | "application/zip"
+            | "application/gzip"
+            | "application/x-protobuf"
+            | "application/protobuf"
+            | "application/grpc"
+            | "application/cbor"
+            | "application/msgpack"
+    ) || mt.starts_with("application/grpc")
+        || mt.starts_with("application/vnd.")
+}
+
+fn json(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => {
+            let mut path = String::new();
+            walk_json(c, &v, &mut path, prefix, 0);
+        }
+        Err(_) => {
+            c.anomaly(rules::PROTO_BODY_MALFORMED, prefix, "invalid JSON");
+            c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
+        }
+    }
+}
+
+fn walk_json(
+    c: &mut Collector<'_>,
+    v: &serde_json::Value,
+    path: &mut String,
+    prefix: &str,
+    depth: usize,
+) {
+    if c.full() {
+        return;
+    }
+    if depth > c.limits.max_json_depth {
+        c.flag_overflow(&format!("{prefix}:{path}"));
+        return;
+    }
+    match v {
+        serde_json::Value::String(s) => {
+            let label = format!(
+                "{prefix}:{}",
+                if path.is_empty() { "/" } else { path.as_str() }
+            );
+            c.push(label, Kind::Value, s.as_bytes().to_vec(), false, false);
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if c.full() {
+                    return;
+                }
+                let len = path.len();
+                path.push('/');
+                path.push_str(&i.to_string());
+                walk_json(c, item, path, prefix, depth + 1);
+                path.truncate(len);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, item) in map {
+                if c.full() {
+                    return;
+                }
+                let len = path.len();
+                path.push('/');
+                path.push_str(&label_part(k.as_bytes()));
+                let label = format!("{prefix}:{path}");
+                c.push(label, Kind::Name, k.as_bytes().to_vec(), false, false);
+                walk_json(c, item, path, prefix, depth + 1);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A bounded multipart/form-data reader: finds `--boundary` delimiters, reads each part's
+/// headers (Content-Disposition name and filename) and its content.
+fn multipart(c: &mut Collector<'_>, body: &[u8], boundary: &[u8]) {
+    let mut delim = Vec::with_capacity(boundary.len() + 2);
+    delim.extend_from_slice(b"--");
+    delim.extend_from_slice(boundary);
+    let finder = memchr::memmem::Finder::new(&delim);
+    let positions: Vec<usize> = finder
+        .find_iter(body)
+        .take(c.limits.max_multipart_parts + 2)
+        .collect();
+    let Some(&first) = positions.first() else {
+        c.anomaly(rules::PROTO_MULTIPART, "body", "no boundary in body");
+        c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
+        return;
+    };
+    if body[..first].iter().any(|b| !b.is_ascii_whitespace()) {
+        // Content before the first boundary is ignored by some parsers and not by others.
+        c.anomaly(rules::PROTO_MULTIPART, "body", "data before first boundary");
+    }
+    let mut closed = false;
+    let mut parts = 0usize;
+    for (idx, &start) in positions.iter().enumerate() {
+        let after = start + delim.len();
+        if body.get(after..after + 2) == Some(b"--") {
+            closed = true;
+            break;
+        }
+        let Some(&next) = positions.get(idx + 1) else {
+            break;
+        };
+        parts += 1;
+        if parts > c.limits.max_multipart_parts {
+            c.flag_overflow("multipart");
+            return;
+        }
+        let part = &body[after..next];
+        let part = part
+            .strip_prefix(b"\r\n")
+            .or_else(|| part.strip_prefix(b"\n"))
+            .unwrap_or(part);
+        let part = part
+            .strip_suffix(b"\r\n")
+            .or_else(|| part.strip_suffix(b"\n"))
+            .unwrap_or(part);
+        let (head, content) = match memchr::memmem::find(part, b"\r\n\r\n") {
+            Some(i) => (&part[..i], &part[i + 4..]),
+            None => match memchr::memmem::find(part, b"\n\n") {
+                Some(i) => (&part[..i], &part[i + 2..]),
+                None => {
+                    // Parsers disagree on such a part: inspect all of it as a value.
+                    c.anomaly(
+                        rules::PROTO_MULTIPART_LAX,
+                        "multipart",
+                        "part without headers",
+                    );
+                    (&b""[..], part)
+                }
+            },
+        };
+        multipart_part(c, head, content);
+    }
+    if !closed {
+        c.anomaly(
+            rules::PROTO_MULTIPART_LAX,
+            "multipart",
+            "missing closing boundary",
+        );
+    }
+}
+
+fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8]) {
+    let mut name: Option<Vec<u8>> = None;
+    let mut filename: Option<Vec<u8>> = None;
+    let mut part_ct: Option<String> = None;
+    let mut dispositions = 0;
+    for line in head.split(|&b| b == b'\n').take(32) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(colon) = memchr::memchr(b':', line) else {
+            continue;
+        };
+        let hname = line[..colon].trim_ascii().to_ascii_lowercase();
+        let hvalue = line[colon + 1..].trim_ascii();
+        if hname == b"content-disposition" {
+            dispositions += 1;
+            for (k, v) in disposition_params(hvalue) {
+                match k.as_str() {
+                    "name" => name = Some(v),
+                    "filename" | "filename*" => filename = Some(v),
+                    _ => {}
+                }
+            }
+        } else if hname == b"content-type" {
+            part_ct = Some(media_type(hvalue).0);
+        }
+        let label = format!("multipart-header:{}", label_part(&hname));
+        c.push(label, Kind::OtherHeader, hvalue.to_vec(), false, false);
+    }
+    if dispositions > 1 {
+        c.anomaly(
+            rules::PROTO_MULTIPART,
+            "multipart",
+            "part with several Content-Disposition",
+        );
+    } else if dispositions == 0 {
+        c.anomaly(
+            rules::PROTO_MULTIPART_LAX,
+            "multipart",
+            "part without Content-Disposition",
+        );
+    }
+    c.out.arg_count += 1;
+    let field = name.as_deref().map(label_part).unwrap_or_default();
+    if let Some(n) = &name {
+        if odd_field_name(n) {
+            c.anomaly(
+                rules::PROTO_MULTIPART,
+                &format!("multipart:{field}"),
+                "odd field name",
+            );
+        }
+        c.push(
+            format!("multipart:{field}"),
+            Kind::Name,
+            n.clone(),
+            false,
+            false,
+        );
+    }
+    if let Some(f) = filename {
+        c.push(format!("file:{field}"), Kind::Filename, f, false, false);
+        // File contents are inspected only when they are text the application may interpret.
+        let textual = part_ct.as_deref().is_none_or(|t| {
+            t.starts_with("text/")
+                || t.contains("json")
+                || t.contains("xml")
+                || t.contains("php")
+                || t.contains("x-sh")
+        });
+        if textual {
+            c.push(
+                format!("file-content:{field}"),
+                Kind::Body,
+                content.to_vec(),
+                false,
+                false,
+            );
+        }
+        return;
+    }
+    match part_ct.as_deref() {
+        Some(t) if t.ends_with("json") => json(c, content, &format!("multipart:{field}")),
+        _ => c.push(
+            format!("multipart:{field}"),
+            Kind::Value,
+            content.to_vec(),
+            false,
+            false,
+        ),
+    }
+}
+
+/// A field name with characters that parsers split or unquote differently (`p;zzz`, quotes,
+/// CR/LF). HTML character references (`zzz&amp;zzz`) are ordinary.
+fn odd_field_name(n: &[u8]) -> bool {
+    let mut i = 0;
+    while i < n.len() {
+        match n[i] {
+            b'"' | b'\'' | b'=' | b'\\' | b'\r' | b'\n' | 0 => return true,
+            b'&' => {
+                let end = n[i + 1..]
+                    .iter()
+                    .take(12)
+                    .position(|&b| b == b';')
+                    .map(|p| i + 1 + p);
+                match end {
+                    Some(e)
+                        if e > i + 1
+                            && n[i + 1..e]
+                                .iter()
+                                .all(|b| b.is_ascii_alphanumeric() || *b == b'#') =>
+                    {
+                        i = e
+                    }
+                    _ => {}
+                }
+            }
+            b';' => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Parameters of a Content-Disposition value (`form-data; name="a"; filename="b.txt"`), bounded.
+fn disposition_params(v: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < v.len() && out.len() < 8 {
+        // Skip to the next `;`.
+        match memchr::memchr(b';', &v[i..]) {
+            Some(off) => i += off + 1,
+            None => break,
+        }
+        while i < v.len() && v[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let key_start = i;
+        while i < v.len() && v[i] != b'=' && v[i] != b';' {
+            i += 1;
+        }
+        let key = String::from_utf8_lossy(&v[key_start..i])
+            .trim()
+            .to_ascii_lowercase();
+        if v.get(i) != Some(&b'=') {
+            continue;
+        }
+        i += 1;
+        let mut value = Vec::new();
+        if v.get(i) == Some(&b'"') {
+            i += 1;
+            while i < v.len() && v[i] != b'"' {
+                if v[i] == b'\\' && i + 1 < v.len() {
+                    i += 1;
+                }
+                value.push(v[i]);
+                i += 1;
+            }
+            i += 1;
+        } else {
+            while i < v.len() && v[i] != b';' {
+                value.push(v[i]);
+                i += 1;
+            }
+        }
+        out.push((key, value));
+    }
+    out
+}
+
+/// A tolerant, bounded XML scanner: element text and attribute values become inputs labelled
+/// `xml:/root/elem` and `xml:/root/elem@attr`. Not a validating parser; markup it does not
+/// understand is skipped.
+fn xml(c: &mut Collector<'_>, body: &[u8]) {
+    let mut stack: Vec<String> = Vec::new();
+    let mut i = 0;
+    let mut text_start = 0;
+    while i < body.len() && !c.full() {
+        if body[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        let text = body[text_start..i].trim_ascii();
+        if !text.is_empty() {
+            c.push(
+                format!("xml:/{}", stack.join("/")),
+                Kind::Value,
+                text.to_vec(),
+                false,
+                false,
+            );
+        }
+        // Comments, CDATA, declarations, processing instructions.
+        let rest = &body[i..];
+        if rest.starts_with(b"<![CDATA[") {
+            let end = memchr::memmem::find(&rest[9..], b"]]>").map_or(body.len(), |e| i + 9 + e);
+            let data = &body[(i + 9).min(end)..end];
+            c.push(
+                format!("xml:/{}", stack.join("/")),
+                Kind::Value,
+                data.to_vec(),
+                false,
+                false,
+            );
+            i = (end + 3).min(body.len());
+            text_start = i;
+            continue;
+        }
+        if rest.starts_with(b"<!--") || rest.starts_with(b"<?") || rest.starts_with(b"<!") {
+            let close: &[u8] = if rest.starts_with(b"<!--") {
+                b"-->"
+            } else {
+                b">"
+            };
+            let end = memchr::memmem::find(&rest[2..], close)
+                .map_or(body.len(), |e| i + 2 + e + close.len());
+            let inner = &body[i..end.min(body.len())];
+            if rest.starts_with(b"<!") && !rest.starts_with(b"<!--") {
+                // DOCTYPE / ENTITY declarations can carry XXE; inspect them as a value.
+                c.push(
+                    "xml:!declaration".to_owned(),
+                    Kind::Value,
+                    inner.to_vec(),
+                    false,
+                    false,
+                );
+            }
+            i = end.min(body.len());
+            text_start = i;
+            continue;
+        }
+        let end = memchr::memchr(b'>', rest).map_or(body.len(), |e| i + e);
+        let tag = &body[i + 1..end];
+        i = (end + 1).min(body.len());
+        text_start = i;
+        if let Some(closing) = tag.strip_prefix(b"/") {
+            let name = label_part(closing.trim_ascii());
+            if let Some(pos) = stack.iter().rposition(|n| *n == name) {
+                stack.truncate(pos);
+            }
+            continue;
+        }
+        let self_closing = tag.ends_with(b"/");
+        let tag = tag.strip_suffix(b"/").unwrap_or(tag);
+        let name_end = tag
+            .iter()
+            .position(|b| b.is_ascii_whitespace())
+            .unwrap_or(tag.len());
+        let name = label_part(&tag[..name_end]);
+        let here = if stack.is_empty() {
+            name.clone()
+        } else {
+            format!("{}/{}", stack.join("/"), name)
+        };
+        xml_attributes(c, &tag[name_end..], &here);
+        if !self_closing && stack.len() < c.limits.max_json_depth {
+            stack.push(name);
+        }
+    }
+}
+
+fn xml_attributes(c: &mut Collector<'_>, mut a: &[u8], element: &str) {
+    for _ in 0..32 {
+        a = a.trim_ascii_start();
+        let Some(eq) = memchr::memchr(b'=', a) else {
+            return;
+        };
+        let name = label_part(a[..eq].trim_ascii());
+        let rest = a[eq + 1..].trim_ascii_start();
+        let Some(&quote) = rest.first() else { return };
+        if quote != b'"' && quote != b'\'' {
+            return;
+        }
+        let Some(close) = memchr::memchr(quote, &rest[1..]) else {
+            return;
+        };
+        let value = &rest[1..1 + close];
+        c.push(
+            format!("xml:/{element}@{name}"),
+            Kind::Name,
+            name.as_bytes().to_vec(),
+            false,
+            false,
+        );
+        c.push(
+            format!("xml:/{element}@{name}"),
+            Kind::Value,
+            value.to_vec(),
+            false,
+            false,
+        );
+        a = &rest[close + 2..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(x: &Extracted, kind: Kind) -> Vec<(String, String)> {
+        x.inputs
+            .iter()
+            .filter(|i| i.kind == kind)
+            .map(|i| {
+                (
+                    i.label.clone(),
+                    String::from_utf8_lossy(&i.value).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn extracts_query_names_and_values() {
+        let req = RequestView::new("GET", b"/a%20b?id=1&q=a+b%27&flag&&x=");
+        let x = extract(&req, &Limits::default());
+        assert_eq!(labels(&x, Kind::Path), vec![("path".into(), "/a b".into())]);
+        let vals = labels(&x, Kind::Value);
+        assert!(vals.contains(&("query:id".into(), "1".into())));
+        assert!(vals.contains(&("query:q".into(), "a b'".into())));
+        assert!(labels(&x, Kind::Name).contains(&("query:flag".into(), "flag".into())));
+        assert_eq!(x.arg_count, 4);
+    }
+
+    #[test]
+    fn extracts_json_keys_and_strings() {
+        let body = br#"{"user":{"name":"O'Brien","tags":["a",1,true]},"n":5}"#;
+        let req = RequestView::new("POST", b"/")
+            .header("Content-Type", "application/json")
+            .body(body);
+        let x = extract(&req, &Limits::default());
+        let vals = labels(&x, Kind::Value);
+        assert!(vals.contains(&("json:/user/name".into(), "O'Brien".into())));
+        assert!(vals.contains(&("json:/user/tags/0".into(), "a".into())));
+        assert!(labels(&x, Kind::Name).contains(&("json:/user".into(), "user".into())));
+    }
+
+    #[test]
+    fn bounds_json_depth_and_inputs() {
+        let deep = format!("{}\"x\"{}", "[".repeat(100), "]".repeat(100));
+        let req = RequestView::new("POST", b"/")
+            .header("Content-Type", "application/json")
+            .body(deep.as_bytes());
+        let x = extract(&req, &Limits::default());
+        assert!(x.anomalies.iter().any(|a| a.rule == rules::PROTO_LIMIT));
+
+        let many = "a=1&".repeat(5000);
+        let req = RequestView::new("POST", b"/")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(many.as_bytes());
+        let x = extract(&req, &Limits::default());
+        assert!(x.inputs.len() <= Limits::default().max_inputs);
+        assert!(x.anomalies.iter().any(|a| a.rule == rules::PROTO_LIMIT));
+        assert!(
+            x.anomalies
+                .iter()
+                .any(|a| a.rule == rules::PROTO_TOO_MANY_ARGS)
+        );
+    }
+
+    #[test]
+    fn reads_multipart_fields_and_filenames() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello world\r\n--XyZ\r\nContent-Disposition: form-data; name=\"up\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nfile body\r\n--XyZ--\r\n";
+        let req = RequestView::new("POST", b"/")
+            .header("Content-Type", "multipart/form-data; boundary=XyZ")
+            .body(body);
+        let x = extract(&req, &Limits::default());
+        let vals = labels(&x, Kind::Value);
+        assert!(
+            vals.contains(&("multipart:title".into(), "hello world".into())),
+            "{vals:?}"
+        );
+        assert!(labels(&x, Kind::Filename).contains(&("file:up".into(), "a.txt".into())));
+        assert!(labels(&x, Kind::Body).contains(&("file-content:up".into(), "file body".into())));
+        assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
+    }
+
+    #[test]
+    fn reports_broken_multipart() {
+        let req = RequestView::new("POST", b"/")
+            .header("Content-Type", "multipart/form-data")
+            .body(b"junk");
+        let x = extract(&req, &Limits::default());
+        assert!(x.anomalies.iter().any(|a| a.rule == rules::PROTO_MULTIPART));
+        let req = RequestView::new("POST", b"/")
+            .header("Content-Type", "multipart/form-data; boundary=b")
+            .body(b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--b");
+        let x = extract(&req, &Limits::default());
+        assert!(
+            x.anomalies
+                .iter()
+                .any(|a| a.rule == rules::PROTO_MULTIPART_LAX)
+        );
+    }
+
+    #[test]
+    fn extracts_cookies_and_xml() {
+        let req = RequestView::new("POST", b"/")
+            .header("Cookie", "session=abc; theme=dark")
+            .header("Content-Type", "application/xml")
+            .body(b"<?xml version=\"1.0\"?><root><a probe=\"x y\">text</a><b/></root>");
+        let x = extract(&req, &Limits::default());
+        assert!(labels(&x, Kind::CookieValue).contains(&("cookie:session".into(), "abc".into())));
+        let vals = labels(&x, Kind::Value);
+        assert!(
+            vals.contains(&("xml:/root/a@probe".into(), "x y".into())),
+            "{vals:?}"
+        );
+        assert!(
+            vals.contains(&("xml:/root/a".into(), "text".into())),
+            "{vals:?}"
+        );
+    }
+
+    #[test]
+    fn survives_hostile_bodies() {
+        for (ct, body) in [
+            ("multipart/form-data; boundary=a", &b"--a\r\n--a\r\n--a"[..]),
+            (
+                "multipart/form-data; boundary=a",
+                b"--a\r\nContent-Disposition: form-data; name=\"\\",
+            ),
+            ("application/xml", b"<<<>>><![CDATA[<!--<?"),
+            ("application/xml", b"<a b=\"c"),
+            ("application/json", b"{\"a\":"),
+        ] {
+            let req = RequestView::new("POST", b"/")
+                .header("Content-Type", ct)
+                .body(body);
+            let _ = extract(&req, &Limits::default());
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! Corpus evaluation shared by `tests/corpus.rs` and `examples/corpus_report.rs`: loads the
+//! JSON Lines corpora from `../shared/corpora`, turns each case into a `RequestView` and counts
+//! detections and false positives per family, placement and paranoia level.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use portcullis_waf::{RequestView, Settings, Verdict, Waf};
+use serde_json::Value;
+
+/// Finds the corpora: `explicit` if given, else `../../../shared/corpora` from the crate.
+pub(crate) fn corpora_dir(explicit: Option<&str>) -> Result<PathBuf, String> {
+    let dir = match explicit {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"),
+    };
+    for f in ["crs.jsonl", "libinjection.jsonl", "benign.jsonl"] {
+        if !dir.join(f).is_file() {
+            return Err(format!(
+                "corpus file {} not found; expected the shared corpora at {} (pass the directory as the first argument)",
+                f,
+                dir.display()
+            ));
+        }
+    }
+    Ok(dir)
+}
+
+/// One request, owned, ready to be viewed.
+#[derive(Debug, Clone)]
+pub(crate) struct OwnedRequest {
+    pub(crate) method: String,
+    pub(crate) target: Vec<u8>,
+    pub(crate) headers: Vec<(String, Vec<u8>)>,
+    pub(crate) body: Option<Vec<u8>>,
+}
+
+impl OwnedRequest {
+    pub(crate) fn view(&self) -> RequestView<'_> {
+        let mut v = RequestView::new(&self.method, &self.target);
+        for (n, val) in &self.headers {
+            v = v.header(n.as_str(), val.as_slice());
+        }
+        if let Some(b) = &self.body {
+            v = v.body(b);
+        }
+        v
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct CrsCase {
+    pub(crate) id: String,
+    pub(crate) family: String,
+    pub(crate) paranoia: u8,
+    pub(crate) attack: bool,
+    pub(crate) request: OwnedRequest,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct LibCase {
+    pub(crate) id: String,
+    pub(crate) kind: String,
+    pub(crate) attack: bool,
+    pub(crate) payload: String,
+    pub(crate) urlencoded: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct BenignCase {
+    pub(crate) id: String,
+    pub(crate) kind: String,
+    pub(crate) request: OwnedRequest,
+}
+
+pub(crate) struct Corpora {
+    pub(crate) crs: Vec<CrsCase>,
+    pub(crate) lib: Vec<LibCase>,
+    pub(crate) benign: Vec<BenignCase>,
+}
+
+fn lines(path: &Path) -> Vec<Value> {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+        .collect()
+}
+
+fn s(v: &Value, k: &str) -> String {
+    v.get(k).and_then(Value::as_str).unwrap_or("").to_owned()
+}
+
+pub(crate) fn load(dir: &Path) -> Corpora {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let crs = lines(&dir.join("crs.jsonl"))
+        .into_iter()
+        .filter(|r| s(r, "direction") == "request")
+        .map(|r| {
+            let headers: Vec<(String, Vec<u8>)> = r
+                .get("headers")
+                .and_then(Value::as_array)
+                .map(|hs| {
+                    hs.iter()
+                        .filter_map(|h| {
+                            let a = h.as_array()?;
+                            Some((
+                                a.first()?.as_str()?.to_owned(),
+                                a.get(1)?.as_str()?.as_bytes().to_vec(),
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let body = match r.get("body_base64").and_then(Value::as_str) {
+                Some(b) => b64.decode(b).ok(),
+                None => r
+                    .get("body")
+                    .and_then(Value::as_str)
+                    .map(|b| b.as_bytes().to_vec()),
+            };
+            let body = body.filter(|b| !b.is_empty());
+            let method = match s(&r, "method") {
+                m if m.is_empty() => "GET".to_owned(),
+                m => m,
+            };
+            CrsCase {
+                id: s(&r, "id"),
+                family: s(&r, "family_name"),
+                paranoia: r
+                    .get("paranoia_level")
+                    .and_then(Value::as_u64)
+                    .map_or(1, |p| p as u8),
+                attack: s(&r, "expect") == "attack",
+                request: OwnedRequest {
+                    method,
+                    target: s(&r, "uri").into_bytes(),
+                    headers,
+                    body,
+                },
+            }
+        })
+        .collect();
+    let lib = lines(&dir.join("libinjection.jsonl"))
+        .into_iter()
+        .filter(|r| matches!(s(r, "expect").as_str(), "attack" | "benign"))
+        .map(|r| LibCase {
+            id: s(&r, "id"),
+            kind: s(&r, "kind"),
+            attack: s(&r, "expect") == "attack",
+            payload: s(&r, "payload"),
+            urlencoded: s(&r, "payload_urlencoded"),
+        })
+        .collect();
+    let benign = lines(&dir.join("benign.jsonl"))
+        .into_iter()
+        .map(|r| {
+            let headers = r
+                .get("headers")
+                .and_then(Value::as_object)
+                .map(|o| {
+                    o.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").as_bytes().to_vec()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let body = r
+                .get("body")
+                .and_then(Value::as_str)
+                .map(|b| b.as_bytes().to_vec())
+                .filter(|b| !b.is_empty());
+            BenignCase {
+                id: s(&r, "id"),
+                kind: s(&r, "kind"),
+                request: OwnedRequest {
+                    method: s(&r, "method"),
+                    target: s(&r, "uri").into_bytes(),
+                    headers,
+                    body,
+                },
+            }
+        })
+        .collect();
+    Corpora { crs, lib, benign }
+}
+
+/// The three placements of a libinjection payload.
+pub(crate) const PLACEMENTS: [&str; 3] = ["query", "form", "json"];
+
+pub(crate) fn lib_request(case: &LibCase, placement: &str) -> OwnedRequest {
+    let base = vec![
+        ("Host".to_owned(), b"localhost".to_vec()),
+        ("User-Agent".to_owned(), b"Mozilla/5.0".to_vec()),
+    ];
+    match placement {
+        "query" => OwnedRequest {
+            method: "GET".into(),
+            target: format!("/search?q={}", case.urlencoded).into_bytes(),
+            headers: base,
+            body: None,
+        },
+        "form" => {
+            let mut h = base;
+            h.push((
+                "Content-Type".into(),
+                b"application/x-www-form-urlencoded".to_vec(),
+            ));
+            OwnedRequest {
+                method: "POST".into(),
+                target: b"/submit".to_vec(),
+                headers: h,
+                body: Some(format!("q={}", case.urlencoded).into_bytes()),
+            }
+        }
+        _ => {
+            let mut h = base;
+            h.push(("Content-Type".into(), b"application/json".to_vec()));
+            let body = serde_json::json!({ "q": case.payload })
+                .to_string()
+                .into_bytes();
+            OwnedRequest {
+                method: "POST".into(),
+                target: b"/submit".to_vec(),
+                headers: h,
+                body: Some(body),
+            }
+        }
+    }
+}
+
+/// Detected / total.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Count {
+    pub(crate) hit: usize,
+    pub(crate) total: usize,
+}
+
+impl Count {
+    pub(crate) fn add(&mut self, hit: bool) {
+        self.total += 1;
+        self.hit += usize::from(hit);
+    }
+
+    pub(crate) fn pct(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            100.0 * self.hit as f64 / self.total as f64
+        }
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:>5}/{:<5} {:>6.2}%", self.hit, self.total, self.pct())
+    }
+}
+
+/// Everything measured at one paranoia level.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    pub(crate) paranoia: u8,
+    /// CRS attacks per family: (all cases, cases whose rule level <= paranoia).
+    pub(crate) crs_attack: BTreeMap<String, (Count, Count)>,
+    pub(crate) crs_attack_all: (Count, Count),
+    /// CRS negatives blocked: all, and those of paranoia-1 rules.
+    pub(crate) crs_fp_all: Count,
+    pub(crate) crs_fp_pl1: Count,
+    /// libinjection: (kind, placement) -> detection of attacks; placement -> FP on benign.
+    pub(crate) lib_detect: BTreeMap<(String, String), Count>,
+    pub(crate) lib_fp: BTreeMap<String, Count>,
+    /// benign.jsonl blocked: overall and per kind.
+    pub(crate) benign_fp: Count,
+    pub(crate) benign_fp_kind: BTreeMap<String, Count>,
+    /// Ids of misses and false positives, for digging.
+    pub(crate) crs_misses: Vec<(String, String)>,
+    pub(crate) crs_fps: Vec<(String, Verdict)>,
+    pub(crate) lib_misses: Vec<(String, String, String)>,
+    pub(crate) lib_fps: Vec<(String, String, Verdict)>,
+    pub(crate) benign_fps: Vec<(String, Verdict)>,
+}
+
+pub(crate) fn evaluate(c: &Corpora, paranoia: u8) -> Report {
+    let waf = Waf::new(Settings::with_paranoia(paranoia)).expect("settings");
+    let mut r = Report {
+        paranoia,
+        ..Report::default()
+    };
+    for case in &c.crs {
+        let v = waf.inspect(&case.request.view());
+        if case.attack {
+            let e = r.crs_attack.entry(case.family.clone()).or_default();
+            e.0.add(v.blocked);
+            r.crs_attack_all.0.add(v.blocked);
+            if case.paranoia <= paranoia {
+                e.1.add(v.blocked);
+                r.crs_attack_all.1.add(v.blocked);
+            }
+            if !v.blocked {
+                r.crs_misses.push((case.family.clone(), case.id.clone()));
+            }
+        } else {
+            r.crs_fp_all.add(v.blocked);
+            if case.paranoia == 1 {
+                r.crs_fp_pl1.add(v.blocked);
+            }
+            if v.blocked {
+                r.crs_fps.push((case.id.clone(), v));
+            }
+        }
+    }
+    for case in &c.lib {
+        for p in PLACEMENTS {
+            let req = lib_request(case, p);
+            let v = waf.inspect(&req.view());
+            if case.attack {
+                r.lib_detect
+                    .entry((case.kind.clone(), p.to_owned()))
+                    .or_default()
+                    .add(v.blocked);
+                if !v.blocked {
+                    r.lib_misses
+                        .push((case.kind.clone(), p.to_owned(), case.payload.clone()));
+                }
+            } else {
+                r.lib_fp.entry(p.to_owned()).or_default().add(v.blocked);
+                if v.blocked {
+                    r.lib_fps.push((p.to_owned(), case.payload.clone(), v));
+                }
+            }
+        }
+    }
+    for case in &c.benign {
+        let v = waf.inspect(&case.request.view());
+        r.benign_fp.add(v.blocked);
+        r.benign_fp_kind
+            .entry(case.kind.clone())
+            .or_default()
+            .add(v.blocked);
+        if v.blocked {
+            r.benign_fps.push((case.id.clone(), v));
+        }
+    }
+    r
+}
+
+pub(crate) fn print(r: &Report) {
+    println!("== paranoia level {} ==", r.paranoia);
+    println!(
+        "CRS request attacks detected (blocked)        all cases              rule PL <= {}",
+        r.paranoia
+    );
+    for (fam, (all, upto)) in &r.crs_attack {
+        println!("  {fam:<28} {all}   {upto}");
+    }
+    println!(
+        "  {:<28} {}   {}",
+        "OVERALL", r.crs_attack_all.0, r.crs_attack_all.1
+    );
+    println!("CRS negative cases blocked (false positives)");
+    println!("  {:<28} {}", "all negatives", r.crs_fp_all);
+    println!("  {:<28} {}", "negatives of PL1 rules", r.crs_fp_pl1);
+    println!("libinjection (payload in a query parameter, a form field, a JSON string)");
+    for ((kind, p), c) in &r.lib_detect {
+        println!("  {:<28} {c}", format!("{kind} attacks, {p}"));
+    }
+    for (p, c) in &r.lib_fp {
+        println!("  {:<28} {c}", format!("benign blocked, {p}"));
+    }
+    println!("benign.jsonl blocked (false positives)");
+    println!("  {:<28} {}", "overall", r.benign_fp);
+    for (k, c) in &r.benign_fp_kind {
+        println!("  {k:<28} {c}");
+    }
+}
