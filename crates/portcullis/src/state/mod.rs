@@ -298,22 +298,10 @@ impl Backend {
     pub async fn check(&self, key: String, g: Gcra, max_delay: Duration) -> Answer<Verdict> {
         match self {
             Self::Memory(m) => Answer::Decided(m.check(key, g, max_delay)),
-            Self::Redis {
-                redis,
-                on_error,
-                local,
-                metrics,
-            } => match redis.check(&key, g, max_delay).await {
-                Ok(v) => Answer::Decided(v),
-                Err(_) => {
-                    metrics.fallback(on_error.as_str());
-                    match on_error {
-                        OnStoreError::Deny => Answer::Unavailable,
-                        OnStoreError::Allow => Answer::Unlimited,
-                        OnStoreError::Local => Answer::Decided(local.check(key, g, max_delay)),
-                    }
-                }
-            },
+            Self::Redis { redis, .. } => {
+                let shared = redis.check(&key, g, max_delay).await;
+                self.settle(shared, |local| local.check(key, g, max_delay))
+            }
         }
     }
 
@@ -321,22 +309,36 @@ impl Backend {
     pub async fn quota(&self, key: String, limit: u64, window_end: u64) -> Answer<QuotaVerdict> {
         match self {
             Self::Memory(m) => Answer::Decided(m.quota(key, limit, window_end)),
+            Self::Redis { redis, .. } => {
+                let shared = redis.quota(&key, limit, window_end).await;
+                self.settle(shared, |local| local.quota(key, limit, window_end))
+            }
+        }
+    }
+
+    /// The shared store's answer, or on failure what `on_store_error` says (counted).
+    fn settle<T>(
+        &self,
+        shared: Result<T, redis::StoreError>,
+        decide_locally: impl FnOnce(&MemoryStore) -> T,
+    ) -> Answer<T> {
+        let (
             Self::Redis {
-                redis,
                 on_error,
                 local,
                 metrics,
-            } => match redis.quota(&key, limit, window_end).await {
-                Ok(v) => Answer::Decided(v),
-                Err(_) => {
-                    metrics.fallback(on_error.as_str());
-                    match on_error {
-                        OnStoreError::Deny => Answer::Unavailable,
-                        OnStoreError::Allow => Answer::Unlimited,
-                        OnStoreError::Local => Answer::Decided(local.quota(key, limit, window_end)),
-                    }
-                }
+                ..
             },
+            Err(_),
+        ) = (self, &shared)
+        else {
+            return shared.map_or(Answer::Unavailable, Answer::Decided);
+        };
+        metrics.fallback(on_error.as_str());
+        match on_error {
+            OnStoreError::Deny => Answer::Unavailable,
+            OnStoreError::Allow => Answer::Unlimited,
+            OnStoreError::Local => Answer::Decided(decide_locally(local)),
         }
     }
 }
