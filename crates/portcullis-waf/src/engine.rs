@@ -302,6 +302,18 @@ mod tests {
     #[test]
     fn never_panics_on_odd_bytes() {
         let w = waf(Settings::with_paranoia(4));
+        // A URL whose 255-byte host budget ends inside a two-byte character.
+        let mut target = b"/?u=http://".to_vec();
+        for _ in 0..128 {
+            target.extend_from_slice(b"%C3%A9");
+        }
+        let _ = w.inspect(&RequestView::new("GET", &target));
+        let body = format!("{{\"u\":\"http://{}?\"}}", "\u{e9}".repeat(200));
+        let _ = w.inspect(
+            &RequestView::new("POST", b"/")
+                .header("Content-Type", "application/json")
+                .body(body.as_bytes()),
+        );
         let bodies: [&[u8]; 4] = [b"\xff\xfe\x00", b"%", b"{\"a\":[[[[", b"--x\r\n\r\n--x--"];
         for body in bodies {
             for ct in [

@@ -263,6 +263,11 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
     if body.is_empty() {
         return;
     }
+    if body.len() > c.limits.max_body_bytes {
+        // Only the first `max_body_bytes` are inspected: say so, or a payload placed after
+        // padding would pass unseen.
+        c.anomaly(rules::PROTO_LIMIT, "body", "");
+    }
     let body = &body[..body.len().min(c.limits.max_body_bytes)];
     let Some(ct) = req.first_header("content-type") else {
         c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);

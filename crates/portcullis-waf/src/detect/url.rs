@@ -143,7 +143,11 @@ impl UrlChecks {
                     }
                 }
             }
-            let rest = &text[whole.end()..];
+            // The pattern runs on bytes, so its end may fall inside a character: then there is
+            // no tail to look at.
+            let Some(rest) = text.get(whole.end()..) else {
+                continue;
+            };
             let url_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
             if at == 0 && rest[..url_end].ends_with('?') && !rest[..url_end].contains('=') {
                 sink.hit(RFI_TRAILING_QUESTION, text, at);
