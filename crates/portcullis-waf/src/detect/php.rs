@@ -9,9 +9,9 @@ use crate::rules::*;
 use crate::settings::WafError;
 
 /// Functions that are never prose: any whitespace or comment may separate them from `(`.
-const DISTINCT_FUNCS: &str = "shell_exec|passthru|proc_open|popen|pcntl_exec|create_function|call_user_func|call_user_func_array|preg_replace|base64_decode|str_rot13|gzinflate|gzuncompress|gzdecode|file_get_contents|file_put_contents|readfile|phpinfo|highlight_file|show_source|unserialize|move_uploaded_file|fsockopen|pfsockopen|curl_exec|assert_options|ini_set|ini_get_all|posix_\\w+|proc_\\w+|escapeshellcmd|escapeshellarg|get_defined_vars|get_defined_functions|get_defined_constants|getenv|putenv|dl|mb_ereg_replace|array_map|array_filter|register_shutdown_function|register_tick_function|set_error_handler|ob_start|extract|parse_str|include_once|require_once|fwrite|fputs|opendir|scandir|glob|symlink|chmod|mkdir|unlink|rmdir|copy|rename|tempnam|tmpfile|var_dump|print_r|var_export|debug_zval_dump|get_current_user|getmyuid|php_uname|phpversion|error_reporting|set_time_limit|ignore_user_abort|stream_get_contents|stream_socket_client|socket_create|pg_\\w+|mysql_\\w+|mysqli_\\w+";
+const DISTINCT_FUNCS: &str = "shell_exec|passthru|proc_open|popen|pcntl_exec|create_function|call_user_func|call_user_func_array|preg_replace|base64_decode|str_rot13|gzinflate|gzuncompress|gzdecode|file_get_contents|file_put_contents|readfile|phpinfo|highlight_file|show_source|unserialize|move_uploaded_file|fsockopen|pfsockopen|curl_exec|assert_options|ini_set|ini_get_all|posix_\\w+|proc_\\w+|escapeshellcmd|escapeshellarg|get_defined_vars|get_defined_functions|get_defined_constants|getenv|putenv|mb_ereg_replace|array_map|array_filter|register_shutdown_function|register_tick_function|set_error_handler|ob_start|parse_str|include_once|require_once|fwrite|fputs|opendir|scandir|symlink|chmod|unlink|rmdir|tempnam|tmpfile|var_dump|print_r|var_export|debug_zval_dump|get_current_user|getmyuid|php_uname|phpversion|error_reporting|set_time_limit|ignore_user_abort|stream_get_contents|stream_socket_client|socket_create|pg_\\w+|mysql_\\w+|mysqli_\\w+";
 /// Short names that appear in prose: only directly followed by `(` or via a comment.
-const COMMON_FUNCS: &str = "system|exec|eval|assert|include|require|fopen|print|echo|die|exit|mail|header|file|list|chr|ord|pack|strrev|implode|explode|sleep|usleep|hex2bin|bin2hex|urldecode|rawurldecode|str_replace|substr|strtolower|strtoupper|ucfirst";
+const COMMON_FUNCS: &str = "system|exec|eval|assert|include|require|fopen|print|echo|die|exit|mail|header|file|list|chr|ord|pack|strrev|implode|explode|sleep|usleep|hex2bin|bin2hex|urldecode|rawurldecode|str_replace|substr|strtolower|strtoupper|ucfirst|dl|extract|glob|mkdir|copy|rename";
 
 pub(crate) struct Php {
     patterns: Patterns,
@@ -124,6 +124,9 @@ mod tests {
     #[test]
     fn leaves_prose_alone() {
         for p in [
+            "vanilla extract (1 tsp)",
+            "make a copy (pdf)",
+            "photocopy(2)",
             "the system (version 2) works",
             "execute the plan (soon)",
             "I paid $5 (five dollars)",

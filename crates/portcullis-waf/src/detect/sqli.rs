@@ -16,13 +16,21 @@ pub(crate) struct Sqli {
 /// Operand of a comparison in a tautology: a number, a quoted string or a bare word.
 const OPERAND: &str =
     r#"(?:[0-9]+|'[^']{0,20}'?|"[^"]{0,20}"?|[a-z_][a-z0-9_]{0,20}|\(\s*[0-9a-z'"])"#;
+/// A number or a quoted string.
+const LITERAL: &str = r#"(?:[0-9]+|'[^']{0,20}'?|"[^"]{0,20}"?)"#;
+/// Symbolic comparison operators.
+const CMP_SYMBOL: &str = r"(?:=|<=>|<>|!=|<=|>=|<|>)";
 /// Comparison operators.
 const CMP: &str = r"(?:=|<=>|<>|!=|<=|>=|<|>|\s(?:not\s+)?(?:like|rlike|regexp|between|in|is)\s)";
 
 impl Sqli {
     pub(crate) fn new() -> Result<Self, WafError> {
-        let tautology_quote =
-            format!(r#"['"`)]\s*(?:or|and|xor|\|\||&&)\s*\(?\s*{OPERAND}\s*{CMP}"#);
+        // After a quote any operand counts; after a `)` a bare word compared with a word
+        // operator is prose ("snacks (chips) and drinks in the fridge"), so only literals
+        // or symbolic comparisons count there.
+        let tautology_quote = format!(
+            r#"(?:['"`]\s*(?:(?:or|and|xor)\b|\|\||&&)\s*\(?\s*{OPERAND}\s*{CMP}|\)\s*(?:(?:or|and|xor)\b|\|\||&&)\s*\(?\s*(?:{LITERAL}\s*{CMP}|{OPERAND}\s*{CMP_SYMBOL}))"#
+        );
         let tautology_num =
             r"(?:^|[\s(])(?:or|and|xor|\|\||&&)\s+\(?\s*[0-9]+\s*(?:=|<>|!=|<|>)\s*\(?\s*[0-9]+\b";
         let tautology_true = r#"['"`)]\s*(?:or|\|\|)\s*(?:true|not\s+false|[1-9][0-9]*)\s*(?:$|--|#|/\*|;|\)|\s(?:limit|order|group|union)\b)"#;
@@ -172,6 +180,8 @@ mod tests {
             "(0028)-617555",
             "+49(0) 501833372",
             "The drop table was set by the union",
+            "Item (blue) order is pending",
+            "snacks (chips) and drinks in the fridge",
         ] {
             assert!(
                 !families(p).contains(&"sqli"),

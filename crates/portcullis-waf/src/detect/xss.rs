@@ -30,7 +30,7 @@ impl Xss {
             (XSS_EVENT_HANDLER, handler_generic.to_owned()),
             (
                 XSS_DANGEROUS_TAG,
-                r"<\s*/?\s*(?:iframe|frame|frameset|object|embed|applet|svg|math|base|meta|link|style|form|isindex|xss|xml|import|portal|noscript|template|marquee|bgsound|layer|ilayer|animate|animatetransform|set|handler|listener|[a-z]*:?vmlframe|[a-z]*:?imagedata)\b|<\??import\s*implementation".to_owned(),
+                r"</?(?:iframe|frame|frameset|object|embed|applet|svg|math|base|meta|link|style|form|isindex|xss|xml|import|portal|noscript|template|marquee|bgsound|layer|ilayer|animate|animatetransform|set|handler|listener|[a-z]*:?vmlframe|[a-z]*:?imagedata)\b|<\??import\s*implementation".to_owned(),
             ),
             (XSS_DANGEROUS_TAG, r"<[a-z][^>]*\bsrcdoc\s*=".to_owned()),
             (XSS_DANGEROUS_TAG, r#"<[a-z][^>]*\b(?:src|href|action|formaction|data|xlink:href|background|poster|lowsrc|dynsrc)\s*=\s*['"`]?\s*(?:javascript|vbscript|data|livescript|mocha):"#.to_owned()),
@@ -156,6 +156,8 @@ mod tests {
     #[test]
     fn leaves_ordinary_text_alone() {
         for p in [
+            "price < base price",
+            "temperature < set point",
             "Tom & Jerry <3",
             "a < b and c > d",
             "I love JavaScript and onions",
