@@ -17,6 +17,34 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The body type of every request and response the gateway handles.
 pub type Body = BoxBody<Bytes, BoxError>;
 
+/// Why [`read_capped`] stopped.
+#[derive(Debug)]
+pub enum ReadError<E> {
+    /// The body is longer than the cap.
+    TooLarge,
+    /// The body failed.
+    Body(E),
+}
+
+/// Reads `body` into memory, at most `cap` bytes. Frame by frame rather than `Limited` +
+/// `collect`: that future is not `Send` inside the proxy's and fetcher's tasks, because its
+/// boxed error type is higher-ranked.
+pub async fn read_capped<B>(mut body: B, cap: usize) -> Result<Bytes, ReadError<B::Error>>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+{
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.map_err(ReadError::Body)?.into_data() {
+            if buf.len() + data.len() > cap {
+                return Err(ReadError::TooLarge);
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}
+
 /// A complete body from bytes.
 pub fn full(bytes: impl Into<Bytes>) -> Body {
     http_body_util::Full::new(bytes.into())

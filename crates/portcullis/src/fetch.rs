@@ -149,21 +149,13 @@ impl Fetcher {
                 return Err(FetchError::Status(resp.status()));
             }
             let fresh_for = max_age(resp.headers());
-            // Read frame by frame up to the cap (a `Limited` + `collect` future is not `Send`
-            // here: its boxed error type is higher-ranked).
-            let mut body = resp.into_body();
-            let mut buf = bytes::BytesMut::new();
-            while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
-                let frame =
-                    frame.map_err(|e| FetchError::Transport(crate::proxy::error_chain(&e)))?;
-                if let Ok(data) = frame.into_data() {
-                    if buf.len() + data.len() > self.max_bytes {
-                        return Err(FetchError::TooLarge(self.max_bytes));
-                    }
-                    buf.extend_from_slice(&data);
+            match crate::body::read_capped(resp.into_body(), self.max_bytes).await {
+                Ok(body) => Ok((body, fresh_for)),
+                Err(crate::body::ReadError::TooLarge) => Err(FetchError::TooLarge(self.max_bytes)),
+                Err(crate::body::ReadError::Body(e)) => {
+                    Err(FetchError::Transport(crate::proxy::error_chain(&e)))
                 }
             }
-            Ok((buf.freeze(), fresh_for))
         };
         tokio::time::timeout(self.timeout, exchange)
             .await

@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
-use crate::body::{Body, Limited, Observed, empty, full};
+use crate::body::{Body, Limited, Observed, empty, full, read_capped};
 use crate::listener::{ConnInfo, ListenerRuntime};
 use crate::observe::access_log::AccessRecord;
 use crate::observe::redact;
@@ -420,12 +420,13 @@ async fn forward(
         && let Some(b) = body.take()
     {
         let cap = usize::try_from(r.max_body_bytes.min(limit)).unwrap_or(usize::MAX);
-        match read_replayable(b, cap).await {
-            Some(bytes) => replay = Some(bytes),
-            None if tripped.load(Ordering::Relaxed) => {
+        match read_capped(b, cap).await {
+            Ok(bytes) => replay = Some(bytes),
+            Err(_) if tripped.load(Ordering::Relaxed) => {
                 return Err(Deny::new(Problem::PayloadTooLarge));
             }
-            None => return Err(detail(Problem::BadRequest, "request body ended early")),
+            // Longer than declared, or cut short: the framing was wrong.
+            Err(_) => return Err(detail(Problem::BadRequest, "request body ended early")),
         }
     }
     let retry_ok = up.retry.is_some() && idempotent && (bodiless || replay.is_some());
@@ -570,22 +571,6 @@ async fn forward(
         }
     }
     Err(Deny::new(last_err))
-}
-
-/// Reads a body of at most `cap` bytes into memory, frame by frame (a `Limited` + `collect`
-/// future is not `Send` here: its boxed error type is higher-ranked). `None` when the body
-/// fails or is longer than `cap`.
-async fn read_replayable(mut body: Body, cap: usize) -> Option<Bytes> {
-    let mut buf = bytes::BytesMut::with_capacity(cap.min(64 * 1024));
-    while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
-        if let Ok(data) = frame.ok()?.into_data() {
-            if buf.len() + data.len() > cap {
-                return None;
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    Some(buf.freeze())
 }
 
 /// An IP address as a header value (always valid: digits, dots, colons, hex).
@@ -830,12 +815,9 @@ pub fn normalise_path(raw: &str) -> Option<String> {
 
 /// Reads at most `limit` bytes of a body (used by stages that must inspect a body).
 pub async fn read_bounded(body: Body, limit: usize) -> Result<Bytes, Problem> {
-    let limited = http_body_util::Limited::new(body, limit);
-    #[allow(clippy::disallowed_methods)] // bounded by `Limited` just above
-    match limited.collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(_) => Err(Problem::PayloadTooLarge),
-    }
+    read_capped(body, limit)
+        .await
+        .map_err(|_| Problem::PayloadTooLarge)
 }
 
 #[cfg(test)]

@@ -209,16 +209,14 @@ impl Stage {
         })
     }
 
-    /// Runs the stage on a request. Stages read the request and write only to `ctx`.
-    pub async fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
-        if let Some(d) = self.decide_now(ctx, req) {
-            return d;
-        }
+    /// Decides for a stage that may wait (after [`Stage::decide_now`] gave `None`). Stages
+    /// read the request and write only to `ctx`.
+    async fn decide_later(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
         match self {
             Self::Authenticate(a) => a.on_request(ctx, req).await,
-            Self::RateLimit(limit) => limit.on_request(ctx, req).await,
+            Self::RateLimit(limit) => limit.decide_later(ctx, req).await,
             Self::Quota(q) => q.on_request(ctx, req).await,
-            // Every other stage decided above.
+            // Every other stage always decides now.
             _ => Decision::Allow("allowed"),
         }
     }
@@ -310,7 +308,7 @@ pub async fn run_request_chain(
     for stage in chain {
         let decision = match stage.decide_now(ctx, req) {
             Some(d) => d,
-            None => stage.on_request(ctx, req).await,
+            None => stage.decide_later(ctx, req).await,
         };
         match decision {
             Decision::Allow(outcome) => ctx.decisions.push((stage.name(), outcome)),

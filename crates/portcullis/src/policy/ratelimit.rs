@@ -260,11 +260,9 @@ impl Limit {
         Decision::Allow("allowed")
     }
 
-    /// Decides for one request (and holds it for its slot when throttling).
-    pub async fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
-        if let Some(d) = self.decide_now(ctx, req) {
-            return d;
-        }
+    /// Decides for a request [`Limit::decide_now`] left (shared store or throttling), and holds
+    /// it for its slot when throttling.
+    pub async fn decide_later(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
         let throttling = !self.max_delay.is_zero();
         if throttling && self.waiting.load(Ordering::Relaxed) >= self.queue {
             // The queue is full: refused before asking the store, so nothing is consumed.
