@@ -74,8 +74,18 @@ pin_project_lite::pin_project! {
         limit: u64,
         tripped: Arc<AtomicBool>,
         counter: Arc<AtomicU64>,
+        wire: Option<WireCheck>,
     }
 }
+
+/// The strict-framing verdict of the connection a request body arrives on, and the request's
+/// index on it.
+pub type WireCheck = (Arc<crate::listener::wire::WireState>, u64);
+
+/// The request body broke HTTP/1 framing (found by the wire check).
+#[derive(Debug, thiserror::Error)]
+#[error("request body framing is invalid: {0}")]
+pub struct BadFraming(pub &'static str);
 
 impl<B> Limited<B> {
     /// Wraps `inner` with `limit`; `tripped` is set when the limit is crossed and `counter`
@@ -87,8 +97,22 @@ impl<B> Limited<B> {
             limit,
             tripped,
             counter,
+            wire: None,
         }
     }
+
+    /// Also fails the body, before it yields its end, when the connection's framing check
+    /// found a violation in this request.
+    pub fn with_wire_check(mut self, wire: Option<WireCheck>) -> Self {
+        self.wire = wire;
+        self
+    }
+}
+
+fn framing_error(wire: &Option<WireCheck>) -> Option<BoxError> {
+    let (state, index) = wire.as_ref()?;
+    let v = state.violation(*index)?;
+    Some(Box::new(BadFraming(v.detail())))
 }
 
 impl<B> http_body::Body for Limited<B>
@@ -106,6 +130,9 @@ where
         let this = self.project();
         match this.inner.poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
+                if let Some(e) = framing_error(this.wire) {
+                    return Poll::Ready(Some(Err(e)));
+                }
                 if let Some(data) = frame.data_ref() {
                     *this.seen += data.len() as u64;
                     this.counter.fetch_add(data.len() as u64, Ordering::Relaxed);
@@ -117,12 +144,21 @@ where
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
-            other => other.map(|_| None),
+            Poll::Ready(None) => match framing_error(this.wire) {
+                Some(e) => Poll::Ready(Some(Err(e))),
+                None => Poll::Ready(None),
+            },
+            Poll::Pending => Poll::Pending,
         }
     }
 
     fn is_end_stream(&self) -> bool {
+        // With a violation, the next poll must run to report it.
         self.inner.is_end_stream()
+            && self
+                .wire
+                .as_ref()
+                .is_none_or(|(s, i)| s.violation(*i).is_none())
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -197,5 +233,98 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// What [`read_prefix`] read.
+pub enum Prefix {
+    /// The whole body, which fit within the cap.
+    Complete(Bytes),
+    /// The first bytes (a little over the cap) and the unread rest.
+    Partial(Bytes, Body),
+}
+
+/// Reads `body` until it ends or more than `cap` bytes are in memory. Trailers are dropped.
+/// On an error the body comes back too, for [`linger`].
+pub async fn read_prefix(mut body: Body, cap: usize) -> Result<Prefix, (BoxError, Body)> {
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => return Err((e, body)),
+        };
+        if let Ok(data) = frame.into_data() {
+            buf.extend_from_slice(&data);
+            if buf.len() > cap {
+                return Ok(Prefix::Partial(buf.freeze(), body));
+            }
+        }
+    }
+    Ok(Prefix::Complete(buf.freeze()))
+}
+
+/// Reads and discards what is left of a refused request body for a little while (at most
+/// 1 MiB or 2 s), so the client, still sending, reads the answer instead of a connection reset
+/// (the "lingering close" of other servers).
+pub fn linger(mut body: Body) {
+    tokio::spawn(async move {
+        let mut left: usize = 1024 * 1024;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        while left > 0 {
+            match tokio::time::timeout_at(deadline, body.frame()).await {
+                Ok(Some(Ok(f))) => {
+                    left = left.saturating_sub(f.data_ref().map_or(0, Bytes::len));
+                }
+                // A limit error still lets the rest be read; anything else ends it.
+                Ok(Some(Err(e))) if e.is::<BodyTooLarge>() => left = left.saturating_sub(16 * 1024),
+                _ => break,
+            }
+        }
+    });
+}
+
+/// A body that yields `head` and then the rest of `inner` (for a body partly read into memory).
+pub fn prefixed(head: Bytes, inner: Body) -> Body {
+    Prefixed {
+        head: Some(head),
+        inner,
+    }
+    .boxed()
+}
+
+struct Prefixed {
+    head: Option<Bytes>,
+    inner: Body,
+}
+
+impl http_body::Body for Prefixed {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(h) = self.head.take() {
+            return Poll::Ready(Some(Ok(Frame::data(h))));
+        }
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.head.is_none() && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let inner = self.inner.size_hint();
+        let n = self.head.as_ref().map_or(0, |b| b.len() as u64);
+        match inner.exact() {
+            Some(e) => SizeHint::with_exact(e + n),
+            None => {
+                let mut h = SizeHint::new();
+                h.set_lower(inner.lower() + n);
+                h
+            }
+        }
     }
 }

@@ -13,7 +13,9 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
-use crate::body::{Body, Limited, Observed, empty, full, read_capped};
+use crate::body::{
+    Body, Limited, Observed, Prefix, empty, full, prefixed, read_capped, read_prefix,
+};
 use crate::listener::{ConnInfo, ListenerRuntime};
 use crate::observe::access_log::AccessRecord;
 use crate::observe::redact;
@@ -41,6 +43,12 @@ pub async fn handle(
     let wall = SystemTime::now();
     let client_ip = real_client_ip(conn.peer.ip(), req.headers(), &snap.trusted_proxies);
     let request_id = request_id(req.headers());
+    let wire = match req.version() {
+        Version::HTTP_10 | Version::HTTP_11 => {
+            conn.wire.as_ref().map(|w| (w.clone(), w.next_request()))
+        }
+        _ => None,
+    };
     let mut ctx = RequestCtx {
         request_id,
         peer: conn.peer,
@@ -55,6 +63,7 @@ pub async fn handle(
         upstream_target: None,
         rate_limit: Default::default(),
         permits: Vec::new(),
+        wire,
         refused_method: None,
         started,
     };
@@ -177,6 +186,16 @@ async fn process(
             None,
         )
     };
+    if let Err((outcome, text)) = validate(&req, ctx) {
+        ctx.decisions.push(("validate", outcome));
+        let mut d = detail(Problem::BadRequest, text);
+        if req.version() != Version::HTTP_2 {
+            // The framing of what follows on this connection cannot be trusted.
+            d.headers
+                .push((header::CONNECTION, HeaderValue::from_static("close")));
+        }
+        return deny(ctx, d);
+    }
     if let Some(port) = lr.redirect_https_port {
         return (https_redirect(&req, port, &ctx.request_id), None, None);
     }
@@ -278,6 +297,16 @@ async fn process(
     (resp, None, Some(route))
 }
 
+/// The `validate` stage: the wire check's verdict on this request, then the head rules.
+fn validate<B>(req: &Request<B>, ctx: &RequestCtx) -> Result<(), (&'static str, &'static str)> {
+    if let Some((w, i)) = &ctx.wire
+        && let Some(v) = w.violation(*i)
+    {
+        return Err((v.outcome(), v.detail()));
+    }
+    crate::policy::validate::check(req)
+}
+
 fn detail(p: Problem, d: &str) -> Deny {
     let mut deny = Deny::new(p);
     deny.detail = Some(d.to_owned());
@@ -346,6 +375,14 @@ async fn forward(
         None
     };
     let h2_upstream = matches!(up.protocol, Protocol::H2 | Protocol::H2c);
+    let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    // Framing is re-serialised: hyper sets the length from the body (or chunks it).
+    parts.headers.remove(header::CONTENT_LENGTH);
     let host = parts.headers.get(header::HOST).cloned().or_else(|| {
         parts
             .uri
@@ -401,32 +438,44 @@ async fn forward(
         Version::HTTP_11
     };
 
-    // Idempotent requests may be retried when their body can be replayed: none at all, or a
-    // small one with a declared length, read into memory first.
+    // The body is read into memory first, up to a cap, when it may be replayed for a retry
+    // (idempotent, declared small enough) or when it is chunked on a strictly checked
+    // connection: a chunk that breaks the framing is then refused before anything reaches the
+    // upstream. Bodies longer than the cap stream on after the part already read.
     let bodiless = http_body::Body::is_end_stream(&body);
     let idempotent = is_idempotent(&parts.method) && !upgrade;
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
     let tripped = Arc::new(AtomicBool::new(false));
-    let mut body = Some(Limited::new(body, limit, tripped.clone(), bytes_in.clone()).boxed());
+    let mut body = Some(
+        Limited::new(body, limit, tripped.clone(), bytes_in.clone())
+            .with_wire_check(ctx.wire.clone())
+            .boxed(),
+    );
     let mut replay: Option<Bytes> = None;
-    if let Some(r) = &up.retry
-        && idempotent
-        && !bodiless
-        && declared.is_some_and(|n| n <= r.max_body_bytes && n <= limit)
+    let retry_cap = match &up.retry {
+        Some(r) if idempotent && declared.is_some_and(|n| n <= r.max_body_bytes) => {
+            r.max_body_bytes
+        }
+        _ => 0,
+    };
+    let framing_cap = if chunked && ctx.wire.is_some() && !upgrade {
+        FRAMING_BUFFER
+    } else {
+        0
+    };
+    let cap = retry_cap.max(framing_cap).min(limit);
+    if !bodiless
+        && cap > 0
         && let Some(b) = body.take()
     {
-        let cap = usize::try_from(r.max_body_bytes.min(limit)).unwrap_or(usize::MAX);
-        match read_capped(b, cap).await {
-            Ok(bytes) => replay = Some(bytes),
-            Err(_) if tripped.load(Ordering::Relaxed) => {
-                return Err(Deny::new(Problem::PayloadTooLarge));
+        match read_prefix(b, usize::try_from(cap).unwrap_or(usize::MAX)).await {
+            Ok(Prefix::Complete(bytes)) => replay = Some(bytes),
+            Ok(Prefix::Partial(head, rest)) => body = Some(prefixed(head, rest)),
+            Err((_, rest)) => {
+                if tripped.load(Ordering::Relaxed) {
+                    crate::body::linger(rest);
+                }
+                return Err(body_failure(&tripped, ctx));
             }
-            // Longer than declared, or cut short: the framing was wrong.
-            Err(_) => return Err(detail(Problem::BadRequest, "request body ended early")),
         }
     }
     let retry_ok = up.retry.is_some() && idempotent && (bodiless || replay.is_some());
@@ -537,8 +586,8 @@ async fn forward(
                 return Ok(finish_upstream_response(resp, client_upgrade));
             }
             Ok(Err(e)) => {
-                if tripped.load(Ordering::Relaxed) {
-                    return Err(Deny::new(Problem::PayloadTooLarge));
+                if tripped.load(Ordering::Relaxed) || wire_violation(ctx).is_some() {
+                    return Err(body_failure(&tripped, ctx));
                 }
                 up.record(i, Outcome::Failure);
                 let kind = if e.is_connect() {
@@ -571,6 +620,29 @@ async fn forward(
         }
     }
     Err(Deny::new(last_err))
+}
+
+/// Bytes of a chunked HTTP/1 body read before forwarding, so bad framing in a small body is
+/// refused before the upstream sees the request.
+const FRAMING_BUFFER: u64 = 64 * 1024;
+
+fn wire_violation(ctx: &RequestCtx) -> Option<crate::listener::wire::Violation> {
+    ctx.wire.as_ref().and_then(|(w, i)| w.violation(*i))
+}
+
+/// The answer when reading the request body failed: too large, bad framing, or cut short.
+fn body_failure(tripped: &AtomicBool, ctx: &mut RequestCtx) -> Deny {
+    if tripped.load(Ordering::Relaxed) {
+        return Deny::new(Problem::PayloadTooLarge);
+    }
+    if let Some(v) = wire_violation(ctx) {
+        ctx.decisions.push(("validate", v.outcome()));
+        let mut d = detail(Problem::BadRequest, v.detail());
+        d.headers
+            .push((header::CONNECTION, HeaderValue::from_static("close")));
+        return d;
+    }
+    detail(Problem::BadRequest, "request body ended early")
 }
 
 /// An IP address as a header value (always valid: digits, dots, colons, hex).

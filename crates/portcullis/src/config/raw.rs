@@ -156,6 +156,14 @@ pub struct ListenerConfig {
     /// Connection and request limits (slowloris and oversize protection).
     #[serde(default)]
     pub limits: ListenerLimits,
+    /// Check HTTP/1 framing strictly on the raw bytes (RFC 9112): bare LF or CR, obs-fold,
+    /// whitespace before a colon, invalid bytes, `Transfer-Encoding` other than one final
+    /// `chunked`, `Transfer-Encoding` with `Content-Length`, repeated or malformed
+    /// `Content-Length` and malformed chunks get 400 and the connection is closed; nothing
+    /// from that request on is forwarded. Default true; turn off only behind a proxy that
+    /// already does this.
+    #[serde(default)]
+    pub strict_http: Option<bool>,
 }
 
 /// Limits enforced at the listener, before any route is chosen.

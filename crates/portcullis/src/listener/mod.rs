@@ -7,6 +7,7 @@
 //! without dropping a connection.
 
 pub mod tls;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub struct ListenerRuntime {
     pub limits: Limits,
     /// Peer IP lists checked at accept.
     pub ip_filter: Option<Arc<crate::policy::ipfilter::IpFilter>>,
+    /// Check HTTP/1 framing on the raw bytes ([`wire`]).
+    pub strict_http: bool,
 }
 
 /// Listener limits with defaults applied.
@@ -148,6 +151,7 @@ impl ListenerRuntime {
             redirect_https_port: l.redirect_https_port,
             limits,
             ip_filter,
+            strict_http: l.strict_http.unwrap_or(true),
         })
     }
 }
@@ -167,6 +171,8 @@ pub struct ConnInfo {
     pub in_flight: AtomicUsize,
     /// `now_ms()` of the last request start or end.
     pub last_active: AtomicU64,
+    /// What the strict HTTP/1 framing check found, when the listener runs it.
+    pub wire: Option<Arc<wire::WireState>>,
 }
 
 /// Decrements the listener's connection count when the connection ends.
@@ -224,8 +230,9 @@ pub async fn accept_loop(name: Arc<str>, tcp: TcpListener, shared: Arc<Shared>) 
             let _conn_metric = shared.metrics.connection_opened(&lr.name);
             match &lr.tls {
                 None => {
-                    let info = new_info(&lr, peer, false, None);
-                    serve(stream, info, lr, shared).await;
+                    let state = lr.strict_http.then(Default::default);
+                    let info = new_info(&lr, peer, false, None, state.clone());
+                    serve(wire::WireIo::new(stream, state), info, lr, shared).await;
                 }
                 Some(cfg) => {
                     let acceptor = tokio_rustls::TlsAcceptor::from(cfg.clone());
@@ -263,8 +270,11 @@ pub async fn accept_loop(name: Arc<str>, tcp: TcpListener, shared: Arc<Shared>) 
                             }
                         },
                     };
-                    let info = new_info(&lr, peer, true, cert);
-                    serve(tls_stream, info, lr, shared).await;
+                    // HTTP/2 (ALPN h2) has its own framing, checked by the h2 codec.
+                    let h1 = tls_stream.get_ref().1.alpn_protocol() != Some(b"h2");
+                    let state = (lr.strict_http && h1).then(Default::default);
+                    let info = new_info(&lr, peer, true, cert, state.clone());
+                    serve(wire::WireIo::new(tls_stream, state), info, lr, shared).await;
                 }
             }
         });
@@ -276,6 +286,7 @@ fn new_info(
     peer: SocketAddr,
     tls: bool,
     client_cert: Option<Arc<ClientCertIdentity>>,
+    wire: Option<Arc<wire::WireState>>,
 ) -> Arc<ConnInfo> {
     Arc::new(ConnInfo {
         listener: lr.name.clone(),
@@ -284,6 +295,7 @@ fn new_info(
         client_cert,
         in_flight: AtomicUsize::new(0),
         last_active: AtomicU64::new(now_ms()),
+        wire,
     })
 }
 

@@ -142,6 +142,7 @@ mod tests {
             upstream_target: None,
             rate_limit: Default::default(),
             permits: Vec::new(),
+            wire: None,
             refused_method: None,
             started: tokio::time::Instant::now(),
         }

@@ -15,6 +15,7 @@ pub mod authz;
 pub mod headers;
 pub mod ipfilter;
 pub mod ratelimit;
+pub mod validate;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -122,6 +123,8 @@ pub struct RequestCtx {
     pub refused_method: Option<&'static str>,
     /// In-flight places held until the response body is sent.
     pub permits: Vec<crate::state::InFlightPermit>,
+    /// The strict HTTP/1 framing check of the connection and this request's index on it.
+    pub wire: Option<crate::body::WireCheck>,
     /// When the request started.
     pub started: Instant,
 }

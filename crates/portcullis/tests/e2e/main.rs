@@ -20,6 +20,7 @@ mod lifecycle;
 mod limits;
 mod protocols;
 mod routing;
+mod smuggling;
 mod suite;
 mod tls;
 mod traffic;

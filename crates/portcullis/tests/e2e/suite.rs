@@ -8,21 +8,26 @@ use crate::support::{
 };
 
 /// The suite gateway with its own ports, an echo upstream, and the shared corpora.
-async fn start_suite() -> (Gateway, crate::support::Upstream, String, String) {
+pub(crate) async fn start_suite() -> (Gateway, crate::support::Upstream, String, String) {
     let up = start_upstream("backend").await;
+    let (gw, listen, admin) = start_suite_on(&up.addr.to_string()).await;
+    (gw, up, listen, admin)
+}
+
+/// The suite gateway forwarding to `upstream` (`host:port`).
+pub(crate) async fn start_suite_on(upstream: &str) -> (Gateway, String, String) {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let admin_port = free_port();
     let admin = format!("127.0.0.1:{admin_port}");
     let src = repo_root().join("examples/security-suite.yaml");
     let corpora = repo_root().join("../shared/corpora");
-    let upstream = up.addr.to_string();
     let gw = Gateway::start_file(
         &src,
         &[
             ("PORTCULLIS_LISTEN", listen.as_str()),
             ("PORTCULLIS_ADMIN", admin.as_str()),
-            ("UPSTREAM", upstream.as_str()),
+            ("UPSTREAM", upstream),
             (
                 "PORTCULLIS_CORPORA",
                 corpora.to_str().unwrap_or("../shared/corpora"),
@@ -32,7 +37,7 @@ async fn start_suite() -> (Gateway, crate::support::Upstream, String, String) {
         admin_port,
     )
     .await;
-    (gw, up, listen, admin)
+    (gw, listen, admin)
 }
 
 #[tokio::test]
