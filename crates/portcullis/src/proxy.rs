@@ -23,8 +23,8 @@ use crate::policy::headers::{
     X_POWERED_BY, X_REAL_IP, X_REQUEST_ID, real_client_ip, set_forwarded, strip_hop_by_hop,
     strip_identity_headers,
 };
-use crate::policy::{Deny, RequestCtx, run_request_chain};
-use crate::reply::{Problem, problem};
+use crate::policy::{Deny, RequestBody, RequestCtx, run_request_chain};
+use crate::reply::{Problem, problem, problem_with_errors};
 use crate::router::{Action, Route, RouteResult, rewrite_path};
 use crate::server::Shared;
 use crate::snapshot::Snapshot;
@@ -238,9 +238,22 @@ async fn process(
     };
     ctx.route = Some(route.name.clone());
 
-    let (mut parts, body) = req.into_parts();
+    let (mut parts, incoming) = req.into_parts();
     strip_identity_headers(&mut parts.headers);
-    if let Err(d) = run_request_chain(&route.chain, ctx, &mut parts).await {
+    let limit = route.max_body_bytes.unwrap_or(lr.limits.max_body_bytes);
+    let tripped = Arc::new(AtomicBool::new(false));
+    let mut body = if http_body::Body::is_end_stream(&incoming) {
+        RequestBody::Empty
+    } else {
+        RequestBody::Stream(
+            Limited::new(incoming, limit, tripped.clone(), bytes_in.clone())
+                .with_wire_check(ctx.wire.clone())
+                .boxed(),
+        )
+    };
+    if let Err(d) =
+        run_request_chain(&route.chain, ctx, &mut parts, &mut body, route.inspection).await
+    {
         let reason = d.problem.as_str();
         return (render_deny(&d, &ctx.request_id), Some(reason), Some(route));
     }
@@ -280,9 +293,8 @@ async fn process(
             r
         }
         Action::Proxy(up) => {
-            let limit = route.max_body_bytes.unwrap_or(lr.limits.max_body_bytes);
             match forward(
-                parts, body, &path, &route, up, snap, ctx, shared, limit, bytes_in,
+                parts, body, &path, &route, up, snap, ctx, shared, limit, &tripped,
             )
             .await
             {
@@ -314,7 +326,7 @@ fn detail(p: Problem, d: &str) -> Deny {
 }
 
 fn render_deny(d: &Deny, request_id: &str) -> Response<Body> {
-    let mut r = problem(d.problem, request_id, d.detail.as_deref());
+    let mut r = problem_with_errors(d.problem, request_id, d.detail.as_deref(), &d.errors);
     for (n, v) in &d.headers {
         r.headers_mut().append(n.clone(), v.clone());
     }
@@ -348,7 +360,7 @@ fn is_upgrade(parts: &http::request::Parts) -> bool {
 #[allow(clippy::too_many_arguments)]
 async fn forward(
     mut parts: http::request::Parts,
-    body: Incoming,
+    body: RequestBody,
     path: &str,
     route: &Arc<Route>,
     up: &Arc<Upstream>,
@@ -356,7 +368,7 @@ async fn forward(
     ctx: &mut RequestCtx,
     shared: &Arc<Shared>,
     limit: u64,
-    bytes_in: &Arc<AtomicU64>,
+    tripped: &AtomicBool,
 ) -> Result<Response<Body>, Deny> {
     // Declared size over the limit: refuse before reading anything.
     if let Some(len) = parts
@@ -442,15 +454,18 @@ async fn forward(
     // (idempotent, declared small enough) or when it is chunked on a strictly checked
     // connection: a chunk that breaks the framing is then refused before anything reaches the
     // upstream. Bodies longer than the cap stream on after the part already read.
-    let bodiless = http_body::Body::is_end_stream(&body);
     let idempotent = is_idempotent(&parts.method) && !upgrade;
-    let tripped = Arc::new(AtomicBool::new(false));
-    let mut body = Some(
-        Limited::new(body, limit, tripped.clone(), bytes_in.clone())
-            .with_wire_check(ctx.wire.clone())
-            .boxed(),
-    );
     let mut replay: Option<Bytes> = None;
+    let (bodiless, mut body) = match body {
+        RequestBody::Empty => (true, None),
+        RequestBody::Buffered(b) => {
+            let empty = b.is_empty();
+            replay = Some(b);
+            (empty, None)
+        }
+        RequestBody::Stream(b) | RequestBody::Uninspected(b) => (false, Some(b)),
+        RequestBody::Failed => return Err(body_failure(tripped, ctx)),
+    };
     let retry_cap = match &up.retry {
         Some(r) if idempotent && declared.is_some_and(|n| n <= r.max_body_bytes) => {
             r.max_body_bytes
@@ -465,6 +480,7 @@ async fn forward(
     let cap = retry_cap.max(framing_cap).min(limit);
     if !bodiless
         && cap > 0
+        && replay.is_none()
         && let Some(b) = body.take()
     {
         match read_prefix(b, usize::try_from(cap).unwrap_or(usize::MAX)).await {
@@ -474,7 +490,7 @@ async fn forward(
                 if tripped.load(Ordering::Relaxed) {
                     crate::body::linger(rest);
                 }
-                return Err(body_failure(&tripped, ctx));
+                return Err(body_failure(tripped, ctx));
             }
         }
     }
@@ -587,7 +603,7 @@ async fn forward(
             }
             Ok(Err(e)) => {
                 if tripped.load(Ordering::Relaxed) || wire_violation(ctx).is_some() {
-                    return Err(body_failure(&tripped, ctx));
+                    return Err(body_failure(tripped, ctx));
                 }
                 up.record(i, Outcome::Failure);
                 let kind = if e.is_connect() {

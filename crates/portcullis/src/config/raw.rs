@@ -518,6 +518,18 @@ pub struct RouteConfig {
     /// Mark the route retired: answers 410 with a `Link` to the successor.
     #[serde(default)]
     pub retired: Option<RetiredConfig>,
+    /// Content rules: allowed media types, query parameter count, JSON and multipart limits.
+    #[serde(default)]
+    pub content: Option<ContentConfig>,
+    /// JSON Schema the request body must match (drafts 7 and 2020-12).
+    #[serde(default)]
+    pub schema: Option<SchemaConfig>,
+    /// The WAF: decode every input, run the attack detectors, score, block or log.
+    #[serde(default)]
+    pub waf: Option<WafConfig>,
+    /// How much of a request body the content, schema and WAF stages read into memory.
+    #[serde(default)]
+    pub body_inspection: Option<BodyInspectionConfig>,
     /// Per-try timeout overriding the upstream's request timeout.
     #[serde(default)]
     pub timeout: Option<HumanDuration>,
@@ -1151,4 +1163,151 @@ pub struct RetiredConfig {
     /// URL of the successor.
     #[serde(default)]
     pub successor: Option<Str>,
+}
+
+/// Content rules of a route (415 for a refused media type, 400 for a broken limit).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContentConfig {
+    /// Media types a request body may have: `application/json`, `multipart/form-data`,
+    /// `text/*`, `*/*`. Parameters (`; charset=...`) are ignored. A body without a
+    /// `Content-Type` is refused when this list is set. Default: any.
+    #[serde(default)]
+    pub content_types: Vec<Str>,
+    /// Most query parameters (`a=1&b=2` is two).
+    #[serde(default)]
+    pub max_query_params: Option<usize>,
+    /// Limits on JSON bodies (checked on bodies whose media type is JSON).
+    #[serde(default)]
+    pub json: Option<JsonLimitsConfig>,
+    /// Most parts in a `multipart/form-data` body.
+    #[serde(default)]
+    pub max_multipart_parts: Option<usize>,
+}
+
+/// Limits on the shape of a JSON body.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JsonLimitsConfig {
+    /// Deepest nesting of objects and arrays. Default 32.
+    #[serde(default)]
+    pub max_depth: Option<usize>,
+    /// Most object keys in the whole document. Default 1000.
+    #[serde(default)]
+    pub max_keys: Option<usize>,
+    /// Longest string (key or value), in bytes as sent. Default 64KiB.
+    #[serde(default)]
+    pub max_string_length: Option<ByteSize>,
+}
+
+/// JSON Schema validation of the request body.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaConfig {
+    /// Schema file (JSON or YAML), relative to the config file. Exactly one of `file` and
+    /// `inline`. `$ref`s are resolved only inside the document: never from the network or
+    /// other files.
+    #[serde(default)]
+    pub file: Option<Str>,
+    /// The schema written in the config.
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
+    pub inline: Option<serde_json::Value>,
+    /// Status when the body does not match: 422 (default) or 400.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Also require a body: an empty body fails the schema. Default true.
+    #[serde(default)]
+    pub require_body: Option<bool>,
+}
+
+/// The WAF on a route.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WafConfig {
+    /// `block` (default): refuse with 403 when the anomaly score reaches the threshold.
+    /// `detect`: never refuse; matches are logged and recorded as the block would be.
+    #[serde(default)]
+    pub mode: Option<WafModeConfig>,
+    /// Paranoia level: 1 (default, fewest false positives) to 4 (most rules).
+    #[serde(default)]
+    pub paranoia: Option<u8>,
+    /// Anomaly score at which a request is refused; one critical match scores 5. Default 5.
+    #[serde(default)]
+    pub threshold: Option<u32>,
+    /// Rules switched off, everywhere or only at some inputs.
+    #[serde(default)]
+    pub exclusions: Vec<WafExclusionConfig>,
+    /// Inspection budgets; going over one is itself reported as a protocol anomaly.
+    #[serde(default)]
+    pub limits: WafLimitsConfig,
+}
+
+/// WAF mode.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WafModeConfig {
+    /// Refuse requests that reach the threshold.
+    Block,
+    /// Only log and record.
+    Detect,
+}
+
+/// Rules switched off by a WAF exclusion.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WafExclusionConfig {
+    /// Rule ids (`portcullis waf-rules` lists them).
+    #[serde(default)]
+    pub rules: Vec<u32>,
+    /// Whole families: `sqli`, `xss`, `rce`, `lfi`, `rfi`, `php`, `java`, `node`, `ssrf`,
+    /// `protocol`, `header_splitting`.
+    #[serde(default)]
+    pub families: Vec<Str>,
+    /// Inputs it applies to, as the WAF labels them: exact (`query:q`, `json:/comment`,
+    /// `header:user-agent`, `cookie:session`, `path`) or a prefix ending in `*`
+    /// (`json:/notes/*`). Default: every input.
+    #[serde(default)]
+    pub locations: Vec<Str>,
+}
+
+/// WAF inspection budgets.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WafLimitsConfig {
+    /// Most inputs (names and values) inspected per request. Default 1024.
+    #[serde(default)]
+    pub max_inputs: Option<usize>,
+    /// Most bytes of one value inspected. Default 64KiB.
+    #[serde(default)]
+    pub max_value_bytes: Option<ByteSize>,
+    /// Deepest JSON nesting walked. Default 32.
+    #[serde(default)]
+    pub max_json_depth: Option<usize>,
+    /// Query or form arguments before the "too many arguments" anomaly. Default 255.
+    #[serde(default)]
+    pub max_args: Option<usize>,
+}
+
+/// How much of a body the inspecting stages read.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BodyInspectionConfig {
+    /// Most body bytes read into memory for inspection. Default 1MiB.
+    #[serde(default)]
+    pub max_bytes: Option<ByteSize>,
+    /// A longer body is refused with 413 (`reject`, default) or forwarded without body
+    /// inspection (`skip`; the head is still inspected).
+    #[serde(default)]
+    pub larger: Option<LargerBodyConfig>,
+}
+
+/// What happens to a body longer than `body_inspection.max_bytes`.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LargerBodyConfig {
+    /// 413.
+    Reject,
+    /// Forward it uninspected.
+    Skip,
 }

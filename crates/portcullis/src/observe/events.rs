@@ -20,6 +20,24 @@ pub struct SecurityEvent {
     pub consumer: Option<Arc<str>>,
     /// Label of the credential that matched, when it has one. Never the credential itself.
     pub credential: Option<String>,
+    /// WAF anomaly score (WAF events only).
+    pub score: u32,
+    /// WAF matches (WAF events only).
+    pub waf: Vec<WafMatch>,
+}
+
+/// One WAF rule that matched one input, as recorded in an event.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WafMatch {
+    /// Rule id.
+    pub rule: u32,
+    /// Rule family.
+    pub family: &'static str,
+    /// Input label (`query:q`, `json:/a/b`, `header:user-agent`, `path`).
+    pub location: String,
+    /// At most 24 characters of the decoded input from where the match starts, or
+    /// `[redacted]` for inputs named like secrets.
+    pub excerpt: String,
 }
 
 impl SecurityEvent {
@@ -31,6 +49,8 @@ impl SecurityEvent {
             method,
             consumer: None,
             credential: None,
+            score: 0,
+            waf: Vec::new(),
         }
     }
 
@@ -43,6 +63,8 @@ impl SecurityEvent {
             method: "-",
             consumer: None,
             credential: None,
+            score: 0,
+            waf: Vec::new(),
         }
     }
 
@@ -54,6 +76,8 @@ impl SecurityEvent {
             method: "-",
             consumer: None,
             credential: None,
+            score: 0,
+            waf: Vec::new(),
         }
     }
 
@@ -65,6 +89,21 @@ impl SecurityEvent {
             method: "-",
             consumer: None,
             credential: None,
+            score: 0,
+            waf: Vec::new(),
+        }
+    }
+
+    /// A WAF verdict with matches: `blocked`, `would_block` (detect mode) or `detected`.
+    pub fn waf(outcome: &'static str, score: u32) -> Self {
+        Self {
+            event: "waf",
+            outcome,
+            method: "-",
+            consumer: None,
+            credential: None,
+            score,
+            waf: Vec::new(),
         }
     }
 
@@ -75,6 +114,24 @@ impl SecurityEvent {
             .as_deref()
             .or(ctx.identity.as_ref().map(|i| &*i.consumer))
             .unwrap_or("-");
+        if self.event == "waf" {
+            let matches = serde_json::to_string(&self.waf).unwrap_or_default();
+            let rules: Vec<String> = self.waf.iter().map(|m| m.rule.to_string()).collect();
+            tracing::warn!(
+                target: "portcullis::security",
+                event = self.event,
+                outcome = self.outcome,
+                consumer,
+                score = self.score,
+                rules = %rules.join(","),
+                matches = %matches,
+                client_ip = %ctx.client_ip,
+                route = ctx.route.as_deref().unwrap_or("-"),
+                request_id = %ctx.request_id,
+                "WAF match"
+            );
+            return;
+        }
         tracing::info!(
             target: "portcullis::security",
             event = self.event,

@@ -12,10 +12,13 @@
 
 pub mod authn;
 pub mod authz;
+pub mod content;
 pub mod headers;
 pub mod ipfilter;
 pub mod ratelimit;
+pub mod schema;
 pub mod validate;
+pub mod waf;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -61,6 +64,8 @@ pub struct Deny {
     pub detail: Option<String>,
     /// Extra response headers (`WWW-Authenticate`, `Link`, `Retry-After`).
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Body violations as (JSON Pointer, keyword), for a schema refusal.
+    pub errors: Vec<(String, String)>,
 }
 
 impl Deny {
@@ -71,6 +76,7 @@ impl Deny {
             outcome: problem.as_str(),
             detail: None,
             headers: Vec::new(),
+            errors: Vec::new(),
         }
     }
 }
@@ -156,6 +162,12 @@ pub enum Stage {
     Concurrency(Arc<ratelimit::Concurrency>),
     /// The ban check of an auto-ban rule.
     Ban(Arc<crate::state::bans::BanRule>),
+    /// Media types, query parameter count, JSON and multipart shape.
+    Content(Arc<content::ContentRules>),
+    /// JSON Schema of the body.
+    Schema(Arc<schema::BodySchema>),
+    /// The WAF.
+    Waf(Arc<waf::WafStage>),
 }
 
 impl Stage {
@@ -172,6 +184,9 @@ impl Stage {
             Self::Quota(_) => "quota",
             Self::Concurrency(_) => "concurrency",
             Self::Ban(_) => "ban",
+            Self::Content(_) => "content",
+            Self::Schema(_) => "schema",
+            Self::Waf(_) => "waf",
         }
     }
 
@@ -200,7 +215,11 @@ impl Stage {
                 }
                 Decision::Deny(d)
             }
-            Self::Authenticate(_) | Self::Quota(_) => return None,
+            Self::Authenticate(_)
+            | Self::Quota(_)
+            | Self::Content(_)
+            | Self::Schema(_)
+            | Self::Waf(_) => return None,
             Self::Authorize(policy) => authorize(policy, ctx, &req.method),
             Self::RateLimit(limit) => return limit.decide_now(ctx, req),
             Self::IpFilter(f) => f.on_request(ctx),
@@ -301,16 +320,202 @@ impl Patch {
     }
 }
 
+/// The request body as the chain sees it.
+pub enum RequestBody {
+    /// The request has no body.
+    Empty,
+    /// Not read yet (size-limited and framing-checked while it streams).
+    Stream(crate::body::Body),
+    /// Read whole into memory by an inspecting stage (at most the route's inspection cap).
+    Buffered(bytes::Bytes),
+    /// Longer than the inspection cap on a route that forwards such bodies uninspected.
+    Uninspected(crate::body::Body),
+    /// Lost to a read error (the request is refused).
+    Failed,
+}
+
+impl std::fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Empty => "Empty",
+            Self::Stream(_) => "Stream",
+            Self::Buffered(_) => "Buffered",
+            Self::Uninspected(_) => "Uninspected",
+            Self::Failed => "Failed",
+        })
+    }
+}
+
+/// How much of a body the inspecting stages may read.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyInspection {
+    /// Most bytes read into memory.
+    pub max_bytes: usize,
+    /// Forward longer bodies uninspected instead of answering 413.
+    pub skip_larger: bool,
+}
+
+impl Default for BodyInspection {
+    fn default() -> Self {
+        Self {
+            max_bytes: 1024 * 1024,
+            skip_larger: false,
+        }
+    }
+}
+
+/// Why a body could not be read for inspection.
+#[derive(Debug)]
+pub enum BodyReadError {
+    /// Over the inspection cap (and the route rejects such bodies), or over the size limit.
+    TooLarge,
+    /// The body failed (framing, early end, client gone).
+    Failed,
+}
+
+impl RequestBody {
+    /// Whether there is a body at all.
+    pub fn present(&self) -> bool {
+        match self {
+            Self::Empty => false,
+            Self::Buffered(b) => !b.is_empty(),
+            _ => true,
+        }
+    }
+
+    /// Reads the body into memory for inspection (once; later calls return the same bytes).
+    /// `Ok(None)`: no body, or one forwarded uninspected because it is longer than the cap.
+    pub async fn inspect(
+        &mut self,
+        limits: BodyInspection,
+    ) -> Result<Option<&bytes::Bytes>, BodyReadError> {
+        if let Self::Stream(_) = self {
+            let Self::Stream(b) = std::mem::replace(self, Self::Failed) else {
+                return Err(BodyReadError::Failed);
+            };
+            match crate::body::read_prefix(b, limits.max_bytes).await {
+                Ok(crate::body::Prefix::Complete(bytes)) => *self = Self::Buffered(bytes),
+                Ok(crate::body::Prefix::Partial(head, rest)) => {
+                    if !limits.skip_larger {
+                        crate::body::linger(rest);
+                        return Err(BodyReadError::TooLarge);
+                    }
+                    *self = Self::Uninspected(crate::body::prefixed(head, rest));
+                }
+                Err((e, rest)) => {
+                    if e.is::<crate::body::BodyTooLarge>() {
+                        crate::body::linger(rest);
+                        return Err(BodyReadError::TooLarge);
+                    }
+                    return Err(BodyReadError::Failed);
+                }
+            }
+        }
+        match self {
+            Self::Buffered(b) => Ok(Some(b)),
+            Self::Failed => Err(BodyReadError::Failed),
+            _ => Ok(None),
+        }
+    }
+}
+
+impl Stage {
+    /// Decides a body stage (content, schema, WAF), reading the body when the stage needs it.
+    async fn decide_with_body(
+        &self,
+        ctx: &mut RequestCtx,
+        req: &Parts,
+        body: &mut RequestBody,
+        limits: BodyInspection,
+    ) -> Result<Decision, BodyReadError> {
+        Ok(match self {
+            Self::Content(c) => {
+                if let Err(d) = c.check_head(req, body.present()) {
+                    return Ok(Decision::Deny(d));
+                }
+                if !c.reads_body(req) {
+                    return Ok(Decision::Allow("allowed"));
+                }
+                match body.inspect(limits).await? {
+                    Some(b) => match c.check_body(req, b) {
+                        Ok(()) => Decision::Allow("allowed"),
+                        Err(d) => Decision::Deny(d),
+                    },
+                    None => Decision::Allow("allowed"),
+                }
+            }
+            Self::Schema(s) => {
+                if body.present() {
+                    body.inspect(limits).await?;
+                }
+                if matches!(body, RequestBody::Uninspected(_)) {
+                    return Ok(Decision::Allow("uninspected"));
+                }
+                let b = match body {
+                    RequestBody::Buffered(b) => Some(&*b),
+                    _ => None,
+                };
+                match s.check(req, b) {
+                    Ok(()) => Decision::Allow("valid"),
+                    Err(d) => Decision::Deny(d),
+                }
+            }
+            Self::Waf(w) => {
+                let b = if body.present() {
+                    body.inspect(limits).await?
+                } else {
+                    None
+                };
+                w.decide(ctx, req, b)
+            }
+            _ => match self.decide_now(ctx, req) {
+                Some(d) => d,
+                None => self.decide_later(ctx, req).await,
+            },
+        })
+    }
+}
+
+/// The answer to a body that failed while an inspecting stage read it: the framing violation
+/// the wire check found (and the connection closes), or a body cut short.
+fn body_failed(ctx: &mut RequestCtx) -> Deny {
+    let mut d = Deny::new(Problem::BadRequest);
+    match ctx.wire.as_ref().and_then(|(w, i)| w.violation(*i)) {
+        Some(v) => {
+            d.detail = Some(v.detail().to_owned());
+            d.headers
+                .push((http::header::CONNECTION, HeaderValue::from_static("close")));
+        }
+        None => d.detail = Some("request body could not be read".to_owned()),
+    }
+    d
+}
+
 /// Runs `chain` in order; returns the first deny. Modifications are applied to `req` as they
-/// come.
+/// come. Body stages read `body` (bounded by `limits`) when they need it.
 pub async fn run_request_chain(
     chain: &[Stage],
     ctx: &mut RequestCtx,
     req: &mut Parts,
+    body: &mut RequestBody,
+    limits: BodyInspection,
 ) -> Result<(), Deny> {
     for stage in chain {
         let decision = match stage.decide_now(ctx, req) {
             Some(d) => d,
+            None if matches!(stage, Stage::Content(_) | Stage::Schema(_) | Stage::Waf(_)) => {
+                match stage.decide_with_body(ctx, req, body, limits).await {
+                    Ok(d) => d,
+                    Err(e) => {
+                        let d = match e {
+                            BodyReadError::TooLarge => Deny::new(Problem::PayloadTooLarge),
+                            BodyReadError::Failed => body_failed(ctx),
+                        };
+                        ctx.decisions.push((stage.name(), "body_unreadable"));
+                        return Err(d);
+                    }
+                }
+            }
             None => stage.decide_later(ctx, req).await,
         };
         match decision {

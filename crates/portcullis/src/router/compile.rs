@@ -418,6 +418,37 @@ fn compile_route(
         }
     }
     chain.extend(after_authz);
+    // Body stages, in DESIGN.md order: content rules, schema, WAF.
+    if let Some(c) = &r.content {
+        chain.push(Stage::Content(Arc::new(crate::policy::content::compile(
+            c,
+            &format!("{at}.content"),
+            errs,
+        ))));
+    }
+    if let Some(sc) = &r.schema
+        && let Some(s) = crate::policy::schema::compile(sc, &format!("{at}.schema"), errs)
+    {
+        chain.push(Stage::Schema(Arc::new(s)));
+    }
+    if let Some(w) = &r.waf
+        && let Some(w) = crate::policy::waf::compile(w, &format!("{at}.waf"), errs)
+    {
+        chain.push(Stage::Waf(Arc::new(w)));
+    }
+    let mut inspection = crate::policy::BodyInspection::default();
+    if let Some(b) = &r.body_inspection {
+        if let Some(m) = b.max_bytes {
+            if m.0 == 0 || m.0 > 64 * 1024 * 1024 {
+                errs.push(
+                    format!("{at}.body_inspection.max_bytes"),
+                    "between 1 byte and 64MiB",
+                );
+            }
+            inspection.max_bytes = usize::try_from(m.0).unwrap_or(usize::MAX);
+        }
+        inspection.skip_larger = b.larger == Some(crate::config::raw::LargerBodyConfig::Skip);
+    }
     let req_edits = compile_edits(&r.request_headers, &format!("{at}.request_headers"), errs);
     if let Some(rules) = &req_edits {
         for (n, _) in rules.set.iter().chain(&rules.add) {
@@ -545,6 +576,7 @@ fn compile_route(
         rewrite,
         upstream_host,
         max_body_bytes: r.max_body_bytes.map(|b| b.0),
+        inspection,
         timeout: r.timeout.map(|d| d.0),
         metrics: std::sync::OnceLock::new(),
         order,

@@ -49,6 +49,8 @@ pub struct Route {
     pub upstream_host: Option<HeaderValue>,
     /// Body limit override.
     pub max_body_bytes: Option<u64>,
+    /// How much of a body the content, schema and WAF stages read.
+    pub inspection: crate::policy::BodyInspection,
     /// Per-try timeout override.
     pub timeout: Option<std::time::Duration>,
     /// Metric handles, fetched on first use.

@@ -15,6 +15,7 @@ mod support;
 
 mod cli;
 mod identity;
+mod inputs;
 mod jwt;
 mod lifecycle;
 mod limits;

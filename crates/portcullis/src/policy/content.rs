@@ -1,0 +1,275 @@
+//! The `content` stage: media types, query parameter count, and the shape of JSON and
+//! multipart bodies, per route.
+//!
+//! JSON limits are checked by one pass over the bytes that tracks strings and nesting (no value
+//! tree is built, so a hostile document costs no more than its length); the schema stage
+//! parses the body properly when a route has one.
+
+use http::request::Parts;
+use http::{HeaderMap, header};
+
+use super::Deny;
+use crate::config::error::Collector;
+use crate::config::raw::ContentConfig;
+use crate::reply::Problem;
+
+/// A compiled `content` block.
+#[derive(Debug)]
+pub struct ContentRules {
+    /// Accepted media types as (type, subtype), `*` for any; empty for any.
+    types: Vec<(String, String)>,
+    max_query_params: Option<usize>,
+    json: Option<JsonLimits>,
+    max_multipart_parts: Option<usize>,
+}
+
+/// Limits on a JSON document's shape.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonLimits {
+    /// Deepest nesting.
+    pub max_depth: usize,
+    /// Most object keys in the document.
+    pub max_keys: usize,
+    /// Longest string in bytes as sent.
+    pub max_string: usize,
+}
+
+/// Compiles a route's `content` block.
+pub fn compile(c: &ContentConfig, at: &str, errs: &mut Collector) -> ContentRules {
+    let mut types = Vec::new();
+    for (i, t) in c.content_types.iter().enumerate() {
+        match parse_media_type(t) {
+            Some((ty, sub)) if !(ty == "*" && sub != "*") => types.push((ty, sub)),
+            _ => errs.push(
+                format!("{at}.content_types[{i}]"),
+                format!(
+                    "{:?} is not a media type such as application/json or text/*",
+                    t.as_str()
+                ),
+            ),
+        }
+    }
+    let json = c.json.as_ref().map(|j| JsonLimits {
+        max_depth: j.max_depth.unwrap_or(32),
+        max_keys: j.max_keys.unwrap_or(1000),
+        max_string: j
+            .max_string_length
+            .map_or(64 * 1024, |b| usize::try_from(b.0).unwrap_or(usize::MAX)),
+    });
+    if let Some(j) = &json
+        && (j.max_depth == 0 || j.max_keys == 0 || j.max_string == 0)
+    {
+        errs.push(format!("{at}.json"), "limits must be at least 1");
+    }
+    ContentRules {
+        types,
+        max_query_params: c.max_query_params,
+        json,
+        max_multipart_parts: c.max_multipart_parts,
+    }
+}
+
+/// `type/subtype` in lower case, parameters dropped.
+fn parse_media_type(v: &str) -> Option<(String, String)> {
+    let essence = v.split(';').next()?.trim().to_ascii_lowercase();
+    let (t, s) = essence.split_once('/')?;
+    let token = |x: &str| {
+        !x.is_empty()
+            && x.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+*".contains(&b))
+    };
+    (token(t) && token(s)).then(|| (t.to_owned(), s.to_owned()))
+}
+
+/// Whether the request's media type is JSON (`application/json`, `*/*+json`).
+pub fn is_json(headers: &HeaderMap) -> bool {
+    media_type(headers)
+        .is_some_and(|(t, s)| t == "application" && (s == "json" || s.ends_with("+json")))
+}
+
+fn media_type(headers: &HeaderMap) -> Option<(String, String)> {
+    parse_media_type(headers.get(header::CONTENT_TYPE)?.to_str().ok()?)
+}
+
+fn bad(text: String) -> Deny {
+    let mut d = Deny::new(Problem::BadRequest);
+    d.detail = Some(text);
+    d
+}
+
+impl ContentRules {
+    /// Checks what the head shows: the media type (of a request with a body) and the query
+    /// parameter count.
+    pub fn check_head(&self, req: &Parts, has_body: bool) -> Result<(), Deny> {
+        if let Some(max) = self.max_query_params {
+            let n = req
+                .uri
+                .query()
+                .map_or(0, |q| q.split('&').filter(|p| !p.is_empty()).count());
+            if n > max {
+                return Err(bad(format!("more than {max} query parameters")));
+            }
+        }
+        if !self.types.is_empty() && has_body {
+            let ok = media_type(&req.headers).is_some_and(|(t, s)| {
+                self.types
+                    .iter()
+                    .any(|(at, asub)| (at == "*" || *at == t) && (asub == "*" || *asub == s))
+            });
+            if !ok {
+                return Err(Deny::new(Problem::UnsupportedMediaType));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether [`ContentRules::check_body`] needs this request's body.
+    pub fn reads_body(&self, req: &Parts) -> bool {
+        (self.json.is_some() && is_json(&req.headers))
+            || (self.max_multipart_parts.is_some()
+                && media_type(&req.headers).is_some_and(|(t, _)| t == "multipart"))
+    }
+
+    /// Checks the body's shape.
+    pub fn check_body(&self, req: &Parts, body: &[u8]) -> Result<(), Deny> {
+        if let Some(j) = &self.json
+            && is_json(&req.headers)
+        {
+            json_shape(body, j).map_err(bad)?;
+        }
+        if let Some(max) = self.max_multipart_parts
+            && let Some(boundary) = boundary(&req.headers)
+        {
+            let delim = format!("--{boundary}");
+            let n = memchr::memmem::find_iter(body, delim.as_bytes()).count();
+            // n delimiters, the last one closing, enclose n - 1 parts.
+            if n.saturating_sub(1) > max {
+                return Err(bad(format!("more than {max} multipart parts")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn boundary(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    v.split(';').skip(1).find_map(|p| {
+        let (k, val) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| val.trim().trim_matches('"').to_owned())
+            .filter(|b| !b.is_empty())
+    })
+}
+
+/// One pass over a JSON text checking nesting depth, key count and string lengths. Syntax is
+/// left to the parser of whoever reads the document; this only bounds its shape.
+pub fn json_shape(body: &[u8], l: &JsonLimits) -> Result<(), String> {
+    let mut depth = 0usize;
+    let mut keys = 0usize;
+    // Whether each open container is an object (keys are strings followed by `:`).
+    let mut stack: Vec<bool> = Vec::new();
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > l.max_depth {
+                    return Err(format!("JSON nested deeper than {}", l.max_depth));
+                }
+                stack.push(body[i] == b'{');
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                stack.pop();
+            }
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < body.len() {
+                    match body[j] {
+                        b'\\' => j += 2,
+                        b'"' => break,
+                        _ => j += 1,
+                    }
+                }
+                if j.min(body.len()) - start > l.max_string {
+                    return Err(format!("JSON string longer than {} bytes", l.max_string));
+                }
+                i = j;
+                if stack.last() == Some(&true) {
+                    let next = body[(j + 1).min(body.len())..]
+                        .iter()
+                        .find(|b| !b.is_ascii_whitespace());
+                    if next == Some(&b':') {
+                        keys += 1;
+                        if keys > l.max_keys {
+                            return Err(format!("JSON with more than {} keys", l.max_keys));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const L: JsonLimits = JsonLimits {
+        max_depth: 3,
+        max_keys: 4,
+        max_string: 8,
+    };
+
+    #[test]
+    fn json_shape_limits() {
+        assert!(json_shape(br#"{"a":[1,{"b":"x"}]}"#, &L).is_ok());
+        assert!(
+            json_shape(br#"[[[[1]]]]"#, &L)
+                .unwrap_err()
+                .contains("deeper")
+        );
+        assert!(
+            json_shape(br#"{"a":1,"b":2,"c":3,"d":4,"e":5}"#, &L)
+                .unwrap_err()
+                .contains("keys")
+        );
+        // Strings in arrays are not keys.
+        assert!(json_shape(br#"{"a":["b","c","d","e","f"]}"#, &L).is_ok());
+        assert!(
+            json_shape(br#"{"a":"123456789"}"#, &L)
+                .unwrap_err()
+                .contains("longer")
+        );
+        // Escaped quotes do not end a string; brackets inside strings do not nest.
+        assert!(json_shape(br#"{"a":"[[[\"[[["}"#, &L).is_ok());
+        // Unterminated input ends the pass without panicking.
+        assert!(json_shape(br#"{"a":"abc"#, &L).is_ok());
+        assert!(json_shape(b"\"\\", &L).is_ok());
+    }
+
+    #[test]
+    fn media_types() {
+        assert_eq!(
+            parse_media_type("Application/JSON; charset=utf-8"),
+            Some(("application".into(), "json".into()))
+        );
+        assert_eq!(parse_media_type("json"), None);
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/problem+json".parse().unwrap(),
+        );
+        assert!(is_json(&h));
+        h.insert(
+            header::CONTENT_TYPE,
+            "multipart/form-data; boundary=\"xyz\"".parse().unwrap(),
+        );
+        assert_eq!(boundary(&h).as_deref(), Some("xyz"));
+    }
+}
