@@ -53,6 +53,8 @@ enum Command {
     },
     /// Print the JSON Schema of the config file.
     Schema,
+    /// List the WAF's rules: id, family, paranoia level, score, message (for `waf.exclusions`).
+    WafRules,
     /// Print the version.
     Version,
 }
@@ -187,6 +189,20 @@ fn main() -> ExitCode {
         },
         Command::Schema => {
             print!("{}", portcullis::config::json_schema());
+            ExitCode::SUCCESS
+        }
+        Command::WafRules => {
+            println!("id\tfamily\tparanoia\tscore\tmessage");
+            for r in portcullis_waf::rule_catalogue() {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    r.id,
+                    r.family,
+                    r.paranoia,
+                    r.severity.score(),
+                    r.message
+                );
+            }
             ExitCode::SUCCESS
         }
         Command::Check { config } => {

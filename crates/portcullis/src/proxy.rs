@@ -95,7 +95,7 @@ pub async fn handle(
     let seconds = started.elapsed().as_secs_f64();
     shared.metrics.decisions(&ctx.decisions);
     if !snap.bans.is_empty()
-        && let Some(offence) = Offence::of(&ctx.decisions, status)
+        && let Some(offence) = Offence::of(&ctx.decisions, status, reason.is_some())
     {
         crate::state::bans::report(
             &snap.bans,

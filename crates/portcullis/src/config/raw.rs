@@ -524,6 +524,10 @@ pub struct RouteConfig {
     /// JSON Schema the request body must match (drafts 7 and 2020-12).
     #[serde(default)]
     pub schema: Option<SchemaConfig>,
+    /// Validate requests against an OpenAPI 3.0 or 3.1 document: operations, parameters and
+    /// JSON bodies; undescribed operations refused by default.
+    #[serde(default)]
+    pub openapi: Option<OpenApiConfig>,
     /// The WAF: decode every input, run the attack detectors, score, block or log.
     #[serde(default)]
     pub waf: Option<WafConfig>,
@@ -1310,4 +1314,21 @@ pub enum LargerBodyConfig {
     Reject,
     /// Forward it uninspected.
     Skip,
+}
+
+/// A route group validated against an OpenAPI document (positive security model).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenApiConfig {
+    /// The document (YAML or JSON, OpenAPI 3.0.x or 3.1.x), relative to the config file.
+    /// Read when the config loads; `$ref`s are followed only inside the document.
+    pub file: Str,
+    /// Path prefix the document's paths are under on this route. Default: the path of the
+    /// first `servers` URL (`https://api.example.com/v1` → `/v1`), or none.
+    #[serde(default)]
+    pub base_path: Option<Str>,
+    /// Refuse requests the document does not describe: 404 for an unknown path, 405 for an
+    /// unknown method. Default true; false only checks the operations it knows.
+    #[serde(default)]
+    pub reject_unknown: Option<bool>,
 }

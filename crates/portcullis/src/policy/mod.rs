@@ -15,6 +15,7 @@ pub mod authz;
 pub mod content;
 pub mod headers;
 pub mod ipfilter;
+pub mod openapi;
 pub mod ratelimit;
 pub mod schema;
 pub mod validate;
@@ -166,6 +167,8 @@ pub enum Stage {
     Content(Arc<content::ContentRules>),
     /// JSON Schema of the body.
     Schema(Arc<schema::BodySchema>),
+    /// An OpenAPI description: operation, parameters, body.
+    OpenApi(Arc<openapi::Api>),
     /// The WAF.
     Waf(Arc<waf::WafStage>),
 }
@@ -186,6 +189,7 @@ impl Stage {
             Self::Ban(_) => "ban",
             Self::Content(_) => "content",
             Self::Schema(_) => "schema",
+            Self::OpenApi(_) => "openapi",
             Self::Waf(_) => "waf",
         }
     }
@@ -219,6 +223,7 @@ impl Stage {
             | Self::Quota(_)
             | Self::Content(_)
             | Self::Schema(_)
+            | Self::OpenApi(_)
             | Self::Waf(_) => return None,
             Self::Authorize(policy) => authorize(policy, ctx, &req.method),
             Self::RateLimit(limit) => return limit.decide_now(ctx, req),
@@ -460,6 +465,22 @@ impl Stage {
                     Err(d) => Decision::Deny(d),
                 }
             }
+            Self::OpenApi(a) => {
+                if a.reads_body(req) && body.present() {
+                    body.inspect(limits).await?;
+                }
+                match body {
+                    RequestBody::Buffered(b) => a.decide(req, Some(&*b)),
+                    // Longer than the cap on a route that forwards such bodies: the head only.
+                    RequestBody::Uninspected(_) => match a.decide(req, None) {
+                        Decision::Deny(d) if d.outcome == "invalid_body" => {
+                            Decision::Allow("uninspected")
+                        }
+                        other => other,
+                    },
+                    _ => a.decide(req, None),
+                }
+            }
             Self::Waf(w) => {
                 let b = if body.present() {
                     body.inspect(limits).await?
@@ -503,7 +524,11 @@ pub async fn run_request_chain(
     for stage in chain {
         let decision = match stage.decide_now(ctx, req) {
             Some(d) => d,
-            None if matches!(stage, Stage::Content(_) | Stage::Schema(_) | Stage::Waf(_)) => {
+            None if matches!(
+                stage,
+                Stage::Content(_) | Stage::Schema(_) | Stage::OpenApi(_) | Stage::Waf(_)
+            ) =>
+            {
                 match stage.decide_with_body(ctx, req, body, limits).await {
                     Ok(d) => d,
                     Err(e) => {

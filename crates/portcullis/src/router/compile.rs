@@ -426,6 +426,11 @@ fn compile_route(
             errs,
         ))));
     }
+    if let Some(oa) = &r.openapi
+        && let Some(a) = crate::policy::openapi::compile(oa, &format!("{at}.openapi"), errs)
+    {
+        chain.push(Stage::OpenApi(Arc::new(a)));
+    }
     if let Some(sc) = &r.schema
         && let Some(s) = crate::policy::schema::compile(sc, &format!("{at}.schema"), errs)
     {

@@ -47,7 +47,16 @@ impl Offence {
     }
 
     /// What a finished request counts as, from the last stage decision and the status.
-    pub fn of(decisions: &[(&'static str, &'static str)], status: u16) -> Option<Self> {
+    /// `local` says the gateway answered itself (a stage refused); an upstream's answer only
+    /// ever counts as a 404, whatever stage ran last.
+    pub fn of(
+        decisions: &[(&'static str, &'static str)],
+        status: u16,
+        local: bool,
+    ) -> Option<Self> {
+        if !local {
+            return (status == 404).then_some(Self::NotFound);
+        }
         let last = decisions.last().copied();
         match (last, status) {
             (Some(("authn", o)), 401) if o != "missing_credential" => Some(Self::AuthnFailure),
@@ -361,32 +370,42 @@ mod tests {
     #[test]
     fn offences_come_from_the_deciding_stage() {
         assert_eq!(
-            Offence::of(&[("authn", "invalid_credential")], 401),
+            Offence::of(&[("authn", "invalid_credential")], 401, true),
             Some(Offence::AuthnFailure)
         );
-        assert_eq!(Offence::of(&[("authn", "missing_credential")], 401), None);
         assert_eq!(
-            Offence::of(&[("authn", "success"), ("authz", "denied")], 403),
+            Offence::of(&[("authn", "missing_credential")], 401, true),
+            None
+        );
+        assert_eq!(
+            Offence::of(&[("authn", "success"), ("authz", "denied")], 403, true),
             Some(Offence::AuthzDenied)
         );
         assert_eq!(
-            Offence::of(&[("ratelimit", "rate_limited")], 429),
+            Offence::of(&[("ratelimit", "rate_limited")], 429, true),
             Some(Offence::RateLimited)
         );
         assert_eq!(
-            Offence::of(&[("router", "not_found")], 404),
+            Offence::of(&[("router", "not_found")], 404, true),
             Some(Offence::NotFound)
         );
         assert_eq!(
-            Offence::of(&[("authn", "success")], 404),
+            Offence::of(&[("authn", "success")], 404, false),
             Some(Offence::NotFound),
             "a 404 from the upstream"
         );
-        assert_eq!(Offence::of(&[("authn", "success")], 200), None);
+        assert_eq!(Offence::of(&[("authn", "success")], 200, false), None);
         assert_eq!(
-            Offence::of(&[("ban", "banned")], 403),
+            Offence::of(&[("ban", "banned")], 403, true),
             None,
             "a ban is no new offence"
+        );
+        // An upstream's own 403 after the WAF passed is no WAF block (nor an authz denial).
+        assert_eq!(Offence::of(&[("waf", "pass")], 403, false), None);
+        assert_eq!(Offence::of(&[("authz", "role")], 403, false), None);
+        assert_eq!(
+            Offence::of(&[("waf", "blocked")], 403, true),
+            Some(Offence::WafBlock)
         );
     }
 

@@ -349,3 +349,100 @@ async fn suite_waf_route_against_the_corpora() {
         attacks.len()
     );
 }
+
+#[tokio::test]
+async fn openapi_route_group_positive_model() {
+    let up = start_upstream("backend").await;
+    let dir = crate::support::temp_dir("openapi");
+    let doc = dir.join("api.yaml");
+    std::fs::write(
+        &doc,
+        r##"openapi: 3.1.0
+info: { title: shop, version: "1" }
+servers: [{ url: /api }]
+paths:
+  /orders/{id}:
+    get:
+      parameters:
+        - { name: id, in: path, required: true, schema: { type: integer, minimum: 1 } }
+        - { name: fields, in: query, schema: { type: string, enum: [short, full] } }
+  /orders:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: "#/components/schemas/Order" }
+components:
+  schemas:
+    Order:
+      type: object
+      required: [item]
+      properties: { item: { type: string, maxLength: 20 }, qty: { type: [integer, "null"] } }
+"##,
+    )
+    .expect("write doc");
+    let yaml = format!(
+        r#"{BASE}upstreams: {{ backend: {{ targets: ["{a}"] }} }}
+routes:
+  - name: api
+    match: {{ path_prefix: /api/ }}
+    auth: none
+    upstream: backend
+    openapi: {{ file: "{doc}" }}
+"#,
+        a = up.addr,
+        doc = doc.display()
+    );
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    assert_eq!(get(&c, &gw.url("/api/orders/7?fields=full")).await.0, 200);
+    let (st, body) = get(&c, &gw.url("/api/orders/0")).await;
+    assert_eq!(st, 400, "{body}");
+    assert!(
+        body.contains("path/id") && body.contains("minimum"),
+        "{body}"
+    );
+    assert_eq!(get(&c, &gw.url("/api/orders/7?fields=all")).await.0, 400);
+    // Undescribed operations are refused.
+    assert_eq!(get(&c, &gw.url("/api/admin")).await.0, 404);
+    let (st, _) = send(&c, post(gw.url("/api/orders/7"), "application/json", "{}")).await;
+    assert_eq!(st, 405);
+    let ok = r#"{"item":"tea","qty":null}"#;
+    assert_eq!(
+        send(&c, post(gw.url("/api/orders"), "application/json", ok))
+            .await
+            .0,
+        200
+    );
+    let (st, body) = send(
+        &c,
+        post(gw.url("/api/orders"), "application/json", r#"{"qty":"x"}"#),
+    )
+    .await;
+    assert_eq!(st, 422, "{body}");
+    assert!(body.contains("/item") && body.contains("/qty"), "{body}");
+    // A broken document is a config error naming the file.
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "openapi: 2.0\npaths: {}\n").expect("write");
+    let out = std::process::Command::new(crate::support::BIN)
+        .args(["check", "--config"])
+        .arg({
+            let cfg = dir.join("bad-config.yaml");
+            std::fs::write(
+                &cfg,
+                "listeners: [{ name: m, bind: \"127.0.0.1:1\" }]\nroutes:\n  - { name: a, match: { path_prefix: / }, auth: none, direct: { status: 200 }, openapi: { file: bad.yaml } }\n",
+            )
+            .expect("write");
+            cfg
+        })
+        .output()
+        .expect("run check");
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        text.contains("routes[0].openapi.file") && text.contains("3.0.x or 3.1.x"),
+        "{text}"
+    );
+}

@@ -1,0 +1,872 @@
+//! The `openapi` stage: a route group validated against an OpenAPI 3.0 or 3.1 document.
+//!
+//! The document is read once when the config compiles. Each request is matched to one
+//! operation (path template and method, after the group's base path); with
+//! `reject_unknown` (the default) anything the document does not describe is refused, which is
+//! the positive security model: 404 for an unknown path, 405 with `Allow` for an unknown
+//! method. The operation's path, query, header and cookie parameters are then checked
+//! (required, type, enum, pattern, bounds: whatever their schema says) and so is a JSON request
+//! body. Violations are listed as pointers and keywords, never values.
+//!
+//! Schemas are compiled with the `jsonschema` crate: 3.1 documents as JSON Schema 2020-12,
+//! 3.0 documents as draft 4 with `nullable` rewritten to a `null` type. Each compiled schema
+//! carries a copy of the document's `components` so `#/components/...` references resolve;
+//! no other reference is followed (no files, no network).
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderValue, Method};
+use serde_json::{Map, Value};
+
+use super::{Decision, Deny};
+use crate::config::error::Collector;
+use crate::config::raw::OpenApiConfig;
+use crate::reply::Problem;
+
+/// Largest document read.
+const MAX_DOC_BYTES: u64 = 8 * 1024 * 1024;
+/// Most `$ref` hops followed for one object.
+const MAX_REF_HOPS: usize = 16;
+/// Most violations listed in one answer.
+const MAX_LISTED: usize = 5;
+
+/// A compiled API description.
+pub struct Api {
+    base: String,
+    reject_unknown: bool,
+    paths: Vec<PathItem>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("base", &self.base)
+            .field("paths", &self.paths.len())
+            .finish_non_exhaustive()
+    }
+}
+
+struct PathItem {
+    segs: Vec<Seg>,
+    ops: Vec<Operation>,
+}
+
+enum Seg {
+    Lit(String),
+    Param(String),
+}
+
+struct Operation {
+    method: Method,
+    params: Vec<Param>,
+    body: Option<BodySpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+impl Place {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "path" => Self::Path,
+            "query" => Self::Query,
+            "header" => Self::Header,
+            "cookie" => Self::Cookie,
+            _ => return None,
+        })
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Path => "path",
+            Self::Query => "query",
+            Self::Header => "header",
+            Self::Cookie => "cookie",
+        }
+    }
+}
+
+/// How a parameter's text becomes a JSON value for its schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Array(Box<Kind>),
+}
+
+struct Param {
+    name: String,
+    place: Place,
+    required: bool,
+    kind: Kind,
+    schema: Option<jsonschema::Validator>,
+}
+
+struct BodySpec {
+    required: bool,
+    /// (type, subtype) with `*` wildcards, and the schema of JSON media types.
+    media: Vec<(String, String, Option<jsonschema::Validator>)>,
+}
+
+/// What compiling needs besides the document: which draft, and the components to carry.
+struct Ctx<'a> {
+    doc: &'a Value,
+    draft: jsonschema::Draft,
+    components: Value,
+}
+
+/// Compiles a route's `openapi` block.
+pub fn compile(c: &OpenApiConfig, at: &str, errs: &mut Collector) -> Option<Api> {
+    let path = crate::config::expand::resolve_path(&c.file);
+    let bytes = match crate::config::expand::read_capped(&path, MAX_DOC_BYTES) {
+        Ok(b) => b,
+        Err(e) => {
+            errs.push(format!("{at}.file"), e);
+            return None;
+        }
+    };
+    let mut doc: Value = match serde_saphyr::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            let msg = e.to_string();
+            errs.push(
+                format!("{at}.file"),
+                format!(
+                    "{} is not JSON or YAML: {}",
+                    path.display(),
+                    msg.lines().next().unwrap_or("")
+                ),
+            );
+            return None;
+        }
+    };
+    let version = doc.get("openapi").and_then(Value::as_str).unwrap_or("");
+    let draft = if version.starts_with("3.1") {
+        jsonschema::Draft::Draft202012
+    } else if version.starts_with("3.0") {
+        rewrite_nullable(&mut doc);
+        jsonschema::Draft::Draft4
+    } else {
+        errs.push(
+            format!("{at}.file"),
+            format!(
+                "{}: `openapi` must be 3.0.x or 3.1.x, found {version:?}",
+                path.display()
+            ),
+        );
+        return None;
+    };
+    let base = match &c.base_path {
+        Some(b) => b.trim_end_matches('/').to_owned(),
+        None => server_base(&doc),
+    };
+    let cx = Ctx {
+        doc: &doc,
+        draft,
+        components: doc.get("components").cloned().unwrap_or(Value::Null),
+    };
+    let before = errs.errors.len();
+    let mut paths = Vec::new();
+    if let Some(map) = doc.get("paths").and_then(Value::as_object) {
+        for (template, item) in map {
+            let at = format!("{at}.file: paths.{template}");
+            match compile_path(&cx, template, item, &at, errs) {
+                Some(p) => paths.push(p),
+                None => continue,
+            }
+        }
+    } else {
+        errs.push(format!("{at}.file"), "the document has no `paths`");
+    }
+    if errs.errors.len() > before {
+        return None;
+    }
+    // Concrete segments win over templated ones (OpenAPI: "/users/me" before "/users/{id}").
+    paths.sort_by_key(|p| {
+        std::cmp::Reverse(
+            p.segs
+                .iter()
+                .map(|s| matches!(s, Seg::Lit(_)) as usize)
+                .collect::<Vec<_>>(),
+        )
+    });
+    Some(Api {
+        base,
+        reject_unknown: c.reject_unknown.unwrap_or(true),
+        paths,
+    })
+}
+
+/// The path of the first server URL (`https://api.example.com/v1` → `/v1`), or nothing.
+fn server_base(doc: &Value) -> String {
+    let url = doc
+        .pointer("/servers/0/url")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let path = match url.find("://") {
+        Some(i) => url[i + 3..].find('/').map_or("", |j| &url[i + 3 + j..]),
+        None => url,
+    };
+    if path.contains('{') {
+        return String::new();
+    }
+    path.trim_end_matches('/').to_owned()
+}
+
+/// OpenAPI 3.0's `nullable: true` as JSON Schema: `null` added to `type`.
+fn rewrite_nullable(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if m.get("nullable") == Some(&Value::Bool(true))
+                && let Some(t) = m.get("type").cloned()
+            {
+                let mut list = match t {
+                    Value::Array(a) => a,
+                    other => vec![other],
+                };
+                list.push(Value::String("null".into()));
+                m.insert("type".into(), Value::Array(list));
+                if let Some(Value::Array(e)) = m.get_mut("enum") {
+                    e.push(Value::Null);
+                }
+            }
+            for (_, child) in m.iter_mut() {
+                rewrite_nullable(child);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(rewrite_nullable),
+        _ => {}
+    }
+}
+
+/// Follows local `$ref`s (`#/components/...`) to the object they name.
+fn resolve<'d>(doc: &'d Value, mut v: &'d Value) -> Result<&'d Value, String> {
+    for _ in 0..MAX_REF_HOPS {
+        let Some(r) = v.get("$ref").and_then(Value::as_str) else {
+            return Ok(v);
+        };
+        let Some(pointer) = r.strip_prefix('#') else {
+            return Err(format!(
+                "only references inside the document are followed: {r:?}"
+            ));
+        };
+        v = doc
+            .pointer(pointer)
+            .ok_or_else(|| format!("reference {r:?} names nothing"))?;
+    }
+    Err("too many nested references".into())
+}
+
+fn compile_path(
+    cx: &Ctx<'_>,
+    template: &str,
+    item: &Value,
+    at: &str,
+    errs: &mut Collector,
+) -> Option<PathItem> {
+    let item = match resolve(cx.doc, item) {
+        Ok(i) => i,
+        Err(e) => {
+            errs.push(at.to_owned(), e);
+            return None;
+        }
+    };
+    if !template.starts_with('/') {
+        errs.push(at.to_owned(), "a path must start with /");
+        return None;
+    }
+    let segs: Vec<Seg> = template
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(
+            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => Seg::Param(name.to_owned()),
+                None => Seg::Lit(s.to_owned()),
+            },
+        )
+        .collect();
+    let shared = item.get("parameters").and_then(Value::as_array);
+    let mut ops = Vec::new();
+    for (name, method) in [
+        ("get", Method::GET),
+        ("put", Method::PUT),
+        ("post", Method::POST),
+        ("delete", Method::DELETE),
+        ("options", Method::OPTIONS),
+        ("head", Method::HEAD),
+        ("patch", Method::PATCH),
+        ("trace", Method::TRACE),
+    ] {
+        let Some(op) = item.get(name) else {
+            continue;
+        };
+        let at = format!("{at}.{name}");
+        // Operation parameters override path-item ones with the same name and place.
+        let mut params: Vec<Param> = Vec::new();
+        for list in [shared, op.get("parameters").and_then(Value::as_array)]
+            .into_iter()
+            .flatten()
+        {
+            for p in list {
+                match compile_param(cx, p) {
+                    Ok(p) => {
+                        params.retain(|q| !(q.name == p.name && q.place == p.place));
+                        params.push(p);
+                    }
+                    Err(e) => errs.push(format!("{at}.parameters"), e),
+                }
+            }
+        }
+        let body = match op.get("requestBody") {
+            None => None,
+            Some(b) => match compile_body(cx, b) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    errs.push(format!("{at}.requestBody"), e);
+                    None
+                }
+            },
+        };
+        ops.push(Operation {
+            method,
+            params,
+            body,
+        });
+    }
+    Some(PathItem { segs, ops })
+}
+
+fn compile_param(cx: &Ctx<'_>, p: &Value) -> Result<Param, String> {
+    let p = resolve(cx.doc, p)?;
+    let name = p
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or("a parameter without `name`")?;
+    let place = p
+        .get("in")
+        .and_then(Value::as_str)
+        .and_then(Place::parse)
+        .ok_or_else(|| format!("parameter {name:?}: `in` must be path, query, header or cookie"))?;
+    let schema = match p.get("schema") {
+        Some(s) => Some(resolve(cx.doc, s)?.clone()),
+        None => None,
+    };
+    let kind = schema.as_ref().map_or(Kind::String, |s| kind_of(cx.doc, s));
+    let validator = match &schema {
+        Some(s) => Some(validator(cx, s).map_err(|e| format!("parameter {name:?}: {e}"))?),
+        None => None,
+    };
+    Ok(Param {
+        name: if place == Place::Header {
+            name.to_ascii_lowercase()
+        } else {
+            name.to_owned()
+        },
+        place,
+        required: place == Place::Path
+            || p.get("required").and_then(Value::as_bool).unwrap_or(false),
+        kind,
+        schema: validator,
+    })
+}
+
+fn kind_of(doc: &Value, s: &Value) -> Kind {
+    let ty = match s.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        // `[integer, "null"]` and the like: the first non-null type.
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("string"),
+        _ => "string",
+    };
+    match ty {
+        "integer" => Kind::Integer,
+        "number" => Kind::Number,
+        "boolean" => Kind::Boolean,
+        "array" => {
+            let items = s
+                .get("items")
+                .and_then(|i| resolve(doc, i).ok())
+                .map_or(Kind::String, |i| kind_of(doc, i));
+            Kind::Array(Box::new(items))
+        }
+        _ => Kind::String,
+    }
+}
+
+fn compile_body(cx: &Ctx<'_>, b: &Value) -> Result<BodySpec, String> {
+    let b = resolve(cx.doc, b)?;
+    let mut media = Vec::new();
+    if let Some(content) = b.get("content").and_then(Value::as_object) {
+        for (mt, m) in content {
+            let essence = mt
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            let (t, s) = essence
+                .split_once('/')
+                .ok_or_else(|| format!("{mt:?} is not a media type"))?;
+            let json = t == "application" && (s == "json" || s.ends_with("+json"));
+            let schema = match (json, m.get("schema")) {
+                (true, Some(sc)) => Some(validator(cx, resolve(cx.doc, sc)?)?),
+                _ => None,
+            };
+            media.push((t.to_owned(), s.to_owned(), schema));
+        }
+    }
+    Ok(BodySpec {
+        required: b.get("required").and_then(Value::as_bool).unwrap_or(false),
+        media,
+    })
+}
+
+/// A validator for `schema` with the document's components beside it, so
+/// `#/components/...` references resolve and nothing else does.
+fn validator(cx: &Ctx<'_>, schema: &Value) -> Result<jsonschema::Validator, String> {
+    let mut root = Map::new();
+    root.insert("allOf".into(), Value::Array(vec![schema.clone()]));
+    if !cx.components.is_null() {
+        root.insert("components".into(), cx.components.clone());
+    }
+    jsonschema::options()
+        .with_draft(cx.draft)
+        .build(&Value::Object(root))
+        .map_err(|e| format!("invalid schema: {e}"))
+}
+
+/// A parameter's text as the JSON value its schema expects (left a string when it does not
+/// parse, so the schema reports the type).
+fn typed(kind: &Kind, text: &str) -> Value {
+    match kind {
+        Kind::String => Value::String(text.to_owned()),
+        Kind::Integer => text
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(text.to_owned())),
+        Kind::Number => text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .unwrap_or_else(|| Value::String(text.to_owned())),
+        Kind::Boolean => match text {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(text.to_owned()),
+        },
+        Kind::Array(item) => Value::Array(
+            text.split(',')
+                .filter(|s| !s.is_empty())
+                .map(|s| typed(item, s))
+                .collect(),
+        ),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).and_then(|c| (*c as char).to_digit(16)),
+                b.get(i + 2).and_then(|c| (*c as char).to_digit(16)),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Api {
+    /// Whether the stage needs the body of this request (an operation with a JSON body schema).
+    pub fn reads_body(&self, req: &Parts) -> bool {
+        matches!(self.find(req), Found::Op(op, _) if op.body.as_ref().is_some_and(|b| b.media.iter().any(|m| m.2.is_some())))
+    }
+
+    fn find<'a>(&'a self, req: &Parts) -> Found<'a> {
+        let path = crate::proxy::normalise_path(req.uri.path()).unwrap_or_default();
+        let Some(rest) = path.strip_prefix(self.base.as_str()) else {
+            return Found::NoPath;
+        };
+        if !(rest.is_empty() || rest.starts_with('/')) {
+            return Found::NoPath;
+        }
+        let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        for item in &self.paths {
+            if item.segs.len() != segs.len() {
+                continue;
+            }
+            let mut bound = Vec::new();
+            let fits = item.segs.iter().zip(&segs).all(|(t, s)| match t {
+                Seg::Lit(l) => l == s,
+                Seg::Param(name) => {
+                    bound.push((name.as_str(), percent_decode(s)));
+                    true
+                }
+            });
+            if !fits {
+                continue;
+            }
+            let method = if req.method == Method::HEAD
+                && !item.ops.iter().any(|o| o.method == Method::HEAD)
+            {
+                Method::GET
+            } else {
+                req.method.clone()
+            };
+            return match item.ops.iter().find(|o| o.method == method) {
+                Some(op) => Found::Op(op, bound),
+                None => Found::NoMethod(item.ops.iter().map(|o| o.method.clone()).collect()),
+            };
+        }
+        Found::NoPath
+    }
+
+    /// Decides: the operation, its parameters, its body.
+    pub fn decide(&self, req: &Parts, body: Option<&Bytes>) -> Decision {
+        let (op, bound) = match self.find(req) {
+            Found::Op(op, bound) => (op, bound),
+            _ if !self.reject_unknown => return Decision::Allow("undescribed"),
+            Found::NoPath => {
+                let mut d = Deny::new(Problem::RouteNotFound);
+                d.outcome = "unknown_operation";
+                d.detail = Some("no operation of the API description matches".into());
+                return Decision::Deny(d);
+            }
+            Found::NoMethod(allow) => {
+                let mut d = Deny::new(Problem::MethodNotAllowed);
+                d.outcome = "unknown_operation";
+                let names: Vec<&str> = allow.iter().map(Method::as_str).collect();
+                if let Ok(v) = HeaderValue::from_str(&names.join(", ")) {
+                    d.headers.push((http::header::ALLOW, v));
+                }
+                return Decision::Deny(d);
+            }
+        };
+        let mut errors: Vec<(String, String)> = Vec::new();
+        let query: Vec<(String, String)> = req
+            .uri
+            .query()
+            .map(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for p in &op.params {
+            let value: Option<String> = match p.place {
+                Place::Path => bound
+                    .iter()
+                    .find(|(n, _)| *n == p.name)
+                    .map(|(_, v)| v.clone()),
+                Place::Query => {
+                    let vals: Vec<&str> = query
+                        .iter()
+                        .filter(|(k, _)| *k == p.name)
+                        .map(|(_, v)| v.as_str())
+                        .collect();
+                    (!vals.is_empty()).then(|| vals.join(","))
+                }
+                Place::Header => req
+                    .headers
+                    .get(p.name.as_str())
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                Place::Cookie => req
+                    .headers
+                    .get_all(http::header::COOKIE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .flat_map(|v| v.split(';'))
+                    .filter_map(|c| c.trim().split_once('='))
+                    .find(|(k, _)| *k == p.name)
+                    .map(|(_, v)| v.to_owned()),
+            };
+            let at = format!("{}/{}", p.place.as_str(), p.name);
+            match value {
+                None if p.required => errors.push((at, "required".into())),
+                None => {}
+                Some(text) => {
+                    if let Some(v) = &p.schema {
+                        let value = typed(&p.kind, &text);
+                        for e in v.iter_errors(&value).take(MAX_LISTED) {
+                            errors.push((
+                                format!("{at}{}", e.instance_path().as_str()),
+                                e.kind().keyword().to_owned(),
+                            ));
+                        }
+                    }
+                }
+            }
+            if errors.len() >= MAX_LISTED {
+                break;
+            }
+        }
+        if !errors.is_empty() {
+            let mut d = Deny::new(Problem::BadRequest);
+            d.outcome = "invalid_parameter";
+            d.detail = Some("request parameters do not match the API description".into());
+            d.errors = errors;
+            return Decision::Deny(d);
+        }
+        if let Some(spec) = &op.body {
+            return check_body(spec, req, body);
+        }
+        Decision::Allow("valid")
+    }
+}
+
+fn check_body(spec: &BodySpec, req: &Parts, body: Option<&Bytes>) -> Decision {
+    let Some(body) = body.filter(|b| !b.is_empty()) else {
+        if spec.required {
+            let mut d = Deny::new(Problem::SchemaViolation);
+            d.outcome = "invalid_body";
+            d.detail = Some("this operation requires a request body".into());
+            return Decision::Deny(d);
+        }
+        return Decision::Allow("valid");
+    };
+    let ct = req
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let (t, s) = essence.split_once('/').unwrap_or(("", ""));
+    let entry = spec
+        .media
+        .iter()
+        .find(|m| m.0 == t && m.1 == s)
+        .or_else(|| spec.media.iter().find(|m| m.0 == t && m.1 == "*"))
+        .or_else(|| spec.media.iter().find(|m| m.0 == "*"));
+    let Some(entry) = entry else {
+        let mut d = Deny::new(Problem::UnsupportedMediaType);
+        d.outcome = "invalid_body";
+        return Decision::Deny(d);
+    };
+    let Some(validator) = &entry.2 else {
+        return Decision::Allow("valid");
+    };
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(_) => {
+            let mut d = Deny::new(Problem::BadRequest);
+            d.outcome = "invalid_body";
+            d.detail = Some("body is not valid JSON".into());
+            return Decision::Deny(d);
+        }
+    };
+    let errors: Vec<(String, String)> = validator
+        .iter_errors(&value)
+        .take(MAX_LISTED)
+        .map(|e| {
+            let mut pointer = e.instance_path().as_str().to_owned();
+            if let jsonschema::error::ValidationErrorKind::Required { property } = e.kind()
+                && let Some(p) = property.as_str()
+            {
+                pointer.push('/');
+                pointer.push_str(&p.replace('~', "~0").replace('/', "~1"));
+            }
+            (pointer, e.kind().keyword().to_owned())
+        })
+        .collect();
+    if errors.is_empty() {
+        return Decision::Allow("valid");
+    }
+    let mut d = Deny::new(Problem::SchemaViolation);
+    d.outcome = "invalid_body";
+    d.detail = Some("body does not match the API description".into());
+    d.errors = errors;
+    Decision::Deny(d)
+}
+
+enum Found<'a> {
+    Op(&'a Operation, Vec<(&'a str, String)>),
+    NoMethod(Vec<Method>),
+    NoPath,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r##"
+openapi: 3.0.3
+info: { title: shop, version: "1" }
+servers: [{ url: "https://api.example.com/v1" }]
+paths:
+  /orders:
+    get:
+      parameters:
+        - { name: limit, in: query, schema: { type: integer, minimum: 1, maximum: 100 } }
+        - { name: status, in: query, schema: { type: string, enum: [open, closed] } }
+        - { name: tags, in: query, schema: { type: array, items: { type: string, pattern: "^[a-z]+$" } } }
+    post:
+      parameters:
+        - { $ref: "#/components/parameters/Tenant" }
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: "#/components/schemas/Order" }
+  /orders/me:
+    get: {}
+  /orders/{id}:
+    parameters:
+      - { name: id, in: path, required: true, schema: { type: integer } }
+    get: {}
+    delete: {}
+components:
+  parameters:
+    Tenant: { name: X-Tenant, in: header, required: true, schema: { type: string, pattern: "^t-[0-9]+$" } }
+  schemas:
+    Order:
+      type: object
+      required: [item, qty]
+      additionalProperties: false
+      properties:
+        item: { type: string }
+        qty: { type: integer, minimum: 1 }
+        note: { type: string, nullable: true }
+"##;
+
+    fn api(reject_unknown: bool) -> Api {
+        let dir = std::env::temp_dir().join(format!("portcullis-openapi-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join(format!("api-{reject_unknown}.yaml"));
+        std::fs::write(&f, DOC).unwrap();
+        let c = OpenApiConfig {
+            file: f.to_string_lossy().as_ref().into(),
+            base_path: None,
+            reject_unknown: Some(reject_unknown),
+        };
+        let mut errs = Collector::default();
+        let a = compile(&c, "routes[0].openapi", &mut errs);
+        assert!(errs.errors.is_empty(), "{:?}", errs.errors);
+        a.expect("api")
+    }
+
+    fn req(method: &str, uri: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut b = http::Request::builder().method(method).uri(uri);
+        for (n, v) in headers {
+            b = b.header(*n, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    fn outcome(d: Decision) -> (String, Vec<(String, String)>) {
+        match d {
+            Decision::Allow(o) => (o.to_owned(), Vec::new()),
+            Decision::Deny(d) => (d.outcome.to_owned(), d.errors),
+            Decision::Modify(_, o) => (o.to_owned(), Vec::new()),
+        }
+    }
+
+    #[test]
+    fn matches_operations_and_refuses_the_undescribed() {
+        let a = api(true);
+        let o = |m: &str, u: &str| outcome(a.decide(&req(m, u, &[]), None)).0;
+        assert_eq!(o("GET", "/v1/orders"), "valid");
+        assert_eq!(o("GET", "/v1/orders/me"), "valid");
+        assert_eq!(o("GET", "/v1/orders/42"), "valid");
+        assert_eq!(o("HEAD", "/v1/orders/42"), "valid");
+        assert_eq!(o("GET", "/v1/orders/abc"), "invalid_parameter");
+        assert_eq!(o("GET", "/v1/nothing"), "unknown_operation");
+        assert_eq!(
+            o("GET", "/orders"),
+            "unknown_operation",
+            "outside the base path"
+        );
+        assert_eq!(o("PUT", "/v1/orders/42"), "unknown_operation");
+        let open = api(false);
+        assert_eq!(
+            outcome(open.decide(&req("GET", "/v1/nothing", &[]), None)).0,
+            "undescribed"
+        );
+    }
+
+    #[test]
+    fn checks_parameters_by_schema() {
+        let a = api(true);
+        let o = |u: &str| outcome(a.decide(&req("GET", u, &[]), None));
+        assert_eq!(o("/v1/orders?limit=10&status=open&tags=a,b").0, "valid");
+        let (out, errs) = o("/v1/orders?limit=0&status=gone&tags=a,B1");
+        assert_eq!(out, "invalid_parameter");
+        let text = format!("{errs:?}");
+        assert!(
+            text.contains("query/limit") && text.contains("minimum"),
+            "{text}"
+        );
+        assert!(
+            text.contains("query/status") && text.contains("enum"),
+            "{text}"
+        );
+        assert!(
+            text.contains("query/tags/1") && text.contains("pattern"),
+            "{text}"
+        );
+        assert!(!text.contains("gone"), "values never listed: {text}");
+        assert_eq!(o("/v1/orders?limit=ten").0, "invalid_parameter");
+    }
+
+    #[test]
+    fn checks_headers_and_bodies() {
+        let a = api(true);
+        let json = [("content-type", "application/json"), ("x-tenant", "t-7")];
+        let b = |s: &'static str| Bytes::from_static(s.as_bytes());
+        let post = |h: &[(&str, &str)], body: Option<Bytes>| {
+            outcome(a.decide(&req("POST", "/v1/orders", h), body.as_ref()))
+        };
+        assert_eq!(
+            post(&json, Some(b(r#"{"item":"tea","qty":1,"note":null}"#))).0,
+            "valid"
+        );
+        let (out, errs) = post(&json, Some(b(r#"{"item":"tea","qty":0,"x":1}"#)));
+        assert_eq!(out, "invalid_body");
+        let text = format!("{errs:?}");
+        assert!(
+            text.contains("/qty") && text.contains("additionalProperties"),
+            "{text}"
+        );
+        assert_eq!(post(&json, None).0, "invalid_body", "required body");
+        let (out, errs) = post(
+            &[("content-type", "application/json")],
+            Some(b(r#"{"item":"tea","qty":1}"#)),
+        );
+        assert_eq!(out, "invalid_parameter");
+        assert!(format!("{errs:?}").contains("header/x-tenant"));
+        assert_eq!(
+            post(
+                &[("content-type", "text/plain"), ("x-tenant", "t-1")],
+                Some(b("hi"))
+            )
+            .0,
+            "invalid_body"
+        );
+        assert!(a.reads_body(&req("POST", "/v1/orders", &json)));
+        assert!(!a.reads_body(&req("GET", "/v1/orders", &[])));
+    }
+}
