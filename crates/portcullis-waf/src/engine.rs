@@ -60,6 +60,20 @@ impl Verdict {
 pub struct Waf {
     settings: Settings,
     detectors: Detectors,
+    /// Per rule id: whether the rule runs at this paranoia level and is not excluded
+    /// everywhere ([`RuleState`]). Looked up for every rule on every input, so it is a dense
+    /// table rather than a search.
+    rule_state: Vec<RuleState>,
+    /// Exclusions limited to some locations (checked only for rules marked `Located`).
+    located: Vec<Exclusion>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RuleState {
+    Off,
+    On,
+    /// On, except where a location-limited exclusion says otherwise.
+    Located,
 }
 
 impl std::fmt::Debug for Waf {
@@ -100,9 +114,39 @@ impl Waf {
                 return Err(WafError::Limit(name));
             }
         }
+        let max = rules::rule_catalogue()
+            .iter()
+            .map(|r| r.id)
+            .max()
+            .unwrap_or(0);
+        let mut rule_state = vec![RuleState::Off; max as usize + 1];
+        for info in rules::rule_catalogue() {
+            let on = info.paranoia <= settings.paranoia
+                && !settings
+                    .exclusions
+                    .iter()
+                    .any(|e| e.location.is_none() && excludes(e, info.id, info.family, ""));
+            let located = settings
+                .exclusions
+                .iter()
+                .any(|e| e.location.is_some() && excludes_rule(e, info.id, info.family));
+            rule_state[info.id as usize] = match (on, located) {
+                (false, _) => RuleState::Off,
+                (true, false) => RuleState::On,
+                (true, true) => RuleState::Located,
+            };
+        }
+        let located = settings
+            .exclusions
+            .iter()
+            .filter(|e| e.location.is_some())
+            .cloned()
+            .collect();
         Ok(Self {
             detectors: Detectors::new()?,
             settings,
+            rule_state,
+            located,
         })
     }
 
@@ -113,17 +157,19 @@ impl Waf {
 
     /// Whether `rule` runs at `label` under the paranoia level and exclusions.
     fn enabled(&self, rule: u32, label: &str) -> bool {
-        let Some(info) = rules::lookup(rule) else {
-            return false;
-        };
-        if info.paranoia > self.settings.paranoia {
-            return false;
+        match self.rule_state.get(rule as usize) {
+            Some(RuleState::On) => true,
+            Some(RuleState::Located) => {
+                let Some(info) = rules::lookup(rule) else {
+                    return false;
+                };
+                !self
+                    .located
+                    .iter()
+                    .any(|e| excludes(e, info.id, info.family, label))
+            }
+            _ => false,
         }
-        !self
-            .settings
-            .exclusions
-            .iter()
-            .any(|e| excludes(e, info.id, info.family, label))
     }
 
     /// Inspects one request. Never panics, and its work is bounded by the settings' limits.
@@ -141,6 +187,12 @@ impl Waf {
             }
         }
         for input in &x.inputs {
+            // Digits only, or a JSON literal: no decoder changes such a value and no detector
+            // has anything to match in it (ids, counts, prices are much of API traffic).
+            // Words are not skipped: a bare word can be a rule's trigger (`sysobjects`).
+            if !input.bad_escape && inert(&input.value) {
+                continue;
+            }
             let v = variants(&input.value);
             let label = input.label.as_str();
             let enabled = |rule: u32| self.enabled(rule, label);
@@ -182,12 +234,21 @@ impl Waf {
     }
 }
 
+/// A value no detector can match: 1 to 20 ASCII digits, or `true`, `false`, `null`.
+fn inert(v: &[u8]) -> bool {
+    (!v.is_empty() && v.len() <= 20 && v.iter().all(u8::is_ascii_digit))
+        || matches!(v, b"true" | b"false" | b"null")
+}
+
 fn excludes(e: &Exclusion, id: u32, family: Family, label: &str) -> bool {
-    let rule_hit = match e.rules {
+    excludes_rule(e, id, family) && e.location.as_ref().is_none_or(|l| l.matches(label))
+}
+
+fn excludes_rule(e: &Exclusion, id: u32, family: Family) -> bool {
+    match e.rules {
         RuleSelector::Id(x) => x == id,
         RuleSelector::Family(f) => f == family,
-    };
-    rule_hit && e.location.as_ref().is_none_or(|l| l.matches(label))
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,69 @@
+//! Times `Waf::inspect` on the two requests of `bench/waf.py` (a benign API GET and a ~1 KB
+//! JSON POST) at paranoia 1: `cargo run --release -p portcullis-waf --example inspect_timing`.
+//! Prints microseconds per inspection; a benchmark for profiling, it asserts nothing.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use portcullis_waf::{RequestView, Settings, Waf};
+
+const UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+const BODY: &str = r#"{"order_id": "ord_7f3a9c2e1b", "customer": {"name": "Sean O'Brien", "email": "sean@example.com", "phone": "+1-555-0100"}, "shipping": {"address": "1 Main St, Apt 4", "city": "Springfield", "zip": "62704", "note": "Please leave the parcel at the front desk, thanks!"}, "items": [{"sku": "BK-1000", "qty": 1, "price": 19.99, "title": "The Rust Programming Language"}, {"sku": "BK-1001", "qty": 2, "price": 20.99, "title": "Designing Data-Intensive Applications"}, {"sku": "BK-1002", "qty": 3, "price": 21.99, "title": "Release It!"}, {"sku": "BK-1003", "qty": 1, "price": 22.99, "title": "The Pragmatic Programmer"}], "coupon": "SPRING24", "gift": false, "comment": "Thanks for the quick delivery last time. Thanks for the quick delivery last time. Thanks for the quick delivery last time. Thanks for the quick d."}"#;
+
+fn main() {
+    // PORTCULLIS_WAF_WITHOUT=sqli,xss switches families off, to see what each costs.
+    let mut settings = Settings::with_paranoia(1);
+    for f in std::env::var("PORTCULLIS_WAF_WITHOUT")
+        .unwrap_or_default()
+        .split(',')
+    {
+        if let Some(f) = portcullis_waf::Family::from_name(f) {
+            settings.exclusions.push(portcullis_waf::Exclusion {
+                rules: portcullis_waf::RuleSelector::Family(f),
+                location: None,
+            });
+        }
+    }
+    let waf = Waf::new(settings).expect("waf");
+    let n: u32 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20_000);
+    let get = RequestView::new(
+        "GET",
+        b"/api/v1/products?category=books&page=2&limit=50&sort=price&q=rust+programming",
+    )
+    .header("host", "127.0.0.1:18095")
+    .header("user-agent", UA)
+    .header("accept", "application/json");
+    let post = RequestView::new("POST", b"/api/v1/orders")
+        .header("host", "127.0.0.1:18095")
+        .header("user-agent", UA)
+        .header("content-type", "application/json")
+        .header("content-length", "1024")
+        .body(BODY.as_bytes());
+    let bare = RequestView::new(
+        "GET",
+        b"/api/v1/products?category=books&page=2&limit=50&sort=price&q=rust+programming",
+    );
+    let ua_only = RequestView::new("GET", b"/").header("user-agent", UA);
+    let body_only = RequestView::new("POST", b"/")
+        .header("content-type", "application/json")
+        .body(BODY.as_bytes());
+    for (name, req) in [
+        ("get", &get),
+        ("post", &post),
+        ("get-no-headers", &bare),
+        ("user-agent-only", &ua_only),
+        ("json-body-only", &body_only),
+    ] {
+        let v = waf.inspect(req);
+        assert!(v.matches.is_empty(), "{name}: {:?}", v.matches);
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(waf.inspect(black_box(req)));
+        }
+        let us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+        println!("{name}: {us:.2} us per inspection");
+    }
+}
