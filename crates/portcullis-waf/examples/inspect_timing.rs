@@ -2,6 +2,8 @@
 //! JSON POST) at paranoia 1: `cargo run --release -p portcullis-waf --example inspect_timing`.
 //! Prints microseconds per inspection; a benchmark for profiling, it asserts nothing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::time::Instant;
 

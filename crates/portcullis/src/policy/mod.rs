@@ -6,9 +6,13 @@
 //! closed `enum` and `match` (no trait objects), which keeps the hot path monomorphic and the
 //! full list of stages visible in one place.
 //!
-//! Request order (DESIGN.md): ipfilter → validate → router → ratelimit(ip) → authn → authz →
-//! ratelimit(consumer) → schema → waf → header edits → upstream. Bans are checked first on a
-//! route (after the IP lists), concurrency limits last, so a refused request holds no place. Response stages run in reverse.
+//! Request order (DESIGN.md): wire check (HTTP/1 framing on the raw bytes, at the listener) →
+//! validate → router → ipfilter → ban → ratelimit(ip) → authn → authz → ratelimit(consumer) →
+//! quota → concurrency → content → openapi → schema → waf → header edits → upstream. Bans are
+//! checked first on a route (after the IP lists) and concurrency limits after the other limits,
+//! so a refused request holds no place. The body stages (content, openapi, schema, waf) read
+//! the body into memory, bounded by the route's `body_inspection`, only when they need it.
+//! Response stages run in reverse.
 
 pub mod authn;
 pub mod authz;
@@ -466,20 +470,16 @@ impl Stage {
                 }
             }
             Self::OpenApi(a) => {
-                if a.reads_body(req) && body.present() {
+                let present = body.present();
+                if present && a.reads_body(req) {
                     body.inspect(limits).await?;
                 }
-                match body {
-                    RequestBody::Buffered(b) => a.decide(req, Some(&*b)),
-                    // Longer than the cap on a route that forwards such bodies: the head only.
-                    RequestBody::Uninspected(_) => match a.decide(req, None) {
-                        Decision::Deny(d) if d.outcome == "invalid_body" => {
-                            Decision::Allow("uninspected")
-                        }
-                        other => other,
-                    },
-                    _ => a.decide(req, None),
-                }
+                let view = match body {
+                    RequestBody::Buffered(b) if !b.is_empty() => openapi::BodyView::Read(b),
+                    _ if present => openapi::BodyView::Unread,
+                    _ => openapi::BodyView::Absent,
+                };
+                a.decide(req, view)
             }
             Self::Waf(w) => {
                 let b = if body.present() {

@@ -30,6 +30,18 @@ const MAX_REF_HOPS: usize = 16;
 /// Most violations listed in one answer.
 const MAX_LISTED: usize = 5;
 
+/// The request body as the OpenAPI stage gets it.
+#[derive(Debug, Clone, Copy)]
+pub enum BodyView<'a> {
+    /// No body.
+    Absent,
+    /// Read into memory.
+    Read(&'a Bytes),
+    /// There is a body, not read: the operation has no schema for it, or it is longer than the
+    /// inspection cap on a route that forwards such bodies uninspected.
+    Unread,
+}
+
 /// A compiled API description.
 pub struct Api {
     base: String,
@@ -541,7 +553,7 @@ impl Api {
     }
 
     /// Decides: the operation, its parameters, its body.
-    pub fn decide(&self, req: &Parts, body: Option<&Bytes>) -> Decision {
+    pub fn decide(&self, req: &Parts, body: BodyView<'_>) -> Decision {
         let (op, bound) = match self.find(req) {
             Found::Op(op, bound) => (op, bound),
             _ if !self.reject_unknown => return Decision::Allow("undescribed"),
@@ -634,15 +646,19 @@ impl Api {
     }
 }
 
-fn check_body(spec: &BodySpec, req: &Parts, body: Option<&Bytes>) -> Decision {
-    let Some(body) = body.filter(|b| !b.is_empty()) else {
-        if spec.required {
-            let mut d = Deny::new(Problem::SchemaViolation);
-            d.outcome = "invalid_body";
-            d.detail = Some("this operation requires a request body".into());
-            return Decision::Deny(d);
+fn check_body(spec: &BodySpec, req: &Parts, body: BodyView<'_>) -> Decision {
+    let body = match body {
+        BodyView::Read(b) if !b.is_empty() => Some(b),
+        BodyView::Unread => None,
+        _ => {
+            if spec.required {
+                let mut d = Deny::new(Problem::SchemaViolation);
+                d.outcome = "invalid_body";
+                d.detail = Some("this operation requires a request body".into());
+                return Decision::Deny(d);
+            }
+            return Decision::Allow("valid");
         }
-        return Decision::Allow("valid");
     };
     let ct = req
         .headers
@@ -669,6 +685,10 @@ fn check_body(spec: &BodySpec, req: &Parts, body: Option<&Bytes>) -> Decision {
     };
     let Some(validator) = &entry.2 else {
         return Decision::Allow("valid");
+    };
+    let Some(body) = body else {
+        // A body the stage did not read (longer than the cap on a `skip` route).
+        return Decision::Allow("uninspected");
     };
     let value: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
@@ -788,7 +808,7 @@ components:
     #[test]
     fn matches_operations_and_refuses_the_undescribed() {
         let a = api(true);
-        let o = |m: &str, u: &str| outcome(a.decide(&req(m, u, &[]), None)).0;
+        let o = |m: &str, u: &str| outcome(a.decide(&req(m, u, &[]), BodyView::Absent)).0;
         assert_eq!(o("GET", "/v1/orders"), "valid");
         assert_eq!(o("GET", "/v1/orders/me"), "valid");
         assert_eq!(o("GET", "/v1/orders/42"), "valid");
@@ -803,7 +823,7 @@ components:
         assert_eq!(o("PUT", "/v1/orders/42"), "unknown_operation");
         let open = api(false);
         assert_eq!(
-            outcome(open.decide(&req("GET", "/v1/nothing", &[]), None)).0,
+            outcome(open.decide(&req("GET", "/v1/nothing", &[]), BodyView::Absent)).0,
             "undescribed"
         );
     }
@@ -811,7 +831,7 @@ components:
     #[test]
     fn checks_parameters_by_schema() {
         let a = api(true);
-        let o = |u: &str| outcome(a.decide(&req("GET", u, &[]), None));
+        let o = |u: &str| outcome(a.decide(&req("GET", u, &[]), BodyView::Absent));
         assert_eq!(o("/v1/orders?limit=10&status=open&tags=a,b").0, "valid");
         let (out, errs) = o("/v1/orders?limit=0&status=gone&tags=a,B1");
         assert_eq!(out, "invalid_parameter");
@@ -838,7 +858,11 @@ components:
         let json = [("content-type", "application/json"), ("x-tenant", "t-7")];
         let b = |s: &'static str| Bytes::from_static(s.as_bytes());
         let post = |h: &[(&str, &str)], body: Option<Bytes>| {
-            outcome(a.decide(&req("POST", "/v1/orders", h), body.as_ref()))
+            let view = match &body {
+                Some(b) => BodyView::Read(b),
+                None => BodyView::Absent,
+            };
+            outcome(a.decide(&req("POST", "/v1/orders", h), view))
         };
         assert_eq!(
             post(&json, Some(b(r#"{"item":"tea","qty":1,"note":null}"#))).0,
@@ -863,6 +887,19 @@ components:
                 &[("content-type", "text/plain"), ("x-tenant", "t-1")],
                 Some(b("hi"))
             )
+            .0,
+            "invalid_body"
+        );
+        // A body that was not read still has its media type checked.
+        assert_eq!(
+            outcome(a.decide(
+                &req(
+                    "POST",
+                    "/v1/orders",
+                    &[("content-type", "text/csv"), ("x-tenant", "t-1")]
+                ),
+                BodyView::Unread
+            ))
             .0,
             "invalid_body"
         );
