@@ -50,6 +50,22 @@ pub(crate) fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
+/// Reads a JSON or YAML document the config names (a schema, an API description), relative to
+/// the config file, refusing one larger than `max` bytes. Errors name the file.
+pub(crate) fn read_document(path: &str, max: u64) -> Result<serde_json::Value, String> {
+    let path = resolve_path(path);
+    let bytes = read_capped(&path, max)?;
+    // JSON is YAML, so one parser reads both.
+    serde_saphyr::from_slice(&bytes).map_err(|e| {
+        let msg = e.to_string();
+        format!(
+            "{} is not JSON or YAML: {}",
+            path.display(),
+            msg.lines().next().unwrap_or("")
+        )
+    })
+}
+
 /// Expands every `${...}` reference in `input`. `$$` is not special; a `$` not followed by `{`
 /// is kept as is.
 pub(crate) fn expand(input: &str) -> Result<String, String> {

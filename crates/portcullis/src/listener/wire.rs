@@ -309,19 +309,12 @@ impl Scanner {
                     }
                 }
                 // Ordinary field values and targets are skipped in bulk too: only the byte that
-                // ends them goes through the state machine.
-                St::Value if self.field == Field::Other => {
+                // ends them goes through the state machine below.
+                St::Value if self.field == Field::Other && is_value_byte(bytes[0]) => {
                     let n = bytes.iter().take_while(|b| is_value_byte(**b)).count();
                     bytes = &bytes[n..];
-                    if let Some(&b) = bytes.first() {
-                        bytes = &bytes[1..];
-                        self.step(b);
-                        if let Some(f) = self.found.filter(|_| self.st == St::Done) {
-                            return Some(f);
-                        }
-                    }
                 }
-                St::Target if self.tok_len > 0 => {
+                St::Target if self.tok_len > 0 && (0x21..=0x7e).contains(&bytes[0]) => {
                     let n = bytes
                         .iter()
                         .take_while(|b| (0x21..=0x7e).contains(*b))
@@ -330,13 +323,6 @@ impl Scanner {
                         .tok_len
                         .saturating_add(u16::try_from(n).unwrap_or(u16::MAX));
                     bytes = &bytes[n..];
-                    if let Some(&b) = bytes.first() {
-                        bytes = &bytes[1..];
-                        self.step(b);
-                        if let Some(f) = self.found.filter(|_| self.st == St::Done) {
-                            return Some(f);
-                        }
-                    }
                 }
                 _ => {
                     let b = bytes[0];

@@ -18,6 +18,7 @@ use http::request::Parts;
 use http::{HeaderValue, Method};
 use serde_json::{Map, Value};
 
+use super::schema::MAX_LISTED;
 use super::{Decision, Deny};
 use crate::config::error::Collector;
 use crate::config::raw::OpenApiConfig;
@@ -27,8 +28,6 @@ use crate::reply::Problem;
 const MAX_DOC_BYTES: u64 = 8 * 1024 * 1024;
 /// Most `$ref` hops followed for one object.
 const MAX_REF_HOPS: usize = 16;
-/// Most violations listed in one answer.
-const MAX_LISTED: usize = 5;
 
 /// The request body as the OpenAPI stage gets it.
 #[derive(Debug, Clone, Copy)]
@@ -136,26 +135,10 @@ struct Ctx<'a> {
 
 /// Compiles a route's `openapi` block.
 pub fn compile(c: &OpenApiConfig, at: &str, errs: &mut Collector) -> Option<Api> {
-    let path = crate::config::expand::resolve_path(&c.file);
-    let bytes = match crate::config::expand::read_capped(&path, MAX_DOC_BYTES) {
-        Ok(b) => b,
-        Err(e) => {
-            errs.push(format!("{at}.file"), e);
-            return None;
-        }
-    };
-    let mut doc: Value = match serde_saphyr::from_slice(&bytes) {
+    let mut doc = match crate::config::expand::read_document(&c.file, MAX_DOC_BYTES) {
         Ok(v) => v,
         Err(e) => {
-            let msg = e.to_string();
-            errs.push(
-                format!("{at}.file"),
-                format!(
-                    "{} is not JSON or YAML: {}",
-                    path.display(),
-                    msg.lines().next().unwrap_or("")
-                ),
-            );
+            errs.push(format!("{at}.file"), e);
             return None;
         }
     };
@@ -170,7 +153,7 @@ pub fn compile(c: &OpenApiConfig, at: &str, errs: &mut Collector) -> Option<Api>
             format!("{at}.file"),
             format!(
                 "{}: `openapi` must be 3.0.x or 3.1.x, found {version:?}",
-                path.display()
+                c.file.as_str()
             ),
         );
         return None;
@@ -699,20 +682,7 @@ fn check_body(spec: &BodySpec, req: &Parts, body: BodyView<'_>) -> Decision {
             return Decision::Deny(d);
         }
     };
-    let errors: Vec<(String, String)> = validator
-        .iter_errors(&value)
-        .take(MAX_LISTED)
-        .map(|e| {
-            let mut pointer = e.instance_path().as_str().to_owned();
-            if let jsonschema::error::ValidationErrorKind::Required { property } = e.kind()
-                && let Some(p) = property.as_str()
-            {
-                pointer.push('/');
-                pointer.push_str(&p.replace('~', "~0").replace('/', "~1"));
-            }
-            (pointer, e.kind().keyword().to_owned())
-        })
-        .collect();
+    let errors = super::schema::violations(validator, &value);
     if errors.is_empty() {
         return Decision::Allow("valid");
     }

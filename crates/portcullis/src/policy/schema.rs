@@ -15,7 +15,7 @@ use crate::config::raw::SchemaConfig;
 use crate::reply::Problem;
 
 /// Most violations listed in one answer.
-const MAX_LISTED: usize = 5;
+pub(crate) const MAX_LISTED: usize = 5;
 /// Largest schema file read.
 const MAX_SCHEMA_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -37,32 +37,13 @@ impl std::fmt::Debug for BodySchema {
 /// Compiles a route's `schema` block.
 pub fn compile(c: &SchemaConfig, at: &str, errs: &mut Collector) -> Option<BodySchema> {
     let doc: serde_json::Value = match (&c.file, &c.inline) {
-        (Some(f), None) => {
-            let path = crate::config::expand::resolve_path(f);
-            let bytes = match crate::config::expand::read_capped(&path, MAX_SCHEMA_BYTES) {
-                Ok(b) => b,
-                Err(e) => {
-                    errs.push(format!("{at}.file"), e);
-                    return None;
-                }
-            };
-            // JSON is YAML, so one parser reads both.
-            match serde_saphyr::from_slice(&bytes) {
-                Ok(v) => v,
-                Err(e) => {
-                    let first = e.to_string();
-                    errs.push(
-                        format!("{at}.file"),
-                        format!(
-                            "{} is not JSON or YAML: {}",
-                            path.display(),
-                            first.lines().next().unwrap_or("")
-                        ),
-                    );
-                    return None;
-                }
+        (Some(f), None) => match crate::config::expand::read_document(f, MAX_SCHEMA_BYTES) {
+            Ok(v) => v,
+            Err(e) => {
+                errs.push(format!("{at}.file"), e);
+                return None;
             }
-        }
+        },
         (None, Some(v)) => v.clone(),
         _ => {
             errs.push(at.to_owned(), "give exactly one of `file` and `inline`");
@@ -94,6 +75,28 @@ pub fn compile(c: &SchemaConfig, at: &str, errs: &mut Collector) -> Option<BodyS
     }
 }
 
+/// The first violations of `value`, as (JSON Pointer into the value, keyword). For a missing
+/// property the pointer names the property (its name comes from the schema, not the client).
+pub(crate) fn violations(
+    validator: &jsonschema::Validator,
+    value: &serde_json::Value,
+) -> Vec<(String, String)> {
+    validator
+        .iter_errors(value)
+        .take(MAX_LISTED)
+        .map(|e| {
+            let mut pointer = e.instance_path().as_str().to_owned();
+            if let jsonschema::error::ValidationErrorKind::Required { property } = e.kind()
+                && let Some(p) = property.as_str()
+            {
+                pointer.push('/');
+                pointer.push_str(&p.replace('~', "~0").replace('/', "~1"));
+            }
+            (pointer, e.kind().keyword().to_owned())
+        })
+        .collect()
+}
+
 impl BodySchema {
     /// Checks the body; `None` when the request has none.
     pub fn check(&self, req: &Parts, body: Option<&Bytes>) -> Result<(), Deny> {
@@ -122,18 +125,7 @@ impl BodySchema {
                 return Err(d);
             }
         };
-        let mut list = Vec::new();
-        for e in self.validator.iter_errors(&value).take(MAX_LISTED) {
-            let mut pointer = e.instance_path().as_str().to_owned();
-            if let jsonschema::error::ValidationErrorKind::Required { property } = e.kind()
-                && let Some(p) = property.as_str()
-            {
-                // The name comes from the schema, not the client.
-                pointer.push('/');
-                pointer.push_str(&p.replace('~', "~0").replace('/', "~1"));
-            }
-            list.push((pointer, e.kind().keyword().to_owned()));
-        }
+        let list = violations(&self.validator, &value);
         if list.is_empty() {
             return Ok(());
         }
