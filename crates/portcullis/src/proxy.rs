@@ -333,6 +333,12 @@ fn render_deny(d: &Deny, request_id: &str) -> Response<Body> {
     r
 }
 
+/// Methods whose requests carry content by definition (an empty one is sent with
+/// `Content-Length: 0`).
+fn method_has_body(m: &Method) -> bool {
+    matches!(*m, Method::POST | Method::PUT | Method::PATCH)
+}
+
 fn is_idempotent(m: &Method) -> bool {
     matches!(
         *m,
@@ -494,7 +500,33 @@ async fn forward(
             }
         }
     }
-    let retry_ok = up.retry.is_some() && idempotent && (bodiless || replay.is_some());
+    // A body is replayed only within the retry policy: declared small enough (a body read
+    // for inspection or framing is not retried beyond that).
+    let retry_ok = up.retry.as_ref().is_some_and(|r| {
+        idempotent
+            && (bodiless || (replay.is_some() && declared.is_some_and(|n| n <= r.max_body_bytes)))
+    });
+    // Framing upstream: hyper derives `Content-Length` from a body of known size. It sends
+    // nothing for an empty body and drops a GET's body of unknown size, so say it here.
+    match (&replay, &body) {
+        (Some(b), _) if b.is_empty() && method_has_body(&parts.method) => {
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        }
+        (None, None) if method_has_body(&parts.method) => {
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        }
+        (None, Some(b)) if !h2_upstream && http_body::Body::size_hint(b).exact().is_none() => {
+            parts.headers.insert(
+                header::TRANSFER_ENCODING,
+                HeaderValue::from_static("chunked"),
+            );
+        }
+        _ => {}
+    }
     let max_attempts = if retry_ok {
         1 + up.retry.as_ref().map_or(0, |r| r.attempts)
     } else {

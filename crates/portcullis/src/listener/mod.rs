@@ -270,9 +270,9 @@ pub async fn accept_loop(name: Arc<str>, tcp: TcpListener, shared: Arc<Shared>) 
                             }
                         },
                     };
-                    // HTTP/2 (ALPN h2) has its own framing, checked by the h2 codec.
-                    let h1 = tls_stream.get_ref().1.alpn_protocol() != Some(b"h2");
-                    let state = (lr.strict_http && h1).then(Default::default);
+                    // Checked even when ALPN agreed on h2: the server picks HTTP/1 or HTTP/2 by
+                    // the first bytes, and the scanner stops by itself at the HTTP/2 preface.
+                    let state = lr.strict_http.then(Default::default);
                     let info = new_info(&lr, peer, true, cert, state.clone());
                     serve(wire::WireIo::new(tls_stream, state), info, lr, shared).await;
                 }

@@ -437,6 +437,18 @@ impl Stage {
         body: &mut RequestBody,
         limits: BodyInspection,
     ) -> Result<Decision, BodyReadError> {
+        // A compressed body would reach the upstream unread by every inspecting stage.
+        if body.present()
+            && req
+                .headers
+                .get_all(http::header::CONTENT_ENCODING)
+                .iter()
+                .any(|v| !v.as_bytes().trim_ascii().eq_ignore_ascii_case(b"identity"))
+        {
+            let mut d = Deny::new(Problem::UnsupportedMediaType);
+            d.detail = Some("compressed request bodies cannot be inspected".to_owned());
+            return Ok(Decision::Deny(d));
+        }
         Ok(match self {
             Self::Content(c) => {
                 if let Err(d) = c.check_head(req, body.present()) {
@@ -475,7 +487,8 @@ impl Stage {
                     body.inspect(limits).await?;
                 }
                 let view = match body {
-                    RequestBody::Buffered(b) if !b.is_empty() => openapi::BodyView::Read(b),
+                    RequestBody::Buffered(b) if b.is_empty() => openapi::BodyView::Absent,
+                    RequestBody::Buffered(b) => openapi::BodyView::Read(b),
                     _ if present => openapi::BodyView::Unread,
                     _ => openapi::BodyView::Absent,
                 };

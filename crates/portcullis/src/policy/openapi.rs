@@ -277,6 +277,16 @@ fn compile_path(
         errs.push(at.to_owned(), "a path must start with /");
         return None;
     }
+    if template.split('/').any(|seg| {
+        (seg.contains('{') || seg.contains('}'))
+            && !(seg.starts_with('{') && seg.ends_with('}') && seg.matches('{').count() == 1)
+    }) {
+        errs.push(
+            at.to_owned(),
+            "a path parameter must be a whole segment (`/files/{name}`); text around it (`/{id}.json`) is not supported",
+        );
+        return None;
+    }
     let segs: Vec<Seg> = template
         .split('/')
         .filter(|s| !s.is_empty())
@@ -796,6 +806,26 @@ components:
             outcome(open.decide(&req("GET", "/v1/nothing", &[]), BodyView::Absent)).0,
             "undescribed"
         );
+    }
+
+    #[test]
+    fn refuses_templates_with_text_around_a_parameter() {
+        let dir = std::env::temp_dir().join(format!("portcullis-openapi-t-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("t.yaml");
+        std::fs::write(
+            &f,
+            "openapi: 3.1.0\npaths:\n  /files/{id}.json:\n    get: {}\n",
+        )
+        .unwrap();
+        let c = OpenApiConfig {
+            file: f.to_string_lossy().as_ref().into(),
+            base_path: None,
+            reject_unknown: None,
+        };
+        let mut errs = Collector::default();
+        assert!(compile(&c, "routes[0].openapi", &mut errs).is_none());
+        assert!(format!("{:?}", errs.errors).contains("whole segment"));
     }
 
     #[test]

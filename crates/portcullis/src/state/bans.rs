@@ -62,7 +62,9 @@ impl Offence {
             (Some(("authn", o)), 401) if o != "missing_credential" => Some(Self::AuthnFailure),
             (Some(("authz", _)), 403) => Some(Self::AuthzDenied),
             (Some(("ratelimit" | "quota", _)), 429) => Some(Self::RateLimited),
-            (Some(("validate" | "waf", _)), 400..=499) => Some(Self::WafBlock),
+            // A WAF block or a strict-HTTP refusal; not a body the WAF could not read, nor a
+            // later refusal on a route where the WAF passed the request.
+            (Some(("validate", _) | ("waf", "blocked")), 400..=499) => Some(Self::WafBlock),
             (_, 404) => Some(Self::NotFound),
             _ => None,
         }
@@ -399,6 +401,12 @@ mod tests {
             Offence::of(&[("ban", "banned")], 403, true),
             None,
             "a ban is no new offence"
+        );
+        assert_eq!(Offence::of(&[("waf", "pass")], 413, true), None);
+        assert_eq!(Offence::of(&[("waf", "body_unreadable")], 400, true), None);
+        assert_eq!(
+            Offence::of(&[("validate", "bare_lf")], 400, true),
+            Some(Offence::WafBlock)
         );
         // An upstream's own 403 after the WAF passed is no WAF block (nor an authz denial).
         assert_eq!(Offence::of(&[("waf", "pass")], 403, false), None);

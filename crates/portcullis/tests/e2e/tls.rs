@@ -88,6 +88,23 @@ routes:
     assert_eq!(v["version"], "HTTP/1.1");
     assert_eq!(v["headers"]["host"][0], "a.test");
 
+    // ALPN agreed on h2, then HTTP/1.1 with a bare LF: still checked, refused, not forwarded.
+    let cfg = tls_client_config(&pki.ca_pem, None, &[b"h2"], v12);
+    let mut s = tls_connect(gw.port, "a.test", cfg)
+        .await
+        .expect("handshake");
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        s.write_all(b"GET /x HTTP/1.1\r\nHost: a.test\nX: y\r\n\r\n")
+            .await
+            .expect("write");
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut out)).await;
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+        assert!(text.contains("LF without CR"), "{text}");
+    }
+
     // The plain listener redirects to HTTPS.
     let port2 = gw.extra_ports[0];
     let r = Request::get(format!("http://127.0.0.1:{port2}/p?q=1"))
