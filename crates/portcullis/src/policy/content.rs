@@ -136,6 +136,9 @@ impl ContentRules {
             && is_json(&req.headers)
         {
             json_shape(body, j).map_err(bad)?;
+            if repeated_key(body, j.max_keys) {
+                return Err(bad("JSON object with a repeated key".to_owned()));
+            }
         }
         if let Some(max) = self.max_multipart_parts
             && let Some(boundary) = boundary(&req.headers)
@@ -216,6 +219,57 @@ pub fn json_shape(body: &[u8], l: &JsonLimits) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether some JSON object in `body` has the same key twice (compared after unescaping).
+/// Parsers disagree on which value wins (`serde_json` keeps the last, others the first), so a
+/// document with a repeated key can pass a check with one value and reach the upstream with
+/// the other. Looks at most `max_keys` keys; a document with more is not judged here.
+pub fn repeated_key(body: &[u8], max_keys: usize) -> bool {
+    let mut stack: Vec<Option<Vec<String>>> = Vec::new();
+    let mut seen_keys = 0usize;
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'{' => stack.push(Some(Vec::new())),
+            b'[' => stack.push(None),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b'"' => {
+                let start = i;
+                let mut j = i + 1;
+                while j < body.len() {
+                    match body[j] {
+                        b'\\' => j += 2,
+                        b'"' => break,
+                        _ => j += 1,
+                    }
+                }
+                i = j;
+                let is_key = body[(j + 1).min(body.len())..]
+                    .iter()
+                    .find(|b| !b.is_ascii_whitespace())
+                    == Some(&b':');
+                if is_key && let Some(Some(keys)) = stack.last_mut() {
+                    seen_keys += 1;
+                    if seen_keys > max_keys {
+                        return false;
+                    }
+                    let raw = &body[start..(j + 1).min(body.len())];
+                    let key: String = serde_json::from_slice(raw)
+                        .unwrap_or_else(|_| String::from_utf8_lossy(raw).into_owned());
+                    if keys.contains(&key) {
+                        return true;
+                    }
+                    keys.push(key);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +305,18 @@ mod tests {
         // Unterminated input ends the pass without panicking.
         assert!(json_shape(br#"{"a":"abc"#, &L).is_ok());
         assert!(json_shape(b"\"\\", &L).is_ok());
+    }
+
+    #[test]
+    fn repeated_keys_are_found_after_unescaping() {
+        assert!(repeated_key(br#"{"role":"admin","role":"user"}"#, 100));
+        assert!(repeated_key(br#"{"a":{"role":1,"r\u006fle":2}}"#, 100));
+        assert!(!repeated_key(
+            br#"{"a":{"x":1},"b":{"x":1},"c":["x","x"]}"#,
+            100
+        ));
+        assert!(!repeated_key(br#"{"a":"b:c","d":"a"}"#, 100));
+        assert!(!repeated_key(b"{\"a", 100));
     }
 
     #[test]

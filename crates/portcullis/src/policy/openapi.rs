@@ -683,6 +683,12 @@ fn check_body(spec: &BodySpec, req: &Parts, body: BodyView<'_>) -> Decision {
         // A body the stage did not read (longer than the cap on a `skip` route).
         return Decision::Allow("uninspected");
     };
+    if super::content::repeated_key(body, super::schema::MAX_KEYS_CHECKED) {
+        let mut d = Deny::new(Problem::BadRequest);
+        d.outcome = "invalid_body";
+        d.detail = Some("JSON object with a repeated key".into());
+        return Decision::Deny(d);
+    }
     let value: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(_) => {

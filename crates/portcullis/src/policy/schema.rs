@@ -16,6 +16,8 @@ use crate::reply::Problem;
 
 /// Most violations listed in one answer.
 pub(crate) const MAX_LISTED: usize = 5;
+/// Most object keys looked at for repeats before a body is validated.
+pub(crate) const MAX_KEYS_CHECKED: usize = 10_000;
 /// Largest schema file read.
 const MAX_SCHEMA_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -107,6 +109,11 @@ impl BodySchema {
         };
         if !super::content::is_json(&req.headers) {
             return Err(Deny::new(Problem::UnsupportedMediaType));
+        }
+        if super::content::repeated_key(body, MAX_KEYS_CHECKED) {
+            let mut d = Deny::new(Problem::BadRequest);
+            d.detail = Some("JSON object with a repeated key".to_owned());
+            return Err(d);
         }
         let value: serde_json::Value = match serde_json::from_slice(body) {
             Ok(v) => v,
