@@ -441,13 +441,25 @@ fn compile_body(cx: &Ctx<'_>, b: &Value) -> Result<BodySpec, String> {
 fn validator(cx: &Ctx<'_>, schema: &Value) -> Result<jsonschema::Validator, String> {
     let mut root = Map::new();
     root.insert("allOf".into(), Value::Array(vec![schema.clone()]));
-    if !cx.components.is_null() {
+    // Only a schema that refers to something needs the components beside it; most parameter
+    // schemas are inline, and copying the components into each would cost memory per
+    // parameter times the document's size.
+    if !cx.components.is_null() && has_ref(schema) {
         root.insert("components".into(), cx.components.clone());
     }
     jsonschema::options()
         .with_draft(cx.draft)
         .build(&Value::Object(root))
         .map_err(|e| format!("invalid schema: {e}"))
+}
+
+/// Whether `v` holds a `$ref` anywhere.
+fn has_ref(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.contains_key("$ref") || m.values().any(has_ref),
+        Value::Array(a) => a.iter().any(has_ref),
+        _ => false,
+    }
 }
 
 /// A parameter's text as the JSON value its schema expects (left a string when it does not
