@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
@@ -13,9 +12,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
-use crate::body::{
-    Body, Limited, Observed, Prefix, empty, full, prefixed, read_capped, read_prefix,
-};
+use crate::body::{Body, Limited, Observed, empty, full};
 use crate::listener::{ConnInfo, ListenerRuntime};
 use crate::observe::access_log::AccessRecord;
 use crate::observe::redact;
@@ -23,7 +20,9 @@ use crate::policy::headers::{
     X_POWERED_BY, X_REAL_IP, X_REQUEST_ID, real_client_ip, set_forwarded, strip_hop_by_hop,
     strip_identity_headers,
 };
-use crate::policy::{Deny, RequestBody, RequestCtx, run_request_chain};
+use crate::policy::{
+    BodyReadError, Deny, Larger, RequestBody, RequestCtx, body_read_deny, run_request_chain,
+};
 use crate::reply::{Problem, problem, problem_with_errors};
 use crate::router::{Action, Route, RouteResult, rewrite_path};
 use crate::server::Shared;
@@ -311,9 +310,7 @@ async fn process(
 
 /// The `validate` stage: the wire check's verdict on this request, then the head rules.
 fn validate<B>(req: &Request<B>, ctx: &RequestCtx) -> Result<(), (&'static str, &'static str)> {
-    if let Some((w, i)) = &ctx.wire
-        && let Some(v) = w.violation(*i)
-    {
+    if let Some(v) = ctx.wire_violation() {
         return Err((v.outcome(), v.detail()));
     }
     crate::policy::validate::check(req)
@@ -376,14 +373,13 @@ async fn forward(
     limit: u64,
     tripped: &AtomicBool,
 ) -> Result<Response<Body>, Deny> {
-    // Declared size over the limit: refuse before reading anything.
-    if let Some(len) = parts
+    let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        && len > limit
-    {
+        .and_then(|v| v.parse::<u64>().ok());
+    // Declared size over the limit: refuse before reading anything.
+    if declared.is_some_and(|len| len > limit) {
         return Err(Deny::new(Problem::PayloadTooLarge));
     }
     let upgrade = is_upgrade(&parts);
@@ -394,11 +390,6 @@ async fn forward(
     };
     let h2_upstream = matches!(up.protocol, Protocol::H2 | Protocol::H2c);
     let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
     // Framing is re-serialised: hyper sets the length from the body (or chunks it).
     parts.headers.remove(header::CONTENT_LENGTH);
     let host = parts.headers.get(header::HOST).cloned().or_else(|| {
@@ -461,17 +452,6 @@ async fn forward(
     // connection: a chunk that breaks the framing is then refused before anything reaches the
     // upstream. Bodies longer than the cap stream on after the part already read.
     let idempotent = is_idempotent(&parts.method) && !upgrade;
-    let mut replay: Option<Bytes> = None;
-    let (bodiless, mut body) = match body {
-        RequestBody::Empty => (true, None),
-        RequestBody::Buffered(b) => {
-            let empty = b.is_empty();
-            replay = Some(b);
-            (empty, None)
-        }
-        RequestBody::Stream(b) | RequestBody::Uninspected(b) => (false, Some(b)),
-        RequestBody::Failed => return Err(body_failure(tripped, ctx)),
-    };
     let retry_cap = match &up.retry {
         Some(r) if idempotent && declared.is_some_and(|n| n <= r.max_body_bytes) => {
             r.max_body_bytes
@@ -484,22 +464,25 @@ async fn forward(
         0
     };
     let cap = retry_cap.max(framing_cap).min(limit);
-    if !bodiless
-        && cap > 0
-        && replay.is_none()
-        && let Some(b) = body.take()
+    // A body left partly read by the inspecting stages reads on from where they stopped.
+    let mut body = match body {
+        RequestBody::Uninspected(b) => RequestBody::Stream(b),
+        other => other,
+    };
+    if cap > 0
+        && let Err(e) = body
+            .buffer(usize::try_from(cap).unwrap_or(usize::MAX), Larger::Stream)
+            .await
     {
-        match read_prefix(b, usize::try_from(cap).unwrap_or(usize::MAX)).await {
-            Ok(Prefix::Complete(bytes)) => replay = Some(bytes),
-            Ok(Prefix::Partial(head, rest)) => body = Some(prefixed(head, rest)),
-            Err((_, rest)) => {
-                if tripped.load(Ordering::Relaxed) {
-                    crate::body::linger(rest);
-                }
-                return Err(body_failure(tripped, ctx));
-            }
-        }
+        return Err(body_failure(e, ctx));
     }
+    let (bodiless, replay, body) = match body {
+        RequestBody::Empty => (true, None, None),
+        RequestBody::Buffered(b) => (b.is_empty(), Some(b), None),
+        RequestBody::Stream(b) | RequestBody::Uninspected(b) => (false, None, Some(b)),
+        RequestBody::Failed => return Err(body_failure(BodyReadError::Failed, ctx)),
+    };
+    let mut body = body;
     // A body is replayed only within the retry policy: declared small enough (a body read
     // for inspection or framing is not retried beyond that).
     let retry_ok = up.retry.as_ref().is_some_and(|r| {
@@ -634,8 +617,11 @@ async fn forward(
                 return Ok(finish_upstream_response(resp, client_upgrade));
             }
             Ok(Err(e)) => {
-                if tripped.load(Ordering::Relaxed) || wire_violation(ctx).is_some() {
-                    return Err(body_failure(tripped, ctx));
+                if tripped.load(Ordering::Relaxed) {
+                    return Err(body_failure(BodyReadError::TooLarge, ctx));
+                }
+                if ctx.wire_violation().is_some() {
+                    return Err(body_failure(BodyReadError::Failed, ctx));
                 }
                 up.record(i, Outcome::Failure);
                 let kind = if e.is_connect() {
@@ -674,23 +660,13 @@ async fn forward(
 /// refused before the upstream sees the request.
 const FRAMING_BUFFER: u64 = 64 * 1024;
 
-fn wire_violation(ctx: &RequestCtx) -> Option<crate::listener::wire::Violation> {
-    ctx.wire.as_ref().and_then(|(w, i)| w.violation(*i))
-}
-
-/// The answer when reading the request body failed: too large, bad framing, or cut short.
-fn body_failure(tripped: &AtomicBool, ctx: &mut RequestCtx) -> Deny {
-    if tripped.load(Ordering::Relaxed) {
-        return Deny::new(Problem::PayloadTooLarge);
-    }
-    if let Some(v) = wire_violation(ctx) {
+/// The answer when reading the request body for forwarding failed; a framing violation is
+/// recorded as the `validate` stage's refusal.
+fn body_failure(e: BodyReadError, ctx: &mut RequestCtx) -> Deny {
+    if let (BodyReadError::Failed, Some(v)) = (&e, ctx.wire_violation()) {
         ctx.decisions.push(("validate", v.outcome()));
-        let mut d = detail(Problem::BadRequest, v.detail());
-        d.headers
-            .push((header::CONNECTION, HeaderValue::from_static("close")));
-        return d;
     }
-    detail(Problem::BadRequest, "request body ended early")
+    body_read_deny(e, ctx, "request body ended early")
 }
 
 /// An IP address as a header value (always valid: digits, dots, colons, hex).
@@ -931,13 +907,6 @@ pub fn normalise_path(raw: &str) -> Option<String> {
         out.push('/');
     }
     Some(out)
-}
-
-/// Reads at most `limit` bytes of a body (used by stages that must inspect a body).
-pub async fn read_bounded(body: Body, limit: usize) -> Result<Bytes, Problem> {
-    read_capped(body, limit)
-        .await
-        .map_err(|_| Problem::PayloadTooLarge)
 }
 
 #[cfg(test)]

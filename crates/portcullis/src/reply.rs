@@ -231,7 +231,7 @@ mod tests {
             resp.headers()[header::CONTENT_TYPE],
             "application/problem+json"
         );
-        let body = crate::proxy::read_bounded(resp.into_body(), 4096)
+        let body = crate::body::read_capped(resp.into_body(), 4096)
             .await
             .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -244,7 +244,7 @@ mod tests {
     async fn escapes_details_as_json() {
         let detail = "quote \" backslash \\ newline \n tab \t bell \u{7}";
         let resp = problem(Problem::BadRequest, "id-1", Some(detail));
-        let body = crate::proxy::read_bounded(resp.into_body(), 4096)
+        let body = crate::body::read_capped(resp.into_body(), 4096)
             .await
             .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();

@@ -140,6 +140,13 @@ pub struct RequestCtx {
     pub started: Instant,
 }
 
+impl RequestCtx {
+    /// The framing violation the wire check found in this request, if any.
+    pub fn wire_violation(&self) -> Option<crate::listener::wire::Violation> {
+        self.wire.as_ref().and_then(|(w, i)| w.violation(*i))
+    }
+}
+
 /// One request-phase stage.
 #[derive(Debug)]
 pub enum Stage {
@@ -392,25 +399,23 @@ impl RequestBody {
         }
     }
 
-    /// Reads the body into memory for inspection (once; later calls return the same bytes).
-    /// `Ok(None)`: no body, or one forwarded uninspected because it is longer than the cap.
-    pub async fn inspect(
-        &mut self,
-        limits: BodyInspection,
-    ) -> Result<Option<&bytes::Bytes>, BodyReadError> {
+    /// Reads a streaming body into memory, at most `cap` bytes (once: a body already read, or
+    /// absent, is left as it is). A longer body is refused ([`Larger::Reject`], 413) or kept
+    /// as the part read followed by the unread rest ([`Larger::Stream`]).
+    pub async fn buffer(&mut self, cap: usize, larger: Larger) -> Result<(), BodyReadError> {
         if let Self::Stream(_) = self {
             let Self::Stream(b) = std::mem::replace(self, Self::Failed) else {
                 return Err(BodyReadError::Failed);
             };
-            match crate::body::read_prefix(b, limits.max_bytes).await {
+            match crate::body::read_prefix(b, cap).await {
                 Ok(crate::body::Prefix::Complete(bytes)) => *self = Self::Buffered(bytes),
-                Ok(crate::body::Prefix::Partial(head, rest)) => {
-                    if !limits.skip_larger {
+                Ok(crate::body::Prefix::Partial(head, rest)) => match larger {
+                    Larger::Reject => {
                         crate::body::linger(rest);
                         return Err(BodyReadError::TooLarge);
                     }
-                    *self = Self::Uninspected(crate::body::prefixed(head, rest));
-                }
+                    Larger::Stream => *self = Self::Uninspected(crate::body::prefixed(head, rest)),
+                },
                 Err((e, rest)) => {
                     if e.is::<crate::body::BodyTooLarge>() {
                         crate::body::linger(rest);
@@ -421,15 +426,50 @@ impl RequestBody {
             }
         }
         match self {
-            Self::Buffered(b) => Ok(Some(b)),
             Self::Failed => Err(BodyReadError::Failed),
-            _ => Ok(None),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads the body for the inspecting stages, bounded by the route's `body_inspection`.
+    pub async fn inspect(&mut self, limits: BodyInspection) -> Result<(), BodyReadError> {
+        let larger = if limits.skip_larger {
+            Larger::Stream
+        } else {
+            Larger::Reject
+        };
+        self.buffer(limits.max_bytes, larger).await
+    }
+
+    /// The body's bytes when it was read whole and is not empty.
+    pub fn bytes(&self) -> Option<&bytes::Bytes> {
+        match self {
+            Self::Buffered(b) if !b.is_empty() => Some(b),
+            _ => None,
         }
     }
 }
 
+/// What [`RequestBody::buffer`] does with a body longer than its cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Larger {
+    /// 413.
+    Reject,
+    /// Keep what was read and stream the rest.
+    Stream,
+}
+
 impl Stage {
-    /// Decides a body stage (content, schema, WAF), reading the body when the stage needs it.
+    /// The stages that may read the request body (content, openapi, schema, WAF).
+    fn reads_body(&self) -> bool {
+        matches!(
+            self,
+            Self::Content(_) | Self::Schema(_) | Self::OpenApi(_) | Self::Waf(_)
+        )
+    }
+
+    /// Decides a body stage, reading the body when the stage needs it. Only body stages
+    /// ([`Stage::reads_body`]) come here.
     async fn decide_with_body(
         &self,
         ctx: &mut RequestCtx,
@@ -437,18 +477,6 @@ impl Stage {
         body: &mut RequestBody,
         limits: BodyInspection,
     ) -> Result<Decision, BodyReadError> {
-        // A compressed body would reach the upstream unread by every inspecting stage.
-        if body.present()
-            && req
-                .headers
-                .get_all(http::header::CONTENT_ENCODING)
-                .iter()
-                .any(|v| !v.as_bytes().trim_ascii().eq_ignore_ascii_case(b"identity"))
-        {
-            let mut d = Deny::new(Problem::UnsupportedMediaType);
-            d.detail = Some("compressed request bodies cannot be inspected".to_owned());
-            return Ok(Decision::Deny(d));
-        }
         Ok(match self {
             Self::Content(c) => {
                 if let Err(d) = c.check_head(req, body.present()) {
@@ -457,26 +485,18 @@ impl Stage {
                 if !c.reads_body(req) {
                     return Ok(Decision::Allow("allowed"));
                 }
-                match body.inspect(limits).await? {
-                    Some(b) => match c.check_body(req, b) {
-                        Ok(()) => Decision::Allow("allowed"),
-                        Err(d) => Decision::Deny(d),
-                    },
-                    None => Decision::Allow("allowed"),
+                body.inspect(limits).await?;
+                match body.bytes().map(|b| c.check_body(req, b)) {
+                    Some(Err(d)) => Decision::Deny(d),
+                    _ => Decision::Allow("allowed"),
                 }
             }
             Self::Schema(s) => {
-                if body.present() {
-                    body.inspect(limits).await?;
-                }
+                body.inspect(limits).await?;
                 if matches!(body, RequestBody::Uninspected(_)) {
                     return Ok(Decision::Allow("uninspected"));
                 }
-                let b = match body {
-                    RequestBody::Buffered(b) => Some(&*b),
-                    _ => None,
-                };
-                match s.check(req, b) {
+                match s.check(req, body.bytes()) {
                     Ok(()) => Decision::Allow("valid"),
                     Err(d) => Decision::Deny(d),
                 }
@@ -486,41 +506,54 @@ impl Stage {
                 if present && a.reads_body(req) {
                     body.inspect(limits).await?;
                 }
-                let view = match body {
-                    RequestBody::Buffered(b) if b.is_empty() => openapi::BodyView::Absent,
-                    RequestBody::Buffered(b) => openapi::BodyView::Read(b),
-                    _ if present => openapi::BodyView::Unread,
-                    _ => openapi::BodyView::Absent,
+                let view = match body.bytes() {
+                    Some(b) => openapi::BodyView::Read(b),
+                    None if present && !matches!(body, RequestBody::Buffered(_)) => {
+                        openapi::BodyView::Unread
+                    }
+                    None => openapi::BodyView::Absent,
                 };
                 a.decide(req, view)
             }
             Self::Waf(w) => {
-                let b = if body.present() {
-                    body.inspect(limits).await?
-                } else {
-                    None
-                };
-                w.decide(ctx, req, b)
+                body.inspect(limits).await?;
+                w.decide(ctx, req, body.bytes())
             }
-            _ => match self.decide_now(ctx, req) {
-                Some(d) => d,
-                None => self.decide_later(ctx, req).await,
-            },
+            // Not a body stage (see `run_request_chain`).
+            _ => Decision::Allow("allowed"),
         })
     }
 }
 
-/// The answer to a body that failed while an inspecting stage read it: the framing violation
-/// the wire check found (and the connection closes), or a body cut short.
-fn body_failed(ctx: &mut RequestCtx) -> Deny {
-    let mut d = Deny::new(Problem::BadRequest);
-    match ctx.wire.as_ref().and_then(|(w, i)| w.violation(*i)) {
+/// A body with a `Content-Encoding` other than identity on a route with body stages: it would
+/// reach the upstream unread by every inspecting stage.
+fn compressed_body(req: &Parts, body: &RequestBody) -> Option<Deny> {
+    let encoded = req
+        .headers
+        .get_all(http::header::CONTENT_ENCODING)
+        .iter()
+        .any(|v| !v.as_bytes().trim_ascii().eq_ignore_ascii_case(b"identity"));
+    (body.present() && encoded).then(|| {
+        let mut d = Deny::new(Problem::UnsupportedMediaType);
+        d.detail = Some("compressed request bodies cannot be inspected".to_owned());
+        d
+    })
+}
+
+/// The answer to a body that could not be read: 413 over a cap or the size limit; 400 for the
+/// framing violation the wire check found (the connection then closes), or `otherwise`.
+pub fn body_read_deny(e: BodyReadError, ctx: &RequestCtx, otherwise: &str) -> Deny {
+    let mut d = match e {
+        BodyReadError::TooLarge => return Deny::new(Problem::PayloadTooLarge),
+        BodyReadError::Failed => Deny::new(Problem::BadRequest),
+    };
+    match ctx.wire_violation() {
         Some(v) => {
             d.detail = Some(v.detail().to_owned());
             d.headers
                 .push((http::header::CONNECTION, HeaderValue::from_static("close")));
         }
-        None => d.detail = Some("request body could not be read".to_owned()),
+        None => d.detail = Some(otherwise.to_owned()),
     }
     d
 }
@@ -534,24 +567,26 @@ pub async fn run_request_chain(
     body: &mut RequestBody,
     limits: BodyInspection,
 ) -> Result<(), Deny> {
+    let mut first_body_stage = true;
     for stage in chain {
         let decision = match stage.decide_now(ctx, req) {
             Some(d) => d,
-            None if matches!(
-                stage,
-                Stage::Content(_) | Stage::Schema(_) | Stage::OpenApi(_) | Stage::Waf(_)
-            ) =>
-            {
-                match stage.decide_with_body(ctx, req, body, limits).await {
-                    Ok(d) => d,
-                    Err(e) => {
-                        let d = match e {
-                            BodyReadError::TooLarge => Deny::new(Problem::PayloadTooLarge),
-                            BodyReadError::Failed => body_failed(ctx),
-                        };
-                        ctx.decisions.push((stage.name(), "body_unreadable"));
-                        return Err(d);
-                    }
+            None if stage.reads_body() => {
+                let compressed = if std::mem::take(&mut first_body_stage) {
+                    compressed_body(req, body)
+                } else {
+                    None
+                };
+                match compressed {
+                    Some(d) => Decision::Deny(d),
+                    None => match stage.decide_with_body(ctx, req, body, limits).await {
+                        Ok(d) => d,
+                        Err(e) => {
+                            let d = body_read_deny(e, ctx, "request body could not be read");
+                            ctx.decisions.push((stage.name(), "body_unreadable"));
+                            return Err(d);
+                        }
+                    },
                 }
             }
             None => stage.decide_later(ctx, req).await,
