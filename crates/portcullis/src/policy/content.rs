@@ -70,7 +70,7 @@ pub fn compile(c: &ContentConfig, at: &str, errs: &mut Collector) -> ContentRule
 }
 
 /// `type/subtype` in lower case, parameters dropped.
-fn parse_media_type(v: &str) -> Option<(String, String)> {
+pub(crate) fn parse_media_type(v: &str) -> Option<(String, String)> {
     let essence = v.split(';').next()?.trim().to_ascii_lowercase();
     let (t, s) = essence.split_once('/')?;
     let token = |x: &str| {
@@ -83,11 +83,16 @@ fn parse_media_type(v: &str) -> Option<(String, String)> {
 
 /// Whether the request's media type is JSON (`application/json`, `*/*+json`).
 pub fn is_json(headers: &HeaderMap) -> bool {
-    media_type(headers)
-        .is_some_and(|(t, s)| t == "application" && (s == "json" || s.ends_with("+json")))
+    media_type(headers).is_some_and(|(t, s)| is_json_type(&t, &s))
 }
 
-fn media_type(headers: &HeaderMap) -> Option<(String, String)> {
+/// Whether `type/subtype` is JSON (`application/json`, `application/...+json`).
+pub(crate) fn is_json_type(t: &str, s: &str) -> bool {
+    t == "application" && (s == "json" || s.ends_with("+json"))
+}
+
+/// The request's `Content-Type` as (type, subtype), lower case, parameters dropped.
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<(String, String)> {
     parse_media_type(headers.get(header::CONTENT_TYPE)?.to_str().ok()?)
 }
 
@@ -165,27 +170,31 @@ fn boundary(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-/// One pass over a JSON text checking nesting depth, key count and string lengths. Syntax is
-/// left to the parser of whoever reads the document; this only bounds its shape.
-pub fn json_shape(body: &[u8], l: &JsonLimits) -> Result<(), String> {
-    let mut depth = 0usize;
-    let mut keys = 0usize;
-    // Whether each open container is an object (keys are strings followed by `:`).
-    let mut stack: Vec<bool> = Vec::new();
+/// What [`scan_json`] meets in a JSON text.
+enum JsonEvent<'a> {
+    /// `{` (`object`) or `[`.
+    Open { object: bool },
+    /// `}` or `]`.
+    Close,
+    /// A string: `raw` with its quotes (as far as the text goes), `inner` without them, and
+    /// whether a `:` follows (an object key).
+    Str {
+        raw: &'a [u8],
+        inner: &'a [u8],
+        key: bool,
+    },
+}
+
+/// One pass over the structure of a JSON text (brackets and strings; escapes respected, other
+/// syntax not checked), stopping at the first `Some` the visitor returns.
+fn scan_json<T>(body: &[u8], mut visit: impl FnMut(JsonEvent<'_>) -> Option<T>) -> Option<T> {
     let mut i = 0;
     while i < body.len() {
-        match body[i] {
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > l.max_depth {
-                    return Err(format!("JSON nested deeper than {}", l.max_depth));
-                }
-                stack.push(body[i] == b'{');
-            }
-            b'}' | b']' => {
-                depth = depth.saturating_sub(1);
-                stack.pop();
-            }
+        let event = match body[i] {
+            b'{' | b'[' => Some(JsonEvent::Open {
+                object: body[i] == b'{',
+            }),
+            b'}' | b']' => Some(JsonEvent::Close),
             b'"' => {
                 let start = i + 1;
                 let mut j = start;
@@ -196,27 +205,61 @@ pub fn json_shape(body: &[u8], l: &JsonLimits) -> Result<(), String> {
                         _ => j += 1,
                     }
                 }
-                if j.min(body.len()) - start > l.max_string {
-                    return Err(format!("JSON string longer than {} bytes", l.max_string));
-                }
+                let end = j.min(body.len());
+                let key = body[(j + 1).min(body.len())..]
+                    .iter()
+                    .find(|b| !b.is_ascii_whitespace())
+                    == Some(&b':');
+                let raw = &body[i..(j + 1).min(body.len())];
                 i = j;
-                if stack.last() == Some(&true) {
-                    let next = body[(j + 1).min(body.len())..]
-                        .iter()
-                        .find(|b| !b.is_ascii_whitespace());
-                    if next == Some(&b':') {
-                        keys += 1;
-                        if keys > l.max_keys {
-                            return Err(format!("JSON with more than {} keys", l.max_keys));
-                        }
-                    }
-                }
+                Some(JsonEvent::Str {
+                    raw,
+                    inner: &body[start..end],
+                    key,
+                })
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some(found) = event.and_then(&mut visit) {
+            return Some(found);
         }
         i += 1;
     }
-    Ok(())
+    None
+}
+
+/// One pass over a JSON text checking nesting depth, key count and string lengths. Syntax is
+/// left to the parser of whoever reads the document; this only bounds its shape.
+pub fn json_shape(body: &[u8], l: &JsonLimits) -> Result<(), String> {
+    let mut depth = 0usize;
+    let mut keys = 0usize;
+    // Whether each open container is an object (keys are strings followed by `:`).
+    let mut stack: Vec<bool> = Vec::new();
+    let refused = scan_json(body, |e| match e {
+        JsonEvent::Open { object } => {
+            depth += 1;
+            stack.push(object);
+            (depth > l.max_depth).then(|| format!("JSON nested deeper than {}", l.max_depth))
+        }
+        JsonEvent::Close => {
+            depth = depth.saturating_sub(1);
+            stack.pop();
+            None
+        }
+        JsonEvent::Str { inner, key, .. } => {
+            if inner.len() > l.max_string {
+                return Some(format!("JSON string longer than {} bytes", l.max_string));
+            }
+            if key && stack.last() == Some(&true) {
+                keys += 1;
+                if keys > l.max_keys {
+                    return Some(format!("JSON with more than {} keys", l.max_keys));
+                }
+            }
+            None
+        }
+    });
+    refused.map_or(Ok(()), Err)
 }
 
 /// Whether some JSON object in `body` has the same key twice (compared after unescaping).
@@ -224,50 +267,36 @@ pub fn json_shape(body: &[u8], l: &JsonLimits) -> Result<(), String> {
 /// document with a repeated key can pass a check with one value and reach the upstream with
 /// the other. Looks at most `max_keys` keys; a document with more is not judged here.
 pub fn repeated_key(body: &[u8], max_keys: usize) -> bool {
+    // The keys of each open container that is an object.
     let mut stack: Vec<Option<Vec<String>>> = Vec::new();
     let mut seen_keys = 0usize;
-    let mut i = 0;
-    while i < body.len() {
-        match body[i] {
-            b'{' => stack.push(Some(Vec::new())),
-            b'[' => stack.push(None),
-            b'}' | b']' => {
-                stack.pop();
-            }
-            b'"' => {
-                let start = i;
-                let mut j = i + 1;
-                while j < body.len() {
-                    match body[j] {
-                        b'\\' => j += 2,
-                        b'"' => break,
-                        _ => j += 1,
-                    }
-                }
-                i = j;
-                let is_key = body[(j + 1).min(body.len())..]
-                    .iter()
-                    .find(|b| !b.is_ascii_whitespace())
-                    == Some(&b':');
-                if is_key && let Some(Some(keys)) = stack.last_mut() {
-                    seen_keys += 1;
-                    if seen_keys > max_keys {
-                        return false;
-                    }
-                    let raw = &body[start..(j + 1).min(body.len())];
-                    let key: String = serde_json::from_slice(raw)
-                        .unwrap_or_else(|_| String::from_utf8_lossy(raw).into_owned());
-                    if keys.contains(&key) {
-                        return true;
-                    }
-                    keys.push(key);
-                }
-            }
-            _ => {}
+    scan_json(body, |e| match e {
+        JsonEvent::Open { object } => {
+            stack.push(object.then(Vec::new));
+            None
         }
-        i += 1;
-    }
-    false
+        JsonEvent::Close => {
+            stack.pop();
+            None
+        }
+        JsonEvent::Str { raw, key, .. } => {
+            let Some(Some(keys)) = stack.last_mut().filter(|_| key) else {
+                return None;
+            };
+            seen_keys += 1;
+            if seen_keys > max_keys {
+                return Some(false);
+            }
+            let name: String = serde_json::from_slice(raw)
+                .unwrap_or_else(|_| String::from_utf8_lossy(raw).into_owned());
+            if keys.contains(&name) {
+                return Some(true);
+            }
+            keys.push(name);
+            None
+        }
+    })
+    .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -503,7 +503,8 @@ impl Stage {
             }
             Self::OpenApi(a) => {
                 let present = body.present();
-                if present && a.reads_body(req) {
+                let found = a.find(req);
+                if present && found.reads_body() {
                     body.inspect(limits).await?;
                 }
                 let view = match body.bytes() {
@@ -513,7 +514,7 @@ impl Stage {
                     }
                     None => openapi::BodyView::Absent,
                 };
-                a.decide(req, view)
+                a.decide(found, req, view)
             }
             Self::Waf(w) => {
                 body.inspect(limits).await?;

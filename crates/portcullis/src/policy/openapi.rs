@@ -67,7 +67,8 @@ enum Seg {
     Param(String),
 }
 
-struct Operation {
+/// One described operation.
+pub struct Operation {
     method: Method,
     params: Vec<Param>,
     body: Option<BodySpec>,
@@ -413,21 +414,13 @@ fn compile_body(cx: &Ctx<'_>, b: &Value) -> Result<BodySpec, String> {
     let mut media = Vec::new();
     if let Some(content) = b.get("content").and_then(Value::as_object) {
         for (mt, m) in content {
-            let essence = mt
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            let (t, s) = essence
-                .split_once('/')
+            let (t, s) = super::content::parse_media_type(mt)
                 .ok_or_else(|| format!("{mt:?} is not a media type"))?;
-            let json = t == "application" && (s == "json" || s.ends_with("+json"));
-            let schema = match (json, m.get("schema")) {
+            let schema = match (super::content::is_json_type(&t, &s), m.get("schema")) {
                 (true, Some(sc)) => Some(validator(cx, resolve(cx.doc, sc)?)?),
                 _ => None,
             };
-            media.push((t.to_owned(), s.to_owned(), schema));
+            media.push((t, s, schema));
         }
     }
     Ok(BodySpec {
@@ -491,34 +484,10 @@ fn typed(kind: &Kind, text: &str) -> Value {
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                b.get(i + 1).and_then(|c| (*c as char).to_digit(16)),
-                b.get(i + 2).and_then(|c| (*c as char).to_digit(16)),
-            )
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 impl Api {
-    /// Whether the stage needs the body of this request (an operation with a JSON body schema).
-    pub fn reads_body(&self, req: &Parts) -> bool {
-        matches!(self.find(req), Found::Op(op, _) if op.body.as_ref().is_some_and(|b| b.media.iter().any(|m| m.2.is_some())))
-    }
-
-    fn find<'a>(&'a self, req: &Parts) -> Found<'a> {
+    /// Finds the operation of a request (once per request: the stage asks
+    /// [`Found::reads_body`], reads the body if so, then [`Api::decide`]s).
+    pub fn find<'a>(&'a self, req: &Parts) -> Found<'a> {
         let path = crate::proxy::normalise_path(req.uri.path()).unwrap_or_default();
         let Some(rest) = path.strip_prefix(self.base.as_str()) else {
             return Found::NoPath;
@@ -535,7 +504,12 @@ impl Api {
             let fits = item.segs.iter().zip(&segs).all(|(t, s)| match t {
                 Seg::Lit(l) => l == s,
                 Seg::Param(name) => {
-                    bound.push((name.as_str(), percent_decode(s)));
+                    bound.push((
+                        name.as_str(),
+                        percent_encoding::percent_decode_str(s)
+                            .decode_utf8_lossy()
+                            .into_owned(),
+                    ));
                     true
                 }
             });
@@ -557,9 +531,10 @@ impl Api {
         Found::NoPath
     }
 
-    /// Decides: the operation, its parameters, its body.
-    pub fn decide(&self, req: &Parts, body: BodyView<'_>) -> Decision {
-        let (op, bound) = match self.find(req) {
+    /// Decides on a request whose operation [`Api::find`] gave: the operation, its
+    /// parameters, its body.
+    pub fn decide(&self, found: Found<'_>, req: &Parts, body: BodyView<'_>) -> Decision {
+        let (op, bound) = match found {
             Found::Op(op, bound) => (op, bound),
             _ if !self.reject_unknown => return Decision::Allow("undescribed"),
             Found::NoPath => {
@@ -665,18 +640,7 @@ fn check_body(spec: &BodySpec, req: &Parts, body: BodyView<'_>) -> Decision {
             return Decision::Allow("valid");
         }
     };
-    let ct = req
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let (t, s) = essence.split_once('/').unwrap_or(("", ""));
+    let (t, s) = super::content::media_type(&req.headers).unwrap_or_default();
     let entry = spec
         .media
         .iter()
@@ -721,10 +685,21 @@ fn check_body(spec: &BodySpec, req: &Parts, body: BodyView<'_>) -> Decision {
     Decision::Deny(d)
 }
 
-enum Found<'a> {
+/// What [`Api::find`] found for a request.
+pub enum Found<'a> {
+    /// The operation, with the path parameters bound by its template.
     Op(&'a Operation, Vec<(&'a str, String)>),
+    /// A described path without this method: the methods it has.
     NoMethod(Vec<Method>),
+    /// No described path.
     NoPath,
+}
+
+impl Found<'_> {
+    /// Whether the stage needs the body (an operation with a JSON body schema).
+    pub fn reads_body(&self) -> bool {
+        matches!(self, Found::Op(op, _) if op.body.as_ref().is_some_and(|b| b.media.iter().any(|m| m.2.is_some())))
+    }
 }
 
 #[cfg(test)]
@@ -795,6 +770,11 @@ components:
         b.body(()).unwrap().into_parts().0
     }
 
+    /// Finds and decides, as the stage does.
+    fn check(a: &Api, r: &Parts, view: BodyView<'_>) -> Decision {
+        a.decide(a.find(r), r, view)
+    }
+
     fn outcome(d: Decision) -> (String, Vec<(String, String)>) {
         match d {
             Decision::Allow(o) => (o.to_owned(), Vec::new()),
@@ -806,7 +786,7 @@ components:
     #[test]
     fn matches_operations_and_refuses_the_undescribed() {
         let a = api(true);
-        let o = |m: &str, u: &str| outcome(a.decide(&req(m, u, &[]), BodyView::Absent)).0;
+        let o = |m: &str, u: &str| outcome(check(&a, &req(m, u, &[]), BodyView::Absent)).0;
         assert_eq!(o("GET", "/v1/orders"), "valid");
         assert_eq!(o("GET", "/v1/orders/me"), "valid");
         assert_eq!(o("GET", "/v1/orders/42"), "valid");
@@ -821,7 +801,12 @@ components:
         assert_eq!(o("PUT", "/v1/orders/42"), "unknown_operation");
         let open = api(false);
         assert_eq!(
-            outcome(open.decide(&req("GET", "/v1/nothing", &[]), BodyView::Absent)).0,
+            outcome(check(
+                &open,
+                &req("GET", "/v1/nothing", &[]),
+                BodyView::Absent
+            ))
+            .0,
             "undescribed"
         );
     }
@@ -849,7 +834,7 @@ components:
     #[test]
     fn checks_parameters_by_schema() {
         let a = api(true);
-        let o = |u: &str| outcome(a.decide(&req("GET", u, &[]), BodyView::Absent));
+        let o = |u: &str| outcome(check(&a, &req("GET", u, &[]), BodyView::Absent));
         assert_eq!(o("/v1/orders?limit=10&status=open&tags=a,b").0, "valid");
         let (out, errs) = o("/v1/orders?limit=0&status=gone&tags=a,B1");
         assert_eq!(out, "invalid_parameter");
@@ -880,7 +865,7 @@ components:
                 Some(b) => BodyView::Read(b),
                 None => BodyView::Absent,
             };
-            outcome(a.decide(&req("POST", "/v1/orders", h), view))
+            outcome(check(&a, &req("POST", "/v1/orders", h), view))
         };
         assert_eq!(
             post(&json, Some(b(r#"{"item":"tea","qty":1,"note":null}"#))).0,
@@ -910,7 +895,8 @@ components:
         );
         // A body that was not read still has its media type checked.
         assert_eq!(
-            outcome(a.decide(
+            outcome(check(
+                &a,
                 &req(
                     "POST",
                     "/v1/orders",
@@ -921,7 +907,7 @@ components:
             .0,
             "invalid_body"
         );
-        assert!(a.reads_body(&req("POST", "/v1/orders", &json)));
-        assert!(!a.reads_body(&req("GET", "/v1/orders", &[])));
+        assert!(a.find(&req("POST", "/v1/orders", &json)).reads_body());
+        assert!(!a.find(&req("GET", "/v1/orders", &[])).reads_body());
     }
 }
