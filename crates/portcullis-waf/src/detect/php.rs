@@ -96,52 +96,50 @@ impl Php {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::testing::{families, hits};
+    use crate::detect::testing::{flags, hits, silent};
     use crate::extract::Kind;
     use crate::rules::*;
 
     #[test]
     fn detects_php_injection() {
-        for p in [
-            "<?php echo 'x'; ?>",
-            "<?=`id`?>",
-            "php://input",
-            "system('id');",
-            "exec#\n (blah)",
-            "shell_exec ('ls')",
-            "$_GET['cmd']",
-            "O:8:\"stdClass\":1:{s:1:\"a\";i:1;}",
-            "${'a'}(11)",
-            "$$b(2)",
-            "@$___[@!+_](21)",
-            "\"\\x73y\\x73tem\"(ls);",
-        ] {
-            assert!(families(p).contains(&"php"), "{p}");
-        }
+        flags(
+            "php",
+            &[
+                "<?php echo 'x'; ?>",
+                "<?=`id`?>",
+                "php://input",
+                "system('id');",
+                "exec#\n (blah)",
+                "shell_exec ('ls')",
+                "$_GET['cmd']",
+                "O:8:\"stdClass\":1:{s:1:\"a\";i:1;}",
+                "${'a'}(11)",
+                "$$b(2)",
+                "@$___[@!+_](21)",
+                "\"\\x73y\\x73tem\"(ls);",
+            ],
+        );
         assert!(hits(Kind::Filename, "file:up", "photo. php", 1).contains(&PHP_UPLOAD));
     }
 
     #[test]
     fn leaves_prose_alone() {
-        for p in [
-            "vanilla extract (1 tsp)",
-            "make a copy (pdf)",
-            "photocopy(2)",
-            "the system (version 2) works",
-            "execute the plan (soon)",
-            "I paid $5 (five dollars)",
-            "\"dog\" (not a cat)",
-            "${}()",
-            "<?xml version=\"1.0\"?>",
-            "is x <?y",
-            "eval the results tomorrow",
-            "photo.jpg",
-        ] {
-            assert!(
-                !families(p).contains(&"php"),
-                "{p}: {:?}",
-                hits(Kind::Value, "query:q", p, 1)
-            );
-        }
+        silent(
+            "php",
+            &[
+                "vanilla extract (1 tsp)",
+                "make a copy (pdf)",
+                "photocopy(2)",
+                "the system (version 2) works",
+                "execute the plan (soon)",
+                "I paid $5 (five dollars)",
+                "\"dog\" (not a cat)",
+                "${}()",
+                "<?xml version=\"1.0\"?>",
+                "is x <?y",
+                "eval the results tomorrow",
+                "photo.jpg",
+            ],
+        );
     }
 }

