@@ -123,24 +123,16 @@ case $identity in
 esac
 
 # --state redis: a redis-server on a free loopback port for the run, stopped (by PID) after.
+# shellcheck source=../.ci/redis.sh
+source "$REPO/.ci/redis.sh"
 redis_pid=
-stop_redis() {
-  if [[ -n $redis_pid ]]; then
-    kill "$redis_pid" 2>/dev/null || true
-    wait "$redis_pid" 2>/dev/null || true
-    redis_pid=
-  fi
-}
 case $state in
   memory) ;;
   redis)
     command -v redis-server >/dev/null 2>&1 || die "--state redis needs redis-server (apt-get install redis-server)"
-    redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
-    redis_pid=$!
-    trap 'stop_redis; rm -rf "${jwt_dir:-}"' EXIT
-    for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-    export BENCH_STATE=redis REDIS_URL=redis://127.0.0.1:$redis_port
+    trap 'stop_loopback_redis; rm -rf "${jwt_dir:-}"' EXIT
+    start_loopback_redis
+    export BENCH_STATE=redis
     log "state: the ratelimit limit lives in redis-server on $REDIS_URL (pid $redis_pid)"
     ;;
   *) die "--state: memory or redis" ;;
@@ -165,7 +157,7 @@ printf -v shown ' %q' "${args[@]}"
 log "bash $SHARED_BENCH/run.sh$shown"
 rc=0
 bash "$SHARED_BENCH/run.sh" "${args[@]}" || rc=$?
-stop_redis
+stop_loopback_redis
 if ((rc == 0)) && [[ -f $out ]]; then
   echo
   python3 "$HERE/targets.py" "$out" || true
