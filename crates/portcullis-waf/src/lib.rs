@@ -26,6 +26,50 @@ mod request;
 mod rules;
 mod settings;
 
+/// The decoders and the normaliser on their own, for the criterion benches
+/// (`benches/waf.rs`) and the `waf_decoders` fuzz target. Not a stable API.
+#[doc(hidden)]
+pub mod internals {
+    use crate::normalise;
+
+    /// Every normalised form of one value; returns their total length, so a benchmark keeps
+    /// the work.
+    pub fn normalise(value: &[u8]) -> usize {
+        let v = normalise::variants(value);
+        v.raw.len() + v.norm.len() + v.lower.len() + v.compact.len()
+    }
+
+    /// One pass of `%XX` / `%uXXXX` decoding.
+    pub fn percent_decode(input: &[u8], plus_as_space: bool) -> Vec<u8> {
+        normalise::percent_decode(input, plus_as_space).0
+    }
+
+    /// Repeated URL decoding, as the normaliser applies it.
+    pub fn url_decode_repeated(input: &[u8]) -> Vec<u8> {
+        normalise::url_decode_repeated(input).into_owned()
+    }
+
+    /// Overlong UTF-8 folding.
+    pub fn fold_overlong(input: &[u8]) -> Vec<u8> {
+        normalise::fold_overlong(input).into_owned()
+    }
+
+    /// HTML entity decoding.
+    pub fn html_decode(input: &str) -> String {
+        normalise::html_decode(input).into_owned()
+    }
+
+    /// JavaScript / C backslash escapes (`\xHH`, `\uHHHH`, `\u{H…}`).
+    pub fn backslash_decode(input: &str) -> String {
+        normalise::backslash_decode(input).into_owned()
+    }
+
+    /// SQL comment removal and whitespace collapsing.
+    pub fn compact_sql(input: &str) -> String {
+        normalise::compact_sql(input)
+    }
+}
+
 pub use engine::{RuleMatch, Verdict, Waf};
 pub use request::RequestView;
 pub use rules::{Family, RuleInfo, Severity, rule_catalogue};

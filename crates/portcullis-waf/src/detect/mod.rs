@@ -98,6 +98,11 @@ impl Patterns {
         if text.is_empty() || !self.each.iter().any(|(id, _)| sink.wants(*id)) {
             return;
         }
+        // Nearly every input matches nothing: `is_match` may stop early and needs no
+        // overlapping search, so the set's full match list is computed only for the few that hit.
+        if !self.set.is_match(text.as_bytes()) {
+            return;
+        }
         for i in self.set.matches(text.as_bytes()).iter() {
             if let Some((id, re)) = self.each.get(i)
                 && sink.wants(*id)
