@@ -8,7 +8,7 @@ use crate::rules::*;
 use crate::settings::WafError;
 
 pub(crate) struct Java {
-    patterns: Patterns,
+    pub(super) patterns: Patterns,
     names: Patterns,
 }
 
@@ -69,8 +69,10 @@ impl Java {
         Ok(Self { patterns, names })
     }
 
-    pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>) {
-        self.patterns.scan(&v.lower, sink);
+    pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
+        if lower_may_match {
+            self.patterns.scan(&v.lower, sink);
+        }
         // Lookups hidden by case tricks and empty defaults: `${${::-j}${::-n}di:` → `jndi:`.
         if sink.wants(JAVA_JNDI) && v.lower.contains("${") {
             let flat = flatten_lookups(&v.lower);

@@ -84,7 +84,7 @@ const OS_FILES: &[&str] = &[
 
 pub(crate) struct Lfi {
     files: AhoCorasick,
-    patterns: Patterns,
+    pub(super) patterns: Patterns,
 }
 
 impl Lfi {
@@ -102,13 +102,18 @@ impl Lfi {
         Ok(Self { files, patterns })
     }
 
-    pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>) {
+    /// `lower_may_match`: whether the combined gate found any family's pattern in `v.lower`
+    /// (see [`Detectors::scan`](super::Detectors::scan)).
+    pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
         let text = if v.lower.contains("0x") {
-            hex_literals(&v.lower)
+            std::borrow::Cow::Owned(hex_literals(&v.lower))
         } else {
-            v.lower.clone()
+            std::borrow::Cow::Borrowed(v.lower.as_str())
         };
-        self.patterns.scan(&text, sink);
+        // The hex-literal rewrite makes a text the gate did not see.
+        if lower_may_match || matches!(text, std::borrow::Cow::Owned(_)) {
+            self.patterns.scan(&text, sink);
+        }
         if v.raw != v.norm && sink.wants(LFI_TRAVERSAL_ENCODED) {
             let raw = v.raw.to_ascii_lowercase();
             let encoded_dot = [

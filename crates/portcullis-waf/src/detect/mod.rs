@@ -124,24 +124,48 @@ pub(crate) struct Detectors {
     php: php::Php,
     java: java::Java,
     splitting: splitting::Splitting,
+    /// The union of the LFI, XSS, PHP, Java and RCE pattern sets that run over a value's
+    /// `lower` form: it matches exactly when one of them would.
+    lower_gate: RegexSet,
 }
 
 impl Detectors {
     pub(crate) fn new() -> Result<Self, WafError> {
+        let (xss, rce, lfi, php, java) = (
+            xss::Xss::new()?,
+            rce::Rce::new()?,
+            lfi::Lfi::new()?,
+            php::Php::new()?,
+            java::Java::new()?,
+        );
+        let union: Vec<&String> = [&xss.patterns, &rce.patterns, &lfi.patterns, &php.patterns]
+            .into_iter()
+            .chain([&java.patterns])
+            .flat_map(|p| p.set.patterns())
+            .collect();
+        let lower_gate = RegexSetBuilder::new(union)
+            .size_limit(64 << 20)
+            .dfa_size_limit(16 << 20)
+            .build()
+            .map_err(|e| WafError::Pattern(e.to_string()))?;
         Ok(Self {
             sqli: sqli::Sqli::new()?,
-            xss: xss::Xss::new()?,
-            rce: rce::Rce::new()?,
-            lfi: lfi::Lfi::new()?,
+            xss,
+            rce,
+            lfi,
             url: url::UrlChecks::new()?,
-            php: php::Php::new()?,
-            java: java::Java::new()?,
+            php,
+            java,
             splitting: splitting::Splitting::new()?,
+            lower_gate,
         })
     }
 
     /// Runs every detector that applies to `input`'s kind.
     pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
+        // One pass of the combined automaton answers for the five families' pattern sets
+        // over `lower`; a set is scanned on its own only when the union matched.
+        let m = self.lower_gate.is_match(v.lower.as_bytes());
         if input.kind != Kind::Combined {
             protocol::input_checks(input, v, sink);
             self.splitting.scan(input, v, sink);
@@ -149,51 +173,51 @@ impl Detectors {
         match input.kind {
             Kind::Path => {
                 self.lfi.scan_path(v, sink);
-                self.lfi.scan(v, sink);
+                self.lfi.scan(v, sink, m);
                 self.sqli.scan(v, sink);
-                self.xss.scan(v, sink);
-                self.php.scan(v, sink);
-                self.java.scan(v, sink);
-                self.rce.scan(v, sink, false);
+                self.xss.scan(v, sink, m);
+                self.php.scan(v, sink, m);
+                self.java.scan(v, sink, m);
+                self.rce.scan(v, sink, false, m);
             }
             Kind::Name | Kind::CookieName => {
                 self.sqli.scan(v, sink);
                 self.sqli.scan_name(v, sink);
-                self.xss.scan(v, sink);
-                self.lfi.scan(v, sink);
-                self.php.scan(v, sink);
-                self.java.scan(v, sink);
+                self.xss.scan(v, sink, m);
+                self.lfi.scan(v, sink, m);
+                self.php.scan(v, sink, m);
+                self.java.scan(v, sink, m);
                 self.java.scan_name(v, sink);
-                self.rce.scan(v, sink, false);
+                self.rce.scan(v, sink, false, m);
             }
             Kind::Value | Kind::CookieValue | Kind::Body => {
                 self.sqli.scan(v, sink);
-                self.xss.scan(v, sink);
-                self.lfi.scan(v, sink);
+                self.xss.scan(v, sink, m);
+                self.lfi.scan(v, sink, m);
                 self.url.scan(input, v, sink);
-                self.php.scan(v, sink);
-                self.java.scan(v, sink);
-                self.rce.scan(v, sink, true);
+                self.php.scan(v, sink, m);
+                self.java.scan(v, sink, m);
+                self.rce.scan(v, sink, true, m);
             }
             Kind::TextHeader => {
                 self.sqli.scan(v, sink);
-                self.xss.scan(v, sink);
-                self.lfi.scan(v, sink);
-                self.php.scan(v, sink);
-                self.java.scan(v, sink);
-                self.rce.scan(v, sink, false);
+                self.xss.scan(v, sink, m);
+                self.lfi.scan(v, sink, m);
+                self.php.scan(v, sink, m);
+                self.java.scan(v, sink, m);
+                self.rce.scan(v, sink, false, m);
             }
-            Kind::Combined => self.xss.scan(v, sink),
+            Kind::Combined => self.xss.scan(v, sink, m),
             Kind::Filename => {
-                self.lfi.scan(v, sink);
+                self.lfi.scan(v, sink, m);
                 self.php.scan_filename(v, sink);
                 self.rce.scan_filename(v, sink);
-                self.xss.scan(v, sink);
+                self.xss.scan(v, sink, m);
                 self.sqli.scan(v, sink);
             }
             Kind::OtherHeader => {
-                self.lfi.scan(v, sink);
-                self.java.scan(v, sink);
+                self.lfi.scan(v, sink, m);
+                self.java.scan(v, sink, m);
                 self.php.scan_header(input, v, sink);
                 self.rce.scan_header(v, sink);
             }

@@ -14,7 +14,7 @@ const DISTINCT_FUNCS: &str = "shell_exec|passthru|proc_open|popen|pcntl_exec|cre
 const COMMON_FUNCS: &str = "system|exec|eval|assert|include|require|fopen|print|echo|die|exit|mail|header|file|list|chr|ord|pack|strrev|implode|explode|sleep|usleep|hex2bin|bin2hex|urldecode|rawurldecode|str_replace|substr|strtolower|strtoupper|ucfirst|dl|extract|glob|mkdir|copy|rename";
 
 pub(crate) struct Php {
-    patterns: Patterns,
+    pub(super) patterns: Patterns,
 }
 
 impl Php {
@@ -54,8 +54,10 @@ impl Php {
         })
     }
 
-    pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>) {
-        self.patterns.scan(&v.lower, sink);
+    pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
+        if lower_may_match {
+            self.patterns.scan(&v.lower, sink);
+        }
     }
 
     /// File names: PHP script extensions, with spaces and trailing dots removed the way some
@@ -77,7 +79,7 @@ impl Php {
         if php && name.contains('.') {
             sink.hit(PHP_UPLOAD, name, 0);
         }
-        self.scan(v, sink);
+        self.scan(v, sink, true);
     }
 
     /// Other headers: open tags anywhere, file names in upload headers.
@@ -89,7 +91,7 @@ impl Php {
         ) {
             self.scan_filename(v, sink);
         } else if v.lower.contains("<?") {
-            self.scan(v, sink);
+            self.scan(v, sink, true);
         }
     }
 }

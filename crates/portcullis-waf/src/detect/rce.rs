@@ -244,7 +244,7 @@ enum Sep {
 pub(crate) struct Rce {
     strong: HashSet<&'static str>,
     weak: HashSet<&'static str>,
-    patterns: Patterns,
+    pub(super) patterns: Patterns,
     header_patterns: Patterns,
 }
 
@@ -340,8 +340,16 @@ impl Rce {
 
     /// `values` is true for argument values (where a leading bare command is worth a look at
     /// higher paranoia); false for names, paths and free-text headers.
-    pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, values: bool) {
-        self.patterns.scan(&v.lower, sink);
+    pub(crate) fn scan(
+        &self,
+        v: &Variants,
+        sink: &mut Sink<'_>,
+        values: bool,
+        lower_may_match: bool,
+    ) {
+        if lower_may_match {
+            self.patterns.scan(&v.lower, sink);
+        }
         if sink.wants(RCE_CHAINED_COMMAND)
             || sink.wants(RCE_SUBSTITUTION)
             || sink.wants(RCE_OBFUSCATED_COMMAND)

@@ -132,10 +132,13 @@ fn plain_number_text(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || b" ()+-./:,".contains(&b))
 }
 
-/// Letters only: libinjection reads one word token (its quote-prefixed string forms need a
-/// quote), and no one-token fingerprint but `X` (an unparsable token) is on its blacklist.
+/// An identifier (a letter, then letters, digits and `_`, such as `order_id`): libinjection
+/// reads it as one word token (its quote-prefixed string forms need a quote, and only `.` and
+/// `` ` `` split a word), and no one-token fingerprint but `X` (an unparsable token) is on its
+/// blacklist, so it cannot flag one.
 fn single_word(s: &[u8]) -> bool {
-    s.iter().all(u8::is_ascii_alphabetic)
+    s.first().is_some_and(u8::is_ascii_alphabetic)
+        && s.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }
 
 /// libinjection's verdict. `SqliState::detect` directly rather than `detect_sqli`: that wrapper
@@ -198,6 +201,45 @@ mod tests {
                 "snacks (chips) and drinks in the fridge",
             ],
         );
+    }
+
+    #[test]
+    fn identifiers_skipped_are_ones_libinjection_never_flags() {
+        for w in [
+            "union",
+            "select",
+            "or",
+            "and",
+            "sleep",
+            "version",
+            "x",
+            "u",
+            "n",
+            "q",
+            "e",
+            "b",
+            "order_id",
+            "select_1",
+            "UNION",
+            "drop_table",
+            "information_schema",
+            "xp_cmdshell",
+            "a1b2",
+            "n_",
+            "true",
+            "null",
+            "waitfor",
+            "benchmark",
+            "OR1",
+        ] {
+            assert!(super::single_word(w.as_bytes()), "{w}");
+            let mut state =
+                libinjectionrs::SqliState::new(w.as_bytes(), libinjectionrs::SqliFlags::FLAG_NONE);
+            assert!(!state.detect(), "{w}");
+        }
+        for w in ["1union", "a.b", "a b", "a`b", "_a", "x'41'", "", "a-b"] {
+            assert!(!super::single_word(w.as_bytes()), "{w}");
+        }
     }
 
     #[test]

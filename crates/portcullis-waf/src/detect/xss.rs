@@ -8,7 +8,7 @@ use crate::rules::*;
 use crate::settings::WafError;
 
 pub(crate) struct Xss {
-    patterns: Patterns,
+    pub(super) patterns: Patterns,
     /// Patterns run on the text with whitespace and control characters removed, which browsers
     /// ignore inside a URL scheme (`java\tscript:`).
     squeezed: Patterns,
@@ -76,7 +76,7 @@ impl Xss {
         })
     }
 
-    pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>) {
+    pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
         if sink.wants(XSS_LIBINJECTION) {
             // XML declarations and other processing instructions are bogus comments to an HTML
             // parser; libinjection flags them anyway, so they are blanked out first.
@@ -88,7 +88,9 @@ impl Xss {
                 sink.hit(XSS_LIBINJECTION, &v.norm, 0);
             }
         }
-        self.patterns.scan(&v.lower, sink);
+        if lower_may_match {
+            self.patterns.scan(&v.lower, sink);
+        }
         if v.compact.len() != v.lower.len() && v.lower.contains("/*") {
             // JavaScript comments split identifiers just like SQL ones: `document/**/.cookie`.
             self.patterns.scan(&v.compact, sink);
@@ -133,6 +135,29 @@ fn libinjection(s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use crate::detect::testing::{flags, silent};
+
+    #[test]
+    fn text_without_lt_or_eq_is_never_flagged_by_libinjection() {
+        // The gate in `libinjection` skips such text; libinjection itself agrees on it.
+        for t in [
+            "javascript:alert(1)",
+            "\" onmouseover alert(1) x",
+            "' autofocus onfocus alert(1) '",
+            "` onerror alert(1)",
+            "style expression(alert(1))",
+            "data:text/html;base64,PHNjcmlwdD4",
+            "vbscript:msgbox(1)",
+            "> script alert(1) /script",
+        ] {
+            assert!(!t.contains(['<', '=']));
+            assert!(
+                !libinjectionrs::detect_xss(t.as_bytes()).is_injection(),
+                "{t}"
+            );
+        }
+        assert!(super::libinjection(b"<script>alert(1)</script>"));
+        assert!(super::libinjection(b"\" onmouseover=alert(1) x"));
+    }
 
     #[test]
     fn detects_common_vectors() {
