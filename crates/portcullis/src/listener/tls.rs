@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer};
 use sha2::{Digest, Sha256};
 
 use crate::config::error::Collector;
 use crate::config::expand::resolve_path;
-use crate::config::raw::TlsListenerConfig;
+use crate::config::raw::{CrlExpiry, CrlScope, TlsListenerConfig, UnknownRevocation};
 use crate::upstream::load_cert_and_key;
 
 /// Identity taken from a verified client certificate.
@@ -185,12 +186,29 @@ pub fn server_config(
                     return None;
                 }
             };
-            let vb = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
-            let vb = if ca.required.unwrap_or(true) {
-                vb
-            } else {
-                vb.allow_unauthenticated()
-            };
+            let mut vb = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            if !ca.required.unwrap_or(true) {
+                vb = vb.allow_unauthenticated();
+            }
+            if !ca.crls.is_empty() {
+                let mut crls = Vec::new();
+                for (i, file) in ca.crls.iter().enumerate() {
+                    match load_crls(&resolve_path(file.as_str())) {
+                        Ok(mut found) => crls.append(&mut found),
+                        Err(e) => errs.push(format!("{at}.client_auth.crls[{i}]"), e),
+                    }
+                }
+                vb = vb.with_crls(crls);
+                if ca.crl_scope == CrlScope::Leaf {
+                    vb = vb.only_check_end_entity_revocation();
+                }
+                if ca.unknown_revocation == UnknownRevocation::Allow {
+                    vb = vb.allow_unknown_revocation_status();
+                }
+                if ca.crl_expiry == CrlExpiry::Enforce {
+                    vb = vb.enforce_revocation_expiration();
+                }
+            }
             match vb.build() {
                 Ok(v) => builder.with_client_cert_verifier(v),
                 Err(e) => {
@@ -210,6 +228,18 @@ pub fn server_config(
     }));
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Some(Arc::new(cfg))
+}
+
+/// Every CRL in a PEM file (`-----BEGIN X509 CRL-----` blocks); at least one is required.
+fn load_crls(path: &std::path::Path) -> Result<Vec<CertificateRevocationListDer<'static>>, String> {
+    let crls: Vec<_> = CertificateRevocationListDer::pem_file_iter(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if crls.is_empty() {
+        return Err(format!("{}: no X509 CRL found", path.display()));
+    }
+    Ok(crls)
 }
 
 fn dns_names(cert: &CertificateDer<'_>) -> Vec<String> {

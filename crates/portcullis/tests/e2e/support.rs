@@ -592,7 +592,20 @@ impl Pki {
     /// Issues a leaf with `sans` (DNS names, or `spiffe://...` URIs) and common name `cn`;
     /// writes `<file>.pem` and `<file>.key`; returns the certificate PEM.
     pub fn issue(&self, file: &str, cn: &str, sans: &[&str], client: bool) -> String {
+        self.issue_serial(file, cn, sans, client, None)
+    }
+
+    /// [`Pki::issue`] with a chosen serial number (to revoke the certificate in a CRL).
+    pub fn issue_serial(
+        &self,
+        file: &str,
+        cn: &str,
+        sans: &[&str],
+        client: bool,
+        serial: Option<u64>,
+    ) -> String {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.serial_number = serial.map(rcgen::SerialNumber::from);
         for s in sans {
             if s.contains("://") {
                 params
@@ -619,6 +632,36 @@ impl Pki {
         std::fs::write(self.dir.join(format!("{file}.pem")), &pem).expect("write");
         std::fs::write(self.dir.join(format!("{file}.key")), key.serialize_pem()).expect("write");
         pem
+    }
+}
+
+impl Pki {
+    /// Writes `<file>` with this CA's CRL revoking `serials`; `expired` makes its `nextUpdate`
+    /// lie in the past (2021), otherwise it is far in the future.
+    pub fn write_crl(&self, file: &str, serials: &[u64], expired: bool) {
+        let crl = rcgen::CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2020, 1, 1),
+            next_update: if expired {
+                rcgen::date_time_ymd(2021, 1, 1)
+            } else {
+                rcgen::date_time_ymd(2999, 1, 1)
+            },
+            crl_number: rcgen::SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: serials
+                .iter()
+                .map(|s| rcgen::RevokedCertParams {
+                    serial_number: rcgen::SerialNumber::from(*s),
+                    revocation_time: rcgen::date_time_ymd(2020, 1, 1),
+                    reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        let issuer = rcgen::Issuer::from_params(&self.ca_params, &self.ca_key);
+        let pem = crl.signed_by(&issuer).expect("crl").pem().expect("pem");
+        std::fs::write(self.dir.join(file), pem).expect("write crl");
     }
 }
 

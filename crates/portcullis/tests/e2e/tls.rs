@@ -8,8 +8,8 @@ use http::Request;
 use tokio::net::TcpListener;
 
 use crate::support::{
-    BASE, Gateway, Pki, empty, get, h1_over, h2_over, plain_client, serve_http, serve_on,
-    start_upstream, temp_dir, tls_client_config, tls_connect, tls_get,
+    BASE, Gateway, Pki, empty, eventually, get, h1_over, h2_over, plain_client, serve_http,
+    serve_on, start_upstream, temp_dir, tls_client_config, tls_connect, tls_get,
 };
 
 fn cert_cn(pem_chain: &[rustls_pki_types::CertificateDer<'_>]) -> String {
@@ -182,6 +182,87 @@ routes:
     assert_eq!(rec["client_cert"], "CN=alice");
     let m = gw.metrics().await;
     assert!(m.contains("portcullis_tls_handshake_failures_total"), "{m}");
+}
+
+#[tokio::test]
+async fn refuses_client_certificates_revoked_by_a_crl() {
+    let dir = temp_dir("crl");
+    let pki = Pki::new(&dir, "edge");
+    pki.issue("server", "gw.test", &["gw.test"], false);
+    let clients = Pki::new(&dir, "clients");
+    clients.issue_serial("alice", "alice", &["alice.test"], true, Some(1001));
+    clients.issue_serial("bob", "bob", &["bob.test"], true, Some(1002));
+    // Listener 1 starts with a CRL revoking nobody; listener 2 has an expired CRL (enforced by
+    // default); listener 3 the same expired CRL with `crl_expiry: ignore`.
+    clients.write_crl("clients.crl", &[], false);
+    clients.write_crl("expired.crl", &[], true);
+    let up = start_upstream("u").await;
+    let d = dir.display().to_string();
+    let listener = |name: &str, port: &str, extra: &str| {
+        format!(
+            r#"  - name: {name}
+    bind: "127.0.0.1:{{{port}}}"
+    tls:
+      certificates: [{{ cert: "{d}/server.pem", key: "{d}/server.key" }}]
+      client_auth: {{ ca: "{d}/clients-ca.pem", {extra} }}
+"#
+        )
+    };
+    let yaml = format!(
+        "listeners:\n{}{}{}admin: {{ bind: \"127.0.0.1:{{ADMIN}}\" }}\nupstreams:\n  u: {{ targets: [\"{a}\"] }}\nroutes:\n  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: u }}\n",
+        listener("fresh", "PORT", &format!("crls: [{d}/clients.crl]")),
+        listener("stale", "PORT2", &format!("crls: [{d}/expired.crl]")),
+        listener(
+            "lenient",
+            "PORT3",
+            &format!("crls: [{d}/expired.crl], crl_expiry: ignore")
+        ),
+        a = up.addr
+    );
+    let gw = Gateway::start(&yaml).await;
+    let call = |port: u16, who: &'static str| {
+        let (cert, key) = (
+            dir.join(format!("{who}.pem")),
+            dir.join(format!("{who}.key")),
+        );
+        let ca = pki.ca_pem.clone();
+        async move {
+            tls_get(port, "gw.test", &ca, Some((&cert, &key)), "/")
+                .await
+                .map(|(st, _, _)| st)
+        }
+    };
+    let (fresh, stale, lenient) = (gw.port, gw.extra_ports[0], gw.extra_ports[1]);
+    assert_eq!(call(fresh, "alice").await, Ok(200));
+    assert_eq!(call(fresh, "bob").await, Ok(200));
+    assert!(
+        call(stale, "alice").await.is_err(),
+        "an expired CRL is enforced"
+    );
+    assert_eq!(call(lenient, "alice").await, Ok(200));
+    // Revoke bob: a new CRL file and a reload; alice stays in, bob is refused.
+    clients.write_crl("clients.crl", &[1002], false);
+    gw.signal("HUP");
+    let revoked = eventually(100, || async { call(fresh, "bob").await.is_err() }).await;
+    assert!(revoked, "bob is still accepted after the CRL reload");
+    assert_eq!(call(fresh, "alice").await, Ok(200));
+    // A CRL file that holds no CRL is a config error naming the key; the running config stays.
+    std::fs::write(dir.join("clients.crl"), "not a crl\n").expect("write");
+    let out = std::process::Command::new(crate::support::BIN)
+        .args(["check", "--config"])
+        .arg(&gw.config)
+        .output()
+        .expect("run check");
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    assert!(
+        text.contains("listeners[0].tls.client_auth.crls[0]") && text.contains("no X509 CRL"),
+        "{text}"
+    );
+    gw.signal("HUP");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(call(fresh, "alice").await, Ok(200));
+    assert!(call(fresh, "bob").await.is_err());
 }
 
 #[tokio::test]
