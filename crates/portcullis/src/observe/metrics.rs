@@ -242,6 +242,11 @@ impl Metrics {
             "Offences not counted because the reporting queue was full",
             m.offences_dropped.clone(),
         );
+        r.register(
+            "waf_rule_matches",
+            "WAF rule matches, by route, rule id, family and the request's verdict",
+            m.waf_matches.clone(),
+        );
     }
 
     /// Client connections open on all listeners.
@@ -422,9 +427,9 @@ struct LimitLabel {
     limit: String,
 }
 
-/// Traffic-control metrics. Created with the state registry (before the config is compiled,
-/// so stores can hold handles) and registered into [`Metrics`] by [`Metrics::register_state`].
-/// Cloning shares the same series.
+/// Traffic-control metrics and the WAF's rule matches. Created with the state registry (before
+/// the config is compiled, so stores and stages can hold handles) and registered into
+/// [`Metrics`] by [`Metrics::register_state`]. Cloning shares the same series.
 #[derive(Clone, Debug, Default)]
 pub struct StateMetrics {
     up: Family<StoreLabel, Gauge>,
@@ -435,9 +440,32 @@ pub struct StateMetrics {
     throttled: Family<LimitLabel, Counter>,
     concurrency_rejected: Family<LimitLabel, Counter>,
     offences_dropped: Counter,
+    waf_matches: Family<WafRuleLabel, Counter>,
+}
+
+/// One WAF rule's matches on a route.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WafRuleLabel {
+    route: String,
+    rule: u32,
+    family: &'static str,
+    outcome: &'static str,
 }
 
 impl StateMetrics {
+    /// Counts one match of WAF `rule` (of `family`) on `route`, with the request's verdict
+    /// (`blocked`, `would_block` or `detected`).
+    pub fn waf_match(&self, route: &str, rule: u32, family: &'static str, outcome: &'static str) {
+        self.waf_matches
+            .get_or_create(&WafRuleLabel {
+                route: route.to_owned(),
+                rule,
+                family,
+                outcome,
+            })
+            .inc();
+    }
+
     /// Sets whether `store` answers.
     pub fn set_up(&self, store: &str, up: bool) {
         self.up

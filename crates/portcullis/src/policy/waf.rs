@@ -17,16 +17,27 @@ use super::{Decision, Deny, RequestCtx};
 use crate::config::error::Collector;
 use crate::config::raw::{WafConfig, WafModeConfig};
 use crate::observe::events::{SecurityEvent, WafMatch};
+use crate::observe::metrics::StateMetrics;
 use crate::reply::Problem;
 
 /// A compiled WAF for one route.
 #[derive(Debug)]
 pub struct WafStage {
     engine: Waf,
+    /// The route's name, for the per-rule match counters.
+    route: String,
+    metrics: StateMetrics,
 }
 
-/// Compiles a route's `waf` block; errors go to `errs` under `at`.
-pub fn compile(c: &WafConfig, at: &str, errs: &mut Collector) -> Option<WafStage> {
+/// Compiles route `route`'s `waf` block; errors go to `errs` under `at`. Matches are counted
+/// in `metrics` (`portcullis_waf_rule_matches_total`).
+pub fn compile(
+    c: &WafConfig,
+    at: &str,
+    route: &str,
+    metrics: &StateMetrics,
+    errs: &mut Collector,
+) -> Option<WafStage> {
     let before = errs.errors.len();
     let mut s = Settings {
         paranoia: c.paranoia.unwrap_or(1),
@@ -105,7 +116,11 @@ pub fn compile(c: &WafConfig, at: &str, errs: &mut Collector) -> Option<WafStage
             return None;
         }
     };
-    (errs.errors.len() == before).then_some(WafStage { engine })
+    (errs.errors.len() == before).then(|| WafStage {
+        engine,
+        route: route.to_owned(),
+        metrics: metrics.clone(),
+    })
 }
 
 impl WafStage {
@@ -137,6 +152,10 @@ impl WafStage {
         } else {
             "detected"
         };
+        for m in &verdict.matches {
+            self.metrics
+                .waf_match(&self.route, m.rule_id, m.family.as_str(), outcome);
+        }
         event(&verdict, outcome).emit(ctx);
         if blocked {
             let mut d = Deny::new(Problem::RequestBlocked);

@@ -437,7 +437,13 @@ fn compile_route(
         chain.push(Stage::Schema(Arc::new(s)));
     }
     if let Some(w) = &r.waf
-        && let Some(w) = crate::policy::waf::compile(w, &format!("{at}.waf"), errs)
+        && let Some(w) = crate::policy::waf::compile(
+            w,
+            &format!("{at}.waf"),
+            &r.name,
+            &cx.traffic.registry.metrics,
+            errs,
+        )
     {
         chain.push(Stage::Waf(Arc::new(w)));
     }

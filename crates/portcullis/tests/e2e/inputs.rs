@@ -111,6 +111,24 @@ routes:
     assert_eq!(st, 403, "{body}");
     assert!(body.contains("banned"), "{body}");
     assert_eq!(get(&c, &gw.url("/detect/ok")).await.0, 200);
+    // Every match is counted by route, rule, family and verdict; the SQLi tautology matched
+    // once on `detect` (would_block) and the XSS bodies on `waf` (blocked), never on `detect`.
+    let m = gw.metrics().await;
+    let series = |route: &str, family: &str, outcome: &str| {
+        m.lines()
+            .filter(|l| {
+                l.starts_with("portcullis_waf_rule_matches_total{")
+                    && l.contains(&format!("route=\"{route}\""))
+                    && l.contains(&format!("family=\"{family}\""))
+                    && l.contains(&format!("outcome=\"{outcome}\""))
+            })
+            .count()
+    };
+    assert!(series("waf", "sqli", "blocked") > 0, "{m}");
+    assert!(series("waf", "xss", "blocked") > 0, "{m}");
+    assert!(series("detect", "sqli", "would_block") > 0, "{m}");
+    assert_eq!(series("detect", "sqli", "blocked"), 0, "{m}");
+    assert_eq!(series("detect", "xss", "would_block"), 0, "{m}");
 }
 
 #[tokio::test]
