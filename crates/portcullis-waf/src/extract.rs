@@ -241,6 +241,23 @@ fn headers(c: &mut Collector<'_>, req: &RequestView<'_>) {
 }
 
 /// The media type of `content-type` (lower case, no parameters) and its parameters.
+/// Charsets whose text the decoders read as it is: ASCII supersets. UTF-7, UTF-16, Shift-JIS and
+/// the like would let a payload pass in a form no detector sees.
+pub(crate) fn readable_charset(name: &str) -> bool {
+    let n = name.trim().trim_matches(['"', '\'']).to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "utf-8"
+            | "utf8"
+            | "us-ascii"
+            | "ascii"
+            | "iso-8859-1"
+            | "iso-8859-15"
+            | "latin1"
+            | "windows-1252"
+    )
+}
+
 pub(crate) fn media_type(ct: &[u8]) -> (String, Vec<(String, String)>) {
     let text = String::from_utf8_lossy(ct);
     let mut parts = text.split(';');
@@ -472,7 +489,26 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8]) {
                 }
             }
         } else if hname == b"content-type" {
-            part_ct = Some(media_type(hvalue).0);
+            let (mt, params) = media_type(hvalue);
+            if params
+                .iter()
+                .any(|(k, v)| k == "charset" && !readable_charset(v))
+            {
+                c.anomaly(
+                    rules::PROTO_MULTIPART_CHARSET,
+                    "multipart",
+                    "part charset not readable",
+                );
+            }
+            part_ct = Some(mt);
+        } else if hname == b"content-transfer-encoding" {
+            // Deprecated for form data (RFC 7578 section 4.7); base64 or quoted-printable
+            // hides the content from inspection.
+            c.anomaly(
+                rules::PROTO_MULTIPART_CHARSET,
+                "multipart",
+                "part with Content-Transfer-Encoding",
+            );
         }
         let label = format!("multipart-header:{}", label_part(&hname));
         c.push(label, Kind::OtherHeader, hvalue.to_vec(), false, false);
@@ -492,6 +528,16 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8]) {
     }
     c.out.arg_count += 1;
     let field = name.as_deref().map(label_part).unwrap_or_default();
+    if name.as_deref() == Some(b"_charset_".as_slice())
+        && !readable_charset(&String::from_utf8_lossy(content))
+    {
+        // The HTML form convention: `_charset_` names the charset of every other field.
+        c.anomaly(
+            rules::PROTO_MULTIPART_CHARSET,
+            "multipart:_charset_",
+            "form charset not readable",
+        );
+    }
     if let Some(n) = &name {
         if odd_field_name(n) {
             c.anomaly(

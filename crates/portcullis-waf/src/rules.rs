@@ -154,6 +154,10 @@ pub(crate) const PROTO_RESTRICTED_HEADER: u32 = 1020;
 pub(crate) const PROTO_LDAP: u32 = 1021;
 pub(crate) const PROTO_SESSION_FIXATION: u32 = 1022;
 pub(crate) const PROTO_MULTIPART_LAX: u32 = 1023;
+pub(crate) const PROTO_MULTIPART_CHARSET: u32 = 1024;
+pub(crate) const PROTO_UNKNOWN_METHOD: u32 = 1025;
+pub(crate) const PROTO_FULLWIDTH_ESCAPE: u32 = 1026;
+pub(crate) const PROTO_SCANNER_UA: u32 = 1027;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -438,6 +442,34 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Warning,
         "multipart part without headers or closing boundary",
+    ),
+    r(
+        PROTO_MULTIPART_CHARSET,
+        F::Protocol,
+        1,
+        S::Critical,
+        "multipart part in a charset the WAF cannot read, or with Content-Transfer-Encoding",
+    ),
+    r(
+        PROTO_UNKNOWN_METHOD,
+        F::Protocol,
+        1,
+        S::Critical,
+        "request method outside HTTP's registered methods",
+    ),
+    r(
+        PROTO_FULLWIDTH_ESCAPE,
+        F::Protocol,
+        1,
+        S::Critical,
+        "%u escape of a full-width character in the request target (IIS decoding evasion)",
+    ),
+    r(
+        PROTO_SCANNER_UA,
+        F::Protocol,
+        1,
+        S::Critical,
+        "User-Agent of a vulnerability scanner or attack tool",
     ),
     r(
         HS_HEADER_CRLF,

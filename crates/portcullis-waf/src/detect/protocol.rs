@@ -20,6 +20,102 @@ const CHARSETS: &[&str] = &[
     "windows-1252",
 ];
 
+/// Registered request methods: RFC 9110, PATCH (RFC 5789) and WebDAV (RFC 4918, 3253, 3648,
+/// 5323).
+const KNOWN_METHODS: &[&str] = &[
+    "GET",
+    "HEAD",
+    "POST",
+    "PUT",
+    "DELETE",
+    "CONNECT",
+    "OPTIONS",
+    "TRACE",
+    "PATCH",
+    "PROPFIND",
+    "PROPPATCH",
+    "MKCOL",
+    "COPY",
+    "MOVE",
+    "LOCK",
+    "UNLOCK",
+    "SEARCH",
+    "REPORT",
+    "MKACTIVITY",
+    "CHECKOUT",
+    "MERGE",
+    "ORDERPATCH",
+    "ACL",
+    "VERSION-CONTROL",
+    "MKCALENDAR",
+    "BIND",
+    "UNBIND",
+    "REBIND",
+    "LABEL",
+    "UPDATE",
+    "MKWORKSPACE",
+    "BASELINE-CONTROL",
+    "UPDATEREDIRECTREF",
+];
+
+/// Product names in the User-Agent of vulnerability scanners and attack tools (their default
+/// agents; a careful attacker changes it, most automated scans do not).
+const SCANNERS: &[&str] = &[
+    "acunetix",
+    "appscan",
+    "arachni",
+    "bsqlbf",
+    "commix",
+    "dirbuster",
+    "fimap",
+    "gobuster",
+    "havij",
+    "jaeles",
+    "masscan",
+    "morfeus",
+    "nessus",
+    "netsparker",
+    "nikto",
+    "nmap scripting engine",
+    "nuclei",
+    "openvas",
+    "pangolin",
+    "paros",
+    "skipfish",
+    "sqlmap",
+    "sqlninja",
+    "w3af",
+    "webinspect",
+    "wfuzz",
+    "whatweb",
+    "wpscan",
+    "zgrab",
+    "zmeu",
+];
+
+/// Whether `ua` names a scanner as a word of its own (`sqlmap/1.7`, not `mysqlmapper`): one
+/// case-insensitive automaton over [`SCANNERS`], built once (building a few dozen literals
+/// cannot fail; if it did, nothing would be flagged).
+fn scanner_agent(ua: &[u8]) -> bool {
+    static AC: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> = std::sync::OnceLock::new();
+    AC.get_or_init(|| {
+        aho_corasick::AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(SCANNERS)
+            .ok()
+    })
+    .as_ref()
+    .is_some_and(|ac| {
+        ac.find_overlapping_iter(ua).any(|m| {
+            let word = |i: Option<usize>| {
+                i.and_then(|i| ua.get(i))
+                    .is_some_and(u8::is_ascii_alphanumeric)
+            };
+            !word(m.start().checked_sub(1)) && !word(Some(m.end()))
+        })
+    })
+}
+
 /// Parameter names that carry a session id in common frameworks.
 const SESSION_PARAMS: &[&str] = &[
     "asp.net_sessionid",
@@ -110,6 +206,24 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
             label_part(excerpt).chars().take(24).collect(),
         ));
     };
+    // Methods beyond HTTP's registered set (RFC 9110 and the WebDAV family an API gateway may
+    // front): which methods a route accepts is the route's `methods`; this catches probes such
+    // as `TEST` or `JEFF` wherever the route lets any method through.
+    if !KNOWN_METHODS.contains(&req.method.to_ascii_uppercase().as_str()) {
+        add(PROTO_UNKNOWN_METHOD, "method", req.method.as_bytes());
+    }
+    // `%uFFxx`: full-width forms that IIS folds to ASCII after the WAF decoded the request.
+    for (label, raw) in [("path", Some(req.path)), ("query", req.query)] {
+        let Some(raw) = raw else { continue };
+        if raw.windows(6).any(|w| {
+            w[0] == b'%'
+                && w[1].eq_ignore_ascii_case(&b'u')
+                && w[2..4].eq_ignore_ascii_case(b"ff")
+                && w[4..].iter().all(u8::is_ascii_hexdigit)
+        }) {
+            add(PROTO_FULLWIDTH_ESCAPE, label, raw);
+        }
+    }
     let content_types: Vec<&[u8]> = req.header_values("content-type").collect();
     let has_body = req.body.is_some_and(|b| !b.is_empty());
     if content_types.len() > 1 && has_body {
@@ -173,6 +287,9 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
         .all(|ua| ua.trim_ascii().is_empty())
     {
         add(PROTO_MISSING_UA, "header:user-agent", b"");
+    }
+    if let Some(ua) = req.header_values("user-agent").find(|ua| scanner_agent(ua)) {
+        add(PROTO_SCANNER_UA, "header:user-agent", ua);
     }
     match req.first_header("host") {
         None => add(PROTO_HOST, "header:host", b""),
@@ -348,7 +465,12 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
                 v.lower.len().saturating_sub(last.len()),
             );
         }
-        if last.ends_with('~') || last.ends_with(".swp") || last.starts_with(".#") {
+        // Editor backups and swap files, also when more path follows (`/index.php~/x`).
+        let backup = v.lower.split('/').any(|seg| {
+            seg.strip_suffix('~')
+                .is_some_and(|stem| stem.rsplit_once('.').is_some_and(|(_, e)| !e.is_empty()))
+        });
+        if backup || last.ends_with('~') || last.ends_with(".swp") || last.starts_with(".#") {
             sink.hit(
                 PROTO_RESTRICTED_EXT,
                 &v.lower,

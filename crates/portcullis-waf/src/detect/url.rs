@@ -18,6 +18,33 @@ const INCLUDE_PARAMS: &[&str] = &[
     "folder", "dir", "mod", "module", "conf", "config",
 ];
 
+/// Parameters of known remote-file-inclusion exploits (PHP applications that built an
+/// `include` path from them).
+const VULNERABLE_PARAMS: &[&str] = &[
+    "_conf[path]",
+    "_server[document_root]",
+    "appserv_root",
+    "config[root_dir]",
+    "gallery_basedir",
+    "mosconfig_absolute_path",
+    "path[docroot]",
+];
+
+/// Whether a parameter named `param` (lower case) is one an application may build an include
+/// path from: a name of [`INCLUDE_PARAMS`], a known exploited one, or a PHP array key such as
+/// `_CONF[path]` whose last key is one.
+fn include_param(param: &str) -> bool {
+    if INCLUDE_PARAMS.contains(&param) || VULNERABLE_PARAMS.contains(&param) {
+        return true;
+    }
+    param
+        .strip_suffix(']')
+        .and_then(|p| p.rsplit_once('['))
+        .is_some_and(|(_, key)| {
+            INCLUDE_PARAMS.contains(&key) || matches!(key, "docroot" | "root_dir" | "basedir")
+        })
+}
+
 /// Host names that reach the local machine or a cloud metadata service.
 const METADATA_HOSTS: &[&str] = &[
     "metadata.google.internal",
@@ -55,6 +82,15 @@ impl UrlChecks {
                 text,
                 m.start(),
             );
+        }
+        // A bare scheme and `?` (`http?`, `file??`): a probe for an include that appends a
+        // suffix the `?` turns into a query string.
+        let trimmed = text.trim();
+        if let Some(scheme) = trimmed.strip_suffix('?') {
+            let scheme = scheme.trim_end_matches('?');
+            if matches!(scheme, "file" | "ftp" | "ftps" | "http" | "https") {
+                sink.hit(RFI_TRAILING_QUESTION, text, 0);
+            }
         }
         if !text.contains(':') {
             return;
@@ -135,7 +171,7 @@ impl UrlChecks {
                         // `http://trusted.com@evil.com`: userinfo made to look like a host.
                         sink.hit(SSRF_OBFUSCATED_IP, text, at);
                     }
-                    if at == 0 && INCLUDE_PARAMS.contains(&param.as_str()) {
+                    if at == 0 && include_param(&param) {
                         sink.hit(RFI_INCLUDE_PARAM, text, at);
                     }
                     if at == 0 && !scheme.starts_with("ws") {
