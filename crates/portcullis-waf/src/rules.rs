@@ -220,6 +220,9 @@ pub(crate) const JAVA_DESERIALISATION: u32 = 1702;
 pub(crate) const JAVA_EXPRESSION: u32 = 1703;
 pub(crate) const JAVA_CLASSLOADER: u32 = 1704;
 pub(crate) const JAVA_LOOKUP_LOOSE: u32 = 1705;
+pub(crate) const JAVA_BASE64_GADGET: u32 = 1706;
+pub(crate) const JAVA_BASE64_KEYWORD: u32 = 1707;
+pub(crate) const JAVA_UPLOAD: u32 = 1708;
 
 // Node / JS.
 pub(crate) const NODE_PROTOTYPE: u32 = 1800;
@@ -448,7 +451,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Protocol,
         1,
         S::Critical,
-        "multipart part in a charset the WAF cannot read, or with Content-Transfer-Encoding",
+        "multipart part in an unreadable charset or with Content-Transfer-Encoding",
     ),
     r(
         PROTO_UNKNOWN_METHOD,
@@ -462,7 +465,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Protocol,
         1,
         S::Critical,
-        "%u escape of a full-width character in the request target (IIS decoding evasion)",
+        "%u escape of a full-width character in the target (IIS decoding evasion)",
     ),
     r(
         PROTO_SCANNER_UA,
@@ -770,6 +773,27 @@ static CATALOGUE: &[RuleInfo] = &[
         2,
         S::Critical,
         "lookup or expression syntax",
+    ),
+    r(
+        JAVA_BASE64_GADGET,
+        F::Java,
+        1,
+        S::Critical,
+        "base64-encoded Java deserialisation gadget name",
+    ),
+    r(
+        JAVA_BASE64_KEYWORD,
+        F::Java,
+        3,
+        S::Critical,
+        "base64-encoded Java keyword (runtime, getproperty, filewriter)",
+    ),
+    r(
+        JAVA_UPLOAD,
+        F::Java,
+        1,
+        S::Critical,
+        "Java server page (.jsp, .jspx) named in an upload header",
     ),
     r(
         NODE_PROTOTYPE,

@@ -10,7 +10,44 @@ use crate::settings::WafError;
 pub(crate) struct Java {
     pub(super) patterns: Patterns,
     names: Patterns,
+    /// Gadget and keyword names looked for in base64-decoded tokens, case-insensitive; the
+    /// first [`GADGETS`] entries are gadgets, the rest weaker keywords.
+    encoded: aho_corasick::AhoCorasick,
 }
+
+/// Class names of deserialisation gadget chains (Commons Collections, XMLDecoder, and
+/// `ProcessBuilder`) that no ordinary value carries, base64-encoded or not.
+const GADGETS: &[&str] = &[
+    "processbuilder",
+    "clonetransformer",
+    "forclosure",
+    "instantiatefactory",
+    "instantiatetransformer",
+    "invokertransformer",
+    "prototypeclonefactory",
+    "prototypeserializationfactory",
+    "whileclosure",
+    "xmldecoder",
+];
+
+/// Weaker words, flagged in base64 only from paranoia 3.
+const KEYWORDS: &[&str] = &["runtime", "getproperty", "filewriter"];
+
+/// Base64 without padding that keeps the bits after a fragment's last whole byte (a token cut
+/// out of a longer stream rarely ends on a group boundary).
+const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone),
+);
+
+/// Shortest base64 token decoded for the keywords: 10 characters carry 7 bytes, as many as
+/// the shortest keyword.
+const MIN_TOKEN: usize = 10;
+
+/// Shortest token decoded for the gadget names alone (10 bytes at least).
+const MIN_GADGET_TOKEN: usize = 13;
 
 impl Java {
     pub(crate) fn new() -> Result<Self, WafError> {
@@ -30,7 +67,7 @@ impl Java {
             ),
             (
                 JAVA_CLASS,
-                r"\b(?:processbuilder|processimpl|runtime\s*\.\s*getruntime|getruntime\s*\(|invokertransformer|chainedtransformer|constanttransformer|instantiatetransformer|instantiatefactory|templatesimpl|jdbcrowsetimpl|unicastref|unicastremoteobject|scriptenginemanager|urlclassloader|bytearrayinputstream|objectinputstream|xstream|org\.apache\.commons\.collections|org\.apache\.xalan|org\.springframework\.|org\.codehaus\.groovy|com\.mchange\.v2|bsh\.interpreter|java\.lang\.reflect|sun\.misc\.unsafe)",
+                r"\b(?:com\.opensymphony\.xwork2|com\.sun\.org\.apache|org\.omg\.corba|java\.(?:lang\.)?(?:runtime|processbuilder)\b|processbuilder|processimpl|runtime\s*\.\s*getruntime|getruntime\s*\(|invokertransformer|chainedtransformer|constanttransformer|instantiatetransformer|instantiatefactory|templatesimpl|jdbcrowsetimpl|unicastref|unicastremoteobject|scriptenginemanager|urlclassloader|bytearrayinputstream|objectinputstream|xstream|org\.apache\.commons\.collections|org\.apache\.xalan|org\.springframework\.|org\.codehaus\.groovy|com\.mchange\.v2|bsh\.interpreter|java\.lang\.reflect|sun\.misc\.unsafe)",
             ),
             (JAVA_CLASS, r#"["']@type["']\s*:\s*["'][a-z]"#),
             (
@@ -66,12 +103,27 @@ impl Java {
             (JAVA_LOOKUP_LOOSE, r"\$\{[a-z:-]{1,30}|%\{[a-z]|#\{[a-z]"),
         ])?;
         let names = Patterns::new(&[(NODE_PROTOTYPE, r"^(?:__proto__|prototype)$")])?;
-        Ok(Self { patterns, names })
+        let encoded = aho_corasick::AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(GADGETS.iter().chain(KEYWORDS))
+            .map_err(|e| WafError::Pattern(e.to_string()))?;
+        Ok(Self {
+            patterns,
+            names,
+            encoded,
+        })
     }
 
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
         if lower_may_match {
             self.patterns.scan(&v.lower, sink);
+        }
+        // 80 bits of the shortest gadget name need 14 base64 characters, 56 bits of the
+        // shortest keyword 10 (one less for slack at the edges).
+        if sink.wants(JAVA_BASE64_KEYWORD) {
+            self.scan_base64(&v.norm, sink, MIN_TOKEN);
+        } else if sink.wants(JAVA_BASE64_GADGET) {
+            self.scan_base64(&v.norm, sink, MIN_GADGET_TOKEN);
         }
         // Lookups hidden by case tricks and empty defaults: `${${::-j}${::-n}di:` → `jndi:`.
         if sink.wants(JAVA_JNDI) && v.lower.contains("${") {
@@ -79,6 +131,74 @@ impl Java {
             if flat.contains("jndi:") {
                 sink.hit(JAVA_JNDI, &v.lower, v.lower.find("${").unwrap_or(0));
             }
+        }
+    }
+
+    /// Gadget names inside base64 tokens (serialised objects travel encoded). Each token of
+    /// at least `min_token` base64 characters (standard or URL-safe alphabet) is decoded at
+    /// its four alignments, since the name may start anywhere in the encoded stream.
+    fn scan_base64(&self, text: &str, sink: &mut Sink<'_>, min_token: usize) {
+        use base64::Engine as _;
+        let b64 = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
+        let bytes = text.as_bytes();
+        let mut buf = Vec::new();
+        let mut chunk = Vec::new();
+        let mut at = 0;
+        for (tokens, token) in bytes.split(|c| !b64(*c)).enumerate() {
+            let start = at;
+            at += token.len() + 1;
+            if tokens >= 256 {
+                break;
+            }
+            // Base64 of text mixes upper and lower case; a word in one case (`programming`,
+            // `ISBN0131103628`) is not worth four decodes.
+            if token.len() < min_token
+                || !token.iter().any(u8::is_ascii_uppercase)
+                || !token.iter().any(u8::is_ascii_lowercase)
+            {
+                continue;
+            }
+            for skip in 0..4 {
+                // A final group of one character carries no whole byte.
+                let rest = token.len() - skip;
+                let usable = if rest % 4 == 1 { rest - 1 } else { rest };
+                chunk.clear();
+                chunk.extend(token[skip..skip + usable].iter().map(|&c| match c {
+                    b'-' => b'+',
+                    b'_' => b'/',
+                    c => c,
+                }));
+                buf.clear();
+                if LENIENT.decode_vec(&chunk, &mut buf).is_err() {
+                    continue;
+                }
+                for m in self.encoded.find_overlapping_iter(&buf) {
+                    let rule = if m.pattern().as_usize() < GADGETS.len() {
+                        JAVA_BASE64_GADGET
+                    } else {
+                        JAVA_BASE64_KEYWORD
+                    };
+                    sink.hit(rule, text, start);
+                }
+            }
+        }
+    }
+
+    /// Upload headers (`X-Filename` and its spellings): a Java server page, with the spaces and
+    /// trailing dots some servers drop (`shell. jsp`, `a.jspx..`).
+    pub(crate) fn scan_upload_header(&self, label: &str, v: &Variants, sink: &mut Sink<'_>) {
+        if !matches!(
+            label.strip_prefix("header:").unwrap_or(""),
+            "x-filename" | "x_filename" | "x.filename" | "x-file-name" | "x-file" | "filename"
+        ) {
+            return;
+        }
+        let name: String = v.lower.chars().filter(|c| !c.is_whitespace()).collect();
+        let name = name.trim_end_matches(['.', ':', '$']);
+        if let Some((_, ext)) = name.rsplit_once('.')
+            && matches!(ext, "jsp" | "jspx" | "jspf")
+        {
+            sink.hit(JAVA_UPLOAD, name, 0);
         }
     }
 
@@ -128,6 +248,66 @@ mod tests {
     use crate::extract::Kind;
 
     #[test]
+    fn finds_gadget_names_in_base64_at_any_alignment() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+        for plain in ["invokertransformer", "xProcessBuilder", "ab.whileclosure.c"] {
+            // The name at each of the three byte offsets of a base64 group.
+            for prefix in ["", "a", "ab"] {
+                let enc = b64.encode(format!("{prefix}{plain}"));
+                assert!(
+                    hits(Kind::Value, "query:q", &enc, 1).contains(&JAVA_BASE64_GADGET),
+                    "{plain} {prefix} {enc}"
+                );
+            }
+            // A fragment of a longer stream: its first characters cut off inside what
+            // precedes the name.
+            let enc = b64.encode(format!("rO0ABXNy{plain}"));
+            for cut in 1..4 {
+                let text = &enc[cut..];
+                assert!(
+                    hits(Kind::Value, "query:q", text, 1).contains(&JAVA_BASE64_GADGET),
+                    "{plain} {text}"
+                );
+            }
+        }
+        // URL-safe alphabet, and in a cookie name.
+        let enc =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("\u{fb}\u{ff}processbuilder");
+        assert!(hits(Kind::CookieName, "cookie-name", &enc, 1).contains(&JAVA_BASE64_GADGET));
+        // Weak keywords only from paranoia 3; ordinary base64 and long words stay silent.
+        let runtime = b64.encode("java runtime");
+        assert!(!hits(Kind::Value, "query:q", &runtime, 2).contains(&JAVA_BASE64_KEYWORD));
+        assert!(hits(Kind::Value, "query:q", &runtime, 3).contains(&JAVA_BASE64_KEYWORD));
+        for benign in [
+            b64.encode("{\"sub\":\"1234567890\",\"name\":\"John Doe\"}"),
+            "Springfield".to_owned(),
+            "internationalisation".to_owned(),
+        ] {
+            let h = hits(Kind::Value, "query:q", &benign, 4);
+            assert!(
+                !h.contains(&JAVA_BASE64_GADGET) && !h.contains(&JAVA_BASE64_KEYWORD),
+                "{benign}"
+            );
+        }
+    }
+
+    #[test]
+    fn detects_server_pages_in_upload_headers() {
+        for name in ["a.jsp", "B.JSPX", "shell. jsp", "a.jspx..", "foo.jspf."] {
+            assert!(
+                hits(Kind::OtherHeader, "header:x-filename", name, 1).contains(&JAVA_UPLOAD),
+                "{name}"
+            );
+        }
+        assert!(hits(Kind::OtherHeader, "header:x-file-name", "x.jsp", 1).contains(&JAVA_UPLOAD));
+        assert!(
+            !hits(Kind::OtherHeader, "header:x-filename", "report.json", 1).contains(&JAVA_UPLOAD)
+        );
+        assert!(!hits(Kind::OtherHeader, "header:x-note", "a.jsp", 1).contains(&JAVA_UPLOAD));
+    }
+
+    #[test]
     fn detects_java_attacks() {
         flags(
             "java",
@@ -136,6 +316,10 @@ mod tests {
                 "${${lower:j}ndi:ldap://x/a}",
                 "${${::-j}${::-n}${::-d}${::-i}:rmi://x/a}",
                 "java.lang.Runtime",
+                "java.Runtime",
+                "com.opensymphony.xwork2.ActionContext",
+                "org.omg.CORBA.ORB",
+                "com.sun.org.apache.xalan.internal",
                 "ProcessBuilder.evil.instantiatetransformer",
                 "rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcA",
                 "%{(#_memberAccess['allowStaticMethodAccess']=true)}",

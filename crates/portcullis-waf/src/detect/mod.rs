@@ -218,6 +218,7 @@ impl Detectors {
             Kind::OtherHeader => {
                 self.lfi.scan(v, sink, m);
                 self.java.scan(v, sink, m);
+                self.java.scan_upload_header(&input.label, v, sink);
                 self.php.scan_header(input, v, sink);
                 self.rce.scan_header(v, sink);
             }
