@@ -187,10 +187,7 @@ impl Java {
     /// Upload headers (`X-Filename` and its spellings): a Java server page, with the spaces and
     /// trailing dots some servers drop (`shell. jsp`, `a.jspx..`).
     pub(crate) fn scan_upload_header(&self, label: &str, v: &Variants, sink: &mut Sink<'_>) {
-        if !matches!(
-            label.strip_prefix("header:").unwrap_or(""),
-            "x-filename" | "x_filename" | "x.filename" | "x-file-name" | "x-file" | "filename"
-        ) {
+        if !super::upload_header(label) {
             return;
         }
         let name: String = v.lower.chars().filter(|c| !c.is_whitespace()).collect();

@@ -227,6 +227,14 @@ impl Detectors {
 }
 
 /// Sorted-slice membership for small static word lists.
+/// Whether `label` is a header that names an uploaded file (`X-Filename` and its spellings).
+pub(crate) fn upload_header(label: &str) -> bool {
+    matches!(
+        label.strip_prefix("header:").unwrap_or(""),
+        "x-filename" | "x_filename" | "x.filename" | "x-file-name" | "x-file" | "filename"
+    )
+}
+
 pub(crate) fn in_list(list: &[&str], word: &str) -> bool {
     list.binary_search(&word).is_ok()
 }

@@ -84,11 +84,7 @@ impl Php {
 
     /// Other headers: open tags anywhere, file names in upload headers.
     pub(crate) fn scan_header(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
-        let name = input.label.strip_prefix("header:").unwrap_or("");
-        if matches!(
-            name,
-            "x-filename" | "x_filename" | "x.filename" | "x-file-name" | "x-file" | "filename"
-        ) {
+        if super::upload_header(&input.label) {
             self.scan_filename(v, sink);
         } else if v.lower.contains("<?") {
             self.scan(v, sink, true);
