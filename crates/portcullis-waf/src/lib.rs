@@ -36,7 +36,7 @@ pub mod internals {
     /// the work.
     pub fn normalise(value: &[u8]) -> usize {
         let v = normalise::variants(value);
-        v.raw.len() + v.norm.len() + v.lower.len() + v.compact.len()
+        v.raw.len() + v.norm().len() + v.lower().len() + v.compact().len()
     }
 
     /// One pass of `%XX` / `%uXXXX` decoding.

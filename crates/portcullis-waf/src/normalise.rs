@@ -18,16 +18,33 @@ pub(crate) struct Variants {
     /// The value as the application receives it (after the one decode of its container), as
     /// lossy UTF-8.
     pub(crate) raw: String,
-    /// Fully decoded: repeated URL and `%u` decoding, overlong UTF-8, HTML entities, backslash
-    /// escapes, NFKC folding, NUL and zero-width characters removed.
-    pub(crate) norm: String,
-    /// `norm` in ASCII lower case, for keyword matching.
-    pub(crate) lower: String,
-    /// `lower` with SQL block comments removed (executable MySQL comments keep their content) and
-    /// whitespace runs collapsed to one space.
-    pub(crate) compact: String,
+    /// Fully decoded (see [`Variants::norm`]); `None` when that is `raw` itself.
+    norm: Option<String>,
+    /// [`Variants::lower`]; `None` when that is `norm` itself.
+    lower: Option<String>,
+    /// [`Variants::compact`]; `None` when that is `lower` itself.
+    compact: Option<String>,
     /// The raw bytes held a NUL (raw or encoded).
     pub(crate) had_nul: bool,
+}
+
+impl Variants {
+    /// Fully decoded: repeated URL and `%u` decoding, overlong UTF-8, HTML entities, backslash
+    /// escapes, NFKC folding, NUL and zero-width characters removed.
+    pub(crate) fn norm(&self) -> &str {
+        self.norm.as_deref().unwrap_or(&self.raw)
+    }
+
+    /// `norm` in ASCII lower case, for keyword matching.
+    pub(crate) fn lower(&self) -> &str {
+        self.lower.as_deref().unwrap_or(self.norm())
+    }
+
+    /// `lower` with SQL block comments removed (executable MySQL comments keep their content)
+    /// and whitespace runs collapsed to one space.
+    pub(crate) fn compact(&self) -> &str {
+        self.compact.as_deref().unwrap_or(self.lower())
+    }
 }
 
 /// Decodes one pass of `%XX` and `%uXXXX`; `+` becomes a space when `plus_as_space`.
@@ -348,13 +365,22 @@ pub(crate) fn variants(value: &[u8]) -> Variants {
         text
     };
     let text = backslash_decode(&text);
-    let norm: String = if text.is_ascii() {
-        text.chars().filter(|&c| c != '\0').collect()
+    // Most values come out of the decoders as they went in: then no variant is a new string
+    // (each is allocated only when it differs from the one before it).
+    let norm = if text.is_ascii() {
+        (text.contains('\0') || text != raw.as_str())
+            .then(|| text.chars().filter(|&c| c != '\0').collect::<String>())
     } else {
-        text.nfkc().filter(|&c| !is_invisible(c)).collect()
+        let n: String = text.nfkc().filter(|&c| !is_invisible(c)).collect();
+        (n != raw).then_some(n)
     };
-    let lower = norm.to_ascii_lowercase();
-    let compact = compact_sql(&lower);
+    let base = norm.as_deref().unwrap_or(&raw);
+    let lower = base
+        .bytes()
+        .any(|b| b.is_ascii_uppercase())
+        .then(|| base.to_ascii_lowercase());
+    let lowered = lower.as_deref().unwrap_or(base);
+    let compact = (!compacts_to_itself(lowered)).then(|| compact_sql(lowered));
     Variants {
         raw,
         norm,
@@ -362,6 +388,18 @@ pub(crate) fn variants(value: &[u8]) -> Variants {
         compact,
         had_nul,
     }
+}
+
+/// Whether [`compact_sql`] would return `s` unchanged: no `/*`, and no whitespace but single
+/// spaces between other characters.
+fn compacts_to_itself(s: &str) -> bool {
+    let b = s.as_bytes();
+    let space = |c: u8| c.is_ascii_whitespace() || c == 0x0B;
+    memchr::memmem::find(b, b"/*").is_none()
+        && !b.first().is_some_and(|&c| space(c))
+        && !b.last().is_some_and(|&c| space(c))
+        && !b.iter().any(|&c| c != b' ' && space(c))
+        && memchr::memmem::find(b, b"  ").is_none()
 }
 
 /// Removes SQL block comments (keeping the body of MySQL `/*!…*/` executable comments) and
@@ -487,13 +525,57 @@ mod tests {
     #[test]
     fn variants_fold_fullwidth_and_remove_nul() {
         let v = variants("＜ｓｃｒｉｐｔ＞".as_bytes());
-        assert_eq!(v.norm, "<script>");
+        assert_eq!(v.norm(), "<script>");
         let v = variants(b"a%00b");
-        assert_eq!(v.norm, "ab");
+        assert_eq!(v.norm(), "ab");
         assert!(v.had_nul);
         let v = variants("Seán O'Brien".as_bytes());
-        assert_eq!(v.norm, "Seán O'Brien");
-        assert_eq!(v.lower, "seán o'brien");
+        assert_eq!(v.norm(), "Seán O'Brien");
+        assert_eq!(v.lower(), "seán o'brien");
+    }
+
+    #[test]
+    fn compacts_to_itself_exactly_when_compact_sql_changes_nothing() {
+        for s in [
+            "",
+            " ",
+            "a",
+            "a b",
+            "a  b",
+            " a",
+            "a ",
+            "a\tb",
+            "a\nb",
+            "a/*b",
+            "a/*!1b*/",
+            "a*/b",
+            "a / * b",
+            "é x",
+            "é  x",
+            "\u{b}a",
+            "a\u{c}",
+            "select * from t",
+            "x/**/y",
+            "*/",
+            "a b c d",
+            "ab\rcd",
+        ] {
+            assert_eq!(compacts_to_itself(s), compact_sql(s) == s, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn variants_share_what_the_decoders_left_unchanged() {
+        let v = variants(b"plain words");
+        assert!(v.norm.is_none() && v.lower.is_none() && v.compact.is_none());
+        assert_eq!(v.compact(), "plain words");
+        let v = variants(b"Mixed  Case%20x");
+        assert_eq!(v.raw, "Mixed  Case%20x");
+        assert_eq!(v.norm(), "Mixed  Case x");
+        assert_eq!(v.lower(), "mixed  case x");
+        assert_eq!(v.compact(), "mixed case x");
+        let v = variants("Café".as_bytes());
+        assert_eq!((v.norm(), v.lower()), ("Café", "café"));
     }
 
     #[test]
@@ -523,6 +605,6 @@ mod tests {
         }
         let long = "%25".repeat(10_000);
         let v = variants(long.as_bytes());
-        assert!(v.norm.len() <= long.len());
+        assert!(v.norm().len() <= long.len());
     }
 }

@@ -102,19 +102,19 @@ impl Lfi {
         Ok(Self { files, patterns })
     }
 
-    /// `lower_may_match`: whether the combined gate found any family's pattern in `v.lower`
+    /// `lower_may_match`: whether the combined gate found any family's pattern in `v.lower()`
     /// (see [`Detectors::scan`](super::Detectors::scan)).
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
-        let text = if v.lower.contains("0x") {
-            std::borrow::Cow::Owned(hex_literals(&v.lower))
+        let text = if v.lower().contains("0x") {
+            std::borrow::Cow::Owned(hex_literals(&v.lower()))
         } else {
-            std::borrow::Cow::Borrowed(v.lower.as_str())
+            std::borrow::Cow::Borrowed(v.lower())
         };
         // The hex-literal rewrite makes a text the gate did not see.
         if lower_may_match || matches!(text, std::borrow::Cow::Owned(_)) {
             self.patterns.scan(&text, sink);
         }
-        if v.raw != v.norm && sink.wants(LFI_TRAVERSAL_ENCODED) {
+        if v.raw != v.norm() && sink.wants(LFI_TRAVERSAL_ENCODED) {
             let raw = v.raw.to_ascii_lowercase();
             let encoded_dot = [
                 "%2e",
@@ -157,13 +157,13 @@ impl Lfi {
             return;
         }
         let mut offset = 0;
-        for seg in v.lower.split(['/', '\\']) {
+        for seg in v.lower().split(['/', '\\']) {
             let hidden = seg.len() > 1
                 && seg.starts_with('.')
                 && !seg.starts_with("..")
                 && seg != ".well-known";
             if hidden {
-                sink.hit(LFI_HIDDEN_PATH, &v.lower, offset);
+                sink.hit(LFI_HIDDEN_PATH, &v.lower(), offset);
                 return;
             }
             offset += seg.len() + 1;

@@ -165,7 +165,7 @@ impl Detectors {
     pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         // One pass of the combined automaton answers for the five families' pattern sets
         // over `lower`; a set is scanned on its own only when the union matched.
-        let m = self.lower_gate.is_match(v.lower.as_bytes());
+        let m = self.lower_gate.is_match(v.lower().as_bytes());
         if input.kind != Kind::Combined {
             protocol::input_checks(input, v, sink);
             self.splitting.scan(input, v, sink);

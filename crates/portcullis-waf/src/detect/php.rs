@@ -56,14 +56,14 @@ impl Php {
 
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
         if lower_may_match {
-            self.patterns.scan(&v.lower, sink);
+            self.patterns.scan(&v.lower(), sink);
         }
     }
 
     /// File names: PHP script extensions, with spaces and trailing dots removed the way some
     /// servers do.
     pub(crate) fn scan_filename(&self, v: &Variants, sink: &mut Sink<'_>) {
-        let name: String = v.lower.chars().filter(|c| !c.is_whitespace()).collect();
+        let name: String = v.lower().chars().filter(|c| !c.is_whitespace()).collect();
         let name = name
             .trim_end_matches(['.', ':', '$'])
             .trim_end_matches("::$data");
@@ -86,7 +86,7 @@ impl Php {
     pub(crate) fn scan_header(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         if super::upload_header(&input.label) {
             self.scan_filename(v, sink);
-        } else if v.lower.contains("<?") {
+        } else if v.lower().contains("<?") {
             self.scan(v, sink, true);
         }
     }

@@ -446,14 +446,14 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         sink.hit(PROTO_NON_UTF8, &v.raw, 0);
     }
     if text_kind
-        && v.norm
+        && v.norm()
             .chars()
             .any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n'))
     {
-        sink.hit(PROTO_CONTROL_CHARS, &v.norm, 0);
+        sink.hit(PROTO_CONTROL_CHARS, &v.norm(), 0);
     }
     if input.kind == Kind::Path && sink.wants(PROTO_RESTRICTED_EXT) {
-        let last = v.lower.rsplit('/').next().unwrap_or("");
+        let last = v.lower().rsplit('/').next().unwrap_or("");
         let last = last.split(';').next().unwrap_or("");
         if let Some((stem, ext)) = last.rsplit_once('.')
             && !stem.is_empty()
@@ -461,20 +461,20 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         {
             sink.hit(
                 PROTO_RESTRICTED_EXT,
-                &v.lower,
-                v.lower.len().saturating_sub(last.len()),
+                &v.lower(),
+                v.lower().len().saturating_sub(last.len()),
             );
         }
         // Editor backups and swap files, also when more path follows (`/index.php~/x`).
-        let backup = v.lower.split('/').any(|seg| {
+        let backup = v.lower().split('/').any(|seg| {
             seg.strip_suffix('~')
                 .is_some_and(|stem| stem.rsplit_once('.').is_some_and(|(_, e)| !e.is_empty()))
         });
         if backup || last.ends_with('~') || last.ends_with(".swp") || last.starts_with(".#") {
             sink.hit(
                 PROTO_RESTRICTED_EXT,
-                &v.lower,
-                v.lower.len().saturating_sub(last.len()),
+                &v.lower(),
+                v.lower().len().saturating_sub(last.len()),
             );
         }
     }

@@ -348,7 +348,7 @@ impl Rce {
         lower_may_match: bool,
     ) {
         if lower_may_match {
-            self.patterns.scan(&v.lower, sink);
+            self.patterns.scan(&v.lower(), sink);
         }
         if sink.wants(RCE_CHAINED_COMMAND)
             || sink.wants(RCE_SUBSTITUTION)
@@ -357,21 +357,21 @@ impl Rce {
             || sink.wants(RCE_BRACE_EXPANSION)
             || (values && (sink.wants(RCE_LEADING_COMMAND) || sink.wants(RCE_LEADING_LOOSE)))
         {
-            let text = if v.lower.contains("$ifs") || v.lower.contains("${ifs}") {
-                std::borrow::Cow::Owned(v.lower.replace("${ifs}", " ").replace("$ifs", " "))
+            let text = if v.lower().contains("$ifs") || v.lower().contains("${ifs}") {
+                std::borrow::Cow::Owned(v.lower().replace("${ifs}", " ").replace("$ifs", " "))
             } else {
-                std::borrow::Cow::Borrowed(v.lower.as_str())
+                std::borrow::Cow::Borrowed(v.lower())
             };
             self.shell_scan(&text, sink, values);
         }
     }
 
     pub(crate) fn scan_header(&self, v: &Variants, sink: &mut Sink<'_>) {
-        self.header_patterns.scan(&v.lower, sink);
+        self.header_patterns.scan(&v.lower(), sink);
     }
 
     pub(crate) fn scan_filename(&self, v: &Variants, sink: &mut Sink<'_>) {
-        let name: String = v.lower.chars().filter(|c| !c.is_whitespace()).collect();
+        let name: String = v.lower().chars().filter(|c| !c.is_whitespace()).collect();
         let base = name.rsplit(['/', '\\']).next().unwrap_or("");
         let script = [
             ".htaccess",

@@ -71,7 +71,7 @@ impl Splitting {
 
     pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         let raw_newline = input.value.iter().any(|&b| b == b'\r' || b == b'\n');
-        let any_newline = raw_newline || v.norm.contains(['\r', '\n']);
+        let any_newline = raw_newline || v.norm().contains(['\r', '\n']);
         let newline_rule = match input.kind {
             Kind::OtherHeader | Kind::TextHeader if raw_newline => Some(HS_HEADER_CRLF),
             Kind::Path if any_newline => Some(HS_PATH_NEWLINE),
@@ -83,9 +83,9 @@ impl Splitting {
         };
         if let Some(rule) = newline_rule {
             let text = if rule == HS_HEADER_CRLF {
-                &v.raw
+                v.raw.as_str()
             } else {
-                &v.norm
+                v.norm()
             };
             sink.hit(rule, text, text.find(['\r', '\n']).unwrap_or(0));
         }
@@ -93,23 +93,23 @@ impl Splitting {
             return;
         }
         if any_newline {
-            self.patterns.scan(&v.lower, sink);
+            self.patterns.scan(&v.lower(), sink);
             if input.from_query
                 || matches!(
                     input.kind,
                     Kind::Name | Kind::CookieName | Kind::CookieValue | Kind::Path
                 )
             {
-                self.generic_header.scan(&v.lower, sink);
+                self.generic_header.scan(&v.lower(), sink);
             }
         }
         if matches!(
             input.kind,
             Kind::Value | Kind::CookieValue | Kind::Body | Kind::Name
         ) {
-            self.always.scan(&v.lower, sink);
-            if v.lower.bytes().find(|&b| b == b'(' || b == b')') == Some(b')') {
-                self.ldap.scan(&v.lower, sink);
+            self.always.scan(&v.lower(), sink);
+            if v.lower().bytes().find(|&b| b == b'(' || b == b')') == Some(b')') {
+                self.ldap.scan(&v.lower(), sink);
             }
         }
     }
