@@ -116,20 +116,20 @@ impl Java {
 
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
         if lower_may_match {
-            self.patterns.scan(&v.lower(), sink);
+            self.patterns.scan(v.lower(), sink);
         }
         // 80 bits of the shortest gadget name need 14 base64 characters, 56 bits of the
         // shortest keyword 10 (one less for slack at the edges).
         if sink.wants(JAVA_BASE64_KEYWORD) {
-            self.scan_base64(&v.norm(), sink, MIN_TOKEN);
+            self.scan_base64(v.norm(), sink, MIN_TOKEN);
         } else if sink.wants(JAVA_BASE64_GADGET) {
-            self.scan_base64(&v.norm(), sink, MIN_GADGET_TOKEN);
+            self.scan_base64(v.norm(), sink, MIN_GADGET_TOKEN);
         }
         // Lookups hidden by case tricks and empty defaults: `${${::-j}${::-n}di:` → `jndi:`.
         if sink.wants(JAVA_JNDI) && v.lower().contains("${") {
-            let flat = flatten_lookups(&v.lower());
+            let flat = flatten_lookups(v.lower());
             if flat.contains("jndi:") {
-                sink.hit(JAVA_JNDI, &v.lower(), v.lower().find("${").unwrap_or(0));
+                sink.hit(JAVA_JNDI, v.lower(), v.lower().find("${").unwrap_or(0));
             }
         }
     }
@@ -201,7 +201,7 @@ impl Java {
 
     /// Names (JSON keys, parameter names): prototype pollution through nested keys.
     pub(crate) fn scan_name(&self, v: &Variants, sink: &mut Sink<'_>) {
-        self.names.scan(&v.lower(), sink);
+        self.names.scan(v.lower(), sink);
     }
 }
 

@@ -106,7 +106,7 @@ impl Lfi {
     /// (see [`Detectors::scan`](super::Detectors::scan)).
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
         let text = if v.lower().contains("0x") {
-            std::borrow::Cow::Owned(hex_literals(&v.lower()))
+            std::borrow::Cow::Owned(hex_literals(v.lower()))
         } else {
             std::borrow::Cow::Borrowed(v.lower())
         };
@@ -163,7 +163,7 @@ impl Lfi {
                 && !seg.starts_with("..")
                 && seg != ".well-known";
             if hidden {
-                sink.hit(LFI_HIDDEN_PATH, &v.lower(), offset);
+                sink.hit(LFI_HIDDEN_PATH, v.lower(), offset);
                 return;
             }
             offset += seg.len() + 1;

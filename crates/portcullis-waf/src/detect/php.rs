@@ -56,7 +56,7 @@ impl Php {
 
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
         if lower_may_match {
-            self.patterns.scan(&v.lower(), sink);
+            self.patterns.scan(v.lower(), sink);
         }
     }
 

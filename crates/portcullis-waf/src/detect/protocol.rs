@@ -450,7 +450,7 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
             .chars()
             .any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n'))
     {
-        sink.hit(PROTO_CONTROL_CHARS, &v.norm(), 0);
+        sink.hit(PROTO_CONTROL_CHARS, v.norm(), 0);
     }
     if input.kind == Kind::Path && sink.wants(PROTO_RESTRICTED_EXT) {
         let last = v.lower().rsplit('/').next().unwrap_or("");
@@ -461,7 +461,7 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         {
             sink.hit(
                 PROTO_RESTRICTED_EXT,
-                &v.lower(),
+                v.lower(),
                 v.lower().len().saturating_sub(last.len()),
             );
         }
@@ -473,7 +473,7 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         if backup || last.ends_with('~') || last.ends_with(".swp") || last.starts_with(".#") {
             sink.hit(
                 PROTO_RESTRICTED_EXT,
-                &v.lower(),
+                v.lower(),
                 v.lower().len().saturating_sub(last.len()),
             );
         }

@@ -348,7 +348,7 @@ impl Rce {
         lower_may_match: bool,
     ) {
         if lower_may_match {
-            self.patterns.scan(&v.lower(), sink);
+            self.patterns.scan(v.lower(), sink);
         }
         if sink.wants(RCE_CHAINED_COMMAND)
             || sink.wants(RCE_SUBSTITUTION)
@@ -367,7 +367,7 @@ impl Rce {
     }
 
     pub(crate) fn scan_header(&self, v: &Variants, sink: &mut Sink<'_>) {
-        self.header_patterns.scan(&v.lower(), sink);
+        self.header_patterns.scan(v.lower(), sink);
     }
 
     pub(crate) fn scan_filename(&self, v: &Variants, sink: &mut Sink<'_>) {

@@ -93,23 +93,23 @@ impl Splitting {
             return;
         }
         if any_newline {
-            self.patterns.scan(&v.lower(), sink);
+            self.patterns.scan(v.lower(), sink);
             if input.from_query
                 || matches!(
                     input.kind,
                     Kind::Name | Kind::CookieName | Kind::CookieValue | Kind::Path
                 )
             {
-                self.generic_header.scan(&v.lower(), sink);
+                self.generic_header.scan(v.lower(), sink);
             }
         }
         if matches!(
             input.kind,
             Kind::Value | Kind::CookieValue | Kind::Body | Kind::Name
         ) {
-            self.always.scan(&v.lower(), sink);
+            self.always.scan(v.lower(), sink);
             if v.lower().bytes().find(|&b| b == b'(' || b == b')') == Some(b')') {
-                self.ldap.scan(&v.lower(), sink);
+                self.ldap.scan(v.lower(), sink);
             }
         }
     }

@@ -104,19 +104,19 @@ impl Sqli {
     }
 
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>) {
-        if sink.wants(SQLI_LIBINJECTION) && !plain_number_text(&v.norm()) {
+        if sink.wants(SQLI_LIBINJECTION) && !plain_number_text(v.norm()) {
             let flagged = libinjection(v.raw.as_bytes())
                 || (v.norm() != v.raw && libinjection(v.norm().as_bytes()));
             if flagged {
-                sink.hit(SQLI_LIBINJECTION, &v.norm(), 0);
+                sink.hit(SQLI_LIBINJECTION, v.norm(), 0);
             }
         }
-        self.patterns.scan(&v.compact(), sink);
+        self.patterns.scan(v.compact(), sink);
     }
 
     /// Names (parameter names, JSON keys): NoSQL operator injection.
     pub(crate) fn scan_name(&self, v: &Variants, sink: &mut Sink<'_>) {
-        self.nosql.scan(&v.lower(), sink);
+        self.nosql.scan(v.lower(), sink);
         if let Some(open) = v.lower().find('[') {
             self.nosql.scan(&v.lower()[open..], sink);
         }

@@ -70,7 +70,7 @@ impl UrlChecks {
     }
 
     pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
-        let text = &v.lower();
+        let text = v.lower();
         if let Some(m) = self.bare_host.find(text.as_bytes()) {
             let metadata = text.contains("169.254.169.254") || text.contains("metadata.google");
             sink.hit(

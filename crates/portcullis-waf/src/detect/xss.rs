@@ -81,19 +81,19 @@ impl Xss {
             // XML declarations and other processing instructions are bogus comments to an HTML
             // parser; libinjection flags them anyway, so they are blanked out first.
             let raw = without_processing_instructions(&v.raw);
-            let norm = without_processing_instructions(&v.norm());
+            let norm = without_processing_instructions(v.norm());
             let flagged =
                 libinjection(raw.as_bytes()) || (norm != raw && libinjection(norm.as_bytes()));
             if flagged {
-                sink.hit(XSS_LIBINJECTION, &v.norm(), 0);
+                sink.hit(XSS_LIBINJECTION, v.norm(), 0);
             }
         }
         if lower_may_match {
-            self.patterns.scan(&v.lower(), sink);
+            self.patterns.scan(v.lower(), sink);
         }
         if v.compact().len() != v.lower().len() && v.lower().contains("/*") {
             // JavaScript comments split identifiers just like SQL ones: `document/**/.cookie`.
-            self.patterns.scan(&v.compact(), sink);
+            self.patterns.scan(v.compact(), sink);
         }
         if sink.wants(XSS_JS_URI) && v.lower().contains(':') {
             let squeezed: String = v
