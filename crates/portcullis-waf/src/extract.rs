@@ -240,24 +240,27 @@ fn headers(c: &mut Collector<'_>, req: &RequestView<'_>) {
     }
 }
 
-/// The media type of `content-type` (lower case, no parameters) and its parameters.
-/// Charsets whose text the decoders read as it is: ASCII supersets. UTF-7, UTF-16, Shift-JIS and
-/// the like would let a payload pass in a form no detector sees.
+/// Charsets a request body or a multipart part may declare: ASCII supersets, whose text the
+/// decoders read as it is. UTF-7, UTF-16, Shift-JIS and the like would let a payload pass in a
+/// form no detector sees.
+const CHARSETS: &[&str] = &[
+    "iso-8859-1",
+    "iso-8859-15",
+    "latin1",
+    "us-ascii",
+    "utf-8",
+    "utf8",
+    "windows-1252",
+];
+
+/// Whether `name` (a `charset` parameter or a `_charset_` field, quotes allowed) is one of
+/// [`CHARSETS`].
 pub(crate) fn readable_charset(name: &str) -> bool {
-    let n = name.trim().trim_matches(['"', '\'']).to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "utf-8"
-            | "utf8"
-            | "us-ascii"
-            | "ascii"
-            | "iso-8859-1"
-            | "iso-8859-15"
-            | "latin1"
-            | "windows-1252"
-    )
+    let n = name.trim().trim_matches(['"', '\'']);
+    CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(n))
 }
 
+/// The media type of `content-type` (lower case, no parameters) and its parameters.
 pub(crate) fn media_type(ct: &[u8]) -> (String, Vec<(String, String)>) {
     let text = String::from_utf8_lossy(ct);
     let mut parts = text.split(';');

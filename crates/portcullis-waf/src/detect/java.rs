@@ -190,12 +190,11 @@ impl Java {
         if !super::upload_header(label) {
             return;
         }
-        let name: String = v.lower().chars().filter(|c| !c.is_whitespace()).collect();
-        let name = name.trim_end_matches(['.', ':', '$']);
+        let name = super::stored_file_name(v);
         if let Some((_, ext)) = name.rsplit_once('.')
             && matches!(ext, "jsp" | "jspx" | "jspf")
         {
-            sink.hit(JAVA_UPLOAD, name, 0);
+            sink.hit(JAVA_UPLOAD, &name, 0);
         }
     }
 

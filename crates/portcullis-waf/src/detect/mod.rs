@@ -227,6 +227,15 @@ impl Detectors {
 }
 
 /// Sorted-slice membership for small static word lists.
+/// An uploaded file's name as a server may store it: spaces removed, and trailing dots, colons
+/// and an NTFS `::$data` stream dropped (`shell. php.`, `a.jsp::$data`).
+pub(crate) fn stored_file_name(v: &Variants) -> String {
+    let name: String = v.lower().chars().filter(|c| !c.is_whitespace()).collect();
+    name.trim_end_matches(['.', ':', '$'])
+        .trim_end_matches("::$data")
+        .to_owned()
+}
+
 /// Whether `label` is a header that names an uploaded file (`X-Filename` and its spellings).
 pub(crate) fn upload_header(label: &str) -> bool {
     matches!(

@@ -63,10 +63,7 @@ impl Php {
     /// File names: PHP script extensions, with spaces and trailing dots removed the way some
     /// servers do.
     pub(crate) fn scan_filename(&self, v: &Variants, sink: &mut Sink<'_>) {
-        let name: String = v.lower().chars().filter(|c| !c.is_whitespace()).collect();
-        let name = name
-            .trim_end_matches(['.', ':', '$'])
-            .trim_end_matches("::$data");
+        let name = super::stored_file_name(v);
         let ext = name.rsplit('.').next().unwrap_or("");
         let php = ext
             .strip_prefix("php")
@@ -77,7 +74,7 @@ impl Php {
                 "phtml" | "pht" | "phpt" | "phps" | "phar" | "pgif" | "shtml" | "inc"
             );
         if php && name.contains('.') {
-            sink.hit(PHP_UPLOAD, name, 0);
+            sink.hit(PHP_UPLOAD, &name, 0);
         }
         self.scan(v, sink, true);
     }

@@ -4,21 +4,10 @@
 //! characters, invalid percent-encoding, non-UTF-8 text, restricted file extensions).
 
 use super::Sink;
-use crate::extract::{Extracted, Input, Kind, label_part, media_type};
+use crate::extract::{Extracted, Input, Kind, label_part, media_type, readable_charset};
 use crate::normalise::Variants;
 use crate::request::RequestView;
 use crate::rules::*;
-
-/// Charsets a request body may declare.
-const CHARSETS: &[&str] = &[
-    "iso-8859-1",
-    "iso-8859-15",
-    "latin1",
-    "us-ascii",
-    "utf-8",
-    "utf8",
-    "windows-1252",
-];
 
 /// Registered request methods: RFC 9110, PATCH (RFC 5789) and WebDAV (RFC 4918, 3253, 3648,
 /// 5323).
@@ -209,7 +198,10 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
     // Methods beyond HTTP's registered set (RFC 9110 and the WebDAV family an API gateway may
     // front): which methods a route accepts is the route's `methods`; this catches probes such
     // as `TEST` or `JEFF` wherever the route lets any method through.
-    if !KNOWN_METHODS.contains(&req.method.to_ascii_uppercase().as_str()) {
+    if !KNOWN_METHODS
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(req.method))
+    {
         add(PROTO_UNKNOWN_METHOD, "method", req.method.as_bytes());
     }
     // `%uFFxx`: full-width forms that IIS folds to ASCII after the WAF decoded the request.
@@ -239,10 +231,7 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
             .filter(|(k, _)| k == "charset")
             .map(|(_, v)| v)
             .collect();
-        if charsets
-            .iter()
-            .any(|c| !CHARSETS.contains(&c.trim_matches('\'').to_ascii_lowercase().as_str()))
-        {
+        if charsets.iter().any(|c| !readable_charset(c)) {
             add(PROTO_CHARSET, "header:content-type", ct);
         }
         let boundaries = params.iter().filter(|(k, _)| k == "boundary").count();
