@@ -4,6 +4,7 @@
 //! (rule, location) pair adds its severity once. Rules above the paranoia level and excluded
 //! rules never run for the locations they are excluded from.
 
+use crate::cache::{Hits, InputCache};
 use crate::detect::{self, Detectors, Sink};
 use crate::extract;
 use crate::normalise::variants;
@@ -66,6 +67,8 @@ pub struct Waf {
     rule_state: Vec<RuleState>,
     /// Exclusions limited to some locations (checked only for rules marked `Located`).
     located: Vec<Exclusion>,
+    /// Detections of inputs seen before; `None` when `cache_entries` is 0.
+    cache: Option<InputCache>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +147,7 @@ impl Waf {
             .collect();
         Ok(Self {
             detectors: detectors()?,
+            cache: InputCache::new(settings.cache_entries),
             settings,
             rule_state,
             located,
@@ -193,13 +197,31 @@ impl Waf {
             if !input.bad_escape && inert(&input.value) {
                 continue;
             }
-            let v = variants(&input.value);
             let label = input.label.as_str();
+            // With location-limited exclusions the rules that run depend on the whole label.
+            let key = self.cache.as_ref().map(|c| {
+                let context = if self.located.is_empty() {
+                    detect::label_context(input)
+                } else {
+                    label
+                };
+                (c, c.key(input, context))
+            });
+            if let Some(hits) = key.and_then(|(c, k)| c.get(k)) {
+                for (rule, excerpt) in hits.iter() {
+                    found.push((*rule, input.label.clone(), excerpt.clone()));
+                }
+                continue;
+            }
+            let v = variants(&input.value);
             let enabled = |rule: u32| self.enabled(rule, label);
             let mut sink = Sink::new(&enabled);
             self.detectors.scan(input, &v, &mut sink);
-            for (rule, excerpt) in sink.hits {
-                found.push((rule, input.label.clone(), excerpt));
+            for (rule, excerpt) in &sink.hits {
+                found.push((*rule, input.label.clone(), excerpt.clone()));
+            }
+            if let Some((c, k)) = key {
+                c.insert(k, Hits::from(sink.hits));
             }
         }
         self.verdict(found)
@@ -430,6 +452,125 @@ mod tests {
             }),
             Err(WafError::UnknownRule(1))
         ));
+    }
+
+    /// (rule, location) pairs of a verdict, sorted.
+    fn found(v: &Verdict) -> Vec<(u32, String)> {
+        let mut f: Vec<_> = v
+            .matches
+            .iter()
+            .map(|m| (m.rule_id, m.location.clone()))
+            .collect();
+        f.sort();
+        f
+    }
+
+    #[test]
+    fn remembered_detections_match_fresh_ones() {
+        use crate::rules::RFI_INCLUDE_PARAM;
+        let uncached = |s: Settings| {
+            waf(Settings {
+                cache_entries: 0,
+                ..s
+            })
+        };
+        let json = |body: &'static [u8]| {
+            RequestView::new("POST", b"/c")
+                .header("User-Agent", "x")
+                .header("Host", "h")
+                .header("Content-Type", "application/json")
+                .body(body)
+        };
+        let requests = [
+            // The same value under a parameter that RFI exploits use and under another.
+            RequestView::new("GET", b"/a?mosConfig_absolute_path=http://evil.example/x?")
+                .header("Host", "h"),
+            RequestView::new("GET", b"/a?q=http://evil.example/x?").header("Host", "h"),
+            RequestView::new("GET", b"/a?q=1%27+or+%271%27%3D%271&r=1' or '1'='1")
+                .header("Host", "h"),
+            json(br#"{"a":"<script>alert(1)</script>","b":"<script>alert(1)</script>"}"#),
+            json(br#"{"items":[{"sku":"a"},{"sku":"a"},{"sku":"../../etc/passwd"}]}"#),
+        ];
+        // Location-limited exclusions: the same value is excluded at one label only.
+        let located = Settings {
+            exclusions: vec![Exclusion {
+                rules: RuleSelector::Family(Family::Xss),
+                location: Some(LocationFilter::Exact("json:/a".into())),
+            }],
+            ..Settings::default()
+        };
+        for settings in [Settings::default(), located, Settings::with_paranoia(4)] {
+            let (cached, fresh) = (waf(settings.clone()), uncached(settings));
+            // Twice, so the second round is answered from the cache.
+            for _ in 0..2 {
+                for r in &requests {
+                    let (a, b) = (cached.inspect(r), fresh.inspect(r));
+                    assert_eq!(found(&a), found(&b), "{:?}", r.path);
+                    assert_eq!((a.score, a.blocked), (b.score, b.blocked));
+                }
+            }
+            assert!(cached.cache.as_ref().is_some_and(|c| c.len() > 0));
+            assert!(fresh.cache.is_none());
+        }
+        let rfi = waf(Settings::default());
+        assert!(found(&rfi.inspect(&requests[0])).contains(&(
+            RFI_INCLUDE_PARAM,
+            "query:mosConfig_absolute_path".to_owned()
+        )));
+        assert!(
+            !found(&rfi.inspect(&requests[1]))
+                .iter()
+                .any(|(r, _)| *r == RFI_INCLUDE_PARAM)
+        );
+        // The excluded label stays clean while its twin, with the same value, is caught.
+        let l = waf(Settings {
+            exclusions: vec![Exclusion {
+                rules: RuleSelector::Family(Family::Xss),
+                location: Some(LocationFilter::Exact("json:/a".into())),
+            }],
+            ..Settings::default()
+        });
+        for _ in 0..2 {
+            let v = l.inspect(&requests[3]);
+            assert!(v.matches.iter().all(|m| m.location != "json:/a"));
+            assert!(v.matches.iter().any(|m| m.location == "json:/b"));
+        }
+    }
+
+    #[test]
+    fn json_keys_repeated_or_nested_too_deep_are_still_seen() {
+        let req = |body: &'static [u8]| {
+            RequestView::new("POST", b"/c")
+                .header("User-Agent", "x")
+                .header("Host", "h")
+                .header("Content-Type", "application/json")
+                .body(body)
+        };
+        let w = waf(Settings::default());
+        // A repeated key: the parser keeps the last value, an application may read the first.
+        let v = w.inspect(&req(br#"{"q":"<script>alert(1)</script>","q":"ok"}"#));
+        assert!(v.blocked, "{:?}", v.matches);
+        // Nesting past the depth limit is reported, and the rest of the body still parses.
+        let shallow = waf(Settings {
+            limits: crate::Limits {
+                max_json_depth: 2,
+                ..crate::Limits::default()
+            },
+            ..Settings::default()
+        });
+        let v = shallow.inspect(&req(br#"{"a":{"b":{"c":{"d":1}}},"e":"x"}"#));
+        assert!(
+            v.matches
+                .iter()
+                .any(|m| m.rule_id == crate::rules::PROTO_LIMIT),
+            "{:?}",
+            v.matches
+        );
+        assert!(
+            !v.matches
+                .iter()
+                .any(|m| m.rule_id == crate::rules::PROTO_BODY_MALFORMED)
+        );
     }
 
     #[test]

@@ -5,13 +5,15 @@
 //! the application would see them. Budgets ([`Limits`]) cap inputs and bytes: what does not fit
 //! is dropped and reported as an [`Anomaly`], never inspected without bound.
 
+use std::fmt::Write as _;
+
 use crate::normalise::percent_decode;
 use crate::request::RequestView;
 use crate::rules;
 use crate::settings::Limits;
 
 /// Where an input came from; detectors pick the checks that make sense for each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Kind {
     /// The decoded request path.
     Path,
@@ -133,11 +135,24 @@ impl<'l> Collector<'l> {
 
 /// Makes a short printable label part from untrusted bytes.
 pub(crate) fn label_part(raw: &[u8]) -> String {
-    String::from_utf8_lossy(raw)
-        .chars()
-        .take(64)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    let mut out = String::new();
+    push_label_part(&mut out, raw);
+    out
+}
+
+/// Appends [`label_part`] of `raw` to `out`: at most 64 characters, control characters as `?`.
+fn push_label_part(out: &mut String, raw: &[u8]) {
+    if raw.len() <= 64 && raw.iter().all(|b| (0x20..0x7f).contains(b)) {
+        // Printable ASCII (nearly every name): already what the loop below would make.
+        out.push_str(&String::from_utf8_lossy(raw));
+        return;
+    }
+    out.extend(
+        String::from_utf8_lossy(raw)
+            .chars()
+            .take(64)
+            .map(|c| if c.is_control() { '?' } else { c }),
+    );
 }
 
 /// Extracts every input of `req` under `limits`.
@@ -335,67 +350,180 @@ fn is_binary_type(mt: &str) -> bool {
 }
 
 fn json(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(v) => {
-            let mut path = String::new();
-            walk_json(c, &v, &mut path, prefix, 0);
+    // Streamed: every key and string value becomes an input as the parser reads it, with no
+    // document tree built first. A repeated key is inspected every time it occurs.
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let mut path = String::new();
+    let walk = JsonWalk {
+        c: &mut *c,
+        path: &mut path,
+        prefix,
+        depth: 0,
+    };
+    let parsed = serde::de::DeserializeSeed::deserialize(walk, &mut de).and_then(|()| de.end());
+    if parsed.is_err() {
+        c.anomaly(rules::PROTO_BODY_MALFORMED, prefix, "invalid JSON");
+        c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
+    }
+}
+
+/// The label of the JSON location `path` under `prefix` (`json:/items/0/sku`).
+fn json_label(prefix: &str, path: &str) -> String {
+    let path = if path.is_empty() { "/" } else { path };
+    let mut label = String::with_capacity(prefix.len() + 1 + path.len());
+    label.push_str(prefix);
+    label.push(':');
+    label.push_str(path);
+    label
+}
+
+/// Walks one JSON value as serde_json parses it (see [`json`]).
+struct JsonWalk<'a, 'l> {
+    c: &'a mut Collector<'l>,
+    /// The location of the value being read, as `/key/0/key`.
+    path: &'a mut String,
+    prefix: &'a str,
+    depth: usize,
+}
+
+impl<'l> JsonWalk<'_, 'l> {
+    /// Whether this value's contents are skipped: inputs already full, or nested too deep
+    /// (reported once).
+    fn skipping(&mut self) -> bool {
+        if self.c.full() {
+            return true;
         }
-        Err(_) => {
-            c.anomaly(rules::PROTO_BODY_MALFORMED, prefix, "invalid JSON");
-            c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
+        if self.depth > self.c.limits.max_json_depth {
+            let label = json_label(self.prefix, self.path);
+            self.c.flag_overflow(&label);
+            return true;
+        }
+        false
+    }
+
+    fn child(&mut self) -> JsonWalk<'_, 'l> {
+        JsonWalk {
+            c: &mut *self.c,
+            path: &mut *self.path,
+            prefix: self.prefix,
+            depth: self.depth + 1,
         }
     }
 }
 
-fn walk_json(
-    c: &mut Collector<'_>,
-    v: &serde_json::Value,
-    path: &mut String,
-    prefix: &str,
-    depth: usize,
-) {
-    if c.full() {
-        return;
+impl<'de> serde::de::DeserializeSeed<'de> for JsonWalk<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
     }
-    if depth > c.limits.max_json_depth {
-        c.flag_overflow(&format!("{prefix}:{path}"));
-        return;
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
     }
-    match v {
-        serde_json::Value::String(s) => {
-            let label = format!(
-                "{prefix}:{}",
-                if path.is_empty() { "/" } else { path.as_str() }
-            );
-            c.push(label, Kind::Value, s.as_bytes().to_vec(), false, false);
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<(), E> {
+        if !self.c.full() {
+            let label = json_label(self.prefix, self.path);
+            self.c
+                .push(label, Kind::Value, s.as_bytes().to_vec(), false, false);
         }
-        serde_json::Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                if c.full() {
-                    return;
-                }
-                let len = path.len();
-                path.push('/');
-                path.push_str(&i.to_string());
-                walk_json(c, item, path, prefix, depth + 1);
-                path.truncate(len);
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        if self.skipping() {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            return Ok(());
+        }
+        let mut i = 0usize;
+        loop {
+            let len = self.path.len();
+            let _ = write!(self.path, "/{i}");
+            let more = seq.next_element_seed(self.child())?.is_some();
+            self.path.truncate(len);
+            if !more {
+                return Ok(());
             }
+            i += 1;
         }
-        serde_json::Value::Object(map) => {
-            for (k, item) in map {
-                if c.full() {
-                    return;
-                }
-                let len = path.len();
-                path.push('/');
-                path.push_str(&label_part(k.as_bytes()));
-                let label = format!("{prefix}:{path}");
-                c.push(label, Kind::Name, k.as_bytes().to_vec(), false, false);
-                walk_json(c, item, path, prefix, depth + 1);
-                path.truncate(len);
-            }
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        if self.skipping() {
+            while map
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+            return Ok(());
         }
-        _ => {}
+        let len = self.path.len();
+        while map
+            .next_key_seed(JsonKey {
+                c: &mut *self.c,
+                path: &mut *self.path,
+                prefix: self.prefix,
+            })?
+            .is_some()
+        {
+            map.next_value_seed(self.child())?;
+            self.path.truncate(len);
+        }
+        Ok(())
+    }
+}
+
+/// Reads one object key: appends it to the path and inspects it as a name.
+struct JsonKey<'a, 'l> {
+    c: &'a mut Collector<'l>,
+    path: &'a mut String,
+    prefix: &'a str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonKey<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonKey<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E>(self, k: &str) -> Result<(), E> {
+        self.path.push('/');
+        push_label_part(self.path, k.as_bytes());
+        if !self.c.full() {
+            let label = json_label(self.prefix, self.path);
+            self.c
+                .push(label, Kind::Name, k.as_bytes().to_vec(), false, false);
+        }
+        Ok(())
     }
 }
 

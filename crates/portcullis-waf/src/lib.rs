@@ -12,12 +12,15 @@
 //!    budgets; overflow is reported as an anomaly, never as unbounded work.
 //! 2. [`normalise`](crate::normalise) decodes each value (URL, `%u`, overlong UTF-8, HTML
 //!    entities, backslash escapes, NFKC) into variants, keeping the raw form too.
+//!    An input seen before (same kind, value and the label part detectors read) takes its
+//!    matches from a bounded per-engine [`cache`](crate::cache) instead (step 3 is skipped).
 //! 3. Detectors (one module per family under `detect`) emit rule matches; each rule has a stable
 //!    numeric id, a [`Family`], a paranoia level and a [`Severity`].
 //! 4. The engine drops rules above the paranoia level and excluded rules, sums the anomaly score
 //!    and decides [`Verdict::blocked`] against the threshold.
 #![forbid(unsafe_code)]
 
+mod cache;
 mod detect;
 mod engine;
 mod extract;

@@ -118,6 +118,10 @@ pub struct Settings {
     pub exclusions: Vec<Exclusion>,
     /// Inspection budgets.
     pub limits: Limits,
+    /// Most distinct inputs whose detections the engine remembers (keyed by a hash, never the
+    /// value), so a repeated header, path or JSON key is not inspected again; 0 switches
+    /// remembering off. About 200 bytes an entry. Default 10,000.
+    pub cache_entries: u64,
 }
 
 impl Default for Settings {
@@ -128,6 +132,7 @@ impl Default for Settings {
             mode: Mode::Block,
             exclusions: Vec::new(),
             limits: Limits::default(),
+            cache_entries: 10_000,
         }
     }
 }

@@ -226,6 +226,30 @@ impl Detectors {
     }
 }
 
+/// The part of `input`'s label that detectors read, and so the part that a remembered
+/// detection ([`crate::cache`]) must be keyed by besides the value: the parameter name for
+/// values (RFI checks know the parameters of published exploits), the whole label for other
+/// headers (upload-name headers); nothing for other kinds. A detector that starts reading more
+/// of the label must say so here.
+pub(crate) fn label_context(input: &Input) -> &str {
+    match input.kind {
+        Kind::Value | Kind::CookieValue | Kind::Body => param_name(&input.label),
+        Kind::OtherHeader => &input.label,
+        Kind::Path
+        | Kind::Name
+        | Kind::Filename
+        | Kind::CookieName
+        | Kind::TextHeader
+        | Kind::Combined => "",
+    }
+}
+
+/// The parameter name at the end of a label: `sku` for `json:/items/0/sku` or `query:sku`.
+pub(crate) fn param_name(label: &str) -> &str {
+    let last = label.rsplit(':').next().unwrap_or("");
+    last.rsplit('/').next().unwrap_or("")
+}
+
 /// Sorted-slice membership for small static word lists.
 /// An uploaded file's name as a server may store it: spaces removed, and trailing dots, colons
 /// and an NTFS `::$data` stream dropped (`shell. php.`, `a.jsp::$data`).

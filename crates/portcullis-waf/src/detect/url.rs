@@ -95,15 +95,7 @@ impl UrlChecks {
         if !text.contains(':') {
             return;
         }
-        let param = input
-            .label
-            .rsplit(':')
-            .next()
-            .unwrap_or("")
-            .rsplit('/')
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let param = super::param_name(&input.label).to_ascii_lowercase();
         for (n, caps) in self.url.captures_iter(text.as_bytes()).enumerate() {
             if n >= 16 {
                 break;

@@ -1296,6 +1296,12 @@ pub struct WafConfig {
     /// Inspection budgets; going over one is itself reported as a protocol anomaly.
     #[serde(default)]
     pub limits: WafLimitsConfig,
+    /// Most distinct inputs whose detections this route's WAF remembers, so a repeated
+    /// header, path, JSON key or value is not inspected again. Keyed by a keyed hash: no
+    /// request data is kept. About 200 bytes an entry; 0 switches remembering off.
+    /// Default 10000.
+    #[serde(default)]
+    pub cache_entries: Option<u64>,
 }
 
 /// WAF mode.

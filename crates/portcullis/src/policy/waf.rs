@@ -60,6 +60,9 @@ pub fn compile(
     if let Some(v) = c.limits.max_args {
         s.limits.max_args = v;
     }
+    if let Some(v) = c.cache_entries {
+        s.cache_entries = v;
+    }
     for (i, e) in c.exclusions.iter().enumerate() {
         let at = format!("{at}.exclusions[{i}]");
         let mut selectors: Vec<RuleSelector> =
