@@ -18,6 +18,7 @@ use super::{Decision, Deny, RequestCtx};
 use crate::observe::events::SecurityEvent;
 use crate::observe::metrics::StateMetrics;
 use crate::reply::Problem;
+pub use crate::state::QuotaPeriod;
 use crate::state::bans::BanRule;
 use crate::state::{Answer, Backend, Gcra, InFlight};
 
@@ -297,68 +298,6 @@ impl Drop for Leave<'_> {
     }
 }
 
-/// A quota window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuotaPeriod {
-    /// A UTC calendar day.
-    Day,
-    /// A UTC calendar month.
-    Month,
-}
-
-const DAY_MS: u64 = 86_400_000;
-
-/// Days since 1970-01-01 → (year, month 1-12). (Howard Hinnant's civil-from-days.)
-fn civil_from_days(days: i64) -> (i64, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, u32::try_from(m).unwrap_or(1))
-}
-
-/// (year, month 1-12, day 1) → days since 1970-01-01.
-fn days_from_civil(y: i64, m: u32) -> i64 {
-    let m = i64::from(m);
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-impl QuotaPeriod {
-    /// Start and end (Unix ms) of the window holding `now_ms`.
-    pub fn window(self, now_ms: u64) -> (u64, u64) {
-        let day = now_ms / DAY_MS;
-        match self {
-            Self::Day => (day * DAY_MS, (day + 1) * DAY_MS),
-            Self::Month => {
-                let (y, m) = civil_from_days(i64::try_from(day).unwrap_or(0));
-                let start = days_from_civil(y, m);
-                let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-                let end = days_from_civil(ny, nm);
-                let ms = |d: i64| u64::try_from(d).unwrap_or(0) * DAY_MS;
-                (ms(start), ms(end))
-            }
-        }
-    }
-
-    /// Nominal window length in seconds (for `RateLimit-Policy`).
-    pub fn nominal_secs(self) -> u64 {
-        match self {
-            Self::Day => 86_400,
-            Self::Month => 2_592_000,
-        }
-    }
-}
-
 /// One compiled quota.
 #[derive(Debug)]
 pub struct Quota {
@@ -407,17 +346,13 @@ impl Quota {
 
     /// Counts one request against the quota.
     pub async fn on_request(&self, ctx: &mut RequestCtx, req: &Parts) -> Decision {
-        let now = crate::state::unix_ms();
-        let (start, end) = self.period.window(now);
-        let mut key = key_of(&self.namespace, &self.key, ctx, req);
-        key.push('@');
-        push_u64(&mut key, start / 1000);
-        let v = match self.backend.quota(key, self.limit, end).await {
+        let key = key_of(&self.namespace, &self.key, ctx, req);
+        let v = match self.backend.quota(&key, self.limit, self.period).await {
             Answer::Decided(v) => v,
             Answer::Unlimited => return Decision::Allow("store_error_allowed"),
             Answer::Unavailable => return store_unavailable(),
         };
-        let reset = (end.saturating_sub(now)).div_ceil(1000);
+        let reset = v.reset_ms.div_ceil(1000);
         ctx.rate_limit
             .push(&self.policy, &self.name, v.remaining, reset);
         if v.allowed {
@@ -504,6 +439,7 @@ pub fn check_ban(rule: &BanRule, ctx: &RequestCtx) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::{DAY_MS, civil_from_days, days_from_civil};
 
     #[test]
     fn quota_windows_follow_the_utc_calendar() {

@@ -73,6 +73,70 @@ pub struct QuotaVerdict {
     pub allowed: bool,
     /// Requests left in the window after this one.
     pub remaining: u64,
+    /// Milliseconds until the window ends, by the clock of the store that decided.
+    pub reset_ms: u64,
+}
+
+/// A quota window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaPeriod {
+    /// A UTC calendar day.
+    Day,
+    /// A UTC calendar month.
+    Month,
+}
+
+pub(crate) const DAY_MS: u64 = 86_400_000;
+
+/// Days since 1970-01-01 → (year, month 1-12). (Howard Hinnant's civil-from-days.)
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, u32::try_from(m).unwrap_or(1))
+}
+
+/// (year, month 1-12, day 1) → days since 1970-01-01.
+pub(crate) fn days_from_civil(y: i64, m: u32) -> i64 {
+    let m = i64::from(m);
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl QuotaPeriod {
+    /// Start and end (Unix ms) of the window holding `now_ms`.
+    pub fn window(self, now_ms: u64) -> (u64, u64) {
+        let day = now_ms / DAY_MS;
+        match self {
+            Self::Day => (day * DAY_MS, (day + 1) * DAY_MS),
+            Self::Month => {
+                let (y, m) = civil_from_days(i64::try_from(day).unwrap_or(0));
+                let start = days_from_civil(y, m);
+                let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+                let end = days_from_civil(ny, nm);
+                let ms = |d: i64| u64::try_from(d).unwrap_or(0) * DAY_MS;
+                (ms(start), ms(end))
+            }
+        }
+    }
+
+    /// Nominal window length in seconds (for `RateLimit-Policy`).
+    pub fn nominal_secs(self) -> u64 {
+        match self {
+            Self::Day => 86_400,
+            Self::Month => 2_592_000,
+        }
+    }
 }
 
 /// How a limit decides when its shared store cannot answer in time.
@@ -234,11 +298,19 @@ impl MemoryStore {
     }
 
     /// One quota decision: counted while under `limit` in the window ending at `window_end`.
-    pub fn quota(&self, key: String, limit: u64, window_end: u64) -> QuotaVerdict {
-        let (allowed, n) = self.count(key, limit, unix_ms(), window_end);
+    pub fn quota(&self, key: &str, limit: u64, period: QuotaPeriod) -> QuotaVerdict {
+        let now = unix_ms();
+        let (start, end) = period.window(now);
+        // One counter per window: the window's start (seconds) ends the key.
+        let mut k = String::with_capacity(key.len() + 12);
+        k.push_str(key);
+        k.push('@');
+        k.push_str(itoa::Buffer::new().format(start / 1000));
+        let (allowed, n) = self.count(k, limit, now, end);
         QuotaVerdict {
             allowed,
             remaining: limit.saturating_sub(n),
+            reset_ms: end.saturating_sub(now),
         }
     }
 
@@ -305,13 +377,14 @@ impl Backend {
         }
     }
 
-    /// One quota decision.
-    pub async fn quota(&self, key: String, limit: u64, window_end: u64) -> Answer<QuotaVerdict> {
+    /// One quota decision in the calendar window of the store's clock (the Redis server's for
+    /// the Redis store, so every gateway counts into the same window).
+    pub async fn quota(&self, key: &str, limit: u64, period: QuotaPeriod) -> Answer<QuotaVerdict> {
         match self {
-            Self::Memory(m) => Answer::Decided(m.quota(key, limit, window_end)),
+            Self::Memory(m) => Answer::Decided(m.quota(key, limit, period)),
             Self::Redis { redis, .. } => {
-                let shared = redis.quota(&key, limit, window_end).await;
-                self.settle(shared, |local| local.quota(key, limit, window_end))
+                let shared = redis.quota(key, limit, period).await;
+                self.settle(shared, |local| local.quota(key, limit, period))
             }
         }
     }

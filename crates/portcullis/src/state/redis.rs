@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{Gcra, QuotaVerdict, Verdict};
+use super::{Gcra, QuotaPeriod, QuotaVerdict, Verdict};
 use crate::observe::metrics::StateMetrics;
 
 /// How long a store that failed is skipped before the next probe.
@@ -49,15 +49,55 @@ if remaining < 0 then remaining = 0 end
 return {1, remaining, string.format('%.0f', wait), string.format('%.0f', used)}
 ";
 
-/// A counter in a window that ends at a fixed time. KEYS[1]: the counter. ARGV: limit, window
-/// end (Unix ms). Counts only below the limit. Returns {counted, count}.
+/// A quota counter in the calendar window (UTC day or month) that holds the Redis server's
+/// clock (`TIME`), so every gateway counts into the same window whatever its own clock says.
+/// KEYS[1]: the counter, stored as `<window start ms>:<count>`. ARGV: limit, `d` (day) or `m`
+/// (month). Counts only below the limit; a counter of an earlier window starts again at zero.
+/// Returns {counted, count, ms until the window ends}.
 const QUOTA_SCRIPT: &str = r"
-local n = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-local limit = tonumber(ARGV[1])
-if n >= limit then return {0, n} end
-n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
-return {1, n}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local DAY = 86400000
+local day = math.floor(now / DAY)
+local start_ms, end_ms
+if ARGV[2] == 'm' then
+  -- Howard Hinnant's civil-from-days and days-from-civil, on whole numbers.
+  local z = day + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400
+  if m <= 2 then y = y + 1 end
+  local function days(yy, mm)
+    if mm <= 2 then yy = yy - 1 end
+    local e = math.floor(yy / 400)
+    local ye = yy - e * 400
+    local mpp = mm > 2 and mm - 3 or mm + 9
+    local dy = math.floor((153 * mpp + 2) / 5)
+    local de = ye * 365 + math.floor(ye / 4) - math.floor(ye / 100) + dy
+    return e * 146097 + de - 719468
+  end
+  start_ms = days(y, m) * DAY
+  if m == 12 then end_ms = days(y + 1, 1) * DAY else end_ms = days(y, m + 1) * DAY end
+else
+  start_ms = day * DAY
+  end_ms = start_ms + DAY
+end
+local start = string.format('%.0f', start_ms)
+local n = 0
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local w, c = string.match(cur, '^(%d+):(%d+)$')
+  if w == start then n = tonumber(c) end
+end
+local left = end_ms - now
+if n >= tonumber(ARGV[1]) then return {0, n, left} end
+n = n + 1
+redis.call('SET', KEYS[1], start .. ':' .. n, 'PX', left)
+return {1, n, left}
 ";
 
 /// One offence. KEYS[1]: the offence counter, KEYS[2]: the rule's ban set (a sorted set of
@@ -282,19 +322,23 @@ impl RedisStore {
         })
     }
 
-    /// One quota decision.
+    /// One quota decision, in the window that holds the server's clock.
     pub async fn quota(
         &self,
         key: &str,
         limit: u64,
-        window_end_ms: u64,
+        period: QuotaPeriod,
     ) -> Result<QuotaVerdict, StoreError> {
         let mut inv = self.scripts.quota.prepare_invoke();
-        inv.key(self.key(key)).arg(limit).arg(window_end_ms);
-        let (counted, n): (u8, u64) = self.run("quota", inv).await?;
+        inv.key(self.key(key)).arg(limit).arg(match period {
+            QuotaPeriod::Day => "d",
+            QuotaPeriod::Month => "m",
+        });
+        let (counted, n, left_ms): (u8, u64, u64) = self.run("quota", inv).await?;
         Ok(QuotaVerdict {
             allowed: counted == 1,
             remaining: limit.saturating_sub(n),
+            reset_ms: left_ms,
         })
     }
 

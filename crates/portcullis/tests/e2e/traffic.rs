@@ -474,6 +474,81 @@ routes:
     assert_eq!(call(bob).await.0.status, 200);
 }
 
+/// A monthly quota on Redis counts in the calendar window of the Redis server's clock: one
+/// counter per key holding `<window start ms>:<count>`, expiring when the month ends, and the
+/// `RateLimit` reset is the time the server has left in that window.
+#[tokio::test]
+async fn monthly_quota_on_redis_counts_in_the_servers_window() {
+    let redis = RedisServer::start().await;
+    let yaml = format!(
+        r#"{BASE}state: {{ store: redis, redis: {{ url: "{url}" }} }}
+routes:
+  - name: m
+    match: {{ path_prefix: / }}
+    auth: none
+    quotas: [{{ name: monthly, limit: 2, per: month, key: [ip] }}]
+    direct: {{}}
+"#,
+        url = redis.url()
+    );
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    let mut resets = Vec::new();
+    for want in [200, 200, 429] {
+        let (p, body) = send_full(
+            &c,
+            http::Request::get(gw.url("/x")).body(empty()).expect("req"),
+        )
+        .await;
+        assert_eq!(p.status, want, "{body}");
+        let state = p.headers["ratelimit"].to_str().expect("text").to_owned();
+        let t: u64 = state
+            .rsplit("t=")
+            .next()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("{state}"));
+        resets.push(t);
+    }
+    let keys = redis.cli(&["--scan", "--pattern", "portcullis:q:*"]);
+    let key = keys
+        .lines()
+        .next()
+        .unwrap_or_else(|| panic!("no quota key"));
+    assert_eq!(keys.lines().count(), 1, "one counter per key: {keys}");
+    let value = redis.cli(&["get", key]);
+    let (start, count) = value
+        .trim()
+        .split_once(':')
+        .unwrap_or_else(|| panic!("{value}"));
+    assert_eq!(count, "2", "the refused request is not counted: {value}");
+    let start: u64 = start.parse().expect("window start");
+    let time = redis.cli(&["time"]);
+    let now_s: u64 = time
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("TIME");
+    // The window starts at midnight UTC on a 1st, at most 31 days before the server's now.
+    assert_eq!(start % 86_400_000, 0, "{start}");
+    assert!(
+        start / 1000 <= now_s && now_s - start / 1000 < 31 * 86_400,
+        "{start} {now_s}"
+    );
+    let ttl_s: u64 = redis
+        .cli(&["pttl", key])
+        .trim()
+        .parse::<u64>()
+        .expect("pttl")
+        / 1000;
+    for t in resets {
+        assert!(
+            t.abs_diff(ttl_s) <= 2,
+            "reset {t} s against the key's {ttl_s} s left"
+        );
+        assert!(t <= 31 * 86_400, "{t}");
+    }
+}
+
 /// In-flight limits: with `max: 2`, a third concurrent request gets 503 until one finishes;
 /// places are held until the response body is sent.
 #[tokio::test]
