@@ -1,14 +1,15 @@
-//! Remembered detections: the rule hits of inputs this engine has already inspected.
+//! Remembered clean inputs: the inputs this engine has inspected and found no match in.
 //!
 //! Detection is a pure function of an input's kind, flags, value and the part of its label the
 //! detectors read, under one engine's settings. API traffic repeats itself: the same
 //! `User-Agent`, `Accept` and `Content-Type` on every request of a client, the same paths, and
 //! the same JSON keys in every element of an array. So [`crate::Waf::inspect`] looks each input
-//! up here first and runs the detectors only for inputs it has not seen.
+//! up here first and runs the detectors only for inputs it has not seen clean. Inputs with a
+//! match are not remembered: they are inspected every time, and no excerpt of them is kept.
 //!
-//! - **No request data is kept.** The key is a 128-bit keyed hash (SipHash-1-3 with a random
+//! - **No request data is kept.** An entry is a 128-bit keyed hash (SipHash-1-3 with a random
 //!   key drawn per engine), so neither values nor secrets in them stay in memory, and nobody
-//!   who cannot read the key can aim a collision at a remembered clean verdict.
+//!   who cannot read the key can aim a collision at a remembered clean input.
 //! - **Bounded.** A `quick_cache` cache of at most `cache_entries` entries. Its eviction policy
 //!   (CLOCK-PRO) admits a new key as cold and keeps it only if it is read again, so a flood of
 //!   unique values passes through the cold part and does not push out the inputs that regular
@@ -20,17 +21,13 @@
 //!   exclusions are part of every verdict it remembers, and a config reload starts afresh.
 
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::Arc;
 
 use siphasher::sip128::{Hasher128, SipHasher13};
 
 use crate::extract::Input;
 
-/// The rule hits of one input: rule id and redacted excerpt.
-pub(crate) type Hits = Arc<[(u32, String)]>;
-
 pub(crate) struct InputCache {
-    map: quick_cache::sync::Cache<u128, Hits, quick_cache::UnitWeighter, PassThrough>,
+    map: quick_cache::sync::Cache<u128, (), quick_cache::UnitWeighter, PassThrough>,
     /// SipHash-1-3 key, drawn per engine.
     key: [u8; 16],
 }
@@ -61,12 +58,14 @@ impl InputCache {
         h.finish128().as_u128()
     }
 
-    pub(crate) fn get(&self, key: u128) -> Option<Hits> {
-        self.map.get(&key)
+    /// Whether the input of `key` was found clean before.
+    pub(crate) fn is_clean(&self, key: u128) -> bool {
+        self.map.get(&key).is_some()
     }
 
-    pub(crate) fn insert(&self, key: u128, hits: Hits) {
-        self.map.insert(key, hits);
+    /// Remembers the input of `key` as clean.
+    pub(crate) fn remember_clean(&self, key: u128) {
+        self.map.insert(key, ());
     }
 
     /// Entries held now.

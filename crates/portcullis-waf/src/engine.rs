@@ -4,7 +4,7 @@
 //! (rule, location) pair adds its severity once. Rules above the paranoia level and excluded
 //! rules never run for the locations they are excluded from.
 
-use crate::cache::{Hits, InputCache};
+use crate::cache::InputCache;
 use crate::detect::{self, Detectors, Sink};
 use crate::extract;
 use crate::normalise::variants;
@@ -67,7 +67,7 @@ pub struct Waf {
     rule_state: Vec<RuleState>,
     /// Exclusions limited to some locations (checked only for rules marked `Located`).
     located: Vec<Exclusion>,
-    /// Detections of inputs seen before; `None` when `cache_entries` is 0.
+    /// Inputs found clean before; `None` when `cache_entries` is 0.
     cache: Option<InputCache>,
 }
 
@@ -207,21 +207,20 @@ impl Waf {
                 };
                 (c, c.key(input, context))
             });
-            if let Some(hits) = key.and_then(|(c, k)| c.get(k)) {
-                for (rule, excerpt) in hits.iter() {
-                    found.push((*rule, input.label.clone(), excerpt.clone()));
-                }
+            if key.is_some_and(|(c, k)| c.is_clean(k)) {
                 continue;
             }
             let v = variants(&input.value);
             let enabled = |rule: u32| self.enabled(rule, label);
             let mut sink = Sink::new(&enabled);
             self.detectors.scan(input, &v, &mut sink);
-            for (rule, excerpt) in &sink.hits {
-                found.push((*rule, input.label.clone(), excerpt.clone()));
+            if let Some((c, k)) = key
+                && sink.hits.is_empty()
+            {
+                c.remember_clean(k);
             }
-            if let Some((c, k)) = key {
-                c.insert(k, Hits::from(sink.hits));
+            for (rule, excerpt) in sink.hits {
+                found.push((rule, input.label.clone(), excerpt));
             }
         }
         self.verdict(found)
@@ -512,6 +511,18 @@ mod tests {
             assert!(cached.cache.as_ref().is_some_and(|c| c.len() > 0));
             assert!(fresh.cache.is_none());
         }
+        // Only clean inputs are remembered: here the path and the parameter name, not the value.
+        let w = waf(Settings::default());
+        for _ in 0..2 {
+            assert!(
+                w.inspect(&RequestView::new(
+                    "GET",
+                    b"/?q=%3Cscript%3Ealert(1)%3C/script%3E"
+                ))
+                .blocked
+            );
+        }
+        assert_eq!(w.cache.as_ref().map(InputCache::len), Some(2));
         let rfi = waf(Settings::default());
         assert!(found(&rfi.inspect(&requests[0])).contains(&(
             RFI_INCLUDE_PARAM,
@@ -558,6 +569,42 @@ mod tests {
             },
             ..Settings::default()
         });
+        for deep in [&br#"{"a":{"b":{"c":1}}}"#[..], br#"{"a":{"b":{"c":"x"}}}"#] {
+            let v = shallow.inspect(&req(deep));
+            assert!(
+                v.matches
+                    .iter()
+                    .any(|m| m.rule_id == crate::rules::PROTO_LIMIT),
+                "a scalar nested too deep: {:?}",
+                v.matches
+            );
+        }
+        // A document that breaks off is inspected whole, once: none of what was read before
+        // the error counts as inputs (so a long cut-off document does not also overflow them).
+        let many: String = (0..40).map(|i| format!("\"k{i}\":1,")).collect();
+        let cut = format!("{{{many}\"x\":\"<script>alert(1)</script>\",");
+        let few = waf(Settings {
+            limits: crate::Limits {
+                max_inputs: 10,
+                ..crate::Limits::default()
+            },
+            ..Settings::default()
+        });
+        let body: &'static [u8] = Box::leak(cut.into_bytes().into_boxed_slice());
+        let v = few.inspect(&req(body));
+        assert!(v.blocked, "{:?}", v.matches);
+        assert!(
+            v.matches.iter().all(
+                |m| !m.location.starts_with("json:/") && m.rule_id != crate::rules::PROTO_LIMIT
+            ),
+            "{:?}",
+            v.matches
+        );
+        assert!(
+            v.matches.iter().any(|m| m.location == "body"),
+            "{:?}",
+            v.matches
+        );
         let v = shallow.inspect(&req(br#"{"a":{"b":{"c":{"d":1}}},"e":"x"}"#));
         assert!(
             v.matches

@@ -352,6 +352,15 @@ fn is_binary_type(mt: &str) -> bool {
 fn json(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
     // Streamed: every key and string value becomes an input as the parser reads it, with no
     // document tree built first. A repeated key is inspected every time it occurs.
+    // A document that turns out malformed is inspected whole, as one value, as if no part of
+    // it had been read: what the walk collected before the error is dropped again.
+    let before = (
+        c.out.inputs.len(),
+        c.out.anomalies.len(),
+        c.bytes_used,
+        c.overflow,
+        c.truncated_reported,
+    );
     let mut de = serde_json::Deserializer::from_slice(body);
     let mut path = String::new();
     let walk = JsonWalk {
@@ -362,6 +371,12 @@ fn json(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
     };
     let parsed = serde::de::DeserializeSeed::deserialize(walk, &mut de).and_then(|()| de.end());
     if parsed.is_err() {
+        let (inputs, anomalies, bytes_used, overflow, truncated_reported) = before;
+        c.out.inputs.truncate(inputs);
+        c.out.anomalies.truncate(anomalies);
+        c.bytes_used = bytes_used;
+        c.overflow = overflow;
+        c.truncated_reported = truncated_reported;
         c.anomaly(rules::PROTO_BODY_MALFORMED, prefix, "invalid JSON");
         c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
     }
@@ -387,8 +402,9 @@ struct JsonWalk<'a, 'l> {
 }
 
 impl<'l> JsonWalk<'_, 'l> {
-    /// Whether this value's contents are skipped: inputs already full, or nested too deep
-    /// (reported once).
+    /// Whether this value is skipped: inputs already full, or nested deeper than
+    /// `max_json_depth` (reported once, as before the walk was streamed: a scalar at that depth
+    /// counts too).
     fn skipping(&mut self) -> bool {
         if self.c.full() {
             return true;
@@ -426,24 +442,30 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
         f.write_str("a JSON value")
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+    // Numbers, booleans and null are not inspected, but one nested too deep is still reported.
+    fn visit_bool<E>(mut self, _: bool) -> Result<(), E> {
+        self.skipping();
         Ok(())
     }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+    fn visit_i64<E>(mut self, _: i64) -> Result<(), E> {
+        self.skipping();
         Ok(())
     }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+    fn visit_u64<E>(mut self, _: u64) -> Result<(), E> {
+        self.skipping();
         Ok(())
     }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+    fn visit_f64<E>(mut self, _: f64) -> Result<(), E> {
+        self.skipping();
         Ok(())
     }
-    fn visit_unit<E>(self) -> Result<(), E> {
+    fn visit_unit<E>(mut self) -> Result<(), E> {
+        self.skipping();
         Ok(())
     }
 
-    fn visit_str<E>(self, s: &str) -> Result<(), E> {
-        if !self.c.full() {
+    fn visit_str<E>(mut self, s: &str) -> Result<(), E> {
+        if !self.skipping() {
             let label = json_label(self.prefix, self.path);
             self.c
                 .push(label, Kind::Value, s.as_bytes().to_vec(), false, false);

@@ -118,9 +118,9 @@ pub struct Settings {
     pub exclusions: Vec<Exclusion>,
     /// Inspection budgets.
     pub limits: Limits,
-    /// Most distinct inputs whose detections the engine remembers (keyed by a hash, never the
-    /// value), so a repeated header, path or JSON key is not inspected again; 0 switches
-    /// remembering off. About 200 bytes an entry. Default 10,000.
+    /// Most distinct clean inputs the engine remembers (as a keyed hash, never the value), so
+    /// a repeated header, path or JSON key is not inspected again; 0 switches remembering off.
+    /// Default 10,000.
     pub cache_entries: u64,
 }
 

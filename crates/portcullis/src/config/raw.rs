@@ -1296,10 +1296,9 @@ pub struct WafConfig {
     /// Inspection budgets; going over one is itself reported as a protocol anomaly.
     #[serde(default)]
     pub limits: WafLimitsConfig,
-    /// Most distinct inputs whose detections this route's WAF remembers, so a repeated
-    /// header, path, JSON key or value is not inspected again. Keyed by a keyed hash: no
-    /// request data is kept. About 200 bytes an entry; 0 switches remembering off.
-    /// Default 10000.
+    /// Most distinct clean inputs this route's WAF remembers, so a repeated header, path,
+    /// JSON key or value is not inspected again. Kept as a keyed hash: no request data is
+    /// kept. About 70 bytes an entry; 0 switches remembering off. Default 10000.
     #[serde(default)]
     pub cache_entries: Option<u64>,
 }
