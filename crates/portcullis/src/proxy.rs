@@ -88,7 +88,7 @@ pub async fn handle(
         &snap,
         listener.as_deref(),
         route.as_deref(),
-        &ctx,
+        &mut ctx,
     );
     let status = resp.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
@@ -744,7 +744,7 @@ fn finish_headers(
     snap: &Snapshot,
     lr: Option<&ListenerRuntime>,
     route: Option<&Route>,
-    ctx: &RequestCtx,
+    ctx: &mut RequestCtx,
 ) {
     if let Some(r) = route {
         for stage in &r.response_chain {

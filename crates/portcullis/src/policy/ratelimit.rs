@@ -44,13 +44,24 @@ pub enum KeyPart {
 /// hashed, so store keys never hold a credential.
 fn key_of(namespace: &str, parts: &[KeyPart], ctx: &RequestCtx, req: &Parts) -> String {
     let mut k = String::with_capacity(namespace.len() + 48);
+    push_key(&mut k, namespace, parts, ctx, req);
+    k
+}
+
+thread_local! {
+    /// Reused by [`Limit::decide_now`] for in-process keys, which never outlive the call.
+    static KEY_BUF: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(96));
+}
+
+/// Appends [`key_of`]'s key to `k`.
+fn push_key(k: &mut String, namespace: &str, parts: &[KeyPart], ctx: &RequestCtx, req: &Parts) {
     k.push_str(namespace);
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             k.push('|');
         }
         match part {
-            KeyPart::Ip => push_ip(&mut k, ctx.client_ip),
+            KeyPart::Ip => push_ip(k, ctx.client_ip),
             KeyPart::Consumer => k.push_str(ctx.identity.as_ref().map_or("-", |i| &*i.consumer)),
             KeyPart::Route => k.push_str(ctx.route.as_deref().unwrap_or("-")),
             KeyPart::Header(h) => match req.headers.get(h) {
@@ -62,15 +73,15 @@ fn key_of(namespace: &str, parts: &[KeyPart], ctx: &RequestCtx, req: &Parts) -> 
             },
         }
     }
-    k
 }
 
 /// The `RateLimit-Policy` and `RateLimit` fields of one answer. Both are structured-field
-/// lists, so every limit and quota that ran adds one item to the same two headers.
+/// lists, so every limit and quota that ran adds one item to the same two headers. Each is
+/// written straight into the buffer that becomes the header value (no copy at the end).
 #[derive(Debug, Default)]
 pub struct RateLimitHeaders {
-    policy: String,
-    state: String,
+    policy: bytes::BytesMut,
+    state: bytes::BytesMut,
 }
 
 impl RateLimitHeaders {
@@ -80,36 +91,34 @@ impl RateLimitHeaders {
             self.policy.reserve(96);
             self.state.reserve(96);
         } else {
-            self.policy.push_str(", ");
-            self.state.push_str(", ");
+            self.policy.extend_from_slice(b", ");
+            self.state.extend_from_slice(b", ");
         }
-        self.policy.push_str(policy);
-        self.state.push('"');
-        self.state.push_str(name);
-        self.state.push_str("\";r=");
-        push_u64(&mut self.state, remaining);
-        self.state.push_str(";t=");
-        push_u64(&mut self.state, reset);
+        self.policy.extend_from_slice(policy.as_bytes());
+        let mut digits = itoa::Buffer::new();
+        self.state.extend_from_slice(b"\"");
+        self.state.extend_from_slice(name.as_bytes());
+        self.state.extend_from_slice(b"\";r=");
+        self.state
+            .extend_from_slice(digits.format(remaining).as_bytes());
+        self.state.extend_from_slice(b";t=");
+        self.state
+            .extend_from_slice(digits.format(reset).as_bytes());
     }
 
     /// Writes both headers onto a response (nothing when no limit ran).
-    pub fn apply(&self, h: &mut http::HeaderMap) {
+    pub fn apply(&mut self, h: &mut http::HeaderMap) {
         if self.policy.is_empty() {
             return;
         }
         if let (Ok(p), Ok(s)) = (
-            HeaderValue::from_str(&self.policy),
-            HeaderValue::from_str(&self.state),
+            HeaderValue::from_maybe_shared(self.policy.split().freeze()),
+            HeaderValue::from_maybe_shared(self.state.split().freeze()),
         ) {
             h.insert(RATELIMIT_POLICY, p);
             h.insert(RATELIMIT, s);
         }
     }
-}
-
-/// Decimal digits of `n` (cheaper than `fmt` on the request path).
-fn push_u64(s: &mut String, n: u64) {
-    s.push_str(itoa::Buffer::new().format(n));
 }
 
 /// A client IP as text: IPv4 written digit by digit, IPv6 through `Display`.
@@ -242,8 +251,12 @@ impl Limit {
         if !self.max_delay.is_zero() {
             return None;
         }
-        let key = key_of(&self.namespace, &self.key, ctx, req);
-        let v = m.check(key, self.gcra, Duration::ZERO);
+        // The key is built in a per-thread buffer: the store copies it only when it is new.
+        let v = KEY_BUF.with_borrow_mut(|k| {
+            k.clear();
+            push_key(k, &self.namespace, &self.key, ctx, req);
+            m.check(k, self.gcra, Duration::ZERO)
+        });
         Some(self.verdict(ctx, v))
     }
 
@@ -271,7 +284,7 @@ impl Limit {
             return self.refuse(ctx, interval, interval);
         }
         let key = key_of(&self.namespace, &self.key, ctx, req);
-        let v = match self.backend.check(key, self.gcra, self.max_delay).await {
+        let v = match self.backend.check(&key, self.gcra, self.max_delay).await {
             Answer::Decided(v) => v,
             Answer::Unlimited => return Decision::Allow("store_error_allowed"),
             Answer::Unavailable => return store_unavailable(),
@@ -470,9 +483,6 @@ mod tests {
         let mut ip = String::new();
         push_ip(&mut ip, "10.0.255.7".parse().expect("ip"));
         assert_eq!(ip, "10.0.255.7");
-        let mut n = String::new();
-        push_u64(&mut n, 18_446_744_073_709_551_615);
-        assert_eq!(n, "18446744073709551615");
     }
 
     #[test]

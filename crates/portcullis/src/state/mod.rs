@@ -231,13 +231,13 @@ impl MemoryStore {
         &of[(self.hasher.hash_one(key) as usize) % SHARDS]
     }
 
-    /// One rate-limit decision for `key` (taken by value: a new key is stored without a copy).
-    pub fn check(&self, key: String, g: Gcra, max_delay: Duration) -> Verdict {
+    /// One rate-limit decision for `key` (copied only when it is new).
+    pub fn check(&self, key: &str, g: Gcra, max_delay: Duration) -> Verdict {
         let now = self.now_ns();
         let max_delay_ns = u64::try_from(max_delay.as_nanos()).unwrap_or(u64::MAX);
-        let mut map = lock(self.shard(&self.shards, &key));
+        let mut map = lock(self.shard(&self.shards, key));
         // A known key: one lookup, updated in place.
-        if let Some(tat) = map.get_mut(&key) {
+        if let Some(tat) = map.get_mut(key) {
             let (verdict, store) = gcra_step(Some(*tat), now, g, max_delay_ns);
             if let Some(next) = store {
                 *tat = next;
@@ -255,7 +255,7 @@ impl MemoryStore {
                     map.remove(&oldest);
                 }
             }
-            map.insert(key, tat);
+            map.insert(key.to_owned(), tat);
         }
         verdict
     }
@@ -367,11 +367,11 @@ impl OnStoreError {
 
 impl Backend {
     /// One rate-limit decision.
-    pub async fn check(&self, key: String, g: Gcra, max_delay: Duration) -> Answer<Verdict> {
+    pub async fn check(&self, key: &str, g: Gcra, max_delay: Duration) -> Answer<Verdict> {
         match self {
             Self::Memory(m) => Answer::Decided(m.check(key, g, max_delay)),
             Self::Redis { redis, .. } => {
-                let shared = redis.check(&key, g, max_delay).await;
+                let shared = redis.check(key, g, max_delay).await;
                 self.settle(shared, |local| local.check(key, g, max_delay))
             }
         }
@@ -623,16 +623,16 @@ mod tests {
     async fn memory_store_follows_the_clock_and_keeps_keys_apart() {
         let s = MemoryStore::default();
         let g = Gcra::new(2, Duration::from_secs(1), 2).expect("gcra");
-        assert!(s.check("a".into(), g, Duration::ZERO).allowed);
-        assert!(s.check("a".into(), g, Duration::ZERO).allowed);
-        assert!(!s.check("a".into(), g, Duration::ZERO).allowed);
+        assert!(s.check("a", g, Duration::ZERO).allowed);
+        assert!(s.check("a", g, Duration::ZERO).allowed);
+        assert!(!s.check("a", g, Duration::ZERO).allowed);
         assert!(
-            s.check("b".into(), g, Duration::ZERO).allowed,
+            s.check("b", g, Duration::ZERO).allowed,
             "another key has its own budget"
         );
         tokio::time::advance(Duration::from_millis(500)).await;
-        assert!(s.check("a".into(), g, Duration::ZERO).allowed);
-        assert!(!s.check("a".into(), g, Duration::ZERO).allowed);
+        assert!(s.check("a", g, Duration::ZERO).allowed);
+        assert!(!s.check("a", g, Duration::ZERO).allowed);
         assert_eq!(s.len(), 2);
     }
 
@@ -688,13 +688,13 @@ mod tests {
         let max = Duration::from_millis(400);
         let start = Instant::now();
         for expected in [0u64, 200, 400] {
-            let v = s.check("k".into(), g, max);
+            let v = s.check("k", g, max);
             assert!(v.allowed);
             assert_eq!(v.delay, Duration::from_millis(expected));
         }
-        assert!(!s.check("k".into(), g, max).allowed);
+        assert!(!s.check("k", g, max).allowed);
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let v = s.check("k".into(), g, max);
+        let v = s.check("k", g, max);
         assert!(v.allowed, "one slot freed after 200 ms");
         assert_eq!(v.delay, Duration::from_millis(400));
         assert_eq!(start.elapsed(), Duration::from_millis(200));
