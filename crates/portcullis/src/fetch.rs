@@ -148,7 +148,7 @@ impl Fetcher {
             if resp.status() != StatusCode::OK {
                 return Err(FetchError::Status(resp.status()));
             }
-            let fresh_for = max_age(resp.headers());
+            let fresh_for = freshness(resp.headers());
             match crate::body::read_capped(resp.into_body(), self.max_bytes).await {
                 Ok(body) => Ok((body, fresh_for)),
                 Err(crate::body::ReadError::TooLarge) => Err(FetchError::TooLarge(self.max_bytes)),
@@ -161,6 +161,36 @@ impl Fetcher {
             .await
             .map_err(|_| FetchError::Timeout(self.timeout))?
     }
+}
+
+/// How long an answer stays fresh (RFC 9111, section 4.2): its `Cache-Control` `max-age`
+/// (zero for `no-store` and `no-cache`), or failing that its `Expires` less its `Date` (less
+/// now when it has no `Date`; an `Expires` that is not a date, such as `0`, has already
+/// passed), minus the `Age` it spent in caches on the way. `None` when it says none of these.
+pub fn freshness(headers: &http::HeaderMap) -> Option<Duration> {
+    let lifetime = max_age(headers).or_else(|| expires(headers))?;
+    let age = headers
+        .get(header::AGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_secs);
+    Some(lifetime.saturating_sub(age))
+}
+
+/// The `Expires` lifetime: `Expires` minus `Date` (or now).
+fn expires(headers: &http::HeaderMap) -> Option<Duration> {
+    let date = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| httpdate::parse_http_date(s.trim()).ok())
+    };
+    headers.get(header::EXPIRES)?;
+    let Some(at) = date(header::EXPIRES) else {
+        return Some(Duration::ZERO);
+    };
+    let now = date(header::DATE).unwrap_or_else(std::time::SystemTime::now);
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// How long an answer stays fresh by its `Cache-Control`: `max-age=N`, or zero for `no-store`
@@ -212,5 +242,50 @@ mod tests {
             HeaderValue::from_static("max-age=soon"),
         );
         assert_eq!(max_age(&h), None);
+    }
+
+    #[test]
+    fn reads_expires_against_date_and_subtracts_age() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(freshness(&h), None);
+        h.insert(
+            header::DATE,
+            HeaderValue::from_static("Fri, 04 Dec 2026 12:00:00 GMT"),
+        );
+        h.insert(
+            header::EXPIRES,
+            HeaderValue::from_static("Fri, 04 Dec 2026 12:10:00 GMT"),
+        );
+        assert_eq!(freshness(&h), Some(Duration::from_secs(600)));
+        h.insert(header::AGE, HeaderValue::from_static("120"));
+        assert_eq!(freshness(&h), Some(Duration::from_secs(480)));
+        // `max-age` wins over `Expires`.
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=60"),
+        );
+        assert_eq!(freshness(&h), Some(Duration::ZERO));
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=900"),
+        );
+        assert_eq!(freshness(&h), Some(Duration::from_secs(780)));
+        h.remove(header::CACHE_CONTROL);
+        h.remove(header::AGE);
+        // Already past, or not a date: stale now.
+        h.insert(
+            header::EXPIRES,
+            HeaderValue::from_static("Fri, 04 Dec 2026 11:00:00 GMT"),
+        );
+        assert_eq!(freshness(&h), Some(Duration::ZERO));
+        h.insert(header::EXPIRES, HeaderValue::from_static("0"));
+        assert_eq!(freshness(&h), Some(Duration::ZERO));
+        // Without `Date`, against now: an `Expires` far ahead is fresh for a long time.
+        h.remove(header::DATE);
+        h.insert(
+            header::EXPIRES,
+            HeaderValue::from_static("Sun, 01 Jan 2090 00:00:00 GMT"),
+        );
+        assert!(freshness(&h).is_some_and(|d| d > Duration::from_secs(86_400 * 365)));
     }
 }

@@ -58,7 +58,7 @@ pub async fn handle(
         route: None,
         path_params: Vec::new(),
         identity: None,
-        decisions: Vec::new(),
+        decisions: Default::default(),
         upstream_target: None,
         rate_limit: Default::default(),
         permits: Vec::new(),
@@ -763,7 +763,8 @@ fn finish_headers(
     if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
         h.insert(X_REQUEST_ID, v);
     }
-    ctx.rate_limit.apply(h);
+    ctx.rate_limit
+        .apply(h, route.and_then(|r| r.rate_limit_policy.as_ref()));
 }
 
 fn https_redirect<B>(req: &Request<B>, port: u16, request_id: &str) -> Response<Body> {

@@ -138,7 +138,7 @@ mod tests {
                 scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
                 claims: claims.as_object().cloned().map(Arc::new),
             }),
-            decisions: Vec::new(),
+            decisions: Default::default(),
             upstream_target: None,
             rate_limit: Default::default(),
             permits: Vec::new(),

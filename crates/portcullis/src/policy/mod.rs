@@ -102,6 +102,9 @@ pub struct Identity {
     pub claims: Option<Arc<serde_json::Map<String, serde_json::Value>>>,
 }
 
+/// The decisions of one request (see [`RequestCtx::decisions`]).
+pub type Decisions = smallvec::SmallVec<[(&'static str, &'static str); 8]>;
+
 /// Per-request state shared by all stages. Lives for one request only.
 #[derive(Debug)]
 pub struct RequestCtx {
@@ -123,8 +126,9 @@ pub struct RequestCtx {
     pub path_params: Vec<(String, String)>,
     /// Proven identity.
     pub identity: Option<Identity>,
-    /// Stage decisions in order, as `stage:outcome`.
-    pub decisions: Vec<(&'static str, &'static str)>,
+    /// Stage decisions in order, as `stage:outcome`. Held inline up to eight (a route's whole
+    /// chain, usually), so recording them allocates nothing.
+    pub decisions: Decisions,
     /// Upstream target that served the request (`host:port`).
     pub upstream_target: Option<String>,
     /// `RateLimit-Policy` and `RateLimit` items of every limit and quota that ran, each

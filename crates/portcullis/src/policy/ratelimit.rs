@@ -48,53 +48,95 @@ fn key_of(namespace: &str, parts: &[KeyPart], ctx: &RequestCtx, req: &Parts) -> 
     k
 }
 
-thread_local! {
-    /// Reused by [`Limit::decide_now`] for in-process keys, which never outlive the call.
-    static KEY_BUF: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(96));
+/// Where a limit's key goes: written out as text ([`key_of`], for Redis and logs), or fed
+/// straight into the in-process store's keyed hash ([`Limit::decide_now`]), which needs no text.
+trait KeySink {
+    fn text(&mut self, s: &str);
+    fn ip(&mut self, ip: std::net::IpAddr);
+    /// A header value, which may be a credential.
+    fn secret(&mut self, v: &[u8]);
 }
 
-/// Appends [`key_of`]'s key to `k`.
-fn push_key(k: &mut String, namespace: &str, parts: &[KeyPart], ctx: &RequestCtx, req: &Parts) {
-    k.push_str(namespace);
+impl KeySink for String {
+    fn text(&mut self, s: &str) {
+        self.push_str(s);
+    }
+    fn ip(&mut self, ip: std::net::IpAddr) {
+        push_ip(self, ip);
+    }
+    fn secret(&mut self, v: &[u8]) {
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, v);
+        self.push_str(&hex::encode(&d.as_ref()[..16]));
+    }
+}
+
+/// Feeds a keyed hasher. Each piece is length-delimited, so different keys never feed the
+/// same sequence; the store keeps only the 64-bit result.
+struct HashSink<H>(H);
+
+impl<H: std::hash::Hasher> KeySink for HashSink<H> {
+    fn text(&mut self, s: &str) {
+        self.0.write(s.as_bytes());
+        self.0.write_u8(0xff);
+    }
+    fn ip(&mut self, ip: std::net::IpAddr) {
+        match ip {
+            std::net::IpAddr::V4(v4) => self.0.write(&v4.octets()),
+            std::net::IpAddr::V6(v6) => self.0.write(&v6.octets()),
+        }
+        self.0.write_u8(0xfe);
+    }
+    fn secret(&mut self, v: &[u8]) {
+        self.0.write_usize(v.len());
+        self.0.write(v);
+    }
+}
+
+/// Writes `namespace` and this request's key parts, `|`-separated, into `k`.
+fn push_key(
+    k: &mut impl KeySink,
+    namespace: &str,
+    parts: &[KeyPart],
+    ctx: &RequestCtx,
+    req: &Parts,
+) {
+    k.text(namespace);
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
-            k.push('|');
+            k.text("|");
         }
         match part {
-            KeyPart::Ip => push_ip(k, ctx.client_ip),
-            KeyPart::Consumer => k.push_str(ctx.identity.as_ref().map_or("-", |i| &*i.consumer)),
-            KeyPart::Route => k.push_str(ctx.route.as_deref().unwrap_or("-")),
+            KeyPart::Ip => k.ip(ctx.client_ip),
+            KeyPart::Consumer => k.text(ctx.identity.as_ref().map_or("-", |i| &*i.consumer)),
+            KeyPart::Route => k.text(ctx.route.as_deref().unwrap_or("-")),
             KeyPart::Header(h) => match req.headers.get(h) {
-                Some(v) => {
-                    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, v.as_bytes());
-                    k.push_str(&hex::encode(&d.as_ref()[..16]));
-                }
-                None => k.push('-'),
+                Some(v) => k.secret(v.as_bytes()),
+                None => k.text("-"),
             },
         }
     }
 }
 
 /// The `RateLimit-Policy` and `RateLimit` fields of one answer. Both are structured-field
-/// lists, so every limit and quota that ran adds one item to the same two headers. Each is
-/// written straight into the buffer that becomes the header value (no copy at the end).
+/// lists, so every limit and quota that ran adds one item to the same two headers. The policy
+/// items are fixed per limit: when every limit and quota of the route ran (nearly always), the
+/// route's precomputed field is used as it is ([`route_policy`]); otherwise the items that ran
+/// are joined. The state is written straight into the buffer that becomes the header value.
 #[derive(Debug, Default)]
 pub struct RateLimitHeaders {
-    policy: bytes::BytesMut,
+    policies: smallvec::SmallVec<[Arc<str>; 4]>,
     state: bytes::BytesMut,
 }
 
 impl RateLimitHeaders {
     /// Adds one limit's items: its policy and `"name";r=<remaining>;t=<reset secs>`.
-    fn push(&mut self, policy: &str, name: &str, remaining: u64, reset: u64) {
-        if self.policy.is_empty() {
-            self.policy.reserve(96);
-            self.state.reserve(96);
+    fn push(&mut self, policy: &Arc<str>, name: &str, remaining: u64, reset: u64) {
+        if self.policies.is_empty() {
+            self.state.reserve(64);
         } else {
-            self.policy.extend_from_slice(b", ");
             self.state.extend_from_slice(b", ");
         }
-        self.policy.extend_from_slice(policy.as_bytes());
+        self.policies.push(Arc::clone(policy));
         let mut digits = itoa::Buffer::new();
         self.state.extend_from_slice(b"\"");
         self.state.extend_from_slice(name.as_bytes());
@@ -106,19 +148,55 @@ impl RateLimitHeaders {
             .extend_from_slice(digits.format(reset).as_bytes());
     }
 
-    /// Writes both headers onto a response (nothing when no limit ran).
-    pub fn apply(&mut self, h: &mut http::HeaderMap) {
-        if self.policy.is_empty() {
+    /// Writes both headers onto a response (nothing when no limit ran). `all` is the route's
+    /// [`route_policy`].
+    pub fn apply(&mut self, h: &mut http::HeaderMap, all: Option<&(usize, HeaderValue)>) {
+        if self.policies.is_empty() {
             return;
         }
+        let policy = match all {
+            Some((n, v)) if *n == self.policies.len() => Ok(v.clone()),
+            _ => HeaderValue::from_str(&join(&self.policies)),
+        };
         if let (Ok(p), Ok(s)) = (
-            HeaderValue::from_maybe_shared(self.policy.split().freeze()),
+            policy,
             HeaderValue::from_maybe_shared(self.state.split().freeze()),
         ) {
             h.insert(RATELIMIT_POLICY, p);
             h.insert(RATELIMIT, s);
         }
     }
+}
+
+fn join(items: &[Arc<str>]) -> String {
+    let mut out = String::with_capacity(items.iter().map(|p| p.len() + 2).sum());
+    for (i, p) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(p);
+    }
+    out
+}
+
+/// The `RateLimit-Policy` field of a route when every limit and quota of `chain` ran, with
+/// their number; `None` for a chain without any. Each limit and quota adds its item at most
+/// once per request, in chain order, so the same number means the same field.
+pub fn route_policy(chain: &[super::Stage]) -> Option<(usize, HeaderValue)> {
+    let items: Vec<Arc<str>> = chain
+        .iter()
+        .filter_map(|s| match s {
+            super::Stage::RateLimit(l) => Some(Arc::clone(&l.policy)),
+            super::Stage::Quota(q) => Some(Arc::clone(&q.policy)),
+            _ => None,
+        })
+        .collect();
+    if items.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&join(&items))
+        .ok()
+        .map(|v| (items.len(), v))
 }
 
 /// A client IP as text: IPv4 written digit by digit, IPv6 through `Display`.
@@ -177,7 +255,7 @@ pub struct Limit {
     waiting: AtomicUsize,
     metrics: StateMetrics,
     /// This limit's `RateLimit-Policy` item.
-    policy: String,
+    policy: Arc<str>,
 }
 
 /// Settings of one limit besides its name and key.
@@ -209,6 +287,7 @@ impl Limit {
         let period_secs = spec.period.as_secs().max(1);
         let policy = format!("\"{name}\";q={};w={period_secs}", spec.requests);
         HeaderValue::from_str(&policy).ok()?;
+        let policy = Arc::from(policy);
         Some(Self {
             name,
             key,
@@ -251,12 +330,15 @@ impl Limit {
         if !self.max_delay.is_zero() {
             return None;
         }
-        // The key is built in a per-thread buffer: the store copies it only when it is new.
-        let v = KEY_BUF.with_borrow_mut(|k| {
-            k.clear();
-            push_key(k, &self.namespace, &self.key, ctx, req);
-            m.check(k, self.gcra, Duration::ZERO)
-        });
+        // The key goes straight into the store's keyed hash: no key text is built.
+        let mut h = HashSink(m.key_hasher());
+        push_key(&mut h, &self.namespace, &self.key, ctx, req);
+        let v = m.check_hashed(
+            std::hash::Hasher::finish(&h.0),
+            self.gcra,
+            Duration::ZERO,
+            ctx.started,
+        );
         Some(self.verdict(ctx, v))
     }
 
@@ -326,7 +408,7 @@ pub struct Quota {
     pub namespace: String,
     /// Where counters live.
     pub backend: Backend,
-    policy: String,
+    policy: Arc<str>,
 }
 
 impl Quota {
@@ -341,6 +423,7 @@ impl Quota {
     ) -> Option<Self> {
         let policy = format!("\"{name}\";q={limit};w={}", period.nominal_secs());
         HeaderValue::from_str(&policy).ok()?;
+        let policy = Arc::from(policy);
         Some(Self {
             name,
             key,
@@ -473,13 +556,31 @@ mod tests {
 
     #[test]
     fn headers_are_one_list_per_field() {
-        let mut h = RateLimitHeaders::default();
-        h.push("\"a\";q=5;w=1", "a", 4, 1);
-        h.push("\"b\";q=100;w=60", "b", 0, 3600);
-        let mut map = http::HeaderMap::new();
-        h.apply(&mut map);
-        assert_eq!(map["ratelimit-policy"], "\"a\";q=5;w=1, \"b\";q=100;w=60");
-        assert_eq!(map["ratelimit"], "\"a\";r=4;t=1, \"b\";r=0;t=3600");
+        let (a, b): (Arc<str>, Arc<str>) =
+            (Arc::from("\"a\";q=5;w=1"), Arc::from("\"b\";q=100;w=60"));
+        let both = "\"a\";q=5;w=1, \"b\";q=100;w=60";
+        // The route's precomputed field is used when every limit ran, else the ones that ran.
+        let all = (2, HeaderValue::from_static(both));
+        for (route, pushes, want) in [
+            (None, 2, both),
+            (Some(&all), 2, both),
+            (Some(&all), 1, "\"a\";q=5;w=1"),
+        ] {
+            let mut h = RateLimitHeaders::default();
+            h.push(&a, "a", 4, 1);
+            if pushes == 2 {
+                h.push(&b, "b", 0, 3600);
+            }
+            let mut map = http::HeaderMap::new();
+            h.apply(&mut map, route);
+            assert_eq!(map["ratelimit-policy"], want);
+            let state = if pushes == 2 {
+                "\"a\";r=4;t=1, \"b\";r=0;t=3600"
+            } else {
+                "\"a\";r=4;t=1"
+            };
+            assert_eq!(map["ratelimit"], state);
+        }
         let mut ip = String::new();
         push_ip(&mut ip, "10.0.255.7".parse().expect("ip"));
         assert_eq!(ip, "10.0.255.7");

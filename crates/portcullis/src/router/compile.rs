@@ -577,6 +577,7 @@ fn compile_route(
     if errs.errors.len() > before {
         return None;
     }
+    let rate_limit_policy = crate::policy::ratelimit::route_policy(&chain);
     Some(Route {
         name: Arc::from(r.name.as_str()),
         listeners: r.listeners.iter().map(ToString::to_string).collect(),
@@ -589,6 +590,7 @@ fn compile_route(
         max_body_bytes: r.max_body_bytes.map(|b| b.0),
         inspection,
         timeout: r.timeout.map(|d| d.0),
+        rate_limit_policy,
         metrics: std::sync::OnceLock::new(),
         order,
     })

@@ -53,6 +53,9 @@ pub struct Route {
     pub inspection: crate::policy::BodyInspection,
     /// Per-try timeout override.
     pub timeout: Option<std::time::Duration>,
+    /// The `RateLimit-Policy` field when every limit and quota of `chain` ran, with their
+    /// number (see [`crate::policy::ratelimit::route_policy`]).
+    pub rate_limit_policy: Option<(usize, HeaderValue)>,
     /// Metric handles, fetched on first use.
     pub metrics: std::sync::OnceLock<crate::observe::metrics::RouteMetrics>,
     order: usize,

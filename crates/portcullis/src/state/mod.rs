@@ -198,7 +198,8 @@ pub fn gcra_step(tat: Option<u64>, now: u64, g: Gcra, max_delay_ns: u64) -> (Ver
 #[derive(Debug)]
 pub struct MemoryStore {
     epoch: Instant,
-    shards: Vec<Mutex<Map<u64>>>,
+    /// Rate-limit state: keyed hash of the limit's key → theoretical arrival time (ns).
+    shards: Vec<Mutex<HashMap<u64, u64, Prehashed>>>,
     /// Windowed counters (quotas, offences): key → (count, window end in Unix ms).
     counters: Vec<Mutex<Map<(u64, u64)>>>,
     hasher: foldhash::fast::RandomState,
@@ -207,11 +208,42 @@ pub struct MemoryStore {
 /// A key map with a per-process random seed.
 type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
+/// For maps keyed by a keyed hash already: the key is its own hash.
+#[derive(Debug, Clone, Copy, Default)]
+struct Prehashed;
+
+impl BuildHasher for Prehashed {
+    type Hasher = PrehashedHasher;
+    fn build_hasher(&self) -> PrehashedHasher {
+        PrehashedHasher(0)
+    }
+}
+
+#[derive(Debug)]
+struct PrehashedHasher(u64);
+
+impl std::hash::Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; anything else is folded in so this stays a hash.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
 impl Default for MemoryStore {
     fn default() -> Self {
         Self {
             epoch: Instant::now(),
-            shards: (0..SHARDS).map(|_| Mutex::new(Map::default())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(HashMap::default()))
+                .collect(),
             counters: (0..SHARDS).map(|_| Mutex::new(Map::default())).collect(),
             hasher: foldhash::fast::RandomState::default(),
         }
@@ -223,21 +255,34 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl MemoryStore {
-    fn now_ns(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
-    }
-
     fn shard<'a, V>(&self, of: &'a [Mutex<Map<V>>], key: &str) -> &'a Mutex<Map<V>> {
         &of[(self.hasher.hash_one(key) as usize) % SHARDS]
     }
 
-    /// One rate-limit decision for `key` (copied only when it is new).
+    /// One rate-limit decision for `key`.
     pub fn check(&self, key: &str, g: Gcra, max_delay: Duration) -> Verdict {
-        let now = self.now_ns();
+        self.check_hashed(self.hasher.hash_one(key), g, max_delay, Instant::now())
+    }
+
+    /// A hasher for [`MemoryStore::check_hashed`] keys, with this store's random seed.
+    pub fn key_hasher(&self) -> impl std::hash::Hasher {
+        self.hasher.build_hasher()
+    }
+
+    /// One rate-limit decision for the key whose [`MemoryStore::key_hasher`] hash is `key`,
+    /// for a request that arrived at `at` (the caller's clock reading, so several limits on
+    /// one request read the clock once). Keys are held as 64-bit keyed hashes: no key text
+    /// (client address, hashed header) is stored, and two keys that collide would only share
+    /// one budget, which makes both stricter.
+    pub fn check_hashed(&self, key: u64, g: Gcra, max_delay: Duration, at: Instant) -> Verdict {
+        let now =
+            u64::try_from(at.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX);
         let max_delay_ns = u64::try_from(max_delay.as_nanos()).unwrap_or(u64::MAX);
-        let mut map = lock(self.shard(&self.shards, key));
+        // The shard comes from middle bits; the map uses the low bits and the top seven.
+        let shard = usize::try_from(key >> 32).unwrap_or(0) % SHARDS;
+        let mut map = lock(&self.shards[shard]);
         // A known key: one lookup, updated in place.
-        if let Some(tat) = map.get_mut(key) {
+        if let Some(tat) = map.get_mut(&key) {
             let (verdict, store) = gcra_step(Some(*tat), now, g, max_delay_ns);
             if let Some(next) = store {
                 *tat = next;
@@ -249,13 +294,12 @@ impl MemoryStore {
             if map.len() >= MAX_KEYS_PER_SHARD {
                 map.retain(|_, tat| *tat > now);
                 if map.len() >= MAX_KEYS_PER_SHARD
-                    && let Some(oldest) =
-                        map.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone())
+                    && let Some(oldest) = map.iter().min_by_key(|(_, t)| **t).map(|(k, _)| *k)
                 {
                     map.remove(&oldest);
                 }
             }
-            map.insert(key.to_owned(), tat);
+            map.insert(key, tat);
         }
         verdict
     }
