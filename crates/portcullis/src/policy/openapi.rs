@@ -123,8 +123,18 @@ struct Param {
 
 struct BodySpec {
     required: bool,
-    /// (type, subtype) with `*` wildcards, and the schema of JSON media types.
-    media: Vec<(String, String, Option<jsonschema::Validator>)>,
+    /// (type, subtype) with `*` wildcards, and how a body of that type is checked.
+    media: Vec<(String, String, Option<BodySchema>)>,
+}
+
+/// How a request body is checked against its media type's schema.
+enum BodySchema {
+    /// A JSON body, validated as it is.
+    Json(jsonschema::Validator),
+    /// An `application/x-www-form-urlencoded` body (OpenAPI's `form` style, exploded): read
+    /// into an object whose fields are typed by the schema's `properties` as query parameters
+    /// are, a repeated field making an array, then validated.
+    Form(jsonschema::Validator, Vec<(String, Kind)>),
 }
 
 /// What compiling needs besides the document: which draft, and the components to carry.
@@ -416,8 +426,20 @@ fn compile_body(cx: &Ctx<'_>, b: &Value) -> Result<BodySpec, String> {
         for (mt, m) in content {
             let (t, s) = super::content::parse_media_type(mt)
                 .ok_or_else(|| format!("{mt:?} is not a media type"))?;
-            let schema = match (super::content::is_json_type(&t, &s), m.get("schema")) {
-                (true, Some(sc)) => Some(validator(cx, resolve(cx.doc, sc)?)?),
+            let schema = match m.get("schema") {
+                Some(sc) if super::content::is_json_type(&t, &s) => {
+                    Some(BodySchema::Json(validator(cx, resolve(cx.doc, sc)?)?))
+                }
+                Some(sc) if t == "application" && s == "x-www-form-urlencoded" => {
+                    let sc = resolve(cx.doc, sc)?;
+                    let mut fields = Vec::new();
+                    if let Some(props) = sc.get("properties").and_then(Value::as_object) {
+                        for (name, p) in props {
+                            fields.push((name.clone(), kind_of(cx.doc, resolve(cx.doc, p)?)));
+                        }
+                    }
+                    Some(BodySchema::Form(validator(cx, sc)?, fields))
+                }
                 _ => None,
             };
             media.push((t, s, schema));
@@ -652,12 +674,26 @@ fn check_body(spec: &BodySpec, req: &Parts, body: BodyView<'_>) -> Decision {
         d.outcome = "invalid_body";
         return Decision::Deny(d);
     };
-    let Some(validator) = &entry.2 else {
+    let Some(schema) = &entry.2 else {
         return Decision::Allow("valid");
     };
     let Some(body) = body else {
         // A body the stage did not read (longer than the cap on a `skip` route).
         return Decision::Allow("uninspected");
+    };
+    let validator = match schema {
+        BodySchema::Json(v) => v,
+        BodySchema::Form(v, fields) => {
+            return match form_value(body, fields) {
+                Ok(value) => verdict(v, &value),
+                Err(field) => {
+                    let mut d = Deny::new(Problem::BadRequest);
+                    d.outcome = "invalid_body";
+                    d.detail = Some(format!("form field {field:?} is repeated"));
+                    Decision::Deny(d)
+                }
+            };
+        }
     };
     if super::content::repeated_key(body, super::schema::MAX_KEYS_CHECKED) {
         let mut d = Deny::new(Problem::BadRequest);
@@ -674,7 +710,12 @@ fn check_body(spec: &BodySpec, req: &Parts, body: BodyView<'_>) -> Decision {
             return Decision::Deny(d);
         }
     };
-    let errors = super::schema::violations(validator, &value);
+    verdict(validator, &value)
+}
+
+/// The answer for a body value checked against its schema.
+fn verdict(validator: &jsonschema::Validator, value: &Value) -> Decision {
+    let errors = super::schema::violations(validator, value);
     if errors.is_empty() {
         return Decision::Allow("valid");
     }
@@ -683,6 +724,39 @@ fn check_body(spec: &BodySpec, req: &Parts, body: BodyView<'_>) -> Decision {
     d.detail = Some("body does not match the API description".into());
     d.errors = errors;
     Decision::Deny(d)
+}
+
+/// A form body as the object its schema describes: each field typed by its property (a string
+/// when the schema does not name it), array properties collecting repeated fields. A repeated
+/// field that is not an array is refused (its name returned): servers disagree on which
+/// value wins.
+fn form_value(body: &[u8], fields: &[(String, Kind)]) -> Result<Value, String> {
+    let mut out = Map::new();
+    for (name, text) in form_urlencoded::parse(body) {
+        let kind = fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(&Kind::String, |(_, k)| k);
+        match kind {
+            Kind::Array(item) => {
+                let v = typed(item, &text);
+                match out
+                    .entry(name.into_owned())
+                    .or_insert_with(|| Value::Array(Vec::new()))
+                {
+                    Value::Array(a) => a.push(v),
+                    _ => return Err(String::new()),
+                }
+            }
+            _ => {
+                if out.contains_key(name.as_ref()) {
+                    return Err(name.into_owned());
+                }
+                out.insert(name.into_owned(), typed(kind, &text));
+            }
+        }
+    }
+    Ok(Value::Object(out))
 }
 
 /// What [`Api::find`] found for a request.
@@ -727,6 +801,19 @@ paths:
             schema: { $ref: "#/components/schemas/Order" }
   /orders/me:
     get: {}
+  /login:
+    post:
+      requestBody:
+        content:
+          application/x-www-form-urlencoded:
+            schema:
+              type: object
+              required: [user, age]
+              additionalProperties: false
+              properties:
+                user: { type: string, minLength: 2 }
+                age: { type: integer, minimum: 18 }
+                tags: { type: array, items: { type: string, enum: [a, b] } }
   /orders/{id}:
     parameters:
       - { name: id, in: path, required: true, schema: { type: integer } }
@@ -749,7 +836,10 @@ components:
     fn api(reject_unknown: bool) -> Api {
         let dir = std::env::temp_dir().join(format!("portcullis-openapi-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let f = dir.join(format!("api-{reject_unknown}.yaml"));
+        // One file per call: tests run in parallel, and a file rewritten under a reader fails.
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let f = dir.join(format!("api-{reject_unknown}-{n}.yaml"));
         std::fs::write(&f, DOC).unwrap();
         let c = OpenApiConfig {
             file: f.to_string_lossy().as_ref().into(),
@@ -909,5 +999,40 @@ components:
         );
         assert!(a.find(&req("POST", "/v1/orders", &json)).reads_body());
         assert!(!a.find(&req("GET", "/v1/orders", &[])).reads_body());
+    }
+
+    #[test]
+    fn checks_form_bodies_by_their_schema() {
+        let a = api(true);
+        let form = [("content-type", "application/x-www-form-urlencoded")];
+        let post = |body: &'static str| {
+            let b = Bytes::from_static(body.as_bytes());
+            outcome(check(
+                &a,
+                &req("POST", "/v1/login", &form),
+                BodyView::Read(&b),
+            ))
+        };
+        assert!(a.find(&req("POST", "/v1/login", &form)).reads_body());
+        // Fields are typed by their properties; a repeated array field collects its values.
+        assert_eq!(post("user=ann&age=30&tags=a&tags=b").0, "valid");
+        assert_eq!(post("user=J%C3%BCrgen&age=18").0, "valid");
+        for (body, pointer, keyword) in [
+            ("user=ann&age=ten", "/age", "type"),
+            ("user=ann&age=17", "/age", "minimum"),
+            ("user=a&age=30", "/user", "minLength"),
+            ("user=ann&age=30&tags=c", "/tags/0", "enum"),
+            ("user=ann&age=30&admin=1", "", "additionalProperties"),
+            ("age=30", "/user", "required"),
+        ] {
+            let (out, errs) = post(body);
+            assert_eq!(out, "invalid_body", "{body}");
+            assert!(
+                errs.iter().any(|(p, k)| p == pointer && k == keyword),
+                "{body}: {errs:?}"
+            );
+        }
+        // A repeated field that is not an array: servers disagree on which value wins.
+        assert_eq!(post("user=ann&age=30&user=bob").0, "invalid_body");
     }
 }
