@@ -59,6 +59,7 @@ pub async fn handle(
         path_params: Vec::new(),
         identity: None,
         decisions: Default::default(),
+        operation: None,
         upstream_target: None,
         rate_limit: Default::default(),
         permits: Vec::new(),
@@ -150,6 +151,7 @@ pub async fn handle(
         headers: logged_headers,
         client_cert: ctx.client_cert.as_ref().map(|c| c.subject.clone()),
         consumer: ctx.identity.as_ref().map(|i| i.consumer.to_string()),
+        operation: ctx.operation.as_deref().map(str::to_owned),
     };
     let log = shared.access_log.clone();
     let shared2 = shared.clone();

@@ -50,6 +50,9 @@ pub struct AccessRecord {
     /// Authenticated consumer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consumer: Option<String>,
+    /// The OpenAPI operation matched (`operationId`, or `METHOD /template`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
     /// mTLS client subject.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_cert: Option<String>,

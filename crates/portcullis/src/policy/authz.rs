@@ -139,6 +139,7 @@ mod tests {
                 claims: claims.as_object().cloned().map(Arc::new),
             }),
             decisions: Default::default(),
+            operation: None,
             upstream_target: None,
             rate_limit: Default::default(),
             permits: Vec::new(),

@@ -129,6 +129,8 @@ pub struct RequestCtx {
     /// Stage decisions in order, as `stage:outcome`. Held inline up to eight (a route's whole
     /// chain, usually), so recording them allocates nothing.
     pub decisions: Decisions,
+    /// The OpenAPI operation the request matched (its `operationId`, or `METHOD /template`).
+    pub operation: Option<Arc<str>>,
     /// Upstream target that served the request (`host:port`).
     pub upstream_target: Option<String>,
     /// `RateLimit-Policy` and `RateLimit` items of every limit and quota that ran, each
@@ -508,6 +510,9 @@ impl Stage {
             Self::OpenApi(a) => {
                 let present = body.present();
                 let found = a.find(req);
+                if let openapi::Found::Op(op, _) = &found {
+                    ctx.operation = Some(Arc::clone(&op.id));
+                }
                 if present && found.reads_body() {
                     body.inspect(limits).await?;
                 }

@@ -16,6 +16,8 @@
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderValue, Method};
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::schema::MAX_LISTED;
@@ -69,6 +71,8 @@ enum Seg {
 
 /// One described operation.
 pub struct Operation {
+    /// Its `operationId`, or `METHOD /template` when it has none (for the access log).
+    pub id: Arc<str>,
     method: Method,
     params: Vec<Param>,
     body: Option<BodySpec>,
@@ -350,7 +354,12 @@ fn compile_path(
                 }
             },
         };
+        let id = match op.get("operationId").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => Arc::from(id),
+            _ => Arc::from(format!("{} {template}", method.as_str())),
+        };
         ops.push(Operation {
+            id,
             method,
             params,
             body,

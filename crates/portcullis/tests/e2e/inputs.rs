@@ -403,6 +403,7 @@ servers: [{ url: /api }]
 paths:
   /orders/{id}:
     get:
+      operationId: getOrder
       parameters:
         - { name: id, in: path, required: true, schema: { type: integer, minimum: 1 } }
         - { name: fields, in: query, schema: { type: string, enum: [short, full] } }
@@ -413,6 +414,17 @@ paths:
         content:
           application/json:
             schema: { $ref: "#/components/schemas/Order" }
+  /login:
+    post:
+      operationId: login
+      requestBody:
+        content:
+          application/x-www-form-urlencoded:
+            schema:
+              type: object
+              required: [user]
+              additionalProperties: false
+              properties: { user: { type: string }, age: { type: integer } }
 components:
   schemas:
     Order:
@@ -462,6 +474,27 @@ routes:
     .await;
     assert_eq!(st, 422, "{body}");
     assert!(body.contains("/item") && body.contains("/qty"), "{body}");
+    // Form bodies are typed by their schema and validated.
+    let form = "application/x-www-form-urlencoded";
+    assert_eq!(
+        send(&c, post(gw.url("/api/login"), form, "user=ann&age=30"))
+            .await
+            .0,
+        200
+    );
+    let (st, body) = send(&c, post(gw.url("/api/login"), form, "user=ann&age=old")).await;
+    assert_eq!(st, 422, "{body}");
+    assert!(body.contains("/age") && body.contains("type"), "{body}");
+    // The access log names the operation: its operationId, or method and template.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ops: Vec<String> = gw
+        .access_log()
+        .iter()
+        .filter_map(|r| r["operation"].as_str().map(str::to_owned))
+        .collect();
+    for want in ["getOrder", "POST /orders", "login"] {
+        assert!(ops.iter().any(|o| o == want), "{want}: {ops:?}");
+    }
     // A broken document is a config error naming the file.
     let bad = dir.join("bad.yaml");
     std::fs::write(&bad, "openapi: 2.0\npaths: {}\n").expect("write");
