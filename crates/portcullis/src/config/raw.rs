@@ -121,7 +121,7 @@ pub struct AutoBanConfig {
     pub key: Option<Str>,
     /// Offences that trigger a ban.
     pub threshold: u32,
-    /// Within this time (from the first counted offence).
+    /// Within this time (a window sliding in eight steps).
     pub within: HumanDuration,
     /// Ban length.
     pub ban_for: HumanDuration,

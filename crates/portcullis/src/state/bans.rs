@@ -357,12 +357,7 @@ pub fn count_locally(store: &MemoryStore, rule: &BanRule, member: &str) -> Optio
     let now = super::unix_ms();
     let within = u64::try_from(rule.within.as_millis()).unwrap_or(u64::MAX);
     let key = format!("ban:{}:{member}", rule.name);
-    let (_, n) = store.count(key.clone(), u64::MAX, now, now.saturating_add(within));
-    if n >= u64::from(rule.threshold) {
-        store.reset(&key);
-        return Some(rule.ban_for);
-    }
-    None
+    (store.offence(&key, rule.threshold, within, now) >= rule.threshold).then_some(rule.ban_for)
 }
 
 #[cfg(test)]

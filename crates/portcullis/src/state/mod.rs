@@ -200,10 +200,15 @@ pub struct MemoryStore {
     epoch: Instant,
     /// Rate-limit state: keyed hash of the limit's key → theoretical arrival time (ns).
     shards: Vec<Mutex<HashMap<u64, u64, Prehashed>>>,
-    /// Windowed counters (quotas, offences): key → (count, window end in Unix ms).
+    /// Windowed counters (quotas): key → (count, window end in Unix ms).
     counters: Vec<Mutex<Map<(u64, u64)>>>,
+    /// Offence counts of ban rules: key → eight (step number, offences) buckets.
+    offences: Vec<Mutex<Map<Buckets>>>,
     hasher: foldhash::fast::RandomState,
 }
+
+/// Eight (step number, count) buckets of a sliding window (see [`MemoryStore::offence`]).
+type Buckets = [(u64, u32); 8];
 
 /// A key map with a per-process random seed.
 type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
@@ -245,6 +250,7 @@ impl Default for MemoryStore {
                 .map(|_| Mutex::new(HashMap::default()))
                 .collect(),
             counters: (0..SHARDS).map(|_| Mutex::new(Map::default())).collect(),
+            offences: (0..SHARDS).map(|_| Mutex::new(Map::default())).collect(),
             hasher: foldhash::fast::RandomState::default(),
         }
     }
@@ -339,6 +345,62 @@ impl MemoryStore {
     /// Forgets the counter `key`.
     pub fn reset(&self, key: &str) {
         lock(self.shard(&self.counters, key)).remove(key);
+    }
+
+    /// Counts one offence under `key` over a sliding window of `within_ms` in eight steps
+    /// (as the Redis store does): offences of the current step and the seven before it
+    /// count, so each counts for between 7/8 of `within_ms` and all of it. Returns the count
+    /// with this one; at `threshold` the key is cleared (counting starts again). At most
+    /// eight buckets a key, whatever the threshold.
+    pub fn offence(&self, key: &str, threshold: u32, within_ms: u64, now_ms: u64) -> u32 {
+        let step = within_ms.div_ceil(8).max(1);
+        let cur = now_ms / step;
+        let live = |idx: u64| idx <= cur && idx + 8 > cur;
+        let mut map = lock(self.shard(&self.offences, key));
+        let n = match map.get_mut(key) {
+            Some(buckets) => {
+                let mut n = 1u32;
+                for b in buckets.iter_mut() {
+                    if live(b.0) {
+                        n = n.saturating_add(b.1);
+                    } else {
+                        *b = (0, 0);
+                    }
+                }
+                if n < threshold {
+                    let slot = &mut buckets[(cur % 8) as usize];
+                    if slot.0 == cur {
+                        slot.1 = slot.1.saturating_add(1);
+                    } else {
+                        *slot = (cur, 1);
+                    }
+                }
+                n
+            }
+            None => {
+                if threshold > 1 {
+                    if map.len() >= MAX_KEYS_PER_SHARD {
+                        map.retain(|_, b| b.iter().any(|x| live(x.0)));
+                        if map.len() >= MAX_KEYS_PER_SHARD
+                            && let Some(stalest) = map
+                                .iter()
+                                .min_by_key(|(_, b)| b.iter().map(|x| x.0).max())
+                                .map(|(k, _)| k.clone())
+                        {
+                            map.remove(&stalest);
+                        }
+                    }
+                    let mut buckets = [(0u64, 0u32); 8];
+                    buckets[(cur % 8) as usize] = (cur, 1);
+                    map.insert(key.to_owned(), buckets);
+                }
+                1
+            }
+        };
+        if n >= threshold {
+            map.remove(key);
+        }
+        n
     }
 
     /// One quota decision: counted while under `limit` in the window ending at `window_end`.
@@ -742,5 +804,32 @@ mod tests {
         assert!(v.allowed, "one slot freed after 200 ms");
         assert_eq!(v.delay, Duration::from_millis(400));
         assert_eq!(start.elapsed(), Duration::from_millis(200));
+    }
+
+    #[test]
+    fn offences_count_over_a_sliding_window() {
+        let s = MemoryStore::default();
+        // Threshold 3 within 8 s (eight steps of 1 s). A window fixed at the first offence
+        // (0 s) would end at 8 s and start again at 8.5 s; the sliding window still holds the
+        // offences at 7.5 s and 8.5 s when the one at 9 s comes.
+        let at = |ms| s.offence("k", 3, 8_000, ms);
+        assert_eq!(at(0), 1);
+        assert_eq!(at(7_500), 2);
+        assert_eq!(at(8_500), 2, "the offence at 0 s has left the window");
+        assert_eq!(at(9_000), 3, "three within 1.5 s");
+        // The threshold clears the key: counting starts again.
+        assert_eq!(at(9_100), 1);
+        // Old steps are dropped, not counted.
+        assert_eq!(at(30_000), 1);
+        // A threshold of 1 bans at once and keeps nothing.
+        assert_eq!(s.offence("once", 1, 8_000, 0), 1);
+        assert_eq!(s.offence("once", 1, 8_000, 1), 1);
+        // Offences of one step add up in its bucket.
+        for n in 1..=4 {
+            assert_eq!(
+                s.offence("burst", 10, 60_000, 1_000 + n),
+                u32::try_from(n).unwrap_or(0)
+            );
+        }
     }
 }

@@ -100,16 +100,34 @@ redis.call('SET', KEYS[1], start .. ':' .. n, 'PX', left)
 return {1, n, left}
 ";
 
-/// One offence. KEYS[1]: the offence counter, KEYS[2]: the rule's ban set (a sorted set of
-/// members scored by ban end, server ms). ARGV: threshold, within ms, ban ms, member. At the
-/// threshold the counter is cleared and the member banned. Returns {count, banned ms}.
+/// One offence, counted over a sliding window of `within` in eight steps. KEYS[1]: the
+/// offence buckets (a hash: step number → offences in that step, server clock), KEYS[2]: the
+/// rule's ban set (a sorted set of members scored by ban end, server ms). ARGV: threshold,
+/// within ms, ban ms, member. Offences of the current step and the seven before it count;
+/// older steps are dropped. At the threshold the buckets are cleared and the member banned.
+/// Returns {count, banned ms}.
 const OFFENCE_SCRIPT: &str = r"
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if n < tonumber(ARGV[1]) then return {n, 0} end
-redis.call('DEL', KEYS[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local within = tonumber(ARGV[2])
+local step = math.max(1, math.ceil(within / 8))
+local cur = math.floor(now / step)
+local n = 1
+local h = redis.call('HGETALL', KEYS[1])
+for i = 1, #h, 2 do
+  local idx = tonumber(h[i])
+  if idx and idx > cur - 8 and idx <= cur then
+    n = n + (tonumber(h[i + 1]) or 0)
+  else
+    redis.call('HDEL', KEYS[1], h[i])
+  end
+end
+if n < tonumber(ARGV[1]) then
+  redis.call('HINCRBY', KEYS[1], string.format('%.0f', cur), 1)
+  redis.call('PEXPIRE', KEYS[1], within)
+  return {n, 0}
+end
+redis.call('DEL', KEYS[1])
 local ban = tonumber(ARGV[3])
 redis.call('ZADD', KEYS[2], string.format('%.0f', now + ban), ARGV[4])
 local ttl = redis.call('PTTL', KEYS[2])
@@ -353,7 +371,7 @@ impl RedisStore {
         ban_for: Duration,
     ) -> Result<Option<Duration>, StoreError> {
         let mut inv = self.scripts.offence.prepare_invoke();
-        inv.key(self.key(&format!("{{ban:{rule}}}:count:{member}")))
+        inv.key(self.key(&format!("{{ban:{rule}}}:offences:{member}")))
             .key(self.ban_set(rule))
             .arg(threshold)
             .arg(u64::try_from(within.as_millis()).unwrap_or(u64::MAX).max(1))
