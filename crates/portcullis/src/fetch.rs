@@ -95,12 +95,12 @@ impl Fetcher {
 
     /// `GET uri` expecting JSON; the body of a 200 answer.
     pub async fn get_json(&self, uri: &Uri) -> Result<Bytes, FetchError> {
-        self.get_json_with_max_age(uri).await.map(|(b, _)| b)
+        self.get_json_with_freshness(uri).await.map(|(b, _)| b)
     }
 
     /// `GET uri` expecting JSON; the body of a 200 answer and how long the server says it
-    /// stays fresh (`Cache-Control: max-age`; zero for `no-store` / `no-cache`).
-    pub async fn get_json_with_max_age(
+    /// stays fresh by its caching headers (see [`freshness`]).
+    pub async fn get_json_with_freshness(
         &self,
         uri: &Uri,
     ) -> Result<(Bytes, Option<Duration>), FetchError> {
@@ -166,30 +166,43 @@ impl Fetcher {
 /// How long an answer stays fresh (RFC 9111, section 4.2): its `Cache-Control` `max-age`
 /// (zero for `no-store` and `no-cache`), or failing that its `Expires` less its `Date` (less
 /// now when it has no `Date`; an `Expires` that is not a date, such as `0`, has already
-/// passed), minus the `Age` it spent in caches on the way. `None` when it says none of these.
+/// passed), minus its age: the larger of its `Age` header and the time since its `Date`.
+/// `None` when it says none of these.
 pub fn freshness(headers: &http::HeaderMap) -> Option<Duration> {
     let lifetime = max_age(headers).or_else(|| expires(headers))?;
-    let age = headers
+    // An `Age` too large for the integer type counts as the largest age (RFC 9111, 5.1).
+    let age_header = headers
         .get(header::AGE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .map_or(Duration::ZERO, Duration::from_secs);
-    Some(lifetime.saturating_sub(age))
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(Duration::ZERO, |s| {
+            Duration::from_secs(s.parse::<u64>().unwrap_or(u64::MAX))
+        });
+    let apparent = http_date(headers, &header::DATE)
+        .and_then(|d| std::time::SystemTime::now().duration_since(d).ok())
+        .unwrap_or(Duration::ZERO);
+    Some(lifetime.saturating_sub(age_header.max(apparent)))
+}
+
+/// A header holding an HTTP date.
+fn http_date(
+    headers: &http::HeaderMap,
+    name: &header::HeaderName,
+) -> Option<std::time::SystemTime> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| httpdate::parse_http_date(s.trim()).ok())
 }
 
 /// The `Expires` lifetime: `Expires` minus `Date` (or now).
 fn expires(headers: &http::HeaderMap) -> Option<Duration> {
-    let date = |name| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| httpdate::parse_http_date(s.trim()).ok())
-    };
     headers.get(header::EXPIRES)?;
-    let Some(at) = date(header::EXPIRES) else {
+    let Some(at) = http_date(headers, &header::EXPIRES) else {
         return Some(Duration::ZERO);
     };
-    let now = date(header::DATE).unwrap_or_else(std::time::SystemTime::now);
+    let now = http_date(headers, &header::DATE).unwrap_or_else(std::time::SystemTime::now);
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
@@ -204,7 +217,9 @@ pub fn max_age(headers: &http::HeaderMap) -> Option<Duration> {
             if d == "no-store" || d == "no-cache" {
                 return Some(Duration::ZERO);
             }
-            if let Some(n) = d.strip_prefix("max-age=")
+            // The first `max-age` counts (a repeated one is the sender's error).
+            if found.is_none()
+                && let Some(n) = d.strip_prefix("max-age=")
                 && let Ok(secs) = n.trim_matches('"').parse::<u64>()
             {
                 found = Some(Duration::from_secs(secs));
@@ -248,18 +263,27 @@ mod tests {
     fn reads_expires_against_date_and_subtracts_age() {
         let mut h = http::HeaderMap::new();
         assert_eq!(freshness(&h), None);
-        h.insert(
-            header::DATE,
-            HeaderValue::from_static("Fri, 04 Dec 2026 12:00:00 GMT"),
-        );
-        h.insert(
-            header::EXPIRES,
-            HeaderValue::from_static("Fri, 04 Dec 2026 12:10:00 GMT"),
-        );
+        // A `Date` of now (a second ahead, so no apparent age accrues during the test).
+        let now = std::time::SystemTime::now() + Duration::from_secs(1);
+        let date = |t: std::time::SystemTime| {
+            HeaderValue::from_str(&httpdate::fmt_http_date(t)).expect("date")
+        };
+        h.insert(header::DATE, date(now));
+        h.insert(header::EXPIRES, date(now + Duration::from_secs(600)));
         assert_eq!(freshness(&h), Some(Duration::from_secs(600)));
         h.insert(header::AGE, HeaderValue::from_static("120"));
         assert_eq!(freshness(&h), Some(Duration::from_secs(480)));
-        // `max-age` wins over `Expires`.
+        h.insert(
+            header::AGE,
+            HeaderValue::from_static("99999999999999999999999"),
+        );
+        assert_eq!(
+            freshness(&h),
+            Some(Duration::ZERO),
+            "an age too large is the largest"
+        );
+        h.insert(header::AGE, HeaderValue::from_static("120"));
+        // `max-age` wins over `Expires`; the first `max-age` counts.
         h.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("max-age=60"),
@@ -267,16 +291,23 @@ mod tests {
         assert_eq!(freshness(&h), Some(Duration::ZERO));
         h.insert(
             header::CACHE_CONTROL,
-            HeaderValue::from_static("max-age=900"),
+            HeaderValue::from_static("max-age=900, max-age=10"),
         );
         assert_eq!(freshness(&h), Some(Duration::from_secs(780)));
         h.remove(header::CACHE_CONTROL);
         h.remove(header::AGE);
-        // Already past, or not a date: stale now.
-        h.insert(
-            header::EXPIRES,
-            HeaderValue::from_static("Fri, 04 Dec 2026 11:00:00 GMT"),
+        // An answer dated an hour ago has spent that hour of its lifetime (apparent age).
+        let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        h.insert(header::DATE, date(hour_ago));
+        h.insert(header::EXPIRES, date(hour_ago + Duration::from_secs(3900)));
+        let left = freshness(&h).expect("fresh");
+        assert!(
+            left <= Duration::from_secs(301) && left >= Duration::from_secs(290),
+            "{left:?}"
         );
+        // Already past, or not a date: stale now.
+        h.insert(header::DATE, date(now));
+        h.insert(header::EXPIRES, date(now - Duration::from_secs(3600)));
         assert_eq!(freshness(&h), Some(Duration::ZERO));
         h.insert(header::EXPIRES, HeaderValue::from_static("0"));
         assert_eq!(freshness(&h), Some(Duration::ZERO));

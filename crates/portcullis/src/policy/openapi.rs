@@ -695,10 +695,10 @@ fn check_body(spec: &BodySpec, req: &Parts, body: BodyView<'_>) -> Decision {
         BodySchema::Form(v, fields) => {
             return match form_value(body, fields) {
                 Ok(value) => verdict(v, &value),
-                Err(field) => {
+                Err(why) => {
                     let mut d = Deny::new(Problem::BadRequest);
                     d.outcome = "invalid_body";
-                    d.detail = Some(format!("form field {field:?} is repeated"));
+                    d.detail = Some(why);
                     Decision::Deny(d)
                 }
             };
@@ -736,30 +736,50 @@ fn verdict(validator: &jsonschema::Validator, value: &Value) -> Decision {
 }
 
 /// A form body as the object its schema describes: each field typed by its property (a string
-/// when the schema does not name it), array properties collecting repeated fields. A repeated
-/// field that is not an array is refused (its name returned): servers disagree on which
-/// value wins.
+/// when the schema does not name it), array properties collecting repeated fields. Refused
+/// (with the reason) when backends could read it differently from this check: a name or value
+/// that is not UTF-8 once percent-decoded (the parser would put U+FFFD in its place), a repeated field that is not an array (servers disagree on which value wins),
+/// or a bracketed name such as `age[]` or `age[k]` for a declared property `age` (PHP, Rails
+/// and Express read those as that property, as an array or an object).
 fn form_value(body: &[u8], fields: &[(String, Kind)]) -> Result<Value, String> {
+    let utf8 = |piece: &[u8]| {
+        percent_encoding::percent_decode(piece)
+            .decode_utf8()
+            .is_ok()
+    };
+    if !body
+        .split(|&b| b == b'&')
+        .flat_map(|pair| pair.splitn(2, |&b| b == b'='))
+        .all(utf8)
+    {
+        return Err("form body is not UTF-8 once decoded".to_owned());
+    }
     let mut out = Map::new();
     for (name, text) in form_urlencoded::parse(body) {
-        let kind = fields
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(&Kind::String, |(_, k)| k);
-        match kind {
+        let kind = fields.iter().find(|(n, _)| *n == name).map(|(_, k)| k);
+        if kind.is_none()
+            && let Some(base) = name.split('[').next()
+            && base.len() < name.len()
+            && fields.iter().any(|(n, _)| n == base)
+        {
+            return Err(format!(
+                "form field {name:?} names property {base:?} with brackets"
+            ));
+        }
+        match kind.unwrap_or(&Kind::String) {
             Kind::Array(item) => {
                 let v = typed(item, &text);
                 match out
-                    .entry(name.into_owned())
+                    .entry(name.as_ref())
                     .or_insert_with(|| Value::Array(Vec::new()))
                 {
                     Value::Array(a) => a.push(v),
-                    _ => return Err(String::new()),
+                    _ => return Err(format!("form field {name:?} is repeated")),
                 }
             }
-            _ => {
+            kind => {
                 if out.contains_key(name.as_ref()) {
-                    return Err(name.into_owned());
+                    return Err(format!("form field {name:?} is repeated"));
                 }
                 out.insert(name.into_owned(), typed(kind, &text));
             }
@@ -779,7 +799,7 @@ pub enum Found<'a> {
 }
 
 impl Found<'_> {
-    /// Whether the stage needs the body (an operation with a JSON body schema).
+    /// Whether the stage needs the body (an operation with a JSON or form body schema).
     pub fn reads_body(&self) -> bool {
         matches!(self, Found::Op(op, _) if op.body.as_ref().is_some_and(|b| b.media.iter().any(|m| m.2.is_some())))
     }
@@ -1041,7 +1061,19 @@ components:
                 "{body}: {errs:?}"
             );
         }
-        // A repeated field that is not an array: servers disagree on which value wins.
-        assert_eq!(post("user=ann&age=30&user=bob").0, "invalid_body");
+        // Read differently by backends: refused with 400.
+        for body in [
+            "user=ann&age=30&user=bob",
+            "user=ann&age=30&age[]=x",
+            "user=ann&age=30&age[k]=x",
+            "user=ann&age=%FF",
+        ] {
+            let b = Bytes::from_static(body.as_bytes());
+            let d = check(&a, &req("POST", "/v1/login", &form), BodyView::Read(&b));
+            assert!(
+                matches!(&d, Decision::Deny(d) if d.outcome == "invalid_body" && d.errors.is_empty()),
+                "{body}"
+            );
+        }
     }
 }

@@ -70,8 +70,10 @@ impl KeySink for String {
     }
 }
 
-/// Feeds a keyed hasher. Each piece is length-delimited, so different keys never feed the
-/// same sequence; the store keeps only the 64-bit result.
+/// Feeds a keyed hasher; the store keeps only the 64-bit result. Text pieces end with `0xff`
+/// (never in UTF-8), addresses with `0xfe` and header values are preceded by their length, so
+/// the parts of one limit's key cannot run into each other; an accidental collision would
+/// only make two clients share a budget.
 struct HashSink<H>(H);
 
 impl<H: std::hash::Hasher> KeySink for HashSink<H> {
@@ -333,11 +335,19 @@ impl Limit {
         // The key goes straight into the store's keyed hash: no key text is built.
         let mut h = HashSink(m.key_hasher());
         push_key(&mut h, &self.namespace, &self.key, ctx, req);
+        // Limits before authentication decide at the request's arrival (one clock reading for
+        // all of them); those keyed by consumer run after it, which may have waited on a JWKS
+        // fetch or an introspection call, so they read the clock.
+        let at = if self.needs_identity() {
+            tokio::time::Instant::now()
+        } else {
+            ctx.started
+        };
         let v = m.check_hashed(
             std::hash::Hasher::finish(&h.0),
             self.gcra,
             Duration::ZERO,
-            ctx.started,
+            at,
         );
         Some(self.verdict(ctx, v))
     }

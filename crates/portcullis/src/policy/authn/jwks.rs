@@ -54,7 +54,7 @@ pub struct JwksSource {
     generation: AtomicU64,
     /// When the last fetch started (success or not).
     last_attempt: Mutex<Option<Instant>>,
-    /// The last answer's `Cache-Control` freshness, which can bring the next refresh forward.
+    /// The last answer's freshness lifetime, which can bring the next refresh forward.
     fresh_for: Mutex<Option<Duration>>,
     /// Held for the length of a fetch: the single flight.
     in_flight: tokio::sync::Mutex<()>,
@@ -130,8 +130,9 @@ impl JwksSource {
                 };
                 let wait = if ok {
                     failures = 0;
-                    // A shorter `Cache-Control: max-age` from the server brings the next
-                    // refresh forward, never closer than `min_refresh_interval`.
+                    // A shorter freshness lifetime from the server (`Cache-Control: max-age`
+                    // or `Expires`, see `fetch::freshness`) brings the next refresh forward,
+                    // never closer than `min_refresh_interval`.
                     me.fresh_for
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -182,7 +183,7 @@ impl JwksSource {
             .last_attempt
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
-        let result = match self.fetcher.get_json_with_max_age(&self.uri).await {
+        let result = match self.fetcher.get_json_with_freshness(&self.uri).await {
             Ok((body, fresh_for)) => {
                 *self
                     .fresh_for
