@@ -1,6 +1,8 @@
 //! Criterion benchmarks of the WAF engine: the normaliser on typical and hostile values, each
 //! detector family alone on a benign GET and a ~1 KB JSON POST (the requests of `bench/waf.py`),
-//! and whole inspections of benign and attack requests at each paranoia level.
+//! and whole inspections of benign and attack requests at each paranoia level. Every request is
+//! inspected afresh (`cache_entries: 0`), except in the `remembered` cases, where the engine's
+//! default cache answers for the inputs it found clean before.
 //!
 //! `cargo bench -p portcullis-waf --bench waf` (add `-- normalise` to run one group). A
 //! benchmark, not a test: it asserts nothing about time.
@@ -30,9 +32,17 @@ fn post() -> RequestView<'static> {
         .body(BODY.as_bytes())
 }
 
+/// Settings at `paranoia` with remembered inputs off, so each iteration inspects afresh.
+fn fresh(paranoia: u8) -> Settings {
+    Settings {
+        cache_entries: 0,
+        ..Settings::with_paranoia(paranoia)
+    }
+}
+
 /// A WAF with only `family` enabled (every other family excluded), at paranoia 1.
 fn only(family: Family) -> Waf {
-    let mut settings = Settings::with_paranoia(1);
+    let mut settings = fresh(1);
     for other in Family::ALL.into_iter().filter(|f| *f != family) {
         settings.exclusions.push(Exclusion {
             rules: RuleSelector::Family(other),
@@ -95,8 +105,7 @@ fn inspect(c: &mut Criterion) {
     );
     let mut g = c.benchmark_group("inspect");
     for paranoia in [1u8, 2, 4] {
-        let waf =
-            Waf::new(Settings::with_paranoia(paranoia)).unwrap_or_else(|e| panic!("settings: {e}"));
+        let waf = Waf::new(fresh(paranoia)).unwrap_or_else(|e| panic!("settings: {e}"));
         for (name, req) in [
             ("GET", &get),
             ("POST", &post),
@@ -107,6 +116,12 @@ fn inspect(c: &mut Criterion) {
                 b.iter(|| waf.inspect(black_box(req)))
             });
         }
+    }
+    let remembering = Waf::new(Settings::default()).unwrap_or_else(|e| panic!("settings: {e}"));
+    for (name, req) in [("GET", &get), ("POST", &post)] {
+        g.bench_function(format!("PL1 {name} remembered"), |b| {
+            b.iter(|| remembering.inspect(black_box(req)))
+        });
     }
     g.finish();
 }
