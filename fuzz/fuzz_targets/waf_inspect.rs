@@ -6,7 +6,10 @@
 //! and the method (bit 7); the rest is split at 0xFF bytes into target, header value and body.
 //! Any input must give a verdict, never a panic, and the verdict must be sane: at most 64
 //! matches kept, no match above the paranoia level, and (block mode) `blocked` exactly when
-//! the score reaches the threshold.
+//! the score reaches the threshold. Differential: the engines remember clean inputs (the
+//! default), and each input is also inspected by an engine that does not; the two verdicts
+//! must name the same rules at the same locations with the same score, on the first sight of
+//! the input and again once it is remembered.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -20,6 +23,31 @@ fn wafs() -> &'static [Waf; 4] {
     WAFS.get_or_init(|| {
         [1, 2, 3, 4].map(|p| Waf::new(Settings::with_paranoia(p)).expect("default settings"))
     })
+}
+
+/// The same engines with remembered inputs off: every input inspected afresh.
+fn fresh_wafs() -> &'static [Waf; 4] {
+    static WAFS: OnceLock<[Waf; 4]> = OnceLock::new();
+    WAFS.get_or_init(|| {
+        [1, 2, 3, 4].map(|p| {
+            Waf::new(Settings {
+                cache_entries: 0,
+                ..Settings::with_paranoia(p)
+            })
+            .expect("default settings")
+        })
+    })
+}
+
+/// What a verdict decides: (rule, location) pairs in order, score, blocked.
+fn decided(v: &portcullis_waf::Verdict) -> (Vec<(u32, String)>, u32, bool) {
+    let mut m: Vec<(u32, String)> = v
+        .matches
+        .iter()
+        .map(|m| (m.rule_id, m.location.clone()))
+        .collect();
+    m.sort();
+    (m, v.score, v.blocked)
 }
 
 const HEADER_NAMES: [&str; 4] = ["Cookie", "User-Agent", "Referer", "X-Fuzz"];
@@ -56,6 +84,10 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let verdict = waf.inspect(&req);
+    let fresh = fresh_wafs()[usize::from(sel & 3)].inspect(&req);
+    assert_eq!(decided(&verdict), decided(&fresh), "first sight");
+    let again = waf.inspect(&req);
+    assert_eq!(decided(&again), decided(&fresh), "remembered");
     let settings = waf.settings();
     assert!(
         verdict.matches.len() <= 64,
