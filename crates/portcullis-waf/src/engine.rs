@@ -44,6 +44,10 @@ pub struct Verdict {
     pub blocked: bool,
     /// Matches in the order found (at most 64 kept).
     pub matches: Vec<RuleMatch>,
+    /// Inputs run through the detectors for this request.
+    pub inputs_inspected: u32,
+    /// Inputs answered by the engine's remembered clean inputs instead.
+    pub inputs_remembered: u32,
 }
 
 impl Verdict {
@@ -180,6 +184,7 @@ impl Waf {
     pub fn inspect(&self, req: &RequestView<'_>) -> Verdict {
         let x = extract::extract(req, &self.settings.limits);
         let mut found: Vec<(u32, String, String)> = Vec::new();
+        let (mut inspected, mut remembered) = (0u32, 0u32);
         for a in &x.anomalies {
             if self.enabled(a.rule, &a.label) {
                 found.push((a.rule, a.label.clone(), a.excerpt.clone()));
@@ -208,8 +213,10 @@ impl Waf {
                 (c, c.key(input, context))
             });
             if key.is_some_and(|(c, k)| c.is_clean(k)) {
+                remembered += 1;
                 continue;
             }
+            inspected += 1;
             let v = variants(&input.value);
             let enabled = |rule: u32| self.enabled(rule, label);
             let mut sink = Sink::new(&enabled);
@@ -223,7 +230,10 @@ impl Waf {
                 found.push((rule, input.label.clone(), excerpt));
             }
         }
-        self.verdict(found)
+        let mut v = self.verdict(found);
+        v.inputs_inspected = inspected;
+        v.inputs_remembered = remembered;
+        v
     }
 
     fn verdict(&self, found: Vec<(u32, String, String)>) -> Verdict {
@@ -523,6 +533,12 @@ mod tests {
             );
         }
         assert_eq!(w.cache.as_ref().map(InputCache::len), Some(2));
+        // The verdict counts both: here the value is inspected, path and name are remembered.
+        let v = w.inspect(&RequestView::new(
+            "GET",
+            b"/?q=%3Cscript%3Ealert(1)%3C/script%3E",
+        ));
+        assert_eq!((v.inputs_inspected, v.inputs_remembered), (1, 2));
         let rfi = waf(Settings::default());
         assert!(found(&rfi.inspect(&requests[0])).contains(&(
             RFI_INCLUDE_PARAM,

@@ -247,6 +247,11 @@ impl Metrics {
             "WAF rule matches, by route, rule id, family and the request's verdict",
             m.waf_matches.clone(),
         );
+        r.register(
+            "waf_inputs",
+            "WAF inputs by route: inspected, or answered from the remembered clean inputs",
+            m.waf_inputs.clone(),
+        );
     }
 
     /// Client connections open on all listeners.
@@ -441,6 +446,14 @@ pub struct StateMetrics {
     concurrency_rejected: Family<LimitLabel, Counter>,
     offences_dropped: Counter,
     waf_matches: Family<WafRuleLabel, Counter>,
+    waf_inputs: Family<WafInputLabel, Counter>,
+}
+
+/// A route's WAF inputs by outcome (`inspected`, `remembered`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WafInputLabel {
+    route: String,
+    outcome: &'static str,
 }
 
 /// One WAF rule's matches on a route.
@@ -453,6 +466,20 @@ struct WafRuleLabel {
 }
 
 impl StateMetrics {
+    /// The counters of `route`'s WAF inputs: (inspected, remembered). Fetched once when the
+    /// route is compiled, so a request only adds to them.
+    pub fn waf_input_counters(&self, route: &str) -> (Counter, Counter) {
+        let c = |outcome| {
+            self.waf_inputs
+                .get_or_create(&WafInputLabel {
+                    route: route.to_owned(),
+                    outcome,
+                })
+                .clone()
+        };
+        (c("inspected"), c("remembered"))
+    }
+
     /// Counts one match of WAF `rule` (of `family`) on `route`, with the request's verdict
     /// (`blocked`, `would_block` or `detected`).
     pub fn waf_match(&self, route: &str, rule: u32, family: &'static str, outcome: &'static str) {

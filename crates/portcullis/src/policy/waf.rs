@@ -27,6 +27,10 @@ pub struct WafStage {
     /// The route's name, for the per-rule match counters.
     route: String,
     metrics: StateMetrics,
+    /// `portcullis_waf_inputs_total` of this route: inputs inspected, and inputs answered
+    /// from the engine's remembered clean inputs.
+    inspected: prometheus_client::metrics::counter::Counter,
+    remembered: prometheus_client::metrics::counter::Counter,
 }
 
 /// Compiles route `route`'s `waf` block; errors go to `errs` under `at`. Matches are counted
@@ -119,10 +123,13 @@ pub fn compile(
             return None;
         }
     };
+    let (inspected, remembered) = metrics.waf_input_counters(route);
     (errs.errors.len() == before).then(|| WafStage {
         engine,
         route: route.to_owned(),
         metrics: metrics.clone(),
+        inspected,
+        remembered,
     })
 }
 
@@ -141,6 +148,8 @@ impl WafStage {
             .collect();
         view.body = body.map(|b| &b[..]);
         let verdict = self.engine.inspect(&view);
+        self.inspected.inc_by(u64::from(verdict.inputs_inspected));
+        self.remembered.inc_by(u64::from(verdict.inputs_remembered));
         if verdict.matches.is_empty() {
             return Decision::Allow("pass");
         }

@@ -131,6 +131,21 @@ routes:
             })
             .count()
     };
+    // Inputs inspected, and inputs answered from the remembered clean ones (names and
+    // headers repeat across this test's requests).
+    let inputs = |outcome: &str| {
+        m.lines()
+            .find(|l| {
+                l.starts_with("portcullis_waf_inputs_total{")
+                    && l.contains("route=\"waf\"")
+                    && l.contains(&format!("outcome=\"{outcome}\""))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    assert!(inputs("inspected") > 0.0, "{m}");
+    assert!(inputs("remembered") > 0.0, "{m}");
     assert!(series("waf", "sqli", "blocked") > 0, "{m}");
     assert!(series("waf", "xss", "blocked") > 0, "{m}");
     assert!(series("detect", "sqli", "would_block") > 0, "{m}");
