@@ -332,7 +332,18 @@ impl Limit {
         if !self.max_delay.is_zero() {
             return None;
         }
-        // The key goes straight into the store's keyed hash: no key text is built.
+        let v = self.check_in_process(m, ctx, req);
+        Some(self.verdict(ctx, v))
+    }
+
+    /// One decision in the in-process store (which never waits to answer): the key goes
+    /// straight into the store's keyed hash, no key text is built.
+    fn check_in_process(
+        &self,
+        m: &crate::state::MemoryStore,
+        ctx: &RequestCtx,
+        req: &Parts,
+    ) -> crate::state::Verdict {
         let mut h = HashSink(m.key_hasher());
         push_key(&mut h, &self.namespace, &self.key, ctx, req);
         // Limits before authentication decide at the request's arrival (one clock reading for
@@ -343,13 +354,12 @@ impl Limit {
         } else {
             ctx.started
         };
-        let v = m.check_hashed(
+        m.check_hashed(
             std::hash::Hasher::finish(&h.0),
             self.gcra,
-            Duration::ZERO,
+            self.max_delay,
             at,
-        );
-        Some(self.verdict(ctx, v))
+        )
     }
 
     /// The answer for a verdict (the headers, or the refusal).
@@ -375,8 +385,15 @@ impl Limit {
             let interval = Duration::from_nanos(self.gcra.interval_ns);
             return self.refuse(ctx, interval, interval);
         }
-        let key = key_of(&self.namespace, &self.key, ctx, req);
-        let v = match self.backend.check(&key, self.gcra, self.max_delay).await {
+        let answer = match &self.backend {
+            // Throttled in-process limits count under the same hashed keys as the others.
+            Backend::Memory(m) => Answer::Decided(self.check_in_process(m, ctx, req)),
+            shared => {
+                let key = key_of(&self.namespace, &self.key, ctx, req);
+                shared.check(&key, self.gcra, self.max_delay).await
+            }
+        };
+        let v = match answer {
             Answer::Decided(v) => v,
             Answer::Unlimited => return Decision::Allow("store_error_allowed"),
             Answer::Unavailable => return store_unavailable(),
