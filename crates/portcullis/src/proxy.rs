@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
@@ -29,6 +30,7 @@ use crate::server::Shared;
 use crate::snapshot::Snapshot;
 use crate::state::bans::Offence;
 use crate::upstream::client::Protocol;
+use crate::upstream::h1;
 use crate::upstream::{Outcome, Upstream};
 
 /// Handles one request from a client connection. Never fails: every error becomes a response.
@@ -41,7 +43,7 @@ pub async fn handle(
     let started = Instant::now();
     let wall = SystemTime::now();
     let client_ip = real_client_ip(conn.peer.ip(), req.headers(), &snap.trusted_proxies);
-    let request_id = request_id(req.headers());
+    let (request_id, request_id_value) = request_id(req.headers());
     let wire = match req.version() {
         Version::HTTP_10 | Version::HTTP_11 => {
             conn.wire.as_ref().map(|w| (w.clone(), w.next_request()))
@@ -50,7 +52,9 @@ pub async fn handle(
     };
     let mut ctx = RequestCtx {
         request_id,
+        request_id_value,
         peer: conn.peer,
+        peer_text: conn.peer_text.clone(),
         client_ip,
         listener: conn.listener.clone(),
         scheme: if conn.tls { "https" } else { "http" },
@@ -407,7 +411,7 @@ async fn forward(
             .headers
             .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     }
-    let peer_text = ip_header_value(ctx.peer.ip());
+    let peer_text = ctx.peer_text.clone();
     set_forwarded(
         &mut parts.headers,
         ctx.peer.ip(),
@@ -416,9 +420,9 @@ async fn forward(
         host.as_ref(),
         &snap.trusted_proxies,
     );
-    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-        parts.headers.insert(X_REQUEST_ID, v);
-    }
+    parts
+        .headers
+        .insert(X_REQUEST_ID, ctx.request_id_value.clone());
     let real_ip = if ctx.client_ip == ctx.peer.ip() {
         peer_text
     } else {
@@ -436,8 +440,14 @@ async fn forward(
     }
     let new_path = rewrite_path(&route.rewrite, path, &ctx.path_params);
     let pq = match parts.uri.query() {
-        Some(q) if new_path.contains('?') => format!("{new_path}&{q}"),
-        Some(q) => format!("{new_path}?{q}"),
+        Some(q) => {
+            let sep = if new_path.contains('?') { '&' } else { '?' };
+            let mut pq = String::with_capacity(new_path.len() + 1 + q.len());
+            pq.push_str(&new_path);
+            pq.push(sep);
+            pq.push_str(q);
+            pq
+        }
         None => new_path,
     };
     let Ok(pq) = PathAndQuery::try_from(pq) else {
@@ -465,7 +475,13 @@ async fn forward(
     } else {
         0
     };
-    let cap = retry_cap.max(framing_cap).min(limit);
+    // A small body of declared length is read whole, so the request can take the HTTP/1.1
+    // client (which writes head and body at once) on a cleartext HTTP/1.1 upstream.
+    let h1_cap = match declared {
+        Some(n) if n <= h1::MAX_BODY && !upgrade && up.targets.iter().all(|t| t.h1.is_some()) => n,
+        _ => 0,
+    };
+    let cap = retry_cap.max(framing_cap).max(h1_cap).min(limit);
     // A body left partly read by the inspecting stages reads on from where they stopped.
     let mut body = match body {
         RequestBody::Uninspected(b) => RequestBody::Stream(b),
@@ -543,6 +559,57 @@ async fn forward(
         tried.push(i);
         let target = &up.targets[i];
         ctx.upstream_target = Some(target.addr.clone());
+        let mut trial = crate::upstream::TrialGuard::new(&target.state, is_trial);
+        // The HTTP/1.1 client takes what it can send in one piece: no upgrade, and a body that
+        // is absent or already in memory. It borrows the parts, so nothing is cloned per try.
+        if let Some(pool) = &target.h1
+            && !upgrade
+            && (bodiless || replay.is_some())
+            && let Some(p) = parts_slot.as_ref()
+        {
+            let no_body = Bytes::new();
+            let res = {
+                let _in_flight = crate::upstream::InFlight::enter(&target.state.in_flight);
+                tokio::time::timeout(
+                    timeout,
+                    pool.send(
+                        &p.method,
+                        pq.as_str(),
+                        &p.headers,
+                        replay.as_ref().unwrap_or(&no_body),
+                        idempotent,
+                    ),
+                )
+                .await
+            };
+            trial.disarm();
+            let res = res.map(|r| r.map(|resp| (resp, None)).map_err(AttemptError::H1));
+            match settle(
+                res,
+                i,
+                attempt,
+                max_attempts,
+                retry_ok,
+                up,
+                target,
+                shared,
+                ctx,
+                tripped,
+            ) {
+                Settled::Answer(resp, upstream_on) => {
+                    return Ok(finish_upstream_response(resp, upstream_on, client_upgrade));
+                }
+                Settled::Deny(d) => return Err(d),
+                Settled::Retry(e, taken) => {
+                    last_err = e;
+                    budget_taken = taken;
+                }
+            }
+            if !retry_ok {
+                break;
+            }
+            continue;
+        }
         let uri = Uri::builder()
             .scheme(up.scheme)
             .authority(target.addr.as_str())
@@ -570,85 +637,41 @@ async fn forward(
         };
         let mut req = Request::from_parts(p, b);
         *req.uri_mut() = uri;
-        let mut trial = crate::upstream::TrialGuard::new(&target.state, is_trial);
         let res = {
             let _in_flight = crate::upstream::InFlight::enter(&target.state.in_flight);
             tokio::time::timeout(timeout, up.client.request(req)).await
         };
         trial.disarm();
-        match res {
-            Ok(Ok(resp)) => {
-                let status = resp.status();
-                let failed = status.is_server_error();
-                up.record(
-                    i,
-                    if failed {
-                        Outcome::Failure
-                    } else {
-                        Outcome::Success
-                    },
-                );
-                if failed {
-                    shared
-                        .metrics
-                        .upstream_attempt(&up.name, &target.addr, "5xx");
-                } else {
-                    target
-                        .ok_counter
-                        .get_or_init(|| shared.metrics.upstream_ok_counter(&up.name, &target.addr))
-                        .inc();
-                }
-                let retry_status = up
-                    .retry
-                    .as_ref()
-                    .is_some_and(|r| r.on_statuses.contains(&status.as_u16()));
-                // Retry only when the budget allows it now; otherwise the client gets the
-                // upstream's own answer rather than a gateway error.
-                if retry_ok
-                    && retry_status
-                    && attempt + 1 < max_attempts
-                    && up
-                        .retry
-                        .as_ref()
-                        .is_some_and(|r| up.budget.try_retry(r.budget_percent, r.min_retries))
-                {
-                    budget_taken = true;
-                    last_err = Problem::BadGateway;
-                    continue;
-                }
-                return Ok(finish_upstream_response(resp, client_upgrade));
+        let res = res.map(|r| {
+            r.map(|resp| {
+                let (mut parts, body) = resp.into_parts();
+                let upstream_on = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
+                (
+                    Response::from_parts(parts, body.map_err(Into::into).boxed()),
+                    upstream_on,
+                )
+            })
+            .map_err(AttemptError::Pooled)
+        });
+        match settle(
+            res,
+            i,
+            attempt,
+            max_attempts,
+            retry_ok,
+            up,
+            target,
+            shared,
+            ctx,
+            tripped,
+        ) {
+            Settled::Answer(resp, upstream_on) => {
+                return Ok(finish_upstream_response(resp, upstream_on, client_upgrade));
             }
-            Ok(Err(e)) => {
-                if tripped.load(Ordering::Relaxed) {
-                    return Err(body_failure(BodyReadError::TooLarge, ctx));
-                }
-                if ctx.wire_violation().is_some() {
-                    return Err(body_failure(BodyReadError::Failed, ctx));
-                }
-                up.record(i, Outcome::Failure);
-                let kind = if e.is_connect() {
-                    "connect_error"
-                } else {
-                    "error"
-                };
-                shared
-                    .metrics
-                    .upstream_attempt(&up.name, &target.addr, kind);
-                tracing::debug!(
-                    request_id = %ctx.request_id,
-                    upstream = %up.name,
-                    target = %target.addr,
-                    error = %error_chain(&e),
-                    "upstream attempt failed"
-                );
-                last_err = Problem::BadGateway;
-            }
-            Err(_) => {
-                up.record(i, Outcome::Failure);
-                shared
-                    .metrics
-                    .upstream_attempt(&up.name, &target.addr, "timeout");
-                last_err = Problem::GatewayTimeout;
+            Settled::Deny(d) => return Err(d),
+            Settled::Retry(e, taken) => {
+                last_err = e;
+                budget_taken = taken;
             }
         }
         if !retry_ok {
@@ -656,6 +679,129 @@ async fn forward(
         }
     }
     Err(Deny::new(last_err))
+}
+
+/// Why one attempt at an upstream failed, from either client.
+#[derive(Debug, thiserror::Error)]
+enum AttemptError {
+    /// hyper-util's pooled client (HTTP/2, TLS, upgrades, streamed bodies).
+    #[error(transparent)]
+    Pooled(hyper_util::client::legacy::Error),
+    /// The HTTP/1.1 client of cleartext upstreams.
+    #[error(transparent)]
+    H1(crate::upstream::h1::Error),
+}
+
+impl AttemptError {
+    fn is_connect(&self) -> bool {
+        match self {
+            Self::Pooled(e) => e.is_connect(),
+            Self::H1(e) => e.is_connect(),
+        }
+    }
+}
+
+/// An upstream's response and, for a 101, its side of the upgrade.
+type Answered = (Response<Body>, Option<hyper::upgrade::OnUpgrade>);
+
+/// What the retry loop does after one attempt.
+enum Settled {
+    /// Hand this response (and the upstream's side of an upgrade) to the client.
+    Answer(Response<Body>, Option<hyper::upgrade::OnUpgrade>),
+    /// Answer locally.
+    Deny(Deny),
+    /// Try again if the policy allows; the problem to answer otherwise, and whether a retry
+    /// was already taken from the budget.
+    Retry(Problem, bool),
+}
+
+/// Books one attempt's outcome (target health, breaker, metrics) and decides what follows.
+#[allow(clippy::too_many_arguments)]
+fn settle(
+    res: Result<Result<Answered, AttemptError>, tokio::time::error::Elapsed>,
+    i: usize,
+    attempt: u32,
+    max_attempts: u32,
+    retry_ok: bool,
+    up: &Upstream,
+    target: &crate::upstream::Target,
+    shared: &Shared,
+    ctx: &mut RequestCtx,
+    tripped: &AtomicBool,
+) -> Settled {
+    match res {
+        Ok(Ok((resp, upstream_on))) => {
+            let status = resp.status();
+            let failed = status.is_server_error();
+            up.record(
+                i,
+                if failed {
+                    Outcome::Failure
+                } else {
+                    Outcome::Success
+                },
+            );
+            if failed {
+                shared
+                    .metrics
+                    .upstream_attempt(&up.name, &target.addr, "5xx");
+            } else {
+                target
+                    .ok_counter
+                    .get_or_init(|| shared.metrics.upstream_ok_counter(&up.name, &target.addr))
+                    .inc();
+            }
+            let retry_status = up
+                .retry
+                .as_ref()
+                .is_some_and(|r| r.on_statuses.contains(&status.as_u16()));
+            // Retry only when the budget allows it now; otherwise the client gets the
+            // upstream's own answer rather than a gateway error.
+            if retry_ok
+                && retry_status
+                && attempt + 1 < max_attempts
+                && up
+                    .retry
+                    .as_ref()
+                    .is_some_and(|r| up.budget.try_retry(r.budget_percent, r.min_retries))
+            {
+                return Settled::Retry(Problem::BadGateway, true);
+            }
+            Settled::Answer(resp, upstream_on)
+        }
+        Ok(Err(e)) => {
+            if tripped.load(Ordering::Relaxed) {
+                return Settled::Deny(body_failure(BodyReadError::TooLarge, ctx));
+            }
+            if ctx.wire_violation().is_some() {
+                return Settled::Deny(body_failure(BodyReadError::Failed, ctx));
+            }
+            up.record(i, Outcome::Failure);
+            let kind = if e.is_connect() {
+                "connect_error"
+            } else {
+                "error"
+            };
+            shared
+                .metrics
+                .upstream_attempt(&up.name, &target.addr, kind);
+            tracing::debug!(
+                request_id = %ctx.request_id,
+                upstream = %up.name,
+                target = %target.addr,
+                error = %error_chain(&e),
+                "upstream attempt failed"
+            );
+            Settled::Retry(Problem::BadGateway, false)
+        }
+        Err(_) => {
+            up.record(i, Outcome::Failure);
+            shared
+                .metrics
+                .upstream_attempt(&up.name, &target.addr, "timeout");
+            Settled::Retry(Problem::GatewayTimeout, false)
+        }
+    }
 }
 
 /// Bytes of a chunked HTTP/1 body read before forwarding, so bad framing in a small body is
@@ -672,7 +818,7 @@ fn body_failure(e: BodyReadError, ctx: &mut RequestCtx) -> Deny {
 }
 
 /// An IP address as a header value (always valid: digits, dots, colons, hex).
-fn ip_header_value(ip: std::net::IpAddr) -> HeaderValue {
+pub(crate) fn ip_header_value(ip: std::net::IpAddr) -> HeaderValue {
     HeaderValue::from_str(&ip.to_string()).unwrap_or(HeaderValue::from_static("unknown"))
 }
 
@@ -710,13 +856,13 @@ impl CloneParts for http::request::Parts {
 }
 
 fn finish_upstream_response(
-    resp: Response<Incoming>,
+    resp: Response<Body>,
+    upstream_on: Option<hyper::upgrade::OnUpgrade>,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
 ) -> Response<Body> {
     let (mut parts, body) = resp.into_parts();
     let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
     if switching && let Some(client_on) = client_upgrade {
-        let upstream_on = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
         tokio::spawn(async move {
             let Some(upstream_on) = upstream_on else {
                 return;
@@ -737,7 +883,7 @@ fn finish_upstream_response(
     }
     parts.headers.remove(header::SERVER);
     parts.headers.remove(X_POWERED_BY);
-    Response::from_parts(parts, body.map_err(Into::into).boxed())
+    Response::from_parts(parts, body)
 }
 
 /// Response stages, security headers, HSTS and the request id on every answer.
@@ -762,9 +908,7 @@ fn finish_headers(
     if let Some(hsts) = lr.and_then(|l| l.hsts.as_ref()) {
         h.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
     }
-    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-        h.insert(X_REQUEST_ID, v);
-    }
+    h.insert(X_REQUEST_ID, ctx.request_id_value.clone());
     ctx.rate_limit
         .apply(h, route.and_then(|r| r.rate_limit_policy.as_ref()));
 }
@@ -805,7 +949,7 @@ fn host_of<B>(req: &Request<B>) -> Option<String> {
 }
 
 /// Propagates a well-formed incoming `X-Request-Id` (1-128 of `[A-Za-z0-9._-]`), or makes one.
-fn request_id(headers: &http::HeaderMap) -> String {
+fn request_id(headers: &http::HeaderMap) -> (String, HeaderValue) {
     if let Some(v) = headers.get(X_REQUEST_ID)
         && !v.is_empty()
         && v.len() <= 128
@@ -814,7 +958,7 @@ fn request_id(headers: &http::HeaderMap) -> String {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
         && let Ok(s) = v.to_str()
     {
-        return s.to_owned();
+        return (s.to_owned(), v.clone());
     }
     // 128 random bits as 32 lower-case hex digits, without the formatting machinery.
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -823,7 +967,8 @@ fn request_id(headers: &http::HeaderMap) -> String {
     for i in (0..32).rev() {
         out.push(char::from(HEX[((r >> (i * 4)) & 0xf) as usize]));
     }
-    out
+    let value = HeaderValue::from_str(&out).unwrap_or(HeaderValue::from_static("-"));
+    (out, value)
 }
 
 fn selected_headers<B>(req: &Request<B>, snap: &Snapshot) -> Vec<(String, String)> {
@@ -853,6 +998,23 @@ pub fn normalise_path(raw: &str) -> Option<String> {
     if !raw.starts_with('/') {
         return None;
     }
+    let bytes = raw.as_bytes();
+    // Most paths need nothing: no escapes, backslashes or NULs, and no segment that is empty
+    // or starts with a dot. Those come out of the full pass below unchanged.
+    let mut prev = 0u8;
+    let plain = bytes.iter().all(|&b| {
+        let ok = !(matches!(b, b'%' | b'\\' | 0) || (prev == b'/' && matches!(b, b'/' | b'.')));
+        prev = b;
+        ok
+    });
+    if plain {
+        return Some(raw.to_owned());
+    }
+    normalise_full(raw)
+}
+
+/// The full pass of [`normalise_path`] for a path starting with `/`.
+fn normalise_full(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
     let mut decoded: Vec<u8> = Vec::with_capacity(raw.len());
     let mut i = 0;
@@ -941,13 +1103,40 @@ mod tests {
     }
 
     #[test]
+    fn quick_path_check_agrees_with_the_full_pass() {
+        // Every path up to seven bytes over an alphabet of the characters that matter.
+        let alphabet = ['/', 'a', '.', '%', '2', 'f', '\\', 'Z'];
+        let mut paths = vec![String::from("/")];
+        let mut checked = 0;
+        for _ in 0..6 {
+            let mut next = Vec::new();
+            for p in &paths {
+                for c in alphabet {
+                    let mut q = p.clone();
+                    q.push(c);
+                    assert_eq!(normalise_path(&q), normalise_full(&q), "{q:?}");
+                    checked += 1;
+                    next.push(q);
+                }
+            }
+            paths = next;
+        }
+        assert!(checked > 290_000);
+    }
+
+    #[test]
     fn propagates_only_wellformed_request_ids() {
         let mut h = http::HeaderMap::new();
         h.insert("x-request-id", "abc-123".parse().unwrap());
-        assert_eq!(request_id(&h), "abc-123");
+        let (id, value) = request_id(&h);
+        assert_eq!(
+            (id.as_str(), value.to_str().unwrap()),
+            ("abc-123", "abc-123")
+        );
         h.insert("x-request-id", "bad id!".parse().unwrap());
-        let id = request_id(&h);
+        let (id, value) = request_id(&h);
         assert_eq!(id.len(), 32);
         assert_ne!(id, "bad id!");
+        assert_eq!(value.to_str().unwrap(), id);
     }
 }

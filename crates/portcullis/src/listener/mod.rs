@@ -173,6 +173,8 @@ pub struct ConnInfo {
     pub last_active: AtomicU64,
     /// What the strict HTTP/1 framing check found, when the listener runs it.
     pub wire: Option<Arc<wire::WireState>>,
+    /// The peer's IP address as header text (`X-Forwarded-For`, `X-Real-IP`), made once.
+    pub peer_text: http::HeaderValue,
 }
 
 /// Decrements the listener's connection count when the connection ends.
@@ -296,6 +298,7 @@ fn new_info(
         in_flight: AtomicUsize::new(0),
         last_active: AtomicU64::new(now_ms()),
         wire,
+        peer_text: crate::proxy::ip_header_value(peer.ip()),
     })
 }
 

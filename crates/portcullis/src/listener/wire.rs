@@ -251,8 +251,37 @@ impl Default for Scanner {
     }
 }
 
+/// RFC 9110 token characters, as a table.
+const TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        i += 1;
+    }
+    t
+};
+
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
 
 fn is_value_byte(b: u8) -> bool {
@@ -312,6 +341,20 @@ impl Scanner {
                 // ends them goes through the state machine below.
                 St::Value if self.field == Field::Other && is_value_byte(bytes[0]) => {
                     let n = bytes.iter().take_while(|b| is_value_byte(**b)).count();
+                    bytes = &bytes[n..];
+                }
+                // Field names too: only the first bytes are kept, to recognise the framing
+                // fields.
+                St::Name if is_tchar(bytes[0]) => {
+                    let n = bytes.iter().take_while(|b| is_tchar(**b)).count();
+                    let at = usize::from(self.tok_len).min(self.name.len());
+                    let room = (self.name.len() - at).min(n);
+                    for (slot, b) in self.name[at..at + room].iter_mut().zip(bytes) {
+                        *slot = b.to_ascii_lowercase();
+                    }
+                    self.tok_len = self
+                        .tok_len
+                        .saturating_add(u16::try_from(n).unwrap_or(u16::MAX));
                     bytes = &bytes[n..];
                 }
                 St::Target if self.tok_len > 0 && (0x21..=0x7e).contains(&bytes[0]) => {

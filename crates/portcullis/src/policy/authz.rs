@@ -124,7 +124,9 @@ mod tests {
     fn ctx(roles: &[&str], scopes: &[&str], claims: Value) -> RequestCtx {
         RequestCtx {
             request_id: "r".into(),
+            request_id_value: http::HeaderValue::from_static("r"),
             peer: "127.0.0.1:1".parse().expect("addr"),
+            peer_text: http::HeaderValue::from_static("127.0.0.1"),
             client_ip: "127.0.0.1".parse().expect("ip"),
             listener: Arc::from("l"),
             scheme: "http",

@@ -110,8 +110,12 @@ pub type Decisions = smallvec::SmallVec<[(&'static str, &'static str); 8]>;
 pub struct RequestCtx {
     /// Request id (propagated from a valid incoming `X-Request-Id` or generated).
     pub request_id: String,
+    /// The request id as a header value, for the upstream request and the response.
+    pub request_id_value: http::HeaderValue,
     /// TCP peer.
     pub peer: SocketAddr,
+    /// The peer's IP address as header text.
+    pub peer_text: http::HeaderValue,
     /// Real client IP after trusted proxies.
     pub client_ip: IpAddr,
     /// Listener name.

@@ -6,6 +6,7 @@
 
 pub mod balance;
 pub mod client;
+pub mod h1;
 pub mod health;
 pub mod state;
 
@@ -64,6 +65,8 @@ pub struct Target {
     pub state: Arc<TargetState>,
     /// Counter of successful attempts, fetched on first use.
     pub ok_counter: std::sync::OnceLock<prometheus_client::metrics::counter::Counter>,
+    /// Idle connections for the HTTP/1.1 client, when the upstream speaks cleartext HTTP/1.1.
+    pub h1: Option<Arc<h1::Pool>>,
 }
 
 /// Passive ejection.
@@ -522,20 +525,32 @@ pub fn compile_upstreams(
             )),
         );
         let client = registry.client(client_key.clone(), || client::build(&settings));
-        live_clients.push(client_key);
+        let cleartext_h1 = settings.protocol == Protocol::Http1 && settings.tls.is_none();
         let targets = addrs
             .iter()
             .zip(&weights)
             .map(|(a, w)| {
                 live_targets.push((name.clone(), a.clone()));
+                let h1 = cleartext_h1.then(|| {
+                    registry.h1_pool(&client_key, a, || {
+                        h1::Pool::new(
+                            a,
+                            settings.connect_timeout,
+                            settings.idle_timeout,
+                            settings.max_idle,
+                        )
+                    })
+                });
                 Target {
                     addr: a.clone(),
                     weight: *w,
                     state: registry.target(name, a),
                     ok_counter: std::sync::OnceLock::new(),
+                    h1,
                 }
             })
             .collect();
+        live_clients.push(client_key);
         let passive = u.passive.as_ref().map(|p| Passive {
             consecutive_failures: p.consecutive_failures.unwrap_or(3).max(1),
             ejection: d(&p.ejection_time, 30),

@@ -113,6 +113,8 @@ pub struct Registry {
     targets: Mutex<HashMap<(String, String), Arc<TargetState>>>,
     budgets: Mutex<HashMap<String, Arc<RetryBudget>>>,
     clients: Mutex<HashMap<String, super::client::HttpClient>>,
+    /// Idle HTTP/1.1 connections per (client key, target address).
+    h1_pools: Mutex<HashMap<(String, String), Arc<super::h1::Pool>>>,
     /// JWKS sources, kept while a config uses them.
     pub jwks: crate::policy::authn::jwks::JwksRegistry,
     /// Traffic-control state (counters, stores, bans, in-flight counts), kept across reloads.
@@ -144,6 +146,19 @@ impl Registry {
         map.entry(key).or_insert_with(make).clone()
     }
 
+    /// The pool of idle HTTP/1.1 connections to `addr` under client settings `key`.
+    pub fn h1_pool(
+        &self,
+        key: &str,
+        addr: &str,
+        make: impl FnOnce() -> Arc<super::h1::Pool>,
+    ) -> Arc<super::h1::Pool> {
+        let mut map = lock(&self.h1_pools);
+        map.entry((key.to_owned(), addr.to_owned()))
+            .or_insert_with(make)
+            .clone()
+    }
+
     /// Forgets state of targets and clients no longer in `live` config, so the registry stays
     /// bounded by what the current config names.
     pub fn retain(&self, live_targets: &[(String, String)], live_clients: &[String]) {
@@ -151,6 +166,10 @@ impl Registry {
         t.retain(|k, _| live_targets.contains(k));
         let mut c = lock(&self.clients);
         c.retain(|k, _| live_clients.contains(k));
+        let mut p = lock(&self.h1_pools);
+        p.retain(|(k, addr), _| {
+            live_clients.contains(k) && live_targets.iter().any(|(_, a)| a == addr)
+        });
         let mut b = lock(&self.budgets);
         b.retain(|k, _| live_targets.iter().any(|(u, _)| u == k));
     }

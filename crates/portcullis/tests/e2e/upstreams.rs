@@ -1,10 +1,13 @@
 //! Load balancing, passive ejection with retries, active health checks, circuit breaking.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http::Request;
+use http_body_util::BodyExt;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 use crate::support::{BASE, Gateway, empty, get, plain_client, send, start_upstream};
 
@@ -303,4 +306,166 @@ routes:
         .body(crate::support::full(vec![b'x'; 4096]))
         .expect("req");
     let _ = send(&c, big).await;
+}
+
+/// A raw HTTP/1.1 upstream: reads request heads (and `Content-Length` bodies) off each
+/// connection and writes `reply(path)` for each. A reply of `(text, true)` closes the
+/// connection after it, without saying so in the response. Counts accepted connections.
+async fn raw_upstream(
+    reply: fn(&str) -> (&'static str, bool),
+) -> (crate::support::TestServer, Arc<AtomicUsize>) {
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let server = crate::support::serve_on(listener, move |tcp| {
+        count.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let (r, mut w) = tcp.into_split();
+            let mut r = tokio::io::BufReader::new(r);
+            loop {
+                let mut path = None;
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    match r.read_line(&mut line).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                    if path.is_none() {
+                        path = line.split(' ').nth(1).map(str::to_owned);
+                    } else if let Some(v) =
+                        line.to_ascii_lowercase().strip_prefix("content-length:")
+                    {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0u8; length];
+                if r.read_exact(&mut body).await.is_err() {
+                    return;
+                }
+                let (text, close) = reply(path.as_deref().unwrap_or("/"));
+                if w.write_all(text.as_bytes()).await.is_err() || close {
+                    return;
+                }
+            }
+        }
+    });
+    (server, accepted)
+}
+
+#[tokio::test]
+async fn idle_connections_the_upstream_closed_cost_no_request() {
+    // Every connection serves one response and is then closed by the upstream, as a server
+    // with a short keep-alive timeout does, without `Connection: close`.
+    let (up, accepted) =
+        raw_upstream(|_| ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true)).await;
+    let yaml = format!(
+        r#"
+{BASE}upstreams:
+  u: {{ targets: ["{}"] }}
+routes:
+  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: u }}
+"#,
+        up.addr
+    );
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    // Back to back: a GET may find its pooled connection closed only when it uses it, and is
+    // then sent again on a new one.
+    for i in 0..30 {
+        let (st, body) = get(&c, &gw.url("/g")).await;
+        assert_eq!((st, body.as_str()), (200, "ok"), "GET {i}");
+    }
+    // A POST is never sent twice; a connection closed while idle is noticed before use.
+    for i in 0..10 {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let req = Request::post(gw.url("/p"))
+            .body(crate::support::full("{}"))
+            .expect("req");
+        let (st, body) = send(&c, req).await;
+        assert_eq!((st, body.as_str()), (200, "ok"), "POST {i}");
+    }
+    assert!(accepted.load(Ordering::SeqCst) >= 40);
+}
+
+#[tokio::test]
+async fn upstream_responses_with_bad_framing_are_refused_and_never_reused() {
+    let (up, accepted) = raw_upstream(|path| match path {
+        "/both" => (
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            false,
+        ),
+        "/coding" => ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxyz", false),
+        "/lengths" => (
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nokk",
+            false,
+        ),
+        "/badchunk" => (
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n0\r\n\r\n",
+            false,
+        ),
+        "/extra" => (
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil",
+            false,
+        ),
+        "/chunked" => (
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+            false,
+        ),
+        "/eof" => ("HTTP/1.1 200 OK\r\n\r\nto the end", true),
+        _ => ("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood", false),
+    })
+    .await;
+    let yaml = format!(
+        r#"
+{BASE}upstreams:
+  u: {{ targets: ["{}"] }}
+routes:
+  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: u }}
+"#,
+        up.addr
+    );
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    for path in ["/both", "/coding", "/lengths"] {
+        let (st, _) = get(&c, &gw.url(path)).await;
+        assert_eq!(st, 502, "{path}");
+        let (st, body) = get(&c, &gw.url("/ok")).await;
+        assert_eq!((st, body.as_str()), (200, "good"), "after {path}");
+    }
+    // Bad chunk framing is found while the body streams: the client's response breaks off
+    // (before or after its head, depending on what was flushed).
+    let req = Request::get(gw.url("/badchunk"))
+        .body(empty())
+        .expect("req");
+    let broken = match c.request(req).await {
+        Err(_) => true,
+        Ok(resp) => resp.into_body().collect().await.is_err(),
+    };
+    assert!(broken, "/badchunk must not complete");
+    // Bytes past the end of a response never become the next client's response.
+    let (st, body) = get(&c, &gw.url("/extra")).await;
+    assert_eq!((st, body.as_str()), (200, "ok"));
+    for _ in 0..3 {
+        let (st, body) = get(&c, &gw.url("/ok")).await;
+        assert_eq!((st, body.as_str()), (200, "good"));
+    }
+    let (st, body) = get(&c, &gw.url("/chunked")).await;
+    assert_eq!((st, body.as_str()), (200, "abcde"));
+    let (st, body) = get(&c, &gw.url("/eof")).await;
+    assert_eq!((st, body.as_str()), (200, "to the end"));
+    let before = accepted.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        let (st, _) = get(&c, &gw.url("/ok")).await;
+        assert_eq!(st, 200);
+    }
+    assert!(
+        accepted.load(Ordering::SeqCst) <= before + 1,
+        "clean responses keep their connection"
+    );
 }
