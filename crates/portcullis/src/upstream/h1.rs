@@ -289,14 +289,8 @@ impl Pool {
             framing => ResponseBody {
                 conn: Some(conn),
                 pool: self.clone(),
-                state: match framing {
-                    Framing::Length(n) => State::Length(n),
-                    Framing::Chunked => State::ChunkSize,
-                    _ => State::Eof,
-                },
+                dec: Decoder::new(framing),
                 keep_alive: head.keep_alive && !matches!(framing, Framing::ToEof),
-                trailers: None,
-                trailer_bytes: 0,
             }
             .boxed(),
         };
@@ -429,6 +423,10 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Parsed, Error> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut res = httparse::Response::new(&mut slots);
     let len = match res.parse(buf) {
+        // The same limit whether the head arrived whole or in pieces.
+        Ok(httparse::Status::Complete(n)) if n > MAX_HEAD => {
+            return Err(Error::Invalid("response head too large"));
+        }
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
         Err(httparse::Error::TooManyHeaders) => {
@@ -602,39 +600,49 @@ enum State {
     Done,
 }
 
-/// A response body still being read from its connection; the connection returns to the
-/// pool when the body ends cleanly, and is closed if the body is dropped early or fails.
+/// Decodes a response body from a buffer; the caller reads from the socket when it asks for
+/// more. No I/O here, so the fuzz target drives exactly the code the client runs.
 #[derive(Debug)]
-struct ResponseBody {
-    conn: Option<Conn>,
-    pool: Arc<Pool>,
+struct Decoder {
     state: State,
-    keep_alive: bool,
     trailers: Option<HeaderMap>,
     trailer_bytes: usize,
 }
 
-/// What one step of reading a response body produced.
+/// What one step of decoding produced.
 enum Step {
-    Pending,
+    /// The buffer holds no more of the body: read more.
+    NeedMore,
     Data(Bytes),
     Trailers(HeaderMap),
     End,
     Fail(&'static str),
 }
 
-impl ResponseBody {
-    /// The body ended cleanly: the connection goes back to the pool if it may.
-    fn release(&mut self, conn: Conn) {
-        self.state = State::Done;
-        if self.keep_alive {
-            self.pool.put(conn);
+impl Decoder {
+    fn new(framing: Framing) -> Self {
+        Self {
+            state: match framing {
+                Framing::None => State::Done,
+                Framing::Length(n) => State::Length(n),
+                Framing::Chunked => State::ChunkSize,
+                Framing::ToEof => State::Eof,
+            },
+            trailers: None,
+            trailer_bytes: 0,
         }
+    }
+
+    /// Whether the body has ended.
+    fn done(&self) -> bool {
+        matches!(self.state, State::Done | State::Length(0))
     }
 
     /// One line (without CRLF) from the buffer, or `None` when more bytes are needed.
     fn take_line(buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, &'static str> {
         match memchr::memchr(b'\n', buf) {
+            // The same limit whether the line arrived whole or in pieces.
+            Some(i) if i > max => Err("chunked line too long"),
             Some(i) => {
                 if i == 0 || buf[i - 1] != b'\r' {
                     return Err("chunked line not ended by CRLF");
@@ -647,14 +655,27 @@ impl ResponseBody {
         }
     }
 
-    /// Decodes from the buffer, reading from the socket when it needs more.
-    fn step(&mut self, conn: &mut Conn, cx: &mut Context<'_>) -> Step {
+    /// The connection reached its end: the end of the body only when it runs to the end.
+    fn at_eof(&mut self) -> Step {
+        if matches!(self.state, State::Eof) {
+            self.state = State::Done;
+            Step::End
+        } else {
+            Step::Fail("connection closed before the end of the body")
+        }
+    }
+
+    /// Decodes what the buffer holds, up to one frame.
+    fn decode(&mut self, buf: &mut BytesMut) -> Step {
         loop {
-            let need_more = match self.state {
-                State::Done | State::Length(0) => return Step::End,
-                State::Length(left) | State::ChunkData(left) if !conn.buf.is_empty() => {
-                    let take = left.min(conn.buf.len() as u64);
-                    let data = conn.buf.split_to(take as usize).freeze();
+            match self.state {
+                State::Done | State::Length(0) => {
+                    self.state = State::Done;
+                    return Step::End;
+                }
+                State::Length(left) | State::ChunkData(left) if !buf.is_empty() => {
+                    let take = left.min(buf.len() as u64);
+                    let data = buf.split_to(take as usize).freeze();
                     let left = left - take;
                     self.state = match self.state {
                         State::Length(_) => State::Length(left),
@@ -663,37 +684,30 @@ impl ResponseBody {
                     };
                     return Step::Data(data);
                 }
-                State::Length(_) | State::ChunkData(_) => true,
-                State::Eof if !conn.buf.is_empty() => return Step::Data(conn.buf.split().freeze()),
-                State::Eof => true,
-                State::ChunkSize => match Self::take_line(&mut conn.buf, MAX_CHUNK_LINE) {
+                State::Eof if !buf.is_empty() => return Step::Data(buf.split().freeze()),
+                State::Length(_) | State::ChunkData(_) | State::Eof => return Step::NeedMore,
+                State::ChunkSize => match Self::take_line(buf, MAX_CHUNK_LINE) {
                     Err(why) => return Step::Fail(why),
-                    Ok(None) => true,
+                    Ok(None) => return Step::NeedMore,
                     Ok(Some(line)) => match parse_chunk_size(&line) {
                         None => return Step::Fail("invalid chunk size"),
-                        Some(0) => {
-                            self.state = State::Trailers;
-                            false
-                        }
-                        Some(n) => {
-                            self.state = State::ChunkData(n);
-                            false
-                        }
+                        Some(0) => self.state = State::Trailers,
+                        Some(n) => self.state = State::ChunkData(n),
                     },
                 },
-                State::ChunkEnd if conn.buf.len() >= 2 => {
-                    if &conn.buf[..2] != b"\r\n" {
+                State::ChunkEnd if buf.len() >= 2 => {
+                    if &buf[..2] != b"\r\n" {
                         return Step::Fail("chunk data not followed by CRLF");
                     }
-                    conn.buf.advance(2);
+                    buf.advance(2);
                     self.state = State::ChunkSize;
-                    false
                 }
-                State::ChunkEnd => true,
-                State::Trailers => match Self::take_line(&mut conn.buf, MAX_CHUNK_LINE) {
+                State::ChunkEnd => return Step::NeedMore,
+                State::Trailers => match Self::take_line(buf, MAX_CHUNK_LINE) {
                     Err(why) => return Step::Fail(why),
-                    Ok(None) => true,
+                    Ok(None) => return Step::NeedMore,
                     Ok(Some(line)) if line.is_empty() => {
+                        self.state = State::Done;
                         return match self.trailers.take() {
                             Some(t) => Step::Trailers(t),
                             None => Step::End,
@@ -717,26 +731,28 @@ impl ResponseBody {
                             return Step::Fail("malformed trailer field");
                         };
                         map.append(name, value);
-                        false
                     }
                 },
-            };
-            if !need_more {
-                continue;
             }
-            conn.buf.reserve(READ_CHUNK);
-            match tokio_util::io::poll_read_buf(Pin::new(&mut conn.io), cx, &mut conn.buf) {
-                Poll::Pending => return Step::Pending,
-                Poll::Ready(Ok(0)) if matches!(self.state, State::Eof) => {
-                    self.keep_alive = false;
-                    return Step::End;
-                }
-                Poll::Ready(Ok(0)) => {
-                    return Step::Fail("connection closed before the end of the body");
-                }
-                Poll::Ready(Ok(_)) => {}
-                Poll::Ready(Err(_)) => return Step::Fail("read failed"),
-            }
+        }
+    }
+}
+
+/// A response body still being read from its connection; the connection returns to the
+/// pool when the body ends cleanly, and is closed if the body is dropped early or fails.
+#[derive(Debug)]
+struct ResponseBody {
+    conn: Option<Conn>,
+    pool: Arc<Pool>,
+    dec: Decoder,
+    keep_alive: bool,
+}
+
+impl ResponseBody {
+    /// The body ended cleanly: the connection goes back to the pool if it may.
+    fn release(&mut self, conn: Conn) {
+        if self.keep_alive {
+            self.pool.put(conn);
         }
     }
 }
@@ -753,13 +769,29 @@ impl http_body::Body for ResponseBody {
         let Some(mut conn) = this.conn.take() else {
             return Poll::Ready(None);
         };
-        match this.step(&mut conn, cx) {
-            Step::Pending => {
-                this.conn = Some(conn);
-                Poll::Pending
+        let step = loop {
+            match this.dec.decode(&mut conn.buf) {
+                Step::NeedMore => {}
+                step => break step,
             }
+            conn.buf.reserve(READ_CHUNK);
+            match tokio_util::io::poll_read_buf(Pin::new(&mut conn.io), cx, &mut conn.buf) {
+                Poll::Pending => {
+                    this.conn = Some(conn);
+                    return Poll::Pending;
+                }
+                Poll::Ready(Ok(0)) => {
+                    this.keep_alive = false;
+                    break this.dec.at_eof();
+                }
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(_)) => break Step::Fail("read failed"),
+            }
+        };
+        match step {
+            Step::NeedMore => Poll::Pending,
             Step::Data(data) => {
-                if matches!(this.state, State::Length(0)) {
+                if this.dec.done() {
                     this.release(conn);
                 } else {
                     this.conn = Some(conn);
@@ -775,23 +807,113 @@ impl http_body::Body for ResponseBody {
                 Poll::Ready(None)
             }
             Step::Fail(why) => {
-                this.state = State::Done;
+                this.dec.state = State::Done;
                 Poll::Ready(Some(Err(Box::new(BodyError(why)))))
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.state, State::Done | State::Length(0))
+        self.dec.done()
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self.state {
+        match self.dec.state {
             State::Length(n) => SizeHint::with_exact(n),
             State::Done => SizeHint::with_exact(0),
             _ => SizeHint::default(),
         }
     }
+}
+
+/// What the client makes of one response's bytes (for the fuzz target and tests).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// Final status.
+    pub status: u16,
+    /// Header fields handed on.
+    pub fields: Vec<(String, Vec<u8>)>,
+    /// The body, de-chunked.
+    pub body: Vec<u8>,
+    /// Trailer fields.
+    pub trailers: Vec<(String, Vec<u8>)>,
+    /// Whether the connection would go back to the pool.
+    pub reusable: bool,
+}
+
+/// Runs the client's head parser and body decoder over `bytes`, received in pieces ending at
+/// the offsets in `cuts`, then the end of the connection. `Err` names the first refusal. The
+/// answer must not depend on where the cuts fall.
+pub fn decode_response(
+    bytes: &[u8],
+    cuts: &[usize],
+    head_request: bool,
+) -> Result<Decoded, String> {
+    let mut pieces = cuts
+        .iter()
+        .copied()
+        .filter(|&c| c <= bytes.len())
+        .chain(std::iter::once(bytes.len()));
+    let mut fed = 0;
+    let mut buf = BytesMut::new();
+    let mut more = |buf: &mut BytesMut| -> bool {
+        for end in pieces.by_ref() {
+            if end > fed {
+                buf.extend_from_slice(&bytes[fed..end]);
+                fed = end;
+                return true;
+            }
+        }
+        false
+    };
+    let head = loop {
+        if !buf.is_empty() {
+            match parse_head(&mut buf, head_request).map_err(|e| e.to_string())? {
+                Parsed::Final(h) => break h,
+                Parsed::Interim => continue,
+                Parsed::Partial if buf.len() >= MAX_HEAD => return Err("head too large".into()),
+                Parsed::Partial => {}
+            }
+        }
+        if !more(&mut buf) {
+            return Err("closed in the head".into());
+        }
+    };
+    let text = |m: &HeaderMap| {
+        m.iter()
+            .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+            .collect::<Vec<_>>()
+    };
+    let mut out = Decoded {
+        status: head.status.as_u16(),
+        fields: text(&head.headers),
+        body: Vec::new(),
+        trailers: Vec::new(),
+        reusable: head.keep_alive && head.framing != Framing::ToEof,
+    };
+    let mut dec = Decoder::new(head.framing);
+    loop {
+        let step = match dec.decode(&mut buf) {
+            Step::NeedMore if more(&mut buf) => continue,
+            Step::NeedMore => {
+                out.reusable = false;
+                dec.at_eof()
+            }
+            step => step,
+        };
+        match step {
+            Step::Data(d) => out.body.extend_from_slice(&d),
+            Step::Trailers(t) => {
+                out.trailers = text(&t);
+                break;
+            }
+            Step::End | Step::NeedMore => break,
+            Step::Fail(why) => return Err(why.to_owned()),
+        }
+    }
+    // Bytes past the end (received now or later) retire the connection.
+    out.reusable &= buf.is_empty() && fed == bytes.len();
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -1139,6 +1261,39 @@ mod tests {
             let (s, _, _, _) = get(&p).await.unwrap();
             assert_eq!(s, 200);
         }
+    }
+
+    #[test]
+    fn decoding_does_not_depend_on_how_bytes_arrive() {
+        let samples: [&[u8]; 6] = [
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;e\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA",
+            b"HTTP/1.1 200 OK\r\n\r\nto the end",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort",
+        ];
+        for bytes in samples {
+            let whole = decode_response(bytes, &[], false);
+            for cut in 0..bytes.len() {
+                assert_eq!(decode_response(bytes, &[cut], false), whole, "cut at {cut}");
+            }
+            let each: Vec<usize> = (1..bytes.len()).collect();
+            assert_eq!(decode_response(bytes, &each, false), whole);
+        }
+        let ok = decode_response(samples[1], &[], false).unwrap();
+        assert_eq!((ok.body.as_slice(), ok.reusable), (&b"abc"[..], true));
+        assert_eq!(ok.trailers, vec![("x-t".to_owned(), b"1".to_vec())]);
+        assert!(!decode_response(samples[2], &[], false).unwrap().reusable);
+        assert!(!decode_response(samples[3], &[], false).unwrap().reusable);
+        assert!(decode_response(samples[4], &[], false).is_err());
+        assert!(decode_response(samples[5], &[], false).is_err());
+        // A chunk line over the limit is refused however it arrives.
+        let mut long = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;".to_vec();
+        long.extend(std::iter::repeat_n(b'x', MAX_CHUNK_LINE));
+        long.extend_from_slice(b"\r\na\r\n0\r\n\r\n");
+        assert!(decode_response(&long, &[], false).is_err());
+        assert!(decode_response(&long, &[60, 2000], false).is_err());
     }
 
     #[test]
