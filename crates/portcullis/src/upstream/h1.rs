@@ -420,9 +420,13 @@ enum Parsed {
 
 /// Parses a response head at the start of `buf`, removing it from `buf` when complete.
 fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Parsed, Error> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut res = httparse::Response::new(&mut slots);
-    let len = match res.parse(buf) {
+    // Left uninitialised: filling 128 empty slots on every parse cost more than the parse.
+    let mut slots =
+        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut []);
+    let len = match httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut res, buf, &mut slots)
+    {
         // The same limit whether the head arrived whole or in pieces.
         Ok(httparse::Status::Complete(n)) if n > MAX_HEAD => {
             return Err(Error::Invalid("response head too large"));
