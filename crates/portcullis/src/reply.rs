@@ -174,6 +174,9 @@ pub fn problem_with_errors(
     let body = Bytes::from(out);
     let mut resp = Response::new(full(body));
     *resp.status_mut() = problem.status();
+    // Room for the headers every answer gets later (security headers, request id, a
+    // challenge), so the map does not grow several times.
+    *resp.headers_mut() = http::HeaderMap::with_capacity(12);
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
@@ -186,19 +189,30 @@ pub fn problem_with_errors(
 /// Appends `s` as a JSON string literal (RFC 8259 escaping).
 fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
+    // Runs of characters that need no escape are copied whole.
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            b if b < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        } else {
+            out.push_str(esc);
         }
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 
@@ -251,5 +265,25 @@ mod tests {
         assert_eq!(v["detail"], detail);
         assert_eq!(v["status"], 400);
         assert_eq!(v["title"], "Malformed request");
+    }
+
+    #[test]
+    fn json_strings_match_serde_json() {
+        for text in [
+            "",
+            "plain",
+            "\"",
+            "a\\b",
+            "caf\u{e9} \u{1F600} \u{7f}",
+            "\u{0}\u{1f}\r\n\t\u{8}\u{c}",
+            "end\\",
+            "\"start",
+            "mixed \u{2028} and \u{1} and \"q\"",
+        ] {
+            let mut out = String::new();
+            push_json_str(&mut out, text);
+            let back: String = serde_json::from_str(&out).unwrap();
+            assert_eq!(back, text, "{out}");
+        }
     }
 }

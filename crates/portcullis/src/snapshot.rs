@@ -18,7 +18,7 @@ use crate::upstream::Upstream;
 #[derive(Debug)]
 pub struct Snapshot {
     /// Listeners by name.
-    pub listeners: HashMap<String, Arc<ListenerRuntime>>,
+    pub listeners: HashMap<String, Arc<ListenerRuntime>, foldhash::fast::RandomState>,
     /// Admin bind address.
     pub admin_bind: SocketAddr,
     /// Routes.

@@ -119,7 +119,8 @@ fn compile(
     registry: &Registry,
     errs: &mut Collector,
 ) -> Option<Snapshot> {
-    let mut listeners = std::collections::HashMap::new();
+    // Looked up by name on every request; names come from the config, so a fast seeded hash.
+    let mut listeners = std::collections::HashMap::default();
     let mut binds = HashSet::new();
     if raw.listeners.is_empty() {
         errs.push("listeners", "at least one listener is required");
