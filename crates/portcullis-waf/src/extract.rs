@@ -142,9 +142,12 @@ pub(crate) fn label_part(raw: &[u8]) -> String {
 
 /// Appends [`label_part`] of `raw` to `out`: at most 64 characters, control characters as `?`.
 fn push_label_part(out: &mut String, raw: &[u8]) {
-    if raw.len() <= 64 && raw.iter().all(|b| (0x20..0x7f).contains(b)) {
+    if raw.len() <= 64
+        && raw.iter().all(|b| (0x20..0x7f).contains(b))
+        && let Ok(s) = std::str::from_utf8(raw)
+    {
         // Printable ASCII (nearly every name): already what the loop below would make.
-        out.push_str(&String::from_utf8_lossy(raw));
+        out.push_str(s);
         return;
     }
     out.extend(
@@ -159,7 +162,12 @@ fn push_label_part(out: &mut String, raw: &[u8]) {
 pub(crate) fn extract(req: &RequestView<'_>, limits: &Limits) -> Extracted {
     let mut c = Collector {
         limits,
-        out: Extracted::default(),
+        out: Extracted {
+            // A typical API request has a few dozen inputs; growing from empty cost more
+            // than the remembered-input checks of a whole request.
+            inputs: Vec::with_capacity(64),
+            ..Extracted::default()
+        },
         bytes_used: 0,
         overflow: false,
         truncated_reported: false,

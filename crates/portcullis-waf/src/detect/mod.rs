@@ -246,8 +246,10 @@ pub(crate) fn label_context(input: &Input) -> &str {
 
 /// The parameter name at the end of a label: `sku` for `json:/items/0/sku` or `query:sku`.
 pub(crate) fn param_name(label: &str) -> &str {
-    let last = label.rsplit(':').next().unwrap_or("");
-    last.rsplit('/').next().unwrap_or("")
+    // Byte searches: `:` and `/` are ASCII, so the cuts fall on character boundaries. This
+    // runs for every input, remembered or not.
+    let tail = memchr::memrchr(b':', label.as_bytes()).map_or(label, |i| &label[i + 1..]);
+    memchr::memrchr(b'/', tail.as_bytes()).map_or(tail, |i| &tail[i + 1..])
 }
 
 /// Sorted-slice membership for small static word lists.
@@ -327,5 +329,35 @@ pub(crate) mod testing {
         f.sort_unstable();
         f.dedup();
         f
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::param_name;
+
+    #[test]
+    fn param_name_is_the_last_segment_after_the_last_colon() {
+        for (label, want) in [
+            ("json:/items/0/sku", "sku"),
+            ("query:page", "page"),
+            ("form:a/b", "b"),
+            ("path", "path"),
+            ("json:/", ""),
+            ("json:/caf\u{e9}/n\u{e4}me", "n\u{e4}me"),
+            ("a:b:c/d", "d"),
+            ("header:x-forwarded-for", "x-forwarded-for"),
+            ("", ""),
+        ] {
+            let old = label
+                .rsplit(':')
+                .next()
+                .unwrap_or("")
+                .rsplit('/')
+                .next()
+                .unwrap_or("");
+            assert_eq!(param_name(label), want, "{label}");
+            assert_eq!(param_name(label), old, "{label}");
+        }
     }
 }
