@@ -480,7 +480,7 @@ async fn forward(
     // A small body of declared length is read whole, so the request can take the HTTP/1.1
     // client (which writes head and body at once) on a cleartext HTTP/1.1 upstream.
     let h1_cap = match declared {
-        Some(n) if n <= h1::MAX_BODY && !upgrade && up.targets.iter().all(|t| t.h1.is_some()) => n,
+        Some(n) if n <= h1::MAX_BODY && !upgrade && up.cleartext_h1 => n,
         _ => 0,
     };
     let cap = retry_cap.max(framing_cap).max(h1_cap).min(limit);
@@ -564,11 +564,11 @@ async fn forward(
         let mut trial = crate::upstream::TrialGuard::new(&target.state, is_trial);
         // The HTTP/1.1 client takes what it can send in one piece: no upgrade, and a body that
         // is absent or already in memory. It borrows the parts, so nothing is cloned per try.
-        if let Some(pool) = &target.h1
-            && !upgrade
-            && (bodiless || replay.is_some())
-            && let Some(p) = parts_slot.as_ref()
-        {
+        let h1_pool = target
+            .h1
+            .as_ref()
+            .filter(|_| !upgrade && (bodiless || replay.is_some()));
+        let res = if let (Some(pool), Some(p)) = (h1_pool, parts_slot.as_ref()) {
             let no_body = Bytes::new();
             let res = {
                 let _in_flight = crate::upstream::InFlight::enter(&target.state.in_flight);
@@ -584,77 +584,52 @@ async fn forward(
                 )
                 .await
             };
-            trial.disarm();
-            let res = res.map(|r| r.map(|resp| (resp, None)).map_err(AttemptError::H1));
-            match settle(
-                res,
-                i,
-                attempt,
-                max_attempts,
-                retry_ok,
-                up,
-                target,
-                shared,
-                ctx,
-                tripped,
-            ) {
-                Settled::Answer(resp, upstream_on) => {
-                    return Ok(finish_upstream_response(resp, upstream_on, client_upgrade));
-                }
-                Settled::Deny(d) => return Err(d),
-                Settled::Retry(e, taken) => {
-                    last_err = e;
-                    budget_taken = taken;
-                }
-            }
-            if !retry_ok {
-                break;
-            }
-            continue;
-        }
-        let uri = Uri::builder()
-            .scheme(up.scheme)
-            .authority(target.addr.as_str())
-            .path_and_query(pq.clone())
-            .build();
-        let Ok(uri) = uri else {
-            return Err(Deny::new(Problem::BadGateway));
-        };
-        let b = match (&replay, body.take()) {
-            (Some(bytes), _) => full(bytes.clone()),
-            (None, Some(b)) => b,
-            (None, None) => empty(),
-        };
-        // Only the last possible attempt may take the parts; earlier ones clone them.
-        let p = if attempt + 1 == max_attempts {
-            match parts_slot.take() {
-                Some(p) => p,
-                None => break,
-            }
+            res.map(|r| r.map(|resp| (resp, None)).map_err(AttemptError::H1))
         } else {
-            match parts_slot.as_ref() {
-                Some(p) => p.clone_without_body(),
-                None => break,
-            }
-        };
-        let mut req = Request::from_parts(p, b);
-        *req.uri_mut() = uri;
-        let res = {
-            let _in_flight = crate::upstream::InFlight::enter(&target.state.in_flight);
-            tokio::time::timeout(timeout, up.client.request(req)).await
+            let uri = Uri::builder()
+                .scheme(up.scheme)
+                .authority(target.addr.as_str())
+                .path_and_query(pq.clone())
+                .build();
+            let Ok(uri) = uri else {
+                return Err(Deny::new(Problem::BadGateway));
+            };
+            let b = match (&replay, body.take()) {
+                (Some(bytes), _) => full(bytes.clone()),
+                (None, Some(b)) => b,
+                (None, None) => empty(),
+            };
+            // Only the last possible attempt may take the parts; earlier ones clone them.
+            let p = if attempt + 1 == max_attempts {
+                match parts_slot.take() {
+                    Some(p) => p,
+                    None => break,
+                }
+            } else {
+                match parts_slot.as_ref() {
+                    Some(p) => p.clone_without_body(),
+                    None => break,
+                }
+            };
+            let mut req = Request::from_parts(p, b);
+            *req.uri_mut() = uri;
+            let res = {
+                let _in_flight = crate::upstream::InFlight::enter(&target.state.in_flight);
+                tokio::time::timeout(timeout, up.client.request(req)).await
+            };
+            res.map(|r| {
+                r.map(|resp| {
+                    let (mut parts, body) = resp.into_parts();
+                    let upstream_on = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
+                    (
+                        Response::from_parts(parts, body.map_err(Into::into).boxed()),
+                        upstream_on,
+                    )
+                })
+                .map_err(AttemptError::Pooled)
+            })
         };
         trial.disarm();
-        let res = res.map(|r| {
-            r.map(|resp| {
-                let (mut parts, body) = resp.into_parts();
-                let upstream_on = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
-                (
-                    Response::from_parts(parts, body.map_err(Into::into).boxed()),
-                    upstream_on,
-                )
-            })
-            .map_err(AttemptError::Pooled)
-        });
         match settle(
             res,
             i,

@@ -30,7 +30,7 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -43,6 +43,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use super::state::lock;
 use crate::body::{Body, BoxError, empty, full};
 
 /// Largest response head (status line and fields), and largest trailer section.
@@ -317,10 +318,6 @@ async fn sweep(pool: Weak<Pool>, period: Duration) {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// Writes the request line and fields. Framing is this function's alone: any
 /// `Content-Length` or `Transfer-Encoding` in `headers` is left out, and `Content-Length`
 /// is written for a body, or as 0 when `headers` had one (a POST without a body).
@@ -390,15 +387,8 @@ async fn exchange(
     }
     let mut received = false;
     loop {
-        if !conn.buf.is_empty() {
-            match parse_head(&mut conn.buf, head_request)? {
-                Parsed::Final(h) => return Ok(h),
-                Parsed::Interim => continue,
-                Parsed::Partial if conn.buf.len() >= MAX_HEAD => {
-                    return Err(Error::Invalid("response head too large"));
-                }
-                Parsed::Partial => {}
-            }
+        if let Some(h) = final_head(&mut conn.buf, head_request)? {
+            return Ok(h);
         }
         conn.buf.reserve(READ_CHUNK);
         match conn.io.read_buf(&mut conn.buf).await {
@@ -409,6 +399,23 @@ async fn exchange(
             Err(e) => return Err(Error::Closed(Some(e))),
         }
     }
+}
+
+/// The final response head at the start of `buf`, once it is all there: interim (1xx)
+/// responses before it are consumed, and a head still incomplete at `MAX_HEAD` bytes is
+/// refused. `None`: read more.
+fn final_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>, Error> {
+    while !buf.is_empty() {
+        match parse_head(buf, head_request)? {
+            Parsed::Final(h) => return Ok(Some(h)),
+            Parsed::Interim => {}
+            Parsed::Partial if buf.len() >= MAX_HEAD => {
+                return Err(Error::Invalid("response head too large"));
+            }
+            Parsed::Partial => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
 enum Parsed {
@@ -871,13 +878,8 @@ pub fn decode_response(
         false
     };
     let head = loop {
-        if !buf.is_empty() {
-            match parse_head(&mut buf, head_request).map_err(|e| e.to_string())? {
-                Parsed::Final(h) => break h,
-                Parsed::Interim => continue,
-                Parsed::Partial if buf.len() >= MAX_HEAD => return Err("head too large".into()),
-                Parsed::Partial => {}
-            }
+        if let Some(h) = final_head(&mut buf, head_request).map_err(|e| e.to_string())? {
+            break h;
         }
         if !more(&mut buf) {
             return Err("closed in the head".into());

@@ -36,6 +36,8 @@ pub struct Upstream {
     pub balancer: Balancer,
     /// Protocol to the targets.
     pub protocol: Protocol,
+    /// Cleartext HTTP/1.1: every target has an idle pool of the HTTP/1.1 client.
+    pub cleartext_h1: bool,
     /// `http` or `https`.
     pub scheme: &'static str,
     /// The pooled client.
@@ -574,6 +576,7 @@ pub fn compile_upstreams(
                 targets,
                 balancer,
                 protocol,
+                cleartext_h1,
                 scheme: if u.tls.is_some() { "https" } else { "http" },
                 client,
                 request_timeout: d(&u.timeouts.request, 60),

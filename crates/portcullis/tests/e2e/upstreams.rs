@@ -358,22 +358,26 @@ async fn raw_upstream(
     (server, accepted)
 }
 
+/// A gateway with one route to the one target `addr`.
+async fn gateway_to(addr: std::net::SocketAddr) -> Gateway {
+    let yaml = format!(
+        r#"
+{BASE}upstreams:
+  u: {{ targets: ["{addr}"] }}
+routes:
+  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: u }}
+"#
+    );
+    Gateway::start(&yaml).await
+}
+
 #[tokio::test]
 async fn idle_connections_the_upstream_closed_cost_no_request() {
     // Every connection serves one response and is then closed by the upstream, as a server
     // with a short keep-alive timeout does, without `Connection: close`.
     let (up, accepted) =
         raw_upstream(|_| ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true)).await;
-    let yaml = format!(
-        r#"
-{BASE}upstreams:
-  u: {{ targets: ["{}"] }}
-routes:
-  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: u }}
-"#,
-        up.addr
-    );
-    let gw = Gateway::start(&yaml).await;
+    let gw = gateway_to(up.addr).await;
     let c = plain_client();
     // Back to back: a GET may find its pooled connection closed only when it uses it, and is
     // then sent again on a new one.
@@ -421,16 +425,7 @@ async fn upstream_responses_with_bad_framing_are_refused_and_never_reused() {
         _ => ("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood", false),
     })
     .await;
-    let yaml = format!(
-        r#"
-{BASE}upstreams:
-  u: {{ targets: ["{}"] }}
-routes:
-  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: u }}
-"#,
-        up.addr
-    );
-    let gw = Gateway::start(&yaml).await;
+    let gw = gateway_to(up.addr).await;
     let c = plain_client();
     for path in ["/both", "/coding", "/lengths"] {
         let (st, _) = get(&c, &gw.url(path)).await;
