@@ -394,6 +394,86 @@ mod tests {
     }
 
     #[test]
+    fn host_range_accept_encoding_and_upload_names() {
+        use crate::rules::*;
+        let with = |name: &'static str, value: &'static str| {
+            let mut r = RequestView::new("GET", b"/").header("User-Agent", "curl/8");
+            if name != "host" {
+                r = r.header("Host", "api.example.com");
+            }
+            r.header(name, value)
+        };
+        for bad in ["localhost%00", "a b", "evil.com/x", "[zz]", "h:99999999"] {
+            let ids = rule_ids(&with("host", bad));
+            assert!(ids.contains(&PROTO_HOST_INVALID), "{bad}");
+        }
+        for good in [
+            "api.example.com",
+            "api.example.com:8443",
+            "[::1]:80",
+            "my_host",
+        ] {
+            assert!(
+                !rule_ids(&with("host", good)).contains(&PROTO_HOST_INVALID),
+                "{good}"
+            );
+        }
+        for bad in ["bytes=5-0", "bytes=abc", "bytes=0-1,9-3", "5-2"] {
+            assert!(
+                rule_ids(&with("range", bad)).contains(&PROTO_RANGE_INVALID),
+                "{bad}"
+            );
+        }
+        for good in [
+            "bytes=0-499",
+            "bytes=-500",
+            "bytes=9500-",
+            "bytes=0-0, -1",
+            "0-1",
+            "items=5-0",
+        ] {
+            assert!(
+                !rule_ids(&with("range", good)).contains(&PROTO_RANGE_INVALID),
+                "{good}"
+            );
+        }
+        assert!(rule_ids(&with("accept", "text/html; charset=CP1026")).contains(&PROTO_CHARSET));
+        assert!(rule_ids(&with("accept", "*/*;q=0.8;charset=utf-7")).contains(&PROTO_CHARSET));
+        assert!(
+            !rule_ids(&with(
+                "accept",
+                "application/json; charset=utf-8, */*;q=0.5"
+            ))
+            .contains(&PROTO_CHARSET)
+        );
+        assert!(rule_ids(&with("content-encoding", "gzip")).contains(&PROTO_RESTRICTED_HEADER));
+        assert!(
+            !rule_ids(&with("content-encoding", "identity")).contains(&PROTO_RESTRICTED_HEADER)
+        );
+        // Upload file names that parsers split differently; ordinary ones pass.
+        let upload = |filename: &str| {
+            let body = format!(
+                "--B\r\nContent-Disposition: form-data; name=\"f\"; filename=\"{filename}\"\r\nContent-Type: image/png\r\n\r\nPNG\r\n--B--\r\n"
+            );
+            let w = waf(Settings::default());
+            let req = RequestView::new("POST", b"/up")
+                .header("Host", "h")
+                .header("User-Agent", "curl/8")
+                .header("Content-Type", "multipart/form-data; boundary=B")
+                .body(body.as_bytes());
+            w.inspect(&req)
+                .matches
+                .iter()
+                .map(|m| m.rule_id)
+                .collect::<Vec<_>>()
+        };
+        assert!(upload("file=.txt").contains(&PROTO_MULTIPART));
+        assert!(upload("&amp;fi;zzz").contains(&PROTO_MULTIPART));
+        assert!(!upload("O'Brien &amp; sons.png").contains(&PROTO_MULTIPART));
+        assert!(!upload("C:\\Users\\me\\cat.png").contains(&PROTO_MULTIPART));
+    }
+
+    #[test]
     fn blocks_attacks_and_passes_clean_requests() {
         let w = waf(Settings::default());
         let clean = RequestView::new("GET", b"/api/items?q=O%27Brien&page=2")

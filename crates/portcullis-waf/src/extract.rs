@@ -700,7 +700,7 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8]) {
         );
     }
     if let Some(n) = &name {
-        if odd_field_name(n) {
+        if odd_name(n, true) {
             c.anomaly(
                 rules::PROTO_MULTIPART,
                 &format!("multipart:{field}"),
@@ -716,6 +716,13 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8]) {
         );
     }
     if let Some(f) = filename {
+        if odd_name(&f, false) {
+            c.anomaly(
+                rules::PROTO_MULTIPART,
+                &format!("file:{field}"),
+                "odd file name",
+            );
+        }
         c.push(format!("file:{field}"), Kind::Filename, f, false, false);
         // File contents are inspected only when they are text the application may interpret.
         let textual = part_ct.as_deref().is_none_or(|t| {
@@ -748,13 +755,16 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8]) {
     }
 }
 
-/// A field name with characters that parsers split or unquote differently (`p;zzz`, quotes,
-/// CR/LF). HTML character references (`zzz&amp;zzz`) are ordinary.
-fn odd_field_name(n: &[u8]) -> bool {
+/// A field name (`field`) or file name with characters that parsers split or unquote
+/// differently (`p;zzz`, `file=.txt`, quotes, CR/LF). HTML character references (`zzz&amp;zzz`)
+/// are ordinary. File names may hold an apostrophe (`O'Brien.pdf`) and a backslash (old
+/// browsers send `C:\dir\name`).
+fn odd_name(n: &[u8], field: bool) -> bool {
     let mut i = 0;
     while i < n.len() {
         match n[i] {
-            b'"' | b'\'' | b'=' | b'\\' | b'\r' | b'\n' | 0 => return true,
+            b'"' | b'=' | b'\r' | b'\n' | 0 => return true,
+            b'\'' | b'\\' if field => return true,
             b'&' => {
                 let end = n[i + 1..]
                     .iter()

@@ -158,6 +158,9 @@ pub(crate) const PROTO_MULTIPART_CHARSET: u32 = 1024;
 pub(crate) const PROTO_UNKNOWN_METHOD: u32 = 1025;
 pub(crate) const PROTO_FULLWIDTH_ESCAPE: u32 = 1026;
 pub(crate) const PROTO_SCANNER_UA: u32 = 1027;
+pub(crate) const PROTO_HOST_INVALID: u32 = 1028;
+pub(crate) const PROTO_RANGE_INVALID: u32 = 1029;
+pub(crate) const PROTO_RANGE_NO_UNIT: u32 = 1030;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -473,6 +476,27 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "User-Agent of a vulnerability scanner or attack tool",
+    ),
+    r(
+        PROTO_HOST_INVALID,
+        F::Protocol,
+        1,
+        S::Critical,
+        "Host header that is not a host name, IP literal and port",
+    ),
+    r(
+        PROTO_RANGE_INVALID,
+        F::Protocol,
+        1,
+        S::Critical,
+        "Range header with a range that ends before it starts, or is not a byte range",
+    ),
+    r(
+        PROTO_RANGE_NO_UNIT,
+        F::Protocol,
+        3,
+        S::Critical,
+        "Range header without a unit",
     ),
     r(
         HS_HEADER_CRLF,

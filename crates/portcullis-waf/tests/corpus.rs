@@ -62,14 +62,14 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         ("xss", 81.0),
         ("rce-command-injection", 52.0),
         ("lfi-path-traversal", 78.0),
-        ("protocol-attack", 77.0),
+        ("protocol-attack", 81.5),
         ("php-injection", 70.0),
         ("java-attack", 72.0),
         ("rfi", 49.5),
         ("multipart-attack", 99.0),
-        ("protocol-enforcement", 43.0),
+        ("protocol-enforcement", 51.0),
         ("generic-attack", 35.5),
-        ("session-fixation", 42.5),
+        ("session-fixation", 57.0),
     ] {
         at_least(
             &format!("CRS {family}"),
@@ -78,10 +78,33 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
             &mut failures,
         );
     }
-    at_least("CRS overall", r.crs_attack_all.0, 58.5, &mut failures);
+    at_least("CRS overall", r.crs_attack_all.0, 59.5, &mut failures);
 
-    // CRS negatives of PL1 rules: many are attack strings that only one rule must not match;
-    // the ceiling guards against regressions on the genuinely benign ones.
+    // The reference (nginx + ModSecurity + CRS 3.3.4 at PL1, tests/data/crs-reference-pl1.txt)
+    // on the same cases: at least as many detections in every family. Method enforcement is
+    // left out: the reference runs with CRS's default methods and so refuses DELETE, which an
+    // API gateway lets the route decide.
+    for (family, ours) in &r.crs_attack {
+        let reference = r.crs_ref_attack.get(family).copied().unwrap_or_default();
+        if family != "method-enforcement" && ours.0.hit < reference.hit {
+            failures.push(format!(
+                "CRS {family}: {} detected, the reference detects {}",
+                ours.0, reference
+            ));
+        }
+    }
+
+    // CRS negatives of PL1 rules: a negative only promises that its own rule stays silent,
+    // and the reference blocks 172 of the 455, attack strings aimed at a sibling rule. The
+    // ones the reference lets through are the false positives that count; the four left are
+    // attacks too (backtick substitution, a vi shell escape, a cloud metadata URL, script in
+    // a parameter name). The looser ceiling guards the rest.
+    at_most(
+        "CRS PL1 negatives the reference passes",
+        r.crs_fp_pl1_ref_passes,
+        1.5,
+        &mut failures,
+    );
     at_most(
         "CRS PL1 negatives blocked",
         r.crs_fp_pl1,

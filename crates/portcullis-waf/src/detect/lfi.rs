@@ -67,7 +67,13 @@ const OS_FILES: &[&str] = &[
     "sys/class/",
     "sys/kernel/",
     "system.ini",
-    "system32/",
+    // System32 itself is an everyday path; its secrets and tools are not.
+    "system32/cmd.exe",
+    "system32/config/",
+    "system32/drivers/etc/",
+    "system32/inetsrv/",
+    "system32/logfiles/",
+    "system32/windowspowershell/",
     "var/log/",
     "var/run/secrets",
     "web-inf/",
@@ -201,6 +207,8 @@ mod tests {
                 "/var/www/.git/config",
                 "0x5c0x2e.%00/",
                 "/app/.env",
+                "C:\\Windows\\System32\\config\\SAM",
+                "c:/windows/system32/drivers/etc/hosts",
             ],
         );
     }
@@ -218,6 +226,7 @@ mod tests {
                 "my-passwd-manager",
                 "etc. and so on",
                 "C:\\Program Files\\App\\app.exe",
+                "C:\\Windows\\System32\\notepad.exe",
             ],
         );
     }

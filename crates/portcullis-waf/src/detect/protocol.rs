@@ -109,11 +109,17 @@ fn scanner_agent(ua: &[u8]) -> bool {
 const SESSION_PARAMS: &[&str] = &[
     "asp.net_sessionid",
     "cfid",
+    "cfsid",
     "cftoken",
+    "jservsession",
     "jsessionid",
+    "jwsession",
     "phpsessid",
+    "phpsession",
+    "session-id",
     "sessionid",
     "session_id",
+    "weblogicsession",
 ];
 
 /// Request headers that have no business reaching an application.
@@ -293,6 +299,28 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
             if name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[') {
                 add(PROTO_HOST, "header:host", h);
             }
+            if !valid_host(h) {
+                add(PROTO_HOST_INVALID, "header:host", h);
+            }
+        }
+    }
+    // A charset in Accept asks the application to answer in an encoding (EBCDIC, UTF-7) that
+    // turns harmless-looking bytes into markup on the way back.
+    for accept in req.header_values("accept") {
+        let text = String::from_utf8_lossy(accept);
+        let foreign = text.split([',', ';']).any(|p| {
+            p.split_once('=').is_some_and(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("charset") && !readable_charset(v)
+            })
+        });
+        if foreign {
+            add(PROTO_CHARSET, "header:accept", accept);
+        }
+    }
+    // Compressed request bodies cannot be inspected.
+    for ce in req.header_values("content-encoding") {
+        if !ce.trim_ascii().eq_ignore_ascii_case(b"identity") {
+            add(PROTO_RESTRICTED_HEADER, "header:content-encoding", ce);
         }
     }
     for (name, value) in &req.headers {
@@ -317,6 +345,12 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
             let ranges = value.iter().filter(|&&b| b == b',').count() + 1;
             if ranges > 5 {
                 add(PROTO_RANGE, &format!("header:{lname}"), value);
+            }
+            if !valid_byte_ranges(value) {
+                add(PROTO_RANGE_INVALID, &format!("header:{lname}"), value);
+            }
+            if !value.contains(&b'=') {
+                add(PROTO_RANGE_NO_UNIT, &format!("header:{lname}"), value);
             }
         }
     }
@@ -351,6 +385,83 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
         }
     }
     out
+}
+
+/// `host [":" port]` where host is a DNS-style name (letters, digits, `-`, `_`, `.`), an IPv4
+/// address or a bracketed IPv6 literal. Percent escapes, NUL, spaces and other punctuation are
+/// not hosts any router or certificate can match; they are there to confuse a parser.
+fn valid_host(h: &[u8]) -> bool {
+    let h = h.trim_ascii();
+    let (name, port) = if h.first() == Some(&b'[') {
+        let Some(end) = memchr::memchr(b']', h) else {
+            return false;
+        };
+        let inner = &h[1..end];
+        if inner.is_empty()
+            || !inner
+                .iter()
+                .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        {
+            return false;
+        }
+        (&b"ipv6"[..], &h[end + 1..])
+    } else {
+        match memchr::memrchr(b':', h) {
+            Some(i) => (&h[..i], &h[i..]),
+            None => (h, &b""[..]),
+        }
+    };
+    let port_ok = port.is_empty()
+        || (port[0] == b':' && port.len() <= 6 && port[1..].iter().all(u8::is_ascii_digit));
+    port_ok
+        && !name.is_empty()
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// `bytes=` followed by ranges `a-b`, `a-` or `-n` with `a <= b` (RFC 9110 section 14.1.1).
+/// Other units are left alone; a byte range list that does not parse, or a range whose last
+/// byte comes before its first, is refused (the ranges Apache Killer style attacks send).
+/// Without a unit only reversed pairs count.
+fn valid_byte_ranges(value: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(value);
+    let Some((unit, list)) = text.trim().split_once('=') else {
+        // No unit: not a range any server honours; only a reversed pair is worth a look.
+        return text
+            .split(',')
+            .filter_map(|r| r.trim().split_once('-'))
+            .all(
+                |(a, b)| match (a.trim().parse::<u64>(), b.trim().parse::<u64>()) {
+                    (Ok(a), Ok(b)) => a <= b,
+                    _ => true,
+                },
+            );
+    };
+    if !unit.trim().eq_ignore_ascii_case("bytes") {
+        return true;
+    }
+    let number = |s: &str| {
+        let s = s.trim();
+        (!s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
+    list.split(',').all(|r| {
+        let r = r.trim();
+        if r.is_empty() {
+            // Empty list elements are allowed by the list syntax.
+            return true;
+        }
+        match r.split_once('-') {
+            Some(("", last)) => number(last).is_some(),
+            Some((first, "")) => number(first).is_some(),
+            Some((first, last)) => {
+                matches!((number(first), number(last)), (Some(a), Some(b)) if a <= b)
+            }
+            None => false,
+        }
+    })
 }
 
 fn is_tchar(b: u8) -> bool {

@@ -56,6 +56,11 @@ impl Splitting {
                 r"\)\s*!?\s*\(\s*(?:[&|!]|[a-z][a-z0-9-]{0,40}\s*[~<>]?=)",
             ),
             (PROTO_LDAP, r"\*\s*\)\s*[(!|&]"),
+            // `val)&(cn=admin`: a value closes the filter and ANDs or ORs in a new one.
+            (
+                PROTO_LDAP,
+                r"\)\s*[&|]\s*\(\s*[a-z][a-z0-9-]{0,40}\s*[~<>]?=",
+            ),
         ])?;
         let generic_header = Patterns::new(&[(
             HS_ARG_HEADER_INJECTION,
@@ -153,6 +158,8 @@ mod tests {
             "printer)(uid=*)",
             "*)!(sn=*",
             "void)(objectClass=users))(&(objectClass=void)",
+            "val)&(cn=admin",
+            "val) | (uid=*",
         ] {
             assert!(
                 hits(Kind::Value, "form:foo", p, 1).contains(&PROTO_LDAP),
