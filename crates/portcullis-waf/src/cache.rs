@@ -24,7 +24,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 
 use siphasher::sip128::{Hasher128, SipHasher13};
 
-use crate::extract::Input;
+use crate::extract::Kind;
 
 pub(crate) struct InputCache {
     map: quick_cache::sync::Cache<u128, (), quick_cache::UnitWeighter, PassThrough>,
@@ -47,14 +47,22 @@ impl InputCache {
         })
     }
 
-    /// The key of `input`, whose detectors also read `context` of its label.
-    pub(crate) fn key(&self, input: &Input, context: &str) -> u128 {
+    /// The key of an input of `kind` with its flags and `value`, whose detectors also read
+    /// `context` of its label ([`crate::detect::context_of`]).
+    pub(crate) fn key(
+        &self,
+        kind: Kind,
+        bad_escape: bool,
+        from_query: bool,
+        context: &str,
+        value: &[u8],
+    ) -> u128 {
         let mut h = SipHasher13::new_with_key(&self.key);
-        input.kind.hash(&mut h);
-        input.bad_escape.hash(&mut h);
-        input.from_query.hash(&mut h);
+        kind.hash(&mut h);
+        bad_escape.hash(&mut h);
+        from_query.hash(&mut h);
         context.hash(&mut h);
-        input.value.hash(&mut h);
+        value.hash(&mut h);
         h.finish128().as_u128()
     }
 

@@ -182,9 +182,12 @@ impl Waf {
 
     /// Inspects one request. Never panics, and its work is bounded by the settings' limits.
     pub fn inspect(&self, req: &RequestView<'_>) -> Verdict {
-        let x = extract::extract(req, &self.settings.limits);
+        // With location-limited exclusions the rules that run depend on the whole label, which
+        // the early answers in extraction do not key by.
+        let memo = self.cache.as_ref().filter(|_| self.located.is_empty());
+        let x = extract::extract(req, &self.settings.limits, memo);
         let mut found: Vec<(u32, String, String)> = Vec::new();
-        let (mut inspected, mut remembered) = (0u32, 0u32);
+        let (mut inspected, mut remembered) = (0u32, x.remembered);
         for a in &x.anomalies {
             if self.enabled(a.rule, &a.label) {
                 found.push((a.rule, a.label.clone(), a.excerpt.clone()));
@@ -199,20 +202,30 @@ impl Waf {
             // Digits only, or a JSON literal: no decoder changes such a value and no detector
             // has anything to match in it (ids, counts, prices are much of API traffic).
             // Words are not skipped: a bare word can be a rule's trigger (`sysobjects`).
-            if !input.bad_escape && inert(&input.value) {
+            if !input.bad_escape && extract::inert(&input.value) {
                 continue;
             }
             let label = input.label.as_str();
             // With location-limited exclusions the rules that run depend on the whole label.
             let key = self.cache.as_ref().map(|c| {
-                let context = if self.located.is_empty() {
-                    detect::label_context(input)
-                } else {
-                    label
-                };
-                (c, c.key(input, context))
+                let k = input.key.unwrap_or_else(|| {
+                    let context = if self.located.is_empty() {
+                        detect::context_of(input.kind, label)
+                    } else {
+                        label
+                    };
+                    c.key(
+                        input.kind,
+                        input.bad_escape,
+                        input.from_query,
+                        context,
+                        &input.value,
+                    )
+                });
+                (c, k)
             });
-            if key.is_some_and(|(c, k)| c.is_clean(k)) {
+            // An input keyed during extraction was looked up there already.
+            if input.key.is_none() && key.is_some_and(|(c, k)| c.is_clean(k)) {
                 remembered += 1;
                 continue;
             }
@@ -263,12 +276,6 @@ impl Waf {
         v.blocked = self.settings.mode == Mode::Block && v.score >= self.settings.threshold;
         v
     }
-}
-
-/// A value no detector can match: 1 to 20 ASCII digits, or `true`, `false`, `null`.
-fn inert(v: &[u8]) -> bool {
-    (!v.is_empty() && v.len() <= 20 && v.iter().all(u8::is_ascii_digit))
-        || matches!(v, b"true" | b"false" | b"null")
 }
 
 /// The detectors, compiled once per process: they do not depend on the settings, and every
@@ -579,6 +586,15 @@ mod tests {
                 .header("Host", "h"),
             json(br#"{"a":"<script>alert(1)</script>","b":"<script>alert(1)</script>"}"#),
             json(br#"{"items":[{"sku":"a"},{"sku":"a"},{"sku":"../../etc/passwd"}]}"#),
+            // Names the request-wide checks read, whether remembered or not.
+            RequestView::new("GET", b"/login?jsessionid=abc&_method=PUT&n=12")
+                .header("Host", "h")
+                .header("Referer", "https://evil.example/")
+                .header("Cookie", "a=1; theme=dark; x=<script>")
+                .header("X-File-Name", "shell.php"),
+            json(br#"{"jsessionid":"1","c":"clean"}"#),
+            // Malformed after a remembered key: inspected whole, the key forgotten again.
+            json(br#"{"jsessionid":"1","c":"clean","d": }"#),
         ];
         // Location-limited exclusions: the same value is excluded at one label only.
         let located = Settings {
@@ -600,6 +616,15 @@ mod tests {
             }
             assert!(cached.cache.as_ref().is_some_and(|c| c.len() > 0));
             assert!(fresh.cache.is_none());
+        }
+        // The session-id and `_method` names count on the remembered round too (the method
+        // override rule runs from paranoia 2).
+        let w = waf(Settings::with_paranoia(2));
+        for _ in 0..2 {
+            let ids = found(&w.inspect(&requests[5]));
+            for rule in [rules::PROTO_SESSION_FIXATION, rules::PROTO_METHOD_OVERRIDE] {
+                assert!(ids.iter().any(|(r, _)| *r == rule), "{rule}: {ids:?}");
+            }
         }
         // Only clean inputs are remembered: here the path and the parameter name, not the value.
         let w = waf(Settings::default());

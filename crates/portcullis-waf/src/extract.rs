@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use crate::cache::InputCache;
 use crate::normalise::percent_decode;
 use crate::request::RequestView;
 use crate::rules;
@@ -50,6 +51,8 @@ pub(crate) struct Input {
     pub(crate) bad_escape: bool,
     /// Whether the value came from the query string (so CR/LF there is encoded, never literal).
     pub(crate) from_query: bool,
+    /// Its remembered-input key, when extraction already computed it.
+    pub(crate) key: Option<u128>,
 }
 
 /// Something wrong found while extracting (reported as a rule match).
@@ -69,14 +72,61 @@ pub(crate) struct Extracted {
     pub(crate) arg_count: usize,
     /// Lower-cased media type of the body (`application/json`), if any.
     pub(crate) media_type: Option<String>,
+    /// Inputs answered by the remembered clean inputs during extraction (not in `inputs`).
+    pub(crate) remembered: u32,
+    /// The first parameter name that carries a session id in common frameworks: its label
+    /// and name (for the session-fixation check, which sees every name, remembered or not).
+    pub(crate) session_param: Option<(String, Vec<u8>)>,
+    /// A `_method` query or form parameter was seen.
+    pub(crate) method_param: bool,
+}
+
+/// Parameter names that carry a session id in common frameworks (compared without case;
+/// `aspsessionid` is a prefix).
+const SESSION_PARAMS: &[&str] = &[
+    "asp.net_sessionid",
+    "cfid",
+    "cfsid",
+    "cftoken",
+    "jservsession",
+    "jsessionid",
+    "jwsession",
+    "phpsessid",
+    "phpsession",
+    "session-id",
+    "sessionid",
+    "session_id",
+    "weblogicsession",
+];
+
+fn session_name(n: &[u8]) -> bool {
+    SESSION_PARAMS
+        .iter()
+        .any(|s| n.eq_ignore_ascii_case(s.as_bytes()))
+        || n.get(..12)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"aspsessionid"))
+}
+
+/// A value no detector can match: 1 to 20 ASCII digits, or `true`, `false`, `null`. Such
+/// inputs are counted against the budgets and never inspected (ids, counts, prices are much of
+/// API traffic). Words are not inert: a bare word can be a rule's trigger (`sysobjects`).
+pub(crate) fn inert(v: &[u8]) -> bool {
+    (!v.is_empty() && v.len() <= 20 && v.iter().all(u8::is_ascii_digit))
+        || matches!(v, b"true" | b"false" | b"null")
 }
 
 struct Collector<'l> {
     limits: &'l Limits,
     out: Extracted,
+    /// Inputs counted against `max_inputs`: pushed, remembered or inert.
+    seen: usize,
     bytes_used: usize,
     overflow: bool,
     truncated_reported: bool,
+    /// The engine's remembered clean inputs, when extraction may answer from them.
+    memo: Option<&'l InputCache>,
+    /// Label buffer reused by [`Collector::offer`].
+    scratch: String,
 }
 
 impl<'l> Collector<'l> {
@@ -84,11 +134,84 @@ impl<'l> Collector<'l> {
         &mut self,
         label: String,
         kind: Kind,
-        mut value: Vec<u8>,
+        value: Vec<u8>,
         bad_escape: bool,
         from_query: bool,
     ) {
-        if self.out.inputs.len() >= self.limits.max_inputs {
+        self.push_keyed(label, kind, value, bad_escape, from_query, None);
+    }
+
+    /// Offers one input whose label `write_label` appends to an empty string. It counts
+    /// against the budgets exactly as [`Collector::push`]; but an inert value, or one the
+    /// engine remembers as clean, is answered here, without building its label or copying its
+    /// value (most inputs of repeated API traffic).
+    fn offer(
+        &mut self,
+        kind: Kind,
+        value: &[u8],
+        bad_escape: bool,
+        from_query: bool,
+        write_label: impl FnOnce(&mut String),
+    ) {
+        let mut label = std::mem::take(&mut self.scratch);
+        label.clear();
+        write_label(&mut label);
+        let within = self.seen < self.limits.max_inputs
+            && value.len() <= self.limits.max_value_bytes
+            && self.bytes_used + value.len() <= self.limits.max_total_bytes;
+        let mut key = None;
+        if let Some(cache) = self.memo.filter(|_| within) {
+            let answered = if !bad_escape && inert(value) {
+                true
+            } else {
+                let context = crate::detect::context_of(kind, &label);
+                let k = cache.key(kind, bad_escape, from_query, context, value);
+                key = Some(k);
+                let clean = cache.is_clean(k);
+                self.out.remembered += u32::from(clean);
+                clean
+            };
+            if answered {
+                if kind == Kind::Name {
+                    self.note_name(&label, value);
+                }
+                self.seen += 1;
+                self.bytes_used += value.len();
+                self.scratch = label;
+                return;
+            }
+        }
+        self.push_keyed(
+            label.clone(),
+            kind,
+            value.to_vec(),
+            bad_escape,
+            from_query,
+            key,
+        );
+        self.scratch = label;
+    }
+
+    /// Remembers what the request-wide checks need to know of a parameter name.
+    fn note_name(&mut self, label: &str, name: &[u8]) {
+        if name == b"_method" && (label == "query:_method" || label == "form:_method") {
+            self.out.method_param = true;
+        }
+        if self.out.session_param.is_none() && session_name(name) {
+            self.out.session_param = Some((label.to_owned(), name.to_vec()));
+        }
+    }
+
+    fn push_keyed(
+        &mut self,
+        label: String,
+        kind: Kind,
+        mut value: Vec<u8>,
+        bad_escape: bool,
+        from_query: bool,
+        key: Option<u128>,
+    ) {
+        if self.seen >= self.limits.max_inputs {
             self.flag_overflow(&label);
             return;
         }
@@ -104,12 +227,17 @@ impl<'l> Collector<'l> {
             return;
         }
         self.bytes_used += value.len();
+        self.seen += 1;
+        if kind == Kind::Name {
+            self.note_name(&label, &value);
+        }
         self.out.inputs.push(Input {
             label,
             kind,
             value,
             bad_escape,
             from_query,
+            key,
         });
     }
 
@@ -158,19 +286,28 @@ fn push_label_part(out: &mut String, raw: &[u8]) {
     );
 }
 
-/// Extracts every input of `req` under `limits`.
-pub(crate) fn extract(req: &RequestView<'_>, limits: &Limits) -> Extracted {
+/// Extracts every input of `req` under `limits`. With `memo`, inputs it remembers as clean
+/// (and inert ones) are counted but left out of [`Extracted::inputs`]; the caller passes it
+/// only when detection depends on no more of a label than [`crate::detect::context_of`].
+pub(crate) fn extract(
+    req: &RequestView<'_>,
+    limits: &Limits,
+    memo: Option<&InputCache>,
+) -> Extracted {
     let mut c = Collector {
         limits,
         out: Extracted {
             // A typical API request has a few dozen inputs; growing from empty cost more
             // than the remembered-input checks of a whole request.
-            inputs: Vec::with_capacity(64),
+            inputs: Vec::with_capacity(if memo.is_some() { 16 } else { 64 }),
             ..Extracted::default()
         },
+        seen: 0,
         bytes_used: 0,
         overflow: false,
         truncated_reported: false,
+        memo,
+        scratch: String::with_capacity(64),
     };
 
     let (path, bad) = percent_decode(req.path, false);
@@ -209,11 +346,15 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
             None => (pair, None),
         };
         let (name, bad_n) = percent_decode(name, true);
-        let label = format!("{prefix}:{}", label_part(&name));
-        c.push(label.clone(), Kind::Name, name, bad_n, from_query);
+        let label = |l: &mut String| {
+            l.push_str(prefix);
+            l.push(':');
+            push_label_part(l, &name);
+        };
+        c.offer(Kind::Name, &name, bad_n, from_query, label);
         if let Some(v) = value {
             let (v, bad_v) = percent_decode(v, true);
-            c.push(label, Kind::Value, v, bad_v, from_query);
+            c.offer(Kind::Value, &v, bad_v, from_query, label);
         }
     }
 }
@@ -229,10 +370,13 @@ fn cookies(c: &mut Collector<'_>, req: &RequestView<'_>) {
                 Some(i) => (pair[..i].trim_ascii(), pair[i + 1..].trim_ascii()),
                 None => (pair, &b""[..]),
             };
-            let label = format!("cookie:{}", label_part(name));
-            c.push(label.clone(), Kind::CookieName, name.to_vec(), false, false);
+            let label = |l: &mut String| {
+                l.push_str("cookie:");
+                push_label_part(l, name);
+            };
+            c.offer(Kind::CookieName, name, false, false, label);
             if !value.is_empty() {
-                c.push(label, Kind::CookieValue, value.to_vec(), false, false);
+                c.offer(Kind::CookieValue, value, false, false, label);
             }
         }
     }
@@ -250,16 +394,24 @@ const SKIPPED_HEADERS: &[&str] = &[
 
 fn headers(c: &mut Collector<'_>, req: &RequestView<'_>) {
     for (name, value) in &req.headers {
-        let lname = String::from_utf8_lossy(name).to_ascii_lowercase();
-        if SKIPPED_HEADERS.contains(&lname.as_str()) {
+        if SKIPPED_HEADERS
+            .iter()
+            .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
+        {
             continue;
         }
-        let kind = match lname.as_str() {
-            "user-agent" | "referer" => Kind::TextHeader,
-            _ => Kind::OtherHeader,
-        };
-        let label = format!("header:{}", label_part(lname.as_bytes()));
-        c.push(label, kind, value.to_vec(), false, false);
+        let kind =
+            if name.eq_ignore_ascii_case(b"user-agent") || name.eq_ignore_ascii_case(b"referer") {
+                Kind::TextHeader
+            } else {
+                Kind::OtherHeader
+            };
+        c.offer(kind, value, false, false, |l| {
+            l.push_str("header:");
+            let start = l.len();
+            push_label_part(l, name);
+            l[start..].make_ascii_lowercase();
+        });
     }
 }
 
@@ -368,6 +520,12 @@ fn json(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
         c.bytes_used,
         c.overflow,
         c.truncated_reported,
+        (
+            c.seen,
+            c.out.remembered,
+            c.out.session_param.is_some(),
+            c.out.method_param,
+        ),
     );
     let mut de = serde_json::Deserializer::from_slice(body);
     let mut path = String::new();
@@ -379,7 +537,14 @@ fn json(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
     };
     let parsed = serde::de::DeserializeSeed::deserialize(walk, &mut de).and_then(|()| de.end());
     if parsed.is_err() {
-        let (inputs, anomalies, bytes_used, overflow, truncated_reported) = before;
+        let (inputs, anomalies, bytes_used, overflow, truncated_reported, notes) = before;
+        let (seen, remembered, had_session, method_param) = notes;
+        c.seen = seen;
+        c.out.remembered = remembered;
+        if !had_session {
+            c.out.session_param = None;
+        }
+        c.out.method_param = method_param;
         c.out.inputs.truncate(inputs);
         c.out.anomalies.truncate(anomalies);
         c.bytes_used = bytes_used;
@@ -392,12 +557,15 @@ fn json(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
 
 /// The label of the JSON location `path` under `prefix` (`json:/items/0/sku`).
 fn json_label(prefix: &str, path: &str) -> String {
-    let path = if path.is_empty() { "/" } else { path };
-    let mut label = String::with_capacity(prefix.len() + 1 + path.len());
+    let mut label = String::with_capacity(prefix.len() + 2 + path.len());
+    write_json_label(&mut label, prefix, path);
+    label
+}
+
+fn write_json_label(label: &mut String, prefix: &str, path: &str) {
     label.push_str(prefix);
     label.push(':');
-    label.push_str(path);
-    label
+    label.push_str(if path.is_empty() { "/" } else { path });
 }
 
 /// Walks one JSON value as serde_json parses it (see [`json`]).
@@ -474,9 +642,10 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
 
     fn visit_str<E>(mut self, s: &str) -> Result<(), E> {
         if !self.skipping() {
-            let label = json_label(self.prefix, self.path);
-            self.c
-                .push(label, Kind::Value, s.as_bytes().to_vec(), false, false);
+            let (prefix, path) = (self.prefix, &*self.path);
+            self.c.offer(Kind::Value, s.as_bytes(), false, false, |l| {
+                write_json_label(l, prefix, path);
+            });
         }
         Ok(())
     }
@@ -549,9 +718,10 @@ impl<'de> serde::de::Visitor<'de> for JsonKey<'_, '_> {
         self.path.push('/');
         push_label_part(self.path, k.as_bytes());
         if !self.c.full() {
-            let label = json_label(self.prefix, self.path);
-            self.c
-                .push(label, Kind::Name, k.as_bytes().to_vec(), false, false);
+            let (prefix, path) = (self.prefix, &*self.path);
+            self.c.offer(Kind::Name, k.as_bytes(), false, false, |l| {
+                write_json_label(l, prefix, path);
+            });
         }
         Ok(())
     }
@@ -982,7 +1152,7 @@ mod tests {
     #[test]
     fn extracts_query_names_and_values() {
         let req = RequestView::new("GET", b"/a%20b?id=1&q=a+b%27&flag&&x=");
-        let x = extract(&req, &Limits::default());
+        let x = extract(&req, &Limits::default(), None);
         assert_eq!(labels(&x, Kind::Path), vec![("path".into(), "/a b".into())]);
         let vals = labels(&x, Kind::Value);
         assert!(vals.contains(&("query:id".into(), "1".into())));
@@ -997,7 +1167,7 @@ mod tests {
         let req = RequestView::new("POST", b"/")
             .header("Content-Type", "application/json")
             .body(body);
-        let x = extract(&req, &Limits::default());
+        let x = extract(&req, &Limits::default(), None);
         let vals = labels(&x, Kind::Value);
         assert!(vals.contains(&("json:/user/name".into(), "O'Brien".into())));
         assert!(vals.contains(&("json:/user/tags/0".into(), "a".into())));
@@ -1010,14 +1180,14 @@ mod tests {
         let req = RequestView::new("POST", b"/")
             .header("Content-Type", "application/json")
             .body(deep.as_bytes());
-        let x = extract(&req, &Limits::default());
+        let x = extract(&req, &Limits::default(), None);
         assert!(x.anomalies.iter().any(|a| a.rule == rules::PROTO_LIMIT));
 
         let many = "a=1&".repeat(5000);
         let req = RequestView::new("POST", b"/")
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(many.as_bytes());
-        let x = extract(&req, &Limits::default());
+        let x = extract(&req, &Limits::default(), None);
         assert!(x.inputs.len() <= Limits::default().max_inputs);
         assert!(x.anomalies.iter().any(|a| a.rule == rules::PROTO_LIMIT));
         assert!(
@@ -1033,7 +1203,7 @@ mod tests {
         let req = RequestView::new("POST", b"/")
             .header("Content-Type", "multipart/form-data; boundary=XyZ")
             .body(body);
-        let x = extract(&req, &Limits::default());
+        let x = extract(&req, &Limits::default(), None);
         let vals = labels(&x, Kind::Value);
         assert!(
             vals.contains(&("multipart:title".into(), "hello world".into())),
@@ -1049,12 +1219,12 @@ mod tests {
         let req = RequestView::new("POST", b"/")
             .header("Content-Type", "multipart/form-data")
             .body(b"junk");
-        let x = extract(&req, &Limits::default());
+        let x = extract(&req, &Limits::default(), None);
         assert!(x.anomalies.iter().any(|a| a.rule == rules::PROTO_MULTIPART));
         let req = RequestView::new("POST", b"/")
             .header("Content-Type", "multipart/form-data; boundary=b")
             .body(b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--b");
-        let x = extract(&req, &Limits::default());
+        let x = extract(&req, &Limits::default(), None);
         assert!(
             x.anomalies
                 .iter()
@@ -1068,7 +1238,7 @@ mod tests {
             .header("Cookie", "session=abc; theme=dark")
             .header("Content-Type", "application/xml")
             .body(b"<?xml version=\"1.0\"?><root><a probe=\"x y\">text</a><b/></root>");
-        let x = extract(&req, &Limits::default());
+        let x = extract(&req, &Limits::default(), None);
         assert!(labels(&x, Kind::CookieValue).contains(&("cookie:session".into(), "abc".into())));
         let vals = labels(&x, Kind::Value);
         assert!(
@@ -1096,7 +1266,7 @@ mod tests {
             let req = RequestView::new("POST", b"/")
                 .header("Content-Type", ct)
                 .body(body);
-            let _ = extract(&req, &Limits::default());
+            let _ = extract(&req, &Limits::default(), None);
         }
     }
 }

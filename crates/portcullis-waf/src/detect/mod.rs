@@ -231,10 +231,10 @@ impl Detectors {
 /// values (RFI checks know the parameters of published exploits), the whole label for other
 /// headers (upload-name headers); nothing for other kinds. A detector that starts reading more
 /// of the label must say so here.
-pub(crate) fn label_context(input: &Input) -> &str {
-    match input.kind {
-        Kind::Value | Kind::CookieValue | Kind::Body => param_name(&input.label),
-        Kind::OtherHeader => &input.label,
+pub(crate) fn context_of(kind: Kind, label: &str) -> &str {
+    match kind {
+        Kind::Value | Kind::CookieValue | Kind::Body => param_name(label),
+        Kind::OtherHeader => label,
         Kind::Path
         | Kind::Name
         | Kind::Filename
@@ -294,6 +294,7 @@ pub(crate) mod testing {
             value: value.as_bytes().to_vec(),
             bad_escape: false,
             from_query: label.starts_with("query"),
+            key: None,
         };
         let v = variants(&input.value);
         let enabled = |id: u32| rules::lookup(id).is_some_and(|r| r.paranoia <= paranoia);

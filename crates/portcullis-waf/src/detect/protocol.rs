@@ -105,23 +105,6 @@ fn scanner_agent(ua: &[u8]) -> bool {
     })
 }
 
-/// Parameter names that carry a session id in common frameworks.
-const SESSION_PARAMS: &[&str] = &[
-    "asp.net_sessionid",
-    "cfid",
-    "cfsid",
-    "cftoken",
-    "jservsession",
-    "jsessionid",
-    "jwsession",
-    "phpsessid",
-    "phpsession",
-    "session-id",
-    "sessionid",
-    "session_id",
-    "weblogicsession",
-];
-
 /// Request headers that have no business reaching an application.
 const RESTRICTED_HEADERS: &[&str] = &[
     "content-range",
@@ -324,7 +307,6 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
         }
     }
     for (name, value) in &req.headers {
-        let lname = String::from_utf8_lossy(name).to_ascii_lowercase();
         if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
             add(
                 HS_HEADER_NAME,
@@ -332,41 +314,38 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
                 name,
             );
         }
-        if RESTRICTED_HEADERS.contains(&lname.as_str()) {
-            add(PROTO_RESTRICTED_HEADER, &format!("header:{lname}"), value);
+        // Names are compared without case; a label is made only for a match.
+        let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+        let label = || {
+            format!(
+                "header:{}",
+                String::from_utf8_lossy(name).to_ascii_lowercase()
+            )
+        };
+        if RESTRICTED_HEADERS.iter().any(|h| is(h)) {
+            add(PROTO_RESTRICTED_HEADER, &label(), value);
         }
-        if matches!(
-            lname.as_str(),
-            "x-http-method-override" | "x-http-method" | "x-method-override"
-        ) {
-            add(PROTO_METHOD_OVERRIDE, &format!("header:{lname}"), value);
+        if is("x-http-method-override") || is("x-http-method") || is("x-method-override") {
+            add(PROTO_METHOD_OVERRIDE, &label(), value);
         }
-        if lname == "range" || lname == "request-range" {
+        if is("range") || is("request-range") {
             let ranges = value.iter().filter(|&&b| b == b',').count() + 1;
             if ranges > 5 {
-                add(PROTO_RANGE, &format!("header:{lname}"), value);
+                add(PROTO_RANGE, &label(), value);
             }
             if !valid_byte_ranges(value) {
-                add(PROTO_RANGE_INVALID, &format!("header:{lname}"), value);
+                add(PROTO_RANGE_INVALID, &label(), value);
             }
             if !value.contains(&b'=') {
-                add(PROTO_RANGE_NO_UNIT, &format!("header:{lname}"), value);
+                add(PROTO_RANGE_NO_UNIT, &label(), value);
             }
         }
     }
-    if x.inputs
-        .iter()
-        .any(|i| i.kind == Kind::Name && (i.label == "query:_method" || i.label == "form:_method"))
-    {
+    if x.method_param {
         add(PROTO_METHOD_OVERRIDE, "query:_method", b"_method");
     }
     // A session id handed over in a parameter by another site (or with no referer at all).
-    let session_param = x.inputs.iter().find(|i| {
-        i.kind == Kind::Name && {
-            let n = String::from_utf8_lossy(&i.value).to_ascii_lowercase();
-            SESSION_PARAMS.contains(&n.as_str()) || n.starts_with("aspsessionid")
-        }
-    });
+    let session_param = x.session_param.as_ref();
     if let Some(p) = session_param {
         let host = req
             .first_header("host")
@@ -381,7 +360,7 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
             }
         };
         if foreign {
-            add(PROTO_SESSION_FIXATION, &p.label, &p.value);
+            add(PROTO_SESSION_FIXATION, &p.0, &p.1);
         }
     }
     out
