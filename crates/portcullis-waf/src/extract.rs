@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use crate::cache::InputCache;
-use crate::normalise::percent_decode;
+use crate::normalise::{decodes_to_lt, percent_decode, percent_decode_cow};
 use crate::request::RequestView;
 use crate::rules;
 use crate::settings::Limits;
@@ -270,12 +270,10 @@ pub(crate) fn label_part(raw: &[u8]) -> String {
 
 /// Appends [`label_part`] of `raw` to `out`: at most 64 characters, control characters as `?`.
 fn push_label_part(out: &mut String, raw: &[u8]) {
-    if raw.len() <= 64
-        && raw.iter().all(|b| (0x20..0x7f).contains(b))
-        && let Ok(s) = std::str::from_utf8(raw)
-    {
-        // Printable ASCII (nearly every name): already what the loop below would make.
-        out.push_str(s);
+    if raw.len() <= 64 && raw.iter().all(|b| (0x20..0x7f).contains(b)) {
+        // Printable ASCII (nearly every name): already what the loop below would make, and
+        // ASCII needs no UTF-8 check.
+        out.extend(raw.iter().map(|&b| char::from(b)));
         return;
     }
     out.extend(
@@ -327,9 +325,7 @@ pub(crate) fn extract(
 }
 
 fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool) {
-    if memchr::memchr(b'&', data).is_some()
-        && memchr::memchr(b'<', &percent_decode(data, true).0).is_some()
-    {
+    if memchr::memchr(b'&', data).is_some() && decodes_to_lt(data) {
         let (all, bad) = percent_decode(data, true);
         c.push(prefix.to_owned(), Kind::Combined, all, bad, from_query);
     }
@@ -345,7 +341,7 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
             Some(i) => (&pair[..i], Some(&pair[i + 1..])),
             None => (pair, None),
         };
-        let (name, bad_n) = percent_decode(name, true);
+        let (name, bad_n) = percent_decode_cow(name, true);
         let label = |l: &mut String| {
             l.push_str(prefix);
             l.push(':');
@@ -353,7 +349,7 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
         };
         c.offer(Kind::Name, &name, bad_n, from_query, label);
         if let Some(v) = value {
-            let (v, bad_v) = percent_decode(v, true);
+            let (v, bad_v) = percent_decode_cow(v, true);
             c.offer(Kind::Value, &v, bad_v, from_query, label);
         }
     }

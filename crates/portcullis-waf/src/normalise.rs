@@ -47,6 +47,39 @@ impl Variants {
     }
 }
 
+/// [`percent_decode`] that borrows `input` when it has nothing to decode (most names and
+/// values of real traffic).
+pub(crate) fn percent_decode_cow(
+    input: &[u8],
+    plus_as_space: bool,
+) -> (std::borrow::Cow<'_, [u8]>, bool) {
+    let plain = if plus_as_space {
+        memchr::memchr2(b'%', b'+', input).is_none()
+    } else {
+        memchr::memchr(b'%', input).is_none()
+    };
+    if plain {
+        return (std::borrow::Cow::Borrowed(input), false);
+    }
+    let (out, bad) = percent_decode(input, plus_as_space);
+    (std::borrow::Cow::Owned(out), bad)
+}
+
+/// Whether one pass of [`percent_decode`] over `input` yields a `<`: a literal one, or `%3C`
+/// or `%u003C` in any case (without decoding anything).
+pub(crate) fn decodes_to_lt(input: &[u8]) -> bool {
+    if memchr::memchr(b'<', input).is_some() {
+        return true;
+    }
+    memchr::memchr_iter(b'%', input).any(|i| {
+        let rest = &input[i + 1..];
+        rest.get(..2).is_some_and(|h| h.eq_ignore_ascii_case(b"3c"))
+            || rest
+                .get(..5)
+                .is_some_and(|h| h.eq_ignore_ascii_case(b"u003c"))
+    })
+}
+
 /// Decodes one pass of `%XX` and `%uXXXX`; `+` becomes a space when `plus_as_space`.
 /// Returns the decoded bytes and whether an invalid `%` escape was seen.
 pub(crate) fn percent_decode(input: &[u8], plus_as_space: bool) -> (Vec<u8>, bool) {
@@ -475,6 +508,34 @@ mod tests {
     #[test]
     fn decodes_percent_plus_and_unicode_escapes() {
         assert_eq!(percent_decode(b"a%20b+c", true).0, b"a b c");
+        for (input, plus) in [
+            (&b"plain"[..], true),
+            (b"a+b", true),
+            (b"a+b", false),
+            (b"a%2", true),
+            (b"%41%u0042", false),
+        ] {
+            let (cow, bad) = percent_decode_cow(input, plus);
+            assert_eq!((cow.into_owned(), bad), percent_decode(input, plus));
+        }
+        for input in [
+            &b"a<b"[..],
+            b"%3c",
+            b"x=%3Cscript",
+            b"%u003C",
+            b"%U003c",
+            b"%3",
+            b"%253c",
+            b"plain&x=1",
+            b"%uff1c",
+        ] {
+            assert_eq!(
+                decodes_to_lt(input),
+                percent_decode(input, true).0.contains(&b'<'),
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+        }
         assert_eq!(percent_decode(b"a%20b+c", false).0, b"a b+c");
         assert_eq!(percent_decode(b"%u003cscript", false).0, b"<script");
         let (out, invalid) = percent_decode(b"100%zz%", false);

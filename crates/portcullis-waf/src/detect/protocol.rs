@@ -196,11 +196,12 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
     // `%uFFxx`: full-width forms that IIS folds to ASCII after the WAF decoded the request.
     for (label, raw) in [("path", Some(req.path)), ("query", req.query)] {
         let Some(raw) = raw else { continue };
-        if raw.windows(6).any(|w| {
-            w[0] == b'%'
-                && w[1].eq_ignore_ascii_case(&b'u')
-                && w[2..4].eq_ignore_ascii_case(b"ff")
-                && w[4..].iter().all(u8::is_ascii_hexdigit)
+        if memchr::memchr_iter(b'%', raw).any(|i| {
+            raw.get(i..i + 6).is_some_and(|w| {
+                w[1].eq_ignore_ascii_case(&b'u')
+                    && w[2..4].eq_ignore_ascii_case(b"ff")
+                    && w[4..].iter().all(u8::is_ascii_hexdigit)
+            })
         }) {
             add(PROTO_FULLWIDTH_ESCAPE, label, raw);
         }
