@@ -1,6 +1,8 @@
 //! The running gateway: binds listeners, installs the first snapshot, reloads on SIGHUP and on
 //! file change, and drains on SIGTERM/SIGINT.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +35,131 @@ pub struct Shared {
     pub ready: AtomicBool,
     /// The config file.
     pub config_path: PathBuf,
+    /// The listening sockets and their accept loops.
+    pub sockets: Sockets,
+}
+
+/// The listening sockets and their accept loops, by listener name. A reload binds the
+/// listeners it adds or moves before it swaps the config in, and stops the loops of those it
+/// removes or moves after.
+#[derive(Default)]
+pub struct Sockets {
+    running: std::sync::Mutex<HashMap<Arc<str>, Running>>,
+}
+
+/// One listener's socket and accept loop.
+struct Running {
+    /// The address the config asked for (`127.0.0.1:0` stays that, whatever port it got).
+    bind: SocketAddr,
+    tcp: Arc<TcpListener>,
+    /// Dropping it (or sending) ends the accept loop.
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// What a reload does to the sockets: decided and bound before the new config is swapped in.
+struct SocketPlan {
+    /// Listeners to (re)start: name, configured address, socket.
+    start: Vec<(Arc<str>, SocketAddr, Arc<TcpListener>)>,
+    /// Listeners whose loops stop (removed, or moved to another address).
+    stop: Vec<Arc<str>>,
+}
+
+impl Sockets {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Running>> {
+        // A panic while holding this lock leaves a map that is still consistent.
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Binds what `next` adds or moves. A listener renamed on the same address keeps its
+    /// socket. Fails, binding nothing that stays, when an address cannot be bound.
+    fn plan(&self, next: &Snapshot) -> Result<SocketPlan, String> {
+        let running = self.lock();
+        let mut plan = SocketPlan {
+            start: Vec::new(),
+            stop: Vec::new(),
+        };
+        for (name, l) in &next.listeners {
+            if running.get(name.as_str()).is_some_and(|r| r.bind == l.bind) {
+                continue;
+            }
+            // A socket whose own listener goes away or moves can be handed over (a listener
+            // renamed on the same address keeps accepting on it).
+            let reused = running
+                .iter()
+                .find(|(n, r)| {
+                    r.bind == l.bind && next.listeners.get(&***n).is_none_or(|nl| nl.bind != r.bind)
+                })
+                .map(|(_, r)| r.tcp.clone());
+            let tcp =
+                match reused {
+                    Some(t) => t,
+                    None => Arc::new(bind_now(l.bind).map_err(|e| {
+                        format!("listeners.{name}.bind: cannot bind {}: {e}", l.bind)
+                    })?),
+                };
+            plan.start.push((l.name.clone(), l.bind, tcp));
+        }
+        for (name, r) in running.iter() {
+            match next.listeners.get(&**name) {
+                Some(l) if l.bind == r.bind => {}
+                _ => plan.stop.push(name.clone()),
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Starts an accept loop for `name` on `tcp`.
+    fn start(&self, shared: &Arc<Shared>, name: Arc<str>, bind: SocketAddr, tcp: Arc<TcpListener>) {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(crate::listener::accept_loop(
+            name.clone(),
+            tcp.clone(),
+            shared.clone(),
+            stopped,
+        ));
+        self.lock().insert(
+            name,
+            Running {
+                bind,
+                tcp,
+                stop,
+                task,
+            },
+        );
+    }
+
+    /// Stops the loops of `plan.stop`, then starts `plan.start`.
+    fn apply(&self, shared: &Arc<Shared>, plan: SocketPlan) {
+        for name in plan.stop {
+            if let Some(r) = self.lock().remove(&name) {
+                let _ = r.stop.send(true);
+                tracing::info!(listener = %name, addr = %r.bind, "listener stopped by reload");
+            }
+        }
+        for (name, bind, tcp) in plan.start {
+            let addr = tcp
+                .local_addr()
+                .map_or_else(|_| bind.to_string(), |a| a.to_string());
+            tracing::info!(listener = %name, addr = %addr, "listening (reload)");
+            self.start(shared, name, bind, tcp);
+        }
+    }
+
+    /// The accept loops, for the shutdown to wait on.
+    fn take_tasks(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        self.lock().drain().map(|(_, r)| r.task).collect()
+    }
+}
+
+/// Binds `addr` now (a reload runs on a blocking thread of the runtime, so the socket can be
+/// registered with it). Like `TcpListener::bind`: `SO_REUSEADDR` on Unix, non-blocking.
+fn bind_now(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let std = std::net::TcpListener::bind(addr)?;
+    std.set_nonblocking(true)?;
+    TcpListener::from_std(std)
 }
 
 impl std::fmt::Debug for Shared {
@@ -50,21 +177,25 @@ impl Shared {
         let current = self.snapshot.load_full();
         match config::load(&self.config_path, &self.registry) {
             Ok(next) => {
-                let mut restart_needed = Vec::new();
-                for (name, l) in &next.listeners {
-                    match current.listeners.get(name) {
-                        Some(old) if old.bind == l.bind => {}
-                        _ => restart_needed.push(name.clone()),
+                // New and moved listeners are bound first: an address that cannot be bound
+                // rejects the whole reload, and the running config stays.
+                let plan = match self.sockets.plan(&next) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        self.metrics.reload(false);
+                        tracing::error!(trigger, error = %e, "config reload rejected; keeping the running config");
+                        return false;
                     }
-                }
-                if !restart_needed.is_empty() || next.admin_bind != current.admin_bind {
+                };
+                if next.admin_bind != current.admin_bind {
                     tracing::warn!(
-                        listeners = ?restart_needed,
-                        "new or re-bound listeners (and admin bind changes) take effect after a restart; other changes applied"
+                        addr = %next.admin_bind,
+                        "admin.bind changes take effect after a restart; other changes applied"
                     );
                 }
                 let next = Arc::new(next);
                 self.snapshot.store(next.clone());
+                self.sockets.apply(self, plan);
                 self.registry.retain(&next.live_targets, &next.live_clients);
                 retain_state(&self.registry, &next);
                 self.start_background(&next);
@@ -150,7 +281,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding listener {name} on {}", l.bind))?;
         tracing::info!(listener = %name, addr = %tcp.local_addr()?, tls = l.tls.is_some(), "listening");
-        bound.push((l.name.clone(), tcp));
+        bound.push((l.name.clone(), l.bind, tcp));
     }
     let admin = TcpListener::bind(snap.admin_bind)
         .await
@@ -176,12 +307,12 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         shutdown,
         ready: AtomicBool::new(true),
         config_path: config_path.to_path_buf(),
+        sockets: Sockets::default(),
     });
     shared.start_background(&snap);
 
-    let mut tasks = tokio::task::JoinSet::new();
-    for (name, tcp) in bound {
-        tasks.spawn(crate::listener::accept_loop(name, tcp, shared.clone()));
+    for (name, bind, tcp) in bound {
+        shared.sockets.start(&shared, name, bind, Arc::new(tcp));
     }
     tokio::spawn(crate::admin::serve(admin, shared.clone()));
     tokio::spawn(watch_file(shared.clone()));
@@ -196,7 +327,9 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     );
     shared.ready.store(false, Ordering::Relaxed);
     let _ = shared.shutdown.send(true);
-    while tasks.join_next().await.is_some() {}
+    for task in shared.sockets.take_tasks() {
+        let _ = task.await;
+    }
     // Accept loops have stopped; wait for open connections to finish their requests.
     let start = tokio::time::Instant::now();
     loop {

@@ -186,14 +186,22 @@ impl Drop for ConnGuard {
     }
 }
 
-/// Accepts connections on `tcp` until shutdown, serving each on its own task.
-pub async fn accept_loop(name: Arc<str>, tcp: TcpListener, shared: Arc<Shared>) {
+/// Accepts connections on `tcp` until shutdown, or until `stop` changes or its sender is
+/// dropped (a reload removed or moved the listener), serving each on its own task.
+pub async fn accept_loop(
+    name: Arc<str>,
+    tcp: Arc<TcpListener>,
+    shared: Arc<Shared>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let active = Arc::new(AtomicUsize::new(0));
     let mut shutdown = shared.shutdown.subscribe();
     loop {
         let accepted = tokio::select! {
             a = tcp.accept() => a,
             _ = shutdown.changed() => break,
+            // A reload dropped or moved this listener.
+            _ = stop.changed() => break,
         };
         let (stream, peer) = match accepted {
             Ok(x) => x,

@@ -110,6 +110,112 @@ async fn keeps_serving_when_a_reload_is_invalid() {
     );
 }
 
+fn listeners_config(upstream: &str, listeners: &str) -> String {
+    format!(
+        r#"
+listeners: [{listeners}]
+admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
+reload: {{ interval: 100ms }}
+upstreams:
+  u: {{ targets: ["{upstream}"] }}
+routes:
+  - {{ name: main, auth: none, match: {{ path_prefix: / }}, upstream: u }}
+"#
+    )
+}
+
+/// Whether a GET on `port` gets a 200 (a refused or reset connection is false).
+async fn serves(port: u16) -> bool {
+    let c = plain_client();
+    let uri = format!("http://127.0.0.1:{port}/hello");
+    matches!(
+        tokio::time::timeout(Duration::from_secs(3), c.get(uri.parse().expect("uri"))).await,
+        Ok(Ok(r)) if r.status() == 200
+    )
+}
+
+/// A reload binds the listeners it adds or moves and closes those it removes, without a
+/// restart; an address that cannot be bound rejects the reload and keeps the running config.
+#[tokio::test]
+async fn reload_adds_moves_and_removes_listeners() {
+    let up = start_upstream("u").await;
+    let a = up.addr.to_string();
+    let main = r#"{ name: main, bind: "127.0.0.1:{PORT}" }"#;
+    let gw = Gateway::start(&listeners_config(&a, main)).await;
+    let (p1, p2, p3) = (gw.port, gw.extra_ports[0], gw.extra_ports[1]);
+    assert!(serves(p1).await);
+    // Added: a second listener on PORT2.
+    let side = r#"{ name: side, bind: "127.0.0.1:{PORT2}" }"#;
+    gw.write_config(&listeners_config(&a, &format!("{main}, {side}")));
+    assert!(
+        eventually(60, || serves(p2)).await,
+        "added listener not bound; stderr:\n{}",
+        gw.stderr()
+    );
+    assert!(serves(p1).await);
+    // Moved: `side` from PORT2 to PORT3; the old address stops accepting.
+    let moved = r#"{ name: side, bind: "127.0.0.1:{PORT3}" }"#;
+    gw.write_config(&listeners_config(&a, &format!("{main}, {moved}")));
+    assert!(eventually(60, || serves(p3)).await, "{}", gw.stderr());
+    assert!(
+        eventually(60, || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", p2))
+                .await
+                .is_err()
+        })
+        .await,
+        "old address still accepting"
+    );
+    // An address in use elsewhere: the reload is rejected, everything keeps serving.
+    let holder = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
+    let taken = holder.local_addr().expect("addr").port();
+    let clash = format!(r#"{{ name: side, bind: "127.0.0.1:{taken}" }}"#);
+    gw.write_config(&listeners_config(&a, &format!("{main}, {clash}")));
+    assert!(
+        eventually(60, || async {
+            gw.stderr().contains("listeners.side.bind: cannot bind")
+        })
+        .await,
+        "{}",
+        gw.stderr()
+    );
+    assert!(serves(p1).await && serves(p3).await);
+    drop(holder);
+    // Removed: `side` goes; its port closes, `main` stays.
+    gw.write_config(&listeners_config(&a, main));
+    assert!(
+        eventually(60, || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", p3))
+                .await
+                .is_err()
+        })
+        .await,
+        "removed listener still accepting"
+    );
+    assert!(serves(p1).await);
+    // Renamed on the same address: the socket is handed over, not bound twice.
+    let renamed = r#"{ name: primary, bind: "127.0.0.1:{PORT}" }"#;
+    gw.write_config(&listeners_config(&a, renamed));
+    assert!(
+        eventually(60, || async {
+            gw.stderr().contains("listening (reload)") && gw.stderr().contains("primary")
+        })
+        .await,
+        "{}",
+        gw.stderr()
+    );
+    assert!(serves(p1).await);
+    let m = gw.metrics().await;
+    assert!(
+        m.contains("portcullis_config_reloads_total{result=\"failure\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("portcullis_config_reloads_total{result=\"success\"} 4"),
+        "{m}"
+    );
+}
+
 #[tokio::test]
 async fn drains_in_flight_requests_on_sigterm() {
     let up = start_upstream("u").await;
