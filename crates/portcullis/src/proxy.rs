@@ -127,9 +127,11 @@ pub async fn handle(
             .request(ctx.route.as_deref().unwrap_or("-"), status, seconds),
     }
 
-    if !shared.access_log.enabled() || snap.access_log.disabled {
+    let log = shared.access_log.load();
+    if !log.enabled() || snap.access_log.disabled {
         return resp;
     }
+    let log = arc_swap::Guard::into_inner(log);
     let rec = AccessRecord {
         time: humantime::format_rfc3339_millis(wall).to_string(),
         request_id: ctx.request_id.clone(),
@@ -157,7 +159,6 @@ pub async fn handle(
         consumer: ctx.identity.as_ref().map(|i| i.consumer.to_string()),
         operation: ctx.operation.as_deref().map(str::to_owned),
     };
-    let log = shared.access_log.clone();
     let shared2 = shared.clone();
     let (parts, body) = resp.into_parts();
     let body = Observed::new(body, move |bytes_out, complete| {

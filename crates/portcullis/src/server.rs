@@ -27,8 +27,8 @@ pub struct Shared {
     pub registry: Registry,
     /// Metrics.
     pub metrics: Metrics,
-    /// Access log.
-    pub access_log: AccessLog,
+    /// Access log: replaced by a reload that changes where it writes.
+    pub access_log: ArcSwap<AccessLog>,
     /// Set to true once shutdown begins.
     pub shutdown: watch::Sender<bool>,
     /// False while draining, so `/readyz` tells load balancers to stop sending.
@@ -187,6 +187,20 @@ impl Shared {
                         return false;
                     }
                 };
+                // A new destination is opened before the swap too: a log that cannot be
+                // opened rejects the reload.
+                let log = if self.access_log.load().matches(&next.access_log) {
+                    None
+                } else {
+                    match AccessLog::for_settings(&next.access_log) {
+                        Ok(l) => Some(l),
+                        Err(e) => {
+                            self.metrics.reload(false);
+                            tracing::error!(trigger, error = %format!("access_log.path: cannot open: {e}"), "config reload rejected; keeping the running config");
+                            return false;
+                        }
+                    }
+                };
                 if next.admin_bind != current.admin_bind {
                     tracing::warn!(
                         addr = %next.admin_bind,
@@ -195,6 +209,12 @@ impl Shared {
                 }
                 let next = Arc::new(next);
                 self.snapshot.store(next.clone());
+                if let Some(l) = log {
+                    // Records of requests already running go to the old writer, which ends
+                    // once they are written.
+                    self.access_log.store(Arc::new(l));
+                    tracing::info!("access log reopened");
+                }
                 self.sockets.apply(self, plan);
                 self.registry.retain(&next.live_targets, &next.live_clients);
                 retain_state(&self.registry, &next);
@@ -269,12 +289,7 @@ const DRAIN_POLL: Duration = Duration::from_millis(50);
 pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let registry = Registry::default();
     let snap = config::load(config_path, &registry).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let access_log = if snap.access_log.disabled {
-        AccessLog::disabled()
-    } else {
-        AccessLog::start(snap.access_log.path.clone(), snap.access_log.buffer)
-            .context("opening the access log")?
-    };
+    let access_log = AccessLog::for_settings(&snap.access_log).context("opening the access log")?;
     let mut bound = Vec::new();
     for (name, l) in &snap.listeners {
         let tcp = TcpListener::bind(l.bind)
@@ -303,7 +318,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         snapshot: ArcSwap::new(snap.clone()),
         registry,
         metrics,
-        access_log,
+        access_log: ArcSwap::from_pointee(access_log),
         shutdown,
         ready: AtomicBool::new(true),
         config_path: config_path.to_path_buf(),

@@ -7,6 +7,8 @@ use serde::Serialize;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
+use crate::snapshot::AccessLogSettings;
+
 /// One access-log record.
 #[derive(Debug, Serialize)]
 pub struct AccessRecord {
@@ -62,16 +64,42 @@ pub struct AccessRecord {
 #[derive(Debug, Clone)]
 pub struct AccessLog {
     tx: Option<mpsc::Sender<String>>,
+    /// Where it writes and its queue size; `None` when disabled.
+    target: Option<(Option<PathBuf>, usize)>,
 }
 
 impl AccessLog {
     /// A logger that writes nothing.
     pub fn disabled() -> Self {
-        Self { tx: None }
+        Self {
+            tx: None,
+            target: None,
+        }
+    }
+
+    /// The logger `settings` ask for: `disabled()`, or a writer started on their path.
+    pub fn for_settings(settings: &AccessLogSettings) -> std::io::Result<Self> {
+        if settings.disabled {
+            Ok(Self::disabled())
+        } else {
+            Self::start(settings.path.clone(), settings.buffer)
+        }
+    }
+
+    /// Whether this logger is the one `settings` ask for (so a reload keeps it).
+    pub fn matches(&self, settings: &AccessLogSettings) -> bool {
+        match &self.target {
+            None => settings.disabled,
+            Some((path, buffer)) => {
+                !settings.disabled && *path == settings.path && *buffer == settings.buffer
+            }
+        }
     }
 
     /// Starts the writer task for `path` (`None` = stdout) with room for `buffer` records.
+    /// The task ends once every clone of the returned logger is gone and the queue is written.
     pub fn start(path: Option<PathBuf>, buffer: usize) -> std::io::Result<Self> {
+        let target = Some((path.clone(), buffer));
         let (tx, mut rx) = mpsc::channel::<String>(buffer.max(1));
         let mut out: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = match path {
             None => Box::new(tokio::io::stdout()),
@@ -104,7 +132,10 @@ impl AccessLog {
                 buf.clear();
             }
         });
-        Ok(Self { tx: Some(tx) })
+        Ok(Self {
+            tx: Some(tx),
+            target,
+        })
     }
 
     /// Whether records are written at all.

@@ -216,6 +216,62 @@ async fn reload_adds_moves_and_removes_listeners() {
     );
 }
 
+/// A reload that changes where the access log goes opens the new destination before the swap
+/// (one that cannot be opened rejects the reload) and writes there from then on.
+#[tokio::test]
+async fn reload_moves_the_access_log() {
+    let up = start_upstream("u").await;
+    let a = up.addr.to_string();
+    let main = r#"{ name: main, bind: "127.0.0.1:{PORT}" }"#;
+    let with_log = |log: &str| format!("{}access_log: {log}\n", listeners_config(&a, main));
+    let gw = Gateway::start(&with_log(r#"{ path: "{DIR}/one.log" }"#)).await;
+    let lines = |name: &str| {
+        std::fs::read_to_string(gw.dir.join(name))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("/marker-"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let c = plain_client();
+    assert_eq!(get(&c, &gw.url("/marker-1")).await.0, 200);
+    assert!(eventually(60, || async { lines("one.log").len() == 1 }).await);
+    gw.write_config(&with_log(r#"{ path: "{DIR}/two.log" }"#));
+    assert!(
+        eventually(60, || async { gw.stderr().contains("access log reopened") }).await,
+        "{}",
+        gw.stderr()
+    );
+    assert_eq!(get(&c, &gw.url("/marker-2")).await.0, 200);
+    assert!(eventually(60, || async { lines("two.log").len() == 1 }).await);
+    assert_eq!(lines("one.log").len(), 1, "old log written after the move");
+    // A destination that cannot be opened (a folder): rejected, the log stays where it was.
+    gw.write_config(&with_log(r#"{ path: "{DIR}" }"#));
+    assert!(
+        eventually(60, || async {
+            gw.stderr().contains("access_log.path: cannot open")
+        })
+        .await,
+        "{}",
+        gw.stderr()
+    );
+    assert_eq!(get(&c, &gw.url("/marker-3")).await.0, 200);
+    assert!(eventually(60, || async { lines("two.log").len() == 2 }).await);
+    // Disabled: nothing more is written.
+    gw.write_config(&with_log("{ disabled: true }"));
+    assert!(
+        eventually(60, || async {
+            gw.stderr().matches("access log reopened").count() == 2
+        })
+        .await,
+        "{}",
+        gw.stderr()
+    );
+    assert_eq!(get(&c, &gw.url("/marker-4")).await.0, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(lines("two.log").len(), 2);
+}
+
 #[tokio::test]
 async fn drains_in_flight_requests_on_sigterm() {
     let up = start_upstream("u").await;
