@@ -45,6 +45,8 @@ pub struct Shared {
 #[derive(Default)]
 pub struct Sockets {
     running: std::sync::Mutex<HashMap<Arc<str>, Running>>,
+    /// The admin listener: its configured address and the sender that stops its loop.
+    admin: std::sync::Mutex<Option<(SocketAddr, watch::Sender<bool>)>>,
 }
 
 /// One listener's socket and accept loop.
@@ -63,6 +65,8 @@ struct SocketPlan {
     start: Vec<(Arc<str>, SocketAddr, Arc<TcpListener>)>,
     /// Listeners whose loops stop (removed, or moved to another address).
     stop: Vec<Arc<str>>,
+    /// The admin listener's new address and socket, when `admin.bind` changed.
+    admin: Option<(SocketAddr, TcpListener)>,
 }
 
 impl Sockets {
@@ -80,7 +84,19 @@ impl Sockets {
         let mut plan = SocketPlan {
             start: Vec::new(),
             stop: Vec::new(),
+            admin: None,
         };
+        let admin_moved = self
+            .admin
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|(bind, _)| *bind != next.admin_bind);
+        if admin_moved {
+            let tcp = bind_now(next.admin_bind)
+                .map_err(|e| format!("admin.bind: cannot bind {}: {e}", next.admin_bind))?;
+            plan.admin = Some((next.admin_bind, tcp));
+        }
         for (name, l) in &next.listeners {
             if running.get(name.as_str()).is_some_and(|r| r.bind == l.bind) {
                 continue;
@@ -131,8 +147,36 @@ impl Sockets {
         );
     }
 
-    /// Stops the loops of `plan.stop`, then starts `plan.start`.
+    /// Starts the admin listener's loop on `tcp`, stopping the one it replaces.
+    fn start_admin(&self, shared: &Arc<Shared>, bind: SocketAddr, tcp: TcpListener) {
+        if !bind.ip().is_loopback() {
+            tracing::warn!(
+                addr = %bind,
+                "the admin listener is reachable beyond this host; bind it to 127.0.0.1 unless a \
+                 firewall restricts it"
+            );
+        }
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(crate::admin::serve(tcp, shared.clone(), stopped));
+        let old = self
+            .admin
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .replace((bind, stop));
+        if let Some((_, old)) = old {
+            let _ = old.send(true);
+        }
+    }
+
+    /// Stops the loops of `plan.stop`, then starts `plan.start` (and moves the admin listener).
     fn apply(&self, shared: &Arc<Shared>, plan: SocketPlan) {
+        if let Some((bind, tcp)) = plan.admin {
+            let addr = tcp
+                .local_addr()
+                .map_or_else(|_| bind.to_string(), |a| a.to_string());
+            tracing::info!(addr = %addr, "admin listening (reload)");
+            self.start_admin(shared, bind, tcp);
+        }
         for name in plan.stop {
             if let Some(r) = self.lock().remove(&name) {
                 let _ = r.stop.send(true);
@@ -174,7 +218,6 @@ impl Shared {
     /// Compiles the config file again and swaps it in on success. On failure the running
     /// snapshot stays and every error is logged. Returns whether the reload took effect.
     pub fn reload(self: &Arc<Self>, trigger: &'static str) -> bool {
-        let current = self.snapshot.load_full();
         match config::load(&self.config_path, &self.registry) {
             Ok(next) => {
                 // New and moved listeners are bound first: an address that cannot be bound
@@ -201,12 +244,6 @@ impl Shared {
                         }
                     }
                 };
-                if next.admin_bind != current.admin_bind {
-                    tracing::warn!(
-                        addr = %next.admin_bind,
-                        "admin.bind changes take effect after a restart; other changes applied"
-                    );
-                }
                 let next = Arc::new(next);
                 self.snapshot.store(next.clone());
                 if let Some(l) = log {
@@ -302,13 +339,6 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding the admin listener on {}", snap.admin_bind))?;
     tracing::info!(addr = %admin.local_addr()?, "admin listening");
-    if !snap.admin_bind.ip().is_loopback() {
-        tracing::warn!(
-            addr = %snap.admin_bind,
-            "the admin listener is reachable beyond this host; bind it to 127.0.0.1 unless a \
-             firewall restricts it"
-        );
-    }
     let (shutdown, _) = watch::channel(false);
     let snap = Arc::new(snap);
     let mut metrics = Metrics::new();
@@ -329,7 +359,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     for (name, bind, tcp) in bound {
         shared.sockets.start(&shared, name, bind, Arc::new(tcp));
     }
-    tokio::spawn(crate::admin::serve(admin, shared.clone()));
+    shared.sockets.start_admin(&shared, snap.admin_bind, admin);
     tokio::spawn(watch_file(shared.clone()));
     tokio::spawn(reload_on_sighup(shared.clone()));
     tokio::spawn(crate::state::bans::sync_loop(Arc::downgrade(&shared)));

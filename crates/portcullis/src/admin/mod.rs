@@ -14,9 +14,18 @@ use crate::server::Shared;
 
 /// Serves admin requests for the life of the process. It keeps running while the gateway
 /// drains, so `/readyz` can tell load balancers to stop sending.
-pub async fn serve(tcp: TcpListener, shared: Arc<Shared>) {
+pub async fn serve(
+    tcp: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
-        let (stream, _) = match tcp.accept().await {
+        let accepted = tokio::select! {
+            a = tcp.accept() => a,
+            // A reload moved the admin listener (or its sender is gone).
+            _ = stop.changed() => return,
+        };
+        let (stream, _) = match accepted {
             Ok(x) => x,
             Err(_) => {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -214,6 +214,34 @@ async fn reload_adds_moves_and_removes_listeners() {
         m.contains("portcullis_config_reloads_total{result=\"success\"} 4"),
         "{m}"
     );
+    // The admin listener moves too.
+    let new_admin = crate::support::free_port();
+    let moved_admin = listeners_config(&a, renamed)
+        .replace("127.0.0.1:{ADMIN}", &format!("127.0.0.1:{new_admin}"));
+    gw.write_config(&moved_admin);
+    let healthz = |port: u16| async move {
+        let c = plain_client();
+        let uri = format!("http://127.0.0.1:{port}/healthz");
+        matches!(
+            tokio::time::timeout(Duration::from_secs(3), c.get(uri.parse().expect("uri"))).await,
+            Ok(Ok(r)) if r.status() == 200
+        )
+    };
+    assert!(
+        eventually(60, || healthz(new_admin)).await,
+        "{}",
+        gw.stderr()
+    );
+    assert!(
+        eventually(60, || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", gw.admin))
+                .await
+                .is_err()
+        })
+        .await,
+        "old admin address still accepting"
+    );
+    assert!(serves(p1).await);
 }
 
 /// A reload that changes where the access log goes opens the new destination before the swap
