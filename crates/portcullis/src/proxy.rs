@@ -433,6 +433,13 @@ async fn forward(
     };
     parts.headers.insert(X_REAL_IP, real_ip);
     let host_header = route.upstream_host.clone().or(host);
+    // HTTP/2 has no Host header: the host goes upstream as `:authority`, which is the request
+    // URI's authority (the per-target h2 clients connect to their target whatever it says).
+    let h2_authority = host_header
+        .as_ref()
+        .filter(|_| h2_upstream)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<http::uri::Authority>().ok());
     match (&host_header, h2_upstream) {
         (Some(h), false) => {
             parts.headers.insert(header::HOST, h.clone());
@@ -587,9 +594,14 @@ async fn forward(
             };
             res.map(|r| r.map(|resp| (resp, None)).map_err(AttemptError::H1))
         } else {
+            let (client, authority) = match (&target.h2, &h2_authority) {
+                (Some(c), Some(a)) => (c, a.as_str()),
+                (Some(c), None) => (c, target.addr.as_str()),
+                (None, _) => (&up.client, target.addr.as_str()),
+            };
             let uri = Uri::builder()
                 .scheme(up.scheme)
-                .authority(target.addr.as_str())
+                .authority(authority)
                 .path_and_query(pq.clone())
                 .build();
             let Ok(uri) = uri else {
@@ -616,7 +628,7 @@ async fn forward(
             *req.uri_mut() = uri;
             let res = {
                 let _in_flight = crate::upstream::InFlight::enter(&target.state.in_flight);
-                tokio::time::timeout(timeout, up.client.request(req)).await
+                tokio::time::timeout(timeout, client.request(req)).await
             };
             res.map(|r| {
                 r.map(|resp| {

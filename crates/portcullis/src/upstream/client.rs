@@ -13,7 +13,35 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use crate::body::Body;
 
 /// The client type used for every upstream.
-pub type HttpClient = Client<HttpsConnector<HttpConnector>, Body>;
+pub type HttpClient = Client<Connector, Body>;
+
+/// The connector of every client: TLS or not by the URI's scheme; with `fixed`, it connects to
+/// that target whatever the request URI's authority says. An HTTP/2 request's `:authority` is
+/// its URI's authority, so the per-target clients of h2 and h2c upstreams send the client's
+/// host there and still reach the target the balancer picked (their pool is per target).
+#[derive(Clone)]
+pub struct Connector {
+    inner: HttpsConnector<HttpConnector>,
+    fixed: Option<http::Uri>,
+}
+
+impl tower_service::Service<http::Uri> for Connector {
+    type Response = <HttpsConnector<HttpConnector> as tower_service::Service<http::Uri>>::Response;
+    type Error = <HttpsConnector<HttpConnector> as tower_service::Service<http::Uri>>::Error;
+    type Future = <HttpsConnector<HttpConnector> as tower_service::Service<http::Uri>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let uri = self.fixed.clone().unwrap_or(uri);
+        self.inner.call(uri)
+    }
+}
 
 /// Wire protocol to the targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +73,15 @@ pub struct ClientSettings {
 
 /// Builds a client for `s`.
 pub fn build(s: &ClientSettings) -> HttpClient {
+    build_to(s, None)
+}
+
+/// Builds a client for `s` whose connections all go to `target` (`scheme://host:port`).
+pub fn build_for_target(s: &ClientSettings, target: http::Uri) -> HttpClient {
+    build_to(s, Some(target))
+}
+
+fn build_to(s: &ClientSettings, fixed: Option<http::Uri>) -> HttpClient {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
@@ -79,7 +116,10 @@ pub fn build(s: &ClientSettings) -> HttpClient {
     if matches!(s.protocol, Protocol::H2c | Protocol::H2) {
         b.http2_only(true);
     }
-    b.build(connector)
+    b.build(Connector {
+        inner: connector,
+        fixed,
+    })
 }
 
 /// A TLS config for connectors that only ever see `http://` URIs; it is never used for a

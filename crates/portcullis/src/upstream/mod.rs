@@ -69,6 +69,9 @@ pub struct Target {
     pub ok_counter: std::sync::OnceLock<prometheus_client::metrics::counter::Counter>,
     /// Idle connections for the HTTP/1.1 client, when the upstream speaks cleartext HTTP/1.1.
     pub h1: Option<Arc<h1::Pool>>,
+    /// For h2 and h2c upstreams: a client whose connections all go to this target, so the
+    /// request URI can carry the client's host as `:authority`.
+    pub h2: Option<client::HttpClient>,
 }
 
 /// Passive ejection.
@@ -528,6 +531,7 @@ pub fn compile_upstreams(
         );
         let client = registry.client(client_key.clone(), || client::build(&settings));
         let cleartext_h1 = settings.protocol == Protocol::Http1 && settings.tls.is_none();
+        let mut live_target_clients = Vec::new();
         let targets = addrs
             .iter()
             .zip(&weights)
@@ -543,16 +547,26 @@ pub fn compile_upstreams(
                         )
                     })
                 });
+                let h2 = matches!(settings.protocol, Protocol::H2 | Protocol::H2c)
+                    .then(|| format!("{}://{a}", if u.tls.is_some() { "https" } else { "http" }))
+                    .and_then(|t| t.parse::<http::Uri>().ok())
+                    .map(|target| {
+                        let key = format!("{client_key}|{a}");
+                        live_target_clients.push(key.clone());
+                        registry.client(key, || client::build_for_target(&settings, target))
+                    });
                 Target {
                     addr: a.clone(),
                     weight: *w,
                     state: registry.target(name, a),
                     ok_counter: std::sync::OnceLock::new(),
                     h1,
+                    h2,
                 }
             })
             .collect();
         live_clients.push(client_key);
+        live_clients.extend(live_target_clients);
         let passive = u.passive.as_ref().map(|p| Passive {
             consecutive_failures: p.consecutive_failures.unwrap_or(3).max(1),
             ejection: d(&p.ejection_time, 30),

@@ -127,6 +127,49 @@ routes:
     }
 }
 
+/// HTTP/2 upstreams get the client's host (or the route's `upstream_host`) as `:authority`,
+/// while the connection still goes to the target the balancer picked.
+#[tokio::test]
+async fn h2c_upstreams_get_the_clients_host_as_authority() {
+    let up = start_upstream("u").await;
+    let yaml = format!(
+        r#"
+{BASE}upstreams:
+  u: {{ protocol: h2c, targets: ["{a}"] }}
+routes:
+  - {{ name: fixed, auth: none, match: {{ path_prefix: /fixed }}, upstream: u, upstream_host: "backend.internal:8443" }}
+  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: u }}
+"#,
+        a = up.addr
+    );
+    let gw = Gateway::start(&yaml).await;
+    let c = crate::support::plain_client();
+    for (path, host, want) in [
+        ("/a", "api.example.com", "http://api.example.com/a"),
+        (
+            "/b",
+            "other.example.com:8080",
+            "http://other.example.com:8080/b",
+        ),
+        (
+            "/fixed/c",
+            "api.example.com",
+            "http://backend.internal:8443/fixed/c",
+        ),
+    ] {
+        let req = Request::get(gw.url(path))
+            .header("host", host)
+            .body(crate::support::empty())
+            .expect("req");
+        let (p, body) = send_full(&c, req).await;
+        assert_eq!(p.status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(v["version"], "HTTP/2.0", "{body}");
+        assert_eq!(v["uri"], want, "{body}");
+        assert!(v["headers"].get("host").is_none(), "{body}");
+    }
+}
+
 #[tokio::test]
 async fn proxies_websocket_upgrades() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
