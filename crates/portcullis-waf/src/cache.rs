@@ -58,27 +58,16 @@ impl InputCache {
         value: &[u8],
     ) -> u128 {
         // One unambiguous byte stream: a head of kind, flags and both lengths, then the
-        // context and the value. SipHash reads a stream the same however it is cut into
-        // writes, so short inputs (nearly all) go in as one write from a stack buffer, which
-        // saves the hasher's per-write bookkeeping, and longer ones in four.
+        // context and the value.
         let mut head = [0u8; 18];
         head[0] = kind as u8;
         head[1] = u8::from(bad_escape) | (u8::from(from_query) << 1);
         head[2..10].copy_from_slice(&(context.len() as u64).to_le_bytes());
         head[10..18].copy_from_slice(&(value.len() as u64).to_le_bytes());
         let mut h = SipHasher13::new_with_key(&self.key);
-        let total = head.len() + context.len() + value.len();
-        if total <= 256 {
-            let mut buf = [0u8; 256];
-            buf[..18].copy_from_slice(&head);
-            buf[18..18 + context.len()].copy_from_slice(context.as_bytes());
-            buf[18 + context.len()..total].copy_from_slice(value);
-            h.write(&buf[..total]);
-        } else {
-            h.write(&head);
-            h.write(context.as_bytes());
-            h.write(value);
-        }
+        h.write(&head);
+        h.write(context.as_bytes());
+        h.write(value);
         h.finish128().as_u128()
     }
 

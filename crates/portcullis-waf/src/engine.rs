@@ -462,17 +462,13 @@ mod tests {
             let body = format!(
                 "--B\r\nContent-Disposition: form-data; name=\"f\"; filename=\"{filename}\"\r\nContent-Type: image/png\r\n\r\nPNG\r\n--B--\r\n"
             );
-            let w = waf(Settings::default());
-            let req = RequestView::new("POST", b"/up")
-                .header("Host", "h")
-                .header("User-Agent", "curl/8")
-                .header("Content-Type", "multipart/form-data; boundary=B")
-                .body(body.as_bytes());
-            w.inspect(&req)
-                .matches
-                .iter()
-                .map(|m| m.rule_id)
-                .collect::<Vec<_>>()
+            rule_ids(
+                &RequestView::new("POST", b"/up")
+                    .header("Host", "h")
+                    .header("User-Agent", "curl/8")
+                    .header("Content-Type", "multipart/form-data; boundary=B")
+                    .body(body.as_bytes()),
+            )
         };
         assert!(upload("file=.txt").contains(&PROTO_MULTIPART));
         assert!(upload("&amp;fi;zzz").contains(&PROTO_MULTIPART));

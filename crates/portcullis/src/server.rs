@@ -71,10 +71,7 @@ struct SocketPlan {
 
 impl Sockets {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Running>> {
-        // A panic while holding this lock leaves a map that is still consistent.
-        self.running
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.running)
     }
 
     /// Binds what `next` adds or moves. A listener renamed on the same address keeps its
@@ -86,10 +83,7 @@ impl Sockets {
             stop: Vec::new(),
             admin: None,
         };
-        let admin_moved = self
-            .admin
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        let admin_moved = lock(&self.admin)
             .as_ref()
             .is_some_and(|(bind, _)| *bind != next.admin_bind);
         if admin_moved {
@@ -158,11 +152,7 @@ impl Sockets {
         }
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(crate::admin::serve(tcp, shared.clone(), stopped));
-        let old = self
-            .admin
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .replace((bind, stop));
+        let old = lock(&self.admin).replace((bind, stop));
         if let Some((_, old)) = old {
             let _ = old.send(true);
         }
@@ -196,6 +186,12 @@ impl Sockets {
     fn take_tasks(&self) -> Vec<tokio::task::JoinHandle<()>> {
         self.lock().drain().map(|(_, r)| r.task).collect()
     }
+}
+
+/// Locks `m`; a panic while it was held leaves these maps and slots consistent, so a poisoned
+/// lock is used as it is.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Binds `addr` now (a reload runs on a blocking thread of the runtime, so the socket can be

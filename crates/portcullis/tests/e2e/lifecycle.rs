@@ -143,6 +143,11 @@ async fn serves(port: u16) -> bool {
     answers(port, "/hello").await
 }
 
+/// Whether the gateway's stderr soon contains `text`.
+async fn logged(gw: &Gateway, text: &str) -> bool {
+    eventually(60, || async { gw.stderr().contains(text) }).await
+}
+
 /// Whether `port` soon refuses connections (its listener closed).
 async fn closes(port: u16) -> bool {
     eventually(60, || async {
@@ -183,10 +188,7 @@ async fn reload_adds_moves_and_removes_listeners() {
     let clash = format!(r#"{{ name: side, bind: "127.0.0.1:{taken}" }}"#);
     gw.write_config(&listeners_config(&a, &format!("{main}, {clash}")));
     assert!(
-        eventually(60, || async {
-            gw.stderr().contains("listeners.side.bind: cannot bind")
-        })
-        .await,
+        logged(&gw, "listeners.side.bind: cannot bind").await,
         "{}",
         gw.stderr()
     );
@@ -263,10 +265,7 @@ async fn reload_moves_the_access_log() {
     // A destination that cannot be opened (a folder): rejected, the log stays where it was.
     gw.write_config(&with_log(r#"{ path: "{DIR}" }"#));
     assert!(
-        eventually(60, || async {
-            gw.stderr().contains("access_log.path: cannot open")
-        })
-        .await,
+        logged(&gw, "access_log.path: cannot open").await,
         "{}",
         gw.stderr()
     );
