@@ -10,7 +10,6 @@ use http::header::{self, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use crate::body::{Body, Limited, Observed, empty, full};
@@ -35,7 +34,7 @@ use crate::upstream::{Outcome, Upstream};
 
 /// Handles one request from a client connection. Never fails: every error becomes a response.
 pub async fn handle(
-    req: Request<Incoming>,
+    req: Request<Body>,
     conn: &Arc<ConnInfo>,
     shared: &Arc<Shared>,
 ) -> Response<Body> {
@@ -177,7 +176,7 @@ pub async fn handle(
 type Processed = (Response<Body>, Option<&'static str>, Option<Arc<Route>>);
 
 async fn process(
-    req: Request<Incoming>,
+    req: Request<Body>,
     lr: &Arc<ListenerRuntime>,
     snap: &Arc<Snapshot>,
     ctx: &mut RequestCtx,
@@ -391,7 +390,9 @@ async fn forward(
     }
     let upgrade = is_upgrade(&parts);
     let client_upgrade = if upgrade {
-        parts.extensions.remove::<hyper::upgrade::OnUpgrade>()
+        parts
+            .extensions
+            .remove::<crate::listener::http1::OnUpgrade>()
     } else {
         None
     };
@@ -848,7 +849,7 @@ impl CloneParts for http::request::Parts {
 fn finish_upstream_response(
     resp: Response<Body>,
     upstream_on: Option<hyper::upgrade::OnUpgrade>,
-    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    client_upgrade: Option<crate::listener::http1::OnUpgrade>,
 ) -> Response<Body> {
     let (mut parts, body) = resp.into_parts();
     let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
@@ -857,10 +858,10 @@ fn finish_upstream_response(
             let Some(upstream_on) = upstream_on else {
                 return;
             };
-            let (Ok(client), Ok(upstream)) = (client_on.await, upstream_on.await) else {
+            let (Some(mut c), Ok(upstream)) = (client_on.upgraded().await, upstream_on.await)
+            else {
                 return;
             };
-            let mut c = hyper_util::rt::TokioIo::new(client);
             let mut u = hyper_util::rt::TokioIo::new(upstream);
             let _ = tokio::io::copy_bidirectional(&mut c, &mut u).await;
         });
@@ -957,6 +958,11 @@ fn request_id(headers: &http::HeaderMap) -> (String, HeaderValue) {
     {
         return (s.to_owned(), v.clone());
     }
+    new_request_id()
+}
+
+/// A fresh request id and its header value.
+pub(crate) fn new_request_id() -> (String, HeaderValue) {
     // 128 random bits as 32 lower-case hex digits, without the formatting machinery.
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let r: u128 = rand::random();

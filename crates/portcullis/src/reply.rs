@@ -24,6 +24,8 @@ pub enum Problem {
     PayloadTooLarge,
     /// Request target longer than the limit.
     UriTooLong,
+    /// Request head over the size or field-count limit.
+    HeadersTooLarge,
     /// Malformed request.
     BadRequest,
     /// The route has been retired.
@@ -62,6 +64,7 @@ impl Problem {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UriTooLong => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::Gone => StatusCode::GONE,
             Self::NoHealthyUpstream | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -85,6 +88,7 @@ impl Problem {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UriTooLong => "uri_too_long",
+            Self::HeadersTooLarge => "headers_too_large",
             Self::BadRequest => "bad_request",
             Self::Gone => "gone",
             Self::NoHealthyUpstream => "no_healthy_upstream",
@@ -109,6 +113,7 @@ impl Problem {
             Self::MethodNotAllowed => "Method not allowed",
             Self::PayloadTooLarge => "Request body too large",
             Self::UriTooLong => "Request target too long",
+            Self::HeadersTooLarge => "Request header fields too large",
             Self::BadRequest => "Malformed request",
             Self::Gone => "This API has been retired",
             Self::NoHealthyUpstream => "No healthy upstream",

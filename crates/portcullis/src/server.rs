@@ -17,7 +17,7 @@ use crate::config;
 use crate::observe::access_log::AccessLog;
 use crate::observe::metrics::Metrics;
 use crate::snapshot::Snapshot;
-use crate::upstream::state::Registry;
+use crate::upstream::state::{Registry, lock};
 
 /// State shared by every task of the process.
 pub struct Shared {
@@ -186,12 +186,6 @@ impl Sockets {
     fn take_tasks(&self) -> Vec<tokio::task::JoinHandle<()>> {
         self.lock().drain().map(|(_, r)| r.task).collect()
     }
-}
-
-/// Locks `m`; a panic while it was held leaves these maps and slots consistent, so a poisoned
-/// lock is used as it is.
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Binds `addr` now (a reload runs on a blocking thread of the runtime, so the socket can be

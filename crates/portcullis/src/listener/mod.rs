@@ -6,6 +6,7 @@
 //! limits) is read from the current snapshot for each new connection, so a reload changes them
 //! without dropping a connection.
 
+pub mod http1;
 pub mod tls;
 pub mod wire;
 
@@ -15,8 +16,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http::HeaderValue;
+use http_body_util::BodyExt;
+use hyper::server::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
@@ -65,9 +67,6 @@ pub struct Limits {
     /// Max body bytes.
     pub max_body_bytes: u64,
 }
-
-/// Smallest read buffer hyper accepts; smaller header limits are enforced by hyper at this size.
-const HYPER_MIN_BUF: usize = 8192;
 
 impl ListenerRuntime {
     /// Compiles one listener.
@@ -129,8 +128,11 @@ impl ListenerRuntime {
         if limits.max_connections == 0 {
             errs.push(format!("{at}.limits.max_connections"), "must be at least 1");
         }
-        if limits.max_headers == 0 || limits.max_headers > 1000 {
-            errs.push(format!("{at}.limits.max_headers"), "must be 1 to 1000");
+        if limits.max_headers == 0 || limits.max_headers > http1::MAX_HEADER_SLOTS {
+            errs.push(
+                format!("{at}.limits.max_headers"),
+                format!("must be 1 to {}", http1::MAX_HEADER_SLOTS),
+            );
         }
         if limits.header_read_timeout.is_zero() || limits.idle_timeout.is_zero() {
             errs.push(format!("{at}.limits"), "timeouts must be above zero");
@@ -242,7 +244,7 @@ pub async fn accept_loop(
                 None => {
                     let state = lr.strict_http.then(Default::default);
                     let info = new_info(&lr, peer, false, None, state.clone());
-                    serve(wire::WireIo::new(stream, state), info, lr, shared).await;
+                    http1::serve(wire::WireIo::new(stream, state), info, lr, shared).await;
                 }
                 Some(cfg) => {
                     let acceptor = tokio_rustls::TlsAcceptor::from(cfg.clone());
@@ -284,7 +286,7 @@ pub async fn accept_loop(
                     // the first bytes, and the scanner stops by itself at the HTTP/2 preface.
                     let state = lr.strict_http.then(Default::default);
                     let info = new_info(&lr, peer, true, cert, state.clone());
-                    serve(wire::WireIo::new(tls_stream, state), info, lr, shared).await;
+                    http1::serve(wire::WireIo::new(tls_stream, state), info, lr, shared).await;
                 }
             }
         });
@@ -310,20 +312,14 @@ fn new_info(
     })
 }
 
-async fn serve<I>(io: I, info: Arc<ConnInfo>, lr: Arc<ListenerRuntime>, shared: Arc<Shared>)
+/// Serves HTTP/2 on `io` with hyper (TLS with ALPN `h2`, or h2c with prior knowledge, which
+/// [`http1::serve`] hands over), closing it when idle or at shutdown.
+async fn serve_h2<I>(io: I, info: Arc<ConnInfo>, lr: Arc<ListenerRuntime>, shared: Arc<Shared>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = http2::Builder::new(TokioExecutor::new());
     builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(lr.limits.header_read_timeout)
-        .max_buf_size(lr.limits.max_header_bytes.max(HYPER_MIN_BUF))
-        .max_headers(lr.limits.max_headers)
-        .keep_alive(true);
-    builder
-        .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(lr.limits.max_header_bytes.min(u32::MAX as usize) as u32)
         .max_concurrent_streams(256)
@@ -331,13 +327,14 @@ where
         .keep_alive_timeout(Duration::from_secs(10));
     let svc_info = info.clone();
     let svc_shared = shared.clone();
-    let svc = hyper::service::service_fn(move |req| {
+    let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
         let info = svc_info.clone();
         let shared = svc_shared.clone();
         async move {
+            let req = req.map(|b| b.map_err(Into::into).boxed());
             let resp = {
-                // A guard, so a request cancelled mid-way (client gone, h2 stream reset) does
-                // not keep the connection counted as busy forever.
+                // A guard, so a request cancelled mid-way (client gone, stream reset) does not
+                // keep the connection counted as busy forever.
                 let _busy = crate::upstream::InFlight::enter(&info.in_flight);
                 crate::proxy::handle(req, &info, &shared).await
             };
@@ -345,7 +342,7 @@ where
             Ok::<_, std::convert::Infallible>(resp)
         }
     });
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
     tokio::pin!(conn);
     let mut shutdown = shared.shutdown.subscribe();
     let idle = lr.limits.idle_timeout;

@@ -354,12 +354,15 @@ fn encode_head(
     out.extend_from_slice(b"\r\n");
 }
 
-/// How the response body is delimited.
+/// How a message body is delimited (the server side reads request bodies with the same
+/// decoder).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
+pub(crate) enum Framing {
     /// No body (HEAD, 204, 304).
     None,
+    /// `Content-Length`.
     Length(u64),
+    /// `Transfer-Encoding: chunked`.
     Chunked,
     /// Until the connection closes.
     ToEof,
@@ -614,24 +617,29 @@ enum State {
 /// Decodes a response body from a buffer; the caller reads from the socket when it asks for
 /// more. No I/O here, so the fuzz target drives exactly the code the client runs.
 #[derive(Debug)]
-struct Decoder {
+pub(crate) struct Decoder {
     state: State,
     trailers: Option<HeaderMap>,
     trailer_bytes: usize,
 }
 
 /// What one step of decoding produced.
-enum Step {
+pub(crate) enum Step {
     /// The buffer holds no more of the body: read more.
     NeedMore,
+    /// Body bytes.
     Data(Bytes),
+    /// The trailer section, which ends the body.
     Trailers(HeaderMap),
+    /// The body ended.
     End,
+    /// The framing is broken.
     Fail(&'static str),
 }
 
 impl Decoder {
-    fn new(framing: Framing) -> Self {
+    /// A decoder for a body framed as `framing`.
+    pub(crate) fn new(framing: Framing) -> Self {
         Self {
             state: match framing {
                 Framing::None => State::Done,
@@ -644,8 +652,17 @@ impl Decoder {
         }
     }
 
+    /// Bytes still to come when the length is known.
+    pub(crate) fn remaining(&self) -> Option<u64> {
+        match self.state {
+            State::Length(n) => Some(n),
+            State::Done => Some(0),
+            _ => None,
+        }
+    }
+
     /// Whether the body has ended.
-    fn done(&self) -> bool {
+    pub(crate) fn done(&self) -> bool {
         matches!(self.state, State::Done | State::Length(0))
     }
 
@@ -667,7 +684,7 @@ impl Decoder {
     }
 
     /// The connection reached its end: the end of the body only when it runs to the end.
-    fn at_eof(&mut self) -> Step {
+    pub(crate) fn at_eof(&mut self) -> Step {
         if matches!(self.state, State::Eof) {
             self.state = State::Done;
             Step::End
@@ -677,7 +694,7 @@ impl Decoder {
     }
 
     /// Decodes what the buffer holds, up to one frame.
-    fn decode(&mut self, buf: &mut BytesMut) -> Step {
+    pub(crate) fn decode(&mut self, buf: &mut BytesMut) -> Step {
         loop {
             match self.state {
                 State::Done | State::Length(0) => {

@@ -178,7 +178,7 @@ impl Registry {
 /// Locks a registry map or an idle-connection pool. These locks are never held across an
 /// `.await`, so a std mutex is right; a poisoned lock (a panic elsewhere while holding it)
 /// still holds valid data.
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 

@@ -21,6 +21,7 @@ mod lifecycle;
 mod limits;
 mod protocols;
 mod routing;
+mod server;
 mod smuggling;
 mod suite;
 mod tls;

@@ -1,0 +1,1204 @@
+//! The HTTP/1.1 server side of every listener: request heads parsed with `httparse`, request
+//! bodies read and responses written in the connection's own task.
+//!
+//! Why not hyper's server (ADR 0006): counted with callgrind on the plain-proxy bench route,
+//! hyper's HTTP/1 connection took about 12,000 of the gateway's 33,000 instructions per
+//! request outside the proxy itself: a dispatcher between the connection and the service, a
+//! timer armed and cancelled per request for the header-read timeout, the head parsed into a
+//! map that was sized for it alone, and a second pass to encode the response head. This
+//! server does the same work with a header map sized once for what the gateway adds, one
+//! timer per connection that is moved only when it would fire too late, and the head and a
+//! small body written in one `write`.
+//!
+//! What it keeps from the protocol (RFC 9112):
+//! - keep-alive by version and `Connection`, pipelined requests answered in order;
+//! - request bodies by `Content-Length` or a final `chunked`, decoded with the upstream
+//!   client's strict decoder; a request with any other framing is never read past its head,
+//!   and its connection is closed after the answer (the `validate` stage refuses it);
+//! - `Expect: 100-continue` answered when the body is first read, not before;
+//! - responses framed by the body's exact length, else chunked (HTTP/1.1) or to the end of
+//!   the connection (HTTP/1.0); trailers only to a client that sent `TE: trailers`;
+//! - WebSocket upgrades: after a 101 the connection, with any bytes already read, is handed to
+//!   the proxy through [`OnUpgrade`];
+//! - the HTTP/2 preface on a fresh connection hands it to hyper's HTTP/2 server (h2c with
+//!   prior knowledge).
+//!
+//! Limits: the head may take `header_read_timeout` from its first byte (from the accept for
+//! the first request), a kept-alive connection may wait `idle_timeout` for the next head, a
+//! write may make no progress for `idle_timeout`, the head is at most `max_header_bytes` and
+//! `max_headers` fields (431 otherwise, as problem+json). A body the handler left unread is
+//! drained after the answer up to 64 KiB to keep the connection; past that it is closed.
+
+use std::future::poll_fn;
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, SystemTime};
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body::{Body as _, Frame, SizeHint};
+use http_body_util::BodyExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::{oneshot, watch};
+use tokio::time::{Instant, Sleep};
+
+use super::{ConnInfo, Limits, ListenerRuntime};
+use crate::body::{Body, BoxError};
+use crate::reply::{Problem, problem};
+use crate::server::Shared;
+use crate::upstream::h1::{Decoder, Framing, Step};
+use crate::upstream::state::{lock, now_ms};
+
+/// Anything a connection runs on (TCP, TLS, either behind the wire check).
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+/// Most header fields the parser has room for (its slots live on the stack, uninitialised);
+/// the config refuses a higher `max_headers`.
+pub const MAX_HEADER_SLOTS: usize = 1000;
+/// The HTTP/2 connection preface.
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const READ_CHUNK: usize = 8 * 1024;
+/// Body bytes copied behind the head into one write; larger frames are written on their own.
+const INLINE_BODY: usize = 16 * 1024;
+/// Unread request body drained after the answer to keep the connection.
+const DRAIN_CAP: usize = 64 * 1024;
+/// How long a closing connection keeps reading what the client still sends, so the answer is
+/// not lost to a reset.
+const LINGER: Duration = Duration::from_secs(1);
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// One connection's socket and what was read from it but not yet used.
+struct Conn<I> {
+    io: I,
+    buf: BytesMut,
+}
+
+/// The connection's one timer: it is moved only when it would fire later than the deadline
+/// asked for, and re-armed when it fires early, so keep-alive traffic does not touch the
+/// timer wheel per request.
+struct Timer(Pin<Box<Sleep>>);
+
+impl Timer {
+    async fn until(&mut self, deadline: Instant) {
+        loop {
+            if self.0.deadline() > deadline {
+                self.0.as_mut().reset(deadline);
+            }
+            (&mut self.0).await;
+            if Instant::now() >= deadline {
+                return;
+            }
+            self.0.as_mut().reset(deadline);
+        }
+    }
+}
+
+/// Serves HTTP/1.1 on `io` until the client or a limit ends the connection, or hands it to
+/// the HTTP/2 server when it opens with the HTTP/2 preface.
+pub(super) async fn serve<I: Io>(
+    io: I,
+    info: Arc<ConnInfo>,
+    lr: Arc<ListenerRuntime>,
+    shared: Arc<Shared>,
+) {
+    let accepted = Instant::now();
+    let limits = lr.limits.clone();
+    let mut conn = Conn {
+        io,
+        buf: BytesMut::with_capacity(READ_CHUNK),
+    };
+    let mut timer = Timer(Box::pin(tokio::time::sleep_until(
+        accepted + limits.header_read_timeout,
+    )));
+    let mut shutdown = shared.shutdown.subscribe();
+    let mut out = Vec::with_capacity(1024);
+    let mut spans = Vec::new();
+    let mut first = true;
+    let mut idle_since = accepted;
+    loop {
+        let next = next_head(
+            &mut conn,
+            &mut timer,
+            &mut shutdown,
+            &limits,
+            first,
+            idle_since,
+            &mut spans,
+        )
+        .await;
+        let head = match next {
+            Next::Request(h) => h,
+            Next::End => return,
+            Next::H2 => {
+                let io = Prefixed {
+                    io: conn.io,
+                    pre: conn.buf.freeze(),
+                };
+                super::serve_h2(io, info, lr, shared).await;
+                return;
+            }
+            Next::Refuse(p, detail) => {
+                refuse(&mut conn, &mut timer, &mut out, &shared, &limits, p, detail).await;
+                return;
+            }
+        };
+        first = false;
+        let Head {
+            mut request,
+            framing,
+            keep_alive,
+            expect_continue,
+            te_trailers,
+            upgrade,
+        } = head;
+        let meta = Meta {
+            head_request: request.method() == Method::HEAD,
+            version: request.version(),
+            te_trailers,
+        };
+        let mut keep = keep_alive && framing.is_some() && request.method() != Method::CONNECT;
+        let upgrade_tx = upgrade.then(|| {
+            let (tx, rx) = oneshot::channel();
+            request
+                .extensions_mut()
+                .insert(OnUpgrade(Arc::new(Mutex::new(Some(rx)))));
+            tx
+        });
+        // A body is lent the connection while the request is handled.
+        let (lent, kept) = match framing {
+            Some(f @ (Framing::Length(1..) | Framing::Chunked)) => {
+                let lent = Arc::new(Mutex::new(Lent {
+                    conn: Some(conn),
+                    dec: Decoder::new(f),
+                    cont: if expect_continue { 0 } else { CONTINUE.len() },
+                    cont_flushed: !expect_continue,
+                    failed: false,
+                }));
+                (Some(lent), None)
+            }
+            _ => (None, Some(conn)),
+        };
+        let request = request.map(|()| match &lent {
+            Some(l) => ConnBody { lent: l.clone() }.boxed(),
+            None => crate::body::empty(),
+        });
+        let resp = {
+            let _busy = crate::upstream::InFlight::enter(&info.in_flight);
+            crate::proxy::handle(request, &info, &shared).await
+        };
+        info.last_active.store(now_ms(), Ordering::Relaxed);
+        let mut unread = None;
+        conn = match (kept, lent) {
+            (Some(c), _) => c,
+            (None, None) => return,
+            (None, Some(l)) => {
+                let mut g = lock(&l);
+                let Some(c) = g.conn.take() else { return };
+                if !g.dec.done() {
+                    // A failed body, or one the client was never told to send, is not
+                    // drained: the connection closes.
+                    if g.failed || g.cont < CONTINUE.len() {
+                        keep = false;
+                    }
+                    unread = Some(std::mem::replace(&mut g.dec, Decoder::new(Framing::None)));
+                }
+                c
+            }
+        };
+        if *shutdown.borrow() {
+            keep = false;
+        }
+        let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
+        let written = write_response(
+            &mut conn,
+            &mut timer,
+            &mut out,
+            resp,
+            &meta,
+            keep && !switching,
+            limits.idle_timeout,
+        )
+        .await;
+        match written {
+            Err(()) => return,
+            Ok(_) if switching => {
+                // The client's side of the upgrade goes to the proxy, with what was read.
+                if let Some(tx) = upgrade_tx {
+                    let _ = tx.send(Upgraded {
+                        io: Box::new(Prefixed {
+                            io: conn.io,
+                            pre: conn.buf.freeze(),
+                        }),
+                    });
+                }
+                return;
+            }
+            Ok(k) => keep = k,
+        }
+        let lingering = unread.is_some();
+        if keep && let Some(dec) = unread {
+            keep = drain(&mut conn, dec, &mut timer, limits.header_read_timeout).await;
+        }
+        if !keep {
+            close(&mut conn, &mut timer, lingering).await;
+            return;
+        }
+        idle_since = Instant::now();
+    }
+}
+
+/// What the head reader found. Returned by value once per request; boxing the head would
+/// cost an allocation each time.
+#[allow(clippy::large_enum_variant)]
+enum Next {
+    Request(Head),
+    /// Closed, timed out, or shutting down while idle.
+    End,
+    /// The HTTP/2 preface.
+    H2,
+    /// A head that cannot be served: answered and closed.
+    Refuse(Problem, &'static str),
+}
+
+/// A parsed request head and what the connection needs to know about it.
+struct Head {
+    request: Request<()>,
+    /// `None`: the framing is invalid, so no byte after the head can be trusted.
+    framing: Option<Framing>,
+    keep_alive: bool,
+    expect_continue: bool,
+    te_trailers: bool,
+    upgrade: bool,
+}
+
+/// What the response writer needs from the request.
+struct Meta {
+    head_request: bool,
+    version: Version,
+    te_trailers: bool,
+}
+
+/// Reads until a complete head is buffered.
+async fn next_head<I: Io>(
+    conn: &mut Conn<I>,
+    timer: &mut Timer,
+    shutdown: &mut watch::Receiver<bool>,
+    limits: &Limits,
+    first: bool,
+    idle_since: Instant,
+    spans: &mut Vec<Span>,
+) -> Next {
+    // The first head counts from the accept (slowloris); later ones from their first byte.
+    let mut started = first.then_some(idle_since);
+    loop {
+        if !conn.buf.is_empty() {
+            if first && PREFACE.starts_with(&conn.buf[..conn.buf.len().min(PREFACE.len())]) {
+                if conn.buf.len() >= PREFACE.len() {
+                    return Next::H2;
+                }
+            } else {
+                match parse_head(&mut conn.buf, limits, spans) {
+                    Ok(Some(h)) => return Next::Request(h),
+                    Ok(None) => {}
+                    Err((p, d)) => return Next::Refuse(p, d),
+                }
+            }
+            if started.is_none() {
+                started = Some(Instant::now());
+            }
+        }
+        let idle = started.is_none();
+        let deadline = match started {
+            Some(t) => t + limits.header_read_timeout,
+            None => idle_since + limits.idle_timeout,
+        };
+        if idle && *shutdown.borrow() {
+            return Next::End;
+        }
+        conn.buf.reserve(READ_CHUNK);
+        let read = tokio::select! {
+            biased;
+            r = poll_fn(|cx| tokio_util::io::poll_read_buf(Pin::new(&mut conn.io), cx, &mut conn.buf)) => r,
+            () = timer.until(deadline) => return Next::End,
+            _ = shutdown.changed(), if idle => return Next::End,
+        };
+        match read {
+            Ok(0) | Err(_) => return Next::End,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Offsets of one field's name and value in the head.
+type Span = (usize, usize, usize, usize);
+
+/// Parses a request head at the start of `buf`, removing it from `buf` when complete.
+fn parse_head(
+    buf: &mut BytesMut,
+    limits: &Limits,
+    spans: &mut Vec<Span>,
+) -> Result<Option<Head>, (Problem, &'static str)> {
+    const BAD: Problem = Problem::BadRequest;
+    // Left uninitialised: filling the slots on every parse would cost more than the parse.
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADER_SLOTS];
+    let slots = &mut slots[..limits.max_headers.clamp(1, MAX_HEADER_SLOTS)];
+    let mut req = httparse::Request::new(&mut []);
+    let parsed =
+        httparse::ParserConfig::default().parse_request_with_uninit_headers(&mut req, buf, slots);
+    let len = match parsed {
+        Ok(httparse::Status::Complete(n)) if n > limits.max_header_bytes => {
+            return Err((Problem::HeadersTooLarge, "request head too large"));
+        }
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if buf.len() > limits.max_header_bytes => {
+            return Err((Problem::HeadersTooLarge, "request head too large"));
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err((Problem::HeadersTooLarge, "too many header fields"));
+        }
+        Err(httparse::Error::HeaderName) => return Err((BAD, "invalid header field name")),
+        Err(httparse::Error::HeaderValue) => {
+            return Err((BAD, "invalid byte in a header field value"));
+        }
+        Err(httparse::Error::Version) => return Err((BAD, "unsupported HTTP version")),
+        Err(httparse::Error::NewLine) => return Err((BAD, "malformed line ending")),
+        Err(_) => return Err((BAD, "malformed request line")),
+    };
+    let (Some(method), Some(path)) = (req.method, req.path) else {
+        return Err((BAD, "malformed request line"));
+    };
+    let method = Method::from_bytes(method.as_bytes()).map_err(|_| (BAD, "invalid method"))?;
+    let version = if req.version == Some(0) {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
+    };
+    // Offsets, so the target and the values can share the frozen head.
+    let base = buf.as_ptr() as usize;
+    let target = (path.as_ptr() as usize - base, path.len());
+    spans.clear();
+    spans.extend(req.headers.iter().map(|h| {
+        (
+            h.name.as_ptr() as usize - base,
+            h.name.len(),
+            h.value.as_ptr() as usize - base,
+            h.value.len(),
+        )
+    }));
+    let head = buf.split_to(len).freeze();
+    let uri = Uri::from_maybe_shared(head.slice(target.0..target.0 + target.1))
+        .map_err(|_| (BAD, "invalid request target"))?;
+    // Room for what the proxy adds (forwarding headers, request id), so the map never grows.
+    let mut headers = HeaderMap::with_capacity(spans.len() + 8);
+    let mut lengths = 0usize;
+    let mut length: Option<u64> = None;
+    let mut codings = 0usize;
+    let mut chunked = false;
+    let mut close = false;
+    let mut keep_alive_token = false;
+    let mut upgrade_token = false;
+    let mut expect_continue = false;
+    let mut te_trailers = false;
+    for &(no, nl, vo, vl) in spans.iter() {
+        let name = HeaderName::from_bytes(&head[no..no + nl])
+            .map_err(|_| (BAD, "invalid header field name"))?;
+        let raw = &head[vo..vo + vl];
+        if name == header::CONTENT_LENGTH {
+            lengths += 1;
+            length = parse_length(raw);
+        } else if name == header::TRANSFER_ENCODING {
+            codings += 1;
+            chunked = raw.trim_ascii().eq_ignore_ascii_case(b"chunked");
+        } else if name == header::CONNECTION {
+            for token in raw.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
+                if token.eq_ignore_ascii_case(b"close") {
+                    close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    keep_alive_token = true;
+                } else if token.eq_ignore_ascii_case(b"upgrade") {
+                    upgrade_token = true;
+                }
+            }
+        } else if name == header::EXPECT {
+            expect_continue = raw.trim_ascii().eq_ignore_ascii_case(b"100-continue");
+        } else if name == header::TE {
+            te_trailers |= raw
+                .split(|b| *b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"trailers"));
+        }
+        let value = HeaderValue::from_maybe_shared(head.slice(vo..vo + vl))
+            .map_err(|_| (BAD, "invalid byte in a header field value"))?;
+        headers.append(name, value);
+    }
+    let http11 = version == Version::HTTP_11;
+    let framing = match (codings, lengths) {
+        (0, 0) => Some(Framing::None),
+        (0, 1) => length.map(Framing::Length),
+        (1, 0) if chunked && http11 => Some(Framing::Chunked),
+        _ => None,
+    };
+    let upgrade = http11 && upgrade_token && headers.contains_key(header::UPGRADE);
+    let mut request = Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = version;
+    *request.headers_mut() = headers;
+    Ok(Some(Head {
+        request,
+        framing,
+        keep_alive: !close && (http11 || keep_alive_token),
+        expect_continue: expect_continue && http11,
+        te_trailers,
+        upgrade,
+    }))
+}
+
+/// One `Content-Length` value: 1 to 19 digits.
+fn parse_length(raw: &[u8]) -> Option<u64> {
+    if raw.is_empty() || raw.len() > 19 || !raw.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(
+        raw.iter()
+            .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')),
+    )
+}
+
+/// Answers a head that could not be served, and closes.
+async fn refuse<I: Io>(
+    conn: &mut Conn<I>,
+    timer: &mut Timer,
+    out: &mut Vec<u8>,
+    shared: &Shared,
+    limits: &Limits,
+    p: Problem,
+    detail: &'static str,
+) {
+    let (id, id_value) = crate::proxy::new_request_id();
+    let mut resp = problem(p, &id, Some(detail));
+    resp.headers_mut()
+        .insert(crate::policy::headers::X_REQUEST_ID, id_value);
+    shared.metrics.request("-", resp.status().as_u16(), 0.0);
+    tracing::debug!(request_id = %id, reason = p.as_str(), detail, "request head refused");
+    let meta = Meta {
+        head_request: false,
+        version: Version::HTTP_11,
+        te_trailers: false,
+    };
+    if write_response(conn, timer, out, resp, &meta, false, limits.idle_timeout)
+        .await
+        .is_ok()
+    {
+        close(conn, timer, true).await;
+    }
+}
+
+/// Writes `data`, giving up when a write makes no progress for `limit`.
+async fn send<I: Io>(io: &mut I, timer: &mut Timer, data: &[u8], limit: Duration) -> bool {
+    let mut data = data;
+    while !data.is_empty() {
+        let written = tokio::select! {
+            biased;
+            r = io.write(data) => r,
+            () = timer.until(Instant::now() + limit) => return false,
+        };
+        match written {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => data = &data[n..],
+        }
+    }
+    true
+}
+
+async fn flush<I: Io>(io: &mut I, timer: &mut Timer, limit: Duration) -> bool {
+    tokio::select! {
+        biased;
+        r = io.flush() => r.is_ok(),
+        () = timer.until(Instant::now() + limit) => false,
+    }
+}
+
+/// The body's next frame if it is ready now.
+fn frame_now(body: &mut Body) -> Option<Option<Result<Frame<Bytes>, BoxError>>> {
+    let mut cx = Context::from_waker(Waker::noop());
+    match Pin::new(body).poll_frame(&mut cx) {
+        Poll::Ready(f) => Some(f),
+        Poll::Pending => None,
+    }
+}
+
+/// How the response body is delimited on the wire.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Out {
+    None,
+    Length(u64),
+    Chunked,
+    ToClose,
+}
+
+/// Writes `resp`. `Ok(keep)`: the response was sent whole and the connection may serve
+/// another request when `keep`; `Err`: it must be dropped now.
+async fn write_response<I: Io>(
+    conn: &mut Conn<I>,
+    timer: &mut Timer,
+    out: &mut Vec<u8>,
+    resp: Response<Body>,
+    meta: &Meta,
+    mut keep: bool,
+    limit: Duration,
+) -> Result<bool, ()> {
+    let (parts, mut body) = resp.into_parts();
+    let status = parts.status;
+    if parts
+        .headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .any(|v| has_token(v.as_bytes(), b"close"))
+    {
+        keep = false;
+    }
+    let switching = status == StatusCode::SWITCHING_PROTOCOLS;
+    let bodiless = meta.head_request
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let framing = if bodiless {
+        Out::None
+    } else if let Some(n) = body.size_hint().exact() {
+        Out::Length(n)
+    } else if meta.version == Version::HTTP_11 {
+        Out::Chunked
+    } else {
+        keep = false;
+        Out::ToClose
+    };
+    out.clear();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    let mut dated = false;
+    for (name, value) in &parts.headers {
+        if name == header::TRANSFER_ENCODING
+            || (name == header::CONNECTION && !switching)
+            || name.as_str() == "keep-alive"
+            || (name == header::CONTENT_LENGTH && !meta.head_request)
+        {
+            continue;
+        }
+        dated |= name == header::DATE;
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !dated {
+        push_date(out);
+    }
+    match framing {
+        Out::Length(n) => {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        Out::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        Out::None | Out::ToClose => {}
+    }
+    if !switching {
+        if !keep {
+            out.extend_from_slice(b"connection: close\r\n");
+        } else if meta.version == Version::HTTP_10 {
+            out.extend_from_slice(b"connection: keep-alive\r\n");
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    if framing == Out::None {
+        drop(body);
+        let sent =
+            send(&mut conn.io, timer, out, limit).await && flush(&mut conn.io, timer, limit).await;
+        return if sent { Ok(keep) } else { Err(()) };
+    }
+    let mut sent: u64 = 0;
+    let mut trailers = None;
+    loop {
+        if body.is_end_stream() {
+            break;
+        }
+        let frame = match frame_now(&mut body) {
+            Some(f) => f,
+            None => {
+                // Nothing ready: what is waiting goes out first (the head of a stream).
+                if !out.is_empty() {
+                    if !send(&mut conn.io, timer, out, limit).await {
+                        return Err(());
+                    }
+                    out.clear();
+                }
+                if !flush(&mut conn.io, timer, limit).await {
+                    return Err(());
+                }
+                body.frame().await
+            }
+        };
+        let frame = match frame {
+            None => break,
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "response body failed; connection closed");
+                return Err(());
+            }
+            Some(Ok(f)) => f,
+        };
+        let data = match frame.into_data() {
+            Ok(d) => d,
+            Err(f) => {
+                if let Ok(t) = f.into_trailers() {
+                    trailers = Some(t);
+                }
+                continue;
+            }
+        };
+        if data.is_empty() {
+            continue;
+        }
+        sent += data.len() as u64;
+        if let Out::Length(n) = framing
+            && sent > n
+        {
+            return Err(());
+        }
+        if framing == Out::Chunked {
+            push_hex(out, data.len());
+        }
+        if out.len() + data.len() <= INLINE_BODY {
+            out.extend_from_slice(&data);
+        } else {
+            if !send(&mut conn.io, timer, out, limit).await
+                || !send(&mut conn.io, timer, &data, limit).await
+            {
+                return Err(());
+            }
+            out.clear();
+        }
+        if framing == Out::Chunked {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    if let Out::Length(n) = framing
+        && sent != n
+    {
+        // Shorter than promised: what was sent is all the client gets.
+        let _ = send(&mut conn.io, timer, out, limit).await;
+        return Err(());
+    }
+    if framing == Out::Chunked {
+        out.extend_from_slice(b"0\r\n");
+        if let Some(t) = trailers.filter(|_| meta.te_trailers) {
+            for (name, value) in &t {
+                out.extend_from_slice(name.as_str().as_bytes());
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(value.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    if !out.is_empty() && !send(&mut conn.io, timer, out, limit).await {
+        return Err(());
+    }
+    if !flush(&mut conn.io, timer, limit).await {
+        return Err(());
+    }
+    Ok(keep)
+}
+
+fn has_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|b| *b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
+fn push_hex(out: &mut Vec<u8>, n: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digits = (usize::BITS - n.leading_zeros()).div_ceil(4).max(1);
+    for i in (0..digits).rev() {
+        out.push(HEX[(n >> (i * 4)) & 0xf]);
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends the `date` field, formatted once a second per thread.
+fn push_date(out: &mut Vec<u8>) {
+    thread_local! {
+        static DATE: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    let now = SystemTime::now();
+    let secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    DATE.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.0 != secs {
+            d.0 = secs;
+            d.1 = format!("date: {}\r\n", httpdate::fmt_http_date(now));
+        }
+        out.extend_from_slice(d.1.as_bytes());
+    });
+}
+
+/// Reads and drops the rest of a request body the handler did not read, so the connection can
+/// serve the next request. `false`: it was longer than [`DRAIN_CAP`], broken, or too slow.
+async fn drain<I: Io>(
+    conn: &mut Conn<I>,
+    mut dec: Decoder,
+    timer: &mut Timer,
+    limit: Duration,
+) -> bool {
+    let deadline = Instant::now() + limit;
+    let mut total = 0usize;
+    loop {
+        loop {
+            match dec.decode(&mut conn.buf) {
+                Step::NeedMore => break,
+                Step::Data(d) => {
+                    total += d.len();
+                    if total > DRAIN_CAP {
+                        return false;
+                    }
+                }
+                Step::Trailers(_) | Step::End => return true,
+                Step::Fail(_) => return false,
+            }
+        }
+        if dec
+            .remaining()
+            .is_some_and(|n| n > (DRAIN_CAP - total) as u64)
+        {
+            return false;
+        }
+        conn.buf.reserve(READ_CHUNK);
+        let read = tokio::select! {
+            biased;
+            r = poll_fn(|cx| tokio_util::io::poll_read_buf(Pin::new(&mut conn.io), cx, &mut conn.buf)) => r,
+            () = timer.until(deadline) => return false,
+        };
+        match read {
+            Ok(0) | Err(_) => return false,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Ends the connection: the write side is shut, and when the client may still be sending,
+/// what it sends is read and dropped for a moment so the answer is not lost to a reset.
+async fn close<I: Io>(conn: &mut Conn<I>, timer: &mut Timer, linger: bool) {
+    let deadline = Instant::now() + LINGER;
+    tokio::select! {
+        biased;
+        _ = conn.io.shutdown() => {}
+        () = timer.until(deadline) => return,
+    }
+    if !linger {
+        return;
+    }
+    let mut total = 0usize;
+    loop {
+        conn.buf.clear();
+        conn.buf.reserve(READ_CHUNK);
+        let read = tokio::select! {
+            biased;
+            r = poll_fn(|cx| tokio_util::io::poll_read_buf(Pin::new(&mut conn.io), cx, &mut conn.buf)) => r,
+            () = timer.until(deadline) => return,
+        };
+        match read {
+            Ok(0) | Err(_) => return,
+            Ok(n) => total += n,
+        }
+        if total > DRAIN_CAP * 16 {
+            return;
+        }
+    }
+}
+
+/// The connection as lent to a request body.
+struct Lent<I> {
+    /// Taken back by the connection when the response is ready.
+    conn: Option<Conn<I>>,
+    dec: Decoder,
+    /// Bytes of `100 Continue` written; `CONTINUE.len()` when none is owed.
+    cont: usize,
+    cont_flushed: bool,
+    failed: bool,
+}
+
+/// A request body read from the client connection.
+struct ConnBody<I> {
+    lent: Arc<Mutex<Lent<I>>>,
+}
+
+/// The request body could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("request body: {0}")]
+struct BodyError(&'static str);
+
+impl<I: Io> http_body::Body for ConnBody<I> {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut g = lock(&self.lent);
+        let l = &mut *g;
+        if l.dec.done() || l.failed {
+            return Poll::Ready(None);
+        }
+        let Some(conn) = l.conn.as_mut() else {
+            l.failed = true;
+            return Poll::Ready(Some(Err(Box::new(BodyError(
+                "the response was already sent",
+            )))));
+        };
+        let fail = |l: &mut Lent<I>, why| {
+            l.failed = true;
+            Poll::Ready(Some(Err(Box::new(BodyError(why)) as BoxError)))
+        };
+        while l.cont < CONTINUE.len() {
+            match Pin::new(&mut conn.io).poll_write(cx, &CONTINUE[l.cont..]) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0) | Err(_)) => return fail(l, "write failed"),
+                Poll::Ready(Ok(n)) => l.cont += n,
+            }
+        }
+        if !l.cont_flushed {
+            match Pin::new(&mut conn.io).poll_flush(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(_)) => return fail(l, "write failed"),
+                Poll::Ready(Ok(())) => l.cont_flushed = true,
+            }
+        }
+        loop {
+            match l.dec.decode(&mut conn.buf) {
+                Step::NeedMore => {}
+                Step::Data(d) => return Poll::Ready(Some(Ok(Frame::data(d)))),
+                Step::Trailers(t) => return Poll::Ready(Some(Ok(Frame::trailers(t)))),
+                Step::End => return Poll::Ready(None),
+                Step::Fail(why) => return fail(l, why),
+            }
+            conn.buf.reserve(READ_CHUNK);
+            match tokio_util::io::poll_read_buf(Pin::new(&mut conn.io), cx, &mut conn.buf) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => {
+                    return match l.dec.at_eof() {
+                        Step::Fail(why) => fail(l, why),
+                        _ => Poll::Ready(None),
+                    };
+                }
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(_)) => return fail(l, "read failed"),
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        let l = lock(&self.lent);
+        l.dec.done() || l.failed
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match lock(&self.lent).dec.remaining() {
+            Some(n) => SizeHint::with_exact(n),
+            None => SizeHint::default(),
+        }
+    }
+}
+
+/// The client's side of a WebSocket upgrade, once the 101 is written (a request extension).
+/// Clones share one connection, which only the first to ask gets.
+#[derive(Debug, Clone)]
+pub struct OnUpgrade(Arc<Mutex<Option<oneshot::Receiver<Upgraded>>>>);
+
+impl OnUpgrade {
+    /// The connection, when the 101 went out.
+    pub async fn upgraded(self) -> Option<Upgraded> {
+        let rx = lock(&self.0).take()?;
+        rx.await.ok()
+    }
+}
+
+/// A connection after `101 Switching Protocols`, with the bytes already read from it first.
+pub struct Upgraded {
+    io: Box<dyn ErasedIo>,
+}
+
+impl std::fmt::Debug for Upgraded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Upgraded")
+    }
+}
+
+trait ErasedIo: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> ErasedIo for T {}
+
+impl AsyncRead for Upgraded {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Upgraded {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut *self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// A connection with bytes already read from it, which it yields first.
+pub(super) struct Prefixed<I> {
+    io: I,
+    pre: Bytes,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Prefixed<I> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        if !this.pre.is_empty() {
+            let n = this.pre.len().min(buf.remaining());
+            buf.put_slice(&this.pre[..n]);
+            this.pre.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Prefixed<I> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            max_connections: 10,
+            header_read_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(1),
+            max_header_bytes: 512,
+            max_headers: 8,
+            max_uri_length: 256,
+            max_body_bytes: 1024,
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Option<Head>, (Problem, &'static str)> {
+        let mut buf = BytesMut::from(raw.as_bytes());
+        parse_head(&mut buf, &limits(), &mut Vec::new())
+    }
+
+    fn head(raw: &str) -> Head {
+        match parse(raw) {
+            Ok(Some(h)) => h,
+            Ok(None) => panic!("incomplete: {raw:?}"),
+            Err((p, d)) => panic!("refused {p:?} {d}: {raw:?}"),
+        }
+    }
+
+    #[test]
+    fn heads_keep_their_fields_and_the_rest_of_the_buffer() {
+        let mut buf =
+            BytesMut::from(&b"GET /a?b=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nX-A: 2\r\n\r\nNEXT"[..]);
+        let h = parse_head(&mut buf, &limits(), &mut Vec::new())
+            .expect("parsed")
+            .expect("complete");
+        assert_eq!(&buf[..], b"NEXT");
+        let r = &h.request;
+        assert_eq!(r.method(), Method::GET);
+        assert_eq!(r.uri().path(), "/a");
+        assert_eq!(r.uri().query(), Some("b=1"));
+        assert_eq!(r.version(), Version::HTTP_11);
+        assert_eq!(r.headers()["host"], "x");
+        let xa: Vec<_> = r.headers().get_all("x-a").iter().collect();
+        assert_eq!(xa, ["1", "2"]);
+        assert_eq!(h.framing, Some(Framing::None));
+        assert!(h.keep_alive && !h.expect_continue && !h.upgrade);
+    }
+
+    #[test]
+    fn framing_comes_from_one_length_or_one_final_chunked() {
+        let f = |extra: &str, version: &str| {
+            head(&format!("POST / {version}\r\nHost: x\r\n{extra}\r\n")).framing
+        };
+        assert_eq!(
+            f("Content-Length: 5\r\n", "HTTP/1.1"),
+            Some(Framing::Length(5))
+        );
+        assert_eq!(
+            f("Content-Length: 0\r\n", "HTTP/1.1"),
+            Some(Framing::Length(0))
+        );
+        assert_eq!(
+            f("Transfer-Encoding: chunked\r\n", "HTTP/1.1"),
+            Some(Framing::Chunked)
+        );
+        assert_eq!(
+            f("Transfer-Encoding: Chunked \r\n", "HTTP/1.1"),
+            Some(Framing::Chunked)
+        );
+        // Anything else leaves the body unread and the connection to be closed.
+        for bad in [
+            "Content-Length: 5\r\nContent-Length: 5\r\n",
+            "Content-Length: 5, 5\r\n",
+            "Content-Length: +5\r\n",
+            "Content-Length: 99999999999999999999\r\n",
+            "Transfer-Encoding: gzip, chunked\r\n",
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+            "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n",
+        ] {
+            assert_eq!(f(bad, "HTTP/1.1"), None, "{bad:?}");
+        }
+        assert_eq!(f("Transfer-Encoding: chunked\r\n", "HTTP/1.0"), None);
+    }
+
+    #[test]
+    fn connection_options_by_version() {
+        assert!(!head("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").keep_alive);
+        assert!(!head("GET / HTTP/1.0\r\n\r\n").keep_alive);
+        assert!(head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
+        let h =
+            head("PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+        assert!(h.expect_continue);
+        assert!(!head("PUT / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n").expect_continue);
+        let ws = "GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n";
+        assert!(head(ws).upgrade);
+        assert!(!head("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n").upgrade);
+        assert!(head("GET / HTTP/1.1\r\nHost: x\r\nTE: gzip, trailers\r\n\r\n").te_trailers);
+    }
+
+    #[test]
+    fn heads_wait_for_more_bytes_until_the_limit() {
+        assert!(matches!(parse("GET / HTTP/1.1\r\nHost: x\r\n"), Ok(None)));
+        assert!(matches!(parse("GE"), Ok(None)));
+        let long = format!("GET / HTTP/1.1\r\nX: {}", "a".repeat(600));
+        assert_eq!(
+            parse(&long).err().map(|e| e.0),
+            Some(Problem::HeadersTooLarge)
+        );
+        let done = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(600));
+        assert_eq!(
+            parse(&done).err().map(|e| e.0),
+            Some(Problem::HeadersTooLarge)
+        );
+        let mut many = String::from("GET / HTTP/1.1\r\n");
+        for i in 0..9 {
+            many.push_str(&format!("X-{i}: v\r\n"));
+        }
+        many.push_str("\r\n");
+        assert_eq!(
+            parse(&many).err().map(|e| e.0),
+            Some(Problem::HeadersTooLarge)
+        );
+    }
+
+    #[test]
+    fn malformed_heads_are_bad_requests() {
+        for bad in [
+            "GET / HTTP/2.0\r\n\r\n",
+            "GET / HTTP/1.1\r\nBad Name: v\r\n\r\n",
+            "GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n",
+            "GET  / HTTP/1.1\r\n\r\n",
+            "G(T / HTTP/1.1\r\n\r\n",
+            "GET /a b HTTP/1.1\r\n\r\n",
+        ] {
+            assert_eq!(
+                parse(bad).err().map(|e| e.0),
+                Some(Problem::BadRequest),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn chunk_sizes_are_written_in_hex() {
+        for (n, text) in [
+            (0usize, "0"),
+            (1, "1"),
+            (15, "f"),
+            (16, "10"),
+            (4096, "1000"),
+        ] {
+            let mut out = Vec::new();
+            push_hex(&mut out, n);
+            assert_eq!(out, format!("{text}\r\n").as_bytes());
+        }
+    }
+
+    #[test]
+    fn the_date_field_is_an_http_date() {
+        let mut out = Vec::new();
+        push_date(&mut out);
+        let text = String::from_utf8(out).expect("ascii");
+        let value = text
+            .strip_prefix("date: ")
+            .and_then(|t| t.strip_suffix("\r\n"))
+            .expect("field line");
+        assert!(httpdate::parse_http_date(value).is_ok(), "{value}");
+    }
+
+    #[tokio::test]
+    async fn prefixed_reads_what_was_read_before_the_socket() {
+        use tokio::io::AsyncReadExt;
+        let (a, mut b) = tokio::io::duplex(64);
+        b.write_all(b" world").await.expect("write");
+        drop(b);
+        let mut p = Prefixed {
+            io: a,
+            pre: Bytes::from_static(b"hello"),
+        };
+        let mut out = String::new();
+        p.read_to_string(&mut out).await.expect("read");
+        assert_eq!(out, "hello world");
+    }
+}
