@@ -965,12 +965,14 @@ fn request_id(headers: &http::HeaderMap) -> (String, HeaderValue) {
 pub(crate) fn new_request_id() -> (String, HeaderValue) {
     // 128 random bits as 32 lower-case hex digits, without the formatting machinery.
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let r: u128 = rand::random();
-    let mut out = String::with_capacity(32);
-    for i in (0..32).rev() {
-        out.push(char::from(HEX[((r >> (i * 4)) & 0xf) as usize]));
+    let r: [u8; 16] = rand::random();
+    let mut digits = [0u8; 32];
+    for (pair, byte) in digits.chunks_exact_mut(2).zip(r) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0xf)];
     }
-    let value = HeaderValue::from_str(&out).unwrap_or(HeaderValue::from_static("-"));
+    let value = HeaderValue::from_bytes(&digits).unwrap_or(HeaderValue::from_static("-"));
+    let out = String::from(value.to_str().unwrap_or("-"));
     (out, value)
 }
 

@@ -1017,6 +1017,94 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Prefixed<I> {
     }
 }
 
+/// What the server makes of one request's bytes (for the fuzz target and tests).
+#[derive(Debug, PartialEq, Eq)]
+pub struct DecodedRequest {
+    /// Method.
+    pub method: String,
+    /// Request target as sent.
+    pub target: String,
+    /// Header fields in order.
+    pub fields: Vec<(String, Vec<u8>)>,
+    /// The body, de-chunked.
+    pub body: Vec<u8>,
+    /// Whether the connection would serve another request after this one.
+    pub keep_alive: bool,
+}
+
+/// Runs the server's head parser and body decoder over `bytes`, received in pieces ending at
+/// the offsets in `cuts`, with the default listener limits. Returns the requests read before
+/// the connection would stop, and why it stopped (`None`: the bytes ended between requests).
+/// Neither may depend on where the cuts fall.
+pub fn decode_requests(bytes: &[u8], cuts: &[usize]) -> (Vec<DecodedRequest>, Option<String>) {
+    let limits = Limits {
+        max_connections: 1,
+        header_read_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(1),
+        max_header_bytes: 16 * 1024,
+        max_headers: 100,
+        max_uri_length: 8 * 1024,
+        max_body_bytes: u64::MAX,
+    };
+    let mut ends: Vec<usize> = cuts.iter().copied().filter(|&c| c < bytes.len()).collect();
+    ends.sort_unstable();
+    ends.push(bytes.len());
+    let mut pieces = ends.into_iter().scan(0, |at, end| {
+        let piece = &bytes[(*at).min(end)..end];
+        *at = end.max(*at);
+        Some(piece)
+    });
+    let mut buf = BytesMut::new();
+    let mut spans = Vec::new();
+    let mut out = Vec::new();
+    loop {
+        let head = loop {
+            match parse_head(&mut buf, &limits, &mut spans) {
+                Err((p, d)) => return (out, Some(format!("{}: {d}", p.as_str()))),
+                Ok(Some(h)) => break h,
+                Ok(None) => match pieces.next() {
+                    Some(p) => buf.extend_from_slice(p),
+                    None if buf.is_empty() => return (out, None),
+                    None => return (out, Some("incomplete head".into())),
+                },
+            }
+        };
+        let r = &head.request;
+        let mut req = DecodedRequest {
+            method: r.method().to_string(),
+            target: r.uri().to_string(),
+            fields: r
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+                .collect(),
+            body: Vec::new(),
+            keep_alive: head.keep_alive && head.framing.is_some(),
+        };
+        let Some(framing) = head.framing else {
+            out.push(req);
+            return (out, Some("invalid framing".into()));
+        };
+        let mut dec = Decoder::new(framing);
+        loop {
+            match dec.decode(&mut buf) {
+                Step::Data(d) => req.body.extend_from_slice(&d),
+                Step::Trailers(_) | Step::End => break,
+                Step::Fail(why) => return (out, Some(why.into())),
+                Step::NeedMore => match pieces.next() {
+                    Some(p) => buf.extend_from_slice(p),
+                    None => return (out, Some("incomplete body".into())),
+                },
+            }
+        }
+        let keep = req.keep_alive;
+        out.push(req);
+        if !keep {
+            return (out, None);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1158,6 +1246,32 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn pipelined_requests_decode_the_same_however_they_arrive() {
+        let bytes = b"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+            3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nT: 1\r\n\r\n\
+            PUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nwxyz\
+            GET /c HTTP/1.0\r\n\r\n";
+        let (whole, end) = decode_requests(bytes, &[]);
+        assert_eq!(end, None);
+        let got: Vec<_> = whole
+            .iter()
+            .map(|r| (r.method.as_str(), r.target.as_str(), r.body.as_slice(), r.keep_alive))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("POST", "/a", &b"abcde"[..], true),
+                ("PUT", "/b", &b"wxyz"[..], true),
+                ("GET", "/c", &b""[..], false),
+            ]
+        );
+        let each: Vec<usize> = (1..bytes.len()).collect();
+        assert_eq!(decode_requests(bytes, &each), (whole, None));
+        let bad = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+        assert_eq!(decode_requests(bad, &[]).1.as_deref(), Some("invalid chunk size"));
     }
 
     #[test]
