@@ -1258,7 +1258,14 @@ mod tests {
         assert_eq!(end, None);
         let got: Vec<_> = whole
             .iter()
-            .map(|r| (r.method.as_str(), r.target.as_str(), r.body.as_slice(), r.keep_alive))
+            .map(|r| {
+                (
+                    r.method.as_str(),
+                    r.target.as_str(),
+                    r.body.as_slice(),
+                    r.keep_alive,
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -1271,7 +1278,10 @@ mod tests {
         let each: Vec<usize> = (1..bytes.len()).collect();
         assert_eq!(decode_requests(bytes, &each), (whole, None));
         let bad = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
-        assert_eq!(decode_requests(bad, &[]).1.as_deref(), Some("invalid chunk size"));
+        assert_eq!(
+            decode_requests(bad, &[]).1.as_deref(),
+            Some("invalid chunk size")
+        );
     }
 
     #[test]
