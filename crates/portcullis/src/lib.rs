@@ -20,4 +20,5 @@ pub mod router;
 pub mod server;
 pub mod snapshot;
 pub mod state;
+pub mod timer;
 pub mod upstream;

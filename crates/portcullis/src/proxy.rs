@@ -581,19 +581,21 @@ async fn forward(
             let no_body = Bytes::new();
             let res = {
                 let _in_flight = crate::upstream::InFlight::enter(&target.state.in_flight);
-                tokio::time::timeout(
+                // The client keeps the timeout on the connection's own timer.
+                pool.send(
+                    &p.method,
+                    pq.as_str(),
+                    &p.headers,
+                    replay.as_ref().unwrap_or(&no_body),
+                    idempotent,
                     timeout,
-                    pool.send(
-                        &p.method,
-                        pq.as_str(),
-                        &p.headers,
-                        replay.as_ref().unwrap_or(&no_body),
-                        idempotent,
-                    ),
                 )
                 .await
             };
-            res.map(|r| r.map(|resp| (resp, None)).map_err(AttemptError::H1))
+            match res {
+                Err(h1::Error::Timeout(_)) => Err(TimedOut),
+                r => Ok(r.map(|resp| (resp, None)).map_err(AttemptError::H1)),
+            }
         } else {
             let (client, authority) = match (&target.h2, &h2_authority) {
                 (Some(c), Some(a)) => (c, a.as_str()),
@@ -631,7 +633,7 @@ async fn forward(
                 let _in_flight = crate::upstream::InFlight::enter(&target.state.in_flight);
                 tokio::time::timeout(timeout, client.request(req)).await
             };
-            res.map(|r| {
+            res.map_err(|_| TimedOut).map(|r| {
                 r.map(|resp| {
                     let (mut parts, body) = resp.into_parts();
                     let upstream_on = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
@@ -692,6 +694,9 @@ impl AttemptError {
     }
 }
 
+/// An attempt got no response head within the route's or upstream's timeout.
+struct TimedOut;
+
 /// An upstream's response and, for a 101, its side of the upgrade.
 type Answered = (Response<Body>, Option<hyper::upgrade::OnUpgrade>);
 
@@ -709,7 +714,7 @@ enum Settled {
 /// Books one attempt's outcome (target health, breaker, metrics) and decides what follows.
 #[allow(clippy::too_many_arguments)]
 fn settle(
-    res: Result<Result<Answered, AttemptError>, tokio::time::error::Elapsed>,
+    res: Result<Result<Answered, AttemptError>, TimedOut>,
     i: usize,
     attempt: u32,
     max_attempts: u32,
@@ -899,8 +904,9 @@ fn finish_headers(
     }
     let h = resp.headers_mut();
     for (n, v) in &snap.security_headers {
-        if !h.contains_key(n) {
-            h.insert(n.clone(), v.clone());
+        // One probe: set only when the upstream or a stage did not.
+        if let header::Entry::Vacant(e) = h.entry(n) {
+            e.insert(v.clone());
         }
     }
     if let Some(hsts) = lr.and_then(|l| l.hsts.as_ref()) {

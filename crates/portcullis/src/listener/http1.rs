@@ -23,11 +23,18 @@
 //! - the HTTP/2 preface on a fresh connection hands it to hyper's HTTP/2 server (h2c with
 //!   prior knowledge).
 //!
-//! Limits: the head may take `header_read_timeout` from its first byte (from the accept for
-//! the first request), a kept-alive connection may wait `idle_timeout` for the next head, a
-//! write may make no progress for `idle_timeout`, the head is at most `max_header_bytes` and
-//! `max_headers` fields (431 otherwise, as problem+json). A body the handler left unread is
-//! drained after the answer up to 64 KiB to keep the connection; past that it is closed.
+//! Limits, all kept with one [`crate::timer::LazyTimer`] per connection: the head may take
+//! `header_read_timeout` from its first byte (from the accept for the first request), a
+//! kept-alive connection may wait `idle_timeout` for the next head, a write may make no
+//! progress for `idle_timeout`, the head is at most `max_header_bytes` and `max_headers` fields
+//! (431 otherwise, as problem+json), and a request body that is being read fails when the
+//! client sends nothing for `idle_timeout`. A body the handler left unread is drained after the
+//! answer up to 64 KiB to keep the connection; past that it is closed. A client that closes its
+//! connection while its request is handled (without a body in flight) abandons the request.
+//!
+//! Not supported, as in nginx by default: a response that starts while the request body is
+//! still being sent. When the answer is ready, a body still being read fails, so an upstream
+//! that answered early sees it break off rather than end.
 
 use std::future::poll_fn;
 use std::mem::MaybeUninit;
@@ -50,6 +57,7 @@ use super::{ConnInfo, Limits, ListenerRuntime};
 use crate::body::{Body, BoxError};
 use crate::reply::{Problem, problem};
 use crate::server::Shared;
+use crate::timer::LazyTimer as Timer;
 use crate::upstream::h1::{Decoder, Framing, Step};
 use crate::upstream::state::{lock, now_ms};
 
@@ -78,26 +86,6 @@ struct Conn<I> {
     buf: BytesMut,
 }
 
-/// The connection's one timer: it is moved only when it would fire later than the deadline
-/// asked for, and re-armed when it fires early, so keep-alive traffic does not touch the
-/// timer wheel per request.
-struct Timer(Pin<Box<Sleep>>);
-
-impl Timer {
-    async fn until(&mut self, deadline: Instant) {
-        loop {
-            if self.0.deadline() > deadline {
-                self.0.as_mut().reset(deadline);
-            }
-            (&mut self.0).await;
-            if Instant::now() >= deadline {
-                return;
-            }
-            self.0.as_mut().reset(deadline);
-        }
-    }
-}
-
 /// Serves HTTP/1.1 on `io` until the client or a limit ends the connection, or hands it to
 /// the HTTP/2 server when it opens with the HTTP/2 preface.
 pub(super) async fn serve<I: Io>(
@@ -112,9 +100,7 @@ pub(super) async fn serve<I: Io>(
         io,
         buf: BytesMut::with_capacity(READ_CHUNK),
     };
-    let mut timer = Timer(Box::pin(tokio::time::sleep_until(
-        accepted + limits.header_read_timeout,
-    )));
+    let mut timer = Timer::new(after(accepted, limits.header_read_timeout));
     let mut shutdown = shared.shutdown.subscribe();
     let mut out = Vec::with_capacity(1024);
     let mut spans = Vec::new();
@@ -178,6 +164,9 @@ pub(super) async fn serve<I: Io>(
                     cont: if expect_continue { 0 } else { CONTINUE.len() },
                     cont_flushed: !expect_continue,
                     failed: false,
+                    stall: None,
+                    stall_limit: limits.idle_timeout,
+                    progressed: false,
                 }));
                 (Some(lent), None)
             }
@@ -187,9 +176,18 @@ pub(super) async fn serve<I: Io>(
             Some(l) => ConnBody { lent: l.clone() }.boxed(),
             None => crate::body::empty(),
         });
+        let mut kept = kept;
         let resp = {
             let _busy = crate::upstream::InFlight::enter(&info.in_flight);
-            crate::proxy::handle(request, &info, &shared).await
+            let handler = crate::proxy::handle(request, &info, &shared);
+            match kept.as_mut() {
+                Some(c) => match watch_client(c, handler, limits.max_header_bytes).await {
+                    Some(r) => r,
+                    // The client went away: the request is abandoned, as hyper did.
+                    None => return,
+                },
+                None => handler.await,
+            }
         };
         info.last_active.store(now_ms(), Ordering::Relaxed);
         let mut unread = None;
@@ -199,12 +197,19 @@ pub(super) async fn serve<I: Io>(
             (None, Some(l)) => {
                 let mut g = lock(&l);
                 let Some(c) = g.conn.take() else { return };
+                if g.cont > 0 && g.cont < CONTINUE.len() {
+                    // Half of `100 Continue` is on the wire: nothing can follow it.
+                    return;
+                }
                 if !g.dec.done() {
                     // A failed body, or one the client was never told to send, is not
-                    // drained: the connection closes.
+                    // drained: the connection closes. Whoever still reads the body gets an
+                    // error from now on, never a clean end (an upstream that answered before
+                    // reading all of it sees the request body break off).
                     if g.failed || g.cont < CONTINUE.len() {
                         keep = false;
                     }
+                    g.failed = true;
                     unread = Some(std::mem::replace(&mut g.dec, Decoder::new(Framing::None)));
                 }
                 c
@@ -240,15 +245,49 @@ pub(super) async fn serve<I: Io>(
             }
             Ok(k) => keep = k,
         }
-        let lingering = unread.is_some();
         if keep && let Some(dec) = unread {
             keep = drain(&mut conn, dec, &mut timer, limits.header_read_timeout).await;
         }
         if !keep {
-            close(&mut conn, &mut timer, lingering).await;
+            // The client may still be sending (an unread body, pipelined requests): its bytes
+            // are read and dropped for a moment, so the answer is not lost to a reset.
+            close(&mut conn, &mut timer).await;
             return;
         }
         idle_since = Instant::now();
+    }
+}
+
+/// `t + d`, or a day after `t` when a configured duration is too large to add.
+fn after(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .unwrap_or_else(|| t + Duration::from_secs(86_400))
+}
+
+/// Runs `handler` while watching the client's connection: if the client closes it (or it
+/// fails) before the answer, the handler is dropped and `None` returned. Bytes that arrive
+/// meanwhile (pipelined requests) are kept, up to about `cap`, after which the connection is
+/// no longer read until the answer is out.
+async fn watch_client<I: Io, F>(conn: &mut Conn<I>, handler: F, cap: usize) -> Option<F::Output>
+where
+    F: std::future::Future,
+{
+    let mut handler = std::pin::pin!(handler);
+    let mut watching = true;
+    loop {
+        if watching {
+            conn.buf.reserve(1024);
+        }
+        tokio::select! {
+            biased;
+            r = &mut handler => return Some(r),
+            r = poll_fn(|cx| tokio_util::io::poll_read_buf(Pin::new(&mut conn.io), cx, &mut conn.buf)), if watching => {
+                match r {
+                    Ok(0) | Err(_) => return None,
+                    Ok(_) => watching = conn.buf.len() < cap.max(READ_CHUNK),
+                }
+            }
+        }
     }
 }
 
@@ -314,8 +353,8 @@ async fn next_head<I: Io>(
         }
         let idle = started.is_none();
         let deadline = match started {
-            Some(t) => t + limits.header_read_timeout,
-            None => idle_since + limits.idle_timeout,
+            Some(t) => after(t, limits.header_read_timeout),
+            None => after(idle_since, limits.idle_timeout),
         };
         if idle && *shutdown.borrow() {
             return Next::End;
@@ -443,7 +482,11 @@ fn parse_head(
         (1, 0) if chunked && http11 => Some(Framing::Chunked),
         _ => None,
     };
-    let upgrade = http11 && upgrade_token && headers.contains_key(header::UPGRADE);
+    // A request with a body is not upgraded: what followed the body would be tunnel bytes.
+    let upgrade = http11
+        && upgrade_token
+        && headers.contains_key(header::UPGRADE)
+        && matches!(framing, Some(Framing::None | Framing::Length(0)));
     let mut request = Request::new(());
     *request.method_mut() = method;
     *request.uri_mut() = uri;
@@ -495,7 +538,7 @@ async fn refuse<I: Io>(
         .await
         .is_ok()
     {
-        close(conn, timer, true).await;
+        close(conn, timer).await;
     }
 }
 
@@ -506,7 +549,7 @@ async fn send<I: Io>(io: &mut I, timer: &mut Timer, data: &[u8], limit: Duration
         let written = tokio::select! {
             biased;
             r = io.write(data) => r,
-            () = timer.until(Instant::now() + limit) => return false,
+            () = timer.until(after(Instant::now(), limit)) => return false,
         };
         match written {
             Ok(0) | Err(_) => return false,
@@ -520,7 +563,7 @@ async fn flush<I: Io>(io: &mut I, timer: &mut Timer, limit: Duration) -> bool {
     tokio::select! {
         biased;
         r = io.flush() => r.is_ok(),
-        () = timer.until(Instant::now() + limit) => false,
+        () = timer.until(after(Instant::now(), limit)) => false,
     }
 }
 
@@ -761,7 +804,7 @@ async fn drain<I: Io>(
     timer: &mut Timer,
     limit: Duration,
 ) -> bool {
-    let deadline = Instant::now() + limit;
+    let deadline = after(Instant::now(), limit);
     let mut total = 0usize;
     loop {
         loop {
@@ -796,17 +839,15 @@ async fn drain<I: Io>(
     }
 }
 
-/// Ends the connection: the write side is shut, and when the client may still be sending,
-/// what it sends is read and dropped for a moment so the answer is not lost to a reset.
-async fn close<I: Io>(conn: &mut Conn<I>, timer: &mut Timer, linger: bool) {
+/// Ends the connection after an answer: the write side is shut, then what the client still
+/// sends is read and dropped until it closes, for at most [`LINGER`], so the answer is not lost
+/// to a reset.
+async fn close<I: Io>(conn: &mut Conn<I>, timer: &mut Timer) {
     let deadline = Instant::now() + LINGER;
     tokio::select! {
         biased;
         _ = conn.io.shutdown() => {}
         () = timer.until(deadline) => return,
-    }
-    if !linger {
-        return;
     }
     let mut total = 0usize;
     loop {
@@ -835,7 +876,13 @@ struct Lent<I> {
     /// Bytes of `100 Continue` written; `CONTINUE.len()` when none is owed.
     cont: usize,
     cont_flushed: bool,
+    /// The body broke, or was cut off when the response went out: it never ends cleanly.
     failed: bool,
+    /// Fires when the client sends nothing for `stall_limit` while the body is wanted.
+    stall: Option<Pin<Box<Sleep>>>,
+    stall_limit: Duration,
+    /// Bytes arrived since the stall timer was last armed.
+    progressed: bool,
 }
 
 /// A request body read from the client connection.
@@ -848,6 +895,28 @@ struct ConnBody<I> {
 #[error("request body: {0}")]
 struct BodyError(&'static str);
 
+impl<I> Lent<I> {
+    fn fail(&mut self, why: &'static str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.failed = true;
+        Poll::Ready(Some(Err(Box::new(BodyError(why)))))
+    }
+
+    /// Called when the client has nothing more for now: arms (or moves, after progress) the
+    /// stall timer. `true`: the client has been silent for the whole limit.
+    fn stalled(&mut self, cx: &mut Context<'_>) -> bool {
+        let deadline = after(Instant::now(), self.stall_limit);
+        match &mut self.stall {
+            None => self.stall = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            Some(s) if self.progressed => s.as_mut().reset(deadline),
+            Some(_) => {}
+        }
+        self.progressed = false;
+        self.stall
+            .as_mut()
+            .is_some_and(|s| s.as_mut().poll(cx).is_ready())
+    }
+}
+
 impl<I: Io> http_body::Body for ConnBody<I> {
     type Data = Bytes;
     type Error = BoxError;
@@ -858,65 +927,79 @@ impl<I: Io> http_body::Body for ConnBody<I> {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let mut g = lock(&self.lent);
         let l = &mut *g;
-        if l.dec.done() || l.failed {
+        if l.failed {
+            return l.fail("the request body was cut off");
+        }
+        if l.dec.done() {
             return Poll::Ready(None);
         }
-        let Some(conn) = l.conn.as_mut() else {
-            l.failed = true;
-            return Poll::Ready(Some(Err(Box::new(BodyError(
-                "the response was already sent",
-            )))));
+        let Some(mut conn) = l.conn.take() else {
+            return l.fail("the response was already sent");
         };
-        let fail = |l: &mut Lent<I>, why| {
-            l.failed = true;
-            Poll::Ready(Some(Err(Box::new(BodyError(why)) as BoxError)))
-        };
-        while l.cont < CONTINUE.len() {
-            match Pin::new(&mut conn.io).poll_write(cx, &CONTINUE[l.cont..]) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(0) | Err(_)) => return fail(l, "write failed"),
-                Poll::Ready(Ok(n)) => l.cont += n,
-            }
-        }
-        if !l.cont_flushed {
-            match Pin::new(&mut conn.io).poll_flush(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Err(_)) => return fail(l, "write failed"),
-                Poll::Ready(Ok(())) => l.cont_flushed = true,
-            }
-        }
-        loop {
-            match l.dec.decode(&mut conn.buf) {
-                Step::NeedMore => {}
-                Step::Data(d) => return Poll::Ready(Some(Ok(Frame::data(d)))),
-                Step::Trailers(t) => return Poll::Ready(Some(Ok(Frame::trailers(t)))),
-                Step::End => return Poll::Ready(None),
-                Step::Fail(why) => return fail(l, why),
-            }
-            conn.buf.reserve(READ_CHUNK);
-            match tokio_util::io::poll_read_buf(Pin::new(&mut conn.io), cx, &mut conn.buf) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(0)) => {
-                    return match l.dec.at_eof() {
-                        Step::Fail(why) => fail(l, why),
-                        _ => Poll::Ready(None),
-                    };
-                }
-                Poll::Ready(Ok(_)) => {}
-                Poll::Ready(Err(_)) => return fail(l, "read failed"),
-            }
-        }
+        let res = poll_body(l, &mut conn, cx);
+        l.conn = Some(conn);
+        res
     }
 
     fn is_end_stream(&self) -> bool {
         let l = lock(&self.lent);
-        l.dec.done() || l.failed
+        l.dec.done() && !l.failed
     }
 
     fn size_hint(&self) -> SizeHint {
-        match lock(&self.lent).dec.remaining() {
-            Some(n) => SizeHint::with_exact(n),
-            None => SizeHint::default(),
+        let l = lock(&self.lent);
+        match l.dec.remaining() {
+            Some(n) if !l.failed => SizeHint::with_exact(n),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+/// One step of reading a lent body: `100 Continue` first if owed, then the next frame.
+fn poll_body<I: Io>(
+    l: &mut Lent<I>,
+    conn: &mut Conn<I>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    while l.cont < CONTINUE.len() {
+        match Pin::new(&mut conn.io).poll_write(cx, &CONTINUE[l.cont..]) {
+            Poll::Pending if l.stalled(cx) => return l.fail("the client stopped reading"),
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(0) | Err(_)) => return l.fail("write failed"),
+            Poll::Ready(Ok(n)) => {
+                l.cont += n;
+                l.progressed = true;
+            }
+        }
+    }
+    if !l.cont_flushed {
+        match Pin::new(&mut conn.io).poll_flush(cx) {
+            Poll::Pending if l.stalled(cx) => return l.fail("the client stopped reading"),
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(_)) => return l.fail("write failed"),
+            Poll::Ready(Ok(())) => l.cont_flushed = true,
+        }
+    }
+    loop {
+        match l.dec.decode(&mut conn.buf) {
+            Step::NeedMore => {}
+            Step::Data(d) => return Poll::Ready(Some(Ok(Frame::data(d)))),
+            Step::Trailers(t) => return Poll::Ready(Some(Ok(Frame::trailers(t)))),
+            Step::End => return Poll::Ready(None),
+            Step::Fail(why) => return l.fail(why),
+        }
+        conn.buf.reserve(READ_CHUNK);
+        match tokio_util::io::poll_read_buf(Pin::new(&mut conn.io), cx, &mut conn.buf) {
+            Poll::Pending if l.stalled(cx) => return l.fail("the client sent nothing in time"),
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(0)) => {
+                return match l.dec.at_eof() {
+                    Step::Fail(why) => l.fail(why),
+                    _ => Poll::Ready(None),
+                };
+            }
+            Poll::Ready(Ok(_)) => l.progressed = true,
+            Poll::Ready(Err(_)) => return l.fail("read failed"),
         }
     }
 }

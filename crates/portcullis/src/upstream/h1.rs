@@ -45,6 +45,7 @@ use tokio::time::Instant;
 
 use super::state::lock;
 use crate::body::{Body, BoxError, empty, full};
+use crate::timer::LazyTimer;
 
 /// Largest response head (status line and fields), and largest trailer section.
 const MAX_HEAD: usize = 64 * 1024;
@@ -86,6 +87,9 @@ pub enum Error {
     /// The response broke HTTP/1.1 or the client's limits.
     #[error("invalid response: {0}")]
     Invalid(&'static str),
+    /// No response head within the request timeout.
+    #[error("no response within {0:?}")]
+    Timeout(Duration),
 }
 
 impl Error {
@@ -127,6 +131,11 @@ struct Conn {
     io: TcpStream,
     /// Bytes read and not yet used. Empty whenever the connection is idle.
     buf: BytesMut,
+    /// The request timeout, one per connection instead of one per request (made on first
+    /// use). While the connection is idle it may still hold the waker of the last request's
+    /// task, which keeps that finished task's allocation (not its resources) until the next
+    /// request; at most `max_idle` of them per target.
+    timer: Option<LazyTimer>,
 }
 
 impl Conn {
@@ -170,9 +179,9 @@ impl Pool {
         lock(&self.idle).len()
     }
 
-    /// Sends one request and reads the response head. `body` is the whole request body;
-    /// `retry_stale` allows a second try on a new connection when a reused one turns out to
-    /// have been closed by the upstream (only for requests that may be repeated).
+    /// Sends one request and reads the response head within `timeout`. `body` is the whole
+    /// request body; `retry_stale` allows a second try on a new connection when a reused one
+    /// turns out to have been closed by the upstream (only for requests that may be repeated).
     pub async fn send(
         self: &Arc<Self>,
         method: &Method,
@@ -180,7 +189,9 @@ impl Pool {
         headers: &HeaderMap,
         body: &Bytes,
         retry_stale: bool,
+        timeout: Duration,
     ) -> Result<Response<Body>, Error> {
+        let deadline = Instant::now() + timeout;
         let inline = body.len() <= INLINE_BODY;
         let mut out = BytesMut::with_capacity(
             128 + path_and_query.len() + headers.len() * 48 + if inline { body.len() } else { 0 },
@@ -197,9 +208,18 @@ impl Pool {
             let is_reused = reused.is_some();
             let mut conn = match reused {
                 Some(c) => c,
-                None => self.connect().await?,
+                None => self.connect(deadline, timeout).await?,
             };
-            match exchange(&mut conn, &out, rest, head_request).await {
+            let exchanged = {
+                let Conn { io, buf, timer } = &mut conn;
+                let timer = timer.get_or_insert_with(|| LazyTimer::new(deadline));
+                tokio::select! {
+                    biased;
+                    r = exchange(io, buf, &out, rest, head_request) => r,
+                    () = timer.until(deadline) => Err(Error::Timeout(timeout)),
+                }
+            };
+            match exchanged {
                 Ok(head) => return Ok(self.respond(conn, head)),
                 Err(e) if is_reused && retry_stale && e.is_stale() => {
                     tracing::debug!(target = %self.addr, error = %e, "pooled connection was closed; sending on a new one");
@@ -228,12 +248,14 @@ impl Pool {
         }
     }
 
-    async fn connect(&self) -> Result<Conn, Error> {
-        let io = match tokio::time::timeout(self.connect_timeout, TcpStream::connect(&*self.addr))
-            .await
-        {
+    /// A new connection, within the connect timeout and what is left of the request's.
+    async fn connect(&self, deadline: Instant, timeout: Duration) -> Result<Conn, Error> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let limit = self.connect_timeout.min(left);
+        let io = match tokio::time::timeout(limit, TcpStream::connect(&*self.addr)).await {
             Ok(Ok(io)) => io,
             Ok(Err(e)) => return Err(Error::Connect(e)),
+            Err(_) if limit < self.connect_timeout => return Err(Error::Timeout(timeout)),
             Err(_) => return Err(Error::ConnectTimeout(self.connect_timeout)),
         };
         let _ = io.set_nodelay(true);
@@ -242,6 +264,7 @@ impl Pool {
         Ok(Conn {
             io,
             buf: BytesMut::with_capacity(READ_CHUNK),
+            timer: None,
         })
     }
 
@@ -379,22 +402,23 @@ struct Head {
 
 /// Writes the request and reads the final response head.
 async fn exchange(
-    conn: &mut Conn,
+    io: &mut TcpStream,
+    buf: &mut BytesMut,
     head: &[u8],
     rest: Option<&Bytes>,
     head_request: bool,
 ) -> Result<Head, Error> {
-    conn.io.write_all(head).await.map_err(Error::Write)?;
+    io.write_all(head).await.map_err(Error::Write)?;
     if let Some(body) = rest {
-        conn.io.write_all(body).await.map_err(Error::Write)?;
+        io.write_all(body).await.map_err(Error::Write)?;
     }
     let mut received = false;
     loop {
-        if let Some(h) = final_head(&mut conn.buf, head_request)? {
+        if let Some(h) = final_head(buf, head_request)? {
             return Ok(h);
         }
-        conn.buf.reserve(READ_CHUNK);
-        match conn.io.read_buf(&mut conn.buf).await {
+        buf.reserve(READ_CHUNK);
+        match io.read_buf(buf).await {
             Ok(0) if received => return Err(Error::Truncated),
             Ok(0) => return Err(Error::Closed(None)),
             Ok(_) => received = true,
@@ -1125,7 +1149,14 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("t"));
         let resp = pool
-            .send(&Method::GET, "/x", &h, &Bytes::new(), true)
+            .send(
+                &Method::GET,
+                "/x",
+                &h,
+                &Bytes::new(),
+                true,
+                Duration::from_secs(5),
+            )
             .await?;
         let status = resp.status();
         let headers = resp.headers().clone();

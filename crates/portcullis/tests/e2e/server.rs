@@ -48,7 +48,7 @@ async fn gateway() -> (Gateway, crate::support::Upstream) {
 listeners:
   - name: main
     bind: "127.0.0.1:{{PORT}}"
-    limits: {{ max_headers: 20, header_read_timeout: 2s }}
+    limits: {{ max_headers: 20, header_read_timeout: 2s, idle_timeout: 1s, max_connections: 4 }}
 admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
 upstreams:
   u: {{ targets: ["{a}"] }}
@@ -262,4 +262,43 @@ async fn refused_heads_are_problems_with_a_request_id() {
         assert!(text.contains("x-request-id: "), "{text}");
         assert!(text.contains("connection: close"), "{text}");
     }
+}
+
+#[tokio::test]
+async fn a_stalled_request_body_fails_after_the_idle_timeout() {
+    let (gw, up) = gateway().await;
+    let mut s = connect(&gw).await;
+    s.write_all(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nx")
+        .await
+        .expect("write");
+    let started = tokio::time::Instant::now();
+    let mut pending = Vec::new();
+    let r = response(&mut s, &mut pending).await;
+    assert!(status_of(r.as_bytes()) >= 400, "{r}");
+    assert!(started.elapsed() >= Duration::from_millis(800), "{r}");
+    assert!(closed(&mut s).await);
+    // Nothing incomplete reached the upstream as a whole request.
+    assert_eq!(up.ctl.hits.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_abandons_its_request() {
+    let (gw, _up) = gateway().await;
+    // Four slow requests whose clients hang up at once: their connection slots (four in
+    // all) must come free long before the upstream would answer.
+    for _ in 0..4 {
+        let mut s = connect(&gw).await;
+        s.write_all(b"GET /slow/4000 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        drop(s);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let out = raw(
+        gw.port,
+        b"GET /now HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(3),
+    )
+    .await;
+    assert_eq!(status_of(&out), 200, "{}", String::from_utf8_lossy(&out));
 }
