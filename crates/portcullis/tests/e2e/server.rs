@@ -302,3 +302,87 @@ async fn a_client_that_hangs_up_abandons_its_request() {
     .await;
     assert_eq!(status_of(&out), 200, "{}", String::from_utf8_lossy(&out));
 }
+
+/// An upstream that answers as soon as it has a request head, then records everything it
+/// receives on that connection until the connection ends.
+async fn early_upstream() -> (
+    std::net::SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+) {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut chunk = [0u8; 16384];
+                let mut answered = false;
+                loop {
+                    let n = match tokio::time::timeout(Duration::from_secs(5), s.read(&mut chunk))
+                        .await
+                    {
+                        Ok(Ok(n)) if n > 0 => n,
+                        _ => break,
+                    };
+                    seen.extend_from_slice(&chunk[..n]);
+                    if !answered && seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        answered = true;
+                        let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if s.write_all(reply).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                let _ = tx.send(seen);
+            });
+        }
+    });
+    (addr, rx)
+}
+
+#[tokio::test]
+async fn an_early_answer_cuts_the_request_body_off_upstream() {
+    let (up, mut seen) = early_upstream().await;
+    let yaml = format!(
+        r#"
+listeners:
+  - name: main
+    bind: "127.0.0.1:{{PORT}}"
+admin: {{ bind: "127.0.0.1:{{ADMIN}}" }}
+upstreams:
+  e: {{ targets: ["{up}"] }}
+routes:
+  - {{ name: e, auth: none, match: {{ path_prefix: / }}, upstream: e }}
+"#
+    );
+    let gw = Gateway::start(&yaml).await;
+    let mut s = connect(&gw).await;
+    // More than the 64 KiB the gateway reads ahead of a chunked body, so the rest streams.
+    let mut first = b"POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..80 {
+        first.extend_from_slice(b"400\r\n");
+        first.extend_from_slice(&[b'a'; 1024]);
+        first.extend_from_slice(b"\r\n");
+    }
+    s.write_all(&first).await.expect("write");
+    let mut pending = Vec::new();
+    let r = response(&mut s, &mut pending).await;
+    assert_eq!(status_of(r.as_bytes()), 200, "{r}");
+    // The rest of the body comes after the answer.
+    let _ = s.write_all(b"400\r\n").await;
+    let _ = s.write_all(&[b'b'; 1024]).await;
+    let _ = s.write_all(b"\r\n0\r\n\r\n").await;
+    let got = tokio::time::timeout(Duration::from_secs(8), seen.recv())
+        .await
+        .expect("upstream connection ended")
+        .expect("recorded");
+    // The upstream never saw the body end cleanly: no final chunk after a partial body.
+    let text = String::from_utf8_lossy(&got);
+    assert!(
+        !text.ends_with("\r\n0\r\n\r\n") || text.matches('b').count() == 1024,
+        "the upstream saw a truncated body end cleanly ({} bytes)",
+        got.len()
+    );
+}
