@@ -179,9 +179,10 @@ pub(super) async fn serve<I: Io>(
         let mut kept = kept;
         let resp = {
             let _busy = crate::upstream::InFlight::enter(&info.in_flight);
-            let handler = crate::proxy::handle(request, &info, &shared);
+            // Pinned here, so the (large) future is not moved again.
+            let mut handler = std::pin::pin!(crate::proxy::handle(request, &info, &shared));
             match kept.as_mut() {
-                Some(c) => match watch_client(c, handler, limits.max_header_bytes).await {
+                Some(c) => match watch_client(c, handler.as_mut(), limits.max_header_bytes).await {
                     Some(r) => r,
                     // The client went away: the request is abandoned, as hyper did.
                     None => return,
@@ -268,11 +269,14 @@ fn after(t: Instant, d: Duration) -> Instant {
 /// fails) before the answer, the handler is dropped and `None` returned. Bytes that arrive
 /// meanwhile (pipelined requests) are kept, up to about `cap`, after which the connection is
 /// no longer read until the answer is out.
-async fn watch_client<I: Io, F>(conn: &mut Conn<I>, handler: F, cap: usize) -> Option<F::Output>
+async fn watch_client<I: Io, F>(
+    conn: &mut Conn<I>,
+    mut handler: Pin<&mut F>,
+    cap: usize,
+) -> Option<F::Output>
 where
     F: std::future::Future,
 {
-    let mut handler = std::pin::pin!(handler);
     let mut watching = true;
     loop {
         if watching {
@@ -280,7 +284,7 @@ where
         }
         tokio::select! {
             biased;
-            r = &mut handler => return Some(r),
+            r = handler.as_mut() => return Some(r),
             r = poll_fn(|cx| tokio_util::io::poll_read_buf(Pin::new(&mut conn.io), cx, &mut conn.buf)), if watching => {
                 match r {
                     Ok(0) | Err(_) => return None,
