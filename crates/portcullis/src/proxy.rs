@@ -359,11 +359,7 @@ fn is_upgrade(parts: &http::request::Parts) -> bool {
             .headers
             .get_all(header::CONNECTION)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| {
-                v.split(',')
-                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-            })
+            .any(|v| crate::policy::headers::has_token(v.as_bytes(), b"upgrade"))
 }
 
 #[allow(clippy::too_many_arguments)]

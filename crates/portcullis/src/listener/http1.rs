@@ -39,7 +39,6 @@
 use std::future::poll_fn;
 use std::mem::MaybeUninit;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
@@ -55,11 +54,13 @@ use tokio::time::{Instant, Sleep};
 
 use super::{ConnInfo, Limits, ListenerRuntime};
 use crate::body::{Body, BoxError};
+use crate::policy::headers::has_token;
+use crate::policy::validate::content_length;
 use crate::reply::{Problem, problem};
 use crate::server::Shared;
 use crate::timer::LazyTimer as Timer;
-use crate::upstream::h1::{Decoder, Framing, Step};
-use crate::upstream::state::{lock, now_ms};
+use crate::upstream::h1::{Decoder, Framing, Step, push_field};
+use crate::upstream::state::lock;
 
 /// Anything a connection runs on (TCP, TLS, either behind the wire check).
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
@@ -177,8 +178,8 @@ pub(super) async fn serve<I: Io>(
             None => crate::body::empty(),
         });
         let mut kept = kept;
+        // `ConnInfo::in_flight` and `last_active` serve the HTTP/2 idle check only.
         let resp = {
-            let _busy = crate::upstream::InFlight::enter(&info.in_flight);
             // Pinned here, so the (large) future is not moved again.
             let mut handler = std::pin::pin!(crate::proxy::handle(request, &info, &shared));
             match kept.as_mut() {
@@ -190,7 +191,6 @@ pub(super) async fn serve<I: Io>(
                 None => handler.await,
             }
         };
-        info.last_active.store(now_ms(), Ordering::Relaxed);
         let mut unread = None;
         conn = match (kept, lent) {
             (Some(c), _) => c,
@@ -235,11 +235,9 @@ pub(super) async fn serve<I: Io>(
             Ok(_) if switching => {
                 // The client's side of the upgrade goes to the proxy, with what was read.
                 if let Some(tx) = upgrade_tx {
-                    let _ = tx.send(Upgraded {
-                        io: Box::new(Prefixed {
-                            io: conn.io,
-                            pre: conn.buf.freeze(),
-                        }),
+                    let _ = tx.send(Prefixed {
+                        io: Box::new(conn.io) as Box<dyn ErasedIo>,
+                        pre: conn.buf.freeze(),
                     });
                 }
                 return;
@@ -454,7 +452,7 @@ fn parse_head(
         let raw = &head[vo..vo + vl];
         if name == header::CONTENT_LENGTH {
             lengths += 1;
-            length = parse_length(raw);
+            length = content_length(raw);
         } else if name == header::TRANSFER_ENCODING {
             codings += 1;
             chunked = raw.trim_ascii().eq_ignore_ascii_case(b"chunked");
@@ -471,9 +469,7 @@ fn parse_head(
         } else if name == header::EXPECT {
             expect_continue = raw.trim_ascii().eq_ignore_ascii_case(b"100-continue");
         } else if name == header::TE {
-            te_trailers |= raw
-                .split(|b| *b == b',')
-                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"trailers"));
+            te_trailers |= has_token(raw, b"trailers");
         }
         let value = HeaderValue::from_maybe_shared(head.slice(vo..vo + vl))
             .map_err(|_| (BAD, "invalid byte in a header field value"))?;
@@ -504,17 +500,6 @@ fn parse_head(
         te_trailers,
         upgrade,
     }))
-}
-
-/// One `Content-Length` value: 1 to 19 digits.
-fn parse_length(raw: &[u8]) -> Option<u64> {
-    if raw.is_empty() || raw.len() > 19 || !raw.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(
-        raw.iter()
-            .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')),
-    )
 }
 
 /// Answers a head that could not be served, and closes.
@@ -641,10 +626,7 @@ async fn write_response<I: Io>(
             continue;
         }
         dated |= name == header::DATE;
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        push_field(out, name, value);
     }
     if !dated {
         push_date(out);
@@ -748,10 +730,7 @@ async fn write_response<I: Io>(
         out.extend_from_slice(b"0\r\n");
         if let Some(t) = trailers.filter(|_| meta.te_trailers) {
             for (name, value) in &t {
-                out.extend_from_slice(name.as_str().as_bytes());
-                out.extend_from_slice(b": ");
-                out.extend_from_slice(value.as_bytes());
-                out.extend_from_slice(b"\r\n");
+                push_field(out, name, value);
             }
         }
         out.extend_from_slice(b"\r\n");
@@ -763,12 +742,6 @@ async fn write_response<I: Io>(
         return Err(());
     }
     Ok(keep)
-}
-
-fn has_token(value: &[u8], token: &[u8]) -> bool {
-    value
-        .split(|b| *b == b',')
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }
 
 fn push_hex(out: &mut Vec<u8>, n: usize) {
@@ -1022,51 +995,24 @@ impl OnUpgrade {
 }
 
 /// A connection after `101 Switching Protocols`, with the bytes already read from it first.
-pub struct Upgraded {
-    io: Box<dyn ErasedIo>,
-}
+pub type Upgraded = Prefixed<Box<dyn ErasedIo>>;
 
-impl std::fmt::Debug for Upgraded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Upgraded")
-    }
-}
-
-trait ErasedIo: AsyncRead + AsyncWrite + Unpin + Send {}
+/// The connection types an upgrade can carry, behind one box.
+pub trait ErasedIo: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> ErasedIo for T {}
 
-impl AsyncRead for Upgraded {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut *self.get_mut().io).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Upgraded {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut *self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut *self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut *self.get_mut().io).poll_shutdown(cx)
-    }
-}
-
 /// A connection with bytes already read from it, which it yields first.
-pub(super) struct Prefixed<I> {
+pub struct Prefixed<I> {
     io: I,
     pre: Bytes,
+}
+
+impl<I> std::fmt::Debug for Prefixed<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prefixed")
+            .field("pre", &self.pre.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for Prefixed<I> {

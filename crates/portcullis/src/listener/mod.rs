@@ -169,9 +169,9 @@ pub struct ConnInfo {
     pub tls: bool,
     /// Verified client certificate.
     pub client_cert: Option<Arc<ClientCertIdentity>>,
-    /// Requests in flight on this connection.
+    /// Requests in flight on this connection (HTTP/2; the HTTP/1 server runs one at a time).
     pub in_flight: AtomicUsize,
-    /// `now_ms()` of the last request start or end.
+    /// `now_ms()` of the last request end (HTTP/2 idle check).
     pub last_active: AtomicU64,
     /// What the strict HTTP/1 framing check found, when the listener runs it.
     pub wire: Option<Arc<wire::WireState>>,

@@ -89,6 +89,13 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool, keep_te_tra
     }
 }
 
+/// Whether the comma-separated field value `value` lists `token` (ASCII case-insensitive).
+pub fn has_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|b| *b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
 /// Removes every `x-portcullis-*` header the client sent: only the gateway may set them.
 pub fn strip_identity_headers(headers: &mut HeaderMap) {
     let spoofed: Vec<HeaderName> = headers

@@ -63,13 +63,23 @@ pub fn check<B>(req: &Request<B>) -> Result<(), (&'static str, &'static str)> {
     let mut cl = h.get_all(header::CONTENT_LENGTH).iter();
     if let Some(v) = cl.next() {
         let b = v.as_bytes();
-        // At most 19 digits, as the HTTP/1 server reads it: a longer one cannot frame a body.
-        if cl.next().is_some() || b.is_empty() || b.len() > 19 || !b.iter().all(u8::is_ascii_digit)
-        {
+        if cl.next().is_some() || content_length(b).is_none() {
             return Err(("content_length", "invalid or repeated Content-Length"));
         }
     }
     Ok(())
+}
+
+/// One `Content-Length` value as every HTTP/1 reader here takes it (the server's framing, this
+/// stage, and each element of the upstream client's list): 1 to 19 decimal digits.
+pub fn content_length(raw: &[u8]) -> Option<u64> {
+    if raw.is_empty() || raw.len() > 19 || !raw.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(
+        raw.iter()
+            .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')),
+    )
 }
 
 /// HTTP/2 field rules hyper's h2 codec leaves to the application.

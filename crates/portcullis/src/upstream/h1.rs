@@ -364,10 +364,7 @@ fn encode_head(
         if name == header::TRANSFER_ENCODING {
             continue;
         }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        push_field(out, name, value);
     }
     if body_len > 0 || had_length {
         out.extend_from_slice(b"content-length: ");
@@ -375,6 +372,14 @@ fn encode_head(
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Appends one `name: value` field line (the server's response writer uses it too).
+pub(crate) fn push_field<B: bytes::BufMut>(out: &mut B, name: &HeaderName, value: &HeaderValue) {
+    out.put_slice(name.as_str().as_bytes());
+    out.put_slice(b": ");
+    out.put_slice(value.as_bytes());
+    out.put_slice(b"\r\n");
 }
 
 /// How a message body is delimited (the server side reads request bodies with the same
@@ -587,12 +592,7 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Parsed, Error> {
 fn parse_length(raw: &[u8]) -> Option<u64> {
     let mut out: Option<u64> = None;
     for part in raw.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
-        if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        let n = part
-            .iter()
-            .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+        let n = crate::policy::validate::content_length(part)?;
         if out.is_some_and(|o| o != n) {
             return None;
         }
