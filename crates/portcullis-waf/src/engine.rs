@@ -193,12 +193,19 @@ impl Waf {
                 found.push((a.rule, a.label.clone(), a.excerpt.clone()));
             }
         }
-        for (rule, label, excerpt) in detect::request_checks(req, &x) {
+        let on = |rule: u32| {
+            self.rule_state
+                .get(rule as usize)
+                .is_some_and(|s| *s != RuleState::Off)
+        };
+        for (rule, label, excerpt) in detect::request_checks(req, &x, &on) {
             if self.enabled(rule, &label) {
                 found.push((rule, label, excerpt));
             }
         }
-        for input in &x.inputs {
+        // Inputs with a match (by index): their containers are not remembered whole.
+        let mut dirty: Vec<usize> = Vec::new();
+        for (at, input) in x.inputs.iter().enumerate() {
             // Digits only, or a JSON literal: no decoder changes such a value and no detector
             // has anything to match in it (ids, counts, prices are much of API traffic).
             // Words are not skipped: a bare word can be a rule's trigger (`sysobjects`).
@@ -239,8 +246,18 @@ impl Waf {
             {
                 c.remember_clean(k);
             }
+            if !sink.hits.is_empty() {
+                dirty.push(at);
+            }
             for (rule, excerpt) in sink.hits {
                 found.push((rule, input.label.clone(), excerpt));
+            }
+        }
+        if let Some(c) = memo {
+            for p in &x.pending {
+                if !dirty.iter().any(|i| p.inputs.contains(i)) {
+                    c.remember_container(p.key, p.counts);
+                }
             }
         }
         let mut v = self.verdict(found);
@@ -633,7 +650,9 @@ mod tests {
                 .blocked
             );
         }
-        assert_eq!(w.cache.as_ref().map(InputCache::len), Some(2));
+        // Two inputs and the (empty) headers: the query holds a match, so it is not
+        // remembered whole.
+        assert_eq!(w.cache.as_ref().map(InputCache::len), Some(3));
         // The verdict counts both: here the value is inspected, path and name are remembered.
         let v = w.inspect(&RequestView::new(
             "GET",
@@ -663,6 +682,50 @@ mod tests {
             assert!(v.matches.iter().all(|m| m.location != "json:/a"));
             assert!(v.matches.iter().any(|m| m.location == "json:/b"));
         }
+    }
+
+    #[test]
+    fn remembered_containers_still_count_against_the_budgets() {
+        let limits = crate::Limits {
+            max_inputs: 6,
+            ..crate::Limits::default()
+        };
+        let settings = Settings {
+            limits,
+            ..Settings::default()
+        };
+        let (cached, fresh) = (
+            waf(settings.clone()),
+            waf(Settings {
+                cache_entries: 0,
+                ..settings
+            }),
+        );
+        let body = br#"{"a":"x","b":"y"}"#;
+        let small = RequestView::new("POST", b"/c")
+            .header("Content-Type", "application/json")
+            .body(body);
+        // Two more inputs before the body: path, 3 headers, then 4 from the body is 8 > 6.
+        let big = RequestView::new("POST", b"/c")
+            .header("Content-Type", "application/json")
+            .header("X-A", "a")
+            .header("X-B", "b")
+            .body(body);
+        for r in [&small, &small, &big, &big, &small] {
+            let (a, b) = (cached.inspect(r), fresh.inspect(r));
+            assert_eq!(found(&a), found(&b));
+            assert_eq!((a.score, a.blocked), (b.score, b.blocked));
+        }
+        let v = cached.inspect(&big);
+        assert!(
+            v.matches.iter().any(|m| m.rule_id == rules::PROTO_LIMIT),
+            "{:?}",
+            v.matches
+        );
+        // The small request's body was answered whole: its 4 inputs are remembered.
+        let v = cached.inspect(&small);
+        assert_eq!(v.inputs_inspected, 0);
+        assert!(v.inputs_remembered >= 4, "{}", v.inputs_remembered);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use crate::cache::InputCache;
+use crate::cache::{Container, Counts, InputCache};
 use crate::normalise::{decodes_to_lt, percent_decode, percent_decode_cow};
 use crate::request::RequestView;
 use crate::rules;
@@ -70,8 +70,6 @@ pub(crate) struct Extracted {
     pub(crate) anomalies: Vec<Anomaly>,
     /// Number of query + form + multipart arguments seen (before the cap).
     pub(crate) arg_count: usize,
-    /// Lower-cased media type of the body (`application/json`), if any.
-    pub(crate) media_type: Option<String>,
     /// Inputs answered by the remembered clean inputs during extraction (not in `inputs`).
     pub(crate) remembered: u32,
     /// The first parameter name that carries a session id in common frameworks: its label
@@ -79,6 +77,18 @@ pub(crate) struct Extracted {
     pub(crate) session_param: Option<(String, Vec<u8>)>,
     /// A `_method` query or form parameter was seen.
     pub(crate) method_param: bool,
+    /// Containers read input by input that raised no anomaly: each is remembered whole when
+    /// none of its inputs in `inputs` has a match ([`Collector::container`]).
+    pub(crate) pending: Vec<Pending>,
+}
+
+/// A container read input by input, waiting for the verdict on its inputs.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(crate) key: u128,
+    /// Its inputs in [`Extracted::inputs`] (the others were answered during extraction).
+    pub(crate) inputs: std::ops::Range<usize>,
+    pub(crate) counts: Counts,
 }
 
 /// Parameter names that carry a session id in common frameworks (compared without case;
@@ -127,6 +137,9 @@ struct Collector<'l> {
     memo: Option<&'l InputCache>,
     /// Label buffer reused by [`Collector::offer`].
     scratch: String,
+    /// A name the request-wide checks look at (a session id parameter, `_method`) was read
+    /// since this was last cleared: such a container is not remembered whole.
+    noted: bool,
 }
 
 impl<'l> Collector<'l> {
@@ -196,10 +209,69 @@ impl<'l> Collector<'l> {
     fn note_name(&mut self, label: &str, name: &[u8]) {
         if name == b"_method" && (label == "query:_method" || label == "form:_method") {
             self.out.method_param = true;
+            self.noted = true;
         }
-        if self.out.session_param.is_none() && session_name(name) {
-            self.out.session_param = Some((label.to_owned(), name.to_vec()));
+        if session_name(name) {
+            self.noted = true;
+            if self.out.session_param.is_none() {
+                self.out.session_param = Some((label.to_owned(), name.to_vec()));
+            }
         }
+    }
+
+    /// Reads one container with `read`, or answers it whole from the remembered clean
+    /// containers. `key` must cover every byte `read` looks at. A remembered container counts
+    /// against the budgets what it counted when it was read, and is answered only when that
+    /// still fits: otherwise it is read again, input by input, so that the overflow is found
+    /// where it happens. A container read here that raised no anomaly and named nothing the
+    /// request-wide checks look at waits in [`Extracted::pending`] for its inputs' verdict.
+    fn container(&mut self, key: impl FnOnce(&InputCache) -> u128, read: impl FnOnce(&mut Self)) {
+        let Some(memo) = self.memo.filter(|_| !self.full()) else {
+            return read(self);
+        };
+        let key = key(memo);
+        if let Some(n) = memo.clean_container(key) {
+            let (inputs, bytes) = (n.inputs as usize, n.bytes as usize);
+            if self.seen + inputs <= self.limits.max_inputs
+                && self.bytes_used + bytes <= self.limits.max_total_bytes
+            {
+                self.seen += inputs;
+                self.bytes_used += bytes;
+                self.out.arg_count += n.args as usize;
+                self.out.remembered += n.inputs;
+                return;
+            }
+        }
+        let (first, anomalies, seen, bytes, args, noted) = (
+            self.out.inputs.len(),
+            self.out.anomalies.len(),
+            self.seen,
+            self.bytes_used,
+            self.out.arg_count,
+            self.noted,
+        );
+        self.noted = false;
+        read(self);
+        let counts = (
+            u32::try_from(self.seen - seen),
+            u32::try_from(self.bytes_used - bytes),
+            u32::try_from(self.out.arg_count - args),
+        );
+        if let (Ok(inputs), Ok(bytes), Ok(args)) = counts
+            && self.out.anomalies.len() == anomalies
+            && !self.noted
+        {
+            self.out.pending.push(Pending {
+                key,
+                inputs: first..self.out.inputs.len(),
+                counts: Counts {
+                    inputs,
+                    bytes,
+                    args,
+                },
+            });
+        }
+        self.noted |= noted;
     }
 
     fn push_keyed(
@@ -306,17 +378,53 @@ pub(crate) fn extract(
         truncated_reported: false,
         memo,
         scratch: String::with_capacity(64),
+        noted: false,
     };
 
     let (path, bad) = percent_decode(req.path, false);
     c.push("path".to_owned(), Kind::Path, path, bad, true);
 
     if let Some(q) = req.query {
-        urlencoded(&mut c, q, "query", true);
+        c.container(
+            |m| m.container_key(Container::Query).part(q).finish(),
+            |c| urlencoded(c, q, "query", true),
+        );
     }
-    cookies(&mut c, req);
-    headers(&mut c, req);
-    body(&mut c, req);
+    if req.header_values("cookie").next().is_some() {
+        c.container(
+            |m| {
+                let mut k = m.container_key(Container::Cookies);
+                for v in req.header_values("cookie") {
+                    k.part(v);
+                }
+                k.finish()
+            },
+            |c| cookies(c, req),
+        );
+    }
+    c.container(
+        |m| {
+            let mut k = m.container_key(Container::Headers);
+            for (name, value) in inspected_headers(req) {
+                k.part(name).part(value);
+            }
+            k.finish()
+        },
+        |c| headers(c, req),
+    );
+    if let Some(b) = req.body.filter(|b| !b.is_empty()) {
+        c.container(
+            |m| {
+                let mut k = m.container_key(Container::Body);
+                match req.first_header("content-type") {
+                    Some(ct) => k.part(b"1").part(ct),
+                    None => k.part(b"0"),
+                };
+                k.part(b).finish()
+            },
+            |c| body(c, req),
+        );
+    }
 
     if c.out.arg_count > limits.max_args {
         c.anomaly(rules::PROTO_TOO_MANY_ARGS, "args", "");
@@ -388,14 +496,19 @@ const SKIPPED_HEADERS: &[&str] = &[
     "host",
 ];
 
-fn headers(c: &mut Collector<'_>, req: &RequestView<'_>) {
-    for (name, value) in &req.headers {
-        if SKIPPED_HEADERS
+/// The headers [`headers`] reads, in order.
+fn inspected_headers<'a>(
+    req: &'a RequestView<'_>,
+) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+    req.headers.iter().copied().filter(|(name, _)| {
+        !SKIPPED_HEADERS
             .iter()
             .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
-        {
-            continue;
-        }
+    })
+}
+
+fn headers(c: &mut Collector<'_>, req: &RequestView<'_>) {
+    for (name, value) in inspected_headers(req) {
         let kind =
             if name.eq_ignore_ascii_case(b"user-agent") || name.eq_ignore_ascii_case(b"referer") {
                 Kind::TextHeader
@@ -465,7 +578,6 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
         return;
     };
     let (mt, params) = media_type(ct);
-    c.out.media_type = Some(mt.clone());
     if mt == "application/x-www-form-urlencoded" {
         urlencoded(c, body, "form", false);
     } else if mt == "multipart/form-data" || mt == "multipart/mixed" || mt == "multipart/related" {

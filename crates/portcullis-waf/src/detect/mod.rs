@@ -228,19 +228,16 @@ impl Detectors {
 
 /// The part of `input`'s label that detectors read, and so the part that a remembered
 /// detection ([`crate::cache`]) must be keyed by besides the value: the parameter name for
-/// values (RFI checks know the parameters of published exploits), the whole label for other
-/// headers (upload-name headers); nothing for other kinds. A detector that starts reading more
+/// values (RFI checks know the parameters of published exploits), the whole label for headers
+/// (upload-name headers, scanner agents in `User-Agent` only, charsets in `Accept`); nothing
+/// for other kinds. A detector that starts reading more
 /// of the label must say so here.
 pub(crate) fn context_of(kind: Kind, label: &str) -> &str {
     match kind {
         Kind::Value | Kind::CookieValue | Kind::Body => param_name(label),
-        Kind::OtherHeader => label,
-        Kind::Path
-        | Kind::Name
-        | Kind::Filename
-        | Kind::CookieName
-        | Kind::TextHeader
-        | Kind::Combined => "",
+        // Which header it is decides the checks (`input_checks`).
+        Kind::OtherHeader | Kind::TextHeader => label,
+        Kind::Path | Kind::Name | Kind::Filename | Kind::CookieName | Kind::Combined => "",
     }
 }
 

@@ -175,14 +175,23 @@ const RESTRICTED_EXTENSIONS: &[&str] = &[
 ];
 
 /// Checks that look at the request as a whole. Returns `(rule, label, excerpt)` triples.
-pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, String, String)> {
+pub(crate) fn request_checks(
+    req: &RequestView<'_>,
+    x: &Extracted,
+    on: &dyn Fn(u32) -> bool,
+) -> Vec<(u32, String, String)> {
     let mut out = Vec::new();
+    // A finding is written out only for a rule that runs here: most requests trip no rule,
+    // and the host check below trips one that runs only from paranoia 2 on every request
+    // sent to an IP address.
     let mut add = |rule: u32, label: &str, excerpt: &[u8]| {
-        out.push((
-            rule,
-            label.to_owned(),
-            label_part(excerpt).chars().take(24).collect(),
-        ));
+        if on(rule) {
+            out.push((
+                rule,
+                label.to_owned(),
+                label_part(excerpt).chars().take(24).collect(),
+            ));
+        }
     };
     // Methods beyond HTTP's registered set (RFC 9110 and the WebDAV family an API gateway may
     // front): which methods a route accepts is the route's `methods`; this catches probes such
@@ -206,12 +215,10 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
             add(PROTO_FULLWIDTH_ESCAPE, label, raw);
         }
     }
-    let content_types: Vec<&[u8]> = req.header_values("content-type").collect();
     let has_body = req.body.is_some_and(|b| !b.is_empty());
-    if content_types.len() > 1 && has_body {
-        add(PROTO_MULTI_CONTENT_TYPE, "header:content-type", b"");
-    }
-    for ct in &content_types {
+    let mut content_types = 0;
+    for ct in req.header_values("content-type") {
+        content_types += 1;
         if !valid_content_type(ct) {
             add(PROTO_CONTENT_TYPE, "header:content-type", ct);
         }
@@ -241,19 +248,18 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
             add(HS_CT_BOUNDARY, "header:content-type", ct);
         }
     }
-    let lengths: Vec<&[u8]> = req.header_values("content-length").collect();
-    if lengths
-        .iter()
-        .any(|l| l.is_empty() || !l.iter().all(u8::is_ascii_digit) || l.len() > 18)
-        || lengths.windows(2).any(|w| w[0] != w[1])
-    {
-        add(
-            PROTO_CONTENT_LENGTH,
-            "header:content-length",
-            lengths.first().copied().unwrap_or(b""),
-        );
+    if content_types > 1 && has_body {
+        add(PROTO_MULTI_CONTENT_TYPE, "header:content-type", b"");
     }
-    if has_body && content_types.is_empty() {
+    let mut lengths = req.header_values("content-length");
+    if let Some(first) = lengths.next()
+        && std::iter::once(first).chain(lengths).any(|l| {
+            l.is_empty() || !l.iter().all(u8::is_ascii_digit) || l.len() > 18 || l != first
+        })
+    {
+        add(PROTO_CONTENT_LENGTH, "header:content-length", first);
+    }
+    if has_body && content_types == 0 {
         add(PROTO_BODY_NO_CONTENT_TYPE, "body", b"");
     }
     if has_body
@@ -267,12 +273,16 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
     {
         add(PROTO_MISSING_UA, "header:user-agent", b"");
     }
-    if let Some(ua) = req.header_values("user-agent").find(|ua| scanner_agent(ua)) {
-        add(PROTO_SCANNER_UA, "header:user-agent", ua);
-    }
+    // A scanner's agent is found per input (`input_checks`), where a remembered agent costs
+    // nothing.
     match req.first_header("host") {
         None => add(PROTO_HOST, "header:host", b""),
         Some(h) if h.trim_ascii().is_empty() => add(PROTO_HOST, "header:host", b""),
+        Some(h) if !on(PROTO_HOST) => {
+            if !valid_host(h) {
+                add(PROTO_HOST_INVALID, "header:host", h);
+            }
+        }
         Some(h) => {
             let host = String::from_utf8_lossy(h);
             let host = host.trim();
@@ -288,19 +298,7 @@ pub(crate) fn request_checks(req: &RequestView<'_>, x: &Extracted) -> Vec<(u32, 
             }
         }
     }
-    // A charset in Accept asks the application to answer in an encoding (EBCDIC, UTF-7) that
-    // turns harmless-looking bytes into markup on the way back.
-    for accept in req.header_values("accept") {
-        let text = String::from_utf8_lossy(accept);
-        let foreign = text.split([',', ';']).any(|p| {
-            p.split_once('=').is_some_and(|(k, v)| {
-                k.trim().eq_ignore_ascii_case("charset") && !readable_charset(v)
-            })
-        });
-        if foreign {
-            add(PROTO_CHARSET, "header:accept", accept);
-        }
-    }
+    // A charset in Accept is checked per input (`input_checks`).
     // Compressed request bodies cannot be inspected.
     for ce in req.header_values("content-encoding") {
         if !ce.trim_ascii().eq_ignore_ascii_case(b"identity") {
@@ -531,6 +529,30 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
             .any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n'))
     {
         sink.hit(PROTO_CONTROL_CHARS, v.norm(), 0);
+    }
+    // Header values whose checks depend on nothing else in the request.
+    match input.kind {
+        Kind::TextHeader
+            if input.label == "header:user-agent"
+                && sink.wants(PROTO_SCANNER_UA)
+                && scanner_agent(&input.value) =>
+        {
+            sink.hit(PROTO_SCANNER_UA, &v.raw, 0);
+        }
+        // A charset in Accept asks the application to answer in an encoding (EBCDIC, UTF-7)
+        // that turns harmless-looking bytes into markup on the way back.
+        Kind::OtherHeader
+            if input.label == "header:accept"
+                && sink.wants(PROTO_CHARSET)
+                && v.raw.split([',', ';']).any(|p| {
+                    p.split_once('=').is_some_and(|(k, v)| {
+                        k.trim().eq_ignore_ascii_case("charset") && !readable_charset(v)
+                    })
+                }) =>
+        {
+            sink.hit(PROTO_CHARSET, &v.raw, 0);
+        }
+        _ => {}
     }
     if input.kind == Kind::Path && sink.wants(PROTO_RESTRICTED_EXT) {
         let last = v.lower().rsplit('/').next().unwrap_or("");
