@@ -19,6 +19,7 @@ pub mod authz;
 pub mod content;
 pub mod headers;
 pub mod ipfilter;
+pub mod multipart;
 pub mod openapi;
 pub mod ratelimit;
 pub mod schema;

@@ -422,6 +422,16 @@ paths:
       parameters:
         - { name: id, in: path, required: true, schema: { type: integer, minimum: 1 } }
         - { name: fields, in: query, schema: { type: string, enum: [short, full] } }
+        - { name: filter, in: query, style: deepObject, schema: { type: object, additionalProperties: false, properties: { min: { type: integer } } } }
+  /upload:
+    post:
+      requestBody:
+        content:
+          multipart/form-data:
+            schema:
+              type: object
+              required: [title]
+              properties: { title: { type: string, maxLength: 8 }, file: { type: string } }
   /orders:
     post:
       requestBody:
@@ -471,6 +481,38 @@ routes:
         "{body}"
     );
     assert_eq!(get(&c, &gw.url("/api/orders/7?fields=all")).await.0, 400);
+    // Parameters are read by their style: deepObject here.
+    assert_eq!(get(&c, &gw.url("/api/orders/7?filter[min]=3")).await.0, 200);
+    let (st, body) = get(&c, &gw.url("/api/orders/7?filter[min]=x&filter[max]=9")).await;
+    assert_eq!(st, 400, "{body}");
+    assert!(
+        body.contains("query/filter/min") && body.contains("additionalProperties"),
+        "{body}"
+    );
+    assert!(!body.contains("\"x\""), "values never listed: {body}");
+    // Multipart bodies: validated by their schema, and read strictly.
+    let mp = "multipart/form-data; boundary=zz";
+    let part = |title: &str| {
+        format!(
+            "--zz\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n{title}\r\n--zz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello\r\n--zz--\r\n"
+        )
+    };
+    assert_eq!(
+        send(&c, post(gw.url("/api/upload"), mp, part("notes")))
+            .await
+            .0,
+        200
+    );
+    let (st, body) = send(&c, post(gw.url("/api/upload"), mp, part("far too long"))).await;
+    assert_eq!(st, 422, "{body}");
+    assert!(
+        body.contains("/title") && body.contains("maxLength"),
+        "{body}"
+    );
+    let smuggled = format!("junk\r\n{}", part("notes"));
+    let (st, body) = send(&c, post(gw.url("/api/upload"), mp, smuggled)).await;
+    assert_eq!(st, 400, "{body}");
+    assert!(body.contains("boundary"), "{body}");
     // Undescribed operations are refused.
     assert_eq!(get(&c, &gw.url("/api/admin")).await.0, 404);
     let (st, _) = send(&c, post(gw.url("/api/orders/7"), "application/json", "{}")).await;

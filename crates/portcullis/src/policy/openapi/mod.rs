@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+mod params;
+
 use super::schema::MAX_LISTED;
 use super::{Decision, Deny};
 use crate::config::error::Collector;
@@ -115,6 +117,10 @@ enum Kind {
     Number,
     Boolean,
     Array(Box<Kind>),
+    /// An object, with the kinds of the properties its schema names.
+    Object(Vec<(String, Kind)>),
+    /// A parameter described by `content` with a JSON media type: its text is a JSON document.
+    Json,
 }
 
 struct Param {
@@ -122,6 +128,8 @@ struct Param {
     place: Place,
     required: bool,
     kind: Kind,
+    style: params::Style,
+    explode: bool,
     schema: Option<jsonschema::Validator>,
 }
 
@@ -139,7 +147,14 @@ enum BodySchema {
     /// into an object whose fields are typed by the schema's `properties` as query parameters
     /// are, a repeated field making an array, then validated.
     Form(jsonschema::Validator, Vec<(String, Kind)>),
+    /// A `multipart/form-data` body: read strictly ([`super::multipart`]) into an object whose
+    /// fields are typed by the schema's `properties` (an object property from its part's JSON),
+    /// a repeated field making an array, then validated.
+    Multipart(jsonschema::Validator, Vec<(String, Kind)>),
 }
+
+/// Most parts read from a multipart body.
+const MAX_PARTS: usize = 1000;
 
 /// What compiling needs besides the document: which draft, and the components to carry.
 struct Ctx<'a> {
@@ -379,11 +394,44 @@ fn compile_param(cx: &Ctx<'_>, p: &Value) -> Result<Param, String> {
         .and_then(Value::as_str)
         .and_then(Place::parse)
         .ok_or_else(|| format!("parameter {name:?}: `in` must be path, query, header or cookie"))?;
-    let schema = match p.get("schema") {
+    let (style, explode) = params::Style::of(
+        place,
+        p.get("style").and_then(Value::as_str),
+        p.get("explode").and_then(Value::as_bool),
+    )
+    .map_err(|e| format!("parameter {name:?}: {e}"))?;
+    // `content` instead of `schema`: one media type, whose schema applies; a JSON type means
+    // the text is a JSON document.
+    let content = match p.get("content").and_then(Value::as_object) {
+        Some(c) if c.len() == 1 => c.iter().next(),
+        Some(_) => {
+            return Err(format!(
+                "parameter {name:?}: `content` must hold exactly one media type"
+            ));
+        }
+        None => None,
+    };
+    let schema = match p
+        .get("schema")
+        .or_else(|| content.and_then(|(_, m)| m.get("schema")))
+    {
         Some(s) => Some(resolve(cx.doc, s)?.clone()),
         None => None,
     };
-    let kind = schema.as_ref().map_or(Kind::String, |s| kind_of(cx.doc, s));
+    let json_content = content.is_some_and(|(mt, _)| {
+        super::content::parse_media_type(mt)
+            .is_some_and(|(t, s)| super::content::is_json_type(&t, &s))
+    });
+    let kind = if json_content {
+        Kind::Json
+    } else {
+        schema.as_ref().map_or(Kind::String, |s| kind_of(cx.doc, s))
+    };
+    if style == params::Style::DeepObject && !matches!(kind, Kind::Object(_)) {
+        return Err(format!(
+            "parameter {name:?}: style \"deepObject\" needs an object schema"
+        ));
+    }
     let validator = match &schema {
         Some(s) => Some(validator(cx, s).map_err(|e| format!("parameter {name:?}: {e}"))?),
         None => None,
@@ -398,6 +446,8 @@ fn compile_param(cx: &Ctx<'_>, p: &Value) -> Result<Param, String> {
         required: place == Place::Path
             || p.get("required").and_then(Value::as_bool).unwrap_or(false),
         kind,
+        style,
+        explode,
         schema: validator,
     })
 }
@@ -424,6 +474,20 @@ fn kind_of(doc: &Value, s: &Value) -> Kind {
                 .map_or(Kind::String, |i| kind_of(doc, i));
             Kind::Array(Box::new(items))
         }
+        "object" => Kind::Object(
+            s.get("properties")
+                .and_then(Value::as_object)
+                .map(|props| {
+                    props
+                        .iter()
+                        .map(|(n, p)| {
+                            let k = resolve(doc, p).map_or(Kind::String, |p| kind_of(doc, p));
+                            (n.clone(), k)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
         _ => Kind::String,
     }
 }
@@ -439,7 +503,10 @@ fn compile_body(cx: &Ctx<'_>, b: &Value) -> Result<BodySpec, String> {
                 Some(sc) if super::content::is_json_type(&t, &s) => {
                     Some(BodySchema::Json(validator(cx, resolve(cx.doc, sc)?)?))
                 }
-                Some(sc) if t == "application" && s == "x-www-form-urlencoded" => {
+                Some(sc)
+                    if (t == "application" && s == "x-www-form-urlencoded")
+                        || (t == "multipart" && s == "form-data") =>
+                {
                     let sc = resolve(cx.doc, sc)?;
                     let mut fields = Vec::new();
                     if let Some(props) = sc.get("properties").and_then(Value::as_object) {
@@ -447,7 +514,12 @@ fn compile_body(cx: &Ctx<'_>, b: &Value) -> Result<BodySpec, String> {
                             fields.push((name.clone(), kind_of(cx.doc, resolve(cx.doc, p)?)));
                         }
                     }
-                    Some(BodySchema::Form(validator(cx, sc)?, fields))
+                    let v = validator(cx, sc)?;
+                    Some(if t == "multipart" {
+                        BodySchema::Multipart(v, fields)
+                    } else {
+                        BodySchema::Form(v, fields)
+                    })
                 }
                 _ => None,
             };
@@ -486,35 +558,6 @@ fn has_ref(v: &Value) -> bool {
     }
 }
 
-/// A parameter's text as the JSON value its schema expects (left a string when it does not
-/// parse, so the schema reports the type).
-fn typed(kind: &Kind, text: &str) -> Value {
-    match kind {
-        Kind::String => Value::String(text.to_owned()),
-        Kind::Integer => text
-            .parse::<i64>()
-            .map(Value::from)
-            .unwrap_or_else(|_| Value::String(text.to_owned())),
-        Kind::Number => text
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map(Value::Number)
-            .unwrap_or_else(|| Value::String(text.to_owned())),
-        Kind::Boolean => match text {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => Value::String(text.to_owned()),
-        },
-        Kind::Array(item) => Value::Array(
-            text.split(',')
-                .filter(|s| !s.is_empty())
-                .map(|s| typed(item, s))
-                .collect(),
-        ),
-    }
-}
-
 impl Api {
     /// Finds the operation of a request (once per request: the stage asks
     /// [`Found::reads_body`], reads the body if so, then [`Api::decide`]s).
@@ -535,12 +578,7 @@ impl Api {
             let fits = item.segs.iter().zip(&segs).all(|(t, s)| match t {
                 Seg::Lit(l) => l == s,
                 Seg::Param(name) => {
-                    bound.push((
-                        name.as_str(),
-                        percent_encoding::percent_decode_str(s)
-                            .decode_utf8_lossy()
-                            .into_owned(),
-                    ));
+                    bound.push((name.as_str(), (*s).to_owned()));
                     true
                 }
             });
@@ -595,24 +633,25 @@ impl Api {
             })
             .unwrap_or_default();
         for p in &op.params {
-            let value: Option<String> = match p.place {
+            let at = format!("{}/{}", p.place.as_str(), p.name);
+            let value = match p.place {
                 Place::Path => bound
                     .iter()
                     .find(|(n, _)| *n == p.name)
-                    .map(|(_, v)| v.clone()),
-                Place::Query => {
-                    let vals: Vec<&str> = query
-                        .iter()
-                        .filter(|(k, _)| *k == p.name)
-                        .map(|(_, v)| v.as_str())
-                        .collect();
-                    (!vals.is_empty()).then(|| vals.join(","))
+                    .map(|(_, raw)| params::path(&p.name, &p.kind, p.style, p.explode, raw))
+                    .transpose(),
+                Place::Query => params::query(&p.name, &p.kind, p.style, p.explode, &query),
+                Place::Header => {
+                    let mut all = req.headers.get_all(p.name.as_str()).iter();
+                    match (all.next(), all.next()) {
+                        (None, _) => Ok(None),
+                        (Some(_), Some(_)) => Err(params::REPEATED),
+                        (Some(v), None) => match v.to_str() {
+                            Ok(t) => params::text(&p.kind, p.explode, t).map(Some),
+                            Err(_) => Err(params::STYLE),
+                        },
+                    }
                 }
-                Place::Header => req
-                    .headers
-                    .get(p.name.as_str())
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned),
                 Place::Cookie => req
                     .headers
                     .get_all(http::header::COOKIE)
@@ -621,15 +660,15 @@ impl Api {
                     .flat_map(|v| v.split(';'))
                     .filter_map(|c| c.trim().split_once('='))
                     .find(|(k, _)| *k == p.name)
-                    .map(|(_, v)| v.to_owned()),
+                    .map(|(_, v)| params::text(&p.kind, p.explode, v))
+                    .transpose(),
             };
-            let at = format!("{}/{}", p.place.as_str(), p.name);
             match value {
-                None if p.required => errors.push((at, "required".into())),
-                None => {}
-                Some(text) => {
+                Err(keyword) => errors.push((at, keyword.into())),
+                Ok(None) if p.required => errors.push((at, "required".into())),
+                Ok(None) => {}
+                Ok(Some(value)) => {
                     if let Some(v) = &p.schema {
-                        let value = typed(&p.kind, &text);
                         for e in v.iter_errors(&value).take(MAX_LISTED) {
                             errors.push((
                                 format!("{at}{}", e.instance_path().as_str()),
@@ -692,8 +731,13 @@ fn check_body(spec: &BodySpec, req: &Parts, body: BodyView<'_>) -> Decision {
     };
     let validator = match schema {
         BodySchema::Json(v) => v,
-        BodySchema::Form(v, fields) => {
-            return match form_value(body, fields) {
+        BodySchema::Form(v, fields) | BodySchema::Multipart(v, fields) => {
+            let value = if matches!(schema, BodySchema::Form(..)) {
+                form_value(body, fields)
+            } else {
+                multipart_value(req, body, fields)
+            };
+            return match value {
                 Ok(value) => verdict(v, &value),
                 Err(why) => {
                     let mut d = Deny::new(Problem::BadRequest);
@@ -768,7 +812,7 @@ fn form_value(body: &[u8], fields: &[(String, Kind)]) -> Result<Value, String> {
         }
         match kind.unwrap_or(&Kind::String) {
             Kind::Array(item) => {
-                let v = typed(item, &text);
+                let v = form_field(item, &text);
                 match out
                     .entry(name.as_ref())
                     .or_insert_with(|| Value::Array(Vec::new()))
@@ -781,16 +825,67 @@ fn form_value(body: &[u8], fields: &[(String, Kind)]) -> Result<Value, String> {
                 if out.contains_key(name.as_ref()) {
                     return Err(format!("form field {name:?} is repeated"));
                 }
-                out.insert(name.into_owned(), typed(kind, &text));
+                out.insert(name.into_owned(), form_field(kind, &text));
             }
         }
     }
     Ok(Value::Object(out))
 }
 
+/// A multipart form as the object its schema describes, like [`form_value`]: each text part
+/// typed by its property, an object property (or an array of objects) parsed from its part's
+/// JSON, a file as its content read as text (bytes that are not UTF-8 replaced), repeated
+/// names only for array properties. Refused with the reason when the body is not strictly
+/// well formed ([`super::multipart`]).
+fn multipart_value(req: &Parts, body: &[u8], fields: &[(String, Kind)]) -> Result<Value, String> {
+    let boundary = req
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(super::multipart::boundary)
+        .ok_or("multipart body without a boundary")?;
+    let mut out = Map::new();
+    for part in super::multipart::parse(body, boundary, MAX_PARTS)? {
+        let text = String::from_utf8_lossy(part.content);
+        let kind = fields
+            .iter()
+            .find(|(n, _)| *n == part.name)
+            .map_or(&Kind::String, |(_, k)| k);
+        let value = |k: &Kind| match k {
+            Kind::Object(_) => {
+                serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.to_string()))
+            }
+            k => form_field(k, &text),
+        };
+        match kind {
+            Kind::Array(item) => match out
+                .entry(part.name.as_str())
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                Value::Array(a) => a.push(value(item)),
+                _ => return Err(format!("multipart field {:?} is repeated", part.name)),
+            },
+            k => {
+                if out.contains_key(&part.name) {
+                    return Err(format!("multipart field {:?} is repeated", part.name));
+                }
+                let v = value(k);
+                out.insert(part.name, v);
+            }
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+/// A form field as its property's kind reads it; a kind a field cannot carry (an array in an
+/// array, an object, JSON text that does not parse) keeps the text, for the schema to refuse.
+fn form_field(kind: &Kind, text: &str) -> Value {
+    params::scalar(kind, text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
 /// What [`Api::find`] found for a request.
 pub enum Found<'a> {
-    /// The operation, with the path parameters bound by its template.
+    /// The operation, with the path parameters bound by its template (their raw segments).
     Op(&'a Operation, Vec<(&'a str, String)>),
     /// A described path without this method: the methods it has.
     NoMethod(Vec<Method>),
@@ -830,6 +925,29 @@ paths:
             schema: { $ref: "#/components/schemas/Order" }
   /orders/me:
     get: {}
+  /upload:
+    post:
+      requestBody:
+        content:
+          multipart/form-data:
+            schema:
+              type: object
+              required: [title, file]
+              additionalProperties: false
+              properties:
+                title: { type: string, maxLength: 10 }
+                count: { type: integer, minimum: 1 }
+                meta: { type: object, required: [lang], properties: { lang: { type: string } } }
+                tags: { type: array, items: { type: string } }
+                file: { type: string, format: binary }
+  /search/{ids}:
+    get:
+      parameters:
+        - { name: ids, in: path, required: true, style: matrix, explode: true, schema: { type: array, items: { type: integer } } }
+        - { name: filter, in: query, style: deepObject, schema: { type: object, additionalProperties: false, properties: { status: { type: string, enum: [open, closed] }, min: { type: integer } } } }
+        - { name: sort, in: query, style: pipeDelimited, explode: false, schema: { type: array, maxItems: 2, items: { type: string } } }
+        - { name: X-Ids, in: header, schema: { type: array, items: { type: integer } } }
+        - { name: q, in: query, content: { application/json: { schema: { type: object, required: [text] } } } }
   /login:
     post:
       requestBody:
@@ -954,8 +1072,11 @@ components:
     fn checks_parameters_by_schema() {
         let a = api(true);
         let o = |u: &str| outcome(check(&a, &req("GET", u, &[]), BodyView::Absent));
-        assert_eq!(o("/v1/orders?limit=10&status=open&tags=a,b").0, "valid");
-        let (out, errs) = o("/v1/orders?limit=0&status=gone&tags=a,B1");
+        assert_eq!(
+            o("/v1/orders?limit=10&status=open&tags=a&tags=b").0,
+            "valid"
+        );
+        let (out, errs) = o("/v1/orders?limit=0&status=gone&tags=a&tags=B1");
         assert_eq!(out, "invalid_parameter");
         let text = format!("{errs:?}");
         assert!(
@@ -972,6 +1093,140 @@ components:
         );
         assert!(!text.contains("gone"), "values never listed: {text}");
         assert_eq!(o("/v1/orders?limit=ten").0, "invalid_parameter");
+    }
+
+    #[test]
+    fn reads_parameters_by_style_and_explode() {
+        let a = api(true);
+        let o =
+            |u: &str, h: &[(&str, &str)]| outcome(check(&a, &req("GET", u, h), BodyView::Absent));
+        let ok = "/v1/search/;ids=3;ids=4?filter[status]=open&filter[min]=2&sort=a|b";
+        assert_eq!(o(ok, &[("x-ids", "1, 2")]).0, "valid");
+        let q = "/v1/search/;ids=3?q=%7B%22text%22%3A%22tea%22%7D";
+        assert_eq!(o(q, &[]).0, "valid");
+        let (out, errs) = o(
+            "/v1/search/;ids=3;ids=x?filter[status]=gone&filter[other]=1&sort=a|b|c",
+            &[("x-ids", "1,two")],
+        );
+        assert_eq!(out, "invalid_parameter");
+        let text = format!("{errs:?}");
+        for want in [
+            "path/ids/1",
+            "query/filter/status",
+            "additionalProperties",
+            "query/sort",
+            "maxItems",
+            "header/x-ids/1",
+        ] {
+            assert!(text.contains(want), "{want}: {text}");
+        }
+        // Serialisations the style cannot carry, and JSON content that does not parse.
+        let kw = |u: &str| o(u, &[]).1;
+        assert_eq!(
+            kw("/v1/search/3"),
+            vec![("path/ids".to_owned(), "style".to_owned())]
+        );
+        assert_eq!(
+            kw("/v1/search/;ids=3?sort=a&sort=b"),
+            vec![("query/sort".to_owned(), "repeated".to_owned())]
+        );
+        assert_eq!(
+            kw("/v1/search/;ids=3?q=%7B"),
+            vec![("query/q".to_owned(), "content".to_owned())]
+        );
+        assert_eq!(
+            kw("/v1/search/;ids=3?q=%7B%7D"),
+            vec![("query/q".to_owned(), "required".to_owned())]
+        );
+    }
+
+    #[test]
+    fn checks_multipart_bodies_by_their_schema() {
+        let a = api(true);
+        let ct = [("content-type", "multipart/form-data; boundary=b1")];
+        let form = |parts: &[(&str, &str)]| {
+            let mut s = String::new();
+            for (head, content) in parts {
+                s.push_str(&format!(
+                    "--b1\r\nContent-Disposition: form-data; {head}\r\n\r\n{content}\r\n"
+                ));
+            }
+            s.push_str("--b1--\r\n");
+            Bytes::from(s)
+        };
+        let post = |body: Bytes| {
+            outcome(check(
+                &a,
+                &req("POST", "/v1/upload", &ct),
+                BodyView::Read(&body),
+            ))
+        };
+        let good = form(&[
+            ("name=\"title\"", "report"),
+            ("name=\"count\"", "2"),
+            ("name=\"meta\"", r#"{"lang":"en"}"#),
+            ("name=\"tags\"", "a"),
+            ("name=\"tags\"", "b"),
+            ("name=\"file\"; filename=\"r.pdf\"", "%PDF-1.4 \u{1}"),
+        ]);
+        assert_eq!(post(good).0, "valid");
+        let (out, errs) = post(form(&[
+            ("name=\"title\"", "a very long title"),
+            ("name=\"count\"", "0"),
+            ("name=\"meta\"", "{}"),
+            ("name=\"other\"", "x"),
+        ]));
+        assert_eq!(out, "invalid_body");
+        let text = format!("{errs:?}");
+        for want in [
+            "/title",
+            "maxLength",
+            "/count",
+            "minimum",
+            "/meta",
+            "required",
+            "additionalProperties",
+        ] {
+            assert!(text.contains(want), "{want}: {text}");
+        }
+        // Repeated scalars and malformed bodies are refused with a reason (400).
+        let repeated = form(&[
+            ("name=\"title\"", "a"),
+            ("name=\"title\"", "b"),
+            ("name=\"file\"", ""),
+        ]);
+        assert_eq!(post(repeated).0, "invalid_body");
+        let d = check(
+            &a,
+            &req("POST", "/v1/upload", &ct),
+            BodyView::Read(&Bytes::from_static(b"--b1\r\nno head")),
+        );
+        match d {
+            Decision::Deny(d) => assert!(d.detail.unwrap_or_default().contains("multipart")),
+            _ => panic!("malformed multipart allowed"),
+        }
+    }
+
+    #[test]
+    fn refuses_styles_that_do_not_fit() {
+        let dir = std::env::temp_dir().join(format!("portcullis-openapi-s-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("s.yaml");
+        std::fs::write(
+            &f,
+            "openapi: 3.1.0\npaths:\n  /a:\n    get:\n      parameters:\n        - { name: h, in: header, style: form }\n        - { name: d, in: query, style: deepObject, schema: { type: string } }\n",
+        )
+        .unwrap();
+        let c = OpenApiConfig {
+            file: f.to_string_lossy().as_ref().into(),
+            base_path: None,
+            reject_unknown: None,
+        };
+        let mut errs = Collector::default();
+        assert!(compile(&c, "routes[0].openapi", &mut errs).is_none());
+        let text = format!("{:?}", errs.errors);
+        assert!(text.contains("does not apply to a header"), "{text}");
+        assert!(text.contains("needs an object schema"), "{text}");
     }
 
     #[test]

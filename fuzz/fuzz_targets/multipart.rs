@@ -1,0 +1,20 @@
+//! Fuzzes the strict `multipart/form-data` reader (`policy::multipart::parse`) that the
+//! `openapi` stage validates multipart bodies with, on arbitrary bytes under a fixed boundary.
+//! Any input must give parts or a reason, never a panic; every part read must lie inside the
+//! body, every part has a name, and no more parts than the cap come back.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use portcullis::policy::multipart::parse;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(parts) = parse(data, "b1", 8) {
+        assert!(parts.len() <= 8);
+        let range = data.as_ptr_range();
+        for p in parts {
+            let r = p.content.as_ptr_range();
+            assert!(range.start <= r.start && r.end <= range.end);
+            assert!(!p.name.is_empty());
+        }
+    }
+});
