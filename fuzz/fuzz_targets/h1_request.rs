@@ -6,6 +6,8 @@
 //! body and keep-alive, and why reading stopped), and nothing may panic.
 #![no_main]
 
+mod cuts;
+
 use libfuzzer_sys::fuzz_target;
 use portcullis::listener::http1::decode_requests;
 
@@ -13,17 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
-    let n = usize::from(first & 7).min(rest.len());
-    let (cuts, bytes) = rest.split_at(n);
-    let cuts: Vec<usize> = {
-        let mut at = 0;
-        cuts.iter()
-            .map(|c| {
-                at += usize::from(*c);
-                at
-            })
-            .collect()
-    };
+    let (cuts, bytes) = cuts::split(first, rest);
     let whole = decode_requests(bytes, &[]);
     let pieces = decode_requests(bytes, &cuts);
     assert_eq!(whole, pieces, "pieces");

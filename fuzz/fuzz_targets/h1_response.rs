@@ -7,6 +7,8 @@
 //! nothing may panic.
 #![no_main]
 
+mod cuts;
+
 use libfuzzer_sys::fuzz_target;
 use portcullis::upstream::h1::decode_response;
 
@@ -15,17 +17,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let head_request = first & 0x80 != 0;
-    let n = usize::from(first & 7).min(rest.len());
-    let (cuts, bytes) = rest.split_at(n);
-    let cuts: Vec<usize> = {
-        let mut at = 0;
-        cuts.iter()
-            .map(|c| {
-                at += usize::from(*c);
-                at
-            })
-            .collect()
-    };
+    let (cuts, bytes) = cuts::split(first, rest);
     let whole = decode_response(bytes, &[], head_request);
     let pieces = decode_response(bytes, &cuts, head_request);
     let each: Vec<usize> = (1..bytes.len()).collect();
