@@ -15,7 +15,12 @@ fuzz_target!(|data: &[u8]| {
     assert!(internals::fold_overlong(data).len() <= data.len());
     let text = String::from_utf8_lossy(data);
     let html = internals::html_decode(&text);
-    assert!(html.len() <= text.len() + 4, "html {} > {}", html.len(), text.len());
+    assert!(
+        html.len() <= text.len() + 4,
+        "html {} > {}",
+        html.len(),
+        text.len()
+    );
     assert!(internals::backslash_decode(&text).len() <= text.len());
     let compact = internals::compact_sql(&text);
     assert!(compact.len() <= text.len());
