@@ -980,23 +980,30 @@ components:
         note: { type: string, nullable: true }
 "##;
 
-    fn api(reject_unknown: bool) -> Api {
+    /// Compiles `doc`, written to a file of its own (tests run in parallel, and a file
+    /// rewritten under a reader fails): the API, or the errors.
+    fn compiled(doc: &str, reject_unknown: Option<bool>) -> Result<Api, String> {
         let dir = std::env::temp_dir().join(format!("portcullis-openapi-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        // One file per call: tests run in parallel, and a file rewritten under a reader fails.
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let f = dir.join(format!("api-{reject_unknown}-{n}.yaml"));
-        std::fs::write(&f, DOC).unwrap();
+        let f = dir.join(format!("api-{n}.yaml"));
+        std::fs::write(&f, doc).unwrap();
         let c = OpenApiConfig {
             file: f.to_string_lossy().as_ref().into(),
             base_path: None,
-            reject_unknown: Some(reject_unknown),
+            reject_unknown,
         };
         let mut errs = Collector::default();
         let a = compile(&c, "routes[0].openapi", &mut errs);
-        assert!(errs.errors.is_empty(), "{:?}", errs.errors);
-        a.expect("api")
+        match a {
+            Some(a) if errs.errors.is_empty() => Ok(a),
+            _ => Err(format!("{:?}", errs.errors)),
+        }
+    }
+
+    fn api(reject_unknown: bool) -> Api {
+        compiled(DOC, Some(reject_unknown)).expect("api")
     }
 
     fn req(method: &str, uri: &str, headers: &[(&str, &str)]) -> Parts {
@@ -1050,22 +1057,9 @@ components:
 
     #[test]
     fn refuses_templates_with_text_around_a_parameter() {
-        let dir = std::env::temp_dir().join(format!("portcullis-openapi-t-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let f = dir.join("t.yaml");
-        std::fs::write(
-            &f,
-            "openapi: 3.1.0\npaths:\n  /files/{id}.json:\n    get: {}\n",
-        )
-        .unwrap();
-        let c = OpenApiConfig {
-            file: f.to_string_lossy().as_ref().into(),
-            base_path: None,
-            reject_unknown: None,
-        };
-        let mut errs = Collector::default();
-        assert!(compile(&c, "routes[0].openapi", &mut errs).is_none());
-        assert!(format!("{:?}", errs.errors).contains("whole segment"));
+        let doc = "openapi: 3.1.0\npaths:\n  /files/{id}.json:\n    get: {}\n";
+        let errs = compiled(doc, None).expect_err("refused");
+        assert!(errs.contains("whole segment"), "{errs}");
     }
 
     #[test]
@@ -1209,22 +1203,8 @@ components:
 
     #[test]
     fn refuses_styles_that_do_not_fit() {
-        let dir = std::env::temp_dir().join(format!("portcullis-openapi-s-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let f = dir.join("s.yaml");
-        std::fs::write(
-            &f,
-            "openapi: 3.1.0\npaths:\n  /a:\n    get:\n      parameters:\n        - { name: h, in: header, style: form }\n        - { name: d, in: query, style: deepObject, schema: { type: string } }\n",
-        )
-        .unwrap();
-        let c = OpenApiConfig {
-            file: f.to_string_lossy().as_ref().into(),
-            base_path: None,
-            reject_unknown: None,
-        };
-        let mut errs = Collector::default();
-        assert!(compile(&c, "routes[0].openapi", &mut errs).is_none());
-        let text = format!("{:?}", errs.errors);
+        let doc = "openapi: 3.1.0\npaths:\n  /a:\n    get:\n      parameters:\n        - { name: h, in: header, style: form }\n        - { name: d, in: query, style: deepObject, schema: { type: string } }\n";
+        let text = compiled(doc, None).expect_err("refused");
         assert!(text.contains("does not apply to a header"), "{text}");
         assert!(text.contains("needs an object schema"), "{text}");
     }
