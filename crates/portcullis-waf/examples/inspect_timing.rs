@@ -1,6 +1,7 @@
 //! Times `Waf::inspect` on the two requests of `bench/waf.py` (a benign API GET and a ~1 KB
 //! JSON POST) at paranoia 1: `cargo run --release -p portcullis-waf --example inspect_timing`.
-//! Prints microseconds per inspection; a benchmark for profiling, it asserts nothing. The same
+//! Also `get-varied`, the GET with its search text and page new each time. Prints
+//! microseconds per inspection; a benchmark for profiling, it asserts nothing. The same
 //! request is inspected again and again, so with the default settings the engine's remembered
 //! clean inputs answer for most of it; `PORTCULLIS_WAF_CACHE_ENTRIES=0` inspects afresh.
 
@@ -60,6 +61,9 @@ fn main() {
     let body_only = RequestView::new("POST", b"/")
         .header("content-type", "application/json")
         .body(BODY.as_bytes());
+    // PORTCULLIS_WAF_CASE=get-varied runs one case only (for profiling).
+    let only = std::env::var("PORTCULLIS_WAF_CASE").ok();
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
     for (name, req) in [
         ("get", &get),
         ("post", &post),
@@ -67,6 +71,9 @@ fn main() {
         ("user-agent-only", &ua_only),
         ("json-body-only", &body_only),
     ] {
+        if !wanted(name) {
+            continue;
+        }
         let v = waf.inspect(req);
         assert!(v.matches.is_empty(), "{name}: {:?}", v.matches);
         let t = Instant::now();
@@ -76,4 +83,27 @@ fn main() {
         let us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
         println!("{name}: {us:.2} us per inspection");
     }
+    if !wanted("get-varied") {
+        return;
+    }
+    // bench/waf.py's `get-varied`: the search text and the page new on every request, so
+    // the query is read input by input and its new value inspected afresh.
+    let targets: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                "/api/v1/products?category=books&page={}&limit=50&sort=price&q=rust+programming+{i}",
+                i % 97
+            )
+        })
+        .collect();
+    let t = Instant::now();
+    for target in &targets {
+        let req = RequestView::new("GET", target.as_bytes())
+            .header("host", "127.0.0.1:18095")
+            .header("user-agent", UA)
+            .header("accept", "application/json");
+        black_box(waf.inspect(black_box(&req)));
+    }
+    let us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+    println!("get-varied: {us:.2} us per inspection");
 }
