@@ -14,7 +14,7 @@ use base64::Engine as _;
 use http::{HeaderValue, Uri};
 use serde_json::{Map, Value};
 
-use super::jwt::{TokenIdentity, digest, now_secs, string_list};
+use super::jwt::{TokenDigest, TokenIdentity, digest, now_secs, string_list};
 use crate::fetch::Fetcher;
 
 /// Largest introspection answer read.
@@ -68,11 +68,11 @@ pub enum Outcome {
 pub struct Introspector {
     s: Settings,
     fetcher: Fetcher,
-    active: moka::sync::Cache<[u8; 32], Arc<Active>>,
-    inactive: moka::sync::Cache<[u8; 32], ()>,
+    active: moka::sync::Cache<TokenDigest, Arc<Active>>,
+    inactive: moka::sync::Cache<TokenDigest, ()>,
     /// Calls in progress by token digest: concurrent requests with the same uncached token
     /// share one call and its answer (at most one entry per request in flight).
-    flights: std::sync::Mutex<std::collections::HashMap<[u8; 32], Flight>>,
+    flights: std::sync::Mutex<std::collections::HashMap<TokenDigest, Flight>>,
 }
 
 /// One introspection call that several requests may wait on.
@@ -168,7 +168,7 @@ impl Introspector {
     }
 
     /// One call to the endpoint; caches the answer.
-    async fn ask(&self, token: &str, key: [u8; 32], now: f64) -> Result<Arc<Active>, Outcome> {
+    async fn ask(&self, token: &str, key: TokenDigest, now: f64) -> Result<Arc<Active>, Outcome> {
         let form = format!(
             "token={}&token_type_hint=access_token",
             form_urlencoded_component(token)
