@@ -15,8 +15,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use aws_lc_rs::hmac;
-use siphasher::sip128::{Hasher128, SipHasher13};
-use std::hash::Hasher;
 use subtle::ConstantTimeEq;
 
 use super::Consumer;
@@ -175,9 +173,7 @@ impl KeyStore {
         if !well_formed(key) {
             return Err(KeyRejection::Malformed);
         }
-        let mut h = SipHasher13::new_with_key(&self.memo_key);
-        h.write(key.as_bytes());
-        let memo = h.finish128().as_u128();
+        let memo = super::keyed_digest(&self.memo_key, key.as_bytes());
         let e = match self.verified.get(&memo) {
             Some(i) => &self.entries[i],
             None => {

@@ -965,12 +965,8 @@ pub type TokenDigest = u128;
 /// of another: without the key that takes about 2^128 tries. SHA-256, used before, cost about
 /// fifteen times as much for a 400-byte token (seven blocks), on every request.
 pub fn digest(token: &str) -> TokenDigest {
-    use siphasher::sip128::{Hasher128, SipHasher13};
-    use std::hash::Hasher;
     static KEY: std::sync::OnceLock<[u8; 16]> = std::sync::OnceLock::new();
-    let mut h = SipHasher13::new_with_key(KEY.get_or_init(rand::random));
-    h.write(token.as_bytes());
-    h.finish128().as_u128()
+    super::keyed_digest(KEY.get_or_init(rand::random), token.as_bytes())
 }
 
 #[cfg(test)]

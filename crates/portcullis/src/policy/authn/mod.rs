@@ -23,6 +23,17 @@ use http::{HeaderName, HeaderValue, header};
 use std::collections::HashMap;
 
 use super::{Decision, Deny, Identity, Patch, RequestCtx};
+
+/// SipHash-1-3-128 of `bytes` under `key`: the cache key of a credential (a presented API key,
+/// a token). No copy of the credential is kept, and without `key` nobody can make one
+/// credential's key equal another's (about 2^128 tries).
+pub(crate) fn keyed_digest(key: &[u8; 16], bytes: &[u8]) -> u128 {
+    use siphasher::sip128::{Hasher128, SipHasher13};
+    use std::hash::Hasher;
+    let mut h = SipHasher13::new_with_key(key);
+    h.write(bytes);
+    h.finish128().as_u128()
+}
 use crate::listener::tls::ClientCertIdentity;
 use crate::observe::events::SecurityEvent;
 use crate::reply::Problem;
