@@ -278,19 +278,9 @@ pub(crate) fn request_checks(
     match req.first_header("host") {
         None => add(PROTO_HOST, "header:host", b""),
         Some(h) if h.trim_ascii().is_empty() => add(PROTO_HOST, "header:host", b""),
-        Some(h) if !on(PROTO_HOST) => {
-            if !valid_host(h) {
-                add(PROTO_HOST_INVALID, "header:host", h);
-            }
-        }
         Some(h) => {
-            let host = String::from_utf8_lossy(h);
-            let host = host.trim();
-            let name = host
-                .rsplit_once(':')
-                .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
-                .map_or(host, |(n, _)| n);
-            if name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[') {
+            // Parsed only where the IP-literal rule runs (from paranoia 2).
+            if on(PROTO_HOST) && ip_literal_host(h) {
                 add(PROTO_HOST, "header:host", h);
             }
             if !valid_host(h) {
@@ -363,6 +353,17 @@ pub(crate) fn request_checks(
         }
     }
     out
+}
+
+/// Whether a `Host` value names an IP address (with or without a port) rather than a name.
+fn ip_literal_host(h: &[u8]) -> bool {
+    let host = String::from_utf8_lossy(h);
+    let host = host.trim();
+    let name = host
+        .rsplit_once(':')
+        .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(n, _)| n);
+    name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[')
 }
 
 /// `host [":" port]` where host is a DNS-style name (letters, digits, `-`, `_`, `.`), an IPv4

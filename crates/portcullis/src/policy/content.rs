@@ -159,15 +159,8 @@ impl ContentRules {
     }
 }
 
-fn boundary(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    v.split(';').skip(1).find_map(|p| {
-        let (k, val) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("boundary")
-            .then(|| val.trim().trim_matches('"').to_owned())
-            .filter(|b| !b.is_empty())
-    })
+fn boundary(headers: &HeaderMap) -> Option<&str> {
+    super::multipart::boundary(headers.get(header::CONTENT_TYPE)?.to_str().ok()?)
 }
 
 /// What [`scan_json`] meets in a JSON text.
@@ -365,6 +358,6 @@ mod tests {
             header::CONTENT_TYPE,
             "multipart/form-data; boundary=\"xyz\"".parse().unwrap(),
         );
-        assert_eq!(boundary(&h).as_deref(), Some("xyz"));
+        assert_eq!(boundary(&h), Some("xyz"));
     }
 }

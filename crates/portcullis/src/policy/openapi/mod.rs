@@ -810,26 +810,35 @@ fn form_value(body: &[u8], fields: &[(String, Kind)]) -> Result<Value, String> {
                 "form field {name:?} names property {base:?} with brackets"
             ));
         }
-        match kind.unwrap_or(&Kind::String) {
-            Kind::Array(item) => {
-                let v = form_field(item, &text);
-                match out
-                    .entry(name.as_ref())
-                    .or_insert_with(|| Value::Array(Vec::new()))
-                {
-                    Value::Array(a) => a.push(v),
-                    _ => return Err(format!("form field {name:?} is repeated")),
-                }
-            }
-            kind => {
-                if out.contains_key(name.as_ref()) {
-                    return Err(format!("form field {name:?} is repeated"));
-                }
-                out.insert(name.into_owned(), form_field(kind, &text));
-            }
-        }
+        put_field(&mut out, &name, kind.unwrap_or(&Kind::String), |k| {
+            form_field(k, &text)
+        })
+        .map_err(|()| format!("form field {name:?} is repeated"))?;
     }
     Ok(Value::Object(out))
+}
+
+/// Puts a form field into `out` as `value` reads it for its property's kind: an array property
+/// collects one item per occurrence; any other field given twice is `Err`.
+fn put_field(
+    out: &mut Map<String, Value>,
+    name: &str,
+    kind: &Kind,
+    value: impl Fn(&Kind) -> Value,
+) -> Result<(), ()> {
+    match kind {
+        Kind::Array(item) => match out.entry(name).or_insert_with(|| Value::Array(Vec::new())) {
+            Value::Array(a) => a.push(value(item)),
+            _ => return Err(()),
+        },
+        k => {
+            if out.contains_key(name) {
+                return Err(());
+            }
+            out.insert(name.to_owned(), value(k));
+        }
+    }
+    Ok(())
 }
 
 /// A multipart form as the object its schema describes, like [`form_value`]: each text part
@@ -857,22 +866,8 @@ fn multipart_value(req: &Parts, body: &[u8], fields: &[(String, Kind)]) -> Resul
             }
             k => form_field(k, &text),
         };
-        match kind {
-            Kind::Array(item) => match out
-                .entry(part.name.as_str())
-                .or_insert_with(|| Value::Array(Vec::new()))
-            {
-                Value::Array(a) => a.push(value(item)),
-                _ => return Err(format!("multipart field {:?} is repeated", part.name)),
-            },
-            k => {
-                if out.contains_key(&part.name) {
-                    return Err(format!("multipart field {:?} is repeated", part.name));
-                }
-                let v = value(k);
-                out.insert(part.name, v);
-            }
-        }
+        put_field(&mut out, &part.name, kind, value)
+            .map_err(|()| format!("multipart field {:?} is repeated", part.name))?;
     }
     Ok(Value::Object(out))
 }
@@ -1115,23 +1110,18 @@ components:
             assert!(text.contains(want), "{want}: {text}");
         }
         // Serialisations the style cannot carry, and JSON content that does not parse.
-        let kw = |u: &str| o(u, &[]).1;
-        assert_eq!(
-            kw("/v1/search/3"),
-            vec![("path/ids".to_owned(), "style".to_owned())]
-        );
-        assert_eq!(
-            kw("/v1/search/;ids=3?sort=a&sort=b"),
-            vec![("query/sort".to_owned(), "repeated".to_owned())]
-        );
-        assert_eq!(
-            kw("/v1/search/;ids=3?q=%7B"),
-            vec![("query/q".to_owned(), "content".to_owned())]
-        );
-        assert_eq!(
-            kw("/v1/search/;ids=3?q=%7B%7D"),
-            vec![("query/q".to_owned(), "required".to_owned())]
-        );
+        for (uri, at, keyword) in [
+            ("/v1/search/3", "path/ids", "style"),
+            ("/v1/search/;ids=3?sort=a&sort=b", "query/sort", "repeated"),
+            ("/v1/search/;ids=3?q=%7B", "query/q", "content"),
+            ("/v1/search/;ids=3?q=%7B%7D", "query/q", "required"),
+        ] {
+            assert_eq!(
+                o(uri, &[]).1,
+                vec![(at.to_owned(), keyword.to_owned())],
+                "{uri}"
+            );
+        }
     }
 
     #[test]
