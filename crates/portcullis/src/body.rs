@@ -74,18 +74,12 @@ pin_project_lite::pin_project! {
         limit: u64,
         tripped: Arc<AtomicBool>,
         counter: Arc<AtomicU64>,
-        wire: Option<WireCheck>,
     }
 }
 
-/// The strict-framing verdict of the connection a request body arrives on, and the request's
+/// The strict-framing verdict of the connection a request arrives on, and the request's
 /// index on it.
 pub type WireCheck = (Arc<crate::listener::wire::WireState>, u64);
-
-/// The request body broke HTTP/1 framing (found by the wire check).
-#[derive(Debug, thiserror::Error)]
-#[error("request body framing is invalid: {0}")]
-pub struct BadFraming(pub &'static str);
 
 impl<B> Limited<B> {
     /// Wraps `inner` with `limit`; `tripped` is set when the limit is crossed and `counter`
@@ -97,22 +91,8 @@ impl<B> Limited<B> {
             limit,
             tripped,
             counter,
-            wire: None,
         }
     }
-
-    /// Also fails the body, before it yields its end, when the connection's framing check
-    /// found a violation in this request.
-    pub fn with_wire_check(mut self, wire: Option<WireCheck>) -> Self {
-        self.wire = wire;
-        self
-    }
-}
-
-fn framing_error(wire: &Option<WireCheck>) -> Option<BoxError> {
-    let (state, index) = wire.as_ref()?;
-    let v = state.violation(*index)?;
-    Some(Box::new(BadFraming(v.detail())))
 }
 
 impl<B> http_body::Body for Limited<B>
@@ -130,9 +110,6 @@ where
         let this = self.project();
         match this.inner.poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                if let Some(e) = framing_error(this.wire) {
-                    return Poll::Ready(Some(Err(e)));
-                }
                 if let Some(data) = frame.data_ref() {
                     *this.seen += data.len() as u64;
                     this.counter.fetch_add(data.len() as u64, Ordering::Relaxed);
@@ -144,21 +121,13 @@ where
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
-            Poll::Ready(None) => match framing_error(this.wire) {
-                Some(e) => Poll::Ready(Some(Err(e))),
-                None => Poll::Ready(None),
-            },
+            Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        // With a violation, the next poll must run to report it.
         self.inner.is_end_stream()
-            && self
-                .wire
-                .as_ref()
-                .is_none_or(|(s, i)| s.violation(*i).is_none())
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -44,9 +44,7 @@ pub async fn handle(
     let client_ip = real_client_ip(conn.peer.ip(), req.headers(), &snap.trusted_proxies);
     let (request_id, request_id_value) = request_id(req.headers());
     let wire = match req.version() {
-        Version::HTTP_10 | Version::HTTP_11 => {
-            conn.wire.as_ref().map(|w| (w.clone(), w.next_request()))
-        }
+        Version::HTTP_10 | Version::HTTP_11 => conn.wire.as_ref().map(|w| (w.clone(), w.current())),
         _ => None,
     };
     let mut ctx = RequestCtx {
@@ -251,9 +249,7 @@ async fn process(
         RequestBody::Empty
     } else {
         RequestBody::Stream(
-            Limited::new(incoming, limit, tripped.clone(), bytes_in.clone())
-                .with_wire_check(ctx.wire.clone())
-                .boxed(),
+            Limited::new(incoming, limit, tripped.clone(), bytes_in.clone()).boxed(),
         )
     };
     if let Err(d) =

@@ -52,6 +52,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{oneshot, watch};
 use tokio::time::{Instant, Sleep};
 
+use super::wire::Violation;
 use super::{ConnInfo, Limits, ListenerRuntime};
 use crate::body::{Body, BoxError};
 use crate::policy::headers::has_token;
@@ -59,7 +60,7 @@ use crate::policy::validate::content_length;
 use crate::reply::{Problem, problem};
 use crate::server::Shared;
 use crate::timer::LazyTimer as Timer;
-use crate::upstream::h1::{Decoder, Framing, Step, push_field};
+use crate::upstream::h1::{Decoder, Framing, Step, TRUNCATED, push_field};
 use crate::upstream::state::lock;
 
 /// Anything a connection runs on (TCP, TLS, either behind the wire check).
@@ -104,9 +105,14 @@ pub(super) async fn serve<I: Io>(
     let mut timer = Timer::new(after(accepted, limits.header_read_timeout));
     let mut shutdown = shared.shutdown.subscribe();
     let mut out = Vec::with_capacity(1024);
-    let mut spans = Vec::new();
     let mut first = true;
     let mut idle_since = accepted;
+    // Strict framing (the listener's `strict_http`): verdicts go here, per request.
+    let wire = info.wire.clone();
+    let mut heads = HeadReader {
+        spans: Vec::new(),
+        strict: wire.is_some(),
+    };
     loop {
         let next = next_head(
             &mut conn,
@@ -115,7 +121,7 @@ pub(super) async fn serve<I: Io>(
             &limits,
             first,
             idle_since,
-            &mut spans,
+            &mut heads,
         )
         .await;
         let head = match next {
@@ -138,6 +144,7 @@ pub(super) async fn serve<I: Io>(
         let Head {
             mut request,
             framing,
+            violation,
             keep_alive,
             expect_continue,
             te_trailers,
@@ -148,6 +155,14 @@ pub(super) async fn serve<I: Io>(
             version: request.version(),
             te_trailers,
         };
+        // The index the proxy finds this request's verdict under.
+        let wire_check = wire.as_ref().map(|w| {
+            let index = w.next_request();
+            if let Some(v) = violation {
+                w.record(index, v);
+            }
+            (w.clone(), index)
+        });
         let mut keep = keep_alive && framing.is_some() && request.method() != Method::CONNECT;
         let upgrade_tx = upgrade.then(|| {
             let (tx, rx) = oneshot::channel();
@@ -168,6 +183,7 @@ pub(super) async fn serve<I: Io>(
                     stall: None,
                     stall_limit: limits.idle_timeout,
                     progressed: false,
+                    wire: wire_check,
                 }));
                 (Some(lent), None)
             }
@@ -311,6 +327,8 @@ struct Head {
     request: Request<()>,
     /// `None`: the framing is invalid, so no byte after the head can be trusted.
     framing: Option<Framing>,
+    /// What strict framing refuses in this head (only when the listener checks it).
+    violation: Option<Violation>,
     keep_alive: bool,
     expect_continue: bool,
     te_trailers: bool,
@@ -332,7 +350,7 @@ async fn next_head<I: Io>(
     limits: &Limits,
     first: bool,
     idle_since: Instant,
-    spans: &mut Vec<Span>,
+    heads: &mut HeadReader,
 ) -> Next {
     // The first head counts from the accept (slowloris); later ones from their first byte.
     let mut started = first.then_some(idle_since);
@@ -343,7 +361,7 @@ async fn next_head<I: Io>(
                     return Next::H2;
                 }
             } else {
-                match parse_head(&mut conn.buf, limits, spans) {
+                match parse_head(&mut conn.buf, limits, &mut heads.spans, heads.strict) {
                     Ok(Some(h)) => return Next::Request(h),
                     Ok(None) => {}
                     Err((p, d)) => return Next::Refuse(p, d),
@@ -378,11 +396,20 @@ async fn next_head<I: Io>(
 /// Offsets of one field's name and value in the head.
 type Span = (usize, usize, usize, usize);
 
+/// What the head parser keeps between the requests of a connection.
+struct HeadReader {
+    /// Room for the field offsets, reused.
+    spans: Vec<Span>,
+    /// Whether strict framing is checked (the listener's `strict_http`).
+    strict: bool,
+}
+
 /// Parses a request head at the start of `buf`, removing it from `buf` when complete.
 fn parse_head(
     buf: &mut BytesMut,
     limits: &Limits,
     spans: &mut Vec<Span>,
+    strict: bool,
 ) -> Result<Option<Head>, (Problem, &'static str)> {
     const BAD: Problem = Problem::BadRequest;
     // Left uninitialised: filling the slots on every parse would cost more than the parse.
@@ -433,6 +460,15 @@ fn parse_head(
         )
     }));
     let head = buf.split_to(len).freeze();
+    // What httparse lets through and strict framing does not (the framing fields follow).
+    let mut violation = if !strict {
+        None
+    } else if !head[target.0..target.0 + target.1].is_ascii() {
+        // httparse and `Uri` take bytes over 0x7f in the target; RFC 9112 does not.
+        Some(Violation::RequestLine)
+    } else {
+        super::wire::line_endings(&head)
+    };
     let uri = Uri::from_maybe_shared(head.slice(target.0..target.0 + target.1))
         .map_err(|_| (BAD, "invalid request target"))?;
     // Room for what the proxy adds (forwarding headers, request id), so the map never grows.
@@ -452,10 +488,16 @@ fn parse_head(
         let raw = &head[vo..vo + vl];
         if name == header::CONTENT_LENGTH {
             lengths += 1;
-            length = content_length(raw);
+            length = content_length(raw.trim_ascii());
+            if lengths > 1 || length.is_none() {
+                violation = violation.or(Some(Violation::ContentLength));
+            }
         } else if name == header::TRANSFER_ENCODING {
             codings += 1;
             chunked = raw.trim_ascii().eq_ignore_ascii_case(b"chunked");
+            if codings > 1 || !chunked {
+                violation = violation.or(Some(Violation::TransferEncoding));
+            }
         } else if name == header::CONNECTION {
             for token in raw.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
                 if token.eq_ignore_ascii_case(b"close") {
@@ -480,6 +522,14 @@ fn parse_head(
         (0, 0) => Some(Framing::None),
         (0, 1) => length.map(Framing::Length),
         (1, 0) if chunked && http11 => Some(Framing::Chunked),
+        (1, 0) if chunked => {
+            violation = violation.or(Some(Violation::TeInHttp10));
+            None
+        }
+        (1.., 1..) => {
+            violation = violation.or(Some(Violation::TeAndCl));
+            None
+        }
         _ => None,
     };
     // A request with a body is not upgraded: what followed the body would be tunnel bytes.
@@ -495,6 +545,7 @@ fn parse_head(
     Ok(Some(Head {
         request,
         framing,
+        violation: violation.filter(|_| strict),
         keep_alive: !close && (http11 || keep_alive_token),
         expect_continue: expect_continue && http11,
         te_trailers,
@@ -794,7 +845,7 @@ async fn drain<I: Io>(
                     }
                 }
                 Step::Trailers(_) | Step::End => return true,
-                Step::Fail(_) => return false,
+                Step::Fail(_) | Step::Truncated => return false,
             }
         }
         if dec
@@ -860,6 +911,8 @@ struct Lent<I> {
     stall_limit: Duration,
     /// Bytes arrived since the stall timer was last armed.
     progressed: bool,
+    /// Where a framing violation in the body is recorded (strict listeners).
+    wire: Option<crate::body::WireCheck>,
 }
 
 /// A request body read from the client connection.
@@ -963,7 +1016,13 @@ fn poll_body<I: Io>(
             Step::Data(d) => return Poll::Ready(Some(Ok(Frame::data(d)))),
             Step::Trailers(t) => return Poll::Ready(Some(Ok(Frame::trailers(t)))),
             Step::End => return Poll::Ready(None),
-            Step::Fail(why) => return l.fail(why),
+            Step::Fail(v) => {
+                if let Some((w, index)) = &l.wire {
+                    w.record(*index, v);
+                }
+                return l.fail(v.detail());
+            }
+            Step::Truncated => return l.fail(TRUNCATED),
         }
         conn.buf.reserve(READ_CHUNK);
         match tokio_util::io::poll_read_buf(Pin::new(&mut conn.io), cx, &mut conn.buf) {
@@ -971,7 +1030,7 @@ fn poll_body<I: Io>(
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Ok(0)) => {
                 return match l.dec.at_eof() {
-                    Step::Fail(why) => l.fail(why),
+                    Step::Truncated => l.fail(TRUNCATED),
                     _ => Poll::Ready(None),
                 };
             }
@@ -1066,8 +1125,9 @@ pub struct DecodedRequest {
 }
 
 /// Runs the server's head parser and body decoder over `bytes`, received in pieces ending at
-/// the offsets in `cuts`, with the default listener limits. Returns the requests read before
-/// the connection would stop, and why it stopped (`None`: the bytes ended between requests).
+/// the offsets in `cuts`, with the default listener limits and strict framing. Returns the
+/// requests read whole and accepted before the connection would stop, and why it stopped
+/// (`None`: the bytes ended between requests).
 /// Neither may depend on where the cuts fall.
 pub fn decode_requests(bytes: &[u8], cuts: &[usize]) -> (Vec<DecodedRequest>, Option<String>) {
     let limits = Limits {
@@ -1092,7 +1152,7 @@ pub fn decode_requests(bytes: &[u8], cuts: &[usize]) -> (Vec<DecodedRequest>, Op
     let mut out = Vec::new();
     loop {
         let head = loop {
-            match parse_head(&mut buf, &limits, &mut spans) {
+            match parse_head(&mut buf, &limits, &mut spans, true) {
                 Err((p, d)) => return (out, Some(format!("{}: {d}", p.as_str()))),
                 Ok(Some(h)) => break h,
                 Ok(None) => match pieces.next() {
@@ -1114,8 +1174,11 @@ pub fn decode_requests(bytes: &[u8], cuts: &[usize]) -> (Vec<DecodedRequest>, Op
             body: Vec::new(),
             keep_alive: head.keep_alive && head.framing.is_some(),
         };
+        // A refused request is not one of those read.
+        if let Some(v) = head.violation {
+            return (out, Some(v.detail().into()));
+        }
         let Some(framing) = head.framing else {
-            out.push(req);
             return (out, Some("invalid framing".into()));
         };
         let mut dec = Decoder::new(framing);
@@ -1123,7 +1186,8 @@ pub fn decode_requests(bytes: &[u8], cuts: &[usize]) -> (Vec<DecodedRequest>, Op
             match dec.decode(&mut buf) {
                 Step::Data(d) => req.body.extend_from_slice(&d),
                 Step::Trailers(_) | Step::End => break,
-                Step::Fail(why) => return (out, Some(why.into())),
+                Step::Fail(v) => return (out, Some(v.detail().into())),
+                Step::Truncated => return (out, Some(TRUNCATED.into())),
                 Step::NeedMore => match pieces.next() {
                     Some(p) => buf.extend_from_slice(p),
                     None => return (out, Some("incomplete body".into())),
@@ -1156,7 +1220,7 @@ mod tests {
 
     fn parse(raw: &str) -> Result<Option<Head>, (Problem, &'static str)> {
         let mut buf = BytesMut::from(raw.as_bytes());
-        parse_head(&mut buf, &limits(), &mut Vec::new())
+        parse_head(&mut buf, &limits(), &mut Vec::new(), true)
     }
 
     fn head(raw: &str) -> Head {
@@ -1171,7 +1235,7 @@ mod tests {
     fn heads_keep_their_fields_and_the_rest_of_the_buffer() {
         let mut buf =
             BytesMut::from(&b"GET /a?b=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nX-A: 2\r\n\r\nNEXT"[..]);
-        let h = parse_head(&mut buf, &limits(), &mut Vec::new())
+        let h = parse_head(&mut buf, &limits(), &mut Vec::new(), true)
             .expect("parsed")
             .expect("complete");
         assert_eq!(&buf[..], b"NEXT");
@@ -1221,6 +1285,97 @@ mod tests {
             assert_eq!(f(bad, "HTTP/1.1"), None, "{bad:?}");
         }
         assert_eq!(f("Transfer-Encoding: chunked\r\n", "HTTP/1.0"), None);
+    }
+
+    /// On a strict listener, what httparse accepts but strict framing refuses is carried to
+    /// the `validate` stage as a violation; the rest httparse refuses itself (answered 400
+    /// before any stage runs). Off a strict listener, nothing is carried.
+    #[test]
+    fn strict_heads_carry_their_violation() {
+        use Violation::*;
+        let cases: &[(&str, Option<Violation>)] = &[
+            ("GET / HTTP/1.1\r\nHost: a\r\n\r\n", None),
+            ("\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", None),
+            ("GET / HTTP/1.1\nHost: a\r\n\r\n", Some(BareLf)),
+            ("GET / HTTP/1.1\r\n\nHost: a\r\n\r\n", Some(BareLf)),
+            ("\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", Some(BareLf)),
+            ("GET / HTTP/1.1\r\nHost: a\n\n", Some(BareLf)),
+            (
+                "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+                Some(ContentLength),
+            ),
+            (
+                "POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\n",
+                Some(ContentLength),
+            ),
+            (
+                "POST / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n",
+                Some(ContentLength),
+            ),
+            (
+                "POST / HTTP/1.1\r\nContent-Length: \r\n\r\n",
+                Some(ContentLength),
+            ),
+            (
+                "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                Some(TransferEncoding),
+            ),
+            (
+                "POST / HTTP/1.1\r\nTransfer-Encoding: ,chunked\r\n\r\n",
+                Some(TransferEncoding),
+            ),
+            (
+                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+                Some(TransferEncoding),
+            ),
+            (
+                "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n",
+                Some(TransferEncoding),
+            ),
+            (
+                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+                Some(TeAndCl),
+            ),
+            (
+                "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+                Some(TeInHttp10),
+            ),
+            (
+                "POST / HTTP/1.1\r\nTransfer_Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
+                None,
+            ),
+            ("POST / HTTP/1.1\r\nContent-Length:  010 \r\n\r\n", None),
+            ("GET /\u{e9} HTTP/1.1\r\nHost: a\r\n\r\n", Some(RequestLine)),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(head(raw).violation, *want, "{raw:?}");
+            let mut buf = BytesMut::from(raw.as_bytes());
+            let lenient = parse_head(&mut buf, &limits(), &mut Vec::new(), false);
+            assert!(
+                matches!(
+                    lenient,
+                    Ok(Some(Head {
+                        violation: None,
+                        ..
+                    }))
+                ),
+                "{raw:?}"
+            );
+        }
+        for refused in [
+            "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n",
+            "GET / HTTP/1.1\r\n Host: a\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+            "GET / HTTP/1.1\r\nX: a\x00\r\n\r\n",
+            "GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n",
+            "GET  / HTTP/1.1\r\n\r\n",
+            "GET\t/ HTTP/1.1\r\n\r\n",
+            "GET / HTTP/1.2\r\n\r\n",
+            "GET / HTTP/1.1\r\r\n\r\n",
+        ] {
+            assert!(parse(refused).is_err(), "{refused:?}");
+        }
     }
 
     #[test]

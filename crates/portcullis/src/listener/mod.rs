@@ -45,7 +45,7 @@ pub struct ListenerRuntime {
     pub limits: Limits,
     /// Peer IP lists checked at accept.
     pub ip_filter: Option<Arc<crate::policy::ipfilter::IpFilter>>,
-    /// Check HTTP/1 framing on the raw bytes ([`wire`]).
+    /// Check HTTP/1 framing strictly ([`wire`]).
     pub strict_http: bool,
 }
 
@@ -243,8 +243,8 @@ pub async fn accept_loop(
             match &lr.tls {
                 None => {
                     let state = lr.strict_http.then(Default::default);
-                    let info = new_info(&lr, peer, false, None, state.clone());
-                    http1::serve(wire::WireIo::new(stream, state), info, lr, shared).await;
+                    let info = new_info(&lr, peer, false, None, state);
+                    http1::serve(stream, info, lr, shared).await;
                 }
                 Some(cfg) => {
                     let acceptor = tokio_rustls::TlsAcceptor::from(cfg.clone());
@@ -283,10 +283,10 @@ pub async fn accept_loop(
                         },
                     };
                     // Checked even when ALPN agreed on h2: the server picks HTTP/1 or HTTP/2 by
-                    // the first bytes, and the scanner stops by itself at the HTTP/2 preface.
+                    // the first bytes.
                     let state = lr.strict_http.then(Default::default);
-                    let info = new_info(&lr, peer, true, cert, state.clone());
-                    http1::serve(wire::WireIo::new(tls_stream, state), info, lr, shared).await;
+                    let info = new_info(&lr, peer, true, cert, state);
+                    http1::serve(tls_stream, info, lr, shared).await;
                 }
             }
         });

@@ -1,32 +1,21 @@
-//! Strict HTTP/1 framing, checked on the raw bytes in front of hyper.
+//! Strict HTTP/1 framing: what is refused, and where the verdict on each request is kept.
 //!
-//! hyper's parser is lenient where RFC 9112 lets a recipient be (bare LF line endings, leading
-//! empty lines) and does not look at some things a gateway must refuse (duplicate or
-//! comma-listed `Transfer-Encoding`, codings other than a final `chunked`, `Content-Length`
-//! next to `Transfer-Encoding`, chunk lines it never reads because the body is ignored).
-//! [`WireIo`] wraps a plain HTTP/1 connection and runs every byte the client sends through a
-//! small state machine ([`Scanner`]) before hyper sees it. It never changes, holds or delays a
-//! byte: on the first violation it records which request it belongs to in [`WireState`] and
-//! stops looking. The proxy asks [`WireState::violation`] for each request (and the request body
-//! wrapper asks again before the body ends), answers 400 and closes the connection, so nothing
-//! from that request on reaches an upstream.
+//! httparse, which reads request heads, is lenient where RFC 9112 lets a recipient be (bare LF
+//! line endings, empty lines before the request line) and leaves the framing fields to its
+//! caller. On a listener with `strict_http`, the HTTP/1.1 server ([`super::http1`]) adds the
+//! checks a gateway must make: [`line_endings`] on every head, the framing fields
+//! (`Content-Length`, `Transfer-Encoding`) while it reads them, and the body decoder's strict
+//! chunked framing on every request body. The first violation on a connection is recorded in
+//! its [`WireState`] with the index of the request it belongs to. The proxy asks
+//! [`WireState::violation`] for each request: the `validate` stage answers 400 with the
+//! violation's outcome and closes the connection, and a body that breaks off for a framing
+//! violation is refused the same way, so nothing from that request on reaches an upstream.
 //!
-//! Memory is constant per connection: the scanner keeps only a few counters and at most
-//! [`VALUE_CAP`] bytes of the framing headers it must read (`Content-Length`,
-//! `Transfer-Encoding`).
+//! An independent byte-level oracle of the same rules lives in the end-to-end tests
+//! (`tests/e2e/oracle.rs`); the smuggling corpus test and the `h1_request` fuzz target compare
+//! the server with it.
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::task::{Context, Poll};
-
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-
-/// Longest framing header value kept for checking (longer is a violation).
-const VALUE_CAP: usize = 64;
-/// Longest chunk extension list on one chunk line.
-const EXT_CAP: u32 = 1024;
-/// Most hex digits in a chunk size (16 fill a u64).
-const SIZE_DIGITS: u8 = 16;
 
 /// What was wrong with the bytes. The discriminant is stored in an atomic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,10 +47,12 @@ pub enum Violation {
     ChunkExtension,
     /// Chunk data not followed by CRLF.
     ChunkData,
+    /// A trailer section over the decoder's size or field limits.
+    TrailerSection,
 }
 
 impl Violation {
-    const ALL: [Violation; 13] = [
+    const ALL: [Violation; 14] = [
         Self::RequestLine,
         Self::BareLf,
         Self::BareCr,
@@ -75,6 +66,7 @@ impl Violation {
         Self::ChunkSize,
         Self::ChunkExtension,
         Self::ChunkData,
+        Self::TrailerSection,
     ];
 
     /// A client-safe explanation for the problem `detail`.
@@ -93,6 +85,7 @@ impl Violation {
             Self::ChunkSize => "invalid chunk size",
             Self::ChunkExtension => "invalid chunk extension",
             Self::ChunkData => "chunk data not followed by CRLF",
+            Self::TrailerSection => "trailer section too large",
         }
     }
 
@@ -112,6 +105,7 @@ impl Violation {
             Self::ChunkSize => "chunk_size",
             Self::ChunkExtension => "chunk_extension",
             Self::ChunkData => "chunk_data",
+            Self::TrailerSection => "trailer_section",
         }
     }
 
@@ -142,14 +136,18 @@ impl Default for WireState {
 }
 
 impl WireState {
-    /// Takes the next request index (called once per HTTP/1 request, in order).
+    /// Takes the next request index: called by the server once per HTTP/1 head, in order.
     pub fn next_request(&self) -> u64 {
         self.requests.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// The violation affecting request `index`, if any. The scanner sees every byte before
-    /// hyper does, so by the time hyper hands over a request head (or the end of its body),
-    /// every violation in it is already recorded.
+    /// The index of the request the server handed over last.
+    pub fn current(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed).saturating_sub(1)
+    }
+
+    /// The violation affecting request `index`, if any. The server records a violation in a
+    /// head before it hands the request over, and one in a body before the body fails.
     pub fn violation(&self, index: u64) -> Option<Violation> {
         if index < self.bad_from.load(Ordering::Acquire) {
             return None;
@@ -157,660 +155,81 @@ impl WireState {
         Violation::from_u8(self.kind.load(Ordering::Relaxed))
     }
 
-    fn record(&self, index: u64, v: Violation) {
+    /// Records `v` for request `index` and those after it; the first record stands.
+    pub fn record(&self, index: u64, v: Violation) {
+        if self.bad_from.load(Ordering::Acquire) != u64::MAX {
+            return;
+        }
         self.kind.store(v as u8, Ordering::Relaxed);
         self.bad_from.store(index, Ordering::Release);
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum St {
-    /// Before a request line: empty lines (CRLF) are skipped.
-    Start,
-    StartCr,
-    Method,
-    Target,
-    Version,
-    RequestLineCr,
-    /// At the start of a field line (or the empty line ending the section).
-    LineStart,
-    Name,
-    Value,
-    ValueCr,
-    EndCr,
-    ChunkSize,
-    ChunkSizeWs,
-    ChunkExt,
-    ChunkSizeCr,
-    ChunkData,
-    ChunkDataCr,
-    ChunkDataLf,
-    Fixed,
-    /// HTTP/2 prior knowledge, or after the first violation: bytes are not looked at.
-    Done,
-}
-
-/// Which framing header the current field line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
-    Other,
-    ContentLength,
-    TransferEncoding,
-}
-
-/// The byte-level state machine. Feed it every byte the client sends, in order.
-#[derive(Debug)]
-pub struct Scanner {
-    st: St,
-    /// Complete request heads seen.
-    heads: u64,
-    /// Bytes of the current token (method, version, name) seen so far.
-    tok_len: u16,
-    /// The first bytes of the request line's method and version.
-    tok: [u8; 8],
-    http10: bool,
-    /// Lower-cased field name prefix, for recognising framing headers.
-    name: [u8; 17],
-    field: Field,
-    value: [u8; VALUE_CAP],
-    value_len: usize,
-    in_trailer: bool,
-    cl_count: u8,
-    te_count: u8,
-    content_length: u64,
-    chunked: bool,
-    chunk_digits: u8,
-    ext_len: u32,
-    remaining: u64,
-    /// What the scanner found, once it found something.
-    pub found: Option<(u64, Violation)>,
-}
-
-impl Default for Scanner {
-    fn default() -> Self {
-        Self {
-            st: St::Start,
-            heads: 0,
-            tok_len: 0,
-            tok: [0; 8],
-            http10: false,
-            name: [0; 17],
-            field: Field::Other,
-            value: [0; VALUE_CAP],
-            value_len: 0,
-            in_trailer: false,
-            cl_count: 0,
-            te_count: 0,
-            content_length: 0,
-            chunked: false,
-            chunk_digits: 0,
-            ext_len: 0,
-            remaining: 0,
-            found: None,
-        }
+/// Line endings of a request head (everything up to and including its empty line): every LF
+/// must follow a CR and every CR precede an LF. httparse accepts a bare LF as a line ending.
+pub fn line_endings(head: &[u8]) -> Option<Violation> {
+    // Branch-free over the whole head (it vectorises): a CR exactly where an LF follows.
+    let (Some(&first), Some(&last)) = (head.first(), head.last()) else {
+        return None;
+    };
+    let mismatched = head[1..].iter().zip(head).fold(0u8, |acc, (&b, &before)| {
+        acc | (u8::from(b == b'\n') ^ u8::from(before == b'\r'))
+    });
+    if mismatched == 0 && first != b'\n' && last != b'\r' {
+        return None;
     }
-}
-
-/// RFC 9110 token characters, as a table.
-const TCHAR: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
-        i += 1;
-    }
-    t
-};
-
-fn is_tchar(b: u8) -> bool {
-    TCHAR[usize::from(b)]
-}
-
-fn is_value_byte(b: u8) -> bool {
-    b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80
-}
-
-impl Scanner {
-    /// Whether scanning stopped (a violation, or an HTTP/2 connection).
-    pub fn done(&self) -> bool {
-        self.st == St::Done
-    }
-
-    /// Index of the request the next byte belongs to.
-    fn current(&self) -> u64 {
-        match self.st {
-            St::ChunkSize
-            | St::ChunkSizeWs
-            | St::ChunkExt
-            | St::ChunkSizeCr
-            | St::ChunkData
-            | St::ChunkDataCr
-            | St::ChunkDataLf
-            | St::Fixed => self.heads.saturating_sub(1),
-            St::LineStart | St::Name | St::Value | St::ValueCr | St::EndCr if self.in_trailer => {
-                self.heads.saturating_sub(1)
+    // Position of the LF the last CR promised.
+    let mut want_lf = usize::MAX;
+    for i in memchr::memchr2_iter(b'\r', b'\n', head) {
+        if head[i] == b'\r' {
+            if want_lf != usize::MAX {
+                return Some(Violation::BareCr);
             }
-            _ => self.heads,
-        }
-    }
-
-    fn fail(&mut self, v: Violation) {
-        self.found = Some((self.current(), v));
-        self.st = St::Done;
-    }
-
-    /// Feeds bytes; returns the violation found in them, if this call found one.
-    pub fn feed(&mut self, mut bytes: &[u8]) -> Option<(u64, Violation)> {
-        while !bytes.is_empty() {
-            match self.st {
-                St::Done => return None,
-                St::Fixed | St::ChunkData => {
-                    // Body bytes are skipped in bulk.
-                    let n = usize::try_from(self.remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(bytes.len());
-                    self.remaining -= n as u64;
-                    bytes = &bytes[n..];
-                    if self.remaining == 0 {
-                        self.st = if self.st == St::Fixed {
-                            St::Start
-                        } else {
-                            St::ChunkDataCr
-                        };
-                    }
-                }
-                // Ordinary field values and targets are skipped in bulk too: only the byte that
-                // ends them goes through the state machine below.
-                St::Value if self.field == Field::Other && is_value_byte(bytes[0]) => {
-                    let n = bytes.iter().take_while(|b| is_value_byte(**b)).count();
-                    bytes = &bytes[n..];
-                }
-                // Field names too: only the first bytes are kept, to recognise the framing
-                // fields.
-                St::Name if is_tchar(bytes[0]) => {
-                    let n = bytes.iter().take_while(|b| is_tchar(**b)).count();
-                    let at = usize::from(self.tok_len).min(self.name.len());
-                    let room = (self.name.len() - at).min(n);
-                    for (slot, b) in self.name[at..at + room].iter_mut().zip(bytes) {
-                        *slot = b.to_ascii_lowercase();
-                    }
-                    self.tok_len = self
-                        .tok_len
-                        .saturating_add(u16::try_from(n).unwrap_or(u16::MAX));
-                    bytes = &bytes[n..];
-                }
-                St::Target if self.tok_len > 0 && (0x21..=0x7e).contains(&bytes[0]) => {
-                    let n = bytes
-                        .iter()
-                        .take_while(|b| (0x21..=0x7e).contains(*b))
-                        .count();
-                    self.tok_len = self
-                        .tok_len
-                        .saturating_add(u16::try_from(n).unwrap_or(u16::MAX));
-                    bytes = &bytes[n..];
-                }
-                _ => {
-                    let b = bytes[0];
-                    bytes = &bytes[1..];
-                    self.step(b);
-                    if let Some(f) = self.found.filter(|_| self.st == St::Done) {
-                        return Some(f);
-                    }
-                }
-            }
-        }
-        None
-    }
-
-    fn step(&mut self, b: u8) {
-        match self.st {
-            St::Start => match b {
-                b'\r' => self.st = St::StartCr,
-                b'\n' => self.fail(Violation::BareLf),
-                b if is_tchar(b) => self.begin_request(b),
-                _ => self.fail(Violation::RequestLine),
-            },
-            St::StartCr => match b {
-                b'\n' => self.st = St::Start,
-                _ => self.fail(Violation::BareCr),
-            },
-            St::Method => match b {
-                b' ' => {
-                    self.tok_len = 0;
-                    self.st = St::Target;
-                }
-                b if is_tchar(b) => self.push_tok(b),
-                _ => self.fail(Violation::RequestLine),
-            },
-            St::Target => match b {
-                b' ' if self.tok_len > 0 => {
-                    self.tok_len = 0;
-                    self.st = St::Version;
-                }
-                0x21..=0x7e => self.tok_len = self.tok_len.saturating_add(1),
-                _ => self.fail(Violation::RequestLine),
-            },
-            St::Version => match b {
-                b'\r' => self.st = St::RequestLineCr,
-                b'\n' => self.fail(Violation::BareLf),
-                _ => self.push_tok(b),
-            },
-            St::RequestLineCr => {
-                if b != b'\n' {
-                    return self.fail(Violation::BareCr);
-                }
-                match (&self.tok[..], self.tok_len) {
-                    (b"HTTP/1.1", 8) => self.http10 = false,
-                    (b"HTTP/1.0", 8) => self.http10 = true,
-                    // HTTP/2 with prior knowledge: the h2 codec checks its own framing.
-                    (b"HTTP/2.0", 8) if self.heads == 0 => {
-                        self.st = St::Done;
-                        return;
-                    }
-                    _ => return self.fail(Violation::RequestLine),
-                }
-                self.st = St::LineStart;
-            }
-            St::LineStart => match b {
-                b'\r' => self.st = St::EndCr,
-                b'\n' => self.fail(Violation::BareLf),
-                b' ' | b'\t' => self.fail(Violation::ObsFold),
-                b if is_tchar(b) => {
-                    self.tok_len = 0;
-                    self.field = Field::Other;
-                    self.push_name(b);
-                    self.st = St::Name;
-                }
-                _ => self.fail(Violation::FieldName),
-            },
-            St::Name => match b {
-                b':' => {
-                    self.field = self.classify();
-                    self.value_len = 0;
-                    self.st = St::Value;
-                }
-                b if is_tchar(b) => self.push_name(b),
-                _ => self.fail(Violation::FieldName),
-            },
-            St::Value => match b {
-                b'\r' => self.st = St::ValueCr,
-                b'\n' => self.fail(Violation::BareLf),
-                b if is_value_byte(b) => {
-                    if self.field != Field::Other {
-                        if self.value_len == VALUE_CAP {
-                            return self.fail(self.field_violation());
-                        }
-                        self.value[self.value_len] = b;
-                        self.value_len += 1;
-                    }
-                }
-                _ => self.fail(Violation::FieldValue),
-            },
-            St::ValueCr => {
-                if b != b'\n' {
-                    return self.fail(Violation::BareCr);
-                }
-                self.end_field();
-                if self.st != St::Done {
-                    self.st = St::LineStart;
-                }
-            }
-            St::EndCr => {
-                if b != b'\n' {
-                    return self.fail(Violation::BareCr);
-                }
-                self.end_section();
-            }
-            St::ChunkSize => match b {
-                b if b.is_ascii_hexdigit() => {
-                    if self.chunk_digits == SIZE_DIGITS {
-                        return self.fail(Violation::ChunkSize);
-                    }
-                    self.chunk_digits += 1;
-                    let d = (b as char).to_digit(16).unwrap_or(0);
-                    self.remaining = (self.remaining << 4) | u64::from(d);
-                }
-                _ if self.chunk_digits == 0 => self.fail(Violation::ChunkSize),
-                b'\r' => self.st = St::ChunkSizeCr,
-                b';' => {
-                    self.ext_len = 0;
-                    self.st = St::ChunkExt;
-                }
-                b' ' | b'\t' => self.st = St::ChunkSizeWs,
-                b'\n' => self.fail(Violation::BareLf),
-                _ => self.fail(Violation::ChunkSize),
-            },
-            St::ChunkSizeWs => match b {
-                b' ' | b'\t' => {}
-                b';' => {
-                    self.ext_len = 0;
-                    self.st = St::ChunkExt;
-                }
-                _ => self.fail(Violation::ChunkSize),
-            },
-            St::ChunkExt => match b {
-                b'\r' => self.st = St::ChunkSizeCr,
-                b'\n' => self.fail(Violation::BareLf),
-                b if is_value_byte(b) => {
-                    self.ext_len += 1;
-                    if self.ext_len > EXT_CAP {
-                        self.fail(Violation::ChunkExtension);
-                    }
-                }
-                _ => self.fail(Violation::ChunkExtension),
-            },
-            St::ChunkSizeCr => {
-                if b != b'\n' {
-                    return self.fail(Violation::BareCr);
-                }
-                if self.remaining == 0 {
-                    self.in_trailer = true;
-                    self.st = St::LineStart;
-                } else {
-                    self.st = St::ChunkData;
-                }
-            }
-            St::ChunkDataCr => match b {
-                b'\r' => self.st = St::ChunkDataLf,
-                _ => self.fail(Violation::ChunkData),
-            },
-            St::ChunkDataLf => match b {
-                b'\n' => self.begin_chunk(),
-                _ => self.fail(Violation::ChunkData),
-            },
-            St::Fixed | St::ChunkData | St::Done => {}
-        }
-    }
-
-    fn begin_request(&mut self, first: u8) {
-        self.tok_len = 0;
-        self.tok = [0; 8];
-        self.push_tok(first);
-        self.cl_count = 0;
-        self.te_count = 0;
-        self.content_length = 0;
-        self.chunked = false;
-        self.in_trailer = false;
-        self.st = St::Method;
-    }
-
-    fn begin_chunk(&mut self) {
-        self.chunk_digits = 0;
-        self.remaining = 0;
-        self.st = St::ChunkSize;
-    }
-
-    /// Keeps the first 8 bytes of the method or version (the version is compared whole).
-    fn push_tok(&mut self, b: u8) {
-        if let Some(slot) = self.tok.get_mut(usize::from(self.tok_len)) {
-            *slot = b;
-        }
-        self.tok_len = self.tok_len.saturating_add(1);
-        if self.st == St::Version && self.tok_len > 8 {
-            self.fail(Violation::RequestLine);
-        }
-    }
-
-    fn push_name(&mut self, b: u8) {
-        if let Some(slot) = self.name.get_mut(usize::from(self.tok_len)) {
-            *slot = b.to_ascii_lowercase();
-        }
-        self.tok_len = self.tok_len.saturating_add(1);
-    }
-
-    fn classify(&self) -> Field {
-        match (&self.name[..], self.tok_len) {
-            (n, 14) if &n[..14] == b"content-length" => Field::ContentLength,
-            (n, 17) if n == b"transfer-encoding" => Field::TransferEncoding,
-            _ => Field::Other,
-        }
-    }
-
-    fn field_violation(&self) -> Violation {
-        match self.field {
-            Field::TransferEncoding => Violation::TransferEncoding,
-            _ => Violation::ContentLength,
-        }
-    }
-
-    fn end_field(&mut self) {
-        if self.in_trailer {
-            // Framing fields in a trailer section mean nothing and are dropped by hyper, but
-            // a sender that puts them there is probing for a parser that honours them.
-            if self.field != Field::Other {
-                self.fail(self.field_violation());
-            }
-            return;
-        }
-        let v = self.value[..self.value_len].trim_ascii();
-        match self.field {
-            Field::Other => {}
-            Field::ContentLength => {
-                self.cl_count += 1;
-                let ok = !v.is_empty() && v.len() <= 19 && v.iter().all(u8::is_ascii_digit);
-                if !ok || self.cl_count > 1 {
-                    return self.fail(Violation::ContentLength);
-                }
-                self.content_length = v.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-            }
-            Field::TransferEncoding => {
-                self.te_count += 1;
-                if self.te_count > 1 || !v.eq_ignore_ascii_case(b"chunked") {
-                    return self.fail(Violation::TransferEncoding);
-                }
-                self.chunked = true;
-            }
-        }
-    }
-
-    fn end_section(&mut self) {
-        if self.in_trailer {
-            self.in_trailer = false;
-            self.st = St::Start;
-            return;
-        }
-        if self.chunked && self.cl_count > 0 {
-            return self.fail(Violation::TeAndCl);
-        }
-        if self.chunked && self.http10 {
-            return self.fail(Violation::TeInHttp10);
-        }
-        self.heads += 1;
-        if self.chunked {
-            self.begin_chunk();
-        } else if self.content_length > 0 {
-            self.remaining = self.content_length;
-            self.st = St::Fixed;
+            want_lf = i + 1;
+        } else if want_lf == i {
+            want_lf = usize::MAX;
         } else {
-            self.st = St::Start;
+            return Some(Violation::BareLf);
         }
     }
-}
-
-pin_project_lite::pin_project! {
-    /// A client connection whose incoming bytes pass through a [`Scanner`].
-    pub struct WireIo<I> {
-        #[pin]
-        inner: I,
-        scanner: Scanner,
-        state: Option<std::sync::Arc<WireState>>,
-    }
-}
-
-impl<I> WireIo<I> {
-    /// Wraps `inner`, reporting into `state`; with `None` nothing is checked.
-    pub fn new(inner: I, state: Option<std::sync::Arc<WireState>>) -> Self {
-        let mut scanner = Scanner::default();
-        if state.is_none() {
-            scanner.st = St::Done;
-        }
-        Self {
-            inner,
-            scanner,
-            state,
-        }
-    }
-}
-
-impl<I: AsyncRead> AsyncRead for WireIo<I> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = self.project();
-        let before = buf.filled().len();
-        let res = this.inner.poll_read(cx, buf);
-        if !this.scanner.done()
-            && let Some((index, v)) = this.scanner.feed(&buf.filled()[before..])
-            && let Some(state) = this.state
-        {
-            state.record(index, v);
-        }
-        res
-    }
-}
-
-impl<I: AsyncWrite> AsyncWrite for WireIo<I> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        self.project().inner.poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        self.project().inner.poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        self.project().inner.poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        self.project().inner.poll_shutdown(cx)
-    }
+    (want_lf != usize::MAX).then_some(Violation::BareCr)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn scan(raw: &[u8]) -> Option<(u64, Violation)> {
-        let mut s = Scanner::default();
-        s.feed(raw)
-    }
-
-    /// Same result whether the bytes come at once or one at a time.
-    fn scan_both(raw: &[u8]) -> Option<(u64, Violation)> {
-        let whole = scan(raw);
-        let mut s = Scanner::default();
-        let mut bytewise = None;
-        for b in raw {
-            if let Some(f) = s.feed(std::slice::from_ref(b)) {
-                bytewise = Some(f);
-            }
-        }
-        assert_eq!(whole, bytewise, "{}", String::from_utf8_lossy(raw));
-        whole
-    }
-
-    #[test]
-    fn accepts_clean_requests_and_pipelines() {
-        let ok: &[&[u8]] = &[
-            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-            b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
-            b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: a\r\n\r\n",
-            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked \r\n\r\n5;a=b\r\nhello\r\n0\r\nX: y\r\n\r\n",
-            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 010\r\n\r\n0123456789",
-            b"GET / HTTP/1.0\r\n\r\n",
-            b"GET /login HTTP/1.1\r\nHost: a\r\nUser: \x85admin\xa0\r\n\r\n",
-            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer_Encoding: chunked\r\nContent-Length: 1\r\n\r\nx",
-            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04",
-        ];
-        for raw in ok {
-            assert_eq!(scan_both(raw), None, "{}", String::from_utf8_lossy(raw));
-        }
-    }
-
-    #[test]
-    fn rejects_framing_ambiguities_and_names_the_request() {
-        let bad: &[(&[u8], u64, Violation)] = &[
-            (b"GET / HTTP/1.1\nHost: a\r\n\r\n", 0, Violation::BareLf),
-            (b"GET / HTTP/1.1\r\n\nHost: a\r\n\r\n", 0, Violation::BareLf),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", 0, Violation::BareCr),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 0, Violation::ObsFold),
-            (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 0, Violation::FieldName),
-            (b"GET / HTTP/1.1\r\nX: a\x00\r\n\r\n", 0, Violation::FieldValue),
-            (b"GET  / HTTP/1.1\r\n\r\n", 0, Violation::RequestLine),
-            (b"GET\t/ HTTP/1.1\r\n\r\n", 0, Violation::RequestLine),
-            (b"GET / HTTP/1.2\r\n\r\n", 0, Violation::RequestLine),
-            (b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", 0, Violation::ContentLength),
-            (b"GET / HTTP/1.1\r\nContent-Length: +1\r\n\r\nx", 0, Violation::ContentLength),
-            (b"GET / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\nx", 0, Violation::ContentLength),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 0, Violation::TransferEncoding),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 0, Violation::TransferEncoding),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: ,chunked\r\n\r\n", 0, Violation::TransferEncoding),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 0, Violation::TeAndCl),
-            (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 0, Violation::TeInHttp10),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0_2e\r\n\r\n", 0, Violation::ChunkSize),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\r\n0\r\n\r\n", 0, Violation::ChunkSize),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n", 0, Violation::ChunkSize),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nXY0\r\n\r\n", 0, Violation::ChunkData),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\n0\r\n\r\n", 0, Violation::ChunkData),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n", 0, Violation::ContentLength),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nInvalid\r\n\r\n", 1, Violation::RequestLine),
-            (b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nX: \x01\r\n\r\n", 1, Violation::FieldValue),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nz\r\n", 0, Violation::ChunkSize),
-        ];
-        for (raw, index, v) in bad {
-            assert_eq!(
-                scan_both(raw),
-                Some((*index, *v)),
-                "{}",
-                String::from_utf8_lossy(raw)
-            );
-        }
-    }
-
     #[test]
     fn state_reports_only_from_the_bad_request_on() {
         let st = WireState::default();
         assert_eq!(st.violation(0), None);
         st.record(2, Violation::BareLf);
+        st.record(1, Violation::ChunkData);
         assert_eq!(st.violation(1), None);
         assert_eq!(st.violation(2), Some(Violation::BareLf));
         assert_eq!(st.violation(7), Some(Violation::BareLf));
         for v in Violation::ALL {
             assert_eq!(Violation::from_u8(v as u8), Some(v));
+        }
+    }
+
+    #[test]
+    fn heads_end_their_lines_with_crlf() {
+        let cases: &[(&[u8], Option<Violation>)] = &[
+            (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", None),
+            (b"\r\nGET / HTTP/1.1\r\n\r\n", None),
+            (b"GET / HTTP/1.1\nHost: a\r\n\r\n", Some(Violation::BareLf)),
+            (b"\nGET / HTTP/1.1\r\n\r\n", Some(Violation::BareLf)),
+            (b"GET / HTTP/1.1\r\nHost: a\r\n\n", Some(Violation::BareLf)),
+            (
+                b"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
+                Some(Violation::BareCr),
+            ),
+            (b"GET / HTTP/1.1\r\r\n\r\n", Some(Violation::BareCr)),
+            (b"GET / HTTP/1.1\r\n\r", Some(Violation::BareCr)),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(line_endings(raw), *want, "{}", String::from_utf8_lossy(raw));
         }
     }
 }

@@ -6,7 +6,7 @@
 //! closed `enum` and `match` (no trait objects), which keeps the hot path monomorphic and the
 //! full list of stages visible in one place.
 //!
-//! Request order (DESIGN.md): wire check (HTTP/1 framing on the raw bytes, at the listener) →
+//! Request order (DESIGN.md): wire check (strict HTTP/1 framing, read by the listener's server) →
 //! validate → router → ipfilter → ban → ratelimit(ip) → authn → authz → ratelimit(consumer) →
 //! quota → concurrency → content → openapi → schema → waf → header edits → upstream. Bans are
 //! checked first on a route (after the IP lists) and concurrency limits after the other limits,

@@ -1,7 +1,7 @@
 //! The `validate` stage: strict HTTP rules on the parsed request, before routing.
 //!
-//! The byte-level framing rules of HTTP/1 are checked on the wire ([`crate::listener::wire`]);
-//! this stage checks what is visible in the parsed head, for both HTTP/1 and HTTP/2:
+//! The framing rules of HTTP/1 are checked by the HTTP/1.1 server as it reads each request
+//! ([`crate::listener::wire`]), and its verdict is answered here first; this stage then checks what is visible in the parsed head, for both HTTP/1 and HTTP/2:
 //! exactly one valid `Host` (HTTP/1.1), an absolute-form target that agrees with `Host`, a
 //! `Transfer-Encoding` that is one final `chunked` and never next to `Content-Length`, and for
 //! HTTP/2 no connection-specific fields and no field values with leading or trailing

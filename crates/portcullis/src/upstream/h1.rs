@@ -45,6 +45,7 @@ use tokio::time::Instant;
 
 use super::state::lock;
 use crate::body::{Body, BoxError, empty, full};
+use crate::listener::wire::Violation;
 use crate::timer::LazyTimer;
 
 /// Largest response head (status line and fields), and largest trailer section.
@@ -55,6 +56,8 @@ const MAX_HEADERS: usize = 128;
 const READ_CHUNK: usize = 8 * 1024;
 /// Longest chunk-size line, extensions included.
 const MAX_CHUNK_LINE: usize = 4 * 1024;
+/// Longest chunk extension list after its `;`.
+const MAX_CHUNK_EXT: usize = 1024;
 /// Request bodies up to this size go out in the same write as the head.
 const INLINE_BODY: usize = 16 * 1024;
 /// Request bodies up to this size take this client (the proxy reads them whole first); longer
@@ -108,6 +111,9 @@ impl Error {
 #[derive(Debug, thiserror::Error)]
 #[error("upstream response body: {0}")]
 struct BodyError(&'static str);
+
+/// Why a body that ended with its connection failed.
+pub(crate) const TRUNCATED: &str = "connection closed before the end of the body";
 
 /// Idle keep-alive connections to one target.
 #[derive(Debug)]
@@ -601,19 +607,34 @@ fn parse_length(raw: &[u8]) -> Option<u64> {
     out
 }
 
-/// A chunk-size line without its CRLF: 1 to 16 hex digits, optional whitespace, optional
-/// extensions after `;` (no control bytes but HTAB).
-fn parse_chunk_size(line: &[u8]) -> Option<u64> {
+/// A chunk-size line without its CRLF: 1 to 16 hex digits, then either nothing or optional
+/// spaces and tabs and extensions after `;` of at most [`MAX_CHUNK_EXT`] bytes without control
+/// bytes but HTAB.
+fn parse_chunk_size(line: &[u8]) -> Result<u64, Violation> {
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     if digits == 0 || digits > 16 {
-        return None;
+        return Err(Violation::ChunkSize);
     }
-    let rest = line[digits..].trim_ascii_start();
-    if !(rest.is_empty() || rest[0] == b';') {
-        return None;
-    }
-    if rest.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-        return None;
+    let rest = &line[digits..];
+    let ws = rest
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count();
+    let ext = &rest[ws..];
+    match ext.first() {
+        None if ws == 0 => {}
+        Some(b';') if ext.len() > MAX_CHUNK_EXT + 1 => return Err(Violation::ChunkExtension),
+        Some(b';') => {
+            if let Some(&b) = ext.iter().find(|&&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+                return Err(if b == b'\r' {
+                    Violation::BareCr
+                } else {
+                    Violation::ChunkExtension
+                });
+            }
+        }
+        Some(b'\r') if ws == 0 => return Err(Violation::BareCr),
+        _ => return Err(Violation::ChunkSize),
     }
     let mut n = 0u64;
     for &b in &line[..digits] {
@@ -624,7 +645,41 @@ fn parse_chunk_size(line: &[u8]) -> Option<u64> {
         };
         n = (n << 4) | u64::from(d);
     }
-    Some(n)
+    Ok(n)
+}
+
+/// One trailer field line (without CRLF) as a name and value; framing fields are refused, as
+/// a sender that puts them in a trailer is probing for a parser that honours them.
+fn trailer_field(line: &Bytes) -> Result<(HeaderName, HeaderValue), Violation> {
+    if matches!(line.first(), Some(b' ' | b'\t')) {
+        return Err(Violation::ObsFold);
+    }
+    let colon = memchr::memchr(b':', line).ok_or(Violation::FieldName)?;
+    let name = HeaderName::from_bytes(&line[..colon]).map_err(|_| Violation::FieldName)?;
+    // Optional whitespace is spaces and tabs only: a CR before the line's CRLF is a bare CR.
+    let raw = &line[colon + 1..];
+    let start = raw.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+    let end = raw.len()
+        - raw
+            .iter()
+            .rev()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
+    let raw = &raw[start..end.max(start)];
+    let value = HeaderValue::from_maybe_shared(line.slice_ref(raw)).map_err(|_| {
+        if raw.contains(&b'\r') {
+            Violation::BareCr
+        } else {
+            Violation::FieldValue
+        }
+    })?;
+    if name == header::CONTENT_LENGTH {
+        return Err(Violation::ContentLength);
+    }
+    if name == header::TRANSFER_ENCODING {
+        return Err(Violation::TransferEncoding);
+    }
+    Ok((name, value))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -658,7 +713,9 @@ pub(crate) enum Step {
     /// The body ended.
     End,
     /// The framing is broken.
-    Fail(&'static str),
+    Fail(Violation),
+    /// The connection ended before the body did.
+    Truncated,
 }
 
 impl Decoder {
@@ -691,18 +748,23 @@ impl Decoder {
     }
 
     /// One line (without CRLF) from the buffer, or `None` when more bytes are needed.
-    fn take_line(buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, &'static str> {
+    /// `too_long` is the violation for a line over `max` bytes.
+    fn take_line(
+        buf: &mut BytesMut,
+        max: usize,
+        too_long: Violation,
+    ) -> Result<Option<Bytes>, Violation> {
         match memchr::memchr(b'\n', buf) {
             // The same limit whether the line arrived whole or in pieces.
-            Some(i) if i > max => Err("chunked line too long"),
+            Some(i) if i > max => Err(too_long),
             Some(i) => {
                 if i == 0 || buf[i - 1] != b'\r' {
-                    return Err("chunked line not ended by CRLF");
+                    return Err(Violation::BareLf);
                 }
                 let line = buf.split_to(i + 1).freeze();
                 Ok(Some(line.slice(..i - 1)))
             }
-            None if buf.len() > max => Err("chunked line too long"),
+            None if buf.len() > max => Err(too_long),
             None => Ok(None),
         }
     }
@@ -713,7 +775,7 @@ impl Decoder {
             self.state = State::Done;
             Step::End
         } else {
-            Step::Fail("connection closed before the end of the body")
+            Step::Truncated
         }
     }
 
@@ -738,53 +800,50 @@ impl Decoder {
                 }
                 State::Eof if !buf.is_empty() => return Step::Data(buf.split().freeze()),
                 State::Length(_) | State::ChunkData(_) | State::Eof => return Step::NeedMore,
-                State::ChunkSize => match Self::take_line(buf, MAX_CHUNK_LINE) {
-                    Err(why) => return Step::Fail(why),
-                    Ok(None) => return Step::NeedMore,
-                    Ok(Some(line)) => match parse_chunk_size(&line) {
-                        None => return Step::Fail("invalid chunk size"),
-                        Some(0) => self.state = State::Trailers,
-                        Some(n) => self.state = State::ChunkData(n),
-                    },
-                },
+                State::ChunkSize => {
+                    match Self::take_line(buf, MAX_CHUNK_LINE, Violation::ChunkExtension) {
+                        Err(v) => return Step::Fail(v),
+                        Ok(None) => return Step::NeedMore,
+                        Ok(Some(line)) => match parse_chunk_size(&line) {
+                            Err(v) => return Step::Fail(v),
+                            Ok(0) => self.state = State::Trailers,
+                            Ok(n) => self.state = State::ChunkData(n),
+                        },
+                    }
+                }
                 State::ChunkEnd if buf.len() >= 2 => {
                     if &buf[..2] != b"\r\n" {
-                        return Step::Fail("chunk data not followed by CRLF");
+                        return Step::Fail(Violation::ChunkData);
                     }
                     buf.advance(2);
                     self.state = State::ChunkSize;
                 }
                 State::ChunkEnd => return Step::NeedMore,
-                State::Trailers => match Self::take_line(buf, MAX_CHUNK_LINE) {
-                    Err(why) => return Step::Fail(why),
-                    Ok(None) => return Step::NeedMore,
-                    Ok(Some(line)) if line.is_empty() => {
-                        self.state = State::Done;
-                        return match self.trailers.take() {
-                            Some(t) => Step::Trailers(t),
-                            None => Step::End,
-                        };
-                    }
-                    Ok(Some(line)) => {
-                        self.trailer_bytes += line.len() + 2;
-                        let map = self.trailers.get_or_insert_with(HeaderMap::new);
-                        if self.trailer_bytes > MAX_HEAD || map.len() >= MAX_HEADERS {
-                            return Step::Fail("trailer section too large");
+                State::Trailers => {
+                    match Self::take_line(buf, MAX_CHUNK_LINE, Violation::TrailerSection) {
+                        Err(v) => return Step::Fail(v),
+                        Ok(None) => return Step::NeedMore,
+                        Ok(Some(line)) if line.is_empty() => {
+                            self.state = State::Done;
+                            return match self.trailers.take() {
+                                Some(t) => Step::Trailers(t),
+                                None => Step::End,
+                            };
                         }
-                        let Some(colon) = memchr::memchr(b':', &line) else {
-                            return Step::Fail("malformed trailer field");
-                        };
-                        let (Ok(name), Ok(value)) = (
-                            HeaderName::from_bytes(&line[..colon]),
-                            HeaderValue::from_maybe_shared(
-                                line.slice_ref(line[colon + 1..].trim_ascii()),
-                            ),
-                        ) else {
-                            return Step::Fail("malformed trailer field");
-                        };
-                        map.append(name, value);
+                        Ok(Some(line)) => {
+                            self.trailer_bytes += line.len() + 2;
+                            let map = self.trailers.get_or_insert_with(HeaderMap::new);
+                            if self.trailer_bytes > MAX_HEAD || map.len() >= MAX_HEADERS {
+                                return Step::Fail(Violation::TrailerSection);
+                            }
+                            let (name, value) = match trailer_field(&line) {
+                                Ok(f) => f,
+                                Err(v) => return Step::Fail(v),
+                            };
+                            map.append(name, value);
+                        }
                     }
-                },
+                }
             }
         }
     }
@@ -837,7 +896,7 @@ impl http_body::Body for ResponseBody {
                     break this.dec.at_eof();
                 }
                 Poll::Ready(Ok(_)) => {}
-                Poll::Ready(Err(_)) => break Step::Fail("read failed"),
+                Poll::Ready(Err(_)) => break Step::Truncated,
             }
         };
         match step {
@@ -858,9 +917,13 @@ impl http_body::Body for ResponseBody {
                 this.release(conn);
                 Poll::Ready(None)
             }
-            Step::Fail(why) => {
+            Step::Fail(v) => {
                 this.dec.state = State::Done;
-                Poll::Ready(Some(Err(Box::new(BodyError(why)))))
+                Poll::Ready(Some(Err(Box::new(BodyError(v.detail())))))
+            }
+            Step::Truncated => {
+                this.dec.state = State::Done;
+                Poll::Ready(Some(Err(Box::new(BodyError(TRUNCATED)))))
             }
         }
     }
@@ -955,7 +1018,8 @@ pub fn decode_response(
                 break;
             }
             Step::End | Step::NeedMore => break,
-            Step::Fail(why) => return Err(why.to_owned()),
+            Step::Fail(v) => return Err(v.detail().to_owned()),
+            Step::Truncated => return Err(TRUNCATED.to_owned()),
         }
     }
     // Bytes past the end (received now or later) retire the connection.
@@ -971,24 +1035,66 @@ mod tests {
 
     #[test]
     fn chunk_sizes() {
-        assert_eq!(parse_chunk_size(b"0"), Some(0));
-        assert_eq!(parse_chunk_size(b"1aF"), Some(0x1af));
-        assert_eq!(parse_chunk_size(b"10;name=value"), Some(16));
-        assert_eq!(parse_chunk_size(b"10 ; name"), Some(16));
-        assert_eq!(parse_chunk_size(b"ffffffffffffffff"), Some(u64::MAX));
-        for bad in [
-            &b""[..],
-            b"x",
-            b"-1",
-            b"10000000000000000",
-            b"10 x",
-            b"10;\x00",
-            b" 10",
-            b"0x10",
+        assert_eq!(parse_chunk_size(b"0"), Ok(0));
+        assert_eq!(parse_chunk_size(b"1aF"), Ok(0x1af));
+        assert_eq!(parse_chunk_size(b"10;name=value"), Ok(16));
+        assert_eq!(parse_chunk_size(b"10 ; name"), Ok(16));
+        assert_eq!(parse_chunk_size(b"10\t;name=\"a b\"\t"), Ok(16));
+        assert_eq!(parse_chunk_size(b"ffffffffffffffff"), Ok(u64::MAX));
+        let long_ext = [b"1;".as_slice(), &[b'a'; MAX_CHUNK_EXT]].concat();
+        assert_eq!(parse_chunk_size(&long_ext), Ok(1));
+        let too_long = [long_ext.as_slice(), b"a"].concat();
+        use Violation::*;
+        for (bad, why) in [
+            (&b""[..], ChunkSize),
+            (b"x", ChunkSize),
+            (b"-1", ChunkSize),
+            (b"10000000000000000", ChunkSize),
+            (b"10 x", ChunkSize),
+            (b"10 ", ChunkSize),
+            (b"10\t", ChunkSize),
+            (b" 10", ChunkSize),
+            (b"0x10", ChunkSize),
+            (b"0_2e", ChunkSize),
+            (b"10;\x00", ChunkExtension),
+            (b"10;a\x7f", ChunkExtension),
+            (b"10;a\rb", BareCr),
+            (b"10\rb", BareCr),
+            (too_long.as_slice(), ChunkExtension),
         ] {
             assert_eq!(
                 parse_chunk_size(bad),
-                None,
+                Err(why),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn trailer_fields() {
+        let ok = trailer_field(&Bytes::from_static(b"Checksum:  abc "));
+        assert_eq!(
+            ok.map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec())),
+            Ok(("checksum".to_owned(), b"abc".to_vec()))
+        );
+        use Violation::*;
+        for (bad, why) in [
+            (&b" folded: x"[..], ObsFold),
+            (b"\tfolded: x", ObsFold),
+            (b"no colon", FieldName),
+            (b"Bad Name: x", FieldName),
+            (b"X : y", FieldName),
+            (b"X: a\x00b", FieldValue),
+            (b"X: a\rb", BareCr),
+            (b"X: a\r", BareCr),
+            (b"X: \ra", BareCr),
+            (b"Content-Length: 5", ContentLength),
+            (b"transfer-encoding: chunked", TransferEncoding),
+        ] {
+            assert_eq!(
+                trailer_field(&Bytes::from_static(bad)).map(|_| ()),
+                Err(why),
                 "{:?}",
                 String::from_utf8_lossy(bad)
             );

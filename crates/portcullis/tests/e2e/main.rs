@@ -19,6 +19,7 @@ mod inputs;
 mod jwt;
 mod lifecycle;
 mod limits;
+mod oracle;
 mod protocols;
 mod routing;
 mod server;
