@@ -42,13 +42,12 @@ pub async fn handle(
     let started = Instant::now();
     let wall = SystemTime::now();
     let client_ip = real_client_ip(conn.peer.ip(), req.headers(), &snap.trusted_proxies);
-    let (request_id, request_id_value) = request_id(req.headers());
+    let request_id_value = request_id(req.headers());
     let wire = match req.version() {
         Version::HTTP_10 | Version::HTTP_11 => conn.wire.as_ref().map(|w| (w.clone(), w.current())),
         _ => None,
     };
     let mut ctx = RequestCtx {
-        request_id,
         request_id_value,
         peer: conn.peer,
         peer_text: conn.peer_text.clone(),
@@ -71,14 +70,24 @@ pub async fn handle(
     let method = req.method().clone();
     let version = req.version();
     let host = host_of(&req);
-    let path = req.uri().path().to_owned();
-    let logged_headers = selected_headers(&req, &snap);
+    // What only the access log needs is copied only when it is written.
+    let logging = !snap.access_log.disabled && shared.access_log.load().enabled();
+    let path = if logging {
+        req.uri().path().to_owned()
+    } else {
+        String::new()
+    };
+    let logged_headers = if logging {
+        selected_headers(&req, &snap)
+    } else {
+        Vec::new()
+    };
     let bytes_in = Arc::new(AtomicU64::new(0));
     let listener = snap.listeners.get(&*conn.listener).cloned();
 
     let (mut resp, reason, route) = match &listener {
         None => (
-            problem(Problem::Unavailable, &ctx.request_id, None),
+            problem(Problem::Unavailable, ctx.request_id(), None),
             Some(Problem::Unavailable.as_str()),
             None,
         ),
@@ -125,13 +134,13 @@ pub async fn handle(
     }
 
     let log = shared.access_log.load();
-    if !log.enabled() || snap.access_log.disabled {
+    if !logging || !log.enabled() {
         return resp;
     }
     let log = arc_swap::Guard::into_inner(log);
     let rec = AccessRecord {
         time: humantime::format_rfc3339_millis(wall).to_string(),
-        request_id: ctx.request_id.clone(),
+        request_id: ctx.request_id().to_owned(),
         client_ip: ctx.client_ip.to_string(),
         listener: ctx.listener.to_string(),
         method: method.to_string(),
@@ -184,7 +193,7 @@ async fn process(
 ) -> Processed {
     let deny = |ctx: &RequestCtx, d: Deny| -> Processed {
         (
-            render_deny(&d, &ctx.request_id),
+            render_deny(&d, ctx.request_id()),
             Some(d.problem.as_str()),
             None,
         )
@@ -200,7 +209,7 @@ async fn process(
         return deny(ctx, d);
     }
     if let Some(port) = lr.redirect_https_port {
-        return (https_redirect(&req, port, &ctx.request_id), None, None);
+        return (https_redirect(&req, port, ctx.request_id()), None, None);
     }
     let target_len = req
         .uri()
@@ -256,7 +265,7 @@ async fn process(
         run_request_chain(&route.chain, ctx, &mut parts, &mut body, route.inspection).await
     {
         let reason = d.problem.as_str();
-        return (render_deny(&d, &ctx.request_id), Some(reason), Some(route));
+        return (render_deny(&d, ctx.request_id()), Some(reason), Some(route));
     }
 
     let resp = match &route.action {
@@ -302,7 +311,7 @@ async fn process(
                 Ok(r) => r,
                 Err(d) => {
                     let reason = d.problem.as_str();
-                    return (render_deny(&d, &ctx.request_id), Some(reason), Some(route));
+                    return (render_deny(&d, ctx.request_id()), Some(reason), Some(route));
                 }
             }
         }
@@ -441,17 +450,23 @@ async fn forward(
             parts.headers.remove(header::HOST);
         }
     }
-    let new_path = rewrite_path(&route.rewrite, path, &ctx.path_params);
+    let rewritten;
+    let new_path = if route.rewrite.is_none() {
+        path
+    } else {
+        rewritten = rewrite_path(&route.rewrite, path, &ctx.path_params);
+        rewritten.as_str()
+    };
     let pq = match parts.uri.query() {
         Some(q) => {
             let sep = if new_path.contains('?') { '&' } else { '?' };
             let mut pq = String::with_capacity(new_path.len() + 1 + q.len());
-            pq.push_str(&new_path);
+            pq.push_str(new_path);
             pq.push(sep);
             pq.push_str(q);
             pq
         }
-        None => new_path,
+        None => new_path.to_owned(),
     };
     let Ok(pq) = PathAndQuery::try_from(pq) else {
         return Err(detail(Problem::BadRequest, "invalid request target"));
@@ -539,7 +554,7 @@ async fn forward(
     up.budget.record_request();
     let hash = up.hash_key(&parts.headers, ctx.client_ip);
     let timeout = route.timeout.unwrap_or(up.request_timeout);
-    let mut tried: Vec<usize> = Vec::new();
+    let mut tried: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
     let mut parts_slot = Some(parts);
     let mut budget_taken = false;
     let mut last_err = Problem::NoHealthyUpstream;
@@ -774,7 +789,7 @@ fn settle(
                 .metrics
                 .upstream_attempt(&up.name, &target.addr, kind);
             tracing::debug!(
-                request_id = %ctx.request_id,
+                request_id = %ctx.request_id(),
                 upstream = %up.name,
                 target = %target.addr,
                 error = %error_chain(&e),
@@ -945,22 +960,21 @@ fn host_of<B>(req: &Request<B>) -> Option<String> {
 }
 
 /// Propagates a well-formed incoming `X-Request-Id` (1-128 of `[A-Za-z0-9._-]`), or makes one.
-fn request_id(headers: &http::HeaderMap) -> (String, HeaderValue) {
+fn request_id(headers: &http::HeaderMap) -> HeaderValue {
     if let Some(v) = headers.get(X_REQUEST_ID)
         && !v.is_empty()
         && v.len() <= 128
         && v.as_bytes()
             .iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-        && let Ok(s) = v.to_str()
     {
-        return (s.to_owned(), v.clone());
+        return v.clone();
     }
     new_request_id()
 }
 
-/// A fresh request id and its header value.
-pub(crate) fn new_request_id() -> (String, HeaderValue) {
+/// A fresh request id as a header value.
+pub(crate) fn new_request_id() -> HeaderValue {
     // 128 random bits as 32 lower-case hex digits, without the formatting machinery.
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let r: [u8; 16] = rand::random();
@@ -969,9 +983,7 @@ pub(crate) fn new_request_id() -> (String, HeaderValue) {
         pair[0] = HEX[usize::from(byte >> 4)];
         pair[1] = HEX[usize::from(byte & 0xf)];
     }
-    let value = HeaderValue::from_bytes(&digits).unwrap_or(HeaderValue::from_static("-"));
-    let out = String::from(value.to_str().unwrap_or("-"));
-    (out, value)
+    HeaderValue::from_bytes(&digits).unwrap_or(HeaderValue::from_static("-"))
 }
 
 fn selected_headers<B>(req: &Request<B>, snap: &Snapshot) -> Vec<(String, String)> {
@@ -1131,15 +1143,13 @@ mod tests {
     fn propagates_only_wellformed_request_ids() {
         let mut h = http::HeaderMap::new();
         h.insert("x-request-id", "abc-123".parse().unwrap());
-        let (id, value) = request_id(&h);
-        assert_eq!(
-            (id.as_str(), value.to_str().unwrap()),
-            ("abc-123", "abc-123")
-        );
+        assert_eq!(request_id(&h), "abc-123");
         h.insert("x-request-id", "bad id!".parse().unwrap());
-        let (id, value) = request_id(&h);
+        let id = request_id(&h);
         assert_eq!(id.len(), 32);
-        assert_ne!(id, "bad id!");
-        assert_eq!(value.to_str().unwrap(), id);
+        assert!(
+            id.as_bytes().iter().all(|b| b.is_ascii_hexdigit()),
+            "{id:?}"
+        );
     }
 }

@@ -563,12 +563,13 @@ async fn refuse<I: Io>(
     p: Problem,
     detail: &'static str,
 ) {
-    let (id, id_value) = crate::proxy::new_request_id();
-    let mut resp = problem(p, &id, Some(detail));
+    let id_value = crate::proxy::new_request_id();
+    let id = id_value.to_str().unwrap_or("-");
+    let mut resp = problem(p, id, Some(detail));
+    tracing::debug!(request_id = %id, reason = p.as_str(), detail, "request head refused");
     resp.headers_mut()
         .insert(crate::policy::headers::X_REQUEST_ID, id_value);
     shared.metrics.request("-", resp.status().as_u16(), 0.0);
-    tracing::debug!(request_id = %id, reason = p.as_str(), detail, "request head refused");
     let meta = Meta {
         head_request: false,
         version: Version::HTTP_11,

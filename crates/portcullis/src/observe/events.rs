@@ -127,7 +127,7 @@ impl SecurityEvent {
                 matches = %matches,
                 client_ip = %ctx.client_ip,
                 route = ctx.route.as_deref().unwrap_or("-"),
-                request_id = %ctx.request_id,
+                request_id = %ctx.request_id(),
                 "WAF match"
             );
             return;
@@ -141,7 +141,7 @@ impl SecurityEvent {
             credential = self.credential.as_deref().unwrap_or("-"),
             client_ip = %ctx.client_ip,
             route = ctx.route.as_deref().unwrap_or("-"),
-            request_id = %ctx.request_id,
+            request_id = %ctx.request_id(),
             "{}",
             match self.event {
                 "authz" => "authorization denied",

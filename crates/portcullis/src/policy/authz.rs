@@ -123,7 +123,6 @@ mod tests {
 
     fn ctx(roles: &[&str], scopes: &[&str], claims: Value) -> RequestCtx {
         RequestCtx {
-            request_id: "r".into(),
             request_id_value: http::HeaderValue::from_static("r"),
             peer: "127.0.0.1:1".parse().expect("addr"),
             peer_text: http::HeaderValue::from_static("127.0.0.1"),

@@ -109,9 +109,9 @@ pub type Decisions = smallvec::SmallVec<[(&'static str, &'static str); 8]>;
 /// Per-request state shared by all stages. Lives for one request only.
 #[derive(Debug)]
 pub struct RequestCtx {
-    /// Request id (propagated from a valid incoming `X-Request-Id` or generated).
-    pub request_id: String,
-    /// The request id as a header value, for the upstream request and the response.
+    /// Request id (propagated from a valid incoming `X-Request-Id` or generated), as the
+    /// header value that goes upstream and on the response; [`RequestCtx::request_id`] reads
+    /// it as text.
     pub request_id_value: http::HeaderValue,
     /// TCP peer.
     pub peer: SocketAddr,
@@ -152,6 +152,12 @@ pub struct RequestCtx {
 }
 
 impl RequestCtx {
+    /// The request id as text (always visible ASCII: generated as hex, or propagated only
+    /// when made of `[A-Za-z0-9._-]`).
+    pub fn request_id(&self) -> &str {
+        self.request_id_value.to_str().unwrap_or("-")
+    }
+
     /// The framing violation the wire check found in this request, if any.
     pub fn wire_violation(&self) -> Option<crate::listener::wire::Violation> {
         self.wire.as_ref().and_then(|(w, i)| w.violation(*i))

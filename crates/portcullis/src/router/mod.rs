@@ -97,6 +97,13 @@ pub struct Rewrite {
     pub strip_version: Option<String>,
 }
 
+impl Rewrite {
+    /// Whether the path goes upstream as it is.
+    pub fn is_none(&self) -> bool {
+        self.strip_prefix.is_none() && self.replace.is_none() && self.strip_version.is_none()
+    }
+}
+
 /// Host predicate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostMatch {
