@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use crate::body::{Body, Limited, Observed, empty, full};
 use crate::listener::{ConnInfo, ListenerRuntime};
 use crate::observe::access_log::AccessRecord;
+use crate::observe::events::SecurityEvent;
 use crate::observe::redact;
 use crate::policy::headers::{
     X_POWERED_BY, X_REAL_IP, X_REQUEST_ID, real_client_ip, set_forwarded, strip_hop_by_hop,
@@ -180,6 +181,68 @@ pub async fn handle(
     Response::from_parts(parts, body.boxed())
 }
 
+/// The access-log line, metrics, security event and ban offence of a request head the HTTP/1.1
+/// server refused before any stage ran (malformed, or over the head limits): it has no method,
+/// host, path or route that could be trusted, only the connection's peer and the rule.
+pub(crate) fn record_refused_head(
+    shared: &Shared,
+    conn: &ConnInfo,
+    request_id: &str,
+    status: u16,
+    problem: Problem,
+    outcome: &'static str,
+) {
+    shared.metrics.request("-", status, 0.0);
+    SecurityEvent::input_refused("validate", outcome).emit_for(
+        None,
+        conn.peer.ip(),
+        None,
+        request_id,
+    );
+    let snap = shared.snapshot.load();
+    // A strict-HTTP refusal, as when the `validate` stage makes it.
+    if !snap.bans.is_empty() {
+        crate::state::bans::report(
+            &snap.bans,
+            &shared.registry.state,
+            Offence::WafBlock,
+            None,
+            conn.peer.ip(),
+            None,
+        );
+    }
+    let log = shared.access_log.load();
+    if snap.access_log.disabled || !log.enabled() {
+        return;
+    }
+    let rec = AccessRecord {
+        time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+        request_id: request_id.to_owned(),
+        client_ip: conn.peer.ip().to_string(),
+        listener: conn.listener.to_string(),
+        method: "-".to_owned(),
+        host: String::new(),
+        path: String::new(),
+        protocol: "HTTP/1.1".to_owned(),
+        route: None,
+        status,
+        reason: Some(problem.as_str()),
+        upstream: None,
+        bytes_in: 0,
+        bytes_out: 0,
+        complete: true,
+        duration_ms: 0.0,
+        decisions: vec![format!("validate:{outcome}")],
+        headers: Vec::new(),
+        client_cert: conn.client_cert.as_ref().map(|c| c.subject.clone()),
+        consumer: None,
+        operation: None,
+    };
+    if !log.send(&rec) {
+        shared.metrics.access_log_dropped.inc();
+    }
+}
+
 type Processed = (Response<Body>, Option<&'static str>, Option<Arc<Route>>);
 
 async fn process(
@@ -200,6 +263,7 @@ async fn process(
     };
     if let Err((outcome, text)) = validate(&req, ctx) {
         ctx.decisions.push(("validate", outcome));
+        SecurityEvent::input_refused("validate", outcome).emit(ctx);
         let mut d = detail(Problem::BadRequest, text);
         if req.version() != Version::HTTP_2 {
             // The framing of what follows on this connection cannot be trusted.
@@ -816,6 +880,7 @@ const FRAMING_BUFFER: u64 = 64 * 1024;
 fn body_failure(e: BodyReadError, ctx: &mut RequestCtx) -> Deny {
     if let (BodyReadError::Failed, Some(v)) = (&e, ctx.wire_violation()) {
         ctx.decisions.push(("validate", v.outcome()));
+        SecurityEvent::input_refused("validate", v.outcome()).emit(ctx);
     }
     body_read_deny(e, ctx, "request body ended early")
 }

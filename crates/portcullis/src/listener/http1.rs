@@ -135,8 +135,8 @@ pub(super) async fn serve<I: Io>(
                 super::serve_h2(io, info, lr, shared).await;
                 return;
             }
-            Next::Refuse(p, detail) => {
-                refuse(&mut conn, &mut timer, &mut out, &shared, &limits, p, detail).await;
+            Next::Refuse(r) => {
+                refuse(&mut conn, &mut timer, &mut out, &shared, &info, &limits, r).await;
                 return;
             }
         };
@@ -319,7 +319,7 @@ enum Next {
     /// The HTTP/2 preface.
     H2,
     /// A head that cannot be served: answered and closed.
-    Refuse(Problem, &'static str),
+    Refuse(Refusal),
 }
 
 /// A parsed request head and what the connection needs to know about it.
@@ -364,7 +364,7 @@ async fn next_head<I: Io>(
                 match parse_head(&mut conn.buf, limits, &mut heads.spans, heads.strict) {
                     Ok(Some(h)) => return Next::Request(h),
                     Ok(None) => {}
-                    Err((p, d)) => return Next::Refuse(p, d),
+                    Err(r) => return Next::Refuse(r),
                 }
             }
             if started.is_none() {
@@ -393,6 +393,15 @@ async fn next_head<I: Io>(
     }
 }
 
+/// A head answered without running any stage: the problem, its `detail`, and the rule's
+/// outcome (`validate:<outcome>` in the access log and the security event).
+type Refusal = (Problem, &'static str, &'static str);
+
+/// The refusal of a head that breaks strict framing in a way httparse itself refuses.
+fn refusal(v: Violation) -> Refusal {
+    (Problem::BadRequest, v.detail(), v.outcome())
+}
+
 /// Offsets of one field's name and value in the head.
 type Span = (usize, usize, usize, usize);
 
@@ -410,7 +419,7 @@ fn parse_head(
     limits: &Limits,
     spans: &mut Vec<Span>,
     strict: bool,
-) -> Result<Option<Head>, (Problem, &'static str)> {
+) -> Result<Option<Head>, Refusal> {
     const BAD: Problem = Problem::BadRequest;
     // Left uninitialised: filling the slots on every parse would cost more than the parse.
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADER_SLOTS];
@@ -420,28 +429,43 @@ fn parse_head(
         httparse::ParserConfig::default().parse_request_with_uninit_headers(&mut req, buf, slots);
     let len = match parsed {
         Ok(httparse::Status::Complete(n)) if n > limits.max_header_bytes => {
-            return Err((Problem::HeadersTooLarge, "request head too large"));
+            return Err((
+                Problem::HeadersTooLarge,
+                "request head too large",
+                "head_too_large",
+            ));
         }
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if buf.len() > limits.max_header_bytes => {
-            return Err((Problem::HeadersTooLarge, "request head too large"));
+            return Err((
+                Problem::HeadersTooLarge,
+                "request head too large",
+                "head_too_large",
+            ));
         }
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
-            return Err((Problem::HeadersTooLarge, "too many header fields"));
+            return Err((
+                Problem::HeadersTooLarge,
+                "too many header fields",
+                "too_many_headers",
+            ));
         }
-        Err(httparse::Error::HeaderName) => return Err((BAD, "invalid header field name")),
+        Err(httparse::Error::HeaderName) => return Err(refusal(Violation::FieldName)),
         Err(httparse::Error::HeaderValue) => {
-            return Err((BAD, "invalid byte in a header field value"));
+            return Err(refusal(Violation::FieldValue));
         }
-        Err(httparse::Error::Version) => return Err((BAD, "unsupported HTTP version")),
-        Err(httparse::Error::NewLine) => return Err((BAD, "malformed line ending")),
-        Err(_) => return Err((BAD, "malformed request line")),
+        Err(httparse::Error::Version) => {
+            return Err((BAD, "unsupported HTTP version", "request_line"));
+        }
+        Err(httparse::Error::NewLine) => return Err((BAD, "malformed line ending", "line_ending")),
+        Err(_) => return Err(refusal(Violation::RequestLine)),
     };
     let (Some(method), Some(path)) = (req.method, req.path) else {
-        return Err((BAD, "malformed request line"));
+        return Err(refusal(Violation::RequestLine));
     };
-    let method = Method::from_bytes(method.as_bytes()).map_err(|_| (BAD, "invalid method"))?;
+    let method = Method::from_bytes(method.as_bytes())
+        .map_err(|_| (BAD, "invalid method", "request_line"))?;
     let version = if req.version == Some(0) {
         Version::HTTP_10
     } else {
@@ -470,7 +494,7 @@ fn parse_head(
         super::wire::line_endings(&head)
     };
     let uri = Uri::from_maybe_shared(head.slice(target.0..target.0 + target.1))
-        .map_err(|_| (BAD, "invalid request target"))?;
+        .map_err(|_| (BAD, "invalid request target", "request_line"))?;
     // Room for what the proxy adds (forwarding headers, request id), so the map never grows.
     let mut headers = HeaderMap::with_capacity(spans.len() + 8);
     let mut lengths = 0usize;
@@ -484,7 +508,7 @@ fn parse_head(
     let mut te_trailers = false;
     for &(no, nl, vo, vl) in spans.iter() {
         let name = HeaderName::from_bytes(&head[no..no + nl])
-            .map_err(|_| (BAD, "invalid header field name"))?;
+            .map_err(|_| refusal(Violation::FieldName))?;
         let raw = &head[vo..vo + vl];
         if name == header::CONTENT_LENGTH {
             lengths += 1;
@@ -514,7 +538,7 @@ fn parse_head(
             te_trailers |= has_token(raw, b"trailers");
         }
         let value = HeaderValue::from_maybe_shared(head.slice(vo..vo + vl))
-            .map_err(|_| (BAD, "invalid byte in a header field value"))?;
+            .map_err(|_| refusal(Violation::FieldValue))?;
         headers.append(name, value);
     }
     let http11 = version == Version::HTTP_11;
@@ -559,17 +583,17 @@ async fn refuse<I: Io>(
     timer: &mut Timer,
     out: &mut Vec<u8>,
     shared: &Shared,
+    info: &ConnInfo,
     limits: &Limits,
-    p: Problem,
-    detail: &'static str,
+    (p, detail, outcome): Refusal,
 ) {
     let id_value = crate::proxy::new_request_id();
     let id = id_value.to_str().unwrap_or("-");
     let mut resp = problem(p, id, Some(detail));
     tracing::debug!(request_id = %id, reason = p.as_str(), detail, "request head refused");
+    crate::proxy::record_refused_head(shared, info, id, resp.status().as_u16(), p, outcome);
     resp.headers_mut()
         .insert(crate::policy::headers::X_REQUEST_ID, id_value);
-    shared.metrics.request("-", resp.status().as_u16(), 0.0);
     let meta = Meta {
         head_request: false,
         version: Version::HTTP_11,
@@ -1154,7 +1178,7 @@ pub fn decode_requests(bytes: &[u8], cuts: &[usize]) -> (Vec<DecodedRequest>, Op
     loop {
         let head = loop {
             match parse_head(&mut buf, &limits, &mut spans, true) {
-                Err((p, d)) => return (out, Some(format!("{}: {d}", p.as_str()))),
+                Err((p, d, _)) => return (out, Some(format!("{}: {d}", p.as_str()))),
                 Ok(Some(h)) => break h,
                 Ok(None) => match pieces.next() {
                     Some(p) => buf.extend_from_slice(p),
@@ -1219,7 +1243,7 @@ mod tests {
         }
     }
 
-    fn parse(raw: &str) -> Result<Option<Head>, (Problem, &'static str)> {
+    fn parse(raw: &str) -> Result<Option<Head>, Refusal> {
         let mut buf = BytesMut::from(raw.as_bytes());
         parse_head(&mut buf, &limits(), &mut Vec::new(), true)
     }
@@ -1228,7 +1252,7 @@ mod tests {
         match parse(raw) {
             Ok(Some(h)) => h,
             Ok(None) => panic!("incomplete: {raw:?}"),
-            Err((p, d)) => panic!("refused {p:?} {d}: {raw:?}"),
+            Err((p, d, _)) => panic!("refused {p:?} {d}: {raw:?}"),
         }
     }
 

@@ -1,5 +1,5 @@
-//! Typed security events: every authentication attempt and authorization denial, as one struct
-//! emitted in one place. Today they are written as structured log lines (target
+//! Typed security events: every authentication attempt, every refusal by an authorization,
+//! traffic or input stage, and every WAF match, as one struct emitted in one place. Today they are written as structured log lines (target
 //! `portcullis::security`) and summarised in the access log; the audit trail, auto-ban and
 //! anomaly detection will consume them from here.
 
@@ -10,7 +10,8 @@ use crate::policy::RequestCtx;
 /// One security event.
 #[derive(Debug, Clone)]
 pub struct SecurityEvent {
-    /// `authn`, `authz`, `ratelimit` or `ipfilter`.
+    /// The stage that decided: `authn`, `authz`, `ratelimit`, `ipfilter`, `ban`, `waf`, or an
+    /// input stage that refused the request (`validate`, `content`, `openapi`, `schema`).
     pub event: &'static str,
     /// `success` or a reason (`missing_credential`, `invalid_credential`, `denied`, ...).
     pub outcome: &'static str,
@@ -94,6 +95,20 @@ impl SecurityEvent {
         }
     }
 
+    /// A request refused by an input stage (`validate`, `content`, `openapi`, `schema`) for
+    /// `outcome` (the rule, as in the access log's `decisions`).
+    pub fn input_refused(stage: &'static str, outcome: &'static str) -> Self {
+        Self {
+            event: stage,
+            outcome,
+            method: "-",
+            consumer: None,
+            credential: None,
+            score: 0,
+            waf: Vec::new(),
+        }
+    }
+
     /// A WAF verdict with matches: `blocked`, `would_block` (detect mode) or `detected`.
     pub fn waf(outcome: &'static str, score: u32) -> Self {
         Self {
@@ -112,8 +127,26 @@ impl SecurityEvent {
         let consumer = self
             .consumer
             .as_deref()
-            .or(ctx.identity.as_ref().map(|i| &*i.consumer))
-            .unwrap_or("-");
+            .or(ctx.identity.as_ref().map(|i| &*i.consumer));
+        self.emit_for(
+            consumer,
+            ctx.client_ip,
+            ctx.route.as_deref(),
+            ctx.request_id(),
+        );
+    }
+
+    /// Writes the event for a request known only by these (one refused before any stage ran,
+    /// for instance).
+    pub fn emit_for(
+        &self,
+        consumer: Option<&str>,
+        client_ip: std::net::IpAddr,
+        route: Option<&str>,
+        request_id: &str,
+    ) {
+        let consumer = consumer.unwrap_or("-");
+        let route = route.unwrap_or("-");
         if self.event == "waf" {
             let matches = serde_json::to_string(&self.waf).unwrap_or_default();
             let rules: Vec<String> = self.waf.iter().map(|m| m.rule.to_string()).collect();
@@ -125,9 +158,9 @@ impl SecurityEvent {
                 score = self.score,
                 rules = %rules.join(","),
                 matches = %matches,
-                client_ip = %ctx.client_ip,
-                route = ctx.route.as_deref().unwrap_or("-"),
-                request_id = %ctx.request_id(),
+                client_ip = %client_ip,
+                route,
+                request_id,
                 "WAF match"
             );
             return;
@@ -139,15 +172,16 @@ impl SecurityEvent {
             method = self.method,
             consumer,
             credential = self.credential.as_deref().unwrap_or("-"),
-            client_ip = %ctx.client_ip,
-            route = ctx.route.as_deref().unwrap_or("-"),
-            request_id = %ctx.request_id(),
+            client_ip = %client_ip,
+            route,
+            request_id,
             "{}",
             match self.event {
                 "authz" => "authorization denied",
                 "ratelimit" => "rate limited",
                 "ipfilter" => "address refused",
                 "ban" => "banned client refused",
+                "validate" | "content" | "openapi" | "schema" => "request input refused",
                 _ => "authentication attempt",
             }
         );

@@ -34,6 +34,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 
 use crate::listener::tls::ClientCertIdentity;
+use crate::observe::events::SecurityEvent;
 use crate::reply::Problem;
 use headers::HeaderEdits;
 
@@ -222,6 +223,12 @@ impl Stage {
         }
     }
 
+    /// Whether the stage validates the request's input (its refusals are input events; the
+    /// WAF writes its own).
+    fn checks_input(&self) -> bool {
+        matches!(self, Self::Content(_) | Self::Schema(_) | Self::OpenApi(_))
+    }
+
     /// Decides without waiting, for every stage that never waits; `None` (with nothing done)
     /// for the ones that may: authentication, and limits on Redis or throttling by delay. The
     /// chain runner calls this first, so the common path never builds an async state machine.
@@ -231,8 +238,7 @@ impl Stage {
                 if ctx.identity.is_some() {
                     return Some(Decision::Allow("identified"));
                 }
-                crate::observe::events::SecurityEvent::authn("none", "no_auth_configured")
-                    .emit(ctx);
+                SecurityEvent::authn("none", "no_auth_configured").emit(ctx);
                 let mut d = Deny::new(Problem::Unauthenticated);
                 d.headers.push((
                     http::header::WWW_AUTHENTICATE,
@@ -296,7 +302,7 @@ fn authorize(policy: &authz::Policy, ctx: &RequestCtx, method: &http::Method) ->
                     d.headers.push((http::header::WWW_AUTHENTICATE, v));
                 }
             }
-            let mut event = crate::observe::events::SecurityEvent::authz_denied(d.outcome);
+            let mut event = SecurityEvent::authz_denied(d.outcome);
             event.method = ctx.identity.as_ref().map_or("-", |i| i.method);
             event.emit(ctx);
             Decision::Deny(d)
@@ -605,6 +611,10 @@ pub async fn run_request_chain(
                         Err(e) => {
                             let d = body_read_deny(e, ctx, "request body could not be read");
                             ctx.decisions.push((stage.name(), "body_unreadable"));
+                            if let Some(v) = ctx.wire_violation() {
+                                ctx.decisions.push(("validate", v.outcome()));
+                                SecurityEvent::input_refused("validate", v.outcome()).emit(ctx);
+                            }
                             return Err(d);
                         }
                     },
@@ -620,6 +630,9 @@ pub async fn run_request_chain(
             }
             Decision::Deny(d) => {
                 ctx.decisions.push((stage.name(), d.outcome));
+                if stage.checks_input() {
+                    SecurityEvent::input_refused(stage.name(), d.outcome).emit(ctx);
+                }
                 return Err(d);
             }
         }

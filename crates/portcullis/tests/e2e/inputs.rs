@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::Request;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::{BASE, Gateway, full, get, plain_client, repo_root, send, start_upstream};
 
@@ -265,6 +266,62 @@ routes:
     )
     .await;
     assert_eq!(st, 200, "{body}");
+    // A request that breaks strict framing (a bare LF, which the head parser would accept).
+    let mut raw = tokio::net::TcpStream::connect(("127.0.0.1", gw.port))
+        .await
+        .expect("connect");
+    raw.write_all(b"GET /orders HTTP/1.1\nHost: a\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("LF without CR"), "{answer}");
+    // A head the parser refuses itself (obsolete line folding) is answered before any stage
+    // runs, and still logged, counted and reported like the stage's refusals.
+    let mut raw = tokio::net::TcpStream::connect(("127.0.0.1", gw.port))
+        .await
+        .expect("connect");
+    raw.write_all(b"GET /orders HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n folded\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    // Every refusal by an input stage is a security event naming the stage and the rule.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = gw
+        .access_log()
+        .into_iter()
+        .find(|r| r["decisions"] == serde_json::json!(["validate:field_name"]))
+        .unwrap_or_else(|| panic!("no access-log line for the refused head"));
+    assert_eq!(refused["status"], 400, "{refused}");
+    assert_eq!(refused["reason"], "bad_request", "{refused}");
+    assert_eq!(refused["route"], serde_json::Value::Null, "{refused}");
+    let err = gw.stderr();
+    let events: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("request input refused"))
+        .collect();
+    for (stage, outcome) in [
+        ("content", "unsupported_media_type"),
+        ("content", "bad_request"),
+        ("schema", "schema_violation"),
+        ("validate", "bare_lf"),
+        ("validate", "field_name"),
+    ] {
+        assert!(
+            events
+                .iter()
+                .any(|l| l.contains(&format!("\"event\":\"{stage}\""))
+                    && l.contains(&format!("\"outcome\":\"{outcome}\""))),
+            "no {stage}:{outcome} event in:\n{}",
+            events.join("\n")
+        );
+    }
+    assert!(!err.contains("hush-secret"));
 }
 
 /// One request of a corpus: method, path and query, headers, body.
