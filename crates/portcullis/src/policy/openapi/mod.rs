@@ -143,14 +143,46 @@ struct BodySpec {
 enum BodySchema {
     /// A JSON body, validated as it is.
     Json(jsonschema::Validator),
-    /// An `application/x-www-form-urlencoded` body (OpenAPI's `form` style, exploded): read
-    /// into an object whose fields are typed by the schema's `properties` as query parameters
-    /// are, a repeated field making an array, then validated.
-    Form(jsonschema::Validator, Vec<(String, Kind)>),
-    /// A `multipart/form-data` body: read strictly ([`super::multipart`]) into an object whose
-    /// fields are typed by the schema's `properties` (an object property from its part's JSON),
+    /// An `application/x-www-form-urlencoded` body (OpenAPI's `form` style, exploded, unless
+    /// the media type's `encoding` gives a property another `style` or `explode`): read into
+    /// an object whose fields are typed by the schema's `properties` as query parameters are,
     /// a repeated field making an array, then validated.
-    Multipart(jsonschema::Validator, Vec<(String, Kind)>),
+    Form(jsonschema::Validator, Vec<FormField>),
+    /// A `multipart/form-data` body: read strictly ([`super::multipart`]) into an object whose
+    /// fields are typed by the schema's `properties` (an object property, or a part of a JSON
+    /// type, from its JSON), a repeated field making an array, then validated. A property whose
+    /// `encoding` lists content types takes only parts of those types.
+    Multipart(jsonschema::Validator, Vec<FormField>),
+}
+
+/// A property of a form or multipart body, with what the media type's `encoding` says of it.
+struct FormField {
+    name: String,
+    kind: Kind,
+    /// `encoding.<name>.style` and `explode` (form bodies): the field is read as a query
+    /// parameter of that style is.
+    style: Option<(params::Style, bool)>,
+    /// `encoding.<name>.contentType` (multipart): the part types allowed, `*` wildcards; empty
+    /// when the document does not say.
+    content_types: Vec<(String, String)>,
+}
+
+impl FormField {
+    /// Whether the form field `name` is read as part of this property by its style (the
+    /// property itself, `name[key]` of a `deepObject`, a property of an exploded `form` object).
+    fn claims(&self, name: &str) -> bool {
+        let Some((style, explode)) = self.style else {
+            return false;
+        };
+        name == self.name
+            || (style == params::Style::DeepObject
+                && name
+                    .strip_prefix(self.name.as_str())
+                    .is_some_and(|r| r.starts_with('[')))
+            || (style == params::Style::Form
+                && explode
+                && matches!(&self.kind, Kind::Object(props) if props.iter().any(|(p, _)| p == name)))
+    }
 }
 
 /// Most parts read from a multipart body.
@@ -508,10 +540,13 @@ fn compile_body(cx: &Ctx<'_>, b: &Value) -> Result<BodySpec, String> {
                         || (t == "multipart" && s == "form-data") =>
                 {
                     let sc = resolve(cx.doc, sc)?;
+                    let encoding = m.get("encoding").and_then(Value::as_object);
                     let mut fields = Vec::new();
                     if let Some(props) = sc.get("properties").and_then(Value::as_object) {
                         for (name, p) in props {
-                            fields.push((name.clone(), kind_of(cx.doc, resolve(cx.doc, p)?)));
+                            let kind = kind_of(cx.doc, resolve(cx.doc, p)?);
+                            let enc = encoding.and_then(|e| e.get(name));
+                            fields.push(form_field_spec(name, kind, enc, t == "multipart")?);
                         }
                     }
                     let v = validator(cx, sc)?;
@@ -530,6 +565,51 @@ fn compile_body(cx: &Ctx<'_>, b: &Value) -> Result<BodySpec, String> {
         required: b.get("required").and_then(Value::as_bool).unwrap_or(false),
         media,
     })
+}
+
+/// A form or multipart property with its `encoding` entry (OpenAPI 3.x Encoding Object):
+/// `contentType` (a comma-separated list of media types) for multipart parts; `style` and
+/// `explode`, with the styles of a query parameter, for form fields. The keys that do not apply
+/// to the media type are ignored, as the specification says.
+fn form_field_spec(
+    name: &str,
+    kind: Kind,
+    enc: Option<&Value>,
+    multipart: bool,
+) -> Result<FormField, String> {
+    let mut field = FormField {
+        name: name.to_owned(),
+        kind,
+        style: None,
+        content_types: Vec::new(),
+    };
+    let Some(enc) = enc else {
+        return Ok(field);
+    };
+    if multipart {
+        if let Some(list) = enc.get("contentType").and_then(Value::as_str) {
+            for mt in list.split(',') {
+                let parsed = super::content::parse_media_type(mt.trim()).ok_or_else(|| {
+                    format!("encoding.{name}.contentType: {mt:?} is not a media type")
+                })?;
+                field.content_types.push(parsed);
+            }
+        }
+    } else {
+        let style = enc.get("style").and_then(Value::as_str);
+        let explode = enc.get("explode").and_then(Value::as_bool);
+        if style.is_some() || explode.is_some() {
+            let (style, explode) = params::Style::of(Place::Query, style, explode)
+                .map_err(|e| format!("encoding.{name}: {e}"))?;
+            if style == params::Style::DeepObject && !matches!(field.kind, Kind::Object(_)) {
+                return Err(format!(
+                    "encoding.{name}: style deepObject needs an object schema"
+                ));
+            }
+            field.style = Some((style, explode));
+        }
+    }
+    Ok(field)
 }
 
 /// A validator for `schema` with the document's components beside it, so
@@ -785,7 +865,7 @@ fn verdict(validator: &jsonschema::Validator, value: &Value) -> Decision {
 /// that is not UTF-8 once percent-decoded (the parser would put U+FFFD in its place), a repeated field that is not an array (servers disagree on which value wins),
 /// or a bracketed name such as `age[]` or `age[k]` for a declared property `age` (PHP, Rails
 /// and Express read those as that property, as an array or an object).
-fn form_value(body: &[u8], fields: &[(String, Kind)]) -> Result<Value, String> {
+fn form_value(body: &[u8], fields: &[FormField]) -> Result<Value, String> {
     let utf8 = |piece: &[u8]| {
         percent_encoding::percent_decode(piece)
             .decode_utf8()
@@ -799,12 +879,31 @@ fn form_value(body: &[u8], fields: &[(String, Kind)]) -> Result<Value, String> {
         return Err("form body is not UTF-8 once decoded".to_owned());
     }
     let mut out = Map::new();
+    // Properties with an `encoding` style are read as query parameters of that style are.
+    if fields.iter().any(|f| f.style.is_some()) {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+        for f in fields {
+            let Some((style, explode)) = f.style else {
+                continue;
+            };
+            match params::query(&f.name, &f.kind, style, explode, &pairs) {
+                Ok(Some(v)) => {
+                    out.insert(f.name.clone(), v);
+                }
+                Ok(None) => {}
+                Err(why) => return Err(format!("form field {:?}: {why}", f.name)),
+            }
+        }
+    }
     for (name, text) in form_urlencoded::parse(body) {
-        let kind = fields.iter().find(|(n, _)| *n == name).map(|(_, k)| k);
+        if fields.iter().any(|f| f.claims(&name)) {
+            continue;
+        }
+        let kind = fields.iter().find(|f| f.name == name).map(|f| &f.kind);
         if kind.is_none()
             && let Some(base) = name.split('[').next()
             && base.len() < name.len()
-            && fields.iter().any(|(n, _)| n == base)
+            && fields.iter().any(|f| f.name == base)
         {
             return Err(format!(
                 "form field {name:?} names property {base:?} with brackets"
@@ -846,7 +945,7 @@ fn put_field(
 /// JSON, a file as its content read as text (bytes that are not UTF-8 replaced), repeated
 /// names only for array properties. Refused with the reason when the body is not strictly
 /// well formed ([`super::multipart`]).
-fn multipart_value(req: &Parts, body: &[u8], fields: &[(String, Kind)]) -> Result<Value, String> {
+fn multipart_value(req: &Parts, body: &[u8], fields: &[FormField]) -> Result<Value, String> {
     let boundary = req
         .headers
         .get(http::header::CONTENT_TYPE)
@@ -856,12 +955,31 @@ fn multipart_value(req: &Parts, body: &[u8], fields: &[(String, Kind)]) -> Resul
     let mut out = Map::new();
     for part in super::multipart::parse(body, boundary, MAX_PARTS)? {
         let text = String::from_utf8_lossy(part.content);
-        let kind = fields
-            .iter()
-            .find(|(n, _)| *n == part.name)
-            .map_or(&Kind::String, |(_, k)| k);
+        let field = fields.iter().find(|f| f.name == part.name);
+        // A part without a type is text/plain (RFC 7578 §4.4).
+        let (t, s) = part
+            .content_type
+            .as_deref()
+            .and_then(super::content::parse_media_type)
+            .unwrap_or_else(|| ("text".to_owned(), "plain".to_owned()));
+        if let Some(f) = field.filter(|f| !f.content_types.is_empty())
+            && !f
+                .content_types
+                .iter()
+                .any(|(at, asub)| (at == "*" || *at == t) && (asub == "*" || *asub == s))
+        {
+            return Err(format!(
+                "multipart field {:?} is {t}/{s}, a type the API description does not allow for it",
+                part.name
+            ));
+        }
+        let json = super::content::is_json_type(&t, &s);
+        let kind = field.map_or(&Kind::String, |f| &f.kind);
         let value = |k: &Kind| match k {
             Kind::Object(_) => {
+                serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.to_string()))
+            }
+            _ if json => {
                 serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.to_string()))
             }
             k => form_field(k, &text),
@@ -956,6 +1074,34 @@ paths:
                 user: { type: string, minLength: 2 }
                 age: { type: integer, minimum: 18 }
                 tags: { type: array, items: { type: string, enum: [a, b] } }
+  /profile:
+    post:
+      requestBody:
+        content:
+          multipart/form-data:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                avatar: { type: string, format: binary }
+                prefs: { type: object, properties: { dark: { type: boolean } } }
+                ids: { type: array, items: { type: integer } }
+                note: { type: string }
+            encoding:
+              avatar: { contentType: "image/png, image/jpeg" }
+              ids: { contentType: application/json }
+          application/x-www-form-urlencoded:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                filter: { type: object, additionalProperties: false, properties: { min: { type: integer }, state: { type: string } } }
+                tags: { type: array, maxItems: 2, items: { type: string } }
+                page: { type: integer }
+            encoding:
+              filter: { style: deepObject }
+              tags: { style: form, explode: false }
+              page: { contentType: text/plain }
   /orders/{id}:
     parameters:
       - { name: id, in: path, required: true, schema: { type: integer } }
@@ -1191,12 +1337,100 @@ components:
         }
     }
 
+    /// The `encoding` map of a form or multipart media type: part types by property, and
+    /// form fields read by their `style` and `explode`.
+    #[test]
+    fn bodies_follow_their_encoding_map() {
+        let a = api(true);
+        let multipart = [("content-type", "multipart/form-data; boundary=b1")];
+        let parts = |parts: &[(&str, &str)]| {
+            let mut s = String::new();
+            for (head, content) in parts {
+                s.push_str(&format!("--b1\r\n{head}\r\n\r\n{content}\r\n"));
+            }
+            s.push_str("--b1--\r\n");
+            Bytes::from(s)
+        };
+        let send = |ct: &[(&str, &str)], body: Bytes| {
+            let d = check(&a, &req("POST", "/v1/profile", ct), BodyView::Read(&body));
+            match d {
+                Decision::Allow(o) => o.to_owned(),
+                Decision::Deny(d) => format!("{}: {}", d.outcome, d.detail.unwrap_or_default()),
+                _ => "other".to_owned(),
+            }
+        };
+        let png = "Content-Disposition: form-data; name=\"avatar\"; filename=\"a.png\"\r\nContent-Type: image/png";
+        let ids = "Content-Disposition: form-data; name=\"ids\"\r\nContent-Type: application/json";
+        assert_eq!(
+            send(
+                &multipart,
+                parts(&[(png, "\u{1}PNG"), (ids, "3"), (ids, "4")])
+            ),
+            "valid"
+        );
+        // A part of a type the document does not list for its property.
+        let gif = "Content-Disposition: form-data; name=\"avatar\"; filename=\"a.gif\"\r\nContent-Type: image/gif";
+        let out = send(&multipart, parts(&[(gif, "GIF89a")]));
+        assert!(
+            out.contains("image/gif") && out.starts_with("invalid_body"),
+            "{out}"
+        );
+        // No type is text/plain, which `avatar` does not take.
+        let bare = "Content-Disposition: form-data; name=\"avatar\"";
+        assert!(send(&multipart, parts(&[(bare, "x")])).contains("text/plain"));
+        // A property without a listed type takes any part; a JSON part is read as JSON.
+        let note = "Content-Disposition: form-data; name=\"note\"\r\nContent-Type: text/markdown";
+        assert_eq!(send(&multipart, parts(&[(note, "*hi*")])), "valid");
+        assert!(send(&multipart, parts(&[(ids, "\"x\"")])).starts_with("invalid_body"));
+
+        let form = [("content-type", "application/x-www-form-urlencoded")];
+        let f = |body: &'static str| send(&form, Bytes::from_static(body.as_bytes()));
+        assert_eq!(
+            f("filter[min]=3&filter[state]=open&tags=a,b&page=2"),
+            "valid"
+        );
+        // deepObject keys are the object's properties, typed.
+        assert!(f("filter[min]=x").starts_with("invalid_body"));
+        assert!(f("filter[other]=1").starts_with("invalid_body"));
+        // explode: false reads one comma-separated field; given twice it is ambiguous.
+        assert!(f("tags=a,b,c").starts_with("invalid_body"), "maxItems 2");
+        assert!(f("tags=a&tags=b").contains("repeated"));
+        assert!(f("other=1").starts_with("invalid_body"));
+    }
+
     #[test]
     fn refuses_styles_that_do_not_fit() {
         let doc = "openapi: 3.1.0\npaths:\n  /a:\n    get:\n      parameters:\n        - { name: h, in: header, style: form }\n        - { name: d, in: query, style: deepObject, schema: { type: string } }\n";
         let text = compiled(doc, None).expect_err("refused");
         assert!(text.contains("does not apply to a header"), "{text}");
         assert!(text.contains("needs an object schema"), "{text}");
+        // The `encoding` map: a style a form field cannot have, and a media type that is not one.
+        for (media, props, encoding, want) in [
+            (
+                "application/x-www-form-urlencoded",
+                "s: { type: string }",
+                "s: { style: simple }",
+                "does not apply to a query parameter",
+            ),
+            (
+                "application/x-www-form-urlencoded",
+                "n: { type: integer }",
+                "n: { style: deepObject }",
+                "encoding.n: style deepObject needs an object",
+            ),
+            (
+                "multipart/form-data",
+                "f: { type: string }",
+                "f: { contentType: \"image/\" }",
+                "encoding.f.contentType",
+            ),
+        ] {
+            let doc = format!(
+                "openapi: 3.1.0\npaths:\n  /a:\n    post:\n      requestBody:\n        content:\n          {media}:\n            schema: {{ type: object, properties: {{ {props} }} }}\n            encoding: {{ {encoding} }}\n"
+            );
+            let text = compiled(&doc, None).expect_err("refused");
+            assert!(text.contains(want), "{want}: {text}");
+        }
     }
 
     #[test]
