@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::Request;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{BASE, Gateway, full, get, plain_client, repo_root, send, start_upstream};
+use crate::support::{
+    BASE, Gateway, full, get, plain_client, raw, repo_root, send, start_upstream,
+};
 
 fn post(url: String, ct: &str, body: impl Into<bytes::Bytes>) -> Request<crate::support::TestBody> {
     Request::post(url)
@@ -267,27 +268,23 @@ routes:
     .await;
     assert_eq!(st, 200, "{body}");
     // A request that breaks strict framing (a bare LF, which the head parser would accept).
-    let mut raw = tokio::net::TcpStream::connect(("127.0.0.1", gw.port))
-        .await
-        .expect("connect");
-    raw.write_all(b"GET /orders HTTP/1.1\nHost: a\r\n\r\n")
-        .await
-        .expect("write");
-    let mut answer = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut answer)).await;
+    let answer = raw(
+        gw.port,
+        b"GET /orders HTTP/1.1\nHost: a\r\n\r\n",
+        Duration::from_secs(5),
+    )
+    .await;
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("LF without CR"), "{answer}");
     // A head the parser refuses itself (obsolete line folding) is answered before any stage
     // runs, and still logged, counted and reported like the stage's refusals.
-    let mut raw = tokio::net::TcpStream::connect(("127.0.0.1", gw.port))
-        .await
-        .expect("connect");
-    raw.write_all(b"GET /orders HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n folded\r\n\r\n")
-        .await
-        .expect("write");
-    let mut answer = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut answer)).await;
+    let answer = raw(
+        gw.port,
+        b"GET /orders HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n folded\r\n\r\n",
+        Duration::from_secs(5),
+    )
+    .await;
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     // Every refusal by an input stage is a security event naming the stage and the rule.

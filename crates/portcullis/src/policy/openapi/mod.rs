@@ -1270,19 +1270,26 @@ components:
         }
     }
 
+    /// A multipart body with the boundary `b1`: each part its header lines and its content.
+    fn multipart_body<H: AsRef<str>>(parts: &[(H, &str)]) -> Bytes {
+        let mut s = String::new();
+        for (head, content) in parts {
+            s.push_str(&format!("--b1\r\n{}\r\n\r\n{content}\r\n", head.as_ref()));
+        }
+        s.push_str("--b1--\r\n");
+        Bytes::from(s)
+    }
+
     #[test]
     fn checks_multipart_bodies_by_their_schema() {
         let a = api(true);
         let ct = [("content-type", "multipart/form-data; boundary=b1")];
         let form = |parts: &[(&str, &str)]| {
-            let mut s = String::new();
-            for (head, content) in parts {
-                s.push_str(&format!(
-                    "--b1\r\nContent-Disposition: form-data; {head}\r\n\r\n{content}\r\n"
-                ));
-            }
-            s.push_str("--b1--\r\n");
-            Bytes::from(s)
+            let parts: Vec<(String, &str)> = parts
+                .iter()
+                .map(|(h, c)| (format!("Content-Disposition: form-data; {h}"), *c))
+                .collect();
+            multipart_body(&parts)
         };
         let post = |body: Bytes| {
             outcome(check(
@@ -1343,14 +1350,7 @@ components:
     fn bodies_follow_their_encoding_map() {
         let a = api(true);
         let multipart = [("content-type", "multipart/form-data; boundary=b1")];
-        let parts = |parts: &[(&str, &str)]| {
-            let mut s = String::new();
-            for (head, content) in parts {
-                s.push_str(&format!("--b1\r\n{head}\r\n\r\n{content}\r\n"));
-            }
-            s.push_str("--b1--\r\n");
-            Bytes::from(s)
-        };
+        let parts = multipart_body::<&str>;
         let send = |ct: &[(&str, &str)], body: Bytes| {
             let d = check(&a, &req("POST", "/v1/profile", ct), BodyView::Read(&body));
             match d {
