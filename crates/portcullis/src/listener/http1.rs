@@ -156,12 +156,12 @@ pub(super) async fn serve<I: Io>(
             te_trailers,
         };
         // The index the proxy finds this request's verdict under.
-        let wire_check = wire.as_ref().map(|w| {
+        let index = wire.as_ref().map(|w| {
             let index = w.next_request();
             if let Some(v) = violation {
                 w.record(index, v);
             }
-            (w.clone(), index)
+            index
         });
         let mut keep = keep_alive && framing.is_some() && request.method() != Method::CONNECT;
         let upgrade_tx = upgrade.then(|| {
@@ -183,7 +183,7 @@ pub(super) async fn serve<I: Io>(
                     stall: None,
                     stall_limit: limits.idle_timeout,
                     progressed: false,
-                    wire: wire_check,
+                    wire: wire.clone().zip(index),
                 }));
                 (Some(lent), None)
             }
