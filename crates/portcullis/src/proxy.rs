@@ -418,17 +418,26 @@ fn is_idempotent(m: &Method) -> bool {
     )
 }
 
-fn is_upgrade(parts: &http::request::Parts) -> bool {
-    parts.version == Version::HTTP_11
-        && parts
-            .headers
-            .get(header::UPGRADE)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
-        && parts
-            .headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .any(|v| crate::policy::headers::has_token(v.as_bytes(), b"upgrade"))
+/// The client's side of a WebSocket upgrade: the HTTP/1.1 server marks a request it can hand
+/// over (HTTP/1.1, `Connection: upgrade`, an `Upgrade` field, no body) with [`OnUpgrade`],
+/// so only those are looked at further (every other request pays one empty-map lookup).
+///
+/// [`OnUpgrade`]: crate::listener::http1::OnUpgrade
+fn websocket_upgrade(
+    parts: &mut http::request::Parts,
+) -> Option<crate::listener::http1::OnUpgrade> {
+    parts
+        .extensions
+        .get::<crate::listener::http1::OnUpgrade>()?;
+    let websocket = parts
+        .headers
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    if websocket {
+        parts.extensions.remove()
+    } else {
+        None
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -453,14 +462,8 @@ async fn forward(
     if declared.is_some_and(|len| len > limit) {
         return Err(Deny::new(Problem::PayloadTooLarge));
     }
-    let upgrade = is_upgrade(&parts);
-    let client_upgrade = if upgrade {
-        parts
-            .extensions
-            .remove::<crate::listener::http1::OnUpgrade>()
-    } else {
-        None
-    };
+    let client_upgrade = websocket_upgrade(&mut parts);
+    let upgrade = client_upgrade.is_some();
     let h2_upstream = matches!(up.protocol, Protocol::H2 | Protocol::H2c);
     let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
     // Framing is re-serialised: hyper sets the length from the body (or chunks it).
