@@ -7,7 +7,9 @@
 //! it is re-armed once. A keep-alive connection therefore touches the wheel about once per
 //! timeout period rather than once per request.
 
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use tokio::time::{Instant, Sleep};
 
@@ -23,13 +25,21 @@ impl LazyTimer {
 
     /// Completes at `deadline` (not before).
     pub async fn until(&mut self, deadline: Instant) {
+        poll_fn(|cx| self.poll_until(cx, deadline)).await;
+    }
+
+    /// Ready at `deadline` (not before), for code that polls by hand (a body read from the
+    /// connection); registers `cx` to be woken then.
+    pub fn poll_until(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
         loop {
             if self.0.deadline() > deadline {
                 self.0.as_mut().reset(deadline);
             }
-            (&mut self.0).await;
+            if self.0.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
             if Instant::now() >= deadline {
-                return;
+                return Poll::Ready(());
             }
             self.0.as_mut().reset(deadline);
         }

@@ -50,7 +50,7 @@ use http_body::{Body as _, Frame, SizeHint};
 use http_body_util::BodyExt;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{oneshot, watch};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use super::wire::Violation;
 use super::{ConnInfo, Limits, ListenerRuntime};
@@ -181,6 +181,7 @@ pub(super) async fn serve<I: Io>(
                     cont_flushed: !expect_continue,
                     failed: false,
                     stall: None,
+                    stall_at: accepted,
                     stall_limit: limits.idle_timeout,
                     progressed: false,
                     wire: wire.clone().zip(index),
@@ -931,10 +932,13 @@ struct Lent<I> {
     cont_flushed: bool,
     /// The body broke, or was cut off when the response went out: it never ends cleanly.
     failed: bool,
-    /// Fires when the client sends nothing for `stall_limit` while the body is wanted.
-    stall: Option<Pin<Box<Sleep>>>,
+    /// Fires when the client sends nothing for `stall_limit` while the body is wanted: made
+    /// the first time the body waits, then moved lazily like the connection's own timer.
+    stall: Option<Timer>,
+    /// When the current silence reaches `stall_limit`.
+    stall_at: Instant,
     stall_limit: Duration,
-    /// Bytes arrived since the stall timer was last armed.
+    /// Bytes arrived since the stall deadline was last set.
     progressed: bool,
     /// Where a framing violation in the body is recorded (strict listeners).
     wire: Option<crate::body::WireCheck>,
@@ -956,19 +960,18 @@ impl<I> Lent<I> {
         Poll::Ready(Some(Err(Box::new(BodyError(why)))))
     }
 
-    /// Called when the client has nothing more for now: arms (or moves, after progress) the
-    /// stall timer. `true`: the client has been silent for the whole limit.
+    /// Called when the client has nothing more for now: sets the stall deadline the first
+    /// time and after progress. `true`: the client has been silent for the whole limit.
     fn stalled(&mut self, cx: &mut Context<'_>) -> bool {
-        let deadline = after(Instant::now(), self.stall_limit);
-        match &mut self.stall {
-            None => self.stall = Some(Box::pin(tokio::time::sleep_until(deadline))),
-            Some(s) if self.progressed => s.as_mut().reset(deadline),
-            Some(_) => {}
+        if self.progressed || self.stall.is_none() {
+            self.stall_at = after(Instant::now(), self.stall_limit);
         }
         self.progressed = false;
+        let at = self.stall_at;
         self.stall
-            .as_mut()
-            .is_some_and(|s| s.as_mut().poll(cx).is_ready())
+            .get_or_insert_with(|| Timer::new(at))
+            .poll_until(cx, at)
+            .is_ready()
     }
 }
 
