@@ -486,6 +486,7 @@ paths:
               type: object
               required: [title]
               properties: { title: { type: string, maxLength: 8 }, file: { type: string } }
+            encoding: { file: { contentType: "text/plain, text/markdown" } }
   /orders:
     post:
       requestBody:
@@ -563,6 +564,14 @@ routes:
         body.contains("/title") && body.contains("maxLength"),
         "{body}"
     );
+    // The encoding map: `file` takes text parts only (none declared counts as text/plain).
+    let exe = part("notes").replace(
+        "filename=\"a.txt\"\r\n",
+        "filename=\"a.exe\"\r\nContent-Type: application/x-msdownload\r\n",
+    );
+    let (st, body) = send(&c, post(gw.url("/api/upload"), mp, exe)).await;
+    assert_eq!(st, 400, "{body}");
+    assert!(body.contains("application/x-msdownload"), "{body}");
     let smuggled = format!("junk\r\n{}", part("notes"));
     let (st, body) = send(&c, post(gw.url("/api/upload"), mp, smuggled)).await;
     assert_eq!(st, 400, "{body}");
