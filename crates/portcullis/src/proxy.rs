@@ -134,8 +134,11 @@ pub async fn handle(
             .request(ctx.route.as_deref().unwrap_or("-"), status, seconds),
     }
 
+    if !logging {
+        return resp;
+    }
     let log = shared.access_log.load();
-    if !logging || !log.enabled() {
+    if !log.enabled() {
         return resp;
     }
     let log = arc_swap::Guard::into_inner(log);
@@ -221,22 +224,13 @@ pub(crate) fn record_refused_head(
         client_ip: conn.peer.ip().to_string(),
         listener: conn.listener.to_string(),
         method: "-".to_owned(),
-        host: String::new(),
-        path: String::new(),
         protocol: "HTTP/1.1".to_owned(),
-        route: None,
         status,
         reason: Some(problem.as_str()),
-        upstream: None,
-        bytes_in: 0,
-        bytes_out: 0,
         complete: true,
-        duration_ms: 0.0,
         decisions: vec![format!("validate:{outcome}")],
-        headers: Vec::new(),
         client_cert: conn.client_cert.as_ref().map(|c| c.subject.clone()),
-        consumer: None,
-        operation: None,
+        ..AccessRecord::default()
     };
     if !log.send(&rec) {
         shared.metrics.access_log_dropped.inc();
@@ -262,8 +256,7 @@ async fn process(
         )
     };
     if let Err((outcome, text)) = validate(&req, ctx) {
-        ctx.decisions.push(("validate", outcome));
-        SecurityEvent::input_refused("validate", outcome).emit(ctx);
+        ctx.refuse_input("validate", outcome);
         let mut d = detail(Problem::BadRequest, text);
         if req.version() != Version::HTTP_2 {
             // The framing of what follows on this connection cannot be trusted.
@@ -881,9 +874,8 @@ const FRAMING_BUFFER: u64 = 64 * 1024;
 /// The answer when reading the request body for forwarding failed; a framing violation is
 /// recorded as the `validate` stage's refusal.
 fn body_failure(e: BodyReadError, ctx: &mut RequestCtx) -> Deny {
-    if let (BodyReadError::Failed, Some(v)) = (&e, ctx.wire_violation()) {
-        ctx.decisions.push(("validate", v.outcome()));
-        SecurityEvent::input_refused("validate", v.outcome()).emit(ctx);
+    if matches!(e, BodyReadError::Failed) {
+        ctx.refuse_broken_framing();
     }
     body_read_deny(e, ctx, "request body ended early")
 }

@@ -513,7 +513,7 @@ fn parse_head(
         let raw = &head[vo..vo + vl];
         if name == header::CONTENT_LENGTH {
             lengths += 1;
-            length = content_length(raw.trim_ascii());
+            length = content_length(raw);
             if lengths > 1 || length.is_none() {
                 violation = violation.or(Some(Violation::ContentLength));
             }

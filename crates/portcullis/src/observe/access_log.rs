@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use crate::snapshot::AccessLogSettings;
 
 /// One access-log record.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct AccessRecord {
     /// RFC 3339 time the request started.
     pub time: String,

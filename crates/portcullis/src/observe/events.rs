@@ -1,7 +1,7 @@
 //! Typed security events: every authentication attempt, every refusal by an authorization,
-//! traffic or input stage, and every WAF match, as one struct emitted in one place. Today they are written as structured log lines (target
-//! `portcullis::security`) and summarised in the access log; the audit trail, auto-ban and
-//! anomaly detection will consume them from here.
+//! traffic or input stage, and every WAF match, as one struct emitted in one place. Today
+//! they are written as structured log lines (target `portcullis::security`) and summarised in
+//! the access log; the audit trail, auto-ban and anomaly detection will consume them from here.
 
 use std::sync::Arc;
 

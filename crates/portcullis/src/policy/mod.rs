@@ -163,6 +163,21 @@ impl RequestCtx {
     pub fn wire_violation(&self) -> Option<crate::listener::wire::Violation> {
         self.wire.as_ref().and_then(|(w, i)| w.violation(*i))
     }
+
+    /// Records a refusal by an input stage (`validate`, `content`, `openapi`, `schema`): its
+    /// decision, and the security event.
+    pub fn refuse_input(&mut self, stage: &'static str, outcome: &'static str) {
+        self.decisions.push((stage, outcome));
+        SecurityEvent::input_refused(stage, outcome).emit(self);
+    }
+
+    /// A body that broke off: when the wire check found a framing violation in this request,
+    /// records it as the `validate` stage's refusal.
+    pub fn refuse_broken_framing(&mut self) {
+        if let Some(v) = self.wire_violation() {
+            self.refuse_input("validate", v.outcome());
+        }
+    }
 }
 
 /// One request-phase stage.
@@ -611,10 +626,7 @@ pub async fn run_request_chain(
                         Err(e) => {
                             let d = body_read_deny(e, ctx, "request body could not be read");
                             ctx.decisions.push((stage.name(), "body_unreadable"));
-                            if let Some(v) = ctx.wire_violation() {
-                                ctx.decisions.push(("validate", v.outcome()));
-                                SecurityEvent::input_refused("validate", v.outcome()).emit(ctx);
-                            }
+                            ctx.refuse_broken_framing();
                             return Err(d);
                         }
                     },
@@ -629,9 +641,10 @@ pub async fn run_request_chain(
                 ctx.decisions.push((stage.name(), outcome));
             }
             Decision::Deny(d) => {
-                ctx.decisions.push((stage.name(), d.outcome));
                 if stage.checks_input() {
-                    SecurityEvent::input_refused(stage.name(), d.outcome).emit(ctx);
+                    ctx.refuse_input(stage.name(), d.outcome);
+                } else {
+                    ctx.decisions.push((stage.name(), d.outcome));
                 }
                 return Err(d);
             }
