@@ -69,6 +69,73 @@ struct PathItem {
 enum Seg {
     Lit(String),
     Param(String),
+    /// Text and parameters in one segment (`{name}.json`, `{from}-{to}`): a pattern anchored
+    /// at both ends with one lazy group per parameter, and the parameters' names in order.
+    Mixed(regex::Regex, Vec<String>),
+}
+
+impl Seg {
+    /// How concrete a segment is, for ordering paths: literal text, then text with
+    /// parameters, then a parameter alone.
+    fn rank(&self) -> u8 {
+        match self {
+            Seg::Lit(_) => 2,
+            Seg::Mixed(..) => 1,
+            Seg::Param(_) => 0,
+        }
+    }
+
+    /// One segment of a template: `orders`, `{id}`, or text mixed with parameters.
+    fn compile(seg: &str) -> Result<Seg, String> {
+        if !seg.contains(['{', '}']) {
+            return Ok(Seg::Lit(seg.to_owned()));
+        }
+        let mut pattern = String::from("^");
+        let mut names = Vec::new();
+        let mut rest = seg;
+        let mut last_was_param = false;
+        while !rest.is_empty() {
+            match rest.find(['{', '}']) {
+                Some(0) => {
+                    let close = rest.find('}').filter(|&c| !rest[1..c].contains('{'));
+                    let Some(close) = close.filter(|&c| c > 1) else {
+                        return Err(format!(
+                            "segment {seg:?}: braces must enclose a parameter name, as in `{{id}}`"
+                        ));
+                    };
+                    if last_was_param {
+                        return Err(format!(
+                            "segment {seg:?}: two parameters with no text between them cannot be told apart"
+                        ));
+                    }
+                    names.push(rest[1..close].to_owned());
+                    pattern.push_str("(.+?)");
+                    rest = &rest[close + 1..];
+                    last_was_param = true;
+                }
+                Some(at) if rest.as_bytes()[at] == b'{' => {
+                    pattern.push_str(&regex::escape(&rest[..at]));
+                    rest = &rest[at..];
+                    last_was_param = false;
+                }
+                Some(_) => {
+                    return Err(format!(
+                        "segment {seg:?}: braces must enclose a parameter name, as in `{{id}}`"
+                    ));
+                }
+                None => {
+                    pattern.push_str(&regex::escape(rest));
+                    rest = "";
+                }
+            }
+        }
+        if names.len() == 1 && pattern == "^(.+?)" {
+            return Ok(Seg::Param(names.swap_remove(0)));
+        }
+        pattern.push('$');
+        let re = regex::Regex::new(&pattern).map_err(|e| format!("segment {seg:?}: {e}"))?;
+        Ok(Seg::Mixed(re, names))
+    }
 }
 
 /// One described operation.
@@ -245,15 +312,10 @@ pub fn compile(c: &OpenApiConfig, at: &str, errs: &mut Collector) -> Option<Api>
     if errs.errors.len() > before {
         return None;
     }
-    // Concrete segments win over templated ones (OpenAPI: "/users/me" before "/users/{id}").
-    paths.sort_by_key(|p| {
-        std::cmp::Reverse(
-            p.segs
-                .iter()
-                .map(|s| matches!(s, Seg::Lit(_)) as usize)
-                .collect::<Vec<_>>(),
-        )
-    });
+    // Concrete segments win over templated ones (OpenAPI: "/users/me" before "/users/{id}"),
+    // and text with a parameter over a parameter alone ("/files/{name}.json" before
+    // "/files/{name}").
+    paths.sort_by_key(|p| std::cmp::Reverse(p.segs.iter().map(Seg::rank).collect::<Vec<_>>()));
     Some(Api {
         base,
         reject_unknown: c.reject_unknown.unwrap_or(true),
@@ -339,26 +401,18 @@ fn compile_path(
         errs.push(at.to_owned(), "a path must start with /");
         return None;
     }
-    if template.split('/').any(|seg| {
-        (seg.contains('{') || seg.contains('}'))
-            && !(seg.starts_with('{') && seg.ends_with('}') && seg.matches('{').count() == 1)
-    }) {
-        errs.push(
-            at.to_owned(),
-            "a path parameter must be a whole segment (`/files/{name}`); text around it (`/{id}.json`) is not supported",
-        );
-        return None;
-    }
-    let segs: Vec<Seg> = template
+    let segs: Result<Vec<Seg>, String> = template
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(
-            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Some(name) => Seg::Param(name.to_owned()),
-                None => Seg::Lit(s.to_owned()),
-            },
-        )
+        .map(Seg::compile)
         .collect();
+    let segs = match segs {
+        Ok(s) => s,
+        Err(e) => {
+            errs.push(at.to_owned(), e);
+            return None;
+        }
+    };
     let shared = item.get("parameters").and_then(Value::as_array);
     let mut ops = Vec::new();
     for (name, method) in [
@@ -383,6 +437,14 @@ fn compile_path(
         {
             for p in list {
                 match compile_param(cx, p) {
+                    // OpenAPI: these three header parameters "SHALL be ignored"; the media
+                    // type and the authentication are described elsewhere.
+                    Ok(p)
+                        if p.place == Place::Header
+                            && matches!(
+                                p.name.as_str(),
+                                "accept" | "content-type" | "authorization"
+                            ) => {}
                     Ok(p) => {
                         params.retain(|q| !(q.name == p.name && q.place == p.place));
                         params.push(p);
@@ -661,6 +723,16 @@ impl Api {
                     bound.push((name.as_str(), (*s).to_owned()));
                     true
                 }
+                Seg::Mixed(re, names) => match re.captures(s) {
+                    Some(c) => {
+                        for (i, name) in names.iter().enumerate() {
+                            let value = c.get(i + 1).map_or("", |m| m.as_str());
+                            bound.push((name.as_str(), value.to_owned()));
+                        }
+                        true
+                    }
+                    None => false,
+                },
             });
             if !fits {
                 continue;
@@ -1197,10 +1269,83 @@ components:
     }
 
     #[test]
-    fn refuses_templates_with_text_around_a_parameter() {
-        let doc = "openapi: 3.1.0\npaths:\n  /files/{id}.json:\n    get: {}\n";
-        let errs = compiled(doc, None).expect_err("refused");
-        assert!(errs.contains("whole segment"), "{errs}");
+    fn matches_text_and_parameters_within_a_segment() {
+        let doc = r#"openapi: 3.1.0
+paths:
+  /files/{name}.json:
+    parameters:
+      - { name: name, in: path, required: true, schema: { type: string, pattern: "^[a-z.]+$" } }
+    get: { operationId: json }
+  /files/{name}:
+    parameters:
+      - { name: name, in: path, required: true, schema: { type: string } }
+    get: { operationId: any }
+  /reports/{from}-{to}:
+    parameters:
+      - { name: from, in: path, required: true, schema: { type: integer } }
+      - { name: to, in: path, required: true, schema: { type: string } }
+    get: { operationId: range }
+  /v{major}/items:
+    parameters:
+      - { name: major, in: path, required: true, schema: { type: integer, maximum: 3 } }
+    get: {}
+"#;
+        let a = compiled(doc, Some(true)).expect("api");
+        let found = |u: &str| match a.find(&req("GET", u, &[])) {
+            Found::Op(op, bound) => {
+                let mut b: Vec<String> = bound.iter().map(|(n, v)| format!("{n}={v}")).collect();
+                b.insert(0, op.id.to_string());
+                b.join(" ")
+            }
+            Found::NoPath => "no path".into(),
+            Found::NoMethod(_) => "no method".into(),
+        };
+        // Text in a segment is more concrete than a parameter alone, whatever the order.
+        assert_eq!(found("/files/a.json"), "json name=a");
+        // The suffix is anchored at the end: the parameter takes the dots before it.
+        assert_eq!(found("/files/a.b.json"), "json name=a.b");
+        assert_eq!(found("/files/a.txt"), "any name=a.txt");
+        // A parameter binds at least one character.
+        assert_eq!(found("/files/.json"), "any name=.json");
+        // Between two parameters, the first separator splits them.
+        assert_eq!(found("/reports/2020-2021-q1"), "range from=2020 to=2021-q1");
+        assert_eq!(found("/reports/2020"), "no path");
+        assert_eq!(found("/v2/items"), "GET /v{major}/items major=2");
+        assert_eq!(found("/vx/items"), "GET /v{major}/items major=x");
+        assert_eq!(found("/2/items"), "no path");
+        // The bound values are checked by their schemas like whole-segment ones.
+        let o = |u: &str| outcome(check(&a, &req("GET", u, &[]), BodyView::Absent));
+        assert_eq!(o("/files/a.json").0, "valid");
+        assert_eq!(o("/reports/2020-x").0, "valid");
+        assert_eq!(
+            o("/reports/x-2020"),
+            (
+                "invalid_parameter".into(),
+                vec![("path/from".into(), "type".into())]
+            )
+        );
+        assert_eq!(
+            o("/v4/items").1,
+            vec![("path/major".into(), "maximum".into())]
+        );
+        let doc = "openapi: 3.0.3\npaths:\n  /x:\n    get:\n      parameters:\n        - { name: Authorization, in: header, required: true, schema: { type: string } }\n        - { name: Accept, in: header, required: true, schema: { type: string } }\n";
+        let ignored = compiled(doc, None).expect("api");
+        assert_eq!(
+            outcome(check(&ignored, &req("GET", "/x", &[]), BodyView::Absent)).0,
+            "valid",
+            "Accept, Content-Type and Authorization header parameters are ignored"
+        );
+        for (template, why) in [
+            ("/files/{a}{b}", "cannot be told apart"),
+            ("/files/{}.json", "braces must enclose"),
+            ("/files/{a.json", "braces must enclose"),
+            ("/files/a}.json", "braces must enclose"),
+            ("/files/{a{b}}", "braces must enclose"),
+        ] {
+            let doc = format!("openapi: 3.1.0\npaths:\n  {template}:\n    get: {{}}\n");
+            let errs = compiled(&doc, None).expect_err(template);
+            assert!(errs.contains(why), "{template}: {errs}");
+        }
     }
 
     #[test]
