@@ -30,7 +30,7 @@ fn main() {
         .unwrap_or_default();
     let start = Instant::now();
     for _ in 0..ROUNDS {
-        let _ = black_box(portcullis::policy::validate::check(black_box(&req)));
+        let _ = black_box(portcullis::policy::validate::check(black_box(&req), false));
     }
     let ns = start.elapsed().as_nanos() as f64 / f64::from(ROUNDS);
     println!("validate stage head rules: {ns:.0} ns");

@@ -12,6 +12,7 @@ pub mod body;
 pub mod config;
 pub mod fetch;
 pub mod listener;
+pub mod names;
 pub mod observe;
 pub mod policy;
 pub mod proxy;

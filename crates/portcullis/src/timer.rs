@@ -28,6 +28,16 @@ impl LazyTimer {
         poll_fn(|cx| self.poll_until(cx, deadline)).await;
     }
 
+    /// Completes `limit` after it is first polled. As the losing branch of a biased
+    /// `select!` whose operation is ready at once (most writes), it never reads the clock.
+    pub async fn after(&mut self, limit: std::time::Duration) {
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(limit)
+            .unwrap_or_else(|| now + std::time::Duration::from_secs(86_400));
+        self.until(deadline).await;
+    }
+
     /// Ready at `deadline` (not before), for code that polls by hand (a body read from the
     /// connection); registers `cx` to be woken then.
     pub fn poll_until(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {

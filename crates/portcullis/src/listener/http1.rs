@@ -44,7 +44,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body::{Body as _, Frame, SizeHint};
 use http_body_util::BodyExt;
@@ -508,8 +508,8 @@ fn parse_head(
     let mut expect_continue = false;
     let mut te_trailers = false;
     for &(no, nl, vo, vl) in spans.iter() {
-        let name = HeaderName::from_bytes(&head[no..no + nl])
-            .map_err(|_| refusal(Violation::FieldName))?;
+        let name =
+            crate::names::parse(&head[no..no + nl]).map_err(|_| refusal(Violation::FieldName))?;
         let raw = &head[vo..vo + vl];
         if name == header::CONTENT_LENGTH {
             lengths += 1;
@@ -615,7 +615,7 @@ async fn send<I: Io>(io: &mut I, timer: &mut Timer, data: &[u8], limit: Duration
         let written = tokio::select! {
             biased;
             r = io.write(data) => r,
-            () = timer.until(after(Instant::now(), limit)) => return false,
+            () = timer.after(limit) => return false,
         };
         match written {
             Ok(0) | Err(_) => return false,
@@ -629,7 +629,7 @@ async fn flush<I: Io>(io: &mut I, timer: &mut Timer, limit: Duration) -> bool {
     tokio::select! {
         biased;
         r = io.flush() => r.is_ok(),
-        () = timer.until(after(Instant::now(), limit)) => false,
+        () = timer.after(limit) => false,
     }
 }
 

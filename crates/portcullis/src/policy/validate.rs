@@ -1,17 +1,25 @@
 //! The `validate` stage: strict HTTP rules on the parsed request, before routing.
 //!
-//! The framing rules of HTTP/1 are checked by the HTTP/1.1 server as it reads each request
-//! ([`crate::listener::wire`]), and its verdict is answered here first; this stage then checks what is visible in the parsed head, for both HTTP/1 and HTTP/2:
-//! exactly one valid `Host` (HTTP/1.1), an absolute-form target that agrees with `Host`, a
-//! `Transfer-Encoding` that is one final `chunked` and never next to `Content-Length`, and for
-//! HTTP/2 no connection-specific fields and no field values with leading or trailing
-//! whitespace (RFC 9113 §8.2). Every refusal is a 400 problem with a short detail.
+//! On a listener with `strict_http`, the HTTP/1.1 server checks the framing of each request as
+//! it reads it ([`crate::listener::wire`]), and its verdict is answered first. This stage then
+//! checks what is visible in the parsed head, for both HTTP/1 and HTTP/2: exactly one valid
+//! `Host` (HTTP/1.1), and an absolute-form target that agrees with `Host`; for HTTP/2, no
+//! connection-specific fields and no field values with leading or trailing whitespace
+//! (RFC 9113 §8.2); for an HTTP/1 request whose framing the server did not check, a
+//! `Transfer-Encoding` that is one final `chunked` and never next to `Content-Length`, and one
+//! valid `Content-Length`. Every refusal is a 400 problem with a short detail.
 
 use http::header::{self, HeaderMap, HeaderName};
 use http::{Request, Version};
 
 /// Checks one request head. `Err` carries the log outcome and the client-safe detail.
-pub fn check<B>(req: &Request<B>) -> Result<(), (&'static str, &'static str)> {
+/// `framing_checked`: the HTTP/1.1 server already checked this request's framing fields
+/// (`Transfer-Encoding`, `Content-Length`) as it parsed the head, on a listener with
+/// `strict_http`, so they are not looked up again here.
+pub fn check<B>(
+    req: &Request<B>,
+    framing_checked: bool,
+) -> Result<(), (&'static str, &'static str)> {
     let h = req.headers();
     let h2 = req.version() == Version::HTTP_2;
     let mut hosts = h.get_all(header::HOST).iter();
@@ -44,6 +52,9 @@ pub fn check<B>(req: &Request<B>) -> Result<(), (&'static str, &'static str)> {
     }
     if h2 {
         return check_h2(h);
+    }
+    if framing_checked {
+        return Ok(());
     }
     let mut te = h.get_all(header::TRANSFER_ENCODING).iter();
     if let Some(v) = te.next() {
@@ -153,12 +164,38 @@ fn valid_authority(b: &[u8]) -> bool {
     if host.is_empty() || port.is_some_and(|p| p.len() > 5 || !p.iter().all(u8::is_ascii_digit)) {
         return false;
     }
-    // reg-name: unreserved, pct-encoded and sub-delims; `@` (userinfo) is refused.
-    host[0] == b'['
-        || host
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(c))
+    host[0] == b'[' || host.iter().all(|&c| REG_NAME[usize::from(c)])
 }
+
+/// The bytes of a reg-name: unreserved, pct-encoded and sub-delims; `@` (userinfo) is not one.
+const REG_NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        table[i] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            );
+        i += 1;
+    }
+    table
+};
 
 /// Authorities compare case-insensitively, ignoring an empty port.
 fn same_authority(a: &[u8], b: &[u8]) -> bool {
@@ -208,7 +245,7 @@ mod tests {
             ),
         ];
         for (r, want) in cases {
-            assert_eq!(check(r).err().map(|e| e.0), *want, "{r:?}");
+            assert_eq!(check(r, false).err().map(|e| e.0), *want, "{r:?}");
         }
     }
 
@@ -248,8 +285,19 @@ mod tests {
             ),
         ];
         for (r, want) in cases {
-            assert_eq!(check(r).err().map(|e| e.0), *want, "{r:?}");
+            assert_eq!(check(r, false).err().map(|e| e.0), *want, "{r:?}");
+            // Framing the server checked is not looked at again; the Host rules still apply.
+            assert_eq!(check(r, true), Ok(()), "{r:?}");
         }
+        let no_host = req(
+            v11,
+            "/",
+            &[("content-length", "1"), ("content-length", "1")],
+        );
+        assert_eq!(
+            check(&no_host, true).err().map(|e| e.0),
+            Some("missing_host")
+        );
     }
 
     #[test]
@@ -267,7 +315,7 @@ mod tests {
             (req(v2, a, &[("host", "b.example")]), Some("host_mismatch")),
         ];
         for (r, want) in cases {
-            assert_eq!(check(r).err().map(|e| e.0), *want, "{r:?}");
+            assert_eq!(check(r, false).err().map(|e| e.0), *want, "{r:?}");
         }
     }
 }

@@ -220,7 +220,13 @@ impl Router {
         uri: &Uri,
         headers: &HeaderMap,
     ) -> RouteResult {
-        let host = host.map(normalise_host);
+        // Normalised on first use: most route tables match no host.
+        let normalised = std::cell::OnceCell::new();
+        let host_name = || {
+            normalised
+                .get_or_init(|| host.map(normalise_host))
+                .as_deref()
+        };
         let mut allowed: Vec<Method> = Vec::new();
         for route in &self.routes {
             if !route.listeners.is_empty() && !route.listeners.iter().any(|l| l == listener) {
@@ -228,7 +234,7 @@ impl Router {
             }
             let m = &route.matcher;
             if !m.hosts.is_empty() {
-                let Some(h) = host.as_deref() else { continue };
+                let Some(h) = host_name() else { continue };
                 if !m.hosts.iter().any(|hm| hm.matches(h)) {
                     continue;
                 }

@@ -517,7 +517,7 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Parsed, Error> {
     let mut close = false;
     let mut keep_alive_token = false;
     for (no, nl, vo, vl) in spans {
-        let name = HeaderName::from_bytes(&head[no..no + nl])
+        let name = crate::names::parse(&head[no..no + nl])
             .map_err(|_| Error::Invalid("header field name"))?;
         let raw = &head[vo..vo + vl];
         if name == header::CONTENT_LENGTH {

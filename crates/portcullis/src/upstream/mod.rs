@@ -23,7 +23,7 @@ use crate::config::expand::resolve_path;
 use crate::config::raw::{BalanceConfig, HashKeyConfig, TargetConfig, UpstreamConfig};
 use balance::{Balancer, HashKey};
 use client::{ClientSettings, HttpClient, Protocol};
-use state::{Registry, RetryBudget, TargetState, now_ms};
+use state::{LazyNow, Registry, RetryBudget, TargetState, now_ms};
 
 /// A compiled upstream pool.
 #[derive(Debug)]
@@ -164,7 +164,7 @@ pub enum Outcome {
 
 impl Upstream {
     /// Whether target `i` may take a request now.
-    pub fn is_available(&self, i: usize, now: u64) -> bool {
+    pub fn is_available(&self, i: usize, now: &LazyNow) -> bool {
         let Some(t) = self.targets.get(i) else {
             return false;
         };
@@ -180,7 +180,7 @@ impl Upstream {
             let open_until = t.state.breaker_open_until.load(Ordering::Relaxed);
             if open_until != 0 {
                 // Open: nothing until the deadline; then one trial at a time (half-open).
-                return open_until <= now && !t.state.breaker_trial.load(Ordering::Relaxed);
+                return open_until <= now.get() && !t.state.breaker_trial.load(Ordering::Relaxed);
             }
         }
         true
@@ -189,12 +189,12 @@ impl Upstream {
     /// Picks a target for a request, avoiding `tried`. Returns its index and whether this
     /// request is a circuit breaker's half-open trial (see [`TrialGuard`]).
     pub fn select(&self, hash: Option<u64>, tried: &[usize]) -> Option<(usize, bool)> {
-        let now = now_ms();
+        let now = LazyNow::default();
         let mut lost_races: Vec<usize> = Vec::new();
         for _ in 0..self.targets.len() {
             let i = self.balancer.pick(
                 self.targets.len(),
-                &|i| self.is_available(i, now) && !lost_races.contains(&i),
+                &|i| self.is_available(i, &now) && !lost_races.contains(&i),
                 tried,
                 &|i| self.targets[i].state.in_flight.load(Ordering::Relaxed),
                 &|i| self.targets[i].weight,

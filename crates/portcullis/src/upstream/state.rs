@@ -15,6 +15,25 @@ pub fn now_ms() -> u64 {
     Instant::now().saturating_duration_since(start).as_millis() as u64 + 1
 }
 
+/// [`now_ms`], read at most once, and only when a target's ejection or open breaker asks for
+/// it (most requests find neither).
+#[derive(Debug, Default)]
+pub struct LazyNow(std::cell::Cell<u64>);
+
+impl LazyNow {
+    /// The time, read on first use.
+    pub fn get(&self) -> u64 {
+        match self.0.get() {
+            0 => {
+                let now = now_ms();
+                self.0.set(now);
+                now
+            }
+            now => now,
+        }
+    }
+}
+
 /// Health and failure bookkeeping of one target.
 #[derive(Debug)]
 pub struct TargetState {
@@ -56,8 +75,9 @@ impl Default for TargetState {
 
 impl TargetState {
     /// Whether the active checks and passive ejection allow traffic now.
-    pub fn is_up(&self, now: u64) -> bool {
-        self.healthy.load(Ordering::Relaxed) && self.ejected_until.load(Ordering::Relaxed) <= now
+    pub fn is_up(&self, now: &LazyNow) -> bool {
+        let ejected_until = self.ejected_until.load(Ordering::Relaxed);
+        self.healthy.load(Ordering::Relaxed) && (ejected_until == 0 || ejected_until <= now.get())
     }
 }
 
