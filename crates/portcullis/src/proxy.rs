@@ -458,9 +458,9 @@ async fn forward(
     limit: u64,
     tripped: &AtomicBool,
 ) -> Result<Response<Body>, Deny> {
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
+    let length_field = parts.headers.get(header::CONTENT_LENGTH);
+    let has_length_field = length_field.is_some();
+    let declared = length_field
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     // Declared size over the limit: refuse before reading anything.
@@ -472,8 +472,12 @@ async fn forward(
     let h2_upstream = matches!(up.protocol, Protocol::H2 | Protocol::H2c);
     let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
     // Framing is re-serialised: hyper sets the length from the body (or chunks it).
-    parts.headers.remove(header::CONTENT_LENGTH);
-    let host = parts.headers.get(header::HOST).cloned().or_else(|| {
+    if has_length_field {
+        parts.headers.remove(header::CONTENT_LENGTH);
+    }
+    let host_field = parts.headers.get(header::HOST);
+    let host_in_field = host_field.is_some();
+    let host = host_field.cloned().or_else(|| {
         parts
             .uri
             .authority()
@@ -507,6 +511,8 @@ async fn forward(
     };
     parts.headers.insert(X_REAL_IP, real_ip);
     let host_header = route.upstream_host.clone().or(host);
+    // A `Host` field that stays as the client sent it is not written again.
+    let host_unchanged = route.upstream_host.is_none() && host_in_field;
     // HTTP/2 has no Host header: the host goes upstream as `:authority`, which is the request
     // URI's authority (the per-target h2 clients connect to their target whatever it says).
     let h2_authority = host_header
@@ -515,6 +521,7 @@ async fn forward(
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.parse::<http::uri::Authority>().ok());
     match (&host_header, h2_upstream) {
+        (Some(_), false) if host_unchanged => {}
         (Some(h), false) => {
             parts.headers.insert(header::HOST, h.clone());
         }

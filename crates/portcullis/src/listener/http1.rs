@@ -664,14 +664,6 @@ async fn write_response<I: Io>(
 ) -> Result<bool, ()> {
     let (parts, mut body) = resp.into_parts();
     let status = parts.status;
-    if parts
-        .headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .any(|v| has_token(v.as_bytes(), b"close"))
-    {
-        keep = false;
-    }
     let switching = status == StatusCode::SWITCHING_PROTOCOLS;
     let bodiless = meta.head_request
         || status.is_informational()
@@ -695,6 +687,10 @@ async fn write_response<I: Io>(
     out.extend_from_slice(b"\r\n");
     let mut dated = false;
     for (name, value) in &parts.headers {
+        // `Connection: close` from the handler closes this connection after the answer.
+        if name == header::CONNECTION && has_token(value.as_bytes(), b"close") {
+            keep = false;
+        }
         if name == header::TRANSFER_ENCODING
             || (name == header::CONNECTION && !switching)
             || name.as_str() == "keep-alive"
