@@ -21,6 +21,19 @@ pub struct Part<'a> {
     pub content_type: Option<String>,
     /// The part's bytes.
     pub content: &'a [u8],
+    /// The part's header block as it arrived (lines separated by CRLF).
+    pub head: &'a str,
+}
+
+impl Part<'_> {
+    /// The values of the part's header fields called `name` (without regard to case), with
+    /// the whitespace around them trimmed.
+    pub fn header<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.head.split("\r\n").filter_map(move |line| {
+            let (n, v) = line.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
 }
 
 /// The `boundary` parameter of a multipart `Content-Type` value.
@@ -141,6 +154,7 @@ fn part(raw: &[u8]) -> Result<Part<'_>, String> {
         filename,
         content_type,
         content,
+        head,
     })
 }
 

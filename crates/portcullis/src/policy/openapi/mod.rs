@@ -232,6 +232,9 @@ struct FormField {
     /// `encoding.<name>.contentType` (multipart): the part types allowed, `*` wildcards; empty
     /// when the document does not say.
     content_types: Vec<(String, String)>,
+    /// `encoding.<name>.headers` (multipart): the header fields each part of this property
+    /// carries, each read like a header parameter (its name lower-cased).
+    headers: Vec<Param>,
 }
 
 impl FormField {
@@ -608,7 +611,7 @@ fn compile_body(cx: &Ctx<'_>, b: &Value) -> Result<BodySpec, String> {
                         for (name, p) in props {
                             let kind = kind_of(cx.doc, resolve(cx.doc, p)?);
                             let enc = encoding.and_then(|e| e.get(name));
-                            fields.push(form_field_spec(name, kind, enc, t == "multipart")?);
+                            fields.push(form_field_spec(cx, name, kind, enc, t == "multipart")?);
                         }
                     }
                     let v = validator(cx, sc)?;
@@ -630,10 +633,11 @@ fn compile_body(cx: &Ctx<'_>, b: &Value) -> Result<BodySpec, String> {
 }
 
 /// A form or multipart property with its `encoding` entry (OpenAPI 3.x Encoding Object):
-/// `contentType` (a comma-separated list of media types) for multipart parts; `style` and
-/// `explode`, with the styles of a query parameter, for form fields. The keys that do not apply
-/// to the media type are ignored, as the specification says.
+/// `contentType` (a comma-separated list of media types) and `headers` for multipart parts;
+/// `style` and `explode`, with the styles of a query parameter, for form fields. The keys that
+/// do not apply to the media type are ignored, as the specification says.
 fn form_field_spec(
+    cx: &Ctx<'_>,
     name: &str,
     kind: Kind,
     enc: Option<&Value>,
@@ -644,6 +648,7 @@ fn form_field_spec(
         kind,
         style: None,
         content_types: Vec::new(),
+        headers: Vec::new(),
     };
     let Some(enc) = enc else {
         return Ok(field);
@@ -656,6 +661,25 @@ fn form_field_spec(
                 })?;
                 field.content_types.push(parsed);
             }
+        }
+        // Header objects are parameters without `name` and `in`; `Content-Type` is described
+        // by `contentType` and ignored here, as the specification says.
+        for (header, h) in enc
+            .get("headers")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            if header.eq_ignore_ascii_case("content-type") {
+                continue;
+            }
+            let mut p = resolve(cx.doc, h)?.clone();
+            if let Some(o) = p.as_object_mut() {
+                o.insert("name".into(), Value::String(header.clone()));
+                o.insert("in".into(), Value::String("header".into()));
+            }
+            let p = compile_param(cx, &p).map_err(|e| format!("encoding.{name}.headers: {e}"))?;
+            field.headers.push(p);
         }
     } else {
         let style = enc.get("style").and_then(Value::as_str);
@@ -1045,6 +1069,9 @@ fn multipart_value(req: &Parts, body: &[u8], fields: &[FormField]) -> Result<Val
                 part.name
             ));
         }
+        if let Some(f) = field {
+            part_headers(f, &part)?;
+        }
         let json = super::content::is_json_type(&t, &s);
         let kind = field.map_or(&Kind::String, |f| &f.kind);
         let value = |k: &Kind| match k {
@@ -1060,6 +1087,32 @@ fn multipart_value(req: &Parts, body: &[u8], fields: &[FormField]) -> Result<Val
             .map_err(|()| format!("multipart field {:?} is repeated", part.name))?;
     }
     Ok(Value::Object(out))
+}
+
+/// Checks a part's header fields against its property's `encoding` headers: a required one
+/// present, none given twice, each value valid for its schema. The refusal names the field and
+/// the header, never the value.
+fn part_headers(f: &FormField, part: &super::multipart::Part<'_>) -> Result<(), String> {
+    for h in &f.headers {
+        let mut values = part.header(&h.name);
+        let why = match (values.next(), values.next()) {
+            (None, _) if h.required => "is missing",
+            (None, _) => continue,
+            (Some(_), Some(_)) => "is given twice",
+            (Some(text), None) => match params::text(&h.kind, h.explode, text) {
+                Err(_) => "cannot be read",
+                Ok(value) if h.schema.as_ref().is_some_and(|v| !v.is_valid(&value)) => {
+                    "does not match the API description"
+                }
+                Ok(_) => continue,
+            },
+        };
+        return Err(format!(
+            "multipart field {:?}: header {} {why}",
+            f.name, h.name
+        ));
+    }
+    Ok(())
 }
 
 /// A form field as its property's kind reads it; a kind a field cannot carry (an array in an
@@ -1159,9 +1212,15 @@ paths:
                 prefs: { type: object, properties: { dark: { type: boolean } } }
                 ids: { type: array, items: { type: integer } }
                 note: { type: string }
+                caption: { type: string }
             encoding:
               avatar: { contentType: "image/png, image/jpeg" }
               ids: { contentType: application/json }
+              caption:
+                headers:
+                  X-Lang: { required: true, schema: { type: string, enum: [en, fr] } }
+                  X-Rev: { schema: { type: integer } }
+                  Content-Type: { required: true }
           application/x-www-form-urlencoded:
             schema:
               type: object
@@ -1527,6 +1586,27 @@ paths:
         let note = "Content-Disposition: form-data; name=\"note\"\r\nContent-Type: text/markdown";
         assert_eq!(send(&multipart, parts(&[(note, "*hi*")])), "valid");
         assert!(send(&multipart, parts(&[(ids, "\"x\"")])).starts_with("invalid_body"));
+        // Per-part headers of the encoding map: required, single, typed by their schema. The
+        // `Content-Type` entry is ignored (it is `contentType`'s business).
+        let caption = "Content-Disposition: form-data; name=\"caption\"";
+        for (headers, want) in [
+            ("\r\nX-Lang: fr", "valid"),
+            ("\r\nx-lang:  en \r\nX-Rev: 3", "valid"),
+            ("", "header x-lang is missing"),
+            ("\r\nX-Lang: de", "header x-lang does not match"),
+            (
+                "\r\nX-Lang: en\r\nX-Lang: fr",
+                "header x-lang is given twice",
+            ),
+            (
+                "\r\nX-Lang: en\r\nX-Rev: three",
+                "header x-rev does not match",
+            ),
+        ] {
+            let head = format!("{caption}{headers}");
+            let out = send(&multipart, multipart_body(&[(head, "hello")]));
+            assert!(out.contains(want), "{headers:?}: {out}");
+        }
 
         let form = [("content-type", "application/x-www-form-urlencoded")];
         let f = |body: &'static str| send(&form, Bytes::from_static(body.as_bytes()));
