@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -146,12 +146,14 @@ pub async fn handle(
     let log = arc_swap::Guard::into_inner(log);
     let rec = AccessRecord {
         // When the request started, by the wall clock (read only for a logged request).
-        time: humantime::format_rfc3339_millis(
-            SystemTime::now()
-                .checked_sub(started.elapsed())
-                .unwrap_or_else(SystemTime::now),
-        )
-        .to_string(),
+        time: {
+            let now = SystemTime::now();
+            humantime::format_rfc3339_millis(
+                now.checked_sub(Duration::from_secs_f64(seconds))
+                    .unwrap_or(now),
+            )
+            .to_string()
+        },
         request_id: ctx.request_id().to_owned(),
         client_ip: ctx.client_ip.to_string(),
         listener: ctx.listener.to_string(),
@@ -458,11 +460,12 @@ async fn forward(
     limit: u64,
     tripped: &AtomicBool,
 ) -> Result<Response<Body>, Deny> {
-    let length_field = parts.headers.get(header::CONTENT_LENGTH);
-    let has_length_field = length_field.is_some();
-    let declared = length_field
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    // Framing is re-serialised (the length comes from the body, or it is chunked): the
+    // client's `Content-Length` is taken out here, and read.
+    let declared = parts
+        .headers
+        .remove(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok().and_then(|v| v.parse::<u64>().ok()));
     // Declared size over the limit: refuse before reading anything.
     if declared.is_some_and(|len| len > limit) {
         return Err(Deny::new(Problem::PayloadTooLarge));
@@ -471,10 +474,6 @@ async fn forward(
     let upgrade = client_upgrade.is_some();
     let h2_upstream = matches!(up.protocol, Protocol::H2 | Protocol::H2c);
     let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
-    // Framing is re-serialised: hyper sets the length from the body (or chunks it).
-    if has_length_field {
-        parts.headers.remove(header::CONTENT_LENGTH);
-    }
     let host_field = parts.headers.get(header::HOST);
     let host_in_field = host_field.is_some();
     let host = host_field.cloned().or_else(|| {
@@ -539,7 +538,7 @@ async fn forward(
     let pq = match parts.uri.path_and_query() {
         // The usual case, a path that neither normalisation nor a rewrite changed: the
         // client's target goes on as it is, without a copy or a second check of its bytes.
-        Some(pq) if new_path == pq.path() => pq.clone(),
+        Some(pq) if new_path == pq.path() && pq.as_str().starts_with(['/', '*']) => pq.clone(),
         _ => {
             let query = parts.uri.query();
             let mut text = String::with_capacity(new_path.len() + 1 + query.map_or(0, str::len));
@@ -632,7 +631,8 @@ async fn forward(
     } else {
         1
     };
-    // The budget is read only to allow a retry, so only routes that may retry count.
+    // The budget is read only to allow a retry, so it counts requests only on upstreams that
+    // retry.
     if up.retry.is_some() {
         up.budget.record_request();
     }

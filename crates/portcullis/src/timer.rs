@@ -10,8 +10,15 @@
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
+
+/// `t + d`, or a day after `t` when a configured duration is too large to add.
+pub fn deadline(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .unwrap_or_else(|| t + Duration::from_secs(86_400))
+}
 
 /// One reusable deadline; see the module documentation.
 #[derive(Debug)]
@@ -30,12 +37,8 @@ impl LazyTimer {
 
     /// Completes `limit` after it is first polled. As the losing branch of a biased
     /// `select!` whose operation is ready at once (most writes), it never reads the clock.
-    pub async fn after(&mut self, limit: std::time::Duration) {
-        let now = Instant::now();
-        let deadline = now
-            .checked_add(limit)
-            .unwrap_or_else(|| now + std::time::Duration::from_secs(86_400));
-        self.until(deadline).await;
+    pub async fn after(&mut self, limit: Duration) {
+        self.until(deadline(Instant::now(), limit)).await;
     }
 
     /// Ready at `deadline` (not before), for code that polls by hand (a body read from the

@@ -75,6 +75,10 @@ fn reports_semantic_errors_with_paths_and_lines() {
             "routes[0].request_headers: x-portcullis-consumer is reserved",
         ),
         (
+            "routes:\n  - { name: r, auth: none, direct: {}, request_headers: { add: { Host: b.example } } }\n",
+            "routes[0].request_headers: host is set by the gateway",
+        ),
+        (
             "routes:\n  - { name: r, auth: none, direct: {}, deprecation: { since: yesterday } }\n",
             "routes[0].deprecation.since: not an RFC 3339 time",
         ),

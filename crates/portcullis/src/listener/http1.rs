@@ -59,7 +59,7 @@ use crate::policy::headers::has_token;
 use crate::policy::validate::content_length;
 use crate::reply::{Problem, problem};
 use crate::server::Shared;
-use crate::timer::LazyTimer as Timer;
+use crate::timer::{LazyTimer as Timer, deadline};
 use crate::upstream::h1::{Decoder, Framing, Step, TRUNCATED, push_field};
 use crate::upstream::state::lock;
 
@@ -102,7 +102,7 @@ pub(super) async fn serve<I: Io>(
         io,
         buf: BytesMut::with_capacity(READ_CHUNK),
     };
-    let mut timer = Timer::new(after(accepted, limits.header_read_timeout));
+    let mut timer = Timer::new(deadline(accepted, limits.header_read_timeout));
     let mut shutdown = shared.shutdown.subscribe();
     let mut out = Vec::with_capacity(1024);
     let mut first = true;
@@ -274,12 +274,6 @@ pub(super) async fn serve<I: Io>(
     }
 }
 
-/// `t + d`, or a day after `t` when a configured duration is too large to add.
-fn after(t: Instant, d: Duration) -> Instant {
-    t.checked_add(d)
-        .unwrap_or_else(|| t + Duration::from_secs(86_400))
-}
-
 /// Runs `handler` while watching the client's connection: if the client closes it (or it
 /// fails) before the answer, the handler is dropped and `None` returned. Bytes that arrive
 /// meanwhile (pipelined requests) are kept, up to about `cap`, after which the connection is
@@ -374,8 +368,8 @@ async fn next_head<I: Io>(
         }
         let idle = started.is_none();
         let deadline = match started {
-            Some(t) => after(t, limits.header_read_timeout),
-            None => after(idle_since, limits.idle_timeout),
+            Some(t) => deadline(t, limits.header_read_timeout),
+            None => deadline(idle_since, limits.idle_timeout),
         };
         if idle && *shutdown.borrow() {
             return Next::End;
@@ -854,7 +848,7 @@ async fn drain<I: Io>(
     timer: &mut Timer,
     limit: Duration,
 ) -> bool {
-    let deadline = after(Instant::now(), limit);
+    let deadline = deadline(Instant::now(), limit);
     let mut total = 0usize;
     loop {
         loop {
@@ -960,7 +954,7 @@ impl<I> Lent<I> {
     /// time and after progress. `true`: the client has been silent for the whole limit.
     fn stalled(&mut self, cx: &mut Context<'_>) -> bool {
         if self.progressed || self.stall.is_none() {
-            self.stall_at = after(Instant::now(), self.stall_limit);
+            self.stall_at = deadline(Instant::now(), self.stall_limit);
         }
         self.progressed = false;
         let at = self.stall_at;

@@ -21,18 +21,18 @@ pub struct Part<'a> {
     pub content_type: Option<String>,
     /// The part's bytes.
     pub content: &'a [u8],
-    /// The part's header block as it arrived (lines separated by CRLF).
-    pub head: &'a str,
+    /// The part's header fields in order: name as sent, value with the whitespace around it
+    /// trimmed.
+    pub headers: Vec<(&'a str, &'a str)>,
 }
 
 impl Part<'_> {
-    /// The values of the part's header fields called `name` (without regard to case), with
-    /// the whitespace around them trimmed.
+    /// The values of the part's header fields called `name` (without regard to case).
     pub fn header<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
-        self.head.split("\r\n").filter_map(move |line| {
-            let (n, v) = line.split_once(':')?;
-            n.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
     }
 }
 
@@ -94,6 +94,7 @@ fn part(raw: &[u8]) -> Result<Part<'_>, String> {
     let head = std::str::from_utf8(head).map_err(|_| "multipart part header is not UTF-8")?;
     let mut disposition = None;
     let mut content_type = None;
+    let mut headers = Vec::new();
     for line in head.split("\r\n").filter(|l| !l.is_empty()) {
         if line.contains('\n') || line.contains('\r') {
             return Err("multipart part header with a bare line break".into());
@@ -104,6 +105,7 @@ fn part(raw: &[u8]) -> Result<Part<'_>, String> {
         if name.ends_with([' ', '\t']) {
             return Err("multipart part header with whitespace before the colon".into());
         }
+        headers.push((name, value.trim()));
         if name.eq_ignore_ascii_case("content-disposition") {
             if disposition.replace(value.trim()).is_some() {
                 return Err("multipart part with two Content-Disposition headers".into());
@@ -154,7 +156,7 @@ fn part(raw: &[u8]) -> Result<Part<'_>, String> {
         filename,
         content_type,
         content,
-        head,
+        headers,
     })
 }
 

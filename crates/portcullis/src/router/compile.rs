@@ -471,6 +471,12 @@ fn compile_route(
                     format!("{n} is reserved for identity headers set by the gateway"),
                 );
             }
+            if n == http::header::HOST {
+                errs.push(
+                    format!("{at}.request_headers"),
+                    "host is set by the gateway: use `upstream_host` to send another",
+                );
+            }
         }
     }
     if let Some(e) = req_edits.filter(|e| !e.is_empty()) {

@@ -77,7 +77,20 @@ impl TargetState {
     /// Whether the active checks and passive ejection allow traffic now.
     pub fn is_up(&self, now: &LazyNow) -> bool {
         let ejected_until = self.ejected_until.load(Ordering::Relaxed);
-        self.healthy.load(Ordering::Relaxed) && (ejected_until == 0 || ejected_until <= now.get())
+        if ejected_until != 0 {
+            if ejected_until > now.get() {
+                return false;
+            }
+            // Over: cleared, so later requests need not read the clock for it. A newer
+            // ejection stored meanwhile is left alone.
+            let _ = self.ejected_until.compare_exchange(
+                ejected_until,
+                0,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+        self.healthy.load(Ordering::Relaxed)
     }
 }
 

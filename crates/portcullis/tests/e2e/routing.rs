@@ -34,6 +34,10 @@ routes:
     auth: none
     match: { path: /api/special }
     direct: { body: exact-path }
+  - name: root
+    auth: none
+    match: { path: / }
+    upstream: backend
   - name: template
     auth: none
     match: { path_template: "/users/{id}/orders/{order}" }
@@ -215,6 +219,15 @@ async fn normalises_paths_before_routing() {
     .await;
     let text = String::from_utf8_lossy(&out);
     assert!(text.contains("\"uri\":\"/a/c\""), "{text}");
+    // An absolute-form target without a path goes upstream in origin form, with its query.
+    let out = crate::support::raw(
+        gw.port,
+        b"GET http://x?q=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        std::time::Duration::from_secs(5),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("\"uri\":\"/?q=1\""), "{text}");
     // Encoded slash is refused.
     let (st, _) = get(&c, &gw.url("/svc/a%2fb")).await;
     assert_eq!(st, 400);

@@ -96,8 +96,11 @@ impl Seg {
         let mut last_was_param = false;
         while !rest.is_empty() {
             match rest.find(['{', '}']) {
-                Some(0) => {
-                    let close = rest.find('}').filter(|&c| !rest[1..c].contains('{'));
+                Some(0) if rest.starts_with('{') => {
+                    let close = rest[1..]
+                        .find('}')
+                        .map(|c| c + 1)
+                        .filter(|&c| !rest[1..c].contains('{'));
                     let Some(close) = close.filter(|&c| c > 1) else {
                         return Err(format!(
                             "segment {seg:?}: braces must enclose a parameter name, as in `{{id}}`"
@@ -109,7 +112,8 @@ impl Seg {
                         ));
                     }
                     names.push(rest[1..close].to_owned());
-                    pattern.push_str("(.+?)");
+                    // `(?s)`: a parameter binds any character, as a whole-segment one does.
+                    pattern.push_str("((?s).+?)");
                     rest = &rest[close + 1..];
                     last_was_param = true;
                 }
@@ -129,7 +133,7 @@ impl Seg {
                 }
             }
         }
-        if names.len() == 1 && pattern == "^(.+?)" {
+        if names.len() == 1 && pattern == "^((?s).+?)" {
             return Ok(Seg::Param(names.swap_remove(0)));
         }
         pattern.push('$');
@@ -416,6 +420,24 @@ fn compile_path(
             return None;
         }
     };
+    let mut names: Vec<&str> = Vec::new();
+    for seg in &segs {
+        let in_seg: &[String] = match seg {
+            Seg::Lit(_) => &[],
+            Seg::Param(n) => std::slice::from_ref(n),
+            Seg::Mixed(_, ns) => ns,
+        };
+        for n in in_seg {
+            if names.contains(&n.as_str()) {
+                errs.push(
+                    at.to_owned(),
+                    format!("path parameter {n:?} appears twice in the template"),
+                );
+                return None;
+            }
+            names.push(n);
+        }
+    }
     let shared = item.get("parameters").and_then(Value::as_array);
     let mut ops = Vec::new();
     for (name, method) in [
@@ -817,17 +839,13 @@ impl Api {
                     .map(|(_, raw)| params::path(&p.name, &p.kind, p.style, p.explode, raw))
                     .transpose(),
                 Place::Query => params::query(&p.name, &p.kind, p.style, p.explode, &query),
-                Place::Header => {
-                    let mut all = req.headers.get_all(p.name.as_str()).iter();
-                    match (all.next(), all.next()) {
-                        (None, _) => Ok(None),
-                        (Some(_), Some(_)) => Err(params::REPEATED),
-                        (Some(v), None) => match v.to_str() {
-                            Ok(t) => params::text(&p.kind, p.explode, t).map(Some),
-                            Err(_) => Err(params::STYLE),
-                        },
-                    }
-                }
+                Place::Header => header_value(
+                    p,
+                    req.headers
+                        .get_all(p.name.as_str())
+                        .iter()
+                        .map(|v| v.to_str().ok()),
+                ),
                 Place::Cookie => req
                     .headers
                     .get_all(http::header::COOKIE)
@@ -839,21 +857,7 @@ impl Api {
                     .map(|(_, v)| params::text(&p.kind, p.explode, v))
                     .transpose(),
             };
-            match value {
-                Err(keyword) => errors.push((at, keyword.into())),
-                Ok(None) if p.required => errors.push((at, "required".into())),
-                Ok(None) => {}
-                Ok(Some(value)) => {
-                    if let Some(v) = &p.schema {
-                        for e in v.iter_errors(&value).take(MAX_LISTED) {
-                            errors.push((
-                                format!("{at}{}", e.instance_path().as_str()),
-                                e.kind().keyword().to_owned(),
-                            ));
-                        }
-                    }
-                }
-            }
+            param_violations(p, &at, value, &mut errors);
             if errors.len() >= MAX_LISTED {
                 break;
             }
@@ -1089,28 +1093,61 @@ fn multipart_value(req: &Parts, body: &[u8], fields: &[FormField]) -> Result<Val
     Ok(Value::Object(out))
 }
 
-/// Checks a part's header fields against its property's `encoding` headers: a required one
-/// present, none given twice, each value valid for its schema. The refusal names the field and
-/// the header, never the value.
-fn part_headers(f: &FormField, part: &super::multipart::Part<'_>) -> Result<(), String> {
-    for h in &f.headers {
-        let mut values = part.header(&h.name);
-        let why = match (values.next(), values.next()) {
-            (None, _) if h.required => "is missing",
-            (None, _) => continue,
-            (Some(_), Some(_)) => "is given twice",
-            (Some(text), None) => match params::text(&h.kind, h.explode, text) {
-                Err(_) => "cannot be read",
-                Ok(value) if h.schema.as_ref().is_some_and(|v| !v.is_valid(&value)) => {
-                    "does not match the API description"
+/// A header parameter's value: absent, given more than once (`repeated`), not text
+/// (`style`), or its text read by the parameter's kind. `values` are the field's values, `None`
+/// for one that is not visible ASCII.
+fn header_value<'a>(
+    p: &Param,
+    mut values: impl Iterator<Item = Option<&'a str>>,
+) -> Result<Option<Value>, &'static str> {
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(_), Some(_)) => Err(params::REPEATED),
+        (Some(Some(t)), None) => params::text(&p.kind, p.explode, t).map(Some),
+        (Some(None), None) => Err(params::STYLE),
+    }
+}
+
+/// Adds to `errors` what is wrong with parameter `p`'s value: the keyword that stopped it from
+/// being read, `required` when it is absent and must be there, or its schema's violations, each
+/// with its pointer under `at`.
+fn param_violations(
+    p: &Param,
+    at: &str,
+    value: Result<Option<Value>, &'static str>,
+    errors: &mut Vec<(String, String)>,
+) {
+    match value {
+        Err(keyword) => errors.push((at.to_owned(), keyword.into())),
+        Ok(None) if p.required => errors.push((at.to_owned(), "required".into())),
+        Ok(None) => {}
+        Ok(Some(value)) => {
+            if let Some(v) = &p.schema {
+                for e in v.iter_errors(&value).take(MAX_LISTED) {
+                    errors.push((
+                        format!("{at}{}", e.instance_path().as_str()),
+                        e.kind().keyword().to_owned(),
+                    ));
                 }
-                Ok(_) => continue,
-            },
-        };
-        return Err(format!(
-            "multipart field {:?}: header {} {why}",
-            f.name, h.name
-        ));
+            }
+        }
+    }
+}
+
+/// Checks a part's header fields against its property's `encoding` headers, as header
+/// parameters are checked. The refusal names the field, the header and the failed keyword,
+/// never the value.
+fn part_headers(f: &FormField, part: &super::multipart::Part<'_>) -> Result<(), String> {
+    let mut errors = Vec::new();
+    for h in &f.headers {
+        let value = header_value(h, part.header(&h.name).map(Some));
+        param_violations(h, &h.name, value, &mut errors);
+        if let Some((at, keyword)) = errors.first() {
+            return Err(format!(
+                "multipart field {:?}: header {at} fails `{keyword}`",
+                f.name
+            ));
+        }
     }
     Ok(())
 }
@@ -1387,7 +1424,7 @@ paths:
             o("/v4/items").1,
             vec![("path/major".into(), "maximum".into())]
         );
-        let doc = "openapi: 3.0.3\npaths:\n  /x:\n    get:\n      parameters:\n        - { name: Authorization, in: header, required: true, schema: { type: string } }\n        - { name: Accept, in: header, required: true, schema: { type: string } }\n";
+        let doc = "openapi: 3.0.3\npaths:\n  /x:\n    get:\n      parameters:\n        - { name: Authorization, in: header, required: true, schema: { type: string } }\n        - { name: Accept, in: header, required: true, schema: { type: string } }\n        - { name: Content-Type, in: header, required: true, schema: { type: string } }\n";
         let ignored = compiled(doc, None).expect("api");
         assert_eq!(
             outcome(check(&ignored, &req("GET", "/x", &[]), BodyView::Absent)).0,
@@ -1400,6 +1437,11 @@ paths:
             ("/files/{a.json", "braces must enclose"),
             ("/files/a}.json", "braces must enclose"),
             ("/files/{a{b}}", "braces must enclose"),
+            ("/files/}", "braces must enclose"),
+            ("/files/{a}}", "braces must enclose"),
+            ("/files/}{a}", "braces must enclose"),
+            ("/files/{a}-{a}", "appears twice"),
+            ("/files/{a}/x/{a}.json", "appears twice"),
         ] {
             let doc = format!("openapi: 3.1.0\npaths:\n  {template}:\n    get: {{}}\n");
             let errs = compiled(&doc, None).expect_err(template);
@@ -1592,15 +1634,15 @@ paths:
         for (headers, want) in [
             ("\r\nX-Lang: fr", "valid"),
             ("\r\nx-lang:  en \r\nX-Rev: 3", "valid"),
-            ("", "header x-lang is missing"),
-            ("\r\nX-Lang: de", "header x-lang does not match"),
+            ("", "header x-lang fails `required`"),
+            ("\r\nX-Lang: de", "header x-lang fails `enum`"),
             (
                 "\r\nX-Lang: en\r\nX-Lang: fr",
-                "header x-lang is given twice",
+                "header x-lang fails `repeated`",
             ),
             (
                 "\r\nX-Lang: en\r\nX-Rev: three",
-                "header x-rev does not match",
+                "header x-rev fails `type`",
             ),
         ] {
             let head = format!("{caption}{headers}");
