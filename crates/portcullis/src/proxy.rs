@@ -210,6 +210,7 @@ pub(crate) fn record_refused_head(
     outcome: &'static str,
 ) {
     shared.metrics.request("-", status, 0.0);
+    shared.metrics.decisions(&[("validate", outcome)]);
     SecurityEvent::input_refused("validate", outcome).emit_for(
         None,
         conn.peer.ip(),
@@ -319,6 +320,13 @@ async fn process(
             return deny(ctx, Deny::new(Problem::RouteNotFound));
         }
     };
+    // An OpenAPI operation with settings of its own runs with its route.
+    let operation = route
+        .operations
+        .as_ref()
+        .and_then(|o| o.route_for(req.method(), &path))
+        .cloned();
+    let route = operation.unwrap_or(route);
     ctx.route = Some(route.name.clone());
 
     let (mut parts, incoming) = req.into_parts();

@@ -295,11 +295,17 @@ impl Shared {
 
 /// Forgets traffic state the config `snap` no longer uses.
 fn retain_state(registry: &Registry, snap: &Snapshot) {
+    // In-flight counts are kept by route name, or `<route>/<operation>` for an OpenAPI
+    // operation with a concurrency limit of its own.
     let routes: Vec<String> = snap
         .router
-        .routes()
-        .iter()
-        .map(|r| r.name.to_string())
+        .all_routes()
+        .flat_map(|r| {
+            std::iter::once(r.name.to_string()).chain(r.chain.iter().filter_map(|s| match s {
+                crate::policy::Stage::Concurrency(c) => Some(c.label.clone()),
+                _ => None,
+            }))
+        })
         .collect();
     let rules: Vec<String> = snap.bans.iter().map(|b| b.name.clone()).collect();
     let live: Vec<_> = snap.state_redis.iter().cloned().collect();

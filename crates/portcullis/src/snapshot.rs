@@ -69,7 +69,7 @@ impl Snapshot {
                 out.extend(f.files.iter().cloned());
             }
         }
-        for r in self.router.routes() {
+        for r in self.router.all_routes() {
             for s in &r.chain {
                 if let crate::policy::Stage::IpFilter(f) = s {
                     out.extend(f.files.iter().cloned());

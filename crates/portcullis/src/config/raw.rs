@@ -11,7 +11,7 @@ use super::expand::ExpandedString as Str;
 use super::units::{ByteSize, HumanDuration};
 
 /// The whole configuration file.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     /// Listeners that accept client traffic. At least one is required.
@@ -68,7 +68,7 @@ pub struct RawConfig {
 }
 
 /// Shared state settings.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateConfig {
     /// Default store of limits, quotas and bans: `memory` (this process) or `redis`.
@@ -86,7 +86,7 @@ pub struct StateConfig {
 }
 
 /// A Redis server.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedisConfig {
     /// `redis://[user:password@]host:port[/db]`, `rediss://` for TLS. Put the password in
@@ -104,7 +104,7 @@ pub struct RedisConfig {
 }
 
 /// One automatic-ban rule.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AutoBanConfig {
     /// Name (letters, digits, `-`, `_`), in metrics, logs and store keys.
@@ -134,7 +134,7 @@ pub struct AutoBanConfig {
 }
 
 /// One listening socket.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListenerConfig {
     /// Unique name, used in logs, metrics and `routes[].listeners`.
@@ -167,7 +167,7 @@ pub struct ListenerConfig {
 }
 
 /// Limits enforced at the listener, before any route is chosen.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListenerLimits {
     /// Concurrent connections; further connections are closed at accept. Default 10000.
@@ -189,7 +189,7 @@ pub struct ListenerLimits {
 }
 
 /// TLS termination on a listener.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsListenerConfig {
     /// Certificates; the one whose names match the client's SNI is used, the first one when
@@ -207,7 +207,7 @@ pub struct TlsListenerConfig {
 }
 
 /// One certificate chain and its key, in PEM.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateConfig {
     /// PEM file with the certificate chain, leaf first. Relative to the config file.
@@ -221,7 +221,7 @@ pub struct CertificateConfig {
 }
 
 /// Client-certificate verification.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientAuthConfig {
     /// PEM bundle of CAs that may issue client certificates.
@@ -284,7 +284,7 @@ pub enum CrlExpiry {
 }
 
 /// HTTP Strict Transport Security.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HstsConfig {
     /// `max-age`. Default 365 days.
@@ -299,7 +299,7 @@ pub struct HstsConfig {
 }
 
 /// The admin listener.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
     /// Address to bind. Default `127.0.0.1:9901`. Anything but loopback is a posture warning.
@@ -307,7 +307,7 @@ pub struct AdminConfig {
 }
 
 /// Access log.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessLogConfig {
     /// Turn the access log off. Default false.
@@ -328,7 +328,7 @@ pub struct AccessLogConfig {
 }
 
 /// Hot reload.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReloadConfig {
     /// Watch the config file and reload when it changes. Default true (SIGHUP always works).
@@ -338,7 +338,7 @@ pub struct ReloadConfig {
 }
 
 /// A named pool of upstream targets.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
     /// Targets as `host:port`.
@@ -374,7 +374,7 @@ pub struct UpstreamConfig {
 }
 
 /// One upstream target.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, untagged)]
 pub enum TargetConfig {
     /// Just `host:port`, weight 1.
@@ -390,7 +390,7 @@ pub enum TargetConfig {
 }
 
 /// Load-balancing policy.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum BalanceConfig {
     /// Smooth weighted round robin.
@@ -402,7 +402,7 @@ pub enum BalanceConfig {
 }
 
 /// What a consistent hash is computed over; falls back to the client IP when missing.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum HashKeyConfig {
     /// A request header's value.
@@ -414,7 +414,7 @@ pub enum HashKeyConfig {
 }
 
 /// TLS to upstream targets.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamTlsConfig {
     /// PEM bundle of CAs that may sign the targets' certificates. Required: targets are verified
@@ -429,7 +429,7 @@ pub struct UpstreamTlsConfig {
 }
 
 /// Upstream timeouts.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamTimeouts {
     /// TCP connect. Default 5s. (The TLS handshake counts against `request`.)
@@ -441,7 +441,7 @@ pub struct UpstreamTimeouts {
 }
 
 /// Active HTTP health checks.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheckConfig {
     /// Path to GET. Default `/healthz`.
@@ -460,7 +460,7 @@ pub struct HealthCheckConfig {
 }
 
 /// Passive ejection: targets failing live traffic are taken out for a while.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PassiveConfig {
     /// Consecutive connect errors or 5xx answers that eject a target. Default 3.
@@ -470,7 +470,7 @@ pub struct PassiveConfig {
 }
 
 /// Retries.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetryConfig {
     /// Extra attempts after the first (each on another target where possible). Default 2.
@@ -490,7 +490,7 @@ pub struct RetryConfig {
 }
 
 /// Circuit breaker per target.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CircuitBreakerConfig {
     /// Consecutive failures that open the circuit. Default 5.
@@ -502,7 +502,7 @@ pub struct CircuitBreakerConfig {
 }
 
 /// A route: what it matches and what it does.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     /// Unique name, used in logs and metrics.
@@ -592,7 +592,7 @@ pub struct RouteConfig {
 
 /// IP allow and deny lists. A deny entry always wins; with any allow entry, only listed
 /// addresses pass.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IpFilterConfig {
     /// Networks (CIDR) or addresses allowed.
@@ -610,7 +610,7 @@ pub struct IpFilterConfig {
 }
 
 /// One rate limit of a route.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitConfig {
     /// Name in the `RateLimit` headers (letters, digits, `-`, `_`). Default `limit<N>` by
@@ -645,7 +645,7 @@ pub struct RateLimitConfig {
 }
 
 /// A quota: requests per calendar day or month (UTC).
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuotaConfig {
     /// Name in the `RateLimit` headers. Default `quota<N>`.
@@ -667,7 +667,7 @@ pub struct QuotaConfig {
 }
 
 /// In-flight request limits (held until the response body is sent).
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConcurrencyConfig {
     /// Requests in flight on the route at most (on this gateway).
@@ -682,7 +682,7 @@ pub struct ConcurrencyConfig {
 }
 
 /// Authentication on a route: `none` (public, written explicitly) or the methods it accepts.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum AuthConfig {
     /// `none`: the route is public.
@@ -692,7 +692,7 @@ pub enum AuthConfig {
 }
 
 /// The one keyword form of `auth`.
-#[derive(Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthKeyword {
     /// No authentication: the route is public.
@@ -700,7 +700,7 @@ pub enum AuthKeyword {
 }
 
 /// Authentication methods of a route, tried in order; the first credential present decides.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthMethodsConfig {
     /// Methods in order: `api_key`, `jwt`, `introspection`, `mtls`, `basic`.
@@ -731,7 +731,7 @@ pub struct AuthMethodsConfig {
 }
 
 /// Where a route reads API keys from; several may be given, checked in this order.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeySourceConfig {
     /// Header name. Default `x-api-key` when nothing else is given.
@@ -746,7 +746,7 @@ pub struct ApiKeySourceConfig {
 }
 
 /// JWT settings of one route.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JwtRouteConfig {
     /// Issuers (names under `identity.jwt`) whose tokens the route accepts. Default: all.
@@ -758,7 +758,7 @@ pub struct JwtRouteConfig {
 }
 
 /// Who may use a route once authenticated. Required on every route that authenticates.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeConfig {
     /// Consumers holding any of these roles are allowed (every method).
@@ -780,7 +780,7 @@ pub struct AuthorizeConfig {
 }
 
 /// Roles admitted for some methods.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeRuleConfig {
     /// Any of these roles.
@@ -791,7 +791,7 @@ pub struct AuthorizeRuleConfig {
 }
 
 /// A condition on one claim: exactly one of `equals`, `one_of`, `contains`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimConditionConfig {
     /// Claim path, dot-separated (`tenant`, `org.plan`).
@@ -808,7 +808,7 @@ pub struct ClaimConditionConfig {
 }
 
 /// What one role may do.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleConfig {
     /// Grants.
@@ -816,7 +816,7 @@ pub struct RoleConfig {
 }
 
 /// A permission: methods on routes and route groups.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantConfig {
     /// Route names.
@@ -831,7 +831,7 @@ pub struct GrantConfig {
 }
 
 /// Identity settings.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityConfig {
     /// Secret key (at least 32 bytes) for the HMAC-SHA-256 of API keys. Required when any
@@ -848,7 +848,7 @@ pub struct IdentityConfig {
 }
 
 /// One introspection endpoint.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntrospectionConfig {
     /// Endpoint URL (https://).
@@ -896,7 +896,7 @@ pub struct IntrospectionConfig {
 /// One JWT issuer: who signs, for whom, and with which keys. Every key is bound to exactly one
 /// algorithm; `none` is never accepted, and the token header's `jku`, `x5u`, `jwk` and `x5c`
 /// are never used to find a key.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JwtIssuerConfig {
     /// The exact `iss` value tokens must carry.
@@ -940,7 +940,7 @@ pub struct JwtIssuerConfig {
 }
 
 /// A key given in the config. Exactly one of `pem`, `pem_file`, `secret`, `secret_file`, `jwk`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JwtKeyConfig {
     /// Key id matched against the token's `kid`. Tokens without `kid` try every key of their
@@ -968,7 +968,7 @@ pub struct JwtKeyConfig {
 }
 
 /// Where a JWKS comes from: exactly one of `url` and `file`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JwksConfig {
     /// HTTPS URL of the key set. Fetched at start (`/readyz` waits for it), refreshed on a
@@ -997,7 +997,7 @@ pub struct JwksConfig {
 }
 
 /// A consumer.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumerConfig {
     /// Unique name (sent upstream as `x-portcullis-consumer`).
@@ -1030,7 +1030,7 @@ pub struct ConsumerConfig {
 }
 
 /// One token subject mapped to a consumer.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenSubjectConfig {
     /// A name under `identity.jwt` or `identity.introspection`.
@@ -1040,7 +1040,7 @@ pub struct TokenSubjectConfig {
 }
 
 /// A consumer's basic-auth credential.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BasicAuthConfig {
     /// Username (unique across consumers).
@@ -1050,7 +1050,7 @@ pub struct BasicAuthConfig {
 }
 
 /// One way to recognise a consumer's client certificate; exactly one field is given.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MtlsIdentityConfig {
     /// Exact subject, written exactly as the access log's `client_cert` field shows it (the
@@ -1069,7 +1069,7 @@ pub struct MtlsIdentityConfig {
 }
 
 /// A stored API key.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyConfig {
     /// The first 12 characters of the key (not secret; used for lookup).
@@ -1088,7 +1088,7 @@ pub struct ApiKeyConfig {
 }
 
 /// Request predicates; all given ones must hold.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchConfig {
     /// Host names (`api.example.com`, `*.example.com`); the port is ignored. Default: any.
@@ -1119,7 +1119,7 @@ pub struct MatchConfig {
 }
 
 /// A header or query predicate.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValueMatchConfig {
     /// Header or parameter name.
@@ -1136,7 +1136,7 @@ pub struct ValueMatchConfig {
 }
 
 /// API version selection.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiVersionConfig {
     /// The version, such as `v2` or `2024-05-01`.
@@ -1151,7 +1151,7 @@ pub struct ApiVersionConfig {
 }
 
 /// Header edits.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderEditsConfig {
     /// Set (replace) these headers.
@@ -1166,7 +1166,7 @@ pub struct HeaderEditsConfig {
 }
 
 /// A direct answer.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectConfig {
     /// Status code. Default 200.
@@ -1184,7 +1184,7 @@ pub struct DirectConfig {
 }
 
 /// A redirect.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedirectConfig {
     /// Target URL or path.
@@ -1198,7 +1198,7 @@ pub struct RedirectConfig {
 }
 
 /// Deprecation headers (RFC 9745 `Deprecation`, RFC 8594 `Sunset`).
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeprecationConfig {
     /// When the route was deprecated, RFC 3339 (`2026-01-01T00:00:00Z`).
@@ -1212,7 +1212,7 @@ pub struct DeprecationConfig {
 }
 
 /// A retired route.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetiredConfig {
     /// URL of the successor.
@@ -1221,7 +1221,7 @@ pub struct RetiredConfig {
 }
 
 /// Content rules of a route (415 for a refused media type, 400 for a broken limit).
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContentConfig {
     /// Media types a request body may have: `application/json`, `multipart/form-data`,
@@ -1241,7 +1241,7 @@ pub struct ContentConfig {
 }
 
 /// Limits on the shape of a JSON body.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JsonLimitsConfig {
     /// Deepest nesting of objects and arrays. Default 32.
@@ -1256,7 +1256,7 @@ pub struct JsonLimitsConfig {
 }
 
 /// JSON Schema validation of the request body.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SchemaConfig {
     /// Schema file (JSON or YAML), relative to the config file. Exactly one of `file` and
@@ -1277,7 +1277,7 @@ pub struct SchemaConfig {
 }
 
 /// The WAF on a route.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WafConfig {
     /// `block` (default): refuse with 403 when the anomaly score reaches the threshold.
@@ -1314,7 +1314,7 @@ pub enum WafModeConfig {
 }
 
 /// Rules switched off by a WAF exclusion.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WafExclusionConfig {
     /// Rule ids (`portcullis waf-rules` lists them).
@@ -1332,7 +1332,7 @@ pub struct WafExclusionConfig {
 }
 
 /// WAF inspection budgets.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WafLimitsConfig {
     /// Most inputs (names and values) inspected per request. Default 1024.
@@ -1350,7 +1350,7 @@ pub struct WafLimitsConfig {
 }
 
 /// How much of a body the inspecting stages read.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BodyInspectionConfig {
     /// Most body bytes read into memory for inspection. Default 1MiB.
@@ -1373,7 +1373,7 @@ pub enum LargerBodyConfig {
 }
 
 /// A route group validated against an OpenAPI document (positive security model).
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenApiConfig {
     /// The document (YAML or JSON, OpenAPI 3.0.x or 3.1.x), relative to the config file.
@@ -1387,4 +1387,92 @@ pub struct OpenApiConfig {
     /// unknown method. Default true; false only checks the operations it knows.
     #[serde(default)]
     pub reject_unknown: Option<bool>,
+    /// Settings of single operations, keyed by `operationId` or `METHOD /path` as the
+    /// document writes it (`POST /orders/{id}`). A listed operation runs with the route's
+    /// settings and these in place of them; a field given here replaces the route's whole
+    /// value. Logs and metrics keep the route's name (the access log's `operation` tells the
+    /// operations apart); limits, quotas and concurrency given here count apart from the
+    /// route's, those left out share the route's counters.
+    #[serde(default)]
+    pub operations: BTreeMap<String, OperationConfig>,
+}
+
+/// What one OpenAPI operation sets differently from its route. Every field replaces the
+/// route's field of the same name; one left out is the route's.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperationConfig {
+    /// Authentication of this operation (`none` for a public one).
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+    /// Who may call this operation.
+    #[serde(default)]
+    pub authorize: Option<AuthorizeConfig>,
+    /// Rate limits of this operation, counted apart from the route's; `[]` for none.
+    #[serde(default)]
+    pub rate_limits: Option<Vec<RateLimitConfig>>,
+    /// Quotas of this operation, counted apart from the route's; `[]` for none.
+    #[serde(default)]
+    pub quotas: Option<Vec<QuotaConfig>>,
+    /// In-flight limits of this operation, counted apart from the route's.
+    #[serde(default)]
+    pub concurrency: Option<ConcurrencyConfig>,
+    /// Client IP allow and deny lists of this operation.
+    #[serde(default)]
+    pub ip_filter: Option<IpFilterConfig>,
+    /// Header edits on the request sent upstream.
+    #[serde(default)]
+    pub request_headers: Option<HeaderEditsConfig>,
+    /// Header edits on the response sent to the client.
+    #[serde(default)]
+    pub response_headers: Option<HeaderEditsConfig>,
+    /// Body size limit of this operation.
+    #[serde(default)]
+    pub max_body_bytes: Option<ByteSize>,
+    /// Mark the operation deprecated (`Deprecation`, `Sunset`, `Link`).
+    #[serde(default)]
+    pub deprecation: Option<DeprecationConfig>,
+    /// Mark the operation retired: 410 with a `Link` to the successor.
+    #[serde(default)]
+    pub retired: Option<RetiredConfig>,
+    /// Content rules of this operation.
+    #[serde(default)]
+    pub content: Option<ContentConfig>,
+    /// The WAF settings of this operation.
+    #[serde(default)]
+    pub waf: Option<WafConfig>,
+    /// How much of this operation's request body is read for inspection.
+    #[serde(default)]
+    pub body_inspection: Option<BodyInspectionConfig>,
+    /// Per-try timeout of this operation.
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+}
+
+impl RouteConfig {
+    /// The route an operation runs with: this one with `op`'s fields in place of its own and
+    /// no operations of its own.
+    pub fn with_operation(&self, op: &OperationConfig) -> RouteConfig {
+        let mut r = self.clone();
+        if let Some(o) = &mut r.openapi {
+            o.operations.clear();
+        }
+        let op = op.clone();
+        r.auth = op.auth.or(r.auth);
+        r.authorize = op.authorize.or(r.authorize);
+        r.rate_limits = op.rate_limits.unwrap_or(r.rate_limits);
+        r.quotas = op.quotas.unwrap_or(r.quotas);
+        r.concurrency = op.concurrency.or(r.concurrency);
+        r.ip_filter = op.ip_filter.or(r.ip_filter);
+        r.request_headers = op.request_headers.unwrap_or(r.request_headers);
+        r.response_headers = op.response_headers.unwrap_or(r.response_headers);
+        r.max_body_bytes = op.max_body_bytes.or(r.max_body_bytes);
+        r.deprecation = op.deprecation.or(r.deprecation);
+        r.retired = op.retired.or(r.retired);
+        r.content = op.content.or(r.content);
+        r.waf = op.waf.or(r.waf);
+        r.body_inspection = op.body_inspection.or(r.body_inspection);
+        r.timeout = op.timeout.or(r.timeout);
+        r
+    }
 }

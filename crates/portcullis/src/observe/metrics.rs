@@ -173,7 +173,7 @@ impl Metrics {
         let decisions = Family::<DecisionLabel, Counter>::default();
         registry.register(
             "security_decisions",
-            "Authentication and authorization decisions by stage and outcome (reason code)",
+            "Security decisions by stage and outcome: authentication and authorization (reason code), and the input checks (validate, content, openapi, schema)",
             decisions.clone(),
         );
         let jwks_fetches = Family::<UrlResult, Counter>::default();
@@ -380,7 +380,10 @@ impl Metrics {
     /// Counts the authentication and authorization decisions of one request.
     pub fn decisions(&self, decisions: &[(&'static str, &'static str)]) {
         for (stage, outcome) in decisions {
-            if matches!(*stage, "authn" | "authz") {
+            if matches!(
+                *stage,
+                "authn" | "authz" | "validate" | "content" | "openapi" | "schema"
+            ) {
                 self.decision_counter(stage, outcome).inc();
             }
         }
@@ -633,6 +636,7 @@ mod tests {
         let m = Metrics::new();
         m.decisions(&[("authn", "missing"), ("route", "ignored")]);
         m.decisions(&[("authn", "missing"), ("authz", "denied")]);
+        m.decisions(&[("validate", "te_and_cl"), ("waf", "pass")]);
         let text = m.encode();
         let line = |needle: &str| {
             text.lines()
@@ -649,6 +653,14 @@ mod tests {
             line("outcome=\"denied\"").is_some_and(|l| l.ends_with(" 1")),
             "{text}"
         );
+        assert!(
+            line("stage=\"validate\",outcome=\"te_and_cl\"").is_some_and(|l| l.ends_with(" 1")),
+            "{text}"
+        );
         assert!(line("ignored").is_none(), "{text}");
+        assert!(
+            line("stage=\"waf\"").is_none(),
+            "the WAF has its own: {text}"
+        );
     }
 }

@@ -60,12 +60,79 @@ pub fn compile_routes(
             credentials,
             granted,
             traffic,
+            counters: super::traffic::Counters::route(&r.name),
+            api: None,
         };
-        if let Some(route) = compile_route(i, r, &at, &ctx, errs) {
+        if let Some(mut route) = compile_route(i, r, &at, &ctx, errs) {
+            route.operations = compile_operations(i, r, &at, &route, &ctx, errs);
             out.push(route);
         }
     }
     out
+}
+
+/// The routes of the operations a route's `openapi.operations` lists (compiled only when the
+/// route itself compiled, so their errors are those of the operations' own fields).
+fn compile_operations(
+    order: usize,
+    r: &RouteConfig,
+    at: &str,
+    route: &Route,
+    cx: &RouteCompile<'_>,
+    errs: &mut Collector,
+) -> Option<super::Operations> {
+    let ops = &r.openapi.as_ref()?.operations;
+    if ops.is_empty() {
+        return None;
+    }
+    let api = route.chain.iter().find_map(|s| match s {
+        Stage::OpenApi(a) => Some(Arc::clone(a)),
+        _ => None,
+    })?;
+    let mut routes: Vec<Option<Arc<Route>>> = api.operations().map(|_| None).collect();
+    let mut listed = HashMap::new();
+    for (key, op) in ops {
+        let oat = format!("{at}.openapi.operations.{key}");
+        let Some(index) = api.operation_index(key) else {
+            errs.push(
+                oat,
+                "no such operation in the document: write its `operationId` or `METHOD /path` as the document writes the path",
+            );
+            continue;
+        };
+        if let Some(first) = listed.insert(index, key) {
+            errs.push(
+                oat,
+                format!("the operation {first:?} names, listed a second time"),
+            );
+            continue;
+        }
+        let own = format!("{}/{key}", r.name.as_str());
+        let counters = super::traffic::Counters {
+            limits: if op.rate_limits.is_some() {
+                &own
+            } else {
+                &r.name
+            },
+            quotas: if op.quotas.is_some() { &own } else { &r.name },
+            concurrency: if op.concurrency.is_some() {
+                &own
+            } else {
+                &r.name
+            },
+        };
+        let ocx = RouteCompile {
+            granted: cx.granted.clone(),
+            counters,
+            api: Some(Arc::clone(&api)),
+            ..*cx
+        };
+        let child = r.with_operation(op);
+        if let Some(c) = compile_route(order, &child, &oat, &ocx, errs) {
+            routes[index] = Some(Arc::new(c));
+        }
+    }
+    Some(super::Operations { api, routes })
 }
 
 /// What a route's compile needs besides its own config.
@@ -78,6 +145,10 @@ struct RouteCompile<'a> {
     granted: Vec<RoleRule>,
     /// State store, global limits and ban rules.
     traffic: &'a super::traffic::Traffic<'a>,
+    /// Where the route's limits, quotas and in-flight requests are counted.
+    counters: super::traffic::Counters<'a>,
+    /// The route's OpenAPI document, already compiled (an operation's route shares it).
+    api: Option<Arc<crate::policy::openapi::Api>>,
 }
 
 /// One role grant, compiled: which routes and groups it covers, and the rule it adds.
@@ -265,7 +336,9 @@ fn compile_route(
     let (upstreams, listener_names, credentials) =
         (cx.upstreams, cx.listener_names, cx.credentials);
     let authenticates = matches!(r.auth, Some(AuthConfig::Methods(_)));
-    let (before_authn, after_authz) = cx.traffic.route_stages(r, at, authenticates, errs);
+    let (before_authn, after_authz) =
+        cx.traffic
+            .route_stages(r, at, authenticates, &cx.counters, errs);
     let before = errs.errors.len();
     for (j, l) in r.listeners.iter().enumerate() {
         if !listener_names.contains_key(&**l) {
@@ -426,7 +499,9 @@ fn compile_route(
             errs,
         ))));
     }
-    if let Some(oa) = &r.openapi
+    if let Some(a) = &cx.api {
+        chain.push(Stage::OpenApi(Arc::clone(a)));
+    } else if let Some(oa) = &r.openapi
         && let Some(a) = crate::policy::openapi::compile(oa, &format!("{at}.openapi"), errs)
     {
         chain.push(Stage::OpenApi(Arc::new(a)));
@@ -598,6 +673,7 @@ fn compile_route(
         timeout: r.timeout.map(|d| d.0),
         rate_limit_policy,
         metrics: std::sync::OnceLock::new(),
+        operations: None,
         order,
     })
 }

@@ -58,7 +58,28 @@ pub struct Route {
     pub rate_limit_policy: Option<(usize, HeaderValue)>,
     /// Metric handles, fetched on first use.
     pub metrics: std::sync::OnceLock<crate::observe::metrics::RouteMetrics>,
+    /// The OpenAPI operations that run with settings of their own.
+    pub operations: Option<Operations>,
     order: usize,
+}
+
+/// A route's OpenAPI operations with settings of their own
+/// ([`crate::config::raw::OpenApiConfig::operations`]).
+#[derive(Debug)]
+pub struct Operations {
+    /// The route's document.
+    pub api: Arc<crate::policy::openapi::Api>,
+    /// By operation index: the route the operation runs with, if it has settings of its own.
+    pub routes: Vec<Option<Arc<Route>>>,
+}
+
+impl Operations {
+    /// The route a request with `method` on the normalised `path` runs with, when it is an
+    /// operation with settings of its own.
+    pub fn route_for(&self, method: &Method, path: &str) -> Option<&Arc<Route>> {
+        let index = self.api.operation_of(method, path)?;
+        self.routes.get(index)?.as_ref()
+    }
 }
 
 /// What a route does with a request that passed its chain.
@@ -208,6 +229,14 @@ impl Router {
     /// Routes in precedence order.
     pub fn routes(&self) -> &[Arc<Route>] {
         &self.routes
+    }
+
+    /// Every compiled route: those of [`Router::routes`] and the routes their OpenAPI
+    /// operations run with.
+    pub fn all_routes(&self) -> impl Iterator<Item = &Arc<Route>> {
+        self.routes.iter().flat_map(|r| {
+            std::iter::once(r).chain(r.operations.iter().flat_map(|o| o.routes.iter().flatten()))
+        })
     }
 
     /// Finds the route for a request arriving on `listener`. `path` is the normalised path.

@@ -182,6 +182,7 @@ impl Traffic<'_> {
         r: &RouteConfig,
         at: &str,
         authenticates: bool,
+        counters: &Counters<'_>,
         errs: &mut Collector,
     ) -> (Vec<crate::policy::Stage>, Vec<crate::policy::Stage>) {
         use crate::policy::Stage;
@@ -204,7 +205,7 @@ impl Traffic<'_> {
         let limits = compile_limits(
             &r.rate_limits,
             &format!("{at}.rate_limits"),
-            &r.name,
+            counters.limits,
             authenticates,
             self,
             errs,
@@ -216,7 +217,7 @@ impl Traffic<'_> {
                 before.push(Stage::RateLimit(l));
             }
         }
-        for q in compile_quotas(r, at, authenticates, self, errs) {
+        for q in compile_quotas(r, at, counters.quotas, authenticates, self, errs) {
             if q.needs_identity() {
                 after.push(Stage::Quota(q));
             } else {
@@ -249,13 +250,37 @@ impl Traffic<'_> {
                 max: c.max.map(|n| n as usize),
                 per_consumer: c.per_consumer.map(|n| n as usize),
                 too_many_requests: status_429,
-                inflight: self.registry.inflight(&r.name),
-                label: r.name.to_string(),
+                inflight: self.registry.inflight(counters.concurrency),
+                label: counters.concurrency.to_owned(),
                 metrics: self.registry.metrics.clone(),
             }));
             after.push(stage);
         }
         (before, after)
+    }
+}
+
+/// Under which name a route's limits, quotas and in-flight requests are counted: the route's,
+/// or `<route>/<operation>` for those an OpenAPI operation sets itself
+/// ([`crate::config::raw::OpenApiConfig::operations`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Counters<'a> {
+    /// Namespace of `rate_limits`.
+    pub limits: &'a str,
+    /// Namespace of `quotas`.
+    pub quotas: &'a str,
+    /// Name of the in-flight count (and its metric label).
+    pub concurrency: &'a str,
+}
+
+impl<'a> Counters<'a> {
+    /// All under the route's own name.
+    pub fn route(name: &'a str) -> Self {
+        Self {
+            limits: name,
+            quotas: name,
+            concurrency: name,
+        }
     }
 }
 
@@ -365,6 +390,7 @@ fn compile_limits(
 fn compile_quotas(
     r: &RouteConfig,
     at: &str,
+    namespace: &str,
     authenticates: bool,
     t: &Traffic<'_>,
     errs: &mut Collector,
@@ -409,7 +435,7 @@ fn compile_quotas(
             key,
             q.limit,
             period,
-            format!("q:{}:{name}:", r.name.as_str()),
+            format!("q:{namespace}:{name}:"),
             backend,
         ) {
             Some(q) => out.push(Arc::new(q)),

@@ -458,6 +458,175 @@ async fn suite_waf_route_against_the_corpora() {
 }
 
 #[tokio::test]
+async fn openapi_operations_run_with_their_own_settings() {
+    use crate::identity::{PEPPER, entry};
+    const WRITER: &str = "pk_writer_0123456789abcdefghijklmnopqrstuv";
+    const READER: &str = "pk_reader_0123456789abcdefghijklmnopqrstuv";
+    let up = start_upstream("backend").await;
+    let dir = crate::support::temp_dir("openapi-ops");
+    let doc = dir.join("api.yaml");
+    std::fs::write(
+        &doc,
+        r##"openapi: 3.0.3
+info: { title: shop, version: "1" }
+paths:
+  /orders:
+    get: { operationId: listOrders }
+    post:
+      operationId: createOrder
+      requestBody: { content: { application/json: { schema: { type: object } } } }
+  /orders/{id}:
+    parameters: [{ name: id, in: path, required: true, schema: { type: integer } }]
+    get: { operationId: getOrder }
+    delete: {}
+  /stock:
+    get: {}
+"##,
+    )
+    .expect("write doc");
+    let yaml = format!(
+        r#"{BASE}identity: {{ api_key_pepper: "${{env:TEST_PEPPER}}" }}
+consumers:
+  - {{ name: writer-app, roles: [writer], api_keys: [{writer}] }}
+  - {{ name: reader-app, roles: [reader], api_keys: [{reader}] }}
+upstreams: {{ backend: {{ targets: ["{a}"] }} }}
+routes:
+  - name: shop
+    match: {{ path_prefix: /shop/ }}
+    auth: none
+    rate_limits: [{{ requests: 8, per: 1m }}]
+    upstream: backend
+    openapi:
+      file: "{doc}"
+      base_path: /shop
+      operations:
+        createOrder:
+          auth: {{ methods: [api_key] }}
+          authorize: {{ roles: [writer] }}
+        getOrder:
+          rate_limits: [{{ requests: 2, per: 1m }}]
+        "delete /orders/{{id}}":
+          retired: {{ successor: "https://api.example.com/v2/orders" }}
+        listOrders:
+          deprecation: {{ since: "2026-01-01T00:00:00Z" }}
+"#,
+        writer = entry(WRITER, ""),
+        reader = entry(READER, ""),
+        a = up.addr,
+        doc = doc.display()
+    );
+    let gw = Gateway::start_with_env(&yaml, &[("TEST_PEPPER", PEPPER)]).await;
+    let c = plain_client();
+    let order = |key: Option<&str>| {
+        let mut r =
+            Request::post(gw.url("/shop/orders")).header("content-type", "application/json");
+        if let Some(k) = key {
+            r = r.header("x-api-key", k);
+        }
+        r.body(full("{}")).expect("req")
+    };
+    // One operation authenticates and authorizes; the route's others stay public.
+    assert_eq!(send(&c, order(None)).await.0, 401);
+    assert_eq!(send(&c, order(Some(READER))).await.0, 403);
+    assert_eq!(send(&c, order(Some(WRITER))).await.0, 200);
+    let (parts, _) = crate::support::send_full(
+        &c,
+        Request::get(gw.url("/shop/orders"))
+            .body(crate::support::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(parts.status, 200);
+    assert!(parts.headers.contains_key("deprecation"), "{parts:?}");
+    let (parts, _) = crate::support::send_full(
+        &c,
+        Request::get(gw.url("/shop/stock"))
+            .body(crate::support::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(parts.status, 200);
+    assert!(!parts.headers.contains_key("deprecation"), "{parts:?}");
+    // A retired operation (keyed by method and path) answers 410 with its successor.
+    let (parts, _) = crate::support::send_full(
+        &c,
+        Request::delete(gw.url("/shop/orders/7"))
+            .body(crate::support::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(parts.status, 410);
+    assert!(
+        parts
+            .headers
+            .get("link")
+            .is_some_and(|l| l.to_str().unwrap_or("").contains("/v2/orders")),
+        "{parts:?}"
+    );
+    // Operations without limits of their own share the route's counter: spend it on
+    // `/stock`, and `listOrders` is refused too.
+    let mut spent = false;
+    for _ in 0..10 {
+        if get(&c, &gw.url("/shop/stock")).await.0 == 429 {
+            spent = true;
+            break;
+        }
+    }
+    assert!(spent, "the route's limit of 8 a minute never answered 429");
+    assert_eq!(get(&c, &gw.url("/shop/orders")).await.0, 429);
+    // `getOrder` has its own limit, counted apart from the route's.
+    assert_eq!(get(&c, &gw.url("/shop/orders/7")).await.0, 200);
+    assert_eq!(get(&c, &gw.url("/shop/orders/7")).await.0, 200);
+    assert_eq!(get(&c, &gw.url("/shop/orders/7")).await.0, 429);
+    // Logs keep the route's name and tell the operations apart.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = gw.access_log();
+    assert!(log.iter().all(|r| r["route"] == "shop"), "{log:?}");
+    for want in ["createOrder", "listOrders", "getOrder"] {
+        assert!(
+            log.iter().any(|r| r["operation"] == want),
+            "{want}: {log:?}"
+        );
+    }
+    // The input checks' decisions are counted with authentication's.
+    let metrics = gw.metrics().await;
+    for want in [
+        "portcullis_security_decisions_total{stage=\"openapi\",outcome=\"valid\"}",
+        "portcullis_security_decisions_total{stage=\"authz\",outcome=\"denied\"}",
+    ] {
+        assert!(metrics.contains(want), "{want}: {metrics}");
+    }
+    // An operation the document does not have is a config error at its key.
+    let cfg = dir.join("bad-ops.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "listeners: [{{ name: m, bind: \"127.0.0.1:1\" }}]\nroutes:\n  - name: a\n    match: {{ path_prefix: / }}\n    auth: none\n    direct: {{ status: 200 }}\n    openapi:\n      file: \"{doc}\"\n      operations:\n        removeOrder: {{ timeout: 1s }}\n        \"GET /orders/{{id}}\": {{ timeout: 1s }}\n        getOrder: {{ timeout: 2s }}\n",
+            doc = doc.display()
+        ),
+    )
+    .expect("write");
+    let out = std::process::Command::new(crate::support::BIN)
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("run check");
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        text.contains("bad-ops.yaml:10: routes[0].openapi.operations.removeOrder"),
+        "{text}"
+    );
+    // One operation listed under its id and under its method and path.
+    assert!(
+        text.contains("bad-ops.yaml:12: routes[0].openapi.operations.getOrder")
+            && text.contains("listed a second time"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn openapi_route_group_positive_model() {
     let up = start_upstream("backend").await;
     let dir = crate::support::temp_dir("openapi");

@@ -146,9 +146,20 @@ impl Seg {
 pub struct Operation {
     /// Its `operationId`, or `METHOD /template` when it has none (for the access log).
     pub id: Arc<str>,
+    /// `METHOD /template`, as the document writes the template.
+    key: Box<str>,
+    /// Its place among the document's operations, in matching order.
+    index: usize,
     method: Method,
     params: Vec<Param>,
     body: Option<BodySpec>,
+}
+
+impl Operation {
+    /// Its place among the document's operations, in matching order.
+    pub fn index(&self) -> usize {
+        self.index
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -323,6 +334,9 @@ pub fn compile(c: &OpenApiConfig, at: &str, errs: &mut Collector) -> Option<Api>
     // and text with a parameter over a parameter alone ("/files/{name}.json" before
     // "/files/{name}").
     paths.sort_by_key(|p| std::cmp::Reverse(p.segs.iter().map(Seg::rank).collect::<Vec<_>>()));
+    for (index, op) in paths.iter_mut().flat_map(|p| &mut p.ops).enumerate() {
+        op.index = index;
+    }
     Some(Api {
         base,
         reject_unknown: c.reject_unknown.unwrap_or(true),
@@ -494,6 +508,8 @@ fn compile_path(
         };
         ops.push(Operation {
             id,
+            key: format!("{} {template}", method.as_str()).into(),
+            index: 0,
             method,
             params,
             body,
@@ -751,6 +767,36 @@ impl Api {
     /// [`Found::reads_body`], reads the body if so, then [`Api::decide`]s).
     pub fn find<'a>(&'a self, req: &Parts) -> Found<'a> {
         let path = crate::proxy::normalise_path(req.uri.path()).unwrap_or_default();
+        self.search(&req.method, &path, true)
+    }
+
+    /// The index of the operation a request with `method` and the normalised `path` is, if it
+    /// is one ([`Operation::index`]): [`Api::find`] without binding parameters.
+    pub fn operation_of(&self, method: &Method, path: &str) -> Option<usize> {
+        match self.search(method, path, false) {
+            Found::Op(op, _) => Some(op.index),
+            _ => None,
+        }
+    }
+
+    /// The index of the operation `key` names: its `operationId`, or `METHOD /template` as
+    /// the document writes the template (the method in any case).
+    pub fn operation_index(&self, key: &str) -> Option<usize> {
+        let (method, template) = key.split_once(' ').unwrap_or((key, ""));
+        let by_route = format!("{} {template}", method.to_ascii_uppercase());
+        self.operations()
+            .find(|op| *op.id == *key || *op.key == *by_route)
+            .map(|op| op.index)
+    }
+
+    /// Every operation, in [`Operation::index`] order.
+    pub fn operations(&self) -> impl Iterator<Item = &Operation> {
+        self.paths.iter().flat_map(|p| &p.ops)
+    }
+
+    /// The operation of `method` on the normalised `path`, with the path parameters bound when
+    /// `bind` is set.
+    fn search<'a>(&'a self, method: &Method, path: &str, bind: bool) -> Found<'a> {
         let Some(rest) = path.strip_prefix(self.base.as_str()) else {
             return Found::NoPath;
         };
@@ -766,9 +812,12 @@ impl Api {
             let fits = item.segs.iter().zip(&segs).all(|(t, s)| match t {
                 Seg::Lit(l) => l == s,
                 Seg::Param(name) => {
-                    bound.push((name.as_str(), (*s).to_owned()));
+                    if bind {
+                        bound.push((name.as_str(), (*s).to_owned()));
+                    }
                     true
                 }
+                Seg::Mixed(re, _) if !bind => re.is_match(s),
                 Seg::Mixed(re, names) => match re.captures(s) {
                     Some(c) => {
                         for (i, name) in names.iter().enumerate() {
@@ -783,14 +832,13 @@ impl Api {
             if !fits {
                 continue;
             }
-            let method = if req.method == Method::HEAD
-                && !item.ops.iter().any(|o| o.method == Method::HEAD)
-            {
-                Method::GET
-            } else {
-                req.method.clone()
-            };
-            return match item.ops.iter().find(|o| o.method == method) {
+            let method =
+                if method == Method::HEAD && !item.ops.iter().any(|o| o.method == Method::HEAD) {
+                    &Method::GET
+                } else {
+                    method
+                };
+            return match item.ops.iter().find(|o| o.method == *method) {
                 Some(op) => Found::Op(op, bound),
                 None => Found::NoMethod(item.ops.iter().map(|o| o.method.clone()).collect()),
             };
@@ -1302,6 +1350,7 @@ components:
             file: f.to_string_lossy().as_ref().into(),
             base_path: None,
             reject_unknown,
+            operations: Default::default(),
         };
         let mut errs = Collector::default();
         let a = compile(&c, "routes[0].openapi", &mut errs);
@@ -1362,6 +1411,57 @@ components:
             .0,
             "undescribed"
         );
+    }
+
+    #[test]
+    fn names_operations_by_id_or_by_method_and_path() {
+        let a = compiled(
+            r#"
+openapi: 3.1.0
+info: { title: t, version: "1" }
+servers: [{ url: /v1 }]
+paths:
+  /orders/{id}:
+    get: { operationId: getOrder }
+    delete: {}
+  /orders/me:
+    get: { operationId: myOrders }
+"#,
+            None,
+        )
+        .expect("api");
+        let get_order = a.operation_index("getOrder").expect("by id");
+        assert_eq!(a.operation_index("GET /orders/{id}"), Some(get_order));
+        assert_eq!(a.operation_index("get /orders/{id}"), Some(get_order));
+        let delete = a.operation_index("delete /orders/{id}").expect("by route");
+        let mine = a.operation_index("myOrders").expect("by id");
+        assert_eq!(a.operations().count(), 3);
+        assert!(get_order != delete && delete != mine && mine != get_order);
+        for missing in [
+            "GET /orders",
+            "PATCH /orders/{id}",
+            "getorder",
+            "GET /orders/{ID}",
+        ] {
+            assert_eq!(a.operation_index(missing), None, "{missing}");
+        }
+        // Requests find the same indices; a literal segment wins over a parameter, and HEAD
+        // is GET's where the path has no HEAD of its own.
+        assert_eq!(a.operation_of(&Method::GET, "/v1/orders/me"), Some(mine));
+        assert_eq!(
+            a.operation_of(&Method::GET, "/v1/orders/7"),
+            Some(get_order)
+        );
+        assert_eq!(
+            a.operation_of(&Method::HEAD, "/v1/orders/7"),
+            Some(get_order)
+        );
+        assert_eq!(
+            a.operation_of(&Method::DELETE, "/v1/orders/7"),
+            Some(delete)
+        );
+        assert_eq!(a.operation_of(&Method::POST, "/v1/orders/7"), None);
+        assert_eq!(a.operation_of(&Method::GET, "/orders/7"), None);
     }
 
     #[test]
