@@ -2,7 +2,9 @@
 //! (with and without `+` as space), repeated URL decoding, overlong UTF-8 folding, HTML
 //! entities, backslash escapes and SQL comment compaction. No input may panic, and every
 //! decoder must shrink or keep its input: each escape it reads is at least as long as what it
-//! writes, so no value can grow under decoding (the bound the engine's budgets rely on).
+//! writes, so no value can grow under decoding (the bound the engine's budgets rely on). Text
+//! the SQL detector does not hand to libinjection (words and numbers) must be text
+//! libinjection does not flag.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -26,4 +28,9 @@ fuzz_target!(|data: &[u8]| {
     assert!(compact.len() <= text.len());
     assert!(!compact.contains("  "), "runs of spaces survive compaction");
     internals::normalise(data);
+    let (inert, flagged) = internals::sqli_inert_and_flagged(data);
+    assert!(
+        !(inert && flagged),
+        "libinjection flags text the SQL detector skips"
+    );
 });

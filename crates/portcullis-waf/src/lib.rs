@@ -71,6 +71,12 @@ pub mod internals {
     pub fn compact_sql(input: &str) -> String {
         normalise::compact_sql(input)
     }
+
+    /// Whether the SQL detector skips libinjection on `value` as text it cannot flag, and
+    /// whether libinjection flags it.
+    pub fn sqli_inert_and_flagged(value: &[u8]) -> (bool, bool) {
+        crate::detect::sqli::inert_and_verdict(value)
+    }
 }
 
 pub use engine::{RuleMatch, Verdict, Waf};

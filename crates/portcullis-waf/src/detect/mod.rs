@@ -11,7 +11,7 @@ mod php;
 mod protocol;
 mod rce;
 mod splitting;
-mod sqli;
+pub(crate) mod sqli;
 mod url;
 mod xss;
 
