@@ -529,32 +529,22 @@ routes:
     assert_eq!(send(&c, order(None)).await.0, 401);
     assert_eq!(send(&c, order(Some(READER))).await.0, 403);
     assert_eq!(send(&c, order(Some(WRITER))).await.0, 200);
-    let (parts, _) = crate::support::send_full(
-        &c,
-        Request::get(gw.url("/shop/orders"))
+    let answer = |method: http::Method, path: &str| {
+        let req = Request::builder()
+            .method(method)
+            .uri(gw.url(path))
             .body(crate::support::empty())
-            .expect("req"),
-    )
-    .await;
+            .expect("req");
+        crate::support::send_full(&c, req)
+    };
+    let (parts, _) = answer(http::Method::GET, "/shop/orders").await;
     assert_eq!(parts.status, 200);
     assert!(parts.headers.contains_key("deprecation"), "{parts:?}");
-    let (parts, _) = crate::support::send_full(
-        &c,
-        Request::get(gw.url("/shop/stock"))
-            .body(crate::support::empty())
-            .expect("req"),
-    )
-    .await;
+    let (parts, _) = answer(http::Method::GET, "/shop/stock").await;
     assert_eq!(parts.status, 200);
     assert!(!parts.headers.contains_key("deprecation"), "{parts:?}");
     // A retired operation (keyed by method and path) answers 410 with its successor.
-    let (parts, _) = crate::support::send_full(
-        &c,
-        Request::delete(gw.url("/shop/orders/7"))
-            .body(crate::support::empty())
-            .expect("req"),
-    )
-    .await;
+    let (parts, _) = answer(http::Method::DELETE, "/shop/orders/7").await;
     assert_eq!(parts.status, 410);
     assert!(
         parts

@@ -28,18 +28,42 @@ pub type TestBody = http_body_util::combinators::BoxBody<Bytes, hyper::Error>;
 /// by [`render`]); interpolate it as `{BASE}` at the top of a config.
 pub const BASE: &str = "listeners: [{ name: main, bind: \"127.0.0.1:{PORT}\" }]\nadmin: { bind: \"127.0.0.1:{ADMIN}\" }\n";
 
-/// A fresh folder for one test.
+/// A fresh folder for one test, inside this run's `portcullis-e2e-<pid>` folder. The first
+/// call removes the folders of earlier runs whose process has ended.
 pub fn temp_dir(tag: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "portcullis-e2e-{}-{}-{}",
-        std::process::id(),
-        tag,
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    let tmp = std::env::temp_dir();
+    SWEPT.call_once(|| remove_stale_dirs(&tmp));
+    let d = tmp
+        .join(format!("portcullis-e2e-{}", std::process::id()))
+        .join(format!("{tag}-{}", N.fetch_add(1, Ordering::Relaxed)));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("temp dir");
     d
+}
+
+/// Removes `portcullis-e2e-<pid>...` folders left by test runs whose process is gone.
+fn remove_stale_dirs(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("portcullis-e2e-"))
+        else {
+            continue;
+        };
+        let pid: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if !pid.is_empty()
+            && pid != std::process::id().to_string()
+            && !Path::new("/proc").join(&pid).exists()
+        {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// A free port on 127.0.0.1 (bound and released; tests start servers on it right away).

@@ -1354,6 +1354,9 @@ components:
         };
         let mut errs = Collector::default();
         let a = compile(&c, "routes[0].openapi", &mut errs);
+        // Read once, at compile: the file and, when it is the last, the folder go.
+        std::fs::remove_file(&f).ok();
+        std::fs::remove_dir(&dir).ok();
         match a {
             Some(a) if errs.errors.is_empty() => Ok(a),
             _ => Err(format!("{:?}", errs.errors)),
