@@ -60,6 +60,7 @@ pub async fn handle(
         identity: None,
         decisions: Default::default(),
         operation: None,
+        operation_found: None,
         upstream_target: None,
         rate_limit: Default::default(),
         permits: Vec::new(),
@@ -320,13 +321,16 @@ async fn process(
             return deny(ctx, Deny::new(Problem::RouteNotFound));
         }
     };
-    // An OpenAPI operation with settings of its own runs with its route.
-    let operation = route
-        .operations
-        .as_ref()
-        .and_then(|o| o.route_for(req.method(), &path))
-        .cloned();
-    let route = operation.unwrap_or(route);
+    // An OpenAPI operation with settings of its own runs with its route; the operation found
+    // here is the one the `openapi` stage checks.
+    let route = match &route.operations {
+        Some(ops) => {
+            let (located, own) = ops.locate(req.method(), &path);
+            ctx.operation_found = located;
+            own.unwrap_or(route)
+        }
+        None => route,
+    };
     ctx.route = Some(route.name.clone());
 
     let (mut parts, incoming) = req.into_parts();

@@ -141,6 +141,7 @@ mod tests {
             }),
             decisions: Default::default(),
             operation: None,
+            operation_found: None,
             upstream_target: None,
             rate_limit: Default::default(),
             permits: Vec::new(),

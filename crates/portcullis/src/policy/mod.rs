@@ -137,6 +137,9 @@ pub struct RequestCtx {
     pub decisions: Decisions,
     /// The OpenAPI operation the request matched (its `operationId`, or `METHOD /template`).
     pub operation: Option<Arc<str>>,
+    /// The OpenAPI operation found right after routing, on a route with settings per
+    /// operation, for the `openapi` stage to check without searching again.
+    pub operation_found: Option<openapi::Located>,
     /// Upstream target that served the request (`host:port`).
     pub upstream_target: Option<String>,
     /// `RateLimit-Policy` and `RateLimit` items of every limit and quota that ran, each
@@ -541,7 +544,10 @@ impl Stage {
             }
             Self::OpenApi(a) => {
                 let present = body.present();
-                let found = a.find(req);
+                let found = match ctx.operation_found.take().and_then(|l| a.resume(l)) {
+                    Some(found) => found,
+                    None => a.find(req),
+                };
                 if let openapi::Found::Op(op, _) = &found {
                     ctx.operation = Some(Arc::clone(&op.id));
                 }

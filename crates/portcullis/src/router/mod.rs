@@ -74,11 +74,18 @@ pub struct Operations {
 }
 
 impl Operations {
-    /// The route a request with `method` on the normalised `path` runs with, when it is an
-    /// operation with settings of its own.
-    pub fn route_for(&self, method: &Method, path: &str) -> Option<&Arc<Route>> {
-        let index = self.api.operation_of(method, path)?;
-        self.routes.get(index)?.as_ref()
+    /// The operation a request with `method` on the normalised `path` is (for the `openapi`
+    /// stage), and the route it runs with when it has settings of its own.
+    pub fn locate(
+        &self,
+        method: &Method,
+        path: &str,
+    ) -> (Option<crate::policy::openapi::Located>, Option<Arc<Route>>) {
+        let Some(located) = self.api.locate(method, path) else {
+            return (None, None);
+        };
+        let route = self.routes.get(located.index).cloned().flatten();
+        (Some(located), route)
     }
 }
 

@@ -504,7 +504,7 @@ routes:
           auth: {{ methods: [api_key] }}
           authorize: {{ roles: [writer] }}
         getOrder:
-          rate_limits: [{{ requests: 2, per: 1m }}]
+          rate_limits: [{{ requests: 3, per: 1m }}]
         "delete /orders/{{id}}":
           retired: {{ successor: "https://api.example.com/v2/orders" }}
         listOrders:
@@ -564,7 +564,11 @@ routes:
     }
     assert!(spent, "the route's limit of 8 a minute never answered 429");
     assert_eq!(get(&c, &gw.url("/shop/orders")).await.0, 429);
-    // `getOrder` has its own limit, counted apart from the route's.
+    // `getOrder` has its own limit, counted apart from the route's; the document still checks
+    // its parameters (the operation found after routing is the one the stage checks).
+    let (st, body) = get(&c, &gw.url("/shop/orders/abc")).await;
+    assert_eq!(st, 400, "{body}");
+    assert!(body.contains("path/id"), "{body}");
     assert_eq!(get(&c, &gw.url("/shop/orders/7")).await.0, 200);
     assert_eq!(get(&c, &gw.url("/shop/orders/7")).await.0, 200);
     assert_eq!(get(&c, &gw.url("/shop/orders/7")).await.0, 429);

@@ -66,6 +66,32 @@ struct PathItem {
     ops: Vec<Operation>,
 }
 
+impl PathItem {
+    /// The template's parameter names, in the order [`Api::find`] binds them.
+    fn param_names(&self) -> impl Iterator<Item = &str> {
+        self.segs
+            .iter()
+            .flat_map(|s| match s {
+                Seg::Lit(_) => [].iter(),
+                Seg::Param(n) => std::slice::from_ref(n).iter(),
+                Seg::Mixed(_, names) => names.iter(),
+            })
+            .map(String::as_str)
+    }
+}
+
+/// A request's operation, found right after routing by [`Api::locate`] and read by the stage
+/// with [`Api::resume`], so the document is searched once.
+#[derive(Debug)]
+pub struct Located {
+    /// The document it was found in.
+    api: Arc<Api>,
+    /// The operation ([`Operation::index`]).
+    pub index: usize,
+    /// The path parameters' raw text, in the order of the template's names.
+    bound: Vec<String>,
+}
+
 enum Seg {
     Lit(String),
     Param(String),
@@ -767,16 +793,39 @@ impl Api {
     /// [`Found::reads_body`], reads the body if so, then [`Api::decide`]s).
     pub fn find<'a>(&'a self, req: &Parts) -> Found<'a> {
         let path = crate::proxy::normalise_path(req.uri.path()).unwrap_or_default();
-        self.search(&req.method, &path, true)
+        self.search(&req.method, &path)
     }
 
-    /// The index of the operation a request with `method` and the normalised `path` is, if it
-    /// is one ([`Operation::index`]): [`Api::find`] without binding parameters.
-    pub fn operation_of(&self, method: &Method, path: &str) -> Option<usize> {
-        match self.search(method, path, false) {
-            Found::Op(op, _) => Some(op.index),
+    /// The operation a request with `method` and the normalised `path` is, if it is one, with
+    /// its path parameters bound: found once, right after routing, and handed to the stage
+    /// through the request context ([`Api::resume`]).
+    pub fn locate(self: &Arc<Self>, method: &Method, path: &str) -> Option<Located> {
+        match self.search(method, path) {
+            Found::Op(op, bound) => Some(Located {
+                api: Arc::clone(self),
+                index: op.index,
+                bound: bound.into_iter().map(|(_, value)| value).collect(),
+            }),
             _ => None,
         }
+    }
+
+    /// What [`Api::find`] would find for the request `located` was made for, without the
+    /// search; `None` when it was made by another document.
+    pub fn resume(self: &Arc<Self>, located: Located) -> Option<Found<'_>> {
+        if !Arc::ptr_eq(self, &located.api) {
+            return None;
+        }
+        let item = self.paths.iter().find(|p| {
+            p.ops
+                .first()
+                .is_some_and(|o| (o.index..o.index + p.ops.len()).contains(&located.index))
+        })?;
+        let op = &item.ops[located.index - item.ops.first()?.index];
+        Some(Found::Op(
+            op,
+            item.param_names().zip(located.bound).collect(),
+        ))
     }
 
     /// The index of the operation `key` names: its `operationId`, or `METHOD /template` as
@@ -794,9 +843,8 @@ impl Api {
         self.paths.iter().flat_map(|p| &p.ops)
     }
 
-    /// The operation of `method` on the normalised `path`, with the path parameters bound when
-    /// `bind` is set.
-    fn search<'a>(&'a self, method: &Method, path: &str, bind: bool) -> Found<'a> {
+    /// The operation of `method` on the normalised `path`, with its path parameters bound.
+    fn search<'a>(&'a self, method: &Method, path: &str) -> Found<'a> {
         let Some(rest) = path.strip_prefix(self.base.as_str()) else {
             return Found::NoPath;
         };
@@ -812,12 +860,9 @@ impl Api {
             let fits = item.segs.iter().zip(&segs).all(|(t, s)| match t {
                 Seg::Lit(l) => l == s,
                 Seg::Param(name) => {
-                    if bind {
-                        bound.push((name.as_str(), (*s).to_owned()));
-                    }
+                    bound.push((name.as_str(), (*s).to_owned()));
                     true
                 }
-                Seg::Mixed(re, _) if !bind => re.is_match(s),
                 Seg::Mixed(re, names) => match re.captures(s) {
                     Some(c) => {
                         for (i, name) in names.iter().enumerate() {
@@ -1450,21 +1495,27 @@ paths:
         }
         // Requests find the same indices; a literal segment wins over a parameter, and HEAD
         // is GET's where the path has no HEAD of its own.
-        assert_eq!(a.operation_of(&Method::GET, "/v1/orders/me"), Some(mine));
-        assert_eq!(
-            a.operation_of(&Method::GET, "/v1/orders/7"),
-            Some(get_order)
-        );
-        assert_eq!(
-            a.operation_of(&Method::HEAD, "/v1/orders/7"),
-            Some(get_order)
-        );
-        assert_eq!(
-            a.operation_of(&Method::DELETE, "/v1/orders/7"),
-            Some(delete)
-        );
-        assert_eq!(a.operation_of(&Method::POST, "/v1/orders/7"), None);
-        assert_eq!(a.operation_of(&Method::GET, "/orders/7"), None);
+        let a = Arc::new(a);
+        let of = |m: Method, p: &str| a.locate(&m, p).map(|l| l.index);
+        assert_eq!(of(Method::GET, "/v1/orders/me"), Some(mine));
+        assert_eq!(of(Method::GET, "/v1/orders/7"), Some(get_order));
+        assert_eq!(of(Method::HEAD, "/v1/orders/7"), Some(get_order));
+        assert_eq!(of(Method::DELETE, "/v1/orders/7"), Some(delete));
+        assert_eq!(of(Method::POST, "/v1/orders/7"), None);
+        assert_eq!(of(Method::GET, "/orders/7"), None);
+        // What was located is what the stage would find: the operation and its parameters.
+        let located = a.locate(&Method::DELETE, "/v1/orders/7").expect("located");
+        match a.resume(located) {
+            Some(Found::Op(op, bound)) => {
+                assert_eq!(op.index, delete);
+                assert_eq!(bound, vec![("id", "7".to_owned())]);
+            }
+            _ => panic!("resumed nothing"),
+        }
+        // Found in another document: not resumed here.
+        let other = Arc::new(api(true));
+        let elsewhere = other.locate(&Method::GET, "/v1/orders/7").expect("located");
+        assert!(a.resume(elsewhere).is_none());
     }
 
     #[test]
