@@ -1449,13 +1449,24 @@ pub struct OperationConfig {
     pub timeout: Option<HumanDuration>,
 }
 
+impl OperationConfig {
+    /// Whether it makes its operation public (`auth: none`).
+    pub fn is_public(&self) -> bool {
+        matches!(self.auth, Some(AuthConfig::Keyword(AuthKeyword::None)))
+    }
+}
+
 impl RouteConfig {
     /// The route an operation runs with: this one with `op`'s fields in place of its own and
-    /// no operations of its own.
+    /// no operations of its own. An operation made public (`auth: none`) drops the route's
+    /// `authorize` unless it gives one (which is then an error, as on a route).
     pub fn with_operation(&self, op: &OperationConfig) -> RouteConfig {
         let mut r = self.clone();
         if let Some(o) = &mut r.openapi {
             o.operations.clear();
+        }
+        if op.is_public() {
+            r.authorize = None;
         }
         let op = op.clone();
         r.auth = op.auth.or(r.auth);

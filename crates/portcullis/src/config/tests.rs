@@ -320,3 +320,42 @@ fn reports_yaml_syntax_and_type_errors_with_lines() {
     assert_eq!(errs.len(), 1);
     assert!(errs[0].starts_with("cfg.yaml:"), "{errs:#?}");
 }
+
+#[test]
+fn openapi_operations_compile_with_the_route_and_their_own_fields() {
+    let dir = std::env::temp_dir().join(format!("portcullis-ops-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let doc = dir.join("api.yaml");
+    std::fs::write(
+        &doc,
+        "openapi: 3.0.3\ninfo: { title: t, version: '1' }\npaths:\n  /items:\n    get: { operationId: listItems }\n    post: { operationId: addItem }\n",
+    )
+    .expect("write");
+    let config = |operations: &str| {
+        format!(
+            "{BASE}identity: {{ api_key_pepper: test-pepper-0123456789abcdef0123456789abcdef }}\nconsumers: []\nroles: {{ ops: {{ allow: [{{ routes: [api] }}] }} }}\nroutes:\n  - name: api\n    match: {{ path_prefix: / }}\n    auth: {{ methods: [api_key] }}\n    authorize: {{ roles: [reader] }}\n    direct: {{ status: 200 }}\n    openapi:\n      file: '{}'\n      operations:\n{operations}",
+            doc.display()
+        )
+    };
+    // A public operation of an authenticated route drops the route's `authorize` and grants.
+    let public = config("        listItems: { auth: none }\n");
+    assert_eq!(errors(&public), Vec::<String>::new());
+    // Its own `authorize` with `auth: none` is the error it is on a route, at its key.
+    let contradictory =
+        config("        listItems: { auth: none, authorize: { roles: [reader] } }\n");
+    let errs = errors(&contradictory);
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("routes[0].openapi.operations.listItems.authorize")),
+        "{errs:?}"
+    );
+    // An operation's own limits are checked like a route's.
+    let bad_limit = config("        addItem: { rate_limits: [{ requests: 0, per: 1s }] }\n");
+    let errs = errors(&bad_limit);
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("routes[0].openapi.operations.addItem.rate_limits[0]")),
+        "{errs:?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -122,7 +122,12 @@ fn compile_operations(
             },
         };
         let ocx = RouteCompile {
-            granted: cx.granted.clone(),
+            // Role grants cover the route's authenticated operations only.
+            granted: if op.is_public() {
+                Vec::new()
+            } else {
+                cx.granted.clone()
+            },
             counters,
             api: Some(Arc::clone(&api)),
             ..*cx
