@@ -234,6 +234,38 @@ mod tests {
     }
 
     #[test]
+    fn ejection_reads_the_clock_only_while_set_and_clears_when_over() {
+        let t = TargetState::default();
+        // Not ejected: up, and the clock is never read.
+        let now = LazyNow::default();
+        assert!(t.is_up(&now));
+        assert_eq!(now.0.get(), 0);
+        // Ejected until later: down, and the ejection stays.
+        let now = LazyNow::default();
+        let later = now.get() + 60_000;
+        t.ejected_until.store(later, Ordering::Relaxed);
+        assert!(!t.is_up(&now));
+        assert_eq!(t.ejected_until.load(Ordering::Relaxed), later);
+        // The clock is read once per request, however many targets ask.
+        let first = now.get();
+        assert_eq!(now.get(), first);
+        // An ejection that is over: up again, and cleared so later requests skip the clock.
+        while now_ms() < 3 {
+            std::hint::spin_loop();
+        }
+        let now = LazyNow::default();
+        let earlier = now.get() - 1;
+        assert!(earlier > 0, "an ejection time, not the `none` mark");
+        t.ejected_until.store(earlier, Ordering::Relaxed);
+        assert!(t.is_up(&now));
+        assert_eq!(t.ejected_until.load(Ordering::Relaxed), 0);
+        // Over but unhealthy by the active checks: still down.
+        t.healthy.store(false, Ordering::Relaxed);
+        t.ejected_until.store(earlier, Ordering::Relaxed);
+        assert!(!t.is_up(&LazyNow::default()));
+    }
+
+    #[test]
     fn registry_keeps_state_for_same_target() {
         let r = Registry::default();
         let a = r.target("u", "127.0.0.1:1");
