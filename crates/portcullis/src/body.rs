@@ -64,16 +64,26 @@ pub fn empty() -> Body {
 #[error("request body exceeds the limit of {0} bytes")]
 pub struct BodyTooLarge(pub u64);
 
+/// What a streamed request body did, for the proxy and the access log: the bytes read, and
+/// whether it crossed its limit (so the proxy answers 413 instead of 502). One allocation, made
+/// only for a request that has a body.
+#[derive(Debug, Default)]
+pub struct BodyMeter {
+    /// Bytes read so far.
+    pub bytes: AtomicU64,
+    /// The body went past its limit.
+    pub tripped: AtomicBool,
+}
+
 pin_project_lite::pin_project! {
-    /// Streams a request body and fails once more than `limit` bytes went through, setting
-    /// `tripped` so the proxy can answer 413 instead of 502.
+    /// Streams a request body and fails once more than `limit` bytes went through, recording
+    /// both in its [`BodyMeter`].
     pub struct Limited<B> {
         #[pin]
         inner: B,
         seen: u64,
         limit: u64,
-        tripped: Arc<AtomicBool>,
-        counter: Arc<AtomicU64>,
+        meter: Arc<BodyMeter>,
     }
 }
 
@@ -82,15 +92,13 @@ pin_project_lite::pin_project! {
 pub type WireCheck = (Arc<crate::listener::wire::WireState>, u64);
 
 impl<B> Limited<B> {
-    /// Wraps `inner` with `limit`; `tripped` is set when the limit is crossed and `counter`
-    /// counts the bytes read.
-    pub fn new(inner: B, limit: u64, tripped: Arc<AtomicBool>, counter: Arc<AtomicU64>) -> Self {
+    /// Wraps `inner` with `limit`, counting into `meter`.
+    pub fn new(inner: B, limit: u64, meter: Arc<BodyMeter>) -> Self {
         Self {
             inner,
             seen: 0,
             limit,
-            tripped,
-            counter,
+            meter,
         }
     }
 }
@@ -112,9 +120,11 @@ where
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     *this.seen += data.len() as u64;
-                    this.counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+                    this.meter
+                        .bytes
+                        .fetch_add(data.len() as u64, Ordering::Relaxed);
                     if *this.seen > *this.limit {
-                        this.tripped.store(true, Ordering::Relaxed);
+                        this.meter.tripped.store(true, Ordering::Relaxed);
                         return Poll::Ready(Some(Err(Box::new(BodyTooLarge(*this.limit)))));
                     }
                 }

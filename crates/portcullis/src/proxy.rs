@@ -2,7 +2,7 @@
 //! chain, forward (with retries) or answer locally, run response stages, and log.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -12,7 +12,7 @@ use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 use tokio::time::Instant;
 
-use crate::body::{Body, Limited, Observed, empty, full};
+use crate::body::{Body, BodyMeter, Limited, Observed, empty, full};
 use crate::listener::{ConnInfo, ListenerRuntime};
 use crate::observe::access_log::AccessRecord;
 use crate::observe::events::SecurityEvent;
@@ -83,7 +83,8 @@ pub async fn handle(
     } else {
         Vec::new()
     };
-    let bytes_in = Arc::new(AtomicU64::new(0));
+    // Made by `process` only for a request with a body.
+    let mut meter: Option<Arc<BodyMeter>> = None;
     let listener = snap.listeners.get(&*conn.listener).cloned();
 
     let (mut resp, reason, route) = match &listener {
@@ -94,7 +95,7 @@ pub async fn handle(
         ),
         Some(lr) => {
             let host = host.as_ref().and_then(|h| h.to_str().ok());
-            process(req, lr, &snap, &mut ctx, shared, &bytes_in, host).await
+            process(req, lr, &snap, &mut ctx, shared, &mut meter, host).await
         }
     };
 
@@ -190,7 +191,9 @@ pub async fn handle(
         let mut rec = rec;
         rec.bytes_out = bytes_out;
         rec.complete = complete;
-        rec.bytes_in = bytes_in.load(Ordering::Relaxed);
+        rec.bytes_in = meter
+            .as_ref()
+            .map_or(0, |m| m.bytes.load(Ordering::Relaxed));
         rec.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         if !log.send(&rec) {
             shared2.metrics.access_log_dropped.inc();
@@ -261,7 +264,7 @@ async fn process(
     snap: &Arc<Snapshot>,
     ctx: &mut RequestCtx,
     shared: &Arc<Shared>,
-    bytes_in: &Arc<AtomicU64>,
+    meter: &mut Option<Arc<BodyMeter>>,
     host: Option<&str>,
 ) -> Processed {
     let deny = |ctx: &RequestCtx, d: Deny| -> Processed {
@@ -336,14 +339,15 @@ async fn process(
     let (mut parts, incoming) = req.into_parts();
     strip_identity_headers(&mut parts.headers);
     let limit = route.max_body_bytes.unwrap_or(lr.limits.max_body_bytes);
-    let tripped = Arc::new(AtomicBool::new(false));
     let mut body = if http_body::Body::is_end_stream(&incoming) {
         RequestBody::Empty
     } else {
-        RequestBody::Stream(
-            Limited::new(incoming, limit, tripped.clone(), bytes_in.clone()).boxed(),
-        )
+        let m = Arc::clone(meter.insert(Arc::default()));
+        RequestBody::Stream(Limited::new(incoming, limit, m).boxed())
     };
+    // A request without a body never goes past its limit.
+    static NEVER: AtomicBool = AtomicBool::new(false);
+    let tripped = meter.as_deref().map_or(&NEVER, |m| &m.tripped);
     if let Err(d) =
         run_request_chain(&route.chain, ctx, &mut parts, &mut body, route.inspection).await
     {
@@ -387,7 +391,7 @@ async fn process(
         }
         Action::Proxy(up) => {
             match forward(
-                parts, body, &path, &route, up, snap, ctx, shared, limit, &tripped,
+                parts, body, &path, &route, up, snap, ctx, shared, limit, tripped,
             )
             .await
             {

@@ -582,6 +582,17 @@ routes:
             "{want}: {log:?}"
         );
     }
+    // `bytes_in` counts a body's bytes ("{}"), and is 0 without one.
+    let written = log
+        .iter()
+        .find(|r| r["operation"] == "createOrder" && r["status"] == 200)
+        .expect("the accepted order's line");
+    assert_eq!(written["bytes_in"], 2, "{written}");
+    let read = log
+        .iter()
+        .find(|r| r["operation"] == "listOrders")
+        .expect("a listOrders line");
+    assert_eq!(read["bytes_in"], 0, "{read}");
     // The input checks' decisions are counted with authentication's.
     let metrics = gw.metrics().await;
     for want in [
