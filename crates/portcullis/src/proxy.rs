@@ -329,7 +329,7 @@ async fn process(
     let route = match &route.operations {
         Some(ops) => {
             let (located, own) = ops.locate(req.method(), &path);
-            ctx.operation_found = located;
+            ctx.operation_found = Some(located);
             own.unwrap_or(route)
         }
         None => route,

@@ -137,8 +137,9 @@ pub struct RequestCtx {
     pub decisions: Decisions,
     /// The OpenAPI operation the request matched (its `operationId`, or `METHOD /template`).
     pub operation: Option<Arc<str>>,
-    /// The OpenAPI operation found right after routing, on a route with settings per
-    /// operation, for the `openapi` stage to check without searching again.
+    /// What the route's OpenAPI document says of the request, found right after routing on a
+    /// route with settings per operation, for the `openapi` stage to use without searching
+    /// again.
     pub operation_found: Option<openapi::Located>,
     /// Upstream target that served the request (`host:port`).
     pub upstream_target: Option<String>,

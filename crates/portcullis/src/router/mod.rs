@@ -74,18 +74,19 @@ pub struct Operations {
 }
 
 impl Operations {
-    /// The operation a request with `method` on the normalised `path` is (for the `openapi`
-    /// stage), and the route it runs with when it has settings of its own.
+    /// What the document says of a request with `method` on the normalised `path` (for the
+    /// `openapi` stage), and the route it runs with when it is an operation with settings of
+    /// its own.
     pub fn locate(
         &self,
         method: &Method,
         path: &str,
-    ) -> (Option<crate::policy::openapi::Located>, Option<Arc<Route>>) {
-        let Some(located) = self.api.locate(method, path) else {
-            return (None, None);
-        };
-        let route = self.routes.get(located.index).cloned().flatten();
-        (Some(located), route)
+    ) -> (crate::policy::openapi::Located, Option<Arc<Route>>) {
+        let located = self.api.locate(method, path);
+        let route = located
+            .index()
+            .and_then(|i| self.routes.get(i).cloned().flatten());
+        (located, route)
     }
 }
 

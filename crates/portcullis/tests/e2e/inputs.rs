@@ -457,16 +457,22 @@ async fn suite_waf_route_against_the_corpora() {
     );
 }
 
+/// A fresh folder (for the test's other files) holding the OpenAPI document `text`.
+fn openapi_doc(tag: &str, text: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = crate::support::temp_dir(tag);
+    let doc = dir.join("api.yaml");
+    std::fs::write(&doc, text).expect("write doc");
+    (dir, doc)
+}
+
 #[tokio::test]
 async fn openapi_operations_run_with_their_own_settings() {
     use crate::identity::{PEPPER, entry};
     const WRITER: &str = "pk_writer_0123456789abcdefghijklmnopqrstuv";
     const READER: &str = "pk_reader_0123456789abcdefghijklmnopqrstuv";
     let up = start_upstream("backend").await;
-    let dir = crate::support::temp_dir("openapi-ops");
-    let doc = dir.join("api.yaml");
-    std::fs::write(
-        &doc,
+    let (dir, doc) = openapi_doc(
+        "openapi-ops",
         r##"openapi: 3.0.3
 info: { title: shop, version: "1" }
 paths:
@@ -482,8 +488,7 @@ paths:
   /stock:
     get: {}
 "##,
-    )
-    .expect("write doc");
+    );
     let yaml = format!(
         r#"{BASE}identity: {{ api_key_pepper: "${{env:TEST_PEPPER}}" }}
 consumers:
@@ -634,10 +639,8 @@ routes:
 #[tokio::test]
 async fn openapi_route_group_positive_model() {
     let up = start_upstream("backend").await;
-    let dir = crate::support::temp_dir("openapi");
-    let doc = dir.join("api.yaml");
-    std::fs::write(
-        &doc,
+    let (dir, doc) = openapi_doc(
+        "openapi",
         r##"openapi: 3.1.0
 info: { title: shop, version: "1" }
 servers: [{ url: /api }]
@@ -684,8 +687,7 @@ components:
       required: [item]
       properties: { item: { type: string, maxLength: 20 }, qty: { type: [integer, "null"] } }
 "##,
-    )
-    .expect("write doc");
+    );
     let yaml = format!(
         r#"{BASE}upstreams: {{ backend: {{ targets: ["{a}"] }} }}
 routes:

@@ -66,30 +66,39 @@ struct PathItem {
     ops: Vec<Operation>,
 }
 
-impl PathItem {
-    /// The template's parameter names, in the order [`Api::find`] binds them.
-    fn param_names(&self) -> impl Iterator<Item = &str> {
-        self.segs
-            .iter()
-            .flat_map(|s| match s {
-                Seg::Lit(_) => [].iter(),
-                Seg::Param(n) => std::slice::from_ref(n).iter(),
-                Seg::Mixed(_, names) => names.iter(),
-            })
-            .map(String::as_str)
-    }
+/// What a search of the document found for a request, owned (see [`Located`]).
+#[derive(Debug)]
+enum Hit {
+    /// `paths[item].ops[pos]`, with the path parameters' raw text in the order of the
+    /// template's names.
+    Op {
+        item: usize,
+        pos: usize,
+        bound: Vec<String>,
+    },
+    /// A described path without this method: the methods it has.
+    NoMethod(Vec<Method>),
+    /// No described path.
+    NoPath,
 }
 
-/// A request's operation, found right after routing by [`Api::locate`] and read by the stage
-/// with [`Api::resume`], so the document is searched once.
+/// What the document says of a request, found right after routing by [`Api::locate`] and read
+/// by the stage with [`Api::resume`], so the document is searched once.
 #[derive(Debug)]
 pub struct Located {
     /// The document it was found in.
     api: Arc<Api>,
-    /// The operation ([`Operation::index`]).
-    pub index: usize,
-    /// The path parameters' raw text, in the order of the template's names.
-    bound: Vec<String>,
+    hit: Hit,
+}
+
+impl Located {
+    /// The operation's index ([`Operation::index`]), when the request is one.
+    pub fn index(&self) -> Option<usize> {
+        match &self.hit {
+            Hit::Op { item, pos, .. } => Some(self.api.paths[*item].ops[*pos].index),
+            _ => None,
+        }
+    }
 }
 
 enum Seg {
@@ -101,6 +110,15 @@ enum Seg {
 }
 
 impl Seg {
+    /// The names of the parameters in the segment, in order.
+    fn params(&self) -> &[String] {
+        match self {
+            Seg::Lit(_) => &[],
+            Seg::Param(n) => std::slice::from_ref(n),
+            Seg::Mixed(_, names) => names,
+        }
+    }
+
     /// How concrete a segment is, for ordering paths: literal text, then text with
     /// parameters, then a parameter alone.
     fn rank(&self) -> u8 {
@@ -462,12 +480,7 @@ fn compile_path(
     };
     let mut names: Vec<&str> = Vec::new();
     for seg in &segs {
-        let in_seg: &[String] = match seg {
-            Seg::Lit(_) => &[],
-            Seg::Param(n) => std::slice::from_ref(n),
-            Seg::Mixed(_, ns) => ns,
-        };
-        for n in in_seg {
+        for n in seg.params() {
             if names.contains(&n.as_str()) {
                 errs.push(
                     at.to_owned(),
@@ -793,39 +806,23 @@ impl Api {
     /// [`Found::reads_body`], reads the body if so, then [`Api::decide`]s).
     pub fn find<'a>(&'a self, req: &Parts) -> Found<'a> {
         let path = crate::proxy::normalise_path(req.uri.path()).unwrap_or_default();
-        self.search(&req.method, &path)
+        self.found(self.search(&req.method, &path))
     }
 
-    /// The operation a request with `method` and the normalised `path` is, if it is one, with
-    /// its path parameters bound: found once, right after routing, and handed to the stage
-    /// through the request context ([`Api::resume`]).
-    pub fn locate(self: &Arc<Self>, method: &Method, path: &str) -> Option<Located> {
-        match self.search(method, path) {
-            Found::Op(op, bound) => Some(Located {
-                api: Arc::clone(self),
-                index: op.index,
-                bound: bound.into_iter().map(|(_, value)| value).collect(),
-            }),
-            _ => None,
+    /// What the document says of a request with `method` and the normalised `path`: found
+    /// once, right after routing, and handed to the stage through the request context
+    /// ([`Api::resume`]).
+    pub fn locate(self: &Arc<Self>, method: &Method, path: &str) -> Located {
+        Located {
+            api: Arc::clone(self),
+            hit: self.search(method, path),
         }
     }
 
     /// What [`Api::find`] would find for the request `located` was made for, without the
     /// search; `None` when it was made by another document.
     pub fn resume(self: &Arc<Self>, located: Located) -> Option<Found<'_>> {
-        if !Arc::ptr_eq(self, &located.api) {
-            return None;
-        }
-        let item = self.paths.iter().find(|p| {
-            p.ops
-                .first()
-                .is_some_and(|o| (o.index..o.index + p.ops.len()).contains(&located.index))
-        })?;
-        let op = &item.ops[located.index - item.ops.first()?.index];
-        Some(Found::Op(
-            op,
-            item.param_names().zip(located.bound).collect(),
-        ))
+        Arc::ptr_eq(self, &located.api).then(|| self.found(located.hit))
     }
 
     /// The index of the operation `key` names: its `operationId`, or `METHOD /template` as
@@ -844,30 +841,29 @@ impl Api {
     }
 
     /// The operation of `method` on the normalised `path`, with its path parameters bound.
-    fn search<'a>(&'a self, method: &Method, path: &str) -> Found<'a> {
+    fn search(&self, method: &Method, path: &str) -> Hit {
         let Some(rest) = path.strip_prefix(self.base.as_str()) else {
-            return Found::NoPath;
+            return Hit::NoPath;
         };
         if !(rest.is_empty() || rest.starts_with('/')) {
-            return Found::NoPath;
+            return Hit::NoPath;
         }
         let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-        for item in &self.paths {
+        for (at, item) in self.paths.iter().enumerate() {
             if item.segs.len() != segs.len() {
                 continue;
             }
             let mut bound = Vec::new();
             let fits = item.segs.iter().zip(&segs).all(|(t, s)| match t {
                 Seg::Lit(l) => l == s,
-                Seg::Param(name) => {
-                    bound.push((name.as_str(), (*s).to_owned()));
+                Seg::Param(_) => {
+                    bound.push((*s).to_owned());
                     true
                 }
                 Seg::Mixed(re, names) => match re.captures(s) {
                     Some(c) => {
-                        for (i, name) in names.iter().enumerate() {
-                            let value = c.get(i + 1).map_or("", |m| m.as_str());
-                            bound.push((name.as_str(), value.to_owned()));
+                        for i in 1..=names.len() {
+                            bound.push(c.get(i).map_or("", |m| m.as_str()).to_owned());
                         }
                         true
                     }
@@ -883,12 +879,29 @@ impl Api {
                 } else {
                     method
                 };
-            return match item.ops.iter().find(|o| o.method == *method) {
-                Some(op) => Found::Op(op, bound),
-                None => Found::NoMethod(item.ops.iter().map(|o| o.method.clone()).collect()),
+            return match item.ops.iter().position(|o| o.method == *method) {
+                Some(pos) => Hit::Op {
+                    item: at,
+                    pos,
+                    bound,
+                },
+                None => Hit::NoMethod(item.ops.iter().map(|o| o.method.clone()).collect()),
             };
         }
-        Found::NoPath
+        Hit::NoPath
+    }
+
+    /// A search's result as the stage reads it: the operation and its parameters by name.
+    fn found(&self, hit: Hit) -> Found<'_> {
+        match hit {
+            Hit::Op { item, pos, bound } => {
+                let item = &self.paths[item];
+                let names = item.segs.iter().flat_map(Seg::params).map(String::as_str);
+                Found::Op(&item.ops[pos], names.zip(bound).collect())
+            }
+            Hit::NoMethod(allow) => Found::NoMethod(allow),
+            Hit::NoPath => Found::NoPath,
+        }
     }
 
     /// Decides on a request whose operation [`Api::find`] gave: the operation, its
@@ -1496,7 +1509,7 @@ paths:
         // Requests find the same indices; a literal segment wins over a parameter, and HEAD
         // is GET's where the path has no HEAD of its own.
         let a = Arc::new(a);
-        let of = |m: Method, p: &str| a.locate(&m, p).map(|l| l.index);
+        let of = |m: Method, p: &str| a.locate(&m, p).index();
         assert_eq!(of(Method::GET, "/v1/orders/me"), Some(mine));
         assert_eq!(of(Method::GET, "/v1/orders/7"), Some(get_order));
         assert_eq!(of(Method::HEAD, "/v1/orders/7"), Some(get_order));
@@ -1504,7 +1517,8 @@ paths:
         assert_eq!(of(Method::POST, "/v1/orders/7"), None);
         assert_eq!(of(Method::GET, "/orders/7"), None);
         // What was located is what the stage would find: the operation and its parameters.
-        let located = a.locate(&Method::DELETE, "/v1/orders/7").expect("located");
+        let located = a.locate(&Method::DELETE, "/v1/orders/7");
+        assert!(located.index().is_some(), "located");
         match a.resume(located) {
             Some(Found::Op(op, bound)) => {
                 assert_eq!(op.index, delete);
@@ -1514,7 +1528,8 @@ paths:
         }
         // Found in another document: not resumed here.
         let other = Arc::new(api(true));
-        let elsewhere = other.locate(&Method::GET, "/v1/orders/7").expect("located");
+        let elsewhere = other.locate(&Method::GET, "/v1/orders/7");
+        assert!(elsewhere.index().is_some(), "located");
         assert!(a.resume(elsewhere).is_none());
     }
 
