@@ -5,20 +5,7 @@ use std::process::Command;
 use crate::support::{BIN, repo_root, temp_dir};
 
 fn check(yaml: &str) -> (bool, String, String) {
-    let dir = temp_dir("check");
-    let path = dir.join("bad.yaml");
-    std::fs::write(&path, yaml).expect("write");
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&path)
-        .env_remove("PORTCULLIS_TEST_UNSET")
-        .output()
-        .expect("run check");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    crate::support::check_config(&temp_dir("check").join("bad.yaml"), yaml)
 }
 
 #[test]

@@ -607,23 +607,15 @@ routes:
         assert!(metrics.contains(want), "{want}: {metrics}");
     }
     // An operation the document does not have is a config error at its key.
-    let cfg = dir.join("bad-ops.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let (passed, out, err) = crate::support::check_config(
+        &dir.join("bad-ops.yaml"),
+        &format!(
             "listeners: [{{ name: m, bind: \"127.0.0.1:1\" }}]\nroutes:\n  - name: a\n    match: {{ path_prefix: / }}\n    auth: none\n    direct: {{ status: 200 }}\n    openapi:\n      file: \"{doc}\"\n      operations:\n        removeOrder: {{ timeout: 1s }}\n        \"GET /orders/{{id}}\": {{ timeout: 1s }}\n        getOrder: {{ timeout: 2s }}\n",
             doc = doc.display()
         ),
-    )
-    .expect("write");
-    let out = std::process::Command::new(crate::support::BIN)
-        .args(["check", "--config"])
-        .arg(&cfg)
-        .output()
-        .expect("run check");
-    let text =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success());
+    );
+    let text = err + &out;
+    assert!(!passed);
     assert!(
         text.contains("bad-ops.yaml:10: routes[0].openapi.operations.removeOrder"),
         "{text}"
@@ -792,22 +784,12 @@ routes:
     // A broken document is a config error naming the file.
     let bad = dir.join("bad.yaml");
     std::fs::write(&bad, "openapi: 2.0\npaths: {}\n").expect("write");
-    let out = std::process::Command::new(crate::support::BIN)
-        .args(["check", "--config"])
-        .arg({
-            let cfg = dir.join("bad-config.yaml");
-            std::fs::write(
-                &cfg,
-                "listeners: [{ name: m, bind: \"127.0.0.1:1\" }]\nroutes:\n  - { name: a, match: { path_prefix: / }, auth: none, direct: { status: 200 }, openapi: { file: bad.yaml } }\n",
-            )
-            .expect("write");
-            cfg
-        })
-        .output()
-        .expect("run check");
-    let text =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success());
+    let (passed, out, err) = crate::support::check_config(
+        &dir.join("bad-config.yaml"),
+        "listeners: [{ name: m, bind: \"127.0.0.1:1\" }]\nroutes:\n  - { name: a, match: { path_prefix: / }, auth: none, direct: { status: 200 }, openapi: { file: bad.yaml } }\n",
+    );
+    let text = err + &out;
+    assert!(!passed);
     assert!(
         text.contains("routes[0].openapi.file") && text.contains("3.0.x or 3.1.x"),
         "{text}"

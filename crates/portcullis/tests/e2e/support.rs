@@ -66,6 +66,23 @@ fn remove_stale_dirs(tmp: &Path) {
     }
 }
 
+/// Writes `yaml` to `path` and runs `portcullis check` on it: whether it passed, and what it
+/// printed (standard output, then standard error).
+pub fn check_config(path: &Path, yaml: &str) -> (bool, String, String) {
+    std::fs::write(path, yaml).expect("write config");
+    let out = std::process::Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(path)
+        .env_remove("PORTCULLIS_TEST_UNSET")
+        .output()
+        .expect("run check");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// A free port on 127.0.0.1 (bound and released; tests start servers on it right away).
 pub fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
