@@ -1,6 +1,7 @@
 //! Times `Waf::inspect` on the two requests of `bench/waf.py` (a benign API GET and a ~1 KB
 //! JSON POST) at paranoia 1: `cargo run --release -p portcullis-waf --example inspect_timing`.
-//! Also `get-varied`, the GET with its search text and page new each time. Prints
+//! Also `get-varied`, the GET with its search text and page new each time, and `post-varied`,
+//! the POST with its order id, customer and comment new each time. Prints
 //! microseconds per inspection; a benchmark for profiling, it asserts nothing. The same
 //! request is inspected again and again, so with the default settings the engine's remembered
 //! clean inputs answer for most of it; `PORTCULLIS_WAF_CACHE_ENTRIES=0` inspects afresh.
@@ -83,27 +84,55 @@ fn main() {
         let us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
         println!("{name}: {us:.2} us per inspection");
     }
-    if !wanted("get-varied") {
+    if wanted("get-varied") {
+        // bench/waf.py's `get-varied`: the search text and the page new on every request, so
+        // the query is read input by input and its new value inspected afresh.
+        let targets: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    "/api/v1/products?category=books&page={}&limit=50&sort=price&q=rust+programming+{i}",
+                    i % 97
+                )
+            })
+            .collect();
+        let t = Instant::now();
+        for target in &targets {
+            let req = RequestView::new("GET", target.as_bytes())
+                .header("host", "127.0.0.1:18095")
+                .header("user-agent", UA)
+                .header("accept", "application/json");
+            black_box(waf.inspect(black_box(&req)));
+        }
+        let us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+        println!("get-varied: {us:.2} us per inspection");
+    }
+    if !wanted("post-varied") {
         return;
     }
-    // bench/waf.py's `get-varied`: the search text and the page new on every request, so
-    // the query is read input by input and its new value inspected afresh.
-    let targets: Vec<String> = (0..n)
+    // bench/waf.py's `post-varied`: the order id, the customer's name and e-mail and the
+    // comment new in every body, the keys and the rest of the order as before.
+    let bodies: Vec<String> = (0..n)
         .map(|i| {
-            format!(
-                "/api/v1/products?category=books&page={}&limit=50&sort=price&q=rust+programming+{i}",
-                i % 97
-            )
+            BODY.replace("ord_7f3a9c2e1b", &format!("ord_{i}"))
+                .replace("Sean O'Brien", &format!("Customer {i}"))
+                .replace("sean@example.com", &format!("user{i}@example.com"))
+                .replace(
+                    r#""comment": "Thanks for the quick delivery last time. Thanks for the quick delivery last time. Thanks for the quick delivery last time. Thanks for the quick d.""#,
+                    &format!(r#""comment": "Order {i}: thanks for the quick delivery last time.""#),
+                )
         })
         .collect();
+    assert!(bodies[1].contains("user1@") && bodies[1].contains("Order 1:"));
     let t = Instant::now();
-    for target in &targets {
-        let req = RequestView::new("GET", target.as_bytes())
+    for body in &bodies {
+        let req = RequestView::new("POST", b"/api/v1/orders")
             .header("host", "127.0.0.1:18095")
             .header("user-agent", UA)
-            .header("accept", "application/json");
+            .header("content-type", "application/json")
+            .header("content-length", "1024")
+            .body(body.as_bytes());
         black_box(waf.inspect(black_box(&req)));
     }
     let us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
-    println!("get-varied: {us:.2} us per inspection");
+    println!("post-varied: {us:.2} us per inspection");
 }

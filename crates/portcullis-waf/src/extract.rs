@@ -303,6 +303,15 @@ impl<'l> Collector<'l> {
         if kind == Kind::Name {
             self.note_name(&label, &value);
         }
+        if self.out.inputs.capacity() == 0 {
+            // Reserved at the first input to inspect (a request answered whole from the
+            // remembered inputs has none): a typical API request has a few dozen inputs, and
+            // growing from empty cost more than the remembered-input checks of a whole
+            // request.
+            self.out
+                .inputs
+                .reserve(if self.memo.is_some() { 16 } else { 64 });
+        }
         self.out.inputs.push(Input {
             label,
             kind,
@@ -366,12 +375,7 @@ pub(crate) fn extract(
 ) -> Extracted {
     let mut c = Collector {
         limits,
-        out: Extracted {
-            // A typical API request has a few dozen inputs; growing from empty cost more
-            // than the remembered-input checks of a whole request.
-            inputs: Vec::with_capacity(if memo.is_some() { 16 } else { 64 }),
-            ..Extracted::default()
-        },
+        out: Extracted::default(),
         seen: 0,
         bytes_used: 0,
         overflow: false,
@@ -381,8 +385,9 @@ pub(crate) fn extract(
         noted: false,
     };
 
-    let (path, bad) = percent_decode(req.path, false);
-    c.push("path".to_owned(), Kind::Path, path, bad, true);
+    // Offered like any other input: a remembered path costs a lookup, not a copy.
+    let (path, bad) = percent_decode_cow(req.path, false);
+    c.offer(Kind::Path, &path, bad, true, |l| l.push_str("path"));
 
     if let Some(q) = req.query {
         c.container(

@@ -105,15 +105,6 @@ fn scanner_agent(ua: &[u8]) -> bool {
     })
 }
 
-/// Request headers that have no business reaching an application.
-const RESTRICTED_HEADERS: &[&str] = &[
-    "content-range",
-    "if",
-    "lock-token",
-    "proxy",
-    "request-range",
-];
-
 /// File extensions of backups, sources, databases and configuration.
 const RESTRICTED_EXTENSIONS: &[&str] = &[
     "asa",
@@ -216,9 +207,54 @@ pub(crate) fn request_checks(
         }
     }
     let has_body = req.body.is_some_and(|b| !b.is_empty());
+    // One pass over the headers: what the request-wide checks below need to know, and the
+    // findings about single headers, which are added after those (as they always were).
     let mut content_types = 0;
-    for ct in req.header_values("content-type") {
-        content_types += 1;
+    let mut lengths = 0;
+    let mut encodings = 0;
+    let mut agent = false;
+    let mut host = None;
+    let mut single: Vec<(u32, String, &[u8])> = Vec::new();
+    for (name, value) in &req.headers {
+        if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+            single.push((HS_HEADER_NAME, format!("header:{}", label_part(name)), name));
+        }
+        let known = Header::of(name);
+        // A label is made only for a finding.
+        let label = || {
+            format!(
+                "header:{}",
+                String::from_utf8_lossy(name).to_ascii_lowercase()
+            )
+        };
+        match known {
+            Header::Other => {}
+            Header::ContentType => content_types += 1,
+            Header::ContentLength => lengths += 1,
+            Header::ContentEncoding => encodings += 1,
+            Header::UserAgent => agent |= !value.trim_ascii().is_empty(),
+            Header::Host => host = host.or(Some(*value)),
+            Header::Restricted => single.push((PROTO_RESTRICTED_HEADER, label(), value)),
+            Header::MethodOverride => single.push((PROTO_METHOD_OVERRIDE, label(), value)),
+            Header::Range { restricted } => {
+                if restricted {
+                    single.push((PROTO_RESTRICTED_HEADER, label(), value));
+                }
+                let ranges = value.iter().filter(|&&b| b == b',').count() + 1;
+                if ranges > 5 {
+                    single.push((PROTO_RANGE, label(), value));
+                }
+                if !valid_byte_ranges(value) {
+                    single.push((PROTO_RANGE_INVALID, label(), value));
+                }
+                if !value.contains(&b'=') {
+                    single.push((PROTO_RANGE_NO_UNIT, label(), value));
+                }
+            }
+        }
+    }
+    // `take`: with none found above, the headers are not searched again.
+    for ct in req.header_values("content-type").take(content_types) {
         if !valid_content_type(ct) {
             add(PROTO_CONTENT_TYPE, "header:content-type", ct);
         }
@@ -251,9 +287,9 @@ pub(crate) fn request_checks(
     if content_types > 1 && has_body {
         add(PROTO_MULTI_CONTENT_TYPE, "header:content-type", b"");
     }
-    let mut lengths = req.header_values("content-length");
-    if let Some(first) = lengths.next()
-        && std::iter::once(first).chain(lengths).any(|l| {
+    let mut values = req.header_values("content-length").take(lengths);
+    if let Some(first) = values.next()
+        && std::iter::once(first).chain(values).any(|l| {
             l.is_empty() || !l.iter().all(u8::is_ascii_digit) || l.len() > 18 || l != first
         })
     {
@@ -267,15 +303,12 @@ pub(crate) fn request_checks(
     {
         add(PROTO_GET_BODY, "body", b"");
     }
-    if req
-        .header_values("user-agent")
-        .all(|ua| ua.trim_ascii().is_empty())
-    {
+    if !agent {
         add(PROTO_MISSING_UA, "header:user-agent", b"");
     }
     // A scanner's agent is found per input (`input_checks`), where a remembered agent costs
     // nothing.
-    match req.first_header("host") {
+    match host {
         None => add(PROTO_HOST, "header:host", b""),
         Some(h) if h.trim_ascii().is_empty() => add(PROTO_HOST, "header:host", b""),
         Some(h) => {
@@ -290,45 +323,13 @@ pub(crate) fn request_checks(
     }
     // A charset in Accept is checked per input (`input_checks`).
     // Compressed request bodies cannot be inspected.
-    for ce in req.header_values("content-encoding") {
+    for ce in req.header_values("content-encoding").take(encodings) {
         if !ce.trim_ascii().eq_ignore_ascii_case(b"identity") {
             add(PROTO_RESTRICTED_HEADER, "header:content-encoding", ce);
         }
     }
-    for (name, value) in &req.headers {
-        if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
-            add(
-                HS_HEADER_NAME,
-                &format!("header:{}", label_part(name)),
-                name,
-            );
-        }
-        // Names are compared without case; a label is made only for a match.
-        let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
-        let label = || {
-            format!(
-                "header:{}",
-                String::from_utf8_lossy(name).to_ascii_lowercase()
-            )
-        };
-        if RESTRICTED_HEADERS.iter().any(|h| is(h)) {
-            add(PROTO_RESTRICTED_HEADER, &label(), value);
-        }
-        if is("x-http-method-override") || is("x-http-method") || is("x-method-override") {
-            add(PROTO_METHOD_OVERRIDE, &label(), value);
-        }
-        if is("range") || is("request-range") {
-            let ranges = value.iter().filter(|&&b| b == b',').count() + 1;
-            if ranges > 5 {
-                add(PROTO_RANGE, &label(), value);
-            }
-            if !valid_byte_ranges(value) {
-                add(PROTO_RANGE_INVALID, &label(), value);
-            }
-            if !value.contains(&b'=') {
-                add(PROTO_RANGE_NO_UNIT, &label(), value);
-            }
-        }
+    for (rule, label, value) in single {
+        add(rule, &label, value);
     }
     if x.method_param {
         add(PROTO_METHOD_OVERRIDE, "query:_method", b"_method");
@@ -443,8 +444,79 @@ fn valid_byte_ranges(value: &[u8]) -> bool {
     })
 }
 
+/// RFC 9110 `tchar`, by table: every header name's every byte is looked up.
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    const TCHAR: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            let b = i as u8;
+            t[i] = b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                );
+            i += 1;
+        }
+        t
+    };
+    TCHAR[usize::from(b)]
+}
+
+/// The header names [`request_checks`] looks at, told apart without case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Header {
+    ContentType,
+    ContentLength,
+    ContentEncoding,
+    UserAgent,
+    Host,
+    /// A header that has no business reaching an application: `Content-Range` (in a
+    /// request), `If`, `Lock-Token` and `Proxy` (httpoxy).
+    Restricted,
+    MethodOverride,
+    /// `Range` or `Request-Range` (which is also restricted).
+    Range {
+        restricted: bool,
+    },
+    Other,
+}
+
+impl Header {
+    fn of(name: &[u8]) -> Self {
+        let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+        // By length first: most names are ruled out without a comparison.
+        match name.len() {
+            2 if is("if") => Self::Restricted,
+            4 if is("host") => Self::Host,
+            5 if is("range") => Self::Range { restricted: false },
+            5 if is("proxy") => Self::Restricted,
+            10 if is("user-agent") => Self::UserAgent,
+            10 if is("lock-token") => Self::Restricted,
+            12 if is("content-type") => Self::ContentType,
+            13 if is("content-range") => Self::Restricted,
+            13 if is("request-range") => Self::Range { restricted: true },
+            13 if is("x-http-method") => Self::MethodOverride,
+            14 if is("content-length") => Self::ContentLength,
+            16 if is("content-encoding") => Self::ContentEncoding,
+            17 if is("x-method-override") => Self::MethodOverride,
+            22 if is("x-http-method-override") => Self::MethodOverride,
+            _ => Self::Other,
+        }
+    }
 }
 
 /// RFC 9110 media type: `type/subtype *( OWS ";" OWS token "=" ( token / quoted-string ) )`.
@@ -590,6 +662,35 @@ mod tests {
     #[test]
     fn lists_are_sorted() {
         assert!(RESTRICTED_EXTENSIONS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn tells_header_names_apart_without_case() {
+        for (name, want) in [
+            ("Host", Header::Host),
+            ("user-agent", Header::UserAgent),
+            ("Content-Type", Header::ContentType),
+            ("CONTENT-LENGTH", Header::ContentLength),
+            ("content-encoding", Header::ContentEncoding),
+            ("If", Header::Restricted),
+            ("proxy", Header::Restricted),
+            ("Lock-Token", Header::Restricted),
+            ("content-range", Header::Restricted),
+            ("Range", Header::Range { restricted: false }),
+            ("request-range", Header::Range { restricted: true }),
+            ("x-http-method", Header::MethodOverride),
+            ("X-Method-Override", Header::MethodOverride),
+            ("x-http-method-override", Header::MethodOverride),
+            ("accept", Header::Other),
+            ("hostx", Header::Other),
+            ("proxy-connection", Header::Other),
+            ("", Header::Other),
+        ] {
+            assert_eq!(Header::of(name.as_bytes()), want, "{name}");
+        }
+        let tchars: Vec<u8> = (0..=255u8).filter(|&b| is_tchar(b)).collect();
+        assert_eq!(tchars.len(), 62 + 15);
+        assert!(!is_tchar(b':') && !is_tchar(b' ') && !is_tchar(0x80) && is_tchar(b'~'));
     }
 
     #[test]

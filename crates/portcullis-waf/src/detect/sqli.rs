@@ -171,12 +171,13 @@ pub(crate) fn inert_and_verdict(s: &[u8]) -> (bool, bool) {
     (inert, flagged)
 }
 
-/// libinjection's table of SQL words and phrases (its fingerprints left out), upper case and
-/// sorted, with their token types.
+/// libinjection's table of SQL words and phrases (its fingerprints left out), upper case, with
+/// their token types.
 struct SqlWords {
-    words: Vec<(&'static [u8], u8)>,
-    /// For each letter `A`..=`Z`, the entries of `words` that start with it.
-    by_letter: [std::ops::Range<usize>; 26],
+    /// Hashed rather than searched: a search text's every word and every pair of neighbours
+    /// is looked up, and a binary search (one byte comparison per step) cost 400 instructions
+    /// a lookup. The table is fixed, so its probing cannot be lengthened from outside.
+    words: std::collections::HashMap<&'static [u8], u8, foldhash::fast::RandomState>,
     /// Length of the longest entry.
     longest: usize,
 }
@@ -197,44 +198,28 @@ impl SqlWords {
                     .skip(1)
                     .all(|b| matches!(b, b'N' | b'1' | b','))
         });
-        let mut words: Vec<(&'static [u8], u8)> = table
+        let words: std::collections::HashMap<_, _, _> = table
             .iter()
             .filter(|k| k.token_type != b'F')
             .map(|k| (k.word.as_bytes(), k.token_type))
             .collect();
-        words.sort_unstable();
-        let longest = words.iter().map(|(w, _)| w.len()).max().unwrap_or(0);
-        let by_letter = std::array::from_fn(|i| {
-            let letter = b'A' + i as u8;
-            let start = words.partition_point(|(w, _)| w.first().is_some_and(|&b| b < letter));
-            let end = words.partition_point(|(w, _)| w.first().is_some_and(|&b| b <= letter));
-            start..end
-        });
-        (!fingerprint_of_plain_text && longest < WORD_BUF).then_some(Self {
-            words,
-            by_letter,
-            longest,
-        })
+        let longest = words.keys().map(|w| w.len()).max().unwrap_or(0);
+        let upper = words.keys().all(|w| !w.iter().any(u8::is_ascii_lowercase));
+        (!fingerprint_of_plain_text && upper && longest < WORD_BUF)
+            .then_some(Self { words, longest })
     }
 
     /// The token type of a word or phrase starting with a letter in the table (looked up
     /// without regard to case).
     fn lookup(&self, word: &[u8]) -> Option<u8> {
-        let first = word.first()?.to_ascii_uppercase();
-        if word.len() > self.longest || !first.is_ascii_uppercase() {
+        if word.len() > self.longest || !word.first()?.is_ascii_alphabetic() {
             return None;
         }
-        let letter = usize::from(first - b'A');
         let mut buf = [0u8; WORD_BUF];
         let upper = &mut buf[..word.len()];
         upper.copy_from_slice(word);
         upper.make_ascii_uppercase();
-        let range = self.by_letter[letter].clone();
-        let entries = &self.words[range];
-        entries
-            .binary_search_by(|(w, _)| (*w).cmp(&*upper))
-            .ok()
-            .map(|i| entries[i].1)
+        self.words.get(&*upper).copied()
     }
 
     /// Whether libinjection cannot flag `s`: words (a letter, then letters, digits and `_`) and
