@@ -120,7 +120,9 @@ impl Lfi {
         if lower_may_match || matches!(text, std::borrow::Cow::Owned(_)) {
             self.patterns.scan(&text, sink);
         }
-        if v.raw != v.norm() && sink.wants(LFI_TRAVERSAL_ENCODED) {
+        // Only a text with `..` after decoding can be a traversal, encoded or not: that is
+        // looked at first, before the raw text is lowered and searched.
+        if v.raw != v.norm() && sink.wants(LFI_TRAVERSAL_ENCODED) && text.contains("..") {
             let raw = v.raw.to_ascii_lowercase();
             let encoded_dot = [
                 "%2e",
@@ -133,12 +135,16 @@ impl Lfi {
                 "%c0.",
                 "\u{fffd}",
             ];
-            if encoded_dot.iter().any(|e| raw.contains(e)) && text.contains("..") {
+            if encoded_dot.iter().any(|e| raw.contains(e)) {
                 sink.hit(LFI_TRAVERSAL_ENCODED, &text, text.find("..").unwrap_or(0));
             }
         }
         if sink.wants(LFI_OS_FILE) {
-            let norm_slashes = text.replace('\\', "/");
+            let norm_slashes = if text.contains('\\') {
+                std::borrow::Cow::Owned(text.replace('\\', "/"))
+            } else {
+                std::borrow::Cow::Borrowed(text.as_ref())
+            };
             let t = norm_slashes.as_bytes();
             for m in self.files.find_overlapping_iter(t) {
                 let before_ok = m.start() == 0

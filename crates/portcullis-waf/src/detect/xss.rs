@@ -77,7 +77,10 @@ impl Xss {
     }
 
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
-        if sink.wants(XSS_LIBINJECTION) {
+        // Blanking processing instructions out adds neither `<` nor `=`: text with neither
+        // cannot be flagged (see `libinjection`), so it is not searched for them either.
+        let markup = |s: &str| s.bytes().any(|b| b == b'<' || b == b'=');
+        if sink.wants(XSS_LIBINJECTION) && (markup(&v.raw) || markup(v.norm())) {
             // XML declarations and other processing instructions are bogus comments to an HTML
             // parser; libinjection flags them anyway, so they are blanked out first.
             let raw = without_processing_instructions(&v.raw);
