@@ -70,7 +70,7 @@ pub async fn handle(
     };
     let method = req.method().clone();
     let version = req.version();
-    let host = host_of(&req);
+    let host = host_of(req.uri(), req.headers());
     // What only the access log needs is copied only when it is written.
     let logging = !snap.access_log.disabled && shared.access_log.load().enabled();
     let path = if logging {
@@ -490,14 +490,9 @@ async fn forward(
     let upgrade = client_upgrade.is_some();
     let h2_upstream = matches!(up.protocol, Protocol::H2 | Protocol::H2c);
     let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
-    let host_field = parts.headers.get(header::HOST);
-    let host_in_field = host_field.is_some();
-    let host = host_field.cloned().or_else(|| {
-        parts
-            .uri
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-    });
+    // The `Host` field goes on untouched only when it is where the host came from.
+    let host_in_field = parts.uri.authority().is_none() && parts.headers.contains_key(header::HOST);
+    let host = host_of(&parts.uri, &parts.headers);
     strip_hop_by_hop(&mut parts.headers, upgrade, h2_upstream);
     if upgrade {
         // `Connection` is hop-by-hop, so it was removed; an upgrade needs it on this hop too.
@@ -1025,7 +1020,7 @@ fn finish_headers(
 }
 
 fn https_redirect<B>(req: &Request<B>, port: u16, request_id: &str) -> Response<Body> {
-    let host = host_of(req);
+    let host = host_of(req.uri(), req.headers());
     let host = host.as_ref().and_then(|h| h.to_str().ok()).unwrap_or("");
     let bare = host
         .rsplit_once(':')
@@ -1049,11 +1044,13 @@ fn https_redirect<B>(req: &Request<B>, port: u16, request_id: &str) -> Response<
 }
 
 /// The request's host: the target's authority (absolute form, HTTP/2 `:authority`), else
-/// `Host`. A header value, so the usual case shares the `Host` field's bytes.
-fn host_of<B>(req: &Request<B>) -> Option<HeaderValue> {
-    match req.uri().authority() {
+/// `Host` (RFC 9112 section 3.2.2: a request in absolute form is routed, and forwarded, by
+/// its target, whatever its `Host` field says). A header value, so the usual case shares the
+/// `Host` field's bytes. Routing and forwarding both take the host from here.
+fn host_of(uri: &http::Uri, headers: &http::HeaderMap) -> Option<HeaderValue> {
+    match uri.authority() {
         Some(a) => HeaderValue::from_str(a.as_str()).ok(),
-        None => req.headers().get(header::HOST).cloned(),
+        None => headers.get(header::HOST).cloned(),
     }
 }
 

@@ -222,6 +222,12 @@ async fn normalises_paths_before_routing() {
         let text = String::from_utf8_lossy(&out);
         assert!(text.contains(&format!("\"uri\":\"{want}\"")), "{text}");
     }
+    // A target in absolute form names the host that goes upstream (RFC 9112 section 3.2.2),
+    // not the `Host` field (which may differ from it only in case).
+    let head = b"GET http://X.test/?q=2 HTTP/1.1\r\nHost: x.test\r\nConnection: close\r\n\r\n";
+    let out = crate::support::raw(gw.port, head, std::time::Duration::from_secs(5)).await;
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("\"host\":[\"X.test\"]"), "{text}");
     // Encoded slash is refused.
     let (st, _) = get(&c, &gw.url("/svc/a%2fb")).await;
     assert_eq!(st, 400);
