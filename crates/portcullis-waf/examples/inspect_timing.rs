@@ -81,8 +81,7 @@ fn main() {
         for _ in 0..n {
             black_box(waf.inspect(black_box(req)));
         }
-        let us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
-        println!("{name}: {us:.2} us per inspection");
+        report(name, t, n);
     }
     if wanted("get-varied") {
         // bench/waf.py's `get-varied`: the search text and the page new on every request, so
@@ -103,8 +102,7 @@ fn main() {
                 .header("accept", "application/json");
             black_box(waf.inspect(black_box(&req)));
         }
-        let us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
-        println!("get-varied: {us:.2} us per inspection");
+        report("get-varied", t, n);
     }
     if !wanted("post-varied") {
         return;
@@ -133,6 +131,11 @@ fn main() {
             .body(body.as_bytes());
         black_box(waf.inspect(black_box(&req)));
     }
-    let us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
-    println!("post-varied: {us:.2} us per inspection");
+    report("post-varied", t, n);
+}
+
+/// Prints the time per inspection of `n` inspections since `start`.
+fn report(name: &str, start: Instant, n: u32) {
+    let us = start.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+    println!("{name}: {us:.2} us per inspection");
 }

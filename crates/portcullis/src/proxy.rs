@@ -324,8 +324,8 @@ async fn process(
             return deny(ctx, Deny::new(Problem::RouteNotFound));
         }
     };
-    // An OpenAPI operation with settings of its own runs with its route; the operation found
-    // here is the one the `openapi` stage checks.
+    // On an OpenAPI route the operation is found here, once: the `openapi` stage checks it,
+    // and one with settings of its own runs with its route.
     let route = match &route.operations {
         Some(ops) => {
             let (located, own) = ops.locate(req.method(), &path);

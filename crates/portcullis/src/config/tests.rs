@@ -337,6 +337,17 @@ fn openapi_operations_compile_with_the_route_and_their_own_fields() {
             doc.display()
         )
     };
+    // A route with a document and no operations listed still finds the operation right after
+    // routing (for its `openapi` stage), with no route of an operation's own.
+    let plain = config("        {}\n").replace("      operations:\n        {}\n", "");
+    let snap = load_str(&plain, Path::new("cfg.yaml"), &Registry::default()).expect("compiles");
+    let ops = snap.router.routes()[0]
+        .operations
+        .as_ref()
+        .expect("the document is kept for the lookup after routing");
+    assert_eq!(ops.routes.len(), 2);
+    assert!(ops.routes.iter().all(Option::is_none));
+    assert_eq!(snap.router.all_routes().count(), 1);
     // A public operation of an authenticated route drops the route's `authorize` and grants.
     let public = config("        listItems: { auth: none }\n");
     assert_eq!(errors(&public), Vec::<String>::new());

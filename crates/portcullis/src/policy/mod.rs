@@ -545,6 +545,8 @@ impl Stage {
             }
             Self::OpenApi(a) => {
                 let present = body.present();
+                // Found right after routing on every route with this stage (`Operations`);
+                // searched here only when it was not.
                 let found = match ctx.operation_found.take().and_then(|l| a.resume(l)) {
                     Some(found) => found,
                     None => a.find(req),

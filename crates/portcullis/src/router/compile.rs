@@ -71,8 +71,10 @@ pub fn compile_routes(
     out
 }
 
-/// The routes of the operations a route's `openapi.operations` lists (compiled only when the
-/// route itself compiled, so their errors are those of the operations' own fields).
+/// A route's OpenAPI document, and the routes of the operations its `openapi.operations`
+/// lists (compiled only when the route itself compiled, so their errors are those of the
+/// operations' own fields). Every route with an `openapi` stage gets one, operations listed or
+/// not, so that the operation is found once, right after routing.
 fn compile_operations(
     order: usize,
     r: &RouteConfig,
@@ -82,9 +84,6 @@ fn compile_operations(
     errs: &mut Collector,
 ) -> Option<super::Operations> {
     let ops = &r.openapi.as_ref()?.operations;
-    if ops.is_empty() {
-        return None;
-    }
     let api = route.chain.iter().find_map(|s| match s {
         Stage::OpenApi(a) => Some(Arc::clone(a)),
         _ => None,

@@ -58,13 +58,14 @@ pub struct Route {
     pub rate_limit_policy: Option<(usize, HeaderValue)>,
     /// Metric handles, fetched on first use.
     pub metrics: std::sync::OnceLock<crate::observe::metrics::RouteMetrics>,
-    /// The OpenAPI operations that run with settings of their own.
+    /// The route's OpenAPI document and the operations that run with settings of their own
+    /// (on every route with an `openapi` stage).
     pub operations: Option<Operations>,
     order: usize,
 }
 
-/// A route's OpenAPI operations with settings of their own
-/// ([`crate::config::raw::OpenApiConfig::operations`]).
+/// A route's OpenAPI document, with the operations that have settings of their own
+/// ([`crate::config::raw::OpenApiConfig::operations`]; none listed is an empty table).
 #[derive(Debug)]
 pub struct Operations {
     /// The route's document.
