@@ -450,26 +450,14 @@ fn is_tchar(b: u8) -> bool {
         let mut t = [false; 256];
         let mut i = 0;
         while i < 256 {
-            let b = i as u8;
-            t[i] = b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'!' | b'#'
-                        | b'$'
-                        | b'%'
-                        | b'&'
-                        | b'\''
-                        | b'*'
-                        | b'+'
-                        | b'-'
-                        | b'.'
-                        | b'^'
-                        | b'_'
-                        | b'`'
-                        | b'|'
-                        | b'~'
-                );
+            t[i] = (i as u8).is_ascii_alphanumeric();
             i += 1;
+        }
+        let symbols = b"!#$%&'*+-.^_`|~";
+        let mut j = 0;
+        while j < symbols.len() {
+            t[symbols[j] as usize] = true;
+            j += 1;
         }
         t
     };
