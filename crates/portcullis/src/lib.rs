@@ -21,5 +21,7 @@ pub mod router;
 pub mod server;
 pub mod snapshot;
 pub mod state;
+#[cfg(test)]
+pub(crate) mod test_dir;
 pub mod timer;
 pub mod upstream;

@@ -203,12 +203,10 @@ mod tests {
 
     #[test]
     fn reads_file_relative_to_base_dir() {
-        let dir = std::env::temp_dir().join(format!("pc-expand-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("secret.txt"), "s3cret\n").unwrap();
-        let out = with_base_dir(&dir, || expand("${file:secret.txt}"));
+        let dir = crate::test_dir::TestDir::new("expand");
+        dir.write("secret.txt", "s3cret\n");
+        let out = with_base_dir(dir.path(), || expand("${file:secret.txt}"));
         assert_eq!(out.ok(), Some("s3cret".to_owned()));
-        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -323,14 +323,11 @@ fn reports_yaml_syntax_and_type_errors_with_lines() {
 
 #[test]
 fn openapi_operations_compile_with_the_route_and_their_own_fields() {
-    let dir = std::env::temp_dir().join(format!("portcullis-ops-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let doc = dir.join("api.yaml");
-    std::fs::write(
-        &doc,
+    let dir = crate::test_dir::TestDir::new("ops");
+    let doc = dir.write(
+        "api.yaml",
         "openapi: 3.0.3\ninfo: { title: t, version: '1' }\npaths:\n  /items:\n    get: { operationId: listItems }\n    post: { operationId: addItem }\n",
-    )
-    .expect("write");
+    );
     let config = |operations: &str| {
         format!(
             "{BASE}identity: {{ api_key_pepper: test-pepper-0123456789abcdef0123456789abcdef }}\nconsumers: []\nroles: {{ ops: {{ allow: [{{ routes: [api] }}] }} }}\nroutes:\n  - name: api\n    match: {{ path_prefix: / }}\n    auth: {{ methods: [api_key] }}\n    authorize: {{ roles: [reader] }}\n    direct: {{ status: 200 }}\n    openapi:\n      file: '{}'\n      operations:\n{operations}",
@@ -368,5 +365,4 @@ fn openapi_operations_compile_with_the_route_and_their_own_fields() {
             .any(|e| e.contains("routes[0].openapi.operations.addItem.rate_limits[0]")),
         "{errs:?}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

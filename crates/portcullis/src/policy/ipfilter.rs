@@ -216,16 +216,12 @@ mod tests {
 
     #[test]
     fn list_files_are_read_with_comments_and_errors_name_the_line() {
-        let dir = std::env::temp_dir().join(format!("portcullis-iplist-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let good = dir.join("good.txt");
-        std::fs::write(
-            &good,
+        let dir = crate::test_dir::TestDir::new("iplist");
+        let good = dir.write(
+            "good.txt",
             "# blocklist\n\n192.0.2.0/24  # doc range\n2001:db8::1\n",
-        )
-        .expect("w");
-        let bad = dir.join("bad.txt");
-        std::fs::write(&bad, "192.0.2.0/24\nnot-an-address\n").expect("w");
+        );
+        let bad = dir.write("bad.txt", "192.0.2.0/24\nnot-an-address\n");
         let cfg = |deny_file: &std::path::Path| IpFilterConfig {
             deny_files: vec![deny_file.to_str().expect("utf8").into()],
             ..IpFilterConfig::default()
@@ -241,6 +237,5 @@ mod tests {
         assert!(compile(&cfg(&bad), "r.ip_filter", &mut errs).is_none());
         let text = format!("{:?}", errs.errors);
         assert!(text.contains("bad.txt:2: \\\"not-an-address\\\""), "{text}");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

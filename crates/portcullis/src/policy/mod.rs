@@ -137,9 +137,8 @@ pub struct RequestCtx {
     pub decisions: Decisions,
     /// The OpenAPI operation the request matched (its `operationId`, or `METHOD /template`).
     pub operation: Option<Arc<str>>,
-    /// What the route's OpenAPI document says of the request, found right after routing on a
-    /// route with settings per operation, for the `openapi` stage to use without searching
-    /// again.
+    /// What the route's OpenAPI document says of the request, found right after routing on
+    /// every route with an `openapi` stage, for the stage to use without searching again.
     pub operation_found: Option<openapi::Located>,
     /// Upstream target that served the request (`host:port`).
     pub upstream_target: Option<String>,

@@ -1398,12 +1398,10 @@ components:
     /// Compiles `doc`, written to a file of its own (tests run in parallel, and a file
     /// rewritten under a reader fails): the API, or the errors.
     fn compiled(doc: &str, reject_unknown: Option<bool>) -> Result<Api, String> {
-        let dir = std::env::temp_dir().join(format!("portcullis-openapi-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let f = dir.join(format!("api-{n}.yaml"));
-        std::fs::write(&f, doc).unwrap();
+        let dir = crate::test_dir::TestDir::new(&format!("openapi-{n}"));
+        let f = dir.write("api.yaml", doc);
         let c = OpenApiConfig {
             file: f.to_string_lossy().as_ref().into(),
             base_path: None,
@@ -1412,9 +1410,8 @@ components:
         };
         let mut errs = Collector::default();
         let a = compile(&c, "routes[0].openapi", &mut errs);
-        // Read once, at compile: the file and, when it is the last, the folder go.
-        std::fs::remove_file(&f).ok();
-        std::fs::remove_dir(&dir).ok();
+        // Read once, at compile: the folder goes now.
+        drop(dir);
         match a {
             Some(a) if errs.errors.is_empty() => Ok(a),
             _ => Err(format!("{:?}", errs.errors)),
