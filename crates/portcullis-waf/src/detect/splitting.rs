@@ -97,6 +97,23 @@ impl Splitting {
         if matches!(input.kind, Kind::OtherHeader | Kind::TextHeader) {
             return;
         }
+        // A server that writes header values as Latin-1 keeps each character's low byte:
+        // `嘊嘍` (U+560A U+560D) reaches the wire as LF CR.
+        let lossy = |c: char| c as u32 > 0xFF && matches!(c as u32 & 0xFF, 0x0A | 0x0D);
+        if !v.lower().is_ascii() && v.lower().chars().any(lossy) {
+            let cut: String = v
+                .lower()
+                .chars()
+                .map(|c| {
+                    if lossy(c) {
+                        char::from((c as u32 & 0xFF) as u8)
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            self.patterns.scan(&cut, sink);
+        }
         if any_newline {
             self.patterns.scan(v.lower(), sink);
             if input.from_query
@@ -132,6 +149,15 @@ mod tests {
         assert!(h.contains(&HS_ARG_HEADER_INJECTION), "{h:?}");
         let h = hits(Kind::Value, "form:var", "aaa\nGET / HTTP/1.1", 1);
         assert!(h.contains(&HS_ARG_REQUEST_SMUGGLING), "{h:?}");
+        let h = hits(
+            Kind::Value,
+            "query:lang",
+            "en\u{560A}\u{560D}Set-Cookie:x=1",
+            1,
+        );
+        assert!(h.contains(&HS_ARG_HEADER_INJECTION), "{h:?}");
+        let h = hits(Kind::Value, "query:q", "\u{560A}\u{560D} 你好", 1);
+        assert!(!h.contains(&HS_ARG_HEADER_INJECTION), "{h:?}");
         let h = hits(Kind::Value, "query:q", "x%0d%0aSet-Cookie:%20a=b", 1);
         assert!(h.contains(&HS_ARG_HEADER_INJECTION), "{h:?}");
         assert!(hits(Kind::Path, "path", "/foo\nbar", 1).contains(&HS_PATH_NEWLINE));

@@ -76,7 +76,12 @@ impl Sqli {
             ),
             (SQLI_OPERATOR, r"@@(?:version|datadir|hostname|basedir|tmpdir|user)\b".to_owned()),
             (SQLI_JSON_OPERATOR, r"['\x22)]\s*::\s*(?:int|integer|text|json|jsonb|varchar|bigint|numeric|regclass|oid|bytea)\b".to_owned()),
-            (SQLI_JSON_OPERATOR, r"['\x22)]\s*(?:->>?|#>>?|@>|<@|\?\||\?&|@\?|@@)\s*['\x22(0-9]".to_owned()),
+            (SQLI_JSON_OPERATOR, r"['\x22)]\s*(?:#>>?|@>|<@|\?\||\?&|@\?|@@)\s*['\x22(0-9]".to_owned()),
+            // `->` glued to the string: prose writes arrows with spaces ("'teh' -> 'the'").
+            (SQLI_JSON_OPERATOR, r"['\x22)]->>?\s*['\x22(0-9]".to_owned()),
+            // `admin'-- `, `admin'#`: a login name that closes its string and comments out
+            // the password check.
+            (SQLI_COMMENT_TAIL, r#"^\s*[a-z0-9_.@+-]{1,64}['"`]\s*\)*\s*(?:--(?:\s|-|$)|#\s*$|/\*)"#.to_owned()),
             (SQLI_JSON_OPERATOR, r"['\x22]\s+\?[|&]?\s+(?:['\x22]|array\s*\[)|['\x22]\s*(?:[<>=!]=?|->>?)\s*['\x22]\$[.\[]".to_owned()),
             (
                 SQLI_STATEMENT,
@@ -291,6 +296,9 @@ mod tests {
                 "OR '[1,2]' ? '1'",
                 "select pg_sleep",
                 "if(2=",
+                "admin'-- ",
+                "root'#",
+                "x')->>'role'",
             ],
         );
     }
@@ -314,6 +322,10 @@ mod tests {
                 "The drop table was set by the union",
                 "Item (blue) order is pending",
                 "snacks (chips) and drinks in the fridge",
+                "Typo: 'recieve' -> 'receive' (line 42)",
+                "Rename 'foo' -> 'bar' in the docs",
+                "7\" #2 CIRCULAR NEEDLE",
+                "foo'--'bar'",
             ],
         );
     }

@@ -92,6 +92,13 @@ impl UrlChecks {
                 sink.hit(RFI_TRAILING_QUESTION, text, 0);
             }
         }
+        // `//host/path` (protocol-relative) and `\\host\share` (UNC): a file from another host.
+        if let Some(rest) = trimmed
+            .strip_prefix("//")
+            .or_else(|| trimmed.strip_prefix("\\\\"))
+        {
+            self.remote_path(input, text, rest, sink);
+        }
         if !text.contains(':') {
             return;
         }
@@ -127,6 +134,16 @@ impl UrlChecks {
                 _ => continue,
             }
             if !has_slashes {
+                // `jar:http://host/x.jar!/a.class`: Java fetches the archive inside.
+                if matches!(scheme.as_ref(), "jar" | "netdoc")
+                    && text[whole.start() + scheme.len() + 1..]
+                        .split_once(':')
+                        .is_some_and(|(inner, _)| {
+                            !inner.is_empty() && inner.bytes().all(|c| c.is_ascii_lowercase())
+                        })
+                {
+                    sink.hit(SSRF_INTERNAL, text, at);
+                }
                 continue;
             }
             if matches!(
@@ -179,6 +196,39 @@ impl UrlChecks {
             let url_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
             if at == 0 && rest[..url_end].ends_with('?') && !rest[..url_end].contains('=') {
                 sink.hit(RFI_TRAILING_QUESTION, text, at);
+            }
+        }
+    }
+}
+
+impl UrlChecks {
+    /// A value that starts with `//host/` or `\\host\`: `rest` is what follows the two
+    /// slashes. Judged like a URL with a scheme when the host has a dot and a path follows.
+    fn remote_path(&self, input: &Input, text: &str, rest: &str, sink: &mut Sink<'_>) {
+        let Some(end) = rest.find(['/', '\\', '?', '#']) else {
+            return;
+        };
+        let raw = &rest[..end];
+        if raw.is_empty() || raw.contains(char::is_whitespace) {
+            return;
+        }
+        let host = host_of(raw);
+        if !host.contains('.') {
+            return;
+        }
+        match classify(&host) {
+            HostClass::Metadata => sink.hit(SSRF_METADATA, text, 0),
+            HostClass::Internal { .. } => sink.hit(SSRF_INTERNAL, text, 0),
+            HostClass::PublicIp { .. } => sink.hit(RFI_IP_URL, text, 0),
+            HostClass::Name => {
+                let param = super::param_name(&input.label).to_ascii_lowercase();
+                if include_param(&param) {
+                    sink.hit(RFI_INCLUDE_PARAM, text, 0);
+                }
+                let url_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                if rest[..url_end].ends_with('?') && !rest[..url_end].contains('=') {
+                    sink.hit(RFI_TRAILING_QUESTION, text, 0);
+                }
             }
         }
     }
@@ -379,12 +429,19 @@ mod tests {
             ("http://evil.example/shell.txt?", "rfi"),
             ("php://filter/convert.base64-encode/resource=index", "rfi"),
             ("169.254.169.254/latest", "ssrf"),
+            ("jar:http://203.0.113.5/x.jar!/a.class", "ssrf"),
+            ("//evil.example/s.txt?", "rfi"),
+            ("\\\\198.51.100.7\\share\\x.php", "rfi"),
+            ("//169.254.169.254/latest/meta-data/", "ssrf"),
         ] {
             assert!(families(p).contains(&fam), "{p}: {:?}", families(p));
         }
         assert!(
             hits(Kind::Value, "query:file", "http://evil.example/x.txt", 1)
                 .contains(&RFI_INCLUDE_PARAM)
+        );
+        assert!(
+            hits(Kind::Value, "query:page", "//evil.example/x.txt", 1).contains(&RFI_INCLUDE_PARAM)
         );
     }
 
@@ -396,6 +453,10 @@ mod tests {
             "mailto:someone@example.com",
             "Meeting at 10:30: room 4",
             "see http://example.com?",
+            "// TODO: fix it",
+            "//cdn.example.com/app.js",
+            "\\\\fileserver\\share\\q3.xlsx",
+            "jar:file-name",
         ] {
             let f = families(p);
             assert!(!f.contains(&"rfi"), "{p}: {f:?}");

@@ -75,10 +75,23 @@ pub(crate) struct BenignCase {
     pub(crate) request: OwnedRequest,
 }
 
+/// A case of the project's own corpus (`tests/data/heldout.jsonl`): `expect` is `attack`,
+/// `benign` or `either` (arguable, counted apart); `family` is the attack family or the benign
+/// theme.
+#[derive(Debug, Clone)]
+pub(crate) struct ProjectCase {
+    pub(crate) id: String,
+    pub(crate) expect: String,
+    pub(crate) family: String,
+    pub(crate) request: OwnedRequest,
+}
+
 pub(crate) struct Corpora {
     pub(crate) crs: Vec<CrsCase>,
     pub(crate) lib: Vec<LibCase>,
     pub(crate) benign: Vec<BenignCase>,
+    /// Cases written for this project, beside the shared sample (`tests/data/heldout.jsonl`).
+    pub(crate) project: Vec<ProjectCase>,
     /// Ids of the CRS cases the reference WAF (nginx + ModSecurity + CRS 3.3.4 at PL1) blocked,
     /// from `tests/data/crs-reference-pl1.txt`.
     pub(crate) reference_blocked: HashSet<String>,
@@ -172,38 +185,51 @@ pub(crate) fn load(dir: &Path) -> Corpora {
         .collect();
     let benign = lines(&dir.join("benign.jsonl"))
         .into_iter()
-        .map(|r| {
-            let headers = r
-                .get("headers")
-                .and_then(Value::as_object)
-                .map(|o| {
-                    o.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").as_bytes().to_vec()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let body = r
-                .get("body")
-                .and_then(Value::as_str)
-                .map(|b| b.as_bytes().to_vec())
-                .filter(|b| !b.is_empty());
-            BenignCase {
-                id: s(&r, "id"),
-                kind: s(&r, "kind"),
-                request: OwnedRequest {
-                    method: s(&r, "method"),
-                    target: s(&r, "uri").into_bytes(),
-                    headers,
-                    body,
-                },
-            }
+        .map(|r| BenignCase {
+            id: s(&r, "id"),
+            kind: s(&r, "kind"),
+            request: object_request(&r),
+        })
+        .collect();
+    let project = lines(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/heldout.jsonl"))
+        .into_iter()
+        .map(|r| ProjectCase {
+            id: s(&r, "id"),
+            expect: s(&r, "expect"),
+            family: s(&r, "family"),
+            request: object_request(&r),
         })
         .collect();
     Corpora {
         crs,
         lib,
         benign,
+        project,
         reference_blocked: reference_blocked(),
+    }
+}
+
+/// A request written as `method`, `uri`, `headers` (an object) and `body` (text).
+fn object_request(r: &Value) -> OwnedRequest {
+    let headers = r
+        .get("headers")
+        .and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").as_bytes().to_vec()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let body = r
+        .get("body")
+        .and_then(Value::as_str)
+        .map(|b| b.as_bytes().to_vec())
+        .filter(|b| !b.is_empty());
+    OwnedRequest {
+        method: s(r, "method"),
+        target: s(r, "uri").into_bytes(),
+        headers,
+        body,
     }
 }
 
@@ -304,6 +330,16 @@ pub(crate) struct Report {
     /// benign.jsonl blocked: overall and per kind.
     pub(crate) benign_fp: Count,
     pub(crate) benign_fp_kind: BTreeMap<String, Count>,
+    /// The project's corpus: attacks detected per family and overall, benign cases blocked
+    /// per theme and overall, arguable cases blocked.
+    pub(crate) project_detect: BTreeMap<String, Count>,
+    pub(crate) project_detect_all: Count,
+    pub(crate) project_fp: BTreeMap<String, Count>,
+    pub(crate) project_fp_all: Count,
+    pub(crate) project_either: Count,
+    /// Ids of the project's attacks missed and benign cases blocked.
+    pub(crate) project_misses: Vec<String>,
+    pub(crate) project_fps: Vec<(String, Verdict)>,
     /// Ids of misses and false positives, for digging.
     pub(crate) crs_misses: Vec<(String, String)>,
     pub(crate) crs_fps: Vec<(String, Verdict)>,
@@ -384,6 +420,32 @@ pub(crate) fn evaluate(c: &Corpora, paranoia: u8) -> Report {
             r.benign_fps.push((case.id.clone(), v));
         }
     }
+    for case in &c.project {
+        let v = waf.inspect(&case.request.view());
+        match case.expect.as_str() {
+            "attack" => {
+                r.project_detect
+                    .entry(case.family.clone())
+                    .or_default()
+                    .add(v.blocked);
+                r.project_detect_all.add(v.blocked);
+                if !v.blocked {
+                    r.project_misses.push(case.id.clone());
+                }
+            }
+            "benign" => {
+                r.project_fp
+                    .entry(case.family.clone())
+                    .or_default()
+                    .add(v.blocked);
+                r.project_fp_all.add(v.blocked);
+                if v.blocked {
+                    r.project_fps.push((case.id.clone(), v));
+                }
+            }
+            _ => r.project_either.add(v.blocked),
+        }
+    }
     r
 }
 
@@ -427,4 +489,15 @@ pub(crate) fn print(r: &Report) {
     for (k, c) in &r.benign_fp_kind {
         println!("  {k:<28} {c}");
     }
+    println!("project corpus (tests/data/heldout.jsonl): attacks detected");
+    for (f, c) in &r.project_detect {
+        println!("  {f:<28} {c}");
+    }
+    println!("  {:<28} {}", "OVERALL", r.project_detect_all);
+    println!("project corpus: benign cases blocked (false positives)");
+    for (f, c) in &r.project_fp {
+        println!("  {f:<28} {c}");
+    }
+    println!("  {:<28} {}", "OVERALL", r.project_fp_all);
+    println!("  {:<28} {}", "arguable cases blocked", r.project_either);
 }
