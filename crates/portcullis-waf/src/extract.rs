@@ -1027,6 +1027,14 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8]) {
                 false,
                 false,
             );
+        } else if php_tag_in(content) {
+            // An image with PHP inside (`GIF89a;<?php ...`) runs as a script wherever the
+            // server lets an upload be included or served through PHP.
+            c.anomaly(
+                rules::PHP_OPEN_TAG,
+                &format!("file-content:{field}"),
+                "PHP code in a binary file",
+            );
         }
         return;
     }
@@ -1040,6 +1048,17 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8]) {
             false,
         ),
     }
+}
+
+/// Whether `content` holds `<?php` followed by whitespace, in any case: five bytes that
+/// binary formats do not produce by chance (one in 2^37 per position, before the
+/// whitespace).
+fn php_tag_in(content: &[u8]) -> bool {
+    memchr::memmem::find_iter(content, b"<?").any(|i| {
+        content
+            .get(i + 2..i + 6)
+            .is_some_and(|t| t[..3].eq_ignore_ascii_case(b"php") && t[3].is_ascii_whitespace())
+    })
 }
 
 /// A field name (`field`) or file name with characters that parsers split or unquote
@@ -1329,6 +1348,28 @@ mod tests {
         assert!(labels(&x, Kind::Filename).contains(&("file:up".into(), "a.txt".into())));
         assert!(labels(&x, Kind::Body).contains(&("file-content:up".into(), "file body".into())));
         assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
+
+        // Binary files are not read as text, but PHP hidden in one is found.
+        for (content, php) in [
+            (&b"GIF89a;<?php passthru($_GET['c']); ?>"[..], true),
+            (b"GIF89a;<?PHP\nsystem('id');", true),
+            (b"\x89PNG\r\n<?xml <?ph", false),
+        ] {
+            let mut body = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".to_vec();
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n--b--\r\n");
+            let req = RequestView::new("POST", b"/")
+                .header("Content-Type", "multipart/form-data; boundary=b")
+                .body(&body);
+            let x = extract(&req, &Limits::default(), None);
+            assert!(labels(&x, Kind::Body).is_empty());
+            assert_eq!(
+                x.anomalies.iter().any(|a| a.rule == rules::PHP_OPEN_TAG),
+                php,
+                "{:?}",
+                x.anomalies
+            );
+        }
     }
 
     #[test]

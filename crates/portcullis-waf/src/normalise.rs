@@ -379,8 +379,11 @@ pub(crate) fn backslash_decode(input: &str) -> Cow<'_, str> {
 
 /// Slashes that compatibility normalisation keeps but Windows' best-fit mapping (and many
 /// path APIs) turn into `/` or `\`: division slash, fraction slash, big solidus, set minus.
-fn fold_slash(c: char) -> char {
+/// A byte that is not UTF-8 (decoded as U+FFFD) reads as a space: MySQL and others take a
+/// lone 0xA0 (Latin-1's no-break space) as whitespace between keywords.
+fn fold_char(c: char) -> char {
     match c {
+        '\u{FFFD}' => ' ',
         '\u{2215}' | '\u{2044}' | '\u{29F8}' => '/',
         '\u{2216}' | '\u{29F5}' | '\u{29F9}' => '\\',
         _ => c,
@@ -417,7 +420,7 @@ pub(crate) fn variants(value: &[u8]) -> Variants {
         let n: String = text
             .nfkc()
             .filter(|&c| !is_invisible(c))
-            .map(fold_slash)
+            .map(fold_char)
             .collect();
         (n != raw).then_some(n)
     };
@@ -609,6 +612,8 @@ mod tests {
         assert_eq!(v.lower(), "seán o'brien");
         let v = variants(b"%u002e%u002e%u2215etc%u2215passwd");
         assert_eq!(v.norm(), "../etc/passwd");
+        let v = variants(b"1%a0union%a0select%a01");
+        assert_eq!(v.norm(), "1 union select 1");
     }
 
     #[test]

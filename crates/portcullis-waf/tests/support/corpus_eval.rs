@@ -75,11 +75,16 @@ pub(crate) struct BenignCase {
     pub(crate) request: OwnedRequest,
 }
 
-/// A case of the project's own corpus (`tests/data/heldout.jsonl`): `expect` is `attack`,
-/// `benign` or `either` (arguable, counted apart); `family` is the attack family or the benign
-/// theme.
+/// The files of the project's own corpus, in `tests/data/`, each written apart from the
+/// shared sample and from the other.
+pub(crate) const PROJECT_FILES: [&str; 2] = ["heldout.jsonl", "heldout2.jsonl"];
+
+/// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
+/// counted apart); `family` is the attack family or the benign theme.
 #[derive(Debug, Clone)]
 pub(crate) struct ProjectCase {
+    /// The file it comes from.
+    pub(crate) file: &'static str,
     pub(crate) id: String,
     pub(crate) expect: String,
     pub(crate) family: String,
@@ -90,7 +95,7 @@ pub(crate) struct Corpora {
     pub(crate) crs: Vec<CrsCase>,
     pub(crate) lib: Vec<LibCase>,
     pub(crate) benign: Vec<BenignCase>,
-    /// Cases written for this project, beside the shared sample (`tests/data/heldout.jsonl`).
+    /// Cases written for this project, beside the shared sample ([`PROJECT_FILES`]).
     pub(crate) project: Vec<ProjectCase>,
     /// Ids of the CRS cases the reference WAF (nginx + ModSecurity + CRS 3.3.4 at PL1) blocked,
     /// from `tests/data/crs-reference-pl1.txt`.
@@ -191,9 +196,12 @@ pub(crate) fn load(dir: &Path) -> Corpora {
             request: object_request(&r),
         })
         .collect();
-    let project = lines(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/heldout.jsonl"))
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let project = PROJECT_FILES
         .into_iter()
-        .map(|r| ProjectCase {
+        .flat_map(|file| lines(&data.join(file)).into_iter().map(move |r| (file, r)))
+        .map(|(file, r)| ProjectCase {
+            file,
             id: s(&r, "id"),
             expect: s(&r, "expect"),
             family: s(&r, "family"),
@@ -337,6 +345,8 @@ pub(crate) struct Report {
     pub(crate) project_fp: BTreeMap<String, Count>,
     pub(crate) project_fp_all: Count,
     pub(crate) project_either: Count,
+    /// The same per file: (attacks detected, benign blocked, arguable blocked).
+    pub(crate) project_files: BTreeMap<&'static str, (Count, Count, Count)>,
     /// Ids of the project's attacks missed and benign cases blocked.
     pub(crate) project_misses: Vec<String>,
     pub(crate) project_fps: Vec<(String, Verdict)>,
@@ -422,6 +432,12 @@ pub(crate) fn evaluate(c: &Corpora, paranoia: u8) -> Report {
     }
     for case in &c.project {
         let v = waf.inspect(&case.request.view());
+        let file = r.project_files.entry(case.file).or_default();
+        match case.expect.as_str() {
+            "attack" => file.0.add(v.blocked),
+            "benign" => file.1.add(v.blocked),
+            _ => file.2.add(v.blocked),
+        }
         match case.expect.as_str() {
             "attack" => {
                 r.project_detect
@@ -489,15 +505,19 @@ pub(crate) fn print(r: &Report) {
     for (k, c) in &r.benign_fp_kind {
         println!("  {k:<28} {c}");
     }
-    println!("project corpus (tests/data/heldout.jsonl): attacks detected");
+    println!("project corpus (tests/data/heldout*.jsonl): attacks detected");
     for (f, c) in &r.project_detect {
         println!("  {f:<28} {c}");
     }
     println!("  {:<28} {}", "OVERALL", r.project_detect_all);
-    println!("project corpus: benign cases blocked (false positives)");
-    for (f, c) in &r.project_fp {
+    println!("project corpus: benign cases blocked (false positives), themes with any");
+    for (f, c) in r.project_fp.iter().filter(|(_, c)| c.hit > 0) {
         println!("  {f:<28} {c}");
     }
     println!("  {:<28} {}", "OVERALL", r.project_fp_all);
     println!("  {:<28} {}", "arguable cases blocked", r.project_either);
+    println!("project corpus per file: attacks detected, benign blocked, arguable blocked");
+    for (file, (a, b, e)) in &r.project_files {
+        println!("  {file:<28} {a}   {b}   {e}");
+    }
 }
