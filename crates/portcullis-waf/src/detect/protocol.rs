@@ -660,8 +660,10 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         }
         Kind::OtherHeader
             if sink.wants(PROTO_FORWARDING_HEADER)
-                && input.label.len() > 7
-                && forwarding_value_invalid(&input.label[7..], &input.value) =>
+                && input
+                    .label
+                    .strip_prefix("header:")
+                    .is_some_and(|name| forwarding_value_invalid(name, &input.value)) =>
         {
             sink.hit(PROTO_FORWARDING_HEADER, &v.raw, 0);
         }

@@ -590,10 +590,8 @@ impl Rce {
                     // attack alone (`whoami`); a delay (`sleep 10`, `ping 10.0.0.1`); or
                     // obfuscation. Without any, it counts only from paranoia level 2.
                     let ev = evidence();
-                    let timed = matches!(candidate.as_str(), "sleep" | "ping" | "timeout")
-                        && digit_after(b, i);
                     if obfuscated
-                        || timed
+                        || timed()
                         || ev == Evidence::Argument
                         || (strong && ev == Evidence::None)
                         || (ev == Evidence::End && ALONE_COMMANDS.contains(&candidate.as_str()))
@@ -651,8 +649,7 @@ fn strongest(a: Sep, b: Sep) -> Sep {
         Sep::Start => 0,
         Sep::Newline | Sep::Group => 1,
         Sep::Weak => 2,
-        Sep::CodeSpan => 3,
-        Sep::Chain => 3,
+        Sep::Chain | Sep::CodeSpan => 3,
         Sep::Substitution => 4,
     };
     if rank(a) >= rank(b) { a } else { b }
@@ -752,14 +749,6 @@ fn after_address_line(text: &str) -> bool {
     !first.is_empty()
         && !first.contains(char::is_whitespace)
         && first.contains(|c: char| c.is_ascii_digit() || c == '.')
-}
-
-/// A number follows the command (`sleep 10`, `ping 10.0.0.1`).
-fn digit_after(b: &[u8], mut i: usize) -> bool {
-    while i < b.len() && matches!(b[i], b' ' | b'\t') {
-        i += 1;
-    }
-    b.get(i).is_some_and(u8::is_ascii_digit)
 }
 
 #[derive(Debug, PartialEq, Eq)]

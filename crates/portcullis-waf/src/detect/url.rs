@@ -97,7 +97,7 @@ impl UrlChecks {
             .strip_prefix("//")
             .or_else(|| trimmed.strip_prefix("\\\\"))
         {
-            self.remote_path(input, text, rest, sink);
+            remote_path(input, text, rest, sink);
         }
         if !text.contains(':') {
             return;
@@ -193,42 +193,45 @@ impl UrlChecks {
             let Some(rest) = text.get(whole.end()..) else {
                 continue;
             };
-            let url_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-            if at == 0 && rest[..url_end].ends_with('?') && !rest[..url_end].contains('=') {
+            if at == 0 && ends_in_question(rest) {
                 sink.hit(RFI_TRAILING_QUESTION, text, at);
             }
         }
     }
 }
 
-impl UrlChecks {
-    /// A value that starts with `//host/` or `\\host\`: `rest` is what follows the two
-    /// slashes. Judged like a URL with a scheme when the host has a dot and a path follows.
-    fn remote_path(&self, input: &Input, text: &str, rest: &str, sink: &mut Sink<'_>) {
-        let Some(end) = rest.find(['/', '\\', '?', '#']) else {
-            return;
-        };
-        let raw = &rest[..end];
-        if raw.is_empty() || raw.contains(char::is_whitespace) {
-            return;
-        }
-        let host = host_of(raw);
-        if !host.contains('.') {
-            return;
-        }
-        match classify(&host) {
-            HostClass::Metadata => sink.hit(SSRF_METADATA, text, 0),
-            HostClass::Internal { .. } => sink.hit(SSRF_INTERNAL, text, 0),
-            HostClass::PublicIp { .. } => sink.hit(RFI_IP_URL, text, 0),
-            HostClass::Name => {
-                let param = super::param_name(&input.label).to_ascii_lowercase();
-                if include_param(&param) {
-                    sink.hit(RFI_INCLUDE_PARAM, text, 0);
-                }
-                let url_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-                if rest[..url_end].ends_with('?') && !rest[..url_end].contains('=') {
-                    sink.hit(RFI_TRAILING_QUESTION, text, 0);
-                }
+/// The URL at the start of `rest` (up to whitespace) ends in `?` and has no query: a remote
+/// include whose appended suffix the `?` turns into a query string.
+fn ends_in_question(rest: &str) -> bool {
+    let url = &rest[..rest.find(char::is_whitespace).unwrap_or(rest.len())];
+    url.ends_with('?') && !url.contains('=')
+}
+
+/// A value that starts with `//host/` or `\\host\`: `rest` is what follows the two slashes.
+/// Judged like a URL with a scheme when the host has a dot and a path follows.
+fn remote_path(input: &Input, text: &str, rest: &str, sink: &mut Sink<'_>) {
+    let Some(end) = rest.find(['/', '\\', '?', '#']) else {
+        return;
+    };
+    let raw = &rest[..end];
+    if raw.is_empty() || raw.contains(char::is_whitespace) {
+        return;
+    }
+    let host = host_of(raw);
+    if !host.contains('.') {
+        return;
+    }
+    match classify(&host) {
+        HostClass::Metadata => sink.hit(SSRF_METADATA, text, 0),
+        HostClass::Internal { .. } => sink.hit(SSRF_INTERNAL, text, 0),
+        HostClass::PublicIp { .. } => sink.hit(RFI_IP_URL, text, 0),
+        HostClass::Name => {
+            let param = super::param_name(&input.label).to_ascii_lowercase();
+            if include_param(&param) {
+                sink.hit(RFI_INCLUDE_PARAM, text, 0);
+            }
+            if ends_in_question(rest) {
+                sink.hit(RFI_TRAILING_QUESTION, text, 0);
             }
         }
     }
