@@ -61,6 +61,7 @@ pub async fn handle(
         decisions: Default::default(),
         operation: None,
         operation_found: None,
+        operation_metrics: None,
         upstream_target: None,
         rate_limit: Default::default(),
         permits: Vec::new(),
@@ -136,6 +137,14 @@ pub async fn handle(
         None => shared
             .metrics
             .request(ctx.route.as_deref().unwrap_or("-"), status, seconds),
+    }
+    // An OpenAPI operation is counted under its own name too, whatever stage answered.
+    if let (Some(r), Some((ops, i))) = (&route, &ctx.operation_metrics)
+        && let Some(op) = ops.get(*i)
+    {
+        op.metrics
+            .get_or_init(|| shared.metrics.operation_metrics(&r.name, &op.id))
+            .observe(&shared.metrics, status, seconds);
     }
 
     if !logging {
@@ -329,6 +338,7 @@ async fn process(
     let route = match &route.operations {
         Some(ops) => {
             let (located, own) = ops.locate(req.method(), &path);
+            ctx.operation_metrics = located.index().map(|i| (Arc::clone(&ops.metrics), i));
             ctx.operation_found = Some(located);
             own.unwrap_or(route)
         }

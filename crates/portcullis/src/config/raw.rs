@@ -1390,9 +1390,10 @@ pub struct OpenApiConfig {
     /// Settings of single operations, keyed by `operationId` or `METHOD /path` as the
     /// document writes it (`POST /orders/{id}`). A listed operation runs with the route's
     /// settings and these in place of them; a field given here replaces the route's whole
-    /// value. Logs and metrics keep the route's name (the access log's `operation` tells the
-    /// operations apart); limits, quotas and concurrency given here count apart from the
-    /// route's, those left out share the route's counters.
+    /// value. Logs and metrics keep the route's name (the access log's `operation` and the
+    /// `portcullis_openapi_operation_*` metrics tell the operations apart); limits, quotas and
+    /// concurrency given here count apart from the route's, those left out share the route's
+    /// counters.
     #[serde(default)]
     pub operations: BTreeMap<String, OperationConfig>,
 }

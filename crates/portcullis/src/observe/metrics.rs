@@ -24,6 +24,19 @@ struct RouteLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationStatus {
+    route: String,
+    operation: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabel {
+    route: String,
+    operation: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ListenerLabel {
     listener: String,
 }
@@ -70,6 +83,8 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RouteStatus, Counter>,
     latency: Family<RouteLabel, Histogram, fn() -> Histogram>,
+    operation_requests: Family<OperationStatus, Counter>,
+    operation_latency: Family<OperationLabel, Histogram, fn() -> Histogram>,
     active_connections: Family<ListenerLabel, Gauge>,
     rejected_connections: Family<ListenerLabel, Counter>,
     tls_failures: Family<ListenerLabel, Counter>,
@@ -127,6 +142,21 @@ impl Metrics {
             "http_request_duration_seconds",
             "Time from request start to response headers, by route",
             latency.clone(),
+        );
+        let operation_requests = Family::<OperationStatus, Counter>::default();
+        registry.register(
+            "openapi_operation_requests",
+            "Requests answered on OpenAPI routes, by route, operation and status",
+            operation_requests.clone(),
+        );
+        let operation_latency =
+            Family::<OperationLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
+        registry.register(
+            "openapi_operation_request_duration_seconds",
+            "Time from request start to response headers on OpenAPI routes, by route and operation",
+            operation_latency.clone(),
         );
         let active_connections = Family::<ListenerLabel, Gauge>::default();
         registry.register(
@@ -192,6 +222,8 @@ impl Metrics {
             registry,
             requests,
             latency,
+            operation_requests,
+            operation_latency,
             active_connections,
             rejected_connections,
             tls_failures,
@@ -270,11 +302,30 @@ impl Metrics {
     /// Handles for `route`, to be cached by the caller.
     pub fn route_metrics(&self, route: &str) -> RouteMetrics {
         RouteMetrics {
-            route: route.to_owned(),
+            key: MetricKey::Route(route.to_owned()),
             latency: self
                 .latency
                 .get_or_create(&RouteLabel {
                     route: route.to_owned(),
+                })
+                .clone(),
+            by_status: std::sync::RwLock::new(Vec::new()),
+        }
+    }
+
+    /// Handles for one OpenAPI `operation` (its `operationId`, or `METHOD /template`) of
+    /// `route`, to be cached by the caller. Counted besides the route's own series.
+    pub fn operation_metrics(&self, route: &str, operation: &str) -> RouteMetrics {
+        RouteMetrics {
+            key: MetricKey::Operation {
+                route: route.to_owned(),
+                operation: operation.to_owned(),
+            },
+            latency: self
+                .operation_latency
+                .get_or_create(&OperationLabel {
+                    route: route.to_owned(),
+                    operation: operation.to_owned(),
                 })
                 .clone(),
             by_status: std::sync::RwLock::new(Vec::new()),
@@ -586,13 +637,21 @@ impl StateMetrics {
     }
 }
 
-/// Metric handles of one route, fetched once from the families and kept on the compiled route,
-/// so the request path neither allocates label strings nor hashes them.
+/// Metric handles of one route, or of one OpenAPI operation of a route, fetched once from the
+/// families and kept on the compiled route, so the request path neither allocates label
+/// strings nor hashes them.
 #[derive(Debug)]
 pub struct RouteMetrics {
-    route: String,
+    key: MetricKey,
     latency: Histogram,
     by_status: std::sync::RwLock<Vec<(u16, Counter)>>,
+}
+
+/// Whose series [`RouteMetrics`] counts.
+#[derive(Debug)]
+enum MetricKey {
+    Route(String),
+    Operation { route: String, operation: String },
 }
 
 impl RouteMetrics {
@@ -607,13 +666,23 @@ impl RouteMetrics {
         let counter = match found {
             Some(c) => c,
             None => {
-                let c = metrics
-                    .requests
-                    .get_or_create(&RouteStatus {
-                        route: self.route.clone(),
-                        status,
-                    })
-                    .clone();
+                let c = match &self.key {
+                    MetricKey::Route(route) => metrics
+                        .requests
+                        .get_or_create(&RouteStatus {
+                            route: route.clone(),
+                            status,
+                        })
+                        .clone(),
+                    MetricKey::Operation { route, operation } => metrics
+                        .operation_requests
+                        .get_or_create(&OperationStatus {
+                            route: route.clone(),
+                            operation: operation.clone(),
+                            status,
+                        })
+                        .clone(),
+                };
                 if let Ok(mut v) = self.by_status.write() {
                     // Bounded: at most one entry per distinct status code (< 1000).
                     if !v.iter().any(|(s, _)| *s == status) {

@@ -140,6 +140,9 @@ pub struct RequestCtx {
     /// What the route's OpenAPI document says of the request, found right after routing on
     /// every route with an `openapi` stage, for the stage to use without searching again.
     pub operation_found: Option<openapi::Located>,
+    /// The metric handles of the operations of the route's document, and the index of the
+    /// request's operation among them, when it is one (set right after routing).
+    pub operation_metrics: Option<(Arc<[crate::router::OperationMetrics]>, usize)>,
     /// Upstream target that served the request (`host:port`).
     pub upstream_target: Option<String>,
     /// `RateLimit-Policy` and `RateLimit` items of every limit and quota that ran, each

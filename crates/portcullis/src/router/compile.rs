@@ -136,7 +136,18 @@ fn compile_operations(
             routes[index] = Some(Arc::new(c));
         }
     }
-    Some(super::Operations { api, routes })
+    let metrics = api
+        .operations()
+        .map(|op| super::OperationMetrics {
+            id: Arc::clone(&op.id),
+            metrics: std::sync::OnceLock::new(),
+        })
+        .collect();
+    Some(super::Operations {
+        api,
+        routes,
+        metrics,
+    })
 }
 
 /// What a route's compile needs besides its own config.

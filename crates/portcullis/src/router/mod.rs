@@ -72,6 +72,17 @@ pub struct Operations {
     pub api: Arc<crate::policy::openapi::Api>,
     /// By operation index: the route the operation runs with, if it has settings of its own.
     pub routes: Vec<Option<Arc<Route>>>,
+    /// By operation index: its name and metric handles, counted besides the route's.
+    pub metrics: Arc<[OperationMetrics]>,
+}
+
+/// One OpenAPI operation's metric handles, fetched on first use.
+#[derive(Debug)]
+pub struct OperationMetrics {
+    /// The operation's `operationId`, or `METHOD /template`.
+    pub id: Arc<str>,
+    /// Its series, labelled with the route and the operation.
+    pub metrics: std::sync::OnceLock<crate::observe::metrics::RouteMetrics>,
 }
 
 impl Operations {

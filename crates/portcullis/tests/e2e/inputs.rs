@@ -598,14 +598,26 @@ routes:
         .find(|r| r["operation"] == "listOrders")
         .expect("a listOrders line");
     assert_eq!(read["bytes_in"], 0, "{read}");
-    // The input checks' decisions are counted with authentication's.
+    // The input checks' decisions are counted with authentication's. Each operation has
+    // series of its own besides the route's, whichever stage answered (401 and 403 by the
+    // identity stages, 410 for the retired one, 429 by the limit).
     let metrics = gw.metrics().await;
     for want in [
         "portcullis_security_decisions_total{stage=\"openapi\",outcome=\"valid\"}",
         "portcullis_security_decisions_total{stage=\"authz\",outcome=\"denied\"}",
+        "portcullis_openapi_operation_requests_total{route=\"shop\",operation=\"createOrder\",status=\"401\"} 1",
+        "portcullis_openapi_operation_requests_total{route=\"shop\",operation=\"createOrder\",status=\"403\"} 1",
+        "portcullis_openapi_operation_requests_total{route=\"shop\",operation=\"createOrder\",status=\"200\"} 1",
+        "portcullis_openapi_operation_requests_total{route=\"shop\",operation=\"getOrder\",status=\"429\"} 1",
+        "portcullis_openapi_operation_requests_total{route=\"shop\",operation=\"DELETE /orders/{id}\",status=\"410\"} 1",
+        "portcullis_openapi_operation_request_duration_seconds_count{route=\"shop\",operation=\"getOrder\"} 4",
     ] {
         assert!(metrics.contains(want), "{want}: {metrics}");
     }
+    assert!(
+        metrics.contains("portcullis_http_requests_total{route=\"shop\",status=\"200\"}"),
+        "{metrics}"
+    );
     // An operation the document does not have is a config error at its key.
     let (passed, out, err) = crate::support::check_config(
         &dir.join("bad-ops.yaml"),
