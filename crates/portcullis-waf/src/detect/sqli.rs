@@ -9,6 +9,9 @@ use crate::settings::WafError;
 
 pub(crate) struct Sqli {
     patterns: Patterns,
+    /// A quote, a boolean operator and a comparison (`' or id>0`), with the left operand
+    /// captured: judged with the text around it ([`closes_search_phrase`]).
+    quote_tautology: regex::bytes::Regex,
     /// MongoDB-style operators in names (`{"$ne": 1}`, `user[$gt]=`).
     nosql: Patterns,
     /// libinjection's word table, to skip text it cannot flag.
@@ -30,8 +33,10 @@ impl Sqli {
         // After a quote any operand counts; after a `)` a bare word compared with a word
         // operator is prose ("snacks (chips) and drinks in the fridge"), so only literals
         // or symbolic comparisons count there.
-        let tautology_quote = format!(
-            r#"(?:['"`]\s*(?:(?:or|and|xor)\b|\|\||&&)\s*\(?\s*{OPERAND}\s*{CMP}|\)\s*(?:(?:or|and|xor)\b|\|\||&&)\s*\(?\s*(?:{LITERAL}\s*{CMP}|{OPERAND}\s*{CMP_SYMBOL}))"#
+        let tautology_quote =
+            format!(r#"(?-u)['"`]\s*(?:(?:or|and|xor)\b|\|\||&&)\s*\(?\s*({OPERAND})\s*{CMP}"#);
+        let tautology_paren = format!(
+            r#"\)\s*(?:(?:or|and|xor)\b|\|\||&&)\s*\(?\s*(?:{LITERAL}\s*{CMP}|{OPERAND}\s*{CMP_SYMBOL})"#
         );
         let tautology_num =
             r"(?:^|[\s(])(?:or|and|xor|\|\||&&)\s+\(?\s*[0-9]+\s*(?:=|<>|!=|<|>)\s*\(?\s*[0-9]+\b";
@@ -39,7 +44,7 @@ impl Sqli {
         let rules: Vec<(u32, String)> = vec![
             (SQLI_UNION, r"\bunion(?:\s+(?:all|distinct))?\s*\(*\s*select\b".to_owned()),
             (SQLI_UNION, r"\bunion\s*\(\s*select\b".to_owned()),
-            (SQLI_TAUTOLOGY, tautology_quote),
+            (SQLI_TAUTOLOGY, tautology_paren),
             (SQLI_TAUTOLOGY, tautology_num.to_owned()),
             (SQLI_TAUTOLOGY, tautology_true.to_owned()),
             (
@@ -106,6 +111,8 @@ impl Sqli {
         )])?;
         Ok(Self {
             patterns: Patterns::new(&refs)?,
+            quote_tautology: regex::bytes::Regex::new(&tautology_quote)
+                .map_err(|e| WafError::Pattern(e.to_string()))?,
             nosql,
             words: SqlWords::new(),
         })
@@ -120,6 +127,21 @@ impl Sqli {
             }
         }
         self.patterns.scan(v.compact(), sink);
+        if sink.wants(SQLI_TAUTOLOGY) {
+            let text = v.compact();
+            let found = self
+                .quote_tautology
+                .captures_iter(text.as_bytes())
+                .take(16)
+                .find_map(|c| {
+                    let (whole, left) = (c.get(0)?, c.get(1)?);
+                    (!closes_search_phrase(text.as_bytes(), whole.start(), whole.end(), left))
+                        .then_some(whole.start())
+                });
+            if let Some(at) = found {
+                sink.hit(SQLI_TAUTOLOGY, text, at);
+            }
+        }
     }
 
     /// Names (parameter names, JSON keys): NoSQL operator injection.
@@ -129,6 +151,29 @@ impl Sqli {
             self.nosql.scan(&v.lower()[open..], sink);
         }
     }
+}
+
+/// Search syntax rather than a string breakout (`title:"foo bar" AND year>2000`): the quote at
+/// `at` closes a phrase the value itself opened (at its start or after a space, `:`, `(` or
+/// `=`), and the comparison after the operator is a field against something else, not two
+/// literals (`1=1`, `'a'='a'`) nor a field against itself (`x=x`). `left` is the comparison's
+/// left operand and `end` where the comparison operator ends.
+fn closes_search_phrase(b: &[u8], at: usize, end: usize, left: regex::bytes::Match<'_>) -> bool {
+    let q = b[at];
+    let opened = b[..at].iter().filter(|&&c| c == q).count() % 2 == 1;
+    let Some(open) = memchr::memrchr(q, &b[..at]) else {
+        return false;
+    };
+    let left = left.as_bytes();
+    let field = left
+        .first()
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_');
+    let right = b[end..].trim_ascii_start();
+    let itself = right.starts_with(left)
+        && right
+            .get(left.len())
+            .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'_');
+    opened && (open == 0 || matches!(b[open - 1], b' ' | b':' | b'(' | b'=')) && field && !itself
 }
 
 /// Phone numbers, dates, amounts: digits with `()+-./:,` and spaces only. Without letters,
@@ -297,6 +342,10 @@ mod tests {
                 "select pg_sleep",
                 "if(2=",
                 "admin'-- ",
+                "x\" and \"1\"=\"1",
+                "\"x\" or 1=1",
+                "\"a b\" or id=id",
+                "name:\"x\" or '1'='1'",
                 "root'#",
                 "x')->>'role'",
             ],
@@ -324,6 +373,8 @@ mod tests {
                 "snacks (chips) and drinks in the fridge",
                 "Typo: 'recieve' -> 'receive' (line 42)",
                 "Rename 'foo' -> 'bar' in the docs",
+                "title:\"foo bar\" AND year>2000 -remake",
+                "\"exact phrase\" -exclude title:\"foo bar\" AND year>2000",
                 "7\" #2 CIRCULAR NEEDLE",
                 "foo'--'bar'",
             ],
