@@ -127,8 +127,12 @@ impl Sqli {
             }
         }
         self.patterns.scan(v.compact(), sink);
-        if sink.wants(SQLI_TAUTOLOGY) {
-            let text = v.compact();
+        // The quote-led tautology runs apart from the pattern set (its matches are judged with
+        // the text around them), so only on text with a quote.
+        let text = v.compact();
+        if sink.wants(SQLI_TAUTOLOGY)
+            && memchr::memchr3(b'\'', b'"', b'`', text.as_bytes()).is_some()
+        {
             let found = self
                 .quote_tautology
                 .captures_iter(text.as_bytes())
