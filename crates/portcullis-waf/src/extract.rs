@@ -517,6 +517,12 @@ fn headers(c: &mut Collector<'_>, req: &RequestView<'_>) {
         let kind =
             if name.eq_ignore_ascii_case(b"user-agent") || name.eq_ignore_ascii_case(b"referer") {
                 Kind::TextHeader
+            } else if name.eq_ignore_ascii_case(b"x-original-url")
+                || name.eq_ignore_ascii_case(b"x-rewrite-url")
+            {
+                // Frameworks that honour these (IIS, Symfony, Laminas) route by them instead
+                // of the request line: they are inspected as the path they become.
+                Kind::Path
             } else {
                 Kind::OtherHeader
             };
@@ -1403,6 +1409,22 @@ mod tests {
                 .iter()
                 .any(|a| a.rule == rules::PROTO_MULTIPART_LAX)
         );
+    }
+
+    #[test]
+    fn rewrite_url_headers_are_inspected_as_paths() {
+        let req = RequestView::new("GET", b"/")
+            .header("X-Original-URL", "/admin/../etc/passwd")
+            .header("x-rewrite-url", "/a")
+            .header("X-Other", "/b");
+        let x = extract(&req, &Limits::default(), None);
+        let paths = labels(&x, Kind::Path);
+        assert!(paths.contains(&(
+            "header:x-original-url".into(),
+            "/admin/../etc/passwd".into()
+        )));
+        assert!(paths.contains(&("header:x-rewrite-url".into(), "/a".into())));
+        assert!(labels(&x, Kind::OtherHeader).contains(&("header:x-other".into(), "/b".into())));
     }
 
     #[test]

@@ -507,7 +507,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Protocol,
         1,
         S::Critical,
-        "forwarding header holds more than addresses, hosts or ports",
+        "forwarding or Origin header holds more than addresses, hosts or ports",
     ),
     r(
         HS_HEADER_CRLF,

@@ -587,7 +587,8 @@ fn valid_content_type(ct: &[u8]) -> bool {
 /// Whether `value` of the header `name` (lower case) is not what the header carries. Headers
 /// that pass a client's address or the host it asked for (`X-Forwarded-For`, `X-Real-IP`,
 /// `X-Forwarded-Host`, RFC 7239 `Forwarded`, ...) hold addresses, host names, ports and, in
-/// `Forwarded`, `key=value` pairs; applications log, store and reflect them as trusted text, so
+/// `Forwarded`, `key=value` pairs, and `Origin` a scheme, host and port; applications log,
+/// store and reflect them (CORS answers echo `Origin`) as trusted text, so
 /// a quote, bracket of another kind, `$`, `<` or `;` in one is an injection, not an address.
 /// Other headers are not judged here (`false`).
 fn forwarding_value_invalid(name: &str, value: &[u8]) -> bool {
@@ -612,6 +613,8 @@ fn forwarding_value_invalid(name: &str, value: &[u8]) -> bool {
         }
         // RFC 7239: `for=192.0.2.60;proto=http;by=203.0.113.43`, `for="[2001:db8::1]:4711"`.
         "forwarded" => &|c: u8| address(c) || b"=;\"".contains(&c),
+        // An origin: `https://app.example.com:8443`, or `null`.
+        "origin" => &|c: u8| c.is_ascii_alphanumeric() || b".:/[]-_".contains(&c),
         _ => return false,
     };
     !value.iter().all(|&c| allowed(c))
@@ -768,6 +771,8 @@ mod tests {
             ("forwarded", "for=192.0.2.60;proto=http;by=203.0.113.43"),
             ("forwarded", "for=\"[2001:db8:cafe::17]:4711\", for=_gazonk"),
             ("x-tenant-id", "acme' --"),
+            ("origin", "https://app.example.com:8443"),
+            ("origin", "null"),
         ] {
             assert!(
                 !forwarding_value_invalid(name, ok.as_bytes()),
@@ -782,6 +787,10 @@ mod tests {
             ("x-real-ip", "1.2.3.4\r\nx: y"),
             ("x-forwarded-proto", "https'"),
             ("forwarded", "for=1.2.3.4;by=$(id)"),
+            (
+                "origin",
+                "https://evil.example\"><img src=x onerror=alert(1)>",
+            ),
         ] {
             assert!(
                 forwarding_value_invalid(name, bad.as_bytes()),
