@@ -434,12 +434,8 @@ pub(crate) fn evaluate(c: &Corpora, paranoia: u8) -> Report {
         let v = waf.inspect(&case.request.view());
         let file = r.project_files.entry(case.file).or_default();
         match case.expect.as_str() {
-            "attack" => file.0.add(v.blocked),
-            "benign" => file.1.add(v.blocked),
-            _ => file.2.add(v.blocked),
-        }
-        match case.expect.as_str() {
             "attack" => {
+                file.0.add(v.blocked);
                 r.project_detect
                     .entry(case.family.clone())
                     .or_default()
@@ -450,6 +446,7 @@ pub(crate) fn evaluate(c: &Corpora, paranoia: u8) -> Report {
                 }
             }
             "benign" => {
+                file.1.add(v.blocked);
                 r.project_fp
                     .entry(case.family.clone())
                     .or_default()
@@ -459,7 +456,10 @@ pub(crate) fn evaluate(c: &Corpora, paranoia: u8) -> Report {
                     r.project_fps.push((case.id.clone(), v));
                 }
             }
-            _ => r.project_either.add(v.blocked),
+            _ => {
+                file.2.add(v.blocked);
+                r.project_either.add(v.blocked);
+            }
         }
     }
     r

@@ -301,35 +301,24 @@ impl Metrics {
 
     /// Handles for `route`, to be cached by the caller.
     pub fn route_metrics(&self, route: &str) -> RouteMetrics {
-        RouteMetrics {
-            key: MetricKey::Route(route.to_owned()),
-            latency: self
-                .latency
-                .get_or_create(&RouteLabel {
-                    route: route.to_owned(),
-                })
-                .clone(),
-            by_status: std::sync::RwLock::new(Vec::new()),
-        }
+        let latency = self.latency.get_or_create(&RouteLabel {
+            route: route.to_owned(),
+        });
+        RouteMetrics::new(MetricKey::Route(route.to_owned()), latency.clone())
     }
 
     /// Handles for one OpenAPI `operation` (its `operationId`, or `METHOD /template`) of
     /// `route`, to be cached by the caller. Counted besides the route's own series.
     pub fn operation_metrics(&self, route: &str, operation: &str) -> RouteMetrics {
-        RouteMetrics {
-            key: MetricKey::Operation {
-                route: route.to_owned(),
-                operation: operation.to_owned(),
-            },
-            latency: self
-                .operation_latency
-                .get_or_create(&OperationLabel {
-                    route: route.to_owned(),
-                    operation: operation.to_owned(),
-                })
-                .clone(),
-            by_status: std::sync::RwLock::new(Vec::new()),
-        }
+        let latency = self.operation_latency.get_or_create(&OperationLabel {
+            route: route.to_owned(),
+            operation: operation.to_owned(),
+        });
+        let key = MetricKey::Operation {
+            route: route.to_owned(),
+            operation: operation.to_owned(),
+        };
+        RouteMetrics::new(key, latency.clone())
     }
 
     /// The counter of successful attempts on a target, to be cached by the caller.
@@ -655,6 +644,14 @@ enum MetricKey {
 }
 
 impl RouteMetrics {
+    fn new(key: MetricKey, latency: Histogram) -> Self {
+        Self {
+            key,
+            latency,
+            by_status: std::sync::RwLock::new(Vec::new()),
+        }
+    }
+
     /// Counts one answered request.
     pub fn observe(&self, metrics: &Metrics, status: u16, seconds: f64) {
         self.latency.observe(seconds);
