@@ -92,8 +92,13 @@ fn main() {
             Some("fp") => {
                 for (id, v) in &r.crs_fps {
                     let case = corpora.crs.iter().find(|c| &c.id == id).expect("case");
+                    let reference = if corpora.reference_blocked.contains(id) {
+                        "ref-blocks"
+                    } else {
+                        "ref-passes"
+                    };
                     println!(
-                        "CRSFP {id} pl{} {:?}",
+                        "CRSFP {id} pl{} {reference} {:?}",
                         case.paranoia,
                         v.matches
                             .iter()

@@ -486,9 +486,77 @@ fn cookies(c: &mut Collector<'_>, req: &RequestView<'_>) {
             c.offer(Kind::CookieName, name, false, false, label);
             if !value.is_empty() {
                 c.offer(Kind::CookieValue, value, false, false, label);
+                embedded(c, value, || format!("cookie:{}", label_part(name)));
             }
         }
     }
+}
+
+/// Shortest base64 text decoded by [`embedded`]: 16 characters carry 12 bytes.
+const MIN_EMBEDDED_BASE64: usize = 16;
+
+/// Base64 as applications write it into cookies: the standard or the URL-safe alphabet,
+/// padding optional.
+const EMBEDDED_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+/// A document carried inside a cookie value: URL-encoded or base64 JSON (`prefs={"sort":…}`,
+/// `session=eyJ1aWQiOi…`), or base64 text. Applications decode such cookies and use what is
+/// inside, so it is inspected as they will read it: a JSON document's keys and strings each
+/// as an input under `cookie:NAME:/path` (`cookie:NAME:b64:/path` when it was base64), other
+/// base64 text whole as `cookie:NAME:b64`. Base64 that decodes to binary (random session
+/// ids, signatures) or to text with control characters is left alone, and so is a JWT
+/// (dots are not base64): its claims are the identity stage's to verify.
+fn embedded(c: &mut Collector<'_>, value: &[u8], prefix: impl FnOnce() -> String) {
+    use base64::Engine as _;
+    let (text, _) = percent_decode_cow(value, false);
+    let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if matches!(first, Some(b'{' | b'[')) {
+        json_walk(c, &text, &prefix());
+        return;
+    }
+    let unpadded = text.strip_suffix(b"==").or_else(|| text.strip_suffix(b"="));
+    let unpadded = unpadded.unwrap_or(&text);
+    if unpadded.len() < MIN_EMBEDDED_BASE64
+        || !unpadded
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
+    {
+        return;
+    }
+    let standard: Vec<u8> = unpadded
+        .iter()
+        .map(|&b| match b {
+            b'-' => b'+',
+            b'_' => b'/',
+            b => b,
+        })
+        .collect();
+    let Ok(decoded) = EMBEDDED_BASE64.decode(standard) else {
+        return;
+    };
+    let Ok(decoded_text) = std::str::from_utf8(&decoded) else {
+        return;
+    };
+    if decoded_text
+        .chars()
+        .any(|ch| ch.is_control() && !matches!(ch, '\t' | '\r' | '\n'))
+        || !decoded_text.chars().any(char::is_alphabetic)
+    {
+        return;
+    }
+    let label = format!("{}:b64", prefix());
+    let first = decoded.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if matches!(first, Some(b'{' | b'[')) && json_walk(c, &decoded, &label) {
+        return;
+    }
+    c.offer(Kind::CookieValue, &decoded, false, false, |l| {
+        l.push_str(&label)
+    });
 }
 
 /// Headers whose values are structured and checked elsewhere (or secrets that must not be
@@ -500,6 +568,127 @@ const SKIPPED_HEADERS: &[&str] = &[
     "content-length",
     "host",
 ];
+
+/// Headers of HTTP itself, of browsers, proxies, tracing and signing, sorted: their values have
+/// a grammar of their own (lists, dates, tokens, addresses, opaque ids) and get the few checks
+/// of [`Kind::OtherHeader`] (with the upload-name headers, which have checks of their own). Any
+/// other header is an application's and is inspected as a value.
+const STRUCTURED_HEADERS: &[&str] = &[
+    "alt-used",
+    "api-key",
+    "b3",
+    "baggage",
+    "cache-control",
+    "connection",
+    "csrf-token",
+    "date",
+    "device-memory",
+    "dnt",
+    "downlink",
+    "dpr",
+    "early-data",
+    "ect",
+    "expect",
+    "filename",
+    "forwarded",
+    "from",
+    "idempotency-key",
+    "keep-alive",
+    "max-forwards",
+    "origin",
+    "pragma",
+    "priority",
+    "purpose",
+    "range",
+    "request-id",
+    "rtt",
+    "save-data",
+    "sentry-trace",
+    "stripe-signature",
+    "te",
+    "traceparent",
+    "tracestate",
+    "trailer",
+    "transfer-encoding",
+    "true-client-ip",
+    "uber-trace-id",
+    "upgrade",
+    "upgrade-insecure-requests",
+    "via",
+    "viewport-width",
+    "want-digest",
+    "warning",
+    "width",
+    "x-access-token",
+    "x-api-key",
+    "x-auth-token",
+    "x-client-data",
+    "x-client-ip",
+    "x-cloud-trace-context",
+    "x-cluster-client-ip",
+    "x-correlation-id",
+    "x-csrf-token",
+    "x-file",
+    "x-file-name",
+    "x-filename",
+    "x-host",
+    "x-http-method",
+    "x-http-method-override",
+    "x-method-override",
+    "x-original-host",
+    "x-originating-ip",
+    "x-real-ip",
+    "x-remote-addr",
+    "x-remote-ip",
+    "x-request-id",
+    "x-requested-with",
+    "x-trace-id",
+    "x-xsrf-token",
+    "x.filename",
+    "x_filename",
+];
+
+/// Families of [`STRUCTURED_HEADERS`] named by their prefix. `x-amz-meta-` (object metadata
+/// an application writes) is not one of them.
+const STRUCTURED_PREFIXES: &[&str] = &[
+    "accept",
+    "access-control-",
+    "cf-",
+    "content-",
+    "if-",
+    "sec-",
+    "x-amz-",
+    "x-amzn-",
+    "x-b3-",
+    "x-datadog-",
+    "x-forwarded-",
+    "x-github-",
+    "x-gitlab-",
+    "x-goog-",
+    "x-hub-signature",
+    "x-ms-",
+    "x-newrelic-",
+    "x-slack-",
+];
+
+/// Whether header `name` is one of [`STRUCTURED_HEADERS`] or [`STRUCTURED_PREFIXES`].
+fn structured_header(name: &[u8]) -> bool {
+    if name.len() > 64 {
+        return false;
+    }
+    let mut buf = [0u8; 64];
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    let Ok(lower) = std::str::from_utf8(lower) else {
+        return false;
+    };
+    if lower.starts_with("x-amz-meta-") {
+        return false;
+    }
+    STRUCTURED_HEADERS.binary_search(&lower).is_ok()
+        || STRUCTURED_PREFIXES.iter().any(|p| lower.starts_with(p))
+}
 
 /// The headers [`headers`] reads, in order.
 fn inspected_headers<'a>(
@@ -523,8 +712,12 @@ fn headers(c: &mut Collector<'_>, req: &RequestView<'_>) {
                 // Frameworks that honour these (IIS, Symfony, Laminas) route by them instead
                 // of the request line: they are inspected as the path they become.
                 Kind::Path
-            } else {
+            } else if structured_header(name) {
                 Kind::OtherHeader
+            } else {
+                // An application's own header (`X-Tenant-Id`, `X-Api-Version`) is a
+                // parameter by another name: it is inspected as one.
+                Kind::Value
             };
         c.offer(kind, value, false, false, |l| {
             l.push_str("header:");
@@ -629,10 +822,19 @@ fn is_binary_type(mt: &str) -> bool {
 }
 
 fn json(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
+    // A document that turns out malformed is inspected whole, as one value.
+    if !json_walk(c, body, prefix) {
+        c.anomaly(rules::PROTO_BODY_MALFORMED, prefix, "invalid JSON");
+        c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
+    }
+}
+
+/// Reads the JSON document `body` into inputs labelled under `prefix`, or answers false and
+/// leaves `c` as it was when `body` is not JSON.
+fn json_walk(c: &mut Collector<'_>, body: &[u8], prefix: &str) -> bool {
     // Streamed: every key and string value becomes an input as the parser reads it, with no
     // document tree built first. A repeated key is inspected every time it occurs.
-    // A document that turns out malformed is inspected whole, as one value, as if no part of
-    // it had been read: what the walk collected before the error is dropped again.
+    // What the walk collected before an error is dropped again.
     let before = (
         c.out.inputs.len(),
         c.out.anomalies.len(),
@@ -669,9 +871,9 @@ fn json(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
         c.bytes_used = bytes_used;
         c.overflow = overflow;
         c.truncated_reported = truncated_reported;
-        c.anomaly(rules::PROTO_BODY_MALFORMED, prefix, "invalid JSON");
-        c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
+        return false;
     }
+    true
 }
 
 /// The label of the JSON location `path` under `prefix` (`json:/items/0/sku`).
@@ -1424,7 +1626,83 @@ mod tests {
             "/admin/../etc/passwd".into()
         )));
         assert!(paths.contains(&("header:x-rewrite-url".into(), "/a".into())));
-        assert!(labels(&x, Kind::OtherHeader).contains(&("header:x-other".into(), "/b".into())));
+        assert!(labels(&x, Kind::Value).contains(&("header:x-other".into(), "/b".into())));
+    }
+
+    #[test]
+    fn application_headers_are_inspected_as_values() {
+        assert!(
+            STRUCTURED_HEADERS.windows(2).all(|w| w[0] < w[1]),
+            "sorted, for the binary search"
+        );
+        let req = RequestView::new("GET", b"/")
+            .header("X-Tenant-Id", "acme")
+            .header("X-Api-Version", "2")
+            .header("x-amz-meta-note", "hello")
+            .header("Accept-Language", "en")
+            .header("X-Request-Id", "r1")
+            .header("X-Forwarded-Host", "shop.example")
+            .header("x-amz-date", "20240101T000000Z")
+            .header("X-Filename", "a.txt")
+            .header("Sec-Fetch-Mode", "cors");
+        let x = extract(&req, &Limits::default(), None);
+        let values: Vec<String> = labels(&x, Kind::Value).into_iter().map(|l| l.0).collect();
+        assert_eq!(
+            values,
+            [
+                "header:x-tenant-id",
+                "header:x-api-version",
+                "header:x-amz-meta-note"
+            ]
+        );
+        let other: Vec<String> = labels(&x, Kind::OtherHeader)
+            .into_iter()
+            .map(|l| l.0)
+            .collect();
+        assert_eq!(
+            other,
+            [
+                "header:accept-language",
+                "header:x-request-id",
+                "header:x-forwarded-host",
+                "header:x-amz-date",
+                "header:x-filename",
+                "header:sec-fetch-mode"
+            ]
+        );
+    }
+
+    #[test]
+    fn documents_inside_cookies_are_read() {
+        use base64::Engine as _;
+        let b64 = |t: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t);
+        let cookie = format!(
+            "prefs=%7B%22sort%22%3A%22name%20asc%22%7D; s={}; t={}; bin={}; jwt={}.{}.sig; short={}",
+            b64(r#"{"uid":"7' and 1=1","n":[1,"x y"]}"#),
+            b64("plain text inside"),
+            base64::engine::general_purpose::STANDARD
+                .encode([0u8, 159, 146, 150, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+            b64(r#"{"alg":"none"}"#),
+            b64(r#"{"sub":"x"}"#),
+            b64("ab"),
+        );
+        let req = RequestView::new("GET", b"/").header("Cookie", &cookie);
+        let x = extract(&req, &Limits::default(), None);
+        let values = labels(&x, Kind::Value);
+        assert!(values.contains(&("cookie:prefs:/sort".into(), "name asc".into())));
+        assert!(values.contains(&("cookie:s:b64:/uid".into(), "7' and 1=1".into())));
+        assert!(values.contains(&("cookie:s:b64:/n/1".into(), "x y".into())));
+        let cookies = labels(&x, Kind::CookieValue);
+        assert!(cookies.contains(&("cookie:t:b64".into(), "plain text inside".into())));
+        // Binary, a JWT and a value too short to carry a payload stay as they came.
+        for name in ["bin", "jwt", "short"] {
+            assert!(
+                !x.inputs
+                    .iter()
+                    .any(|i| i.label.starts_with(&format!("cookie:{name}:"))),
+                "{name}"
+            );
+        }
     }
 
     #[test]

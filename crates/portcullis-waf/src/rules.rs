@@ -190,6 +190,7 @@ pub(crate) const SSRF_INTERNAL: u32 = 1400;
 pub(crate) const SSRF_METADATA: u32 = 1401;
 pub(crate) const SSRF_OBFUSCATED_IP: u32 = 1402;
 pub(crate) const SSRF_BARE_INTERNAL: u32 = 1403;
+pub(crate) const SSRF_HOST_OVERRIDE: u32 = 1404;
 
 // RCE.
 pub(crate) const RCE_CHAINED_COMMAND: u32 = 1500;
@@ -642,6 +643,13 @@ static CATALOGUE: &[RuleInfo] = &[
         2,
         S::Critical,
         "SSRF: loopback or metadata host without scheme",
+    ),
+    r(
+        SSRF_HOST_OVERRIDE,
+        F::Ssrf,
+        1,
+        S::Critical,
+        "SSRF: host override header names a loopback or metadata host",
     ),
     r(
         RCE_CHAINED_COMMAND,

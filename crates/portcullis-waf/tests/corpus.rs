@@ -58,7 +58,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
 
     // CRS regression attacks, all cases of each family (reference: ModSecurity + CRS 3.3 at PL1).
     for (family, floor) in [
-        ("sqli", 45.0),
+        ("sqli", 45.5),
         ("xss", 81.0),
         ("rce-command-injection", 54.0),
         ("lfi-path-traversal", 78.0),
@@ -78,7 +78,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
             &mut failures,
         );
     }
-    at_least("CRS overall", r.crs_attack_all.0, 60.0, &mut failures);
+    at_least("CRS overall", r.crs_attack_all.0, 60.4, &mut failures);
 
     // The reference (nginx + ModSecurity + CRS 3.3.4 at PL1, tests/data/crs-reference-pl1.txt)
     // on the same cases: at least as many detections in every family. Method enforcement is
@@ -118,9 +118,9 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
     // Per file: each was written apart, the later ones after the engine had learnt from the
     // earlier, so each has its own floor.
     for (file, attacks, benign) in [
-        ("heldout.jsonl", 99.0, 2.6),
-        ("heldout2.jsonl", 98.5, 0.5),
-        ("heldout3.jsonl", 94.5, 1.2),
+        ("heldout.jsonl", 99.5, 2.6),
+        ("heldout2.jsonl", 99.0, 0.5),
+        ("heldout3.jsonl", 99.0, 1.2),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

@@ -172,6 +172,10 @@ impl Detectors {
         }
         match input.kind {
             Kind::Path => {
+                if input.label.starts_with("header:") {
+                    // `X-Original-URL` may carry a whole URL, which the application fetches.
+                    self.url.scan(input, v, sink);
+                }
                 self.lfi.scan_path(v, sink);
                 self.lfi.scan(v, sink, m);
                 self.sqli.scan(v, sink);
@@ -198,6 +202,9 @@ impl Detectors {
                 self.php.scan(v, sink, m);
                 self.java.scan(v, sink, m);
                 self.rce.scan(v, sink, true, m);
+                if input.label.starts_with("header:") {
+                    self.rce.scan_shellshock(v, sink);
+                }
             }
             Kind::TextHeader => {
                 self.sqli.scan(v, sink);
@@ -217,6 +224,7 @@ impl Detectors {
                 self.sqli.scan(v, sink);
             }
             Kind::OtherHeader => {
+                self.url.scan_host_override(input, v, sink);
                 self.lfi.scan(v, sink, m);
                 self.java.scan(v, sink, m);
                 self.java.scan_upload_header(&input.label, v, sink);

@@ -386,10 +386,16 @@ impl Rce {
     /// Headers other than `User-Agent` and `Referer`: shellshock, and the pattern rules
     /// (`${IFS}`, `/dev/tcp/`, template injection, ...), which need no shell scan.
     pub(crate) fn scan_header(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
-        self.header_patterns.scan(v.lower(), sink);
+        self.scan_shellshock(v, sink);
         if lower_may_match {
             self.patterns.scan(v.lower(), sink);
         }
+    }
+
+    /// A function definition that bash imports from the environment, where CGI servers put
+    /// every header.
+    pub(crate) fn scan_shellshock(&self, v: &Variants, sink: &mut Sink<'_>) {
+        self.header_patterns.scan(v.lower(), sink);
     }
 
     pub(crate) fn scan_filename(&self, v: &Variants, sink: &mut Sink<'_>) {
@@ -1068,6 +1074,17 @@ mod tests {
         );
         assert!(hits(Kind::Value, "query:q", "whoami", 1).contains(&RCE_LEADING_COMMAND));
         assert!(!hits(Kind::Value, "query:q", "python", 1).contains(&RCE_LEADING_COMMAND));
+    }
+
+    #[test]
+    fn shellshock_in_any_header() {
+        for kind in [Kind::OtherHeader, Kind::Value] {
+            assert!(
+                hits(kind, "header:x-custom", "() { ignored; }; echo hi", 1)
+                    .contains(&RCE_SHELLSHOCK),
+                "{kind:?}"
+            );
+        }
     }
 
     #[test]

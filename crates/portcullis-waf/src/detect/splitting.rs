@@ -79,6 +79,10 @@ impl Splitting {
         let any_newline = raw_newline || v.norm().contains(['\r', '\n']);
         let newline_rule = match input.kind {
             Kind::OtherHeader | Kind::TextHeader if raw_newline => Some(HS_HEADER_CRLF),
+            // An application header, inspected as a value, is still a header.
+            Kind::Value if raw_newline && input.label.starts_with("header:") => {
+                Some(HS_HEADER_CRLF)
+            }
             Kind::Path if any_newline => Some(HS_PATH_NEWLINE),
             Kind::Name | Kind::CookieName | Kind::CookieValue if any_newline => {
                 Some(HS_ARG_NEWLINE)
@@ -174,6 +178,7 @@ mod tests {
         assert!(h.contains(&HS_ARG_HEADER_INJECTION), "{h:?}");
         assert!(hits(Kind::Path, "path", "/foo\nbar", 1).contains(&HS_PATH_NEWLINE));
         assert!(hits(Kind::OtherHeader, "header:x-a", "a\r\nb", 1).contains(&HS_HEADER_CRLF));
+        assert!(hits(Kind::Value, "header:x-a", "a\rb: c", 1).contains(&HS_HEADER_CRLF));
         assert!(
             hits(
                 Kind::Name,

@@ -96,6 +96,12 @@ impl Sqli {
                 SQLI_STATEMENT,
                 r"\b(?:database|user|version|schema|current_user|session_user|system_user|sysdate|now|rand|pi|connection_id|last_insert_id|row_count|found_rows|uuid)\s*\(\s*\)|\b(?:tempdb|msdb|northwind|pubs\.dbo|master\.dbo|master\.\.sys\w+)\b|\blo_get\s*\(".to_owned(),
             ),
+            // A subquery whose select list is an expression (`(SELECT CASE WHEN (1=1) THEN 1
+            // ELSE 1/0 END)`, `(select 1 from …)`), not prose in brackets (`(select one)`).
+            (
+                SQLI_STATEMENT,
+                r#"\(\s*select\s+(?:case\s+when\b|if\s*\(|[0-9'"@(]|\*\s*from\b|(?:count|char|concat|sleep|user|version|database|substring|substr|ascii|hex|benchmark)\s*\()"#.to_owned(),
+            ),
             (SQLI_JSON_OPERATOR, r"\b[0-9]+\.e[0-9]*\s*[(,]|[0-9]e[0-9]*(?:union|select|from|or|and)\b".to_owned()),
             (SQLI_OPERATOR, r#"['"`]\s*(?:[|&]{2}|\bor\b|\band\b|\bxor\b|\bdiv\b|\blike\b|\brlike\b|\bregexp\b|\bsounds\s+like\b)\s*['"`(0-9a-z@]"#.to_owned()),
             (SQLI_QUOTE_BREAKOUT, r#"['"`]\s*(?:\)\s*)*;?\s*(?:union|select|insert|update|delete|drop|exec|execute|declare|having|group\s+by|order\s+by|waitfor|shutdown)\b"#.to_owned()),
@@ -352,6 +358,8 @@ mod tests {
                 "name:\"x\" or '1'='1'",
                 "root'#",
                 "x')->>'role'",
+                "name ASC,(SELECT CASE WHEN (1=1) THEN 1 ELSE 1/0 END)",
+                "(select 1 from dual)",
             ],
         );
     }
@@ -381,6 +389,8 @@ mod tests {
                 "\"exact phrase\" -exclude title:\"foo bar\" AND year>2000",
                 "7\" #2 CIRCULAR NEEDLE",
                 "foo'--'bar'",
+                "Choose a size (select one)",
+                "Toppings (select all that apply): cheese, olives",
             ],
         );
     }

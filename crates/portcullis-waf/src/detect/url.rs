@@ -69,6 +69,31 @@ impl UrlChecks {
         Ok(Self { url, bare_host })
     }
 
+    /// `X-Forwarded-Host` and its kin name the host an application believes it serves: it
+    /// builds absolute links (password-reset mails), redirects and server-side calls from it.
+    /// A client that sets one to a loopback or metadata address aims those at the inside.
+    pub(crate) fn scan_host_override(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
+        let Some(name) = input.label.strip_prefix("header:") else {
+            return;
+        };
+        if !matches!(
+            name,
+            "x-forwarded-host" | "x-forwarded-server" | "x-host" | "x-original-host"
+        ) || !sink.wants(SSRF_HOST_OVERRIDE)
+        {
+            return;
+        }
+        let text = v.lower();
+        let mut at = 0;
+        for entry in text.split(',') {
+            if self.bare_host.is_match(entry.trim().as_bytes()) {
+                sink.hit(SSRF_HOST_OVERRIDE, text, at);
+                return;
+            }
+            at += entry.len() + 1;
+        }
+    }
+
     pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         let text = v.lower();
         if let Some(m) = self.bare_host.find(text.as_bytes()) {
@@ -489,5 +514,50 @@ mod tests {
             assert!(!f.contains(&"rfi"), "{p}: {f:?}");
             assert!(!f.contains(&"ssrf"), "{p}: {f:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod host_override_tests {
+    use crate::detect::testing::hits;
+    use crate::extract::Kind;
+    use crate::rules::*;
+
+    #[test]
+    fn host_override_headers_may_not_name_the_inside() {
+        for (header, value) in [
+            ("header:x-forwarded-host", "127.0.0.1:2375"),
+            ("header:x-forwarded-host", "shop.example, 169.254.169.254"),
+            ("header:x-host", "localhost"),
+            ("header:x-original-host", "metadata.google.internal"),
+            ("header:x-forwarded-server", "[::1]:8080"),
+        ] {
+            assert!(
+                hits(Kind::OtherHeader, header, value, 1).contains(&SSRF_HOST_OVERRIDE),
+                "{header}: {value}"
+            );
+        }
+        for (header, value) in [
+            ("header:x-forwarded-host", "shop.example"),
+            ("header:x-forwarded-host", "10.0.0.7:8443"),
+            ("header:x-forwarded-host", "localhost.example.com"),
+            ("header:x-request-id", "127.0.0.1"),
+        ] {
+            assert!(
+                !hits(Kind::OtherHeader, header, value, 1).contains(&SSRF_HOST_OVERRIDE),
+                "{header}: {value}"
+            );
+        }
+        // A whole URL in `X-Original-URL` is checked as one.
+        assert!(
+            hits(
+                Kind::Path,
+                "header:x-original-url",
+                "http://127.0.0.1:8500/v1/agent/self",
+                1
+            )
+            .iter()
+            .any(|r| lookup(*r).is_some_and(|i| i.family == crate::rules::Family::Ssrf))
+        );
     }
 }
