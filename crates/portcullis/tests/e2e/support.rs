@@ -85,10 +85,23 @@ pub fn check_config(path: &Path, yaml: &str) -> (bool, String, String) {
 
 /// A free port on 127.0.0.1 (bound and released; tests start servers on it right away).
 pub fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    // The kernel may hand the same port out again once it is released, and the tests of this
+    // process pick ports side by side: a port is handed out once per process.
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for _ in 0..1000 {
+        let port = StdListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+    panic!("no loopback port left that this process has not used");
 }
 
 /// The gateway under test, killed (by its PID) when dropped.
