@@ -162,6 +162,9 @@ pub(crate) const PROTO_HOST_INVALID: u32 = 1028;
 pub(crate) const PROTO_RANGE_INVALID: u32 = 1029;
 pub(crate) const PROTO_RANGE_NO_UNIT: u32 = 1030;
 pub(crate) const PROTO_FORWARDING_HEADER: u32 = 1031;
+pub(crate) const PROTO_H2C_UPGRADE: u32 = 1032;
+pub(crate) const PROTO_LOOPBACK_CLIENT: u32 = 1033;
+pub(crate) const PROTO_PATH_OVERRIDE: u32 = 1034;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -177,6 +180,7 @@ pub(crate) const LFI_TRAVERSAL: u32 = 1200;
 pub(crate) const LFI_OS_FILE: u32 = 1201;
 pub(crate) const LFI_HIDDEN_PATH: u32 = 1202;
 pub(crate) const LFI_TRAVERSAL_ENCODED: u32 = 1203;
+pub(crate) const LFI_HIDDEN_PATH_LOOSE: u32 = 1204;
 
 // RFI.
 pub(crate) const RFI_IP_URL: u32 = 1300;
@@ -209,6 +213,7 @@ pub(crate) const RCE_LEADING_LOOSE: u32 = 1512;
 pub(crate) const RCE_WINDOWS_BATCH: u32 = 1513;
 pub(crate) const RCE_CODE_SPAN_LOOSE: u32 = 1514;
 pub(crate) const RCE_ARGUMENT_INJECTION: u32 = 1515;
+pub(crate) const RCE_YAML_TAG: u32 = 1516;
 
 // PHP.
 pub(crate) const PHP_OPEN_TAG: u32 = 1600;
@@ -511,6 +516,27 @@ static CATALOGUE: &[RuleInfo] = &[
         "forwarding or Origin header holds more than addresses, hosts or ports",
     ),
     r(
+        PROTO_H2C_UPGRADE,
+        F::Protocol,
+        1,
+        S::Critical,
+        "request asks to upgrade to cleartext HTTP/2 (h2c smuggling)",
+    ),
+    r(
+        PROTO_LOOPBACK_CLIENT,
+        F::Protocol,
+        1,
+        S::Critical,
+        "client address header claims a loopback address",
+    ),
+    r(
+        PROTO_PATH_OVERRIDE,
+        F::Protocol,
+        1,
+        S::Critical,
+        "X-Original-URL or X-Rewrite-URL names another path than the request line",
+    ),
+    r(
         HS_HEADER_CRLF,
         F::HeaderSplitting,
         1,
@@ -572,7 +598,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Lfi,
         1,
         S::Critical,
-        "request for a hidden file or directory",
+        "request for a dot-file that holds secrets or version-control data",
     ),
     r(
         LFI_TRAVERSAL_ENCODED,
@@ -580,6 +606,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "encoded path traversal",
+    ),
+    r(
+        LFI_HIDDEN_PATH_LOOSE,
+        F::Lfi,
+        2,
+        S::Critical,
+        "request for a hidden file or directory",
     ),
     r(
         RFI_IP_URL,
@@ -762,6 +795,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "command injection: an option that makes a tool run a command",
+    ),
+    r(
+        RCE_YAML_TAG,
+        F::Rce,
+        1,
+        S::Critical,
+        "command injection: YAML tag that builds an object (PyYAML, SnakeYAML, Ruby)",
     ),
     r(PHP_OPEN_TAG, F::Php, 1, S::Critical, "PHP open tag"),
     r(PHP_WRAPPER, F::Php, 1, S::Critical, "PHP stream wrapper"),

@@ -78,7 +78,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
             &mut failures,
         );
     }
-    at_least("CRS overall", r.crs_attack_all.0, 60.4, &mut failures);
+    at_least("CRS overall", r.crs_attack_all.0, 60.5, &mut failures);
 
     // The reference (nginx + ModSecurity + CRS 3.3.4 at PL1, tests/data/crs-reference-pl1.txt)
     // on the same cases: at least as many detections in every family. Method enforcement is
@@ -121,6 +121,9 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         ("heldout.jsonl", 99.5, 2.6),
         ("heldout2.jsonl", 99.0, 0.5),
         ("heldout3.jsonl", 99.0, 1.2),
+        // Machine-to-machine API traffic: the benign half is mostly code, filter languages,
+        // shell, SQL and HTML that APIs of that kind carry by design (see docs/waf.md).
+        ("heldout4.jsonl", 99.0, 15.7),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

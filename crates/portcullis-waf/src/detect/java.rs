@@ -2,6 +2,8 @@
 //! class and gadget names, serialised objects, OGNL/EL/SpEL expressions with method calls, class
 //! loader manipulation; plus Node.js prototype pollution and server-side JavaScript.
 
+use regex::bytes::Regex;
+
 use super::{Patterns, Sink};
 use crate::normalise::Variants;
 use crate::rules::*;
@@ -9,6 +11,9 @@ use crate::settings::WafError;
 
 pub(crate) struct Java {
     pub(super) patterns: Patterns,
+    /// A JDK class by its full name (`java.io.StringReader`), and what follows it; see
+    /// [`Java::scan_jdk_class`].
+    jdk_class: Regex,
     names: Patterns,
     /// Gadget and keyword names looked for in base64-decoded tokens, case-insensitive; the
     /// first [`GADGETS`] entries are gadgets, the rest weaker keywords.
@@ -66,11 +71,7 @@ impl Java {
             ),
             (
                 JAVA_CLASS,
-                r"\b(?:java|javax|jdk|sun|com\.sun)\.(?:lang|io|net|nio|util|beans|rmi|security|sql|script|naming|management|xml|reflect|misc|invoke)\.[a-z]",
-            ),
-            (
-                JAVA_CLASS,
-                r"\b(?:com\.opensymphony\.xwork2|com\.sun\.org\.apache|org\.omg\.corba|java\.(?:lang\.)?(?:runtime|processbuilder)\b|processbuilder|processimpl|runtime\s*\.\s*getruntime|getruntime\s*\(|invokertransformer|chainedtransformer|constanttransformer|instantiatetransformer|instantiatefactory|templatesimpl|jdbcrowsetimpl|unicastref|unicastremoteobject|scriptenginemanager|urlclassloader|bytearrayinputstream|objectinputstream|xstream|org\.apache\.commons\.collections|org\.apache\.xalan|org\.springframework\.|org\.codehaus\.groovy|com\.mchange\.v2|bsh\.interpreter|java\.lang\.reflect|sun\.misc\.unsafe)",
+                r"\b(?:com\.opensymphony\.xwork2|com\.sun\.org\.apache|org\.omg\.corba|java\.(?:lang\.)?(?:runtime|processbuilder)\b|processbuilder|processimpl|runtime\s*\.\s*getruntime|getruntime\s*\(|invokertransformer|chainedtransformer|constanttransformer|instantiatetransformer|instantiatefactory|templatesimpl|jdbcrowsetimpl|unicastref|unicastremoteobject|scriptenginemanager|urlclassloader|bytearrayinputstream|objectinputstream|xstream|org\.apache\.commons\.collections|org\.apache\.xalan|org\.springframework\.(?:context\.support\.(?:classpath|filesystem)xmlapplicationcontext|beans\.factory\.objectfactory|transaction\.jta\.jtatransactionmanager|core\.serializabletypewrapper|expression\.)|org\.codehaus\.groovy|com\.mchange\.v2|bsh\.interpreter|java\.lang\.reflect|sun\.misc\.unsafe)",
             ),
             (JAVA_CLASS, r#"["']@type["']\s*:\s*["'][a-z]"#),
             (
@@ -110,17 +111,50 @@ impl Java {
             .ascii_case_insensitive(true)
             .build(GADGETS.iter().chain(KEYWORDS))
             .map_err(|e| WafError::Pattern(e.to_string()))?;
+        let jdk_class = Regex::new(
+            r"(?-u)\b(?:java|javax|jdk|sun|com\.sun)\.(?:lang|io|net|nio|util|beans|rmi|security|sql|script|naming|management|xml|reflect|misc|invoke)\.([a-z0-9_$.]*)(\([a-z0-9_$]*\.java:[0-9]+\)|\((?:native method|unknown source)\))?",
+        )
+        .map_err(|e| WafError::Pattern(e.to_string()))?;
         Ok(Self {
             patterns,
+            jdk_class,
             names,
             encoded,
         })
+    }
+
+    /// A class of the JDK named in full, as expressions and gadgets need them
+    /// (`java.io.StringReader`, `java.lang.Runtime`), except where a log line or an error
+    /// report names one: an exception or error class (`java.lang.NullPointerException`), or a
+    /// stack frame (`java.lang.Thread.run(Thread.java:833)`), which log-ingest and
+    /// error-tracking APIs carry all day. The gadget pattern still flags `Runtime`,
+    /// `ProcessBuilder` and the like anywhere.
+    fn scan_jdk_class(&self, text: &str, sink: &mut Sink<'_>) {
+        if !sink.wants(JAVA_CLASS) || !(text.contains("java") || text.contains("sun.")) {
+            return;
+        }
+        for caps in self.jdk_class.captures_iter(text.as_bytes()).take(16) {
+            let (Some(whole), Some(name)) = (caps.get(0), caps.get(1)) else {
+                continue;
+            };
+            let class = name.as_bytes();
+            let class = class.strip_suffix(b".").unwrap_or(class);
+            let frame = caps.get(2).is_some();
+            let diagnostic = class.ends_with(b"exception")
+                || class.ends_with(b"error")
+                || class.ends_with(b"throwable");
+            if !class.is_empty() && !frame && !diagnostic {
+                sink.hit(JAVA_CLASS, text, whole.start());
+                return;
+            }
+        }
     }
 
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
         if lower_may_match {
             self.patterns.scan(v.lower(), sink);
         }
+        self.scan_jdk_class(v.lower(), sink);
         // 80 bits of the shortest gadget name need 14 base64 characters, 56 bits of the
         // shortest keyword 10 (one less for slack at the edges).
         if sink.wants(JAVA_BASE64_KEYWORD) {

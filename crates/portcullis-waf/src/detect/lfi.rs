@@ -164,8 +164,13 @@ impl Lfi {
     }
 
     /// Checks that only make sense for the request path: hidden segments and raw `..`.
+    /// Dot-files and dot-directories in the path, where servers keep what is not meant to be
+    /// served (`.git/config`, `.env`, `.aws/credentials`, an AI assistant's `.cursor/mcp.json`).
+    /// The project files that repository, CI and file-sync APIs serve all day
+    /// (`.github/workflows/ci.yml`, `.eslintrc.json`, `.gitignore`) count from paranoia 2 only.
+    /// `.well-known` is never one.
     pub(crate) fn scan_path(&self, v: &Variants, sink: &mut Sink<'_>) {
-        if !sink.wants(LFI_HIDDEN_PATH) {
+        if !sink.wants(LFI_HIDDEN_PATH) && !sink.wants(LFI_HIDDEN_PATH_LOOSE) {
             return;
         }
         let mut offset = 0;
@@ -175,12 +180,72 @@ impl Lfi {
                 && !seg.starts_with("..")
                 && seg != ".well-known";
             if hidden {
-                sink.hit(LFI_HIDDEN_PATH, v.lower(), offset);
-                return;
+                let rule = if public_dot_name(seg) {
+                    LFI_HIDDEN_PATH_LOOSE
+                } else {
+                    LFI_HIDDEN_PATH
+                };
+                sink.hit(rule, v.lower(), offset);
             }
             offset += seg.len() + 1;
         }
     }
+}
+
+/// Dot-names (lower case, sorted) of project files that hold no secrets: repository and CI
+/// settings, linters' and formatters' settings, tool versions.
+const PUBLIC_DOT_NAMES: &[&str] = &[
+    ".babelrc",
+    ".browserslistrc",
+    ".changeset",
+    ".circleci",
+    ".clang-format",
+    ".codecov.yml",
+    ".coveragerc",
+    ".devcontainer",
+    ".dockerignore",
+    ".editorconfig",
+    ".flake8",
+    ".gitattributes",
+    ".github",
+    ".gitignore",
+    ".gitkeep",
+    ".gitlab",
+    ".gitlab-ci.yml",
+    ".gitmodules",
+    ".golangci.yml",
+    ".husky",
+    ".mailmap",
+    ".node-version",
+    ".npmignore",
+    ".nvmrc",
+    ".pre-commit-config.yaml",
+    ".pylintrc",
+    ".python-version",
+    ".rubocop.yml",
+    ".ruby-version",
+    ".storybook",
+    ".tool-versions",
+    ".travis.yml",
+    ".yamllint",
+];
+
+/// [`PUBLIC_DOT_NAMES`], and the settings files of linters and formatters in any format
+/// (`.eslintrc.json`, `.prettierrc.yaml`, `.stylelintrc`).
+fn public_dot_name(seg: &str) -> bool {
+    PUBLIC_DOT_NAMES.binary_search(&seg).is_ok()
+        || [
+            ".eslintrc",
+            ".prettierrc",
+            ".stylelintrc",
+            ".markdownlint",
+            ".commitlintrc",
+        ]
+        .iter()
+        .any(|p| {
+            seg.strip_prefix(p)
+                .is_some_and(|r| r.is_empty() || r.starts_with('.'))
+        })
 }
 
 /// Replaces `0x2e`, `0x2f` and `0x5c` (hex literals some decoders accept) with their characters.
@@ -240,6 +305,31 @@ mod tests {
     #[test]
     fn flags_hidden_path_segments() {
         assert!(hits(Kind::Path, "path", "/.git/config", 1).contains(&LFI_HIDDEN_PATH));
+        assert!(super::PUBLIC_DOT_NAMES.windows(2).all(|w| w[0] < w[1]));
+        for p in [
+            "/app/.env.production",
+            "/.aws/credentials",
+            "/.cursor/mcp.json",
+            "/.htaccess",
+        ] {
+            assert!(
+                hits(Kind::Path, "path", p, 1).contains(&LFI_HIDDEN_PATH),
+                "{p}"
+            );
+        }
+        for p in [
+            "/repos/a/b/contents/.github/workflows/ci.yml",
+            "/files/.eslintrc.json",
+        ] {
+            assert!(
+                !hits(Kind::Path, "path", p, 1).contains(&LFI_HIDDEN_PATH),
+                "{p}"
+            );
+            assert!(
+                hits(Kind::Path, "path", p, 2).contains(&LFI_HIDDEN_PATH_LOOSE),
+                "{p}"
+            );
+        }
         assert!(hits(Kind::Path, "path", "/.kiro/hooks/x.sh", 1).contains(&LFI_HIDDEN_PATH));
         assert!(
             !hits(Kind::Path, "path", "/.well-known/openid-configuration", 1)

@@ -195,7 +195,7 @@ impl Detectors {
                 self.rce.scan(v, sink, false, m);
             }
             Kind::Value | Kind::CookieValue | Kind::Body => {
-                self.sqli.scan(v, sink);
+                self.sqli.scan_value(&input.label, v, sink);
                 self.xss.scan(v, sink, m);
                 self.lfi.scan(v, sink, m);
                 self.url.scan(input, v, sink);

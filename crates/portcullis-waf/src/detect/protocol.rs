@@ -236,6 +236,22 @@ pub(crate) fn request_checks(
             Header::Host => host = host.or(Some(*value)),
             Header::Restricted => single.push((PROTO_RESTRICTED_HEADER, label(), value)),
             Header::MethodOverride => single.push((PROTO_METHOD_OVERRIDE, label(), value)),
+            Header::Upgrade => {
+                let h2c = value
+                    .split(|&b| b == b',')
+                    .any(|p| p.trim_ascii().eq_ignore_ascii_case(b"h2c"));
+                if h2c {
+                    single.push((PROTO_H2C_UPGRADE, label(), value));
+                }
+            }
+            Header::Http2Settings => single.push((PROTO_H2C_UPGRADE, label(), value)),
+            Header::PathOverride => {
+                // Only the path counts: the query is the request's own business.
+                let path = value.split(|&b| b == b'?').next().unwrap_or(value);
+                if path.trim_ascii() != req.path {
+                    single.push((PROTO_PATH_OVERRIDE, label(), value));
+                }
+            }
             Header::Range { restricted } => {
                 if restricted {
                     single.push((PROTO_RESTRICTED_HEADER, label(), value));
@@ -488,6 +504,12 @@ enum Header {
     /// request), `If`, `Lock-Token` and `Proxy` (httpoxy).
     Restricted,
     MethodOverride,
+    /// `Upgrade` and `HTTP2-Settings`: an h2c upgrade asks the next hop to switch the
+    /// connection to HTTP/2 that nothing in front inspects.
+    Upgrade,
+    Http2Settings,
+    /// `X-Original-URL` and `X-Rewrite-URL`, which some frameworks route by.
+    PathOverride,
     /// `Range` or `Request-Range` (which is also restricted).
     Range {
         restricted: bool,
@@ -504,6 +526,10 @@ impl Header {
             4 if is("host") => Self::Host,
             5 if is("range") => Self::Range { restricted: false },
             5 if is("proxy") => Self::Restricted,
+            7 if is("upgrade") => Self::Upgrade,
+            13 if is("x-rewrite-url") => Self::PathOverride,
+            14 if is("http2-settings") => Self::Http2Settings,
+            14 if is("x-original-url") => Self::PathOverride,
             10 if is("user-agent") => Self::UserAgent,
             10 if is("lock-token") => Self::Restricted,
             12 if is("content-type") => Self::ContentType,
@@ -620,6 +646,38 @@ fn forwarding_value_invalid(name: &str, value: &[u8]) -> bool {
     !value.iter().all(|&c| allowed(c))
 }
 
+/// Headers in which a proxy reports the client's address.
+fn client_address_header(name: &str) -> bool {
+    matches!(
+        name,
+        "x-forwarded-for"
+            | "x-real-ip"
+            | "x-client-ip"
+            | "true-client-ip"
+            | "x-originating-ip"
+            | "x-remote-ip"
+            | "x-remote-addr"
+            | "x-cluster-client-ip"
+            | "cf-connecting-ip"
+    )
+}
+
+/// Whether an address list (`203.0.113.7, 127.0.0.1`) has a loopback address in it.
+fn claims_loopback(list: &str) -> bool {
+    list.split(',').any(|entry| {
+        let a = entry.trim().trim_start_matches('[');
+        let a = a.split(']').next().unwrap_or(a);
+        // An IPv4 address with a port (`127.0.0.1:5000`) is an address too.
+        let a = match a.rsplit_once(':') {
+            Some((ip, port)) if ip.contains('.') && port.bytes().all(|b| b.is_ascii_digit()) => ip,
+            _ => a,
+        };
+        a.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+            || a.eq_ignore_ascii_case("localhost")
+    })
+}
+
 /// Checks on one input's bytes.
 pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
     if v.had_nul || input.value.contains(&0) {
@@ -660,6 +718,19 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
                 }) =>
         {
             sink.hit(PROTO_CHARSET, &v.raw, 0);
+        }
+        // The address of the client, as a proxy in front reports it: a request from the
+        // internet that claims to come from the machine itself is after a check that trusts
+        // loopback (admin pages, actuator endpoints, rate-limit exemptions).
+        Kind::OtherHeader
+            if sink.wants(PROTO_LOOPBACK_CLIENT)
+                && input
+                    .label
+                    .strip_prefix("header:")
+                    .is_some_and(client_address_header)
+                && claims_loopback(&v.raw) =>
+        {
+            sink.hit(PROTO_LOOPBACK_CLIENT, &v.raw, 0);
         }
         Kind::OtherHeader
             if sink.wants(PROTO_FORWARDING_HEADER)
@@ -726,6 +797,10 @@ mod tests {
             ("x-http-method", Header::MethodOverride),
             ("X-Method-Override", Header::MethodOverride),
             ("x-http-method-override", Header::MethodOverride),
+            ("Upgrade", Header::Upgrade),
+            ("HTTP2-Settings", Header::Http2Settings),
+            ("X-Original-URL", Header::PathOverride),
+            ("x-rewrite-url", Header::PathOverride),
             ("accept", Header::Other),
             ("hostx", Header::Other),
             ("proxy-connection", Header::Other),
@@ -736,6 +811,54 @@ mod tests {
         let tchars: Vec<u8> = (0..=255u8).filter(|&b| is_tchar(b)).collect();
         assert_eq!(tchars.len(), 62 + 15);
         assert!(!is_tchar(b':') && !is_tchar(b' ') && !is_tchar(0x80) && is_tchar(b'~'));
+    }
+
+    fn request_rules(req: &RequestView<'_>) -> Vec<u32> {
+        let x = crate::extract::extract(req, &crate::settings::Limits::default(), None);
+        request_checks(req, &x, &|_| true)
+            .into_iter()
+            .map(|(r, _, _)| r)
+            .collect()
+    }
+
+    #[test]
+    fn h2c_upgrades_and_path_overrides() {
+        let h2c = RequestView::new("GET", b"/internal")
+            .header("Connection", "Upgrade, HTTP2-Settings")
+            .header("Upgrade", "h2c");
+        assert!(request_rules(&h2c).contains(&PROTO_H2C_UPGRADE));
+        let ws = RequestView::new("GET", b"/chat")
+            .header("Connection", "Upgrade")
+            .header("Upgrade", "websocket");
+        assert!(!request_rules(&ws).contains(&PROTO_H2C_UPGRADE));
+        let other = RequestView::new("GET", b"/public/status")
+            .header("X-Original-URL", "/admin/users/delete?id=1");
+        assert!(request_rules(&other).contains(&PROTO_PATH_OVERRIDE));
+        let same = RequestView::new("GET", b"/public/status?a=1")
+            .header("X-Rewrite-URL", "/public/status?a=1");
+        assert!(!request_rules(&same).contains(&PROTO_PATH_OVERRIDE));
+    }
+
+    #[test]
+    fn loopback_client_addresses() {
+        for list in [
+            "127.0.0.1",
+            "203.0.113.9, 127.0.0.1",
+            "[::1]",
+            "127.0.0.1:5000",
+            "localhost",
+        ] {
+            assert!(claims_loopback(list), "{list}");
+        }
+        for list in [
+            "203.0.113.9",
+            "10.0.0.1, 192.168.1.2",
+            "unknown",
+            "[2001:db8::1]:443",
+        ] {
+            assert!(!claims_loopback(list), "{list}");
+        }
+        assert!(client_address_header("x-real-ip") && !client_address_header("x-request-id"));
     }
 
     #[test]

@@ -328,6 +328,18 @@ impl Rce {
                 RCE_SSTI,
                 r#"\|\s*(?:filter|map|sort|reduce)\s*\(\s*['"](?:system|exec|passthru|shell_exec|popen|proc_open)['"]"#,
             ),
+            // YAML tags that make an unsafe loader build an object and call it:
+            // `!!python/object/apply:os.system`, SnakeYAML's `!!javax.script.…`, Ruby's
+            // `!ruby/object:Gem::…`.
+            (
+                RCE_YAML_TAG,
+                r"!!python/(?:object|name|module)\b|tag:yaml\.org,2002:python/|!!(?:javax?|com\.sun|org\.springframework)\.|!ruby/(?:object|hash|struct|class)\b",
+            ),
+            // Twig 1.x: `{{_self.env.registerUndefinedFilterCallback("exec")}}`.
+            (
+                RCE_SSTI,
+                r"\b_self\s*\.\s*env\s*\.|registerundefinedfiltercallback",
+            ),
             // Options that make git, ssh, tar or rsync run a command of the caller's choosing.
             (
                 RCE_ARGUMENT_INJECTION,
@@ -938,7 +950,7 @@ fn class_matches(set: &[u8], c: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::{flags, hits, silent};
+    use crate::detect::testing::{families, flags, hits, silent};
     use crate::extract::Kind;
 
     #[test]
@@ -1074,6 +1086,25 @@ mod tests {
         );
         assert!(hits(Kind::Value, "query:q", "whoami", 1).contains(&RCE_LEADING_COMMAND));
         assert!(!hits(Kind::Value, "query:q", "python", 1).contains(&RCE_LEADING_COMMAND));
+    }
+
+    #[test]
+    fn yaml_object_tags_and_twig_environment() {
+        for p in [
+            "hooks: !!python/object/apply:os.system [\"id\"]",
+            "x: !!javax.script.ScriptEngineManager [!!java.net.URLClassLoader [[]]]",
+            "--- !ruby/object:Gem::Installer\ni: x",
+            "{{_self.env.registerUndefinedFilterCallback(\"exec\")}}",
+        ] {
+            assert!(families(p).contains(&"rce"), "{p}: {:?}", families(p));
+        }
+        for p in [
+            "tags: !!str 123",
+            "self-hosted env vars",
+            "!!important note",
+        ] {
+            assert!(!families(p).contains(&"rce"), "{p}: {:?}", families(p));
+        }
     }
 
     #[test]

@@ -99,9 +99,10 @@ impl Splitting {
             sink.hit(rule, text, text.find(['\r', '\n']).unwrap_or(0));
         }
         if matches!(input.kind, Kind::OtherHeader | Kind::TextHeader) {
-            // A Referer or User-Agent that an application decodes and writes into a header of
-            // its own (a redirect back to the referring page) splits it with an encoded CR LF.
-            if input.kind == Kind::TextHeader && any_newline {
+            // A header that an application decodes and writes into a header of its own (a
+            // redirect back to the Referer, a correlation id echoed back) splits it with an
+            // encoded CR LF.
+            if any_newline {
                 self.patterns.scan(v.lower(), sink);
             }
             return;
@@ -179,6 +180,13 @@ mod tests {
         assert!(hits(Kind::Path, "path", "/foo\nbar", 1).contains(&HS_PATH_NEWLINE));
         assert!(hits(Kind::OtherHeader, "header:x-a", "a\r\nb", 1).contains(&HS_HEADER_CRLF));
         assert!(hits(Kind::Value, "header:x-a", "a\rb: c", 1).contains(&HS_HEADER_CRLF));
+        let encoded = hits(
+            Kind::OtherHeader,
+            "header:x-correlation-id",
+            "a%0d%0aSet-Cookie:%20s=1",
+            1,
+        );
+        assert!(!encoded.is_empty(), "{encoded:?}");
         assert!(
             hits(
                 Kind::Name,

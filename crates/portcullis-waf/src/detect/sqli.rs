@@ -124,6 +124,28 @@ impl Sqli {
         })
     }
 
+    /// [`Sqli::scan`] for a parameter's value. The filter languages of API conventions
+    /// (OData's `$filter`, Jira's `jql`, SCIM's `filter`) are comparisons joined by `and` and
+    /// `or`, which libinjection and the tautology rule read as SQL: in those parameters a
+    /// well-formed expression ([`filter_expression`]) skips those two and gets every other
+    /// SQL rule (statements, functions, comments, subqueries). A value that breaks out of a
+    /// string, or has a comment or `;`, is read as any other.
+    pub(crate) fn scan_value(&self, label: &str, v: &Variants, sink: &mut Sink<'_>) {
+        let param = super::param_name(label);
+        let filter_param = FILTER_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(param));
+        if !filter_param || !filter_expression(v.norm()) {
+            return self.scan(v, sink);
+        }
+        let outer = sink.enabled;
+        let enabled = |id: u32| id != SQLI_LIBINJECTION && id != SQLI_TAUTOLOGY && outer(id);
+        let mut inner = Sink {
+            enabled: &enabled,
+            hits: std::mem::take(&mut sink.hits),
+        };
+        self.scan(v, &mut inner);
+        sink.hits = inner.hits;
+    }
+
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>) {
         if sink.wants(SQLI_LIBINJECTION) && !plain_number_text(v.norm()) {
             let flagged = self.libinjection(v.raw.as_bytes())
@@ -199,6 +221,92 @@ fn plain_number_text(s: &str) -> bool {
 /// reads it as one word token (its quote-prefixed string forms need a quote, and only `.` and
 /// `` ` `` split a word), and no one-token fingerprint but `X` (an unparsable token) is on its
 /// blacklist, so it cannot flag one.
+/// Parameters that carry a filter language by API convention: OData's system query options,
+/// Jira's JQL, SCIM's filter.
+const FILTER_PARAMS: &[&str] = &["$apply", "$filter", "$orderby", "$search", "filter", "jql"];
+
+/// Words that no filter language has outside its strings and every SQL injection needs one of.
+const STATEMENT_WORDS: &[&str] = &[
+    "benchmark",
+    "delete",
+    "drop",
+    "exec",
+    "execute",
+    "from",
+    "having",
+    "insert",
+    "select",
+    "shutdown",
+    "sleep",
+    "union",
+    "update",
+    "waitfor",
+];
+
+/// Whether `s` reads as a filter expression on its own: every quoted string opens where a
+/// token may start (after the start, a space, `(`, `,`, `[` or an operator) and closes where
+/// one may end (before the end, a space, `)`, `,` or `]`), with doubled quotes and backslash
+/// escapes inside; brackets balance; and outside the strings there is no `;`, comment, back
+/// tick or [`STATEMENT_WORDS`] word. `Name eq 'O''Neil' and Price gt 20` is one;
+/// `x' or '1'='1` (a string that starts mid-word) and `1 union select 2` are not.
+fn filter_expression(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    let mut word = String::new();
+    let boundary_before = |i: usize| {
+        b[..i]
+            .last()
+            .is_none_or(|c| c.is_ascii_whitespace() || b"(,[=<>!~:".contains(c))
+    };
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            word.push(char::from(c.to_ascii_lowercase()));
+            i += 1;
+            continue;
+        }
+        if !word.is_empty() {
+            if STATEMENT_WORDS.contains(&word.as_str()) {
+                return false;
+            }
+            word.clear();
+        }
+        match c {
+            b'\'' | b'"' => {
+                if !boundary_before(i) {
+                    return false;
+                }
+                i += 1;
+                loop {
+                    match b.get(i) {
+                        None => return false,
+                        Some(b'\\') => i += 2,
+                        Some(&q) if q == c && b.get(i + 1) == Some(&c) => i += 2,
+                        Some(&q) if q == c => break,
+                        Some(_) => i += 1,
+                    }
+                }
+                let after = b.get(i + 1);
+                if !after.is_none_or(|a| a.is_ascii_whitespace() || b"),]".contains(a)) {
+                    return false;
+                }
+            }
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            b';' | b'#' | b'`' => return false,
+            b'-' if b.get(i + 1) == Some(&b'-') => return false,
+            b'/' if b.get(i + 1) == Some(&b'*') => return false,
+            _ => {}
+        }
+        i += 1;
+    }
+    depth == 0 && !STATEMENT_WORDS.contains(&word.as_str())
+}
+
 fn single_word(s: &[u8]) -> bool {
     s.first().is_some_and(u8::is_ascii_alphabetic)
         && s.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')

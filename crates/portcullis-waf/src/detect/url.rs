@@ -298,6 +298,10 @@ fn classify(host: &str) -> HostClass {
         || host.ends_with(".svc")
         || host == "kubernetes.default"
         || host == "0"
+        // Public names whose every subdomain resolves to 127.0.0.1.
+        || ["localtest.me", "lvh.me", "vcap.me", "localh.st"]
+            .iter()
+            .any(|d| host.strip_suffix(d).is_some_and(|r| r.is_empty() || r.ends_with('.')))
     {
         return HostClass::Internal { obfuscated: false };
     }
@@ -481,6 +485,8 @@ mod tests {
             ("\\\\198.51.100.7\\share\\x.php", "rfi"),
             ("//169.254.169.254/latest/meta-data/", "ssrf"),
             ("http://7f000001.c0a80001.rbndr.us/", "ssrf"),
+            ("http://localtest.me:8080/actuator/env", "ssrf"),
+            ("http://admin.lvh.me/", "ssrf"),
             (
                 "http://kubernetes.default.svc/api/v1/namespaces/kube-system/secrets",
                 "ssrf",
