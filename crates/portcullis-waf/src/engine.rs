@@ -608,6 +608,30 @@ mod tests {
             json(br#"{"jsessionid":"1","c":"clean"}"#),
             // Malformed after a remembered key: inspected whole, the key forgotten again.
             json(br#"{"jsessionid":"1","c":"clean","d": }"#),
+            // A value first seen where fewer checks run, then in a header that gets more.
+            RequestView::new("GET", b"//127.0.0.1/x").header("Host", "h"),
+            RequestView::new("GET", b"/")
+                .header("Host", "h")
+                .header("X-Original-URL", "//127.0.0.1/x"),
+            RequestView::new("POST", b"/f")
+                .header("Host", "h")
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(b"x-a=a%0Db:%20c"),
+            RequestView::new("GET", b"/")
+                .header("Host", "h")
+                .header("X-A", "a\rb: c"),
+            // The same expression in a filter-language parameter and in another.
+            RequestView::new(
+                "GET",
+                b"/o?$filter=a%20eq%20%27x%27%20or%20%27a%27%3D%27a%27",
+            )
+            .header("Host", "h"),
+            RequestView::new("GET", b"/o?q=a%20eq%20%27x%27%20or%20%27a%27%3D%27a%27")
+                .header("Host", "h"),
+            // JSON inside a base64 cookie.
+            RequestView::new("GET", b"/")
+                .header("Host", "h")
+                .header("Cookie", "s=eyJ1aWQiOiAiNycgQU5EIFNMRUVQKDUpLS0gLSJ9"),
         ];
         // Location-limited exclusions: the same value is excluded at one label only.
         let located = Settings {

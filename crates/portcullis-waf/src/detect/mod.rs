@@ -237,12 +237,17 @@ impl Detectors {
 
 /// The part of `input`'s label that detectors read, and so the part that a remembered
 /// detection ([`crate::cache`]) must be keyed by besides the value: the parameter name for
-/// values (RFI checks know the parameters of published exploits), the whole label for headers
+/// values (RFI checks know the parameters of published exploits, filter-language parameters
+/// skip two SQL rules), the whole label for headers
 /// (upload-name headers, scanner agents in `User-Agent` only, charsets in `Accept`); nothing
 /// for other kinds. A detector that starts reading more
 /// of the label must say so here.
 pub(crate) fn context_of(kind: Kind, label: &str) -> &str {
     match kind {
+        // An application header inspected as a value gets header checks besides: keyed by
+        // its whole label, never shared with a form field of the same name.
+        // So do `X-Original-URL` and `X-Rewrite-URL`, read as paths and as URLs.
+        Kind::Value | Kind::Path if label.starts_with("header:") => label,
         Kind::Value | Kind::CookieValue | Kind::Body => param_name(label),
         // Which header it is decides the checks (`input_checks`).
         Kind::OtherHeader | Kind::TextHeader => label,

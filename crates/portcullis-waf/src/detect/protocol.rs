@@ -621,19 +621,7 @@ fn forwarding_value_invalid(name: &str, value: &[u8]) -> bool {
     // Addresses and host names in a list, with `unknown` and obfuscated identifiers (`_a1`).
     let address = |c: u8| c.is_ascii_alphanumeric() || b".:[]-_, \t".contains(&c);
     let allowed: &dyn Fn(u8) -> bool = match name {
-        "x-forwarded-for"
-        | "x-real-ip"
-        | "x-client-ip"
-        | "true-client-ip"
-        | "x-originating-ip"
-        | "x-remote-ip"
-        | "x-remote-addr"
-        | "x-cluster-client-ip"
-        | "cf-connecting-ip"
-        | "x-forwarded-host"
-        | "x-forwarded-server"
-        | "x-original-host"
-        | "x-host" => &address,
+        _ if client_address_header(name) || host_override_header(name) => &address,
         "x-forwarded-proto" | "x-forwarded-scheme" | "x-forwarded-port" => {
             &|c: u8| c.is_ascii_alphanumeric() || b", \t".contains(&c)
         }
@@ -659,6 +647,15 @@ fn client_address_header(name: &str) -> bool {
             | "x-remote-addr"
             | "x-cluster-client-ip"
             | "cf-connecting-ip"
+    )
+}
+
+/// Headers in which a proxy reports the host the client asked for, which applications build
+/// their own absolute links from.
+pub(super) fn host_override_header(name: &str) -> bool {
+    matches!(
+        name,
+        "x-forwarded-host" | "x-forwarded-server" | "x-host" | "x-original-host"
     )
 }
 

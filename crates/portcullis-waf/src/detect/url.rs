@@ -76,11 +76,7 @@ impl UrlChecks {
         let Some(name) = input.label.strip_prefix("header:") else {
             return;
         };
-        if !matches!(
-            name,
-            "x-forwarded-host" | "x-forwarded-server" | "x-host" | "x-original-host"
-        ) || !sink.wants(SSRF_HOST_OVERRIDE)
-        {
+        if !super::protocol::host_override_header(name) || !sink.wants(SSRF_HOST_OVERRIDE) {
             return;
         }
         let text = v.lower();
