@@ -19,7 +19,7 @@ use crate::observe::events::SecurityEvent;
 use crate::observe::redact;
 use crate::policy::headers::{
     X_POWERED_BY, X_REAL_IP, X_REQUEST_ID, real_client_ip, set_forwarded, strip_hop_by_hop,
-    strip_identity_headers,
+    strip_identity_headers, strip_spoofable,
 };
 use crate::policy::{
     BodyReadError, Deny, Larger, RequestBody, RequestCtx, body_read_deny, run_request_chain,
@@ -348,6 +348,7 @@ async fn process(
 
     let (mut parts, incoming) = req.into_parts();
     strip_identity_headers(&mut parts.headers);
+    strip_spoofable(&mut parts.headers, ctx.peer.ip(), &snap.trusted_proxies);
     let limit = route.max_body_bytes.unwrap_or(lr.limits.max_body_bytes);
     let mut body = if http_body::Body::is_end_stream(&incoming) {
         RequestBody::Empty

@@ -96,6 +96,52 @@ pub fn has_token(value: &[u8], token: &[u8]) -> bool {
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }
 
+/// Headers a proxy in front sets and applications believe: the client's address under other
+/// names, the host, port, scheme and path prefix it was reached by, and the path it asked
+/// for (`X-Original-URL`, which IIS and some frameworks route by instead of the request line:
+/// the gateway would authorize one path while the application served another). From a peer
+/// that is not a trusted proxy they are spoofed. `X-Forwarded-For/-Proto/-Host`, `X-Real-IP`
+/// and `Forwarded` are handled by [`set_forwarded`] and the proxy.
+const SPOOFABLE: [HeaderName; 19] = [
+    HeaderName::from_static("cf-connecting-ip"),
+    HeaderName::from_static("fastly-client-ip"),
+    HeaderName::from_static("front-end-https"),
+    HeaderName::from_static("true-client-ip"),
+    HeaderName::from_static("x-client-ip"),
+    HeaderName::from_static("x-cluster-client-ip"),
+    HeaderName::from_static("x-forwarded-port"),
+    HeaderName::from_static("x-forwarded-prefix"),
+    HeaderName::from_static("x-forwarded-scheme"),
+    HeaderName::from_static("x-forwarded-server"),
+    HeaderName::from_static("x-forwarded-ssl"),
+    HeaderName::from_static("x-host"),
+    HeaderName::from_static("x-original-host"),
+    HeaderName::from_static("x-original-url"),
+    HeaderName::from_static("x-originating-ip"),
+    HeaderName::from_static("x-remote-addr"),
+    HeaderName::from_static("x-remote-ip"),
+    HeaderName::from_static("x-rewrite-url"),
+    HeaderName::from_static("x-url-scheme"),
+];
+
+/// Removes the [`SPOOFABLE`] headers a client sent, unless `peer` is a trusted proxy. Runs
+/// before the policy stages, so a route's `request_headers` may still set them.
+pub fn strip_spoofable(headers: &mut HeaderMap, peer: IpAddr, trusted: &[IpNet]) {
+    // Most requests carry none: one pass over the present names, and the trust check only
+    // when one is found.
+    if !headers.keys().any(|k| SPOOFABLE.contains(k)) || is_trusted(canonical(peer), trusted) {
+        return;
+    }
+    let spoofed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| SPOOFABLE.contains(k))
+        .cloned()
+        .collect();
+    for k in spoofed {
+        headers.remove(k);
+    }
+}
+
 /// Removes every `x-portcullis-*` header the client sent: only the gateway may set them.
 pub fn strip_identity_headers(headers: &mut HeaderMap) {
     let spoofed: Vec<HeaderName> = headers
@@ -265,6 +311,30 @@ mod tests {
         h.insert("x-other", "1".parse().unwrap());
         strip_identity_headers(&mut h);
         assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn strips_proxy_headers_only_from_untrusted_peers() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("net")];
+        let sent = || {
+            let mut h = HeaderMap::new();
+            for (k, v) in [
+                ("true-client-ip", "127.0.0.1"),
+                ("x-original-url", "/admin"),
+                ("x-forwarded-prefix", "/app"),
+                ("x-tenant", "acme"),
+            ] {
+                h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+            }
+            h
+        };
+        let mut h = sent();
+        strip_spoofable(&mut h, "203.0.113.9".parse().expect("ip"), &trusted);
+        let left: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
+        assert_eq!(left, ["x-tenant"]);
+        let mut h = sent();
+        strip_spoofable(&mut h, "10.1.2.3".parse().expect("ip"), &trusted);
+        assert_eq!(h.len(), 4);
     }
 
     #[test]

@@ -303,6 +303,9 @@ async fn cleans_headers_both_ways() {
         .header("x-forwarded-for", "6.6.6.6")
         .header("forwarded", "for=6.6.6.6")
         .header("x-real-ip", "6.6.6.6")
+        .header("true-client-ip", "127.0.0.1")
+        .header("x-original-url", "/admin/users")
+        .header("x-tenant-id", "acme")
         .header("x-request-id", "trace-abc.123")
         .header("authorization", "Bearer top-secret-token")
         .header("cookie", "session=top-secret-cookie")
@@ -318,6 +321,9 @@ async fn cleans_headers_both_ways() {
     assert_eq!(h["x-forwarded-for"][0], "127.0.0.1");
     assert_eq!(h["x-real-ip"][0], "127.0.0.1");
     assert!(h["forwarded"].is_null());
+    // Headers only a proxy in front may set, from a client: removed. Its own headers stay.
+    assert!(h["true-client-ip"].is_null() && h["x-original-url"].is_null());
+    assert_eq!(h["x-tenant-id"][0], "acme");
     assert_eq!(h["x-forwarded-proto"][0], "http");
     assert_eq!(h["x-forwarded-host"][0], "public.test");
     assert_eq!(h["host"][0], "public.test");
