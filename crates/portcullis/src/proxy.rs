@@ -671,6 +671,8 @@ async fn forward(
                 .as_ref()
                 .map_or((0, 0), |r| (r.budget_percent, r.min_retries));
             if !std::mem::take(&mut budget_taken) && !up.budget.try_retry(pct, min) {
+                shared.metrics.retry_refused(&route.name);
+                ctx.decisions.push(("upstream", "retry_refused"));
                 break;
             }
             shared.metrics.retry(&route.name);
@@ -866,15 +868,18 @@ fn settle(
                 .is_some_and(|r| r.on_statuses.contains(&status.as_u16()));
             // Retry only when the budget allows it now; otherwise the client gets the
             // upstream's own answer rather than a gateway error.
-            if retry_ok
+            if let Some(r) = up.retry.as_ref()
+                && retry_ok
                 && retry_status
                 && attempt + 1 < max_attempts
-                && up
-                    .retry
-                    .as_ref()
-                    .is_some_and(|r| up.budget.try_retry(r.budget_percent, r.min_retries))
             {
-                return Settled::Retry(Problem::BadGateway, true);
+                if up.budget.try_retry(r.budget_percent, r.min_retries) {
+                    return Settled::Retry(Problem::BadGateway, true);
+                }
+                shared
+                    .metrics
+                    .retry_refused(ctx.route.as_deref().unwrap_or("-"));
+                ctx.decisions.push(("upstream", "retry_refused"));
             }
             Settled::Answer(resp, upstream_on)
         }

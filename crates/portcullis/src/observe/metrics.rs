@@ -92,6 +92,7 @@ pub struct Metrics {
     target_healthy: Family<TargetLabel, Gauge>,
     reloads: Family<ResultLabel, Counter>,
     retries: Family<RouteLabel, Counter>,
+    retries_refused: Family<RouteLabel, Counter>,
     decisions: Family<DecisionLabel, Counter>,
     /// The decision counters by the address of their static labels, so a request does not
     /// hash two strings under the family's lock (about 450 instructions each); at most
@@ -200,6 +201,12 @@ impl Metrics {
             "Retried upstream attempts",
             retries.clone(),
         );
+        let retries_refused = Family::<RouteLabel, Counter>::default();
+        registry.register(
+            "upstream_retries_refused",
+            "Retries the upstream's retry budget refused",
+            retries_refused.clone(),
+        );
         let decisions = Family::<DecisionLabel, Counter>::default();
         registry.register(
             "security_decisions",
@@ -231,6 +238,7 @@ impl Metrics {
             target_healthy,
             reloads,
             retries,
+            retries_refused,
             decisions,
             decision_cache: std::sync::Mutex::new(Vec::new()),
             jwks_fetches,
@@ -361,6 +369,15 @@ impl Metrics {
     /// Counts a retry on `route`.
     pub fn retry(&self, route: &str) {
         self.retries
+            .get_or_create(&RouteLabel {
+                route: route.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a retry on `route` that the retry budget refused.
+    pub fn retry_refused(&self, route: &str) {
+        self.retries_refused
             .get_or_create(&RouteLabel {
                 route: route.to_owned(),
             })

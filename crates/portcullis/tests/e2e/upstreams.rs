@@ -308,6 +308,40 @@ routes:
     let _ = send(&c, big).await;
 }
 
+/// With no budget left (none earned, no minimum), a retry is refused, counted and the
+/// upstream's own answer goes to the client.
+#[tokio::test]
+async fn refused_retries_are_counted() {
+    let bad = start_upstream("bad").await;
+    bad.ctl.failing.store(true, Ordering::Relaxed);
+    let yaml = format!(
+        r#"
+{BASE}upstreams:
+  pool:
+    targets: ["{bad}"]
+    retries: {{ attempts: 2, budget_percent: 0, min_retries: 0, on_statuses: [500] }}
+routes:
+  - {{ name: r, auth: none, match: {{ path_prefix: / }}, upstream: pool }}
+"#,
+        bad = bad.addr
+    );
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    for _ in 0..3 {
+        let r = Request::get(gw.url("/x")).body(empty()).expect("req");
+        assert_eq!(send(&c, r).await.0, 500);
+    }
+    let m = gw.metrics().await;
+    assert!(
+        m.contains("portcullis_upstream_retries_refused_total{route=\"r\"} 3"),
+        "{m}"
+    );
+    assert!(
+        !m.contains("portcullis_upstream_retries_total{route=\"r\"}"),
+        "{m}"
+    );
+}
+
 /// A raw HTTP/1.1 upstream: reads request heads (and `Content-Length` bodies) off each
 /// connection and writes `reply(path)` for each. A reply of `(text, true)` closes the
 /// connection after it, without saying so in the response. Counts accepted connections.
