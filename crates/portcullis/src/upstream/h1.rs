@@ -555,7 +555,9 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Parsed, Error> {
             if !others {
                 continue;
             }
-        } else if name.as_str() == "keep-alive" {
+        } else if matches!(name.as_str(), "keep-alive" | "server" | "x-powered-by") {
+            // The proxy hides the upstream's banner: dropped here rather than stored and
+            // removed from the map again (about 400 instructions a response).
             continue;
         }
         let value = HeaderValue::from_maybe_shared(head.slice(vo..vo + vl))
