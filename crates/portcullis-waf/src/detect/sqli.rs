@@ -253,7 +253,13 @@ fn filter_expression(s: &str) -> bool {
     let b = s.as_bytes();
     let mut depth = 0usize;
     let mut i = 0;
-    let mut word = String::new();
+    // Start of the word being read: words are compared where they stand, not copied.
+    let mut word = 0;
+    let statement = |w: &[u8]| {
+        STATEMENT_WORDS
+            .iter()
+            .any(|k| k.as_bytes().eq_ignore_ascii_case(w))
+    };
     let boundary_before = |i: usize| {
         b[..i]
             .last()
@@ -262,15 +268,11 @@ fn filter_expression(s: &str) -> bool {
     while i < b.len() {
         let c = b[i];
         if c.is_ascii_alphanumeric() || c == b'_' {
-            word.push(char::from(c.to_ascii_lowercase()));
             i += 1;
             continue;
         }
-        if !word.is_empty() {
-            if STATEMENT_WORDS.contains(&word.as_str()) {
-                return false;
-            }
-            word.clear();
+        if statement(&b[word..i]) {
+            return false;
         }
         match c {
             b'\'' | b'"' => {
@@ -303,8 +305,9 @@ fn filter_expression(s: &str) -> bool {
             _ => {}
         }
         i += 1;
+        word = i;
     }
-    depth == 0 && !STATEMENT_WORDS.contains(&word.as_str())
+    depth == 0 && !statement(&b[word..])
 }
 
 fn single_word(s: &[u8]) -> bool {
@@ -435,6 +438,29 @@ impl SqlWords {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn filter_expressions() {
+        for ok in [
+            "Name eq 'O''Neil' and Price gt 20",
+            "project = OPS AND status in (\"In Progress\", Done) ORDER BY created DESC",
+            "text ~ \"\\\"drop table\\\"\"",
+            "userName eq \"bjensen\"",
+        ] {
+            assert!(super::filter_expression(ok), "{ok}");
+        }
+        for bad in [
+            "x' or '1'='1",
+            "1 union select 2",
+            "a eq 1; drop table t",
+            "a eq 1 -- x",
+            "(a eq 1",
+            "a eq 1 OR SLEEP",
+            "Price gt 20) UNION SELECT username FROM users--",
+        ] {
+            assert!(!super::filter_expression(bad), "{bad}");
+        }
+    }
+
     use crate::detect::testing::{flags, hits, silent};
     use crate::extract::Kind;
     use crate::rules::*;
