@@ -22,6 +22,12 @@ pub(crate) enum Kind {
     Name,
     /// A query, form, multipart, XML or JSON string value.
     Value,
+    /// An application's own header (`X-Tenant-Id`): a parameter by another name, inspected
+    /// as a value and, being a header, also for CR LF and Shellshock.
+    HeaderValue,
+    /// `X-Original-URL` or `X-Rewrite-URL`: the path some frameworks route by instead of the
+    /// request line, inspected as a path and, since it may hold a whole URL, as a URL.
+    HeaderPath,
     /// A multipart file name.
     Filename,
     /// A cookie name.
@@ -711,13 +717,11 @@ fn headers(c: &mut Collector<'_>, req: &RequestView<'_>) {
             {
                 // Frameworks that honour these (IIS, Symfony, Laminas) route by them instead
                 // of the request line: they are inspected as the path they become.
-                Kind::Path
+                Kind::HeaderPath
             } else if structured_header(name) {
                 Kind::OtherHeader
             } else {
-                // An application's own header (`X-Tenant-Id`, `X-Api-Version`) is a
-                // parameter by another name: it is inspected as one.
-                Kind::Value
+                Kind::HeaderValue
             };
         c.offer(kind, value, false, false, |l| {
             l.push_str("header:");
@@ -1620,13 +1624,13 @@ mod tests {
             .header("x-rewrite-url", "/a")
             .header("X-Other", "/b");
         let x = extract(&req, &Limits::default(), None);
-        let paths = labels(&x, Kind::Path);
+        let paths = labels(&x, Kind::HeaderPath);
         assert!(paths.contains(&(
             "header:x-original-url".into(),
             "/admin/../etc/passwd".into()
         )));
         assert!(paths.contains(&("header:x-rewrite-url".into(), "/a".into())));
-        assert!(labels(&x, Kind::Value).contains(&("header:x-other".into(), "/b".into())));
+        assert!(labels(&x, Kind::HeaderValue).contains(&("header:x-other".into(), "/b".into())));
     }
 
     #[test]
@@ -1646,7 +1650,10 @@ mod tests {
             .header("X-Filename", "a.txt")
             .header("Sec-Fetch-Mode", "cors");
         let x = extract(&req, &Limits::default(), None);
-        let values: Vec<String> = labels(&x, Kind::Value).into_iter().map(|l| l.0).collect();
+        let values: Vec<String> = labels(&x, Kind::HeaderValue)
+            .into_iter()
+            .map(|l| l.0)
+            .collect();
         assert_eq!(
             values,
             [

@@ -171,8 +171,8 @@ impl Detectors {
             self.splitting.scan(input, v, sink);
         }
         match input.kind {
-            Kind::Path => {
-                if input.label.starts_with("header:") {
+            Kind::Path | Kind::HeaderPath => {
+                if input.kind == Kind::HeaderPath {
                     // `X-Original-URL` may carry a whole URL, which the application fetches.
                     self.url.scan(input, v, sink);
                 }
@@ -195,7 +195,7 @@ impl Detectors {
                 self.java.scan_name(v, sink);
                 self.rce.scan(v, sink, false, m);
             }
-            Kind::Value | Kind::CookieValue | Kind::Body => {
+            Kind::Value | Kind::CookieValue | Kind::Body | Kind::HeaderValue => {
                 self.sqli.scan_value(&input.label, v, sink);
                 self.xss.scan(v, sink, m);
                 self.lfi.scan(v, sink, m);
@@ -203,7 +203,7 @@ impl Detectors {
                 self.php.scan(v, sink, m);
                 self.java.scan(v, sink, m);
                 self.rce.scan(v, sink, true, m);
-                if input.label.starts_with("header:") {
+                if input.kind == Kind::HeaderValue {
                     self.rce.scan_shellshock(v, sink);
                 }
             }
@@ -245,13 +245,10 @@ impl Detectors {
 /// of the label must say so here.
 pub(crate) fn context_of(kind: Kind, label: &str) -> &str {
     match kind {
-        // An application header inspected as a value gets header checks besides: keyed by
-        // its whole label, never shared with a form field of the same name.
-        // So do `X-Original-URL` and `X-Rewrite-URL`, read as paths and as URLs.
-        Kind::Value | Kind::Path if label.starts_with("header:") => label,
         Kind::Value | Kind::CookieValue | Kind::Body => param_name(label),
-        // Which header it is decides the checks (`input_checks`).
-        Kind::OtherHeader | Kind::TextHeader => label,
+        // Which header it is decides the checks (`input_checks`, upload names, URL checks
+        // by parameter name).
+        Kind::OtherHeader | Kind::TextHeader | Kind::HeaderValue | Kind::HeaderPath => label,
         Kind::Path | Kind::Name | Kind::Filename | Kind::CookieName | Kind::Combined => "",
     }
 }

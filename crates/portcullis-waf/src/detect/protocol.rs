@@ -740,7 +740,7 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         }
         _ => {}
     }
-    if input.kind == Kind::Path && sink.wants(PROTO_RESTRICTED_EXT) {
+    if matches!(input.kind, Kind::Path | Kind::HeaderPath) && sink.wants(PROTO_RESTRICTED_EXT) {
         let last = v.lower().rsplit('/').next().unwrap_or("");
         let last = last.split(';').next().unwrap_or("");
         if let Some((stem, ext)) = last.rsplit_once('.')

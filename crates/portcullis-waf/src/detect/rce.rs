@@ -1109,7 +1109,7 @@ mod tests {
 
     #[test]
     fn shellshock_in_any_header() {
-        for kind in [Kind::OtherHeader, Kind::Value] {
+        for kind in [Kind::OtherHeader, Kind::HeaderValue] {
             assert!(
                 hits(kind, "header:x-custom", "() { ignored; }; echo hi", 1)
                     .contains(&RCE_SHELLSHOCK),

@@ -78,12 +78,10 @@ impl Splitting {
         let raw_newline = input.value.iter().any(|&b| b == b'\r' || b == b'\n');
         let any_newline = raw_newline || v.norm().contains(['\r', '\n']);
         let newline_rule = match input.kind {
-            Kind::OtherHeader | Kind::TextHeader if raw_newline => Some(HS_HEADER_CRLF),
-            // An application header, inspected as a value, is still a header.
-            Kind::Value if raw_newline && input.label.starts_with("header:") => {
+            Kind::OtherHeader | Kind::TextHeader | Kind::HeaderValue if raw_newline => {
                 Some(HS_HEADER_CRLF)
             }
-            Kind::Path if any_newline => Some(HS_PATH_NEWLINE),
+            Kind::Path | Kind::HeaderPath if any_newline => Some(HS_PATH_NEWLINE),
             Kind::Name | Kind::CookieName | Kind::CookieValue if any_newline => {
                 Some(HS_ARG_NEWLINE)
             }
@@ -129,7 +127,11 @@ impl Splitting {
             if input.from_query
                 || matches!(
                     input.kind,
-                    Kind::Name | Kind::CookieName | Kind::CookieValue | Kind::Path
+                    Kind::Name
+                        | Kind::CookieName
+                        | Kind::CookieValue
+                        | Kind::Path
+                        | Kind::HeaderPath
                 )
             {
                 self.generic_header.scan(v.lower(), sink);
@@ -137,7 +139,7 @@ impl Splitting {
         }
         if matches!(
             input.kind,
-            Kind::Value | Kind::CookieValue | Kind::Body | Kind::Name
+            Kind::Value | Kind::CookieValue | Kind::Body | Kind::Name | Kind::HeaderValue
         ) {
             self.always.scan(v.lower(), sink);
             if v.lower().bytes().find(|&b| b == b'(' || b == b')') == Some(b')') {
@@ -179,7 +181,7 @@ mod tests {
         assert!(h.contains(&HS_ARG_HEADER_INJECTION), "{h:?}");
         assert!(hits(Kind::Path, "path", "/foo\nbar", 1).contains(&HS_PATH_NEWLINE));
         assert!(hits(Kind::OtherHeader, "header:x-a", "a\r\nb", 1).contains(&HS_HEADER_CRLF));
-        assert!(hits(Kind::Value, "header:x-a", "a\rb: c", 1).contains(&HS_HEADER_CRLF));
+        assert!(hits(Kind::HeaderValue, "header:x-a", "a\rb: c", 1).contains(&HS_HEADER_CRLF));
         let encoded = hits(
             Kind::OtherHeader,
             "header:x-correlation-id",

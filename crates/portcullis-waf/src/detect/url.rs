@@ -618,7 +618,7 @@ mod host_override_tests {
         // A whole URL in `X-Original-URL` is checked as one.
         assert!(
             hits(
-                Kind::Path,
+                Kind::HeaderPath,
                 "header:x-original-url",
                 "http://127.0.0.1:8500/v1/agent/self",
                 1
