@@ -123,7 +123,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         ("heldout3.jsonl", 99.0, 1.2),
         // Machine-to-machine API traffic: the benign half is mostly code, filter languages,
         // shell, SQL and HTML that APIs of that kind carry by design (see docs/waf.md).
-        ("heldout4.jsonl", 99.0, 15.7),
+        ("heldout4.jsonl", 99.0, 14.4),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

@@ -38,8 +38,10 @@ impl Sqli {
         let tautology_paren = format!(
             r#"\)\s*(?:(?:or|and|xor)\b|\|\||&&)\s*\(?\s*(?:{LITERAL}\s*{CMP}|{OPERAND}\s*{CMP_SYMBOL})"#
         );
-        let tautology_num =
-            r"(?:^|[\s(])(?:or|and|xor|\|\||&&)\s+\(?\s*[0-9]+\s*(?:=|<>|!=|<|>)\s*\(?\s*[0-9]+\b";
+        // Without a quote, the comparison must follow what a numeric SQL context can hold
+        // (`1234 or 1=1`, `5) and (2>1`): at most three words from the start. After a
+        // sentence (`... so 3 < 5 && 7 > 2`) the value cannot be the rest of a query.
+        let tautology_num = r"^[^a-z]*(?:[a-z_][a-z0-9_]*[^a-z]*){0,3}?(?:^|[\s(])(?:or|and|xor|\|\||&&)\s+\(?\s*[0-9]+\s*(?:=|<>|!=|<|>)\s*\(?\s*[0-9]+\b";
         let tautology_true = r#"['"`)]\s*(?:or|\|\|)\s*(?:true|not\s+false|[1-9][0-9]*)\s*(?:$|--|#|/\*|;|\)|\s(?:limit|order|group|union)\b)"#;
         let rules: Vec<(u32, String)> = vec![
             (SQLI_UNION, r"\bunion(?:\s+(?:all|distinct))?\s*\(*\s*select\b".to_owned()),
@@ -718,5 +720,22 @@ mod tests {
         assert!(hits(Kind::Value, "query:q", p, 2).contains(&SQLI_OPERATOR));
         assert!(!hits(Kind::Value, "query:q", "please select one", 2).contains(&SQLI_OPERATOR));
         assert!(hits(Kind::Value, "query:q", "please select one", 3).contains(&SQLI_KEYWORD_LOOSE));
+    }
+
+    #[test]
+    fn numeric_tautologies_follow_at_most_three_words() {
+        for p in [
+            "1234 or 1=1",
+            "5) and (2>1",
+            "shoes and 1=1",
+            "id 7 && 2 > 1",
+        ] {
+            assert!(
+                hits(Kind::Value, "query:q", p, 1).contains(&SQLI_TAUTOLOGY),
+                "{p}"
+            );
+        }
+        let prose = "told you so, see the chart above. Also 3 < 5 && 7 > 2, so it checks out";
+        assert!(!hits(Kind::Value, "json:/body", prose, 1).contains(&SQLI_TAUTOLOGY));
     }
 }

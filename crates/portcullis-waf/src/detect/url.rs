@@ -33,7 +33,12 @@ const VULNERABLE_PARAMS: &[&str] = &[
 /// Whether a parameter named `param` (lower case) is one an application may build an include
 /// path from: a name of [`INCLUDE_PARAMS`], a known exploited one, or a PHP array key such as
 /// `_CONF[path]` whose last key is one.
-fn include_param(param: &str) -> bool {
+fn include_param(label: &str, param: &str) -> bool {
+    // PHP includes by a request variable (`$_GET`, `$_POST`, `$_COOKIE`, `$_REQUEST`); a
+    // JSON or XML document's `page` field is data (a beacon's page URL), not such a variable.
+    if label.starts_with("json:") || label.starts_with("xml:") {
+        return false;
+    }
     if INCLUDE_PARAMS.contains(&param) || VULNERABLE_PARAMS.contains(&param) {
         return true;
     }
@@ -235,7 +240,7 @@ impl UrlChecks {
                         // `http://trusted.com@evil.com`: userinfo made to look like a host.
                         sink.hit(SSRF_OBFUSCATED_IP, text, at);
                     }
-                    if at == 0 && include_param(&param) {
+                    if at == 0 && include_param(&input.label, &param) {
                         sink.hit(RFI_INCLUDE_PARAM, text, at);
                     }
                     if at == 0 && !scheme.starts_with("ws") {
@@ -282,7 +287,7 @@ fn remote_path(input: &Input, text: &str, rest: &str, sink: &mut Sink<'_>) {
         HostClass::PublicIp { .. } => sink.hit(RFI_IP_URL, text, 0),
         HostClass::Name => {
             let param = super::param_name(&input.label).to_ascii_lowercase();
-            if include_param(&param) {
+            if include_param(&input.label, &param) {
                 sink.hit(RFI_INCLUDE_PARAM, text, 0);
             }
             if ends_in_question(rest) {
@@ -531,6 +536,10 @@ mod tests {
         assert!(
             hits(Kind::Value, "query:page", "//evil.example/x.txt", 1).contains(&RFI_INCLUDE_PARAM)
         );
+        // A JSON document's field is data, not a request variable PHP includes by.
+        let beacon = "https://app.example.com/login?next=%2Fsettings";
+        assert!(!hits(Kind::Value, "json:/page", beacon, 1).contains(&RFI_INCLUDE_PARAM));
+        assert!(hits(Kind::Value, "form:page", beacon, 1).contains(&RFI_INCLUDE_PARAM));
     }
 
     #[test]

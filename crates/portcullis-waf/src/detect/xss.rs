@@ -41,7 +41,7 @@ impl Xss {
             ),
             (
                 XSS_JS_SINK,
-                r#"(?:\bdocument\s*\.\s*(?:cookie|domain|write|location)|\bwindow\s*\.\s*(?:location|open|name)|\.innerhtml\b|\bfromcharcode\s*\(|\b(?:settimeout|setinterval|execscript)\s*\(|\beval\s*\(|\batob\s*\(|\btop\s*\[|\bself\s*\[|\b(?:alert|prompt|confirm)\s*(?:\(|`)|\bconstructor\s*\(\s*['"`]|\blocation\s*(?:\.\s*href\s*)?=|\bimport\s*\(\s*['"`])"#.to_owned(),
+                r#"(?:\bdocument\s*\.\s*(?:cookie|domain|write|location|body|createelement|queryselector(?:all)?|getelementsby[a-z]+|getelementbyid|forms)\b|\bwindow\s*\.\s*(?:location|open|name)|\.innerhtml\b|\bfromcharcode\s*\(|\b(?:settimeout|setinterval|execscript)\s*\(|\beval\s*\(|\batob\s*\(|\btop\s*\[|\bself\s*\[|\b(?:alert|prompt|confirm)\s*(?:\(|`)|\bconstructor\s*\(\s*['"`]|\blocation\s*(?:\.\s*href\s*)?=|\bimport\s*\(\s*['"`])"#.to_owned(),
             ),
             (
                 XSS_JS_SINK,
@@ -49,9 +49,12 @@ impl Xss {
             ),
             (XSS_JSFUCK, r"\(\s*!\s*!?\s*\[\s*\]\s*[+ ]\s*\[\s*\]\s*\)|!\s*!\s*\[\s*\]|\(\s*!\s*\[\s*\]|\[\s*\]\s*\[\s*\(|(?:\[\s*\]\s*\[\s*(?:\(|!|\+)[^\]]{0,40}){2}".to_owned()),
             (XSS_ENCODED_MARKUP, r"\+ad[w4]-|\+adw-\s*[a-z/!]".to_owned()),
+            // DOM reads and writes that exfiltrate or navigate count alone; a DOM query counts
+            // with a selector argument or a member written after it, so a pasted console error
+            // (`document.getElementById(...) is null`) does not.
             (
                 XSS_JS_STRONG,
-                r#"\b(?:string\s*\.\s*fromcharcode|(?:window|document)\s*\.\s*(?:location|cookie|domain|write(?:ln)?|body|createelement|queryselector(?:all)?|getelementsby[a-z]+|getelementbyid|forms|referrer|url|documenturi|baseuri|implementation|defaultview)\b)"#.to_owned(),
+                r#"\b(?:string\s*\.\s*fromcharcode|(?:window|document)\s*\.\s*(?:location|cookie|domain|write(?:ln)?|referrer|url|documenturi|baseuri|implementation|defaultview)\b|document\s*\.\s*(?:body|forms)\s*\.\s*[a-z]+\s*[(=\[]|document\s*\.\s*(?:createelement|queryselector(?:all)?|getelementsby[a-z]+|getelementbyid)\s*\(\s*['"`a-z])"#.to_owned(),
             ),
             (XSS_JS_STRONG, r#"(?:\b(?:alert|prompt|confirm)\s*(?:\(\s*(?:[0-9'"`/)]|document|window|this)|`)|\b(?:atob|btoa)\s*\()"#.to_owned()),
             (XSS_JS_STRONG, r#"\.(?:call|apply|bind)\s*`|\$\{\s*(?:alert|prompt|confirm|eval|navigation|location|document)\b|\(\s*document\s*\)\s*\["#.to_owned()),
@@ -180,6 +183,8 @@ mod tests {
                 "' onmouseover=alert(1) '",
                 "<div style=\"width: expression(alert(1))\">",
                 "<embed src=\"javascript:alert(1)\">",
+                "document.querySelector(\"p\").textContent=\"XSS\"",
+                "document.body.appendChild(x)",
             ],
         );
     }
@@ -200,6 +205,7 @@ mod tests {
                 "mode=on",
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?><note>hi</note>",
                 "sig=t=1614308115,v1=52/onafe=6yJV",
+                "Uncaught TypeError: document.getElementById(...) is null at app.js:12:9",
             ],
         );
     }
