@@ -887,4 +887,57 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn bearer_jwt_headers_are_read() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let token = |head: &str| format!("Bearer {}.{}.c2ln", b64(head), b64(r#"{"sub":"u1"}"#));
+        let w = waf(Settings::default());
+        for _ in 0..2 {
+            let ids = |head: &str| {
+                let auth = token(head);
+                found(&w.inspect(
+                    &RequestView::new("GET", b"/me").header("Authorization", auth.as_bytes()),
+                ))
+            };
+            let traversal = ids(r#"{"alg":"HS256","kid":"../../../../dev/null"}"#);
+            assert!(
+                traversal
+                    .iter()
+                    .any(|(r, l)| *r == rules::LFI_TRAVERSAL
+                        && l == "header:authorization:jose:/kid"),
+                "{traversal:?}"
+            );
+            let none = ids(r#"{"alg":"None","typ":"JWT"}"#);
+            assert!(
+                none.iter().any(|(r, _)| *r == rules::PROTO_JWT_ALG_NONE),
+                "{none:?}"
+            );
+            let jku = ids(r#"{"alg":"RS256","jku":"http://169.254.169.254/keys"}"#);
+            assert!(
+                jku.iter().any(|(r, _)| *r == rules::SSRF_METADATA),
+                "{jku:?}"
+            );
+            assert!(ids(r#"{"alg":"RS256","kid":"2024-06-rotation","typ":"JWT"}"#).is_empty());
+        }
+        // Basic credentials and opaque tokens are never decoded.
+        let basic = w.inspect(
+            &RequestView::new("GET", b"/")
+                .header("Authorization", "Basic Li4vLi4vZXRjL3Bhc3N3ZA=="),
+        );
+        assert!(found(&basic).is_empty());
+    }
+
+    #[test]
+    fn text_after_a_quoted_file_name_is_inspected_with_it() {
+        let body = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"\"><svg onload=alert(1)>.png\"\r\nContent-Type: image/png\r\n\r\nx\r\n--b--\r\n";
+        let w = waf(Settings::default());
+        let v = w.inspect(
+            &RequestView::new("POST", b"/up")
+                .header("Content-Type", "multipart/form-data; boundary=b")
+                .body(body),
+        );
+        assert!(v.blocked, "{:?}", found(&v));
+    }
 }

@@ -423,6 +423,9 @@ pub(crate) fn extract(
         },
         |c| headers(c, req),
     );
+    if let Some(auth) = req.first_header("authorization") {
+        jose_header(&mut c, auth);
+    }
     if let Some(b) = req.body.filter(|b| !b.is_empty()) {
         c.container(
             |m| {
@@ -563,6 +566,54 @@ fn embedded(c: &mut Collector<'_>, value: &[u8], prefix: impl FnOnce() -> String
     c.offer(Kind::CookieValue, &decoded, false, false, |l| {
         l.push_str(&label)
     });
+}
+
+/// JWTs as they are sent: base64url, padding optional.
+const JWT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+/// The JOSE header of a bearer JWT, read as a JSON document under
+/// `header:authorization:jose`: `kid`, `jku` and `x5u` are where key-lookup injections go (a
+/// `kid` of `../../dev/null` or `x' UNION SELECT 'key`, a `jku` on another host), and an
+/// unsigned token (`alg: none`) is flagged (rule 1036). The claims are the identity stage's
+/// to verify and may hold personal data: they are not read, nor is the signature.
+fn jose_header(c: &mut Collector<'_>, auth: &[u8]) {
+    use base64::Engine as _;
+    let Some(token) = auth
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case(b"bearer "))
+        .map(|_| auth[7..].trim_ascii())
+    else {
+        return;
+    };
+    let mut parts = token.split(|&b| b == b'.');
+    let (Some(head), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return;
+    };
+    // A JOSE header is a few hundred bytes; one that is not text of a JSON object is left
+    // to the identity stage, which refuses it.
+    if head.len() > 4096 || !head.starts_with(b"ey") {
+        return;
+    }
+    let Ok(decoded) = JWT_BASE64.decode(head) else {
+        return;
+    };
+    const LABEL: &str = "header:authorization:jose";
+    if !json_walk(c, &decoded, LABEL) {
+        return;
+    }
+    let alg = serde_json::from_slice::<serde_json::Value>(&decoded)
+        .ok()
+        .and_then(|v| v.get("alg")?.as_str().map(str::to_ascii_lowercase));
+    if alg.as_deref() == Some("none") {
+        c.anomaly(rules::PROTO_JWT_ALG_NONE, LABEL, "none");
+    }
 }
 
 /// Headers whose values are structured and checked elsewhere (or secrets that must not be
@@ -1344,6 +1395,13 @@ fn disposition_params(v: &[u8]) -> Vec<(String, Vec<u8>)> {
                 i += 1;
             }
             i += 1;
+            // Bytes between the closing quote and the next `;` (`filename=""><svg ...>.png"`):
+            // parsers disagree on whether they belong to the value, so it is inspected with
+            // them.
+            while i < v.len() && v[i] != b';' {
+                value.push(v[i]);
+                i += 1;
+            }
         } else {
             while i < v.len() && v[i] != b';' {
                 value.push(v[i]);

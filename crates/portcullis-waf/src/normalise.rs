@@ -379,6 +379,8 @@ pub(crate) fn backslash_decode(input: &str) -> Cow<'_, str> {
 
 /// Slashes that compatibility normalisation keeps but Windows' best-fit mapping (and many
 /// path APIs) turn into `/` or `\`: division slash, fraction slash, big solidus, set minus.
+/// Ideographic full stops, which IDNA (UTS 46) maps to `.` in a host name: `⑯⑨。②⑤④。⑯⑨。②⑤④`
+/// is `169.254.169.254` to an HTTP client.
 /// A byte that is not UTF-8 (decoded as U+FFFD) reads as a space: MySQL and others take a
 /// lone 0xA0 (Latin-1's no-break space) as whitespace between keywords.
 fn fold_char(c: char) -> char {
@@ -386,6 +388,7 @@ fn fold_char(c: char) -> char {
         '\u{FFFD}' => ' ',
         '\u{2215}' | '\u{2044}' | '\u{29F8}' => '/',
         '\u{2216}' | '\u{29F5}' | '\u{29F9}' => '\\',
+        '\u{3002}' | '\u{FF61}' => '.',
         _ => c,
     }
 }

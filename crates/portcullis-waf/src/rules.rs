@@ -165,6 +165,9 @@ pub(crate) const PROTO_FORWARDING_HEADER: u32 = 1031;
 pub(crate) const PROTO_H2C_UPGRADE: u32 = 1032;
 pub(crate) const PROTO_LOOPBACK_CLIENT: u32 = 1033;
 pub(crate) const PROTO_PATH_OVERRIDE: u32 = 1034;
+pub(crate) const PROTO_SAFE_METHOD_OVERRIDE: u32 = 1035;
+pub(crate) const PROTO_JWT_ALG_NONE: u32 = 1036;
+pub(crate) const PROTO_INTERNAL_HEADER: u32 = 1037;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -537,6 +540,27 @@ static CATALOGUE: &[RuleInfo] = &[
         "X-Original-URL or X-Rewrite-URL names another path than the request line",
     ),
     r(
+        PROTO_SAFE_METHOD_OVERRIDE,
+        F::Protocol,
+        1,
+        S::Critical,
+        "GET, HEAD or OPTIONS request overrides its method to another",
+    ),
+    r(
+        PROTO_JWT_ALG_NONE,
+        F::Protocol,
+        1,
+        S::Critical,
+        "bearer token is an unsigned JWT (alg none)",
+    ),
+    r(
+        PROTO_INTERNAL_HEADER,
+        F::Protocol,
+        1,
+        S::Critical,
+        "a framework's internal header sent by the client (x-middleware-subrequest)",
+    ),
+    r(
         HS_HEADER_CRLF,
         F::HeaderSplitting,
         1,
@@ -626,7 +650,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Rfi,
         1,
         S::Critical,
-        "remote file inclusion: URL ending in '?'",
+        "remote file inclusion: URL cut short by '?', '#' or an empty parameter",
     ),
     r(
         RFI_WRAPPER_SCHEME,

@@ -118,12 +118,15 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
     // Per file: each was written apart, the later ones after the engine had learnt from the
     // earlier, so each has its own floor.
     for (file, attacks, benign) in [
-        ("heldout.jsonl", 99.5, 2.6),
+        ("heldout.jsonl", 99.5, 2.4),
         ("heldout2.jsonl", 99.5, 0.5),
         ("heldout3.jsonl", 99.0, 1.2),
         // Machine-to-machine API traffic: the benign half is mostly code, filter languages,
         // shell, SQL and HTML that APIs of that kind carry by design (see docs/waf.md).
         ("heldout4.jsonl", 99.0, 14.4),
+        // Consumer and clinical APIs: GraphQL, FHIR, payments, mobile telemetry, eleven
+        // scripts, spreadsheets and calendars; attacks built on evasions.
+        ("heldout5.jsonl", 99.0, 1.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

@@ -142,7 +142,8 @@ impl Java {
             let frame = caps.get(2).is_some();
             let diagnostic = class.ends_with(b"exception")
                 || class.ends_with(b"error")
-                || class.ends_with(b"throwable");
+                || class.ends_with(b"throwable")
+                || in_signature(text, whole.start(), whole.end());
             if !class.is_empty() && !frame && !diagnostic {
                 sink.hit(JAVA_CLASS, text, whole.start());
                 return;
@@ -274,6 +275,30 @@ fn flatten_lookups(s: &str) -> String {
     out
 }
 
+/// A JDK class at `start..end` of `text` as a JVM message writes a member's signature:
+/// `'java.lang.String android.content.Context.getPackageName()'` (the return type, a
+/// space and a qualified member) or `'int java.lang.Integer.intValue()'` (a type and a space
+/// after the quote). Android's null-pointer messages quote every call that failed.
+fn in_signature(text: &str, start: usize, end: usize) -> bool {
+    let member = |s: &str| {
+        let name: &str = s
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '.'))
+            .next()
+            .unwrap_or("");
+        name.contains('.') && name.starts_with(|c: char| c.is_ascii_alphabetic())
+    };
+    let returns = text[end..].strip_prefix(' ').is_some_and(member);
+    let owner = text[..start].strip_suffix(' ').is_some_and(|b| {
+        let ty = b.rsplit('\'').next().unwrap_or("");
+        b.len() > ty.len()
+            && !ty.is_empty()
+            && ty
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"_$.[]".contains(&c))
+    });
+    returns || owner
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,5 +422,19 @@ mod tests {
             assert!(!f.contains(&"java") && !f.contains(&"node"), "{p}: {f:?}");
         }
         assert_eq!(flatten_lookups("${${lower:j}ndi:x}"), "jndi:x");
+    }
+
+    #[test]
+    fn member_signatures_in_jvm_messages() {
+        for text in [
+            "java.lang.NullPointerException: Attempt to invoke virtual method 'java.lang.String android.content.Context.getPackageName()' on a null object reference",
+            "Attempt to invoke virtual method 'int java.lang.Integer.intValue()' on a null object reference",
+        ] {
+            assert!(
+                !hits(Kind::Value, "json:/stacktrace", text, 1).contains(&JAVA_CLASS),
+                "{text}"
+            );
+        }
+        assert!(hits(Kind::Value, "query:x", "java.lang.ProcessBuilder", 1).contains(&JAVA_CLASS));
     }
 }

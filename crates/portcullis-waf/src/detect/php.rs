@@ -10,8 +10,11 @@ use crate::settings::WafError;
 
 /// Functions that are never prose: any whitespace or comment may separate them from `(`.
 const DISTINCT_FUNCS: &str = "shell_exec|passthru|proc_open|popen|pcntl_exec|create_function|call_user_func|call_user_func_array|preg_replace|base64_decode|str_rot13|gzinflate|gzuncompress|gzdecode|file_get_contents|file_put_contents|readfile|phpinfo|highlight_file|show_source|unserialize|move_uploaded_file|fsockopen|pfsockopen|curl_exec|assert_options|ini_set|ini_get_all|posix_\\w+|proc_\\w+|escapeshellcmd|escapeshellarg|get_defined_vars|get_defined_functions|get_defined_constants|getenv|putenv|mb_ereg_replace|array_map|array_filter|register_shutdown_function|register_tick_function|set_error_handler|ob_start|parse_str|include_once|require_once|fwrite|fputs|opendir|scandir|symlink|chmod|unlink|rmdir|tempnam|tmpfile|var_dump|print_r|var_export|debug_zval_dump|get_current_user|getmyuid|php_uname|phpversion|error_reporting|set_time_limit|ignore_user_abort|stream_get_contents|stream_socket_client|socket_create|pg_\\w+|mysql_\\w+|mysqli_\\w+";
+/// PHP's language constructs that are written like calls; as [`COMMON_FUNCS`], and not before
+/// a named argument.
+const CONSTRUCTS: &str = "eval|include|require|print|echo|die|exit";
 /// Short names that appear in prose: only directly followed by `(` or via a comment.
-const COMMON_FUNCS: &str = "system|exec|eval|assert|include|require|fopen|print|echo|die|exit|mail|header|file|list|chr|ord|pack|strrev|implode|explode|sleep|usleep|hex2bin|bin2hex|urldecode|rawurldecode|str_replace|substr|strtolower|strtoupper|ucfirst|dl|extract|glob|mkdir|copy|rename";
+const COMMON_FUNCS: &str = "system|exec|assert|fopen|mail|header|file|list|chr|ord|pack|strrev|implode|explode|sleep|usleep|hex2bin|bin2hex|urldecode|rawurldecode|str_replace|substr|strtolower|strtoupper|ucfirst|dl|extract|glob|mkdir|copy|rename";
 
 pub(crate) struct Php {
     pub(super) patterns: Patterns,
@@ -26,12 +29,18 @@ impl Php {
         let common = format!(
             r"\b(?:{COMMON_FUNCS})(?:\(|(?:/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)+\s*\()"
         );
+        // Language constructs take no named arguments: `include(if: $withReviews)` is a
+        // GraphQL directive, not PHP.
+        let construct = format!(
+            r"\b(?:{CONSTRUCTS})(?:\(|(?:/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)+\s*\()\s*(?:$|[^a-z_\s]|[a-z_][a-z0-9_]*\s*(?:$|[^a-z0-9_\s:]|::))"
+        );
         let quoted_call = r#"['"][a-z_]*(?:\\x[0-9a-f]{2}|\\[0-7]{3})(?:[a-z_]|\\x[0-9a-f]{2}|\\[0-7]{3})*['"]\s*\(|['"](?:system|exec|shell_exec|passthru|assert|eval|popen|proc_open|phpinfo|base64_decode)['"]\s*\(|\(\s*['"](?:sys|ex|sh|pass|as|ev)[^'"]*['"]\s*(?:\.\s*['"][^'"]*['"]\s*)+\)\s*\("#;
         let rules: Vec<(u32, String)> = vec![
             (PHP_OPEN_TAG, r"<\?(?:php\b|=|\s)|\[\?php\b|[\[{]/?php[\]}]|<\?$".to_owned()),
             (PHP_WRAPPER, r"\b(?:php|phar|zip|zlib|compress\.zlib|compress\.bzip2|expect|glob|ogg|rar|ssh2\.(?:shell|exec|tunnel|sftp|scp))://".to_owned()),
             (PHP_FUNCTION_CALL, distinct),
             (PHP_FUNCTION_CALL, common),
+            (PHP_FUNCTION_CALL, construct),
             (PHP_FUNCTION_CALL, spaced),
             (PHP_FUNCTION_CALL, quoted_call.to_owned()),
             (
@@ -136,5 +145,22 @@ mod tests {
                 "photo.jpg",
             ],
         );
+    }
+
+    #[test]
+    fn constructs_take_no_named_arguments() {
+        let graphql = "query P($withReviews: Boolean!) { product { reviews @include(if: $withReviews) { id } } }";
+        assert!(!hits(Kind::Value, "json:/query", graphql, 1).contains(&PHP_FUNCTION_CALL));
+        for call in [
+            "include($_GET['x'])",
+            "eval(base64_decode('aWQ='))",
+            "die(phpinfo())",
+            "include/**/('x.php')",
+        ] {
+            assert!(
+                hits(Kind::Value, "query:x", call, 1).contains(&PHP_FUNCTION_CALL),
+                "{call}"
+            );
+        }
     }
 }

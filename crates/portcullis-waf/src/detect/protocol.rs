@@ -235,7 +235,17 @@ pub(crate) fn request_checks(
             Header::UserAgent => agent |= !value.trim_ascii().is_empty(),
             Header::Host => host = host.or(Some(*value)),
             Header::Restricted => single.push((PROTO_RESTRICTED_HEADER, label(), value)),
-            Header::MethodOverride => single.push((PROTO_METHOD_OVERRIDE, label(), value)),
+            Header::MethodOverride => {
+                single.push((PROTO_METHOD_OVERRIDE, label(), value));
+                // A link or an image can make a browser send GET; overridden to DELETE it
+                // changes state, and a route allowed only GET lets it through.
+                if safe_method_overridden(req.method, value) {
+                    single.push((PROTO_SAFE_METHOD_OVERRIDE, label(), value));
+                }
+            }
+            // Next.js reads it to tell its own middleware subrequests apart and skips the
+            // middleware (authorisation included) for them (CVE-2025-29927).
+            Header::Internal => single.push((PROTO_INTERNAL_HEADER, label(), value)),
             Header::Upgrade => {
                 let h2c = value
                     .split(|&b| b == b',')
@@ -350,6 +360,7 @@ pub(crate) fn request_checks(
     if x.method_param {
         add(PROTO_METHOD_OVERRIDE, "query:_method", b"_method");
     }
+
     // A session id handed over in a parameter by another site (or with no referer at all).
     let session_param = x.session_param.as_ref();
     if let Some(p) = session_param {
@@ -510,6 +521,8 @@ enum Header {
     Http2Settings,
     /// `X-Original-URL` and `X-Rewrite-URL`, which some frameworks route by.
     PathOverride,
+    /// A header a framework sets for its own internal hops (`X-Middleware-Subrequest`).
+    Internal,
     /// `Range` or `Request-Range` (which is also restricted).
     Range {
         restricted: bool,
@@ -540,9 +553,18 @@ impl Header {
             16 if is("content-encoding") => Self::ContentEncoding,
             17 if is("x-method-override") => Self::MethodOverride,
             22 if is("x-http-method-override") => Self::MethodOverride,
+            23 if is("x-middleware-subrequest") => Self::Internal,
             _ => Self::Other,
         }
     }
+}
+
+/// A GET, HEAD or OPTIONS request whose method override names another method.
+fn safe_method_overridden(method: &str, wanted: &[u8]) -> bool {
+    let wanted = wanted.trim_ascii();
+    matches!(method, "GET" | "HEAD" | "OPTIONS")
+        && !wanted.is_empty()
+        && !wanted.eq_ignore_ascii_case(method.as_bytes())
 }
 
 /// RFC 9110 media type: `type/subtype *( OWS ";" OWS token "=" ( token / quoted-string ) )`.
@@ -798,6 +820,7 @@ mod tests {
             ("HTTP2-Settings", Header::Http2Settings),
             ("X-Original-URL", Header::PathOverride),
             ("x-rewrite-url", Header::PathOverride),
+            ("X-Middleware-Subrequest", Header::Internal),
             ("accept", Header::Other),
             ("hostx", Header::Other),
             ("proxy-connection", Header::Other),
@@ -816,6 +839,27 @@ mod tests {
             .into_iter()
             .map(|(r, _, _)| r)
             .collect()
+    }
+
+    #[test]
+    fn method_overrides_and_internal_headers() {
+        let get =
+            RequestView::new("GET", b"/accounts/7").header("X-HTTP-Method-Override", "DELETE");
+        let rules = request_rules(&get);
+        assert!(
+            rules.contains(&PROTO_SAFE_METHOD_OVERRIDE) && rules.contains(&PROTO_METHOD_OVERRIDE)
+        );
+        // The use override headers were made for: a POST tunnelling PATCH through a proxy.
+        let post =
+            RequestView::new("POST", b"/accounts/7").header("X-HTTP-Method-Override", "PATCH");
+        assert!(!request_rules(&post).contains(&PROTO_SAFE_METHOD_OVERRIDE));
+        let same = RequestView::new("GET", b"/a").header("X-Method-Override", "get");
+        assert!(!request_rules(&same).contains(&PROTO_SAFE_METHOD_OVERRIDE));
+        let next = RequestView::new("GET", b"/admin").header(
+            "X-Middleware-Subrequest",
+            "middleware:middleware:middleware",
+        );
+        assert!(request_rules(&next).contains(&PROTO_INTERNAL_HEADER));
     }
 
     #[test]

@@ -587,7 +587,15 @@ impl Rce {
             match sep {
                 Sep::Substitution => sink.hit(RCE_SUBSTITUTION, text, start),
                 Sep::Chain => sink.hit(RCE_CHAINED_COMMAND, text, start),
-                Sep::Weak if strong || timed() || evidence() != Evidence::None => {
+                Sep::Weak
+                    if strong
+                        || timed()
+                        || match evidence() {
+                            Evidence::None => false,
+                            Evidence::End => !prose_ampersand(b, sep_end),
+                            _ => true,
+                        } =>
+                {
                     sink.hit(RCE_CHAINED_COMMAND, text, start)
                 }
                 Sep::Newline
@@ -652,6 +660,11 @@ impl Rce {
         let Some(slash) = cleaned.find('/') else {
             return;
         };
+        // `text/html;q=0.9,*/*;q=0.8`: media ranges of an Accept list, not a path (the shell
+        // reading splits it at `;`, so a piece may also be a parameter such as `q=0.9`).
+        if cleaned.split(',').all(|p| media_range(p) || media_param(p)) {
+            return;
+        }
         let path = &cleaned[slash..];
         if GLOB_TARGETS
             .iter()
@@ -660,6 +673,46 @@ impl Rce {
             sink.hit(RCE_GLOB_PATH, text, start);
         }
     }
+}
+
+/// `type/subtype` with optional `;` parameters, either part `*` or a token.
+fn media_range(s: &str) -> bool {
+    let range = s.split(';').next().unwrap_or("").trim();
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-*".contains(&b))
+    };
+    range
+        .split_once('/')
+        .is_some_and(|(ty, sub)| token(ty) && token(sub))
+}
+
+/// `name=value` of a media type's parameters, such as `q=0.9`.
+fn media_param(s: &str) -> bool {
+    s.split_once('=').is_some_and(|(k, v)| {
+        !k.is_empty()
+            && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    })
+}
+
+/// The separator that ends at `sep_end` is ` & ` between a word and the command: `Shoes &
+/// more`, `Bread & butter`. An injected command follows an address, a number, a file name or
+/// a quote (`127.0.0.1 & id`), or is glued to its `&`.
+fn prose_ampersand(b: &[u8], sep_end: usize) -> bool {
+    let Some(before) = sep_end.checked_sub(2).map(|i| &b[..=i]) else {
+        return false;
+    };
+    b[sep_end - 1] == b'&'
+        && before.last() == Some(&b' ')
+        && b.get(sep_end) == Some(&b' ')
+        && before
+            .trim_ascii_end()
+            .rsplit(|c| c.is_ascii_whitespace())
+            .next()
+            .is_some_and(|w| w.len() >= 2 && w.iter().all(u8::is_ascii_alphabetic))
 }
 
 fn strongest(a: Sep, b: Sep) -> Sep {
@@ -1127,5 +1180,23 @@ mod tests {
         assert!(glob_match(b"[a-c]at", b"cat"));
         assert!(!glob_match(b"[", b"c"));
         assert!(glob_match(b"[", b"["));
+    }
+
+    #[test]
+    fn accept_lists_and_ampersands_in_prose() {
+        let accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        assert!(
+            !hits(Kind::Value, "json:/browserAcceptHeader", accept, 1).contains(&RCE_GLOB_PATH)
+        );
+        assert!(hits(Kind::Value, "query:q", "cat /e??/p?ss??", 1).contains(&RCE_GLOB_PATH));
+        for prose in ["Shoes & more", "Holds a 15\" laptop & more", "Tom & Jerry"] {
+            assert!(hits(Kind::Value, "query:q", prose, 1).is_empty(), "{prose}");
+        }
+        for attack in ["127.0.0.1 & id", "x&id", "foo ; id", "foo & whoami"] {
+            assert!(
+                hits(Kind::Value, "query:q", attack, 1).contains(&RCE_CHAINED_COMMAND),
+                "{attack}"
+            );
+        }
     }
 }

@@ -11,8 +11,15 @@ use crate::settings::WafError;
 /// Header names an attacker injects to split a response or a request.
 const HEADERS: &str = "content-type|content-length|content-disposition|content-encoding|set-cookie|set-cookie2|cookie|location|refresh|transfer-encoding|host|connection|cache-control|expires|last-modified|etag|x-[a-z0-9-]+|access-control-[a-z-]+|www-authenticate|authorization|proxy-[a-z-]+|upgrade|keep-alive|te|trailer|vary|link|server|status|http-equiv|referer|user-agent|origin|forwarded|content-security-policy|strict-transport-security|p3p|pragma|age|via|expect|range|if-[a-z-]+";
 
+/// [`HEADERS`] less the names that are also iCalendar and vCard properties (`LOCATION`,
+/// `STATUS`, `X-...`), for text that is such a document.
+const CALENDAR_HEADERS: &str = "content-type|content-length|content-disposition|content-encoding|set-cookie|set-cookie2|cookie|refresh|transfer-encoding|host|connection|cache-control|expires|last-modified|etag|access-control-[a-z-]+|www-authenticate|authorization|proxy-[a-z-]+|upgrade|keep-alive|te|trailer|vary|link|server|http-equiv|referer|user-agent|origin|forwarded|content-security-policy|strict-transport-security|p3p|pragma|age|via|expect|range|if-[a-z-]+";
+
 pub(crate) struct Splitting {
     patterns: Patterns,
+    /// [`Splitting::patterns`] for an iCalendar or vCard document, whose property lines
+    /// (`LOCATION:Room 4`) look like headers.
+    calendar_patterns: Patterns,
     always: Patterns,
     /// Any header-like line: only for query strings, names and cookies, where multi-line text
     /// has no business.
@@ -23,26 +30,8 @@ pub(crate) struct Splitting {
 
 impl Splitting {
     pub(crate) fn new() -> Result<Self, WafError> {
-        let header = format!(r"[\r\n]\s*(?:{HEADERS})\s*:");
-        let patterns = Patterns::new(&[
-            (HS_ARG_HEADER_INJECTION, header.as_str()),
-            (
-                HS_ARG_HEADER_INJECTION,
-                r"[\r\n]\s*<\s*(?:html|script|body|meta)\b",
-            ),
-            (
-                HS_ARG_REQUEST_SMUGGLING,
-                r"[\r\n]\s*(?:get|post|put|delete|head|options|patch|connect|trace|propfind|proppatch|mkcol|copy|move|lock|unlock)\s+[^\s]+\s+http/[0-9]",
-            ),
-            (
-                HS_ARG_REQUEST_SMUGGLING,
-                r"(?:^|[\r\n])\s*http/[0-9](?:\.[0-9])?\s+[1-5][0-9]{2}\b",
-            ),
-            (
-                HS_ARG_REQUEST_SMUGGLING,
-                r"[\r\n]\s*(?:get|post|put|delete|head|options|patch)\s+/[^\s]*(?:\s|$)",
-            ),
-        ])?;
+        let patterns = Self::line_patterns(HEADERS)?;
+        let calendar_patterns = Self::line_patterns(CALENDAR_HEADERS)?;
         let always = Patterns::new(&[
             (
                 HS_ARG_REQUEST_SMUGGLING,
@@ -68,10 +57,49 @@ impl Splitting {
         )])?;
         Ok(Self {
             patterns,
+            calendar_patterns,
             always,
             generic_header,
             ldap,
         })
+    }
+
+    /// What a line of a value must not start with: a header of `headers` (or a mail header
+    /// an application sends the value in: `Bcc`, or any header after a value that is an
+    /// e-mail address), markup, a request or a status line.
+    fn line_patterns(headers: &str) -> Result<Patterns, WafError> {
+        let header = format!(r"[\r\n]\s*(?:{headers}|bcc)\s*:");
+        Patterns::new(&[
+            (HS_ARG_HEADER_INJECTION, header.as_str()),
+            (
+                HS_ARG_HEADER_INJECTION,
+                r"^\s*[^\s@]+@[^\s@]+\s*[\r\n]+\s*[a-z][a-z0-9-]{0,30}\s*:",
+            ),
+            (
+                HS_ARG_HEADER_INJECTION,
+                r"[\r\n]\s*<\s*(?:html|script|body|meta)\b",
+            ),
+            (
+                HS_ARG_REQUEST_SMUGGLING,
+                r"[\r\n]\s*(?:get|post|put|delete|head|options|patch|connect|trace|propfind|proppatch|mkcol|copy|move|lock|unlock)\s+[^\s]+\s+http/[0-9]",
+            ),
+            (
+                HS_ARG_REQUEST_SMUGGLING,
+                r"(?:^|[\r\n])\s*http/[0-9](?:\.[0-9])?\s+[1-5][0-9]{2}\b",
+            ),
+            (
+                HS_ARG_REQUEST_SMUGGLING,
+                r"[\r\n]\s*(?:get|post|put|delete|head|options|patch)\s+/[^\s]*(?:\s|$)",
+            ),
+        ])
+    }
+
+    fn patterns_for(&self, lower: &str) -> &Patterns {
+        if lower.contains("begin:vcalendar") || lower.contains("begin:vcard") {
+            &self.calendar_patterns
+        } else {
+            &self.patterns
+        }
     }
 
     pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
@@ -101,7 +129,7 @@ impl Splitting {
             // redirect back to the Referer, a correlation id echoed back) splits it with an
             // encoded CR LF.
             if any_newline {
-                self.patterns.scan(v.lower(), sink);
+                self.patterns_for(v.lower()).scan(v.lower(), sink);
             }
             return;
         }
@@ -120,10 +148,10 @@ impl Splitting {
                     }
                 })
                 .collect();
-            self.patterns.scan(&cut, sink);
+            self.patterns_for(v.lower()).scan(&cut, sink);
         }
         if any_newline {
-            self.patterns.scan(v.lower(), sink);
+            self.patterns_for(v.lower()).scan(v.lower(), sink);
             if input.from_query
                 || matches!(
                     input.kind,
@@ -236,5 +264,17 @@ mod tests {
         let text = "Dear team,\nNote: the meeting moved.\nThanks";
         assert!(hits(Kind::Value, "json:/note", text, 1).is_empty());
         assert!(hits(Kind::Value, "form:comment", text, 1).is_empty());
+    }
+
+    #[test]
+    fn mail_headers_and_calendar_documents() {
+        let bcc = "bob@example.com\r\nBcc: list1@example.net";
+        assert!(hits(Kind::Value, "form:email", bcc, 1).contains(&HS_ARG_HEADER_INJECTION));
+        let subject = "Hello\nbcc: a@example.net";
+        assert!(hits(Kind::Value, "form:subject", subject, 1).contains(&HS_ARG_HEADER_INJECTION));
+        let ics = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:Review\r\nLOCATION:Room 3.14\r\nSTATUS:CONFIRMED\r\nX-MICROSOFT-CDO-BUSYSTATUS:BUSY\r\nEND:VEVENT\r\nEND:VCALENDAR";
+        assert!(hits(Kind::Value, "json:/ics", ics, 1).is_empty());
+        let smuggled = "BEGIN:VCARD\r\nSet-Cookie: session=x";
+        assert!(hits(Kind::Value, "json:/card", smuggled, 1).contains(&HS_ARG_HEADER_INJECTION));
     }
 }

@@ -12,6 +12,9 @@ pub(crate) struct Sqli {
     /// A quote, a boolean operator and a comparison (`' or id>0`), with the left operand
     /// captured: judged with the text around it ([`closes_search_phrase`]).
     quote_tautology: regex::bytes::Regex,
+    /// A boolean operator and a column compared with a hex literal (`or role=0x61646d696e`),
+    /// the hex captured: judged by what it spells ([`spells_text`]).
+    hex_comparison: regex::bytes::Regex,
     /// MongoDB-style operators in names (`{"$ne": 1}`, `user[$gt]=`).
     nosql: Patterns,
     /// libinjection's word table, to skip text it cannot flag.
@@ -121,6 +124,10 @@ impl Sqli {
             patterns: Patterns::new(&refs)?,
             quote_tautology: regex::bytes::Regex::new(&tautology_quote)
                 .map_err(|e| WafError::Pattern(e.to_string()))?,
+            hex_comparison: regex::bytes::Regex::new(
+                r"(?-u)\b(?:or|and|xor|where|having)\s+\(?\s*[a-z_][a-z0-9_.]*\s*(?:=|<>|!=|\slike\s|\sin\s*\(\s*)0x([0-9a-f]{6,})\b",
+            )
+            .map_err(|e| WafError::Pattern(e.to_string()))?,
             nosql,
             words: SqlWords::new(),
         })
@@ -149,7 +156,10 @@ impl Sqli {
     }
 
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>) {
-        if sink.wants(SQLI_LIBINJECTION) && !plain_number_text(v.norm()) {
+        if sink.wants(SQLI_LIBINJECTION)
+            && !plain_number_text(v.norm())
+            && !search_expression(v.norm())
+        {
             let flagged = self.libinjection(v.raw.as_bytes())
                 || (v.norm() != v.raw && self.libinjection(v.norm().as_bytes()));
             if flagged {
@@ -174,6 +184,18 @@ impl Sqli {
                 });
             if let Some(at) = found {
                 sink.hit(SQLI_TAUTOLOGY, text, at);
+            }
+        }
+        // MySQL and MSSQL read `0x61646d696e` as the string `admin`: a string compared
+        // without a quote, in a numeric context where quotes would be escaped.
+        if sink.wants(SQLI_TAUTOLOGY) && text.contains("0x") {
+            let found = self
+                .hex_comparison
+                .captures_iter(text.as_bytes())
+                .take(16)
+                .find(|c| c.get(1).is_some_and(|h| spells_text(h.as_bytes())));
+            if let Some(c) = found {
+                sink.hit(SQLI_TAUTOLOGY, text, c.get(0).map_or(0, |m| m.start()));
             }
         }
     }
@@ -208,6 +230,89 @@ fn closes_search_phrase(b: &[u8], at: usize, end: usize, left: regex::bytes::Mat
             .get(left.len())
             .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'_');
     opened && (open == 0 || matches!(b[open - 1], b' ' | b':' | b'(' | b'=')) && field && !itself
+}
+
+/// A search box's boolean query: words, `"quoted phrases"`, `field:` prefixes and brackets
+/// joined by `AND`, `OR` and `NOT` written in capitals, as search engines ask
+/// (`(jacket OR parka) AND waterproof NOT "faux fur"`). libinjection reads the operators as
+/// SQL's. Such text has no operand SQL could compare (no number alone, no `=`, `<`, `>`), no
+/// quote but a phrase's, no comment, `;` or statement word: nothing to inject with.
+fn search_expression(s: &str) -> bool {
+    if s.len() > 256 || s.bytes().any(|b| b"=<>;#/\\`'|&@$%{}[]".contains(&b)) || s.contains("--") {
+        return false;
+    }
+    let mut depth = 0i32;
+    let mut operators = 0;
+    let mut in_phrase = false;
+    let mut word_start = None;
+    let mut word_ok = |w: &str| -> bool {
+        match w {
+            "AND" | "OR" | "NOT" => {
+                operators += 1;
+                true
+            }
+            _ => {
+                let term = w.rsplit(':').next().unwrap_or(w);
+                let letters = term.bytes().filter(u8::is_ascii_alphabetic).count()
+                    + term
+                        .chars()
+                        .filter(|c| !c.is_ascii() && c.is_alphabetic())
+                        .count();
+                letters >= 2 && !STATEMENT_WORDS.iter().any(|k| term.eq_ignore_ascii_case(k))
+            }
+        }
+    };
+    for (i, c) in s.char_indices() {
+        if in_phrase {
+            in_phrase = c != '"';
+            continue;
+        }
+        let boundary = c.is_whitespace() || matches!(c, '(' | ')' | '"');
+        if boundary {
+            if let Some(st) = word_start.take()
+                && !word_ok(&s[st..i])
+            {
+                return false;
+            }
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth < 0 {
+                        return false;
+                    }
+                }
+                '"' => in_phrase = true,
+                _ => {}
+            }
+        } else if word_start.is_none() {
+            word_start = Some(i);
+        }
+    }
+    if let Some(st) = word_start
+        && !word_ok(&s[st..])
+    {
+        return false;
+    }
+    !in_phrase && depth == 0 && operators > 0
+}
+
+/// Hex digits that spell printable ASCII text with a letter in it (`61646d696e`, `admin`),
+/// as an attacker's string does; masks and hashes (`ffff00`, `deadbeef`) do not.
+fn spells_text(hex: &[u8]) -> bool {
+    if hex.len() % 2 == 1 {
+        return false;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).unwrap_or(0);
+    let bytes = hex.chunks_exact(2).map(|p| digit(p[0]) << 4 | digit(p[1]));
+    let mut letter = false;
+    for b in bytes {
+        if !(0x20..0x7f).contains(&b) {
+            return false;
+        }
+        letter |= char::from_u32(b).is_some_and(|c| c.is_ascii_alphabetic());
+    }
+    letter
 }
 
 /// Phone numbers, dates, amounts: digits with `()+-./:,` and spaces only. Without letters,
@@ -737,5 +842,42 @@ mod tests {
         }
         let prose = "told you so, see the chart above. Also 3 < 5 && 7 > 2, so it checks out";
         assert!(!hits(Kind::Value, "json:/body", prose, 1).contains(&SQLI_TAUTOLOGY));
+    }
+
+    #[test]
+    fn boolean_search_queries_are_not_sql() {
+        let q = "(jacket OR parka) AND waterproof NOT \"faux fur\"";
+        assert!(super::search_expression(q));
+        assert!(hits(Kind::Value, "query:q", q, 1).is_empty());
+        for not_search in [
+            "1 OR 1",
+            "x OR sleep",
+            "a OR b=1",
+            "jacket or parka",
+            "x' OR 'a",
+            "a OR b -- c",
+        ] {
+            assert!(!super::search_expression(not_search), "{not_search}");
+        }
+    }
+
+    #[test]
+    fn hex_strings_compared_without_quotes() {
+        let p = "0x61646d696e or role=0x737570657275736572";
+        assert!(hits(Kind::Value, "query:owner", p, 1).contains(&SQLI_TAUTOLOGY));
+        assert!(
+            hits(Kind::Value, "query:q", "1 and name like 0x61646d696e", 1)
+                .contains(&SQLI_TAUTOLOGY)
+        );
+        for benign in [
+            "mask and flags=0xffff00",
+            "color or tint=0xdeadbeef",
+            "x and y=0x4142",
+        ] {
+            assert!(
+                !hits(Kind::Value, "query:q", benign, 1).contains(&SQLI_TAUTOLOGY),
+                "{benign}"
+            );
+        }
     }
 }

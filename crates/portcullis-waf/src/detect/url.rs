@@ -15,7 +15,8 @@ use crate::settings::WafError;
 /// Names of parameters that include files in common applications.
 const INCLUDE_PARAMS: &[&str] = &[
     "file", "include", "inc", "page", "path", "require", "template", "load", "doc", "document",
-    "folder", "dir", "mod", "module", "conf", "config",
+    "folder", "dir", "mod", "module", "conf", "config", "lang", "language", "locale", "theme",
+    "skin", "layout", "view",
 ];
 
 /// Parameters of known remote-file-inclusion exploits (PHP applications that built an
@@ -260,11 +261,50 @@ impl UrlChecks {
     }
 }
 
-/// The URL at the start of `rest` (up to whitespace) ends in `?` and has no query: a remote
-/// include whose appended suffix the `?` turns into a query string.
+/// The URL at the start of `rest` (up to whitespace) is cut so that a suffix the application
+/// appends (`.php`) falls off: it ends in `?` and has no query, or it names a script or text
+/// file and ends in `#` or in one empty parameter (`shell.txt#`, `evil.php?x=`), which make
+/// the suffix a fragment or a parameter's value.
 fn ends_in_question(rest: &str) -> bool {
     let url = &rest[..rest.find(char::is_whitespace).unwrap_or(rest.len())];
-    url.ends_with('?') && !url.contains('=')
+    if url.ends_with('?') && !url.contains('=') {
+        return true;
+    }
+    let (path, cut) = if let Some(p) = url.strip_suffix('#') {
+        (p, !p.contains(['#', '?']))
+    } else if let Some((p, q)) = url.strip_suffix('=').and_then(|u| u.split_once('?')) {
+        (
+            p,
+            !q.is_empty() && q.len() <= 16 && !q.contains(['&', '=', '#']),
+        )
+    } else {
+        return false;
+    };
+    cut && path
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.rsplit_once('.'))
+        .is_some_and(|(stem, ext)| {
+            !stem.is_empty()
+                && matches!(
+                    ext.to_ascii_lowercase().as_str(),
+                    "php"
+                        | "phtml"
+                        | "php3"
+                        | "php4"
+                        | "php5"
+                        | "phar"
+                        | "inc"
+                        | "txt"
+                        | "jsp"
+                        | "asp"
+                        | "aspx"
+                        | "pl"
+                        | "cgi"
+                        | "py"
+                        | "sh"
+                )
+        })
 }
 
 /// A value that starts with `//host/` or `\\host\`: `rest` is what follows the two slashes.
@@ -635,5 +675,33 @@ mod host_override_tests {
             .iter()
             .any(|r| lookup(*r).is_some_and(|i| i.family == crate::rules::Family::Ssrf))
         );
+    }
+
+    #[test]
+    fn suffix_cuts_and_ideographic_dots() {
+        for (label, url) in [
+            ("query:lang", "http://attacker.example/shell.txt#"),
+            (
+                "json:/theme_url",
+                "hTTpS://attacker.example/themes/evil.php?x=",
+            ),
+        ] {
+            assert!(
+                hits(Kind::Value, label, url, 1).contains(&RFI_TRAILING_QUESTION),
+                "{url}"
+            );
+        }
+        for url in [
+            "https://example.com/#",
+            "https://example.com/search?q=",
+            "https://example.com/a.html#",
+        ] {
+            assert!(
+                !hits(Kind::Value, "json:/link", url, 1).contains(&RFI_TRAILING_QUESTION),
+                "{url}"
+            );
+        }
+        let idn = "http://\u{246f}\u{2468}\u{3002}\u{2461}\u{2464}\u{2463}\u{3002}\u{246f}\u{2468}\u{3002}\u{2461}\u{2464}\u{2463}/latest/meta-data/";
+        assert!(hits(Kind::Value, "json:/url", idn, 1).contains(&SSRF_METADATA));
     }
 }

@@ -85,9 +85,11 @@ impl Xss {
         let markup = |s: &str| s.bytes().any(|b| b == b'<' || b == b'=');
         if sink.wants(XSS_LIBINJECTION) && (markup(&v.raw) || markup(v.norm())) {
             // XML declarations and other processing instructions are bogus comments to an HTML
-            // parser; libinjection flags them anyway, so they are blanked out first.
-            let raw = without_processing_instructions(&v.raw);
-            let norm = without_processing_instructions(v.norm());
+            // parser, and the XHTML namespace declaration is what an HTML parser assumes
+            // anyway (FHIR narratives, XHTML e-mail); libinjection flags both (it reads any
+            // `xmlns` as dangerous), so they are blanked out first.
+            let raw = without_inert_markup(&v.raw);
+            let norm = without_inert_markup(v.norm());
             let flagged =
                 libinjection(raw.as_bytes()) || (norm != raw && libinjection(norm.as_bytes()));
             if flagged {
@@ -110,6 +112,25 @@ impl Xss {
             self.squeezed.scan(&squeezed, sink);
         }
     }
+}
+
+/// The XHTML namespace declaration, in either quote.
+const XHTML_XMLNS: [&str; 2] = [
+    "xmlns=\"http://www.w3.org/1999/xhtml\"",
+    "xmlns='http://www.w3.org/1999/xhtml'",
+];
+
+/// [`without_processing_instructions`], and each [`XHTML_XMLNS`] replaced with a space.
+fn without_inert_markup(s: &str) -> std::borrow::Cow<'_, str> {
+    let s = without_processing_instructions(s);
+    if !s.contains("xmlns") || !XHTML_XMLNS.iter().any(|d| s.contains(d)) {
+        return s;
+    }
+    let mut out = s.into_owned();
+    for d in XHTML_XMLNS {
+        out = out.replace(d, " ");
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Replaces each `<?…>` with a space (single pass).
@@ -185,6 +206,7 @@ mod tests {
                 "<embed src=\"javascript:alert(1)\">",
                 "document.querySelector(\"p\").textContent=\"XSS\"",
                 "document.body.appendChild(x)",
+                "<div xmlns=\"http://www.w3.org/1999/xhtml\"><img src=x onerror=alert(1)></div>",
             ],
         );
     }
@@ -206,6 +228,7 @@ mod tests {
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?><note>hi</note>",
                 "sig=t=1614308115,v1=52/onafe=6yJV",
                 "Uncaught TypeError: document.getElementById(...) is null at app.js:12:9",
+                "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p><b>Siobhán O'Connor</b></p></div>",
             ],
         );
     }

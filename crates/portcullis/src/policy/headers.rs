@@ -120,6 +120,7 @@ fn spoofable(name: &str) -> bool {
             | "x-forwarded-server"
             | "x-forwarded-ssl"
             | "x-host"
+            | "x-middleware-subrequest"
             | "x-original-host"
             | "x-original-url"
             | "x-originating-ip"
@@ -328,6 +329,7 @@ mod tests {
                 ("true-client-ip", "127.0.0.1"),
                 ("x-original-url", "/admin"),
                 ("x-forwarded-prefix", "/app"),
+                ("x-middleware-subrequest", "middleware:middleware"),
                 ("x-tenant", "acme"),
             ] {
                 h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
@@ -340,7 +342,7 @@ mod tests {
         assert_eq!(left, ["x-tenant"]);
         let mut h = sent();
         strip_spoofable(&mut h, "10.1.2.3".parse().expect("ip"), &trusted);
-        assert_eq!(h.len(), 4);
+        assert_eq!(h.len(), 5);
     }
 
     #[test]
