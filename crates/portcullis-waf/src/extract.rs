@@ -608,10 +608,14 @@ fn jose_header(c: &mut Collector<'_>, auth: &[u8]) {
     if !json_walk(c, &decoded, LABEL) {
         return;
     }
-    let alg = serde_json::from_slice::<serde_json::Value>(&decoded)
-        .ok()
-        .and_then(|v| v.get("alg")?.as_str().map(str::to_ascii_lowercase));
-    if alg.as_deref() == Some("none") {
+    // Read a second time only when it may say `none`.
+    let none = |d: &[u8]| d.windows(4).any(|w| w.eq_ignore_ascii_case(b"none"));
+    let alg = || {
+        serde_json::from_slice::<serde_json::Value>(&decoded)
+            .ok()
+            .and_then(|v| v.get("alg")?.as_str().map(str::to_ascii_lowercase))
+    };
+    if none(&decoded) && alg().as_deref() == Some("none") {
         c.anomaly(rules::PROTO_JWT_ALG_NONE, LABEL, "none");
     }
 }
@@ -1397,11 +1401,14 @@ fn disposition_params(v: &[u8]) -> Vec<(String, Vec<u8>)> {
             i += 1;
             // Bytes between the closing quote and the next `;` (`filename=""><svg ...>.png"`):
             // parsers disagree on whether they belong to the value, so it is inspected with
-            // them.
-            while i < v.len() && v[i] != b';' {
-                value.push(v[i]);
-                i += 1;
+            // them. Spaces alone are not such bytes.
+            let tail_end = memchr::memchr(b';', &v[i.min(v.len())..]).map_or(v.len(), |o| i + o);
+            if let Some(tail) = v.get(i..tail_end)
+                && !tail.trim_ascii().is_empty()
+            {
+                value.extend_from_slice(tail);
             }
+            i = tail_end;
         } else {
             while i < v.len() && v[i] != b';' {
                 value.push(v[i]);

@@ -11,10 +11,6 @@ use crate::settings::WafError;
 /// Header names an attacker injects to split a response or a request.
 const HEADERS: &str = "content-type|content-length|content-disposition|content-encoding|set-cookie|set-cookie2|cookie|location|refresh|transfer-encoding|host|connection|cache-control|expires|last-modified|etag|x-[a-z0-9-]+|access-control-[a-z-]+|www-authenticate|authorization|proxy-[a-z-]+|upgrade|keep-alive|te|trailer|vary|link|server|status|http-equiv|referer|user-agent|origin|forwarded|content-security-policy|strict-transport-security|p3p|pragma|age|via|expect|range|if-[a-z-]+";
 
-/// [`HEADERS`] less the names that are also iCalendar and vCard properties (`LOCATION`,
-/// `STATUS`, `X-...`), for text that is such a document.
-const CALENDAR_HEADERS: &str = "content-type|content-length|content-disposition|content-encoding|set-cookie|set-cookie2|cookie|refresh|transfer-encoding|host|connection|cache-control|expires|last-modified|etag|access-control-[a-z-]+|www-authenticate|authorization|proxy-[a-z-]+|upgrade|keep-alive|te|trailer|vary|link|server|http-equiv|referer|user-agent|origin|forwarded|content-security-policy|strict-transport-security|p3p|pragma|age|via|expect|range|if-[a-z-]+";
-
 pub(crate) struct Splitting {
     patterns: Patterns,
     /// [`Splitting::patterns`] for an iCalendar or vCard document, whose property lines
@@ -31,7 +27,13 @@ pub(crate) struct Splitting {
 impl Splitting {
     pub(crate) fn new() -> Result<Self, WafError> {
         let patterns = Self::line_patterns(HEADERS)?;
-        let calendar_patterns = Self::line_patterns(CALENDAR_HEADERS)?;
+        // Without the names that are also iCalendar and vCard properties (`LOCATION`,
+        // `STATUS`, `X-...`).
+        let calendar: Vec<&str> = HEADERS
+            .split('|')
+            .filter(|h| !matches!(*h, "location" | "status" | "x-[a-z0-9-]+"))
+            .collect();
+        let calendar_patterns = Self::line_patterns(&calendar.join("|"))?;
         let always = Patterns::new(&[
             (
                 HS_ARG_REQUEST_SMUGGLING,

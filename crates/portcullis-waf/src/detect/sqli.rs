@@ -238,7 +238,11 @@ fn closes_search_phrase(b: &[u8], at: usize, end: usize, left: regex::bytes::Mat
 /// SQL's. Such text has no operand SQL could compare (no number alone, no `=`, `<`, `>`), no
 /// quote but a phrase's, no comment, `;` or statement word: nothing to inject with.
 fn search_expression(s: &str) -> bool {
-    if s.len() > 256 || s.bytes().any(|b| b"=<>;#/\\`'|&@$%{}[]".contains(&b)) || s.contains("--") {
+    if !(s.contains("OR") || s.contains("AND") || s.contains("NOT"))
+        || s.len() > 256
+        || s.bytes().any(|b| b"=<>;#/\\`'|&@$%{}[]".contains(&b))
+        || s.contains("--")
+    {
         return false;
     }
     let mut depth = 0i32;

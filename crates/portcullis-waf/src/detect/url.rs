@@ -254,7 +254,7 @@ impl UrlChecks {
             let Some(rest) = text.get(whole.end()..) else {
                 continue;
             };
-            if at == 0 && ends_in_question(rest) {
+            if at == 0 && cuts_suffix(rest) {
                 sink.hit(RFI_TRAILING_QUESTION, text, at);
             }
         }
@@ -265,7 +265,7 @@ impl UrlChecks {
 /// appends (`.php`) falls off: it ends in `?` and has no query, or it names a script or text
 /// file and ends in `#` or in one empty parameter (`shell.txt#`, `evil.php?x=`), which make
 /// the suffix a fragment or a parameter's value.
-fn ends_in_question(rest: &str) -> bool {
+fn cuts_suffix(rest: &str) -> bool {
     let url = &rest[..rest.find(char::is_whitespace).unwrap_or(rest.len())];
     if url.ends_with('?') && !url.contains('=') {
         return true;
@@ -280,32 +280,19 @@ fn ends_in_question(rest: &str) -> bool {
     } else {
         return false;
     };
+    // `text` is the value's lower-case form.
     cut && path
         .rsplit('/')
         .next()
         .and_then(|last| last.rsplit_once('.'))
-        .is_some_and(|(stem, ext)| {
-            !stem.is_empty()
-                && matches!(
-                    ext.to_ascii_lowercase().as_str(),
-                    "php"
-                        | "phtml"
-                        | "php3"
-                        | "php4"
-                        | "php5"
-                        | "phar"
-                        | "inc"
-                        | "txt"
-                        | "jsp"
-                        | "asp"
-                        | "aspx"
-                        | "pl"
-                        | "cgi"
-                        | "py"
-                        | "sh"
-                )
-        })
+        .is_some_and(|(stem, ext)| !stem.is_empty() && super::in_list(INCLUDED_EXTENSIONS, ext))
 }
+
+/// Extensions of files an include runs or reads as code, sorted for [`super::in_list`].
+const INCLUDED_EXTENSIONS: &[&str] = &[
+    "asp", "aspx", "cgi", "inc", "jsp", "phar", "php", "php3", "php4", "php5", "phtml", "pl", "py",
+    "sh", "txt",
+];
 
 /// A value that starts with `//host/` or `\\host\`: `rest` is what follows the two slashes.
 /// Judged like a URL with a scheme when the host has a dot and a path follows.
@@ -330,7 +317,7 @@ fn remote_path(input: &Input, text: &str, rest: &str, sink: &mut Sink<'_>) {
             if include_param(&input.label, &param) {
                 sink.hit(RFI_INCLUDE_PARAM, text, 0);
             }
-            if ends_in_question(rest) {
+            if cuts_suffix(rest) {
                 sink.hit(RFI_TRAILING_QUESTION, text, 0);
             }
         }
@@ -576,6 +563,9 @@ mod tests {
         assert!(
             hits(Kind::Value, "query:page", "//evil.example/x.txt", 1).contains(&RFI_INCLUDE_PARAM)
         );
+        let mut sorted = INCLUDED_EXTENSIONS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, INCLUDED_EXTENSIONS);
         // A JSON document's field is data, not a request variable PHP includes by.
         let beacon = "https://app.example.com/login?next=%2Fsettings";
         assert!(!hits(Kind::Value, "json:/page", beacon, 1).contains(&RFI_INCLUDE_PARAM));
