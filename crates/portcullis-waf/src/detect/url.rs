@@ -14,9 +14,34 @@ use crate::settings::WafError;
 
 /// Names of parameters that include files in common applications.
 const INCLUDE_PARAMS: &[&str] = &[
-    "file", "include", "inc", "page", "path", "require", "template", "load", "doc", "document",
-    "folder", "dir", "mod", "module", "conf", "config", "lang", "language", "locale", "theme",
-    "skin", "layout", "view",
+    "file",
+    "include",
+    "inc",
+    "page",
+    "path",
+    "require",
+    "template",
+    "load",
+    "doc",
+    "document",
+    "folder",
+    "dir",
+    "mod",
+    "module",
+    "conf",
+    "config",
+    "lang",
+    "language",
+    "locale",
+    "theme",
+    "skin",
+    "layout",
+    "view",
+    "abspath",
+    "basepath",
+    "base_path",
+    "root_path",
+    "content",
 ];
 
 /// Parameters of known remote-file-inclusion exploits (PHP applications that built an
@@ -35,6 +60,12 @@ const VULNERABLE_PARAMS: &[&str] = &[
 /// path from: a name of [`INCLUDE_PARAMS`], a known exploited one, or a PHP array key such as
 /// `_CONF[path]` whose last key is one.
 fn include_param(label: &str, param: &str) -> bool {
+    // XSLT's `xsl:include`/`xsl:import` and XInclude's `xi:include` fetch what `href` names.
+    if label.starts_with("xml:")
+        && (param.ends_with("include@href") || param.ends_with("import@href"))
+    {
+        return true;
+    }
     // PHP includes by a request variable (`$_GET`, `$_POST`, `$_COOKIE`, `$_REQUEST`); a
     // JSON or XML document's `page` field is data (a beacon's page URL), not such a variable.
     if label.starts_with("json:") || label.starts_with("xml:") {
@@ -358,7 +389,10 @@ fn classify(host: &str) -> HostClass {
         || host.ends_with(".home.arpa")
         // Kubernetes service names (`kubernetes.default.svc`, `redis.cache.svc`).
         || host.ends_with(".svc")
+        || host.ends_with(".svc.cluster.local")
         || host == "kubernetes.default"
+        // Consul's service discovery (`vault.service.consul`, `consul.service.consul`).
+        || host.ends_with(".consul")
         || host == "0"
         // Public names whose every subdomain resolves to 127.0.0.1.
         || ["localtest.me", "lvh.me", "vcap.me", "localh.st"]
@@ -691,6 +725,24 @@ mod host_override_tests {
                 "{url}"
             );
         }
+        assert!(
+            hits(
+                Kind::Value,
+                "query:url",
+                "http://consul.service.consul:8500/v1/kv/?recurse",
+                1
+            )
+            .contains(&SSRF_INTERNAL)
+        );
+        let xsl = "xml:/xsl:stylesheet/xsl:include@href";
+        assert!(
+            hits(Kind::Value, xsl, "http://attacker.example/evil.xsl", 1)
+                .contains(&RFI_INCLUDE_PARAM)
+        );
+        assert!(
+            hits(Kind::Value, "query:abspath", "http://attacker.example/", 1)
+                .contains(&RFI_INCLUDE_PARAM)
+        );
         let idn = "http://\u{246f}\u{2468}\u{3002}\u{2461}\u{2464}\u{2463}\u{3002}\u{246f}\u{2468}\u{3002}\u{2461}\u{2464}\u{2463}/latest/meta-data/";
         assert!(hits(Kind::Value, "json:/url", idn, 1).contains(&SSRF_METADATA));
     }
