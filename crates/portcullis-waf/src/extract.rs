@@ -1300,7 +1300,7 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
                 || t.contains("x-sh")
                 || t.contains("yaml")
                 || t.contains("csv")
-                || t.contains("edi")
+                || t.contains("/edi")
         }) || part_ct
             .as_deref()
             .is_some_and(|t| t.starts_with("image/") && !image_magic(content));
