@@ -1854,4 +1854,23 @@ mod tests {
             let _ = extract(&req, &Limits::default(), None);
         }
     }
+
+    #[test]
+    fn disposition_values_keep_what_follows_their_quote() {
+        let params = |v: &str| disposition_params(v.as_bytes());
+        assert_eq!(
+            params("form-data; name=\"a\" ; filename=\"b.txt\""),
+            [
+                ("name".into(), b"a".to_vec()),
+                ("filename".into(), b"b.txt".to_vec())
+            ]
+        );
+        assert_eq!(
+            params("form-data; name=\"f\"; filename=\"\"><svg onload=alert(1)>.png\""),
+            [
+                ("name".into(), b"f".to_vec()),
+                ("filename".into(), b"><svg onload=alert(1)>.png\"".to_vec())
+            ]
+        );
+    }
 }
