@@ -328,7 +328,7 @@ fn in_signature(text: &str, start: usize, end: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::{families, flags, hits};
+    use crate::detect::testing::{families, flags, hits, rule};
     use crate::extract::Kind;
 
     #[test]
@@ -383,12 +383,14 @@ mod tests {
 
     #[test]
     fn detects_server_pages_in_upload_headers() {
-        for name in ["a.jsp", "B.JSPX", "shell. jsp", "a.jspx..", "foo.jspf."] {
-            assert!(
-                hits(Kind::OtherHeader, "header:x-filename", name, 1).contains(&JAVA_UPLOAD),
-                "{name}"
-            );
-        }
+        rule(
+            JAVA_UPLOAD,
+            true,
+            Kind::OtherHeader,
+            "header:x-filename",
+            1,
+            &["a.jsp", "B.JSPX", "shell. jsp", "a.jspx..", "foo.jspf."],
+        );
         assert!(hits(Kind::OtherHeader, "header:x-file-name", "x.jsp", 1).contains(&JAVA_UPLOAD));
         assert!(
             !hits(Kind::OtherHeader, "header:x-filename", "report.json", 1).contains(&JAVA_UPLOAD)
@@ -452,15 +454,17 @@ mod tests {
 
     #[test]
     fn member_signatures_in_jvm_messages() {
-        for text in [
-            "java.lang.NullPointerException: Attempt to invoke virtual method 'java.lang.String android.content.Context.getPackageName()' on a null object reference",
-            "Attempt to invoke virtual method 'int java.lang.Integer.intValue()' on a null object reference",
-        ] {
-            assert!(
-                !hits(Kind::Value, "json:/stacktrace", text, 1).contains(&JAVA_CLASS),
-                "{text}"
-            );
-        }
+        rule(
+            JAVA_CLASS,
+            false,
+            Kind::Value,
+            "json:/stacktrace",
+            1,
+            &[
+                "java.lang.NullPointerException: Attempt to invoke virtual method 'java.lang.String android.content.Context.getPackageName()' on a null object reference",
+                "Attempt to invoke virtual method 'int java.lang.Integer.intValue()' on a null object reference",
+            ],
+        );
         assert!(hits(Kind::Value, "query:x", "java.lang.ProcessBuilder", 1).contains(&JAVA_CLASS));
     }
 

@@ -257,7 +257,7 @@ fn hex_literals(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::testing::{flags, hits, silent};
+    use crate::detect::testing::{flags, hits, rule, silent};
     use crate::extract::Kind;
     use crate::rules::*;
 
@@ -306,17 +306,19 @@ mod tests {
     fn flags_hidden_path_segments() {
         assert!(hits(Kind::Path, "path", "/.git/config", 1).contains(&LFI_HIDDEN_PATH));
         assert!(super::PUBLIC_DOT_NAMES.windows(2).all(|w| w[0] < w[1]));
-        for p in [
-            "/app/.env.production",
-            "/.aws/credentials",
-            "/.cursor/mcp.json",
-            "/.htaccess",
-        ] {
-            assert!(
-                hits(Kind::Path, "path", p, 1).contains(&LFI_HIDDEN_PATH),
-                "{p}"
-            );
-        }
+        rule(
+            LFI_HIDDEN_PATH,
+            true,
+            Kind::Path,
+            "path",
+            1,
+            &[
+                "/app/.env.production",
+                "/.aws/credentials",
+                "/.cursor/mcp.json",
+                "/.htaccess",
+            ],
+        );
         for p in [
             "/repos/a/b/contents/.github/workflows/ci.yml",
             "/files/.eslintrc.json",

