@@ -434,34 +434,42 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts the authentication and authorization decisions of one request.
+    /// Counts the authentication, authorization and input decisions of one request, under one
+    /// lock of the counter cache.
     pub fn decisions(&self, decisions: &[(&'static str, &'static str)]) {
-        for (stage, outcome) in decisions {
-            if matches!(
-                *stage,
-                "authn" | "authz" | "validate" | "content" | "openapi" | "schema"
-            ) {
-                self.decision_counter(stage, outcome).inc();
+        let mut counted = decisions
+            .iter()
+            .filter(|(stage, _)| {
+                matches!(
+                    *stage,
+                    "authn" | "authz" | "validate" | "content" | "openapi" | "schema"
+                )
+            })
+            .peekable();
+        if counted.peek().is_none() {
+            return;
+        }
+        let mut cache = crate::upstream::state::lock(&self.decision_cache);
+        for &(stage, outcome) in counted {
+            let known = cache
+                .iter()
+                .find(|(s, o, _)| std::ptr::eq(*s, stage) && std::ptr::eq(*o, outcome));
+            match known {
+                Some((_, _, c)) => {
+                    c.inc();
+                }
+                None => {
+                    let c = self
+                        .decisions
+                        .get_or_create(&DecisionLabel { stage, outcome })
+                        .clone();
+                    c.inc();
+                    if cache.len() < DECISION_CACHE {
+                        cache.push((stage, outcome, c));
+                    }
+                }
             }
         }
-    }
-
-    fn decision_counter(&self, stage: &'static str, outcome: &'static str) -> Counter {
-        let mut cache = crate::upstream::state::lock(&self.decision_cache);
-        if let Some((_, _, c)) = cache
-            .iter()
-            .find(|(s, o, _)| std::ptr::eq(*s, stage) && std::ptr::eq(*o, outcome))
-        {
-            return c.clone();
-        }
-        let c = self
-            .decisions
-            .get_or_create(&DecisionLabel { stage, outcome })
-            .clone();
-        if cache.len() < DECISION_CACHE {
-            cache.push((stage, outcome, c.clone()));
-        }
-        c
     }
 
     /// The success and failure counters of the JWKS fetches from `url`.

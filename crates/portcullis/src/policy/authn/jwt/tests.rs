@@ -312,6 +312,10 @@ async fn issuer_verifies_caches_and_forgets_dropped_keys() {
         iss.cached(&d, NOW + 700.0),
         Some(Err(Reject::Expired))
     ));
+    // Five minutes after the verification the cached copy stops answering, before `exp`, and
+    // leaves the cache.
+    assert!(iss.cached(&d, NOW + 301.0).is_none());
+    assert!(iss.cached(&d, NOW).is_none());
     // Unknown kid, and a kid-less token trying keys of its algorithm.
     let unknown = hs256(r#"{"alg":"HS256","kid":"k9"}"#, &good_claims(), SECRET);
     let r = iss
