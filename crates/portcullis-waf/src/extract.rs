@@ -1304,7 +1304,8 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
         }) || part_ct
             .as_deref()
             .is_some_and(|t| t.starts_with("image/") && !image_magic(content));
-        if textual {
+        let drawing = part_ct.as_deref() == Some("image/svg+xml") && inert_svg(content);
+        if textual && !drawing {
             c.push(
                 format!("file-content:{field}"),
                 Kind::Body,
@@ -1402,6 +1403,63 @@ fn image_magic(content: &[u8]) -> bool {
         || MAGIC.iter().any(|m| content.starts_with(m))
         || content.get(4..8) == Some(b"ftyp")
         || !std::str::from_utf8(&content[..content.len().min(512)]).is_ok_and(|t| !t.contains('\0'))
+}
+
+/// Whether an uploaded SVG only draws: no script, event handler, `javascript:` or `data:` URL,
+/// foreign HTML, animated attribute, declaration, entity or character reference, CSS escape
+/// or import, and no link but to a fragment of itself (`href="#id"`, `url(#grad)`). Such a file carries nothing a browser runs or loads,
+/// and the `<svg>` tag the XSS rules flag in a value is how every SVG file starts.
+fn inert_svg(content: &[u8]) -> bool {
+    const ACTIVE: &[&[u8]] = &[
+        b"<script",
+        b"<foreignobject",
+        b"<iframe",
+        b"<embed",
+        b"<object",
+        b"<handler",
+        b"<set",
+        b"<animate",
+        b"<!",
+        b"<?xml-stylesheet",
+        b"&",
+        b"\\",
+        b"@import",
+        b"javascript:",
+        b"data:",
+    ];
+    let text = content.to_ascii_lowercase();
+    if ACTIVE
+        .iter()
+        .any(|a| memchr::memmem::find(&text, a).is_some())
+    {
+        return false;
+    }
+    // Event handlers: `on` and letters starting an attribute name, then `=`.
+    let handler = memchr::memmem::find_iter(&text, b"on").any(|i| {
+        let starts_name = i
+            .checked_sub(1)
+            .is_some_and(|p| text[p].is_ascii_whitespace() || b"/\"'".contains(&text[p]));
+        let rest = &text[i + 2..];
+        let letters = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        starts_name
+            && letters > 0
+            && rest[letters..]
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .is_some_and(|&b| b == b'=')
+    });
+    // Links (`href`, `xlink:href`, CSS `url(...)`): each must point at a fragment.
+    let outside = |word: &[u8]| {
+        memchr::memmem::find_iter(&text, word).any(|i| {
+            let value = text[i + word.len()..]
+                .iter()
+                .copied()
+                .skip_while(|b| b.is_ascii_whitespace() || *b == b'=')
+                .skip_while(|b| *b == b'"' || *b == b'\'');
+            !value.take(1).eq([b'#'])
+        })
+    };
+    !handler && !outside(b"href") && !outside(b"url(")
 }
 
 /// Parameters of a Content-Disposition value (`form-data; name="a"; filename="b.txt"`), bounded.
@@ -1686,6 +1744,37 @@ mod tests {
                 "{:?}",
                 x.anomalies
             );
+        }
+    }
+
+    #[test]
+    fn svg_uploads_that_only_draw_are_not_read() {
+        let drawing = r##"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><defs><linearGradient id="g"/></defs><path d="M10 60 C 40 10" fill="url(#g)" stroke="#000"/><use xlink:href="#g"/><text>Common</text></svg>"##;
+        assert!(inert_svg(drawing.as_bytes()));
+        for active in [
+            r#"<svg><script>alert(1)</script></svg>"#,
+            r#"<svg onload="alert(1)"/>"#,
+            r#"<svg><a/onclick = "x()"/></svg>"#,
+            r#"<svg><image href="https://evil.example/x.png"/></svg>"#,
+            r#"<svg><use xlink:href = 'data:image/svg+xml;base64,PHN2Zz4='/></svg>"#,
+            r#"<svg><rect fill="url(https://evil.example/p)"/></svg>"#,
+            r#"<svg><foreignObject><iframe/></foreignObject></svg>"#,
+            r#"<svg><set attributeName="href" to="javascript:alert(1)"/></svg>"#,
+            r#"<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg>&x;</svg>"#,
+            r#"<svg><style>@import 'https://evil.example/a.css';</style></svg>"#,
+        ] {
+            assert!(!inert_svg(active.as_bytes()), "{active}");
+        }
+        // The upload of a drawing gives no file content to inspect; an active one does.
+        for (svg, read) in [(drawing, false), (r#"<svg onload="alert(1)"/>"#, true)] {
+            let mut body = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"s.svg\"\r\nContent-Type: image/svg+xml\r\n\r\n".to_vec();
+            body.extend_from_slice(svg.as_bytes());
+            body.extend_from_slice(b"\r\n--b--\r\n");
+            let req = RequestView::new("POST", b"/")
+                .header("Content-Type", "multipart/form-data; boundary=b")
+                .body(&body);
+            let x = extract(&req, &Limits::default(), None);
+            assert_eq!(!labels(&x, Kind::Body).is_empty(), read, "{svg}");
         }
     }
 

@@ -58,12 +58,12 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
 
     // CRS regression attacks, all cases of each family (reference: ModSecurity + CRS 3.3 at PL1).
     for (family, floor) in [
-        ("sqli", 45.5),
+        ("sqli", 46.0),
         ("xss", 81.0),
         ("rce-command-injection", 54.0),
         ("lfi-path-traversal", 78.0),
         ("protocol-attack", 81.5),
-        ("php-injection", 71.5),
+        ("php-injection", 72.0),
         ("java-attack", 72.0),
         ("rfi", 60.0),
         ("multipart-attack", 99.0),
@@ -78,7 +78,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
             &mut failures,
         );
     }
-    at_least("CRS overall", r.crs_attack_all.0, 60.5, &mut failures);
+    at_least("CRS overall", r.crs_attack_all.0, 60.7, &mut failures);
 
     // The reference (nginx + ModSecurity + CRS 3.3.4 at PL1, tests/data/crs-reference-pl1.txt)
     // on the same cases: at least as many detections in every family. Method enforcement is
@@ -118,12 +118,12 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
     // Per file: each was written apart, the later ones after the engine had learnt from the
     // earlier, so each has its own floor.
     for (file, attacks, benign) in [
-        ("heldout.jsonl", 99.5, 2.4),
+        ("heldout.jsonl", 99.5, 2.1),
         ("heldout2.jsonl", 99.5, 0.5),
         ("heldout3.jsonl", 99.0, 1.2),
         // Machine-to-machine API traffic: the benign half is mostly code, filter languages,
         // shell, SQL and HTML that APIs of that kind carry by design (see docs/waf.md).
-        ("heldout4.jsonl", 99.0, 14.4),
+        ("heldout4.jsonl", 99.0, 14.0),
         // Consumer and clinical APIs: GraphQL, FHIR, payments, mobile telemetry, eleven
         // scripts, spreadsheets and calendars; attacks built on evasions.
         ("heldout5.jsonl", 99.0, 1.0),
@@ -131,6 +131,10 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // blog posts with code, ops consoles; attacks in template, XSLT, deserialisation and
         // spreadsheet formula forms.
         ("heldout6.jsonl", 98.5, 13.7),
+        // Device, logistics, gaming, ad-tech, search, chat, developer-tool and map APIs: the
+        // benign half leans on code in chat and CI (shell, SQL), query languages (InfluxQL,
+        // Splunk, Overpass) and XML documents; attacks are evasions in every family.
+        ("heldout7.jsonl", 97.5, 12.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

@@ -34,6 +34,9 @@ impl Php {
         let construct = format!(
             r"\b(?:{CONSTRUCTS})(?:\(|(?:/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)+\s*\()\s*(?:$|[^a-z_\s]|[a-z_][a-z0-9_]*\s*(?:$|[^a-z0-9_\s:]|::))"
         );
+        // A function's name in brackets, called (`(system)('id')`, `(/* x */exec)(ls)`).
+        let bracketed =
+            format!(r"\({gap}(?:{DISTINCT_FUNCS}|system|exec|assert|eval){gap}\){gap}\(");
         let quoted_call = r#"['"][a-z_]*(?:\\x[0-9a-f]{2}|\\[0-7]{3})(?:[a-z_]|\\x[0-9a-f]{2}|\\[0-7]{3})*['"]\s*\(|['"](?:system|exec|shell_exec|passthru|assert|eval|popen|proc_open|phpinfo|base64_decode)['"]\s*\(|\(\s*['"](?:sys|ex|sh|pass|as|ev)[^'"]*['"]\s*(?:\.\s*['"][^'"]*['"]\s*)+\)\s*\("#;
         let rules: Vec<(u32, String)> = vec![
             (PHP_OPEN_TAG, r"<\?(?:php\b|=|\s)|\[\?php\b|[\[{]/?php[\]}]|<\?$".to_owned()),
@@ -42,6 +45,7 @@ impl Php {
             (PHP_FUNCTION_CALL, common),
             (PHP_FUNCTION_CALL, construct),
             (PHP_FUNCTION_CALL, spaced),
+            (PHP_FUNCTION_CALL, bracketed),
             (PHP_FUNCTION_CALL, quoted_call.to_owned()),
             (
                 PHP_SUPERGLOBAL,
@@ -57,7 +61,9 @@ impl Php {
             // (`$f('id')`, `$a[0]($_GET[1])`, `$_(3)`): `$f(x)` in LaTeX, `$sum(lines.price)` in JSONata and
             // Grafana's `$__timeFilter(t)` call with a bare name, which PHP 8 refuses.
             (PHP_VARIABLE_CALL, r"\$+(?:\{[^}]{1,60}\}|[a-z_\x7f-\xff][a-z0-9_\x7f-\xff]*)(?:\s*\[[^\]]{0,60}\]|\s*\{[^}]{1,60}\})*\(\s*(?:['\x22$)0-9@]|[a-z_][a-z0-9_]*\s*\()".to_owned()),
-            (PHP_VARIABLE_CALL, r"\$\{\s*['\x22][^}]{0,60}\}\s*\(|\$\$[a-z_]".to_owned()),
+            // `$$name` alone is LaTeX's display math (`$$s^2 = ...$$`); a variable variable that is
+            // called is caught by the rule above.
+            (PHP_VARIABLE_CALL, r"\$\{\s*['\x22][^}]{0,60}\}\s*\(".to_owned()),
             (PHP_FUNCTION_LOOSE, r"\b[a-z_][a-z0-9_]{2,40}\s*\(\s*(?:\$|['\x22][^'\x22]{0,80}['\x22]\s*[,)])".to_owned()),
         ];
         let refs: Vec<(u32, &str)> = rules.iter().map(|(id, p)| (*id, p.as_str())).collect();
@@ -118,6 +124,7 @@ mod tests {
                 "system('id');",
                 "exec#\n (blah)",
                 "shell_exec ('ls')",
+                "(/* comment */system)(ls/* comment */);",
                 "$_GET['cmd']",
                 "O:8:\"stdClass\":1:{s:1:\"a\";i:1;}",
                 "${'a'}(11)",
@@ -179,6 +186,7 @@ mod tests {
                 "$f(x) = \\frac{g(x)}{h(x)}",
                 "$sum(lines.(qty * price))",
                 "$__timeFilter(received_at)",
+                "$$s^2 = \\frac{1}{n-1}\\sum_{i=1}^{n}(x_i - \\bar{x})^2$$",
             ],
         );
         for v in [
@@ -186,6 +194,7 @@ mod tests {
             "$_(3)",
             "$a[0]($_GET[1])",
             "$x(base64_decode('aWQ='))",
+            "$$f('id')",
         ] {
             assert!(
                 hits(Kind::Value, "query:x", v, 1).contains(&PHP_VARIABLE_CALL),

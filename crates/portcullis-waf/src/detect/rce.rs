@@ -288,7 +288,9 @@ impl Rce {
             ),
             (
                 RCE_WINDOWS,
-                r"%(?:comspec|systemroot|windir|programfiles|appdata|temp|userprofile)%",
+                // The variables that lead to the system's programs (`%COMSPEC%` is cmd.exe); the
+                // user's folders (`%APPDATA%\App\profile.ovpn`) are named in help texts.
+                r"%(?:comspec|systemroot|windir)%",
             ),
             (
                 RCE_SHELL_VARIABLE,
@@ -684,6 +686,11 @@ impl Rce {
         let Some(slash) = cleaned.find('/') else {
             return;
         };
+        // A lone `/*` (or `/**`) opens a comment in C-like languages and in prose (`/* end of
+        // rant */`); as a glob it names every top-level folder and picks none.
+        if cleaned[slash..].trim_end_matches('*') == "/" {
+            return;
+        }
         // `text/html;q=0.9,*/*;q=0.8`: media ranges of an Accept list, not a path (the shell
         // reading splits it at `;`, so a piece may also be a parameter such as `q=0.9`).
         if cleaned.split(',').all(|p| media_range(p) || media_param(p)) {
@@ -909,7 +916,9 @@ fn clean_word(raw: &str) -> String {
         match c {
             '\'' | '"' | '\\' | '^' => {}
             '$' => match chars.peek() {
-                Some('@' | '*' | '0'..='9') => {
+                // `$$` is the shell's process id, not empty as `$@` is, but evasion lists
+                // split command names with it (`c$$at`) and no command name holds one.
+                Some('@' | '*' | '$' | '0'..='9') => {
                     chars.next();
                 }
                 Some('{') => {
@@ -946,6 +955,7 @@ fn raw_is_obfuscated(raw: &str) -> bool {
     (quotes >= 2 && letters_inside.contains(['\'', '"']))
         || letters_inside.contains('\\')
         || raw.contains("$@")
+        || raw.contains("$$")
         || raw.contains("${")
         || letters_inside.contains('^')
 }
@@ -1072,6 +1082,7 @@ mod tests {
                 "$(wget http://x/y)",
                 "ti''me sh -c whoami",
                 "c'a't /e't'c/pass'wd'",
+                "www.example.com;c$$at /et$$c/pas$$swd",
                 ";c\\at${IFS}/etc/passwd",
                 "/etc/[!q]asswd",
                 ";/bin/ca? /et*/passwd",
@@ -1226,6 +1237,23 @@ mod tests {
             !hits(Kind::Value, "json:/browserAcceptHeader", accept, 1).contains(&RCE_GLOB_PATH)
         );
         assert!(hits(Kind::Value, "query:q", "cat /e??/p?ss??", 1).contains(&RCE_GLOB_PATH));
+        rule(
+            RCE_GLOB_PATH,
+            false,
+            Kind::Value,
+            "json:/text",
+            1,
+            &["/* end of rant */ ok back to work", "see /** the docs */"],
+        );
+        rule(
+            RCE_WINDOWS,
+            false,
+            Kind::Value,
+            "json:/content",
+            1,
+            &["The config lives in `%APPDATA%\\CorpVPN\\profile.ovpn`."],
+        );
+        assert!(hits(Kind::Value, "query:q", "x & %COMSPEC% /c dir", 1).contains(&RCE_WINDOWS));
         for prose in ["Shoes & more", "Holds a 15\" laptop & more", "Tom & Jerry"] {
             assert!(hits(Kind::Value, "query:q", prose, 1).is_empty(), "{prose}");
         }

@@ -21,9 +21,9 @@ pub(crate) struct Sqli {
     words: Option<SqlWords>,
 }
 
-/// Operand of a comparison in a tautology: a number, a quoted string or a bare word.
-const OPERAND: &str =
-    r#"(?:[0-9]+|'[^']{0,20}'?|"[^"]{0,20}"?|[a-z_][a-z0-9_]{0,20}|\(\s*[0-9a-z'"])"#;
+/// Operand of a comparison in a tautology: a number, a quoted string, a call (`count(/*)`,
+/// `length(user())`) or a bare word.
+const OPERAND: &str = r#"(?:[0-9]+|'[^']{0,20}'?|"[^"]{0,20}"?|[a-z_][a-z0-9_]{0,20}\s*\([^'"]{0,40}?\)|[a-z_][a-z0-9_]{0,20}|\(\s*[0-9a-z'"])"#;
 /// A number or a quoted string.
 const LITERAL: &str = r#"(?:[0-9]+|'[^']{0,20}'?|"[^"]{0,20}"?)"#;
 /// Symbolic comparison operators.
@@ -64,7 +64,15 @@ impl Sqli {
             ),
             (
                 SQLI_FUNCTION,
-                r"\b(?:find_in_set|coalesce|concat_ws|group_concat|substring_index|char_length|unhex|ifnull|nullif|isnull|nvl2?|instr|lpad|rpad|strcmp|soundex|export_set|make_set|json_extract|json_object|json_array|json_value|json_query|xmltype|unistr|sys_context|user_name|db_name|schema_name|object_id|object_name|host_name|suser_name|suser_sname|is_srvrolemember|has_dbaccess|current_setting|connection_id|last_insert_id|row_count|found_rows|inet_aton|inet_ntoa|str_to_date|from_base64|to_base64|uncompress|aes_decrypt|aes_encrypt|des_decrypt|geometrycollection|multipoint|multilinestring|multipolygon)\s*\(".to_owned(),
+                r"\b(?:find_in_set|coalesce|concat_ws|group_concat|substring_index|char_length|unhex|ifnull|nullif|isnull|nvl2?|instr|lpad|rpad|strcmp|soundex|export_set|make_set|json_extract|json_object|json_array|json_value|json_query|xmltype|unistr|sys_context|user_name|db_name|schema_name|object_id|object_name|host_name|suser_name|suser_sname|is_srvrolemember|has_dbaccess|current_setting|connection_id|last_insert_id|row_count|found_rows|inet_aton|inet_ntoa|str_to_date|from_base64|to_base64|uncompress|aes_decrypt|aes_encrypt|des_decrypt)\s*\(".to_owned(),
+            ),
+            // MySQL's geometry constructors raise an error that shows the value of a subquery
+            // given to them. A WKT geometry (`MULTIPOLYGON(((40 40, 20 45, ...)))`) has
+            // numbers and nested geometries there, so only a subquery, a string or a variable
+            // counts.
+            (
+                SQLI_FUNCTION,
+                r#"\b(?:geometrycollection|multipoint|multilinestring|multipolygon|linestring|polygon)\s*\(+\s*(?:select\b|['"@]|[a-z_]+\s*\(+\s*(?:select\b|['"@]))"#.to_owned(),
             ),
             (SQLI_FUNCTION, r"\b(?:hex|char|chr|concat|substr|substring|ascii|ord|elt|conv|current_user|system_user|session_user|sleep)\(".to_owned()),
             (SQLI_FUNCTION, r"\bwaitfor\s+(?:delay|time)\s+'".to_owned()),
@@ -89,17 +97,19 @@ impl Sqli {
             (SQLI_JSON_OPERATOR, r"['\x22)]\s*(?:#>>?|@>|<@|\?\||\?&|@\?|@@)\s*['\x22(0-9]".to_owned()),
             // `->` glued to the string: prose writes arrows with spaces ("'teh' -> 'the'").
             (SQLI_JSON_OPERATOR, r"['\x22)]->>?\s*['\x22(0-9]".to_owned()),
-            // `admin'-- `, `admin'#`: a login name that closes its string and comments out
-            // the password check.
-            (SQLI_COMMENT_TAIL, r#"^\s*[a-z0-9_.@+-]{1,64}['"`]\s*\)*\s*(?:--(?:\s|-|$)|#\s*$|/\*)"#.to_owned()),
+            // `admin'-- `, `admin'#`, `root@example.com';`: a login name that closes its string
+            // and comments out or ends the password check.
+            (SQLI_COMMENT_TAIL, r#"^\s*[a-z0-9_.@+-]{1,64}['"`]\s*\)*\s*(?:--(?:\s|-|$)|#\s*$|/\*|;\s*$)"#.to_owned()),
             (SQLI_JSON_OPERATOR, r"['\x22]\s+\?[|&]?\s+(?:['\x22]|array\s*\[)|['\x22]\s*(?:[<>=!]=?|->>?)\s*['\x22]\$[.\[]".to_owned()),
             (
                 SQLI_STATEMENT,
                 r"\bgroup\s+by\b[^;]{0,120}\bhaving\b|\b(?:create|alter)\s+table\s+[a-z_`\x22\[]|\b(?:insert|replace)\s+into\s+[a-z_`\x22\[][^\s(]{0,60}\s*\(|\bexecute\s+immediate\b|\bprocedure\s+analyse\s*\(|\bdeclare\s+@[a-z]|\bexec\s*\(\s*@|\bif\s*\(\s*[0-9a-z_'\x22]+\s*(?:=|<|>|<>|!=)|\)\s*(?:like|rlike|regexp)\s*\(|[`\x22]\s+as\s+[`\x22][^`\x22]{0,40}[`\x22]?\s+from\b|\bpg_sleep\b".to_owned(),
             ),
+            // SQL's argument-less functions, not a method (`Date.now()`) nor an object whose
+            // member is read (`now().hour` in a Jinja template).
             (
                 SQLI_STATEMENT,
-                r"\b(?:database|user|version|schema|current_user|session_user|system_user|sysdate|now|rand|pi|connection_id|last_insert_id|row_count|found_rows|uuid)\s*\(\s*\)|\b(?:tempdb|msdb|northwind|pubs\.dbo|master\.dbo|master\.\.sys\w+)\b|\blo_get\s*\(".to_owned(),
+                r"(?:^|[^.\w])(?:database|user|version|schema|current_user|session_user|system_user|sysdate|now|rand|pi|connection_id|last_insert_id|row_count|found_rows|uuid)\s*\(\s*\)(?:$|[^.\w])|\b(?:tempdb|msdb|northwind|pubs\.dbo|master\.dbo|master\.\.sys\w+)\b|\blo_get\s*\(".to_owned(),
             ),
             // A subquery whose select list is an expression (`(SELECT CASE WHEN (1=1) THEN 1
             // ELSE 1/0 END)`, `(select 1 from …)`), not prose in brackets (`(select one)`).
@@ -173,17 +183,22 @@ impl Sqli {
         if sink.wants(SQLI_TAUTOLOGY)
             && memchr::memchr3(b'\'', b'"', b'`', text.as_bytes()).is_some()
         {
-            let found = self
-                .quote_tautology
-                .captures_iter(text.as_bytes())
-                .take(16)
-                .find_map(|c| {
-                    let (whole, left) = (c.get(0)?, c.get(1)?);
-                    (!closes_search_phrase(text.as_bytes(), whole.start(), whole.end(), left))
-                        .then_some(whole.start())
-                });
-            if let Some(at) = found {
-                sink.hit(SQLI_TAUTOLOGY, text, at);
+            // The compact form drops SQL comments; in XPath `/*` is a path (`count(/*)=1`),
+            // so text with one is also read as written.
+            let lower = v.lower();
+            let as_written = (lower.contains("/*") && lower != text).then_some(lower);
+            let found = std::iter::once(text).chain(as_written).find_map(|t| {
+                self.quote_tautology
+                    .captures_iter(t.as_bytes())
+                    .take(16)
+                    .find_map(|c| {
+                        let (whole, left) = (c.get(0)?, c.get(1)?);
+                        (!closes_search_phrase(t.as_bytes(), whole.start(), whole.end(), left))
+                            .then_some((t, whole.start()))
+                    })
+            });
+            if let Some((t, at)) = found {
+                sink.hit(SQLI_TAUTOLOGY, t, at);
             }
         }
         // MySQL and MSSQL read `0x61646d696e` as the string `admin`: a string compared
@@ -328,13 +343,18 @@ fn plain_number_text(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || b" ()+-./:,".contains(&b))
 }
 
-/// An identifier (a letter, then letters, digits and `_`, such as `order_id`): libinjection
-/// reads it as one word token (its quote-prefixed string forms need a quote, and only `.` and
-/// `` ` `` split a word), and no one-token fingerprint but `X` (an unparsable token) is on its
-/// blacklist, so it cannot flag one.
 /// Parameters that carry a filter language by API convention: OData's system query options,
-/// Jira's JQL, SCIM's filter.
-const FILTER_PARAMS: &[&str] = &["$apply", "$filter", "$orderby", "$search", "filter", "jql"];
+/// Jira's JQL, SCIM's filter, GeoServer's CQL filter, the `where` clause of ArcGIS queries.
+const FILTER_PARAMS: &[&str] = &[
+    "$apply",
+    "$filter",
+    "$orderby",
+    "$search",
+    "cql_filter",
+    "filter",
+    "jql",
+    "where",
+];
 
 /// Words that no filter language has outside its strings and every SQL injection needs one of.
 const STATEMENT_WORDS: &[&str] = &[
@@ -421,6 +441,10 @@ fn filter_expression(s: &str) -> bool {
     depth == 0 && !statement(&b[word..])
 }
 
+/// An identifier (a letter, then letters, digits and `_`, such as `order_id`): libinjection
+/// reads it as one word token (its quote-prefixed string forms need a quote, and only `.` and
+/// `` ` `` split a word), and no one-token fingerprint but `X` (an unparsable token) is on its
+/// blacklist, so it cannot flag one.
 fn single_word(s: &[u8]) -> bool {
     s.first().is_some_and(u8::is_ascii_alphabetic)
         && s.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
@@ -556,6 +580,7 @@ mod tests {
             "project = OPS AND status in (\"In Progress\", Done) ORDER BY created DESC",
             "text ~ \"\\\"drop table\\\"\"",
             "userName eq \"bjensen\"",
+            "INTERSECTS(the_geom, POINT(-74.817265 40.5296504)) AND type='park'",
         ] {
             assert!(super::filter_expression(ok), "{ok}");
         }
@@ -605,7 +630,43 @@ mod tests {
                 "x')->>'role'",
                 "name ASC,(SELECT CASE WHEN (1=1) THEN 1 ELSE 1/0 END)",
                 "(select 1 from dual)",
+                "PN-1001' or count(/*)=1 or 'a'='b",
+                "root@example.com'/* comment */;",
+                "1 and multipolygon((select * from(select * from(select @@version)f)x))",
+                "GeometryCollection((select * from (select * from(select user())a)b))",
             ],
+        );
+    }
+
+    #[test]
+    fn geometries_and_filters_of_map_services() {
+        let wkt = "MULTIPOLYGON(((40 40, 20 45, 45 30, 40 40)), ((20 35, 10 30, 10 10, 30 5)))";
+        rule(SQLI_FUNCTION, false, Kind::Value, "json:/wkt", 1, &[wkt]);
+        rule(
+            SQLI_FUNCTION,
+            false,
+            Kind::Value,
+            "json:/g",
+            1,
+            &["GEOMETRYCOLLECTION(POINT(4 6),LINESTRING(4 6,7 10))"],
+        );
+        for template in ["{{ now().hour >= 18 }}", "const t = Date.now();"] {
+            assert!(
+                !hits(Kind::Value, "json:/v", template, 1).contains(&SQLI_STATEMENT),
+                "{template}"
+            );
+        }
+        let cql = "INTERSECTS(the_geom, POINT(-74.817265 40.5296504)) AND type='park'";
+        assert!(hits(Kind::Value, "query:CQL_FILTER", cql, 1).is_empty());
+        assert!(hits(Kind::Value, "query:where", "1=1", 1).is_empty());
+        assert!(
+            !hits(
+                Kind::Value,
+                "query:where",
+                "1=1 union select password from users",
+                1
+            )
+            .is_empty()
         );
     }
 

@@ -163,7 +163,9 @@ impl UrlChecks {
 
     pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         let text = v.lower();
-        if let Some(m) = self.bare_host.find(text.as_bytes()) {
+        if let Some(m) = self.bare_host.find(text.as_bytes())
+            && !cidr(text.trim())
+        {
             let metadata = text.contains("169.254.169.254") || text.contains("metadata.google");
             sink.hit(
                 if metadata {
@@ -292,13 +294,32 @@ impl UrlChecks {
     }
 }
 
+/// An address block in CIDR notation (`169.254.169.254/32`, `127.0.0.0/8`): a firewall or
+/// network setting that names the range, not a URL to fetch.
+fn cidr(s: &str) -> bool {
+    s.split_once('/').is_some_and(|(ip, bits)| {
+        (1..=3).contains(&bits.len())
+            && bits.bytes().all(|b| b.is_ascii_digit())
+            && ip.parse::<std::net::IpAddr>().is_ok()
+    })
+}
+
 /// The URL at the start of `rest` (up to whitespace) is cut so that a suffix the application
-/// appends (`.php`) falls off: it ends in `?` and has no query, or it names a script or text
-/// file and ends in `#` or in one empty parameter (`shell.txt#`, `evil.php?x=`), which make
-/// the suffix a fragment or a parameter's value.
+/// appends (`.php`) falls off: it ends in `?` and has no query, or its query is a script's
+/// name (`?.php`, `?x.php`, for a check that the URL ends in `.php`), or it names a script
+/// or text file and ends in `#` or in one empty parameter (`shell.txt#`, `evil.php?x=`),
+/// which make the suffix a fragment or a parameter's value.
 fn cuts_suffix(rest: &str) -> bool {
     let url = &rest[..rest.find(char::is_whitespace).unwrap_or(rest.len())];
     if url.ends_with('?') && !url.contains('=') {
+        return true;
+    }
+    if let Some((_, q)) = url.split_once('?')
+        && q.len() <= 16
+        && !q.contains(['&', '=', '#', '/'])
+        && q.rsplit_once('.')
+            .is_some_and(|(_, ext)| super::in_list(INCLUDED_EXTENSIONS, ext))
+    {
         return true;
     }
     let (path, cut) = if let Some(p) = url.strip_suffix('#') {
@@ -578,6 +599,7 @@ mod tests {
             ("169.254.169.254/latest", "ssrf"),
             ("jar:http://203.0.113.5/x.jar!/a.class", "ssrf"),
             ("//evil.example/s.txt?", "rfi"),
+            ("https://paste.example/raw/Xy12?.php", "rfi"),
             ("\\\\198.51.100.7\\share\\x.php", "rfi"),
             ("//169.254.169.254/latest/meta-data/", "ssrf"),
             ("http://7f000001.c0a80001.rbndr.us/", "ssrf"),
@@ -618,6 +640,9 @@ mod tests {
             "//cdn.example.com/app.js",
             "\\\\fileserver\\share\\q3.xlsx",
             "jar:file-name",
+            "169.254.169.254/32",
+            "127.0.0.0/8",
+            "https://cdn.example.com/lib.js?v=3.php",
         ] {
             let f = families(p);
             assert!(!f.contains(&"rfi"), "{p}: {f:?}");

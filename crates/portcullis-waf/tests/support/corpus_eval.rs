@@ -77,13 +77,14 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 6] = [
+pub(crate) const PROJECT_FILES: [&str; 7] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
     "heldout4.jsonl",
     "heldout5.jsonl",
     "heldout6.jsonl",
+    "heldout7.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
