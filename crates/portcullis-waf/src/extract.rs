@@ -1304,8 +1304,9 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
         }) || part_ct
             .as_deref()
             .is_some_and(|t| t.starts_with("image/") && !image_magic(content));
-        let drawing = part_ct.as_deref() == Some("image/svg+xml") && inert_svg(content);
-        if textual && !drawing {
+        if part_ct.as_deref() == Some("image/svg+xml") && inert_svg(content) {
+            xml(c, content);
+        } else if textual {
             c.push(
                 format!("file-content:{field}"),
                 Kind::Body,
@@ -1405,62 +1406,118 @@ fn image_magic(content: &[u8]) -> bool {
         || !std::str::from_utf8(&content[..content.len().min(512)]).is_ok_and(|t| !t.contains('\0'))
 }
 
-/// Whether an uploaded SVG only draws: no script, event handler, `javascript:` or `data:` URL,
-/// foreign HTML, animated attribute, declaration, entity or character reference, CSS escape
-/// or import, and no link but to a fragment of itself (`href="#id"`, `url(#grad)`). Such a file carries nothing a browser runs or loads,
-/// and the `<svg>` tag the XSS rules flag in a value is how every SVG file starts.
+/// Whether an uploaded SVG only draws: UTF-8 without NUL or escape bytes (no other encoding
+/// declared), every element one of [`DRAWING_ELEMENTS`] whatever its namespace prefix, no
+/// comment, declaration or processing instruction but the XML declaration, no event handler,
+/// `javascript:` or `data:` URL, `src`, `action` or `xml:base`, no entity or character
+/// reference, CSS escape or import, and no link but to a fragment of itself (`href="#id"`,
+/// `url(#grad)`). Such a file is read as an XML document ([`xml`]), so its text and attribute
+/// values meet every detector, rather than as text, where its `<svg>` tag alone is what the
+/// XSS rules look for.
 fn inert_svg(content: &[u8]) -> bool {
-    const ACTIVE: &[&[u8]] = &[
-        b"<script",
-        b"<foreignobject",
-        b"<iframe",
-        b"<embed",
-        b"<object",
-        b"<handler",
-        b"<set",
-        b"<animate",
-        b"<!",
-        b"<?xml-stylesheet",
-        b"&",
-        b"\\",
-        b"@import",
-        b"javascript:",
-        b"data:",
-    ];
-    let text = content.to_ascii_lowercase();
-    if ACTIVE
-        .iter()
-        .any(|a| memchr::memmem::find(&text, a).is_some())
-    {
+    let Ok(text) = std::str::from_utf8(content) else {
+        return false;
+    };
+    if text.contains(['\0', '\x1b', '&', '\\']) {
         return false;
     }
-    // Event handlers: `on` and letters starting an attribute name, then `=`.
-    let handler = memchr::memmem::find_iter(&text, b"on").any(|i| {
+    let text = text.to_ascii_lowercase();
+    let b = text.as_bytes();
+    for at in memchr::memchr_iter(b'<', b) {
+        let rest = &b[at + 1..];
+        if rest.starts_with(b"/") {
+            continue;
+        }
+        if rest.starts_with(b"?xml ") && at == text.len() - text.trim_start().len() {
+            let decl = &text[at..at + rest.iter().position(|&c| c == b'>').unwrap_or(rest.len())];
+            let declared = decl.split("encoding=").nth(1);
+            if declared.is_some_and(|e| {
+                let e = e.trim_start_matches(['"', '\'']);
+                !e.starts_with("utf-8") && !e.starts_with("us-ascii")
+            }) {
+                return false;
+            }
+            continue;
+        }
+        let name_len = rest
+            .iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || b":_-.".contains(c)))
+            .unwrap_or(rest.len());
+        let name = &text[at + 1..at + 1 + name_len];
+        let local = name.rsplit(':').next().unwrap_or(name);
+        if !DRAWING_ELEMENTS.contains(&local) {
+            return false;
+        }
+    }
+    const ACTIVE: &[&str] = &[
+        "javascript:",
+        "vbscript:",
+        "data:",
+        "@import",
+        "xml:base",
+        "action",
+        "src",
+    ];
+    if ACTIVE.iter().any(|a| text.contains(a)) {
+        return false;
+    }
+    // Event handlers: `on` and letters starting an attribute name (after a space, `/`, a quote
+    // or a namespace prefix), then `=`.
+    let handler = memchr::memmem::find_iter(b, b"on").any(|i| {
         let starts_name = i
             .checked_sub(1)
-            .is_some_and(|p| text[p].is_ascii_whitespace() || b"/\"'".contains(&text[p]));
-        let rest = &text[i + 2..];
-        let letters = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+            .is_some_and(|p| !(b[p].is_ascii_alphanumeric() || b[p] == b'-' || b[p] == b'_'));
+        let after = &b[i + 2..];
+        let letters = after.iter().take_while(|c| c.is_ascii_alphabetic()).count();
         starts_name
             && letters > 0
-            && rest[letters..]
+            && after[letters..]
                 .iter()
-                .find(|b| !b.is_ascii_whitespace())
-                .is_some_and(|&b| b == b'=')
+                .find(|c| !c.is_ascii_whitespace())
+                .is_some_and(|&c| c == b'=')
     });
     // Links (`href`, `xlink:href`, CSS `url(...)`): each must point at a fragment.
     let outside = |word: &[u8]| {
-        memchr::memmem::find_iter(&text, word).any(|i| {
-            let value = text[i + word.len()..]
+        memchr::memmem::find_iter(b, word).any(|i| {
+            let value = b[i + word.len()..]
                 .iter()
                 .copied()
-                .skip_while(|b| b.is_ascii_whitespace() || *b == b'=')
-                .skip_while(|b| *b == b'"' || *b == b'\'');
+                .skip_while(|c| c.is_ascii_whitespace() || *c == b'=')
+                .skip_while(|c| *c == b'"' || *c == b'\'');
             !value.take(1).eq([b'#'])
         })
     };
     !handler && !outside(b"href") && !outside(b"url(")
 }
+
+/// The SVG elements that draw, group, describe or define paint, lower case.
+const DRAWING_ELEMENTS: &[&str] = &[
+    "circle",
+    "clippath",
+    "defs",
+    "desc",
+    "ellipse",
+    "g",
+    "line",
+    "lineargradient",
+    "marker",
+    "mask",
+    "metadata",
+    "path",
+    "pattern",
+    "polygon",
+    "polyline",
+    "radialgradient",
+    "rect",
+    "stop",
+    "svg",
+    "symbol",
+    "text",
+    "textpath",
+    "title",
+    "tspan",
+    "use",
+];
 
 /// Parameters of a Content-Disposition value (`form-data; name="a"; filename="b.txt"`), bounded.
 fn disposition_params(v: &[u8]) -> Vec<(String, Vec<u8>)> {
@@ -1748,9 +1805,17 @@ mod tests {
     }
 
     #[test]
-    fn svg_uploads_that_only_draw_are_not_read() {
+    fn svg_uploads_that_only_draw_are_read_as_documents() {
         let drawing = r##"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><defs><linearGradient id="g"/></defs><path d="M10 60 C 40 10" fill="url(#g)" stroke="#000"/><use xlink:href="#g"/><text>Common</text></svg>"##;
         assert!(inert_svg(drawing.as_bytes()));
+        let declared = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg><rect/></svg>";
+        assert!(inert_svg(declared.as_bytes()));
+        // UTF-16 hides every marker from a byte search: not UTF-8, so not a drawing.
+        let utf16: Vec<u8> = "<svg><script/></svg>"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert!(!inert_svg(&utf16));
         for active in [
             r#"<svg><script>alert(1)</script></svg>"#,
             r#"<svg onload="alert(1)"/>"#,
@@ -1762,11 +1827,20 @@ mod tests {
             r#"<svg><set attributeName="href" to="javascript:alert(1)"/></svg>"#,
             r#"<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg>&x;</svg>"#,
             r#"<svg><style>@import 'https://evil.example/a.css';</style></svg>"#,
+            r#"<svg><s:script xmlns:s="http://www.w3.org/2000/svg">alert(1)</s:script></svg>"#,
+            r#"<svg><h:iframe xmlns:h="http://www.w3.org/1999/xhtml" src="//e.example"/></svg>"#,
+            "<?xml version=\"1.0\" encoding=\"ISO-2022-JP\"?><svg><scr\x1b(Bipt/></svg>",
+            "<svg\nonload\n=alert(1)>",
+            "<svg x:onload='alert(1)'/>",
+            "<svg><?=system($_GET[0])?></svg>",
+            "<svg><text><% exec %></text></svg>",
+            "<svg><!-- x --></svg>",
         ] {
             assert!(!inert_svg(active.as_bytes()), "{active}");
         }
-        // The upload of a drawing gives no file content to inspect; an active one does.
-        for (svg, read) in [(drawing, false), (r#"<svg onload="alert(1)"/>"#, true)] {
+        // A drawing is read as a document (its text and attribute values are inputs); any
+        // other SVG as text, whole.
+        for (svg, as_text) in [(drawing, false), (r#"<svg onload="alert(1)"/>"#, true)] {
             let mut body = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"s.svg\"\r\nContent-Type: image/svg+xml\r\n\r\n".to_vec();
             body.extend_from_slice(svg.as_bytes());
             body.extend_from_slice(b"\r\n--b--\r\n");
@@ -1774,7 +1848,13 @@ mod tests {
                 .header("Content-Type", "multipart/form-data; boundary=b")
                 .body(&body);
             let x = extract(&req, &Limits::default(), None);
-            assert_eq!(!labels(&x, Kind::Body).is_empty(), read, "{svg}");
+            assert_eq!(!labels(&x, Kind::Body).is_empty(), as_text, "{svg}");
+            let values = labels(&x, Kind::Value);
+            assert_eq!(
+                values.contains(&("xml:/svg/text".into(), "Common".into())),
+                !as_text,
+                "{values:?}"
+            );
         }
     }
 

@@ -35,8 +35,7 @@ impl Php {
             r"\b(?:{CONSTRUCTS})(?:\(|(?:/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)+\s*\()\s*(?:$|[^a-z_\s]|[a-z_][a-z0-9_]*\s*(?:$|[^a-z0-9_\s:]|::))"
         );
         // A function's name in brackets, called (`(system)('id')`, `(/* x */exec)(ls)`).
-        let bracketed =
-            format!(r"\({gap}(?:{DISTINCT_FUNCS}|system|exec|assert|eval){gap}\){gap}\(");
+        let bracketed = format!(r"\({gap}(?:{DISTINCT_FUNCS}|system|exec|assert|eval){gap}\)\s*\(");
         let quoted_call = r#"['"][a-z_]*(?:\\x[0-9a-f]{2}|\\[0-7]{3})(?:[a-z_]|\\x[0-9a-f]{2}|\\[0-7]{3})*['"]\s*\(|['"](?:system|exec|shell_exec|passthru|assert|eval|popen|proc_open|phpinfo|base64_decode)['"]\s*\(|\(\s*['"](?:sys|ex|sh|pass|as|ev)[^'"]*['"]\s*(?:\.\s*['"][^'"]*['"]\s*)+\)\s*\("#;
         let rules: Vec<(u32, String)> = vec![
             (PHP_OPEN_TAG, r"<\?(?:php\b|=|\s)|\[\?php\b|[\[{]/?php[\]}]|<\?$".to_owned()),

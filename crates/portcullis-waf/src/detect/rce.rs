@@ -686,11 +686,6 @@ impl Rce {
         let Some(slash) = cleaned.find('/') else {
             return;
         };
-        // A lone `/*` (or `/**`) opens a comment in C-like languages and in prose (`/* end of
-        // rant */`); as a glob it names every top-level folder and picks none.
-        if cleaned[slash..].trim_end_matches('*') == "/" {
-            return;
-        }
         // `text/html;q=0.9,*/*;q=0.8`: media ranges of an Accept list, not a path (the shell
         // reading splits it at `;`, so a piece may also be a parameter such as `q=0.9`).
         if cleaned.split(',').all(|p| media_range(p) || media_param(p)) {
@@ -973,6 +968,8 @@ fn is_assignment(word: &str) -> bool {
 }
 
 /// Shell glob match (`?`, `*`, `[abc]`, `[!a]`, `[a-z]`), O(pattern × text) dynamic programming.
+/// As in pathname expansion, no wildcard matches a `/`: `/*` names the top-level folders, not
+/// `/etc/passwd`.
 pub(crate) fn glob_match(pat: &[u8], text: &[u8]) -> bool {
     if pat.len() > 64 || text.len() > 64 {
         return false;
@@ -994,17 +991,18 @@ pub(crate) fn glob_match(pat: &[u8], text: &[u8]) -> bool {
             (b'*', _) => {
                 cur[0] = prev[0];
                 for j in 1..=text.len() {
-                    cur[j] = prev[j] || cur[j - 1];
+                    cur[j] = prev[j] || (cur[j - 1] && text[j - 1] != b'/');
                 }
             }
             (_, Some(set)) => {
                 for j in 1..=text.len() {
-                    cur[j] = prev[j - 1] && class_matches(set, text[j - 1]);
+                    cur[j] = prev[j - 1] && text[j - 1] != b'/' && class_matches(set, text[j - 1]);
                 }
             }
             (c, None) => {
                 for j in 1..=text.len() {
-                    cur[j] = prev[j - 1] && (c == b'?' || c == text[j - 1]);
+                    cur[j] =
+                        prev[j - 1] && ((c == b'?' && text[j - 1] != b'/') || c == text[j - 1]);
                 }
             }
         }
@@ -1228,6 +1226,9 @@ mod tests {
         assert!(glob_match(b"[a-c]at", b"cat"));
         assert!(!glob_match(b"[", b"c"));
         assert!(glob_match(b"[", b"["));
+        assert!(!glob_match(b"/*", b"/etc/passwd"));
+        assert!(!glob_match(b"/e?c?passwd", b"/etc/passwd"));
+        assert!(glob_match(b"/*/passwd", b"/etc/passwd"));
     }
 
     #[test]

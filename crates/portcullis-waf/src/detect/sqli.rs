@@ -21,9 +21,12 @@ pub(crate) struct Sqli {
     words: Option<SqlWords>,
 }
 
-/// Operand of a comparison in a tautology: a number, a quoted string, a call (`count(/*)`,
-/// `length(user())`) or a bare word.
-const OPERAND: &str = r#"(?:[0-9]+|'[^']{0,20}'?|"[^"]{0,20}"?|[a-z_][a-z0-9_]{0,20}\s*\([^'"]{0,40}?\)|[a-z_][a-z0-9_]{0,20}|\(\s*[0-9a-z'"])"#;
+/// Operand of a comparison in a tautology: a number, a quoted string or a bare word.
+const OPERAND: &str =
+    r#"(?:[0-9]+|'[^']{0,20}'?|"[^"]{0,20}"?|[a-z_][a-z0-9_]{0,20}|\(\s*[0-9a-z'"])"#;
+/// A call as the left operand (`count(/*)`, `length(database())`), compared with a symbol only:
+/// prose has "and print(x) in ...".
+const CALL: &str = r"[a-z_][a-z0-9_]{0,20}\s*\((?:[^'\x22()]|\([^'\x22()]{0,20}\)){0,40}\)";
 /// A number or a quoted string.
 const LITERAL: &str = r#"(?:[0-9]+|'[^']{0,20}'?|"[^"]{0,20}"?)"#;
 /// Symbolic comparison operators.
@@ -36,8 +39,9 @@ impl Sqli {
         // After a quote any operand counts; after a `)` a bare word compared with a word
         // operator is prose ("snacks (chips) and drinks in the fridge"), so only literals
         // or symbolic comparisons count there.
-        let tautology_quote =
-            format!(r#"(?-u)['"`]\s*(?:(?:or|and|xor)\b|\|\||&&)\s*\(?\s*({OPERAND})\s*{CMP}"#);
+        let tautology_quote = format!(
+            r#"(?-u)['"`]\s*(?:(?:or|and|xor)\b|\|\||&&)\s*\(?\s*(?:({OPERAND})\s*{CMP}|({CALL})\s*{CMP_SYMBOL})"#
+        );
         let tautology_paren = format!(
             r#"\)\s*(?:(?:or|and|xor)\b|\|\||&&)\s*\(?\s*(?:{LITERAL}\s*{CMP}|{OPERAND}\s*{CMP_SYMBOL})"#
         );
@@ -72,7 +76,7 @@ impl Sqli {
             // counts.
             (
                 SQLI_FUNCTION,
-                r#"\b(?:geometrycollection|multipoint|multilinestring|multipolygon|linestring|polygon)\s*\(+\s*(?:select\b|['"@]|[a-z_]+\s*\(+\s*(?:select\b|['"@]))"#.to_owned(),
+                r#"\b(?:geometrycollection|multipoint|multilinestring|multipolygon|linestring|polygon)\s*(?:\(\s*)+(?:select\b|['"@]|[a-z_]+\s*(?:\(\s*)+(?:select\b|['"@]))"#.to_owned(),
             ),
             (SQLI_FUNCTION, r"\b(?:hex|char|chr|concat|substr|substring|ascii|ord|elt|conv|current_user|system_user|session_user|sleep)\(".to_owned()),
             (SQLI_FUNCTION, r"\bwaitfor\s+(?:delay|time)\s+'".to_owned()),
@@ -192,7 +196,7 @@ impl Sqli {
                     .captures_iter(t.as_bytes())
                     .take(16)
                     .find_map(|c| {
-                        let (whole, left) = (c.get(0)?, c.get(1)?);
+                        let (whole, left) = (c.get(0)?, c.get(1).or_else(|| c.get(2))?);
                         (!closes_search_phrase(t.as_bytes(), whole.start(), whole.end(), left))
                             .then_some((t, whole.start()))
                     })
@@ -344,7 +348,7 @@ fn plain_number_text(s: &str) -> bool {
 }
 
 /// Parameters that carry a filter language by API convention: OData's system query options,
-/// Jira's JQL, SCIM's filter, GeoServer's CQL filter, the `where` clause of ArcGIS queries.
+/// Jira's JQL, SCIM's filter, GeoServer's CQL filter.
 const FILTER_PARAMS: &[&str] = &[
     "$apply",
     "$filter",
@@ -353,7 +357,6 @@ const FILTER_PARAMS: &[&str] = &[
     "cql_filter",
     "filter",
     "jql",
-    "where",
 ];
 
 /// Words that no filter language has outside its strings and every SQL injection needs one of.
@@ -658,15 +661,14 @@ mod tests {
         }
         let cql = "INTERSECTS(the_geom, POINT(-74.817265 40.5296504)) AND type='park'";
         assert!(hits(Kind::Value, "query:CQL_FILTER", cql, 1).is_empty());
-        assert!(hits(Kind::Value, "query:where", "1=1", 1).is_empty());
-        assert!(
-            !hits(
-                Kind::Value,
-                "query:where",
-                "1=1 union select password from users",
-                1
-            )
-            .is_empty()
+        assert!(!hits(Kind::Value, "query:where", "1 or 1=1", 1).is_empty());
+        rule(
+            SQLI_FUNCTION,
+            true,
+            Kind::Value,
+            "query:x",
+            1,
+            &["1 and multipolygon( (select * from (select user())a))"],
         );
     }
 

@@ -297,11 +297,13 @@ impl UrlChecks {
 /// An address block in CIDR notation (`169.254.169.254/32`, `127.0.0.0/8`): a firewall or
 /// network setting that names the range, not a URL to fetch.
 fn cidr(s: &str) -> bool {
-    s.split_once('/').is_some_and(|(ip, bits)| {
-        (1..=3).contains(&bits.len())
-            && bits.bytes().all(|b| b.is_ascii_digit())
-            && ip.parse::<std::net::IpAddr>().is_ok()
-    })
+    let Some((ip, bits)) = s.split_once('/') else {
+        return false;
+    };
+    let (Ok(ip), Ok(bits)) = (ip.parse::<std::net::IpAddr>(), bits.parse::<u8>()) else {
+        return false;
+    };
+    bits <= if ip.is_ipv4() { 32 } else { 128 }
 }
 
 /// The URL at the start of `rest` (up to whitespace) is cut so that a suffix the application
@@ -599,6 +601,7 @@ mod tests {
             ("169.254.169.254/latest", "ssrf"),
             ("jar:http://203.0.113.5/x.jar!/a.class", "ssrf"),
             ("//evil.example/s.txt?", "rfi"),
+            ("169.254.169.254/80", "ssrf"),
             ("https://paste.example/raw/Xy12?.php", "rfi"),
             ("\\\\198.51.100.7\\share\\x.php", "rfi"),
             ("//169.254.169.254/latest/meta-data/", "ssrf"),

@@ -933,7 +933,8 @@ pub struct JwtIssuerConfig {
     /// a space-separated string. Default `roles`.
     #[serde(default)]
     pub roles_claim: Option<Str>,
-    /// Verified tokens remembered (by SHA-256 of the token, until they expire) so a repeated
+    /// Verified tokens remembered (by a keyed hash of the token, used for at most 5 minutes and
+    /// never past the token's `exp`) so a repeated
     /// token skips signature verification. Default 10000; 0 turns the cache off.
     #[serde(default)]
     pub cache_entries: Option<u64>,

@@ -842,13 +842,17 @@ impl Issuer {
     pub fn cached(&self, digest: &TokenDigest, now: f64) -> Option<Result<Arc<Verified>, Reject>> {
         let cache = self.cache.as_ref()?;
         let v = cache.get(digest)?;
+        // An entry that can no longer answer leaves, unless another request has just put a
+        // fresh one in its place.
+        let drop_entry = || cache.remove_if(digest, |x| Arc::ptr_eq(x, &v));
         if let Err(r) = v.window.check(now, self.settings.rules.leeway) {
+            drop_entry();
             return Some(Err(r));
         }
         // The key that verified it must still be trusted (a rotation may have dropped it), and
         // the verification must be recent enough.
         if v.key.strong_count() == 0 || now >= v.cached_until {
-            cache.remove(digest);
+            drop_entry();
             return None;
         }
         Some(Ok(v))

@@ -307,13 +307,17 @@ async fn issuer_verifies_caches_and_forgets_dropped_keys() {
     assert_eq!(*v.token.roles, ["reader"]);
     assert_eq!(*v.token.scopes, ["read", "write"]);
     assert!(matches!(iss.cached(&d, NOW), Some(Ok(_))));
-    // Past `exp` + leeway the cached entry answers "expired".
+    // Past `exp` + leeway the cached entry answers "expired" once, and leaves.
     assert!(matches!(
         iss.cached(&d, NOW + 700.0),
         Some(Err(Reject::Expired))
     ));
+    assert!(iss.cached(&d, NOW).is_none());
     // Five minutes after the verification the cached copy stops answering, before `exp`, and
     // leaves the cache.
+    iss.verify(decode(&token).expect("decode"), d, NOW)
+        .await
+        .expect("valid");
     assert!(iss.cached(&d, NOW + 301.0).is_none());
     assert!(iss.cached(&d, NOW).is_none());
     // Unknown kid, and a kid-less token trying keys of its algorithm.
