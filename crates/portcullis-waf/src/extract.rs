@@ -43,6 +43,9 @@ pub(crate) enum Kind {
     /// A whole query string or form body, decoded once: catches markup split across
     /// arguments (`q=<img src=&#106;…`), which each argument alone hides.
     Combined,
+    /// An XML document's `<!DOCTYPE ...>` or other declaration, where external entities and
+    /// DTDs are declared; never rendered, so not markup to the XSS rules.
+    Declaration,
 }
 
 /// One inspected input.
@@ -1626,7 +1629,7 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
                 // DOCTYPE / ENTITY declarations can carry XXE; inspect them as a value.
                 c.push(
                     "xml:!declaration".to_owned(),
-                    Kind::Value,
+                    Kind::Declaration,
                     inner.to_vec(),
                     false,
                     false,

@@ -168,6 +168,8 @@ pub(crate) const PROTO_PATH_OVERRIDE: u32 = 1034;
 pub(crate) const PROTO_SAFE_METHOD_OVERRIDE: u32 = 1035;
 pub(crate) const PROTO_JWT_ALG_NONE: u32 = 1036;
 pub(crate) const PROTO_INTERNAL_HEADER: u32 = 1037;
+pub(crate) const PROTO_XXE: u32 = 1038;
+pub(crate) const PROTO_EXTERNAL_DTD: u32 = 1039;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -561,6 +563,20 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "a framework's internal header sent by the client (x-middleware-subrequest)",
+    ),
+    r(
+        PROTO_XXE,
+        F::Protocol,
+        1,
+        S::Critical,
+        "XML entity declaration, internal DTD or non-HTTP external DTD (XXE)",
+    ),
+    r(
+        PROTO_EXTERNAL_DTD,
+        F::Protocol,
+        2,
+        S::Warning,
+        "XML document type loaded from a URL",
     ),
     r(
         HS_HEADER_CRLF,

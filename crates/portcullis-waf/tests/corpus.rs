@@ -134,7 +134,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // Device, logistics, gaming, ad-tech, search, chat, developer-tool and map APIs: the
         // benign half leans on code in chat and CI (shell, SQL), query languages (InfluxQL,
         // Splunk, Overpass) and XML documents; attacks are evasions in every family.
-        ("heldout7.jsonl", 97.5, 12.5),
+        ("heldout7.jsonl", 98.0, 12.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

@@ -62,7 +62,7 @@ const KEYWORDS: &[&[u8]] = &[b"runtime", b"getproperty", b"filewriter"];
 
 /// Base64 without padding that keeps the bits after a fragment's last whole byte (a token cut
 /// out of a longer stream rarely ends on a group boundary).
-const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+pub(super) const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     base64::engine::GeneralPurposeConfig::new()
         .with_decode_allow_trailing_bits(true)

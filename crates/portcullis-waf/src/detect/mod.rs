@@ -195,7 +195,12 @@ impl Detectors {
                 self.java.scan_name(v, sink);
                 self.rce.scan(v, sink, false, m);
             }
+            Kind::Declaration => {
+                protocol::xml_entities(v, sink);
+                self.url.scan(input, v, sink);
+            }
             Kind::Value | Kind::CookieValue | Kind::Body | Kind::HeaderValue => {
+                protocol::xml_entities(v, sink);
                 self.sqli.scan_value(&input.label, v, sink);
                 self.xss.scan(v, sink, m);
                 self.lfi.scan(v, sink, m);
@@ -249,7 +254,12 @@ pub(crate) fn context_of(kind: Kind, label: &str) -> &str {
         // Which header it is decides the checks (`input_checks`, upload names, URL checks
         // by parameter name).
         Kind::OtherHeader | Kind::TextHeader | Kind::HeaderValue | Kind::HeaderPath => label,
-        Kind::Path | Kind::Name | Kind::Filename | Kind::CookieName | Kind::Combined => "",
+        Kind::Path
+        | Kind::Name
+        | Kind::Filename
+        | Kind::CookieName
+        | Kind::Combined
+        | Kind::Declaration => "",
     }
 }
 

