@@ -1432,7 +1432,9 @@ fn inert_svg(content: &[u8]) -> bool {
             continue;
         }
         if rest.starts_with(b"?xml ") && at == text.len() - text.trim_start().len() {
-            let decl = &text[at..at + rest.iter().position(|&c| c == b'>').unwrap_or(rest.len())];
+            // Up to the `>` (ASCII, so a character boundary) or the end.
+            let end = rest.iter().position(|&c| c == b'>').unwrap_or(rest.len());
+            let decl = &text[at..at + 1 + end];
             let declared = decl.split("encoding=").nth(1);
             if declared.is_some_and(|e| {
                 let e = e.trim_start_matches(['"', '\'']);
@@ -1813,6 +1815,9 @@ mod tests {
         assert!(inert_svg(drawing.as_bytes()));
         let declared = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg><rect/></svg>";
         assert!(inert_svg(declared.as_bytes()));
+        // A declaration with non-ASCII text before its `>`, or none, is read without a panic.
+        assert!(inert_svg("<?xml é>".as_bytes()));
+        assert!(!inert_svg("<?xml encoding=\"é".as_bytes()));
         // UTF-16 hides every marker from a byte search: not UTF-8, so not a drawing.
         let utf16: Vec<u8> = "<svg><script/></svg>"
             .encode_utf16()
