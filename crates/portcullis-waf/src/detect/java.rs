@@ -203,17 +203,9 @@ impl Java {
     /// its four alignments, since the name may start anywhere in the encoded stream.
     fn scan_base64(&self, text: &str, sink: &mut Sink<'_>, min_token: usize) {
         use base64::Engine as _;
-        let b64 = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
-        let bytes = text.as_bytes();
         let mut buf = Vec::new();
         let mut chunk = Vec::new();
-        let mut at = 0;
-        for (tokens, token) in bytes.split(|c| !b64(*c)).enumerate() {
-            let start = at;
-            at += token.len() + 1;
-            if tokens >= 256 {
-                break;
-            }
+        for (start, token) in super::base64_tokens(text) {
             // Base64 of text mixes upper and lower case; a word in one case (`programming`,
             // `ISBN0131103628`) is not worth four decodes.
             if token.len() < min_token
@@ -227,11 +219,7 @@ impl Java {
                 let rest = token.len() - skip;
                 let usable = if rest % 4 == 1 { rest - 1 } else { rest };
                 chunk.clear();
-                chunk.extend(token[skip..skip + usable].iter().map(|&c| match c {
-                    b'-' => b'+',
-                    b'_' => b'/',
-                    c => c,
-                }));
+                super::standard_base64(&token[skip..skip + usable], &mut chunk);
                 buf.clear();
                 if LENIENT.decode_vec(&chunk, &mut buf).is_err() {
                     continue;

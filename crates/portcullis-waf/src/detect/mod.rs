@@ -263,6 +263,30 @@ pub(crate) fn context_of(kind: Kind, label: &str) -> &str {
     }
 }
 
+/// The first 256 runs of base64 characters (standard or URL-safe alphabet) in `text`, each
+/// with its byte offset: where serialised objects hide in cookies and hidden fields.
+pub(super) fn base64_tokens(text: &str) -> impl Iterator<Item = (usize, &[u8])> {
+    let b64 = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
+    let mut at = 0;
+    text.as_bytes()
+        .split(move |c| !b64(c))
+        .take(256)
+        .map(move |token| {
+            let start = at;
+            at += token.len() + 1;
+            (start, token)
+        })
+}
+
+/// `token` in the standard base64 alphabet (URL-safe `-` and `_` mapped), appended to `out`.
+pub(super) fn standard_base64(token: &[u8], out: &mut Vec<u8>) {
+    out.extend(token.iter().map(|&c| match c {
+        b'-' => b'+',
+        b'_' => b'/',
+        c => c,
+    }));
+}
+
 /// The parameter name at the end of a label: `sku` for `json:/items/0/sku` or `query:sku`.
 pub(crate) fn param_name(label: &str) -> &str {
     // Byte searches: `:` and `/` are ASCII, so the cuts fall on character boundaries. This

@@ -118,22 +118,13 @@ fn encoded_object(text: &str, sink: &mut Sink<'_>) {
     if !text.contains("Tzo") && !text.contains("Qzo") {
         return;
     }
-    let b64 = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
-    let mut at = 0;
-    for token in text.as_bytes().split(|c| !b64(*c)).take(256) {
-        let start = at;
-        at += token.len() + 1;
+    let mut head = Vec::new();
+    for (start, token) in super::base64_tokens(text) {
         if token.len() < 16 || !(token.starts_with(b"Tzo") || token.starts_with(b"Qzo")) {
             continue;
         }
-        let head: Vec<u8> = token[..token.len().min(256) / 4 * 4]
-            .iter()
-            .map(|&c| match c {
-                b'-' => b'+',
-                b'_' => b'/',
-                c => c,
-            })
-            .collect();
+        head.clear();
+        super::standard_base64(&token[..token.len().min(256) / 4 * 4], &mut head);
         if let Ok(raw) = super::java::LENIENT.decode(&head)
             && serialised_object_head(&raw)
         {
@@ -226,17 +217,19 @@ mod tests {
     fn constructs_take_no_named_arguments() {
         let graphql = "query P($withReviews: Boolean!) { product { reviews @include(if: $withReviews) { id } } }";
         assert!(!hits(Kind::Value, "json:/query", graphql, 1).contains(&PHP_FUNCTION_CALL));
-        for call in [
-            "include($_GET['x'])",
-            "eval(base64_decode('aWQ='))",
-            "die(phpinfo())",
-            "include/**/('x.php')",
-        ] {
-            assert!(
-                hits(Kind::Value, "query:x", call, 1).contains(&PHP_FUNCTION_CALL),
-                "{call}"
-            );
-        }
+        rule(
+            PHP_FUNCTION_CALL,
+            true,
+            Kind::Value,
+            "query:x",
+            1,
+            &[
+                "include($_GET['x'])",
+                "eval(base64_decode('aWQ='))",
+                "die(phpinfo())",
+                "include/**/('x.php')",
+            ],
+        );
     }
 
     #[test]
@@ -278,17 +271,19 @@ mod tests {
                 "$$s^2 = \\frac{1}{n-1}\\sum_{i=1}^{n}(x_i - \\bar{x})^2$$",
             ],
         );
-        for v in [
-            "$f('id')",
-            "$_(3)",
-            "$a[0]($_GET[1])",
-            "$x(base64_decode('aWQ='))",
-            "$$f('id')",
-        ] {
-            assert!(
-                hits(Kind::Value, "query:x", v, 1).contains(&PHP_VARIABLE_CALL),
-                "{v}"
-            );
-        }
+        rule(
+            PHP_VARIABLE_CALL,
+            true,
+            Kind::Value,
+            "query:x",
+            1,
+            &[
+                "$f('id')",
+                "$_(3)",
+                "$a[0]($_GET[1])",
+                "$x(base64_decode('aWQ='))",
+                "$$f('id')",
+            ],
+        );
     }
 }

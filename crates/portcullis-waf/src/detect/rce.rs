@@ -608,8 +608,11 @@ impl Rce {
             match sep {
                 Sep::Substitution => sink.hit(RCE_SUBSTITUTION, text, start),
                 Sep::Chain => sink.hit(RCE_CHAINED_COMMAND, text, start),
+                // A strong command after a separator that is not prose needs no look at what
+                // follows it.
                 Sep::Weak
                     if timed()
+                        || (strong && !prose_separator(b, sep_end))
                         || match evidence() {
                             Evidence::None => strong,
                             // `Shoes & more`, `Python | SQL | AWS`: a list in prose. A
@@ -625,10 +628,12 @@ impl Rce {
                     sink.hit(RCE_CHAINED_COMMAND, text, start)
                 }
                 Sep::Newline
-                    if evidence() == Evidence::Argument
-                        || (strong && evidence() != Evidence::None)
-                        || timed()
-                        || (evidence() == Evidence::End && after_address_line(text)) =>
+                    if timed()
+                        || match evidence() {
+                            Evidence::Argument => true,
+                            Evidence::End => strong || after_address_line(text),
+                            Evidence::None => false,
+                        } =>
                 {
                     sink.hit(RCE_CHAINED_COMMAND, text, start)
                 }
@@ -1284,16 +1289,18 @@ mod tests {
         }
         let link = "=HYPERLINK(\"https://docs.example.com/pricing#tiers\",\"Pricing rules\")";
         assert!(!hits(Kind::Value, "json:/formula", link, 1).contains(&RCE_FORMULA));
-        for v in [
-            "Thanks <%= @name %>! <%= System.cmd(\"id\", []) %>",
-            "{% import os %}{{ os.popen('id').read() }}",
-            "<xsl:value-of select=\"system-property('xsl:vendor')\"/>",
-        ] {
-            assert!(
-                hits(Kind::Value, "json:/source", v, 1).contains(&RCE_SSTI),
-                "{v}"
-            );
-        }
+        rule(
+            RCE_SSTI,
+            true,
+            Kind::Value,
+            "json:/source",
+            1,
+            &[
+                "Thanks <%= @name %>! <%= System.cmd(\"id\", []) %>",
+                "{% import os %}{{ os.popen('id').read() }}",
+                "<xsl:value-of select=\"system-property('xsl:vendor')\"/>",
+            ],
+        );
         let liquid = "{% for product in collections.all.products %}{{ product.title }}{% endfor %}";
         assert!(!hits(Kind::Value, "json:/value", liquid, 1).contains(&RCE_SSTI));
         assert!(hits(Kind::Value, "json:/value", liquid, 2).contains(&RCE_SSTI_LOOSE));

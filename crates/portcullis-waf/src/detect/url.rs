@@ -410,9 +410,9 @@ fn classify(host: &str) -> HostClass {
         || host.ends_with(".local")
         || host.ends_with(".localdomain")
         || host.ends_with(".home.arpa")
-        // Kubernetes service names (`kubernetes.default.svc`, `redis.cache.svc`).
+        // Kubernetes service names (`kubernetes.default.svc`, `redis.cache.svc`; the long form
+        // `...svc.cluster.local` ends in `.local`, above).
         || host.ends_with(".svc")
-        || host.ends_with(".svc.cluster.local")
         || host == "kubernetes.default"
         // Consul's service discovery (`vault.service.consul`, `consul.service.consul`).
         || host.ends_with(".consul")
