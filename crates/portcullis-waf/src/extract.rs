@@ -1406,7 +1406,11 @@ fn image_magic(content: &[u8]) -> bool {
     content.is_empty()
         || MAGIC.iter().any(|m| content.starts_with(m))
         || content.get(4..8) == Some(b"ftyp")
-        || !std::str::from_utf8(&content[..content.len().min(512)]).is_ok_and(|t| !t.contains('\0'))
+        || match std::str::from_utf8(&content[..content.len().min(512)]) {
+            Ok(t) => t.contains('\0'),
+            // Cut inside a character at byte 512 is still text; an invalid byte is not.
+            Err(e) => e.error_len().is_some(),
+        }
 }
 
 /// Whether an uploaded SVG only draws: UTF-8 without NUL or escape bytes (no other encoding
@@ -1815,6 +1819,12 @@ mod tests {
         assert!(inert_svg(drawing.as_bytes()));
         let declared = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg><rect/></svg>";
         assert!(inert_svg(declared.as_bytes()));
+        // Drawing commands with a multibyte character across byte 512 are text, not an image.
+        let head = "push graphic-context\n";
+        let mvg = format!("{head}{}é\n", "x".repeat(511 - head.len()));
+        assert_eq!(mvg.as_bytes()[511], 0xc3);
+        assert!(!image_magic(mvg.as_bytes()));
+        assert!(image_magic(b"\xff\xd8\xff\xe0 JFIF"));
         // A declaration with non-ASCII text before its `>`, or none, is read without a panic.
         assert!(inert_svg("<?xml é>".as_bytes()));
         assert!(!inert_svg("<?xml encoding=\"é".as_bytes()));
