@@ -338,6 +338,8 @@ async fn process(
     let route = match &route.operations {
         Some(ops) => {
             let (located, own) = ops.locate(req.method(), &path);
+            // Named from here on, so refusals before the `openapi` stage log it too.
+            ctx.operation = located.operation().map(|op| Arc::clone(&op.id));
             ctx.operation_metrics = located.index().map(|i| (Arc::clone(&ops.metrics), i));
             ctx.operation_found = Some(located);
             own.unwrap_or(route)

@@ -1388,6 +1388,12 @@ pub struct OpenApiConfig {
     /// unknown method. Default true; false only checks the operations it knows.
     #[serde(default)]
     pub reject_unknown: Option<bool>,
+    /// Whether the document's `security` requirements are enforced (default `enforce`): an
+    /// operation that lists them admits only a caller whose credential meets one of them
+    /// (its kind, and the scopes or roles it lists), else 403. `ignore` leaves them to the
+    /// route's `authorize`.
+    #[serde(default)]
+    pub security: Option<OpenApiSecurityConfig>,
     /// Settings of single operations, keyed by `operationId` or `METHOD /path` as the
     /// document writes it (`POST /orders/{id}`). A listed operation runs with the route's
     /// settings and these in place of them; a field given here replaces the route's whole
@@ -1397,6 +1403,17 @@ pub struct OpenApiConfig {
     /// counters.
     #[serde(default)]
     pub operations: BTreeMap<String, OperationConfig>,
+}
+
+/// What the `openapi` stage does with the document's `security` requirements.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenApiSecurityConfig {
+    /// Every operation's requirement must be met (the default).
+    #[default]
+    Enforce,
+    /// The requirements are not read.
+    Ignore,
 }
 
 /// What one OpenAPI operation sets differently from its route. Every field replaces the
@@ -1459,6 +1476,11 @@ impl OperationConfig {
 }
 
 impl RouteConfig {
+    /// Whether it is public (`auth: none`).
+    pub fn is_public(&self) -> bool {
+        matches!(self.auth, Some(AuthConfig::Keyword(AuthKeyword::None)))
+    }
+
     /// The route an operation runs with: this one with `op`'s fields in place of its own and
     /// no operations of its own. An operation made public (`auth: none`) drops the route's
     /// `authorize` unless it gives one (which is then an error, as on a route).

@@ -304,31 +304,45 @@ impl Stage {
     }
 }
 
-/// The authorization stage: the policy's decision, with the RFC 6750 challenge for a missing
-/// scope and a security event for a denial.
+/// The authorization stage: the policy's decision and, on an OpenAPI route, the operation's
+/// security requirement; the RFC 6750 challenge for a missing scope and a security event for
+/// a denial.
 fn authorize(policy: &authz::Policy, ctx: &RequestCtx, method: &http::Method) -> Decision {
-    match policy.decide(ctx, method) {
-        Ok(rule) => Decision::Allow(rule),
-        Err(mut d) => {
+    let decided = policy
+        .decide(ctx, method)
+        .map_err(|mut d| {
             if d.outcome == d.problem.as_str() {
                 d.outcome = "denied";
             }
-            if d.outcome == "insufficient_scope" {
-                // RFC 6750 §3.1: say which scope the route needs.
-                let v = format!(
-                    "Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{}\"",
-                    policy.scopes.join(" ")
-                );
-                if let Ok(v) = HeaderValue::from_str(&v) {
-                    d.headers.push((http::header::WWW_AUTHENTICATE, v));
-                }
+            if d.outcome == "insufficient_scope"
+                && let Some(v) = scope_challenge(&policy.scopes.join(" "))
+            {
+                d.headers.push((http::header::WWW_AUTHENTICATE, v));
             }
+            d
+        })
+        // On an OpenAPI route the operation's own security requirement must hold too.
+        .and_then(|rule| match &ctx.operation_found {
+            Some(found) => found.admits(ctx.identity.as_ref()).map(|()| rule),
+            None => Ok(rule),
+        });
+    match decided {
+        Ok(rule) => Decision::Allow(rule),
+        Err(d) => {
             let mut event = SecurityEvent::authz_denied(d.outcome);
             event.method = ctx.identity.as_ref().map_or("-", |i| i.method);
             event.emit(ctx);
             Decision::Deny(d)
         }
     }
+}
+
+/// The RFC 6750 §3.1 challenge of a token that lacks `scopes` (space-separated).
+pub(crate) fn scope_challenge(scopes: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{scopes}\""
+    ))
+    .ok()
 }
 
 /// One response-phase stage; these run in reverse order of the request chain.

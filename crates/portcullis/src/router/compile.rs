@@ -136,6 +136,25 @@ fn compile_operations(
             routes[index] = Some(Arc::new(c));
         }
     }
+    // An operation whose document requirement admits no anonymous caller cannot run public.
+    for op in api.operations().filter(|op| !op.allows_anonymous()) {
+        let key = listed.get(&op.index()).copied();
+        let (public, place) = match key.map(|k| (k, &ops[k])) {
+            Some((k, o)) if o.auth.is_some() => {
+                (o.is_public(), format!("{at}.openapi.operations.{k}.auth"))
+            }
+            _ => (r.is_public(), format!("{at}.auth")),
+        };
+        if public {
+            errs.push(
+                place,
+                format!(
+                    "the document's `security` asks a credential for {:?}: list authentication methods, or set `openapi.security: ignore`",
+                    op.id
+                ),
+            );
+        }
+    }
     let metrics = api
         .operations()
         .map(|op| super::OperationMetrics {

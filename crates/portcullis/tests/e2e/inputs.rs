@@ -466,6 +466,116 @@ fn openapi_doc(tag: &str, text: &str) -> (std::path::PathBuf, std::path::PathBuf
 }
 
 #[tokio::test]
+async fn openapi_security_requirements_are_enforced() {
+    use crate::identity::{PEPPER, entry};
+    const WRITER: &str = "pk_writer_0123456789abcdefghijklmnopqrstuv";
+    const READER: &str = "pk_reader_0123456789abcdefghijklmnopqrstuv";
+    let up = start_upstream("backend").await;
+    let (dir, doc) = openapi_doc(
+        "openapi-security",
+        r##"openapi: 3.1.0
+info: { title: shop, version: "1" }
+security: [{ key: [] }]
+components:
+  securitySchemes:
+    key: { type: apiKey, in: header, name: X-Api-Key }
+    token: { type: oauth2, flows: { clientCredentials: { tokenUrl: "https://id.example.com/t", scopes: {} } } }
+paths:
+  /orders:
+    get: { operationId: listOrders }
+    post: { operationId: createOrder, security: [{ key: [writer] }] }
+  /health:
+    get: { operationId: health, security: [] }
+  /rates:
+    get: { operationId: rates, security: [{ token: [rates:read] }] }
+"##,
+    );
+    let route = |auth: &str, security: &str| {
+        format!(
+            "  - name: shop\n    match: {{ path_prefix: /shop/ }}\n{auth}    upstream: backend\n    openapi:\n      file: \"{doc}\"\n      base_path: /shop\n{security}",
+            doc = doc.display()
+        )
+    };
+    let yaml = format!(
+        r#"{BASE}identity: {{ api_key_pepper: "${{env:TEST_PEPPER}}" }}
+consumers:
+  - {{ name: writer-app, roles: [writer], api_keys: [{writer}] }}
+  - {{ name: reader-app, roles: [reader], api_keys: [{reader}] }}
+upstreams: {{ backend: {{ targets: ["{a}"] }} }}
+routes:
+{route}      operations:
+        health: {{ auth: none }}
+"#,
+        writer = entry(WRITER, ""),
+        reader = entry(READER, ""),
+        a = up.addr,
+        route = route(
+            "    auth: { methods: [api_key] }\n    authorize: { any_authenticated: true }\n",
+            ""
+        ),
+    );
+    let gw = Gateway::start_with_env(&yaml, &[("TEST_PEPPER", PEPPER)]).await;
+    let c = plain_client();
+    let call = |method: http::Method, path: &str, key: Option<&str>| {
+        let mut r = Request::builder().method(method).uri(gw.url(path));
+        if let Some(k) = key {
+            r = r.header("x-api-key", k);
+        }
+        let req = r.body(crate::support::empty()).expect("req");
+        let c = &c;
+        async move { send(c, req).await }
+    };
+    use http::Method;
+    // The document's own `security` covers operations without one.
+    assert_eq!(call(Method::GET, "/shop/orders", Some(READER)).await.0, 200);
+    // The operation's roles (OpenAPI 3.1) must be held: 403 without a detail.
+    let (st, body) = call(Method::POST, "/shop/orders", Some(READER)).await;
+    assert_eq!(st, 403, "{body}");
+    assert!(!body.contains("writer"), "{body}");
+    assert_eq!(
+        call(Method::POST, "/shop/orders", Some(WRITER)).await.0,
+        200
+    );
+    // `security: []` and an operation made public need no key.
+    assert_eq!(call(Method::GET, "/shop/health", None).await.0, 200);
+    // An OAuth scheme is met by tokens only, whatever the key's roles.
+    assert_eq!(call(Method::GET, "/shop/rates", Some(WRITER)).await.0, 403);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = gw.access_log();
+    assert!(
+        log.iter().any(|r| r["operation"] == "createOrder"
+            && r["status"] == 403
+            && r["decisions"].to_string().contains("security_requirement")),
+        "{log:?}"
+    );
+    let metrics = gw.metrics().await;
+    let want =
+        "portcullis_security_decisions_total{stage=\"authz\",outcome=\"security_requirement\"} 2";
+    assert!(metrics.contains(want), "{want}: {metrics}");
+    // A route that lets a secured operation run without authentication is a config error
+    // at its `auth`, unless it says the document's requirements are ignored.
+    let public = |security: &str| {
+        format!(
+            "listeners: [{{ name: m, bind: \"127.0.0.1:1\" }}]\nupstreams: {{ backend: {{ targets: [\"127.0.0.1:9\"] }} }}\nroutes:\n{}",
+            route("    auth: none\n", security)
+        )
+    };
+    let (passed, out, err) = crate::support::check_config(&dir.join("public.yaml"), &public(""));
+    let text = err + &out;
+    assert!(!passed, "{text}");
+    assert!(
+        text.contains("public.yaml:6: routes[0].auth")
+            && text.contains("asks a credential for \"listOrders\""),
+        "{text}"
+    );
+    let (passed, out, err) = crate::support::check_config(
+        &dir.join("ignored.yaml"),
+        &public("      security: ignore\n"),
+    );
+    assert!(passed, "{err}{out}");
+}
+
+#[tokio::test]
 async fn openapi_operations_run_with_their_own_settings() {
     use crate::identity::{PEPPER, entry};
     const WRITER: &str = "pk_writer_0123456789abcdefghijklmnopqrstuv";

@@ -6,7 +6,9 @@
 //! the positive security model: 404 for an unknown path, 405 with `Allow` for an unknown
 //! method. The operation's path, query, header and cookie parameters are then checked
 //! (required, type, enum, pattern, bounds: whatever their schema says) and so is a JSON request
-//! body. Violations are listed as pointers and keywords, never values.
+//! body. Violations are listed as pointers and keywords, never values. The operation's
+//! `security` requirement is checked by the authorization stage ([`Located::admits`]), once
+//! the caller is known.
 //!
 //! Schemas are compiled with the `jsonschema` crate: 3.1 documents as JSON Schema 2020-12,
 //! 3.0 documents as draft 4 with `nullable` rewritten to a `null` type. Each compiled schema
@@ -23,9 +25,9 @@ use serde_json::{Map, Value};
 mod params;
 
 use super::schema::MAX_LISTED;
-use super::{Decision, Deny};
+use super::{Decision, Deny, Identity};
 use crate::config::error::Collector;
-use crate::config::raw::OpenApiConfig;
+use crate::config::raw::{OpenApiConfig, OpenApiSecurityConfig};
 use crate::reply::Problem;
 
 /// Largest document read.
@@ -94,10 +96,21 @@ pub struct Located {
 impl Located {
     /// The operation's index ([`Operation::index`]), when the request is one.
     pub fn index(&self) -> Option<usize> {
+        self.operation().map(|op| op.index)
+    }
+
+    /// The operation found, when the request is one.
+    pub fn operation(&self) -> Option<&Operation> {
         match &self.hit {
-            Hit::Op { item, pos, .. } => Some(self.api.paths[*item].ops[*pos].index),
+            Hit::Op { item, pos, .. } => Some(&self.api.paths[*item].ops[*pos]),
             _ => None,
         }
+    }
+
+    /// Whether the caller meets the document's security requirement of the operation found
+    /// ([`Operation::admits`]); a request that is no operation has none.
+    pub fn admits(&self, identity: Option<&Identity>) -> Result<(), Deny> {
+        self.operation().map_or(Ok(()), |op| op.admits(identity))
     }
 }
 
@@ -197,12 +210,98 @@ pub struct Operation {
     method: Method,
     params: Vec<Param>,
     body: Option<BodySpec>,
+    /// Its security requirement: one of these alternatives must be met. `None` when the
+    /// document gives none (or `[]`), or the route ignores them.
+    security: Option<Box<[Alternative]>>,
+}
+
+/// One alternative of a security requirement: every scheme it names, each with the scopes
+/// (OAuth) or roles (other kinds, OpenAPI 3.1) it lists. Empty: anyone meets it.
+type Alternative = Box<[(Scheme, Box<[String]>)]>;
+
+/// What kind of credential meets a security scheme of the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    /// `apiKey`: an API key.
+    ApiKey,
+    /// `http` with the `basic` scheme: a password.
+    Basic,
+    /// `http` with `bearer`: a JWT or an introspected token; the list names roles.
+    Bearer,
+    /// `oauth2` or `openIdConnect`: a JWT or an introspected token; the list names scopes.
+    OAuth,
+    /// `mutualTLS`: a client certificate.
+    MutualTls,
+    /// Another `http` scheme (`digest`, ...), which no credential of the gateway meets.
+    Unmet,
+}
+
+impl Scheme {
+    /// Whether a credential proven by `method` ([`Identity::method`]) is of this kind.
+    fn proven_by(self, method: &str) -> bool {
+        match self {
+            Self::ApiKey => method == "api_key",
+            Self::Basic => method == "basic",
+            Self::Bearer | Self::OAuth => matches!(method, "jwt" | "introspection"),
+            Self::MutualTls => method == "mtls",
+            Self::Unmet => false,
+        }
+    }
 }
 
 impl Operation {
     /// Its place among the document's operations, in matching order.
     pub fn index(&self) -> usize {
         self.index
+    }
+
+    /// Whether a caller without credentials meets its security requirement: it has none,
+    /// or one alternative is empty (`{}`).
+    pub fn allows_anonymous(&self) -> bool {
+        self.security
+            .as_ref()
+            .is_none_or(|alts| alts.iter().any(|a| a.is_empty()))
+    }
+
+    /// Whether `identity` meets its security requirement: in one alternative, every scheme is
+    /// of the credential's kind and its listed scopes (OAuth) or roles (other kinds) are all
+    /// held. A refusal is 403 without detail; when the token could meet an OAuth alternative
+    /// but lacks scopes, it is `insufficient_scope` with the RFC 6750 challenge naming them.
+    pub fn admits(&self, identity: Option<&Identity>) -> Result<(), Deny> {
+        let Some(alts) = &self.security else {
+            return Ok(());
+        };
+        let meets = |alt: &Alternative| {
+            alt.iter().all(|(scheme, names)| {
+                identity.is_some_and(|id| {
+                    let held = if *scheme == Scheme::OAuth {
+                        &id.scopes
+                    } else {
+                        &id.roles
+                    };
+                    scheme.proven_by(id.method) && names.iter().all(|n| held.contains(n))
+                })
+            })
+        };
+        if alts.iter().any(meets) {
+            return Ok(());
+        }
+        let mut d = Deny::new(Problem::Forbidden);
+        d.outcome = "security_requirement";
+        // The scopes of the first OAuth alternative the token is of the kind for.
+        let wanted = identity.and_then(|id| {
+            alts.iter().find_map(|alt| match &alt[..] {
+                [(Scheme::OAuth, scopes)] if Scheme::OAuth.proven_by(id.method) => Some(scopes),
+                _ => None,
+            })
+        });
+        if let Some(scopes) = wanted {
+            d.outcome = "insufficient_scope";
+            if let Some(v) = super::scope_challenge(&scopes.join(" ")) {
+                d.headers.push((http::header::WWW_AUTHENTICATE, v));
+            }
+        }
+        Err(d)
     }
 }
 
@@ -322,6 +421,8 @@ struct Ctx<'a> {
     doc: &'a Value,
     draft: jsonschema::Draft,
     components: Value,
+    /// Whether `security` requirements are read.
+    security: bool,
 }
 
 /// Compiles a route's `openapi` block.
@@ -357,6 +458,7 @@ pub fn compile(c: &OpenApiConfig, at: &str, errs: &mut Collector) -> Option<Api>
         doc: &doc,
         draft,
         components: doc.get("components").cloned().unwrap_or(Value::Null),
+        security: c.security.unwrap_or_default() == OpenApiSecurityConfig::Enforce,
     };
     let before = errs.errors.len();
     let mut paths = Vec::new();
@@ -541,6 +643,17 @@ fn compile_path(
                 }
             },
         };
+        // An operation's `security` replaces the document's, `[]` included.
+        let security = match op.get("security").or_else(|| cx.doc.get("security")) {
+            Some(v) if cx.security => match compile_security(cx, v) {
+                Ok(s) => s,
+                Err(e) => {
+                    errs.push(format!("{at}.security"), e);
+                    None
+                }
+            },
+            _ => None,
+        };
         let id = match op.get("operationId").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => Arc::from(id),
             _ => Arc::from(format!("{} {template}", method.as_str())),
@@ -552,9 +665,60 @@ fn compile_path(
             method,
             params,
             body,
+            security,
         });
     }
     Some(PathItem { segs, ops })
+}
+
+/// A `security` list: its alternatives, each scheme looked up in
+/// `components.securitySchemes`; `None` for `[]`.
+fn compile_security(cx: &Ctx<'_>, v: &Value) -> Result<Option<Box<[Alternative]>>, String> {
+    let list = v
+        .as_array()
+        .ok_or("`security` must be a list of requirement objects")?;
+    let mut alts = Vec::with_capacity(list.len());
+    for req in list {
+        let req = req
+            .as_object()
+            .ok_or("each `security` requirement must be an object of scheme names")?;
+        let mut alt = Vec::with_capacity(req.len());
+        for (name, names) in req {
+            let names = names
+                .as_array()
+                .and_then(|a| a.iter().map(|n| n.as_str().map(str::to_owned)).collect())
+                .ok_or_else(|| format!("scheme {name:?}: list its scopes or roles as strings"))?;
+            alt.push((security_scheme(cx, name)?, names));
+        }
+        alts.push(alt.into_boxed_slice());
+    }
+    Ok((!alts.is_empty()).then(|| alts.into_boxed_slice()))
+}
+
+/// The kind of the security scheme `name` of `components.securitySchemes`.
+fn security_scheme(cx: &Ctx<'_>, name: &str) -> Result<Scheme, String> {
+    let scheme = cx
+        .doc
+        .pointer("/components/securitySchemes")
+        .and_then(|s| s.get(name))
+        .ok_or_else(|| {
+            format!("names the security scheme {name:?}, which components.securitySchemes does not define")
+        })?;
+    let scheme = resolve(cx.doc, scheme)?;
+    let text = |key: &str| scheme.get(key).and_then(Value::as_str).unwrap_or("");
+    Ok(match text("type") {
+        "apiKey" => Scheme::ApiKey,
+        "http" if text("scheme").eq_ignore_ascii_case("basic") => Scheme::Basic,
+        "http" if text("scheme").eq_ignore_ascii_case("bearer") => Scheme::Bearer,
+        "http" => Scheme::Unmet,
+        "oauth2" | "openIdConnect" => Scheme::OAuth,
+        "mutualTLS" => Scheme::MutualTls,
+        other => {
+            return Err(format!(
+                "security scheme {name:?} has an unknown type {other:?}"
+            ));
+        }
+    })
 }
 
 fn compile_param(cx: &Ctx<'_>, p: &Value) -> Result<Param, String> {
@@ -1406,6 +1570,7 @@ components:
             file: f.to_string_lossy().as_ref().into(),
             base_path: None,
             reject_unknown,
+            security: None,
             operations: Default::default(),
         };
         let mut errs = Collector::default();
@@ -1966,6 +2131,185 @@ paths:
                 matches!(&d, Decision::Deny(d) if d.outcome == "invalid_body" && d.errors.is_empty()),
                 "{body}"
             );
+        }
+    }
+
+    const SECURED: &str = r##"
+openapi: 3.1.0
+info: { title: bank, version: "1" }
+security: [{ oauth: [accounts:read] }]
+components:
+  securitySchemes:
+    oauth: { type: oauth2, flows: { clientCredentials: { tokenUrl: "https://id.example.com/token", scopes: {} } } }
+    key: { $ref: "#/components/securitySchemes/keyDef" }
+    keyDef: { type: apiKey, in: header, name: X-Api-Key }
+    bearer: { type: http, scheme: Bearer }
+    digest: { type: http, scheme: digest }
+    cert: { type: mutualTLS }
+paths:
+  /accounts:
+    get: { operationId: listAccounts }
+    post: { operationId: openAccount, security: [{ oauth: [accounts:write, kyc] }, { key: [teller] }] }
+  /health:
+    get: { operationId: health, security: [] }
+  /rates:
+    get: { operationId: rates, security: [{}, { cert: [] }] }
+  /admin:
+    get: { operationId: admin, security: [{ digest: [] }, { bearer: [ops] }] }
+"##;
+
+    fn identity(method: &'static str, roles: &[&str], scopes: &[&str]) -> Identity {
+        let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>().into();
+        Identity {
+            consumer: "ann".into(),
+            method,
+            roles: list(roles),
+            scopes: list(scopes),
+            claims: None,
+        }
+    }
+
+    /// The outcome of the document's security check for `method path` and `id`.
+    fn secured(a: &Arc<Api>, method: &str, path: &str, id: Option<&Identity>) -> String {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        match a.locate(&method, path).admits(id) {
+            Ok(()) => "ok".into(),
+            Err(d) => {
+                let challenge = d
+                    .headers
+                    .iter()
+                    .map(|(_, v)| v.to_str().unwrap().to_owned())
+                    .collect::<String>();
+                assert_eq!(d.problem.status(), http::StatusCode::FORBIDDEN);
+                format!("{} {challenge}", d.outcome).trim_end().to_owned()
+            }
+        }
+    }
+
+    #[test]
+    fn security_requirements_are_enforced_per_operation() {
+        let a = Arc::new(compiled(SECURED, None).expect("api"));
+        let reader = identity("jwt", &[], &["accounts:read", "other"]);
+        let writer = identity("introspection", &[], &["accounts:write", "kyc"]);
+        let teller = identity("api_key", &["teller"], &[]);
+        let key_only = identity("api_key", &[], &["accounts:read"]);
+        let cert = identity("mtls", &[], &[]);
+        let ops = identity("jwt", &["ops"], &[]);
+        let basic = identity("basic", &["ops", "teller"], &["accounts:read"]);
+        let scope =
+            r#"insufficient_scope Bearer realm="portcullis", error="insufficient_scope", scope="#;
+        for (method, path, id, want) in [
+            // The document's `security` covers an operation without its own.
+            ("GET", "/accounts", Some(&reader), "ok".to_owned()),
+            (
+                "GET",
+                "/accounts",
+                Some(&writer),
+                format!("{scope}\"accounts:read\""),
+            ),
+            // Scopes count only from a token; roles from an API key.
+            (
+                "GET",
+                "/accounts",
+                Some(&key_only),
+                "security_requirement".into(),
+            ),
+            ("GET", "/accounts", None, "security_requirement".into()),
+            // Either alternative; each needs all it lists.
+            ("POST", "/accounts", Some(&writer), "ok".into()),
+            ("POST", "/accounts", Some(&teller), "ok".into()),
+            (
+                "POST",
+                "/accounts",
+                Some(&reader),
+                format!("{scope}\"accounts:write kyc\""),
+            ),
+            (
+                "POST",
+                "/accounts",
+                Some(&basic),
+                "security_requirement".into(),
+            ),
+            // `security: []` removes the document's; `{}` admits anyone.
+            ("GET", "/health", None, "ok".into()),
+            ("GET", "/rates", None, "ok".into()),
+            ("GET", "/rates", Some(&teller), "ok".into()),
+            // An `http` scheme other than basic or bearer is met by nothing; bearer lists roles.
+            ("GET", "/admin", Some(&ops), "ok".into()),
+            ("GET", "/admin", Some(&basic), "security_requirement".into()),
+            ("GET", "/admin", Some(&cert), "security_requirement".into()),
+            // Requests that are no operation are the `openapi` stage's to refuse.
+            ("GET", "/nowhere", None, "ok".into()),
+            ("DELETE", "/accounts", None, "ok".into()),
+        ] {
+            assert_eq!(secured(&a, method, path, id), want, "{method} {path}");
+        }
+        let anonymous: Vec<&str> = a
+            .operations()
+            .filter(|op| op.allows_anonymous())
+            .map(|op| &*op.id)
+            .collect();
+        assert_eq!(anonymous, ["health", "rates"]);
+    }
+
+    #[test]
+    fn ignored_security_is_not_read() {
+        let n = format!("{SECURED}\n");
+        let dir = crate::test_dir::TestDir::new("openapi-ignore");
+        let f = dir.write(
+            "api.yaml",
+            &n.replace("scheme: digest", "scheme: digest, x: 1"),
+        );
+        let c = OpenApiConfig {
+            file: f.to_string_lossy().as_ref().into(),
+            base_path: None,
+            reject_unknown: None,
+            security: Some(OpenApiSecurityConfig::Ignore),
+            operations: Default::default(),
+        };
+        let mut errs = Collector::default();
+        let a = Arc::new(compile(&c, "routes[0].openapi", &mut errs).expect("api"));
+        assert!(a.operations().all(Operation::allows_anonymous));
+        assert_eq!(secured(&a, "POST", "/accounts", None), "ok");
+    }
+
+    #[test]
+    fn security_errors_name_the_operation() {
+        for (doc, (at, msg)) in [
+            (
+                SECURED.replace("{ oauth: [accounts:read] }", "{ nope: [] }"),
+                (
+                    "paths./accounts.get.security",
+                    "names the security scheme \"nope\"",
+                ),
+            ),
+            (
+                SECURED.replace("type: mutualTLS", "type: smoke"),
+                (
+                    "paths./rates.get.security",
+                    "security scheme \"cert\" has an unknown type \"smoke\"",
+                ),
+            ),
+            (
+                SECURED.replace(
+                    "security: [{ oauth: [accounts:read] }]",
+                    "security: { oauth: [] }",
+                ),
+                ("paths./accounts.get.security", "`security` must be a list"),
+            ),
+            (
+                SECURED.replace("{ bearer: [ops] }", "{ bearer: [1] }"),
+                (
+                    "paths./admin.get.security",
+                    "scheme \"bearer\": list its scopes or roles",
+                ),
+            ),
+        ] {
+            let e = compiled(&doc, None).expect_err("refused");
+            let at = format!("routes[0].openapi.file: {at}\"");
+            // The errors come as Debug text: quotes escaped.
+            let msg = msg.replace('"', "\\\"");
+            assert!(e.contains(&at) && e.contains(&msg), "{at} {msg}: {e}");
         }
     }
 }
