@@ -40,6 +40,9 @@ pub(crate) enum Kind {
     OtherHeader,
     /// A body of a textual content type that no parser understood, inspected whole.
     Body,
+    /// An uploaded file's text, inspected as a body, except that PHP code counts only in a
+    /// file with a PHP open tag: PHP prints the text outside its tags.
+    FileContent,
     /// A whole query string or form body, decoded once: catches markup split across
     /// arguments (`q=<img src=&#106;…`), which each argument alone hides.
     Combined,
@@ -1312,7 +1315,7 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
         } else if textual {
             c.push(
                 format!("file-content:{field}"),
-                Kind::Body,
+                Kind::FileContent,
                 content.to_vec(),
                 false,
                 false,
@@ -1787,7 +1790,9 @@ mod tests {
             "{vals:?}"
         );
         assert!(labels(&x, Kind::Filename).contains(&("file:up".into(), "a.txt".into())));
-        assert!(labels(&x, Kind::Body).contains(&("file-content:up".into(), "file body".into())));
+        assert!(
+            labels(&x, Kind::FileContent).contains(&("file-content:up".into(), "file body".into()))
+        );
         assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
 
         // Binary files are not read as text, but PHP hidden in one is found.
@@ -1803,7 +1808,7 @@ mod tests {
                 .header("Content-Type", "multipart/form-data; boundary=b")
                 .body(&body);
             let x = extract(&req, &Limits::default(), None);
-            assert!(labels(&x, Kind::Body).is_empty());
+            assert!(labels(&x, Kind::FileContent).is_empty());
             assert_eq!(
                 x.anomalies.iter().any(|a| a.rule == rules::PHP_OPEN_TAG),
                 php,
@@ -1866,7 +1871,7 @@ mod tests {
                 .header("Content-Type", "multipart/form-data; boundary=b")
                 .body(&body);
             let x = extract(&req, &Limits::default(), None);
-            assert_eq!(!labels(&x, Kind::Body).is_empty(), as_text, "{svg}");
+            assert_eq!(!labels(&x, Kind::FileContent).is_empty(), as_text, "{svg}");
             let values = labels(&x, Kind::Value);
             assert_eq!(
                 values.contains(&("xml:/svg/text".into(), "Common".into())),

@@ -170,6 +170,8 @@ pub(crate) const PROTO_JWT_ALG_NONE: u32 = 1036;
 pub(crate) const PROTO_INTERNAL_HEADER: u32 = 1037;
 pub(crate) const PROTO_XXE: u32 = 1038;
 pub(crate) const PROTO_EXTERNAL_DTD: u32 = 1039;
+pub(crate) const PROTO_HOP_BY_HOP: u32 = 1040;
+pub(crate) const PROTO_AUTHORIZATION_LIST: u32 = 1041;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -220,6 +222,7 @@ pub(crate) const RCE_CODE_SPAN_LOOSE: u32 = 1514;
 pub(crate) const RCE_ARGUMENT_INJECTION: u32 = 1515;
 pub(crate) const RCE_YAML_TAG: u32 = 1516;
 pub(crate) const RCE_FORMULA: u32 = 1517;
+pub(crate) const RCE_UPLOAD_PROGRAM: u32 = 1518;
 
 // PHP.
 pub(crate) const PHP_OPEN_TAG: u32 = 1600;
@@ -230,6 +233,7 @@ pub(crate) const PHP_OBJECT: u32 = 1604;
 pub(crate) const PHP_VARIABLE_CALL: u32 = 1605;
 pub(crate) const PHP_UPLOAD: u32 = 1606;
 pub(crate) const PHP_FUNCTION_LOOSE: u32 = 1607;
+pub(crate) const PHP_CALLBACK_PARAM: u32 = 1608;
 
 // Java.
 pub(crate) const JAVA_JNDI: u32 = 1700;
@@ -579,6 +583,20 @@ static CATALOGUE: &[RuleInfo] = &[
         "XML document type loaded from a URL",
     ),
     r(
+        PROTO_HOP_BY_HOP,
+        F::Protocol,
+        1,
+        S::Critical,
+        "Connection names an end-to-end header for the proxy to drop",
+    ),
+    r(
+        PROTO_AUTHORIZATION_LIST,
+        F::Protocol,
+        1,
+        S::Critical,
+        "several credentials in Authorization",
+    ),
+    r(
         HS_HEADER_CRLF,
         F::HeaderSplitting,
         1,
@@ -808,7 +826,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Rce,
         1,
         S::Critical,
-        "upload of an executable script",
+        "upload of a script the web server runs",
     ),
     r(
         RCE_LEADING_LOOSE,
@@ -852,6 +870,13 @@ static CATALOGUE: &[RuleInfo] = &[
         S::Critical,
         "spreadsheet formula that runs a command (DDE) or sends cells to a URL",
     ),
+    r(
+        RCE_UPLOAD_PROGRAM,
+        F::Rce,
+        2,
+        S::Warning,
+        "upload of a shell script, program or archive to run",
+    ),
     r(PHP_OPEN_TAG, F::Php, 1, S::Critical, "PHP open tag"),
     r(PHP_WRAPPER, F::Php, 1, S::Critical, "PHP stream wrapper"),
     r(
@@ -883,6 +908,13 @@ static CATALOGUE: &[RuleInfo] = &[
         2,
         S::Critical,
         "PHP function call",
+    ),
+    r(
+        PHP_CALLBACK_PARAM,
+        F::Php,
+        1,
+        S::Critical,
+        "PHP callback named by a parameter (ThinkPHP, Drupal render array)",
     ),
     r(JAVA_JNDI, F::Java, 1, S::Critical, "JNDI / Log4j lookup"),
     r(

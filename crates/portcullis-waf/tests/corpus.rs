@@ -118,23 +118,27 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
     // Per file: each was written apart, the later ones after the engine had learnt from the
     // earlier, so each has its own floor.
     for (file, attacks, benign) in [
-        ("heldout.jsonl", 99.5, 2.1),
+        ("heldout.jsonl", 99.5, 1.5),
         ("heldout2.jsonl", 99.5, 0.5),
         ("heldout3.jsonl", 99.0, 1.2),
         // Machine-to-machine API traffic: the benign half is mostly code, filter languages,
         // shell, SQL and HTML that APIs of that kind carry by design (see docs/waf.md).
-        ("heldout4.jsonl", 99.0, 14.0),
+        ("heldout4.jsonl", 99.0, 13.5),
         // Consumer and clinical APIs: GraphQL, FHIR, payments, mobile telemetry, eleven
         // scripts, spreadsheets and calendars; attacks built on evasions.
         ("heldout5.jsonl", 99.0, 1.0),
         // Enterprise integrations and publishing: SOAP, SAML, EDI, CMS templates, developer
         // blog posts with code, ops consoles; attacks in template, XSLT, deserialisation and
         // spreadsheet formula forms.
-        ("heldout6.jsonl", 98.5, 13.7),
+        ("heldout6.jsonl", 98.5, 12.7),
         // Device, logistics, gaming, ad-tech, search, chat, developer-tool and map APIs: the
         // benign half leans on code in chat and CI (shell, SQL), query languages (InfluxQL,
         // Splunk, Overpass) and XML documents; attacks are evasions in every family.
         ("heldout7.jsonl", 98.0, 12.5),
+        // Healthcare (FHIR), banking, travel, HR, education, real estate, music, food, legal,
+        // CI/CD, infrastructure-as-code, support, science and news APIs; attacks add template
+        // injection, callback dispatch (ThinkPHP, Drupal) and header abuse.
+        ("heldout8.jsonl", 98.5, 2.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

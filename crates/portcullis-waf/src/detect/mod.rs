@@ -199,13 +199,19 @@ impl Detectors {
                 protocol::xml_entities(v, sink);
                 self.url.scan(input, v, sink);
             }
-            Kind::Value | Kind::CookieValue | Kind::Body | Kind::HeaderValue => {
+            Kind::Value
+            | Kind::CookieValue
+            | Kind::Body
+            | Kind::FileContent
+            | Kind::HeaderValue => {
                 protocol::xml_entities(v, sink);
                 self.sqli.scan_value(&input.label, v, sink);
                 self.xss.scan(v, sink, m);
                 self.lfi.scan(v, sink, m);
                 self.url.scan(input, v, sink);
-                self.php.scan(v, sink, m);
+                if input.kind != Kind::FileContent || php::open_tag(v.lower()) {
+                    self.php.scan(v, sink, m);
+                }
                 self.java.scan(v, sink, m);
                 self.rce.scan(v, sink, true, m);
                 if input.kind == Kind::HeaderValue {
@@ -250,7 +256,7 @@ impl Detectors {
 /// of the label must say so here.
 pub(crate) fn context_of(kind: Kind, label: &str) -> &str {
     match kind {
-        Kind::Value | Kind::CookieValue | Kind::Body => param_name(label),
+        Kind::Value | Kind::CookieValue | Kind::Body | Kind::FileContent => param_name(label),
         // Which header it is decides the checks (`input_checks`, upload names, URL checks
         // by parameter name).
         Kind::OtherHeader | Kind::TextHeader | Kind::HeaderValue | Kind::HeaderPath => label,

@@ -20,6 +20,16 @@ pub(crate) struct Php {
     pub(super) patterns: Patterns,
 }
 
+/// Whether lower-cased text holds a PHP open tag: `<?php`, `<?=` or a short `<?` followed by
+/// white space or the end. `<?xml` is none.
+pub(crate) fn open_tag(lower: &str) -> bool {
+    let b = lower.as_bytes();
+    memchr::memmem::find_iter(b, b"<?").any(|i| match b.get(i + 2) {
+        None => true,
+        Some(c) => *c == b'=' || c.is_ascii_whitespace() || b[i + 2..].starts_with(b"php"),
+    })
+}
+
 impl Php {
     pub(crate) fn new() -> Result<Self, WafError> {
         let gap = r"(?:\s|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)*";
@@ -46,6 +56,14 @@ impl Php {
             (PHP_FUNCTION_CALL, spaced),
             (PHP_FUNCTION_CALL, bracketed),
             (PHP_FUNCTION_CALL, quoted_call.to_owned()),
+            // A callback dispatcher named as a whole value (ThinkPHP's
+            // `function=call_user_func_array&vars[0]=system`, `_method=__construct`), a
+            // ThinkPHP class path, or a Drupal render-array callback key in a parameter name
+            // (`mail[#post_render][]=exec`).
+            (
+                PHP_CALLBACK_PARAM,
+                r"^\s*(?:call_user_func(?:_array)?|create_function|invokefunction|__construct|forward_static_call(?:_array)?)\s*$|\\think\\(?:app|container|request|route|template|view)\b|\[\s*#\s*(?:post_render|pre_render|lazy_builder|access_callback|value_callback|element_validate|process)\s*\]".to_owned(),
+            ),
             (
                 PHP_SUPERGLOBAL,
                 r"\$_(?:get|post|cookie|request|server|files|env|session)\b|\$globals\b|\$http_(?:raw_post_data|\w+_vars)\b|\b(?:allow_url_include|allow_url_fopen|auto_prepend_file|auto_append_file|disable_functions|open_basedir|safe_mode)\s*=".to_owned(),
@@ -168,6 +186,62 @@ mod tests {
     use crate::detect::testing::{flags, hits, rule, silent};
     use crate::extract::Kind;
     use crate::rules::*;
+
+    #[test]
+    fn callbacks_named_by_parameters() {
+        rule(
+            PHP_CALLBACK_PARAM,
+            true,
+            Kind::Value,
+            "query:function",
+            1,
+            &[
+                "call_user_func_array",
+                " create_function ",
+                "__construct",
+                "/Index/\\think\\app/invokefunction",
+            ],
+        );
+        rule(
+            PHP_CALLBACK_PARAM,
+            true,
+            Kind::Name,
+            "form",
+            1,
+            &["mail[#post_render][]", "name[#lazy_builder][0]"],
+        );
+        rule(
+            PHP_CALLBACK_PARAM,
+            false,
+            Kind::Value,
+            "query:q",
+            1,
+            &[
+                "how does call_user_func_array work",
+                "think/app/notes",
+                "mail[#markup]",
+                "items[#1]",
+            ],
+        );
+    }
+
+    #[test]
+    fn file_contents_need_an_open_tag() {
+        let py = "def fib(n):\n    return n\n\nprint([fib(i) for i in range(10)])\nexec(code)\n";
+        assert!(hits(Kind::FileContent, "file-content:f", py, 1).is_empty());
+        assert!(!hits(Kind::Body, "body", py, 1).is_empty());
+        for php in [
+            "<?php system($_GET['c']); ?>",
+            "x <?= exec('id') ?>",
+            "<? passthru('id');",
+        ] {
+            assert!(
+                hits(Kind::FileContent, "file-content:f", php, 1).contains(&PHP_FUNCTION_CALL),
+                "{php}"
+            );
+        }
+        assert!(!super::open_tag("<?xml version=\"1.0\"?><a>exec('x')</a>"));
+    }
 
     #[test]
     fn detects_php_injection() {

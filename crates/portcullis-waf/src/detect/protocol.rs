@@ -212,6 +212,7 @@ pub(crate) fn request_checks(
     let mut content_types = 0;
     let mut lengths = 0;
     let mut encodings = 0;
+    let mut authorizations = 0;
     let mut agent = false;
     let mut host = None;
     let mut single: Vec<(u32, String, &[u8])> = Vec::new();
@@ -255,6 +256,25 @@ pub(crate) fn request_checks(
                 }
             }
             Header::Http2Settings => single.push((PROTO_H2C_UPGRADE, label(), value)),
+            // A proxy drops the headers `Connection` names. Naming a credential, a forwarding
+            // header or the framing gets them removed behind the gateway's checks, or
+            // after the gateway set them.
+            Header::Connection => {
+                if value
+                    .split(|&b| b == b',')
+                    .any(|t| end_to_end_header(t.trim_ascii()))
+                {
+                    single.push((PROTO_HOP_BY_HOP, label(), value));
+                }
+            }
+            // One credential per request: a list (`Basic ..., Bearer ...`) or a second header
+            // is read differently by each layer that checks it.
+            Header::Authorization => {
+                authorizations += 1;
+                if authorizations == 2 || names_second_scheme(value) {
+                    single.push((PROTO_AUTHORIZATION_LIST, label(), value));
+                }
+            }
             Header::PathOverride => {
                 // Only the path counts: the query is the request's own business.
                 let path = value.split(|&b| b == b'?').next().unwrap_or(value);
@@ -527,6 +547,8 @@ enum Header {
     Range {
         restricted: bool,
     },
+    Connection,
+    Authorization,
     Other,
 }
 
@@ -544,6 +566,8 @@ impl Header {
             14 if is("http2-settings") => Self::Http2Settings,
             14 if is("x-original-url") => Self::PathOverride,
             10 if is("user-agent") => Self::UserAgent,
+            10 if is("connection") => Self::Connection,
+            13 if is("authorization") => Self::Authorization,
             10 if is("lock-token") => Self::Restricted,
             12 if is("content-type") => Self::ContentType,
             13 if is("content-range") => Self::Restricted,
@@ -557,6 +581,62 @@ impl Header {
             _ => Self::Other,
         }
     }
+}
+
+/// A header that a `Connection` token must not name: credentials, client addresses and
+/// forwarding headers, and the request's framing and routing.
+fn end_to_end_header(token: &[u8]) -> bool {
+    const NAMES: [&str; 16] = [
+        "authorization",
+        "cf-connecting-ip",
+        "content-length",
+        "content-type",
+        "cookie",
+        "forwarded",
+        "host",
+        "origin",
+        "proxy-authorization",
+        "transfer-encoding",
+        "true-client-ip",
+        "x-api-key",
+        "x-client-ip",
+        "x-original-url",
+        "x-real-ip",
+        "x-request-id",
+    ];
+    const PREFIXES: [&str; 4] = ["x-forwarded-", "x-auth", "x-csrf", "x-xsrf"];
+    let starts = |p: &str| {
+        token
+            .get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes()))
+    };
+    NAMES
+        .iter()
+        .any(|n| token.eq_ignore_ascii_case(n.as_bytes()))
+        || PREFIXES.iter().any(|p| starts(p))
+}
+
+/// An `Authorization` value with a second credential after a comma: a comma, then an
+/// authentication scheme's name and a space (`Basic YWRt..., Bearer abc`). Parameters of one
+/// scheme (`Digest username="a", realm="b"`) are names followed by `=`.
+fn names_second_scheme(value: &[u8]) -> bool {
+    const SCHEMES: [&str; 7] = [
+        "basic",
+        "bearer",
+        "digest",
+        "negotiate",
+        "ntlm",
+        "token",
+        "aws4-hmac-sha256",
+    ];
+    memchr::memchr_iter(b',', value).any(|i| {
+        let rest = value[i + 1..].trim_ascii_start();
+        SCHEMES.iter().any(|s| {
+            rest.get(..=s.len()).is_some_and(|w| {
+                w[..s.len()].eq_ignore_ascii_case(s.as_bytes()) && w[s.len()] == b' '
+            })
+        })
+    })
 }
 
 /// A GET, HEAD or OPTIONS request whose method override names another method.
@@ -747,7 +827,7 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
     if input.bad_escape {
         sink.hit(PROTO_BAD_ESCAPE, &v.raw, v.raw.find('%').unwrap_or(0));
     }
-    let text_kind = !matches!(input.kind, Kind::Body);
+    let text_kind = !matches!(input.kind, Kind::Body | Kind::FileContent);
     if text_kind && std::str::from_utf8(&input.value).is_err() {
         sink.hit(PROTO_NON_UTF8, &v.raw, 0);
     }
@@ -902,6 +982,56 @@ mod tests {
             "middleware:middleware:middleware",
         );
         assert!(request_rules(&next).contains(&PROTO_INTERNAL_HEADER));
+    }
+
+    #[test]
+    fn connection_and_authorization_lists() {
+        let with = |name: &str, value: &str| {
+            request_rules(&RequestView::new("GET", b"/account").header(name, value))
+        };
+        for bad in [
+            "close, X-Forwarded-For",
+            "keep-alive,authorization",
+            "Cookie",
+            "x-real-ip, x-auth-user",
+        ] {
+            assert!(with("Connection", bad).contains(&PROTO_HOP_BY_HOP), "{bad}");
+        }
+        for good in [
+            "keep-alive",
+            "close",
+            "Upgrade",
+            "keep-alive, TE",
+            "x-trace-hop",
+        ] {
+            assert!(
+                !with("Connection", good).contains(&PROTO_HOP_BY_HOP),
+                "{good}"
+            );
+        }
+        for bad in [
+            "Basic YWRtaW46YWRtaW4=, Bearer d9LrYucSChYlkWmmhucugeSb",
+            "Bearer abc,basic eDp5",
+        ] {
+            assert!(
+                with("Authorization", bad).contains(&PROTO_AUTHORIZATION_LIST),
+                "{bad}"
+            );
+        }
+        for good in [
+            "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x",
+            r#"Digest username="ann", realm="api", nonce="n, basic", uri="/a""#,
+            "AWS4-HMAC-SHA256 Credential=AKIA/20260101/eu/s3/aws4_request, SignedHeaders=host, Signature=ab",
+        ] {
+            assert!(
+                !with("Authorization", good).contains(&PROTO_AUTHORIZATION_LIST),
+                "{good}"
+            );
+        }
+        let twice = RequestView::new("GET", b"/a")
+            .header("Authorization", "Bearer a")
+            .header("Authorization", "Bearer b");
+        assert!(request_rules(&twice).contains(&PROTO_AUTHORIZATION_LIST));
     }
 
     #[test]

