@@ -18,8 +18,8 @@ use crate::observe::access_log::AccessRecord;
 use crate::observe::events::SecurityEvent;
 use crate::observe::redact;
 use crate::policy::headers::{
-    X_POWERED_BY, X_REAL_IP, X_REQUEST_ID, real_client_ip, set_forwarded, strip_hop_by_hop,
-    strip_identity_headers, strip_spoofable,
+    X_POWERED_BY, X_REAL_IP, X_REQUEST_ID, real_client_ip, set_forwarded, strip_connection_listed,
+    strip_hop_by_hop, strip_identity_headers, strip_spoofable,
 };
 use crate::policy::{
     BodyReadError, Deny, Larger, RequestBody, RequestCtx, body_read_deny, run_request_chain,
@@ -350,6 +350,7 @@ async fn process(
 
     let (mut parts, incoming) = req.into_parts();
     strip_identity_headers(&mut parts.headers);
+    strip_connection_listed(&mut parts.headers);
     strip_spoofable(&mut parts.headers, ctx.peer.ip(), &snap.trusted_proxies);
     let limit = route.max_body_bytes.unwrap_or(lr.limits.max_body_bytes);
     let mut body = if http_body::Body::is_end_stream(&incoming) {
@@ -991,6 +992,7 @@ fn finish_upstream_response(
             let _ = tokio::io::copy_bidirectional(&mut c, &mut u).await;
         });
     }
+    strip_connection_listed(&mut parts.headers);
     strip_hop_by_hop(&mut parts.headers, switching, false);
     if switching {
         parts

@@ -20,14 +20,11 @@ pub(crate) struct Php {
     pub(super) patterns: Patterns,
 }
 
-/// Whether lower-cased text holds a PHP open tag: `<?php`, `<?=` or a short `<?` followed by
-/// white space or the end. `<?xml` is none.
+/// Whether lower-cased text may hold PHP code: any `<?` but an XML declaration's `<?xml`
+/// opens PHP where `short_open_tag` is on (PHP's default without a php.ini).
 pub(crate) fn open_tag(lower: &str) -> bool {
     let b = lower.as_bytes();
-    memchr::memmem::find_iter(b, b"<?").any(|i| match b.get(i + 2) {
-        None => true,
-        Some(c) => *c == b'=' || c.is_ascii_whitespace() || b[i + 2..].starts_with(b"php"),
-    })
+    memchr::memmem::find_iter(b, b"<?").any(|i| !b[i + 2..].starts_with(b"xml"))
 }
 
 impl Php {
@@ -234,6 +231,7 @@ mod tests {
             "<?php system($_GET['c']); ?>",
             "x <?= exec('id') ?>",
             "<? passthru('id');",
+            "<?system($_GET[0]);?>",
         ] {
             assert!(
                 hits(Kind::FileContent, "file-content:f", php, 1).contains(&PHP_FUNCTION_CALL),
@@ -241,6 +239,13 @@ mod tests {
             );
         }
         assert!(!super::open_tag("<?xml version=\"1.0\"?><a>exec('x')</a>"));
+        // Only the function rules wait for a tag: PHP settings and wrappers count in any text.
+        let ini = "; uploaded as config.txt\nauto_prepend_file=php://input\n";
+        let h = hits(Kind::FileContent, "file-content:f", ini, 1);
+        assert!(
+            h.contains(&PHP_SUPERGLOBAL) && h.contains(&PHP_WRAPPER),
+            "{h:?}"
+        );
     }
 
     #[test]

@@ -432,7 +432,7 @@ impl Rce {
     }
 
     pub(crate) fn scan_filename(&self, v: &Variants, sink: &mut Sink<'_>) {
-        let name: String = v.lower().chars().filter(|c| !c.is_whitespace()).collect();
+        let name = super::stored_file_name(v);
         let base = name.rsplit(['/', '\\']).next().unwrap_or("");
         // What a web server runs, or reconfigures itself by, where it stores the upload.
         let served = [
@@ -496,6 +496,8 @@ impl Rce {
             (Vec::new(), Vec::new())
         };
         let mut fences = fences.iter().peekable();
+        // Fence lines come in pairs: an opener, then its closer.
+        let mut opener = true;
         let mut spans = spans.iter().peekable();
         let mut i = 0;
         let mut sep = Sep::Start;
@@ -508,12 +510,18 @@ impl Rce {
                 i += 1;
                 continue;
             }
-            // A fence line's backticks and language are markup; the code after it starts on
-            // the next line.
+            // A fence line's backticks and language are markup. The code's first command is
+            // read as one in a code span: it needs shell evidence, or to harm alone.
             if let Some(&&(start, end)) = fences.peek()
                 && i == start
             {
                 fences.next();
+                if opener {
+                    sep = Sep::CodeSpan;
+                    expect_cmd = true;
+                    sep_end = end;
+                }
+                opener = !opener;
                 i = end;
                 continue;
             }
@@ -858,11 +866,90 @@ fn code_spans(b: &[u8], fences: &[(usize, usize)]) -> Vec<(usize, usize)> {
     spans
 }
 
-/// Markdown code fences: a line of three or more backticks and an optional language
-/// (```` ```python ````), closed by a later line of at least as many backticks alone. Each
-/// fence line's backticks and language, as (start, end) offsets, in order; the code between is
-/// read as any other text. A language is a short word (`c++`, `objective-c`, `c#`), so a
-/// payload after the backticks is not one; a fence never closed is no fence.
+/// Languages a Markdown code fence names, sorted: the word after the backticks is one of
+/// these or nothing. Anything else there could be a command the backticks substitute
+/// (```` ```id ````).
+const FENCE_LANGUAGES: [&str; 73] = [
+    "bash",
+    "c",
+    "c#",
+    "c++",
+    "clojure",
+    "console",
+    "cpp",
+    "cs",
+    "csharp",
+    "css",
+    "csv",
+    "dart",
+    "diff",
+    "docker",
+    "dockerfile",
+    "elixir",
+    "erlang",
+    "go",
+    "golang",
+    "gradle",
+    "graphql",
+    "groovy",
+    "haskell",
+    "hcl",
+    "html",
+    "http",
+    "ini",
+    "java",
+    "javascript",
+    "jinja",
+    "js",
+    "json",
+    "jsx",
+    "julia",
+    "kotlin",
+    "kt",
+    "latex",
+    "less",
+    "lua",
+    "makefile",
+    "markdown",
+    "matlab",
+    "md",
+    "nginx",
+    "objc",
+    "perl",
+    "php",
+    "plaintext",
+    "powershell",
+    "properties",
+    "proto",
+    "ps1",
+    "py",
+    "python",
+    "r",
+    "rb",
+    "ruby",
+    "rust",
+    "sass",
+    "scala",
+    "scss",
+    "sh",
+    "shell",
+    "sql",
+    "swift",
+    "terraform",
+    "text",
+    "toml",
+    "ts",
+    "tsx",
+    "xml",
+    "yaml",
+    "yml",
+];
+
+/// Markdown code fences: a line of three or more backticks and an optional language from
+/// [`FENCE_LANGUAGES`] (```` ```python ````), closed by a later line of at least as many
+/// backticks alone. Each fence line's backticks and language, as (start, end) offsets, in
+/// order; the code between is read as any other text, so a command in it still counts. A
+/// fence never closed is no fence.
 fn fences(b: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut open: Option<(usize, usize, usize)> = None;
@@ -875,11 +962,10 @@ fn fences(b: &[u8]) -> Vec<(usize, usize)> {
         if run >= 3 {
             let ticks_end = line + indent + run;
             let rest = b[ticks_end..end].trim_ascii();
+            let language = String::from_utf8_lossy(rest).to_ascii_lowercase();
             match open {
-                None if rest.len() <= 24
-                    && rest
-                        .iter()
-                        .all(|&c| c.is_ascii_alphanumeric() || b"+#._-".contains(&c)) =>
+                None if rest.is_empty()
+                    || FENCE_LANGUAGES.binary_search(&language.as_str()).is_ok() =>
                 {
                     open = Some((line + indent, end, run));
                 }
@@ -1254,10 +1340,21 @@ mod tests {
                 "```python\n`id`",
                 "```;id;\nx\n```",
                 "```$(id)\n```",
+                // Only a language may follow the backticks: `` ```id `` runs `id`.
+                "see the output below\n```id\n```",
+                "```python\n`id`\n```",
+                "```whoami\n```",
             ],
         );
-        assert_eq!(fences(b"a\n```js\nx\n```\n"), [(2, 7), (10, 13)]);
-        assert!(fences(b"```js\nx\n``").is_empty());
+        // A fenced command without shell evidence is read as one in a code span: from
+        // paranoia level 2.
+        let fenced = "```bash\nid\n```";
+        assert!(hits(Kind::Value, "query:q", fenced, 2).contains(&RCE_CODE_SPAN_LOOSE));
+        assert!(!families(fenced).contains(&"rce"));
+        assert!(FENCE_LANGUAGES.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(fences(b"so be\n```js\nx\n```\n"), [(6, 11), (14, 17)]);
+        assert!(fences(b"so be\n```js\nx\n``").is_empty());
+        assert_eq!(fences(b"```js\nx\n```"), [(0, 5), (8, 11)]);
     }
 
     #[test]

@@ -38,9 +38,32 @@ pub const X_POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
 /// Prefix of headers only the gateway may set (identity sent upstream).
 pub const IDENTITY_PREFIX: &str = "x-portcullis-";
 
-/// Removes hop-by-hop headers, including those listed in `Connection`. `Upgrade` is removed too
-/// unless `keep_upgrade` (a WebSocket handshake being forwarded). `te: trailers` is kept when
-/// `keep_te_trailers` (gRPC over HTTP/2 needs it).
+/// Removes the headers `Connection` names, as a proxy must (RFC 9110 §7.6.1), other than the
+/// hop-by-hop set and `Upgrade`, which [`strip_hop_by_hop`] handles. On a request this runs
+/// before any stage: every stage then reads what the upstream gets, and a name listed there
+/// cannot remove what the gateway adds later (identity headers, header edits, forwarding
+/// headers). `Connection` itself stays for [`strip_hop_by_hop`].
+pub fn strip_connection_listed(headers: &mut HeaderMap) {
+    let mut values = headers.get_all(header::CONNECTION).iter().peekable();
+    if values.peek().is_none() {
+        return;
+    }
+    // The usual tokens (`keep-alive`, `close`, `upgrade`) are hop-by-hop or no header names.
+    let listed: Vec<HeaderName> = values
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .filter(|n| !HOP_BY_HOP.contains(n) && *n != header::UPGRADE)
+        .collect();
+    for name in listed {
+        headers.remove(name);
+    }
+}
+
+/// Removes hop-by-hop headers (the fixed set; those `Connection` lists go first, by
+/// [`strip_connection_listed`]). `Upgrade` is removed too unless `keep_upgrade` (a WebSocket
+/// handshake being forwarded). `te: trailers` is kept when `keep_te_trailers` (gRPC over
+/// HTTP/2 needs it).
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool, keep_te_trailers: bool) {
     // Most messages carry none of these: one pass over the (few) present names is far cheaper
     // than a hash probe per absent name.
@@ -54,31 +77,10 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool, keep_te_tra
         && headers
             .get(header::TE)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
-    // Names listed in `Connection` are hop-by-hop too. The usual tokens (`keep-alive`, `close`,
-    // `upgrade`) need no parsing: they are removed below anyway, or are not header names.
-    let mut listed: Vec<HeaderName> = Vec::new();
-    for v in headers.get_all(header::CONNECTION) {
-        let Ok(v) = v.to_str() else { continue };
-        for token in v.split(',') {
-            let t = token.trim();
-            if t.is_empty()
-                || t.eq_ignore_ascii_case("keep-alive")
-                || t.eq_ignore_ascii_case("close")
-                || (keep_upgrade && t.eq_ignore_ascii_case("upgrade"))
-            {
-                continue;
-            }
-            if let Ok(name) = HeaderName::from_bytes(t.as_bytes()) {
-                listed.push(name);
-            }
-        }
-    }
     // Remove only what is present: one pass to collect, then one removal per name found.
     let doomed: Vec<HeaderName> = headers
         .keys()
-        .filter(|k| {
-            HOP_BY_HOP.contains(k) || listed.contains(k) || (!keep_upgrade && *k == header::UPGRADE)
-        })
+        .filter(|k| HOP_BY_HOP.contains(k) || (!keep_upgrade && *k == header::UPGRADE))
         .cloned()
         .collect();
     for name in doomed {
@@ -297,9 +299,13 @@ mod tests {
         h.insert(header::TRANSFER_ENCODING, "chunked".parse().unwrap());
         h.insert(header::UPGRADE, "websocket".parse().unwrap());
         h.insert("x-keep", "1".parse().unwrap());
+        strip_connection_listed(&mut h);
+        assert!(!h.contains_key("x-secret") && h.contains_key(header::UPGRADE));
+        // What the gateway adds after the listed names went stays.
+        h.insert("x-secret", "ours".parse().unwrap());
         strip_hop_by_hop(&mut h, false, false);
-        assert_eq!(h.len(), 1);
-        assert!(h.contains_key("x-keep"));
+        assert_eq!(h.len(), 2);
+        assert!(h.contains_key("x-keep") && h.contains_key("x-secret"));
     }
 
     #[test]

@@ -563,13 +563,17 @@ impl Stage {
                 let present = body.present();
                 // Found right after routing on every route with this stage (`Operations`);
                 // searched here only when it was not.
+                // Routing named the operation it found; one searched here is named here.
                 let found = match ctx.operation_found.take().and_then(|l| a.resume(l)) {
                     Some(found) => found,
-                    None => a.find(req),
+                    None => {
+                        let found = a.find(req);
+                        if let openapi::Found::Op(op, _) = &found {
+                            ctx.operation = Some(Arc::clone(&op.id));
+                        }
+                        found
+                    }
                 };
-                if let openapi::Found::Op(op, _) = &found {
-                    ctx.operation = Some(Arc::clone(&op.id));
-                }
                 if present && found.reads_body() {
                     body.inspect(limits).await?;
                 }

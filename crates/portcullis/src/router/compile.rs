@@ -155,6 +155,12 @@ fn compile_operations(
             );
         }
     }
+    if r.is_public() && !api.undescribed_allows_anonymous() {
+        errs.push(
+            format!("{at}.auth"),
+            "the document's `security` asks a credential for the requests it does not describe, which `reject_unknown: false` passes: list authentication methods, or set `openapi.security: ignore`",
+        );
+    }
     let metrics = api
         .operations()
         .map(|op| super::OperationMetrics {

@@ -540,6 +540,13 @@ routes:
     assert_eq!(call(Method::GET, "/shop/health", None).await.0, 200);
     // An OAuth scheme is met by tokens only, whatever the key's roles.
     assert_eq!(call(Method::GET, "/shop/rates", Some(WRITER)).await.0, 403);
+    // A header `Connection` names is gone before any stage reads it: the key is not seen.
+    let req = Request::post(gw.url("/shop/orders"))
+        .header("x-api-key", WRITER)
+        .header("connection", "keep-alive, X-Api-Key")
+        .body(crate::support::empty())
+        .expect("req");
+    assert_eq!(send(&c, req).await.0, 401);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let log = gw.access_log();
     assert!(

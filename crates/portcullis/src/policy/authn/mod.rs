@@ -176,11 +176,12 @@ impl BearerShape {
 }
 
 /// The `Authorization` credential of `scheme` (case-insensitive): `None` when the header is
-/// missing or names another scheme; `Some(Err(()))` when the header is not text, which no
-/// method can read and every method refuses.
+/// missing or names another scheme; `Some(Err(()))` when the header is not text or is sent
+/// twice (each layer behind could read another one), which every method refuses.
 fn authorization<'a>(req: &'a Parts, scheme: &str) -> Option<Result<&'a str, ()>> {
-    let v = req.headers.get(header::AUTHORIZATION)?;
-    let Ok(v) = v.to_str() else {
+    let mut all = req.headers.get_all(header::AUTHORIZATION).iter();
+    let v = all.next()?;
+    let (Ok(v), None) = (v.to_str(), all.next()) else {
         return Some(Err(()));
     };
     let (s, token) = v.split_once(' ')?;

@@ -52,6 +52,9 @@ pub struct Api {
     base: String,
     reject_unknown: bool,
     paths: Vec<PathItem>,
+    /// The document's top-level security requirement, which requests it does not describe
+    /// must meet when they pass (`reject_unknown: false`).
+    undescribed: Option<Arc<[Alternative]>>,
 }
 
 impl std::fmt::Debug for Api {
@@ -108,9 +111,13 @@ impl Located {
     }
 
     /// Whether the caller meets the document's security requirement of the operation found
-    /// ([`Operation::admits`]); a request that is no operation has none.
+    /// ([`Operation::admits`]). A request that is no operation meets the document's top-level
+    /// one when the route passes such requests, and none when the stage refuses them.
     pub fn admits(&self, identity: Option<&Identity>) -> Result<(), Deny> {
-        self.operation().map_or(Ok(()), |op| op.admits(identity))
+        match self.operation() {
+            Some(op) => op.admits(identity),
+            None => admits(self.api.undescribed.as_deref(), identity),
+        }
     }
 }
 
@@ -212,7 +219,7 @@ pub struct Operation {
     body: Option<BodySpec>,
     /// Its security requirement: one of these alternatives must be met. `None` when the
     /// document gives none (or `[]`), or the route ignores them.
-    security: Option<Box<[Alternative]>>,
+    security: Option<Arc<[Alternative]>>,
 }
 
 /// One alternative of a security requirement: every scheme it names, each with the scopes
@@ -258,9 +265,7 @@ impl Operation {
     /// Whether a caller without credentials meets its security requirement: it has none,
     /// or one alternative is empty (`{}`).
     pub fn allows_anonymous(&self) -> bool {
-        self.security
-            .as_ref()
-            .is_none_or(|alts| alts.iter().any(|a| a.is_empty()))
+        allows_anonymous(self.security.as_deref())
     }
 
     /// Whether `identity` meets its security requirement: in one alternative, every scheme is
@@ -268,41 +273,52 @@ impl Operation {
     /// held. A refusal is 403 without detail; when the token could meet an OAuth alternative
     /// but lacks scopes, it is `insufficient_scope` with the RFC 6750 challenge naming them.
     pub fn admits(&self, identity: Option<&Identity>) -> Result<(), Deny> {
-        let Some(alts) = &self.security else {
-            return Ok(());
-        };
-        let meets = |alt: &Alternative| {
-            alt.iter().all(|(scheme, names)| {
-                identity.is_some_and(|id| {
-                    let held = if *scheme == Scheme::OAuth {
-                        &id.scopes
-                    } else {
-                        &id.roles
-                    };
-                    scheme.proven_by(id.method) && names.iter().all(|n| held.contains(n))
-                })
-            })
-        };
-        if alts.iter().any(meets) {
-            return Ok(());
-        }
-        let mut d = Deny::new(Problem::Forbidden);
-        d.outcome = "security_requirement";
-        // The scopes of the first OAuth alternative the token is of the kind for.
-        let wanted = identity.and_then(|id| {
-            alts.iter().find_map(|alt| match &alt[..] {
-                [(Scheme::OAuth, scopes)] if Scheme::OAuth.proven_by(id.method) => Some(scopes),
-                _ => None,
-            })
-        });
-        if let Some(scopes) = wanted {
-            d.outcome = "insufficient_scope";
-            if let Some(v) = super::scope_challenge(&scopes.join(" ")) {
-                d.headers.push((http::header::WWW_AUTHENTICATE, v));
-            }
-        }
-        Err(d)
+        admits(self.security.as_deref(), identity)
     }
+}
+
+/// Whether a requirement admits a caller without credentials: there is none, or one
+/// alternative is empty.
+fn allows_anonymous(security: Option<&[Alternative]>) -> bool {
+    security.is_none_or(|alts| alts.iter().any(|a| a.is_empty()))
+}
+
+/// [`Operation::admits`] for a requirement.
+fn admits(security: Option<&[Alternative]>, identity: Option<&Identity>) -> Result<(), Deny> {
+    let Some(alts) = security else {
+        return Ok(());
+    };
+    let meets = |alt: &Alternative| {
+        alt.iter().all(|(scheme, names)| {
+            identity.is_some_and(|id| {
+                let held = if *scheme == Scheme::OAuth {
+                    &id.scopes
+                } else {
+                    &id.roles
+                };
+                scheme.proven_by(id.method) && names.iter().all(|n| held.contains(n))
+            })
+        })
+    };
+    if alts.iter().any(meets) {
+        return Ok(());
+    }
+    let mut d = Deny::new(Problem::Forbidden);
+    d.outcome = "security_requirement";
+    // The scopes of the first OAuth alternative the token is of the kind for.
+    let wanted = identity.and_then(|id| {
+        alts.iter().find_map(|alt| match &alt[..] {
+            [(Scheme::OAuth, scopes)] if Scheme::OAuth.proven_by(id.method) => Some(scopes),
+            _ => None,
+        })
+    });
+    if let Some(scopes) = wanted {
+        d.outcome = "insufficient_scope";
+        if let Some(v) = super::scope_challenge(&scopes.join(" ")) {
+            d.headers.push((http::header::WWW_AUTHENTICATE, v));
+        }
+    }
+    Err(d)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -423,6 +439,8 @@ struct Ctx<'a> {
     components: Value,
     /// Whether `security` requirements are read.
     security: bool,
+    /// The document's top-level requirement, compiled once.
+    top: Option<Arc<[Alternative]>>,
 }
 
 /// Compiles a route's `openapi` block.
@@ -454,12 +472,21 @@ pub fn compile(c: &OpenApiConfig, at: &str, errs: &mut Collector) -> Option<Api>
         Some(b) => b.trim_end_matches('/').to_owned(),
         None => server_base(&doc),
     };
-    let cx = Ctx {
+    let mut cx = Ctx {
         doc: &doc,
         draft,
         components: doc.get("components").cloned().unwrap_or(Value::Null),
         security: c.security.unwrap_or_default() == OpenApiSecurityConfig::Enforce,
+        top: None,
     };
+    if cx.security
+        && let Some(v) = doc.get("security")
+    {
+        match compile_security(&cx, v) {
+            Ok(top) => cx.top = top,
+            Err(e) => errs.push(format!("{at}.file: security"), e),
+        }
+    }
     let before = errs.errors.len();
     let mut paths = Vec::new();
     if let Some(map) = doc.get("paths").and_then(Value::as_object) {
@@ -483,10 +510,12 @@ pub fn compile(c: &OpenApiConfig, at: &str, errs: &mut Collector) -> Option<Api>
     for (index, op) in paths.iter_mut().flat_map(|p| &mut p.ops).enumerate() {
         op.index = index;
     }
+    let reject_unknown = c.reject_unknown.unwrap_or(true);
     Some(Api {
         base,
-        reject_unknown: c.reject_unknown.unwrap_or(true),
+        reject_unknown,
         paths,
+        undescribed: if reject_unknown { None } else { cx.top },
     })
 }
 
@@ -644,7 +673,7 @@ fn compile_path(
             },
         };
         // An operation's `security` replaces the document's, `[]` included.
-        let security = match op.get("security").or_else(|| cx.doc.get("security")) {
+        let security = match op.get("security") {
             Some(v) if cx.security => match compile_security(cx, v) {
                 Ok(s) => s,
                 Err(e) => {
@@ -652,7 +681,7 @@ fn compile_path(
                     None
                 }
             },
-            _ => None,
+            _ => cx.top.clone(),
         };
         let id = match op.get("operationId").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => Arc::from(id),
@@ -673,7 +702,7 @@ fn compile_path(
 
 /// A `security` list: its alternatives, each scheme looked up in
 /// `components.securitySchemes`; `None` for `[]`.
-fn compile_security(cx: &Ctx<'_>, v: &Value) -> Result<Option<Box<[Alternative]>>, String> {
+fn compile_security(cx: &Ctx<'_>, v: &Value) -> Result<Option<Arc<[Alternative]>>, String> {
     let list = v
         .as_array()
         .ok_or("`security` must be a list of requirement objects")?;
@@ -684,15 +713,26 @@ fn compile_security(cx: &Ctx<'_>, v: &Value) -> Result<Option<Box<[Alternative]>
             .ok_or("each `security` requirement must be an object of scheme names")?;
         let mut alt = Vec::with_capacity(req.len());
         for (name, names) in req {
-            let names = names
+            let names: Box<[String]> = names
                 .as_array()
                 .and_then(|a| a.iter().map(|n| n.as_str().map(str::to_owned)).collect())
                 .ok_or_else(|| format!("scheme {name:?}: list its scopes or roles as strings"))?;
+            // RFC 6749 scope tokens, which a challenge can quote.
+            if let Some(bad) = names.iter().find(|n| {
+                n.is_empty()
+                    || !n
+                        .bytes()
+                        .all(|c| matches!(c, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+            }) {
+                return Err(format!(
+                    "scheme {name:?}: {bad:?} is not a scope or role name"
+                ));
+            }
             alt.push((security_scheme(cx, name)?, names));
         }
         alts.push(alt.into_boxed_slice());
     }
-    Ok((!alts.is_empty()).then(|| alts.into_boxed_slice()))
+    Ok((!alts.is_empty()).then(|| alts.into()))
 }
 
 /// The kind of the security scheme `name` of `components.securitySchemes`.
@@ -997,6 +1037,12 @@ impl Api {
         self.operations()
             .find(|op| *op.id == *key || *op.key == *by_route)
             .map(|op| op.index)
+    }
+
+    /// Whether a caller without credentials may send requests the document does not describe:
+    /// the stage refuses them, or the document's top-level requirement admits anyone.
+    pub fn undescribed_allows_anonymous(&self) -> bool {
+        allows_anonymous(self.undescribed.as_deref())
     }
 
     /// Every operation, in [`Operation::index`] order.
@@ -2244,6 +2290,17 @@ paths:
         ] {
             assert_eq!(secured(&a, method, path, id), want, "{method} {path}");
         }
+        // A route that passes undescribed requests holds them to the top-level requirement.
+        let open = Arc::new(compiled(SECURED, Some(false)).expect("api"));
+        assert!(!open.undescribed_allows_anonymous() && a.undescribed_allows_anonymous());
+        for (method, path, id, want) in [
+            ("GET", "/nowhere", None, "security_requirement"),
+            ("DELETE", "/accounts", Some(&teller), "security_requirement"),
+            ("DELETE", "/accounts", Some(&reader), "ok"),
+            ("GET", "/health", None, "ok"),
+        ] {
+            assert_eq!(secured(&open, method, path, id), want, "{method} {path}");
+        }
         let anonymous: Vec<&str> = a
             .operations()
             .filter(|op| op.allows_anonymous())
@@ -2277,11 +2334,9 @@ paths:
     fn security_errors_name_the_operation() {
         for (doc, (at, msg)) in [
             (
+                // The top-level requirement is compiled once, and its errors named once.
                 SECURED.replace("{ oauth: [accounts:read] }", "{ nope: [] }"),
-                (
-                    "paths./accounts.get.security",
-                    "names the security scheme \"nope\"",
-                ),
+                ("security", "names the security scheme \"nope\""),
             ),
             (
                 SECURED.replace("type: mutualTLS", "type: smoke"),
@@ -2295,13 +2350,20 @@ paths:
                     "security: [{ oauth: [accounts:read] }]",
                     "security: { oauth: [] }",
                 ),
-                ("paths./accounts.get.security", "`security` must be a list"),
+                ("security", "`security` must be a list"),
             ),
             (
                 SECURED.replace("{ bearer: [ops] }", "{ bearer: [1] }"),
                 (
                     "paths./admin.get.security",
                     "scheme \"bearer\": list its scopes or roles",
+                ),
+            ),
+            (
+                SECURED.replace("{ bearer: [ops] }", "{ bearer: [\"a b\"] }"),
+                (
+                    "paths./admin.get.security",
+                    "\"a b\" is not a scope or role name",
                 ),
             ),
         ] {
