@@ -136,16 +136,29 @@ fn compile_operations(
             routes[index] = Some(Arc::new(c));
         }
     }
-    // An operation whose document requirement admits no anonymous caller cannot run public.
+    // An operation whose document requirement admits no anonymous caller cannot run public,
+    // nor behind methods none of whose credentials is of a kind it names.
     for op in api.operations().filter(|op| !op.allows_anonymous()) {
         let key = listed.get(&op.index()).copied();
-        let (public, place) = match key.map(|k| (k, &ops[k])) {
+        let (auth, place) = match key.map(|k| (k, &ops[k])) {
             Some((k, o)) if o.auth.is_some() => {
-                (o.is_public(), format!("{at}.openapi.operations.{k}.auth"))
+                (o.auth.as_ref(), format!("{at}.openapi.operations.{k}.auth"))
             }
-            _ => (r.is_public(), format!("{at}.auth")),
+            _ => (r.auth.as_ref(), format!("{at}.auth")),
         };
-        if public {
+        if let Some(AuthConfig::Methods(m)) = auth {
+            let methods: Vec<&str> = m.methods.iter().map(|x| x.as_str()).collect();
+            if !op.reachable_by(&methods) {
+                errs.push(
+                    place.clone(),
+                    format!(
+                        "no method here gives a credential of a kind the document's `security` names for {:?}: add one, or set `openapi.security: ignore`",
+                        op.id
+                    ),
+                );
+            }
+        }
+        if matches!(auth, Some(AuthConfig::Keyword(AuthKeyword::None))) {
             errs.push(
                 place,
                 format!(

@@ -487,7 +487,7 @@ paths:
   /health:
     get: { operationId: health, security: [] }
   /rates:
-    get: { operationId: rates, security: [{ token: [rates:read] }] }
+    get: { operationId: rates, security: [{ token: [rates:read] }, { key: [auditor] }] }
 "##,
     );
     let route = |auth: &str, security: &str| {
@@ -538,7 +538,8 @@ routes:
     );
     // `security: []` and an operation made public need no key.
     assert_eq!(call(Method::GET, "/shop/health", None).await.0, 200);
-    // An OAuth scheme is met by tokens only, whatever the key's roles.
+    // An OAuth scheme is met by tokens only, whatever the key's roles; the key alternative
+    // needs a role the writer lacks.
     assert_eq!(call(Method::GET, "/shop/rates", Some(WRITER)).await.0, 403);
     // A header `Connection` names is gone before any stage reads it: the key is not seen.
     let req = Request::post(gw.url("/shop/orders"))
@@ -580,6 +581,23 @@ routes:
         &public("      security: ignore\n"),
     );
     assert!(passed, "{err}{out}");
+    // So is an operation no method of the route can meet: only tokens, behind API keys.
+    let text = std::fs::read_to_string(&doc).expect("doc");
+    std::fs::write(&doc, text.replace(", { key: [auditor] }", "")).expect("write doc");
+    let keys_only = format!(
+        "listeners: [{{ name: m, bind: \"127.0.0.1:1\" }}]\nupstreams: {{ backend: {{ targets: [\"127.0.0.1:9\"] }} }}\nroutes:\n{}",
+        route(
+            "    auth: { methods: [api_key] }\n    authorize: { any_authenticated: true }\n",
+            ""
+        )
+    ) + "identity: { api_key_pepper: \"0123456789abcdef0123456789abcdef\" }\n";
+    let (passed, out, err) = crate::support::check_config(&dir.join("keys.yaml"), &keys_only);
+    let text = err + &out;
+    assert!(!passed, "{text}");
+    assert!(
+        text.contains("keys.yaml:6: routes[0].auth") && text.contains("for \"rates\""),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -262,6 +262,20 @@ impl Operation {
         self.index
     }
 
+    /// Whether a credential proven by one of `methods` (the route's `auth` methods) can meet
+    /// its security requirement, whatever scopes or roles it holds: one alternative names only
+    /// schemes of that credential's kind, or nothing.
+    pub fn reachable_by(&self, methods: &[&str]) -> bool {
+        self.security.as_ref().is_none_or(|alts| {
+            alts.iter().any(|alt| {
+                alt.is_empty()
+                    || methods
+                        .iter()
+                        .any(|m| alt.iter().all(|(scheme, _)| scheme.proven_by(m)))
+            })
+        })
+    }
+
     /// Whether a caller without credentials meets its security requirement: it has none,
     /// or one alternative is empty (`{}`).
     pub fn allows_anonymous(&self) -> bool {
@@ -2301,6 +2315,19 @@ paths:
         ] {
             assert_eq!(secured(&open, method, path, id), want, "{method} {path}");
         }
+        // Which route methods could ever meet each requirement.
+        let reach = |methods: &[&str]| -> Vec<&str> {
+            a.operations()
+                .filter(|op| op.reachable_by(methods))
+                .map(|op| &*op.id)
+                .collect()
+        };
+        assert_eq!(reach(&["api_key"]), ["openAccount", "health", "rates"]);
+        assert_eq!(
+            reach(&["jwt"]),
+            ["listAccounts", "openAccount", "admin", "health", "rates"]
+        );
+        assert_eq!(reach(&["mtls"]), ["health", "rates"]);
         let anonymous: Vec<&str> = a
             .operations()
             .filter(|op| op.allows_anonymous())
