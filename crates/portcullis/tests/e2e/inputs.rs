@@ -465,11 +465,23 @@ fn openapi_doc(tag: &str, text: &str) -> (std::path::PathBuf, std::path::PathBuf
     (dir, doc)
 }
 
+/// API keys of the OpenAPI tests' two consumers, with roles `writer` and `reader`.
+const WRITER: &str = "pk_writer_0123456789abcdefghijklmnopqrstuv";
+const READER: &str = "pk_reader_0123456789abcdefghijklmnopqrstuv";
+
+/// The identity settings and consumers of the OpenAPI tests (the pepper from `TEST_PEPPER`).
+fn openapi_consumers() -> String {
+    use crate::identity::entry;
+    format!(
+        "identity: {{ api_key_pepper: \"${{env:TEST_PEPPER}}\" }}\nconsumers:\n  - {{ name: writer-app, roles: [writer], api_keys: [{}] }}\n  - {{ name: reader-app, roles: [reader], api_keys: [{}] }}\n",
+        entry(WRITER, ""),
+        entry(READER, "")
+    )
+}
+
 #[tokio::test]
 async fn openapi_security_requirements_are_enforced() {
-    use crate::identity::{PEPPER, entry};
-    const WRITER: &str = "pk_writer_0123456789abcdefghijklmnopqrstuv";
-    const READER: &str = "pk_reader_0123456789abcdefghijklmnopqrstuv";
+    use crate::identity::PEPPER;
     let up = start_upstream("backend").await;
     let (dir, doc) = openapi_doc(
         "openapi-security",
@@ -497,17 +509,12 @@ paths:
         )
     };
     let yaml = format!(
-        r#"{BASE}identity: {{ api_key_pepper: "${{env:TEST_PEPPER}}" }}
-consumers:
-  - {{ name: writer-app, roles: [writer], api_keys: [{writer}] }}
-  - {{ name: reader-app, roles: [reader], api_keys: [{reader}] }}
-upstreams: {{ backend: {{ targets: ["{a}"] }} }}
+        r#"{BASE}{consumers}upstreams: {{ backend: {{ targets: ["{a}"] }} }}
 routes:
 {route}      operations:
         health: {{ auth: none }}
 "#,
-        writer = entry(WRITER, ""),
-        reader = entry(READER, ""),
+        consumers = openapi_consumers(),
         a = up.addr,
         route = route(
             "    auth: { methods: [api_key] }\n    authorize: { any_authenticated: true }\n",
@@ -602,9 +609,7 @@ routes:
 
 #[tokio::test]
 async fn openapi_operations_run_with_their_own_settings() {
-    use crate::identity::{PEPPER, entry};
-    const WRITER: &str = "pk_writer_0123456789abcdefghijklmnopqrstuv";
-    const READER: &str = "pk_reader_0123456789abcdefghijklmnopqrstuv";
+    use crate::identity::PEPPER;
     let up = start_upstream("backend").await;
     let (dir, doc) = openapi_doc(
         "openapi-ops",
@@ -625,11 +630,7 @@ paths:
 "##,
     );
     let yaml = format!(
-        r#"{BASE}identity: {{ api_key_pepper: "${{env:TEST_PEPPER}}" }}
-consumers:
-  - {{ name: writer-app, roles: [writer], api_keys: [{writer}] }}
-  - {{ name: reader-app, roles: [reader], api_keys: [{reader}] }}
-upstreams: {{ backend: {{ targets: ["{a}"] }} }}
+        r#"{BASE}{consumers}upstreams: {{ backend: {{ targets: ["{a}"] }} }}
 routes:
   - name: shop
     match: {{ path_prefix: /shop/ }}
@@ -650,8 +651,7 @@ routes:
         listOrders:
           deprecation: {{ since: "2026-01-01T00:00:00Z" }}
 "#,
-        writer = entry(WRITER, ""),
-        reader = entry(READER, ""),
+        consumers = openapi_consumers(),
         a = up.addr,
         doc = doc.display()
     );
