@@ -19,7 +19,6 @@ use regex::bytes::{Regex, RegexSet, RegexSetBuilder};
 
 use crate::extract::{Input, Kind};
 use crate::normalise::Variants;
-use crate::rules;
 use crate::settings::WafError;
 
 pub(crate) use protocol::request_checks;
@@ -210,24 +209,10 @@ impl Detectors {
                 self.xss.scan(v, sink, m);
                 self.lfi.scan(v, sink, m);
                 self.url.scan(input, v, sink);
-                let before = sink.hits.len();
-                self.php.scan(v, sink, m);
-                // PHP prints a file's text outside its tags: in an upload without one, what
-                // reads as a call (`print(x)` in Python) runs nowhere.
-                if input.kind == Kind::FileContent
-                    && sink.hits[before..].iter().any(|(r, _)| {
-                        matches!(*r, rules::PHP_FUNCTION_CALL | rules::PHP_FUNCTION_LOOSE)
-                    })
-                    && !php::open_tag(v.lower())
-                {
-                    let kept: Vec<_> = sink
-                        .hits
-                        .drain(before..)
-                        .filter(|(r, _)| {
-                            !matches!(*r, rules::PHP_FUNCTION_CALL | rules::PHP_FUNCTION_LOOSE)
-                        })
-                        .collect();
-                    sink.hits.extend(kept);
+                if input.kind == Kind::FileContent {
+                    self.php.scan_upload(v, sink, m);
+                } else {
+                    self.php.scan(v, sink, m);
                 }
                 self.java.scan(v, sink, m);
                 self.rce.scan(v, sink, true, m);

@@ -22,7 +22,7 @@ pub(crate) struct Php {
 
 /// Whether lower-cased text may hold PHP code: any `<?` but an XML declaration's `<?xml`
 /// opens PHP where `short_open_tag` is on (PHP's default without a php.ini).
-pub(crate) fn open_tag(lower: &str) -> bool {
+fn open_tag(lower: &str) -> bool {
     let b = lower.as_bytes();
     memchr::memmem::find_iter(b, b"<?").any(|i| !b[i + 2..].starts_with(b"xml"))
 }
@@ -92,6 +92,23 @@ impl Php {
         }
         if sink.wants(PHP_OBJECT) {
             encoded_object(v.norm(), sink);
+        }
+    }
+
+    /// An uploaded file's text: [`Php::scan`], with function calls counted only in a file
+    /// with an open tag. PHP prints the text outside its tags, so in an upload without one
+    /// what reads as a call (`print(x)` in Python) runs nowhere.
+    pub(crate) fn scan_upload(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
+        let before = sink.hits.len();
+        self.scan(v, sink, lower_may_match);
+        let call = |r: u32| matches!(r, PHP_FUNCTION_CALL | PHP_FUNCTION_LOOSE);
+        if sink.hits[before..].iter().any(|(r, _)| call(*r)) && !open_tag(v.lower()) {
+            let kept: Vec<_> = sink
+                .hits
+                .drain(before..)
+                .filter(|(r, _)| !call(*r))
+                .collect();
+            sink.hits.extend(kept);
         }
     }
 
