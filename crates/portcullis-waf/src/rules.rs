@@ -202,6 +202,7 @@ pub(crate) const SSRF_METADATA: u32 = 1401;
 pub(crate) const SSRF_OBFUSCATED_IP: u32 = 1402;
 pub(crate) const SSRF_BARE_INTERNAL: u32 = 1403;
 pub(crate) const SSRF_HOST_OVERRIDE: u32 = 1404;
+pub(crate) const SSRF_METADATA_ROOT: u32 = 1405;
 
 // RCE.
 pub(crate) const RCE_CHAINED_COMMAND: u32 = 1500;
@@ -743,6 +744,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "SSRF: host override header names a loopback or metadata host",
+    ),
+    r(
+        SSRF_METADATA_ROOT,
+        F::Ssrf,
+        2,
+        S::Critical,
+        "SSRF: header-gated metadata host named without a path",
     ),
     r(
         RCE_CHAINED_COMMAND,

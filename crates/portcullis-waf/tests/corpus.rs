@@ -96,19 +96,25 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
 
     // CRS negatives of PL1 rules: a negative only promises that its own rule stays silent,
     // and the reference blocks 172 of the 455, attack strings aimed at a sibling rule. The
-    // ones the reference lets through are the false positives that count; the four left are
-    // attacks too (backtick substitution, a vi shell escape, a cloud metadata URL, script in
-    // a parameter name). The looser ceiling guards the rest.
+    // ones the reference lets through are the false positives that count; the three left are
+    // attacks too (backtick substitution, a vi shell escape, script in a parameter name). The
+    // looser ceilings guard the rest, and the negatives of higher-level rules.
     at_most(
         "CRS PL1 negatives the reference passes",
         r.crs_fp_pl1_ref_passes,
-        1.5,
+        1.1,
+        &mut failures,
+    );
+    at_most(
+        "CRS negatives the reference passes",
+        r.crs_fp_all_ref_passes,
+        1.25,
         &mut failures,
     );
     at_most(
         "CRS PL1 negatives blocked",
         r.crs_fp_pl1,
-        11.5,
+        11.0,
         &mut failures,
     );
 

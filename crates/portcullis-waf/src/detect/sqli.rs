@@ -49,7 +49,7 @@ impl Sqli {
         // (`1234 or 1=1`, `5) and (2>1`): at most three words from the start. After a
         // sentence (`... so 3 < 5 && 7 > 2`) the value cannot be the rest of a query.
         let tautology_num = r"^[^a-z]*(?:[a-z_][a-z0-9_]*[^a-z]*){0,3}?(?:^|[\s(])(?:or|and|xor|\|\||&&)\s+\(?\s*[0-9]+\s*(?:=|<>|!=|<|>)\s*\(?\s*[0-9]+\b";
-        let tautology_true = r#"['"`)]\s*(?:or|\|\|)\s*(?:true|not\s+false|[1-9][0-9]*)\s*(?:$|--|#|/\*|;|\)|\s(?:limit|order|group|union)\b)"#;
+        let tautology_true = r#"['"`)]\s*(?:or\b|\|\|)\s*(?:true|not\s+false|[1-9][0-9]*)\s*(?:$|--|#|/\*|;|\)|\s(?:limit|order|group|union)\b)"#;
         let rules: Vec<(u32, String)> = vec![
             (SQLI_UNION, r"\bunion(?:\s+(?:all|distinct))?\s*\(*\s*select\b".to_owned()),
             (SQLI_UNION, r"\bunion\s*\(\s*select\b".to_owned()),
@@ -911,6 +911,15 @@ mod tests {
         );
         let prose = "told you so, see the chart above. Also 3 < 5 && 7 > 2, so it checks out";
         assert!(!hits(Kind::Value, "json:/body", prose, 1).contains(&SQLI_TAUTOLOGY));
+    }
+
+    #[test]
+    fn a_true_tautology_needs_the_operator_apart() {
+        let t = ["'or true", "x' or 1--", "')||true#", "\"or 7 limit 1"];
+        rule(SQLI_TAUTOLOGY, true, Kind::Value, "form:email", 1, &t);
+        // `ortrue` and `or1` are one identifier each: no operator, no tautology.
+        let words = ["'ortrue", "'or1", "x'orange 1"];
+        rule(SQLI_TAUTOLOGY, false, Kind::Value, "form:email", 1, &words);
     }
 
     #[test]

@@ -254,7 +254,14 @@ impl UrlChecks {
             let host_raw = String::from_utf8_lossy(host.as_bytes()).replace('\\', "");
             let host = host_of(&host_raw);
             match classify(&host) {
-                HostClass::Metadata => sink.hit(SSRF_METADATA, text, at),
+                HostClass::Metadata => {
+                    let rest = text.get(whole.end()..).unwrap_or("");
+                    if header_gated(&host) && root_only(rest) {
+                        sink.hit(SSRF_METADATA_ROOT, text, at);
+                    } else {
+                        sink.hit(SSRF_METADATA, text, at);
+                    }
+                }
                 HostClass::Internal { obfuscated } => {
                     sink.hit(SSRF_INTERNAL, text, at);
                     if obfuscated {
@@ -292,6 +299,22 @@ impl UrlChecks {
             }
         }
     }
+}
+
+/// A metadata service that answers only requests carrying its own header (Google's
+/// `Metadata-Flavor: Google`, which a URL alone cannot add): naming it is a probe, reading it
+/// takes a path and the header.
+fn header_gated(host: &str) -> bool {
+    matches!(host, "metadata.google.internal" | "metadata")
+}
+
+/// The URL at the start of `rest` (what follows its host) has no path beyond `/`.
+fn root_only(rest: &str) -> bool {
+    let path = rest
+        .split(|c: char| c.is_whitespace() || c == '?' || c == '#')
+        .next()
+        .unwrap_or("");
+    path.is_empty() || path == "/"
 }
 
 /// An address block in CIDR notation (`169.254.169.254/32`, `127.0.0.0/8`): a firewall or
@@ -684,6 +707,34 @@ mod path_info_tests {
                 "/share/https://example.com/article",
                 "/index.php/products/42",
                 "/web/2020/https://x.y/",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_header_gated_metadata_host_alone_waits_for_paranoia_2() {
+        let bare = [
+            "http://metadata.google.internal",
+            "http://metadata.google.internal/",
+            "http://metadata/?recursive=true",
+        ];
+        rule(SSRF_METADATA, false, Kind::Value, "query:u", 1, &bare);
+        rule(SSRF_METADATA_ROOT, false, Kind::Value, "query:u", 1, &bare);
+        rule(SSRF_METADATA_ROOT, true, Kind::Value, "query:u", 2, &bare);
+        // A path that reads the service, and services that answer without a header, stay
+        // paranoia 1.
+        rule(
+            SSRF_METADATA,
+            true,
+            Kind::Value,
+            "query:u",
+            1,
+            &[
+                "http://metadata.google.internal/computeMetadata/v1/instance/",
+                "http://metadata/0.1/meta-data/",
+                "http://169.254.169.254",
+                "http://169.254.169.254/",
+                "http://instance-data/",
             ],
         );
     }

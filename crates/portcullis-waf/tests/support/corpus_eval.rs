@@ -341,6 +341,8 @@ pub(crate) struct Report {
     /// PL1 negatives the reference lets through: how many of them we block. These are the
     /// false positives that count.
     pub(crate) crs_fp_pl1_ref_passes: Count,
+    /// Negatives of every level the reference lets through: how many of them we block.
+    pub(crate) crs_fp_all_ref_passes: Count,
     /// libinjection: (kind, placement) -> detection of attacks; placement -> FP on benign.
     pub(crate) lib_detect: BTreeMap<(String, String), Count>,
     pub(crate) lib_fp: BTreeMap<String, Count>,
@@ -394,6 +396,9 @@ pub(crate) fn evaluate(c: &Corpora, paranoia: u8) -> Report {
             }
         } else {
             r.crs_fp_all.add(v.blocked);
+            if !reference {
+                r.crs_fp_all_ref_passes.add(v.blocked);
+            }
             if case.paranoia == 1 {
                 r.crs_fp_pl1.add(v.blocked);
                 if reference {
@@ -493,6 +498,10 @@ pub(crate) fn print(r: &Report) {
         "CRS negative cases blocked (a negative only promises that its own rule stays silent)"
     );
     println!("  {:<28} {}", "all negatives", r.crs_fp_all);
+    println!(
+        "  {:<28} {}   (false positives)",
+        "  the reference passes", r.crs_fp_all_ref_passes
+    );
     println!("  {:<28} {}", "negatives of PL1 rules", r.crs_fp_pl1);
     println!(
         "  {:<28} {}   (attacks aimed at a sibling rule)",
