@@ -315,9 +315,9 @@ async fn process(
         req.uri(),
         req.headers(),
     ) {
-        RouteResult::Matched(r, params) => {
+        RouteResult::Matched(r, params, located) => {
             ctx.path_params = params;
-            r
+            (r, located)
         }
         RouteResult::MethodNotAllowed(allow) => {
             ctx.decisions.push(("router", "method_not_allowed"));
@@ -335,9 +335,12 @@ async fn process(
     };
     // On an OpenAPI route the operation is found here, once: the `openapi` stage checks it,
     // and one with settings of its own runs with its route.
+    let (route, located) = route;
     let route = match &route.operations {
         Some(ops) => {
-            let (located, own) = ops.locate(req.method(), &path);
+            // A route matching only the document's operations found it while routing.
+            let located = located.unwrap_or_else(|| ops.api.locate(req.method(), &path));
+            let own = ops.own_route(&located);
             // Named from here on, so refusals before the `openapi` stage log it too.
             ctx.operation = located.operation().map(|op| Arc::clone(&op.id));
             ctx.operation_metrics = located.index().map(|i| (Arc::clone(&ops.metrics), i));

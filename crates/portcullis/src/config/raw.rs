@@ -1117,6 +1117,13 @@ pub struct MatchConfig {
     /// API version the request must ask for.
     #[serde(default)]
     pub api_version: Option<ApiVersionConfig>,
+    /// Match only the operations of the route's `openapi` document: a path it describes
+    /// (under its base path) with a method it gives that path. Any other request goes on to
+    /// the next route; a described path asked with another method gets 405 with `Allow`.
+    /// Without `path`, `path_prefix` or `path_template`, the route is ranked as a prefix
+    /// route on the document's base path. Default false.
+    #[serde(default)]
+    pub openapi_operations: bool,
 }
 
 /// A header or query predicate.

@@ -65,6 +65,15 @@ pub fn compile_routes(
         };
         if let Some(mut route) = compile_route(i, r, &at, &ctx, errs) {
             route.operations = compile_operations(i, r, &at, &route, &ctx, errs);
+            if r.matches.openapi_operations {
+                match &route.operations {
+                    Some(ops) => route.matcher.match_operations(&ops.api),
+                    None => errs.push(
+                        format!("{at}.match.openapi_operations"),
+                        "needs the route's `openapi` document",
+                    ),
+                }
+            }
             out.push(route);
         }
     }
@@ -168,7 +177,8 @@ fn compile_operations(
             );
         }
     }
-    if r.is_public() && !api.undescribed_allows_anonymous() {
+    // A route that matches only the document's operations never sees the others.
+    if r.is_public() && !r.matches.openapi_operations && !api.undescribed_allows_anonymous() {
         errs.push(
             format!("{at}.auth"),
             "the document's `security` asks a credential for the requests it does not describe, which `reject_unknown: false` passes: list authentication methods, or set `openapi.security: ignore`",
@@ -1091,6 +1101,7 @@ fn compile_match(m: &MatchConfig, at: &str, errs: &mut Collector) -> Option<Matc
         headers,
         query,
         version,
+        operations: None,
     })
 }
 

@@ -5,7 +5,7 @@
 //! by specificity and the first match wins. Specificity, most significant first:
 //! 1. host: exact name > wildcard (longer suffix first) > any host;
 //! 2. path: exact > template (more literal segments first) > prefix (longer first) > any path;
-//! 3. more header/query/version predicates > fewer;
+//! 3. more header/query/version/OpenAPI-operations predicates > fewer;
 //! 4. a method list > any method;
 //! 5. order in the file.
 //!
@@ -86,19 +86,12 @@ pub struct OperationMetrics {
 }
 
 impl Operations {
-    /// What the document says of a request with `method` on the normalised `path` (for the
-    /// `openapi` stage), and the route it runs with when it is an operation with settings of
-    /// its own.
-    pub fn locate(
-        &self,
-        method: &Method,
-        path: &str,
-    ) -> (crate::policy::openapi::Located, Option<Arc<Route>>) {
-        let located = self.api.locate(method, path);
-        let route = located
+    /// The route an operation the document found runs with, when it has settings of its
+    /// own.
+    pub fn own_route(&self, located: &crate::policy::openapi::Located) -> Option<Arc<Route>> {
+        located
             .index()
-            .and_then(|i| self.routes.get(i).cloned().flatten());
-        (located, route)
+            .and_then(|i| self.routes.get(i).cloned().flatten())
     }
 }
 
@@ -224,13 +217,20 @@ pub struct Matcher {
     pub query: Vec<ValueMatch>,
     /// API version predicate.
     pub version: Option<(String, VersionSource)>,
+    /// `match.openapi_operations`: the route's document, whose operations alone match.
+    pub operations: Option<Arc<crate::policy::openapi::Api>>,
 }
 
 /// The outcome of routing.
 #[derive(Debug)]
 pub enum RouteResult {
-    /// A route matched, with template parameters.
-    Matched(Arc<Route>, Vec<(String, String)>),
+    /// A route matched, with template parameters, and the operation its document found
+    /// when the route matches only the document's operations.
+    Matched(
+        Arc<Route>,
+        Vec<(String, String)>,
+        Option<crate::policy::openapi::Located>,
+    ),
     /// Some route matched everything but the method; these methods would be accepted.
     MethodNotAllowed(Vec<Method>),
     /// Nothing matched.
@@ -303,15 +303,29 @@ impl Router {
             if !m.query.iter().all(|p| p.test_query(uri.query())) {
                 continue;
             }
-            if !m.methods.is_empty() && !m.methods.contains(method) {
-                for me in &m.methods {
+            let mut allow = |methods: &[Method]| {
+                for me in methods {
                     if !allowed.contains(me) {
                         allowed.push(me.clone());
                     }
                 }
+            };
+            if !m.methods.is_empty() && !m.methods.contains(method) {
+                allow(&m.methods);
                 continue;
             }
-            return RouteResult::Matched(route.clone(), params);
+            let located = match &m.operations {
+                Some(api) => {
+                    let located = api.locate(method, path);
+                    if located.index().is_none() {
+                        allow(located.allowed());
+                        continue;
+                    }
+                    Some(located)
+                }
+                None => None,
+            };
+            return RouteResult::Matched(route.clone(), params, located);
         }
         if !allowed.is_empty() {
             RouteResult::MethodNotAllowed(allowed)
@@ -437,6 +451,16 @@ impl ValueMatch {
 }
 
 impl Matcher {
+    /// Makes the route match only the operations of `api` (`match.openapi_operations`). A
+    /// route given no path of its own is ranked as a prefix route on the document's base
+    /// path.
+    pub fn match_operations(&mut self, api: &Arc<crate::policy::openapi::Api>) {
+        if matches!(self.path, PathMatch::Any) && !api.base().is_empty() {
+            self.path = PathMatch::Prefix(api.base().to_owned());
+        }
+        self.operations = Some(Arc::clone(api));
+    }
+
     /// Larger is more specific; see the module docs for the order.
     fn specificity(
         &self,
@@ -470,8 +494,10 @@ impl Matcher {
             ),
             PathMatch::Exact(p) => (3, 0, p.len()),
         };
-        let predicates =
-            self.headers.len() + self.query.len() + usize::from(self.version.is_some());
+        let predicates = self.headers.len()
+            + self.query.len()
+            + usize::from(self.version.is_some())
+            + usize::from(self.operations.is_some());
         (
             host_rank,
             host_len,

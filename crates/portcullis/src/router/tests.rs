@@ -30,7 +30,7 @@ fn route(
     }
     let m = Method::from_bytes(method.as_bytes()).unwrap();
     match r.route("main", host, &m, uri.path(), &uri, &h) {
-        RouteResult::Matched(route, params) => {
+        RouteResult::Matched(route, params, _) => {
             let p: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
             if p.is_empty() {
                 route.name.to_string()
@@ -182,4 +182,81 @@ fn rewrites_paths() {
     for (rw, input, want) in cases {
         assert_eq!(rewrite_path(&rw, input, &params), want, "{input}");
     }
+}
+
+#[test]
+fn a_route_can_match_only_its_documents_operations() {
+    let dir = crate::test_dir::TestDir::new("router-ops");
+    let doc = dir.write(
+        "shop.yaml",
+        "openapi: 3.1.0\ninfo: { title: t, version: '1' }\nservers: [{ url: 'https://api.example.com/v1' }]\npaths:\n  /orders:\n    get: {}\n    post: {}\n  /orders/{id}:\n    get: {}\n    delete: {}\n",
+    );
+    let doc = doc.display();
+    let routes = format!(
+        r#"
+  - {{ name: shop, auth: none, match: {{ openapi_operations: true }}, openapi: {{ file: '{doc}' }}, direct: {{}} }}
+  - {{ name: shop-admin, auth: none, match: {{ hosts: [admin.example.com], path_prefix: /v1/orders, openapi_operations: true }}, openapi: {{ file: '{doc}' }}, direct: {{}} }}
+  - {{ name: legacy, auth: none, match: {{ path_prefix: /v1 }}, direct: {{}} }}
+  - {{ name: rest, auth: none, match: {{}}, direct: {{}} }}
+"#
+    );
+    let r = router(&routes);
+    let cases: &[Case] = &[
+        // The document's operations, under its base path.
+        (None, "GET", "/v1/orders", &[], "shop"),
+        (None, "POST", "/v1/orders", &[], "shop"),
+        (None, "DELETE", "/v1/orders/7", &[], "shop"),
+        // HEAD is answered by GET, as the `openapi` stage reads it.
+        (None, "HEAD", "/v1/orders/7", &[], "shop"),
+        // Paths the document does not describe go on to the next route...
+        (None, "GET", "/v1/invoices", &[], "legacy"),
+        (None, "GET", "/v1/orders/7/items", &[], "legacy"),
+        (None, "GET", "/other", &[], "rest"),
+        // ... and so does a described path asked with another method, which the prefix
+        // route takes.
+        (None, "PATCH", "/v1/orders/7", &[], "legacy"),
+        // Host first, as for every route.
+        (
+            Some("admin.example.com"),
+            "GET",
+            "/v1/orders",
+            &[],
+            "shop-admin",
+        ),
+        (Some("admin.example.com"), "GET", "/v1/other", &[], "legacy"),
+    ];
+    for (host, method, target, headers, want) in cases {
+        assert_eq!(
+            route(&r, *host, method, target, headers),
+            *want,
+            "{method} {target}"
+        );
+    }
+    // With nothing behind it, a described path asked with another method is a 405 that lists
+    // the document's methods.
+    let alone = format!(
+        "  - {{ name: shop, auth: none, match: {{ openapi_operations: true }}, openapi: {{ file: '{doc}' }}, direct: {{}} }}\n"
+    );
+    let r = router(&alone);
+    assert_eq!(
+        route(&r, None, "PATCH", "/v1/orders/7", &[]),
+        "405 GET,DELETE"
+    );
+    assert_eq!(route(&r, None, "GET", "/v1/invoices", &[]), "404");
+    assert_eq!(route(&r, None, "GET", "/orders", &[]), "404");
+}
+
+#[test]
+fn matching_a_documents_operations_needs_the_document() {
+    let yaml = "listeners: [{ name: main, bind: '127.0.0.1:1' }]\nroutes:\n  - { name: r, auth: none, match: { openapi_operations: true }, direct: {} }\n";
+    let Err(err) =
+        crate::config::load_str(yaml, std::path::Path::new("t.yaml"), &Registry::default())
+    else {
+        panic!("refused")
+    };
+    assert!(
+        err.to_string()
+            .contains("routes[0].match.openapi_operations"),
+        "{err}"
+    );
 }

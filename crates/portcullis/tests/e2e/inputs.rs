@@ -480,6 +480,60 @@ fn openapi_consumers() -> String {
 }
 
 #[tokio::test]
+async fn a_route_generated_from_a_document_matches_only_its_operations() {
+    let (shop, legacy) = (start_upstream("shop").await, start_upstream("legacy").await);
+    let (_dir, doc) = openapi_doc(
+        "openapi-match",
+        r##"openapi: 3.1.0
+info: { title: shop, version: "1" }
+servers: [{ url: "https://api.example.com/v1" }]
+paths:
+  /orders/{id}:
+    get:
+      parameters:
+        - { name: id, in: path, required: true, schema: { type: integer, minimum: 1 } }
+"##,
+    );
+    let yaml = format!(
+        r#"{BASE}upstreams: {{ shop: {{ targets: ["{s}"] }}, legacy: {{ targets: ["{l}"] }} }}
+routes:
+  - name: shop
+    match: {{ openapi_operations: true }}
+    auth: none
+    upstream: shop
+    openapi: {{ file: "{doc}" }}
+  - name: legacy
+    match: {{ path_prefix: /v1 }}
+    auth: none
+    upstream: legacy
+"#,
+        s = shop.addr,
+        l = legacy.addr,
+        doc = doc.display()
+    );
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    let (st, body) = get(&c, &gw.url("/v1/orders/7")).await;
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains("\"shop\""), "{body}");
+    // The operation found while routing is the one the `openapi` stage checks.
+    assert_eq!(get(&c, &gw.url("/v1/orders/0")).await.0, 400);
+    // What the document does not describe goes to the next route.
+    for path in ["/v1/invoices", "/v1/orders"] {
+        let (st, body) = get(&c, &gw.url(path)).await;
+        assert_eq!(st, 200, "{path}: {body}");
+        assert!(body.contains("\"legacy\""), "{path}: {body}");
+    }
+    let del = Request::delete(gw.url("/v1/orders/7"))
+        .body(full(""))
+        .expect("req");
+    let (st, body) = send(&c, del).await;
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains("\"legacy\""), "{body}");
+    assert_eq!(shop.ctl.hits.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
 async fn openapi_security_requirements_are_enforced() {
     use crate::identity::PEPPER;
     let up = start_upstream("backend").await;

@@ -110,6 +110,15 @@ impl Located {
         }
     }
 
+    /// The methods the document gives a described path asked with another method; none
+    /// for an operation or an undescribed path.
+    pub fn allowed(&self) -> &[Method] {
+        match &self.hit {
+            Hit::NoMethod(allow) => allow,
+            _ => &[],
+        }
+    }
+
     /// Whether the caller meets the document's security requirement of the operation found
     /// ([`Operation::admits`]). A request that is no operation meets the document's top-level
     /// one when the route passes such requests, and none when the stage refuses them.
@@ -1057,6 +1066,11 @@ impl Api {
     /// the stage refuses them, or the document's top-level requirement admits anyone.
     pub fn undescribed_allows_anonymous(&self) -> bool {
         allows_anonymous(self.undescribed.as_deref())
+    }
+
+    /// The path prefix the document's paths are under (empty for none).
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     /// Every operation, in [`Operation::index`] order.
