@@ -600,11 +600,16 @@ fn end_to_end_header(token: &[u8]) -> bool {
         "x-request-id",
     ];
     const PREFIXES: [&str; 4] = ["x-forwarded-", "x-auth", "x-csrf", "x-xsrf"];
-    if token.len() > 64 {
+    // Lower-cased on the stack: a `Connection` header comes with most requests.
+    let mut buf = [0u8; 64];
+    let Some(lower) = buf.get_mut(..token.len()) else {
         return false;
-    }
-    let name = String::from_utf8_lossy(token).to_ascii_lowercase();
-    NAMES.contains(&name.as_str())
+    };
+    lower.copy_from_slice(token);
+    lower.make_ascii_lowercase();
+    // Borrowed unless the token is not UTF-8.
+    let name = String::from_utf8_lossy(lower);
+    NAMES.contains(&&*name)
         || PREFIXES.iter().any(|p| name.starts_with(p))
         || client_address_header(&name)
         || host_override_header(&name)
