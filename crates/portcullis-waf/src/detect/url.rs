@@ -163,19 +163,18 @@ impl UrlChecks {
 
     pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         let text = v.lower();
-        if let Some(m) = self.bare_host.find(text.as_bytes())
+        if let Some(c) = self.bare_host.captures(text.as_bytes())
+            && let (Some(m), Some(host)) = (c.get(0), c.get(1))
             && !cidr(text.trim())
         {
-            let metadata = text.contains("169.254.169.254") || text.contains("metadata.google");
-            sink.hit(
-                if metadata {
-                    SSRF_METADATA
-                } else {
-                    SSRF_BARE_INTERNAL
-                },
-                text,
-                m.start(),
-            );
+            let rule = match host.as_bytes() {
+                b"169.254.169.254" => SSRF_METADATA,
+                b"metadata.google.internal" => {
+                    metadata_rule("metadata.google.internal", &text[host.end()..])
+                }
+                _ => SSRF_BARE_INTERNAL,
+            };
+            sink.hit(rule, text, m.start());
         }
         // A bare scheme and `?` (`http?`, `file??`): a probe for an include that appends a
         // suffix the `?` turns into a query string.
@@ -256,11 +255,7 @@ impl UrlChecks {
             match classify(&host) {
                 HostClass::Metadata => {
                     let rest = text.get(whole.end()..).unwrap_or("");
-                    if header_gated(&host) && root_only(rest) {
-                        sink.hit(SSRF_METADATA_ROOT, text, at);
-                    } else {
-                        sink.hit(SSRF_METADATA, text, at);
-                    }
+                    sink.hit(metadata_rule(&host, rest), text, at);
                 }
                 HostClass::Internal { obfuscated } => {
                     sink.hit(SSRF_INTERNAL, text, at);
@@ -301,20 +296,24 @@ impl UrlChecks {
     }
 }
 
-/// A metadata service that answers only requests carrying its own header (Google's
-/// `Metadata-Flavor: Google`, which a URL alone cannot add): naming it is a probe, reading it
-/// takes a path and the header.
-fn header_gated(host: &str) -> bool {
-    matches!(host, "metadata.google.internal" | "metadata")
-}
-
-/// The URL at the start of `rest` (what follows its host) has no path beyond `/`.
-fn root_only(rest: &str) -> bool {
+/// The rule for a metadata `host` followed by `rest` (its port, path and the rest of the
+/// value). A service that answers only requests carrying its own header (Google's
+/// `Metadata-Flavor: Google`, which a URL alone cannot add) named without a path is a probe,
+/// not a read: rule 1405, from paranoia 2. Anything else is 1401.
+fn metadata_rule(host: &str, rest: &str) -> u32 {
+    let header_gated = matches!(host, "metadata.google.internal" | "metadata");
+    let rest = rest
+        .strip_prefix(':')
+        .map_or(rest, |r| r.trim_start_matches(|c: char| c.is_ascii_digit()));
     let path = rest
         .split(|c: char| c.is_whitespace() || c == '?' || c == '#')
         .next()
         .unwrap_or("");
-    path.is_empty() || path == "/"
+    if header_gated && (path.is_empty() || path == "/") {
+        SSRF_METADATA_ROOT
+    } else {
+        SSRF_METADATA
+    }
 }
 
 /// An address block in CIDR notation (`169.254.169.254/32`, `127.0.0.0/8`): a firewall or
@@ -386,7 +385,7 @@ fn remote_path(input: &Input, text: &str, rest: &str, sink: &mut Sink<'_>) {
         return;
     }
     match classify(&host) {
-        HostClass::Metadata => sink.hit(SSRF_METADATA, text, 0),
+        HostClass::Metadata => sink.hit(metadata_rule(&host, &rest[end..]), text, 0),
         HostClass::Internal { .. } => sink.hit(SSRF_INTERNAL, text, 0),
         HostClass::PublicIp { .. } => sink.hit(RFI_IP_URL, text, 0),
         HostClass::Name => {
@@ -716,7 +715,10 @@ mod path_info_tests {
         let bare = [
             "http://metadata.google.internal",
             "http://metadata.google.internal/",
+            "http://metadata.google.internal:80/",
             "http://metadata/?recursive=true",
+            "metadata.google.internal",
+            "//metadata.google.internal/",
         ];
         rule(SSRF_METADATA, false, Kind::Value, "query:u", 1, &bare);
         rule(SSRF_METADATA_ROOT, false, Kind::Value, "query:u", 1, &bare);
@@ -731,6 +733,9 @@ mod path_info_tests {
             1,
             &[
                 "http://metadata.google.internal/computeMetadata/v1/instance/",
+                "http://metadata.google.internal:80/computeMetadata/v1/",
+                "metadata.google.internal/computeMetadata/v1/",
+                "//metadata.google.internal/computeMetadata/v1/",
                 "http://metadata/0.1/meta-data/",
                 "http://169.254.169.254",
                 "http://169.254.169.254/",
