@@ -617,8 +617,16 @@ fn end_to_end_header(token: &[u8]) -> bool {
 
 /// An `Authorization` value with a second credential after a comma: a comma, then an
 /// authentication scheme's name and a space (`Basic YWRt..., Bearer abc`). Parameters of one
-/// scheme (`Digest username="a", realm="b"`) are names followed by `=`.
+/// scheme (`Digest username="a", realm="b"`) are names followed by `=`; a comma inside a
+/// parameter's quoted value (`realm="a, Bearer b"`) separates nothing. A quote anywhere else,
+/// or one never closed, hides nothing.
 fn names_second_scheme(value: &[u8]) -> bool {
+    second_scheme(value, true).unwrap_or_else(|| second_scheme(value, false).unwrap_or(false))
+}
+
+/// [`names_second_scheme`], reading quoted parameter values when `quotes` is set; `None` when
+/// a quoted value is never closed.
+fn second_scheme(value: &[u8], quotes: bool) -> Option<bool> {
     const SCHEMES: [&str; 7] = [
         "basic",
         "bearer",
@@ -628,15 +636,38 @@ fn names_second_scheme(value: &[u8]) -> bool {
         "token",
         "aws4-hmac-sha256",
     ];
-    memchr::memchr_iter(b',', value).any(|i| {
-        let rest = value[i + 1..].trim_ascii_start();
-        SCHEMES.iter().any(|s| {
-            rest.get(..=s.len()).is_some_and(|w| {
-                w[..s.len()].eq_ignore_ascii_case(s.as_bytes())
-                    && matches!(w[s.len()], b' ' | b'\t')
-            })
-        })
-    })
+    let (mut quoted, mut escaped, mut after_equals) = (false, false, false);
+    for (i, &b) in value.iter().enumerate() {
+        if quoted {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => quoted = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' if quotes && after_equals => quoted = true,
+            b',' => {
+                let rest = value[i + 1..].trim_ascii_start();
+                let scheme = SCHEMES.iter().any(|s| {
+                    rest.get(..=s.len()).is_some_and(|w| {
+                        w[..s.len()].eq_ignore_ascii_case(s.as_bytes())
+                            && matches!(w[s.len()], b' ' | b'\t')
+                    })
+                });
+                if scheme {
+                    return Some(true);
+                }
+            }
+            _ => {}
+        }
+        if !matches!(b, b' ' | b'\t') {
+            after_equals = b == b'=';
+        }
+    }
+    (!quoted).then_some(false)
 }
 
 /// A GET, HEAD or OPTIONS request whose method override names another method.
@@ -1012,6 +1043,10 @@ mod tests {
         for bad in [
             "Basic YWRtaW46YWRtaW4=, Bearer d9LrYucSChYlkWmmhucugeSb",
             "Bearer abc,basic eDp5",
+            r#"Digest username="ann", realm="api", Bearer abc"#,
+            // A quote that opens no parameter value, or is never closed, hides nothing.
+            r#"Basic "eDp5, Bearer abc"#,
+            r#"Digest realm="api, Bearer abc"#,
         ] {
             assert!(
                 with("Authorization", bad).contains(&PROTO_AUTHORIZATION_LIST),
@@ -1021,6 +1056,7 @@ mod tests {
         for good in [
             "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x",
             r#"Digest username="ann", realm="api", nonce="n, basic", uri="/a""#,
+            r#"Digest username="ann", realm="a, Bearer b", opaque="x\", basic y", uri="/a""#,
             "AWS4-HMAC-SHA256 Credential=AKIA/20260101/eu/s3/aws4_request, SignedHeaders=host, Signature=ab",
         ] {
             assert!(
