@@ -586,20 +586,26 @@ impl Header {
 /// A header that a `Connection` token must not name: credentials, client addresses and
 /// forwarding headers, and the request's framing and routing.
 fn end_to_end_header(token: &[u8]) -> bool {
-    const NAMES: [&str; 11] = [
-        "authorization",
-        "content-length",
-        "content-type",
+    // Beside the credential, framing, host and path-override headers `Header` knows.
+    const NAMES: [&str; 6] = [
         "cookie",
         "forwarded",
-        "host",
         "origin",
         "proxy-authorization",
         "x-api-key",
-        "x-original-url",
         "x-request-id",
     ];
     const PREFIXES: [&str; 4] = ["x-forwarded-", "x-auth", "x-csrf", "x-xsrf"];
+    if matches!(
+        Header::of(token),
+        Header::Authorization
+            | Header::ContentLength
+            | Header::ContentType
+            | Header::Host
+            | Header::PathOverride
+    ) {
+        return true;
+    }
     // Lower-cased on the stack: a `Connection` header comes with most requests.
     let mut buf = [0u8; 64];
     let Some(lower) = buf.get_mut(..token.len()) else {
@@ -1025,6 +1031,10 @@ mod tests {
             "keep-alive,authorization",
             "Cookie",
             "x-real-ip, x-auth-user",
+            "keep-alive, X-Original-URL",
+            "X-Rewrite-URL",
+            "Content-Length",
+            "close, Host",
         ] {
             assert!(with("Connection", bad).contains(&PROTO_HOP_BY_HOP), "{bad}");
         }
