@@ -16,6 +16,7 @@ use crate::config::raw::{
     AuthConfig, AuthKeyword, AuthMethodsConfig, HeaderEditsConfig, MatchConfig, RoleConfig,
     RouteConfig, ValueMatchConfig,
 };
+use crate::policy::authn::names;
 use crate::policy::authz::{ClaimCondition, ClaimTest, Policy, RoleRule, Who};
 use crate::policy::headers::HeaderEdits;
 use crate::policy::{ResponseStage, Stage};
@@ -529,7 +530,7 @@ fn compile_route(
             chain.push(Stage::RequireAuthentication);
         }
         Some(AuthConfig::Methods(m)) => {
-            if m.methods.iter().any(|x| x.as_str() == "mtls") {
+            if m.methods.iter().any(|x| x.as_str() == names::MTLS) {
                 let on: Vec<bool> = if r.listeners.is_empty() {
                     listener_names.values().copied().collect()
                 } else {
@@ -759,7 +760,7 @@ fn compile_authn(
             continue;
         }
         match name.as_str() {
-            "api_key" => {
+            names::API_KEY => {
                 let Some(store) = &credentials.keys else {
                     errs.push(
                         format!("{at}.methods[{i}]"),
@@ -788,7 +789,7 @@ fn compile_authn(
                     store: store.clone(),
                 });
             }
-            "introspection" => {
+            names::INTROSPECTION => {
                 let chosen = match &m.introspection {
                     Some(n) => credentials
                         .introspection
@@ -826,14 +827,14 @@ fn compile_authn(
                     });
                 }
             }
-            "basic" => match &credentials.basic {
+            names::BASIC => match &credentials.basic {
                 Some(dir) => methods.push(Method::Basic(dir.clone())),
                 None => errs.push(
                     format!("{at}.methods[{i}]"),
                     "`basic` needs consumers with `basic_auth`",
                 ),
             },
-            "mtls" => {
+            names::MTLS => {
                 if credentials.mtls.is_empty() {
                     errs.push(
                         format!("{at}.methods[{i}]"),
@@ -842,7 +843,7 @@ fn compile_authn(
                 }
                 methods.push(Method::Mtls(credentials.mtls.clone()));
             }
-            "jwt" => {
+            names::JWT => {
                 let cfg = m.jwt.as_ref();
                 let mut issuers = Vec::new();
                 match cfg.map(|c| c.issuers.as_slice()).unwrap_or_default() {
@@ -919,16 +920,16 @@ fn compile_authn(
         }
     }
     let listed = |n: &str| m.methods.iter().any(|x| x.as_str() == n);
-    if m.jwt.is_some() && !listed("jwt") {
+    if m.jwt.is_some() && !listed(names::JWT) {
         errs.push(format!("{at}.jwt"), "set, but `jwt` is not in `methods`");
     }
-    if m.introspection.is_some() && !listed("introspection") {
+    if m.introspection.is_some() && !listed(names::INTROSPECTION) {
         errs.push(
             format!("{at}.introspection"),
             "set, but `introspection` is not in `methods`",
         );
     }
-    if m.api_key.is_some() && !listed("api_key") {
+    if m.api_key.is_some() && !listed(names::API_KEY) {
         errs.push(
             format!("{at}.api_key"),
             "set, but `api_key` is not in `methods`",

@@ -472,7 +472,7 @@ fn compile_bans(raw: &[AutoBanConfig], t: &Traffic<'_>, errs: &mut Collector) ->
         }
         let mut methods = Vec::new();
         for (j, m) in b.methods.iter().enumerate() {
-            if ["api_key", "jwt", "introspection", "mtls", "basic"].contains(&m.as_str()) {
+            if crate::policy::authn::names::ALL.contains(&m.as_str()) {
                 methods.push(m.to_string());
             } else {
                 errs.push(

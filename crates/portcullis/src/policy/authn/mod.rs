@@ -197,14 +197,31 @@ fn find_bearer(req: &Parts, shape: BearerShape) -> Presented<'_> {
     }
 }
 
+/// The authentication methods' names, as `auth.methods` lists them and
+/// [`Identity::method`] gives them.
+pub mod names {
+    /// API keys.
+    pub const API_KEY: &str = "api_key";
+    /// Basic auth.
+    pub const BASIC: &str = "basic";
+    /// JWT bearer tokens.
+    pub const JWT: &str = "jwt";
+    /// Opaque tokens checked by introspection.
+    pub const INTROSPECTION: &str = "introspection";
+    /// Client certificates.
+    pub const MTLS: &str = "mtls";
+    /// Every name.
+    pub const ALL: [&str; 5] = [API_KEY, BASIC, JWT, INTROSPECTION, MTLS];
+}
+
 impl Method {
     fn name(&self) -> &'static str {
         match self {
-            Self::ApiKey { .. } => "api_key",
-            Self::Mtls(_) => "mtls",
-            Self::Jwt { .. } => "jwt",
-            Self::Basic(_) => "basic",
-            Self::Introspection { .. } => "introspection",
+            Self::ApiKey { .. } => names::API_KEY,
+            Self::Mtls(_) => names::MTLS,
+            Self::Jwt { .. } => names::JWT,
+            Self::Basic(_) => names::BASIC,
+            Self::Introspection { .. } => names::INTROSPECTION,
         }
     }
 
@@ -368,7 +385,7 @@ impl Authenticator {
             Method::Mtls(dir) => match &ctx.client_cert {
                 None => Attempt::Absent,
                 Some(cert) => match dir.find(cert) {
-                    Some(consumer) => Attempt::Proven(consumer.identity("mtls"), None, None),
+                    Some(consumer) => Attempt::Proven(consumer.identity(names::MTLS), None, None),
                     None => Attempt::Refused("unknown_certificate"),
                 },
             },
@@ -378,10 +395,11 @@ impl Authenticator {
                 };
                 match endpoint.check(token).await {
                     Ok(a) => {
-                        match self
-                            .subjects
-                            .identity(endpoint.name(), &a.token, "introspection")
-                        {
+                        match self.subjects.identity(
+                            endpoint.name(),
+                            &a.token,
+                            names::INTROSPECTION,
+                        ) {
                             Ok(id) => Attempt::Proven(
                                 id,
                                 Some(endpoint.name().to_owned()),
@@ -408,7 +426,7 @@ impl Authenticator {
                 let password = zeroize::Zeroizing::new(password);
                 match dir.verify(&user, &password).await {
                     Ok(c) => Attempt::Proven(
-                        c.identity("basic"),
+                        c.identity(names::BASIC),
                         None,
                         Some(Edit::RemoveHeader(header::AUTHORIZATION)),
                     ),
@@ -428,7 +446,7 @@ impl Authenticator {
                     _ => header::AUTHORIZATION,
                 }));
                 match verify_jwt(issuers, token).await {
-                    Ok((issuer, v)) => match self.subjects.identity(issuer, &v.token, "jwt") {
+                    Ok((issuer, v)) => match self.subjects.identity(issuer, &v.token, names::JWT) {
                         Ok(id) => Attempt::Proven(id, Some(issuer.to_owned()), hide),
                         Err(reason) => Attempt::Refused(reason),
                     },
@@ -447,7 +465,7 @@ impl Authenticator {
                             Location::Query => source.query.clone().map(Edit::RemoveQuery),
                         };
                         Attempt::Proven(
-                            entry.consumer.identity("api_key"),
+                            entry.consumer.identity(names::API_KEY),
                             entry.label.clone(),
                             hide,
                         )

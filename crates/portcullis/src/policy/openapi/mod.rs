@@ -28,6 +28,7 @@ use super::schema::MAX_LISTED;
 use super::{Decision, Deny, Identity};
 use crate::config::error::Collector;
 use crate::config::raw::{OpenApiConfig, OpenApiSecurityConfig};
+use crate::policy::authn::names;
 use crate::reply::Problem;
 
 /// Largest document read.
@@ -256,10 +257,10 @@ impl Scheme {
     /// Whether a credential proven by `method` ([`Identity::method`]) is of this kind.
     fn proven_by(self, method: &str) -> bool {
         match self {
-            Self::ApiKey => method == "api_key",
-            Self::Basic => method == "basic",
-            Self::Bearer | Self::OAuth => matches!(method, "jwt" | "introspection"),
-            Self::MutualTls => method == "mtls",
+            Self::ApiKey => method == names::API_KEY,
+            Self::Basic => method == names::BASIC,
+            Self::Bearer | Self::OAuth => method == names::JWT || method == names::INTROSPECTION,
+            Self::MutualTls => method == names::MTLS,
             Self::Unmet => false,
         }
     }
