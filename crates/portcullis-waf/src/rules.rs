@@ -172,6 +172,7 @@ pub(crate) const PROTO_XXE: u32 = 1038;
 pub(crate) const PROTO_EXTERNAL_DTD: u32 = 1039;
 pub(crate) const PROTO_HOP_BY_HOP: u32 = 1040;
 pub(crate) const PROTO_AUTHORIZATION_LIST: u32 = 1041;
+pub(crate) const PROTO_METHOD_OVERRIDE_CONFLICT: u32 = 1042;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -181,6 +182,7 @@ pub(crate) const HS_ARG_NEWLINE: u32 = 1103;
 pub(crate) const HS_CT_BOUNDARY: u32 = 1104;
 pub(crate) const HS_HEADER_NAME: u32 = 1105;
 pub(crate) const HS_PATH_NEWLINE: u32 = 1106;
+pub(crate) const HS_LOG_FORGING: u32 = 1107;
 
 // LFI.
 pub(crate) const LFI_TRAVERSAL: u32 = 1200;
@@ -598,6 +600,13 @@ static CATALOGUE: &[RuleInfo] = &[
         "several credentials in Authorization",
     ),
     r(
+        PROTO_METHOD_OVERRIDE_CONFLICT,
+        F::Protocol,
+        1,
+        S::Critical,
+        "method overrides that name different methods",
+    ),
+    r(
         HS_HEADER_CRLF,
         F::HeaderSplitting,
         1,
@@ -645,6 +654,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "CR or LF in the request path",
+    ),
+    r(
+        HS_LOG_FORGING,
+        F::HeaderSplitting,
+        1,
+        S::Critical,
+        "log forging: a one-word value's next line is a log entry",
     ),
     r(LFI_TRAVERSAL, F::Lfi, 1, S::Critical, "path traversal"),
     r(

@@ -37,9 +37,10 @@ impl Php {
             r"\b(?:{COMMON_FUNCS})(?:\(|(?:/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)+\s*\()"
         );
         // Language constructs take no named arguments: `include(if: $withReviews)` is a
-        // GraphQL directive, not PHP.
+        // GraphQL directive, not PHP. Nor does PHP put a name before a string: `print(f"..")`
+        // is Python's formatted string.
         let construct = format!(
-            r"\b(?:{CONSTRUCTS})(?:\(|(?:/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)+\s*\()\s*(?:$|[^a-z_\s]|[a-z_][a-z0-9_]*\s*(?:$|[^a-z0-9_\s:]|::))"
+            r#"\b(?:{CONSTRUCTS})(?:\(|(?:/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)+\s*\()\s*(?:$|[^a-z_\s]|[a-z_][a-z0-9_]*\s*(?:$|[^a-z0-9_\s:'"]|::))"#
         );
         // A function's name in brackets, called (`(system)('id')`, `(/* x */exec)(ls)`).
         let bracketed = format!(r"\({gap}(?:{DISTINCT_FUNCS}|system|exec|assert|eval){gap}\)\s*\(");
@@ -324,8 +325,13 @@ mod tests {
                 "eval(base64_decode('aWQ='))",
                 "die(phpinfo())",
                 "include/**/('x.php')",
+                "print(PHP_VERSION)",
             ],
         );
+        // Python's formatted and raw strings: a name glued to a quote is no PHP.
+        for python in ["print(f\"deploying to {env}\")", "print(rb'\\x00')"] {
+            assert!(!hits(Kind::Value, "json:/text", python, 1).contains(&PHP_FUNCTION_CALL));
+        }
     }
 
     #[test]

@@ -216,6 +216,7 @@ pub(crate) fn request_checks(
     let mut agent = false;
     let mut host = None;
     let mut single: Vec<(u32, String, &[u8])> = Vec::new();
+    let mut overrides: Vec<&[u8]> = Vec::new();
     for (name, value) in &req.headers {
         if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
             single.push((HS_HEADER_NAME, format!("header:{}", label_part(name)), name));
@@ -237,6 +238,7 @@ pub(crate) fn request_checks(
             Header::Host => host = host.or(Some(*value)),
             Header::Restricted => single.push((PROTO_RESTRICTED_HEADER, label(), value)),
             Header::MethodOverride => {
+                overrides.push(value.trim_ascii());
                 single.push((PROTO_METHOD_OVERRIDE, label(), value));
                 // A link or an image can make a browser send GET; overridden to DELETE it
                 // changes state, and a route allowed only GET lets it through.
@@ -379,6 +381,14 @@ pub(crate) fn request_checks(
     }
     if x.method_param {
         add(PROTO_METHOD_OVERRIDE, "query:_method", b"_method");
+        overrides.extend(method_params(req));
+    }
+    // Two overrides that disagree (`X-HTTP-Method-Override: PUT` with `_method=DELETE`): each
+    // framework and proxy picks its own, so the method checked is not the one that runs.
+    if let Some((first, rest)) = overrides.split_first()
+        && rest.iter().any(|m| !m.eq_ignore_ascii_case(first))
+    {
+        add(PROTO_METHOD_OVERRIDE_CONFLICT, "method", first);
     }
 
     // A session id handed over in a parameter by another site (or with no referer at all).
@@ -401,6 +411,24 @@ pub(crate) fn request_checks(
         }
     }
     out
+}
+
+/// The `_method` values of the query and of a form-encoded body, as sent, trimmed.
+fn method_params<'a>(req: &RequestView<'a>) -> impl Iterator<Item = &'a [u8]> {
+    const FORM: &[u8] = b"application/x-www-form-urlencoded";
+    let form = req.body.filter(|_| {
+        req.first_header("content-type").is_some_and(|ct| {
+            let ct = ct.trim_ascii_start();
+            ct.get(..FORM.len())
+                .is_some_and(|t| t.eq_ignore_ascii_case(FORM))
+        })
+    });
+    req.query
+        .into_iter()
+        .chain(form)
+        .flat_map(|s| s.split(|&b| b == b'&'))
+        .filter_map(|pair| pair.strip_prefix(b"_method="))
+        .map(<[u8]>::trim_ascii)
 }
 
 /// Whether a `Host` value names an IP address (with or without a port) rather than a name.
@@ -1019,6 +1047,33 @@ mod tests {
             "middleware:middleware:middleware",
         );
         assert!(request_rules(&next).contains(&PROTO_INTERNAL_HEADER));
+        // Overrides that disagree, in headers, the query or a form body.
+        let form = "application/x-www-form-urlencoded";
+        for conflict in [
+            RequestView::new("POST", b"/p/88")
+                .header("X-HTTP-Method-Override", "PUT")
+                .header("Content-Type", form)
+                .body(b"_method=DELETE&confirm=yes"),
+            RequestView::new("POST", b"/p/88?_method=delete").header("X-Method-Override", "PUT"),
+            RequestView::new("POST", b"/p/88")
+                .header("X-HTTP-Method", "PATCH")
+                .header("X-HTTP-Method-Override", "DELETE"),
+        ] {
+            assert!(request_rules(&conflict).contains(&PROTO_METHOD_OVERRIDE_CONFLICT));
+        }
+        for agreeing in [
+            RequestView::new("POST", b"/p/88?_method=patch").header("X-Method-Override", "PATCH"),
+            RequestView::new("POST", b"/p/88")
+                .header("Content-Type", form)
+                .body(b"_method=PUT&x=1"),
+            // A JSON field named `_method` is data, not an override.
+            RequestView::new("POST", b"/p/88")
+                .header("X-HTTP-Method-Override", "PUT")
+                .header("Content-Type", "application/json")
+                .body(b"{\"_method\": \"DELETE\"}"),
+        ] {
+            assert!(!request_rules(&agreeing).contains(&PROTO_METHOD_OVERRIDE_CONFLICT));
+        }
     }
 
     #[test]

@@ -592,7 +592,14 @@ impl Rce {
                 _ => (clean.clone(), false),
             };
             let kind = self.is_command(&candidate);
+            // `**Exec` opening a line or following a space is Markdown's bold, not a
+            // pattern: stars that only lead or close a word glob nothing a path search would
+            // run. Glued to code (`(1+9)*cmd`) they stay a pattern.
+            let emphasis = raw.starts_with('*')
+                && (start == 0 || b[start - 1].is_ascii_whitespace())
+                && !candidate.trim_matches('*').contains(['?', '*', '[']);
             let globbed = kind.is_none()
+                && !emphasis
                 && candidate.contains(['?', '*', '['])
                 && self.glob_command(&candidate);
             let Some(strong) = kind.or(globbed.then_some(true)) else {
@@ -1318,6 +1325,18 @@ mod tests {
             !hits(Kind::Value, "query:q", "the `id` field is required", 1)
                 .contains(&RCE_CODE_SPAN_LOOSE)
         );
+    }
+
+    #[test]
+    fn markdown_emphasis_is_no_glob() {
+        silent(
+            "rce",
+            &[
+                "**Exec summary:** Q2 revenue up 12% (vs. 9% plan); vendor eval pending",
+                "*Sleep* well, and *cat* lovers: see the **env** notes",
+            ],
+        );
+        flags("rce", &["/???/c?t /etc/passwd", ";/bin/c*t /etc/shadow"]);
     }
 
     #[test]

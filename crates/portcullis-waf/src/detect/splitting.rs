@@ -93,6 +93,13 @@ impl Splitting {
                 HS_ARG_REQUEST_SMUGGLING,
                 r"[\r\n]\s*(?:get|post|put|delete|head|options|patch)\s+/[^\s]*(?:\s|$)",
             ),
+            // A one-word value (a user name, an id) whose next line is a log entry of its
+            // own: a timestamp and a level, written into the log as a line the application
+            // never logged.
+            (
+                HS_LOG_FORGING,
+                r"^\s*[^\s]{1,64}\s*[\r\n]+\s*\[?[0-9]{4}-[0-9]{2}-[0-9]{2}[t ][0-9]{2}:[0-9]{2}[^\r\n]{0,24}\b(?:info|warn|warning|error|debug|trace|fatal|notice|crit|critical)\b",
+            ),
         ])
     }
 
@@ -189,6 +196,32 @@ mod tests {
     use crate::detect::testing::{hits, rule};
     use crate::extract::Kind;
     use crate::rules::*;
+
+    #[test]
+    fn forged_log_lines() {
+        rule(
+            HS_LOG_FORGING,
+            true,
+            Kind::Value,
+            "form:username",
+            1,
+            &[
+                "guest\r\n2024-06-01T10:00:00Z INFO auth: user=admin login succeeded",
+                "bob\n[2025-01-02 03:04:05] ERROR payment refunded",
+            ],
+        );
+        rule(
+            HS_LOG_FORGING,
+            false,
+            Kind::Value,
+            "json:/notes",
+            1,
+            &[
+                "Agenda\n2024-06-01 10:00 call with the supplier",
+                "Thanks for the update.\n2024-06-01T10:00:00Z INFO line from our logs",
+            ],
+        );
+    }
 
     #[test]
     fn detects_injected_headers_and_requests() {

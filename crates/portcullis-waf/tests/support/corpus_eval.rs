@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 8] = [
+pub(crate) const PROJECT_FILES: [&str; 9] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -86,6 +86,7 @@ pub(crate) const PROJECT_FILES: [&str; 8] = [
     "heldout6.jsonl",
     "heldout7.jsonl",
     "heldout8.jsonl",
+    "heldout9.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
