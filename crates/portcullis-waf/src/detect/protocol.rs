@@ -413,15 +413,12 @@ pub(crate) fn request_checks(
     out
 }
 
-/// The `_method` values of the query and of a form-encoded body, as sent, trimmed.
+/// The `_method` values of the query and of a body read as a form (by the media type the
+/// extractor reads it by), as sent, trimmed.
 fn method_params<'a>(req: &RequestView<'a>) -> impl Iterator<Item = &'a [u8]> {
-    const FORM: &[u8] = b"application/x-www-form-urlencoded";
     let form = req.body.filter(|_| {
-        req.first_header("content-type").is_some_and(|ct| {
-            let ct = ct.trim_ascii_start();
-            ct.get(..FORM.len())
-                .is_some_and(|t| t.eq_ignore_ascii_case(FORM))
-        })
+        req.first_header("content-type")
+            .is_some_and(|ct| media_type(ct).0 == "application/x-www-form-urlencoded")
     });
     req.query
         .into_iter()

@@ -588,7 +588,7 @@ fn parse_ipv4_any(host: &str) -> Option<(Ipv4Addr, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::{families, hits};
+    use crate::detect::testing::{families, hits, rule};
     use crate::extract::Kind;
 
     #[test]
@@ -658,16 +658,18 @@ mod tests {
             hits(Kind::Value, "query:page", "//evil.example/x.txt", 1).contains(&RFI_INCLUDE_PARAM)
         );
         // WebDAV share names: the transport after `@` is not a user.
-        for webdav in [
-            "\\\\evil.example@SSL\\DavWWWRoot\\x.php",
-            "\\\\evil.example@8080\\DavWWWRoot\\x.php",
-            "\\\\evil.example@SSL@443\\DavWWWRoot\\x.php",
-        ] {
-            assert!(
-                hits(Kind::Value, "query:file", webdav, 1).contains(&RFI_INCLUDE_PARAM),
-                "{webdav}"
-            );
-        }
+        rule(
+            RFI_INCLUDE_PARAM,
+            true,
+            Kind::Value,
+            "query:file",
+            1,
+            &[
+                "\\\\evil.example@SSL\\DavWWWRoot\\x.php",
+                "\\\\evil.example@8080\\DavWWWRoot\\x.php",
+                "\\\\evil.example@SSL@443\\DavWWWRoot\\x.php",
+            ],
+        );
         assert_eq!(
             super::webdav_host("files.example@SSL@443"),
             Some("files.example")
