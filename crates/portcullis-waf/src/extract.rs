@@ -89,6 +89,9 @@ pub(crate) struct Extracted {
     pub(crate) session_param: Option<(String, Vec<u8>)>,
     /// A `_method` query or form parameter was seen.
     pub(crate) method_param: bool,
+    /// The values of `_method` query and form parameters, decoded and trimmed: the first
+    /// [`MAX_METHOD_OVERRIDES`], each cut to 32 bytes (methods are short).
+    pub(crate) method_overrides: Vec<Vec<u8>>,
     /// Containers read input by input that raised no anomaly: each is remembered whole when
     /// none of its inputs in `inputs` has a match ([`Collector::container`]).
     pub(crate) pending: Vec<Pending>,
@@ -479,9 +482,16 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
         if let Some(v) = value {
             let (v, bad_v) = percent_decode_cow(v, true);
             c.offer(Kind::Value, &v, bad_v, from_query, label);
+            if &*name == b"_method" && c.out.method_overrides.len() < MAX_METHOD_OVERRIDES {
+                let m = v.trim_ascii();
+                c.out.method_overrides.push(m[..m.len().min(32)].to_vec());
+            }
         }
     }
 }
+
+/// `_method` values kept for the request-wide override check.
+const MAX_METHOD_OVERRIDES: usize = 4;
 
 fn cookies(c: &mut Collector<'_>, req: &RequestView<'_>) {
     for header in req.header_values("cookie") {

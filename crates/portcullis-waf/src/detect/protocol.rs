@@ -381,7 +381,7 @@ pub(crate) fn request_checks(
     }
     if x.method_param {
         add(PROTO_METHOD_OVERRIDE, "query:_method", b"_method");
-        overrides.extend(method_params(req));
+        overrides.extend(x.method_overrides.iter().map(Vec::as_slice));
     }
     // Two overrides that disagree (`X-HTTP-Method-Override: PUT` with `_method=DELETE`): each
     // framework and proxy picks its own, so the method checked is not the one that runs.
@@ -411,21 +411,6 @@ pub(crate) fn request_checks(
         }
     }
     out
-}
-
-/// The `_method` values of the query and of a body read as a form (by the media type the
-/// extractor reads it by), as sent, trimmed.
-fn method_params<'a>(req: &RequestView<'a>) -> impl Iterator<Item = &'a [u8]> {
-    let form = req.body.filter(|_| {
-        req.first_header("content-type")
-            .is_some_and(|ct| media_type(ct).0 == "application/x-www-form-urlencoded")
-    });
-    req.query
-        .into_iter()
-        .chain(form)
-        .flat_map(|s| s.split(|&b| b == b'&'))
-        .filter_map(|pair| pair.strip_prefix(b"_method="))
-        .map(<[u8]>::trim_ascii)
 }
 
 /// Whether a `Host` value names an IP address (with or without a port) rather than a name.
