@@ -1102,7 +1102,7 @@ fn compile_match(m: &MatchConfig, at: &str, errs: &mut Collector) -> Option<Matc
         headers,
         query,
         version,
-        operations: None,
+        operations_only: false,
     })
 }
 

@@ -217,8 +217,9 @@ pub struct Matcher {
     pub query: Vec<ValueMatch>,
     /// API version predicate.
     pub version: Option<(String, VersionSource)>,
-    /// `match.openapi_operations`: the route's document, whose operations alone match.
-    pub operations: Option<Arc<crate::policy::openapi::Api>>,
+    /// `match.openapi_operations`: only the operations of the route's document
+    /// ([`Route::operations`]) match.
+    pub operations_only: bool,
 }
 
 /// The outcome of routing.
@@ -314,16 +315,16 @@ impl Router {
                 allow(&m.methods);
                 continue;
             }
-            let located = match &m.operations {
-                Some(api) => {
-                    let located = api.locate(method, path);
+            let located = match &route.operations {
+                Some(ops) if m.operations_only => {
+                    let located = ops.api.locate(method, path);
                     if located.index().is_none() {
                         allow(located.allowed());
                         continue;
                     }
                     Some(located)
                 }
-                None => None,
+                _ => None,
             };
             return RouteResult::Matched(route.clone(), params, located);
         }
@@ -454,11 +455,11 @@ impl Matcher {
     /// Makes the route match only the operations of `api` (`match.openapi_operations`). A
     /// route given no path of its own is ranked as a prefix route on the document's base
     /// path.
-    pub fn match_operations(&mut self, api: &Arc<crate::policy::openapi::Api>) {
+    pub fn match_operations(&mut self, api: &crate::policy::openapi::Api) {
         if matches!(self.path, PathMatch::Any) && !api.base().is_empty() {
             self.path = PathMatch::Prefix(api.base().to_owned());
         }
-        self.operations = Some(Arc::clone(api));
+        self.operations_only = true;
     }
 
     /// Larger is more specific; see the module docs for the order.
@@ -497,7 +498,7 @@ impl Matcher {
         let predicates = self.headers.len()
             + self.query.len()
             + usize::from(self.version.is_some())
-            + usize::from(self.operations.is_some());
+            + usize::from(self.operations_only);
         (
             host_rank,
             host_len,

@@ -69,6 +69,17 @@ type Case<'a> = (
     &'a str,
 );
 
+/// Asserts the route each case picks.
+fn check(r: &Router, cases: &[Case]) {
+    for (host, method, target, headers, want) in cases {
+        assert_eq!(
+            &route(r, *host, method, target, headers),
+            want,
+            "{method} {host:?} {target}"
+        );
+    }
+}
+
 #[test]
 fn routes_by_documented_precedence() {
     // A header predicate field that does not exist must be rejected, so build without it.
@@ -112,13 +123,7 @@ fn routes_by_documented_precedence() {
         (None, "GET", "/dbg", &[], "no-debug"),
         (None, "GET", "/dbg", &[("x-debug", "1")], "catch-all"),
     ];
-    for (host, method, target, headers, want) in cases {
-        assert_eq!(
-            &route(&r, *host, method, target, headers),
-            want,
-            "{method} {host:?} {target}"
-        );
-    }
+    check(&r, cases);
 }
 
 #[test]
@@ -225,13 +230,7 @@ fn a_route_can_match_only_its_documents_operations() {
         ),
         (Some("admin.example.com"), "GET", "/v1/other", &[], "legacy"),
     ];
-    for (host, method, target, headers, want) in cases {
-        assert_eq!(
-            route(&r, *host, method, target, headers),
-            *want,
-            "{method} {target}"
-        );
-    }
+    check(&r, cases);
     // With nothing behind it, a described path asked with another method is a 405 that lists
     // the document's methods.
     let alone = format!(
