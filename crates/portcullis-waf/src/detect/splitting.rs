@@ -1,6 +1,6 @@
 //! Protocol attacks carried in inputs: header and response splitting (CR/LF in header values and
 //! paths, CR/LF in arguments followed by a header line or a request/status line), request lines
-//! smuggled into values, mod_proxy `unix:` tricks, and LDAP filter injection.
+//! smuggled into values, mod_proxy `unix:` tricks, and LDAP and XPath injection.
 
 use super::{Patterns, Sink};
 use crate::extract::{Input, Kind};
@@ -20,8 +20,11 @@ pub(crate) struct Splitting {
     /// Any header-like line: only for query strings, names and cookies, where multi-line text
     /// has no business.
     generic_header: Patterns,
-    /// LDAP filter breakout: only for values that close a filter they did not open.
+    /// LDAP filter breakout: only for values that close a filter they did not open, or glue
+    /// a wildcard to a filter.
     ldap: Patterns,
+    /// XPath injection: only for values with an axis, a path in brackets or a root path.
+    xpath: Patterns,
 }
 
 impl Splitting {
@@ -52,6 +55,31 @@ impl Splitting {
                 PROTO_LDAP,
                 r"\)\s*[&|]\s*\(\s*[a-z][a-z0-9-]{0,40}\s*[~<>]?=",
             ),
+            // `*(|(mail=*))`: a wildcard glued to a filter of the value's own, which only
+            // makes sense spliced into another filter. A whole filter (`(&(cn=x))`) is what
+            // directory search APIs take.
+            (
+                PROTO_LDAP,
+                r"\*\s*\(\s*[&|!]\s*\(\s*[a-z][a-z0-9-]{0,40}\s*[~<>]?=",
+            ),
+        ])?;
+        let xpath = Patterns::new(&[
+            // An axis with a node test: the probes of blind XPath injection
+            // (`count(/child::node())`). A stylesheet's `ancestor::ds:Signature` names an element.
+            (
+                PROTO_XPATH,
+                r"\b(?:ancestor|ancestor-or-self|attribute|child|descendant|descendant-or-self|following|following-sibling|namespace|parent|preceding|preceding-sibling|self)\s*::\s*(?:node|text|comment|processing-instruction)\s*\(",
+            ),
+            // A quoted value that closes its predicate and joins another path to the result
+            // (`x'] | //*[x='`).
+            (PROTO_XPATH, r#"['"]\s*\)?\s*\]\s*\|\s*/"#),
+            // What blind extraction reads: the count and the names of any elements under the
+            // root (`count(/*)`, `string-length(name(/*[1]))`, `substring(name(/*),1,1)`). A
+            // mapping's `count(//E1EDP01)` names what it counts.
+            (
+                PROTO_XPATH,
+                r"\b(?:count|name|local-name|namespace-uri|string-length|substring)\s*\(\s*(?:/{1,2}\*|(?:local-)?name\s*\(\s*/{1,2}\*)",
+            ),
         ])?;
         let generic_header = Patterns::new(&[(
             HS_ARG_HEADER_INJECTION,
@@ -63,6 +91,7 @@ impl Splitting {
             always,
             generic_header,
             ldap,
+            xpath,
         })
     }
 
@@ -184,8 +213,13 @@ impl Splitting {
                 | Kind::HeaderValue
         ) {
             self.always.scan(v.lower(), sink);
-            if v.lower().bytes().find(|&b| b == b'(' || b == b')') == Some(b')') {
-                self.ldap.scan(v.lower(), sink);
+            let lower = v.lower();
+            if lower.bytes().find(|&b| b == b'(' || b == b')') == Some(b')') || lower.contains("*(")
+            {
+                self.ldap.scan(lower, sink);
+            }
+            if lower.contains("::") || lower.contains(']') || lower.contains("(/") {
+                self.xpath.scan(lower, sink);
             }
         }
     }
@@ -287,6 +321,8 @@ mod tests {
                 "void)(objectClass=users))(&(objectClass=void)",
                 "val)&(cn=admin",
                 "val) | (uid=*",
+                "*(|(mail=*))",
+                "*(|(objectclass=*))",
             ],
         );
         rule(
@@ -299,6 +335,43 @@ mod tests {
                 "(see above) and more",
                 "f(x) = (a+b)",
                 "(uac:1.2.3:=6)(&(objectCategory=group))",
+                "(&(objectClass=person)(|(cn=ann*)(mail=ann*)))",
+                "price: 3*(4+5)",
+            ],
+        );
+    }
+
+    #[test]
+    fn detects_xpath_injection() {
+        rule(
+            PROTO_XPATH,
+            true,
+            Kind::Value,
+            "query:user",
+            1,
+            &[
+                "count(/child::node())",
+                "x' or count(/*)=1 or 'a'='b",
+                "admin' and string-length(name(/*[1]))=5 and '1'='1",
+                "1 and substring(name(/*),1,1)='u'",
+                "x'] | //user/*[contains(*,'",
+                "')] | //password | a[('",
+            ],
+        );
+        rule(
+            PROTO_XPATH,
+            false,
+            Kind::Value,
+            "query:user",
+            1,
+            &[
+                "not(ancestor-or-self::ds:Signature)",
+                "std::vector<int> v; v.size()",
+                "list[0] | sort",
+                "see [1] | [2]",
+                "count (items) = 3",
+                "regex match(/a+/)",
+                "count(//E1EDP01)",
             ],
         );
     }

@@ -70,6 +70,13 @@ impl Sqli {
                 SQLI_FUNCTION,
                 r"\b(?:find_in_set|coalesce|concat_ws|group_concat|substring_index|char_length|unhex|ifnull|nullif|isnull|nvl2?|instr|lpad|rpad|strcmp|soundex|export_set|make_set|json_extract|json_object|json_array|json_value|json_query|xmltype|unistr|sys_context|user_name|db_name|schema_name|object_id|object_name|host_name|suser_name|suser_sname|is_srvrolemember|has_dbaccess|current_setting|connection_id|last_insert_id|row_count|found_rows|inet_aton|inet_ntoa|str_to_date|from_base64|to_base64|uncompress|aes_decrypt|aes_encrypt|des_decrypt)\s*\(".to_owned(),
             ),
+            // A string closed and joined to Oracle's network, file or job packages
+            // (`'||UTL_HTTP.REQUEST(...)||'`, `'||dbms_pipe.receive_message`): nothing but an
+            // injection puts one after a quote.
+            (
+                SQLI_FUNCTION,
+                r#"['"]\s*\|\|\s*(?:sys\s*\.\s*)?(?:utl_(?:http|inaddr|tcp|smtp|file|dbws)|dbms_(?:pipe|lock|xmlgen|java|ldap|aw|scheduler|xdb)|ctxsys)\b"#.to_owned(),
+            ),
             // MySQL's geometry constructors raise an error that shows the value of a subquery
             // given to them. A WKT geometry (`MULTIPOLYGON(((40 40, 20 45, ...)))`) has
             // numbers and nested geometries there, so only a subquery, a string or a variable
@@ -643,6 +650,8 @@ mod tests {
                 "root@example.com'/* comment */;",
                 "1 and multipolygon((select * from(select * from(select @@version)f)x))",
                 "GeometryCollection((select * from (select * from(select user())a)b))",
+                "'||UTL_HTTP.REQUEST",
+                "x\"||sys.dbms_xmlgen.getxml('select 1 from dual')||\"",
             ],
         );
     }

@@ -30,7 +30,7 @@ impl Xss {
             (XSS_EVENT_HANDLER, handler_generic.to_owned()),
             (
                 XSS_DANGEROUS_TAG,
-                r"</?(?:iframe|frame|frameset|object|embed|applet|svg|math|base|meta|link|style|form|isindex|xss|xml|import|portal|noscript|template|marquee|bgsound|layer|ilayer|animate|animatetransform|set|handler|listener|[a-z]*:?vmlframe|[a-z]*:?imagedata)\b|<\??import\s*implementation".to_owned(),
+                r"</?(?:iframe|frame|frameset|object|embed|applet|svg|math|base|meta|link|style|form|isindex|xss|xml|import|portal|noscript|template|marquee|plaintext|xmp|bgsound|layer|ilayer|animate|animatetransform|set|handler|listener|[a-z]*:?vmlframe|[a-z]*:?imagedata)\b|<\??import\s*implementation".to_owned(),
             ),
             (XSS_DANGEROUS_TAG, r"<[a-z][^>]*\bsrcdoc\s*=".to_owned()),
             (XSS_DANGEROUS_TAG, r#"<[a-z][^>]*\b(?:src|href|action|formaction|data|xlink:href|background|poster|lowsrc|dynsrc)\s*=\s*['"`]?\s*(?:javascript|vbscript|data|livescript|mocha):"#.to_owned()),
@@ -319,6 +319,8 @@ mod tests {
                 "document.querySelector(\"p\").textContent=\"XSS\"",
                 "document.body.appendChild(x)",
                 "<div xmlns=\"http://www.w3.org/1999/xhtml\"><img src=x onerror=alert(1)></div>",
+                "<plaintext>",
+                "<xmp><p title=\"</xmp>",
             ],
         );
     }
