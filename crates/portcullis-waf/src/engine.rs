@@ -217,7 +217,7 @@ impl Waf {
             let key = self.cache.as_ref().map(|c| {
                 let k = input.key.unwrap_or_else(|| {
                     let context = if self.located.is_empty() {
-                        detect::context_of(input.kind, label)
+                        detect::context_of(input.kind, label, &input.value)
                     } else {
                         label
                     };
@@ -355,6 +355,14 @@ mod tests {
                 !rule_ids(&req(m, b"/")).contains(&PROTO_UNKNOWN_METHOD),
                 "{m}"
             );
+            assert!(
+                !rule_ids(&req(m, b"/")).contains(&PROTO_TRACE_METHOD),
+                "{m}"
+            );
+        }
+        // Cross-site tracing and remote debugging.
+        for m in ["TRACE", "track", "DEBUG"] {
+            assert!(rule_ids(&req(m, b"/")).contains(&PROTO_TRACE_METHOD), "{m}");
         }
         // Scanner agents as words of their own, not inside other names.
         let ua = |agent: &'static str| {

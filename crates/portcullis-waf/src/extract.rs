@@ -192,7 +192,7 @@ impl<'l> Collector<'l> {
             let answered = if !bad_escape && inert(value) {
                 true
             } else {
-                let context = crate::detect::context_of(kind, &label);
+                let context = crate::detect::context_of(kind, &label, value);
                 let k = cache.key(kind, bad_escape, from_query, context, value);
                 key = Some(k);
                 let clean = cache.is_clean(k);

@@ -174,6 +174,7 @@ pub(crate) const PROTO_HOP_BY_HOP: u32 = 1040;
 pub(crate) const PROTO_AUTHORIZATION_LIST: u32 = 1041;
 pub(crate) const PROTO_METHOD_OVERRIDE_CONFLICT: u32 = 1042;
 pub(crate) const PROTO_XPATH: u32 = 1043;
+pub(crate) const PROTO_TRACE_METHOD: u32 = 1044;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -285,6 +286,7 @@ pub(crate) const SQLI_JSON_OPERATOR: u32 = 2110;
 pub(crate) const SQLI_NOSQL: u32 = 2111;
 pub(crate) const SQLI_STATEMENT: u32 = 2112;
 pub(crate) const SQLI_COMMENT_TAIL: u32 = 2113;
+pub(crate) const SQLI_NOSQL_LOOSE: u32 = 2114;
 
 const fn r(
     id: u32,
@@ -608,6 +610,13 @@ static CATALOGUE: &[RuleInfo] = &[
         "method overrides that name different methods",
     ),
     r(PROTO_XPATH, F::Protocol, 1, S::Critical, "XPath injection"),
+    r(
+        PROTO_TRACE_METHOD,
+        F::Protocol,
+        1,
+        S::Critical,
+        "TRACE, TRACK or DEBUG method",
+    ),
     r(
         HS_HEADER_CRLF,
         F::HeaderSplitting,
@@ -1181,7 +1190,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Sqli,
         1,
         S::Critical,
-        "NoSQL injection: query operator in a name",
+        "NoSQL injection: script operator, or an operator on a credential",
     ),
     r(
         SQLI_STATEMENT,
@@ -1196,6 +1205,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "SQL injection: a name that closes its string and comments out the rest",
+    ),
+    r(
+        SQLI_NOSQL_LOOSE,
+        F::Sqli,
+        2,
+        S::Critical,
+        "NoSQL query operator in a name",
     ),
 ];
 

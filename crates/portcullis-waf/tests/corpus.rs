@@ -129,18 +129,18 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         ("heldout3.jsonl", 99.0, 1.2),
         // Machine-to-machine API traffic: the benign half is mostly code, filter languages,
         // shell, SQL and HTML that APIs of that kind carry by design (see docs/waf.md).
-        ("heldout4.jsonl", 99.0, 12.6),
+        ("heldout4.jsonl", 99.0, 10.4),
         // Consumer and clinical APIs: GraphQL, FHIR, payments, mobile telemetry, eleven
         // scripts, spreadsheets and calendars; attacks built on evasions.
         ("heldout5.jsonl", 99.0, 1.0),
         // Enterprise integrations and publishing: SOAP, SAML, EDI, CMS templates, developer
         // blog posts with code, ops consoles; attacks in template, XSLT, deserialisation and
         // spreadsheet formula forms.
-        ("heldout6.jsonl", 98.5, 12.3),
+        ("heldout6.jsonl", 98.5, 11.8),
         // Device, logistics, gaming, ad-tech, search, chat, developer-tool and map APIs: the
         // benign half leans on code in chat and CI (shell, SQL), query languages (InfluxQL,
         // Splunk, Overpass) and XML documents; attacks are evasions in every family.
-        ("heldout7.jsonl", 98.0, 12.5),
+        ("heldout7.jsonl", 98.0, 11.6),
         // Healthcare (FHIR), banking, travel, HR, education, real estate, music, food, legal,
         // CI/CD, infrastructure-as-code, support, science and news APIs; attacks add template
         // injection, callback dispatch (ThinkPHP, Drupal) and header abuse.
@@ -150,6 +150,11 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // attacks add WebDAV shares, log forging and conflicting method overrides. First run,
         // blind: 197 of 201 attacks, 9 of 191 benign blocked.
         ("heldout9.jsonl", 99.5, 1.6),
+        // AI and data platforms (LLM chat, agent tools, vector databases, telemetry, data
+        // warehouses, open-data portals) and civic services (tax, permits, courts, libraries,
+        // transit, e-learning); attacks add LDAP, XPath and NoSQL injection. First run,
+        // blind: 209 of 212 attacks, 29 of 202 benign blocked.
+        ("heldout10.jsonl", 99.5, 9.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

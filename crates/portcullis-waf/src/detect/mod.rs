@@ -187,7 +187,7 @@ impl Detectors {
             }
             Kind::Name | Kind::CookieName => {
                 self.sqli.scan(v, sink);
-                self.sqli.scan_name(v, sink);
+                self.sqli.scan_name(&input.label, v, sink);
                 self.xss.scan(v, sink, m);
                 self.lfi.scan(v, sink, m);
                 self.php.scan(v, sink, m);
@@ -254,14 +254,17 @@ impl Detectors {
 /// values (RFI checks know the parameters of published exploits, filter-language parameters
 /// skip two SQL rules), the whole label for headers
 /// (upload-name headers, scanner agents in `User-Agent` only, charsets in `Accept`); nothing
-/// for other kinds. A detector that starts reading more
-/// of the label must say so here.
-pub(crate) fn context_of(kind: Kind, label: &str) -> &str {
+/// for other kinds, except names that may be NoSQL operators (with a `$`, or a `%` that may
+/// decode to one): whether an operator counts depends on the key it applies to and on where
+/// it stands ([`sqli::Sqli::scan_name`]), so those are keyed by the whole label. A detector
+/// that starts reading more of the label must say so here.
+pub(crate) fn context_of<'a>(kind: Kind, label: &'a str, value: &[u8]) -> &'a str {
     match kind {
         Kind::Value | Kind::CookieValue | Kind::Body | Kind::FileContent => param_name(label),
         // Which header it is decides the checks (`input_checks`, upload names, URL checks
         // by parameter name).
         Kind::OtherHeader | Kind::TextHeader | Kind::HeaderValue | Kind::HeaderPath => label,
+        Kind::Name | Kind::CookieName if memchr::memchr2(b'$', b'%', value).is_some() => label,
         Kind::Path
         | Kind::Name
         | Kind::Filename

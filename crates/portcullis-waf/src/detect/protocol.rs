@@ -193,6 +193,15 @@ pub(crate) fn request_checks(
     {
         add(PROTO_UNKNOWN_METHOD, "method", req.method.as_bytes());
     }
+    // `TRACE` (and IIS's `TRACK`) echo the request, its cookies and credentials, back to a
+    // script that could not read them (cross-site tracing); `DEBUG` starts ASP.NET's remote
+    // debugging. No API serves them.
+    if ["TRACE", "TRACK", "DEBUG"]
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(req.method))
+    {
+        add(PROTO_TRACE_METHOD, "method", req.method.as_bytes());
+    }
     // `%uFFxx`: full-width forms that IIS folds to ASCII after the WAF decoded the request.
     for (label, raw) in [("path", Some(req.path)), ("query", req.query)] {
         let Some(raw) = raw else { continue };

@@ -598,8 +598,18 @@ impl Rce {
             let emphasis = raw.starts_with('*')
                 && (start == 0 || b[start - 1].is_ascii_whitespace())
                 && !candidate.trim_matches('*').contains(['?', '*', '[']);
+            // A value that is one word ending in `*` (`Ma*`, `smi*`) is a prefix search. A
+            // glob without a `/` expands against the files of the working directory, not the
+            // commands of the path, so alone it runs nothing either.
+            let prefix_search = sep == Sep::Start
+                && candidate.len() > 1
+                && candidate
+                    .strip_suffix('*')
+                    .is_some_and(|w| w.bytes().all(|c| c.is_ascii_alphabetic()))
+                && evidence_after(b, i) == Evidence::End;
             let globbed = kind.is_none()
                 && !emphasis
+                && !prefix_search
                 && candidate.contains(['?', '*', '['])
                 && self.glob_command(&candidate);
             let Some(strong) = kind.or(globbed.then_some(true)) else {
@@ -635,6 +645,13 @@ impl Rce {
                 }
                 continue;
             };
+            // A command name glued to an argument list in parentheses is a function call in
+            // a template or program (`{{ d | date('%d %B') }}`, `sleep(5)` in SQL is read by
+            // the SQL rules), which no shell runs: `date(` is a syntax error there, and
+            // `f() {` defines a function, so `()` stays shell.
+            if b.get(i) == Some(&b'(') && b.get(i + 1) != Some(&b')') && !raw_is_obfuscated(raw) {
+                continue;
+            }
             let obfuscated = globbed || raw_is_obfuscated(raw);
             if brace_list {
                 sink.hit(RCE_BRACE_EXPANSION, text, start);

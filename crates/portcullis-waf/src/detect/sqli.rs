@@ -15,8 +15,6 @@ pub(crate) struct Sqli {
     /// A boolean operator and a column compared with a hex literal (`or role=0x61646d696e`),
     /// the hex captured: judged by what it spells ([`spells_text`]).
     hex_comparison: regex::bytes::Regex,
-    /// MongoDB-style operators in names (`{"$ne": 1}`, `user[$gt]=`).
-    nosql: Patterns,
     /// libinjection's word table, to skip text it cannot flag.
     words: Option<SqlWords>,
 }
@@ -69,6 +67,12 @@ impl Sqli {
             (
                 SQLI_FUNCTION,
                 r"\b(?:find_in_set|coalesce|concat_ws|group_concat|substring_index|char_length|unhex|ifnull|nullif|isnull|nvl2?|instr|lpad|rpad|strcmp|soundex|export_set|make_set|json_extract|json_object|json_array|json_value|json_query|xmltype|unistr|sys_context|user_name|db_name|schema_name|object_id|object_name|host_name|suser_name|suser_sname|is_srvrolemember|has_dbaccess|current_setting|connection_id|last_insert_id|row_count|found_rows|inet_aton|inet_ntoa|str_to_date|from_base64|to_base64|uncompress|aes_decrypt|aes_encrypt|des_decrypt)\s*\(".to_owned(),
+            ),
+            // A value that closes its string and ends the statement with a verdict
+            // (`';return true;var x='`): JavaScript built from a string, as a `$where` is.
+            (
+                SQLI_NOSQL,
+                r#"^[^'"]*['"]\s*;\s*return\s*(?:true|false|1|0|!0|!1|this)\b"#.to_owned(),
             ),
             // A string closed and joined to Oracle's network, file or job packages
             // (`'||UTL_HTTP.REQUEST(...)||'`, `'||dbms_pipe.receive_message`): nothing but an
@@ -137,10 +141,6 @@ impl Sqli {
             ),
         ];
         let refs: Vec<(u32, &str)> = rules.iter().map(|(id, p)| (*id, p.as_str())).collect();
-        let nosql = Patterns::new(&[(
-            SQLI_NOSQL,
-            r"(?:^|\[)\s*\$(?:ne|eq|gt|gte|lt|lte|in|nin|or|and|nor|not|exists|type|regex|where|expr|elemmatch|text|all|size|mod|jsonschema|function|accumulator|lookup|unionwith)\s*(?:$|\])",
-        )])?;
         Ok(Self {
             patterns: Patterns::new(&refs)?,
             quote_tautology: regex::bytes::Regex::new(&tautology_quote)
@@ -149,7 +149,6 @@ impl Sqli {
                 r"(?-u)\b(?:or|and|xor|where|having)\s+\(?\s*[a-z_][a-z0-9_.]*\s*(?:=|<>|!=|\slike\s|\sin\s*\(\s*)0x([0-9a-f]{6,})\b",
             )
             .map_err(|e| WafError::Pattern(e.to_string()))?,
-            nosql,
             words: SqlWords::new(),
         })
     }
@@ -162,6 +161,11 @@ impl Sqli {
     /// string, or has a comment or `;`, is read as any other.
     pub(crate) fn scan_value(&self, label: &str, v: &Variants, sink: &mut Sink<'_>) {
         let param = super::param_name(label);
+        // A `$where` parameter holding JavaScript rather than SoQL: an application that hands
+        // its query string to MongoDB as a filter runs it.
+        if param == "$where" && !label.starts_with("json:") && script_expression(v.lower()) {
+            sink.hit(SQLI_NOSQL, v.lower(), 0);
+        }
         let filter_param = FILTER_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(param));
         if !filter_param || !filter_expression(v.norm()) {
             return self.scan(v, sink);
@@ -226,13 +230,136 @@ impl Sqli {
         }
     }
 
-    /// Names (parameter names, JSON keys): NoSQL operator injection.
-    pub(crate) fn scan_name(&self, v: &Variants, sink: &mut Sink<'_>) {
-        self.nosql.scan(v.lower(), sink);
-        if let Some(open) = v.lower().find('[') {
-            self.nosql.scan(&v.lower()[open..], sink);
+    /// Names (parameter names, JSON keys): NoSQL operator injection. Query documents of
+    /// MongoDB, Strapi, Feathers and vector databases put operators in names all day
+    /// (`{"year": {"$gte": 2020}}`, `filters[title][$eq]=x`): an operator counts at paranoia
+    /// level 1 only where no filter needs one. That is an operator that runs JavaScript on
+    /// the server (`$where`, `$function`, `$accumulator`); one applied to a secret
+    /// (`{"password": {"$ne": null}}`, `token[$regex]=^a`), or one other than `$eq` and `$in`
+    /// applied to a login name (`username[$ne]=x`); an operator that is a JSON body's
+    /// top-level key (`{"$nor": ...}`: the body is itself a query); and, in a query string or
+    /// form, where brackets make objects the application may never have asked for, an
+    /// operator other than the comparisons filter URLs use (`id[$ne]=2`, `q[$regex]=.*`).
+    /// Any other operator counts from level 2 (2114). A query or form parameter named
+    /// `$where` alone is Socrata's SoQL filter: its value is read as a filter
+    /// ([`Sqli::scan_value`]).
+    pub(crate) fn scan_name(&self, label: &str, v: &Variants, sink: &mut Sink<'_>) {
+        if !sink.wants(SQLI_NOSQL) && !sink.wants(SQLI_NOSQL_LOOSE) {
+            return;
         }
+        let Some((op, parent)) = nosql_operator(v.lower()) else {
+            return;
+        };
+        // A JSON key applies to the key above it: in a body (`json:/password/$ne`) or in JSON
+        // embedded in a cookie or a field (`cookie:session:/sid/$ne`).
+        let json_path = label.find(":/").map(|i| &label[i + 1..]);
+        let parameter =
+            json_path.is_none() && (label.starts_with("query:") || label.starts_with("form:"));
+        let parent = parent.or_else(|| {
+            let mut segments = json_path?.rsplit('/');
+            segments.next();
+            segments.next()
+        });
+        let script = matches!(op, "$where" | "$function" | "$accumulator");
+        let filter_op = matches!(
+            op,
+            "$eq" | "$in" | "$gt" | "$gte" | "$lt" | "$lte" | "$and" | "$or"
+        );
+        let strict = (script && !(parameter && parent.is_none()))
+            || (parameter && parent.is_some() && !filter_op)
+            || (json_path.is_some() && parent == Some(""))
+            || parent.is_some_and(|key| guards_access(key, op));
+        let rule = if strict { SQLI_NOSQL } else { SQLI_NOSQL_LOOSE };
+        sink.hit(rule, v.lower(), 0);
     }
+}
+
+/// JavaScript rather than a filter language: a member of `this`, a function, a statement, or
+/// JavaScript's comparison and boolean operators (SoQL and OData write `=`, `AND`, `OR`).
+fn script_expression(s: &str) -> bool {
+    [
+        "this.", "this[", "function", "=>", "==", "||", "&&", "sleep(", "return", ";",
+    ]
+    .iter()
+    .any(|t| s.contains(t))
+}
+
+/// MongoDB's query operators (sorted).
+const NOSQL_OPERATORS: &[&str] = &[
+    "$accumulator",
+    "$all",
+    "$and",
+    "$elemmatch",
+    "$eq",
+    "$exists",
+    "$expr",
+    "$function",
+    "$gt",
+    "$gte",
+    "$in",
+    "$jsonschema",
+    "$lookup",
+    "$lt",
+    "$lte",
+    "$mod",
+    "$ne",
+    "$nin",
+    "$nor",
+    "$not",
+    "$or",
+    "$regex",
+    "$size",
+    "$text",
+    "$type",
+    "$unionwith",
+    "$where",
+];
+
+/// The operator a lower-cased name holds and, for a bracketed name, the key it applies to:
+/// `$ne` → (`$ne`, none); `password[$ne]` → (`$ne`, `password`);
+/// `filters[user][$eq]` → (`$eq`, `user`).
+fn nosql_operator(name: &str) -> Option<(&str, Option<&str>)> {
+    let is_op = |s: &str| NOSQL_OPERATORS.binary_search(&s.trim()).is_ok();
+    if is_op(name) {
+        return Some((name.trim(), None));
+    }
+    let mut previous = name.split('[').next()?;
+    for segment in name.split('[').skip(1) {
+        let inner = segment.strip_suffix(']').unwrap_or(segment);
+        if is_op(inner) {
+            return Some((inner.trim(), Some(previous)));
+        }
+        previous = inner;
+    }
+    None
+}
+
+/// Whether `key` names a secret, a session id among them (any operator on it widens what a
+/// login, a reset or a session lookup checks), or a login name (an operator other than an
+/// exact match does).
+fn guards_access(key: &str, op: &str) -> bool {
+    let k: String = key
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let secret = [
+        "password",
+        "passwd",
+        "passcode",
+        "passphrase",
+        "pwd",
+        "token",
+        "secret",
+        "apikey",
+        "otp",
+    ]
+    .iter()
+    .any(|s| k.ends_with(s))
+        || matches!(k.as_str(), "pass" | "pin" | "sid" | "session" | "sessionid")
+        || k.starts_with("ssn");
+    let login = matches!(k.as_str(), "username" | "user" | "login");
+    secret || (login && !matches!(op, "$eq" | "$in"))
 }
 
 /// Search syntax rather than a string breakout (`title:"foo bar" AND year>2000`): the quote at
@@ -361,12 +488,14 @@ fn plain_number_text(s: &str) -> bool {
 }
 
 /// Parameters that carry a filter language by API convention: OData's system query options,
-/// Jira's JQL, SCIM's filter, GeoServer's CQL filter.
+/// Jira's JQL, SCIM's filter, GeoServer's CQL filter, Socrata's SoQL `$where` and `$having`.
 const FILTER_PARAMS: &[&str] = &[
     "$apply",
     "$filter",
+    "$having",
     "$orderby",
     "$search",
+    "$where",
     "cql_filter",
     "filter",
     "jql",
@@ -981,5 +1110,79 @@ mod tests {
                 "x and y=0x4142",
             ],
         );
+    }
+
+    #[test]
+    fn nosql_operators_count_where_no_filter_needs_them() {
+        let strict = [
+            (Kind::Name, "json:/password/$ne", "$ne"),
+            (Kind::Name, "json:/filter/$where", "$where"),
+            (Kind::Name, "json:/$where", "$where"),
+            (
+                Kind::Name,
+                "json:/pipeline/0/$match/$expr/$function",
+                "$function",
+            ),
+            (Kind::Name, "json:/resetToken/$regex", "$regex"),
+            (Kind::Name, "json:/ssn_last4/$gt", "$gt"),
+            (Kind::Name, "json:/username/$ne", "$ne"),
+            (Kind::Name, "query:password[$gt]", "password[$gt]"),
+            (Kind::Name, "query:user[$ne]", "user[$ne]"),
+            (Kind::Name, "form:login[$regex]", "login[$regex]"),
+            (
+                Kind::Value,
+                "query:$where",
+                "this.password.length > 0 && sleep(5000)",
+            ),
+            (Kind::Value, "query:title", "';return true;var x='"),
+            (Kind::Name, "json:/$nor", "$nor"),
+            (Kind::Name, "cookie:session:/sid/$ne", "$ne"),
+            (Kind::Name, "query:u_id[$ne]", "u_id[$ne]"),
+            (Kind::Name, "query:q[$regex]", "q[$regex]"),
+        ];
+        for (kind, label, text) in strict {
+            assert!(
+                hits(kind, label, text, 1).contains(&SQLI_NOSQL),
+                "{label}: {text}"
+            );
+        }
+        let filters = [
+            (Kind::Name, "json:/filter/genre/$eq", "$eq"),
+            (Kind::Name, "json:/where/$and", "$and"),
+            (Kind::Name, "json:/where/$and/0/category/$in", "$in"),
+            (Kind::Name, "json:/filter/email/$regex", "$regex"),
+            (
+                Kind::Name,
+                "query:filters[username][$eq]",
+                "filters[username][$eq]",
+            ),
+            (Kind::Name, "query:userId[$in][]", "userId[$in][]"),
+            (Kind::Name, "query:passengers[$gte]", "passengers[$gte]"),
+            (Kind::Name, "json:/filter/status/$ne", "$ne"),
+            (
+                Kind::Name,
+                "query:filters[views][$gte]",
+                "filters[views][$gte]",
+            ),
+            (Kind::Name, "query:$where", "$where"),
+        ];
+        for (kind, label, text) in filters {
+            let pl1 = hits(kind, label, text, 1);
+            assert!(!pl1.contains(&SQLI_NOSQL), "{label}: {pl1:?}");
+            assert!(
+                hits(kind, label, text, 2).contains(&SQLI_NOSQL_LOOSE),
+                "{label}"
+            );
+        }
+        for soql in [
+            "status = 'Open' AND ward IN ('3', '4', '12')",
+            "within_circle(location, 41.8781, -87.6298, 500)",
+            "business_name like '%O''BRIEN%'",
+        ] {
+            let pl1 = hits(Kind::Value, "query:$where", soql, 1);
+            assert!(pl1.is_empty(), "{soql}: {pl1:?}");
+        }
+        let code = hits(Kind::Value, "json:/code", "const s = 'a'; return true;", 1);
+        assert!(!code.contains(&SQLI_NOSQL), "{code:?}");
     }
 }
