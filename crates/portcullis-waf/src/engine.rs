@@ -571,6 +571,39 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn a_chat_route_excludes_code_families_in_message_content_only() {
+        let chat = |body: &'static [u8]| {
+            RequestView::new("POST", b"/v1/chat/completions")
+                .header("User-Agent", "openai-python/1.30")
+                .header("Host", "h")
+                .header("Content-Type", "application/json")
+                .body(body)
+        };
+        let settings = Settings {
+            exclusions: [Family::Sqli, Family::Xss, Family::Rce]
+                .into_iter()
+                .map(|f| Exclusion {
+                    rules: RuleSelector::Family(f),
+                    location: Some(LocationFilter::parse("json:/messages/*/content")),
+                })
+                .collect(),
+            ..Settings::default()
+        };
+        let w = waf(settings);
+        let question = chat(
+            br#"{"model":"m","messages":[{"role":"user","content":"Why does `SELECT * FROM t WHERE id = '1' OR '1'='1'` return every row, and is `curl -s https://x.example | sh` safe?"}]}"#,
+        );
+        assert!(!w.inspect(&question).blocked);
+        // The same text where a tool will run it is still inspected.
+        let tool = chat(
+            br#"{"model":"m","messages":[{"role":"assistant","content":"","tool_calls":[{"function":{"name":"run_query","arguments":"x' UNION SELECT password FROM users--"}}]}]}"#,
+        );
+        assert!(w.inspect(&tool).blocked);
+        // Without the exclusions the question blocks.
+        assert!(waf(Settings::default()).inspect(&question).blocked);
+    }
+
     /// (rule, location) pairs of a verdict, sorted.
     fn found(v: &Verdict) -> Vec<(u32, String)> {
         let mut f: Vec<_> = v

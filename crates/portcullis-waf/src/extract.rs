@@ -878,8 +878,35 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
     } else if mt.ends_with("/xml") || mt.ends_with("+xml") {
         xml(c, body);
     } else if mt.starts_with("text/") || (mt.starts_with("application/") && !is_binary_type(&mt)) {
-        c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
+        // JSON sent under another name (`text/plain` from `navigator.sendBeacon`, an error
+        // reporter's envelope) is read as JSON: its values are what the application parses,
+        // and its escaped quotes are no breakout.
+        let sniffed = matches!(body.trim_ascii_start().first(), Some(b'{' | b'['))
+            && (json_walk(c, body, "json") || json_lines(c, body, "json"));
+        if !sniffed {
+            c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
+        }
     }
+}
+
+/// Reads `body` as JSON Lines (`application/x-ndjson`, Elasticsearch's bulk API, log
+/// shippers): one document a line, each under `prefix`. Answers false, with nothing read,
+/// when the body has no line break or a line is not JSON.
+fn json_lines(c: &mut Collector<'_>, body: &[u8], prefix: &str) -> bool {
+    let lines = || {
+        body.split(|&b| b == b'\n')
+            .map(<[u8]>::trim_ascii)
+            .filter(|l| !l.is_empty())
+    };
+    if memchr::memchr(b'\n', body.trim_ascii()).is_none()
+        || !lines().all(|l| serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok())
+    {
+        return false;
+    }
+    for line in lines() {
+        json_walk(c, line, prefix);
+    }
+    true
 }
 
 fn is_binary_type(mt: &str) -> bool {
@@ -899,8 +926,9 @@ fn is_binary_type(mt: &str) -> bool {
 }
 
 fn json(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
-    // A document that turns out malformed is inspected whole, as one value.
-    if !json_walk(c, body, prefix) {
+    // A document that turns out malformed, and is not JSON Lines either, is inspected
+    // whole, as one value.
+    if !json_walk(c, body, prefix) && !json_lines(c, body, prefix) {
         c.anomaly(rules::PROTO_BODY_MALFORMED, prefix, "invalid JSON");
         c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
     }
@@ -1762,6 +1790,38 @@ mod tests {
         assert!(vals.contains(&("json:/user/name".into(), "O'Brien".into())));
         assert!(vals.contains(&("json:/user/tags/0".into(), "a".into())));
         assert!(labels(&x, Kind::Name).contains(&("json:/user".into(), "user".into())));
+    }
+
+    #[test]
+    fn json_lines_and_json_under_other_names() {
+        let read = |ct: &str, body: &[u8]| {
+            let req = RequestView::new("POST", b"/")
+                .header("Content-Type", ct)
+                .body(body);
+            extract(&req, &Limits::default(), None)
+        };
+        // Elasticsearch's bulk API: an action line, then a document line.
+        let bulk = b"{\"index\":{\"_id\":\"1\"}}\n{\"title\":\"Drop the World\"}\n";
+        let x = read("application/x-ndjson", bulk);
+        assert!(labels(&x, Kind::Value).contains(&("json:/title".into(), "Drop the World".into())));
+        assert!(labels(&x, Kind::Body).is_empty());
+        assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
+        // A beacon's JSON sent as text.
+        let x = read(
+            "text/plain;charset=UTF-8",
+            br#"{"event":"click","x":"a \"b\""}"#,
+        );
+        assert!(labels(&x, Kind::Value).contains(&("json:/x".into(), "a \"b\"".into())));
+        assert!(labels(&x, Kind::Body).is_empty());
+        // Text that only starts like JSON, and JSON Lines with a broken line, stay one body.
+        for (ct, body) in [
+            ("text/plain", &b"{not json} at all"[..]),
+            ("application/x-ndjson", b"{\"a\":1}\n{\"b\":"),
+        ] {
+            let x = read(ct, body);
+            assert_eq!(labels(&x, Kind::Body).len(), 1, "{ct}");
+            assert!(labels(&x, Kind::Value).is_empty(), "{ct}");
+        }
     }
 
     #[test]

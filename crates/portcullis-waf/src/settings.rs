@@ -52,13 +52,62 @@ pub enum LocationFilter {
     Exact(String),
     /// Every label starting with this prefix, e.g. `json:/comment`.
     Prefix(String),
+    /// Labels made of these literal parts with one path segment (no `/`) between each two,
+    /// e.g. `["json:/messages/", "/content"]` for `json:/messages/*/content`; with `prefix`,
+    /// the label may go on after the last part.
+    Segments {
+        /// The literal text between the wildcards, in order.
+        parts: Vec<String>,
+        /// Whether labels that go on after the pattern match too.
+        prefix: bool,
+    },
 }
 
 impl LocationFilter {
+    /// The filter a location pattern asks for: a final `*` matches whatever follows
+    /// (`json:/notes/*`); any other `*` matches one path segment (`json:/messages/*/content`);
+    /// without a `*`, the label exactly.
+    pub fn parse(pattern: &str) -> Self {
+        let (body, prefix) = match pattern.strip_suffix('*') {
+            Some(p) => (p, true),
+            None => (pattern, false),
+        };
+        if !body.contains('*') {
+            return if prefix {
+                Self::Prefix(body.to_owned())
+            } else {
+                Self::Exact(body.to_owned())
+            };
+        }
+        Self::Segments {
+            parts: body.split('*').map(str::to_owned).collect(),
+            prefix,
+        }
+    }
+
     pub(crate) fn matches(&self, label: &str) -> bool {
         match self {
             Self::Exact(s) => label == s,
             Self::Prefix(p) => label.starts_with(p.as_str()),
+            Self::Segments { parts, prefix } => {
+                let Some((first, others)) = parts.split_first() else {
+                    return false;
+                };
+                let Some(mut rest) = label.strip_prefix(first.as_str()) else {
+                    return false;
+                };
+                for part in others {
+                    let segment = rest.find('/').unwrap_or(rest.len());
+                    if segment == 0 {
+                        return false;
+                    }
+                    match rest[segment..].strip_prefix(part.as_str()) {
+                        Some(r) => rest = r,
+                        None => return false,
+                    }
+                }
+                *prefix || rest.is_empty()
+            }
         }
     }
 }
@@ -144,5 +193,55 @@ impl Settings {
             paranoia,
             ..Self::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LocationFilter;
+
+    #[test]
+    fn location_patterns() {
+        let cases = [
+            ("json:/title", "json:/title", true),
+            ("json:/title", "json:/title/x", false),
+            ("json:/notes/*", "json:/notes/0/text", true),
+            ("json:/notes/*", "json:/note", false),
+            ("json:/messages/*/content", "json:/messages/0/content", true),
+            (
+                "json:/messages/*/content",
+                "json:/messages/12/content",
+                true,
+            ),
+            (
+                "json:/messages/*/content",
+                "json:/messages/0/content/1",
+                false,
+            ),
+            (
+                "json:/messages/*/content",
+                "json:/messages/0/tool_calls/0",
+                false,
+            ),
+            ("json:/messages/*/content", "json:/messages//content", false),
+            (
+                "json:/messages/*/content*",
+                "json:/messages/0/content/1/text",
+                true,
+            ),
+            ("json:/a/*/b/*/c", "json:/a/1/b/2/c", true),
+            ("json:/a/*/b/*/c", "json:/a/1/x/2/c", false),
+        ];
+        for (pattern, label, want) in cases {
+            assert_eq!(
+                LocationFilter::parse(pattern).matches(label),
+                want,
+                "{pattern} {label}"
+            );
+        }
+        assert_eq!(
+            LocationFilter::parse("json:/notes/*"),
+            LocationFilter::Prefix("json:/notes/".into())
+        );
     }
 }

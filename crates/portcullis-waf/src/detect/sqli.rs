@@ -473,15 +473,33 @@ fn spells_text(hex: &[u8]) -> bool {
     letter
 }
 
-/// Phone numbers, dates, amounts, arithmetic: digits with `()+-*/%^.:,` and spaces only, and
-/// no comment (`--`, `/*`, `*/`). Without letters, quotes or comparison characters there is
-/// no SQL to inject (no column, function or string to reach, nothing to compare), and
-/// libinjection's arithmetic fingerprints misfire on values like `(0028)-617555` and
-/// `(2.5 * (3 + 4)) / 7`; a comment, though, cuts off the rest of the query it lands in.
+/// Phone numbers, dates, amounts, arithmetic: digits with `()+-*/%^.:,` and spaces, symbols
+/// outside ASCII that are not letters (`≈ ± √ ² ×`), and as words only single letters and the
+/// names of maths functions (`sqrt(2) ≈ 1.414`, `2x + 3y`), with no comment (`--`, `/*`,
+/// `*/`). Without quotes, comparison characters or other words there is no SQL to inject (no
+/// column, string or SQL function to reach, nothing to compare), and libinjection's
+/// arithmetic fingerprints misfire on values like `(0028)-617555` and `(2.5 * (3 + 4)) / 7`;
+/// a comment, though, cuts off the rest of the query it lands in.
 fn plain_number_text(s: &str) -> bool {
+    const MATHS: [&str; 12] = [
+        "abs", "ceil", "cos", "exp", "floor", "ln", "log", "pi", "round", "sin", "sqrt", "tan",
+    ];
+    let words_ok = s
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+        .all(|w| {
+            w.len() == 1
+                || MATHS
+                    .binary_search(&w.to_ascii_lowercase().as_str())
+                    .is_ok()
+        });
     !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || b" ()+-*/%^.:,".contains(&b))
+        && words_ok
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || " ()+-*/%^.:,".contains(c)
+                || !(c.is_ascii() || c.is_alphabetic())
+        })
         && !s.contains("--")
         && !s.contains("/*")
         && !s.contains("*/")
@@ -832,6 +850,8 @@ mod tests {
                 "john.doe@example.com",
                 "(0028)-617555",
                 "(2.5 * (3 + 4)) / 7 - 2^3 % 5",
+                "sqrt(2) ≈ 1.414",
+                "2x + 3y - (4z / 2)",
                 "+49(0) 501833372",
                 "The drop table was set by the union",
                 "Item (blue) order is pending",

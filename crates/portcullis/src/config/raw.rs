@@ -1333,8 +1333,9 @@ pub struct WafExclusionConfig {
     #[serde(default)]
     pub families: Vec<Str>,
     /// Inputs it applies to, as the WAF labels them: exact (`query:q`, `json:/comment`,
-    /// `header:user-agent`, `cookie:session`, `path`) or a prefix ending in `*`
-    /// (`json:/notes/*`). Default: every input.
+    /// `header:user-agent`, `cookie:session`, `path`), a prefix ending in `*`
+    /// (`json:/notes/*`), or with `*` standing for one path segment
+    /// (`json:/messages/*/content`). Default: every input.
     #[serde(default)]
     pub locations: Vec<Str>,
 }

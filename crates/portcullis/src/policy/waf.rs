@@ -92,12 +92,7 @@ pub fn compile(
         } else {
             e.locations
                 .iter()
-                .map(|l| {
-                    Some(match l.strip_suffix('*') {
-                        Some(p) => LocationFilter::Prefix(p.to_owned()),
-                        None => LocationFilter::Exact(l.to_string()),
-                    })
-                })
+                .map(|l| Some(LocationFilter::parse(l)))
                 .collect()
         };
         for rules in &selectors {

@@ -48,6 +48,7 @@ routes:
       paranoia: 1
       exclusions:
         - {{ families: [sqli], locations: ["query:sql_ok"] }}
+        - {{ families: [xss], locations: ["json:/messages/*/content"] }}
   - name: detect
     match: {{ path_prefix: /detect/ }}
     auth: none
@@ -89,6 +90,11 @@ routes:
     assert_eq!(st, 403);
     // An exclusion switches a family off at one input only.
     let (st, body) = get(&c, &gw.url("/waf/x?sql_ok=1%27%20OR%20%271%27%3D%271")).await;
+    assert_eq!(st, 200, "{body}");
+    // A `*` inside a location stands for one path segment: any message's content.
+    let chat =
+        r#"{"messages":[{"role":"user","content":"what does <script>alert(1)</script> do?"}]}"#;
+    let (st, body) = send(&c, post(gw.url("/waf/chat"), "application/json", chat)).await;
     assert_eq!(st, 200, "{body}");
     // Detect mode forwards and records what block mode would have done.
     let (st, _) = get(&c, &gw.url("/detect/x?id=1%27%20OR%20%271%27%3D%271")).await;
