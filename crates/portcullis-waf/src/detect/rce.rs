@@ -649,10 +649,11 @@ impl Rce {
             // a template or program (`{{ d | date('%d %B') }}`, `sleep(5)` in SQL is read by
             // the SQL rules), which no shell runs: `date(` is a syntax error there, and
             // `f() {` defines a function, so `()` stays shell.
-            if b.get(i) == Some(&b'(') && b.get(i + 1) != Some(&b')') && !raw_is_obfuscated(raw) {
+            let raw_obfuscated = raw_is_obfuscated(raw);
+            if b.get(i) == Some(&b'(') && b.get(i + 1) != Some(&b')') && !raw_obfuscated {
                 continue;
             }
-            let obfuscated = globbed || raw_is_obfuscated(raw);
+            let obfuscated = globbed || raw_obfuscated;
             if brace_list {
                 sink.hit(RCE_BRACE_EXPANSION, text, start);
             }

@@ -23,7 +23,7 @@ pub(crate) struct Splitting {
     /// LDAP filter breakout: only for values that close a filter they did not open, or glue
     /// a wildcard to a filter.
     ldap: Patterns,
-    /// XPath injection: only for values with an axis, a path in brackets or a root path.
+    /// XPath injection: only for values with an axis (`::`), a predicate's `]` or `/*`.
     xpath: Patterns,
 }
 
@@ -218,7 +218,7 @@ impl Splitting {
             {
                 self.ldap.scan(lower, sink);
             }
-            if lower.contains("::") || lower.contains(']') || lower.contains("(/") {
+            if lower.contains("::") || lower.contains(']') || lower.contains("/*") {
                 self.xpath.scan(lower, sink);
             }
         }
@@ -355,6 +355,7 @@ mod tests {
                 "admin' and string-length(name(/*[1]))=5 and '1'='1",
                 "1 and substring(name(/*),1,1)='u'",
                 "x'] | //user/*[contains(*,'",
+                "x' or count( /*)=1 or 'a'='b",
                 "')] | //password | a[('",
             ],
         );

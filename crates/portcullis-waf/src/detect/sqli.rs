@@ -484,17 +484,7 @@ fn plain_number_text(s: &str) -> bool {
     const MATHS: [&str; 12] = [
         "abs", "ceil", "cos", "exp", "floor", "ln", "log", "pi", "round", "sin", "sqrt", "tan",
     ];
-    let words_ok = s
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .filter(|w| !w.is_empty())
-        .all(|w| {
-            w.len() == 1
-                || MATHS
-                    .binary_search(&w.to_ascii_lowercase().as_str())
-                    .is_ok()
-        });
     !s.is_empty()
-        && words_ok
         && s.chars().all(|c| {
             c.is_ascii_alphanumeric()
                 || " ()+-*/%^.:,".contains(c)
@@ -503,6 +493,9 @@ fn plain_number_text(s: &str) -> bool {
         && !s.contains("--")
         && !s.contains("/*")
         && !s.contains("*/")
+        && s.split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| !w.is_empty())
+            .all(|w| w.len() == 1 || MATHS.iter().any(|m| m.eq_ignore_ascii_case(w)))
 }
 
 /// Parameters that carry a filter language by API convention: OData's system query options,
