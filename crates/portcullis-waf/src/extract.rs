@@ -1334,8 +1334,10 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
         c.push(format!("file:{field}"), Kind::Filename, f, false, false);
         // File contents are inspected only when they are text the application may interpret:
         // by their declared type (documents, configuration, scripts, spreadsheets as CSV,
-        // EDI interchanges), or when a file declared as an image is not one (`banner.jpg`
-        // holding ImageMagick's MVG drawing commands, which run delegates).
+        // EDI interchanges, PostScript, which Ghostscript runs as a program), or when a file
+        // declared as an image is not one (`banner.jpg` holding ImageMagick's MVG drawing
+        // commands, which run delegates), or is a DjVu document, whose metadata ExifTool
+        // once evaluated.
         let textual = part_ct.as_deref().is_none_or(|t| {
             t.starts_with("text/")
                 || t.contains("json")
@@ -1345,9 +1347,11 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
                 || t.contains("yaml")
                 || t.contains("csv")
                 || t.contains("/edi")
-        }) || part_ct
-            .as_deref()
-            .is_some_and(|t| t.starts_with("image/") && !image_magic(content));
+                || t.contains("postscript")
+                || t.ends_with("eps")
+        }) || part_ct.as_deref().is_some_and(|t| {
+            t.starts_with("image/") && (!image_magic(content) || content.starts_with(b"AT&TFORM"))
+        });
         if part_ct.as_deref() == Some("image/svg+xml") && inert_svg(content) {
             xml(c, content);
         } else if textual {
@@ -1790,6 +1794,28 @@ mod tests {
         assert!(vals.contains(&("json:/user/name".into(), "O'Brien".into())));
         assert!(vals.contains(&("json:/user/tags/0".into(), "a".into())));
         assert!(labels(&x, Kind::Name).contains(&("json:/user".into(), "user".into())));
+    }
+
+    #[test]
+    fn postscript_and_djvu_uploads_are_read() {
+        let upload = |ct: &str, content: &[u8]| {
+            let mut body = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"\r\nContent-Type: ".to_vec();
+            body.extend_from_slice(ct.as_bytes());
+            body.extend_from_slice(b"\r\n\r\n");
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n--b--\r\n");
+            let req = RequestView::new("POST", b"/")
+                .header("Content-Type", "multipart/form-data; boundary=b")
+                .body(&body);
+            labels(&extract(&req, &Limits::default(), None), Kind::FileContent).len()
+        };
+        assert_eq!(
+            upload("application/postscript", b"%!PS-Adobe-3.0\nshowpage"),
+            1
+        );
+        assert_eq!(upload("image/jpeg", b"AT&TFORM\0\0\0\x08DJVU"), 1);
+        // A real JPEG stays unread.
+        assert_eq!(upload("image/jpeg", b"\xff\xd8\xff\xe0\0\x10JFIF"), 0);
     }
 
     #[test]

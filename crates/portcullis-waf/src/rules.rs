@@ -228,6 +228,7 @@ pub(crate) const RCE_ARGUMENT_INJECTION: u32 = 1515;
 pub(crate) const RCE_YAML_TAG: u32 = 1516;
 pub(crate) const RCE_FORMULA: u32 = 1517;
 pub(crate) const RCE_UPLOAD_PROGRAM: u32 = 1518;
+pub(crate) const RCE_CONVERTER_COMMAND: u32 = 1519;
 
 // PHP.
 pub(crate) const PHP_OPEN_TAG: u32 = 1600;
@@ -911,6 +912,13 @@ static CATALOGUE: &[RuleInfo] = &[
         2,
         S::Warning,
         "upload of a shell script, program or archive to run",
+    ),
+    r(
+        RCE_CONVERTER_COMMAND,
+        F::Rce,
+        1,
+        S::Critical,
+        "document or image converter told to run a command",
     ),
     r(PHP_OPEN_TAG, F::Php, 1, S::Critical, "PHP open tag"),
     r(PHP_WRAPPER, F::Php, 1, S::Critical, "PHP stream wrapper"),

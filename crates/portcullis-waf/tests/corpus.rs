@@ -155,6 +155,11 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // transit, e-learning); attacks add LDAP, XPath and NoSQL injection. First run,
         // blind: 209 of 212 attacks, 29 of 202 benign blocked.
         ("heldout10.jsonl", 99.5, 9.5),
+        // Consumer apps full of user-generated text (reviews, forums, profiles, delivery
+        // notes, support chat, many scripts and emoticons), with attacks hidden in the same
+        // fields and in uploads (Ghostscript, ExifTool DjVu). First run, blind: 210 of 214
+        // attacks, 1 of 201 benign blocked.
+        ("heldout11.jsonl", 99.5, 0.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

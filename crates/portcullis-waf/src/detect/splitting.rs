@@ -23,7 +23,8 @@ pub(crate) struct Splitting {
     /// LDAP filter breakout: only for values that close a filter they did not open, or glue
     /// a wildcard to a filter.
     ldap: Patterns,
-    /// XPath injection: only for values with an axis (`::`), a predicate's `]` or `/*`.
+    /// XPath injection: only for values with an axis (`::`), a predicate's `]`, `/*` or a
+    /// function over a root path (`(//`).
     xpath: Patterns,
 }
 
@@ -73,6 +74,12 @@ impl Splitting {
             // A quoted value that closes its predicate and joins another path to the result
             // (`x'] | //*[x='`).
             (PROTO_XPATH, r#"['"]\s*\)?\s*\]\s*\|\s*/"#),
+            // A string function over a path from the document's root, as a blind probe
+            // tests a node's text (`') or contains(//user/password,'a') or ('`).
+            (
+                PROTO_XPATH,
+                r"\b(?:contains|starts-with|string-length|substring|normalize-space|translate)\s*\(\s*//[a-z_*@]",
+            ),
             // What blind extraction reads: the count and the names of any elements under the
             // root (`count(/*)`, `string-length(name(/*[1]))`, `substring(name(/*),1,1)`). A
             // mapping's `count(//E1EDP01)` names what it counts.
@@ -218,7 +225,12 @@ impl Splitting {
             {
                 self.ldap.scan(lower, sink);
             }
-            if lower.contains("::") || lower.contains(']') || lower.contains("/*") {
+            if lower.contains("::")
+                || lower.contains(']')
+                || lower.contains("/*")
+                || lower.contains("(//")
+                || lower.contains("( //")
+            {
                 self.xpath.scan(lower, sink);
             }
         }
@@ -356,6 +368,7 @@ mod tests {
                 "1 and substring(name(/*),1,1)='u'",
                 "x'] | //user/*[contains(*,'",
                 "x' or count( /*)=1 or 'a'='b",
+                "0') or contains(//user/password,'a') or ('",
                 "')] | //password | a[('",
             ],
         );

@@ -184,6 +184,7 @@ impl Sqli {
         if sink.wants(SQLI_LIBINJECTION)
             && !plain_number_text(v.norm())
             && !search_expression(v.norm())
+            && !plain_file_name(v.norm())
         {
             let flagged = self.libinjection(v.raw.as_bytes())
                 || (v.norm() != v.raw && self.libinjection(v.norm().as_bytes()));
@@ -192,6 +193,12 @@ impl Sqli {
             }
         }
         self.patterns.scan(v.compact(), sink);
+        // `UN/**/ION SEL/**/ECT`: keywords split by comments, which come together again
+        // behind a filter that strips comments. Read as they would be there.
+        if let Some(joined) = comments_joined(v.lower()) {
+            self.patterns
+                .scan(&crate::normalise::compact_sql(&joined), sink);
+        }
         // The quote-led tautology runs apart from the pattern set (its matches are judged with
         // the text around them), so only on text with a quote.
         let text = v.compact();
@@ -498,6 +505,58 @@ fn plain_number_text(s: &str) -> bool {
             .all(|w| w.len() == 1 || MATHS.iter().any(|m| m.eq_ignore_ascii_case(w)))
 }
 
+/// `s` with every comment that sits between two letters taken out (`un/**/ion` → `union`),
+/// or `None` when there is none.
+fn comments_joined(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(at) = memchr::memmem::find(&b[from..], b"/*").map(|i| i + from) {
+        let Some(close) = memchr::memmem::find(&b[at + 2..], b"*/").map(|i| i + at + 4) else {
+            break;
+        };
+        let glued = at > 0
+            && b[at - 1].is_ascii_alphabetic()
+            && b.get(close).is_some_and(u8::is_ascii_alphabetic);
+        if glued {
+            out.push_str(&s[copied..at]);
+            copied = close;
+        }
+        from = close;
+    }
+    (copied > 0).then(|| {
+        out.push_str(&s[copied..]);
+        out
+    })
+}
+
+/// A file name as people and browsers write them: words in any script, digits, spaces and
+/// `_-.,&+`, a copy number in brackets, and an extension (`beach day (1).jpg`). libinjection
+/// reads `day (1)` as a function call; with no quote, comparison or comment there is no SQL.
+fn plain_file_name(s: &str) -> bool {
+    let Some((stem, ext)) = s.rsplit_once('.') else {
+        return false;
+    };
+    let mut in_brackets = false;
+    (1..=5).contains(&ext.len())
+        && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+        && !stem.trim().is_empty()
+        && stem.chars().all(|c| match c {
+            '(' if !in_brackets => {
+                in_brackets = true;
+                true
+            }
+            ')' if in_brackets => {
+                in_brackets = false;
+                true
+            }
+            c if in_brackets => c.is_ascii_digit(),
+            c => c.is_alphanumeric() || " _-.,&+".contains(c),
+        })
+        && !in_brackets
+}
+
 /// Parameters that carry a filter language by API convention: OData's system query options,
 /// Jira's JQL, SCIM's filter, GeoServer's CQL filter, Socrata's SoQL `$where` and `$having`.
 const FILTER_PARAMS: &[&str] = &[
@@ -791,6 +850,7 @@ mod tests {
                 "1 and multipolygon((select * from(select * from(select @@version)f)x))",
                 "GeometryCollection((select * from (select * from(select user())a)b))",
                 "'||UTL_HTTP.REQUEST",
+                "x' UN/**/ION SEL/**/ECT email,password FR/**/OM accounts--",
                 "x\"||sys.dbms_xmlgen.getxml('select 1 from dual')||\"",
             ],
         );
@@ -844,6 +904,8 @@ mod tests {
                 "(0028)-617555",
                 "(2.5 * (3 + 4)) / 7 - 2^3 % 5",
                 "sqrt(2) ≈ 1.414",
+                "beach day (1).jpg",
+                "IMG_2024 (12).jpeg",
                 "2x + 3y - (4z / 2)",
                 "+49(0) 501833372",
                 "The drop table was set by the union",
