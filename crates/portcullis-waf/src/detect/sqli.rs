@@ -491,7 +491,11 @@ fn plain_number_text(s: &str) -> bool {
     const MATHS: [&str; 12] = [
         "abs", "ceil", "cos", "exp", "floor", "ln", "log", "pi", "round", "sin", "sqrt", "tan",
     ];
+    // Words first: ordinary text fails at its first word.
     !s.is_empty()
+        && s.split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| !w.is_empty())
+            .all(|w| w.len() == 1 || MATHS.iter().any(|m| m.eq_ignore_ascii_case(w)))
         && s.chars().all(|c| {
             c.is_ascii_alphanumeric()
                 || " ()+-*/%^.:,".contains(c)
@@ -500,9 +504,6 @@ fn plain_number_text(s: &str) -> bool {
         && !s.contains("--")
         && !s.contains("/*")
         && !s.contains("*/")
-        && s.split(|c: char| !c.is_ascii_alphabetic())
-            .filter(|w| !w.is_empty())
-            .all(|w| w.len() == 1 || MATHS.iter().any(|m| m.eq_ignore_ascii_case(w)))
 }
 
 /// `s` with every comment that sits between two letters taken out (`un/**/ion` → `union`),
