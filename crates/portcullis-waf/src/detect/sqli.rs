@@ -166,6 +166,11 @@ impl Sqli {
         if param == "$where" && !label.starts_with("json:") && script_expression(v.lower()) {
             sink.hit(SQLI_NOSQL, v.lower(), 0);
         }
+        // A value holding a bracketed operator (`[$lte]x`, `user[$ne]=1`) is a query string
+        // the application parses again, into a query.
+        if let Some(at) = bracketed_operator(v.lower()) {
+            sink.hit(SQLI_NOSQL, v.lower(), at);
+        }
         let filter_param = FILTER_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(param));
         if !filter_param || !filter_expression(v.norm()) {
             return self.scan(v, sink);
@@ -321,6 +326,15 @@ const NOSQL_OPERATORS: &[&str] = &[
     "$unionwith",
     "$where",
 ];
+
+/// Where `s` holds an operator in brackets (`[$ne]`), if it does.
+fn bracketed_operator(s: &str) -> Option<usize> {
+    memchr::memmem::find_iter(s.as_bytes(), b"[$").find(|&at| {
+        s[at + 1..]
+            .split_once(']')
+            .is_some_and(|(op, _)| NOSQL_OPERATORS.binary_search(&op.trim()).is_ok())
+    })
+}
 
 /// The operator a lower-cased name holds and, for a bracketed name, the key it applies to:
 /// `$ne` → (`$ne`, none); `password[$ne]` → (`$ne`, `password`);
@@ -1213,6 +1227,8 @@ mod tests {
             (Kind::Value, "query:title", "';return true;var x='"),
             (Kind::Name, "json:/$nor", "$nor"),
             (Kind::Name, "cookie:session:/sid/$ne", "$ne"),
+            (Kind::Value, "query:mongoQ", "[$lte]asdfsd"),
+            (Kind::Value, "query:next", "/login?user[$ne]=x"),
             (Kind::Name, "query:u_id[$ne]", "u_id[$ne]"),
             (Kind::Name, "query:q[$regex]", "q[$regex]"),
         ];
