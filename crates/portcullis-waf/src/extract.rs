@@ -882,11 +882,17 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
         // reporter's envelope) is read as JSON: its values are what the application parses,
         // and its escaped quotes are no breakout.
         let sniffed = matches!(body.trim_ascii_start().first(), Some(b'{' | b'['))
-            && (json_walk(c, body, "json") || json_lines(c, body, "json"));
+            && json_or_lines(c, body, "json");
         if !sniffed {
             c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
         }
     }
+}
+
+/// Reads `body` as one JSON document, or else as JSON Lines; false, with nothing read, when
+/// it is neither.
+fn json_or_lines(c: &mut Collector<'_>, body: &[u8], prefix: &str) -> bool {
+    json_walk(c, body, prefix) || json_lines(c, body, prefix)
 }
 
 /// Reads `body` as JSON Lines (`application/x-ndjson`, Elasticsearch's bulk API, log
@@ -928,7 +934,7 @@ fn is_binary_type(mt: &str) -> bool {
 fn json(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
     // A document that turns out malformed, and is not JSON Lines either, is inspected
     // whole, as one value.
-    if !json_walk(c, body, prefix) && !json_lines(c, body, prefix) {
+    if !json_or_lines(c, body, prefix) {
         c.anomaly(rules::PROTO_BODY_MALFORMED, prefix, "invalid JSON");
         c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
     }
@@ -1336,8 +1342,7 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
         // by their declared type (documents, configuration, scripts, spreadsheets as CSV,
         // EDI interchanges, PostScript, which Ghostscript runs as a program), or when a file
         // declared as an image is not one (`banner.jpg` holding ImageMagick's MVG drawing
-        // commands, which run delegates), or is a DjVu document, whose metadata ExifTool
-        // once evaluated.
+        // commands, which run delegates; a DjVu document).
         let textual = part_ct.as_deref().is_none_or(|t| {
             t.starts_with("text/")
                 || t.contains("json")
@@ -1349,9 +1354,9 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
                 || t.contains("/edi")
                 || t.contains("postscript")
                 || t.ends_with("eps")
-        }) || part_ct.as_deref().is_some_and(|t| {
-            t.starts_with("image/") && (!image_magic(content) || content.starts_with(b"AT&TFORM"))
-        });
+        }) || part_ct
+            .as_deref()
+            .is_some_and(|t| t.starts_with("image/") && !image_magic(content));
         if part_ct.as_deref() == Some("image/svg+xml") && inert_svg(content) {
             xml(c, content);
         } else if textual {
@@ -1436,8 +1441,12 @@ fn odd_name(n: &[u8], field: bool) -> bool {
 
 /// Whether `content` starts as an image file does: JPEG, PNG, GIF, WebP (RIFF), BMP, TIFF,
 /// ICO, AVIF/HEIC (ISO media), or SVG, which is text and XML and so inspected whatever it is
-/// declared as. Anything else declared as an image is text or a disguise.
+/// declared as. Anything else declared as an image is text or a disguise, and so is a DjVu
+/// document (`AT&TFORM`), whose metadata ExifTool once evaluated, binary as it is.
 fn image_magic(content: &[u8]) -> bool {
+    if content.starts_with(b"AT&TFORM") {
+        return false;
+    }
     const MAGIC: &[&[u8]] = &[
         b"\xff\xd8\xff",
         b"\x89PNG",

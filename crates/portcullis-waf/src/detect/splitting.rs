@@ -225,11 +225,13 @@ impl Splitting {
             {
                 self.ldap.scan(lower, sink);
             }
-            if lower.contains("::")
-                || lower.contains(']')
-                || lower.contains("/*")
-                || lower.contains("(//")
-                || lower.contains("( //")
+            // Every pattern needs a `:`, `]` or `/`: one pass rules out most values.
+            if memchr::memchr3(b':', b']', b'/', lower.as_bytes()).is_some()
+                && (lower.contains("::")
+                    || lower.contains(']')
+                    || lower.contains("/*")
+                    || lower.contains("(//")
+                    || lower.contains("( //"))
             {
                 self.xpath.scan(lower, sink);
             }

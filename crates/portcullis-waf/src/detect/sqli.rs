@@ -186,11 +186,7 @@ impl Sqli {
     }
 
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>) {
-        if sink.wants(SQLI_LIBINJECTION)
-            && !plain_number_text(v.norm())
-            && !search_expression(v.norm())
-            && !plain_file_name(v.norm())
-        {
+        if sink.wants(SQLI_LIBINJECTION) && !libinjection_misreads(v.norm()) {
             let flagged = self.libinjection(v.raw.as_bytes())
                 || (v.norm() != v.raw && self.libinjection(v.norm().as_bytes()));
             if flagged {
@@ -381,6 +377,12 @@ fn guards_access(key: &str, op: &str) -> bool {
         || k.starts_with("ssn");
     let login = matches!(k.as_str(), "username" | "user" | "login");
     secret || (login && !matches!(op, "$eq" | "$in"))
+}
+
+/// Text libinjection's fingerprints flag though it holds nothing SQL could be made of:
+/// arithmetic, a search box's boolean query, a file name.
+fn libinjection_misreads(norm: &str) -> bool {
+    plain_number_text(norm) || search_expression(norm) || plain_file_name(norm)
 }
 
 /// Search syntax rather than a string breakout (`title:"foo bar" AND year>2000`): the quote at
