@@ -331,6 +331,15 @@ mod tests {
         Waf::new(settings).expect("valid settings")
     }
 
+    /// A JSON POST with the ordinary headers.
+    fn json_post(body: &[u8]) -> RequestView<'_> {
+        RequestView::new("POST", b"/c")
+            .header("User-Agent", "x")
+            .header("Host", "h")
+            .header("Content-Type", "application/json")
+            .body(body)
+    }
+
     fn rule_ids(req: &RequestView<'_>) -> Vec<u32> {
         waf(Settings::default())
             .inspect(req)
@@ -538,11 +547,7 @@ mod tests {
 
     #[test]
     fn exclusions_by_family_rule_and_location() {
-        let req = RequestView::new("POST", b"/c")
-            .header("User-Agent", "x")
-            .header("Host", "h")
-            .header("Content-Type", "application/json")
-            .body(br#"{"comment":{"text":"<script>alert(1)</script>"},"title":"ok"}"#);
+        let req = json_post(br#"{"comment":{"text":"<script>alert(1)</script>"},"title":"ok"}"#);
         let excluded = Settings {
             exclusions: vec![Exclusion {
                 rules: RuleSelector::Family(Family::Xss),
@@ -573,13 +578,7 @@ mod tests {
 
     #[test]
     fn a_chat_route_excludes_code_families_in_message_content_only() {
-        let chat = |body: &'static [u8]| {
-            RequestView::new("POST", b"/v1/chat/completions")
-                .header("User-Agent", "openai-python/1.30")
-                .header("Host", "h")
-                .header("Content-Type", "application/json")
-                .body(body)
-        };
+        let chat = json_post;
         let settings = Settings {
             exclusions: [Family::Sqli, Family::Xss, Family::Rce]
                 .into_iter()
@@ -624,13 +623,7 @@ mod tests {
                 ..s
             })
         };
-        let json = |body: &'static [u8]| {
-            RequestView::new("POST", b"/c")
-                .header("User-Agent", "x")
-                .header("Host", "h")
-                .header("Content-Type", "application/json")
-                .body(body)
-        };
+        let json = json_post;
         let requests = [
             // The same value under a parameter that RFI exploits use and under another.
             RequestView::new("GET", b"/a?mosConfig_absolute_path=http://evil.example/x?")
@@ -795,13 +788,7 @@ mod tests {
 
     #[test]
     fn json_keys_repeated_or_nested_too_deep_are_still_seen() {
-        let req = |body: &'static [u8]| {
-            RequestView::new("POST", b"/c")
-                .header("User-Agent", "x")
-                .header("Host", "h")
-                .header("Content-Type", "application/json")
-                .body(body)
-        };
+        let req = json_post;
         let w = waf(Settings::default());
         // A repeated key: the parser keeps the last value, an application may read the first.
         let v = w.inspect(&req(br#"{"q":"<script>alert(1)</script>","q":"ok"}"#));
