@@ -689,11 +689,43 @@ impl Sqli {
     /// Text it cannot flag is not handed to it: one word, or words and numbers
     /// ([`SqlWords::inert`]), such as search text (9,400 instructions a value saved).
     fn libinjection(&self, s: &[u8]) -> bool {
-        !s.is_empty()
-            && !single_word(s)
-            && !self.words.as_ref().is_some_and(|w| w.inert(s))
-            && libinjectionrs::SqliState::new(s, libinjectionrs::SqliFlags::FLAG_NONE).detect()
+        if s.is_empty() || single_word(s) || self.words.as_ref().is_some_and(|w| w.inert(s)) {
+            return false;
+        }
+        let mut state = libinjectionrs::SqliState::new(s, libinjectionrs::SqliFlags::FLAG_NONE);
+        state.detect() && !(state.fingerprint_string().starts_with("nf(") && aside_in_prose(s))
     }
+}
+
+/// Prose whose second word names a SQL function and is followed by an aside in brackets
+/// (`Last year (2023) we grew`, `One quarter (24%) of people`), which libinjection reads as a
+/// bare word and a function call (fingerprint `nf(`). Two words side by side are no SQL in
+/// any place a value lands (a number, a string, a column name), and the text is letters,
+/// digits, spaces and sentence punctuation only: no quote, comparison, comment or `;` to build
+/// one with. A function glued to its bracket (`x sleep(5)`) is not an aside.
+fn aside_in_prose(s: &[u8]) -> bool {
+    let word = |b: &[u8]| {
+        b.iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+            .count()
+    };
+    let space = |b: &[u8]| b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    let mut rest = s.trim_ascii_start();
+    for _ in 0..2 {
+        let w = word(rest);
+        let gap = space(&rest[w..]);
+        if w == 0 || gap == 0 {
+            return false;
+        }
+        rest = &rest[w + gap..];
+    }
+    rest.first() == Some(&b'(')
+        && s.iter().all(|&c| {
+            c.is_ascii_alphanumeric()
+                || c.is_ascii_whitespace()
+                || !c.is_ascii()
+                || b".,!?%()-:/+".contains(&c)
+        })
 }
 
 /// [`SqlWords::inert`] over a table built once, and libinjection's verdict on `s`: for the
@@ -936,7 +968,20 @@ mod tests {
                 "foo'--'bar'",
                 "Choose a size (select one)",
                 "Toppings (select all that apply): cheese, olives",
+                "Last year (2023) we grew",
+                "One quarter (24%) of people have had an affair",
+                "My left (1) hand",
+                "Best ascii (7-bit) text",
             ],
+        );
+        // The same shape with the call glued to its bracket, or with a quote, is read.
+        rule(
+            SQLI_LIBINJECTION,
+            true,
+            Kind::Value,
+            "query:q",
+            1,
+            &["name sleep(5)", "Last year ('2023') we grew"],
         );
     }
 
