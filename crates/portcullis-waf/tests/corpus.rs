@@ -164,6 +164,14 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);
         at_most(&format!("{file} benign blocked"), b, benign, &mut failures);
+        // And never worse than the reference on the same requests, on either count
+        // (tests/data/heldout-reference-pl1.txt).
+        let (ref_a, ref_b) = r.project_ref_files.get(file).copied().unwrap_or_default();
+        if a.hit < ref_a.hit || b.hit > ref_b.hit {
+            failures.push(format!(
+                "{file}: attacks {a}, benign blocked {b}; the reference: {ref_a}, {ref_b}"
+            ));
+        }
     }
 
     assert!(

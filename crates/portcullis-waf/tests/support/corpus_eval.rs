@@ -114,16 +114,24 @@ pub(crate) struct Corpora {
     pub(crate) reference_blocked: HashSet<String>,
 }
 
-/// Reads the reference verdicts committed beside the tests (one id a line, `#` comments).
+/// Reads the reference verdicts committed beside the tests (one id a line, `#` comments): on
+/// the CRS cases and on the project's own. The two sets of ids do not overlap.
 fn reference_blocked() -> HashSet<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/crs-reference-pl1.txt");
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect()
+    let mut ids = HashSet::new();
+    for file in ["crs-reference-pl1.txt", "heldout-reference-pl1.txt"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(file);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        ids.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned),
+        );
+    }
+    ids
 }
 
 fn lines(path: &Path) -> Vec<Value> {
@@ -361,6 +369,8 @@ pub(crate) struct Report {
     pub(crate) project_either: Count,
     /// The same per file: (attacks detected, benign blocked, arguable blocked).
     pub(crate) project_files: BTreeMap<&'static str, (Count, Count, Count)>,
+    /// The reference's verdicts per file: (attacks detected, benign blocked).
+    pub(crate) project_ref_files: BTreeMap<&'static str, (Count, Count)>,
     /// Ids of the project's attacks missed and benign cases blocked.
     pub(crate) project_misses: Vec<String>,
     pub(crate) project_fps: Vec<(String, Verdict)>,
@@ -450,9 +460,12 @@ pub(crate) fn evaluate(c: &Corpora, paranoia: u8) -> Report {
     for case in &c.project {
         let v = waf.inspect(&case.request.view());
         let file = r.project_files.entry(case.file).or_default();
+        let reference = r.project_ref_files.entry(case.file).or_default();
+        let ref_blocked = c.reference_blocked.contains(&case.id);
         match case.expect.as_str() {
             "attack" => {
                 file.0.add(v.blocked);
+                reference.0.add(ref_blocked);
                 r.project_detect
                     .entry(case.family.clone())
                     .or_default()
@@ -464,6 +477,7 @@ pub(crate) fn evaluate(c: &Corpora, paranoia: u8) -> Report {
             }
             "benign" => {
                 file.1.add(v.blocked);
+                reference.1.add(ref_blocked);
                 r.project_fp
                     .entry(case.family.clone())
                     .or_default()
@@ -540,5 +554,9 @@ pub(crate) fn print(r: &Report) {
     println!("project corpus per file: attacks detected, benign blocked, arguable blocked");
     for (file, (a, b, e)) in &r.project_files {
         println!("  {file:<28} {a}   {b}   {e}");
+    }
+    println!("the same files, reference PL1: attacks detected, benign blocked");
+    for (file, (a, b)) in &r.project_ref_files {
+        println!("  {file:<28} {a}   {b}");
     }
 }
