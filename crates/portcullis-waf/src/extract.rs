@@ -403,6 +403,7 @@ pub(crate) fn extract(
     // Offered like any other input: a remembered path costs a lookup, not a copy.
     let (path, bad) = percent_decode_cow(req.path, false);
     c.offer(Kind::Path, &path, bad, true, |l| l.push_str("path"));
+    path_segments(&mut c, &path, bad);
 
     if let Some(q) = req.query {
         c.container(
@@ -453,6 +454,109 @@ pub(crate) fn extract(
         c.anomaly(rules::PROTO_TOO_MANY_ARGS, "args", "");
     }
     c.out
+}
+
+/// Each segment of the decoded path that holds more than a name's characters, also as a
+/// value (`path:segment`): a REST path carries parameters (`/hosts/{addr}/ping`), and an
+/// application that takes one from its segment hands it on as it would a query value. As part
+/// of the whole path a command or filter reads on into the next segment
+/// (`127.0.0.1;id/result`); alone it ends where the application's parameter ends. Segments of
+/// letters, digits, `-._~`, `+`, `@`, `%`, `:` and non-ASCII text (nearly every path) are left
+/// to the path's own checks, and so are OData's key and function segments
+/// ([`odata_segment`]).
+fn path_segments(c: &mut Collector<'_>, path: &[u8], bad: bool) {
+    let plain = |b: &u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'_' | b'~' | b'+' | b'@' | b'%' | b':' | b'$' | b','
+            )
+            || *b >= 0x80
+    };
+    // A URL inside the path (`/proxy/http://127.0.0.1:8080/manager`, or with the slashes
+    // merged by normalisation) spans segments: from its scheme to the end, as one value.
+    if let Some(url) = memchr::memmem::find_iter(path, b":/")
+        .take(4)
+        .find_map(|colon| {
+            let scheme = path[..colon]
+                .iter()
+                .rev()
+                .take_while(|b| b.is_ascii_alphabetic())
+                .count();
+            let start = colon - scheme;
+            ((2..=10).contains(&scheme) && start > 0 && path[start - 1] == b'/').then_some(start)
+        })
+    {
+        c.offer(Kind::Value, &path[url..], bad, true, |l| {
+            l.push_str("path:segment");
+        });
+    }
+    if path.iter().all(|b| plain(b) || *b == b'/') {
+        return;
+    }
+    for segment in path.split(|&b| b == b'/').take(32) {
+        if !segment.iter().all(plain) && !odata_segment(segment) {
+            c.offer(Kind::Value, segment, bad, true, |l| {
+                l.push_str("path:segment");
+            });
+        }
+    }
+}
+
+/// An OData resource path segment with keys or function parameters: a name and, in brackets,
+/// literals or `name=literal` pairs separated by commas (`People('russellwhyte')`,
+/// `range(address='A1:C3')`, `Orders(OrderID=10248,ProductID=11)`). A literal is a quoted
+/// string (`''` inside is a quote) or a run of letters, digits and `.:+-` (numbers, GUIDs,
+/// dates, `true`, `null`). Anything more, a quote that closes early (`People('x' or 'a'='a')`)
+/// included, is not this shape.
+fn odata_segment(s: &[u8]) -> bool {
+    let ident = |b: &[u8]| {
+        let n = b
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.'))
+            .count();
+        (n > 0 && (b[0].is_ascii_alphabetic() || b[0] == b'_')).then_some(n)
+    };
+    let Some(name) = ident(s) else {
+        return false;
+    };
+    let Some(args) = s[name..]
+        .strip_prefix(b"(")
+        .and_then(|r| r.strip_suffix(b")"))
+    else {
+        return false;
+    };
+    let mut rest = args;
+    while !rest.is_empty() {
+        if let Some(n) = ident(rest).filter(|&n| rest.get(n) == Some(&b'=')) {
+            rest = &rest[n + 1..];
+        }
+        let literal = if rest.first() == Some(&b'\'') {
+            let mut i = 1;
+            loop {
+                match rest.get(i) {
+                    Some(b'\'') if rest.get(i + 1) == Some(&b'\'') => i += 2,
+                    Some(b'\'') => break i + 1,
+                    Some(_) => i += 1,
+                    None => return false,
+                }
+            }
+        } else {
+            rest.iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b':' | b'+' | b'-'))
+                .count()
+        };
+        if literal == 0 {
+            return false;
+        }
+        rest = &rest[literal..];
+        match rest.first() {
+            None => {}
+            Some(b',') if rest.len() > 1 => rest = &rest[1..],
+            Some(_) => return false,
+        }
+    }
+    true
 }
 
 fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool) {
@@ -530,7 +634,7 @@ const EMBEDDED_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralP
 );
 
 /// A document carried inside a cookie value: URL-encoded or base64 JSON (`prefs={"sort":…}`,
-/// `session=eyJ1aWQiOi…`), or base64 text. Applications decode such cookies and use what is
+/// `session=eyJ1aWQiOi…`, Express's `uid=j:{…}`), or base64 text. Applications decode such cookies and use what is
 /// inside, so it is inspected as they will read it: a JSON document's keys and strings each
 /// as an input under `cookie:NAME:/path` (`cookie:NAME:b64:/path` when it was base64), other
 /// base64 text whole as `cookie:NAME:b64`. Base64 that decodes to binary (random session
@@ -539,9 +643,14 @@ const EMBEDDED_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralP
 fn embedded(c: &mut Collector<'_>, value: &[u8], prefix: impl FnOnce() -> String) {
     use base64::Engine as _;
     let (text, _) = percent_decode_cow(value, false);
-    let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    if matches!(first, Some(b'{' | b'[')) {
-        json_walk(c, &text, &prefix());
+    let doc = text.trim_ascii_start();
+    // Express's `cookie-parser` writes an object as `j:` and its JSON, and parses it back.
+    let doc = doc
+        .strip_prefix(b"j:")
+        .filter(|d| matches!(d.first(), Some(b'{' | b'[')))
+        .unwrap_or(doc);
+    if matches!(doc.first(), Some(b'{' | b'[')) {
+        json_walk(c, doc, &prefix());
         return;
     }
     let unpadded = text.strip_suffix(b"==").or_else(|| text.strip_suffix(b"="));
@@ -1685,6 +1794,24 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
             let end = memchr::memmem::find(&rest[2..], close)
                 .map_or(body.len(), |e| i + 2 + e + close.len());
             let inner = &body[i..end.min(body.len())];
+            // A processing instruction's pseudo-attributes (`<?xml-stylesheet href="…"?>`,
+            // which an XSLT processor fetches and runs), under `xml:/?target@name`; the
+            // document's own `<?xml …?>` declaration is not one.
+            if let Some(pi) = rest.strip_prefix(b"<?") {
+                let pi = &pi[..pi.len().min(end - i - 2)];
+                let pi = pi
+                    .strip_suffix(b"?>")
+                    .or_else(|| pi.strip_suffix(b">"))
+                    .unwrap_or(pi);
+                let target_end = pi
+                    .iter()
+                    .position(u8::is_ascii_whitespace)
+                    .unwrap_or(pi.len());
+                let target = &pi[..target_end];
+                if !target.is_empty() && !target.eq_ignore_ascii_case(b"xml") {
+                    xml_attributes(c, &pi[target_end..], &format!("?{}", label_part(target)));
+                }
+            }
             if rest.starts_with(b"<!") && !rest.starts_with(b"<!--") {
                 // DOCTYPE / ENTITY declarations can carry XXE; inspect them as a value.
                 c.push(
@@ -1778,6 +1905,44 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn path_segments_with_more_than_name_characters_are_values() {
+        let segments = |target: &[u8]| {
+            let x = extract(&RequestView::new("GET", target), &Limits::default(), None);
+            labels(&x, Kind::Value)
+        };
+        assert_eq!(
+            segments(b"/api/ping/127.0.0.1%3Bid/result"),
+            vec![("path:segment".into(), "127.0.0.1;id".into())]
+        );
+        assert_eq!(
+            segments(b"/staff/%2A%29%28mail%3D%2A/profile"),
+            vec![("path:segment".into(), "*)(mail=*".into())]
+        );
+        for plain in [
+            &b"/api/v1/items"[..],
+            b"/maps/@40.7,-74.0,12z",
+            b"/v1.0/me/workbook/worksheets('Q1%20Budget')/range(address='A1:C3')",
+            b"/odata/Orders(OrderID=10248,ProductID=11)/$value",
+            b"/wiki/Stra%C3%9Fe",
+        ] {
+            assert!(
+                segments(plain).is_empty(),
+                "{}",
+                String::from_utf8_lossy(plain)
+            );
+        }
+        assert_eq!(
+            segments(b"/proxy/http:/127.0.0.1:8080/manager/html"),
+            vec![(
+                "path:segment".into(),
+                "http:/127.0.0.1:8080/manager/html".into()
+            )]
+        );
+        // A quote that closes early is no OData key.
+        assert_eq!(segments(b"/People('x'%20or%20'a'='a')").len(), 1);
     }
 
     #[test]
@@ -2086,7 +2251,7 @@ mod tests {
         use base64::Engine as _;
         let b64 = |t: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t);
         let cookie = format!(
-            "prefs=%7B%22sort%22%3A%22name%20asc%22%7D; s={}; t={}; bin={}; jwt={}.{}.sig; short={}",
+            "prefs=%7B%22sort%22%3A%22name%20asc%22%7D; uid=j%3A%7B%22id%22%3A%227%22%7D; s={}; t={}; bin={}; jwt={}.{}.sig; short={}",
             b64(r#"{"uid":"7' and 1=1","n":[1,"x y"]}"#),
             b64("plain text inside"),
             base64::engine::general_purpose::STANDARD
@@ -2099,6 +2264,7 @@ mod tests {
         let x = extract(&req, &Limits::default(), None);
         let values = labels(&x, Kind::Value);
         assert!(values.contains(&("cookie:prefs:/sort".into(), "name asc".into())));
+        assert!(values.contains(&("cookie:uid:/id".into(), "7".into())));
         assert!(values.contains(&("cookie:s:b64:/uid".into(), "7' and 1=1".into())));
         assert!(values.contains(&("cookie:s:b64:/n/1".into(), "x y".into())));
         let cookies = labels(&x, Kind::CookieValue);
@@ -2119,10 +2285,15 @@ mod tests {
         let req = RequestView::new("POST", b"/")
             .header("Cookie", "session=abc; theme=dark")
             .header("Content-Type", "application/xml")
-            .body(b"<?xml version=\"1.0\"?><root><a probe=\"x y\">text</a><b/></root>");
+            .body(b"<?xml version=\"1.0\"?><?xml-stylesheet type=\"text/xsl\" href=\"s.xsl\"?><root><a probe=\"x y\">text</a><b/></root>");
         let x = extract(&req, &Limits::default(), None);
         assert!(labels(&x, Kind::CookieValue).contains(&("cookie:session".into(), "abc".into())));
         let vals = labels(&x, Kind::Value);
+        assert!(vals.contains(&("xml:/?xml-stylesheet@href".into(), "s.xsl".into())));
+        assert!(
+            !vals.iter().any(|(l, _)| l.contains("@version")),
+            "{vals:?}"
+        );
         assert!(
             vals.contains(&("xml:/root/a@probe".into(), "x y".into())),
             "{vals:?}"

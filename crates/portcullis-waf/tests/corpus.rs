@@ -160,6 +160,11 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // fields and in uploads (Ghostscript, ExifTool DjVu). First run, blind: 210 of 214
         // attacks, 1 of 201 benign blocked.
         ("heldout11.jsonl", 99.5, 0.5),
+        // Scientific, engineering, financial and clinical notation: SMILES and InChI, FASTA,
+        // LaTeX and model formulas, FIX and SWIFT messages, HL7 v2, SCPI, G-code, EDIFACT,
+        // spreadsheet formulas; attacks add path segments, remote XSLT and Express's JSON
+        // cookies. First run, blind: 212 of 220 attacks, 11 of 200 benign blocked.
+        ("heldout12.jsonl", 98.5, 3.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

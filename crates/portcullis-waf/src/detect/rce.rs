@@ -601,10 +601,17 @@ impl Rce {
             let kind = self.is_command(&candidate);
             // `**Exec` opening a line or following a space is Markdown's bold, not a
             // pattern: stars that only lead or close a word glob nothing a path search would
-            // run. Glued to code (`(1+9)*cmd`) they stay a pattern.
+            // run. After a `;`, stars that only lead the word (`*RST;*CLS`, an instrument's
+            // SCPI commands) cannot name a command of the path either: without a `/` they
+            // match files of the working directory. Glued to code (`(1+9)*cmd|`, a
+            // spreadsheet's DDE) they stay a pattern.
             let emphasis = raw.starts_with('*')
-                && (start == 0 || b[start - 1].is_ascii_whitespace())
-                && !candidate.trim_matches('*').contains(['?', '*', '[']);
+                && !candidate.trim_matches('*').contains(['?', '*', '['])
+                && (start == 0
+                    || b[start - 1].is_ascii_whitespace()
+                    || (b[start - 1] == b';'
+                        && !candidate.ends_with('*')
+                        && !candidate.contains('/')));
             // A value that is one word ending in `*` (`Ma*`, `smi*`) is a prefix search. A
             // glob without a `/` expands against the files of the working directory, not the
             // commands of the path, so alone it runs nothing either.
@@ -1074,7 +1081,17 @@ fn evidence_after(b: &[u8], mut i: usize) -> Evidence {
     match c {
         // `/>` closes an empty markup element (`<foo val=`bar' />`): no path.
         b'/' if b.get(i + 1) == Some(&b'>') => Evidence::None,
-        b'-' | b'/' | b'~' | b'$' | b'>' | b'<' | b'*' | b'\\' => Evidence::Argument,
+        // An option is `-x` or `--name`; a dash standing alone (`Stadtwerke -- Kd-Nr`,
+        // `Q2 - draft`) is prose's dash.
+        b'-' => {
+            let dashes = b[i..].iter().take(2).take_while(|&&c| c == b'-').count();
+            if b.get(i + dashes).is_some_and(u8::is_ascii_alphanumeric) {
+                Evidence::Argument
+            } else {
+                Evidence::None
+            }
+        }
+        b'/' | b'~' | b'$' | b'>' | b'<' | b'*' | b'\\' => Evidence::Argument,
         b'.' if matches!(b.get(i + 1), Some(b'/' | b'.')) => Evidence::Argument,
         b'a'..=b'z'
             if b[i..]
@@ -1411,6 +1428,14 @@ mod tests {
             ],
         );
         flags("rce", &["/???/c?t /etc/passwd", ";/bin/c*t /etc/shadow"]);
+        // SCPI's common commands lead with a star.
+        silent("rce", &["*RST;*CLS", "*IDN?;*OPC?"]);
+        // A dash standing alone is no option: a bank export's `;`-separated line.
+        silent(
+            "rce",
+            &["2024-06-03;\"LASTSCHRIFT -- Stadtwerke; Kd-Nr 4471\";-182,40;54138,60"],
+        );
+        flags("rce", &["2024;foo --bar", "1;ls -la"]);
     }
 
     #[test]

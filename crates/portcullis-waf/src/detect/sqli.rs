@@ -116,9 +116,11 @@ impl Sqli {
             // and comments out or ends the password check.
             (SQLI_COMMENT_TAIL, r#"^\s*[a-z0-9_.@+-]{1,64}['"`]\s*\)*\s*(?:--(?:\s|-|$)|#\s*$|/\*|;\s*$)"#.to_owned()),
             (SQLI_JSON_OPERATOR, r"['\x22]\s+\?[|&]?\s+(?:['\x22]|array\s*\[)|['\x22]\s*(?:[<>=!]=?|->>?)\s*['\x22]\$[.\[]".to_owned()),
+            // SQL's IF() comparing (`if(1=1,…)`), but not a spreadsheet formula's: a value
+            // that opens with `=IF(B2>100,…)` has nothing before its `=` for SQL to compare.
             (
                 SQLI_STATEMENT,
-                r"\bgroup\s+by\b[^;]{0,120}\bhaving\b|\b(?:create|alter)\s+table\s+[a-z_`\x22\[]|\b(?:insert|replace)\s+into\s+[a-z_`\x22\[][^\s(]{0,60}\s*\(|\bexecute\s+immediate\b|\bprocedure\s+analyse\s*\(|\bdeclare\s+@[a-z]|\bexec\s*\(\s*@|\bif\s*\(\s*[0-9a-z_'\x22]+\s*(?:=|<|>|<>|!=)|\)\s*(?:like|rlike|regexp)\s*\(|[`\x22]\s+as\s+[`\x22][^`\x22]{0,40}[`\x22]?\s+from\b|\bpg_sleep\b".to_owned(),
+                r"\bgroup\s+by\b[^;]{0,120}\bhaving\b|\b(?:create|alter)\s+table\s+[a-z_`\x22\[]|\b(?:insert|replace)\s+into\s+[a-z_`\x22\[][^\s(]{0,60}\s*\(|\bexecute\s+immediate\b|\bprocedure\s+analyse\s*\(|\bdeclare\s+@[a-z]|\bexec\s*\(\s*@|(?:^|[^=\s]\s*|\S\s*=\s*)\bif\s*\(\s*[0-9a-z_'\x22]+\s*(?:=|<|>|<>|!=)|\)\s*(?:like|rlike|regexp)\s*\(|[`\x22]\s+as\s+[`\x22][^`\x22]{0,40}[`\x22]?\s+from\b|\bpg_sleep\b".to_owned(),
             ),
             // SQL's argument-less functions, not a method (`Date.now()`) nor an object whose
             // member is read (`now().hour` in a Jinja template).
@@ -496,16 +498,18 @@ fn spells_text(hex: &[u8]) -> bool {
     letter
 }
 
-/// Phone numbers, dates, amounts, arithmetic: digits with `()+-*/%^.:,` and spaces, symbols
+/// Phone numbers, dates, amounts, arithmetic: digits with `()+-*/%^.:,;` and spaces, symbols
 /// outside ASCII that are not letters (`≈ ± √ ² ×`), and as words only single letters and the
 /// names of maths functions (`sqrt(2) ≈ 1.414`, `2x + 3y`), with no comment (`--`, `/*`,
 /// `*/`). Without quotes, comparison characters or other words there is no SQL to inject (no
 /// column, string or SQL function to reach, nothing to compare), and libinjection's
 /// arithmetic fingerprints misfire on values like `(0028)-617555` and `(2.5 * (3 + 4)) / 7`;
-/// a comment, though, cuts off the rest of the query it lands in.
+/// a comment, though, cuts off the rest of the query it lands in. A `;` between expressions
+/// (`sqrt(x^2+y^2);atan2(y,x)`, a calculator's history) stacks nothing but more arithmetic.
 fn plain_number_text(s: &str) -> bool {
-    const MATHS: [&str; 12] = [
-        "abs", "ceil", "cos", "exp", "floor", "ln", "log", "pi", "round", "sin", "sqrt", "tan",
+    const MATHS: [&str; 18] = [
+        "abs", "acos", "asin", "atan", "ceil", "cos", "cosh", "exp", "floor", "ln", "log", "pi",
+        "round", "sin", "sinh", "sqrt", "tan", "tanh",
     ];
     // Words first: ordinary text fails at its first word.
     !s.is_empty()
@@ -514,7 +518,7 @@ fn plain_number_text(s: &str) -> bool {
             .all(|w| w.len() == 1 || MATHS.iter().any(|m| m.eq_ignore_ascii_case(w)))
         && s.chars().all(|c| {
             c.is_ascii_alphanumeric()
-                || " ()+-*/%^.:,".contains(c)
+                || " ()+-*/%^.:,;".contains(c)
                 || !(c.is_ascii() || c.is_alphabetic())
         })
         && !s.contains("--")
@@ -972,7 +976,18 @@ mod tests {
                 "One quarter (24%) of people have had an affair",
                 "My left (1) hand",
                 "Best ascii (7-bit) text",
+                "=IF(B2>100,\"high\",\"low\")",
+                "sqrt(x^2+y^2);atan2(y,x);e^(i*pi)+1",
             ],
+        );
+        // SQL's IF() still counts where something stands before it.
+        rule(
+            SQLI_STATEMENT,
+            true,
+            Kind::Value,
+            "query:q",
+            1,
+            &["x'=if(1=1,sleep(5),0)='", "1 and if(1=1,1,0)"],
         );
         // The same shape with the call glued to its bracket, or with a quote, is read.
         rule(

@@ -60,9 +60,12 @@ const VULNERABLE_PARAMS: &[&str] = &[
 /// path from: a name of [`INCLUDE_PARAMS`], a known exploited one, or a PHP array key such as
 /// `_CONF[path]` whose last key is one.
 fn include_param(label: &str, param: &str) -> bool {
-    // XSLT's `xsl:include`/`xsl:import` and XInclude's `xi:include` fetch what `href` names.
+    // XSLT's `xsl:include`/`xsl:import`, XInclude's `xi:include` and the
+    // `<?xml-stylesheet?>` instruction fetch what `href` names.
     if label.starts_with("xml:")
-        && (param.ends_with("include@href") || param.ends_with("import@href"))
+        && (param.ends_with("include@href")
+            || param.ends_with("import@href")
+            || param == "?xml-stylesheet@href")
     {
         return true;
     }

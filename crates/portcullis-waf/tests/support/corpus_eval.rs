@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 11] = [
+pub(crate) const PROJECT_FILES: [&str; 12] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -89,6 +89,7 @@ pub(crate) const PROJECT_FILES: [&str; 11] = [
     "heldout9.jsonl",
     "heldout10.jsonl",
     "heldout11.jsonl",
+    "heldout12.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
@@ -238,7 +239,7 @@ pub(crate) fn load(dir: &Path) -> Corpora {
 }
 
 /// A request written as `method`, `uri`, `headers` (an object) and `body` (text).
-fn object_request(r: &Value) -> OwnedRequest {
+pub(crate) fn object_request(r: &Value) -> OwnedRequest {
     let headers = r
         .get("headers")
         .and_then(Value::as_object)
