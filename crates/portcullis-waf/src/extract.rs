@@ -586,6 +586,12 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
         if let Some(v) = value {
             let (v, bad_v) = percent_decode_cow(v, true);
             c.offer(Kind::Value, &v, bad_v, from_query, label);
+            // A JSON document as a parameter (`where={"score":{"$gt":1000}}`, `filter=[…]`):
+            // the application parses it, so its keys and strings are read as a body's are,
+            // under `query:NAME:/path`.
+            if matches!(v.trim_ascii_start().first(), Some(b'{' | b'[')) && !c.full() {
+                json_walk(c, &v, &format!("{prefix}:{}", label_part(&name)));
+            }
             if &*name == b"_method" && c.out.method_overrides.len() < MAX_METHOD_OVERRIDES {
                 let m = v.trim_ascii();
                 c.out.method_overrides.push(m[..m.len().min(32)].to_vec());
@@ -1943,6 +1949,17 @@ mod tests {
         );
         // A quote that closes early is no OData key.
         assert_eq!(segments(b"/People('x'%20or%20'a'='a')").len(), 1);
+    }
+
+    #[test]
+    fn json_parameters_are_read_as_documents() {
+        let req = RequestView::new(
+            "GET",
+            b"/s?where=%7B%22score%22%3A%7B%22%24gt%22%3A1000%7D%7D&q=%7Bnot%20json",
+        );
+        let x = extract(&req, &Limits::default(), None);
+        assert!(labels(&x, Kind::Name).contains(&("query:where:/score/$gt".into(), "$gt".into())));
+        assert!(!x.inputs.iter().any(|i| i.label.starts_with("query:q:/")));
     }
 
     #[test]

@@ -192,6 +192,7 @@ pub(crate) const LFI_OS_FILE: u32 = 1201;
 pub(crate) const LFI_HIDDEN_PATH: u32 = 1202;
 pub(crate) const LFI_TRAVERSAL_ENCODED: u32 = 1203;
 pub(crate) const LFI_HIDDEN_PATH_LOOSE: u32 = 1204;
+pub(crate) const LFI_OS_FILE_MENTION: u32 = 1205;
 
 // RFI.
 pub(crate) const RFI_IP_URL: u32 = 1300;
@@ -702,6 +703,13 @@ static CATALOGUE: &[RuleInfo] = &[
         2,
         S::Critical,
         "request for a hidden file or directory",
+    ),
+    r(
+        LFI_OS_FILE_MENTION,
+        F::Lfi,
+        2,
+        S::Critical,
+        "a sensitive OS file named in prose",
     ),
     r(
         RFI_IP_URL,

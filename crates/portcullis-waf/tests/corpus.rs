@@ -129,14 +129,14 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         ("heldout3.jsonl", 99.0, 1.2),
         // Machine-to-machine API traffic: the benign half is mostly code, filter languages,
         // shell, SQL and HTML that APIs of that kind carry by design (see docs/waf.md).
-        ("heldout4.jsonl", 99.0, 10.4),
+        ("heldout4.jsonl", 99.0, 9.5),
         // Consumer and clinical APIs: GraphQL, FHIR, payments, mobile telemetry, eleven
         // scripts, spreadsheets and calendars; attacks built on evasions.
         ("heldout5.jsonl", 99.0, 1.0),
         // Enterprise integrations and publishing: SOAP, SAML, EDI, CMS templates, developer
         // blog posts with code, ops consoles; attacks in template, XSLT, deserialisation and
         // spreadsheet formula forms.
-        ("heldout6.jsonl", 98.5, 11.8),
+        ("heldout6.jsonl", 98.5, 11.3),
         // Device, logistics, gaming, ad-tech, search, chat, developer-tool and map APIs: the
         // benign half leans on code in chat and CI (shell, SQL), query languages (InfluxQL,
         // Splunk, Overpass) and XML documents; attacks are evasions in every family.
@@ -162,9 +162,10 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         ("heldout11.jsonl", 99.5, 0.5),
         // Scientific, engineering, financial and clinical notation: SMILES and InChI, FASTA,
         // LaTeX and model formulas, FIX and SWIFT messages, HL7 v2, SCPI, G-code, EDIFACT,
-        // spreadsheet formulas; attacks add path segments, remote XSLT and Express's JSON
-        // cookies. First run, blind: 212 of 220 attacks, 11 of 200 benign blocked.
-        ("heldout12.jsonl", 98.5, 3.5),
+        // spreadsheet formulas; attacks add path segments, remote XSLT, Express's JSON
+        // cookies and JSON filters in query strings. First run, blind: 212 of 220 attacks,
+        // 11 of 200 benign blocked.
+        ("heldout12.jsonl", 99.5, 2.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

@@ -141,7 +141,7 @@ impl Lfi {
                 sink.hit(LFI_TRAVERSAL_ENCODED, &text, text.find("..").unwrap_or(0));
             }
         }
-        if sink.wants(LFI_OS_FILE) {
+        if sink.wants(LFI_OS_FILE) || sink.wants(LFI_OS_FILE_MENTION) {
             let norm_slashes = if text.contains('\\') {
                 std::borrow::Cow::Owned(text.replace('\\', "/"))
             } else {
@@ -158,7 +158,12 @@ impl Lfi {
                         || t[m.end()] == b'_'
                         || t[m.end()] == b'-');
                 if before_ok && after_ok {
-                    sink.hit(LFI_OS_FILE, &norm_slashes, m.start());
+                    let rule = if mentioned_in_prose(t, m.start()) {
+                        LFI_OS_FILE_MENTION
+                    } else {
+                        LFI_OS_FILE
+                    };
+                    sink.hit(rule, &norm_slashes, m.start());
                     break;
                 }
             }
@@ -257,6 +262,44 @@ fn hex_literals(s: &str) -> String {
         .replace("0x5c", "\\")
 }
 
+/// A path named in a sentence (`check /var/log/lims/app.log for errors`, `can't read
+/// /etc/hosts entries`): the path that holds the file at `at` stands alone between spaces,
+/// plain (no `..`, quote, `%`, scheme or markup around it), and the text around it has at
+/// least four words. Whoever reads the value gets the sentence, not a file name, so such a
+/// mention counts from paranoia level 2 (1205). A value that is the path, a traversal, a
+/// wrapper (`file:///etc/passwd`) or a path glued to code is read as an access (1201).
+fn mentioned_in_prose(t: &[u8], at: usize) -> bool {
+    let start = t[..at]
+        .iter()
+        .rposition(u8::is_ascii_whitespace)
+        .map_or(0, |i| i + 1);
+    let end = t[at..]
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .map_or(t.len(), |i| at + i);
+    let token = &t[start..end];
+    let token = token.strip_prefix(b"(").unwrap_or(token);
+    let token = match token.iter().rposition(|c| !b".,;:!?)".contains(c)) {
+        Some(last) => &token[..=last],
+        None => return false,
+    };
+    if start == 0
+        || token.first() != Some(&b'/')
+        || token.windows(2).any(|w| w == b"..")
+        || token
+            .iter()
+            .any(|c| !(c.is_ascii_alphanumeric() || b"/._-+@".contains(c)))
+    {
+        return false;
+    }
+    let words = |b: &[u8]| {
+        b.split(|c| !c.is_ascii_alphabetic())
+            .filter(|w| w.len() >= 2)
+            .count()
+    };
+    words(&t[..start]) + words(&t[end..]) >= 4
+}
+
 #[cfg(test)]
 mod tests {
     use crate::detect::testing::{flags, hits, rule, silent};
@@ -283,6 +326,37 @@ mod tests {
                 "C:\\Windows\\System32\\config\\SAM",
                 "c:/windows/system32/drivers/etc/hosts",
                 "C:\\inetpub\\wwwroot\\global.asa",
+            ],
+        );
+    }
+
+    #[test]
+    fn os_files_named_in_sentences_count_from_level_two() {
+        let mentions = [
+            "The container can't read /etc/hosts entries we mounted, so it fails",
+            "4) check /var/log/lims/app.log for errors after the restart",
+        ];
+        rule(LFI_OS_FILE, false, Kind::Value, "json:/body", 1, &mentions);
+        rule(
+            LFI_OS_FILE_MENTION,
+            true,
+            Kind::Value,
+            "json:/body",
+            2,
+            &mentions,
+        );
+        // The path alone, glued, traversed or behind a scheme is an access.
+        rule(
+            LFI_OS_FILE,
+            true,
+            Kind::Value,
+            "json:/body",
+            1,
+            &[
+                "/etc/passwd",
+                "please show me the file at ../../../etc/passwd right now",
+                "please read file:///etc/passwd for me right now",
+                "please open('/etc/passwd') for me right now",
             ],
         );
     }

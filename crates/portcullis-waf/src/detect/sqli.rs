@@ -244,9 +244,11 @@ impl Sqli {
     /// MongoDB, Strapi, Feathers and vector databases put operators in names all day
     /// (`{"year": {"$gte": 2020}}`, `filters[title][$eq]=x`): an operator counts at paranoia
     /// level 1 only where no filter needs one. That is an operator that runs JavaScript on
-    /// the server (`$where`, `$function`, `$accumulator`); one applied to a secret
-    /// (`{"password": {"$ne": null}}`, `token[$regex]=^a`), or one other than `$eq` and `$in`
-    /// applied to a login name (`username[$ne]=x`); an operator that is a JSON body's
+    /// the server (`$where`, `$function`, `$accumulator`); an aggregation stage that reads or
+    /// writes another collection (`$lookup`, `$graphLookup`, `$unionWith`, `$out`, `$merge`);
+    /// one applied to a secret (`{"password": {"$ne": null}}`, `token[$regex]=^a`), or one
+    /// other than `$eq` and `$in` applied to a login name or an owner (`username[$ne]=x`,
+    /// `{"owner": {"$gt": ""}}`); an operator that is a JSON body's
     /// top-level key (`{"$nor": ...}`: the body is itself a query); and, in a query string or
     /// form, where brackets make objects the application may never have asked for, an
     /// operator other than the comparisons filter URLs use (`id[$ne]=2`, `q[$regex]=.*`).
@@ -271,11 +273,18 @@ impl Sqli {
             segments.next()
         });
         let script = matches!(op, "$where" | "$function" | "$accumulator");
+        // Aggregation stages that read or write another collection: a pipeline taken from a
+        // request joins the users collection (`$lookup`) or overwrites one (`$out`).
+        let other_collection = matches!(
+            op,
+            "$lookup" | "$graphlookup" | "$unionwith" | "$out" | "$merge"
+        );
         let filter_op = matches!(
             op,
             "$eq" | "$in" | "$gt" | "$gte" | "$lt" | "$lte" | "$and" | "$or"
         );
         let strict = (script && !(parameter && parent.is_none()))
+            || other_collection
             || (parameter && parent.is_some() && !filter_op)
             || (json_path.is_some() && parent == Some(""))
             || parent.is_some_and(|key| guards_access(key, op));
@@ -304,6 +313,7 @@ const NOSQL_OPERATORS: &[&str] = &[
     "$exists",
     "$expr",
     "$function",
+    "$graphlookup",
     "$gt",
     "$gte",
     "$in",
@@ -311,12 +321,14 @@ const NOSQL_OPERATORS: &[&str] = &[
     "$lookup",
     "$lt",
     "$lte",
+    "$merge",
     "$mod",
     "$ne",
     "$nin",
     "$nor",
     "$not",
     "$or",
+    "$out",
     "$regex",
     "$size",
     "$text",
@@ -354,8 +366,8 @@ fn nosql_operator(name: &str) -> Option<(&str, Option<&str>)> {
 }
 
 /// Whether `key` names a secret, a session id among them (any operator on it widens what a
-/// login, a reset or a session lookup checks), or a login name (an operator other than an
-/// exact match does).
+/// login, a reset or a session lookup checks), or a login name or owner (an operator other
+/// than an exact match does: `{"owner": {"$gt": ""}}` matches every owner).
 fn guards_access(key: &str, op: &str) -> bool {
     let k: String = key
         .chars()
@@ -377,7 +389,11 @@ fn guards_access(key: &str, op: &str) -> bool {
     .any(|s| k.ends_with(s))
         || matches!(k.as_str(), "pass" | "pin" | "sid" | "session" | "sessionid")
         || k.starts_with("ssn");
-    let login = matches!(k.as_str(), "username" | "user" | "login");
+    // Names of the caller, and of whose a record is: the keys an ownership check compares.
+    let login = matches!(
+        k.as_str(),
+        "username" | "user" | "login" | "userid" | "owner" | "ownerid" | "accountid" | "tenantid"
+    );
     secret || (login && !matches!(op, "$eq" | "$in"))
 }
 
@@ -1293,6 +1309,10 @@ mod tests {
             (Kind::Value, "query:next", "/login?user[$ne]=x"),
             (Kind::Name, "query:u_id[$ne]", "u_id[$ne]"),
             (Kind::Name, "query:q[$regex]", "q[$regex]"),
+            (Kind::Name, "query:filter:/owner/$gt", "$gt"),
+            (Kind::Name, "json:/where/ownerId/$ne", "$ne"),
+            (Kind::Name, "json:/pipeline/1/$lookup", "$lookup"),
+            (Kind::Name, "json:/pipeline/2/$out", "$out"),
         ];
         for (kind, label, text) in strict {
             assert!(
@@ -1319,6 +1339,8 @@ mod tests {
                 "filters[views][$gte]",
             ),
             (Kind::Name, "query:$where", "$where"),
+            (Kind::Name, "query:where:/score/$gt", "$gt"),
+            (Kind::Name, "json:/filter/owner/$in", "$in"),
         ];
         for (kind, label, text) in filters {
             let pl1 = hits(kind, label, text, 1);
