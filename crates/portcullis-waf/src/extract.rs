@@ -461,9 +461,8 @@ pub(crate) fn extract(
 /// application that takes one from its segment hands it on as it would a query value. As part
 /// of the whole path a command or filter reads on into the next segment
 /// (`127.0.0.1;id/result`); alone it ends where the application's parameter ends. Segments of
-/// letters, digits, `-._~`, `+`, `@`, `%`, `:` and non-ASCII text (nearly every path) are left
-/// to the path's own checks, and so are OData's key and function segments
-/// ([`odata_segment`]).
+/// letters, digits, `-._~+@%:$,` and non-ASCII text (nearly every path) are left to the
+/// path's own checks, and so are OData's key and function segments ([`odata_segment`]).
 fn path_segments(c: &mut Collector<'_>, path: &[u8], bad: bool) {
     let plain = |b: &u8| {
         b.is_ascii_alphanumeric()
@@ -640,10 +639,11 @@ const EMBEDDED_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralP
 );
 
 /// A document carried inside a cookie value: URL-encoded or base64 JSON (`prefs={"sort":…}`,
-/// `session=eyJ1aWQiOi…`, Express's `uid=j:{…}`), or base64 text. Applications decode such cookies and use what is
-/// inside, so it is inspected as they will read it: a JSON document's keys and strings each
-/// as an input under `cookie:NAME:/path` (`cookie:NAME:b64:/path` when it was base64), other
-/// base64 text whole as `cookie:NAME:b64`. Base64 that decodes to binary (random session
+/// `session=eyJ1aWQiOi…`, Express's `uid=j:{…}`), or base64 text. Applications decode such
+/// cookies and use what is inside, so it is inspected as they will read it: a JSON
+/// document's keys and strings each as an input under `cookie:NAME:/path`
+/// (`cookie:NAME:b64:/path` when it was base64), other base64 text whole as
+/// `cookie:NAME:b64`. Base64 that decodes to binary (random session
 /// ids, signatures) or to text with control characters is left alone, and so is a JWT
 /// (dots are not base64): its claims are the identity stage's to verify.
 fn embedded(c: &mut Collector<'_>, value: &[u8], prefix: impl FnOnce() -> String) {

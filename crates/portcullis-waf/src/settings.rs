@@ -48,7 +48,9 @@ pub enum RuleSelector {
 /// Which inspected locations an [`Exclusion`] applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LocationFilter {
-    /// Exactly this label, e.g. `query:q`.
+    /// This label, e.g. `query:q`, and the labels of what is read from inside it: a label
+    /// that goes on with `:` (`query:q:/owner` for a JSON document in the parameter,
+    /// `path:segment`, `cookie:session:b64`).
     Exact(String),
     /// Every label starting with this prefix, e.g. `json:/comment`.
     Prefix(String),
@@ -66,7 +68,7 @@ pub enum LocationFilter {
 impl LocationFilter {
     /// The filter a location pattern asks for: a final `*` matches whatever follows
     /// (`json:/notes/*`); any other `*` matches one path segment (`json:/messages/*/content`);
-    /// without a `*`, the label exactly.
+    /// without a `*`, the label and what is read from inside it ([`LocationFilter::Exact`]).
     pub fn parse(pattern: &str) -> Self {
         let (body, prefix) = match pattern.strip_suffix('*') {
             Some(p) => (p, true),
@@ -87,7 +89,9 @@ impl LocationFilter {
 
     pub(crate) fn matches(&self, label: &str) -> bool {
         match self {
-            Self::Exact(s) => label == s,
+            Self::Exact(s) => label
+                .strip_prefix(s.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(':')),
             Self::Prefix(p) => label.starts_with(p.as_str()),
             Self::Segments { parts, prefix } => {
                 let Some((first, others)) = parts.split_first() else {
@@ -205,6 +209,10 @@ mod tests {
         let cases = [
             ("json:/title", "json:/title", true),
             ("json:/title", "json:/title/x", false),
+            ("query:filter", "query:filter:/owner/$gt", true),
+            ("query:filter", "query:filters", false),
+            ("path", "path:segment", true),
+            ("cookie:session", "cookie:session:b64:/uid", true),
             ("json:/notes/*", "json:/notes/0/text", true),
             ("json:/notes/*", "json:/note", false),
             ("json:/messages/*/content", "json:/messages/0/content", true),

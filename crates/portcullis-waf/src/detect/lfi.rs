@@ -148,6 +148,7 @@ impl Lfi {
                 std::borrow::Cow::Borrowed(text.as_ref())
             };
             let t = norm_slashes.as_bytes();
+            let mut words = None;
             for m in self.files.find_overlapping_iter(t) {
                 let before_ok = m.start() == 0
                     || matches!(t[m.start() - 1], b'/' | b'=' | b':' | b'"' | b'\'' | b'~');
@@ -157,13 +158,16 @@ impl Lfi {
                     || !(t[m.end()].is_ascii_alphanumeric()
                         || t[m.end()] == b'_'
                         || t[m.end()] == b'-');
-                if before_ok && after_ok {
-                    let rule = if mentioned_in_prose(t, m.start()) {
-                        LFI_OS_FILE_MENTION
-                    } else {
-                        LFI_OS_FILE
-                    };
-                    sink.hit(rule, &norm_slashes, m.start());
+                if !(before_ok && after_ok) {
+                    continue;
+                }
+                // A mention is noted and the search goes on: the same text may also name
+                // a file to read.
+                let words = *words.get_or_insert_with(|| word_count(t));
+                if mentioned_in_prose(t, m.start(), words) {
+                    sink.hit(LFI_OS_FILE_MENTION, &norm_slashes, m.start());
+                } else {
+                    sink.hit(LFI_OS_FILE, &norm_slashes, m.start());
                     break;
                 }
             }
@@ -264,40 +268,45 @@ fn hex_literals(s: &str) -> String {
 
 /// A path named in a sentence (`check /var/log/lims/app.log for errors`, `can't read
 /// /etc/hosts entries`): the path that holds the file at `at` stands alone between spaces,
-/// plain (no `..`, quote, `%`, scheme or markup around it), and the text around it has at
-/// least four words. Whoever reads the value gets the sentence, not a file name, so such a
-/// mention counts from paranoia level 2 (1205). A value that is the path, a traversal, a
-/// wrapper (`file:///etc/passwd`) or a path glued to code is read as an access (1201).
-fn mentioned_in_prose(t: &[u8], at: usize) -> bool {
-    let start = t[..at]
-        .iter()
-        .rposition(u8::is_ascii_whitespace)
-        .map_or(0, |i| i + 1);
-    let end = t[at..]
-        .iter()
-        .position(u8::is_ascii_whitespace)
-        .map_or(t.len(), |i| at + i);
+/// plain (no `..`, quote, `%`, scheme or markup around it, at most [`MENTION_TOKEN`] bytes),
+/// and the text has at least four words besides it (`words`: the words of the whole text).
+/// Whoever reads the value gets the sentence, not a file name, so such a mention counts from
+/// paranoia level 2 (1205). A value that is the path, a traversal, a wrapper
+/// (`file:///etc/passwd`) or a path glued to code is read as an access (1201).
+fn mentioned_in_prose(t: &[u8], at: usize, words: usize) -> bool {
+    let back = &t[at.saturating_sub(MENTION_TOKEN)..at];
+    let Some(space) = back.iter().rposition(u8::is_ascii_whitespace) else {
+        return false;
+    };
+    let start = at - back.len() + space + 1;
+    let ahead = &t[at..t.len().min(at + MENTION_TOKEN)];
+    let end = match ahead.iter().position(u8::is_ascii_whitespace) {
+        Some(i) => at + i,
+        None if at + ahead.len() == t.len() => t.len(),
+        None => return false,
+    };
     let token = &t[start..end];
     let token = token.strip_prefix(b"(").unwrap_or(token);
     let token = match token.iter().rposition(|c| !b".,;:!?)".contains(c)) {
         Some(last) => &token[..=last],
         None => return false,
     };
-    if start == 0
-        || token.first() != Some(&b'/')
-        || token.windows(2).any(|w| w == b"..")
-        || token
+    token.first() == Some(&b'/')
+        && !token.windows(2).any(|w| w == b"..")
+        && token
             .iter()
-            .any(|c| !(c.is_ascii_alphanumeric() || b"/._-+@".contains(c)))
-    {
-        return false;
-    }
-    let words = |b: &[u8]| {
-        b.split(|c| !c.is_ascii_alphabetic())
-            .filter(|w| w.len() >= 2)
-            .count()
-    };
-    words(&t[..start]) + words(&t[end..]) >= 4
+            .all(|c| c.is_ascii_alphanumeric() || b"/._-+@".contains(c))
+        && words.saturating_sub(word_count(token)) >= 4
+}
+
+/// Longest path read as a mention.
+const MENTION_TOKEN: usize = 256;
+
+/// Words of two or more letters.
+fn word_count(b: &[u8]) -> usize {
+    b.split(|c| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 2)
+        .count()
 }
 
 #[cfg(test)]
@@ -357,6 +366,7 @@ mod tests {
                 "please show me the file at ../../../etc/passwd right now",
                 "please read file:///etc/passwd for me right now",
                 "please open('/etc/passwd') for me right now",
+                "the hosts are in /etc/hosts as usual; file=/etc/shadow",
             ],
         );
     }
