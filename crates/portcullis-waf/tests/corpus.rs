@@ -114,7 +114,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
     at_most(
         "CRS PL1 negatives blocked",
         r.crs_fp_pl1,
-        10.8,
+        10.6,
         &mut failures,
     );
 
@@ -136,11 +136,11 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // Enterprise integrations and publishing: SOAP, SAML, EDI, CMS templates, developer
         // blog posts with code, ops consoles; attacks in template, XSLT, deserialisation and
         // spreadsheet formula forms.
-        ("heldout6.jsonl", 98.5, 11.3),
+        ("heldout6.jsonl", 98.5, 10.8),
         // Device, logistics, gaming, ad-tech, search, chat, developer-tool and map APIs: the
         // benign half leans on code in chat and CI (shell, SQL), query languages (InfluxQL,
         // Splunk, Overpass) and XML documents; attacks are evasions in every family.
-        ("heldout7.jsonl", 98.0, 11.6),
+        ("heldout7.jsonl", 98.0, 11.1),
         // Healthcare (FHIR), banking, travel, HR, education, real estate, music, food, legal,
         // CI/CD, infrastructure-as-code, support, science and news APIs; attacks add template
         // injection, callback dispatch (ThinkPHP, Drupal) and header abuse.

@@ -114,23 +114,92 @@ impl Xss {
     }
 }
 
-/// The XHTML namespace declaration, in either quote.
-const XHTML_XMLNS: [&str; 2] = [
-    "xmlns=\"http://www.w3.org/1999/xhtml\"",
-    "xmlns='http://www.w3.org/1999/xhtml'",
+/// Namespaces in which markup can run script or fetch it: XHTML, SVG, XLink, XSLT, MathML,
+/// XInclude and XML Events.
+const SCRIPT_NAMESPACES: [&str; 7] = [
+    "http://www.w3.org/1999/xhtml",
+    "http://www.w3.org/2000/svg",
+    "http://www.w3.org/1999/xlink",
+    "http://www.w3.org/1999/xsl/transform",
+    "http://www.w3.org/1998/math/mathml",
+    "http://www.w3.org/2001/xinclude",
+    "http://www.w3.org/2001/xml-events",
 ];
 
-/// [`without_processing_instructions`], and each [`XHTML_XMLNS`] replaced with a space.
+/// [`without_processing_instructions`], and each inert namespace declaration replaced with a
+/// space: libinjection flags any `xmlns` attribute, because one can put an element into a
+/// namespace where it runs script (`<x:script xmlns:x="http://www.w3.org/1999/xhtml">`) or
+/// that loads code (Internet Explorer's `x-schema:`). A declaration of an `http`, `https` or
+/// `urn` namespace other than those (`xmlns="urn:oasis:…:Invoice-2"`, SOAP's envelope,
+/// `xmlns:xsi`), or of XMP's `adobe:ns:meta/`, is data, as is the default namespace being
+/// XHTML, which is what an HTML parser assumes anyway (FHIR narratives, XHTML e-mail). A value
+/// with anything but letters, digits and `:/._#-` (an entity, an escape) is left for
+/// libinjection, and so is every declaration in a text that names a schema location (the
+/// parser fetches the schema).
 fn without_inert_markup(s: &str) -> std::borrow::Cow<'_, str> {
     let s = without_processing_instructions(s);
-    if !s.contains("xmlns") || !XHTML_XMLNS.iter().any(|d| s.contains(d)) {
+    let b = s.as_bytes();
+    if find_ascii_ci(b, b"schemalocation").is_some() {
         return s;
     }
-    let mut out = s.into_owned();
-    for d in XHTML_XMLNS {
-        out = out.replace(d, " ");
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(at) = find_ascii_ci(&b[i..], b"xmlns").map(|p| p + i) {
+        i = at + 5;
+        if !at
+            .checked_sub(1)
+            .is_some_and(|p| b[p].is_ascii_whitespace())
+        {
+            continue;
+        }
+        let prefix = b[i..]
+            .strip_prefix(b":")
+            .map(|r| {
+                1 + r
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+                    .count()
+            })
+            .unwrap_or(0);
+        let (Some(b'='), Some(&quote)) = (b.get(i + prefix), b.get(i + prefix + 1)) else {
+            continue;
+        };
+        if !matches!(quote, b'"' | b'\'') {
+            continue;
+        }
+        let value_start = i + prefix + 2;
+        let Some(len) = b[value_start..].iter().take(256).position(|&c| c == quote) else {
+            continue;
+        };
+        let value = &s[value_start..value_start + len];
+        let lower = value.to_ascii_lowercase();
+        let plain = value
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b":/._#-".contains(&c))
+            && (["http://", "https://", "urn:"]
+                .iter()
+                .any(|scheme| lower.starts_with(scheme))
+                || lower == "adobe:ns:meta/");
+        let scripted = SCRIPT_NAMESPACES.contains(&lower.trim_end_matches('/'));
+        let default_xhtml = prefix == 0 && lower == SCRIPT_NAMESPACES[0];
+        if !plain || (scripted && !default_xhtml) {
+            continue;
+        }
+        let end = value_start + len + 1;
+        let o = out.get_or_insert_with(|| String::with_capacity(s.len()));
+        o.push_str(&s[copied..at]);
+        o.push(' ');
+        copied = end;
+        i = end;
     }
-    std::borrow::Cow::Owned(out)
+    match out {
+        Some(mut o) => {
+            o.push_str(&s[copied..]);
+            std::borrow::Cow::Owned(o)
+        }
+        None => s,
+    }
 }
 
 /// libinjection flags `s`, and still does with its inert `style` attributes taken out.
@@ -343,6 +412,20 @@ mod tests {
                 "sig=t=1614308115,v1=52/onafe=6yJV",
                 "Uncaught TypeError: document.getElementById(...) is null at app.js:12:9",
                 "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p><b>Siobhán O'Connor</b></p></div>",
+                "<?xml version=\"1.0\"?><Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><ID>1</ID></Invoice>",
+                "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><Ping/></soap:Body></soap:Envelope>",
+                "<?xpacket begin=\"?\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?><x:xmpmeta xmlns:x=\"adobe:ns:meta/\">",
+            ],
+        );
+        // A namespace where markup runs script is still read as one.
+        flags(
+            "xss",
+            &[
+                "<x:script xmlns:x=\"http://www.w3.org/1999/xhtml\">alert(1)</x:script>",
+                "<a xmlns:xlink=\"http://www.w3.org/1999/xlink\" xlink:href=\"javascript:alert(1)\">x</a>",
+                "<x xmlns=\"&#104;ttp://www.w3.org/1999/xhtml\"><img src=x onerror=alert(1)></x>",
+                "<img xmlns=\"x-schema:test.xdr\"/>",
+                "<c xmlns=\"http://a.b/\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://a.b/ http://evil.example/c.xsd\">c</c>",
             ],
         );
     }
