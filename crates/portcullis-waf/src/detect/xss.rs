@@ -2,6 +2,8 @@
 //! for script tags, event handlers, script URIs, dangerous elements, data: URIs, CSS expressions
 //! and JavaScript obfuscation over the HTML-decoded, lower-cased text.
 
+use std::borrow::Cow;
+
 use super::{Patterns, Sink};
 use crate::normalise::Variants;
 use crate::rules::*;
@@ -136,17 +138,46 @@ const SCRIPT_NAMESPACES: [&str; 7] = [
 /// with anything but letters, digits and `:/._#-` (an entity, an escape) is left for
 /// libinjection, and so is every declaration in a text that names a schema location (the
 /// parser fetches the schema).
-fn without_inert_markup(s: &str) -> std::borrow::Cow<'_, str> {
+fn without_inert_markup(s: &str) -> Cow<'_, str> {
     let s = without_processing_instructions(s);
-    let b = s.as_bytes();
-    if find_ascii_ci(b, b"schemalocation").is_some() {
+    if find_ascii_ci(s.as_bytes(), b"schemalocation").is_some() {
         return s;
     }
+    without_attributes(s, b"xmlns", true, 256, data_namespace)
+}
+
+/// A namespace declaration's value that is data (see [`without_inert_markup`]); `prefixed`
+/// when it declares a prefix (`xmlns:x=`) rather than the default namespace.
+fn data_namespace(prefixed: bool, value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    let plain = value
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || b":/._#-".contains(&c))
+        && (["http://", "https://", "urn:"]
+            .iter()
+            .any(|scheme| lower.starts_with(scheme))
+            || lower == "adobe:ns:meta/");
+    let scripted = SCRIPT_NAMESPACES.contains(&lower.trim_end_matches('/'));
+    let default_xhtml = !prefixed && lower == SCRIPT_NAMESPACES[0];
+    plain && (!scripted || default_xhtml)
+}
+
+/// `s` with each attribute `name` (ASCII case ignored; with `prefixed`, also `name:p`) that
+/// follows whitespace and has a quoted value of at most `max` bytes for which
+/// `inert(prefixed, value)` holds replaced with a space.
+fn without_attributes<'a>(
+    s: Cow<'a, str>,
+    name: &[u8],
+    prefixed: bool,
+    max: usize,
+    inert: impl Fn(bool, &str) -> bool,
+) -> Cow<'a, str> {
+    let b = s.as_bytes();
     let mut out: Option<String> = None;
     let mut copied = 0;
     let mut i = 0;
-    while let Some(at) = find_ascii_ci(&b[i..], b"xmlns").map(|p| p + i) {
-        i = at + 5;
+    while let Some(at) = find_ascii_ci(&b[i..], name).map(|p| p + i) {
+        i = at + name.len();
         if !at
             .checked_sub(1)
             .is_some_and(|p| b[p].is_ascii_whitespace())
@@ -155,13 +186,13 @@ fn without_inert_markup(s: &str) -> std::borrow::Cow<'_, str> {
         }
         let prefix = b[i..]
             .strip_prefix(b":")
-            .map(|r| {
+            .filter(|_| prefixed)
+            .map_or(0, |r| {
                 1 + r
                     .iter()
                     .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
                     .count()
-            })
-            .unwrap_or(0);
+            });
         let (Some(b'='), Some(&quote)) = (b.get(i + prefix), b.get(i + prefix + 1)) else {
             continue;
         };
@@ -169,21 +200,10 @@ fn without_inert_markup(s: &str) -> std::borrow::Cow<'_, str> {
             continue;
         }
         let value_start = i + prefix + 2;
-        let Some(len) = b[value_start..].iter().take(256).position(|&c| c == quote) else {
+        let Some(len) = b[value_start..].iter().take(max).position(|&c| c == quote) else {
             continue;
         };
-        let value = &s[value_start..value_start + len];
-        let lower = value.to_ascii_lowercase();
-        let plain = value
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b":/._#-".contains(&c))
-            && (["http://", "https://", "urn:"]
-                .iter()
-                .any(|scheme| lower.starts_with(scheme))
-                || lower == "adobe:ns:meta/");
-        let scripted = SCRIPT_NAMESPACES.contains(&lower.trim_end_matches('/'));
-        let default_xhtml = prefix == 0 && lower == SCRIPT_NAMESPACES[0];
-        if !plain || (scripted && !default_xhtml) {
+        if !inert(prefix > 0, &s[value_start..value_start + len]) {
             continue;
         }
         let end = value_start + len + 1;
@@ -196,7 +216,7 @@ fn without_inert_markup(s: &str) -> std::borrow::Cow<'_, str> {
     match out {
         Some(mut o) => {
             o.push_str(&s[copied..]);
-            std::borrow::Cow::Owned(o)
+            Cow::Owned(o)
         }
         None => s,
     }
@@ -210,47 +230,14 @@ fn without_inert_markup(s: &str) -> std::borrow::Cow<'_, str> {
 fn flagged_beyond_styles(s: &str) -> bool {
     libinjection(s.as_bytes()) && {
         let bare = without_inert_styles(s);
-        matches!(bare, std::borrow::Cow::Borrowed(_)) || libinjection(bare.as_bytes())
+        matches!(bare, Cow::Borrowed(_)) || libinjection(bare.as_bytes())
     }
 }
 
 /// `s` with each attribute `style="…"` or `style='…'` whose value is inert CSS (see
 /// [`flagged_beyond_styles`]) replaced with a space.
-fn without_inert_styles(s: &str) -> std::borrow::Cow<'_, str> {
-    let b = s.as_bytes();
-    let mut out: Option<String> = None;
-    let mut copied = 0;
-    let mut i = 0;
-    while let Some(at) = find_ascii_ci(&b[i..], b"style=").map(|p| p + i) {
-        i = at + 6;
-        // An attribute: after whitespace, with a quoted value.
-        let (Some(&before), Some(&quote)) = (at.checked_sub(1).and_then(|p| b.get(p)), b.get(i))
-        else {
-            continue;
-        };
-        if !before.is_ascii_whitespace() || !matches!(quote, b'"' | b'\'') {
-            continue;
-        }
-        let Some(len) = b[i + 1..].iter().take(512).position(|&c| c == quote) else {
-            continue;
-        };
-        let end = i + 1 + len + 1;
-        if !inert_css(&s[i + 1..end - 1]) {
-            continue;
-        }
-        let o = out.get_or_insert_with(|| String::with_capacity(s.len()));
-        o.push_str(&s[copied..at]);
-        o.push(' ');
-        copied = end;
-        i = end;
-    }
-    match out {
-        Some(mut o) => {
-            o.push_str(&s[copied..]);
-            std::borrow::Cow::Owned(o)
-        }
-        None => std::borrow::Cow::Borrowed(s),
-    }
+fn without_inert_styles(s: &str) -> Cow<'_, str> {
+    without_attributes(Cow::Borrowed(s), b"style", false, 512, |_, v| inert_css(v))
 }
 
 /// A declaration list that cannot run script: names, numbers, colours and the punctuation of
@@ -290,9 +277,9 @@ fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Replaces each `<?…>` with a space (single pass).
-fn without_processing_instructions(s: &str) -> std::borrow::Cow<'_, str> {
+fn without_processing_instructions(s: &str) -> Cow<'_, str> {
     if !s.contains("<?") {
-        return std::borrow::Cow::Borrowed(s);
+        return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -305,7 +292,7 @@ fn without_processing_instructions(s: &str) -> std::borrow::Cow<'_, str> {
         };
     }
     out.push_str(rest);
-    std::borrow::Cow::Owned(out)
+    Cow::Owned(out)
 }
 
 /// libinjection's HTML5 check flags only a doctype, a tag or comment (all open with `<`) or an
