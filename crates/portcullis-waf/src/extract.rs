@@ -474,18 +474,16 @@ fn path_segments(c: &mut Collector<'_>, path: &[u8], bad: bool) {
     };
     // A URL inside the path (`/proxy/http://127.0.0.1:8080/manager`, or with the slashes
     // merged by normalisation) spans segments: from its scheme to the end, as one value.
-    if let Some(url) = memchr::memmem::find_iter(path, b":/")
-        .take(4)
-        .find_map(|colon| {
-            let scheme = path[..colon]
-                .iter()
-                .rev()
-                .take_while(|b| b.is_ascii_alphabetic())
-                .count();
-            let start = colon - scheme;
-            ((2..=10).contains(&scheme) && start > 0 && path[start - 1] == b'/').then_some(start)
-        })
-    {
+    if let Some(url) = memchr::memmem::find_iter(path, b":/").find_map(|colon| {
+        let scheme = path[..colon]
+            .iter()
+            .rev()
+            .take(11)
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        let start = colon - scheme;
+        ((2..=10).contains(&scheme) && start > 0 && path[start - 1] == b'/').then_some(start)
+    }) {
         c.offer(Kind::Value, &path[url..], bad, true, |l| {
             l.push_str("path:segment");
         });
@@ -493,12 +491,13 @@ fn path_segments(c: &mut Collector<'_>, path: &[u8], bad: bool) {
     if path.iter().all(|b| plain(b) || *b == b'/') {
         return;
     }
-    for segment in path.split(|&b| b == b'/').take(32) {
-        if !segment.iter().all(plain) && !odata_segment(segment) {
-            c.offer(Kind::Value, segment, bad, true, |l| {
-                l.push_str("path:segment");
-            });
-        }
+    let special = path
+        .split(|&b| b == b'/')
+        .filter(|segment| !segment.iter().all(plain) && !odata_segment(segment));
+    for segment in special.take(32) {
+        c.offer(Kind::Value, segment, bad, true, |l| {
+            l.push_str("path:segment");
+        });
     }
 }
 
@@ -1792,23 +1791,29 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
             continue;
         }
         if rest.starts_with(b"<!--") || rest.starts_with(b"<?") || rest.starts_with(b"<!") {
+            // A processing instruction ends at `?>` (a `>` inside its quoted values does not
+            // end it), or at the first `>` when it does not close so within 4 KiB.
+            let pi_end = rest
+                .starts_with(b"<?")
+                .then(|| memchr::memmem::find(&rest[2..rest.len().min(4096)], b"?>"))
+                .flatten();
             let close: &[u8] = if rest.starts_with(b"<!--") {
                 b"-->"
             } else {
                 b">"
             };
-            let end = memchr::memmem::find(&rest[2..], close)
-                .map_or(body.len(), |e| i + 2 + e + close.len());
+            let end = match pi_end {
+                Some(e) => i + 2 + e + 2,
+                None => memchr::memmem::find(&rest[2..], close)
+                    .map_or(body.len(), |e| i + 2 + e + close.len()),
+            };
             let inner = &body[i..end.min(body.len())];
             // A processing instruction's pseudo-attributes (`<?xml-stylesheet href="…"?>`,
             // which an XSLT processor fetches and runs), under `xml:/?target@name`; the
             // document's own `<?xml …?>` declaration is not one.
             if let Some(pi) = rest.strip_prefix(b"<?") {
                 let pi = &pi[..pi.len().min(end - i - 2)];
-                let pi = pi
-                    .strip_suffix(b"?>")
-                    .or_else(|| pi.strip_suffix(b">"))
-                    .unwrap_or(pi);
+                let pi = pi.strip_suffix(b"?>").unwrap_or(pi);
                 let target_end = pi
                     .iter()
                     .position(u8::is_ascii_whitespace)
@@ -1946,6 +1951,16 @@ mod tests {
                 "path:segment".into(),
                 "http:/127.0.0.1:8080/manager/html".into()
             )]
+        );
+        // Plain and empty segments before it do not use up the segments inspected.
+        let mut padded = b"/.".repeat(40);
+        padded.extend_from_slice(b"/x:/y:/z:/w:/x/proxy/http:/127.0.0.1/a;id");
+        assert_eq!(
+            segments(&padded),
+            vec![
+                ("path:segment".into(), "http:/127.0.0.1/a;id".into()),
+                ("path:segment".into(), "a;id".into())
+            ]
         );
         // A quote that closes early is no OData key.
         assert_eq!(segments(b"/People('x'%20or%20'a'='a')").len(), 1);
@@ -2302,11 +2317,11 @@ mod tests {
         let req = RequestView::new("POST", b"/")
             .header("Cookie", "session=abc; theme=dark")
             .header("Content-Type", "application/xml")
-            .body(b"<?xml version=\"1.0\"?><?xml-stylesheet type=\"text/xsl\" href=\"s.xsl\"?><root><a probe=\"x y\">text</a><b/></root>");
+            .body(b"<?xml version=\"1.0\"?><?xml-stylesheet type=\"text/xsl\" href=\"s.xsl#>\"?><root><a probe=\"x y\">text</a><b/></root>");
         let x = extract(&req, &Limits::default(), None);
         assert!(labels(&x, Kind::CookieValue).contains(&("cookie:session".into(), "abc".into())));
         let vals = labels(&x, Kind::Value);
-        assert!(vals.contains(&("xml:/?xml-stylesheet@href".into(), "s.xsl".into())));
+        assert!(vals.contains(&("xml:/?xml-stylesheet@href".into(), "s.xsl#>".into())));
         assert!(
             !vals.iter().any(|(l, _)| l.contains("@version")),
             "{vals:?}"

@@ -48,9 +48,11 @@ pub enum RuleSelector {
 /// Which inspected locations an [`Exclusion`] applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LocationFilter {
-    /// This label, e.g. `query:q`, and the labels of what is read from inside it: a label
-    /// that goes on with `:` (`query:q:/owner` for a JSON document in the parameter,
-    /// `path:segment`, `cookie:session:b64`).
+    /// This label, e.g. `query:q`, and the labels of what is read from inside that input: a
+    /// JSON document or base64 text in a query or form parameter, a cookie or a multipart
+    /// field (`query:q:/owner`, `cookie:session:b64:/uid`), and the path's segments
+    /// (`path:segment`). Nothing else: `query` is not `query:q`, `json:/bio` not the key
+    /// `bio:x`, `header:authorization` not the JWT header read from it.
     Exact(String),
     /// Every label starting with this prefix, e.g. `json:/comment`.
     Prefix(String),
@@ -89,9 +91,17 @@ impl LocationFilter {
 
     pub(crate) fn matches(&self, label: &str) -> bool {
         match self {
-            Self::Exact(s) => label
-                .strip_prefix(s.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with(':')),
+            Self::Exact(s) => match label.strip_prefix(s.as_str()) {
+                Some("") => true,
+                Some(":segment") => s == "path",
+                Some(rest) => {
+                    ["query:", "form:", "cookie:", "multipart:"]
+                        .iter()
+                        .any(|c| s.starts_with(c) && s.len() > c.len())
+                        && (rest.starts_with(":/") || rest.starts_with(":b64"))
+                }
+                None => false,
+            },
             Self::Prefix(p) => label.starts_with(p.as_str()),
             Self::Segments { parts, prefix } => {
                 let Some((first, others)) = parts.split_first() else {
@@ -213,6 +223,14 @@ mod tests {
             ("query:filter", "query:filters", false),
             ("path", "path:segment", true),
             ("cookie:session", "cookie:session:b64:/uid", true),
+            ("query", "query:q", false),
+            ("json:/bio", "json:/bio:x", false),
+            (
+                "header:authorization",
+                "header:authorization:jose:/kid",
+                false,
+            ),
+            ("query:q", "query:q:x", false),
             ("json:/notes/*", "json:/notes/0/text", true),
             ("json:/notes/*", "json:/note", false),
             ("json:/messages/*/content", "json:/messages/0/content", true),

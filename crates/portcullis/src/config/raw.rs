@@ -1333,8 +1333,9 @@ pub struct WafExclusionConfig {
     #[serde(default)]
     pub families: Vec<Str>,
     /// Inputs it applies to, as the WAF labels them: exact (`query:q`, `json:/comment`,
-    /// `header:user-agent`, `cookie:session`, `path`; each also covers what is read from
-    /// inside it, such as `query:q:/a` or `path:segment`), a prefix ending in `*`
+    /// `header:user-agent`, `cookie:session`, `path`; a parameter, cookie or field also
+    /// covers the JSON or base64 read from inside it, such as `query:q:/a`, and `path` the
+    /// path's segments), a prefix ending in `*`
     /// (`json:/notes/*`), or with `*` standing for one path segment
     /// (`json:/messages/*/content`). Default: every input.
     #[serde(default)]
