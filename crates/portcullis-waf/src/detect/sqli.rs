@@ -741,7 +741,8 @@ fn aside_in_prose(s: &[u8]) -> bool {
     }
     // T-SQL runs `IF (…) statement` after any value with no separator
     // (`id if (exists (select name from users)) shutdown`): `if` and the words of a statement
-    // are no aside.
+    // are no aside. Narrower than [`STATEMENT_WORDS`] on purpose: its `from`, `update`,
+    // `drop` and `delete` are words of ordinary prose.
     let statement = |w: &[u8]| {
         [
             &b"if"[..],
