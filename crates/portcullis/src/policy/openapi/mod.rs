@@ -395,6 +395,9 @@ struct Param {
     kind: Kind,
     style: params::Style,
     explode: bool,
+    /// `allowReserved` (query parameters): reserved characters are sent unencoded, so a `+`
+    /// is a plus sign rather than a space.
+    allow_reserved: bool,
     schema: Option<jsonschema::Validator>,
 }
 
@@ -427,6 +430,8 @@ struct FormField {
     /// `encoding.<name>.style` and `explode` (form bodies): the field is read as a query
     /// parameter of that style is.
     style: Option<(params::Style, bool)>,
+    /// `encoding.<name>.allowReserved` (form bodies): a `+` in the field is a plus sign.
+    allow_reserved: bool,
     /// `encoding.<name>.contentType` (multipart): the part types allowed, `*` wildcards; empty
     /// when the document does not say.
     content_types: Vec<(String, String)>,
@@ -850,6 +855,8 @@ fn compile_param(cx: &Ctx<'_>, p: &Value) -> Result<Param, String> {
         kind,
         style,
         explode,
+        allow_reserved: place == Place::Query
+            && p.get("allowReserved").and_then(Value::as_bool) == Some(true),
         schema: validator,
     })
 }
@@ -952,6 +959,7 @@ fn form_field_spec(
         name: name.to_owned(),
         kind,
         style: None,
+        allow_reserved: false,
         content_types: Vec::new(),
         headers: Vec::new(),
     };
@@ -987,6 +995,7 @@ fn form_field_spec(
             field.headers.push(p);
         }
     } else {
+        field.allow_reserved = enc.get("allowReserved").and_then(Value::as_bool) == Some(true);
         let style = enc.get("style").and_then(Value::as_str);
         let explode = enc.get("explode").and_then(Value::as_bool);
         if style.is_some() || explode.is_some() {
@@ -1166,14 +1175,10 @@ impl Api {
             }
         };
         let mut errors: Vec<(String, String)> = Vec::new();
-        let query: Vec<(String, String)> = req
+        let query = req
             .uri
             .query()
-            .map(|q| {
-                form_urlencoded::parse(q.as_bytes())
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect()
-            })
+            .map(|q| params::raw_pairs(q.as_bytes()))
             .unwrap_or_default();
         for p in &op.params {
             let at = format!("{}/{}", p.place.as_str(), p.name);
@@ -1183,7 +1188,14 @@ impl Api {
                     .find(|(n, _)| *n == p.name)
                     .map(|(_, raw)| params::path(&p.name, &p.kind, p.style, p.explode, raw))
                     .transpose(),
-                Place::Query => params::query(&p.name, &p.kind, p.style, p.explode, &query),
+                Place::Query => params::query(
+                    &p.name,
+                    &p.kind,
+                    p.style,
+                    p.explode,
+                    p.allow_reserved,
+                    &query,
+                ),
                 Place::Header => header_value(
                     p,
                     req.headers
@@ -1324,27 +1336,27 @@ fn form_value(body: &[u8], fields: &[FormField]) -> Result<Value, String> {
         return Err("form body is not UTF-8 once decoded".to_owned());
     }
     let mut out = Map::new();
+    let pairs = params::raw_pairs(body);
     // Properties with an `encoding` style are read as query parameters of that style are.
-    if fields.iter().any(|f| f.style.is_some()) {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
-        for f in fields {
-            let Some((style, explode)) = f.style else {
-                continue;
-            };
-            match params::query(&f.name, &f.kind, style, explode, &pairs) {
-                Ok(Some(v)) => {
-                    out.insert(f.name.clone(), v);
-                }
-                Ok(None) => {}
-                Err(why) => return Err(format!("form field {:?}: {why}", f.name)),
+    for f in fields {
+        let Some((style, explode)) = f.style else {
+            continue;
+        };
+        match params::query(&f.name, &f.kind, style, explode, f.allow_reserved, &pairs) {
+            Ok(Some(v)) => {
+                out.insert(f.name.clone(), v);
             }
+            Ok(None) => {}
+            Err(why) => return Err(format!("form field {:?}: {why}", f.name)),
         }
     }
-    for (name, text) in form_urlencoded::parse(body) {
-        if fields.iter().any(|f| f.claims(&name)) {
+    for (name, raw) in &pairs {
+        if fields.iter().any(|f| f.claims(name)) {
             continue;
         }
-        let kind = fields.iter().find(|f| f.name == name).map(|f| &f.kind);
+        let field = fields.iter().find(|f| f.name == *name);
+        let kind = field.map(|f| &f.kind);
+        let text = params::decode(raw, field.is_some_and(|f| f.allow_reserved));
         if kind.is_none()
             && let Some(base) = name.split('[').next()
             && base.len() < name.len()
@@ -1354,7 +1366,7 @@ fn form_value(body: &[u8], fields: &[FormField]) -> Result<Value, String> {
                 "form field {name:?} names property {base:?} with brackets"
             ));
         }
-        put_field(&mut out, &name, kind.unwrap_or(&Kind::String), |k| {
+        put_field(&mut out, name, kind.unwrap_or(&Kind::String), |k| {
             form_field(k, &text)
         })
         .map_err(|()| format!("form field {name:?} is repeated"))?;
@@ -1564,7 +1576,10 @@ paths:
     get:
       parameters:
         - { name: ids, in: path, required: true, style: matrix, explode: true, schema: { type: array, items: { type: integer } } }
-        - { name: filter, in: query, style: deepObject, schema: { type: object, additionalProperties: false, properties: { status: { type: string, enum: [open, closed] }, min: { type: integer } } } }
+        - { name: filter, in: query, style: deepObject, schema: { type: object, additionalProperties: false, properties: { status: { type: string, enum: [open, closed] }, min: { type: integer }, range: { type: object, additionalProperties: false, properties: { lo: { type: integer }, hi: { type: integer } } }, tags: { type: array, maxItems: 2, items: { type: string } }, rows: { type: array, items: { type: object, properties: { id: { type: integer } } } } } } }
+        - { name: since, in: query, allowReserved: true, schema: { type: string, pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+][0-9]{2}:[0-9]{2}$" } }
+        - { name: until, in: query, schema: { type: string, pattern: "^[^+]*$" } }
+        - { name: labels, in: query, explode: false, schema: { type: array, maxItems: 2, items: { type: string } } }
         - { name: sort, in: query, style: pipeDelimited, explode: false, schema: { type: array, maxItems: 2, items: { type: string } } }
         - { name: X-Ids, in: header, schema: { type: array, items: { type: integer } } }
         - { name: q, in: query, content: { application/json: { schema: { type: object, required: [text] } } } }
@@ -1611,7 +1626,10 @@ paths:
                 filter: { type: object, additionalProperties: false, properties: { min: { type: integer }, state: { type: string } } }
                 tags: { type: array, maxItems: 2, items: { type: string } }
                 page: { type: integer }
+                stamp: { type: string, pattern: "[+]" }
+                note: { type: string, pattern: "^[^+]*$" }
             encoding:
+              stamp: { allowReserved: true }
               filter: { style: deepObject }
               tags: { style: form, explode: false }
               page: { contentType: text/plain }
@@ -1907,9 +1925,60 @@ paths:
         ] {
             assert!(text.contains(want), "{want}: {text}");
         }
+        // Nested deepObject fields: objects in objects, arrays repeated, with `[]` or indices,
+        // arrays of objects by index.
+        let nested = "/v1/search/;ids=3?filter[range][lo]=1&filter[range][hi]=9\
+                      &filter[tags][]=a&filter[tags][]=b&filter[rows][0][id]=4&filter[rows][1][id]=5";
+        assert_eq!(o(nested, &[]).0, "valid");
+        assert_eq!(
+            o("/v1/search/;ids=3?filter[tags]=a&filter[tags]=b", &[]).0,
+            "valid"
+        );
+        assert_eq!(
+            o("/v1/search/;ids=3?filter[tags][0]=a&filter[tags][1]=b", &[]).0,
+            "valid"
+        );
+        let (_, errs) = o(
+            "/v1/search/;ids=3?filter[range][lo]=x&filter[range][mid]=2&filter[tags][]=a\
+             &filter[tags][]=b&filter[tags][]=c&filter[rows][0][id]=y",
+            &[],
+        );
+        let text = format!("{errs:?}");
+        for want in [
+            "query/filter/range/lo\", \"type",
+            "query/filter/range\", \"additionalProperties",
+            "query/filter/tags\", \"maxItems",
+            "query/filter/rows/0/id\", \"type",
+        ] {
+            assert!(text.contains(want), "{want}: {text}");
+        }
+        // `allowReserved`: a `+` sent as it is stands for itself; elsewhere it is a space.
+        let stamp = "/v1/search/;ids=3?since=2026-12-06T10:00:00+01:00&until=a+b";
+        assert_eq!(o(stamp, &[]).0, "valid");
+        let (_, errs) = o("/v1/search/;ids=3?until=a%2Bb", &[]);
+        assert_eq!(errs, vec![("query/until".to_owned(), "pattern".to_owned())]);
+        // A comma sent encoded is part of an item; one sent as it is separates items.
+        assert_eq!(o("/v1/search/;ids=3?labels=a%2Cb,c", &[]).0, "valid");
+        let (_, errs) = o("/v1/search/;ids=3?labels=a,b,c", &[]);
+        assert_eq!(
+            errs,
+            vec![("query/labels".to_owned(), "maxItems".to_owned())]
+        );
         // Serialisations the style cannot carry, and JSON content that does not parse.
         for (uri, at, keyword) in [
             ("/v1/search/3", "path/ids", "style"),
+            ("/v1/search/;ids=3?filter[range]=1", "query/filter", "style"),
+            (
+                "/v1/search/;ids=3?filter[range][lo]=1&filter[range][lo]=2",
+                "query/filter",
+                "repeated",
+            ),
+            (
+                "/v1/search/;ids=3?filter[tags][1]=a",
+                "query/filter",
+                "style",
+            ),
+            ("/v1/search/;ids=3?filter[range", "query/filter", "style"),
             ("/v1/search/;ids=3?sort=a&sort=b", "query/sort", "repeated"),
             ("/v1/search/;ids=3?q=%7B", "query/q", "content"),
             ("/v1/search/;ids=3?q=%7B%7D", "query/q", "required"),
@@ -2068,6 +2137,12 @@ paths:
         // explode: false reads one comma-separated field; given twice it is ambiguous.
         assert!(f("tags=a,b,c").starts_with("invalid_body"), "maxItems 2");
         assert!(f("tags=a&tags=b").contains("repeated"));
+        // A comma sent encoded is part of its item.
+        assert_eq!(f("tags=a%2Cb,c"), "valid");
+        // `encoding.stamp.allowReserved`: its `+` is a plus sign; other fields' are spaces.
+        assert_eq!(f("stamp=1+2&note=a+b"), "valid");
+        assert!(f("stamp=1%202").starts_with("invalid_body"));
+        assert!(f("note=a%2Bb").starts_with("invalid_body"));
         assert!(f("other=1").starts_with("invalid_body"));
     }
 

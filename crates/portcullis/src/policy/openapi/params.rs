@@ -78,75 +78,223 @@ impl Style {
 pub(super) const REPEATED: &str = "repeated";
 pub(super) const STYLE: &str = "style";
 
-/// The value of a query parameter from the request's decoded query pairs; `None` when absent.
+/// Most bracketed names after a `deepObject` parameter's name (`filter[a][b]` has two).
+const MAX_DEPTH: usize = 8;
+
+/// A query string's (or form body's) pairs as `application/x-www-form-urlencoded` splits them:
+/// each name decoded, each value still as sent, so a style splits it on the delimiters that
+/// were sent before decoding the pieces (`%2C` is a comma inside an item, not between items).
+pub(super) fn raw_pairs(q: &[u8]) -> Vec<(String, String)> {
+    q.split(|&b| b == b'&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = match p.iter().position(|&b| b == b'=') {
+                Some(i) => (&p[..i], &p[i + 1..]),
+                None => (p, &[][..]),
+            };
+            (
+                decode(&String::from_utf8_lossy(k), false),
+                String::from_utf8_lossy(v).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A query or form value as sent, decoded: percent-escapes, and `+` as a space unless the
+/// parameter has `allowReserved`, whose reserved characters (`+` among them) pass unencoded and
+/// stand for themselves (`at=2026-12-06T10:00:00+01:00`).
+pub(super) fn decode(raw: &str, allow_reserved: bool) -> String {
+    let spaced;
+    let text = if !allow_reserved && raw.contains('+') {
+        spaced = raw.replace('+', " ");
+        spaced.as_str()
+    } else {
+        raw
+    };
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The value of a query parameter from the request's query pairs ([`raw_pairs`]); `None` when
+/// absent.
 pub(super) fn query(
     name: &str,
     kind: &Kind,
     style: Style,
     explode: bool,
+    allow_reserved: bool,
     pairs: &[(String, String)],
 ) -> Result<Option<Value>, &'static str> {
-    fn named<'p>(pairs: &'p [(String, String)], n: &'p str) -> impl Iterator<Item = &'p str> {
+    let named = |n: &str| -> Vec<String> {
         pairs
             .iter()
-            .filter(move |(k, _)| k == n)
-            .map(|(_, v)| v.as_str())
-    }
+            .filter(|(k, _)| k == n)
+            .map(|(_, v)| decode(v, allow_reserved))
+            .collect()
+    };
     match (kind, style, explode) {
-        (Kind::Object(props), Style::DeepObject, _) => {
-            // `name[prop]=value`.
-            let mut out = Map::new();
+        (Kind::Object(_), Style::DeepObject, _) => {
+            // `name[prop]=value`, nested as deep as the schema goes: `name[a][b]=value`, an
+            // array property repeated (`name[tags]=a&name[tags]=b`) or with `[]` or counted
+            // indices (`name[tags][0]=a`), an array of objects by index (`name[items][0][id]=7`).
+            let mut out = Value::Object(Map::new());
+            let mut any = false;
             for (k, v) in pairs {
-                let Some(prop) = k
-                    .strip_prefix(name)
-                    .and_then(|r| r.strip_prefix('['))
-                    .and_then(|r| r.strip_suffix(']'))
-                else {
+                let Some(rest) = k.strip_prefix(name).filter(|r| r.starts_with('[')) else {
                     continue;
                 };
-                if out.contains_key(prop) {
-                    return Err(REPEATED);
-                }
-                out.insert(prop.to_owned(), scalar(property(props, prop), v)?);
+                let path = brackets(rest).ok_or(STYLE)?;
+                deep_put(&mut out, kind, &path, &decode(v, allow_reserved))?;
+                any = true;
             }
-            Ok((!out.is_empty()).then_some(Value::Object(out)))
+            Ok(any.then_some(out))
         }
         (Kind::Object(props), Style::Form, true) => {
             // Each property is a parameter of its own: `role=admin&name=Alex`.
             let mut out = Map::new();
             for (prop, k) in props {
-                let mut vals = named(pairs, prop);
-                if let Some(v) = vals.next() {
-                    if vals.next().is_some() {
-                        return Err(REPEATED);
+                match named(prop).as_slice() {
+                    [] => {}
+                    [v] => {
+                        out.insert(prop.clone(), scalar(k, v)?);
                     }
-                    out.insert(prop.clone(), scalar(k, v)?);
+                    _ => return Err(REPEATED),
                 }
             }
             Ok((!out.is_empty()).then_some(Value::Object(out)))
         }
         (Kind::Array(item), Style::Form, true) => {
             // Repeated: `id=3&id=4`; each occurrence is one item.
-            let items = named(pairs, name)
+            let items = named(name)
+                .iter()
                 .map(|v| scalar(item, v))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((!items.is_empty()).then_some(Value::Array(items)))
         }
         _ => {
-            let mut vals = named(pairs, name);
-            let Some(text) = vals.next() else {
+            let mut vals = pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
+            let Some(raw) = vals.next() else {
                 return Ok(None);
             };
             if vals.next().is_some() {
                 return Err(REPEATED);
             }
-            let sep = match style {
-                Style::SpaceDelimited => ' ',
-                Style::PipeDelimited => '|',
-                _ => ',',
-            };
-            delimited(kind, text, sep, false, |s| s.to_owned()).map(Some)
+            match style {
+                // Split where commas were sent, then decode each piece.
+                Style::Form => {
+                    delimited(kind, raw, ',', false, |s| decode(s, allow_reserved)).map(Some)
+                }
+                // The delimiter is itself encoded (`%20`, `%7C`), so the text is decoded first.
+                _ => {
+                    let sep = if style == Style::SpaceDelimited {
+                        ' '
+                    } else {
+                        '|'
+                    };
+                    let text = decode(raw, allow_reserved);
+                    delimited(kind, &text, sep, false, |s| s.to_owned()).map(Some)
+                }
+            }
         }
+    }
+}
+
+/// The bracketed names of a `deepObject` field after the parameter's name: `[a][]` is `a` and
+/// the empty name. `None` when the brackets do not pair up, or go deeper than [`MAX_DEPTH`].
+fn brackets(mut rest: &str) -> Option<Vec<&str>> {
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let inner = rest.strip_prefix('[')?;
+        let end = inner.find(']')?;
+        let seg = &inner[..end];
+        if seg.contains('[') || out.len() == MAX_DEPTH {
+            return None;
+        }
+        out.push(seg);
+        rest = &inner[end + 1..];
+    }
+    Some(out)
+}
+
+/// Puts `text` into `slot` (an object or array built from a `deepObject` field) at `path`,
+/// typed by `kind`. A name the schema does not describe holds a string, or an object (an array
+/// when the next name is empty or a number) when more names follow it. Refused: a scalar given
+/// twice, a value where the schema wants an object, indices that do not count up from 0.
+fn deep_put(slot: &mut Value, kind: &Kind, path: &[&str], text: &str) -> Result<(), &'static str> {
+    let Some((seg, rest)) = path.split_first() else {
+        return Err(STYLE);
+    };
+    let container = |k: &Kind, next: &str| match k {
+        Kind::Object(_) => Value::Object(Map::new()),
+        Kind::Array(_) => Value::Array(Vec::new()),
+        _ if next.is_empty() || next.bytes().all(|b| b.is_ascii_digit()) => {
+            Value::Array(Vec::new())
+        }
+        _ => Value::Object(Map::new()),
+    };
+    match slot {
+        Value::Object(map) => {
+            let child = match kind {
+                Kind::Object(props) => property(props, seg),
+                _ => &Kind::String,
+            };
+            match (rest.first(), child) {
+                (None, Kind::Array(item)) => {
+                    match map.entry(*seg).or_insert_with(|| Value::Array(Vec::new())) {
+                        Value::Array(a) => a.push(scalar(item, text)?),
+                        _ => return Err(REPEATED),
+                    }
+                    Ok(())
+                }
+                (None, _) => {
+                    if map.contains_key(*seg) {
+                        return Err(REPEATED);
+                    }
+                    map.insert((*seg).to_owned(), scalar(child, text)?);
+                    Ok(())
+                }
+                (Some(next), _) => {
+                    let inner = map.entry(*seg).or_insert_with(|| container(child, next));
+                    deep_put(inner, child, rest, text)
+                }
+            }
+        }
+        Value::Array(items) => {
+            let item = match kind {
+                Kind::Array(item) => item,
+                _ => &Kind::String,
+            };
+            let index = if seg.is_empty() {
+                None
+            } else {
+                Some(seg.parse::<usize>().map_err(|_| STYLE)?)
+            };
+            match rest.first() {
+                None => {
+                    if index.is_some_and(|i| i != items.len()) {
+                        return Err(STYLE);
+                    }
+                    items.push(scalar(item, text)?);
+                    Ok(())
+                }
+                Some(next) => {
+                    // An item with names of its own is picked by its index: the next one, or
+                    // the one the previous field started.
+                    let i = index.ok_or(STYLE)?;
+                    if i == items.len() {
+                        items.push(container(item, next));
+                    } else if i + 1 != items.len() {
+                        return Err(STYLE);
+                    }
+                    match items.last_mut() {
+                        Some(inner) => deep_put(inner, item, rest, text),
+                        None => Err(STYLE),
+                    }
+                }
+            }
+        }
+        _ => Err(STYLE),
     }
 }
 
@@ -307,9 +455,7 @@ mod tests {
     }
 
     fn pairs(q: &str) -> Vec<(String, String)> {
-        form_urlencoded::parse(q.as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect()
+        raw_pairs(q.as_bytes())
     }
 
     #[test]
@@ -331,7 +477,7 @@ mod tests {
     #[test]
     fn reads_query_styles() {
         let q = |kind: &Kind, style, explode, text: &str| {
-            query("id", kind, style, explode, &pairs(text))
+            query("id", kind, style, explode, false, &pairs(text))
         };
         assert_eq!(
             q(&arr(), Style::Form, true, "id=3&id=4"),
@@ -367,6 +513,53 @@ mod tests {
         assert_eq!(
             q(&obj(), Style::DeepObject, true, "id[role]=a&id[role]=b"),
             Err(REPEATED)
+        );
+        // Names the schema does not describe nest as objects of strings, or arrays when the
+        // next name is empty or a number; the schema's `additionalProperties` decides.
+        assert_eq!(
+            q(
+                &obj(),
+                Style::DeepObject,
+                true,
+                "id[x][y]=1&id[z][]=2&id[z][]=3"
+            ),
+            Ok(Some(json!({"x": {"y": "1"}, "z": ["2", "3"]})))
+        );
+        // A described scalar given names of its own, and a scalar then an object at one name.
+        assert_eq!(
+            q(&obj(), Style::DeepObject, true, "id[age][n]=1"),
+            Ok(Some(json!({"age": {"n": "1"}})))
+        );
+        assert_eq!(
+            q(&obj(), Style::DeepObject, true, "id[x]=1&id[x][y]=2"),
+            Err(STYLE)
+        );
+        let deep = format!("id{}=1", "[a]".repeat(MAX_DEPTH + 1));
+        assert_eq!(q(&obj(), Style::DeepObject, true, &deep), Err(STYLE));
+        let deepest = format!("id{}=1", "[a]".repeat(MAX_DEPTH));
+        assert!(q(&obj(), Style::DeepObject, true, &deepest).is_ok());
+        assert_eq!(q(&obj(), Style::DeepObject, true, "id[a]b=1"), Err(STYLE));
+        // Encoded commas are inside items; `+` is a space unless reserved characters are
+        // allowed.
+        assert_eq!(
+            q(
+                &Kind::Array(Box::new(Kind::String)),
+                Style::Form,
+                false,
+                "id=a%2Cb,c+d"
+            ),
+            Ok(Some(json!(["a,b", "c d"])))
+        );
+        assert_eq!(
+            query(
+                "id",
+                &Kind::String,
+                Style::Form,
+                true,
+                true,
+                &pairs("id=1+2%2B3")
+            ),
+            Ok(Some(json!("1+2+3")))
         );
         assert_eq!(
             q(&obj(), Style::Form, true, "role=admin&age=7"),
