@@ -61,6 +61,7 @@ pub async fn handle(
         decisions: Default::default(),
         operation: None,
         operation_found: None,
+        response_check: None,
         operation_metrics: None,
         upstream_target: None,
         rate_limit: Default::default(),
@@ -407,11 +408,24 @@ async fn process(
             r
         }
         Action::Proxy(up) => {
-            match forward(
+            // The method, for the response check (a HEAD answer has no body to check).
+            let method = ctx.response_check.is_some().then(|| parts.method.clone());
+            let answer = match forward(
                 parts, body, &path, &route, up, snap, ctx, shared, limit, tripped,
             )
             .await
             {
+                Ok(r) => match (ctx.response_check.take(), method) {
+                    (Some((api, index)), Some(method)) => {
+                        let timeout = route.timeout.unwrap_or(up.request_timeout);
+                        let cap = route.inspection.max_bytes;
+                        check_response(r, &api, index, &method, cap, timeout, ctx).await
+                    }
+                    _ => Ok(r),
+                },
+                Err(d) => Err(d),
+            };
+            match answer {
                 Ok(r) => r,
                 Err(d) => {
                     let reason = d.problem.as_str();
@@ -421,6 +435,48 @@ async fn process(
         }
     };
     (resp, None, Some(route))
+}
+
+/// Holds the upstream's answer against its OpenAPI description (`openapi.responses`): the
+/// decision goes in the access log (`openapi_response`), a mismatch is a security event, and
+/// in `block` mode it is answered with 502 `invalid_response` instead. An upstream body that
+/// fails, or is not read within the request timeout, is a 502 too.
+async fn check_response(
+    resp: Response<Body>,
+    api: &crate::policy::openapi::Api,
+    index: usize,
+    method: &Method,
+    cap: usize,
+    timeout: std::time::Duration,
+    ctx: &mut RequestCtx,
+) -> Result<Response<Body>, Deny> {
+    use crate::policy::openapi::Verdict;
+    let block = api.response_check() == Some(true);
+    let checked = tokio::time::timeout(timeout, api.check_response(index, method, resp, cap));
+    let (resp, verdict) = match checked.await {
+        Ok(Ok(done)) => done,
+        Ok(Err(_)) | Err(_) => {
+            ctx.decisions.push(("openapi_response", "upstream_failed"));
+            return Err(Deny::new(Problem::BadGateway));
+        }
+    };
+    match verdict {
+        Verdict::Valid => ctx.decisions.push(("openapi_response", "valid")),
+        Verdict::Unchecked(why) => ctx.decisions.push(("openapi_response", why)),
+        Verdict::Invalid(errors) => {
+            let outcome = if block {
+                "invalid_response"
+            } else {
+                "would_block"
+            };
+            ctx.decisions.push(("openapi_response", outcome));
+            crate::observe::events::SecurityEvent::invalid_response(outcome, errors).emit(ctx);
+            if block {
+                return Err(Deny::new(Problem::InvalidResponse));
+            }
+        }
+    }
+    Ok(resp)
 }
 
 /// The `validate` stage: the wire check's verdict on this request, then the head rules.

@@ -52,6 +52,8 @@ pub enum Problem {
     UnsupportedMediaType,
     /// The body does not match the route's schema (422).
     SchemaViolation,
+    /// The upstream's response does not match the OpenAPI description (502).
+    InvalidResponse,
 }
 
 impl Problem {
@@ -76,6 +78,7 @@ impl Problem {
             Self::RequestBlocked => StatusCode::FORBIDDEN,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::SchemaViolation => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidResponse => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -102,6 +105,7 @@ impl Problem {
             Self::RequestBlocked => "request_blocked",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::SchemaViolation => "schema_violation",
+            Self::InvalidResponse => "invalid_response",
         }
     }
 
@@ -127,6 +131,7 @@ impl Problem {
             Self::RequestBlocked => "Request blocked by the web application firewall",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::SchemaViolation => "Request body does not match the schema",
+            Self::InvalidResponse => "Upstream response does not match the API description",
         }
     }
 }

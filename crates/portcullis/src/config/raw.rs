@@ -1404,6 +1404,15 @@ pub struct OpenApiConfig {
     /// route's `authorize`.
     #[serde(default)]
     pub security: Option<OpenApiSecurityConfig>,
+    /// Whether upstream responses are checked against the operation's `responses` (default
+    /// `off`): the status must be described (exactly, by its class such as `2XX`, or by
+    /// `default`), the described headers present when required and matching their schemas,
+    /// the media type listed, and a JSON body matching its schema. `detect` logs a response
+    /// that does not match and passes it on; `block` answers 502 problem+json
+    /// (`invalid_response`) in its place. Bodies are read under the route's
+    /// `body_inspection.max_bytes`; longer or compressed ones pass unchecked (logged).
+    #[serde(default)]
+    pub responses: Option<OpenApiResponsesConfig>,
     /// Settings of single operations, keyed by `operationId` or `METHOD /path` as the
     /// document writes it (`POST /orders/{id}`). A listed operation runs with the route's
     /// settings and these in place of them; a field given here replaces the route's whole
@@ -1424,6 +1433,19 @@ pub enum OpenApiSecurityConfig {
     Enforce,
     /// The requirements are not read.
     Ignore,
+}
+
+/// What the `openapi` stage does with upstream responses.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenApiResponsesConfig {
+    /// Responses are not checked (the default).
+    #[default]
+    Off,
+    /// A response that does not match is logged (a security event) and passed on.
+    Detect,
+    /// A response that does not match is logged and replaced by 502 problem+json.
+    Block,
 }
 
 /// What one OpenAPI operation sets differently from its route. Every field replaces the

@@ -10,8 +10,9 @@ use crate::policy::RequestCtx;
 /// One security event.
 #[derive(Debug, Clone)]
 pub struct SecurityEvent {
-    /// The stage that decided: `authn`, `authz`, `ratelimit`, `ipfilter`, `ban`, `waf`, or an
-    /// input stage that refused the request (`validate`, `content`, `openapi`, `schema`).
+    /// The stage that decided: `authn`, `authz`, `ratelimit`, `ipfilter`, `ban`, `waf`, an
+    /// input stage that refused the request (`validate`, `content`, `openapi`, `schema`), or
+    /// `openapi_response` for an upstream response that does not match its description.
     pub event: &'static str,
     /// `success` or a reason (`missing_credential`, `invalid_credential`, `denied`, ...).
     pub outcome: &'static str,
@@ -25,6 +26,9 @@ pub struct SecurityEvent {
     pub score: u32,
     /// WAF matches (WAF events only).
     pub waf: Vec<WafMatch>,
+    /// What an upstream response broke, as (pointer, keyword) (`openapi_response` events
+    /// only). Never a value.
+    pub violations: Vec<(String, String)>,
 }
 
 /// One WAF rule that matched one input, as recorded in an event.
@@ -42,83 +46,60 @@ pub struct WafMatch {
 }
 
 impl SecurityEvent {
-    /// An authentication attempt by `method` that ended in `outcome`.
-    pub fn authn(method: &'static str, outcome: &'static str) -> Self {
+    fn new(event: &'static str, outcome: &'static str, method: &'static str) -> Self {
         Self {
-            event: "authn",
+            event,
             outcome,
             method,
             consumer: None,
             credential: None,
             score: 0,
             waf: Vec::new(),
+            violations: Vec::new(),
         }
+    }
+
+    /// An authentication attempt by `method` that ended in `outcome`.
+    pub fn authn(method: &'static str, outcome: &'static str) -> Self {
+        Self::new("authn", outcome, method)
     }
 
     /// An authorization denial for `reason` (`denied`, `insufficient_scope`,
     /// `claim_condition`).
     pub fn authz_denied(reason: &'static str) -> Self {
-        Self {
-            event: "authz",
-            outcome: reason,
-            method: "-",
-            consumer: None,
-            credential: None,
-            score: 0,
-            waf: Vec::new(),
-        }
+        Self::new("authz", reason, "-")
     }
 
     /// A request refused by a rate limit.
     pub fn rate_limited() -> Self {
-        Self {
-            event: "ratelimit",
-            outcome: "rate_limited",
-            method: "-",
-            consumer: None,
-            credential: None,
-            score: 0,
-            waf: Vec::new(),
-        }
+        Self::new("ratelimit", "rate_limited", "-")
     }
 
     /// A request refused by an IP list.
     pub fn ip_denied() -> Self {
-        Self {
-            event: "ipfilter",
-            outcome: "ip_denied",
-            method: "-",
-            consumer: None,
-            credential: None,
-            score: 0,
-            waf: Vec::new(),
-        }
+        Self::new("ipfilter", "ip_denied", "-")
     }
 
     /// A request refused by an input stage (`validate`, `content`, `openapi`, `schema`) for
     /// `outcome` (the rule, as in the access log's `decisions`).
     pub fn input_refused(stage: &'static str, outcome: &'static str) -> Self {
-        Self {
-            event: stage,
-            outcome,
-            method: "-",
-            consumer: None,
-            credential: None,
-            score: 0,
-            waf: Vec::new(),
-        }
+        Self::new(stage, outcome, "-")
     }
 
     /// A WAF verdict with matches: `blocked`, `would_block` (detect mode) or `detected`.
     pub fn waf(outcome: &'static str, score: u32) -> Self {
         Self {
-            event: "waf",
-            outcome,
-            method: "-",
-            consumer: None,
-            credential: None,
             score,
-            waf: Vec::new(),
+            ..Self::new("waf", outcome, "-")
+        }
+    }
+
+    /// An upstream response that does not match its OpenAPI description: `invalid_response`
+    /// (replaced) or `would_block` (detect mode), with what is wrong.
+    pub fn invalid_response(outcome: &'static str, violations: Vec<(String, String)>) -> Self {
+        Self {
+            violations,
+            ..Self::new("openapi_response", outcome, "-")
         }
     }
 
@@ -162,6 +143,25 @@ impl SecurityEvent {
                 route,
                 request_id,
                 "WAF match"
+            );
+            return;
+        }
+        if self.event == "openapi_response" {
+            let violations: Vec<String> = self
+                .violations
+                .iter()
+                .map(|(pointer, keyword)| format!("{pointer}:{keyword}"))
+                .collect();
+            tracing::warn!(
+                target: "portcullis::security",
+                event = self.event,
+                outcome = self.outcome,
+                consumer,
+                violations = %violations.join(","),
+                client_ip = %client_ip,
+                route,
+                request_id,
+                "upstream response does not match the API description"
             );
             return;
         }

@@ -210,7 +210,7 @@ impl Metrics {
         let decisions = Family::<DecisionLabel, Counter>::default();
         registry.register(
             "security_decisions",
-            "Security decisions by stage and outcome: authentication and authorization (reason code), and the input checks (validate, content, openapi, schema)",
+            "Security decisions by stage and outcome: authentication and authorization (reason code), the input checks (validate, content, openapi, schema) and the OpenAPI response check (openapi_response)",
             decisions.clone(),
         );
         let jwks_fetches = Family::<UrlResult, Counter>::default();
@@ -442,7 +442,13 @@ impl Metrics {
             .filter(|(stage, _)| {
                 matches!(
                     *stage,
-                    "authn" | "authz" | "validate" | "content" | "openapi" | "schema"
+                    "authn"
+                        | "authz"
+                        | "validate"
+                        | "content"
+                        | "openapi"
+                        | "openapi_response"
+                        | "schema"
                 )
             })
             .peekable();

@@ -142,6 +142,7 @@ mod tests {
             decisions: Default::default(),
             operation: None,
             operation_found: None,
+            response_check: None,
             operation_metrics: None,
             upstream_target: None,
             rate_limit: Default::default(),

@@ -140,6 +140,9 @@ pub struct RequestCtx {
     /// What the route's OpenAPI document says of the request, found right after routing on
     /// every route with an `openapi` stage, for the stage to use without searching again.
     pub operation_found: Option<openapi::Located>,
+    /// The document and operation the upstream's response is checked against, set by the
+    /// `openapi` stage when its route checks responses.
+    pub response_check: Option<(Arc<openapi::Api>, usize)>,
     /// The metric handles of the operations of the route's document, and the index of the
     /// request's operation among them, when it is one (set right after routing).
     pub operation_metrics: Option<(Arc<[crate::router::OperationMetrics]>, usize)>,
@@ -584,6 +587,11 @@ impl Stage {
                     }
                     None => openapi::BodyView::Absent,
                 };
+                if let openapi::Found::Op(op, _) = &found
+                    && a.response_check().is_some()
+                {
+                    ctx.response_check = Some((Arc::clone(a), op.index()));
+                }
                 a.decide(found, req, view)
             }
             Self::Waf(w) => {

@@ -835,6 +835,180 @@ routes:
     );
 }
 
+/// An upstream whose answers the response check is tested on: `/api/users/N` answers as the
+/// match below says, whatever the method.
+async fn response_upstream() -> crate::support::TestServer {
+    crate::support::start_http(|req: Request<hyper::body::Incoming>| async move {
+        let n = req.uri().path().rsplit('/').next().unwrap_or("").to_owned();
+        let (status, ct, body, extra): (u16, &str, &str, Option<(&str, &str)>) = match n.as_str() {
+            "1" => (
+                200,
+                "application/json",
+                r#"{"id":1,"name":"ann"}"#,
+                Some(("x-rate", "5")),
+            ),
+            // A field the description does not have, and a type it does not allow.
+            "2" => (
+                200,
+                "application/json",
+                r#"{"id":"two","name":"bob","password_hash":"$argon2id$secret"}"#,
+                Some(("x-rate", "5")),
+            ),
+            "3" => (404, "application/json", r#"{"error":"no such user"}"#, None),
+            "4" => (
+                500,
+                "text/html",
+                "<pre>Traceback: db password=hunter2</pre>",
+                None,
+            ),
+            "5" => (200, "text/html", "<p>hi</p>", Some(("x-rate", "5"))),
+            // The required header is missing.
+            "6" => (200, "application/json", r#"{"id":6,"name":"eve"}"#, None),
+            // Compressed: passed unchecked.
+            "7" => (
+                200,
+                "application/json",
+                "\u{1f}\u{8b}not-really-gzip",
+                Some(("content-encoding", "gzip")),
+            ),
+            _ => (200, "application/json", "{not json", Some(("x-rate", "5"))),
+        };
+        let mut r = http::Response::new(full(body.to_owned()));
+        *r.status_mut() = http::StatusCode::from_u16(status).expect("status");
+        r.headers_mut()
+            .insert("content-type", ct.parse().expect("hv"));
+        if let Some((k, v)) = extra {
+            r.headers_mut().insert(k, v.parse().expect("hv"));
+            if k == "content-encoding" {
+                r.headers_mut().insert("x-rate", "5".parse().expect("hv"));
+            }
+        }
+        Ok::<_, std::convert::Infallible>(r)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn openapi_responses_are_checked_in_block_and_detect_modes() {
+    let up = response_upstream().await;
+    let (_dir, doc) = openapi_doc(
+        "openapi-responses",
+        r##"openapi: 3.1.0
+info: { title: users, version: "1" }
+paths:
+  /users/{id}:
+    get:
+      operationId: getUser
+      parameters:
+        - { name: id, in: path, required: true, schema: { type: integer } }
+      responses:
+        "200":
+          description: a user
+          headers:
+            X-Rate: { required: true, schema: { type: integer } }
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/User" }
+        4XX:
+          description: an error
+          content:
+            application/json:
+              schema: { type: object, required: [error], properties: { error: { type: string } } }
+components:
+  schemas:
+    User:
+      type: object
+      additionalProperties: false
+      required: [id, name]
+      properties: { id: { type: integer }, name: { type: string } }
+"##,
+    );
+    let yaml = format!(
+        r#"{BASE}upstreams: {{ users: {{ targets: ["{a}"] }} }}
+routes:
+  - name: block
+    match: {{ path_prefix: /api/ }}
+    auth: none
+    upstream: users
+    openapi: {{ file: "{doc}", base_path: /api, responses: block }}
+  - name: detect
+    match: {{ path_prefix: /watch/ }}
+    auth: none
+    upstream: users
+    openapi: {{ file: "{doc}", base_path: /watch, responses: detect }}
+"#,
+        a = up.addr,
+        doc = doc.display()
+    );
+    let gw = Gateway::start(&yaml).await;
+    let c = plain_client();
+    // Described answers pass whole: a 200 and an error under `4XX`.
+    let (st, body) = get(&c, &gw.url("/api/users/1")).await;
+    assert_eq!((st, body.as_str()), (200, r#"{"id":1,"name":"ann"}"#));
+    let (st, body) = get(&c, &gw.url("/api/users/3")).await;
+    assert_eq!((st, body.as_str()), (404, r#"{"error":"no such user"}"#));
+    // What does not match is replaced by 502 problem+json, and nothing of it leaks.
+    for (n, pointers) in [
+        ("2", &["body/id", "body", "additionalProperties"][..]),
+        ("4", &["status", "undescribed"][..]),
+        ("5", &["body", "contentType"][..]),
+        ("6", &["header/x-rate", "required"][..]),
+        ("8", &["body", "json"][..]),
+    ] {
+        let (st, body) = get(&c, &gw.url(&format!("/api/users/{n}"))).await;
+        assert_eq!(st, 502, "{n}: {body}");
+        assert!(
+            body.contains("urn:portcullis:problem:invalid_response") && body.contains("request_id"),
+            "{n}: {body}"
+        );
+        for secret in ["argon2", "hunter2", "Traceback", "bob"] {
+            assert!(!body.contains(secret), "{n}: {body}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let err = gw.stderr();
+        let line = err
+            .lines()
+            .rfind(|l| l.contains("does not match the API description"))
+            .unwrap_or_else(|| panic!("{n}: no event in:\n{err}"));
+        for p in pointers {
+            assert!(line.contains(p), "{n}: {p}: {line}");
+        }
+        assert!(
+            !line.contains("argon2") && !line.contains("hunter2"),
+            "{line}"
+        );
+    }
+    // A compressed body is not read: it passes, and the log says it was not checked.
+    let (st, _) = get(&c, &gw.url("/api/users/7")).await;
+    assert_eq!(st, 200);
+    // A HEAD answer has no body to check.
+    let head = Request::head(gw.url("/api/users/1"))
+        .body(crate::support::empty())
+        .expect("req");
+    assert_eq!(send(&c, head).await.0, 200);
+    // Detect mode passes the answer on, and logs what block mode would have done.
+    let (st, body) = get(&c, &gw.url("/watch/users/2")).await;
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains("password_hash"), "{body}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let d = decisions(&gw);
+    for want in [
+        "openapi_response:valid",
+        "openapi_response:invalid_response",
+        "openapi_response:would_block",
+        "openapi_response:encoded",
+    ] {
+        assert!(d.iter().any(|x| x == want), "{want}: {d:?}");
+    }
+    assert_eq!(
+        d.iter()
+            .filter(|x| *x == "openapi_response:invalid_response")
+            .count(),
+        5,
+        "{d:?}"
+    );
+}
+
 #[tokio::test]
 async fn openapi_route_group_positive_model() {
     let up = start_upstream("backend").await;

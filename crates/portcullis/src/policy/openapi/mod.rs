@@ -14,6 +14,9 @@
 //! 3.0 documents as draft 4 with `nullable` rewritten to a `null` type. Each compiled schema
 //! carries a copy of the document's `components` so `#/components/...` references resolve;
 //! no other reference is followed (no files, no network).
+//!
+//! With `responses: detect | block` each operation's `responses` are compiled too, and the
+//! upstream's answer is checked after the proxy ([`Api::check_response`], [`responses`]).
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -23,11 +26,14 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 mod params;
+mod responses;
+
+pub use responses::Verdict;
 
 use super::schema::MAX_LISTED;
 use super::{Decision, Deny, Identity};
 use crate::config::error::Collector;
-use crate::config::raw::{OpenApiConfig, OpenApiSecurityConfig};
+use crate::config::raw::{OpenApiConfig, OpenApiResponsesConfig, OpenApiSecurityConfig};
 use crate::policy::authn::names;
 use crate::reply::Problem;
 
@@ -56,6 +62,8 @@ pub struct Api {
     /// The document's top-level security requirement, which requests it does not describe
     /// must meet when they pass (`reject_unknown: false`).
     undescribed: Option<Arc<[Alternative]>>,
+    /// Whether upstream responses are checked, and what a mismatch does.
+    responses: OpenApiResponsesConfig,
 }
 
 impl std::fmt::Debug for Api {
@@ -230,6 +238,8 @@ pub struct Operation {
     /// Its security requirement: one of these alternatives must be met. `None` when the
     /// document gives none (or `[]`), or the route ignores them.
     security: Option<Arc<[Alternative]>>,
+    /// Its `responses`, compiled when the route checks responses.
+    responses: Option<responses::Responses>,
 }
 
 /// One alternative of a security requirement: every scheme it names, each with the scopes
@@ -470,6 +480,8 @@ struct Ctx<'a> {
     security: bool,
     /// The document's top-level requirement, compiled once.
     top: Option<Arc<[Alternative]>>,
+    /// Whether operations' `responses` are compiled (the route checks responses).
+    responses: bool,
 }
 
 /// Compiles a route's `openapi` block.
@@ -507,6 +519,7 @@ pub fn compile(c: &OpenApiConfig, at: &str, errs: &mut Collector) -> Option<Api>
         components: doc.get("components").cloned().unwrap_or(Value::Null),
         security: c.security.unwrap_or_default() == OpenApiSecurityConfig::Enforce,
         top: None,
+        responses: c.responses.unwrap_or_default() != OpenApiResponsesConfig::Off,
     };
     if cx.security
         && let Some(v) = doc.get("security")
@@ -545,6 +558,7 @@ pub fn compile(c: &OpenApiConfig, at: &str, errs: &mut Collector) -> Option<Api>
         reject_unknown,
         paths,
         undescribed: if reject_unknown { None } else { cx.top },
+        responses: c.responses.unwrap_or_default(),
     })
 }
 
@@ -712,6 +726,16 @@ fn compile_path(
             },
             _ => cx.top.clone(),
         };
+        let responses = match op.get("responses") {
+            Some(v) if cx.responses => match responses::compile(cx, v) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    errs.push(format!("{at}.responses"), e);
+                    None
+                }
+            },
+            _ => None,
+        };
         let id = match op.get("operationId").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => Arc::from(id),
             _ => Arc::from(format!("{} {template}", method.as_str())),
@@ -724,6 +748,7 @@ fn compile_path(
             params,
             body,
             security,
+            responses,
         });
     }
     Some(PathItem { segs, ops })
@@ -986,12 +1011,8 @@ fn form_field_spec(
             if header.eq_ignore_ascii_case("content-type") {
                 continue;
             }
-            let mut p = resolve(cx.doc, h)?.clone();
-            if let Some(o) = p.as_object_mut() {
-                o.insert("name".into(), Value::String(header.clone()));
-                o.insert("in".into(), Value::String("header".into()));
-            }
-            let p = compile_param(cx, &p).map_err(|e| format!("encoding.{name}.headers: {e}"))?;
+            let p = header_object(cx, header, h)
+                .map_err(|e| format!("encoding.{name}.headers: {e}"))?;
             field.headers.push(p);
         }
     } else {
@@ -1010,6 +1031,30 @@ fn form_field_spec(
         }
     }
     Ok(field)
+}
+
+/// A Header Object (of a multipart part or a response): a parameter without `name` and `in`,
+/// read like a header parameter named `header`.
+fn header_object(cx: &Ctx<'_>, header: &str, h: &Value) -> Result<Param, String> {
+    let mut p = resolve(cx.doc, h)?.clone();
+    if let Some(o) = p.as_object_mut() {
+        o.insert("name".into(), Value::String(header.to_owned()));
+        o.insert("in".into(), Value::String("header".into()));
+    }
+    compile_param(cx, &p)
+}
+
+/// The entry of a `content` map for the media type `t/s`: exact, then `t/*`, then `*/*`.
+fn media_entry<'m, T>(
+    media: &'m [(String, String, T)],
+    t: &str,
+    s: &str,
+) -> Option<&'m (String, String, T)> {
+    media
+        .iter()
+        .find(|m| m.0 == t && m.1 == s)
+        .or_else(|| media.iter().find(|m| m.0 == t && m.1 == "*"))
+        .or_else(|| media.iter().find(|m| m.0 == "*"))
 }
 
 /// A validator for `schema` with the document's components beside it, so
@@ -1060,6 +1105,35 @@ impl Api {
     /// search; `None` when it was made by another document.
     pub fn resume(self: &Arc<Self>, located: Located) -> Option<Found<'_>> {
         Arc::ptr_eq(self, &located.api).then(|| self.found(located.hit))
+    }
+
+    /// Whether a response that does not match its description is replaced (`block`), when
+    /// responses are checked at all (`None` when they are not).
+    pub fn response_check(&self) -> Option<bool> {
+        match self.responses {
+            OpenApiResponsesConfig::Off => None,
+            OpenApiResponsesConfig::Detect => Some(false),
+            OpenApiResponsesConfig::Block => Some(true),
+        }
+    }
+
+    /// Checks the upstream's `resp` to a request with `method` for the operation `index`
+    /// ([`responses::Responses::check`]): the response, whole, and what was found.
+    pub async fn check_response(
+        &self,
+        index: usize,
+        method: &Method,
+        resp: http::Response<crate::body::Body>,
+        cap: usize,
+    ) -> Result<(http::Response<crate::body::Body>, Verdict), crate::body::BoxError> {
+        match self
+            .operations()
+            .nth(index)
+            .and_then(|op| op.responses.as_ref())
+        {
+            Some(r) => r.check(method, resp, cap).await,
+            None => Ok((resp, Verdict::Unchecked("undescribed"))),
+        }
     }
 
     /// The index of the operation `key` names: its `operationId`, or `METHOD /template` as
@@ -1248,13 +1322,7 @@ fn check_body(spec: &BodySpec, req: &Parts, body: BodyView<'_>) -> Decision {
         }
     };
     let (t, s) = super::content::media_type(&req.headers).unwrap_or_default();
-    let entry = spec
-        .media
-        .iter()
-        .find(|m| m.0 == t && m.1 == s)
-        .or_else(|| spec.media.iter().find(|m| m.0 == t && m.1 == "*"))
-        .or_else(|| spec.media.iter().find(|m| m.0 == "*"));
-    let Some(entry) = entry else {
+    let Some(entry) = media_entry(&spec.media, &t, &s) else {
         let mut d = Deny::new(Problem::UnsupportedMediaType);
         d.outcome = "invalid_body";
         return Decision::Deny(d);
@@ -1655,6 +1723,15 @@ components:
     /// Compiles `doc`, written to a file of its own (tests run in parallel, and a file
     /// rewritten under a reader fails): the API, or the errors.
     fn compiled(doc: &str, reject_unknown: Option<bool>) -> Result<Api, String> {
+        compiled_with(doc, reject_unknown, None)
+    }
+
+    /// [`compiled`], checking responses as `responses` says.
+    fn compiled_with(
+        doc: &str,
+        reject_unknown: Option<bool>,
+        responses: Option<OpenApiResponsesConfig>,
+    ) -> Result<Api, String> {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = crate::test_dir::TestDir::new(&format!("openapi-{n}"));
@@ -1664,6 +1741,7 @@ components:
             base_path: None,
             reject_unknown,
             security: None,
+            responses,
             operations: Default::default(),
         };
         let mut errs = Collector::default();
@@ -2439,6 +2517,7 @@ paths:
             base_path: None,
             reject_unknown: None,
             security: Some(OpenApiSecurityConfig::Ignore),
+            responses: None,
             operations: Default::default(),
         };
         let mut errs = Collector::default();
@@ -2490,5 +2569,85 @@ paths:
             let msg = msg.replace('"', "\\\"");
             assert!(e.contains(&at) && e.contains(&msg), "{at} {msg}: {e}");
         }
+    }
+
+    #[tokio::test]
+    async fn responses_are_checked_and_come_back_whole() {
+        let doc = r#"openapi: 3.0.3
+paths:
+  /a:
+    get:
+      responses:
+        "201": { description: made, content: { application/json: { schema: { type: object, properties: { n: { type: integer, maximum: 9 } } } } } }
+        default: { description: other, content: { text/plain: {} } }
+  /b:
+    get: {}
+"#;
+        let a = compiled_with(doc, None, Some(OpenApiResponsesConfig::Detect)).expect("api");
+        assert_eq!(a.response_check(), Some(false));
+        let resp = |status: u16, ct: &str, body: &'static str| {
+            let mut r = http::Response::new(crate::body::full(body));
+            *r.status_mut() = http::StatusCode::from_u16(status).expect("status");
+            r.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_str(ct).expect("ct"),
+            );
+            r
+        };
+        let check = |r, cap| a.check_response(0, &Method::GET, r, cap);
+        let (r, v) = check(resp(201, "application/json", r#"{"n":3}"#), 64)
+            .await
+            .expect("read");
+        assert_eq!(v, Verdict::Valid);
+        let body = crate::body::read_capped(r.into_body(), 1024)
+            .await
+            .map_err(|_| "read")
+            .expect("body");
+        assert_eq!(&body[..], br#"{"n":3}"#);
+        let (_, v) = check(resp(201, "application/json", r#"{"n":30}"#), 64)
+            .await
+            .expect("read");
+        assert_eq!(
+            v,
+            Verdict::Invalid(vec![("body/n".into(), "maximum".into())])
+        );
+        // `default` covers any other status; its content has no schema.
+        let (_, v) = check(resp(500, "text/plain", "oops"), 64)
+            .await
+            .expect("read");
+        assert_eq!(v, Verdict::Valid);
+        let (_, v) = check(resp(500, "text/html", "<b>oops</b>"), 64)
+            .await
+            .expect("read");
+        assert_eq!(
+            v,
+            Verdict::Invalid(vec![("body".into(), "contentType".into())])
+        );
+        // Longer than the cap: not checked, and passed on whole.
+        let long =
+            r#"{"n":3,"pad":"................................................................"}"#;
+        let (r, v) = check(resp(201, "application/json", long), 16)
+            .await
+            .expect("read");
+        assert_eq!(v, Verdict::Unchecked("too_large"));
+        let body = crate::body::read_capped(r.into_body(), 1024)
+            .await
+            .map_err(|_| "read")
+            .expect("body");
+        assert_eq!(&body[..], long.as_bytes());
+        // An operation without `responses` is not checked.
+        let (_, v) = a
+            .check_response(1, &Method::GET, resp(200, "text/html", "x"), 64)
+            .await
+            .expect("read");
+        assert_eq!(v, Verdict::Unchecked("undescribed"));
+        // A `responses` map that is not one is a config error, only when responses are checked.
+        let bad = "openapi: 3.1.0\npaths:\n  /a:\n    get:\n      responses: { \"20\": { description: x } }\n";
+        let e = compiled_with(bad, None, Some(OpenApiResponsesConfig::Block)).expect_err("error");
+        assert!(
+            e.contains("paths./a.get.responses") && e.contains("not a status code"),
+            "{e}"
+        );
+        assert!(compiled_with(bad, None, None).is_ok());
     }
 }
