@@ -284,7 +284,7 @@ fn deep_put(slot: &mut Value, kind: &Kind, path: &[&str], text: &str) -> Result<
                     let i = index.ok_or(STYLE)?;
                     if i == items.len() {
                         items.push(container(item, next));
-                    } else if i + 1 != items.len() {
+                    } else if items.len().checked_sub(1) != Some(i) {
                         return Err(STYLE);
                     }
                     match items.last_mut() {
@@ -539,6 +539,8 @@ mod tests {
         let deepest = format!("id{}=1", "[a]".repeat(MAX_DEPTH));
         assert!(q(&obj(), Style::DeepObject, true, &deepest).is_ok());
         assert_eq!(q(&obj(), Style::DeepObject, true, "id[a]b=1"), Err(STYLE));
+        let huge = format!("id[x][{}][y]=1", usize::MAX);
+        assert_eq!(q(&obj(), Style::DeepObject, true, &huge), Err(STYLE));
         // Encoded commas are inside items; `+` is a space unless reserved characters are
         // allowed.
         assert_eq!(
