@@ -418,8 +418,8 @@ async fn process(
                 Ok(r) => match (ctx.response_check.take(), method) {
                     (Some((api, index)), Some(method)) => {
                         let timeout = route.timeout.unwrap_or(up.request_timeout);
-                        let cap = route.inspection.max_bytes;
-                        check_response(r, &api, index, &method, cap, timeout, ctx).await
+                        check_response(r, &api, index, &method, route.inspection, timeout, ctx)
+                            .await
                     }
                     _ => Ok(r),
                 },
@@ -439,19 +439,22 @@ async fn process(
 
 /// Holds the upstream's answer against its OpenAPI description (`openapi.responses`): the
 /// decision goes in the access log (`openapi_response`), a mismatch is a security event, and
-/// in `block` mode it is answered with 502 `invalid_response` instead. An upstream body that
-/// fails, or is not read within the request timeout, is a 502 too.
+/// in `block` mode it is answered with 502 `invalid_response` instead, as is a body that could
+/// not be read (compressed, or over the inspection cap) unless the route forwards such bodies
+/// (`body_inspection.larger: skip`). An upstream body that fails, or is not read within
+/// `timeout`, is a 502 too.
 async fn check_response(
     resp: Response<Body>,
     api: &crate::policy::openapi::Api,
     index: usize,
     method: &Method,
-    cap: usize,
+    inspection: crate::policy::BodyInspection,
     timeout: std::time::Duration,
     ctx: &mut RequestCtx,
 ) -> Result<Response<Body>, Deny> {
     use crate::policy::openapi::Verdict;
     let block = api.response_check() == Some(true);
+    let cap = inspection.max_bytes;
     let checked = tokio::time::timeout(timeout, api.check_response(index, method, resp, cap));
     let (resp, verdict) = match checked.await {
         Ok(Ok(done)) => done,
@@ -462,6 +465,10 @@ async fn check_response(
     };
     match verdict {
         Verdict::Valid => ctx.decisions.push(("openapi_response", "valid")),
+        Verdict::Unchecked(why @ ("encoded" | "too_large")) if block && !inspection.skip_larger => {
+            ctx.decisions.push(("openapi_response", why));
+            return Err(Deny::new(Problem::InvalidResponse));
+        }
         Verdict::Unchecked(why) => ctx.decisions.push(("openapi_response", why)),
         Verdict::Invalid(errors) => {
             let outcome = if block {
@@ -567,6 +574,13 @@ async fn forward(
     let host_in_field = parts.uri.authority().is_none() && parts.headers.contains_key(header::HOST);
     let host = host_of(&parts.uri, &parts.headers);
     strip_hop_by_hop(&mut parts.headers, upgrade, h2_upstream);
+    // An answer that is checked must come uncompressed, or it would pass unread.
+    if ctx.response_check.is_some() {
+        parts.headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+    }
     if upgrade {
         // `Connection` is hop-by-hop, so it was removed; an upgrade needs it on this hop too.
         parts

@@ -1407,10 +1407,12 @@ pub struct OpenApiConfig {
     /// Whether upstream responses are checked against the operation's `responses` (default
     /// `off`): the status must be described (exactly, by its class such as `2XX`, or by
     /// `default`), the described headers present when required and matching their schemas,
-    /// the media type listed, and a JSON body matching its schema. `detect` logs a response
-    /// that does not match and passes it on; `block` answers 502 problem+json
-    /// (`invalid_response`) in its place. Bodies are read under the route's
-    /// `body_inspection.max_bytes`; longer or compressed ones pass unchecked (logged).
+    /// the media type listed, and a JSON body matching its schema (`writeOnly` properties
+    /// must not appear). `detect` logs a response that does not match and passes it on;
+    /// `block` answers 502 problem+json (`invalid_response`) in its place. The upstream is
+    /// asked for uncompressed answers; bodies are read under the route's
+    /// `body_inspection.max_bytes`, and one that cannot be read (longer, or compressed all
+    /// the same) is refused in `block` mode unless `body_inspection.larger` is `skip`.
     #[serde(default)]
     pub responses: Option<OpenApiResponsesConfig>,
     /// Settings of single operations, keyed by `operationId` or `METHOD /path` as the

@@ -7,6 +7,9 @@ use std::sync::Arc;
 
 use crate::policy::RequestCtx;
 
+/// Most bytes of a pointer written in an `openapi_response` event.
+const POINTER_LOGGED: usize = 48;
+
 /// One security event.
 #[derive(Debug, Clone)]
 pub struct SecurityEvent {
@@ -147,17 +150,24 @@ impl SecurityEvent {
             return;
         }
         if self.event == "openapi_response" {
-            let violations: Vec<String> = self
+            // Pointers name the answer's own keys, which may be data (a map keyed by email):
+            // each is cut short, and the list is written as JSON.
+            let cut: Vec<(&str, &str)> = self
                 .violations
                 .iter()
-                .map(|(pointer, keyword)| format!("{pointer}:{keyword}"))
+                .take(8)
+                .map(|(pointer, keyword)| {
+                    let end = pointer.floor_char_boundary(POINTER_LOGGED);
+                    (&pointer[..end], keyword.as_str())
+                })
                 .collect();
+            let violations = serde_json::to_string(&cut).unwrap_or_default();
             tracing::warn!(
                 target: "portcullis::security",
                 event = self.event,
                 outcome = self.outcome,
                 consumer,
-                violations = %violations.join(","),
+                violations = %violations,
                 client_ip = %client_ip,
                 route,
                 request_id,

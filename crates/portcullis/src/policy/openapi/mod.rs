@@ -64,6 +64,8 @@ pub struct Api {
     undescribed: Option<Arc<[Alternative]>>,
     /// Whether upstream responses are checked, and what a mismatch does.
     responses: OpenApiResponsesConfig,
+    /// Where each operation is, by its index: (path, operation within the path).
+    places: Vec<(usize, usize)>,
 }
 
 impl std::fmt::Debug for Api {
@@ -482,6 +484,9 @@ struct Ctx<'a> {
     top: Option<Arc<[Alternative]>>,
     /// Whether operations' `responses` are compiled (the route checks responses).
     responses: bool,
+    /// The components as responses read them ([`directed`]); `Null` when responses are not
+    /// checked. (`components` are read as requests read them.)
+    response_components: Value,
 }
 
 /// Compiles a route's `openapi` block.
@@ -513,13 +518,20 @@ pub fn compile(c: &OpenApiConfig, at: &str, errs: &mut Collector) -> Option<Api>
         Some(b) => b.trim_end_matches('/').to_owned(),
         None => server_base(&doc),
     };
+    let components = doc.get("components").unwrap_or(&Value::Null);
+    let responses = c.responses.unwrap_or_default() != OpenApiResponsesConfig::Off;
     let mut cx = Ctx {
         doc: &doc,
         draft,
-        components: doc.get("components").cloned().unwrap_or(Value::Null),
+        components: directed(&doc, components, Direction::Request),
+        response_components: if responses {
+            directed(&doc, components, Direction::Response)
+        } else {
+            Value::Null
+        },
         security: c.security.unwrap_or_default() == OpenApiSecurityConfig::Enforce,
         top: None,
-        responses: c.responses.unwrap_or_default() != OpenApiResponsesConfig::Off,
+        responses,
     };
     if cx.security
         && let Some(v) = doc.get("security")
@@ -549,8 +561,12 @@ pub fn compile(c: &OpenApiConfig, at: &str, errs: &mut Collector) -> Option<Api>
     // and text with a parameter over a parameter alone ("/files/{name}.json" before
     // "/files/{name}").
     paths.sort_by_key(|p| std::cmp::Reverse(p.segs.iter().map(Seg::rank).collect::<Vec<_>>()));
-    for (index, op) in paths.iter_mut().flat_map(|p| &mut p.ops).enumerate() {
-        op.index = index;
+    let mut places = Vec::new();
+    for (p, item) in paths.iter_mut().enumerate() {
+        for (o, op) in item.ops.iter_mut().enumerate() {
+            op.index = places.len();
+            places.push((p, o));
+        }
     }
     let reject_unknown = c.reject_unknown.unwrap_or(true);
     Some(Api {
@@ -559,6 +575,7 @@ pub fn compile(c: &OpenApiConfig, at: &str, errs: &mut Collector) -> Option<Api>
         paths,
         undescribed: if reject_unknown { None } else { cx.top },
         responses: c.responses.unwrap_or_default(),
+        places,
     })
 }
 
@@ -934,7 +951,7 @@ fn compile_body(cx: &Ctx<'_>, b: &Value) -> Result<BodySpec, String> {
             let (t, s) = super::content::parse_media_type(mt)
                 .ok_or_else(|| format!("{mt:?} is not a media type"))?;
             let schema = match m.get("schema") {
-                Some(sc) if super::content::is_json_type(&t, &s) => {
+                Some(sc) if may_be_json(&t, &s) => {
                     Some(BodySchema::Json(validator(cx, resolve(cx.doc, sc)?)?))
                 }
                 Some(sc)
@@ -1060,18 +1077,95 @@ fn media_entry<'m, T>(
 /// A validator for `schema` with the document's components beside it, so
 /// `#/components/...` references resolve and nothing else does.
 fn validator(cx: &Ctx<'_>, schema: &Value) -> Result<jsonschema::Validator, String> {
+    validator_for(cx, schema, Direction::Request)
+}
+
+/// Which way a schema is read: what a client sends, or what the upstream answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Request,
+    Response,
+}
+
+/// [`validator`] for a schema read in `dir`: OpenAPI's `readOnly` properties are not required
+/// of requests, and `writeOnly` ones are not required of responses and must not appear in
+/// them (a password sent to the API never comes back) ([`directed`]).
+fn validator_for(
+    cx: &Ctx<'_>,
+    schema: &Value,
+    dir: Direction,
+) -> Result<jsonschema::Validator, String> {
     let mut root = Map::new();
-    root.insert("allOf".into(), Value::Array(vec![schema.clone()]));
+    root.insert(
+        "allOf".into(),
+        Value::Array(vec![directed(cx.doc, schema, dir)]),
+    );
+    let components = match dir {
+        Direction::Request => &cx.components,
+        Direction::Response => &cx.response_components,
+    };
     // Only a schema that refers to something needs the components beside it; most parameter
     // schemas are inline, and copying the components into each would cost memory per
     // parameter times the document's size.
-    if !cx.components.is_null() && has_ref(schema) {
-        root.insert("components".into(), cx.components.clone());
+    if !components.is_null() && has_ref(schema) {
+        root.insert("components".into(), components.clone());
     }
     jsonschema::options()
         .with_draft(cx.draft)
         .build(&Value::Object(root))
         .map_err(|e| format!("invalid schema: {e}"))
+}
+
+/// `v` as read in `dir`: in every object schema, a property marked `readOnly` (requests) or
+/// `writeOnly` (responses) on itself or on the schema it refers to is taken out of `required`;
+/// in responses a `writeOnly` property is also replaced by a schema nothing matches.
+fn directed(doc: &Value, v: &Value, dir: Direction) -> Value {
+    let marker = match dir {
+        Direction::Request => "readOnly",
+        Direction::Response => "writeOnly",
+    };
+    match v {
+        Value::Object(m) => {
+            let mut out: Map<String, Value> = m
+                .iter()
+                .map(|(k, x)| (k.clone(), directed(doc, x, dir)))
+                .collect();
+            let marked: Vec<String> = m
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter(|(_, p)| {
+                    let flag = |p: &Value| p.get(marker) == Some(&Value::Bool(true));
+                    flag(p) || resolve(doc, p).is_ok_and(flag)
+                })
+                .map(|(n, _)| n.clone())
+                .collect();
+            if marked.is_empty() {
+                return Value::Object(out);
+            }
+            if let Some(Value::Array(req)) = out.get_mut("required") {
+                req.retain(|r| !r.as_str().is_some_and(|r| marked.iter().any(|n| n == r)));
+            }
+            if dir == Direction::Response
+                && let Some(Value::Object(props)) = out.get_mut("properties")
+            {
+                for n in &marked {
+                    // `{"not": {}}` rather than `false`: draft 4 (OpenAPI 3.0) has no boolean
+                    // schemas.
+                    props.insert(n.clone(), serde_json::json!({ "not": {} }));
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| directed(doc, x, dir)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Whether a `content` key may cover a JSON body: a JSON type, `application/*` or `*/*`.
+fn may_be_json(t: &str, s: &str) -> bool {
+    super::content::is_json_type(t, s) || t == "*" || (t == "application" && s == "*")
 }
 
 /// Whether `v` holds a `$ref` anywhere.
@@ -1126,11 +1220,11 @@ impl Api {
         resp: http::Response<crate::body::Body>,
         cap: usize,
     ) -> Result<(http::Response<crate::body::Body>, Verdict), crate::body::BoxError> {
-        match self
-            .operations()
-            .nth(index)
-            .and_then(|op| op.responses.as_ref())
-        {
+        let op = self
+            .places
+            .get(index)
+            .and_then(|&(p, o)| self.paths.get(p)?.ops.get(o));
+        match op.and_then(|op| op.responses.as_ref()) {
             Some(r) => r.check(method, resp, cap).await,
             None => Ok((resp, Verdict::Unchecked("undescribed"))),
         }
@@ -1249,11 +1343,12 @@ impl Api {
             }
         };
         let mut errors: Vec<(String, String)> = Vec::new();
-        let query = req
-            .uri
-            .query()
-            .map(|q| params::raw_pairs(q.as_bytes()))
-            .unwrap_or_default();
+        let query = match req.uri.query() {
+            Some(q) if op.params.iter().any(|p| p.place == Place::Query) => {
+                params::raw_pairs(q.as_bytes())
+            }
+            _ => Vec::new(),
+        };
         for p in &op.params {
             let at = format!("{}/{}", p.place.as_str(), p.name);
             let value = match p.place {
@@ -1330,6 +1425,10 @@ fn check_body(spec: &BodySpec, req: &Parts, body: BodyView<'_>) -> Decision {
     let Some(schema) = &entry.2 else {
         return Decision::Allow("valid");
     };
+    // A JSON schema under `*/*` or `application/*` applies to JSON bodies only.
+    if matches!(schema, BodySchema::Json(_)) && !super::content::is_json_type(&t, &s) {
+        return Decision::Allow("valid");
+    }
     let Some(body) = body else {
         // A body the stage did not read (longer than the cap on a `skip` route).
         return Decision::Allow("uninspected");
@@ -2035,8 +2134,9 @@ paths:
         assert_eq!(o(stamp, &[]).0, "valid");
         let (_, errs) = o("/v1/search/;ids=3?until=a%2Bb", &[]);
         assert_eq!(errs, vec![("query/until".to_owned(), "pattern".to_owned())]);
-        // A comma sent encoded is part of an item; one sent as it is separates items.
-        assert_eq!(o("/v1/search/;ids=3?labels=a%2Cb,c", &[]).0, "valid");
+        // A comma sent as it is separates items; an encoded one is refused (servers disagree).
+        let (_, errs) = o("/v1/search/;ids=3?labels=a%2Cb,c", &[]);
+        assert_eq!(errs, vec![("query/labels".to_owned(), "style".to_owned())]);
         let (_, errs) = o("/v1/search/;ids=3?labels=a,b,c", &[]);
         assert_eq!(
             errs,
@@ -2057,6 +2157,18 @@ paths:
                 "style",
             ),
             ("/v1/search/;ids=3?filter[range", "query/filter", "style"),
+            ("/v1/search/;ids=3?filter=x", "query/filter", "style"),
+            (
+                "/v1/search/;ids=3?filter[tags][01]=a",
+                "query/filter",
+                "style",
+            ),
+            ("/v1/search/;ids=3?filter[0]=a", "query/filter", "style"),
+            (
+                "/v1/search/;ids=3?labels=a&labels[]=b",
+                "query/labels",
+                "style",
+            ),
             ("/v1/search/;ids=3?sort=a&sort=b", "query/sort", "repeated"),
             ("/v1/search/;ids=3?q=%7B", "query/q", "content"),
             ("/v1/search/;ids=3?q=%7B%7D", "query/q", "required"),
@@ -2215,8 +2327,10 @@ paths:
         // explode: false reads one comma-separated field; given twice it is ambiguous.
         assert!(f("tags=a,b,c").starts_with("invalid_body"), "maxItems 2");
         assert!(f("tags=a&tags=b").contains("repeated"));
-        // A comma sent encoded is part of its item.
-        assert_eq!(f("tags=a%2Cb,c"), "valid");
+        // A comma sent encoded is refused in a non-exploded array; so is the bare name of a
+        // deepObject property.
+        assert!(f("tags=a%2Cb,c").contains("style"));
+        assert!(f("filter[min]=3&filter=x").contains("style"));
         // `encoding.stamp.allowReserved`: its `+` is a plus sign; other fields' are spaces.
         assert_eq!(f("stamp=1+2&note=a+b"), "valid");
         assert!(f("stamp=1%202").starts_with("invalid_body"));
@@ -2573,16 +2687,29 @@ paths:
 
     #[tokio::test]
     async fn responses_are_checked_and_come_back_whole() {
-        let doc = r#"openapi: 3.0.3
+        let doc = r##"openapi: 3.0.3
 paths:
   /a:
     get:
       responses:
-        "201": { description: made, content: { application/json: { schema: { type: object, properties: { n: { type: integer, maximum: 9 } } } } } }
+        "201": { description: made, content: { application/json: { schema: { $ref: "#/components/schemas/N" } } } }
+        "202": { description: queued, content: { "*/*": { schema: { type: object, required: [job] } } } }
         default: { description: other, content: { text/plain: {} } }
   /b:
     get: {}
-"#;
+  /c:
+    post:
+      requestBody: { content: { application/json: { schema: { $ref: "#/components/schemas/N" } } } }
+components:
+  schemas:
+    N:
+      type: object
+      required: [count, ident, secret]
+      properties:
+        count: { type: integer, maximum: 9 }
+        ident: { type: integer, readOnly: true }
+        secret: { type: string, writeOnly: true }
+"##;
         let a = compiled_with(doc, None, Some(OpenApiResponsesConfig::Detect)).expect("api");
         assert_eq!(a.response_check(), Some(false));
         let resp = |status: u16, ct: &str, body: &'static str| {
@@ -2595,22 +2722,71 @@ paths:
             r
         };
         let check = |r, cap| a.check_response(0, &Method::GET, r, cap);
-        let (r, v) = check(resp(201, "application/json", r#"{"n":3}"#), 64)
-            .await
-            .expect("read");
+        let check_request = |r: &Parts, b| a.decide(a.find(r), r, b);
+        let (r, v) = check(
+            resp(201, "application/json", r#"{"count":3,"ident":1}"#),
+            64,
+        )
+        .await
+        .expect("read");
         assert_eq!(v, Verdict::Valid);
         let body = crate::body::read_capped(r.into_body(), 1024)
             .await
             .map_err(|_| "read")
             .expect("body");
-        assert_eq!(&body[..], br#"{"n":3}"#);
-        let (_, v) = check(resp(201, "application/json", r#"{"n":30}"#), 64)
+        assert_eq!(&body[..], br#"{"count":3,"ident":1}"#);
+        // A `writeOnly` property is not required of an answer, and must not be in one.
+        let (_, v) = check(
+            resp(
+                201,
+                "application/json",
+                r#"{"count":30,"ident":1,"secret":"s"}"#,
+            ),
+            64,
+        )
+        .await
+        .expect("read");
+        assert_eq!(
+            v,
+            Verdict::Invalid(vec![
+                ("body/count".into(), "maximum".into()),
+                ("body/secret".into(), "not".into())
+            ])
+        );
+        // Its `readOnly` one is not required of a request.
+        let post = req("POST", "/c", &[("content-type", "application/json")]);
+        let body = Bytes::from_static(br#"{"count":1,"secret":"s"}"#);
+        assert_eq!(
+            outcome(check_request(&post, BodyView::Read(&body))).0,
+            "valid"
+        );
+        let body = Bytes::from_static(br#"{"count":1}"#);
+        let (out, errs) = outcome(check_request(&post, BodyView::Read(&body)));
+        assert_eq!(
+            (out.as_str(), errs),
+            ("invalid_body", vec![("/secret".into(), "required".into())])
+        );
+        // A schema under `*/*` applies to JSON answers only; an empty JSON answer is no document.
+        let (_, v) = check(resp(202, "application/json", "{}"), 64)
             .await
             .expect("read");
         assert_eq!(
             v,
-            Verdict::Invalid(vec![("body/n".into(), "maximum".into())])
+            Verdict::Invalid(vec![("body/job".into(), "required".into())])
         );
+        let (_, v) = check(resp(202, "text/plain", "queued"), 64)
+            .await
+            .expect("read");
+        assert_eq!(v, Verdict::Valid);
+        let (_, v) = check(resp(201, "application/json", ""), 64)
+            .await
+            .expect("read");
+        assert_eq!(v, Verdict::Invalid(vec![("body".into(), "json".into())]));
+        // Interim answers and 304 need no description.
+        let (_, v) = check(resp(304, "application/json", ""), 64)
+            .await
+            .expect("read");
+        assert_eq!(v, Verdict::Unchecked("not_modified"));
         // `default` covers any other status; its content has no schema.
         let (_, v) = check(resp(500, "text/plain", "oops"), 64)
             .await
@@ -2624,8 +2800,7 @@ paths:
             Verdict::Invalid(vec![("body".into(), "contentType".into())])
         );
         // Longer than the cap: not checked, and passed on whole.
-        let long =
-            r#"{"n":3,"pad":"................................................................"}"#;
+        let long = r#"{"count":3,"pad":"................................................................"}"#;
         let (r, v) = check(resp(201, "application/json", long), 16)
             .await
             .expect("read");

@@ -78,8 +78,9 @@ impl Style {
 pub(super) const REPEATED: &str = "repeated";
 pub(super) const STYLE: &str = "style";
 
-/// Most bracketed names after a `deepObject` parameter's name (`filter[a][b]` has two).
-const MAX_DEPTH: usize = 8;
+/// Most bracketed names after a `deepObject` parameter's name (`filter[a][b]` has two): the
+/// depth Express's qs parser reads before it keeps the rest of a name as one key.
+const MAX_DEPTH: usize = 5;
 
 /// A query string's (or form body's) pairs as `application/x-www-form-urlencoded` splits them:
 /// each name decoded, each value still as sent, so a style splits it on the delimiters that
@@ -133,6 +134,13 @@ pub(super) fn query(
             .map(|(_, v)| decode(v, allow_reserved))
             .collect()
     };
+    // A bracketed name (`id[]=x`, `id[k]=x`) for a parameter that is not a `deepObject`: PHP,
+    // Rails and Express read it as that parameter, as an array or an object.
+    let bracketed = |n: &str| {
+        pairs
+            .iter()
+            .any(|(k, _)| k.strip_prefix(n).is_some_and(|r| r.starts_with('[')))
+    };
     match (kind, style, explode) {
         (Kind::Object(_), Style::DeepObject, _) => {
             // `name[prop]=value`, nested as deep as the schema goes: `name[a][b]=value`, an
@@ -141,9 +149,16 @@ pub(super) fn query(
             let mut out = Value::Object(Map::new());
             let mut any = false;
             for (k, v) in pairs {
-                let Some(rest) = k.strip_prefix(name).filter(|r| r.starts_with('[')) else {
+                let Some(rest) = k.strip_prefix(name) else {
                     continue;
                 };
+                // The bare name would replace the whole object in PHP and Rails.
+                if rest.is_empty() {
+                    return Err(STYLE);
+                }
+                if !rest.starts_with('[') {
+                    continue;
+                }
                 let path = brackets(rest).ok_or(STYLE)?;
                 deep_put(&mut out, kind, &path, &decode(v, allow_reserved))?;
                 any = true;
@@ -154,6 +169,9 @@ pub(super) fn query(
             // Each property is a parameter of its own: `role=admin&name=Alex`.
             let mut out = Map::new();
             for (prop, k) in props {
+                if bracketed(prop) {
+                    return Err(STYLE);
+                }
                 match named(prop).as_slice() {
                     [] => {}
                     [v] => {
@@ -164,6 +182,7 @@ pub(super) fn query(
             }
             Ok((!out.is_empty()).then_some(Value::Object(out)))
         }
+        _ if bracketed(name) => Err(STYLE),
         (Kind::Array(item), Style::Form, true) => {
             // Repeated: `id=3&id=4`; each occurrence is one item.
             let items = named(name)
@@ -181,8 +200,18 @@ pub(super) fn query(
                 return Err(REPEATED);
             }
             match style {
-                // Split where commas were sent, then decode each piece.
+                // Split where commas were sent, then decode each piece. An encoded comma is
+                // refused in an array or object: OpenAPI makes it part of an item, but servers
+                // that decode before they split (Spring) read it as a separator.
                 Style::Form => {
+                    if matches!(kind, Kind::Array(_) | Kind::Object(_))
+                        && raw
+                            .as_bytes()
+                            .windows(3)
+                            .any(|w| w.eq_ignore_ascii_case(b"%2c"))
+                    {
+                        return Err(STYLE);
+                    }
                     delimited(kind, raw, ',', false, |s| decode(s, allow_reserved)).map(Some)
                 }
                 // The delimiter is itself encoded (`%20`, `%7C`), so the text is decoded first.
@@ -198,6 +227,16 @@ pub(super) fn query(
             }
         }
     }
+}
+
+/// A bracketed name that is an array index as qs, Rack and PHP all read one: digits without a
+/// leading zero (`0`, `12`; not `01`, `+1`).
+fn index(seg: &str) -> Option<usize> {
+    let b = seg.as_bytes();
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) || (b.len() > 1 && b[0] == b'0') {
+        return None;
+    }
+    seg.parse().ok()
 }
 
 /// The bracketed names of a `deepObject` field after the parameter's name: `[a][]` is `a` and
@@ -228,17 +267,20 @@ fn deep_put(slot: &mut Value, kind: &Kind, path: &[&str], text: &str) -> Result<
     let container = |k: &Kind, next: &str| match k {
         Kind::Object(_) => Value::Object(Map::new()),
         Kind::Array(_) => Value::Array(Vec::new()),
-        _ if next.is_empty() || next.bytes().all(|b| b.is_ascii_digit()) => {
-            Value::Array(Vec::new())
-        }
+        _ if next.is_empty() || index(next).is_some() => Value::Array(Vec::new()),
         _ => Value::Object(Map::new()),
     };
     match slot {
         Value::Object(map) => {
-            let child = match kind {
-                Kind::Object(props) => property(props, seg),
-                _ => &Kind::String,
+            let declared = match kind {
+                Kind::Object(props) => props.iter().find(|(n, _)| n == seg).map(|(_, k)| k),
+                _ => None,
             };
+            // `[]` or an index where an object is wanted: qs and PHP read an array there.
+            if declared.is_none() && (seg.is_empty() || seg.bytes().all(|b| b.is_ascii_digit())) {
+                return Err(STYLE);
+            }
+            let child = declared.unwrap_or(&Kind::String);
             match (rest.first(), child) {
                 (None, Kind::Array(item)) => {
                     match map.entry(*seg).or_insert_with(|| Value::Array(Vec::new())) {
@@ -265,14 +307,14 @@ fn deep_put(slot: &mut Value, kind: &Kind, path: &[&str], text: &str) -> Result<
                 Kind::Array(item) => item,
                 _ => &Kind::String,
             };
-            let index = if seg.is_empty() {
+            let at = if seg.is_empty() {
                 None
             } else {
-                Some(seg.parse::<usize>().map_err(|_| STYLE)?)
+                Some(index(seg).ok_or(STYLE)?)
             };
             match rest.first() {
                 None => {
-                    if index.is_some_and(|i| i != items.len()) {
+                    if at.is_some_and(|i| i != items.len()) {
                         return Err(STYLE);
                     }
                     items.push(scalar(item, text)?);
@@ -281,7 +323,7 @@ fn deep_put(slot: &mut Value, kind: &Kind, path: &[&str], text: &str) -> Result<
                 Some(next) => {
                     // An item with names of its own is picked by its index: the next one, or
                     // the one the previous field started.
-                    let i = index.ok_or(STYLE)?;
+                    let i = at.ok_or(STYLE)?;
                     if i == items.len() {
                         items.push(container(item, next));
                     } else if items.len().checked_sub(1) != Some(i) {
@@ -541,16 +583,55 @@ mod tests {
         assert_eq!(q(&obj(), Style::DeepObject, true, "id[a]b=1"), Err(STYLE));
         let huge = format!("id[x][{}][y]=1", usize::MAX);
         assert_eq!(q(&obj(), Style::DeepObject, true, &huge), Err(STYLE));
-        // Encoded commas are inside items; `+` is a space unless reserved characters are
-        // allowed.
+        // The bare name beside a deepObject's fields; `[]` or an index where an object is
+        // wanted; indices that qs, Rack and PHP do not all read as indices.
+        for refused in [
+            "id[role]=a&id=x",
+            "id=x",
+            "id[]=a",
+            "id[0]=a",
+            "id[z][01]=a",
+            "id[z][0][01]=a",
+        ] {
+            assert_eq!(
+                q(&obj(), Style::DeepObject, true, refused),
+                Err(STYLE),
+                "{refused}"
+            );
+        }
         assert_eq!(
             q(
-                &Kind::Array(Box::new(Kind::String)),
-                Style::Form,
-                false,
-                "id=a%2Cb,c+d"
+                &obj(),
+                Style::DeepObject,
+                true,
+                "id[z][0]=a&id[z][1]=b&id[z][10]=c"
             ),
-            Ok(Some(json!(["a,b", "c d"])))
+            Err(STYLE),
+            "indices count up from 0"
+        );
+        // A bracketed name for a parameter of another style.
+        for refused in ["id=3&id[]=4", "id[k]=4"] {
+            assert_eq!(
+                q(&arr(), Style::Form, true, refused),
+                Err(STYLE),
+                "{refused}"
+            );
+            assert_eq!(q(&Kind::Integer, Style::Form, true, refused), Err(STYLE));
+        }
+        assert_eq!(q(&obj(), Style::Form, true, "role=a&age[]=7"), Err(STYLE));
+        // Commas are split where they were sent; an encoded one in an array or an object is
+        // refused (servers disagree on it). `+` is a space unless reserved characters are
+        // allowed.
+        let strings = Kind::Array(Box::new(Kind::String));
+        assert_eq!(
+            q(&strings, Style::Form, false, "id=a,c+d"),
+            Ok(Some(json!(["a", "c d"])))
+        );
+        assert_eq!(q(&strings, Style::Form, false, "id=a%2Cb,c"), Err(STYLE));
+        assert_eq!(q(&obj(), Style::Form, false, "id=role,a%2cb"), Err(STYLE));
+        assert_eq!(
+            q(&Kind::String, Style::Form, true, "id=a%2Cb"),
+            Ok(Some(json!("a,b")))
         );
         assert_eq!(
             query(

@@ -97,8 +97,8 @@ pub(super) fn compile(cx: &Ctx<'_>, v: &Value) -> Result<Responses, String> {
             let (t, s) = super::super::content::parse_media_type(mt)
                 .ok_or_else(|| format!("{code}.content: {mt:?} is not a media type"))?;
             let schema = match m.get("schema") {
-                Some(sc) if super::super::content::is_json_type(&t, &s) => Some(
-                    super::validator(cx, resolve(cx.doc, sc)?)
+                Some(sc) if super::may_be_json(&t, &s) => Some(
+                    super::validator_for(cx, resolve(cx.doc, sc)?, super::Direction::Response)
                         .map_err(|e| format!("{code}.content.{mt}: {e}"))?,
                 ),
                 _ => None,
@@ -123,8 +123,10 @@ pub enum Verdict {
     /// It does not: each a pointer (`status`, `header/x-rate`, `body/items/0/id`) and the
     /// keyword it broke, never a value.
     Invalid(Vec<(String, String)>),
-    /// Not checked, for this reason: the operation describes no responses, the body is
-    /// compressed, or it is longer than the cap.
+    /// Not checked, for this reason: the operation describes no responses (`undescribed`), the
+    /// answer is interim or `304 Not Modified` (`interim`, `not_modified`: their status need
+    /// not be described), the body is compressed (`encoded`) or longer than the cap
+    /// (`too_large`).
     Unchecked(&'static str),
 }
 
@@ -139,6 +141,12 @@ impl Responses {
         cap: usize,
     ) -> Result<(Response<Body>, Verdict), BoxError> {
         let status = resp.status();
+        if status.is_informational() {
+            return Ok((resp, Verdict::Unchecked("interim")));
+        }
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok((resp, Verdict::Unchecked("not_modified")));
+        }
         let Some((_, d)) = self.entries.iter().find(|(k, _)| k.covers(status.as_u16())) else {
             if self.entries.is_empty() {
                 return Ok((resp, Verdict::Unchecked("undescribed")));
@@ -160,10 +168,7 @@ impl Responses {
             };
             Ok((resp, v))
         };
-        let bodiless = *method == Method::HEAD
-            || status.is_informational()
-            || status == StatusCode::NO_CONTENT
-            || status == StatusCode::NOT_MODIFIED;
+        let bodiless = *method == Method::HEAD || status == StatusCode::NO_CONTENT;
         if bodiless || d.media.is_empty() {
             return done(resp, errors);
         }
@@ -175,17 +180,26 @@ impl Responses {
                 errors.push(("body".to_owned(), "contentType".to_owned()));
                 return done(resp, errors);
             }
-            Some((_, _, None)) => return done(resp, errors),
-            Some((_, _, Some(v))) => v,
+            Some((_, _, Some(v))) if super::super::content::is_json_type(&t, &s) => v,
+            // Described, with no schema, or under a wildcard that covers this non-JSON type.
+            Some(_) => return done(resp, errors),
         };
         let encoded = resp
             .headers()
             .get(http::header::CONTENT_ENCODING)
             .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
-        if encoded && errors.is_empty() {
-            return Ok((resp, Verdict::Unchecked("encoded")));
-        }
-        if encoded {
+        let unread = if encoded {
+            Some("encoded")
+        } else if resp.body().size_hint().lower() > cap as u64 {
+            // Its `Content-Length` is over the cap already.
+            Some("too_large")
+        } else {
+            None
+        };
+        if let Some(why) = unread {
+            if errors.is_empty() {
+                return Ok((resp, Verdict::Unchecked(why)));
+            }
             return done(resp, errors);
         }
         let (parts, body) = resp.into_parts();
@@ -206,7 +220,7 @@ impl Responses {
                     errors.push((format!("body{pointer}"), keyword));
                 }
             }
-            Err(_) if bytes.is_empty() => {}
+            // An empty body is not a JSON document either.
             Err(_) => errors.push(("body".to_owned(), "json".to_owned())),
         }
         done(
