@@ -2,9 +2,9 @@
 //! document, compiled once, whose operations take every query style (form exploded and not,
 //! `spaceDelimited`, `pipeDelimited`, nested `deepObject`, `allowReserved`), matrix and label
 //! path parameters, header and cookie parameters, and a form body with an `encoding` map. The
-//! input is split at the first 0 byte into the request target's query and the form body (the
-//! first byte picks the operation). Any input must give a decision, never a panic, and the
-//! answer to the same request is the same twice.
+//! input is split at the first 0 byte into the request target's query (bytes a request target
+//! cannot hold are percent-encoded) and the form body (the first byte picks the operation).
+//! Any input must give a decision, never a panic.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -35,6 +35,8 @@ paths:
     get:
       parameters:
         - { name: v, in: path, required: true, style: label, explode: true, schema: { type: object, properties: { a: { type: integer } } } }
+        - { name: p, in: query, schema: { type: object, properties: { x: { type: array, items: { type: integer } } } } }
+        - { name: p[x], in: query, schema: { type: string } }
   /form:
     post:
       requestBody:
@@ -77,14 +79,6 @@ fn api() -> &'static Api {
     })
 }
 
-fn outcome(d: &Decision) -> String {
-    match d {
-        Decision::Allow(o) => format!("allow {o}"),
-        Decision::Deny(d) => format!("deny {} {:?} {:?}", d.outcome, d.detail, d.errors),
-        _ => "other".to_owned(),
-    }
-}
-
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else {
         return;
@@ -93,9 +87,15 @@ fuzz_target!(|data: &[u8]| {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest, &[][..]),
     };
-    let Ok(query) = std::str::from_utf8(query) else {
-        return;
-    };
+    let mut q = String::with_capacity(query.len());
+    for &b in query {
+        if b.is_ascii_graphic() && b != b'#' {
+            q.push(char::from(b));
+        } else {
+            q.push_str(&format!("%{b:02X}"));
+        }
+    }
+    let query = q;
     let (method, uri) = match pick % 3 {
         0 => ("GET", format!("/search/;ids=3;ids=4?{query}")),
         1 => ("GET", format!("/label/.a=1?{query}")),
@@ -114,7 +114,9 @@ fuzz_target!(|data: &[u8]| {
     let (parts, ()) = req.into_parts();
     let body = Bytes::copy_from_slice(body);
     let a = api();
-    let first = outcome(&a.decide(a.find(&parts), &parts, BodyView::Read(&body)));
-    let again = outcome(&a.decide(a.find(&parts), &parts, BodyView::Read(&body)));
-    assert_eq!(first, again);
+    if let Decision::Deny(d) = a.decide(a.find(&parts), &parts, BodyView::Read(&body)) {
+        // Every refusal names what failed, and at most the first few things.
+        assert!(!d.outcome.is_empty());
+        assert!(d.errors.len() <= 16);
+    }
 });

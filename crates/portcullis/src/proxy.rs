@@ -574,8 +574,11 @@ async fn forward(
     let host_in_field = parts.uri.authority().is_none() && parts.headers.contains_key(header::HOST);
     let host = host_of(&parts.uri, &parts.headers);
     strip_hop_by_hop(&mut parts.headers, upgrade, h2_upstream);
-    // An answer that is checked must come uncompressed, or it would pass unread.
-    if ctx.response_check.is_some() {
+    // An answer whose body is checked must come uncompressed, or it could not be read.
+    if let Some((api, index)) = &ctx.response_check
+        && parts.method != Method::HEAD
+        && api.reads_response_bodies(*index)
+    {
         parts.headers.insert(
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("identity"),

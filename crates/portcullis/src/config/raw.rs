@@ -1364,11 +1364,13 @@ pub struct WafLimitsConfig {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BodyInspectionConfig {
-    /// Most body bytes read into memory for inspection. Default 1MiB.
+    /// Most body bytes read into memory for inspection (of requests, and of answers on a route
+    /// with `openapi.responses`). Default 1MiB.
     #[serde(default)]
     pub max_bytes: Option<ByteSize>,
     /// A longer body is refused with 413 (`reject`, default) or forwarded without body
-    /// inspection (`skip`; the head is still inspected).
+    /// inspection (`skip`; the head is still inspected). An answer that `openapi.responses:
+    /// block` cannot read is refused with 502 under `reject`, passed under `skip`.
     #[serde(default)]
     pub larger: Option<LargerBodyConfig>,
 }
@@ -1446,7 +1448,9 @@ pub enum OpenApiResponsesConfig {
     Off,
     /// A response that does not match is logged (a security event) and passed on.
     Detect,
-    /// A response that does not match is logged and replaced by 502 problem+json.
+    /// A response that does not match is logged and replaced by 502 problem+json, and so is
+    /// one that cannot be read (longer than `body_inspection.max_bytes`, or compressed)
+    /// unless `body_inspection.larger` is `skip`.
     Block,
 }
 

@@ -835,6 +835,10 @@ routes:
     );
 }
 
+/// A valid user of about 2 KiB.
+static LONG_USER: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!(r#"{{"id":10,"name":"{}"}}"#, "x".repeat(2000)));
+
 /// An upstream whose answers the response check is tested on: `/api/users/N` answers as the
 /// match below says, whatever the method.
 async fn response_upstream() -> crate::support::TestServer {
@@ -878,6 +882,13 @@ async fn response_upstream() -> crate::support::TestServer {
                 Some(("content-encoding", "gzip")),
             ),
             "9" => (304, "application/json", "", None),
+            // Valid, and about 2 KiB long.
+            "10" => (
+                200,
+                "application/json",
+                LONG_USER.as_str(),
+                Some(("x-rate", "5")),
+            ),
             _ => (200, "application/json", "{not json", Some(("x-rate", "5"))),
         };
         let mut r = http::Response::new(full(body.to_owned()));
@@ -945,6 +956,18 @@ routes:
     auth: none
     upstream: users
     openapi: {{ file: "{doc}", base_path: /watch, responses: detect }}
+  - name: small
+    match: {{ path_prefix: /small/ }}
+    auth: none
+    upstream: users
+    body_inspection: {{ max_bytes: 1KiB }}
+    openapi: {{ file: "{doc}", base_path: /small, responses: block }}
+  - name: skip
+    match: {{ path_prefix: /skip/ }}
+    auth: none
+    upstream: users
+    body_inspection: {{ max_bytes: 1KiB, larger: skip }}
+    openapi: {{ file: "{doc}", base_path: /skip, responses: block }}
 "#,
         a = up.addr,
         doc = doc.display()
@@ -1011,6 +1034,14 @@ routes:
         .expect("req");
     assert_eq!(send(&c, head).await.0, 200);
     assert_eq!(get(&c, &gw.url("/api/users/9")).await.0, 304);
+    // An answer longer than the inspection cap cannot be checked: refused in block mode,
+    // passed whole where the route forwards bodies it cannot inspect.
+    let (st, body) = get(&c, &gw.url("/api/users/10")).await;
+    assert_eq!((st, body.len()), (200, LONG_USER.len()));
+    let (st, body) = get(&c, &gw.url("/small/users/10")).await;
+    assert_eq!(st, 502, "{body}");
+    let (st, body) = get(&c, &gw.url("/skip/users/10")).await;
+    assert_eq!((st, body.as_str()), (200, LONG_USER.as_str()));
     // Detect mode passes the answer on, and logs what block mode would have done.
     let (st, body) = get(&c, &gw.url("/watch/users/2")).await;
     assert_eq!(st, 200, "{body}");
@@ -1023,6 +1054,7 @@ routes:
         "openapi_response:would_block",
         "openapi_response:encoded",
         "openapi_response:not_modified",
+        "openapi_response:too_large",
     ] {
         assert!(d.iter().any(|x| x == want), "{want}: {d:?}");
     }

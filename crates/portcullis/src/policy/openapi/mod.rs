@@ -523,9 +523,9 @@ pub fn compile(c: &OpenApiConfig, at: &str, errs: &mut Collector) -> Option<Api>
     let mut cx = Ctx {
         doc: &doc,
         draft,
-        components: directed(&doc, components, Direction::Request),
+        components: directed_components(&doc, components, Direction::Request),
         response_components: if responses {
-            directed(&doc, components, Direction::Response)
+            directed_components(&doc, components, Direction::Response)
         } else {
             Value::Null
         },
@@ -951,7 +951,7 @@ fn compile_body(cx: &Ctx<'_>, b: &Value) -> Result<BodySpec, String> {
             let (t, s) = super::content::parse_media_type(mt)
                 .ok_or_else(|| format!("{mt:?} is not a media type"))?;
             let schema = match m.get("schema") {
-                Some(sc) if may_be_json(&t, &s) => {
+                Some(sc) if json_schema_applies(&t, &s, resolve(cx.doc, sc)?) => {
                     Some(BodySchema::Json(validator(cx, resolve(cx.doc, sc)?)?))
                 }
                 Some(sc)
@@ -1116,56 +1116,118 @@ fn validator_for(
         .map_err(|e| format!("invalid schema: {e}"))
 }
 
-/// `v` as read in `dir`: in every object schema, a property marked `readOnly` (requests) or
-/// `writeOnly` (responses) on itself or on the schema it refers to is taken out of `required`;
-/// in responses a `writeOnly` property is also replaced by a schema nothing matches.
+/// `v` (a schema) as read in `dir`: in it and every schema inside it, a property marked
+/// `readOnly` (requests) or `writeOnly` (responses), on itself, on the schema it refers to, or
+/// on a member of its `allOf`, is taken out of the `required` list beside the `properties`
+/// that name it; in responses a `writeOnly` property is also replaced by a schema nothing
+/// matches. Only schema keywords are followed: `enum`, `const`, `default` and examples are
+/// values, left as they are.
 fn directed(doc: &Value, v: &Value, dir: Direction) -> Value {
+    /// Keywords whose value is a schema, an array of schemas, or a map of schemas.
+    const ONE: &[&str] = &[
+        "additionalProperties",
+        "items",
+        "not",
+        "if",
+        "then",
+        "else",
+        "contains",
+        "propertyNames",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "additionalItems",
+    ];
+    const MANY: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems", "items"];
+    const MAP: &[&str] = &[
+        "properties",
+        "patternProperties",
+        "dependentSchemas",
+        "$defs",
+        "definitions",
+    ];
+    let Value::Object(m) = v else {
+        return v.clone();
+    };
     let marker = match dir {
         Direction::Request => "readOnly",
         Direction::Response => "writeOnly",
     };
-    match v {
-        Value::Object(m) => {
-            let mut out: Map<String, Value> = m
-                .iter()
-                .map(|(k, x)| (k.clone(), directed(doc, x, dir)))
-                .collect();
-            let marked: Vec<String> = m
-                .get("properties")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-                .filter(|(_, p)| {
-                    let flag = |p: &Value| p.get(marker) == Some(&Value::Bool(true));
-                    flag(p) || resolve(doc, p).is_ok_and(flag)
-                })
-                .map(|(n, _)| n.clone())
-                .collect();
-            if marked.is_empty() {
-                return Value::Object(out);
+    let mut out = Map::with_capacity(m.len());
+    for (k, x) in m {
+        let key = k.as_str();
+        let x = match x {
+            Value::Object(map) if MAP.contains(&key) => Value::Object(
+                map.iter()
+                    .map(|(n, s)| (n.clone(), directed(doc, s, dir)))
+                    .collect(),
+            ),
+            Value::Array(list) if MANY.contains(&key) => {
+                Value::Array(list.iter().map(|s| directed(doc, s, dir)).collect())
             }
-            if let Some(Value::Array(req)) = out.get_mut("required") {
-                req.retain(|r| !r.as_str().is_some_and(|r| marked.iter().any(|n| n == r)));
-            }
-            if dir == Direction::Response
-                && let Some(Value::Object(props)) = out.get_mut("properties")
-            {
-                for n in &marked {
-                    // `{"not": {}}` rather than `false`: draft 4 (OpenAPI 3.0) has no boolean
-                    // schemas.
-                    props.insert(n.clone(), serde_json::json!({ "not": {} }));
-                }
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(|x| directed(doc, x, dir)).collect()),
-        other => other.clone(),
+            Value::Object(_) if ONE.contains(&key) => directed(doc, x, dir),
+            other => other.clone(),
+        };
+        out.insert(k.clone(), x);
     }
+    let flagged = |p: &Value| {
+        let flag = |p: &Value| p.get(marker) == Some(&Value::Bool(true));
+        let own = |p: &Value| flag(p) || resolve(doc, p).is_ok_and(flag);
+        own(p)
+            || p.get("allOf")
+                .and_then(Value::as_array)
+                .is_some_and(|all| all.iter().any(own))
+    };
+    let marked: Vec<String> = m
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, p)| flagged(p))
+        .map(|(n, _)| n.clone())
+        .collect();
+    if marked.is_empty() {
+        return Value::Object(out);
+    }
+    if let Some(Value::Array(req)) = out.get_mut("required") {
+        req.retain(|r| !r.as_str().is_some_and(|r| marked.iter().any(|n| n == r)));
+    }
+    if dir == Direction::Response
+        && let Some(Value::Object(props)) = out.get_mut("properties")
+    {
+        for n in &marked {
+            // `{"not": {}}` rather than `false`: draft 4 (OpenAPI 3.0) has no boolean
+            // schemas.
+            props.insert(n.clone(), serde_json::json!({ "not": {} }));
+        }
+    }
+    Value::Object(out)
 }
 
-/// Whether a `content` key may cover a JSON body: a JSON type, `application/*` or `*/*`.
-fn may_be_json(t: &str, s: &str) -> bool {
-    super::content::is_json_type(t, s) || t == "*" || (t == "application" && s == "*")
+/// [`directed`] over the schemas of a document's `components` (the rest is left as it is).
+fn directed_components(doc: &Value, components: &Value, dir: Direction) -> Value {
+    let mut out = components.clone();
+    if let Some(Value::Object(schemas)) = out.get_mut("schemas") {
+        for s in schemas.values_mut() {
+            *s = directed(doc, s, dir);
+        }
+    }
+    out
+}
+
+/// Whether a JSON schema applies to a body of the `content` key `t/s` described by `schema`: a
+/// JSON key, or `application/*` or `*/*` with a schema that is not a string (a wildcard with
+/// `type: string` describes a file of any type, JSON included).
+fn json_schema_applies(t: &str, s: &str, schema: &Value) -> bool {
+    if super::content::is_json_type(t, s) {
+        return true;
+    }
+    let wildcard = t == "*" || (t == "application" && s == "*");
+    let stringy = match schema.get("type") {
+        Some(Value::String(ty)) => ty == "string",
+        Some(Value::Array(tys)) => tys.iter().all(|ty| ty == "string" || ty == "null"),
+        _ => schema.get("format").is_some(),
+    };
+    wildcard && !stringy
 }
 
 /// Whether `v` holds a `$ref` anywhere.
@@ -1211,6 +1273,19 @@ impl Api {
         }
     }
 
+    /// Whether any answer of the operation `index` has a JSON schema, so its body may be read.
+    pub fn reads_response_bodies(&self, index: usize) -> bool {
+        self.operation(index)
+            .and_then(|op| op.responses.as_ref())
+            .is_some_and(responses::Responses::reads_bodies)
+    }
+
+    /// The operation `index` ([`Operation::index`]).
+    fn operation(&self, index: usize) -> Option<&Operation> {
+        let &(p, o) = self.places.get(index)?;
+        self.paths.get(p)?.ops.get(o)
+    }
+
     /// Checks the upstream's `resp` to a request with `method` for the operation `index`
     /// ([`responses::Responses::check`]): the response, whole, and what was found.
     pub async fn check_response(
@@ -1220,11 +1295,7 @@ impl Api {
         resp: http::Response<crate::body::Body>,
         cap: usize,
     ) -> Result<(http::Response<crate::body::Body>, Verdict), crate::body::BoxError> {
-        let op = self
-            .places
-            .get(index)
-            .and_then(|&(p, o)| self.paths.get(p)?.ops.get(o));
-        match op.and_then(|op| op.responses.as_ref()) {
+        match self.operation(index).and_then(|op| op.responses.as_ref()) {
             Some(r) => r.check(method, resp, cap).await,
             None => Ok((resp, Verdict::Unchecked("undescribed"))),
         }
@@ -1349,6 +1420,15 @@ impl Api {
             }
             _ => Vec::new(),
         };
+        let declared: Vec<&str> = if query.is_empty() {
+            Vec::new()
+        } else {
+            op.params
+                .iter()
+                .filter(|p| p.place == Place::Query)
+                .map(|p| p.name.as_str())
+                .collect()
+        };
         for p in &op.params {
             let at = format!("{}/{}", p.place.as_str(), p.name);
             let value = match p.place {
@@ -1364,6 +1444,7 @@ impl Api {
                     p.explode,
                     p.allow_reserved,
                     &query,
+                    &declared,
                 ),
                 Place::Header => header_value(
                     p,
@@ -1505,11 +1586,21 @@ fn form_value(body: &[u8], fields: &[FormField]) -> Result<Value, String> {
     let mut out = Map::new();
     let pairs = params::raw_pairs(body);
     // Properties with an `encoding` style are read as query parameters of that style are.
+    let declared: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
     for f in fields {
         let Some((style, explode)) = f.style else {
             continue;
         };
-        match params::query(&f.name, &f.kind, style, explode, f.allow_reserved, &pairs) {
+        let read = params::query(
+            &f.name,
+            &f.kind,
+            style,
+            explode,
+            f.allow_reserved,
+            &pairs,
+            &declared,
+        );
+        match read {
             Ok(Some(v)) => {
                 out.insert(f.name.clone(), v);
             }
@@ -2685,6 +2776,35 @@ paths:
         }
     }
 
+    #[test]
+    fn directed_rewrites_schemas_not_values() {
+        let doc = serde_json::json!({"components": {"schemas": {"S": {"type": "string", "writeOnly": true}}}});
+        let schema = serde_json::json!({
+            "type": "object",
+            "required": ["a", "b", "c", "e"],
+            "properties": {
+                "a": { "writeOnly": true },
+                "b": { "$ref": "#/components/schemas/S" },
+                "c": { "allOf": [{ "$ref": "#/components/schemas/S" }] },
+                "d": { "enum": [{ "required": ["x"], "properties": { "x": { "writeOnly": true } } }] },
+                "e": { "type": "array", "items": { "required": ["y"], "properties": { "y": { "writeOnly": true } } } }
+            }
+        });
+        let r = directed(&doc, &schema, Direction::Response);
+        assert_eq!(r["required"], serde_json::json!(["e"]));
+        for p in ["a", "b", "c"] {
+            assert_eq!(r["properties"][p], serde_json::json!({ "not": {} }), "{p}");
+        }
+        // A value is left as it is; a schema inside a schema is rewritten too.
+        assert_eq!(r["properties"]["d"], schema["properties"]["d"]);
+        assert_eq!(
+            r["properties"]["e"]["items"]["required"],
+            serde_json::json!([])
+        );
+        // Nothing is `readOnly`: requests read it unchanged.
+        assert_eq!(directed(&doc, &schema, Direction::Request), schema);
+    }
+
     #[tokio::test]
     async fn responses_are_checked_and_come_back_whole() {
         let doc = r##"openapi: 3.0.3
@@ -2694,6 +2814,7 @@ paths:
       responses:
         "201": { description: made, content: { application/json: { schema: { $ref: "#/components/schemas/N" } } } }
         "202": { description: queued, content: { "*/*": { schema: { type: object, required: [job] } } } }
+        "203": { description: a file, content: { "*/*": { schema: { type: string, format: binary } } } }
         default: { description: other, content: { text/plain: {} } }
   /b:
     get: {}
@@ -2775,6 +2896,11 @@ components:
             Verdict::Invalid(vec![("body/job".into(), "required".into())])
         );
         let (_, v) = check(resp(202, "text/plain", "queued"), 64)
+            .await
+            .expect("read");
+        assert_eq!(v, Verdict::Valid);
+        // A string schema under a wildcard describes a file of any type, JSON included.
+        let (_, v) = check(resp(203, "application/json", r#"{"a":1}"#), 64)
             .await
             .expect("read");
         assert_eq!(v, Verdict::Valid);

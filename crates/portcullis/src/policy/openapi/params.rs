@@ -84,7 +84,7 @@ const MAX_DEPTH: usize = 5;
 
 /// A query string's (or form body's) pairs as `application/x-www-form-urlencoded` splits them:
 /// each name decoded, each value still as sent, so a style splits it on the delimiters that
-/// were sent before decoding the pieces (`%2C` is a comma inside an item, not between items).
+/// were sent before decoding the pieces.
 pub(super) fn raw_pairs(q: &[u8]) -> Vec<(String, String)> {
     q.split(|&b| b == b'&')
         .filter(|p| !p.is_empty())
@@ -118,7 +118,8 @@ pub(super) fn decode(raw: &str, allow_reserved: bool) -> String {
 }
 
 /// The value of a query parameter from the request's query pairs ([`raw_pairs`]); `None` when
-/// absent.
+/// absent. `declared` are the names of the operation's query parameters (or the form's
+/// properties), which are never read as a bracketed form of another one.
 pub(super) fn query(
     name: &str,
     kind: &Kind,
@@ -126,6 +127,7 @@ pub(super) fn query(
     explode: bool,
     allow_reserved: bool,
     pairs: &[(String, String)],
+    declared: &[&str],
 ) -> Result<Option<Value>, &'static str> {
     let named = |n: &str| -> Vec<String> {
         pairs
@@ -137,9 +139,9 @@ pub(super) fn query(
     // A bracketed name (`id[]=x`, `id[k]=x`) for a parameter that is not a `deepObject`: PHP,
     // Rails and Express read it as that parameter, as an array or an object.
     let bracketed = |n: &str| {
-        pairs
-            .iter()
-            .any(|(k, _)| k.strip_prefix(n).is_some_and(|r| r.starts_with('[')))
+        pairs.iter().any(|(k, _)| {
+            k.strip_prefix(n).is_some_and(|r| r.starts_with('[')) && !declared.contains(&k.as_str())
+        })
     };
     match (kind, style, explode) {
         (Kind::Object(_), Style::DeepObject, _) => {
@@ -204,12 +206,7 @@ pub(super) fn query(
                 // refused in an array or object: OpenAPI makes it part of an item, but servers
                 // that decode before they split (Spring) read it as a separator.
                 Style::Form => {
-                    if matches!(kind, Kind::Array(_) | Kind::Object(_))
-                        && raw
-                            .as_bytes()
-                            .windows(3)
-                            .any(|w| w.eq_ignore_ascii_case(b"%2c"))
-                    {
+                    if encoded_comma(kind, raw) {
                         return Err(STYLE);
                     }
                     delimited(kind, raw, ',', false, |s| decode(s, allow_reserved)).map(Some)
@@ -229,14 +226,28 @@ pub(super) fn query(
     }
 }
 
-/// A bracketed name that is an array index as qs, Rack and PHP all read one: digits without a
-/// leading zero (`0`, `12`; not `01`, `+1`).
+/// Whether an array or object read from comma-separated `raw` holds an encoded comma
+/// (`%2C`): OpenAPI makes it part of an item, but servers that decode before they split
+/// (Spring) read it as a separator, so such a value is refused rather than read one way.
+fn encoded_comma(kind: &Kind, raw: &str) -> bool {
+    matches!(kind, Kind::Array(_) | Kind::Object(_))
+        && raw
+            .as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"%2c"))
+}
+
+/// Highest array index read: qs (Express) reads a larger one as an object key.
+const MAX_INDEX: usize = 20;
+
+/// A bracketed name that is an array index as qs and PHP read one: digits without a leading
+/// zero (`0`, `12`; not `01`, `+1`), at most [`MAX_INDEX`].
 fn index(seg: &str) -> Option<usize> {
     let b = seg.as_bytes();
     if b.is_empty() || !b.iter().all(u8::is_ascii_digit) || (b.len() > 1 && b[0] == b'0') {
         return None;
     }
-    seg.parse().ok()
+    seg.parse().ok().filter(|&i| i <= MAX_INDEX)
 }
 
 /// The bracketed names of a `deepObject` field after the parameter's name: `[a][]` is `a` and
@@ -358,6 +369,9 @@ pub(super) fn path(
             // `.5`, `.3,4,5` or `.3.4.5`, `.role,admin` or `.role=admin.name=Alex`.
             let rest = raw.strip_prefix('.').ok_or(STYLE)?;
             let sep = if explode { '.' } else { ',' };
+            if sep == ',' && encoded_comma(kind, rest) {
+                return Err(STYLE);
+            }
             delimited(kind, rest, sep, explode, decode)
         }
         Style::Matrix => {
@@ -381,10 +395,14 @@ pub(super) fn path(
                         .strip_prefix(name)
                         .and_then(|r| r.strip_prefix('='))
                         .ok_or(STYLE)?;
+                    if encoded_comma(kind, v) {
+                        return Err(STYLE);
+                    }
                     delimited(kind, v, ',', false, decode)
                 }
             }
         }
+        _ if encoded_comma(kind, raw) => Err(STYLE),
         _ => delimited(kind, raw, ',', explode, decode),
     }
 }
@@ -519,7 +537,15 @@ mod tests {
     #[test]
     fn reads_query_styles() {
         let q = |kind: &Kind, style, explode, text: &str| {
-            query("id", kind, style, explode, false, &pairs(text))
+            query(
+                "id",
+                kind,
+                style,
+                explode,
+                false,
+                &pairs(text),
+                &["id", "id[k]"],
+            )
         };
         assert_eq!(
             q(&arr(), Style::Form, true, "id=3&id=4"),
@@ -609,8 +635,25 @@ mod tests {
             Err(STYLE),
             "indices count up from 0"
         );
-        // A bracketed name for a parameter of another style.
-        for refused in ["id=3&id[]=4", "id[k]=4"] {
+        let many: String = (0..=MAX_INDEX + 1)
+            .map(|i| format!("id[z][{i}]=v&"))
+            .collect();
+        assert_eq!(
+            q(&obj(), Style::DeepObject, true, &many),
+            Err(STYLE),
+            "past qs's limit"
+        );
+        // A bracketed name for a parameter of another style, unless that name is declared too
+        // (`page` beside `page[size]`); a longer name is another parameter.
+        assert_eq!(
+            q(&Kind::Integer, Style::Form, true, "id=3&id[k]=4"),
+            Ok(Some(json!(3)))
+        );
+        assert_eq!(
+            q(&Kind::Integer, Style::Form, true, "id=3&idx[0]=4"),
+            Ok(Some(json!(3)))
+        );
+        for refused in ["id=3&id[]=4", "id[j]=4"] {
             assert_eq!(
                 q(&arr(), Style::Form, true, refused),
                 Err(STYLE),
@@ -640,7 +683,8 @@ mod tests {
                 Style::Form,
                 true,
                 true,
-                &pairs("id=1+2%2B3")
+                &pairs("id=1+2%2B3"),
+                &[]
             ),
             Ok(Some(json!("1+2+3")))
         );
@@ -673,8 +717,19 @@ mod tests {
         let p = |kind: &Kind, style, explode, raw: &str| path("id", kind, style, explode, raw);
         assert_eq!(p(&arr(), Style::Simple, false, "3,4"), Ok(json!([3, 4])));
         assert_eq!(
+            p(&obj(), Style::Simple, true, "role=a%20b,age=7"),
+            Ok(json!({"role": "a b", "age": 7}))
+        );
+        // An encoded comma where commas separate: refused, as in the query.
+        assert_eq!(
             p(&obj(), Style::Simple, true, "role=a%2Cb,age=7"),
-            Ok(json!({"role": "a,b", "age": 7}))
+            Err(STYLE)
+        );
+        assert_eq!(p(&arr(), Style::Label, false, ".3%2c4"), Err(STYLE));
+        assert_eq!(p(&arr(), Style::Matrix, false, ";id=3%2C4"), Err(STYLE));
+        assert_eq!(
+            p(&Kind::String, Style::Simple, false, "a%2Cb"),
+            Ok(json!("a,b"))
         );
         assert_eq!(p(&Kind::Integer, Style::Label, false, ".5"), Ok(json!(5)));
         assert_eq!(p(&Kind::Integer, Style::Label, false, "5"), Err(STYLE));

@@ -97,7 +97,7 @@ pub(super) fn compile(cx: &Ctx<'_>, v: &Value) -> Result<Responses, String> {
             let (t, s) = super::super::content::parse_media_type(mt)
                 .ok_or_else(|| format!("{code}.content: {mt:?} is not a media type"))?;
             let schema = match m.get("schema") {
-                Some(sc) if super::may_be_json(&t, &s) => Some(
+                Some(sc) if super::json_schema_applies(&t, &s, resolve(cx.doc, sc)?) => Some(
                     super::validator_for(cx, resolve(cx.doc, sc)?, super::Direction::Response)
                         .map_err(|e| format!("{code}.content.{mt}: {e}"))?,
                 ),
@@ -131,6 +131,13 @@ pub enum Verdict {
 }
 
 impl Responses {
+    /// Whether any described answer has a JSON schema (the only reason to read a body).
+    pub(super) fn reads_bodies(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|(_, d)| d.media.iter().any(|m| m.2.is_some()))
+    }
+
     /// Checks `resp` to a request with `method`, reading the body (at most `cap` bytes) only
     /// when a JSON schema applies to it. The response comes back with its body whole, whatever
     /// was read of it; `Err` when the upstream's body failed while it was read.
