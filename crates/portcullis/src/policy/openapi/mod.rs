@@ -1624,6 +1624,13 @@ fn form_value(body: &[u8], fields: &[FormField]) -> Result<Value, String> {
                 "form field {name:?} names property {base:?} with brackets"
             ));
         }
+        if kind.is_none() && name.contains([' ', '.', '[']) {
+            let renamed = params::php_name(name);
+            let base = renamed.split('[').next().unwrap_or_default();
+            if renamed != *name && fields.iter().any(|f| f.name == base) {
+                return Err(format!("form field {name:?} is property {base:?} to PHP"));
+            }
+        }
         put_field(&mut out, name, kind.unwrap_or(&Kind::String), |k| {
             form_field(k, &text)
         })
@@ -1885,6 +1892,7 @@ paths:
                 tags: { type: array, maxItems: 2, items: { type: string } }
                 page: { type: integer }
                 stamp: { type: string, pattern: "[+]" }
+                user_id: { type: integer }
                 note: { type: string, pattern: "^[^+]*$" }
             encoding:
               stamp: { allowReserved: true }
@@ -2422,6 +2430,10 @@ paths:
         // deepObject property.
         assert!(f("tags=a%2Cb,c").contains("style"));
         assert!(f("filter[min]=3&filter=x").contains("style"));
+        // A name PHP renames to a declared property.
+        assert_eq!(f("user_id=2"), "valid");
+        assert!(f("user.id=2").contains("to PHP"), "{}", f("user.id=2"));
+        assert!(f("user%20id=x").contains("to PHP"));
         // `encoding.stamp.allowReserved`: its `+` is a plus sign; other fields' are spaces.
         assert_eq!(f("stamp=1+2&note=a+b"), "valid");
         assert!(f("stamp=1%202").starts_with("invalid_body"));

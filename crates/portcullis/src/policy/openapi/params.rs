@@ -143,6 +143,9 @@ pub(super) fn query(
             k.strip_prefix(n).is_some_and(|r| r.starts_with('[')) && !declared.contains(&k.as_str())
         })
     };
+    if php_alias(name, pairs, declared) {
+        return Err(STYLE);
+    }
     match (kind, style, explode) {
         (Kind::Object(_), Style::DeepObject, _) => {
             // `name[prop]=value`, nested as deep as the schema goes: `name[a][b]=value`, an
@@ -171,7 +174,7 @@ pub(super) fn query(
             // Each property is a parameter of its own: `role=admin&name=Alex`.
             let mut out = Map::new();
             for (prop, k) in props {
-                if bracketed(prop) {
+                if bracketed(prop) || php_alias(prop, pairs, declared) {
                     return Err(STYLE);
                 }
                 match named(prop).as_slice() {
@@ -224,6 +227,41 @@ pub(super) fn query(
             }
         }
     }
+}
+
+/// The name PHP gives a query or form field `k`: leading spaces dropped, then in the part
+/// before its first bracket pair a `.` or a space becomes `_`, and so does a `[` that is never
+/// closed (the rest is then kept as it is).
+pub(super) fn php_name(k: &str) -> String {
+    let k = k.trim_start_matches(' ');
+    let mut out = String::with_capacity(k.len());
+    for (i, c) in k.char_indices() {
+        match c {
+            ' ' | '.' => out.push('_'),
+            '[' if k[i..].contains(']') => {
+                out.push_str(&k[i..]);
+                break;
+            }
+            '[' => {
+                out.push('_');
+                out.push_str(&k[i + 1..]);
+                break;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether a field that is not `name` (nor another declared name) becomes `name`, or one of its
+/// bracketed fields, once PHP has renamed it (`user.id=x` is `user_id` to a PHP backend).
+fn php_alias(name: &str, pairs: &[(String, String)], declared: &[&str]) -> bool {
+    pairs.iter().any(|(k, _)| {
+        k.contains([' ', '.', '[']) && !declared.contains(&k.as_str()) && k != name && {
+            let m = php_name(k);
+            m != *k && (m == name || m.strip_prefix(name).is_some_and(|r| r.starts_with('[')))
+        }
+    })
 }
 
 /// Whether an array or object read from comma-separated `raw` holds an encoded comma
@@ -662,6 +700,32 @@ mod tests {
             assert_eq!(q(&Kind::Integer, Style::Form, true, refused), Err(STYLE));
         }
         assert_eq!(q(&obj(), Style::Form, true, "role=a&age[]=7"), Err(STYLE));
+        // What PHP renames to a declared name: `.` and spaces, and an unclosed `[`.
+        assert_eq!(php_name("user.id"), "user_id");
+        assert_eq!(php_name(" a b[c]"), "a_b[c]");
+        assert_eq!(php_name("a[b"), "a_b");
+        assert_eq!(php_name("a.b[c.d]"), "a_b[c.d]");
+        let user_id = |text: &str| {
+            query(
+                "user_id",
+                &Kind::Integer,
+                Style::Form,
+                true,
+                false,
+                &pairs(text),
+                &["user_id"],
+            )
+        };
+        assert_eq!(user_id("user_id=1"), Ok(Some(json!(1))));
+        for refused in [
+            "user.id=x",
+            "user id=x",
+            "user[id=x",
+            "user_id=1&user.id[]=x",
+        ] {
+            assert_eq!(user_id(refused), Err(STYLE), "{refused}");
+        }
+        assert_eq!(user_id("user_id=1&user.name=x"), Ok(Some(json!(1))));
         // Commas are split where they were sent; an encoded one in an array or an object is
         // refused (servers disagree on it). `+` is a space unless reserved characters are
         // allowed.
