@@ -1017,21 +1017,8 @@ fn form_field_spec(
                 field.content_types.push(parsed);
             }
         }
-        // Header objects are parameters without `name` and `in`; `Content-Type` is described
-        // by `contentType` and ignored here, as the specification says.
-        for (header, h) in enc
-            .get("headers")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            if header.eq_ignore_ascii_case("content-type") {
-                continue;
-            }
-            let p = header_object(cx, header, h)
-                .map_err(|e| format!("encoding.{name}.headers: {e}"))?;
-            field.headers.push(p);
-        }
+        field.headers =
+            header_objects(cx, enc).map_err(|e| format!("encoding.{name}.headers: {e}"))?;
     } else {
         field.allow_reserved = enc.get("allowReserved").and_then(Value::as_bool) == Some(true);
         let style = enc.get("style").and_then(Value::as_str);
@@ -1050,15 +1037,29 @@ fn form_field_spec(
     Ok(field)
 }
 
-/// A Header Object (of a multipart part or a response): a parameter without `name` and `in`,
-/// read like a header parameter named `header`.
-fn header_object(cx: &Ctx<'_>, header: &str, h: &Value) -> Result<Param, String> {
-    let mut p = resolve(cx.doc, h)?.clone();
-    if let Some(o) = p.as_object_mut() {
-        o.insert("name".into(), Value::String(header.to_owned()));
-        o.insert("in".into(), Value::String("header".into()));
+/// The `headers` map of `owner` (a multipart part's Encoding Object, or a Response Object):
+/// each Header Object is a parameter without `name` and `in`, read like a header parameter of
+/// that name. `Content-Type` is skipped: OpenAPI says it "SHALL be ignored" there (the media
+/// type is described elsewhere).
+fn header_objects(cx: &Ctx<'_>, owner: &Value) -> Result<Vec<Param>, String> {
+    let mut out = Vec::new();
+    for (header, h) in owner
+        .get("headers")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if header.eq_ignore_ascii_case("content-type") {
+            continue;
+        }
+        let mut p = resolve(cx.doc, h)?.clone();
+        if let Some(o) = p.as_object_mut() {
+            o.insert("name".into(), Value::String(header.clone()));
+            o.insert("in".into(), Value::String("header".into()));
+        }
+        out.push(compile_param(cx, &p)?);
     }
-    compile_param(cx, &p)
+    Ok(out)
 }
 
 /// The entry of a `content` map for the media type `t/s`: exact, then `t/*`, then `*/*`.

@@ -10,7 +10,7 @@ use http::{Method, Response, StatusCode};
 use http_body::Body as _;
 use serde_json::Value;
 
-use super::{Ctx, Param, header_object, header_value, media_entry, param_violations, resolve};
+use super::{Ctx, Param, header_objects, header_value, media_entry, param_violations, resolve};
 use crate::body::{Body, BoxError, Prefix};
 
 /// An operation's `responses`, compiled on a route that checks responses.
@@ -73,20 +73,7 @@ pub(super) fn compile(cx: &Ctx<'_>, v: &Value) -> Result<Responses, String> {
             format!("{code:?} is not a status code, a class such as 2XX, or default")
         })?;
         let r = resolve(cx.doc, r).map_err(|e| format!("{code}: {e}"))?;
-        let mut headers = Vec::new();
-        for (name, h) in r
-            .get("headers")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            // OpenAPI: a response header named `Content-Type` "SHALL be ignored".
-            if name.eq_ignore_ascii_case("content-type") {
-                continue;
-            }
-            let p = header_object(cx, name, h).map_err(|e| format!("{code}.headers: {e}"))?;
-            headers.push(p);
-        }
+        let headers = header_objects(cx, r).map_err(|e| format!("{code}.headers: {e}"))?;
         let mut media = Vec::new();
         for (mt, m) in r
             .get("content")
