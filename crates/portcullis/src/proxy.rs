@@ -410,20 +410,16 @@ async fn process(
         Action::Proxy(up) => {
             // The method, for the response check (a HEAD answer has no body to check).
             let method = ctx.response_check.is_some().then(|| parts.method.clone());
-            let answer = match forward(
+            let answer = forward(
                 parts, body, &path, &route, up, snap, ctx, shared, limit, tripped,
             )
-            .await
-            {
-                Ok(r) => match (ctx.response_check.take(), method) {
-                    (Some((api, index)), Some(method)) => {
-                        let timeout = route.timeout.unwrap_or(up.request_timeout);
-                        check_response(r, &api, index, &method, route.inspection, timeout, ctx)
-                            .await
-                    }
-                    _ => Ok(r),
-                },
-                Err(d) => Err(d),
+            .await;
+            let answer = match (answer, ctx.response_check.take(), method) {
+                (Ok(r), Some((api, index)), Some(method)) => {
+                    let timeout = route.timeout.unwrap_or(up.request_timeout);
+                    check_response(r, &api, index, &method, route.inspection, timeout, ctx).await
+                }
+                (answer, _, _) => answer,
             };
             match answer {
                 Ok(r) => r,
