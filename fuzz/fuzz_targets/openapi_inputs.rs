@@ -36,7 +36,7 @@ paths:
       parameters:
         - { name: v, in: path, required: true, style: label, explode: true, schema: { type: object, properties: { a: { type: integer } } } }
         - { name: p, in: query, schema: { type: object, properties: { x: { type: array, items: { type: integer } } } } }
-        - { name: p[x], in: query, schema: { type: string } }
+        - { name: "p[x]", in: query, schema: { type: string } }
   /form:
     post:
       requestBody:
