@@ -463,6 +463,9 @@ async fn check_response(
         Verdict::Valid => ctx.decisions.push(("openapi_response", "valid")),
         Verdict::Unchecked(why @ ("encoded" | "too_large")) if block && !inspection.skip_larger => {
             ctx.decisions.push(("openapi_response", why));
+            let unread = vec![("body".to_owned(), why.to_owned())];
+            crate::observe::events::SecurityEvent::invalid_response("invalid_response", unread)
+                .emit(ctx);
             return Err(Deny::new(Problem::InvalidResponse));
         }
         Verdict::Unchecked(why) => ctx.decisions.push(("openapi_response", why)),

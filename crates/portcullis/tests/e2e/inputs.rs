@@ -1040,6 +1040,13 @@ routes:
     assert_eq!((st, body.len()), (200, LONG_USER.len()));
     let (st, body) = get(&c, &gw.url("/small/users/10")).await;
     assert_eq!(st, 502, "{body}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        gw.stderr()
+            .lines()
+            .any(|l| l.contains("does not match the API description") && l.contains("too_large")),
+        "no event for the unread answer"
+    );
     let (st, body) = get(&c, &gw.url("/skip/users/10")).await;
     assert_eq!((st, body.as_str()), (200, LONG_USER.as_str()));
     // Detect mode passes the answer on, and logs what block mode would have done.

@@ -1178,14 +1178,40 @@ fn directed(doc: &Value, v: &Value, dir: Direction) -> Value {
                 .and_then(Value::as_array)
                 .is_some_and(|all| all.iter().any(own))
     };
-    let marked: Vec<String> = m
-        .get("properties")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter(|(_, p)| flagged(p))
-        .map(|(n, _)| n.clone())
-        .collect();
+    let marked_in = |schema: &Value| -> Vec<String> {
+        schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(_, p)| flagged(p))
+            .map(|(n, _)| n.clone())
+            .collect()
+    };
+    let marked = marked_in(v);
+    // `allOf: [{$ref: Base}, {required: [id, name], ...}]`: a property marked in one member
+    // (or in the schema a member refers to) is not required by another.
+    if let Some(Value::Array(members)) = out.get_mut("allOf") {
+        let mut across: Vec<String> = marked.clone();
+        for member in m
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            across.extend(marked_in(member));
+            if let Ok(target) = resolve(doc, member) {
+                across.extend(marked_in(target));
+            }
+        }
+        if !across.is_empty() {
+            for member in members.iter_mut() {
+                if let Some(Value::Array(req)) = member.get_mut("required") {
+                    req.retain(|r| !r.as_str().is_some_and(|r| across.iter().any(|n| n == r)));
+                }
+            }
+        }
+    }
     if marked.is_empty() {
         return Value::Object(out);
     }
@@ -2816,6 +2842,18 @@ paths:
         );
         // Nothing is `readOnly`: requests read it unchanged.
         assert_eq!(directed(&doc, &schema, Direction::Request), schema);
+        // A property marked in one `allOf` member, or in the schema a member refers to, is not
+        // required by another member.
+        let doc = serde_json::json!({"components": {"schemas": {"Base": {"properties": {"id": {"readOnly": true}}}}}});
+        let composed = serde_json::json!({
+            "allOf": [
+                { "$ref": "#/components/schemas/Base" },
+                { "required": ["id", "name"], "properties": { "name": {} } }
+            ]
+        });
+        let r = directed(&doc, &composed, Direction::Request);
+        assert_eq!(r["allOf"][1]["required"], serde_json::json!(["name"]));
+        assert_eq!(directed(&doc, &composed, Direction::Response), composed);
     }
 
     #[tokio::test]
