@@ -397,11 +397,8 @@ pub(super) fn path(
     explode: bool,
     raw: &str,
 ) -> Result<Value, &'static str> {
-    let decode = |s: &str| {
-        percent_encoding::percent_decode_str(s)
-            .decode_utf8_lossy()
-            .into_owned()
-    };
+    // A `+` in a path is a plus sign.
+    let decode = |s: &str| decode(s, true);
     match style {
         Style::Label => {
             // `.5`, `.3,4,5` or `.3.4.5`, `.role,admin` or `.role=admin.name=Alex`.

@@ -154,14 +154,16 @@ impl Responses {
             let value = header_value(h, values.iter().map(|v| v.to_str().ok()));
             param_violations(h, &format!("header/{}", h.name), value, &mut errors);
         }
-        let done = |resp, errors: Vec<(String, String)>| {
-            let v = if errors.is_empty() {
-                Verdict::Valid
-            } else {
-                Verdict::Invalid(errors)
-            };
-            Ok((resp, v))
+        // What was found; `unread` when the body could not be checked.
+        let verdict = |errors: Vec<(String, String)>, unread: Option<&'static str>| match (
+            errors.is_empty(),
+            unread,
+        ) {
+            (true, Some(why)) => Verdict::Unchecked(why),
+            (true, None) => Verdict::Valid,
+            (false, _) => Verdict::Invalid(errors),
         };
+        let done = |resp, errors| Ok((resp, verdict(errors, None)));
         let bodiless = *method == Method::HEAD || status == StatusCode::NO_CONTENT;
         if bodiless || d.media.is_empty() {
             return done(resp, errors);
@@ -190,21 +192,15 @@ impl Responses {
         } else {
             None
         };
-        if let Some(why) = unread {
-            if errors.is_empty() {
-                return Ok((resp, Verdict::Unchecked(why)));
-            }
-            return done(resp, errors);
+        if unread.is_some() {
+            return Ok((resp, verdict(errors, unread)));
         }
         let (parts, body) = resp.into_parts();
         let bytes: Bytes = match crate::body::read_prefix(body, cap).await {
             Ok(Prefix::Complete(b)) => b,
             Ok(Prefix::Partial(head, rest)) => {
                 let resp = Response::from_parts(parts, crate::body::prefixed(head, rest));
-                if errors.is_empty() {
-                    return Ok((resp, Verdict::Unchecked("too_large")));
-                }
-                return done(resp, errors);
+                return Ok((resp, verdict(errors, Some("too_large"))));
             }
             Err((e, _)) => return Err(e),
         };
