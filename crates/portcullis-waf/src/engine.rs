@@ -511,6 +511,55 @@ mod tests {
     }
 
     #[test]
+    fn session_ids_handed_over_by_another_site() {
+        use crate::rules::PROTO_SESSION_FIXATION;
+        let get = |target: &'static [u8], referer: Option<&'static str>| {
+            let req = RequestView::new("GET", target)
+                .header("User-Agent", "x")
+                .header("Host", "app.example.com");
+            let req = match referer {
+                Some(r) => req.header("Referer", r),
+                None => req,
+            };
+            rule_ids(&req).contains(&PROTO_SESSION_FIXATION)
+        };
+        let evil = Some("https://evil.example/x");
+        let home = Some("https://app.example.com/login");
+        // Listed names count from another site and with no referer at all.
+        assert!(get(b"/login?jsessionid=74B0CB41", evil));
+        assert!(get(b"/login?PHPSESSID=abc123", None));
+        assert!(!get(b"/login?jsessionid=74B0CB41", home));
+        // The shapes of framework session cookies count only from another site.
+        for target in [
+            &b"/auth?laravel_session=eyJpdiI6IktmYw"[..],
+            b"/login?connect.sid=s%3Aj8jK9_xPq2",
+            b"/login?koa:sess=eyJ1c2VySWQiOjF9",
+            b"/login?zend_session_id=abc123xyz789",
+            b"/api/signin?__Host-next-auth.session-token=secure123",
+            b"/login?_rails_session=BAh7B0kiD3Nlc3Npb24",
+            b"/app?shiny-token=abc123def",
+        ] {
+            let t = String::from_utf8_lossy(target);
+            assert!(get(target, evil), "{t}");
+            assert!(!get(target, None), "{t}");
+            assert!(!get(target, home), "{t}");
+        }
+        // OpenID Connect's parameters and ordinary names are no session cookies.
+        for target in [
+            &b"/cb?code=x&state=y&session_state=abc.def"[..],
+            b"/logout?iss=https%3A%2F%2Fidp.example&sid=08a5019c",
+            b"/plans?session=morning",
+            b"/stats?sessions=4",
+        ] {
+            assert!(!get(target, evil), "{}", String::from_utf8_lossy(target));
+        }
+        // A JSON document's keys are data, not a framework's parameters.
+        let body = json_post(br#"{"chat_session":"abc123def"}"#)
+            .header("Referer", "https://evil.example/");
+        assert!(!rule_ids(&body).contains(&PROTO_SESSION_FIXATION));
+    }
+
+    #[test]
     fn blocks_attacks_and_passes_clean_requests() {
         let w = waf(Settings::default());
         let clean = RequestView::new("GET", b"/api/items?q=O%27Brien&page=2")

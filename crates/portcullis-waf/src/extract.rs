@@ -84,9 +84,11 @@ pub(crate) struct Extracted {
     pub(crate) arg_count: usize,
     /// Inputs answered by the remembered clean inputs during extraction (not in `inputs`).
     pub(crate) remembered: u32,
-    /// The first parameter name that carries a session id in common frameworks: its label
-    /// and name (for the session-fixation check, which sees every name, remembered or not).
-    pub(crate) session_param: Option<(String, Vec<u8>)>,
+    /// The first parameter name that carries a session id in common frameworks: its label,
+    /// its name and whether it is one of [`SESSION_PARAMS`] (for the session-fixation check,
+    /// which sees every name, remembered or not). A listed name is kept over a
+    /// [`framework_session_name`] seen before it.
+    pub(crate) session_param: Option<(String, Vec<u8>, bool)>,
     /// A `_method` query or form parameter was seen.
     pub(crate) method_param: bool,
     /// The values of `_method` query and form parameters, decoded and trimmed: the first
@@ -130,6 +132,38 @@ fn session_name(n: &[u8]) -> bool {
         .any(|s| n.eq_ignore_ascii_case(s.as_bytes()))
         || n.get(..12)
             .is_some_and(|p| p.eq_ignore_ascii_case(b"aspsessionid"))
+}
+
+/// The shape of the session cookie names of web frameworks, for a query or form parameter
+/// (compared without case, after a `__Host-` or `__Secure-` prefix): a name ending in a
+/// separator and `session` (`laravel_session`, `rack.session`, `_flask_session`),
+/// `session_id` or `session-token` (`zend_session_id`, `next-auth.session-token`), or `sess`
+/// or `sid` after a dot or colon (`koa.sess`, `koa:sess`, `connect.sid`), and two names of
+/// that kind without the shape (`meteor_login_token`, `shiny-token`). Ordinary parameters
+/// share the shape (`training_session`), so these count only with a `Referer` from another
+/// host; OpenID Connect's `session_state` and `sid` do not have it.
+fn framework_session_name(n: &[u8]) -> bool {
+    if n.len() > 64 {
+        return false;
+    }
+    let lower = n.to_ascii_lowercase();
+    let name = lower
+        .strip_prefix(b"__host-")
+        .or_else(|| lower.strip_prefix(b"__secure-"))
+        .unwrap_or(&lower);
+    let after_separator = |suffix: &[u8], seps: &[u8]| {
+        name.strip_suffix(suffix)
+            .and_then(|head| head.last())
+            .is_some_and(|c| seps.contains(c))
+    };
+    after_separator(b"session", b"._:-")
+        || after_separator(b"session_id", b"._:-")
+        || after_separator(b"session-id", b"._:-")
+        || after_separator(b"session-token", b"._:-")
+        || after_separator(b"session_token", b"._:-")
+        || after_separator(b"sess", b".:")
+        || after_separator(b"sid", b".:")
+        || matches!(name, b"meteor_login_token" | b"shiny-token")
 }
 
 /// A value no detector can match: 1 to 20 ASCII digits, or `true`, `false`, `null`. Such
@@ -226,10 +260,19 @@ impl<'l> Collector<'l> {
             self.out.method_param = true;
             self.noted = true;
         }
-        if session_name(name) {
+        let listed = session_name(name);
+        let framework = !listed
+            && (label.starts_with("query:") || label.starts_with("form:"))
+            && framework_session_name(name);
+        if listed || framework {
             self.noted = true;
-            if self.out.session_param.is_none() {
-                self.out.session_param = Some((label.to_owned(), name.to_vec()));
+            if self
+                .out
+                .session_param
+                .as_ref()
+                .is_none_or(|(_, _, was_listed)| listed && !was_listed)
+            {
+                self.out.session_param = Some((label.to_owned(), name.to_vec(), listed));
             }
         }
     }
@@ -1069,7 +1112,7 @@ fn json_walk(c: &mut Collector<'_>, body: &[u8], prefix: &str) -> bool {
         (
             c.seen,
             c.out.remembered,
-            c.out.session_param.is_some(),
+            c.out.session_param.clone(),
             c.out.method_param,
         ),
     );
@@ -1084,12 +1127,10 @@ fn json_walk(c: &mut Collector<'_>, body: &[u8], prefix: &str) -> bool {
     let parsed = serde::de::DeserializeSeed::deserialize(walk, &mut de).and_then(|()| de.end());
     if parsed.is_err() {
         let (inputs, anomalies, bytes_used, overflow, truncated_reported, notes) = before;
-        let (seen, remembered, had_session, method_param) = notes;
+        let (seen, remembered, session_param, method_param) = notes;
         c.seen = seen;
         c.out.remembered = remembered;
-        if !had_session {
-            c.out.session_param = None;
-        }
+        c.out.session_param = session_param;
         c.out.method_param = method_param;
         c.out.inputs.truncate(inputs);
         c.out.anomalies.truncate(anomalies);

@@ -208,6 +208,7 @@ pub(crate) const SSRF_OBFUSCATED_IP: u32 = 1402;
 pub(crate) const SSRF_BARE_INTERNAL: u32 = 1403;
 pub(crate) const SSRF_HOST_OVERRIDE: u32 = 1404;
 pub(crate) const SSRF_METADATA_ROOT: u32 = 1405;
+pub(crate) const SSRF_SCHEMELESS_INTERNAL: u32 = 1406;
 
 // RCE.
 pub(crate) const RCE_CHAINED_COMMAND: u32 = 1500;
@@ -230,6 +231,7 @@ pub(crate) const RCE_YAML_TAG: u32 = 1516;
 pub(crate) const RCE_FORMULA: u32 = 1517;
 pub(crate) const RCE_UPLOAD_PROGRAM: u32 = 1518;
 pub(crate) const RCE_CONVERTER_COMMAND: u32 = 1519;
+pub(crate) const RCE_ALIAS: u32 = 1520;
 
 // PHP.
 pub(crate) const PHP_OPEN_TAG: u32 = 1600;
@@ -789,6 +791,13 @@ static CATALOGUE: &[RuleInfo] = &[
         "SSRF: header-gated metadata host named without a path",
     ),
     r(
+        SSRF_SCHEMELESS_INTERNAL,
+        F::Ssrf,
+        1,
+        S::Critical,
+        "SSRF: URL without its scheme to a loopback or internal host",
+    ),
+    r(
         RCE_CHAINED_COMMAND,
         F::Rce,
         1,
@@ -927,6 +936,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "document or image converter told to run a command",
+    ),
+    r(
+        RCE_ALIAS,
+        F::Rce,
+        1,
+        S::Critical,
+        "command injection: shell alias defined to run a command under another name",
     ),
     r(PHP_OPEN_TAG, F::Php, 1, S::Critical, "PHP open tag"),
     r(PHP_WRAPPER, F::Php, 1, S::Critical, "PHP stream wrapper"),

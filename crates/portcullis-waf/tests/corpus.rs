@@ -60,16 +60,16 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
     for (family, floor) in [
         ("sqli", 46.1),
         ("xss", 81.0),
-        ("rce-command-injection", 54.0),
+        ("rce-command-injection", 60.5),
         ("lfi-path-traversal", 78.0),
         ("protocol-attack", 81.5),
-        ("php-injection", 72.0),
+        ("php-injection", 73.5),
         ("java-attack", 72.0),
         ("rfi", 60.0),
         ("multipart-attack", 99.0),
         ("protocol-enforcement", 51.0),
-        ("generic-attack", 36.5),
-        ("session-fixation", 57.0),
+        ("generic-attack", 56.5),
+        ("session-fixation", 99.0),
     ] {
         at_least(
             &format!("CRS {family}"),
@@ -78,7 +78,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
             &mut failures,
         );
     }
-    at_least("CRS overall", r.crs_attack_all.0, 60.7, &mut failures);
+    at_least("CRS overall", r.crs_attack_all.0, 63.6, &mut failures);
 
     // The reference (nginx + ModSecurity + CRS 3.3.4 at PL1, tests/data/crs-reference-pl1.txt)
     // on the same cases: at least as many detections in every family. Method enforcement is

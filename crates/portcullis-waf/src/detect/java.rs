@@ -124,11 +124,17 @@ impl Java {
             ),
             (
                 NODE_INJECTION,
-                r"\bchild_process\b|\bprocess\s*\.\s*(?:mainmodule|binding|env|kill|exit|dlopen)\b|\brequire\s*\(\s*['\x22`](?:child_process|fs|net|vm|os|http|cluster|worker_threads)['\x22`]|\bglobal\s*\.\s*process\b|\bthis\s*\.\s*constructor\s*\.\s*constructor\b|\bnew\s+function\s*\(|\bmodule\s*\.\s*(?:constructor|require)\b",
+                // Node's globals read through brackets, with a name or with a value from elsewhere
+                // (`process["env"]`, `require[req.query.a]`).
+                r"\bchild_process\b|\bprocess\s*\.\s*(?:mainmodule|binding|env|kill|exit|dlopen)\b|\b(?:process|require|globalthis|global|module)\s*\[\s*['\x22`]\s*(?:mainmodule|binding|env|kill|exit|dlopen|constructor|require|process)\b|\b(?:process|require|globalthis|global|module)\[\s*[a-z_$][a-z0-9_$.]*\s*(?:\]|$)|\brequire\s*\(\s*['\x22`](?:child_process|fs|net|vm|os|http|cluster|worker_threads)['\x22`]|\bglobal\s*\.\s*process\b|\bthis\s*\.\s*constructor\s*\.\s*constructor\b|\bnew\s+function\s*\(|\bmodule\s*\.\s*(?:constructor|require)\b",
             ),
             (
                 NODE_INJECTION,
-                r"\bwhile\s*\(\s*(?:true|1|!0|!nan|!false|!!1)\s*\)|\bfor\s*\(\s*;\s*;\s*\)|\bbuffer\s*\(\s*[0-9]{6,}|\.repeat\s*\(\s*[0-9]{7,}",
+                // A loop whose condition is a constant (literals, constructors, `new Date`,
+                // behind any `!`, `+`, `-`, `~` and brackets) never ends: `while(!-0)`,
+                // `while(!!{})`, `while(new Date)`, `for(;;)`. So do allocations sized to
+                // exhaust memory.
+                r"\bwhile\s*\(\s*(?:[!+\-~(]\s*)*(?:true|false|null|undefined|nan|infinity|[0-9]+(?:\.[0-9]+)?|\x22\x22|''|``|\{\s*\}|\[\s*\]|new\s+[a-z_$][a-z0-9_$]*(?:\s*\(\s*\))?|string|number|object|array|boolean|date|symbol|function)\s*(?:\)\s*)*\)|\bfor\s*\(\s*;\s*;\s*\)|\bbuffer\s*\(\s*[0-9]{6,}|\.repeat\s*\(\s*[0-9]{7,}",
             ),
             (JAVA_LOOKUP_LOOSE, r"\$\{[a-z:-]{1,30}|%\{[a-z]|#\{[a-z]"),
         ])?;
@@ -423,6 +429,76 @@ mod tests {
         );
         assert!(families("require('child_process').exec('id')").contains(&"node"));
         assert!(hits(Kind::Name, "json:/a/prototype", "prototype", 1).contains(&NODE_PROTOTYPE));
+    }
+
+    #[test]
+    fn loops_that_never_end() {
+        rule(
+            NODE_INJECTION,
+            true,
+            Kind::Value,
+            "query:eval",
+            1,
+            &[
+                "while(!-0);",
+                "while(!+0);",
+                "while(!\"\");",
+                "while(!``);",
+                "while(Infinity);",
+                "while(+1);",
+                "while(new Date);",
+                "while(String);",
+                "while(!!{});",
+                "while(!!'');",
+                "while(!null)",
+                "while(!undefined)",
+                "while((true)))",
+                "for(;;){}",
+            ],
+        );
+        rule(
+            NODE_INJECTION,
+            false,
+            Kind::Value,
+            "query:text",
+            1,
+            &[
+                "while (foo) is bar.",
+                "while(i < 10) i++",
+                "while (queue.length) next()",
+                "Call me while (in the meantime) you wait",
+            ],
+        );
+    }
+
+    #[test]
+    fn node_globals_through_brackets() {
+        rule(
+            NODE_INJECTION,
+            true,
+            Kind::Value,
+            "query:foo",
+            1,
+            &[
+                "process[\"env\"]",
+                "process['mainModule']",
+                "process[req.query.a",
+                "require[req.query.a]",
+                "global['process']",
+            ],
+        );
+        rule(
+            NODE_INJECTION,
+            false,
+            Kind::Value,
+            "json:/text",
+            1,
+            &[
+                "the process [1] step",
+                "see process[0] in the table",
+                "require [optional]",
+            ],
+        );
     }
 
     #[test]

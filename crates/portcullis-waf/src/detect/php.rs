@@ -30,6 +30,10 @@ fn open_tag(lower: &str) -> bool {
 impl Php {
     pub(crate) fn new() -> Result<Self, WafError> {
         let gap = r"(?:\s|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)*";
+        // Blank space around comments, or blank space alone (`\s*` when no comment).
+        let comments = r"\s*(?:(?:/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)\s*)*";
+        // At least one comment, with blank space around it, or nothing.
+        let commented = r"(?:\s*(?:(?:/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)\s*)+)?";
         let distinct = format!(r"(?:{DISTINCT_FUNCS}){gap}\(");
         let spaced =
             format!(r"\b(?:exec|eval|assert|passthru|system){gap}\(\s*(?:['\x22$)]|[a-z_]+\s*\))");
@@ -75,7 +79,9 @@ impl Php {
             // A variable called with a string, a number, a variable, a call or nothing
             // (`$f('id')`, `$a[0]($_GET[1])`, `$_(3)`): `$f(x)` in LaTeX, `$sum(lines.price)` in JSONata and
             // Grafana's `$__timeFilter(t)` call with a bare name, which PHP 8 refuses.
-            (PHP_VARIABLE_CALL, r"\$+(?:\{[^}]{1,60}\}|[a-z_\x7f-\xff][a-z0-9_\x7f-\xff]*)(?:\s*\[[^\]]{0,60}\]|\s*\{[^}]{1,60}\})*\(\s*(?:['\x22$)0-9@]|[a-z_][a-z0-9_]*\s*\()".to_owned()),
+            // Comments may stand between the parts (`$_a[5]['d'] /*x*/ (17)`, `$a //x` and a
+            // new line before `()`); blank space alone may not, which keeps `$USD (5)` prose.
+            (PHP_VARIABLE_CALL, format!(r"\$+(?:\{{[^}}]{{1,60}}\}}|[a-z_\x7f-\xff][a-z0-9_\x7f-\xff]*)(?:{comments}\[[^\]]{{0,60}}\]|{comments}\{{[^}}]{{1,60}}\}})*{commented}\(\s*(?:['\x22$)0-9@]|[a-z_][a-z0-9_]*\s*\()")),
             // `$$name` alone is LaTeX's display math (`$$s^2 = ...$$`); a variable variable that is
             // called is caught by the rule above.
             (PHP_VARIABLE_CALL, r"\$\{\s*['\x22][^}]{0,60}\}\s*\(".to_owned()),
@@ -371,6 +377,11 @@ mod tests {
                 "$sum(lines.(qty * price))",
                 "$__timeFilter(received_at)",
                 "$$s^2 = \\frac{1}{n-1}\\sum_{i=1}^{n}(x_i - \\bar{x})^2$$",
+                // Blank space alone between a variable and a bracket is prose; a comment that
+                // runs to the end swallows the call.
+                "costs $USD (5) more",
+                "$a#foo()",
+                "$a//foo()",
             ],
         );
         rule(
@@ -385,6 +396,9 @@ mod tests {
                 "$a[0]($_GET[1])",
                 "$x(base64_decode('aWQ='))",
                 "$$f('id')",
+                "$_aB_4c[5]['d'] /*lol*/ (17)",
+                "$_aB_4c/*foo*/[@5]/*bar*/[@d]/*baz*/(19)",
+                "$a //x\n()",
             ],
         );
     }

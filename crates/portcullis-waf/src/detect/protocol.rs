@@ -400,14 +400,15 @@ pub(crate) fn request_checks(
         add(PROTO_METHOD_OVERRIDE_CONFLICT, "method", first);
     }
 
-    // A session id handed over in a parameter by another site (or with no referer at all).
+    // A session id handed over in a parameter by another site (or, for the names of
+    // `SESSION_PARAMS`, with no referer at all).
     let session_param = x.session_param.as_ref();
     if let Some(p) = session_param {
         let host = req
             .first_header("host")
             .map(|h| String::from_utf8_lossy(h).to_ascii_lowercase());
         let foreign = match req.first_header("referer") {
-            None => true,
+            None => p.2,
             Some(r) => {
                 let r = String::from_utf8_lossy(r).to_ascii_lowercase();
                 let after = r.split_once("://").map_or(r.as_str(), |(_, rest)| rest);

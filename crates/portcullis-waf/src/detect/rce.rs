@@ -280,11 +280,34 @@ impl Rce {
             ),
             (
                 RCE_WINDOWS_BATCH,
-                r"\bfor\s+(?:/[dflr]\s+(?:\x22[^\x22]{0,80}\x22\s+|[^\s%]{1,80}\s+)?)?%%?~?[a-z]\s+in\s*\(",
+                // `for [/d /r /l /f] [path or "options"] %v in (set)`: the variable may be any
+                // run of characters after one or two `%` (`%%G`, `%variable`, `%2`, `%~`).
+                r"\bfor\s+(?:/[dflr]\s+)*(?:(?:\x22[^\x22]*\x22|[^\s%]+)\s+)?%%?[^\s%]*\s+in\s*\(",
             ),
             (
                 RCE_WINDOWS_BATCH,
                 r"\bif\s+(?:/i\s+)?(?:not\s+)?(?:exist\s|defined\s|errorlevel\s+[0-9]|cmdextversion\s|\x22[^\x22]{0,80}\x22\s*(?:==|(?:equ|neq|lss|leq|gtr|geq)\s)|%[^%\s]{1,40}%\s*(?:==|(?:equ|neq|lss|leq|gtr|geq)\s)|[^\s]{1,40}\s*==\s*[^\s]+\s+(?:\(|echo|goto|call|set|exit|del|copy|start|cmd)\b)",
+            ),
+            (
+                RCE_WINDOWS_BATCH,
+                // cmd's own comparison words between any operands (`if (2 geq 15)`,
+                // `if [%1] equ []`), and `==` after an operand cmd scripts wrap in brackets or
+                // braces, or that holds a `%` variable (`if [%1]==[]`, `if {%1} == {}`,
+                // `if (aa) == (aa)`, `if %p%==x`).
+                r"\bif\s+(?:/i\s+)?(?:not\s+)?(?:\(\s*)?(?:\x22[^\x22]*\x22|[^\s()]+)\s+(?:equ|neq|lss|leq|gtr|geq)\s|\bif\s+(?:/i\s+)?(?:not\s+)?(?:\[[^\]\n]*\]|\{[^}\n]*\}|\([^)\n]*\)|[^\s=]*%[^\s=]+)\s*==",
+            ),
+            (
+                RCE_WINDOWS_BATCH,
+                // `if a==b cmd` opening a line or following a command separator: operands
+                // glued to `==` and a command after them. A line with a `:` or `{` after the
+                // comparison is Python or a C-like language, not cmd.
+                r"(?m)(?:^|[&|;])\s*if\s+(?:/i\s+)?(?:not\s+)?[^\s=:()'\x22{}]+===?[^\s=:()'\x22{}]+\s+[^\s:{][^\n:{]*$",
+            ),
+            (
+                RCE_ALIAS,
+                // `alias a=curl`, `alias -p x='id'`: a new name for a command, defined where a
+                // command starts (the value's start, after a separator or in a substitution).
+                r"(?m)(?:^|[;&|`]|\$\()\s*alias\s+(?:[-+][a-z+]*\s+)*['\x22]?[a-z0-9_.:+-]+['\x22]?=[^\s=]",
             ),
             (
                 RCE_WINDOWS,
@@ -1346,6 +1369,85 @@ mod tests {
             &[
                 "the pipe is 50% off (metadata below)",
                 "(metadata \"Author\" \"Kim\")",
+            ],
+        );
+    }
+
+    #[test]
+    fn windows_batch_loops_and_conditions() {
+        rule(
+            RCE_WINDOWS_BATCH,
+            true,
+            Kind::Value,
+            "query:foo",
+            1,
+            &[
+                "for %variable in (set) do command",
+                "for /r c:\\ %variable in (set) do command",
+                "FOR /D /D        %a IN (dirs) DO abc",
+                "& FOR %2 IN (a,b,c) DO cmd",
+                "& FOR %~ IN (a,b,c)DO cmd",
+                "FOR /F \"tokens=1,2* delims=,\" %% IN (C:\\x.txt) DO ECHO %%",
+                "IF        [%1] EQU []            ECHO Value Missing",
+                "IF        (2 GEQ 15)             echo \"bigger\"",
+                "if not (2 equ 2) echo hey",
+                "IF [%1]==[/?] ...",
+                "if not {%1} == {}",
+                "if (AA) == (AA) echo same",
+                "if a==b foo",
+                "if /i a==b foo",
+                "IF    NOT red===red              echo test",
+            ],
+        );
+        rule(
+            RCE_WINDOWS_BATCH,
+            false,
+            Kind::Value,
+            "json:/message",
+            1,
+            &[
+                "if a==b: return",
+                "if err==nil {",
+                "if (a == b) { x() }",
+                "if x == y then stop",
+                "save 20% for items in (our) sale",
+                "look for the best in (any) shop",
+                "ifq a==b foo",
+                "if3 a==b foo",
+                "if you equal me",
+            ],
+        );
+    }
+
+    #[test]
+    fn alias_definitions() {
+        rule(
+            RCE_ALIAS,
+            true,
+            Kind::Value,
+            "query:rce",
+            1,
+            &[
+                "alias eennvv=env&eennvv whoami",
+                "alias 'letter'=curl",
+                "alias -p jzfrx=id",
+                "alias +g+ a=b",
+                "alias ls-al='ls -al'",
+                "x;alias a=id",
+                "$(alias a=id)",
+            ],
+        );
+        rule(
+            RCE_ALIAS,
+            false,
+            Kind::Value,
+            "json:/text",
+            1,
+            &[
+                "I see, so your alias is not = to your name",
+                "Use an alias for the column",
+                "my alias = Kim",
+                "the alias a=b is set in the docs",
             ],
         );
     }

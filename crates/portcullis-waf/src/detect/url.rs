@@ -182,6 +182,13 @@ impl UrlChecks {
         // A bare scheme and `?` (`http?`, `file??`): a probe for an include that appends a
         // suffix the `?` turns into a query string.
         let trimmed = text.trim();
+        if sink.wants(SSRF_SCHEMELESS_INTERNAL) && schemeless_internal(trimmed) {
+            sink.hit(
+                SSRF_SCHEMELESS_INTERNAL,
+                text,
+                text.len() - text.trim_start().len(),
+            );
+        }
         if let Some(scheme) = trimmed.strip_suffix('?') {
             let scheme = scheme.trim_end_matches('?');
             if matches!(scheme, "file" | "ftp" | "ftps" | "http" | "https") {
@@ -331,6 +338,51 @@ fn metadata_rule(host: &str, rest: &str) -> u32 {
 
 /// An address block in CIDR notation (`169.254.169.254/32`, `127.0.0.0/8`): a firewall or
 /// network setting that names the range, not a URL to fetch.
+/// Loopback names of `/etc/hosts` files that [`classify`] does not know by their suffix.
+const LOOPBACK_NAMES: &[&str] = &[
+    "ip6-localhost",
+    "ip6-loopback",
+    "ipv6-localhost",
+    "ipv6-loopback",
+    "localhost4",
+    "localhost4.localdomain4",
+    "localhost6",
+    "localhost6.localdomain6",
+];
+
+/// A URL without its scheme (`localhost/admin`, `host.docker.internal:8080/`,
+/// `kubernetes.default.svc.cluster.local/`) to a loopback, private or metadata host: an
+/// application that completes it with `http://` fetches from its own network. The host is a
+/// name with a letter, a dotted IPv4 address of four parts or a bracketed IPv6 address (so
+/// that `0/5` and `1/2` are numbers), and a `/` follows it; a CIDR block is no URL.
+fn schemeless_internal(t: &str) -> bool {
+    let Some((authority, _)) = t.split_once('/') else {
+        return false;
+    };
+    if authority.is_empty() || authority.len() > 255 || cidr(t) {
+        return false;
+    }
+    let host = host_of(authority);
+    let ipv4 =
+        host.split('.').count() == 4 && host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let ipv6 = authority
+        .rsplit('@')
+        .next()
+        .is_some_and(|a| a.starts_with('['));
+    let name = host.bytes().any(|b| b.is_ascii_lowercase())
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if !(ipv4 || ipv6 || name) {
+        return false;
+    }
+    LOOPBACK_NAMES.contains(&host.as_str())
+        || matches!(
+            classify(&host),
+            HostClass::Metadata | HostClass::Internal { .. }
+        )
+}
+
 fn cidr(s: &str) -> bool {
     let Some((ip, bits)) = s.split_once('/') else {
         return false;
@@ -685,6 +737,52 @@ mod tests {
         let beacon = "https://app.example.com/login?next=%2Fsettings";
         assert!(!hits(Kind::Value, "json:/page", beacon, 1).contains(&RFI_INCLUDE_PARAM));
         assert!(hits(Kind::Value, "form:page", beacon, 1).contains(&RFI_INCLUDE_PARAM));
+    }
+
+    #[test]
+    fn urls_without_their_scheme_to_the_inside() {
+        rule(
+            SSRF_SCHEMELESS_INTERNAL,
+            true,
+            Kind::Value,
+            "query:url",
+            1,
+            &[
+                "localhost/",
+                "localhost:8080/admin",
+                "localhost4.localdomain4/",
+                "ip6-loopback/",
+                "gateway.docker.internal/",
+                "kubernetes.default.svc.cluster.local/api",
+                "admin.localtest.me/",
+                "127.0.0.1/server-status",
+                "[::1]/",
+                "user@10.0.0.5:9200/_cat/indices",
+                "169.254.169.254/latest/meta-data/",
+            ],
+        );
+        rule(
+            SSRF_SCHEMELESS_INTERNAL,
+            false,
+            Kind::Value,
+            "query:url",
+            1,
+            &[
+                // A host alone is a setting, not a fetch (1403 from paranoia 2).
+                "localhost",
+                "mylocalhost/",
+                "www.example.com/path",
+                // Numbers, fractions and network blocks.
+                "0/5",
+                "1/2",
+                "10.0.0.0/8",
+                "127.0.0.1/32",
+                "2024.01.02/report",
+                // A host further on in text is prose, and a URL with its scheme is read as one.
+                "see localhost/ for details",
+                "docs/localhost/",
+            ],
+        );
     }
 
     #[test]
