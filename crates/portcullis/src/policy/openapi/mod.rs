@@ -1598,20 +1598,10 @@ fn verdict(validator: &jsonschema::Validator, value: &Value) -> Decision {
 /// or a bracketed name such as `age[]` or `age[k]` for a declared property `age` (PHP, Rails
 /// and Express read those as that property, as an array or an object).
 fn form_value(body: &[u8], fields: &[FormField]) -> Result<Value, String> {
-    let utf8 = |piece: &[u8]| {
-        percent_encoding::percent_decode(piece)
-            .decode_utf8()
-            .is_ok()
-    };
-    if !body
-        .split(|&b| b == b'&')
-        .flat_map(|pair| pair.splitn(2, |&b| b == b'='))
-        .all(utf8)
-    {
+    let Some(pairs) = params::utf8_pairs(body) else {
         return Err("form body is not UTF-8 once decoded".to_owned());
-    }
+    };
     let mut out = Map::new();
-    let pairs = params::raw_pairs(body);
     // Properties with an `encoding` style are read as query parameters of that style are.
     let declared: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
     for f in fields {
@@ -2596,6 +2586,7 @@ paths:
             "user=ann&age=30&age[]=x",
             "user=ann&age=30&age[k]=x",
             "user=ann&age=%FF",
+            "user=ann&age=30&n%C3=x",
         ] {
             let b = Bytes::from_static(body.as_bytes());
             let d = check(&a, &req("POST", "/v1/login", &form), BodyView::Read(&b));

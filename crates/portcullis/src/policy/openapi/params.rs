@@ -86,19 +86,38 @@ const MAX_DEPTH: usize = 5;
 /// each name decoded, each value still as sent, so a style splits it on the delimiters that
 /// were sent before decoding the pieces.
 pub(super) fn raw_pairs(q: &[u8]) -> Vec<(String, String)> {
-    q.split(|&b| b == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = match p.iter().position(|&b| b == b'=') {
-                Some(i) => (&p[..i], &p[i + 1..]),
-                None => (p, &[][..]),
-            };
-            (
-                decode(&String::from_utf8_lossy(k), false),
-                String::from_utf8_lossy(v).into_owned(),
-            )
-        })
+    split_pairs(q).map(|(k, v)| owned_pair(k, v)).collect()
+}
+
+/// [`raw_pairs`] in the same pass as a check that every name and value is UTF-8 once
+/// percent-decoded: `None` when one is not (a parser would put U+FFFD in its place).
+pub(super) fn utf8_pairs(q: &[u8]) -> Option<Vec<(String, String)>> {
+    let utf8 = |piece: &[u8]| {
+        percent_encoding::percent_decode(piece)
+            .decode_utf8()
+            .is_ok()
+    };
+    split_pairs(q)
+        .map(|(k, v)| (utf8(k) && utf8(v)).then(|| owned_pair(k, v)))
         .collect()
+}
+
+/// The non-empty `&`-separated pairs of `q`, each split at its first `=`.
+fn split_pairs(q: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    q.split(|&b| b == b'&').filter(|p| !p.is_empty()).map(|p| {
+        match p.iter().position(|&b| b == b'=') {
+            Some(i) => (&p[..i], &p[i + 1..]),
+            None => (p, &[][..]),
+        }
+    })
+}
+
+/// A pair of [`raw_pairs`]: the name decoded, the value as sent.
+fn owned_pair(k: &[u8], v: &[u8]) -> (String, String) {
+    (
+        decode(&String::from_utf8_lossy(k), false),
+        String::from_utf8_lossy(v).into_owned(),
+    )
 }
 
 /// A query or form value as sent, decoded: percent-escapes, and `+` as a space unless the
