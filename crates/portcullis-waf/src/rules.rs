@@ -291,6 +291,7 @@ pub(crate) const SQLI_NOSQL: u32 = 2111;
 pub(crate) const SQLI_STATEMENT: u32 = 2112;
 pub(crate) const SQLI_COMMENT_TAIL: u32 = 2113;
 pub(crate) const SQLI_NOSQL_LOOSE: u32 = 2114;
+pub(crate) const SQLI_EXEC_COMMENT: u32 = 2115;
 
 const fn r(
     id: u32,
@@ -1244,6 +1245,13 @@ static CATALOGUE: &[RuleInfo] = &[
         2,
         S::Critical,
         "NoSQL query operator in a name",
+    ),
+    r(
+        SQLI_EXEC_COMMENT,
+        F::Sqli,
+        1,
+        S::Critical,
+        "SQL injection: MySQL executable comment opening a statement word",
     ),
 ];
 

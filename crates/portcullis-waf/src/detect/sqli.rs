@@ -15,6 +15,9 @@ pub(crate) struct Sqli {
     /// A boolean operator and a column compared with a hex literal (`or role=0x61646d696e`),
     /// the hex captured: judged by what it spells ([`spells_text`]).
     hex_comparison: regex::bytes::Regex,
+    /// MySQL's executable comment opening a statement word (`/*!50000select`): read on the
+    /// lower-case text, since the compact form drops comments and their markers.
+    exec_comment: regex::bytes::Regex,
     /// libinjection's word table, to skip text it cannot flag.
     words: Option<SqlWords>,
 }
@@ -49,7 +52,10 @@ impl Sqli {
         let tautology_num = r"^[^a-z]*(?:[a-z_][a-z0-9_]*[^a-z]*){0,3}?(?:^|[\s(])(?:or|and|xor|\|\||&&)\s+\(?\s*[0-9]+\s*(?:=|<>|!=|<|>)\s*\(?\s*[0-9]+\b";
         let tautology_true = r#"['"`)]\s*(?:or\b|\|\|)\s*(?:true|not\s+false|[1-9][0-9]*)\s*(?:$|--|#|/\*|;|\)|\s(?:limit|order|group|union)\b)"#;
         let rules: Vec<(u32, String)> = vec![
-            (SQLI_UNION, r"\bunion(?:\s+(?:all|distinct))?\s*\(*\s*select\b".to_owned()),
+            // MySQL's `DISTINCTROW` too, and `#` or `--` comments ending a line between the
+            // words (sqlmap's space2hash: `union#x\ndistinctrow#y\nselect`; in the compact
+            // form the line break is a space).
+            (SQLI_UNION, r"\bunion(?:\s|(?:#|--)\S*\s)*(?:(?:all|distinct|distinctrow)\b(?:\s|(?:#|--)\S*\s)*)?\(*\s*select\b".to_owned()),
             (SQLI_UNION, r"\bunion\s*\(\s*select\b".to_owned()),
             (SQLI_TAUTOLOGY, tautology_paren),
             (SQLI_TAUTOLOGY, tautology_num.to_owned()),
@@ -98,7 +104,6 @@ impl Sqli {
                 r"\b(?:information_schema|mysql\.(?:user|db|host)|pg_catalog|pg_shadow|pg_user|pg_database|sqlite_master|sqlite_schema|sysobjects|syscolumns|sysdatabases|sys\.(?:tables|objects|columns|databases|sql_logins)|msysobjects|msysaccessobjects|all_tables|all_tab_columns|user_tables|dba_users|v\$version)\b".to_owned(),
             ),
             (SQLI_COMMENT, r#"['"`]\s*(?:--|#|/\*|;\s*--|;\s*$|\)\s*--)"#.to_owned()),
-            (SQLI_COMMENT, r"/\*!?[0-9]*\s*(?:select|union|and|or|from|where)\b".to_owned()),
             (
                 SQLI_OPERATOR,
                 r"\b(?:select\s+[a-z0-9_*,@()\s]{1,80}\s+from|insert\s+into|delete\s+from|drop\s+table|update\s+[a-z0-9_.]+\s+set|order\s+by\s+[0-9]+|group\s+by\s+[0-9]+|having\s+[0-9]|case\s+when|select\s+(?:@@|count|char|concat|version|user|database|if|case|substring|ascii)\b)".to_owned(),
@@ -151,6 +156,10 @@ impl Sqli {
                 r"(?-u)\b(?:or|and|xor|where|having)\s+\(?\s*[a-z_][a-z0-9_.]*\s*(?:=|<>|!=|\slike\s|\sin\s*\(\s*)0x([0-9a-f]{6,})\b",
             )
             .map_err(|e| WafError::Pattern(e.to_string()))?,
+            exec_comment: regex::bytes::Regex::new(
+                r"(?-u)/\*![0-9]*\s*(?:select|union|and|or|xor|from|where|having|insert|update|delete|drop|sleep|benchmark|if|case|order|group|limit)\b",
+            )
+            .map_err(|e| WafError::Pattern(e.to_string()))?,
             words: SqlWords::new(),
         })
     }
@@ -196,6 +205,12 @@ impl Sqli {
             }
         }
         self.patterns.scan(v.compact(), sink);
+        if sink.wants(SQLI_EXEC_COMMENT)
+            && memchr::memmem::find(v.lower().as_bytes(), b"/*!").is_some()
+            && let Some(m) = self.exec_comment.find(v.lower().as_bytes())
+        {
+            sink.hit(SQLI_EXEC_COMMENT, v.lower(), m.start());
+        }
         // `UN/**/ION SEL/**/ECT`: keywords split by comments, which come together again
         // behind a filter that strips comments. Read as they would be there.
         if let Some(joined) = comments_joined(v.lower()) {
@@ -877,6 +892,37 @@ impl SqlWords {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn executable_comments_need_a_statement_word() {
+        use crate::detect::testing::rule;
+        use crate::extract::Kind;
+        rule(
+            super::SQLI_EXEC_COMMENT,
+            true,
+            Kind::Value,
+            "query:id",
+            1,
+            &[
+                "1 /*!50000union*/ select 2",
+                "x /*!or*/ 1=1",
+                "/*!12345SELECT*/ 1",
+            ],
+        );
+        // Licence banners of CSS and script bundles open with `/*!` as well.
+        rule(
+            super::SQLI_EXEC_COMMENT,
+            false,
+            Kind::Value,
+            "json:/css",
+            1,
+            &[
+                "/*! normalize.css v8.0.1 | MIT License */",
+                "/*! select2 4.0.13 | https://github.com/select2/select2 */",
+                "/*! jQuery v3.7.1 | (c) OpenJS Foundation */",
+            ],
+        );
+    }
+
+    #[test]
     fn filter_expressions() {
         for ok in [
             "Name eq 'O''Neil' and Price gt 20",
@@ -940,6 +986,10 @@ mod tests {
                 "'||UTL_HTTP.REQUEST",
                 "x' UN/**/ION SEL/**/ECT email,password FR/**/OM accounts--",
                 "x\"||sys.dbms_xmlgen.getxml('select 1 from dual')||\"",
+                "1 union distinctrow select password from users",
+                "-1 union#\ndistinctrow\x0bselect 1",
+                "1 UNION--x\nDISTINCTROW--y\nSELECT 1,2",
+                "9999 or {if length((/*!5000select username/*!50000from*/user where id=1))>0}",
             ],
         );
     }
@@ -983,6 +1033,8 @@ mod tests {
                 "O'Brien",
                 "Seán O'Neill-D'Arcy",
                 "Please select a union representative from the list",
+                "/* or use the theme's colours */ body { color: red }",
+                "union #1 of the federation",
                 "We will update you and delete nothing",
                 "It's 5 o'clock and we're done",
                 "Rock 'n' roll; the union of sets",
