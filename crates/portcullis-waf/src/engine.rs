@@ -511,6 +511,30 @@ mod tests {
     }
 
     #[test]
+    fn safe_methods_overridden_to_change_state() {
+        use crate::rules::PROTO_METHOD_OVERRIDE_SAFE;
+        let fires = |req: RequestView<'_>| {
+            rule_ids(&req.header("User-Agent", "x").header("Host", "h"))
+                .contains(&PROTO_METHOD_OVERRIDE_SAFE)
+        };
+        assert!(fires(RequestView::new(
+            "GET",
+            b"/admin/users/17?_method=DELETE"
+        )));
+        assert!(fires(
+            RequestView::new("GET", b"/a").header("X-HTTP-Method-Override", "PUT")
+        ));
+        assert!(fires(RequestView::new("HEAD", b"/a?_method=patch")));
+        // POST is where frameworks honour an override; GET overridden to GET changes nothing.
+        assert!(!fires(
+            RequestView::new("POST", b"/a?_method=DELETE")
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(b"x=1")
+        ));
+        assert!(!fires(RequestView::new("GET", b"/a?_method=GET")));
+    }
+
+    #[test]
     fn session_ids_handed_over_by_another_site() {
         use crate::rules::PROTO_SESSION_FIXATION;
         let get = |target: &'static [u8], referer: Option<&'static str>| {
@@ -553,6 +577,13 @@ mod tests {
         ] {
             assert!(!get(target, evil), "{}", String::from_utf8_lossy(target));
         }
+        // Java's URL rewriting puts the id in a path parameter.
+        assert!(get(
+            b"/sso/login;jsessionid=A1B2C3D4E5F6?service=%2Fportal",
+            evil
+        ));
+        assert!(!get(b"/sso/login;jsessionid=A1B2C3D4E5F6", home));
+        assert!(!get(b"/files/a;version=2", evil));
         // A JSON document's keys are data, not a framework's parameters.
         let body = json_post(br#"{"chat_session":"abc123def"}"#)
             .header("Referer", "https://evil.example/");

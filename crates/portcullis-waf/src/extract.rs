@@ -447,6 +447,17 @@ pub(crate) fn extract(
     let (path, bad) = percent_decode_cow(req.path, false);
     c.offer(Kind::Path, &path, bad, true, |l| l.push_str("path"));
     path_segments(&mut c, &path, bad);
+    // A session id in a path parameter (`/login;jsessionid=A1B2`): the URL rewriting of Java
+    // servlets, and the classic way to hand a victim a session.
+    for param in path.split(|&b| b == b';').skip(1) {
+        let name = param
+            .split(|&b| b == b'=' || b == b'/')
+            .next()
+            .unwrap_or_default();
+        if session_name(name) {
+            c.note_name("path", name);
+        }
+    }
 
     if let Some(q) = req.query {
         c.container(

@@ -175,6 +175,7 @@ pub(crate) const PROTO_AUTHORIZATION_LIST: u32 = 1041;
 pub(crate) const PROTO_METHOD_OVERRIDE_CONFLICT: u32 = 1042;
 pub(crate) const PROTO_XPATH: u32 = 1043;
 pub(crate) const PROTO_TRACE_METHOD: u32 = 1044;
+pub(crate) const PROTO_METHOD_OVERRIDE_SAFE: u32 = 1045;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -621,6 +622,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "TRACE, TRACK or DEBUG method",
+    ),
+    r(
+        PROTO_METHOD_OVERRIDE_SAFE,
+        F::Protocol,
+        1,
+        S::Critical,
+        "GET or HEAD request overridden to a method that changes state",
     ),
     r(
         HS_HEADER_CRLF,

@@ -58,7 +58,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
 
     // CRS regression attacks, all cases of each family (reference: ModSecurity + CRS 3.3 at PL1).
     for (family, floor) in [
-        ("sqli", 46.1),
+        ("sqli", 46.6),
         ("xss", 81.0),
         ("rce-command-injection", 60.5),
         ("lfi-path-traversal", 78.0),
@@ -67,7 +67,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         ("java-attack", 72.0),
         ("rfi", 60.0),
         ("multipart-attack", 99.0),
-        ("protocol-enforcement", 51.0),
+        ("protocol-enforcement", 52.0),
         ("generic-attack", 56.5),
         ("session-fixation", 99.0),
     ] {
@@ -78,7 +78,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
             &mut failures,
         );
     }
-    at_least("CRS overall", r.crs_attack_all.0, 63.6, &mut failures);
+    at_least("CRS overall", r.crs_attack_all.0, 63.8, &mut failures);
 
     // The reference (nginx + ModSecurity + CRS 3.3.4 at PL1, tests/data/crs-reference-pl1.txt)
     // on the same cases: at least as many detections in every family. Method enforcement is
@@ -129,7 +129,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         ("heldout3.jsonl", 99.0, 1.2),
         // Machine-to-machine API traffic: the benign half is mostly code, filter languages,
         // shell, SQL and HTML that APIs of that kind carry by design (see docs/waf.md).
-        ("heldout4.jsonl", 99.0, 9.5),
+        ("heldout4.jsonl", 99.0, 9.0),
         // Consumer and clinical APIs: GraphQL, FHIR, payments, mobile telemetry, eleven
         // scripts, spreadsheets and calendars; attacks built on evasions.
         ("heldout5.jsonl", 99.0, 1.0),
@@ -166,6 +166,12 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // cookies and JSON filters in query strings. First run, blind: 212 of 220 attacks,
         // 11 of 200 benign blocked.
         ("heldout12.jsonl", 99.5, 2.5),
+        // IT operations and Windows administration, developer tools and code playgrounds,
+        // URL-handling APIs, OAuth/OIDC/SAML flows with cross-site referers, low-code
+        // formulas, PHP hosting panels; attacks weighted to cmd.exe and PowerShell,
+        // scheme-less SSRF, Node, PHP callables and session fixation. First run, blind: 220
+        // of 227 attacks, 17 of 200 benign blocked.
+        ("heldout13.jsonl", 98.5, 7.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

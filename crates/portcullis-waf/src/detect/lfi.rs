@@ -118,6 +118,10 @@ impl Lfi {
         } else {
             std::borrow::Cow::Borrowed(v.lower())
         };
+        let text = match text.contains("${").then(|| shell_slashes(&text)).flatten() {
+            Some(expanded) => std::borrow::Cow::Owned(expanded),
+            None => text,
+        };
         // The hex-literal rewrite makes a text the gate did not see.
         if lower_may_match || matches!(text, std::borrow::Cow::Owned(_)) {
             self.patterns.scan(&text, sink);
@@ -330,6 +334,32 @@ const MENTION_TOKEN: usize = 256;
 const MAX_MENTIONS: usize = 8;
 
 /// Words of two or more letters.
+/// `text` with the shell's one-character substrings of variables that hold a path
+/// (`${PATH:0:1}`, `${HOME::1}`) written as the `/` they expand to
+/// (`cat${PATH:0:1}etc${PATH:0:1}shadow`), or `None` when there is none.
+fn shell_slashes(text: &str) -> Option<String> {
+    const SLASHES: [&str; 10] = [
+        "${path:0:1}",
+        "${path::1}",
+        "${home:0:1}",
+        "${home::1}",
+        "${pwd:0:1}",
+        "${pwd::1}",
+        "${oldpwd:0:1}",
+        "${oldpwd::1}",
+        "${shell:0:1}",
+        "${shell::1}",
+    ];
+    if !SLASHES.iter().any(|s| text.contains(s)) {
+        return None;
+    }
+    Some(
+        SLASHES
+            .iter()
+            .fold(text.to_owned(), |t, s| t.replace(s, "/")),
+    )
+}
+
 fn word_count(b: &[u8]) -> usize {
     b.split(|c| !c.is_ascii_alphabetic())
         .filter(|w| w.len() >= 2)
@@ -341,6 +371,22 @@ mod tests {
     use crate::detect::testing::{flags, hits, rule, silent};
     use crate::extract::Kind;
     use crate::rules::*;
+
+    #[test]
+    fn shell_substrings_that_spell_a_slash() {
+        rule(
+            LFI_OS_FILE,
+            true,
+            Kind::Value,
+            "query:file",
+            1,
+            &[
+                "access.log;cat${PATH:0:1}etc${PATH:0:1}shadow",
+                "${HOME::1}etc${HOME::1}passwd",
+            ],
+        );
+        assert_eq!(super::shell_slashes("${x:0:1}etc"), None);
+    }
 
     #[test]
     fn detects_traversal_and_os_files() {

