@@ -146,15 +146,19 @@ fn framework_session_name(n: &[u8]) -> bool {
     if n.len() > 64 {
         return false;
     }
-    let lower = n.to_ascii_lowercase();
-    let name = lower
-        .strip_prefix(b"__host-")
-        .or_else(|| lower.strip_prefix(b"__secure-"))
-        .unwrap_or(&lower);
+    // Compared in place: every query and form name comes through here.
+    let prefixed = |p: &[u8]| {
+        n.get(..p.len())
+            .filter(|head| head.eq_ignore_ascii_case(p))
+            .map(|_| &n[p.len()..])
+    };
+    let name = prefixed(b"__host-")
+        .or_else(|| prefixed(b"__secure-"))
+        .unwrap_or(n);
     let after_separator = |suffix: &[u8], seps: &[u8]| {
-        name.strip_suffix(suffix)
-            .and_then(|head| head.last())
-            .is_some_and(|c| seps.contains(c))
+        name.len() > suffix.len()
+            && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+            && seps.contains(&name[name.len() - suffix.len() - 1])
     };
     after_separator(b"session", b"._:-")
         || after_separator(b"session_id", b"._:-")
@@ -163,7 +167,8 @@ fn framework_session_name(n: &[u8]) -> bool {
         || after_separator(b"session_token", b"._:-")
         || after_separator(b"sess", b".:")
         || after_separator(b"sid", b".:")
-        || matches!(name, b"meteor_login_token" | b"shiny-token")
+        || name.eq_ignore_ascii_case(b"meteor_login_token")
+        || name.eq_ignore_ascii_case(b"shiny-token")
 }
 
 /// A value no detector can match: 1 to 20 ASCII digits, or `true`, `false`, `null`. Such

@@ -356,29 +356,41 @@ const LOOPBACK_NAMES: &[&str] = &[
 /// name with a letter, a dotted IPv4 address of four parts or a bracketed IPv6 address (so
 /// that `0/5` and `1/2` are numbers), and a `/` follows it; a CIDR block is no URL.
 fn schemeless_internal(t: &str) -> bool {
+    // Most values with a `/` are paths, dates or URLs with their scheme: a look at the
+    // characters before it, with nothing copied, turns them away.
     let Some((authority, _)) = t.split_once('/') else {
         return false;
     };
-    if authority.is_empty() || authority.len() > 255 || cidr(t) {
+    if authority.is_empty()
+        || authority.len() > 255
+        || !authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:@[]_".contains(&b))
+    {
         return false;
     }
-    let host = host_of(authority);
+    let after_user = authority.rsplit('@').next().unwrap_or(authority);
+    let (host, ipv6) = match after_user.strip_prefix('[') {
+        Some(rest) => (rest.split(']').next().unwrap_or(""), true),
+        None => match after_user.rsplit_once(':') {
+            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => (h, false),
+            Some(_) => return false,
+            None => (after_user, false),
+        },
+    };
+    let host = host.trim_end_matches('.');
     let ipv4 =
         host.split('.').count() == 4 && host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    let ipv6 = authority
-        .rsplit('@')
-        .next()
-        .is_some_and(|a| a.starts_with('['));
     let name = host.bytes().any(|b| b.is_ascii_lowercase())
         && host
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
-    if !(ipv4 || ipv6 || name) {
+    if !(ipv4 || ipv6 || name) || ((ipv4 || ipv6) && cidr(t)) {
         return false;
     }
-    LOOPBACK_NAMES.contains(&host.as_str())
+    LOOPBACK_NAMES.contains(&host)
         || matches!(
-            classify(&host),
+            classify(host),
             HostClass::Metadata | HostClass::Internal { .. }
         )
 }
