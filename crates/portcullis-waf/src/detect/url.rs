@@ -262,10 +262,10 @@ impl UrlChecks {
             }
             let host_raw = String::from_utf8_lossy(host.as_bytes()).replace('\\', "");
             let host = host_of(&host_raw);
-            match classify(&host) {
+            match classify(host) {
                 HostClass::Metadata => {
                     let rest = text.get(whole.end()..).unwrap_or("");
-                    sink.hit(metadata_rule(&host, rest), text, at);
+                    sink.hit(metadata_rule(host, rest), text, at);
                 }
                 HostClass::Internal { obfuscated } => {
                     sink.hit(SSRF_INTERNAL, text, at);
@@ -369,16 +369,11 @@ fn schemeless_internal(t: &str) -> bool {
     {
         return false;
     }
-    let after_user = authority.rsplit('@').next().unwrap_or(authority);
-    let (host, ipv6) = match after_user.strip_prefix('[') {
-        Some(rest) => (rest.split(']').next().unwrap_or(""), true),
-        None => match after_user.rsplit_once(':') {
-            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => (h, false),
-            Some(_) => return false,
-            None => (after_user, false),
-        },
-    };
-    let host = host.trim_end_matches('.');
+    let ipv6 = authority
+        .rsplit('@')
+        .next()
+        .is_some_and(|a| a.starts_with('['));
+    let host = host_of(authority);
     let ipv4 =
         host.split('.').count() == 4 && host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     let name = host.bytes().any(|b| b.is_ascii_lowercase())
@@ -464,8 +459,8 @@ fn remote_path(input: &Input, text: &str, rest: &str, sink: &mut Sink<'_>) {
     if !host.contains('.') {
         return;
     }
-    match classify(&host) {
-        HostClass::Metadata => sink.hit(metadata_rule(&host, &rest[end..]), text, 0),
+    match classify(host) {
+        HostClass::Metadata => sink.hit(metadata_rule(host, &rest[end..]), text, 0),
         HostClass::Internal { .. } => sink.hit(SSRF_INTERNAL, text, 0),
         HostClass::PublicIp { .. } => sink.hit(RFI_IP_URL, text, 0),
         HostClass::Name => {
@@ -481,16 +476,16 @@ fn remote_path(input: &Input, text: &str, rest: &str, sink: &mut Sink<'_>) {
 }
 
 /// The host part of an authority: userinfo, port and IPv6 brackets removed.
-fn host_of(authority: &str) -> String {
+fn host_of(authority: &str) -> &str {
     let after_user = authority.rsplit('@').next().unwrap_or(authority);
     if let Some(rest) = after_user.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or("").to_owned();
+        return rest.split(']').next().unwrap_or("");
     }
     let host = match after_user.rsplit_once(':') {
         Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => after_user,
     };
-    host.trim_end_matches('.').to_owned()
+    host.trim_end_matches('.')
 }
 
 #[derive(Debug, PartialEq, Eq)]
