@@ -1641,10 +1641,11 @@ fn form_value(body: &[u8], fields: &[FormField]) -> Result<Value, String> {
                 "form field {name:?} names property {base:?} with brackets"
             ));
         }
-        if kind.is_none() && name.contains([' ', '.', '[']) {
-            let renamed = params::php_name(name);
+        if kind.is_none()
+            && let Some(renamed) = params::php_name(name)
+        {
             let base = renamed.split('[').next().unwrap_or_default();
-            if renamed != *name && fields.iter().any(|f| f.name == base) {
+            if fields.iter().any(|f| f.name == base) {
                 return Err(format!("form field {name:?} is property {base:?} to PHP"));
             }
         }

@@ -248,11 +248,19 @@ pub(super) fn query(
     }
 }
 
-/// The name PHP gives a query or form field `k`: leading spaces dropped, then in the part
-/// before its first bracket pair a `.` or a space becomes `_`, and so does a `[` that is never
-/// closed (the rest is then kept as it is).
-pub(super) fn php_name(k: &str) -> String {
-    let k = k.trim_start_matches(' ');
+/// The name PHP gives a query or form field `k`, when it is not `k` itself: leading spaces
+/// dropped, then in the part before its first bracket pair a `.` or a space becomes `_`, and
+/// so does a `[` that is never closed (the rest is then kept as it is). Every name of a query
+/// meets this check for every parameter, so a name PHP keeps (`filter[role]`) is answered
+/// without a copy.
+pub(super) fn php_name(k: &str) -> Option<String> {
+    let trimmed = k.trim_start_matches(' ');
+    let head_end = trimmed.find('[').unwrap_or(trimmed.len());
+    let unclosed = trimmed[head_end..].starts_with('[') && !trimmed[head_end..].contains(']');
+    if trimmed.len() == k.len() && !trimmed[..head_end].contains([' ', '.']) && !unclosed {
+        return None;
+    }
+    let k = trimmed;
     let mut out = String::with_capacity(k.len());
     for (i, c) in k.char_indices() {
         match c {
@@ -269,17 +277,18 @@ pub(super) fn php_name(k: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    Some(out)
 }
 
 /// Whether a field that is not `name` (nor another declared name) becomes `name`, or one of its
 /// bracketed fields, once PHP has renamed it (`user.id=x` is `user_id` to a PHP backend).
 fn php_alias(name: &str, pairs: &[(String, String)], declared: &[&str]) -> bool {
     pairs.iter().any(|(k, _)| {
-        k.contains([' ', '.', '[']) && !declared.contains(&k.as_str()) && k != name && {
-            let m = php_name(k);
-            m != *k && (m == name || m.strip_prefix(name).is_some_and(|r| r.starts_with('[')))
-        }
+        k != name
+            && !declared.contains(&k.as_str())
+            && php_name(k).is_some_and(|m| {
+                m == name || m.strip_prefix(name).is_some_and(|r| r.starts_with('['))
+            })
     })
 }
 
@@ -717,10 +726,14 @@ mod tests {
         }
         assert_eq!(q(&obj(), Style::Form, true, "role=a&age[]=7"), Err(STYLE));
         // What PHP renames to a declared name: `.` and spaces, and an unclosed `[`.
-        assert_eq!(php_name("user.id"), "user_id");
-        assert_eq!(php_name(" a b[c]"), "a_b[c]");
-        assert_eq!(php_name("a[b"), "a_b");
-        assert_eq!(php_name("a.b[c.d]"), "a_b[c.d]");
+        assert_eq!(php_name("user.id").as_deref(), Some("user_id"));
+        assert_eq!(php_name(" a b[c]").as_deref(), Some("a_b[c]"));
+        assert_eq!(php_name("a[b").as_deref(), Some("a_b"));
+        assert_eq!(php_name("a.b[c.d]").as_deref(), Some("a_b[c.d]"));
+        // Names PHP keeps as they are.
+        for kept in ["user_id", "filter[role]", "a[b.c]", "a[b][c"] {
+            assert_eq!(php_name(kept), None, "{kept}");
+        }
         let user_id = |text: &str| {
             query(
                 "user_id",
