@@ -529,11 +529,11 @@ fn spells_text(hex: &[u8]) -> bool {
     letter
 }
 
-/// Phone numbers, dates, amounts, arithmetic: digits with `()+-*/%^.:,;` and spaces, symbols
+/// Phone numbers, dates, amounts, arithmetic: digits with `()+-*/%^.:,;=` and spaces, symbols
 /// outside ASCII that are not letters (`≈ ± √ ² ×`), and as words only single letters and the
-/// names of maths functions (`sqrt(2) ≈ 1.414`, `2x + 3y`), with no comment (`--`, `/*`,
-/// `*/`). Without quotes, comparison characters or other words there is no SQL to inject (no
-/// column, string or SQL function to reach, nothing to compare), and libinjection's
+/// names of maths functions (`sqrt(2) ≈ 1.414`, `2x + 3y`, `ln(e^2) = 2`), with no comment
+/// (`--`, `/*`, `*/`). Without quotes, `<`, `>` or other words there is no SQL to inject (no
+/// column, string or SQL function to reach; an `=` compares numbers only), and libinjection's
 /// arithmetic fingerprints misfire on values like `(0028)-617555` and `(2.5 * (3 + 4)) / 7`;
 /// a comment, though, cuts off the rest of the query it lands in. A `;` between expressions
 /// (`sqrt(x^2+y^2);atan2(y,x)`, a calculator's history) stacks nothing but more arithmetic.
@@ -549,7 +549,7 @@ fn plain_number_text(s: &str) -> bool {
             .all(|w| w.len() == 1 || MATHS.iter().any(|m| m.eq_ignore_ascii_case(w)))
         && s.chars().all(|c| {
             c.is_ascii_alphanumeric()
-                || " ()+-*/%^.:,;".contains(c)
+                || " ()+-*/%^.:,;=".contains(c)
                 || !(c.is_ascii() || c.is_alphabetic())
         })
         && !s.contains("--")
@@ -1069,6 +1069,8 @@ mod tests {
                 "john.doe@example.com",
                 "(0028)-617555",
                 "(2.5 * (3 + 4)) / 7 - 2^3 % 5",
+                "(1 + 2) * 3 = 9",
+                "ln(e^2) = 2",
                 "sqrt(2) ≈ 1.414",
                 "beach day (1).jpg",
                 "IMG_2024 (12).jpeg",
