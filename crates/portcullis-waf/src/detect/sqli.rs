@@ -60,6 +60,11 @@ impl Sqli {
             (SQLI_TAUTOLOGY, tautology_paren),
             (SQLI_TAUTOLOGY, tautology_num.to_owned()),
             (SQLI_TAUTOLOGY, tautology_true.to_owned()),
+            // XPath's constant functions after a closed string (`' or true() or '`).
+            (
+                SQLI_TAUTOLOGY,
+                r#"['"]\s*(?:or|\|\|)\s*\(?\s*(?:true\s*\(\s*\)|not\s*\(\s*false\s*\(\s*\)\s*\))"#.to_owned(),
+            ),
             (
                 SQLI_STACKED,
                 r";\s*(?:drop|truncate|alter|create)\s+(?:table|database|schema|user|procedure|function|view|index|trigger)\b".to_owned(),
@@ -1006,6 +1011,8 @@ mod tests {
                 "name ASC,(SELECT CASE WHEN (1=1) THEN 1 ELSE 1/0 END)",
                 "(select 1 from dual)",
                 "PN-1001' or count(/*)=1 or 'a'='b",
+                "' or true() or '",
+                "x\" or not(false()) or \"",
                 "root@example.com'/* comment */;",
                 "1 and multipolygon((select * from(select * from(select @@version)f)x))",
                 "GeometryCollection((select * from (select * from(select user())a)b))",
