@@ -1280,11 +1280,13 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
             return Ok(());
         }
         let len = self.path.len();
+        let mut keys = KeySet::default();
         while map
             .next_key_seed(JsonKey {
                 c: &mut *self.c,
                 path: &mut *self.path,
                 prefix: self.prefix,
+                keys: &mut keys,
             })?
             .is_some()
         {
@@ -1295,11 +1297,45 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
     }
 }
 
+/// The keys of one JSON object, as hashes: a list while the object is small, a set beyond.
+#[derive(Default)]
+struct KeySet {
+    few: Vec<u64>,
+    many: Option<std::collections::HashSet<u64, foldhash::fast::FixedState>>,
+}
+
+impl KeySet {
+    const FEW: usize = 32;
+
+    /// Adds `key`; false when it was there already.
+    fn insert(&mut self, key: &[u8]) -> bool {
+        use std::hash::BuildHasher as _;
+        let h = foldhash::fast::FixedState::default().hash_one(key);
+        if let Some(many) = &mut self.many {
+            return many.insert(h);
+        }
+        if self.few.contains(&h) {
+            return false;
+        }
+        if self.few.len() < Self::FEW {
+            self.few.push(h);
+        } else {
+            let mut many: std::collections::HashSet<u64, foldhash::fast::FixedState> =
+                self.few.drain(..).collect();
+            many.insert(h);
+            self.many = Some(many);
+        }
+        true
+    }
+}
+
 /// Reads one object key: appends it to the path and inspects it as a name.
 struct JsonKey<'a, 'l> {
     c: &'a mut Collector<'l>,
     path: &'a mut String,
     prefix: &'a str,
+    /// The keys of the object read so far.
+    keys: &'a mut KeySet,
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for JsonKey<'_, '_> {
@@ -1320,6 +1356,12 @@ impl<'de> serde::de::Visitor<'de> for JsonKey<'_, '_> {
     fn visit_str<E>(self, k: &str) -> Result<(), E> {
         self.path.push('/');
         push_label_part(self.path, k.as_bytes());
+        // Parsers disagree on a repeated key (the first wins in some, the last in most): a
+        // check can read one value while the application acts on the other.
+        if !self.keys.insert(k.as_bytes()) {
+            let label = json_label(self.prefix, self.path);
+            self.c.anomaly(rules::PROTO_JSON_DUPLICATE_KEY, &label, k);
+        }
         if !self.c.full() {
             let (prefix, path) = (self.prefix, &*self.path);
             self.c.offer(Kind::Name, k.as_bytes(), false, false, |l| {
@@ -2057,6 +2099,35 @@ mod tests {
         assert!(vals.contains(&("json:/user/name".into(), "O'Brien".into())));
         assert!(vals.contains(&("json:/user/tags/0".into(), "a".into())));
         assert!(labels(&x, Kind::Name).contains(&("json:/user".into(), "user".into())));
+        assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
+    }
+
+    #[test]
+    fn repeated_json_keys_are_anomalies() {
+        let dup = |body: &str| {
+            let req = RequestView::new("POST", b"/")
+                .header("Content-Type", "application/json")
+                .body(body.as_bytes());
+            extract(&req, &Limits::default(), None)
+                .anomalies
+                .iter()
+                .filter(|a| a.rule == rules::PROTO_JSON_DUPLICATE_KEY)
+                .map(|a| a.label.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(dup(r#"{"role":"viewer","role":"owner"}"#), ["json:/role"]);
+        // Escapes are read: `\u0061` is `a`.
+        assert_eq!(dup(r#"{"x":{"a":1,"\u0061":2}}"#), ["json:/x/a"]);
+        // Past the small list, and keys whose labels would be cut to the same text.
+        let many: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        assert_eq!(
+            dup(&format!("{{{},\"k3\":0}}", many.join(","))),
+            ["json:/k3"]
+        );
+        let long = "a".repeat(70);
+        assert!(dup(&format!(r#"{{"{long}b":1,"{long}c":2}}"#)).is_empty());
+        // The same key in sibling objects is no repeat.
+        assert!(dup(r#"[{"id":1},{"id":2}]"#).is_empty());
     }
 
     #[test]

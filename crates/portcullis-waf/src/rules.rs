@@ -176,6 +176,7 @@ pub(crate) const PROTO_METHOD_OVERRIDE_CONFLICT: u32 = 1042;
 pub(crate) const PROTO_XPATH: u32 = 1043;
 pub(crate) const PROTO_TRACE_METHOD: u32 = 1044;
 pub(crate) const PROTO_METHOD_OVERRIDE_SAFE: u32 = 1045;
+pub(crate) const PROTO_JSON_DUPLICATE_KEY: u32 = 1046;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -629,6 +630,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "GET or HEAD request overridden to a method that changes state",
+    ),
+    r(
+        PROTO_JSON_DUPLICATE_KEY,
+        F::Protocol,
+        1,
+        S::Critical,
+        "JSON object with a repeated key",
     ),
     r(
         HS_HEADER_CRLF,
