@@ -1954,6 +1954,17 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
             .position(|b| b.is_ascii_whitespace())
             .unwrap_or(tag.len());
         let name = label_part(&tag[..name_end]);
+        // Parsers that map XML onto objects (xml2js) make element names keys: `__proto__`,
+        // or `prototype` inside `constructor`, pollutes the prototype of every object.
+        if name == "__proto__"
+            || (name == "prototype" && stack.last().is_some_and(|p| p == "constructor"))
+        {
+            c.anomaly(
+                rules::NODE_PROTOTYPE,
+                &format!("xml:/{}/{name}", stack.join("/")),
+                &name,
+            );
+        }
         let here = if stack.is_empty() {
             name.clone()
         } else {
@@ -2462,6 +2473,31 @@ mod tests {
             vals.contains(&("xml:/root/a".into(), "text".into())),
             "{vals:?}"
         );
+        assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
+    }
+
+    #[test]
+    fn xml_elements_that_pollute_prototypes() {
+        let polluted = |body: &[u8]| {
+            let req = RequestView::new("POST", b"/")
+                .header("Content-Type", "application/xml")
+                .body(body);
+            extract(&req, &Limits::default(), None)
+                .anomalies
+                .iter()
+                .filter(|a| a.rule == rules::NODE_PROTOTYPE)
+                .map(|a| a.label.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            polluted(b"<root><__proto__><isAdmin>true</isAdmin></__proto__></root>"),
+            ["xml:/root/__proto__"]
+        );
+        assert_eq!(
+            polluted(b"<a><constructor><prototype><x>1</x></prototype></constructor></a>"),
+            ["xml:/a/constructor/prototype"]
+        );
+        assert!(polluted(b"<car><prototype>yes</prototype></car>").is_empty());
     }
 
     #[test]
