@@ -172,6 +172,12 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // scheme-less SSRF, Node, PHP callables and session fixation. First run, blind: 220
         // of 227 attacks, 17 of 200 benign blocked.
         ("heldout13.jsonl", 98.5, 7.0),
+        // Veterinary, rostering, sports, insurance, metering, genealogy, astronomy (ADQL),
+        // SQL and shell courses, a security vendor, code review, ETL; attacks spread evenly
+        // over fifteen families, with string concatenation, PowerShell aliases, XPath
+        // functions, repeated JSON keys and XML mapped onto objects. First run, blind: 210 of
+        // 225 attacks, 19 of 200 benign blocked.
+        ("heldout14.jsonl", 95.5, 9.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

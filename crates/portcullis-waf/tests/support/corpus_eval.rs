@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 13] = [
+pub(crate) const PROJECT_FILES: [&str; 14] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -91,6 +91,7 @@ pub(crate) const PROJECT_FILES: [&str; 13] = [
     "heldout11.jsonl",
     "heldout12.jsonl",
     "heldout13.jsonl",
+    "heldout14.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
