@@ -196,11 +196,10 @@ impl UrlChecks {
             }
         }
         // `//host/path` (protocol-relative) and `\\host\share` (UNC): a file from another host.
-        if let Some(rest) = trimmed
-            .strip_prefix("//")
-            .or_else(|| trimmed.strip_prefix("\\\\"))
-        {
-            remote_path(input, text, rest, sink);
+        if let Some(rest) = trimmed.strip_prefix("//") {
+            remote_path(input, text, rest, false, sink);
+        } else if let Some(rest) = trimmed.strip_prefix("\\\\") {
+            remote_path(input, text, rest, true, sink);
         }
         if !text.contains(':') {
             return;
@@ -442,9 +441,9 @@ const INCLUDED_EXTENSIONS: &[&str] = &[
     "sh", "txt",
 ];
 
-/// A value that starts with `//host/` or `\\host\`: `rest` is what follows the two slashes.
-/// Judged like a URL with a scheme when the host has a dot and a path follows.
-fn remote_path(input: &Input, text: &str, rest: &str, sink: &mut Sink<'_>) {
+/// A value that starts with `//host/` or `\\host\` (`unc`): `rest` is what follows the two
+/// slashes. Judged like a URL with a scheme when the host has a dot and a path follows.
+fn remote_path(input: &Input, text: &str, rest: &str, unc: bool, sink: &mut Sink<'_>) {
     let Some(end) = rest.find(['/', '\\', '?', '#']) else {
         return;
     };
@@ -454,7 +453,8 @@ fn remote_path(input: &Input, text: &str, rest: &str, sink: &mut Sink<'_>) {
     }
     // Windows names a WebDAV share `\\host@SSL@443\DavWWWRoot\...`: the suffixes after
     // the host are its transport, not a user before it.
-    let raw = webdav_host(raw).unwrap_or(raw);
+    let webdav = webdav_host(raw);
+    let raw = webdav.unwrap_or(raw);
     let host = host_of(raw);
     if !host.contains('.') {
         return;
@@ -465,7 +465,11 @@ fn remote_path(input: &Input, text: &str, rest: &str, sink: &mut Sink<'_>) {
         HostClass::PublicIp { .. } => sink.hit(RFI_IP_URL, text, 0),
         HostClass::Name => {
             let param = super::param_name(&input.label).to_ascii_lowercase();
-            if include_param(&input.label, &param) {
+            // PHP on Windows includes through SMB and WebDAV: a share on a named host that
+            // names its transport (`\\evil.example@SSL\DavWWWRoot\`) or holds a script
+            // (`\\evil.example\s\x.php`) is a remote include whatever the parameter is called.
+            let remote_script = unc && (webdav.is_some() || names_script(&rest[end..]));
+            if remote_script || include_param(&input.label, &param) {
                 sink.hit(RFI_INCLUDE_PARAM, text, 0);
             }
             if cuts_suffix(rest) {
@@ -473,6 +477,20 @@ fn remote_path(input: &Input, text: &str, rest: &str, sink: &mut Sink<'_>) {
             }
         }
     }
+}
+
+/// Whether the file a path names (before any query) has an extension an include runs as
+/// code (of [`INCLUDED_EXTENSIONS`], text files aside).
+fn names_script(path: &str) -> bool {
+    path.split(['?', '#'])
+        .next()
+        .and_then(|p| p.rsplit(['/', '\\']).next())
+        .and_then(|file| file.rsplit_once('.'))
+        .is_some_and(|(stem, ext)| {
+            !stem.is_empty()
+                && !ext.eq_ignore_ascii_case("txt")
+                && super::in_list(INCLUDED_EXTENSIONS, &ext.to_ascii_lowercase())
+        })
 }
 
 /// The host part of an authority: userinfo, port and IPv6 brackets removed.
@@ -730,6 +748,31 @@ mod tests {
                 "\\\\evil.example@SSL\\DavWWWRoot\\x.php",
                 "\\\\evil.example@8080\\DavWWWRoot\\x.php",
                 "\\\\evil.example@SSL@443\\DavWWWRoot\\x.php",
+            ],
+        );
+        // Any parameter, for a share that names WebDAV or holds a script.
+        rule(
+            RFI_INCLUDE_PARAM,
+            true,
+            Kind::Value,
+            "query:p",
+            1,
+            &[
+                "\\\\evil-webdav.ngrok.app@SSL\\DavWWWRoot\\shell.php",
+                "\\\\evil.example@SSL\\DavWWWRoot\\",
+                "\\\\files.evil.example\\s\\x.PHP",
+            ],
+        );
+        rule(
+            RFI_INCLUDE_PARAM,
+            false,
+            Kind::Value,
+            "query:p",
+            1,
+            &[
+                "\\\\files.corp.example\\share\\q3.xlsx",
+                "\\\\files.corp.example\\share\\notes.txt",
+                "//cdn.example.com/lib/x.php",
             ],
         );
         assert_eq!(
