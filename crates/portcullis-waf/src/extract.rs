@@ -973,6 +973,18 @@ fn headers(c: &mut Collector<'_>, req: &RequestView<'_>) {
             push_label_part(l, name);
             l[start..].make_ascii_lowercase();
         });
+        // An application's header holding a JSON document (`X-Filter: {"owner":{"$ne":null}}`)
+        // is parsed by the application: its keys and strings are read as a body's are, under
+        // `header:NAME:/path`.
+        if kind == Kind::HeaderValue
+            && matches!(value.trim_ascii_start().first(), Some(b'{' | b'['))
+            && !c.full()
+        {
+            let mut prefix = String::from("header:");
+            push_label_part(&mut prefix, name);
+            prefix.make_ascii_lowercase();
+            json_walk(c, value, &prefix);
+        }
     }
 }
 
@@ -2369,6 +2381,24 @@ mod tests {
         )));
         assert!(paths.contains(&("header:x-rewrite-url".into(), "/a".into())));
         assert!(labels(&x, Kind::HeaderValue).contains(&("header:x-other".into(), "/b".into())));
+    }
+
+    #[test]
+    fn json_documents_in_application_headers() {
+        let req = RequestView::new("GET", b"/")
+            .header("X-Filter", r#"{"owner":{"$ne":null},"q":"x"}"#)
+            .header("Traceparent", r#"{"a":"b"}"#);
+        let x = extract(&req, &Limits::default(), None);
+        assert!(
+            labels(&x, Kind::Name).contains(&("header:x-filter:/owner/$ne".into(), "$ne".into()))
+        );
+        assert!(labels(&x, Kind::Value).contains(&("header:x-filter:/q".into(), "x".into())));
+        // A structured header's value is not read as a document.
+        assert!(
+            !labels(&x, Kind::Value)
+                .iter()
+                .any(|(l, _)| l.starts_with("header:traceparent:"))
+        );
     }
 
     #[test]

@@ -74,6 +74,12 @@ impl Splitting {
             // A quoted value that closes its predicate and joins another path to the result
             // (`x'] | //*[x='`).
             (PROTO_XPATH, r#"['"]\s*\)?\s*\]\s*\|\s*/"#),
+            // A quoted value closed and joined to a path searched from the root
+            // (`x' or //*[contains(local-name(),'pass')] or 'a'='b`).
+            (
+                PROTO_XPATH,
+                r#"['"]\s*(?:or|and|\|)\s+(?://[a-z_*@]|/\*\[)"#,
+            ),
             // A string function over a path from the document's root, as a blind probe
             // tests a node's text (`') or contains(//user/password,'a') or ('`).
             (
@@ -372,6 +378,8 @@ mod tests {
                 "x' or count( /*)=1 or 'a'='b",
                 "0') or contains(//user/password,'a') or ('",
                 "')] | //password | a[('",
+                "x' or //*[contains(local-name(),'pass')] or 'a'='b",
+                "x\" and /*[1]/*[2] and \"",
             ],
         );
         rule(
@@ -388,6 +396,8 @@ mod tests {
                 "count (items) = 3",
                 "regex match(/a+/)",
                 "count(//E1EDP01)",
+                "use 'npm' or /usr/bin/node",
+                "'draft' or //TODO marks",
             ],
         );
     }
