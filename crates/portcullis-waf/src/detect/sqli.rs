@@ -630,7 +630,10 @@ const FILTER_PARAMS: &[&str] = &[
     "expr",
     "expression",
     "filter",
+    "formula",
     "jql",
+    "rule",
+    "when",
 ];
 
 /// Words that no filter language has outside its strings and every SQL injection needs one of.
@@ -912,6 +915,12 @@ mod tests {
                 "json:/condition",
                 "due_date < TODAY() AND status != \"done\"",
             ),
+            (
+                "json:/rule",
+                "rest_before_duty >= max(10h, prev_duty * 1.0) && sectors <= 6 || (augmented == true && fdp <= 17h)",
+            ),
+            ("json:/formula", "PTS / (2 * (FGA + 0.44 * FTA))"),
+            ("json:/when", "avg(temp) over 15m > 8 and door == 'open'"),
         ] {
             let h = hits(Kind::Value, label, v, 1);
             assert!(!h.contains(&super::SQLI_LIBINJECTION), "{label} {v}: {h:?}");
