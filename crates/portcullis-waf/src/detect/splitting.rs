@@ -119,9 +119,11 @@ impl Splitting {
                 HS_ARG_HEADER_INJECTION,
                 r"^\s*[^\s@]+@[^\s@]+\s*[\r\n]+\s*[a-z][a-z0-9-]{0,30}\s*:",
             ),
+            // A body after the blank line that ends a header block (`%0d%0a%0d%0a<html>`);
+            // markup on the next line of a multi-line text is no response of its own.
             (
                 HS_ARG_HEADER_INJECTION,
-                r"[\r\n]\s*<\s*(?:html|script|body|meta)\b",
+                r"(?:\r\n|\n)[ \t]*(?:\r\n|\n)\s*<\s*(?:html|script|body|meta)\b",
             ),
             (
                 HS_ARG_REQUEST_SMUGGLING,
@@ -407,6 +409,15 @@ mod tests {
         let text = "Dear team,\nNote: the meeting moved.\nThanks";
         assert!(hits(Kind::Value, "json:/note", text, 1).is_empty());
         assert!(hits(Kind::Value, "form:comment", text, 1).is_empty());
+        // Markup on the next line is a document's; after a blank line it is a response body.
+        let xliff = "<file original=\"a\">\r\n    <body>\r\n      <trans-unit/>";
+        assert!(hits(Kind::FileContent, "file-content:file", xliff, 1).is_empty());
+        for split in ["x\r\n\r\n<html>owned", "x\n\n<script>alert(1)</script>"] {
+            assert!(
+                hits(Kind::Value, "query:next", split, 1).contains(&HS_ARG_HEADER_INJECTION),
+                "{split:?}"
+            );
+        }
     }
 
     #[test]
