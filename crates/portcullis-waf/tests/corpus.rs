@@ -60,10 +60,10 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
     for (family, floor) in [
         ("sqli", 46.6),
         ("xss", 81.0),
-        ("rce-command-injection", 60.5),
+        ("rce-command-injection", 61.0),
         ("lfi-path-traversal", 78.0),
         ("protocol-attack", 81.5),
-        ("php-injection", 73.5),
+        ("php-injection", 74.0),
         ("java-attack", 72.0),
         ("rfi", 60.0),
         ("multipart-attack", 99.0),
@@ -78,7 +78,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
             &mut failures,
         );
     }
-    at_least("CRS overall", r.crs_attack_all.0, 63.8, &mut failures);
+    at_least("CRS overall", r.crs_attack_all.0, 64.0, &mut failures);
 
     // The reference (nginx + ModSecurity + CRS 3.3.4 at PL1, tests/data/crs-reference-pl1.txt)
     // on the same cases: at least as many detections in every family. Method enforcement is
@@ -126,7 +126,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
     for (file, attacks, benign) in [
         ("heldout.jsonl", 99.5, 1.5),
         ("heldout2.jsonl", 99.5, 0.5),
-        ("heldout3.jsonl", 99.0, 1.2),
+        ("heldout3.jsonl", 99.0, 0.6),
         // Machine-to-machine API traffic: the benign half is mostly code, filter languages,
         // shell, SQL and HTML that APIs of that kind carry by design (see docs/waf.md).
         ("heldout4.jsonl", 99.0, 9.0),
@@ -136,7 +136,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // Enterprise integrations and publishing: SOAP, SAML, EDI, CMS templates, developer
         // blog posts with code, ops consoles; attacks in template, XSLT, deserialisation and
         // spreadsheet formula forms.
-        ("heldout6.jsonl", 98.5, 10.8),
+        ("heldout6.jsonl", 98.5, 10.3),
         // Device, logistics, gaming, ad-tech, search, chat, developer-tool and map APIs: the
         // benign half leans on code in chat and CI (shell, SQL), query languages (InfluxQL,
         // Splunk, Overpass) and XML documents; attacks are evasions in every family.
@@ -154,7 +154,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // warehouses, open-data portals) and civic services (tax, permits, courts, libraries,
         // transit, e-learning); attacks add LDAP, XPath and NoSQL injection. First run,
         // blind: 209 of 212 attacks, 29 of 202 benign blocked.
-        ("heldout10.jsonl", 99.5, 9.5),
+        ("heldout10.jsonl", 99.5, 8.5),
         // Consumer apps full of user-generated text (reviews, forums, profiles, delivery
         // notes, support chat, many scripts and emoticons), with attacks hidden in the same
         // fields and in uploads (Ghostscript, ExifTool DjVu). First run, blind: 210 of 214
@@ -165,7 +165,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // spreadsheet formulas; attacks add path segments, remote XSLT, Express's JSON
         // cookies and JSON filters in query strings. First run, blind: 212 of 220 attacks,
         // 11 of 200 benign blocked.
-        ("heldout12.jsonl", 99.5, 2.5),
+        ("heldout12.jsonl", 99.5, 2.0),
         // IT operations and Windows administration, developer tools and code playgrounds,
         // URL-handling APIs, OAuth/OIDC/SAML flows with cross-site referers, low-code
         // formulas, PHP hosting panels; attacks weighted to cmd.exe and PowerShell,
@@ -176,8 +176,11 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // SQL and shell courses, a security vendor, code review, ETL; attacks spread evenly
         // over fifteen families, with string concatenation, PowerShell aliases, XPath
         // functions, repeated JSON keys and XML mapped onto objects. First run, blind: 210 of
-        // 225 attacks, 19 of 200 benign blocked.
-        ("heldout14.jsonl", 95.5, 9.5),
+        // 225 attacks, 19 of 200 benign blocked. The attacks left are two method overrides of
+        // a POST (a header, a form's `_method`), two parameter-pollution requests, a CouchDB selector over
+        // `_id`, and a forged `X-Forwarded-Host` and `Forwarded` (the gateway replaces the
+        // first and drops the second for clients outside `trusted_proxies`).
+        ("heldout14.jsonl", 96.5, 8.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);
