@@ -1309,15 +1309,17 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
     }
 }
 
-/// The keys of one JSON object, as hashes: a list while the object is small, a set beyond.
+/// The keys of one JSON object, as hashes: a list on the stack while the object is small (no
+/// allocation for most objects), a set beyond.
 #[derive(Default)]
 struct KeySet {
-    few: Vec<u64>,
+    few: [u64; KeySet::FEW],
+    len: usize,
     many: Option<std::collections::HashSet<u64, foldhash::fast::FixedState>>,
 }
 
 impl KeySet {
-    const FEW: usize = 32;
+    const FEW: usize = 16;
 
     /// Adds `key`; false when it was there already.
     fn insert(&mut self, key: &[u8]) -> bool {
@@ -1326,14 +1328,15 @@ impl KeySet {
         if let Some(many) = &mut self.many {
             return many.insert(h);
         }
-        if self.few.contains(&h) {
+        if self.few[..self.len].contains(&h) {
             return false;
         }
-        if self.few.len() < Self::FEW {
-            self.few.push(h);
+        if self.len < Self::FEW {
+            self.few[self.len] = h;
+            self.len += 1;
         } else {
             let mut many: std::collections::HashSet<u64, foldhash::fast::FixedState> =
-                self.few.drain(..).collect();
+                self.few.iter().copied().collect();
             many.insert(h);
             self.many = Some(many);
         }
