@@ -692,7 +692,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::HeaderSplitting,
         1,
         S::Critical,
-        "log forging: a one-word value's next line is a log entry",
+        "log forging: a forged log line or a terminal control sequence",
     ),
     r(LFI_TRAVERSAL, F::Lfi, 1, S::Critical, "path traversal"),
     r(

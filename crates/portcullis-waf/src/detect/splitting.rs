@@ -78,7 +78,7 @@ impl Splitting {
             // (`x' or //*[contains(local-name(),'pass')] or 'a'='b`).
             (
                 PROTO_XPATH,
-                r#"['"]\s*(?:or|and|\|)\s+(?://[a-z_*@]|/\*\[)"#,
+                r#"['"]\s*(?:or|and|\|)\s+(?:/\*\[|//(?:\*|@?[a-z_][a-z0-9_.:-]*)\s*(?:\[|/|!?=|\)))"#,
             ),
             // A string function over a path from the document's root, as a blind probe
             // tests a node's text (`') or contains(//user/password,'a') or ('`).
@@ -156,6 +156,11 @@ impl Splitting {
     }
 
     pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
+        if input.kind != Kind::FileContent
+            && let Some(at) = terminal_control(v.norm())
+        {
+            sink.hit(HS_LOG_FORGING, v.norm(), at);
+        }
         let raw_newline = input.value.iter().any(|&b| b == b'\r' || b == b'\n');
         let any_newline = raw_newline || v.norm().contains(['\r', '\n']);
         let newline_rule = match input.kind {
@@ -239,12 +244,39 @@ impl Splitting {
                     || lower.contains(']')
                     || lower.contains("/*")
                     || lower.contains("(//")
-                    || lower.contains("( //"))
+                    || lower.contains("( //")
+                    || (lower.contains(" //") && lower.contains(['\'', '"'])))
             {
                 self.xpath.scan(lower, sink);
             }
         }
     }
+}
+
+/// Where `text` holds a terminal control sequence that rewrites what an operator tailing a log
+/// sees: clearing the screen or moving the cursor (CSI ending in `J`, `H` or `f`), or an
+/// operating-system command (OSC: the window title, the clipboard, hyperlinks). Colours
+/// (`ESC[32m`), which build logs carry, are not one.
+fn terminal_control(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(0x1b, &b[from..]).map(|i| from + i) {
+        match b.get(i + 1) {
+            Some(b']') => return Some(i),
+            Some(b'[') => {
+                let params = b[i + 2..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit() || matches!(c, b';' | b'?'))
+                    .count();
+                if matches!(b.get(i + 2 + params), Some(b'J' | b'H' | b'f')) {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        from = i + 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -382,6 +414,7 @@ mod tests {
                 "')] | //password | a[('",
                 "x' or //*[contains(local-name(),'pass')] or 'a'='b",
                 "x\" and /*[1]/*[2] and \"",
+                "acme' or //secret/text()!='' or '",
             ],
         );
         rule(
@@ -402,6 +435,23 @@ mod tests {
                 "'draft' or //TODO marks",
             ],
         );
+    }
+
+    #[test]
+    fn terminal_control_sequences() {
+        for forged in [
+            "\u{1b}[2J\u{1b}[H\u{1b}[32m[INFO] All systems nominal",
+            "x\u{1b}]0;owned\u{7}",
+            "a\u{1b}[10;1fb",
+        ] {
+            assert!(hits(Kind::Value, "json:/reason", forged, 1).contains(&HS_LOG_FORGING));
+            assert!(
+                hits(Kind::TextHeader, "header:user-agent", forged, 1).contains(&HS_LOG_FORGING)
+            );
+        }
+        let build_log =
+            "\u{1b}[32mPASS\u{1b}[0m src/a.test.ts\n\u{1b}[1m\u{1b}[31mFAIL\u{1b}[39m\u{1b}[22m";
+        assert!(!hits(Kind::Value, "json:/log", build_log, 1).contains(&HS_LOG_FORGING));
     }
 
     #[test]

@@ -25,9 +25,10 @@ pub(crate) struct Sqli {
 /// Operand of a comparison in a tautology: a number, a quoted string or a bare word.
 const OPERAND: &str =
     r#"(?:[0-9]+|'[^']{0,20}'?|"[^"]{0,20}"?|[a-z_][a-z0-9_]{0,20}|\(\s*[0-9a-z'"])"#;
-/// A call as the left operand (`count(/*)`, `length(database())`), compared with a symbol only:
-/// prose has "and print(x) in ...".
-const CALL: &str = r"[a-z_][a-z0-9_]{0,20}\s*\((?:[^'\x22()]|\([^'\x22()]{0,20}\)){0,40}\)";
+/// A call as the left operand (`count(/*)`, `length(database())`, XPath's
+/// `codepoints-to-string((97,100))`), compared with a symbol only: prose has "and print(x) in
+/// ...".
+const CALL: &str = r"[a-z_][a-z0-9_-]{0,30}\s*\((?:[^'\x22()]|\([^'\x22()]{0,20}\)){0,40}\)";
 /// A number or a quoted string.
 const LITERAL: &str = r#"(?:[0-9]+|'[^']{0,20}'?|"[^"]{0,20}"?)"#;
 /// Symbolic comparison operators.
@@ -84,6 +85,12 @@ impl Sqli {
             (
                 SQLI_NOSQL,
                 r#"^[^'"]*['"]\s*;\s*return\s*(?:true|false|1|0|!0|!1|this)\b"#.to_owned(),
+            ),
+            // A string closed and joined to a member of the document a `$where` tests
+            // (`admin'&&this.password.match(/.*/)//`).
+            (
+                SQLI_NOSQL,
+                r#"['"]\s*(?:&&|\|\|)\s*!?\s*this\s*\.\s*[a-z_$]"#.to_owned(),
             ),
             // A string closed and joined to Oracle's network, file or job packages
             // (`'||UTL_HTTP.REQUEST(...)||'`, `'||dbms_pipe.receive_message`): nothing but an
@@ -285,8 +292,12 @@ impl Sqli {
         // A JSON key applies to the key above it: in a body (`json:/password/$ne`) or in JSON
         // embedded in a cookie or a field (`cookie:session:/sid/$ne`).
         let json_path = label.find(":/").map(|i| &label[i + 1..]);
-        let parameter =
-            json_path.is_none() && (label.starts_with("query:") || label.starts_with("form:"));
+        // Form fields of a multipart body are parsed into objects as a query's are (`qs`
+        // behind multer and busboy).
+        let parameter = json_path.is_none()
+            && (label.starts_with("query:")
+                || label.starts_with("form:")
+                || label.starts_with("multipart:"));
         let parent = parent.or_else(|| {
             let mut segments = json_path?.rsplit('/');
             segments.next();
@@ -407,6 +418,10 @@ fn guards_access(key: &str, op: &str) -> bool {
     ]
     .iter()
     .any(|s| k.ends_with(s))
+        // What is kept of a password or secret (`password_sha`, `secret_hash`).
+        || ["password", "passwd", "passphrase", "secret"]
+            .iter()
+            .any(|s| k.starts_with(s))
         || matches!(k.as_str(), "pass" | "pin" | "sid" | "session" | "sessionid")
         || k.starts_with("ssn");
     // Names of the caller, and of whose a record is: the keys an ownership check compares.
@@ -1021,6 +1036,7 @@ mod tests {
                 "(select 1 from dual)",
                 "PN-1001' or count(/*)=1 or 'a'='b",
                 "' or true() or '",
+                "' or codepoints-to-string((97,100,109,105,110))=//user[1]/name or '",
                 "x\" or not(false()) or \"",
                 "root@example.com'/* comment */;",
                 "1 and multipolygon((select * from(select * from(select @@version)f)x))",
@@ -1432,6 +1448,13 @@ mod tests {
             (Kind::Name, "json:/where/ownerId/$ne", "$ne"),
             (Kind::Name, "json:/pipeline/1/$lookup", "$lookup"),
             (Kind::Name, "json:/pipeline/2/$out", "$out"),
+            (Kind::Name, "multipart:filter[$regex]", "filter[$regex]"),
+            (Kind::Name, "json:/selector/password_sha/$gt", "$gt"),
+            (
+                Kind::Value,
+                "query:user",
+                "admin'&&this.password.match(/.*/)//",
+            ),
         ];
         for (kind, label, text) in strict {
             assert!(

@@ -285,6 +285,17 @@ impl UrlChecks {
                         // `http://trusted.com@evil.com`: userinfo made to look like a host.
                         sink.hit(SSRF_OBFUSCATED_IP, text, at);
                     }
+                    // `http://trusted.com#@169.254.169.254/`: parsers that disagree on where
+                    // the authority ends read the host after the `@`.
+                    if let Some(inner) = confused_host(text.get(whole.end()..).unwrap_or("")) {
+                        match classify(inner) {
+                            HostClass::Metadata | HostClass::Internal { .. } => {
+                                sink.hit(SSRF_INTERNAL, text, at);
+                                sink.hit(SSRF_OBFUSCATED_IP, text, at);
+                            }
+                            _ => {}
+                        }
+                    }
                     if at == 0 && include_param(&input.label, &param) {
                         sink.hit(RFI_INCLUDE_PARAM, text, at);
                     }
@@ -491,6 +502,21 @@ fn names_script(path: &str) -> bool {
                 && !ext.eq_ignore_ascii_case("txt")
                 && super::in_list(INCLUDED_EXTENSIONS, &ext.to_ascii_lowercase())
         })
+}
+
+/// The host after an `@` that follows a URL's host in the same token, behind a `#`, `?` or
+/// `\\` (`#@169.254.169.254/`): what a parser that ends the authority at the `@` reads.
+fn confused_host(after_host: &str) -> Option<&str> {
+    let token = &after_host[..after_host
+        .find(char::is_whitespace)
+        .unwrap_or(after_host.len())];
+    let before = &token[..token.find('@')?];
+    if !before.contains(['#', '?', '\\']) || before.contains('/') {
+        return None;
+    }
+    let rest = &token[before.len() + 1..];
+    let authority = &rest[..rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len())];
+    Some(host_of(authority)).filter(|h| !h.is_empty())
 }
 
 /// The host part of an authority: userinfo, port and IPv6 brackets removed.
@@ -787,6 +813,34 @@ mod tests {
         let beacon = "https://app.example.com/login?next=%2Fsettings";
         assert!(!hits(Kind::Value, "json:/page", beacon, 1).contains(&RFI_INCLUDE_PARAM));
         assert!(hits(Kind::Value, "form:page", beacon, 1).contains(&RFI_INCLUDE_PARAM));
+    }
+
+    #[test]
+    fn hosts_hidden_behind_a_fragment_or_query() {
+        rule(
+            SSRF_INTERNAL,
+            true,
+            Kind::Value,
+            "query:url",
+            1,
+            &[
+                "http://cdn.partner-assets.com#@169.254.169.254/latest/meta-data/",
+                "http://trusted.example?@127.0.0.1:8080/admin",
+                "https://trusted.example\\@localhost/",
+            ],
+        );
+        rule(
+            SSRF_INTERNAL,
+            false,
+            Kind::Value,
+            "query:url",
+            1,
+            &[
+                "https://example.com/contact#@localhost",
+                "https://example.com/?to=me@example.org",
+                "https://example.com#top then mail admin@localhost",
+            ],
+        );
     }
 
     #[test]
