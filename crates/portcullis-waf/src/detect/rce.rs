@@ -1165,6 +1165,11 @@ fn evidence_after(b: &[u8], mut i: usize) -> Evidence {
                 Evidence::None
             }
         }
+        // `~` is a home folder only before a name or `/` (`~/x`, `~root`): R's and
+        // Patsy's formulas write `y ~ x`.
+        b'~' if !b.get(i + 1).is_some_and(|c| *c == b'/' || c.is_ascii_alphanumeric()) => {
+            Evidence::None
+        }
         b'/' | b'~' | b'$' | b'>' | b'<' | b'*' | b'\\' => Evidence::Argument,
         // `./x`, `../x`, and `.` or `..` standing alone: the working folder or its parent.
         b'.' if matches!(b.get(i + 1), Some(b'/' | b'.')) => Evidence::Argument,
@@ -1587,6 +1592,7 @@ mod tests {
                 "total=5;$total due",
                 "name=Bob; $name says hi",
                 "I can't find . anything",
+                "model <- lm(rev ~ spend + I(spend^2), data = sales)",
             ],
         );
     }
