@@ -124,7 +124,10 @@ impl Lfi {
         };
         // The hex-literal rewrite makes a text the gate did not see.
         if lower_may_match || matches!(text, std::borrow::Cow::Owned(_)) {
-            self.patterns.scan(&text, sink);
+            match template_parents(&text) {
+                Some(plain) => self.patterns.scan(&plain, sink),
+                None => self.patterns.scan(&text, sink),
+            }
         }
         // Only a text with `..` after decoding can be a traversal, encoded or not: that is
         // looked at first, before the raw text is lowered and searched.
@@ -333,6 +336,51 @@ const MENTION_TOKEN: usize = 256;
 /// Sensitive paths in one value that may be read as mentions.
 const MAX_MENTIONS: usize = 8;
 
+/// `text` with the parent-context paths of Handlebars and Mustache tags (`{{../currency}}`,
+/// `{{formatPrice price currency=../../currency}}`) written as `^^/`, or `None` when it has
+/// none: a `../` that a tag follows with a name reads a template's outer scope, not a file.
+/// File names stay for the file rules (`{{../../etc/passwd}}` still names one).
+fn template_parents(text: &str) -> Option<String> {
+    let mut at = text.find("{{")?;
+    text.contains("../").then_some(())?;
+    let mut out = text.as_bytes().to_vec();
+    let mut changed = false;
+    while let Some(close) = text[at..].find("}}").map(|c| at + c) {
+        let tag = &text[at + 2..close];
+        if tag.len() <= 256 && !tag.contains(['\n', '{']) {
+            let b = tag.as_bytes();
+            let mut i = 0;
+            while let Some(p) = tag[i..].find("../").map(|p| i + p) {
+                let mut end = p;
+                while tag[end..].starts_with("../") {
+                    end += 3;
+                }
+                let starts = p == 0 || matches!(b[p - 1], b' ' | b'=' | b'(');
+                let name_len = b[end..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+                    .count();
+                let ends = b
+                    .get(end + name_len)
+                    .is_none_or(|c| matches!(c, b' ' | b')' | b'}'));
+                if starts && name_len > 0 && ends {
+                    for k in (at + 2 + p..at + 2 + end).step_by(3) {
+                        out[k] = b'^';
+                        out[k + 1] = b'^';
+                    }
+                    changed = true;
+                }
+                i = end.max(p + 3);
+            }
+        }
+        match text[close..].find("{{") {
+            Some(next) => at = close + next,
+            None => break,
+        }
+    }
+    changed.then(|| String::from_utf8(out).ok()).flatten()
+}
+
 /// Words of two or more letters.
 fn word_count(b: &[u8]) -> usize {
     b.split(|c| !c.is_ascii_alphabetic())
@@ -345,6 +393,34 @@ mod tests {
     use crate::detect::testing::{flags, hits, rule, silent};
     use crate::extract::Kind;
     use crate::rules::*;
+
+    #[test]
+    fn template_parent_paths_are_no_traversal() {
+        rule(
+            LFI_TRAVERSAL,
+            false,
+            Kind::Value,
+            "json:/body",
+            1,
+            &[
+                "<td>{{formatPrice this.price currency=../currency}}</td>",
+                "{{#each items}}{{../../title}}{{/each}}",
+                "{{#if (eq ../status 'open')}}x{{/if}}",
+            ],
+        );
+        rule(
+            LFI_TRAVERSAL,
+            true,
+            Kind::Value,
+            "json:/body",
+            1,
+            &[
+                "{{include '../../../config/secrets.yml'}}",
+                "{{x}} ../../../var/www/config.php",
+                "{{../../secret/key.pem}}",
+            ],
+        );
+    }
 
     #[test]
     fn shell_substrings_that_spell_a_slash() {

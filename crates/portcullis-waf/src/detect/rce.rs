@@ -1167,7 +1167,10 @@ fn evidence_after(b: &[u8], mut i: usize) -> Evidence {
         }
         // `~` is a home folder only before a name or `/` (`~/x`, `~root`): R's and
         // Patsy's formulas write `y ~ x`.
-        b'~' if !b.get(i + 1).is_some_and(|c| *c == b'/' || c.is_ascii_alphanumeric()) => {
+        b'~' if !b
+            .get(i + 1)
+            .is_some_and(|c| *c == b'/' || c.is_ascii_alphanumeric()) =>
+        {
             Evidence::None
         }
         b'/' | b'~' | b'$' | b'>' | b'<' | b'*' | b'\\' => Evidence::Argument,
