@@ -181,6 +181,13 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // `_id`, and a forged `X-Forwarded-Host` and `Forwarded` (the gateway replaces the
         // first and drops the second for clients outside `trusted_proxies`).
         ("heldout14.jsonl", 96.5, 8.0),
+        // Hotels, ticketing, farms, fleets, dental, music notation, chess, maths homework,
+        // patent and e-discovery search, package registries, DNS, e-mail templates, CAD,
+        // subtitles, schedulers, regex testers; attacks add GraphQL and XXE and hide payloads
+        // in base64 (a JSON filter, a SAML message), JSON serialised into strings, multipart
+        // field names and URL-parser confusion. First run, blind: 210 of 223 attacks, 4 of
+        // 200 benign blocked. Left: a theme installed from a paste site's raw URL.
+        ("heldout15.jsonl", 99.5, 1.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);
