@@ -728,10 +728,11 @@ fn embedded(c: &mut Collector<'_>, value: &[u8], prefix: impl FnOnce() -> String
 /// a SAML message, a storage key in JSON): the standard or URL-safe alphabet, at least
 /// [`MIN_EMBEDDED_BASE64`] characters, decoding to UTF-8 text with letters and no control
 /// characters but tabs and line breaks. It is inspected as the application will read it: a
-/// JSON document's keys and strings under `PREFIX:b64:/path`, an XML document's elements
-/// and attributes under `PREFIX:b64:xml:/path`, other text whole as one `kind` input under
-/// `PREFIX:b64`. Base64 of binary (random ids, signatures, hashes) is left alone, and so is a
-/// JWT (dots are not base64): its claims are the identity stage's to verify.
+/// JSON document's keys and strings under `PREFIX:b64:/path`, an XML document's markup
+/// declarations (its DTD) under `PREFIX:b64:!declaration`, other text whole as one `kind`
+/// input under `PREFIX:b64` (outside cookies, only text of one line: more is a file's
+/// content). Base64 of binary (random ids, signatures, hashes) is left alone, and so is a JWT
+/// (dots are not base64): its claims are the identity stage's to verify.
 fn base64_document(
     c: &mut Collector<'_>,
     text: &[u8],
@@ -1118,7 +1119,7 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
     } else if mt.ends_with("json") || mt.ends_with("+json") {
         json(c, body, "json");
     } else if mt.ends_with("/xml") || mt.ends_with("+xml") {
-        xml(c, body, "xml");
+        xml(c, body);
     } else if mt.starts_with("text/") || (mt.starts_with("application/") && !is_binary_type(&mt)) {
         // JSON sent under another name (`text/plain` from `navigator.sendBeacon`, an error
         // reporter's envelope) is read as JSON: its values are what the application parses,
@@ -1665,7 +1666,7 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
             .as_deref()
             .is_some_and(|t| t.starts_with("image/") && !image_magic(content));
         if part_ct.as_deref() == Some("image/svg+xml") && inert_svg(content) {
-            xml(c, content, "xml");
+            xml(c, content);
         } else if textual {
             c.push(
                 format!("file-content:{field}"),
@@ -1688,7 +1689,7 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
     match part_ct.as_deref() {
         Some(t) if t.ends_with("json") => json(c, content, &format!("multipart:{field}")),
         // The root of a SOAP message with attachments (`application/xop+xml`) is a document.
-        Some(t) if !form_data && t.ends_with("xml") => xml(c, content, "xml"),
+        Some(t) if !form_data && t.ends_with("xml") => xml(c, content),
         _ => c.push(
             format!("multipart:{field}"),
             Kind::Value,
@@ -1948,7 +1949,7 @@ fn disposition_params(v: &[u8]) -> Vec<(String, Vec<u8>)> {
 /// A tolerant, bounded XML scanner: element text and attribute values become inputs labelled
 /// `xml:/root/elem` and `xml:/root/elem@attr`. Not a validating parser; markup it does not
 /// understand is skipped.
-fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
+fn xml(c: &mut Collector<'_>, body: &[u8]) {
     let mut stack: Vec<String> = Vec::new();
     let mut i = 0;
     let mut text_start = 0;
@@ -1960,7 +1961,7 @@ fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
         let text = body[text_start..i].trim_ascii();
         if !text.is_empty() {
             c.push(
-                format!("{prefix}:/{}", stack.join("/")),
+                format!("xml:/{}", stack.join("/")),
                 Kind::Value,
                 text.to_vec(),
                 false,
@@ -1973,7 +1974,7 @@ fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
             let end = memchr::memmem::find(&rest[9..], b"]]>").map_or(body.len(), |e| i + 9 + e);
             let data = &body[(i + 9).min(end)..end];
             c.push(
-                format!("{prefix}:/{}", stack.join("/")),
+                format!("xml:/{}", stack.join("/")),
                 Kind::Value,
                 data.to_vec(),
                 false,
@@ -2013,18 +2014,13 @@ fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
                     .unwrap_or(pi.len());
                 let target = &pi[..target_end];
                 if !target.is_empty() && !target.eq_ignore_ascii_case(b"xml") {
-                    xml_attributes(
-                        c,
-                        &pi[target_end..],
-                        prefix,
-                        &format!("?{}", label_part(target)),
-                    );
+                    xml_attributes(c, &pi[target_end..], &format!("?{}", label_part(target)));
                 }
             }
             if rest.starts_with(b"<!") && !rest.starts_with(b"<!--") {
                 // DOCTYPE / ENTITY declarations can carry XXE; inspect them as a value.
                 c.push(
-                    format!("{prefix}:!declaration"),
+                    "xml:!declaration".to_owned(),
                     Kind::Declaration,
                     inner.to_vec(),
                     false,
@@ -2060,7 +2056,7 @@ fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
         {
             c.anomaly(
                 rules::NODE_PROTOTYPE,
-                &format!("{prefix}:/{}/{name}", stack.join("/")),
+                &format!("xml:/{}/{name}", stack.join("/")),
                 &name,
             );
         }
@@ -2069,14 +2065,14 @@ fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
         } else {
             format!("{}/{}", stack.join("/"), name)
         };
-        xml_attributes(c, &tag[name_end..], prefix, &here);
+        xml_attributes(c, &tag[name_end..], &here);
         if !self_closing && stack.len() < c.limits.max_json_depth {
             stack.push(name);
         }
     }
 }
 
-fn xml_attributes(c: &mut Collector<'_>, mut a: &[u8], prefix: &str, element: &str) {
+fn xml_attributes(c: &mut Collector<'_>, mut a: &[u8], element: &str) {
     for _ in 0..32 {
         a = a.trim_ascii_start();
         let Some(eq) = memchr::memchr(b'=', a) else {
@@ -2093,14 +2089,14 @@ fn xml_attributes(c: &mut Collector<'_>, mut a: &[u8], prefix: &str, element: &s
         };
         let value = &rest[1..1 + close];
         c.push(
-            format!("{prefix}:/{element}@{name}"),
+            format!("xml:/{element}@{name}"),
             Kind::Name,
             name.as_bytes().to_vec(),
             false,
             false,
         );
         c.push(
-            format!("{prefix}:/{element}@{name}"),
+            format!("xml:/{element}@{name}"),
             Kind::Value,
             value.to_vec(),
             false,
