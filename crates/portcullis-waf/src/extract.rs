@@ -750,14 +750,25 @@ fn base64_document(
     {
         return;
     }
-    let standard: Vec<u8> = unpadded
-        .iter()
-        .map(|&b| match b {
-            b'-' => b'+',
-            b'_' => b'/',
-            b => b,
-        })
-        .collect();
+    let standard_byte = |b: u8| match b {
+        b'-' => b'+',
+        b'_' => b'/',
+        b => b,
+    };
+    // Binary (an image, a random id) shows in its first bytes: they are looked at before a
+    // long value is copied and decoded whole.
+    let mut head = [0u8; 64];
+    let head_len = unpadded.len().min(head.len()) / 4 * 4;
+    for (h, &b) in head.iter_mut().zip(&unpadded[..head_len]) {
+        *h = standard_byte(b);
+    }
+    let mut head_bytes = [0u8; 48];
+    let binary = |b: &u8| (*b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || *b == 0x7f;
+    match EMBEDDED_BASE64.decode_slice(&head[..head_len], &mut head_bytes) {
+        Ok(n) if !head_bytes[..n].iter().any(binary) => {}
+        _ => return,
+    }
+    let standard: Vec<u8> = unpadded.iter().map(|&b| standard_byte(b)).collect();
     let Ok(decoded) = EMBEDDED_BASE64.decode(standard) else {
         return;
     };
