@@ -2219,18 +2219,27 @@ mod tests {
         assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
     }
 
+    /// The labels of the anomalies of `rule` in a POST of `body` as `content_type`.
+    fn anomaly_labels(content_type: &str, body: &[u8], rule: u32) -> Vec<String> {
+        let req = RequestView::new("POST", b"/")
+            .header("Content-Type", content_type)
+            .body(body);
+        extract(&req, &Limits::default(), None)
+            .anomalies
+            .iter()
+            .filter(|a| a.rule == rule)
+            .map(|a| a.label.clone())
+            .collect()
+    }
+
     #[test]
     fn repeated_json_keys_are_anomalies() {
         let dup = |body: &str| {
-            let req = RequestView::new("POST", b"/")
-                .header("Content-Type", "application/json")
-                .body(body.as_bytes());
-            extract(&req, &Limits::default(), None)
-                .anomalies
-                .iter()
-                .filter(|a| a.rule == rules::PROTO_JSON_DUPLICATE_KEY)
-                .map(|a| a.label.clone())
-                .collect::<Vec<_>>()
+            anomaly_labels(
+                "application/json",
+                body.as_bytes(),
+                rules::PROTO_JSON_DUPLICATE_KEY,
+            )
         };
         assert_eq!(dup(r#"{"role":"viewer","role":"owner"}"#), ["json:/role"]);
         // Escapes are read: `\u0061` is `a`.
@@ -2645,17 +2654,7 @@ mod tests {
 
     #[test]
     fn xml_elements_that_pollute_prototypes() {
-        let polluted = |body: &[u8]| {
-            let req = RequestView::new("POST", b"/")
-                .header("Content-Type", "application/xml")
-                .body(body);
-            extract(&req, &Limits::default(), None)
-                .anomalies
-                .iter()
-                .filter(|a| a.rule == rules::NODE_PROTOTYPE)
-                .map(|a| a.label.clone())
-                .collect::<Vec<_>>()
-        };
+        let polluted = |body: &[u8]| anomaly_labels("application/xml", body, rules::NODE_PROTOTYPE);
         assert_eq!(
             polluted(b"<root><__proto__><isAdmin>true</isAdmin></__proto__></root>"),
             ["xml:/root/__proto__"]
