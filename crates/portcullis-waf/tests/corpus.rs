@@ -68,7 +68,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         ("rfi", 60.0),
         ("multipart-attack", 99.0),
         ("protocol-enforcement", 52.0),
-        ("generic-attack", 56.5),
+        ("generic-attack", 57.0),
         ("session-fixation", 99.0),
     ] {
         at_least(
