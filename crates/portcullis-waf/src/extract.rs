@@ -763,7 +763,9 @@ fn base64_document(
         *h = standard_byte(b);
     }
     let mut head_bytes = [0u8; 48];
-    let binary = |b: &u8| (*b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || *b == 0x7f;
+    // NUL is allowed: PHP writes it around the names of private properties in a serialised
+    // object (`O:…:{s:…:"\0Class\0prop"…`), which is what a cookie carries.
+    let binary = |b: &u8| (*b < 0x20 && !matches!(b, 0 | b'\t' | b'\r' | b'\n')) || *b == 0x7f;
     match EMBEDDED_BASE64.decode_slice(&head[..head_len], &mut head_bytes) {
         Ok(n) if !head_bytes[..n].iter().any(binary) => {}
         _ => return,
@@ -777,7 +779,7 @@ fn base64_document(
     };
     if decoded_text
         .chars()
-        .any(|ch| ch.is_control() && !matches!(ch, '\t' | '\r' | '\n'))
+        .any(|ch| ch.is_control() && !matches!(ch, '\0' | '\t' | '\r' | '\n'))
         || !decoded_text.chars().any(char::is_alphabetic)
     {
         return;

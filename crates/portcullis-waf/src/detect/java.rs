@@ -105,6 +105,11 @@ impl Java {
                 r"\bro0ab|\baced0005|\\xac\\xed\\x00\\x05|\xac\xed\x00\x05|\bh4siaaaaaaaa[a-z0-9+/]{0,8}ro0",
             ),
             (JAVA_EXPRESSION, r"%\{[^}]{0,200}(?:\(|@|#|\bnew\s)"),
+            // Groovy runs a string as a command line (`'id'.execute().text`).
+            (
+                JAVA_EXPRESSION,
+                r#"['"]\s*\)?\s*\.\s*execute\s*\(\s*\)\s*\.\s*(?:text|in|waitfor|inputstream)\b"#,
+            ),
             (JAVA_EXPRESSION, r"#\{[^}]{0,200}\("),
             (
                 JAVA_EXPRESSION,
@@ -428,6 +433,7 @@ mod tests {
             .contains(&NODE_PROTOTYPE)
         );
         assert!(families("require('child_process').exec('id')").contains(&"node"));
+        assert!(families("throw new Exception('id'.execute().text);").contains(&"java"));
         // Names split into concatenated strings are read joined.
         assert!(
             families("global['proc'+'ess']['mainMod'+'ule']['req'+'uire']('chi'+'ld_pro'+'cess')")

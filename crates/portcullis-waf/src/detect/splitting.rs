@@ -238,17 +238,24 @@ impl Splitting {
             {
                 self.ldap.scan(lower, sink);
             }
-            // Every pattern needs a `:`, `]` or `/`: one pass rules out most values.
-            if memchr::memchr3(b':', b']', b'/', lower.as_bytes()).is_some()
-                && (lower.contains("::")
-                    || lower.contains(']')
-                    || lower.contains("/*")
-                    || lower.contains("(//")
-                    || lower.contains("( //")
-                    || (lower.contains(" //") && lower.contains(['\'', '"'])))
-            {
-                self.xpath.scan(lower, sink);
-            }
+            self.scan_xpath(lower, sink);
+        } else if input.kind == Kind::Path {
+            // A path segment used as a key in an XPath query (`/products/']|//card|/a['`).
+            self.scan_xpath(v.lower(), sink);
+        }
+    }
+
+    fn scan_xpath(&self, lower: &str, sink: &mut Sink<'_>) {
+        // Every pattern needs a `:`, `]` or `/`: one pass rules out most values.
+        if memchr::memchr3(b':', b']', b'/', lower.as_bytes()).is_some()
+            && (lower.contains("::")
+                || lower.contains(']')
+                || lower.contains("/*")
+                || lower.contains("(//")
+                || lower.contains("( //")
+                || (lower.contains(" //") && lower.contains(['\'', '"'])))
+        {
+            self.xpath.scan(lower, sink);
         }
     }
 }
@@ -435,6 +442,13 @@ mod tests {
                 "'draft' or //TODO marks",
             ],
         );
+    }
+
+    #[test]
+    fn xpath_in_path_segments() {
+        let h = hits(Kind::Path, "path:segment", "']|//credit_card|/a['", 1);
+        assert!(h.contains(&PROTO_XPATH), "{h:?}");
+        assert!(hits(Kind::Path, "path:segment", "items[2]", 1).is_empty());
     }
 
     #[test]
