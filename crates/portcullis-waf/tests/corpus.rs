@@ -188,6 +188,13 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // field names and URL-parser confusion. First run, blind: 210 of 223 attacks, 4 of
         // 200 benign blocked. Left: a theme installed from a paste site's raw URL.
         ("heldout15.jsonl", 99.5, 1.0),
+        // Aviation weather, AIS, GTFS, e-prescriptions, bioinformatics pipelines, ROS,
+        // home automation, game servers, wallets, accounting, cXML, SPARQL, MARC, bug
+        // trackers, gateway admin APIs, PromQL/LogQL/KQL, syslog, Sieve, VPN configs; attacks
+        // add deserialisation (Java, .NET, PHP, pickle, YAML) and CVE exploit chains. First
+        // run, blind: 197 of 204 attacks, 17 of 180 benign blocked (query languages, shell
+        // in configs and logs: by design without exclusions).
+        ("heldout16.jsonl", 98.0, 9.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

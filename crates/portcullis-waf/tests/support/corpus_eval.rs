@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 15] = [
+pub(crate) const PROJECT_FILES: [&str; 16] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -93,6 +93,7 @@ pub(crate) const PROJECT_FILES: [&str; 15] = [
     "heldout13.jsonl",
     "heldout14.jsonl",
     "heldout15.jsonl",
+    "heldout16.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
