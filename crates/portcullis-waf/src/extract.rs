@@ -1133,6 +1133,12 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
         json(c, body, "json");
     } else if mt.ends_with("/xml") || mt.ends_with("+xml") {
         xml(c, body);
+    } else if pickle_runs_code(body) {
+        c.anomaly(
+            rules::RCE_PICKLE,
+            "body",
+            "pickle importing a command runner",
+        );
     } else if mt.starts_with("text/") || (mt.starts_with("application/") && !is_binary_type(&mt)) {
         // JSON sent under another name (`text/plain` from `navigator.sendBeacon`, an error
         // reporter's envelope) is read as JSON: its values are what the application parses,
@@ -1664,6 +1670,14 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
         // EDI interchanges, PostScript, which Ghostscript runs as a program), or when a file
         // declared as an image is not one (`banner.jpg` holding ImageMagick's MVG drawing
         // commands, which run delegates; a DjVu document).
+        // A model file (`classifier.pkl`) that imports a command runner runs it when loaded.
+        if pickle_runs_code(content) {
+            c.anomaly(
+                rules::RCE_PICKLE,
+                &format!("file-content:{field}"),
+                "pickle importing a command runner",
+            );
+        }
         let textual = part_ct.as_deref().is_none_or(|t| {
             t.starts_with("text/")
                 || t.contains("json")
@@ -1716,6 +1730,99 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
 /// Whether `content` holds `<?php` followed by whitespace, in any case: five bytes that
 /// binary formats do not produce by chance (one in 2^37 per position, before the
 /// whitespace).
+/// Modules of Python whose functions run commands or code.
+const PICKLE_MODULES: &[&[u8]] = &[
+    b"__builtin__",
+    b"builtins",
+    b"commands",
+    b"importlib",
+    b"nt",
+    b"os",
+    b"posix",
+    b"pty",
+    b"runpy",
+    b"subprocess",
+];
+
+/// Functions of [`PICKLE_MODULES`] that run commands or code.
+const PICKLE_FUNCTIONS: &[&[u8]] = &[
+    b"Popen",
+    b"__import__",
+    b"call",
+    b"check_call",
+    b"check_output",
+    b"compile",
+    b"eval",
+    b"exec",
+    b"execfile",
+    b"execl",
+    b"execlp",
+    b"execv",
+    b"execve",
+    b"execvp",
+    b"getoutput",
+    b"getstatusoutput",
+    b"import_module",
+    b"popen",
+    b"run",
+    b"run_module",
+    b"run_path",
+    b"spawn",
+    b"spawnl",
+    b"spawnlp",
+    b"spawnv",
+    b"spawnve",
+    b"system",
+];
+
+/// Whether `content` is a Python pickle that imports a function able to run a command or
+/// code (`os.system`, `subprocess.Popen`, `builtins.exec`): loading it calls that function.
+/// Protocols 0 and 1 import with `c` module `\n` name `\n`; protocols 2 and later push two
+/// short strings (`\x8c` and a length) and `\x93`, with memo marks (`\x94`) between.
+fn pickle_runs_code(content: &[u8]) -> bool {
+    let pickle = match content {
+        [0x80, 2..=5, ..] => true,
+        [b'c' | b'(' | b']' | b'}', ..] => true,
+        _ => false,
+    };
+    if !pickle {
+        return false;
+    }
+    let known = |list: &[&[u8]], w: &[u8]| list.contains(&w);
+    let line = |at: usize| {
+        let rest = content.get(at..)?;
+        let end = memchr::memchr(b'\n', &rest[..rest.len().min(32)])?;
+        // A pickle copied through a text tool may have gained a CR before each LF.
+        let word = rest[..end].strip_suffix(b"\r").unwrap_or(&rest[..end]);
+        Some((word, at + end + 1))
+    };
+    let short_string = |at: usize| {
+        let (&op, rest) = content.get(at..)?.split_first()?;
+        let (&len, rest) = rest.split_first()?;
+        let text = rest.get(..usize::from(len)).filter(|_| op == 0x8c)?;
+        let mut next = at + 2 + usize::from(len);
+        if content.get(next) == Some(&0x94) {
+            next += 1;
+        }
+        Some((text, next))
+    };
+    let global = memchr::memchr_iter(b'c', content).take(4096).any(|i| {
+        line(i + 1).is_some_and(|(module, next)| {
+            known(PICKLE_MODULES, module)
+                && line(next).is_some_and(|(name, _)| known(PICKLE_FUNCTIONS, name))
+        })
+    });
+    global
+        || memchr::memchr_iter(0x8c, content).take(4096).any(|i| {
+            short_string(i).is_some_and(|(module, next)| {
+                known(PICKLE_MODULES, module)
+                    && short_string(next).is_some_and(|(name, after)| {
+                        known(PICKLE_FUNCTIONS, name) && content.get(after) == Some(&0x93)
+                    })
+            })
+        })
+}
+
 fn php_tag_in(content: &[u8]) -> bool {
     memchr::memmem::find_iter(content, b"<?").any(|i| {
         content
@@ -2232,6 +2339,32 @@ mod tests {
             .filter(|a| a.rule == rule)
             .map(|a| a.label.clone())
             .collect()
+    }
+
+    #[test]
+    fn pickles_that_import_a_command_runner() {
+        let runs = |body: &[u8]| {
+            !anomaly_labels("application/octet-stream", body, rules::RCE_PICKLE).is_empty()
+        };
+        // As CPython writes them: protocol 4, 2 and 0.
+        assert!(runs(
+            b"\x80\x04\x95\x1d\0\0\0\0\0\0\0\x8c\x05posix\x94\x8c\x06system\x94\x93\x94\x8c\x02id\x94\x85\x94R\x94."
+        ));
+        assert!(runs(
+            b"\x80\x02ccommands\ncheck_output\nq\x00]q\x01X\x02\0\0\0idq\x02a\x85q\x03Rq\x04."
+        ));
+        assert!(runs(b"cbuiltins\nexec\n(Vimport os\ntR."));
+        // Data only, though it names a function.
+        assert!(!runs(
+            b"\x80\x04\x95\x1e\0\0\0\0\0\0\0}\x94(\x8c\x01a\x94]\x94(K\x01K\x02e\x8c\x01b\x94\x8c\x06system\x94u."
+        ));
+        assert!(!runs(b"cos\nsystems\n"));
+        // In an upload too.
+        let upload = b"--b\r\nContent-Disposition: form-data; name=\"model\"; filename=\"m.pkl\"\r\nContent-Type: application/octet-stream\r\n\r\ncposix\nsystem\n(Vid\ntR.\r\n--b--\r\n";
+        assert_eq!(
+            anomaly_labels("multipart/form-data; boundary=b", upload, rules::RCE_PICKLE),
+            ["file-content:model"]
+        );
     }
 
     #[test]

@@ -234,6 +234,7 @@ pub(crate) const RCE_FORMULA: u32 = 1517;
 pub(crate) const RCE_UPLOAD_PROGRAM: u32 = 1518;
 pub(crate) const RCE_CONVERTER_COMMAND: u32 = 1519;
 pub(crate) const RCE_ALIAS: u32 = 1520;
+pub(crate) const RCE_PICKLE: u32 = 1521;
 
 // PHP.
 pub(crate) const PHP_OPEN_TAG: u32 = 1600;
@@ -960,6 +961,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "command injection: shell alias defined to run a command under another name",
+    ),
+    r(
+        RCE_PICKLE,
+        F::Rce,
+        1,
+        S::Critical,
+        "code execution: Python pickle that imports a command runner",
     ),
     r(PHP_OPEN_TAG, F::Php, 1, S::Critical, "PHP open tag"),
     r(PHP_WRAPPER, F::Php, 1, S::Critical, "PHP stream wrapper"),
