@@ -1780,12 +1780,7 @@ const PICKLE_FUNCTIONS: &[&[u8]] = &[
 /// Protocols 0 and 1 import with `c` module `\n` name `\n`; protocols 2 and later push two
 /// short strings (`\x8c` and a length) and `\x93`, with memo marks (`\x94`) between.
 fn pickle_runs_code(content: &[u8]) -> bool {
-    let pickle = match content {
-        [0x80, 2..=5, ..] => true,
-        [b'c' | b'(' | b']' | b'}', ..] => true,
-        _ => false,
-    };
-    if !pickle {
+    if !matches!(content, [0x80, 2..=5, ..] | [b'c' | b'(' | b']' | b'}', ..]) {
         return false;
     }
     let known = |list: &[&[u8]], w: &[u8]| list.contains(&w);
