@@ -194,7 +194,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // add deserialisation (Java, .NET, PHP, pickle, YAML) and CVE exploit chains. First
         // run, blind: 197 of 204 attacks, 17 of 180 benign blocked (query languages, shell
         // in configs and logs: by design without exclusions).
-        ("heldout16.jsonl", 98.0, 9.5),
+        ("heldout16.jsonl", 98.5, 9.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

@@ -76,6 +76,9 @@ impl Php {
             ),
             (PHP_VARIABLE_CALL, r"\$\s*\{\s*(?:['\x22$]|[a-z_]+\s*\}\s*\()".to_owned()),
             (PHP_OBJECT, r#"\b[oc]:[0-9]+:"[a-z_\\][a-z0-9_\\]*":[0-9]+:\{|\ba:[0-9]+:\{[^}]{0,200}[sidbo]:[0-9]"#.to_owned()),
+            // Yii's object configuration, as Craft CMS builds objects from a request's JSON
+            // (CVE-2023-41892): a `__construct()` key calls the named class's constructor.
+            (PHP_OBJECT, r"^__construct\(\)$".to_owned()),
             // A variable called with a string, a number, a variable, a call or nothing
             // (`$f('id')`, `$a[0]($_GET[1])`, `$_(3)`): `$f(x)` in LaTeX, `$sum(lines.price)` in JSONata and
             // Grafana's `$__timeFilter(t)` call with a bare name, which PHP 8 refuses.
@@ -293,6 +296,25 @@ mod tests {
             ],
         );
         assert!(hits(Kind::Filename, "file:up", "photo. php", 1).contains(&PHP_UPLOAD));
+        // A constructor call in an object configuration (Yii, Craft CMS).
+        assert!(
+            hits(
+                Kind::Name,
+                "form:config:/as xyz/__construct()",
+                "__construct()",
+                1
+            )
+            .contains(&PHP_OBJECT)
+        );
+        assert!(
+            !hits(
+                Kind::Value,
+                "json:/q",
+                "what does __construct() do in PHP?",
+                1
+            )
+            .contains(&PHP_OBJECT)
+        );
     }
 
     #[test]
