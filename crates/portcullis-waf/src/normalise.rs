@@ -26,6 +26,8 @@ pub(crate) struct Variants {
     compact: Option<String>,
     /// The raw bytes held a NUL (raw or encoded).
     pub(crate) had_nul: bool,
+    /// [`Variants::shell`], worked out on first use: `None` inside when it is `lower`.
+    shell: std::cell::OnceCell<Option<String>>,
 }
 
 impl Variants {
@@ -45,6 +47,47 @@ impl Variants {
     pub(crate) fn compact(&self) -> &str {
         self.compact.as_deref().unwrap_or(self.lower())
     }
+
+    /// `lower` with the shell expansions whose value is known written out
+    /// ([`shell_expanded`]); worked out once for the command and file detectors.
+    pub(crate) fn shell(&self) -> &str {
+        self.shell
+            .get_or_init(|| shell_expanded(self.lower()))
+            .as_deref()
+            .unwrap_or(self.lower())
+    }
+}
+
+/// Shell expansions whose value is known, in a lowered text.
+const SHELL_EXPANSIONS: [(&str, &str); 12] = [
+    ("${ifs}", " "),
+    ("$ifs", " "),
+    ("${path:0:1}", "/"),
+    ("${path::1}", "/"),
+    ("${home:0:1}", "/"),
+    ("${home::1}", "/"),
+    ("${pwd:0:1}", "/"),
+    ("${pwd::1}", "/"),
+    ("${oldpwd:0:1}", "/"),
+    ("${oldpwd::1}", "/"),
+    ("${shell:0:1}", "/"),
+    ("${shell::1}", "/"),
+];
+
+/// `text` (lowered) with the shell expansions whose value is known written out, or `None`
+/// when it holds none: `$IFS` as the space it splits on, and the one-character substrings of
+/// variables that hold an absolute path (`${PATH:0:1}`, `${HOME::1}`) as `/`. The command
+/// and file detectors read the result ([`Variants::shell`]), so `;${PATH:0:1}bin${PATH:0:1}id`
+/// is `;/bin/id` to both.
+pub(crate) fn shell_expanded(text: &str) -> Option<String> {
+    if !text.contains('$') || !SHELL_EXPANSIONS.iter().any(|(s, _)| text.contains(s)) {
+        return None;
+    }
+    Some(
+        SHELL_EXPANSIONS
+            .iter()
+            .fold(text.to_owned(), |t, (s, with)| t.replace(s, with)),
+    )
 }
 
 /// [`percent_decode`] that borrows `input` when it has nothing to decode (most names and
@@ -440,6 +483,7 @@ pub(crate) fn variants(value: &[u8]) -> Variants {
         lower,
         compact,
         had_nul,
+        shell: std::cell::OnceCell::new(),
     }
 }
 

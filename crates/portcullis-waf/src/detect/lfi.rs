@@ -113,17 +113,17 @@ impl Lfi {
     /// `lower_may_match`: whether the combined gate found any family's pattern in `v.lower()`
     /// (see [`Detectors::scan`](super::Detectors::scan)).
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
-        let text = if v.lower().contains("0x") {
-            std::borrow::Cow::Owned(hex_literals(v.lower()))
+        // Hex literals and known shell expansions written out (the command detector reads
+        // the same expansion, [`Variants::shell`]).
+        let text: std::borrow::Cow<'_, str> = if v.lower().contains("0x") {
+            let hex = hex_literals(v.lower());
+            std::borrow::Cow::Owned(crate::normalise::shell_expanded(&hex).unwrap_or(hex))
         } else {
-            std::borrow::Cow::Borrowed(v.lower())
+            std::borrow::Cow::Borrowed(v.shell())
         };
-        let text = match super::shell_expanded(&text) {
-            Some(expanded) => std::borrow::Cow::Owned(expanded),
-            None => text,
-        };
-        // The hex-literal rewrite makes a text the gate did not see.
-        if lower_may_match || matches!(text, std::borrow::Cow::Owned(_)) {
+        // A rewrite makes a text the gate did not see.
+        let rewritten = !std::ptr::eq(text.as_ref(), v.lower());
+        if lower_may_match || rewritten {
             match template_parents(&text) {
                 Some(plain) => self.patterns.scan(&plain, sink),
                 None => self.patterns.scan(&text, sink),
@@ -435,9 +435,9 @@ mod tests {
                 "${HOME::1}etc${HOME::1}passwd",
             ],
         );
-        assert_eq!(crate::detect::shell_expanded("${x:0:1}etc"), None);
+        assert_eq!(crate::normalise::shell_expanded("${x:0:1}etc"), None);
         assert_eq!(
-            crate::detect::shell_expanded("cat${ifs}${path:0:1}etc").as_deref(),
+            crate::normalise::shell_expanded("cat${ifs}${path:0:1}etc").as_deref(),
             Some("cat /etc")
         );
     }

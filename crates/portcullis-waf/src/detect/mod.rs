@@ -347,38 +347,6 @@ pub(crate) fn concatenation_joined(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Shell expansions whose value is known, in a lowered text.
-const SHELL_EXPANSIONS: [(&str, &str); 12] = [
-    ("${ifs}", " "),
-    ("$ifs", " "),
-    ("${path:0:1}", "/"),
-    ("${path::1}", "/"),
-    ("${home:0:1}", "/"),
-    ("${home::1}", "/"),
-    ("${pwd:0:1}", "/"),
-    ("${pwd::1}", "/"),
-    ("${oldpwd:0:1}", "/"),
-    ("${oldpwd::1}", "/"),
-    ("${shell:0:1}", "/"),
-    ("${shell::1}", "/"),
-];
-
-/// `text` (lowered) with the shell expansions whose value is known written out, or `None`
-/// when it holds none: `$IFS` as the space it splits on, and the one-character substrings of
-/// variables that hold an absolute path (`${PATH:0:1}`, `${HOME::1}`) as `/`. The command
-/// and file detectors read the result, so `;${PATH:0:1}bin${PATH:0:1}id` is `;/bin/id` to
-/// both.
-pub(crate) fn shell_expanded(text: &str) -> Option<String> {
-    if !text.contains('$') || !SHELL_EXPANSIONS.iter().any(|(s, _)| text.contains(s)) {
-        return None;
-    }
-    Some(
-        SHELL_EXPANSIONS
-            .iter()
-            .fold(text.to_owned(), |t, (s, with)| t.replace(s, with)),
-    )
-}
-
 /// The parameter name at the end of a label: `sku` for `json:/items/0/sku` or `query:sku`.
 pub(crate) fn param_name(label: &str) -> &str {
     // Byte searches: `:` and `/` are ASCII, so the cuts fall on character boundaries. This

@@ -445,10 +445,7 @@ impl Rce {
             || sink.wants(RCE_BRACE_EXPANSION)
             || (values && (sink.wants(RCE_LEADING_COMMAND) || sink.wants(RCE_LEADING_LOOSE)))
         {
-            match super::shell_expanded(v.lower()) {
-                Some(text) => self.shell_scan(&text, sink, values),
-                None => self.shell_scan(v.lower(), sink, values),
-            }
+            self.shell_scan(v.shell(), sink, values);
         }
     }
 
