@@ -557,6 +557,11 @@ fn path_segments(c: &mut Collector<'_>, path: &[u8], bad: bool) {
         c.offer(Kind::Value, segment, bad, true, |l| {
             l.push_str("path:segment");
         });
+        // A JSON document as a path parameter (`/users/{"$ne":null}/profile`), which an
+        // application parses as it would a query's, is read as one (`path:segment:/path`).
+        if matches!(segment.first(), Some(b'{' | b'[')) && !c.full() {
+            json_walk(c, segment, "path:segment");
+        }
     }
 }
 
@@ -640,6 +645,16 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
             push_label_part(l, &name);
         };
         c.offer(Kind::Name, &name, bad_n, from_query, label);
+        // `password[]=x`: PHP and `qs` make the password an array (see `JsonWalk::juggled`).
+        if let Some(open) = memchr::memchr(b'[', &name)
+            && let Some(close) = memchr::memchr(b']', &name[open..])
+            && name[open + 1..open + close].iter().all(u8::is_ascii_digit)
+            && std::str::from_utf8(&name[..open]).is_ok_and(credential_name)
+        {
+            let mut l = String::new();
+            label(&mut l);
+            c.anomaly(rules::PHP_TYPE_JUGGLING, &l, "[]");
+        }
         if let Some(v) = value {
             let (v, bad_v) = percent_decode_cow(v, true);
             c.offer(Kind::Value, &v, bad_v, from_query, label);
@@ -1294,6 +1309,18 @@ impl<'l> JsonWalk<'_, 'l> {
         false
     }
 
+    /// A password or one-time code given as `true`, `0` or an array (`what`) where a client
+    /// sends text: loose comparison makes `true == "secret"` true (PHP, JavaScript's `==`),
+    /// `"abc" == 0` true before PHP 8, and `strcmp([], "secret")` null, which `== 0` reads as
+    /// a match.
+    fn juggled(&mut self, what: &str) {
+        let key = self.path.rsplit('/').next().unwrap_or_default();
+        if !key.is_empty() && credential_name(key) {
+            let label = json_label(self.prefix, self.path);
+            self.c.anomaly(rules::PHP_TYPE_JUGGLING, &label, what);
+        }
+    }
+
     fn child(&mut self) -> JsonWalk<'_, 'l> {
         JsonWalk {
             c: &mut *self.c,
@@ -1321,16 +1348,23 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
     }
 
     // Numbers, booleans and null are not inspected, but one nested too deep is still reported.
-    fn visit_bool<E>(mut self, _: bool) -> Result<(), E> {
-        self.skipping();
+    // `true` or `0` as a password is type juggling (see [`JsonWalk::juggled`]).
+    fn visit_bool<E>(mut self, v: bool) -> Result<(), E> {
+        if !self.skipping() && v {
+            self.juggled("true");
+        }
         Ok(())
     }
-    fn visit_i64<E>(mut self, _: i64) -> Result<(), E> {
-        self.skipping();
+    fn visit_i64<E>(mut self, v: i64) -> Result<(), E> {
+        if !self.skipping() && v == 0 {
+            self.juggled("0");
+        }
         Ok(())
     }
-    fn visit_u64<E>(mut self, _: u64) -> Result<(), E> {
-        self.skipping();
+    fn visit_u64<E>(mut self, v: u64) -> Result<(), E> {
+        if !self.skipping() && v == 0 {
+            self.juggled("0");
+        }
         Ok(())
     }
     fn visit_f64<E>(mut self, _: f64) -> Result<(), E> {
@@ -1369,6 +1403,7 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
             while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
             return Ok(());
         }
+        self.juggled("[");
         let mut i = 0usize;
         loop {
             let len = self.path.len();
@@ -1392,6 +1427,7 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
         }
         let len = self.path.len();
         let mut keys = KeySet::default();
+        let mut empty = true;
         while map
             .next_key_seed(JsonKey {
                 c: &mut *self.c,
@@ -1401,11 +1437,63 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
             })?
             .is_some()
         {
+            empty = false;
             map.next_value_seed(self.child())?;
             self.path.truncate(len);
         }
+        // An empty document among the alternatives of `$or` (`{"$or": [{}, {"owner": "me"}]}`)
+        // matches every record, whatever the others ask.
+        if empty
+            && let Some((parent, index)) = self.path.rsplit_once('/')
+            && index.bytes().all(|b| b.is_ascii_digit())
+            && parent
+                .rsplit('/')
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case("$or"))
+        {
+            let label = json_label(self.prefix, self.path);
+            self.c.anomaly(rules::SQLI_NOSQL, &label, "{}");
+        }
         Ok(())
     }
+}
+
+/// Whether a JSON key or a parameter's name holds a password or a one-time code, for
+/// [`JsonWalk::juggled`]: `password`, `passwd`, `passcode`, `passphrase`, `pwd`, `otp`,
+/// alone or after `current`, `old`, `new`, `user`, `account`, `admin`, `login`, `confirm`,
+/// `repeat` (case, `_` and `-` aside). Flags about a password (`remember_password`,
+/// `show_password`) are not one.
+fn credential_name(name: &str) -> bool {
+    let mut buf = [0u8; 32];
+    let mut n = 0;
+    for b in name.bytes().filter(|b| !matches!(b, b'_' | b'-')) {
+        let Some(slot) = buf.get_mut(n) else {
+            return false;
+        };
+        *slot = b.to_ascii_lowercase();
+        n += 1;
+    }
+    let mut k = &buf[..n];
+    for owner in [
+        &b"current"[..],
+        b"old",
+        b"new",
+        b"user",
+        b"account",
+        b"admin",
+        b"login",
+        b"confirm",
+        b"repeat",
+    ] {
+        if let Some(rest) = k.strip_prefix(owner) {
+            k = rest;
+            break;
+        }
+    }
+    matches!(
+        k,
+        b"password" | b"passwd" | b"passcode" | b"passphrase" | b"pwd" | b"otp"
+    )
 }
 
 /// The keys of one JSON object, as hashes: a list on the stack while the object is small (no
@@ -2272,6 +2360,16 @@ mod tests {
                 "http:/127.0.0.1:8080/manager/html".into()
             )]
         );
+        // A JSON document in a segment is read as one.
+        let json = extract(
+            &RequestView::new("GET", b"/api/users/%7B%22$ne%22:null%7D/profile"),
+            &Limits::default(),
+            None,
+        );
+        assert_eq!(
+            labels(&json, Kind::Name),
+            vec![("path:segment:/$ne".into(), "$ne".into())]
+        );
         // Plain and empty segments before it do not use up the segments inspected.
         let mut padded = b"/.".repeat(40);
         padded.extend_from_slice(b"/x:/y:/z:/w:/x/proxy/http:/127.0.0.1/a;id");
@@ -2386,6 +2484,41 @@ mod tests {
         assert!(dup(r#"[{"id":1},{"id":2}]"#).is_empty());
     }
 
+    #[test]
+    fn passwords_of_another_type_and_match_all_alternatives_are_anomalies() {
+        let juggled =
+            |ct: &str, body: &str| anomaly_labels(ct, body.as_bytes(), rules::PHP_TYPE_JUGGLING);
+        let json = "application/json";
+        assert_eq!(
+            juggled(json, r#"{"username":"admin","password":true}"#),
+            ["json:/password"]
+        );
+        assert_eq!(
+            juggled(json, r#"{"user":{"Current_Password":0}}"#),
+            ["json:/user/Current_Password"]
+        );
+        assert_eq!(juggled(json, r#"{"otp":["1"]}"#), ["json:/otp"]);
+        // Text, other numbers, false, and flags about a password are not juggling.
+        for body in [
+            r#"{"password":"hunter2","pin":0}"#,
+            r#"{"otp":123456,"password":false}"#,
+            r#"{"remember_password":true,"show_password":true,"password_rules":["a"]}"#,
+            r#"{"passwords":[{"id":1}],"count":0}"#,
+        ] {
+            assert!(juggled(json, body).is_empty(), "{body}");
+        }
+        let form = "application/x-www-form-urlencoded";
+        assert_eq!(juggled(form, "user=a&password[]=x"), ["form:password[]"]);
+        assert_eq!(juggled(form, "user=a&new_pwd[0]=x"), ["form:new_pwd[0]"]);
+        assert!(juggled(form, "password=x&password[hash]=y&tags[]=a").is_empty());
+
+        let match_all = |body: &str| anomaly_labels(json, body.as_bytes(), rules::SQLI_NOSQL);
+        assert_eq!(
+            match_all(r#"{"filter":{"$or":[{},{"owner":"me"}]}}"#),
+            ["json:/filter/$or/0"]
+        );
+        assert!(match_all(r#"{"filter":{"$or":[{"a":1},{"owner":"me"}]},"opts":[{}]}"#).is_empty());
+    }
     #[test]
     fn postscript_and_djvu_uploads_are_read() {
         let upload = |ct: &str, content: &[u8]| {

@@ -177,6 +177,7 @@ pub(crate) const PROTO_XPATH: u32 = 1043;
 pub(crate) const PROTO_TRACE_METHOD: u32 = 1044;
 pub(crate) const PROTO_METHOD_OVERRIDE_SAFE: u32 = 1045;
 pub(crate) const PROTO_JSON_DUPLICATE_KEY: u32 = 1046;
+pub(crate) const PROTO_FRAMING: u32 = 1047;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -246,6 +247,7 @@ pub(crate) const PHP_VARIABLE_CALL: u32 = 1605;
 pub(crate) const PHP_UPLOAD: u32 = 1606;
 pub(crate) const PHP_FUNCTION_LOOSE: u32 = 1607;
 pub(crate) const PHP_CALLBACK_PARAM: u32 = 1608;
+pub(crate) const PHP_TYPE_JUGGLING: u32 = 1609;
 
 // Java.
 pub(crate) const JAVA_JNDI: u32 = 1700;
@@ -640,6 +642,13 @@ static CATALOGUE: &[RuleInfo] = &[
         "JSON object with a repeated key",
     ),
     r(
+        PROTO_FRAMING,
+        F::Protocol,
+        1,
+        S::Critical,
+        "ambiguous request framing: Transfer-Encoding on GET or HEAD, or other than one chunked",
+    ),
+    r(
         HS_HEADER_CRLF,
         F::HeaderSplitting,
         1,
@@ -1007,6 +1016,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "PHP callback named by a parameter (ThinkPHP, Drupal render array)",
+    ),
+    r(
+        PHP_TYPE_JUGGLING,
+        F::Php,
+        1,
+        S::Critical,
+        "password given as true, 0 or an array (loose comparison)",
     ),
     r(JAVA_JNDI, F::Java, 1, S::Critical, "JNDI / Log4j lookup"),
     r(
