@@ -195,6 +195,19 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // run, blind: 197 of 204 attacks, 17 of 180 benign blocked (query languages, shell
         // in configs and logs: by design without exclusions).
         ("heldout16.jsonl", 98.5, 9.5),
+        // Dental labs, piano tuning, beekeeping, court e-filing, brewing, tide tables, sign
+        // language, crosswords, orchestra libraries, fire inspections, drone logs, seed banks,
+        // ham radio, schema registries, runbooks; attacks written after published CVE
+        // exploits of 2021-2026 (OGNL, SpEL routing headers, AI-flow code fields, model-pull
+        // traversal, CLI `@file` expansion, PHP filter chains, Next.js internal headers). First
+        // run, blind: 216 of 231 attacks, 7 of 200 benign blocked.
+        ("heldout17.jsonl", 93.0, 4.0),
+        // Evasion of every family (encodings, comments, string building, globbing, address
+        // forms, parameter pollution, unusual locations, charset and content-type
+        // confusion) beside benign traffic that looks like it; GraphQL abuse (introspection,
+        // batching, depth, fragment cycles, directive overloading). First run, blind: 200 of
+        // 212 attacks, 12 of 225 benign blocked.
+        ("heldout18.jsonl", 94.0, 5.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

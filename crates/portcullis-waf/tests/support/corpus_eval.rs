@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 16] = [
+pub(crate) const PROJECT_FILES: [&str; 18] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -94,6 +94,8 @@ pub(crate) const PROJECT_FILES: [&str; 16] = [
     "heldout14.jsonl",
     "heldout15.jsonl",
     "heldout16.jsonl",
+    "heldout17.jsonl",
+    "heldout18.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
