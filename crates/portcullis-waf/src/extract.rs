@@ -194,6 +194,10 @@ struct Collector<'l> {
     /// A name the request-wide checks look at (a session id parameter, `_method`) was read
     /// since this was last cleared: such a container is not remembered whole.
     noted: bool,
+    /// GraphQL operations read from a batch (a JSON array of requests).
+    graphql_batch: usize,
+    /// The mutations of a batch, by the hash of their text, and how often each came.
+    graphql_mutations: Vec<(u64, usize)>,
 }
 
 impl<'l> Collector<'l> {
@@ -446,6 +450,8 @@ pub(crate) fn extract(
         memo,
         scratch: String::with_capacity(64),
         noted: false,
+        graphql_batch: 0,
+        graphql_mutations: Vec::new(),
     };
 
     // Offered like any other input: a remembered path costs a lookup, not a copy.
@@ -669,9 +675,56 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
                     format!("{prefix}:{}", label_part(&name))
                 });
             }
+            if name.eq_ignore_ascii_case(b"query") {
+                let mut l = String::new();
+                label(&mut l);
+                graphql_document(c, &v, &l, from_query, false);
+            }
             if &*name == b"_method" && c.out.method_overrides.len() < MAX_METHOD_OVERRIDES {
                 let m = v.trim_ascii();
                 c.out.method_overrides.push(m[..m.len().min(32)].to_vec());
+            }
+        }
+    }
+}
+
+/// A GraphQL document (see [`crate::graphql`]) found under `label`: what is wrong with it,
+/// as anomalies. `in_url`: it came in the URL's query, where a mutation must not (a link can
+/// send it); `batched`: it is one of a batch's operations, which are counted.
+fn graphql_document(c: &mut Collector<'_>, doc: &[u8], label: &str, in_url: bool, batched: bool) {
+    let Some(shape) = crate::graphql::shape(doc) else {
+        return;
+    };
+    if shape.introspection {
+        c.anomaly(rules::PROTO_GRAPHQL_INTROSPECTION, label, "introspection");
+    }
+    if let Some(what) = shape.excess() {
+        c.anomaly(rules::PROTO_GRAPHQL_LIMITS, label, what);
+    }
+    if in_url && shape.mutation {
+        c.anomaly(rules::PROTO_GRAPHQL_URL_MUTATION, label, "mutation");
+    }
+    if batched {
+        c.graphql_batch += 1;
+        // The same mutation again and again with other variables: a login, a one-time code
+        // or a coupon tried many times in one request, past a rate limit's count.
+        if shape.mutation {
+            use std::hash::BuildHasher as _;
+            let h = foldhash::fast::FixedState::default().hash_one(doc);
+            let known = c.graphql_mutations.iter().position(|(k, _)| *k == h);
+            let seen = match known {
+                Some(i) => {
+                    c.graphql_mutations[i].1 += 1;
+                    c.graphql_mutations[i].1
+                }
+                None if c.graphql_mutations.len() < 16 => {
+                    c.graphql_mutations.push((h, 1));
+                    1
+                }
+                None => 0,
+            };
+            if seen == crate::graphql::MAX_REPEATED_MUTATION + 1 {
+                c.anomaly(rules::PROTO_GRAPHQL_LIMITS, label, "repeated mutation");
             }
         }
     }
@@ -1382,6 +1435,16 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
             self.c.offer(Kind::Value, s.as_bytes(), false, false, |l| {
                 write_json_label(l, prefix, path);
             });
+            // The `query` of a GraphQL request, or of one in a batch (`[{"query": …}, …]`).
+            if let Some(at) = path.strip_suffix("/query")
+                && (at.is_empty()
+                    || at
+                        .strip_prefix('/')
+                        .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit())))
+            {
+                let label = json_label(prefix, path);
+                graphql_document(self.c, s.as_bytes(), &label, false, !at.is_empty());
+            }
             // A string the application parses again: JSON serialised into a field
             // (`"criteria": "{\"email\": {\"$regex\": …}}"`, a GraphQL variable), or base64.
             if !self.embedded {
@@ -1411,10 +1474,17 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
             let more = seq.next_element_seed(self.child())?.is_some();
             self.path.truncate(len);
             if !more {
-                return Ok(());
+                break;
             }
             i += 1;
         }
+        // A batch of GraphQL operations (its elements past the input limits are counted
+        // without being read).
+        if self.depth == 0 && i > crate::graphql::MAX_BATCH && self.c.graphql_batch > 0 {
+            let label = json_label(self.prefix, self.path);
+            self.c.anomaly(rules::PROTO_GRAPHQL_LIMITS, &label, "batch");
+        }
+        Ok(())
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
@@ -2482,6 +2552,73 @@ mod tests {
         assert!(dup(&format!(r#"{{"{long}b":1,"{long}c":2}}"#)).is_empty());
         // The same key in sibling objects is no repeat.
         assert!(dup(r#"[{"id":1},{"id":2}]"#).is_empty());
+    }
+
+    #[test]
+    fn graphql_requests_are_read_for_abuse() {
+        let json = |body: &str, rule| anomaly_labels("application/json", body.as_bytes(), rule);
+        assert_eq!(
+            json(
+                r#"{"query":"query Q { __schema { types { name } } }"}"#,
+                rules::PROTO_GRAPHQL_INTROSPECTION
+            ),
+            ["json:/query"]
+        );
+        let op =
+            r#"{"query":"mutation($p:String!){login(password:$p){token}}","variables":{"p":"x"}}"#;
+        let batch = |n: usize| format!("[{}]", vec![op; n].join(","));
+        assert_eq!(
+            json(&batch(11), rules::PROTO_GRAPHQL_LIMITS),
+            ["json:/3/query", "json:/"]
+        );
+        assert_eq!(
+            json(&batch(4), rules::PROTO_GRAPHQL_LIMITS),
+            ["json:/3/query"]
+        );
+        assert!(json(&batch(3), rules::PROTO_GRAPHQL_LIMITS).is_empty());
+        let queries: Vec<String> = (0..9)
+            .map(|i| format!(r#"{{"query":"query Q{i} {{ f{i} {{ id }} }}"}}"#))
+            .collect();
+        assert!(
+            json(
+                &format!("[{}]", queries.join(",")),
+                rules::PROTO_GRAPHQL_LIMITS
+            )
+            .is_empty()
+        );
+        // Not GraphQL: a search's `query`, and an array of other things.
+        assert!(
+            json(
+                r#"{"query":"select __schema from t"}"#,
+                rules::PROTO_GRAPHQL_INTROSPECTION
+            )
+            .is_empty()
+        );
+        assert!(
+            json(
+                &format!("[{}]", vec!["1"; 20].join(",")),
+                rules::PROTO_GRAPHQL_LIMITS
+            )
+            .is_empty()
+        );
+        // In a URL, a mutation is refused (a link can send it); in a form it is not.
+        let url = |target: &'static [u8]| {
+            let x = extract(&RequestView::new("GET", target), &Limits::default(), None);
+            x.anomalies.iter().map(|a| a.rule).collect::<Vec<_>>()
+        };
+        assert!(
+            url(b"/graphql?query=mutation%7BupdateEmail(email%3A%22a%40b.c%22)%7Bok%7D%7D")
+                .contains(&rules::PROTO_GRAPHQL_URL_MUTATION)
+        );
+        assert!(url(b"/graphql?query=%7Bme%7Bid%7D%7D").is_empty());
+        assert!(
+            anomaly_labels(
+                "application/x-www-form-urlencoded",
+                b"query=mutation%7Bx%7Bok%7D%7D",
+                rules::PROTO_GRAPHQL_URL_MUTATION
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod cache;
 mod detect;
 mod engine;
 mod extract;
+mod graphql;
 mod normalise;
 mod request;
 mod rules;

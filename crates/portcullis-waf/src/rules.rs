@@ -178,6 +178,9 @@ pub(crate) const PROTO_TRACE_METHOD: u32 = 1044;
 pub(crate) const PROTO_METHOD_OVERRIDE_SAFE: u32 = 1045;
 pub(crate) const PROTO_JSON_DUPLICATE_KEY: u32 = 1046;
 pub(crate) const PROTO_FRAMING: u32 = 1047;
+pub(crate) const PROTO_GRAPHQL_INTROSPECTION: u32 = 1048;
+pub(crate) const PROTO_GRAPHQL_LIMITS: u32 = 1049;
+pub(crate) const PROTO_GRAPHQL_URL_MUTATION: u32 = 1050;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -646,7 +649,28 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Protocol,
         1,
         S::Critical,
-        "ambiguous request framing: Transfer-Encoding on GET or HEAD, or other than one chunked",
+        "Transfer-Encoding on GET or HEAD, or other than one plain chunked",
+    ),
+    r(
+        PROTO_GRAPHQL_INTROSPECTION,
+        F::Protocol,
+        1,
+        S::Critical,
+        "GraphQL introspection of the schema (__schema, __type)",
+    ),
+    r(
+        PROTO_GRAPHQL_LIMITS,
+        F::Protocol,
+        1,
+        S::Critical,
+        "GraphQL past its limits: depth, aliases, directives, batch, fragment cycle",
+    ),
+    r(
+        PROTO_GRAPHQL_URL_MUTATION,
+        F::Protocol,
+        1,
+        S::Critical,
+        "GraphQL mutation in the URL (cross-site request forgery)",
     ),
     r(
         HS_HEADER_CRLF,
