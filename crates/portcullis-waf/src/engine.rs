@@ -373,6 +373,30 @@ mod tests {
         for m in ["TRACE", "track", "DEBUG"] {
             assert!(rule_ids(&req(m, b"/")).contains(&PROTO_TRACE_METHOD), "{m}");
         }
+        // Letters encoded twice in the path; an encoded `%` before anything else is data.
+        assert!(rule_ids(&req("POST", b"/%2577ebui_wsma_HTTP")).contains(&PROTO_DOUBLE_ENCODED));
+        for target in [&b"/files/100%2520off.pdf"[..], b"/a%252Fb", b"/x?q=%2541"] {
+            assert!(
+                !rule_ids(&req("GET", target)).contains(&PROTO_DOUBLE_ENCODED),
+                "{}",
+                String::from_utf8_lossy(target)
+            );
+        }
+        // A query that names another host for a back end that rebuilds the URL.
+        assert!(
+            rule_ids(&req(
+                "GET",
+                b"/autodiscover/autodiscover.json?@evil.corp/owa/?&Email=autodiscover/autodiscover.json%3F@evil.corp"
+            ))
+            .contains(&SSRF_TARGET_CONFUSION)
+        );
+        for target in [&b"/search?@john"[..], b"/u?@ann.lee", b"/q?x=@a.b/c"] {
+            assert!(
+                !rule_ids(&req("GET", target)).contains(&SSRF_TARGET_CONFUSION),
+                "{}",
+                String::from_utf8_lossy(target)
+            );
+        }
         // Framing two hops may read differently; one plain `chunked` on a POST is fine.
         let framed = |method, te: &'static str, length: Option<&'static str>| {
             let r = RequestView::new(method, b"/f")
@@ -1058,6 +1082,27 @@ mod tests {
                 .header("Authorization", "Basic Li4vLi4vZXRjL3Bhc3N3ZA=="),
         );
         assert!(found(&basic).is_empty());
+        // A bearer token with SQL's syntax in it is refused, without quoting it.
+        let bearer = |t: &str| {
+            let auth = format!("Bearer {t}");
+            w.inspect(&RequestView::new("GET", b"/").header("Authorization", auth.as_bytes()))
+        };
+        let sql = bearer("';SELECT/**/SLEEP(5)--/**/");
+        assert_eq!(
+            found(&sql),
+            vec![(
+                rules::PROTO_BEARER_SYNTAX,
+                "header:authorization".to_owned()
+            )]
+        );
+        assert!(!sql.matches[0].excerpt.contains("SELECT"));
+        for fine in [
+            "glpat-xJ3k_9Qz",
+            "ya29.a0AfB_byC+/x==",
+            "xoxb-1234-5678-abcd~",
+        ] {
+            assert!(found(&bearer(fine)).is_empty(), "{fine}");
+        }
     }
 
     #[test]

@@ -675,6 +675,16 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
                     format!("{prefix}:{}", label_part(&name))
                 });
             }
+            // A JSF view state that is a serialised object as it stands (`rO0…`) or gzipped
+            // (`H4sI…`): the server deserialises it, and one it encrypted never reads so.
+            if name.len() >= 9
+                && name[name.len() - 9..].eq_ignore_ascii_case(b"viewstate")
+                && (v.starts_with(b"rO0") || v.starts_with(b"H4sI"))
+            {
+                let mut l = String::new();
+                label(&mut l);
+                c.anomaly(rules::JAVA_DESERIALISATION, &l, "serialised view state");
+            }
             if name.eq_ignore_ascii_case(b"query") {
                 let mut l = String::new();
                 label(&mut l);
@@ -873,6 +883,40 @@ fn base64_document(
     c.offer(kind, &decoded, false, false, |l| l.push_str(&label));
 }
 
+/// The `encoding` an XML declaration at the start of `doc` names (`<?xml version="1.0"
+/// encoding="UTF-7"?>`).
+fn xml_encoding(doc: &[u8]) -> Option<&[u8]> {
+    let doc = doc.trim_ascii_start();
+    let doc = doc.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(doc);
+    if !doc.starts_with(b"<?xml") {
+        return None;
+    }
+    let decl = &doc[..memchr::memmem::find(doc, b"?>")?];
+    let at = memchr::memmem::find(decl, b"encoding")?;
+    let rest = decl[at + 8..]
+        .trim_ascii_start()
+        .strip_prefix(b"=")?
+        .trim_ascii_start();
+    let quote = *rest.first().filter(|q| matches!(q, b'"' | b'\''))?;
+    let value = &rest[1..];
+    Some(&value[..memchr::memchr(quote, value)?])
+}
+
+/// An encoding in which the markup's `<`, `!` and quotes are not the ASCII bytes a reader
+/// of the text sees (UTF-7's `+ADw-` is `<`), or hide behind NULs or another code page:
+/// UTF-7, UTF-16 and UTF-32 declared in a document that is text, EBCDIC code pages.
+fn hidden_encoding(name: &[u8]) -> bool {
+    let n = name.trim_ascii().to_ascii_lowercase();
+    let n = n.as_slice();
+    [
+        "utf-7", "utf7", "x-utf-7", "utf-16", "utf16", "utf-32", "utf32", "ucs-", "ucs2", "ucs4",
+        "ebcdic", "ibm0", "ibm2", "ibm5", "ibm1047", "cp0", "cp5", "cp1047", "csibm0", "csibm2",
+        "csibm5",
+    ]
+    .iter()
+    .any(|p| n.starts_with(p.as_bytes()))
+}
+
 /// The markup declarations of an XML document (`<!DOCTYPE …>`, `<!ENTITY …>`), each as a
 /// [`Kind::Declaration`] under `PREFIX:!declaration`; comments and CDATA are not ones.
 fn xml_declarations(c: &mut Collector<'_>, doc: &[u8], prefix: &str) {
@@ -918,6 +962,17 @@ fn jose_header(c: &mut Collector<'_>, auth: &[u8]) {
     else {
         return;
     };
+    // A bearer token is a b64token (RFC 6750): letters, digits and `-._~+/` then `=`.
+    // Quotes, brackets, `;`, `*` or spaces in it are syntax for whatever reads it next (a
+    // token lookup in SQL, a filter): refused, and not quoted (it is a credential).
+    if token.iter().any(|b| b"'\"`;()<>{}[]*$\\| \t,".contains(b)) {
+        c.anomaly(
+            rules::PROTO_BEARER_SYNTAX,
+            "header:authorization",
+            "not a b64token",
+        );
+        return;
+    }
     let mut parts = token.split(|&b| b == b'.');
     let (Some(head), Some(_), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -2223,6 +2278,15 @@ fn disposition_params(v: &[u8]) -> Vec<(String, Vec<u8>)> {
 /// `xml:/root/elem` and `xml:/root/elem@attr`. Not a validating parser; markup it does not
 /// understand is skipped.
 fn xml(c: &mut Collector<'_>, body: &[u8]) {
+    if let Some(encoding) = xml_encoding(body)
+        && hidden_encoding(encoding)
+    {
+        c.anomaly(
+            rules::PROTO_CHARSET,
+            "xml:!encoding",
+            &String::from_utf8_lossy(encoding),
+        );
+    }
     let mut stack: Vec<String> = Vec::new();
     let mut i = 0;
     let mut text_start = 0;
@@ -2555,6 +2619,28 @@ mod tests {
     }
 
     #[test]
+    fn xml_in_encodings_that_hide_markup_is_an_anomaly() {
+        let charset =
+            |body: &str| anomaly_labels("text/xml", body.as_bytes(), rules::PROTO_CHARSET);
+        assert_eq!(
+            charset("<?xml version=\"1.0\" encoding=\"UTF-7\"?>\n+ADw-score+AD4-"),
+            ["xml:!encoding"]
+        );
+        assert_eq!(
+            charset("<?xml version='1.0' encoding = 'IBM037'?><a/>"),
+            ["xml:!encoding"]
+        );
+        for fine in [
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a/>",
+            "<?xml version=\"1.0\" encoding=\"ISO-8859-2\"?><a/>",
+            "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><a/>",
+            "<a encoding=\"utf-7\"/>",
+        ] {
+            assert!(charset(fine).is_empty(), "{fine}");
+        }
+    }
+
+    #[test]
     fn graphql_requests_are_read_for_abuse() {
         let json = |body: &str, rule| anomaly_labels("application/json", body.as_bytes(), rule);
         assert_eq!(
@@ -2645,6 +2731,22 @@ mod tests {
             assert!(juggled(json, body).is_empty(), "{body}");
         }
         let form = "application/x-www-form-urlencoded";
+        assert_eq!(
+            anomaly_labels(
+                form,
+                b"javax.faces.ViewState=H4sIAAAAAAAAA5VSzWvU&x=1",
+                rules::JAVA_DESERIALISATION
+            ),
+            ["form:javax.faces.ViewState"]
+        );
+        assert!(
+            anomaly_labels(
+                form,
+                b"javax.faces.ViewState=-4021:9175",
+                rules::JAVA_DESERIALISATION
+            )
+            .is_empty()
+        );
         assert_eq!(juggled(form, "user=a&password[]=x"), ["form:password[]"]);
         assert_eq!(juggled(form, "user=a&new_pwd[0]=x"), ["form:new_pwd[0]"]);
         assert!(juggled(form, "password=x&password[hash]=y&tags[]=a").is_empty());

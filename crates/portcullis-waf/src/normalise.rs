@@ -493,6 +493,8 @@ fn compacts_to_itself(s: &str) -> bool {
     let b = s.as_bytes();
     let space = |c: u8| c.is_ascii_whitespace() || c == 0x0B;
     memchr::memmem::find(b, b"/*").is_none()
+        && memchr::memmem::find(b, b"(:")
+            .is_none_or(|at| memchr::memmem::find(&b[at + 2..], b":)").is_none())
         && !b.first().is_some_and(|&c| space(c))
         && !b.last().is_some_and(|&c| space(c))
         && !b.iter().any(|&c| c != b' ' && space(c))
@@ -500,7 +502,8 @@ fn compacts_to_itself(s: &str) -> bool {
 }
 
 /// Removes SQL block comments (keeping the body of MySQL `/*!…*/` executable comments) and
-/// collapses whitespace runs to one space. Single pass.
+/// XPath 2.0 and XQuery comments (`(: … :)`, whitespace between tokens as `/**/` is in SQL),
+/// and collapses whitespace runs to one space. Single pass.
 pub(crate) fn compact_sql(input: &str) -> String {
     let b = input.as_bytes();
     let mut out = String::with_capacity(input.len());
@@ -529,6 +532,14 @@ pub(crate) fn compact_sql(input: &str) -> String {
                 Some(end) => i = i + 2 + end + 2,
                 None => i = b.len(),
             }
+            pending_space = true;
+            continue;
+        }
+        if b[i] == b'('
+            && b.get(i + 1) == Some(&b':')
+            && let Some(end) = memchr::memmem::find(&b[i + 2..], b":)")
+        {
+            i = i + 2 + end + 2;
             pending_space = true;
             continue;
         }
@@ -688,6 +699,9 @@ mod tests {
             "*/",
             "a b c d",
             "ab\rcd",
+            "x(:y:)z",
+            "smile (: only",
+            "a :) (: b",
         ] {
             assert_eq!(compacts_to_itself(s), compact_sql(s) == s, "{s:?}");
         }
@@ -713,6 +727,8 @@ mod tests {
         assert_eq!(compact_sql("/*!50000union*/ /*!select*/"), "union select");
         assert_eq!(compact_sql("a /* open"), "a");
         assert_eq!(compact_sql("  é  x "), "é x");
+        assert_eq!(compact_sql("'(: c :)or(: c :)'1'='1"), "' or '1'='1");
+        assert_eq!(compact_sql("smile (: only"), "smile (: only");
     }
 
     #[test]

@@ -181,6 +181,8 @@ pub(crate) const PROTO_FRAMING: u32 = 1047;
 pub(crate) const PROTO_GRAPHQL_INTROSPECTION: u32 = 1048;
 pub(crate) const PROTO_GRAPHQL_LIMITS: u32 = 1049;
 pub(crate) const PROTO_GRAPHQL_URL_MUTATION: u32 = 1050;
+pub(crate) const PROTO_BEARER_SYNTAX: u32 = 1051;
+pub(crate) const PROTO_DOUBLE_ENCODED: u32 = 1052;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -215,6 +217,7 @@ pub(crate) const SSRF_BARE_INTERNAL: u32 = 1403;
 pub(crate) const SSRF_HOST_OVERRIDE: u32 = 1404;
 pub(crate) const SSRF_METADATA_ROOT: u32 = 1405;
 pub(crate) const SSRF_SCHEMELESS_INTERNAL: u32 = 1406;
+pub(crate) const SSRF_TARGET_CONFUSION: u32 = 1407;
 
 // RCE.
 pub(crate) const RCE_CHAINED_COMMAND: u32 = 1500;
@@ -673,6 +676,20 @@ static CATALOGUE: &[RuleInfo] = &[
         "GraphQL mutation in the URL (cross-site request forgery)",
     ),
     r(
+        PROTO_BEARER_SYNTAX,
+        F::Protocol,
+        1,
+        S::Critical,
+        "bearer token with quotes, brackets or separators (not a b64token)",
+    ),
+    r(
+        PROTO_DOUBLE_ENCODED,
+        F::Protocol,
+        1,
+        S::Critical,
+        "letter, digit or -._~ percent-encoded twice in the path",
+    ),
+    r(
         HS_HEADER_CRLF,
         F::HeaderSplitting,
         1,
@@ -847,6 +864,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "SSRF: URL without its scheme to a loopback or internal host",
+    ),
+    r(
+        SSRF_TARGET_CONFUSION,
+        F::Ssrf,
+        1,
+        S::Critical,
+        "SSRF: query string that starts with @host/ (a back end rebuilds the URL)",
     ),
     r(
         RCE_CHAINED_COMMAND,

@@ -89,7 +89,7 @@ impl Java {
             ),
             (
                 JAVA_JNDI,
-                r"\$\{\s*(?:jndi|ldap|ldaps|rmi|dns|iiop|corba|nds|nis|lower|upper|env|sys|date|java|main|bundle|ctx|docker|k8s|log4j|spring|web|marker|sd|map|base64|event|jvmrunargs)\s*:",
+                r"\$\{\s*(?:jndi|ldap|ldaps|rmi|dns|iiop|corba|nds|nis|lower|upper|env|sys|date|java|main|bundle|ctx|docker|k8s|log4j|spring|web|marker|sd|map|base64|event|jvmrunargs)\s*:(?:[^-]|$)",
             ),
             (
                 JAVA_JNDI,
@@ -113,7 +113,7 @@ impl Java {
             (JAVA_EXPRESSION, r"#\{[^}]{0,200}\("),
             (
                 JAVA_EXPRESSION,
-                r"\$\{[^}]{0,200}(?:\(|\bnew\s|@java|\bt\s*\()",
+                r"\$\{[^{}][^}]{0,199}(?:\(|\bnew\s|@java|\bt\s*\()",
             ),
             (
                 JAVA_EXPRESSION,

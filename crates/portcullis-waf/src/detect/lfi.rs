@@ -189,12 +189,33 @@ impl Lfi {
     /// The project files that repository, CI and file-sync APIs serve all day
     /// (`.github/workflows/ci.yml`, `.eslintrc.json`, `.gitignore`) count from paranoia 2 only.
     /// `.well-known` is never one.
+    /// A first segment that ends in `..` after a name and leads on
+    /// (`/static../app/settings.py`) walks out of the folder an nginx `alias` without its
+    /// trailing slash maps a `location /static` to. Deeper segments are left alone, as CRS
+    /// leaves them (`/get/foo../1234` is one of its negative tests): prefix locations are
+    /// mostly the path's first segment.
     pub(crate) fn scan_path(&self, v: &Variants, sink: &mut Sink<'_>) {
-        if !sink.wants(LFI_HIDDEN_PATH) && !sink.wants(LFI_HIDDEN_PATH_LOOSE) {
+        if !sink.wants(LFI_HIDDEN_PATH)
+            && !sink.wants(LFI_HIDDEN_PATH_LOOSE)
+            && !sink.wants(LFI_TRAVERSAL)
+        {
             return;
         }
         let mut offset = 0;
-        for seg in v.lower().split(['/', '\\']) {
+        let mut segments = v.lower().split(['/', '\\']).peekable();
+        let mut index = 0;
+        while let Some(seg) = segments.next() {
+            index += 1;
+            // The first segment follows the leading `/` (index 2).
+            if index == 2
+                && seg.len() > 2
+                && seg.ends_with("..")
+                && !seg.ends_with("...")
+                && !seg.starts_with('.')
+                && segments.peek().is_some_and(|next| !next.is_empty())
+            {
+                sink.hit(LFI_TRAVERSAL, v.lower(), offset);
+            }
             let hidden = seg.len() > 1
                 && seg.starts_with('.')
                 && !seg.starts_with("..")
@@ -555,5 +576,13 @@ mod tests {
                 .contains(&LFI_HIDDEN_PATH)
         );
         assert!(!hits(Kind::Path, "path", "/api/v1.2/items", 1).contains(&LFI_HIDDEN_PATH));
+        // Out of an nginx alias without its trailing slash.
+        assert!(hits(Kind::Path, "path", "/static../app/settings.py", 1).contains(&LFI_TRAVERSAL));
+        for p in ["/files/more..", "/wait.../next", "/a/b..c/d", "/get/foo../1234"] {
+            assert!(
+                !hits(Kind::Path, "path", p, 1).contains(&LFI_TRAVERSAL),
+                "{p}"
+            );
+        }
     }
 }

@@ -202,6 +202,34 @@ pub(crate) fn request_checks(
     {
         add(PROTO_TRACE_METHOD, "method", req.method.as_bytes());
     }
+    // A letter or digit encoded twice in the path (`/%2577ebui_wsma_HTTP` is `/webui_…`
+    // after two decodings, CVE-2023-20198): no client encodes one even once, and a check on
+    // the path decoded once sees another path than the back end that decodes again.
+    if memchr::memmem::find_iter(req.path, b"%25").any(|at| {
+        let hex = |i: usize| req.path.get(i).and_then(|b| (*b as char).to_digit(16));
+        matches!((hex(at + 3), hex(at + 4)), (Some(h), Some(l))
+            if { let c = (h * 16 + l) as u8; c.is_ascii_alphanumeric() || b"-._~".contains(&c) })
+    }) {
+        add(PROTO_DOUBLE_ENCODED, "path", req.path);
+    }
+    // A query that starts with `@host/` (`/autodiscover/autodiscover.json?@evil.corp/owa/`):
+    // a back end that joins its own scheme and host to the path and query reads the host
+    // after the `@` as the one to call (Exchange's ProxyShell and ProxyNotShell).
+    if let Some(q) = req.query
+        && let Some(host) = q.strip_prefix(b"@").or_else(|| {
+            q.get(..3)
+                .filter(|p| p.eq_ignore_ascii_case(b"%40"))
+                .map(|_| &q[3..])
+        })
+    {
+        let name = host
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
+            .count();
+        if name > 0 && host[..name].contains(&b'.') && host.get(name) == Some(&b'/') {
+            add(SSRF_TARGET_CONFUSION, "query", q);
+        }
+    }
     // `%uFFxx`: full-width forms that IIS folds to ASCII after the WAF decoded the request.
     for (label, raw) in [("path", Some(req.path)), ("query", req.query)] {
         let Some(raw) = raw else { continue };

@@ -324,6 +324,13 @@ impl Rce {
                 r"%(?:comspec|systemroot|windir)%",
             ),
             (
+                RCE_WINDOWS,
+                // cmd.exe's substring of a variable (`%COMSPEC:~-7,3%` is `cmd`,
+                // `%PROGRAMFILES:~10,1%` a space): letters pulled out of the environment to
+                // spell what a filter looks for. No text but a batch file writes it.
+                r"%[a-z_][a-z0-9_()]{1,30}:~\s*-?\d{1,3}(?:\s*,\s*-?\d{1,3})?%",
+            ),
+            (
                 RCE_SHELL_VARIABLE,
                 r"\$\{[a-z_][a-z0-9_]*(?:[:#%/^,][^}]{0,40})?\}|\$(?:home|path|user|shell|pwd|random|hostname|bash_version|ps1)\b|@\{\s*\[",
             ),
@@ -678,14 +685,15 @@ impl Rce {
                     || (b[start - 1] == b';'
                         && !candidate.ends_with('*')
                         && !candidate.contains('/')));
-            // A value that is one word ending in `*` (`Ma*`, `smi*`) is a prefix search. A
-            // glob without a `/` expands against the files of the working directory, not the
-            // commands of the path, so alone it runs nothing either.
+            // A value that is one pattern without a `/` is a search (`Ma*`, `smi*`, a
+            // crossword's `C*T`): such a glob expands against the files of the working
+            // directory, not the commands of the path, so alone it runs nothing either.
             let prefix_search = sep == Sep::Start
                 && candidate.len() > 1
+                && !candidate.contains('/')
                 && candidate
-                    .strip_suffix('*')
-                    .is_some_and(|w| w.bytes().all(|c| c.is_ascii_alphabetic()))
+                    .bytes()
+                    .all(|c| c.is_ascii_alphabetic() || matches!(c, b'*' | b'?'))
                 && evidence_after(b, i) == Evidence::End;
             let globbed = kind.is_none()
                 && !emphasis
@@ -1805,6 +1813,13 @@ mod tests {
             &["The config lives in `%APPDATA%\\CorpVPN\\profile.ovpn`."],
         );
         assert!(hits(Kind::Value, "query:q", "x & %COMSPEC% /c dir", 1).contains(&RCE_WINDOWS));
+        for substring in ["D:\\b&%COMSPEC:~-7,3% /c whoami", "%ProgramFiles:~10,1%"] {
+            assert!(
+                hits(Kind::Value, "query:q", substring, 1).contains(&RCE_WINDOWS),
+                "{substring}"
+            );
+        }
+        assert!(hits(Kind::Value, "query:q", "50%:~ 20% off", 1).is_empty());
         for prose in ["Shoes & more", "Holds a 15\" laptop & more", "Tom & Jerry"] {
             assert!(hits(Kind::Value, "query:q", prose, 1).is_empty(), "{prose}");
         }

@@ -435,7 +435,31 @@ fn guards_access(key: &str, op: &str) -> bool {
 /// Text libinjection's fingerprints flag though it holds nothing SQL could be made of:
 /// arithmetic, a search box's boolean query, a file name.
 fn libinjection_misreads(norm: &str) -> bool {
-    plain_number_text(norm) || search_expression(norm) || plain_file_name(norm)
+    plain_number_text(norm)
+        || search_expression(norm)
+        || plain_file_name(norm)
+        || aggregate_of_column(norm)
+}
+
+/// An aggregate of one column or of every row, alone (`sum(cost)`, `COUNT(*)`,
+/// `max(order.total)`): a report API's select list. An argument that is a number or holds
+/// anything but a name (`sleep(5)` in a numeric context) stays libinjection's.
+fn aggregate_of_column(s: &str) -> bool {
+    let Some((func, rest)) = s.trim().split_once('(') else {
+        return false;
+    };
+    let Some(arg) = rest.strip_suffix(')') else {
+        return false;
+    };
+    let arg = arg.trim();
+    ["sum", "count", "avg", "min", "max"]
+        .iter()
+        .any(|f| func.trim_end().eq_ignore_ascii_case(f))
+        && (arg == "*"
+            || (arg.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && arg
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')))
 }
 
 /// Search syntax rather than a string breakout (`title:"foo bar" AND year>2000`): the quote at
@@ -919,6 +943,22 @@ impl SqlWords {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn aggregates_of_a_column_are_select_lists() {
+        for s in ["sum(cost)", "COUNT(*)", "max( order.total )"] {
+            assert!(super::aggregate_of_column(s), "{s}");
+        }
+        for s in [
+            "sleep(5)",
+            "sum(1)",
+            "count(*) from users",
+            "max(a,b)",
+            "avg(x))--",
+        ] {
+            assert!(!super::aggregate_of_column(s), "{s}");
+        }
+    }
+
     #[test]
     fn expression_fields_of_low_code_tools_are_filters() {
         use crate::detect::testing::hits;

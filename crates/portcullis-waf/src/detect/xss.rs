@@ -140,6 +140,10 @@ const SCRIPT_NAMESPACES: [&str; 7] = [
 /// parser fetches the schema).
 fn without_inert_markup(s: &str) -> Cow<'_, str> {
     let s = without_processing_instructions(s);
+    let s = match without_plain_doctypes(&s) {
+        Cow::Owned(o) => Cow::Owned(o),
+        Cow::Borrowed(_) => s,
+    };
     if find_ascii_ci(s.as_bytes(), b"schemalocation").is_some() {
         return s;
     }
@@ -295,6 +299,53 @@ fn without_processing_instructions(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Replaces each document type declaration without an internal subset
+/// (`<!DOCTYPE html>`, `<!DOCTYPE score-partwise PUBLIC "-//Recordare//DTD MusicXML 4.0
+/// Partwise//EN" "http://www.musicxml.org/dtds/partwise.dtd">`) with a space: a name, public
+/// and system identifiers of letters, digits and `-/:._#+,`. libinjection flags any doctype,
+/// but one declares what follows and runs nothing (entities, the XML detectors' concern, need
+/// the internal subset, `[`).
+fn without_plain_doctypes(s: &str) -> Cow<'_, str> {
+    let b = s.as_bytes();
+    let plain = |decl: &[u8]| {
+        let mut quote = None;
+        decl.iter().all(|&c| match (quote, c) {
+            (None, b'"' | b'\'') => {
+                quote = Some(c);
+                true
+            }
+            (Some(q), c) if c == q => {
+                quote = None;
+                true
+            }
+            (_, c) => c.is_ascii_alphanumeric() || c == b' ' || b"\t\r\n-/:._#+,".contains(&c),
+        }) && quote.is_none()
+    };
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(at) = find_ascii_ci(&b[i..], b"<!doctype").map(|p| p + i) {
+        let body = at + 9;
+        let Some(end) = memchr::memchr(b'>', &b[body..]).map(|e| body + e) else {
+            break;
+        };
+        i = end + 1;
+        if plain(&b[body..end]) {
+            let o = out.get_or_insert_with(|| String::with_capacity(s.len()));
+            o.push_str(&s[copied..at]);
+            o.push(' ');
+            copied = end + 1;
+        }
+    }
+    match out {
+        Some(mut o) => {
+            o.push_str(&s[copied..]);
+            Cow::Owned(o)
+        }
+        None => Cow::Borrowed(s),
+    }
+}
+
 /// libinjection's HTML5 check flags only a doctype, a tag or comment (all open with `<`) or an
 /// attribute value after a dangerous attribute name (which needs `=`), in each of its five
 /// contexts; text with neither character cannot be flagged, so it is not tokenised five times.
@@ -305,6 +356,25 @@ fn libinjection(s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use crate::detect::testing::{flags, silent};
+
+    #[test]
+    fn plain_doctypes_are_not_script() {
+        silent(
+            "xss",
+            &[
+                "<!DOCTYPE html>",
+                "<!DOCTYPE score-partwise PUBLIC \"-//Recordare//DTD MusicXML 4.0 Partwise//EN\" \"http://www.musicxml.org/dtds/partwise.dtd\">",
+            ],
+        );
+        flags(
+            "xss",
+            &[
+                "<!DOCTYPE html><script>alert(1)</script>",
+                "<!DOCTYPE x [<!ENTITY e \"<img src=x onerror=alert(1)>\">]>",
+                "<!DOCTYPE html onload=alert(1)>",
+            ],
+        );
+    }
 
     #[test]
     fn inert_inline_styles_are_not_script() {
