@@ -415,6 +415,17 @@ mod tests {
                 "%{(#_memberAccess['allowStaticMethodAccess']=true)}",
                 "#{T(java.lang.Runtime).getRuntime().exec('id')}",
                 "class.module.classLoader.resources.context.parent.pipeline.first.pattern",
+                "${env:AWS_SECRET_ACCESS_KEY}",
+                "${\"\".getClass().forName(\"java.lang.Runtime\")}",
+            ],
+        );
+        // A shell's default (`${ENV:-staging}`) and a GitHub Actions expression are not
+        // lookups or EL.
+        crate::detect::testing::silent(
+            "java",
+            &[
+                "-Dspring.profiles.active=${ENV:-staging}",
+                "deps-${{ hashFiles('**/package-lock.json') }}",
             ],
         );
     }

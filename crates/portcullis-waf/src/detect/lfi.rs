@@ -578,7 +578,12 @@ mod tests {
         assert!(!hits(Kind::Path, "path", "/api/v1.2/items", 1).contains(&LFI_HIDDEN_PATH));
         // Out of an nginx alias without its trailing slash.
         assert!(hits(Kind::Path, "path", "/static../app/settings.py", 1).contains(&LFI_TRAVERSAL));
-        for p in ["/files/more..", "/wait.../next", "/a/b..c/d", "/get/foo../1234"] {
+        for p in [
+            "/files/more..",
+            "/wait.../next",
+            "/a/b..c/d",
+            "/get/foo../1234",
+        ] {
             assert!(
                 !hits(Kind::Path, "path", p, 1).contains(&LFI_TRAVERSAL),
                 "{p}"

@@ -1661,6 +1661,8 @@ mod tests {
             ],
         );
         flags("rce", &["/???/c?t /etc/passwd", ";/bin/c*t /etc/shadow"]);
+        // A crossword's pattern alone globs the working directory, not the path's commands.
+        silent("rce", &["C*T", "c?t", "Ma*"]);
         // SCPI's common commands lead with a star.
         silent("rce", &["*RST;*CLS", "*IDN?;*OPC?"]);
         // A dash standing alone is no option: a bank export's `;`-separated line.
