@@ -200,14 +200,17 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // ham radio, schema registries, runbooks; attacks written after published CVE
         // exploits of 2021-2026 (OGNL, SpEL routing headers, AI-flow code fields, model-pull
         // traversal, CLI `@file` expansion, PHP filter chains, Next.js internal headers). First
-        // run, blind: 216 of 231 attacks, 7 of 200 benign blocked.
-        ("heldout17.jsonl", 93.0, 4.0),
+        // run, blind: 216 of 231 attacks, 7 of 200 benign blocked. Left: a Jenkins CLI
+        // channel's binary body (`@/etc/passwd`), PHP backticks in a builder's query editor,
+        // and a forged `Forwarded` and `X-Forwarded-Host` (the gateway drops the first and
+        // replaces the second for clients outside `trusted_proxies`).
+        ("heldout17.jsonl", 98.0, 3.5),
         // Evasion of every family (encodings, comments, string building, globbing, address
         // forms, parameter pollution, unusual locations, charset and content-type
         // confusion) beside benign traffic that looks like it; GraphQL abuse (introspection,
         // batching, depth, fragment cycles, directive overloading). First run, blind: 200 of
-        // 212 attacks, 12 of 225 benign blocked.
-        ("heldout18.jsonl", 94.0, 5.5),
+        // 212 attacks, 12 of 225 benign blocked. Left: a remote PHP layout named in JSON.
+        ("heldout18.jsonl", 99.5, 4.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);
