@@ -1,8 +1,9 @@
 //! Fuzzes each WAF decoder on its own and the normaliser that chains them: percent decoding
 //! (with and without `+` as space), repeated URL decoding, overlong UTF-8 folding, HTML
-//! entities, backslash escapes and SQL comment compaction. No input may panic, and every
-//! decoder must shrink or keep its input: each escape it reads is at least as long as what it
-//! writes, so no value can grow under decoding (the bound the engine's budgets rely on). Text
+//! entities, backslash escapes and SQL comment compaction; and the GraphQL reader. No input
+//! may panic, and every decoder must shrink or keep its input: each escape it reads is at
+//! least as long as what it writes, so no value can grow under decoding (the bound the
+//! engine's budgets rely on). Text
 //! the SQL detector does not hand to libinjection (words and numbers) must be text
 //! libinjection does not flag.
 #![no_main]
@@ -28,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(compact.len() <= text.len());
     assert!(!compact.contains("  "), "runs of spaces survive compaction");
     internals::normalise(data);
+    internals::graphql(data);
     let (inert, flagged) = internals::sqli_inert_and_flagged(data);
     assert!(
         !(inert && flagged),

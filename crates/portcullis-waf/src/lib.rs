@@ -73,6 +73,11 @@ pub mod internals {
         normalise::compact_sql(input)
     }
 
+    /// Reads `doc` as a GraphQL document; whether it is one.
+    pub fn graphql(doc: &[u8]) -> bool {
+        crate::graphql::shape(doc).is_some()
+    }
+
     /// Whether the SQL detector skips libinjection on `value` as text it cannot flag, and
     /// whether libinjection flags it.
     pub fn sqli_inert_and_flagged(value: &[u8]) -> (bool, bool) {
