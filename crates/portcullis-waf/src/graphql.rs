@@ -68,78 +68,86 @@ enum Token<'a> {
     Value,
 }
 
-/// The tokens of `doc`, or `None` where it breaks the lexical grammar.
-fn tokens(doc: &[u8]) -> Option<Vec<Token<'_>>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < doc.len() {
-        let b = doc[i];
-        match b {
-            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
-            0xEF if doc[i..].starts_with(b"\xEF\xBB\xBF") => i += 3,
-            b'#' => {
-                while i < doc.len() && !matches!(doc[i], b'\n' | b'\r') {
-                    i += 1;
-                }
+/// The token of `doc` at `*i` and after it, past what the grammar ignores; `Ok(None)` at the
+/// end, `Err(())` where `doc` breaks the lexical grammar. Read one at a time, so a document
+/// costs no memory per token.
+fn next_token<'a>(doc: &'a [u8], i: &mut usize) -> Result<Option<Token<'a>>, ()> {
+    while *i < doc.len() {
+        let b = doc[*i];
+        let token = match b {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => {
+                *i += 1;
+                continue;
             }
-            b'"' if doc[i..].starts_with(b"\"\"\"") => {
+            0xEF if doc[*i..].starts_with(b"\xEF\xBB\xBF") => {
+                *i += 3;
+                continue;
+            }
+            b'#' => {
+                while *i < doc.len() && !matches!(doc[*i], b'\n' | b'\r') {
+                    *i += 1;
+                }
+                continue;
+            }
+            b'"' if doc[*i..].starts_with(b"\"\"\"") => {
                 // A block string ends at the first `"""` not escaped as `\"""`.
-                i += 3;
+                *i += 3;
                 loop {
-                    let rest = doc.get(i..)?;
-                    let at = memchr::memmem::find(rest, b"\"\"\"")?;
-                    i += at + 3;
+                    let rest = doc.get(*i..).ok_or(())?;
+                    let at = memchr::memmem::find(rest, b"\"\"\"").ok_or(())?;
+                    *i += at + 3;
                     if at == 0 || rest[at - 1] != b'\\' {
                         break;
                     }
                 }
-                out.push(Token::Value);
+                Token::Value
             }
             b'"' => {
-                i += 1;
+                *i += 1;
                 loop {
-                    match *doc.get(i)? {
-                        b'\\' => i += 2,
+                    match *doc.get(*i).ok_or(())? {
+                        b'\\' => *i += 2,
                         b'"' => break,
-                        b'\n' | b'\r' => return None,
-                        _ => i += 1,
+                        b'\n' | b'\r' => return Err(()),
+                        _ => *i += 1,
                     }
                 }
-                i += 1;
-                out.push(Token::Value);
+                *i += 1;
+                Token::Value
             }
             b'.' => {
-                if !doc[i..].starts_with(b"...") {
-                    return None;
+                if !doc[*i..].starts_with(b"...") {
+                    return Err(());
                 }
-                out.push(Token::Punct(b'.'));
-                i += 3;
+                *i += 3;
+                Token::Punct(b'.')
             }
             b'!' | b'$' | b'&' | b'(' | b')' | b':' | b'=' | b'@' | b'[' | b']' | b'{' | b'|'
             | b'}' => {
-                out.push(Token::Punct(b));
-                i += 1;
+                *i += 1;
+                Token::Punct(b)
             }
             b'-' | b'0'..=b'9' => {
-                i += 1;
-                while i < doc.len()
-                    && (doc[i].is_ascii_alphanumeric() || matches!(doc[i], b'.' | b'+' | b'-'))
+                *i += 1;
+                while *i < doc.len()
+                    && (doc[*i].is_ascii_alphanumeric() || matches!(doc[*i], b'.' | b'+' | b'-'))
                 {
-                    i += 1;
+                    *i += 1;
                 }
-                out.push(Token::Value);
+                Token::Value
             }
             b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
-                let start = i;
-                while i < doc.len() && (doc[i].is_ascii_alphanumeric() || doc[i] == b'_') {
-                    i += 1;
+                let start = *i;
+                while *i < doc.len() && (doc[*i].is_ascii_alphanumeric() || doc[*i] == b'_') {
+                    *i += 1;
                 }
-                out.push(Token::Name(&doc[start..i]));
+                Token::Name(&doc[start..*i])
             }
-            _ => return None,
-        }
+            _ => return Err(()),
+        };
+        return Ok(Some(token));
     }
-    Some(out)
+    Ok(None)
 }
 
 /// Reads `doc` as a GraphQL executable document; `None` when it is not one: it does not lex,
@@ -153,10 +161,13 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
     if !matches!(doc[first], b'{' | b'q' | b'm' | b's' | b'f' | b'#') {
         return None;
     }
-    let toks = tokens(doc)?;
+    let mut at = 0;
     let mut shape = Shape::default();
-    // Open brackets: `{` of a selection set (true) or of an input object (false).
+    // Open brackets: `{` of a selection set (true) or of an input object (false), and how
+    // many of them are selection sets (counted as they open and close: recounting the stack
+    // at each `{` would make a deeply nested document quadratic).
     let mut braces: Vec<bool> = Vec::new();
+    let mut selections = 0usize;
     let mut parens = 0usize;
     let mut brackets = 0usize;
     // Between definitions: the next token starts one.
@@ -168,7 +179,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
     let mut spreads: Vec<(usize, &[u8])> = Vec::new();
     let mut pending_fragment = false;
     let mut prev: Option<Token<'_>> = None;
-    for &t in &toks {
+    while let Some(t) = next_token(doc, &mut at).ok()? {
         let in_selection = parens == 0 && braces.last() == Some(&true);
         if at_definition {
             match t {
@@ -197,12 +208,14 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 let selection = parens == 0 && brackets == 0;
                 braces.push(selection);
                 if selection {
-                    let depth = braces.iter().filter(|s| **s).count();
-                    shape.depth = shape.depth.max(depth);
+                    selections += 1;
+                    shape.depth = shape.depth.max(selections);
                 }
             }
             Token::Punct(b'}') => {
-                braces.pop()?;
+                if braces.pop()? {
+                    selections -= 1;
+                }
                 if braces.is_empty() && parens == 0 {
                     at_definition = true;
                 }
@@ -307,6 +320,10 @@ mod tests {
             " }".repeat(14)
         );
         assert_eq!(of(&deep).excess(), Some("depth"));
+        // Depth is counted as sets open and close, not by looking back over the nesting.
+        let n = 200_000;
+        let deepest = format!("{{{}x{}}}", "a{".repeat(n), "}".repeat(n));
+        assert_eq!(of(&deepest).depth, n + 1);
         let aliases: String = (0..20)
             .map(|i| format!("a{i}: verify(code: \"{i}\") {{ ok }} "))
             .collect();
