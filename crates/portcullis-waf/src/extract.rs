@@ -650,6 +650,12 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
             l.push(':');
             push_label_part(l, &name);
         };
+        // The label as a string of its own, for an anomaly.
+        let owned = || {
+            let mut l = String::new();
+            label(&mut l);
+            l
+        };
         c.offer(Kind::Name, &name, bad_n, from_query, label);
         // `password[]=x`: PHP and `qs` make the password an array (see `JsonWalk::juggled`).
         if let Some(open) = memchr::memchr(b'[', &name)
@@ -657,9 +663,7 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
             && name[open + 1..open + close].iter().all(u8::is_ascii_digit)
             && std::str::from_utf8(&name[..open]).is_ok_and(credential_name)
         {
-            let mut l = String::new();
-            label(&mut l);
-            c.anomaly(rules::PHP_TYPE_JUGGLING, &l, "[]");
+            c.anomaly(rules::PHP_TYPE_JUGGLING, &owned(), "[]");
         }
         if let Some(v) = value {
             let (v, bad_v) = percent_decode_cow(v, true);
@@ -681,14 +685,14 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
                 && name[name.len() - 9..].eq_ignore_ascii_case(b"viewstate")
                 && (v.starts_with(b"rO0") || v.starts_with(b"H4sI"))
             {
-                let mut l = String::new();
-                label(&mut l);
-                c.anomaly(rules::JAVA_DESERIALISATION, &l, "serialised view state");
+                c.anomaly(
+                    rules::JAVA_DESERIALISATION,
+                    &owned(),
+                    "serialised view state",
+                );
             }
             if name.eq_ignore_ascii_case(b"query") {
-                let mut l = String::new();
-                label(&mut l);
-                graphql_document(c, &v, &l, from_query, false);
+                graphql_document(c, &v, &owned(), from_query, false);
             }
             if &*name == b"_method" && c.out.method_overrides.len() < MAX_METHOD_OVERRIDES {
                 let m = v.trim_ascii();
