@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 18] = [
+pub(crate) const PROJECT_FILES: [&str; 19] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -96,6 +96,7 @@ pub(crate) const PROJECT_FILES: [&str; 18] = [
     "heldout16.jsonl",
     "heldout17.jsonl",
     "heldout18.jsonl",
+    "heldout19.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
