@@ -1082,6 +1082,35 @@ mod tests {
                 .header("Authorization", "Basic Li4vLi4vZXRjL3Bhc3N3ZA=="),
         );
         assert!(found(&basic).is_empty());
+        // A JWT in a parameter or a JSON field (an OAuth assertion, an ID token) is read too.
+        let assertion = token(r#"{"alg":"RS256","jku":"http://169.254.169.254/latest/"}"#);
+        let assertion = &assertion["Bearer ".len()..];
+        let form = format!("grant_type=jwt-bearer&assertion={assertion}");
+        let v = w.inspect(
+            &RequestView::new("POST", b"/oauth/token")
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(form.as_bytes()),
+        );
+        assert!(
+            found(&v)
+                .iter()
+                .any(|(r, l)| *r == rules::SSRF_METADATA && l == "form:assertion:jose:/jku"),
+            "{:?}",
+            found(&v)
+        );
+        let json = format!(r#"{{"id_token":"{assertion}"}}"#);
+        let v = w.inspect(
+            &RequestView::new("POST", b"/session")
+                .header("Content-Type", "application/json")
+                .body(json.as_bytes()),
+        );
+        assert!(
+            found(&v)
+                .iter()
+                .any(|(r, l)| *r == rules::SSRF_METADATA && l == "json:/id_token:jose:/jku"),
+            "{:?}",
+            found(&v)
+        );
         // A bearer token with SQL's syntax in it is refused, without quoting it.
         let bearer = |t: &str| {
             let auth = format!("Bearer {t}");

@@ -694,6 +694,10 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
             if name.eq_ignore_ascii_case(b"query") {
                 graphql_document(c, &v, &owned(), from_query, false);
             }
+            // A JWT as a parameter (an OAuth assertion): its header's key pointers.
+            if v.starts_with(b"eyJ") && !c.full() {
+                jwt_header(c, &v, &format!("{}:jose", owned()));
+            }
             if &*name == b"_method" && c.out.method_overrides.len() < MAX_METHOD_OVERRIDES {
                 let m = v.trim_ascii();
                 c.out.method_overrides.push(m[..m.len().min(32)].to_vec());
@@ -958,7 +962,6 @@ const JWT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpos
 /// unsigned token (`alg: none`) is flagged (rule 1036). The claims are the identity stage's
 /// to verify and may hold personal data: they are not read, nor is the signature.
 fn jose_header(c: &mut Collector<'_>, auth: &[u8]) {
-    use base64::Engine as _;
     let Some(token) = auth
         .get(..7)
         .filter(|scheme| scheme.eq_ignore_ascii_case(b"bearer "))
@@ -977,6 +980,17 @@ fn jose_header(c: &mut Collector<'_>, auth: &[u8]) {
         );
         return;
     }
+    jwt_header(c, token, "header:authorization:jose");
+}
+
+/// The JOSE header of `token` when it is a JWT (three dot-separated base64url parts, the
+/// first one JSON), read as a JSON document under `label` (see [`jose_header`]); an unsigned
+/// token is rule 1036. Besides the `Authorization` header, a JWT travels in parameters that
+/// a server verifies with the keys its header points at: OAuth's `assertion` and
+/// `client_assertion`, OpenID Connect's `id_token_hint` and `logout_token`, a signed
+/// request object.
+fn jwt_header(c: &mut Collector<'_>, token: &[u8], label: &str) {
+    use base64::Engine as _;
     let mut parts = token.split(|&b| b == b'.');
     let (Some(head), Some(_), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -991,8 +1005,7 @@ fn jose_header(c: &mut Collector<'_>, auth: &[u8]) {
     let Ok(decoded) = JWT_BASE64.decode(head) else {
         return;
     };
-    const LABEL: &str = "header:authorization:jose";
-    if !json_walk(c, &decoded, LABEL) {
+    if !json_walk(c, &decoded, label) {
         return;
     }
     // Read a second time only when it may say `none`.
@@ -1003,7 +1016,7 @@ fn jose_header(c: &mut Collector<'_>, auth: &[u8]) {
             .and_then(|v| v.get("alg")?.as_str().map(str::to_ascii_lowercase))
     };
     if none(&decoded) && alg().as_deref() == Some("none") {
-        c.anomaly(rules::PROTO_JWT_ALG_NONE, LABEL, "none");
+        c.anomaly(rules::PROTO_JWT_ALG_NONE, label, "none");
     }
 }
 
@@ -1510,6 +1523,9 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
                 let doc = s.trim_ascii_start().as_bytes();
                 if matches!(doc.first(), Some(b'{' | b'[')) {
                     json_walk_at(self.c, doc, &json_label(prefix, path), true);
+                } else if doc.starts_with(b"eyJ") {
+                    // A JWT (an ID token, a client assertion): its header's key pointers.
+                    jwt_header(self.c, doc, &format!("{}:jose", json_label(prefix, path)));
                 } else {
                     base64_document(self.c, s.as_bytes(), Kind::Value, || {
                         json_label(prefix, path)

@@ -211,6 +211,14 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // batching, depth, fragment cycles, directive overloading). First run, blind: 200 of
         // 212 attacks, 12 of 225 benign blocked. Left: a remote PHP layout named in JSON.
         ("heldout18.jsonl", 99.5, 4.0),
+        // Mainstream production traffic: mobile and single-page app backends, webhooks from
+        // payment, e-mail, CRM and shipping platforms, OpenRTB, open banking, telehealth,
+        // profiles and addresses in many languages; attacks placed inside those shapes
+        // (bracketed form keys, GraphQL variables, webhook payloads, OAuth assertions).
+        // First run, blind: 203 of 208 attacks, 2 of 232 benign blocked. Left: a forged
+        // `X-Forwarded-Host` (the gateway's to replace) and a commit message that says
+        // `<script>`.
+        ("heldout19.jsonl", 99.0, 1.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

