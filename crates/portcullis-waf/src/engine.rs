@@ -1085,31 +1085,31 @@ mod tests {
         // A JWT in a parameter or a JSON field (an OAuth assertion, an ID token) is read too.
         let assertion = token(r#"{"alg":"RS256","jku":"http://169.254.169.254/latest/"}"#);
         let assertion = &assertion["Bearer ".len()..];
-        let form = format!("grant_type=jwt-bearer&assertion={assertion}");
-        let v = w.inspect(
-            &RequestView::new("POST", b"/oauth/token")
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(form.as_bytes()),
+        let read_at = |path: &'static [u8], ct: &str, body: String, label: &str| {
+            let v = w.inspect(
+                &RequestView::new("POST", path)
+                    .header("Content-Type", ct)
+                    .body(body.as_bytes()),
+            );
+            assert!(
+                found(&v)
+                    .iter()
+                    .any(|(r, l)| *r == rules::SSRF_METADATA && l == label),
+                "{label}: {:?}",
+                found(&v)
+            );
+        };
+        read_at(
+            b"/oauth/token",
+            "application/x-www-form-urlencoded",
+            format!("grant_type=jwt-bearer&assertion={assertion}"),
+            "form:assertion:jose:/jku",
         );
-        assert!(
-            found(&v)
-                .iter()
-                .any(|(r, l)| *r == rules::SSRF_METADATA && l == "form:assertion:jose:/jku"),
-            "{:?}",
-            found(&v)
-        );
-        let json = format!(r#"{{"id_token":"{assertion}"}}"#);
-        let v = w.inspect(
-            &RequestView::new("POST", b"/session")
-                .header("Content-Type", "application/json")
-                .body(json.as_bytes()),
-        );
-        assert!(
-            found(&v)
-                .iter()
-                .any(|(r, l)| *r == rules::SSRF_METADATA && l == "json:/id_token:jose:/jku"),
-            "{:?}",
-            found(&v)
+        read_at(
+            b"/session",
+            "application/json",
+            format!(r#"{{"id_token":"{assertion}"}}"#),
+            "json:/id_token:jose:/jku",
         );
         // A bearer token with SQL's syntax in it is refused, without quoting it.
         let bearer = |t: &str| {
