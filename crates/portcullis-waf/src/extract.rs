@@ -678,6 +678,11 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
                 base64_document(c, &v, Kind::Value, || {
                     format!("{prefix}:{}", label_part(&name))
                 });
+                if name.eq_ignore_ascii_case(b"SAMLRequest")
+                    || name.eq_ignore_ascii_case(b"SAMLResponse")
+                {
+                    saml_redirect(c, &v, &owned());
+                }
             }
             // A JSF view state that is a serialised object as it stands (`rO0…`) or gzipped
             // (`H4sI…`): the server deserialises it, and one it encrypted never reads so.
@@ -914,15 +919,46 @@ fn xml_encoding(doc: &[u8]) -> Option<&[u8]> {
 /// of the text sees (UTF-7's `+ADw-` is `<`), or hide behind NULs or another code page:
 /// UTF-7, UTF-16 and UTF-32 declared in a document that is text, EBCDIC code pages.
 fn hidden_encoding(name: &[u8]) -> bool {
-    let n = name.trim_ascii().to_ascii_lowercase();
-    let n = n.as_slice();
+    let n = name.trim_ascii();
     [
         "utf-7", "utf7", "x-utf-7", "utf-16", "utf16", "utf-32", "utf32", "ucs-", "ucs2", "ucs4",
         "ebcdic", "ibm0", "ibm2", "ibm5", "ibm1047", "cp0", "cp5", "cp1047", "csibm0", "csibm2",
         "csibm5",
     ]
     .iter()
-    .any(|p| n.starts_with(p.as_bytes()))
+    .any(|p| {
+        n.get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes()))
+    })
+}
+
+/// Most a deflated SAML message is inflated to: IdPs cap the URL of the redirect binding
+/// at a few kilobytes, and a message compresses about five to one.
+const SAML_INFLATED_MAX: usize = 64 * 1024;
+
+/// A SAML message of the redirect binding: base64 of raw DEFLATE (SAML 2.0 bindings, 3.4.4).
+/// The identity provider inflates and parses it, so its markup declarations (a DTD with
+/// external entities) are read as those of a SAML message posted in base64 are, under
+/// `LABEL:deflate:!declaration`. Inflating stops at [`SAML_INFLATED_MAX`] bytes, and what it
+/// gave up to there is read.
+fn saml_redirect(c: &mut Collector<'_>, value: &[u8], label: &str) {
+    use base64::Engine as _;
+    if c.full() {
+        return;
+    }
+    let Ok(deflated) = EMBEDDED_BASE64.decode(value.trim_ascii()) else {
+        return;
+    };
+    // Past the cap, what was inflated is read: a DTD comes first, padding cannot push it out.
+    let doc = match miniz_oxide::inflate::decompress_to_vec_with_limit(&deflated, SAML_INFLATED_MAX)
+    {
+        Ok(doc) => doc,
+        Err(e) if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput => e.output,
+        Err(_) => return,
+    };
+    if doc.trim_ascii_start().first() == Some(&b'<') {
+        xml_declarations(c, &doc, &format!("{label}:deflate"));
+    }
 }
 
 /// The markup declarations of an XML document (`<!DOCTYPE …>`, `<!ENTITY …>`), each as a
@@ -2140,20 +2176,21 @@ fn inert_svg(content: &[u8]) -> bool {
     }
     let text = text.to_ascii_lowercase();
     let b = text.as_bytes();
+    if xml_encoding(b).is_some_and(|e| !matches!(e.trim_ascii(), b"utf-8" | b"us-ascii")) {
+        return false;
+    }
     for at in memchr::memchr_iter(b'<', b) {
         let rest = &b[at + 1..];
         if rest.starts_with(b"/") {
             continue;
         }
-        if rest.starts_with(b"?xml ") && at == text.len() - text.trim_start().len() {
-            // Up to the `>` (ASCII, so a character boundary) or the end.
-            let end = rest.iter().position(|&c| c == b'>').unwrap_or(rest.len());
-            let decl = &text[at..at + 1 + end];
-            let declared = decl.split("encoding=").nth(1);
-            if declared.is_some_and(|e| {
-                let e = e.trim_start_matches(['"', '\'']);
-                !e.starts_with("utf-8") && !e.starts_with("us-ascii")
-            }) {
+        if rest.starts_with(b"?xml")
+            && rest.get(4).is_some_and(u8::is_ascii_whitespace)
+            && at == text.len() - text.trim_start().len()
+        {
+            // The declaration, whose encoding was read above, must be closed: one that is not
+            // is no document.
+            if memchr::memmem::find(rest, b"?>").is_none() {
                 return false;
             }
             continue;
@@ -2908,9 +2945,17 @@ mod tests {
         assert_eq!(mvg.as_bytes()[511], 0xc3);
         assert!(!image_magic(mvg.as_bytes()));
         assert!(image_magic(b"\xff\xd8\xff\xe0 JFIF"));
-        // A declaration with non-ASCII text before its `>`, or none, is read without a panic.
-        assert!(inert_svg("<?xml é>".as_bytes()));
+        // A declaration with non-ASCII text, or one never closed, is read without a panic and
+        // is no drawing.
+        assert!(!inert_svg("<?xml é>".as_bytes()));
         assert!(!inert_svg("<?xml encoding=\"é".as_bytes()));
+        assert!(inert_svg(
+            "<?xml version='1.0' encoding = 'utf-8' ?><svg/>".as_bytes()
+        ));
+        // The encoding is read as the XML reader reads it, spaces around `=` included.
+        assert!(!inert_svg(
+            "<?xml version=\"1.0\" encoding = \"UTF-7\"?><svg/>".as_bytes()
+        ));
         // UTF-16 hides every marker from a byte search: not UTF-8, so not a drawing.
         let utf16: Vec<u8> = "<svg><script/></svg>"
             .encode_utf16()
@@ -3049,6 +3094,41 @@ mod tests {
         assert!(!vals.iter().any(|(l, _)| l.contains("SAMLResponse:b64:xml")));
         // A file's content of several lines is stored, not interpreted.
         assert!(!vals.iter().any(|(l, _)| l.starts_with("query:file:b64")));
+    }
+
+    #[test]
+    fn deflated_saml_messages_of_the_redirect_binding() {
+        use base64::Engine as _;
+        let deflate = |xml: &str| {
+            let raw = miniz_oxide::deflate::compress_to_vec(xml.as_bytes(), 6);
+            base64::engine::general_purpose::STANDARD
+                .encode(raw)
+                .replace('+', "%2B")
+                .replace('/', "%2F")
+                .replace('=', "%3D")
+        };
+        let request = |xml: &str| {
+            let target = format!("/idp/SSO?SAMLRequest={}&RelayState=x", deflate(xml));
+            let req = RequestView::new("GET", target.as_bytes());
+            labels(&extract(&req, &Limits::default(), None), Kind::Declaration)
+        };
+        let decl = request(
+            r#"<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><samlp:AuthnRequest><saml:Issuer>&x;</saml:Issuer></samlp:AuthnRequest>"#,
+        );
+        assert_eq!(decl.len(), 1, "{decl:?}");
+        assert_eq!(decl[0].0, "query:SAMLRequest:deflate:!declaration");
+        assert!(decl[0].1.contains("<!ENTITY x SYSTEM"));
+        // An ordinary request has no declaration; neither has a value that does not inflate.
+        assert!(request("<samlp:AuthnRequest ID=\"a1\"/>").is_empty());
+        let req = RequestView::new("GET", b"/idp/SSO?SAMLRequest=bm90IGRlZmxhdGVkIGF0IGFsbA");
+        assert!(labels(&extract(&req, &Limits::default(), None), Kind::Declaration).is_empty());
+        // Inflating stops at its cap, and the declarations before it are read: padding after
+        // a DTD does not hide it, and one past the cap is not inflated.
+        let padding = " ".repeat(SAML_INFLATED_MAX * 4);
+        let padded =
+            format!("<!DOCTYPE r [<!ENTITY x SYSTEM \"http://e.example/\">]>{padding}<r/>");
+        assert_eq!(request(&padded).len(), 1);
+        assert!(request(&format!("{padding}<!DOCTYPE r []><r/>")).is_empty());
     }
 
     #[test]

@@ -85,6 +85,55 @@ fn include_param(label: &str, param: &str) -> bool {
         })
 }
 
+/// Names of JSON and XML fields (and of XML elements) that name code an application loads:
+/// a theme, a layout, a module or plugin, a template, sorted.
+const CODE_FIELDS: &[&str] = &[
+    "inc", "include", "layout", "load", "mod", "module", "plugin", "require", "skin", "template",
+    "theme",
+];
+
+/// A JSON field or XML attribute named for code the application loads ([`CODE_FIELDS`]:
+/// `{"layout": …}`, `<module src=…>`) whose URL is a script on another host (`x.php`) or a
+/// paste site's raw text ([`raw_paste`]). Query and form parameters are [`include_param`]'s,
+/// with any URL; in a document, where a `page` or `file` is data, only those two shapes are
+/// code to fetch. `param` is lower case; `path` is what follows the host.
+fn loads_code(label: &str, param: &str, host: &str, path: &str) -> bool {
+    if !(label.starts_with("json:") || label.starts_with("xml:")) {
+        return false;
+    }
+    let code = |name: &str| super::in_list(CODE_FIELDS, name.rsplit(':').next().unwrap_or(name));
+    // An XML attribute's name is `element@attribute`: the attribute says what it loads
+    // (`<page layout=…>`), or the element does and the attribute is where from
+    // (`<module src=…>`).
+    let named = match param.split_once('@') {
+        Some((element, attribute)) => {
+            code(attribute)
+                || (code(element)
+                    && matches!(
+                        attribute,
+                        "src" | "href" | "url" | "uri" | "location" | "file"
+                    ))
+        }
+        None => code(param),
+    };
+    named && (names_script(path) || raw_paste(host, path))
+}
+
+/// A paste site's address for a paste's raw text, which a server fetching it gets as plain
+/// code (`https://pastebin.com/raw/Xk2b`, `https://gist.githubusercontent.com/u/…/raw/x`).
+/// `host` and `path` are lower case.
+fn raw_paste(host: &str, path: &str) -> bool {
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let raw = path.starts_with("/raw/") || path.starts_with("/r/") || path.contains("/raw");
+    match host {
+        "gist.githubusercontent.com" | "termbin.com" | "ix.io" | "sprunge.us" | "0x0.st" => true,
+        "pastebin.com" | "paste.ee" | "hastebin.com" | "hastebin.skyra.pw" | "rentry.co"
+        | "rentry.org" | "dpaste.com" | "dpaste.org" | "ghostbin.com" | "paste.rs"
+        | "pastie.io" | "controlc.com" => raw,
+        _ => false,
+    }
+}
+
 /// Host names that reach the local machine or a cloud metadata service.
 const METADATA_HOSTS: &[&str] = &[
     "metadata.google.internal",
@@ -296,7 +345,11 @@ impl UrlChecks {
                             _ => {}
                         }
                     }
-                    if at == 0 && include_param(&input.label, &param) {
+                    let path = text.get(whole.end()..).unwrap_or("");
+                    if at == 0
+                        && (include_param(&input.label, &param)
+                            || loads_code(&input.label, &param, host, path))
+                    {
                         sink.hit(RFI_INCLUDE_PARAM, text, at);
                     }
                     if at == 0 && !scheme.starts_with("ws") {
@@ -480,7 +533,10 @@ fn remote_path(input: &Input, text: &str, rest: &str, unc: bool, sink: &mut Sink
             // names its transport (`\\evil.example@SSL\DavWWWRoot\`) or holds a script
             // (`\\evil.example\s\x.php`) is a remote include whatever the parameter is called.
             let remote_script = unc && (webdav.is_some() || names_script(&rest[end..]));
-            if remote_script || include_param(&input.label, &param) {
+            if remote_script
+                || include_param(&input.label, &param)
+                || loads_code(&input.label, &param, host, &rest[end..])
+            {
                 sink.hit(RFI_INCLUDE_PARAM, text, 0);
             }
             if cuts_suffix(rest) {
@@ -813,6 +869,41 @@ mod tests {
         let beacon = "https://app.example.com/login?next=%2Fsettings";
         assert!(!hits(Kind::Value, "json:/page", beacon, 1).contains(&RFI_INCLUDE_PARAM));
         assert!(hits(Kind::Value, "form:page", beacon, 1).contains(&RFI_INCLUDE_PARAM));
+        // A document's field named for code it loads, given a script on another host or a
+        // paste's raw text; its stylesheet, image or page stays data.
+        for (label, url) in [
+            ("json:/layout", "https://evil-cdn.example/layouts/x.php"),
+            ("json:/theme", "https://pastebin.com/raw/Xk2bQ9mF"),
+            ("json:/site/plugin", "//evil.example/p/shell.phtml"),
+            ("xml:/config/module@src", "http://evil.example.net/m.php"),
+            (
+                "json:/template",
+                "https://gist.githubusercontent.com/u/1/raw/t",
+            ),
+        ] {
+            assert!(
+                hits(Kind::Value, label, url, 1).contains(&RFI_INCLUDE_PARAM),
+                "{label} {url}"
+            );
+        }
+        for (label, url) in [
+            ("json:/theme", "https://cdn.example.com/themes/dark.css"),
+            ("json:/page", "https://forum.example.com/viewtopic.php?t=1"),
+            ("json:/layout", "https://pastebin.com/u/someone"),
+            (
+                "xml:/config/module@doc",
+                "https://docs.example.com/index.php",
+            ),
+            (
+                "json:/template",
+                "https://example.com/templates/invoice.html",
+            ),
+        ] {
+            assert!(
+                !hits(Kind::Value, label, url, 1).contains(&RFI_INCLUDE_PARAM),
+                "{label} {url}"
+            );
+        }
     }
 
     #[test]
