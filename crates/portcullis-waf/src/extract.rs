@@ -696,8 +696,9 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
                     "serialised view state",
                 );
             }
+            // In a URL or a form body: what a link or a form on another site can send.
             if name.eq_ignore_ascii_case(b"query") {
-                graphql_document(c, &v, &owned(), from_query, false);
+                graphql_document(c, &v, &owned(), true, false);
             }
             // A JWT as a parameter (an OAuth assertion): its header's key pointers.
             if v.starts_with(b"eyJ") && !c.full() {
@@ -712,9 +713,17 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
 }
 
 /// A GraphQL document (see [`crate::graphql`]) found under `label`: what is wrong with it,
-/// as anomalies. `in_url`: it came in the URL's query, where a mutation must not (a link can
-/// send it); `batched`: it is one of a batch's operations, which are counted.
-fn graphql_document(c: &mut Collector<'_>, doc: &[u8], label: &str, in_url: bool, batched: bool) {
+/// as anomalies. `cross_site`: it came in the URL's query or a form body, where a mutation
+/// must not (a link, an image or a form on another site sends it with the victim's cookies,
+/// with no preflight: why Apollo Server's CSRF prevention refuses such requests);
+/// `batched`: it is one of a batch's operations, which are counted.
+fn graphql_document(
+    c: &mut Collector<'_>,
+    doc: &[u8],
+    label: &str,
+    cross_site: bool,
+    batched: bool,
+) {
     let Some(shape) = crate::graphql::shape(doc) else {
         return;
     };
@@ -724,7 +733,7 @@ fn graphql_document(c: &mut Collector<'_>, doc: &[u8], label: &str, in_url: bool
     if let Some(what) = shape.excess() {
         c.anomaly(rules::PROTO_GRAPHQL_LIMITS, label, what);
     }
-    if in_url && shape.mutation {
+    if cross_site && shape.mutation {
         c.anomaly(rules::PROTO_GRAPHQL_URL_MUTATION, label, "mutation");
     }
     if batched {
@@ -1298,7 +1307,12 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
             .map(|(_, v)| v.clone());
         match boundary {
             Some(b) if !b.is_empty() && b.len() <= 200 => {
-                multipart(c, body, b.as_bytes(), mt == "multipart/form-data")
+                let framing = if mt == "multipart/form-data" {
+                    Framing::Form
+                } else {
+                    Framing::Mixed
+                };
+                multipart(c, body, b.as_bytes(), framing, false)
             }
             _ => {
                 c.anomaly(rules::PROTO_MULTIPART, "body", "missing boundary");
@@ -1315,6 +1329,8 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
             "body",
             "pickle importing a command runner",
         );
+    } else if mt == "message/rfc822" {
+        mail_message(c, body);
     } else if mt.starts_with("text/") || (mt.starts_with("application/") && !is_binary_type(&mt)) {
         // JSON sent under another name (`text/plain` from `navigator.sendBeacon`, an error
         // reporter's envelope) is read as JSON: its values are what the application parses,
@@ -1760,7 +1776,31 @@ impl<'de> serde::de::Visitor<'de> for JsonKey<'_, '_> {
 /// `form_data`: the body is `multipart/form-data`, whose parts must name themselves
 /// (RFC 7578); the parts of `multipart/related` (SOAP with attachments) and `multipart/mixed`
 /// need not, and may declare a transfer encoding.
-fn multipart(c: &mut Collector<'_>, body: &[u8], boundary: &[u8], form_data: bool) {
+/// A header block and what follows its blank line (CR LF or LF alone, whichever comes
+/// first), or `None` when there is no blank line.
+fn head_and_body(part: &[u8]) -> Option<(&[u8], &[u8])> {
+    let crlf = memchr::memmem::find(part, b"\r\n\r\n");
+    let lf = memchr::memmem::find(part, b"\n\n");
+    match (crlf, lf) {
+        (Some(c), Some(l)) if l < c => Some((&part[..l], &part[l + 2..])),
+        (Some(c), _) => Some((&part[..c], &part[c + 4..])),
+        (None, Some(l)) => Some((&part[..l], &part[l + 2..])),
+        (None, None) => None,
+    }
+}
+
+/// How a multipart body came: as a form, as the body of a request or a part of one (an
+/// OData `$batch`, a mail's alternatives), or inside a mail message.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Form,
+    Mixed,
+    Mail,
+}
+
+/// `nested`: a multipart body inside a part of another (a changeset of OData's `$batch`, a
+/// mail's alternative texts), whose parts are not read for further nesting.
+fn multipart(c: &mut Collector<'_>, body: &[u8], boundary: &[u8], framing: Framing, nested: bool) {
     let mut delim = Vec::with_capacity(boundary.len() + 2);
     delim.extend_from_slice(b"--");
     delim.extend_from_slice(boundary);
@@ -1807,22 +1847,19 @@ fn multipart(c: &mut Collector<'_>, body: &[u8], boundary: &[u8], form_data: boo
             .strip_suffix(b"\r\n")
             .or_else(|| part.strip_suffix(b"\n"))
             .unwrap_or(part);
-        let (head, content) = match memchr::memmem::find(part, b"\r\n\r\n") {
-            Some(i) => (&part[..i], &part[i + 4..]),
-            None => match memchr::memmem::find(part, b"\n\n") {
-                Some(i) => (&part[..i], &part[i + 2..]),
-                None => {
-                    // Parsers disagree on such a part: inspect all of it as a value.
-                    c.anomaly(
-                        rules::PROTO_MULTIPART_LAX,
-                        "multipart",
-                        "part without headers",
-                    );
-                    (&b""[..], part)
-                }
-            },
+        let (head, content) = match head_and_body(part) {
+            Some(split) => split,
+            None => {
+                // Parsers disagree on such a part: inspect all of it as a value.
+                c.anomaly(
+                    rules::PROTO_MULTIPART_LAX,
+                    "multipart",
+                    "part without headers",
+                );
+                (&b""[..], part)
+            }
         };
-        multipart_part(c, head, content, form_data);
+        multipart_part(c, head, content, framing, nested);
     }
     if !closed {
         c.anomaly(
@@ -1833,10 +1870,18 @@ fn multipart(c: &mut Collector<'_>, body: &[u8], boundary: &[u8], form_data: boo
     }
 }
 
-fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data: bool) {
+fn multipart_part(
+    c: &mut Collector<'_>,
+    head: &[u8],
+    content: &[u8],
+    framing: Framing,
+    nested: bool,
+) {
+    let form_data = framing == Framing::Form;
     let mut name: Option<Vec<u8>> = None;
     let mut filename: Option<Vec<u8>> = None;
     let mut part_ct: Option<String> = None;
+    let mut part_boundary: Option<String> = None;
     let mut dispositions = 0;
     for line in head.split(|&b| b == b'\n').take(32) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -1866,15 +1911,20 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
                     "part charset not readable",
                 );
             }
+            part_boundary = params
+                .into_iter()
+                .find(|(k, v)| k == "boundary" && !v.is_empty() && v.len() <= 200)
+                .map(|(_, v)| v);
             part_ct = Some(mt);
         } else if hname == b"content-transfer-encoding"
             && (form_data
-                || !["7bit", "8bit", "binary"]
-                    .iter()
-                    .any(|e| hvalue.eq_ignore_ascii_case(e.as_bytes())))
+                || (framing != Framing::Mail
+                    && !["7bit", "8bit", "binary"]
+                        .iter()
+                        .any(|e| hvalue.eq_ignore_ascii_case(e.as_bytes()))))
         {
             // Deprecated for form data (RFC 7578 section 4.7); base64 or quoted-printable
-            // hides the content from inspection.
+            // hides the content from inspection. In mail they are the rule.
             c.anomaly(
                 rules::PROTO_MULTIPART_CHARSET,
                 "multipart",
@@ -1984,6 +2034,31 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
     }
     match part_ct.as_deref() {
         Some(t) if t.ends_with("json") => json(c, content, &format!("multipart:{field}")),
+        // A batch (OData's `$batch`, Google's batch API): requests in parts of their own, and
+        // a changeset of them one level down.
+        Some("application/http") if !form_data && embedded_request(c, content) => {}
+        // A mail's delivery report and the header block of a returned message are header
+        // fields by design; a forwarded message's text is read without its header block.
+        Some("message/delivery-status" | "text/rfc822-headers" | "message/rfc822-headers")
+            if framing == Framing::Mail => {}
+        Some("message/rfc822") if framing == Framing::Mail => {
+            let text = head_and_body(content).map_or(content, |(_, text)| text);
+            c.push(
+                format!("multipart:{field}"),
+                Kind::Value,
+                text.to_vec(),
+                false,
+                false,
+            );
+        }
+        Some(t)
+            if t.starts_with("multipart/")
+                && !form_data
+                && !nested
+                && let Some(b) = &part_boundary =>
+        {
+            multipart(c, content, b.as_bytes(), framing, true);
+        }
         // The root of a SOAP message with attachments (`application/xop+xml`) is a document.
         Some(t) if !form_data && t.ends_with("xml") => xml(c, content),
         _ => c.push(
@@ -1994,6 +2069,92 @@ fn multipart_part(c: &mut Collector<'_>, head: &[u8], content: &[u8], form_data:
             false,
         ),
     }
+}
+
+/// A mail message (`message/rfc822`, posted by an inbound-mail service to a help desk or a
+/// ticket system, which renders it). Its header block is the mail's own, not a header
+/// injection; its body is read as a multipart body when the header block says it is one
+/// (one level of nesting below, as `multipart/alternative` inside `multipart/mixed`), else
+/// as text.
+fn mail_message(c: &mut Collector<'_>, msg: &[u8]) {
+    let (head, body) = head_and_body(msg).unwrap_or((&b""[..], msg));
+    // The Content-Type field, with its folded lines (`;\r\n\tboundary="b1"`) joined.
+    let mut content_type: Option<Vec<u8>> = None;
+    let mut in_content_type = false;
+    for line in head.split(|&b| b == b'\n').take(256) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+            if in_content_type && let Some(ct) = content_type.as_mut() {
+                ct.extend_from_slice(line);
+            }
+            continue;
+        }
+        in_content_type = line
+            .get(..13)
+            .is_some_and(|n| n.eq_ignore_ascii_case(b"content-type:"));
+        if in_content_type && content_type.is_none() {
+            content_type = Some(line[13..].to_vec());
+        }
+    }
+    let boundary = content_type.as_deref().and_then(|ct| {
+        let (mt, params) = media_type(ct);
+        mt.starts_with("multipart/")
+            .then(|| params.into_iter().find(|(k, _)| k == "boundary"))
+            .flatten()
+            .map(|(_, v)| v)
+            .filter(|b| !b.is_empty() && b.len() <= 200)
+    });
+    match boundary {
+        Some(b) => multipart(c, body, b.as_bytes(), Framing::Mail, false),
+        None => c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false),
+    }
+}
+
+/// A request in a batch's part (`application/http`): a request line (`PATCH Products(77)
+/// HTTP/1.1`), headers, a blank line and a body. The server runs it as a request of its own,
+/// so its target is read as a path and query and its body by its declared type, under the
+/// labels of a request's own (`path`, `query:NAME`, `json:/…`): a batch is framing, and the
+/// request lines and headers inside it are no header injection. False, with nothing read,
+/// when the part does not start with a request line.
+fn embedded_request(c: &mut Collector<'_>, content: &[u8]) -> bool {
+    let content = content.trim_ascii_start();
+    let line_end = memchr::memchr(b'\n', content).unwrap_or(content.len());
+    let line = content[..line_end].trim_ascii_end();
+    let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
+    let (Some(method), Some(target), Some(version), None) =
+        (words.next(), words.next(), words.next(), words.next())
+    else {
+        return false;
+    };
+    if !method.iter().all(u8::is_ascii_uppercase) || !version.starts_with(b"HTTP/1.") {
+        return false;
+    }
+    let (path, query) = match memchr::memchr(b'?', target) {
+        Some(q) => (&target[..q], Some(&target[q + 1..])),
+        None => (target, None),
+    };
+    let (path, bad) = percent_decode_cow(path, false);
+    c.offer(Kind::Path, &path, bad, true, |l| l.push_str("path"));
+    if let Some(q) = query {
+        urlencoded(c, q, "query", true);
+    }
+    let rest = &content[line_end..];
+    let (head, body) = head_and_body(rest).unwrap_or((rest, &b""[..]));
+    let body = body.trim_ascii();
+    if !body.is_empty() {
+        let json_body = head.split(|&b| b == b'\n').any(|l| {
+            memchr::memchr(b':', l).is_some_and(|i| {
+                l[..i].trim_ascii().eq_ignore_ascii_case(b"content-type")
+                    && media_type(&l[i + 1..]).0.ends_with("json")
+            })
+        });
+        if json_body {
+            json(c, body, "json");
+        } else {
+            c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
+        }
+    }
+    true
 }
 
 /// Whether `content` holds `<?php` followed by whitespace, in any case: five bytes that
@@ -2466,6 +2627,68 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
     }
 }
 
+/// An attribute name of the form of a DOM event handler: `on` and three letters or more
+/// (`onerror`, `onLoad`, `onpointerenter`).
+fn event_handler(name: &str) -> bool {
+    name.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("on"))
+        && name.len() >= 5
+        && name[2..].bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+/// Elements of HTML and SVG that render or run something, by the last name of an XML
+/// element path (`Observation/text/div/img`), without a namespace prefix, sorted.
+const HTML_ELEMENTS: &[&str] = &[
+    "a",
+    "animate",
+    "animatemotion",
+    "animatetransform",
+    "area",
+    "audio",
+    "body",
+    "button",
+    "details",
+    "dialog",
+    "div",
+    "embed",
+    "fieldset",
+    "form",
+    "frame",
+    "frameset",
+    "iframe",
+    "image",
+    "img",
+    "input",
+    "keygen",
+    "li",
+    "link",
+    "marquee",
+    "math",
+    "meta",
+    "object",
+    "p",
+    "script",
+    "section",
+    "select",
+    "set",
+    "source",
+    "span",
+    "style",
+    "svg",
+    "table",
+    "td",
+    "textarea",
+    "track",
+    "use",
+    "video",
+];
+
+/// Whether the last element of an XML element path is one of [`HTML_ELEMENTS`].
+fn html_element(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or(path);
+    let local = last.rsplit(':').next().unwrap_or(last).to_ascii_lowercase();
+    HTML_ELEMENTS.binary_search(&local.as_str()).is_ok()
+}
+
 fn xml_attributes(c: &mut Collector<'_>, mut a: &[u8], element: &str) {
     for _ in 0..32 {
         a = a.trim_ascii_start();
@@ -2482,6 +2705,15 @@ fn xml_attributes(c: &mut Collector<'_>, mut a: &[u8], element: &str) {
             return;
         };
         let value = &rest[1..1 + close];
+        // An event handler on an HTML or SVG element (the XHTML narrative of a FHIR resource,
+        // markup in a feed or a document format): whatever renders the element runs it.
+        if event_handler(&name) && html_element(element) && !value.trim_ascii().is_empty() {
+            c.anomaly(
+                rules::XSS_EVENT_HANDLER,
+                &format!("xml:/{element}@{name}"),
+                &name,
+            );
+        }
         c.push(
             format!("xml:/{element}@{name}"),
             Kind::Name,
@@ -2744,7 +2976,8 @@ mod tests {
             )
             .is_empty()
         );
-        // In a URL, a mutation is refused (a link can send it); in a form it is not.
+        // In a URL or a form body, a mutation is refused (a link or a form on another site
+        // can send it); in a JSON body, which needs a preflight, it is not.
         let url = |target: &'static [u8]| {
             let x = extract(&RequestView::new("GET", target), &Limits::default(), None);
             x.anomalies.iter().map(|a| a.rule).collect::<Vec<_>>()
@@ -2754,14 +2987,116 @@ mod tests {
                 .contains(&rules::PROTO_GRAPHQL_URL_MUTATION)
         );
         assert!(url(b"/graphql?query=%7Bme%7Bid%7D%7D").is_empty());
-        assert!(
+        assert_eq!(
             anomaly_labels(
                 "application/x-www-form-urlencoded",
                 b"query=mutation%7Bx%7Bok%7D%7D",
                 rules::PROTO_GRAPHQL_URL_MUTATION
+            ),
+            ["form:query"]
+        );
+        assert!(
+            anomaly_labels(
+                "application/json",
+                br#"{"query":"mutation{x{ok}}"}"#,
+                rules::PROTO_GRAPHQL_URL_MUTATION
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn batches_of_requests_and_mail_messages() {
+        // OData's `$batch`: a GET, then a changeset with a PATCH; the framing is no header
+        // injection, and each request is read as one.
+        let batch = "--batch_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nGET Products?$filter=Name%20eq%20'x''%20or%201%3D1--'&$top=5 HTTP/1.1\r\nAccept: application/json\r\n\r\n\r\n--batch_1\r\nContent-Type: multipart/mixed; boundary=cs_1\r\n\r\n--cs_1\r\nContent-Type: application/http\r\nContent-ID: 1\r\n\r\nPATCH Products(77) HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{\"Description\":\"<script>alert(1)</script>\"}\r\n--cs_1--\r\n--batch_1--\r\n";
+        let req = RequestView::new("POST", b"/odata/$batch")
+            .header("Content-Type", "multipart/mixed; boundary=batch_1")
+            .body(batch.as_bytes());
+        let x = extract(&req, &Limits::default(), None);
+        let vals = labels(&x, Kind::Value);
+        assert!(
+            vals.contains(&("query:$filter".into(), "Name eq 'x'' or 1=1--'".into())),
+            "{vals:?}"
+        );
+        assert!(vals.contains(&(
+            "json:/Description".into(),
+            "<script>alert(1)</script>".into()
+        )));
+        assert!(labels(&x, Kind::Path).contains(&("path".into(), "Products(77)".into())));
+        assert!(
+            !vals.iter().any(|(_, v)| v.contains("HTTP/1.1")),
+            "{vals:?}"
+        );
+        // A part that is no request is read as before.
+        let odd = "--b\r\nContent-Type: application/http\r\n\r\nnot a request line\r\n--b--\r\n";
+        let req = RequestView::new("POST", b"/")
+            .header("Content-Type", "multipart/mixed; boundary=b")
+            .body(odd.as_bytes());
+        let x = extract(&req, &Limits::default(), None);
+        assert!(
+            labels(&x, Kind::Value).contains(&("multipart:".into(), "not a request line".into()))
+        );
+
+        // A mail message: its header block is the mail's; its parts are read, nested once.
+        let mail = "From: A <a@example.net>\r\nSubject: Hi\r\nContent-Type: multipart/mixed;\r\n\tboundary=\"m1\"\r\n\r\n--m1\r\nContent-Type: multipart/alternative; boundary=\"m2\"\r\n\r\n--m2\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nSee you\r\n--m2\r\nContent-Type: text/html\r\n\r\n<img src=x onerror=alert(1)>\r\n--m2--\r\n--m1\r\nContent-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\nAction: failed\r\n--m1--\r\n";
+        let req = RequestView::new("POST", b"/inbound")
+            .header("Content-Type", "message/rfc822")
+            .body(mail.as_bytes());
+        let x = extract(&req, &Limits::default(), None);
+        let vals: Vec<String> = labels(&x, Kind::Value)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        assert!(
+            vals.contains(&"<img src=x onerror=alert(1)>".to_owned()),
+            "{vals:?}"
+        );
+        assert!(vals.contains(&"See you".to_owned()));
+        assert!(
+            !vals
+                .iter()
+                .any(|v| v.contains("Status:") || v.contains("From:"))
+        );
+        assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
+        // A message that is not multipart is its text.
+        let req = RequestView::new("POST", b"/inbound")
+            .header("Content-Type", "message/rfc822")
+            .body(b"From: a@example.net\r\n\r\n<script>alert(1)</script>");
+        let x = extract(&req, &Limits::default(), None);
+        assert_eq!(
+            labels(&x, Kind::Body),
+            [("body".to_owned(), "<script>alert(1)</script>".to_owned())]
+        );
+    }
+
+    #[test]
+    fn event_handlers_on_html_elements_of_xml_documents() {
+        let handlers = |xml: &str| {
+            anomaly_labels(
+                "application/fhir+xml",
+                xml.as_bytes(),
+                rules::XSS_EVENT_HANDLER,
+            )
+        };
+        assert_eq!(
+            handlers(
+                r#"<Observation><text><div xmlns="http://www.w3.org/1999/xhtml"><img src="x" onerror="fetch('//e.example')"/></div></text></Observation>"#
+            ),
+            ["xml:/Observation/text/div/img@onerror"]
+        );
+        assert_eq!(
+            handlers(r#"<doc><h:body xmlns:h="http://www.w3.org/1999/xhtml" onLoad="x()"/></doc>"#),
+            ["xml:/doc/h:body@onLoad"]
+        );
+        // Data elements with such attribute names, and empty handlers, are data.
+        for xml in [
+            r#"<rule onchange="recalc" online="true"><img on=""/></rule>"#,
+            r#"<trigger onerror="retry"/>"#,
+            r#"<div onclick=""/>"#,
+        ] {
+            assert!(handlers(xml).is_empty(), "{xml}");
+        }
     }
 
     #[test]

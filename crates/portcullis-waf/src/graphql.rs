@@ -1,8 +1,9 @@
 //! GraphQL documents sent to an API (the `query` of a JSON body, of a batch, of a form or of
 //! a URL), read for what costs a server or tells an attacker more than a client needs:
-//! introspection of the schema, selection sets nested past any client's need, many aliases
-//! (one request that tries a hundred one-time codes), many directives, fragments that spread
-//! each other in a cycle, and a mutation in a URL (a link or an image can send it: GraphQL
+//! introspection of the schema, selection sets nested past any client's need, lists asked
+//! for inside lists until the answer would hold millions of objects, many aliases (one
+//! request that tries a hundred one-time codes), many directives, fragments that spread each
+//! other in a cycle or that double at every level, and a mutation in a URL (a link or an image can send it: GraphQL
 //! over HTTP runs mutations from POST only).
 //!
 //! A hand-written lexer (the GraphQL spec's lexical grammar: names, punctuators, numbers,
@@ -26,6 +27,28 @@ pub(crate) const MAX_BATCH: usize = 10;
 pub(crate) const MAX_REPEATED_MUTATION: usize = 3;
 /// Fragments whose spreads are followed for cycles; past this many, the rest are not.
 const MAX_FRAGMENTS: usize = 64;
+/// Most objects the lists of one path may ask for together: the product of the page sizes
+/// (`first`, `limit`, ...) of nested connections. GitHub caps a query at 500,000 nodes with
+/// pages of 100 at most; `first: 100` three levels deep is 1,000,000.
+pub(crate) const MAX_NODES: u64 = 1_000_000;
+/// Most field selections a document may hold with its fragments spread out. Each spread
+/// copies a fragment's selections, so fragments that spread the one before twice double at
+/// every step (thirty of them select a billion fields).
+pub(crate) const MAX_EXPANDED: u64 = 10_000;
+/// Argument names that set how many items a list field returns.
+const PAGE_SIZE_ARGUMENTS: &[&[u8]] = &[
+    b"first",
+    b"last",
+    b"limit",
+    b"take",
+    b"top",
+    b"pageSize",
+    b"page_size",
+    b"perPage",
+    b"per_page",
+    b"size",
+    b"count",
+];
 
 /// What one pass over a document found.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -40,6 +63,10 @@ pub(crate) struct Shape {
     pub(crate) mutation: bool,
     /// Fragments spread each other in a cycle (invalid: "fragments must not form cycles").
     pub(crate) cycle: bool,
+    /// The largest product of page sizes along one path of nested selection sets.
+    pub(crate) nodes: u64,
+    /// Field selections with every fragment spread out (when there is no cycle).
+    pub(crate) expanded: u64,
 }
 
 impl Shape {
@@ -49,6 +76,10 @@ impl Shape {
             Some("fragment cycle")
         } else if self.depth > MAX_DEPTH {
             Some("depth")
+        } else if self.expanded > MAX_EXPANDED {
+            Some("fragment expansion")
+        } else if self.nodes > MAX_NODES {
+            Some("list sizes")
         } else if self.aliases > MAX_ALIASES {
             Some("aliases")
         } else if self.directives > MAX_DIRECTIVES {
@@ -64,8 +95,8 @@ enum Token<'a> {
     Name(&'a [u8]),
     /// A punctuator: `! $ & ( ) : = @ [ ] { | }`, and `.` for `...`.
     Punct(u8),
-    /// A number or a string: a value, whatever it says.
-    Value,
+    /// A number or a string: a value, whatever it says; an integer's value when it is one.
+    Value(Option<u64>),
 }
 
 /// The token of `doc` at `*i` and after it, past what the grammar ignores; `Ok(None)` at the
@@ -100,7 +131,7 @@ fn next_token<'a>(doc: &'a [u8], i: &mut usize) -> Result<Option<Token<'a>>, ()>
                         break;
                     }
                 }
-                Token::Value
+                Token::Value(None)
             }
             b'"' => {
                 *i += 1;
@@ -113,7 +144,7 @@ fn next_token<'a>(doc: &'a [u8], i: &mut usize) -> Result<Option<Token<'a>>, ()>
                     }
                 }
                 *i += 1;
-                Token::Value
+                Token::Value(None)
             }
             b'.' => {
                 if !doc[*i..].starts_with(b"...") {
@@ -128,13 +159,17 @@ fn next_token<'a>(doc: &'a [u8], i: &mut usize) -> Result<Option<Token<'a>>, ()>
                 Token::Punct(b)
             }
             b'-' | b'0'..=b'9' => {
+                let start = *i;
                 *i += 1;
                 while *i < doc.len()
                     && (doc[*i].is_ascii_alphanumeric() || matches!(doc[*i], b'.' | b'+' | b'-'))
                 {
                     *i += 1;
                 }
-                Token::Value
+                let int = std::str::from_utf8(&doc[start..*i])
+                    .ok()
+                    .and_then(|n| n.parse().ok());
+                Token::Value(int)
             }
             b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
                 let start = *i;
@@ -177,8 +212,17 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
     let mut fragment: Option<usize> = None;
     let mut names: Vec<&[u8]> = Vec::new();
     let mut spreads: Vec<(usize, &[u8])> = Vec::new();
+    // Field selections of each fragment and of the operations, and the operations' spreads.
+    let mut fragment_fields: Vec<u64> = Vec::new();
+    let mut operation_fields = 0u64;
+    let mut operation_spreads: Vec<&[u8]> = Vec::new();
+    // The product of page sizes down to each open selection set, and the page size the
+    // arguments of the field being read ask for.
+    let mut products: Vec<u64> = Vec::new();
+    let mut page_size = 1u64;
     let mut pending_fragment = false;
     let mut prev: Option<Token<'_>> = None;
+    let mut prev2: Option<Token<'_>> = None;
     while let Some(t) = next_token(doc, &mut at).ok()? {
         let in_selection = parens == 0 && braces.last() == Some(&true);
         if at_definition {
@@ -196,6 +240,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
             if let Token::Name(n) = t {
                 if names.len() < MAX_FRAGMENTS {
                     names.push(n);
+                    fragment_fields.push(0);
                     fragment = Some(names.len() - 1);
                 }
             } else {
@@ -210,11 +255,16 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 if selection {
                     selections += 1;
                     shape.depth = shape.depth.max(selections);
+                    let product = products.last().unwrap_or(&1).saturating_mul(page_size);
+                    shape.nodes = shape.nodes.max(product);
+                    products.push(product);
+                    page_size = 1;
                 }
             }
             Token::Punct(b'}') => {
                 if braces.pop()? {
                     selections -= 1;
+                    products.pop();
                 }
                 if braces.is_empty() && parens == 0 {
                     at_definition = true;
@@ -226,29 +276,107 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
             Token::Punct(b']') => brackets = brackets.checked_sub(1)?,
             Token::Punct(b':') if in_selection && matches!(prev, Some(Token::Name(_))) => {
                 shape.aliases += 1;
+                // The alias was counted as a field: the field follows.
+                match fragment {
+                    Some(f) => fragment_fields[f] = fragment_fields[f].saturating_sub(1),
+                    None => operation_fields = operation_fields.saturating_sub(1),
+                }
             }
             Token::Punct(b'@') => shape.directives += 1,
             // Values are arguments' (and variables' defaults), always in parentheses.
-            Token::Value if parens == 0 => return None,
+            Token::Value(_) if parens == 0 => return None,
+            // `first: 100` among a field's arguments.
+            Token::Value(Some(n))
+                if parens == 1
+                    && prev == Some(Token::Punct(b':'))
+                    && matches!(prev2, Some(Token::Name(a)) if PAGE_SIZE_ARGUMENTS.contains(&a)) =>
+            {
+                page_size = page_size.max(n);
+            }
             Token::Name(n) if in_selection && matches!(n, b"__schema" | b"__type") => {
                 shape.introspection = true;
             }
             Token::Name(n) if in_selection && prev == Some(Token::Punct(b'.')) && n != b"on" => {
-                if let Some(f) = fragment
-                    && spreads.len() < MAX_FRAGMENTS * 4
-                {
-                    spreads.push((f, n));
+                match fragment {
+                    Some(f) if spreads.len() < MAX_FRAGMENTS * 4 => spreads.push((f, n)),
+                    None if operation_spreads.len() < MAX_FRAGMENTS * 4 => {
+                        operation_spreads.push(n);
+                    }
+                    _ => {}
+                }
+            }
+            // A field (or an alias, taken back at its `:`); not a spread's or an inline
+            // fragment's type condition (`... on Product`).
+            Token::Name(_)
+                if in_selection
+                    && prev != Some(Token::Punct(b'.'))
+                    && !(prev == Some(Token::Name(b"on")) && prev2 == Some(Token::Punct(b'.'))) =>
+            {
+                page_size = 1;
+                match fragment {
+                    Some(f) => fragment_fields[f] = fragment_fields[f].saturating_add(1),
+                    None => operation_fields = operation_fields.saturating_add(1),
                 }
             }
             _ => {}
         }
+        prev2 = prev;
         prev = Some(t);
     }
     if !braces.is_empty() || parens != 0 || brackets != 0 || definitions == 0 || !at_definition {
         return None;
     }
     shape.cycle = cyclic(&names, &spreads);
+    if !shape.cycle {
+        shape.expanded = expanded(
+            &names,
+            &spreads,
+            &fragment_fields,
+            operation_fields,
+            &operation_spreads,
+        );
+    }
     Some(shape)
+}
+
+/// Field selections of the operations with every fragment spread out: each fragment's own
+/// fields plus those of the fragments it spreads, counted once per fragment (memoised), so
+/// the work is linear in the spreads however large the sum. Fragments must form no cycle.
+fn expanded(
+    names: &[&[u8]],
+    spreads: &[(usize, &[u8])],
+    fragment_fields: &[u64],
+    operation_fields: u64,
+    operation_spreads: &[&[u8]],
+) -> u64 {
+    let index = |name: &[u8]| names.iter().position(|n| *n == name);
+    let mut size: Vec<Option<u64>> = vec![None; names.len()];
+    fn visit(
+        f: usize,
+        spreads: &[(usize, &[u8])],
+        fields: &[u64],
+        index: &dyn Fn(&[u8]) -> Option<usize>,
+        size: &mut [Option<u64>],
+    ) -> u64 {
+        if let Some(n) = size[f] {
+            return n;
+        }
+        let mut n = fields[f];
+        for &(_, to) in spreads.iter().filter(|(from, _)| *from == f) {
+            if let Some(t) = index(to) {
+                n = n.saturating_add(visit(t, spreads, fields, index, size));
+            }
+        }
+        size[f] = Some(n);
+        n
+    }
+    operation_spreads
+        .iter()
+        .fold(operation_fields, |total, name| {
+            index(name).map_or(total, |f| {
+                total.saturating_add(visit(f, spreads, fragment_fields, &index, &mut size))
+            })
+        })
 }
 
 /// Whether the spreads between fragments (`from` index, spread name) form a cycle.
@@ -341,5 +469,46 @@ mod tests {
         assert_eq!(of(cycle).excess(), Some("fragment cycle"));
         let fine = "fragment P on Product { id ...Q } fragment Q on Product { name } query { a: product(sku: \"x\") { ...P ... on Product { price } } }";
         assert_eq!(of(fine).excess(), None);
+        // Fields counted with fragments spread out: `a:` is an alias, `on Product` a type.
+        assert_eq!(of(fine).expanded, 4);
+    }
+
+    #[test]
+    fn finds_fragments_that_double_and_lists_inside_lists() {
+        let mut doubling = String::from("query { ...F20 } fragment F0 on Query { __typename }");
+        for i in 1..=20 {
+            doubling.push_str(&format!(
+                " fragment F{i} on Query {{ ...F{p} ...F{p} }}",
+                p = i - 1
+            ));
+        }
+        let s = of(&doubling);
+        assert_eq!(s.expanded, 1 << 20);
+        assert_eq!(s.excess(), Some("fragment expansion"));
+        // Reused fragments that stay small.
+        let reused =
+            "query { a { ...U } b { ...U } c { ...U } } fragment U on User { id name email }";
+        assert_eq!(of(reused).expanded, 12);
+        assert_eq!(of(reused).excess(), None);
+
+        let lists = "{ sellers(first: 100000) { edges { node { orders(first: 100000) { edges { node { id } } } } } } }";
+        let s = of(lists);
+        assert_eq!(s.nodes, 10_000_000_000);
+        assert_eq!(s.excess(), Some("list sizes"));
+        // Pages of 100 three deep reach the cap and no further; a page size given by a
+        // variable or to a sibling does not multiply.
+        for doc in [
+            "{ repos(first: 100) { nodes { issues(last: 100) { nodes { comments(first: 100) { nodes { body } } } } } } }",
+            "query Q($n: Int) { a(first: $n) { b(first: $n) { c(first: 1000) { id } } } }",
+            "{ a(limit: 5000) { id } b(limit: 5000) { id } c(limit: 5000) { id } }",
+            "{ a(id: 100000) { b(first: 50) { id } } }",
+            "{ a(first: 10) @include(if: true) { id } }",
+        ] {
+            assert_eq!(of(doc).excess(), None, "{doc}");
+        }
+        assert_eq!(
+            of("{ a(first: 1000) { b(first: 1000) { c(first: 2) { id } } } }").excess(),
+            Some("list sizes")
+        );
     }
 }

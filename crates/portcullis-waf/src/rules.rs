@@ -666,14 +666,14 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Protocol,
         1,
         S::Critical,
-        "GraphQL past its limits: depth, aliases, directives, batch, fragment cycle",
+        "GraphQL limits: depth, list sizes, aliases, directives, batch, fragments",
     ),
     r(
         PROTO_GRAPHQL_URL_MUTATION,
         F::Protocol,
         1,
         S::Critical,
-        "GraphQL mutation in the URL (cross-site request forgery)",
+        "GraphQL mutation in a URL or form body (cross-site request forgery)",
     ),
     r(
         PROTO_BEARER_SYNTAX,

@@ -219,7 +219,7 @@ impl Lfi {
             let hidden = seg.len() > 1
                 && seg.starts_with('.')
                 && !seg.starts_with("..")
-                && seg != ".well-known";
+                && !api_dot_route(seg);
             if hidden {
                 let rule = if public_dot_name(seg) {
                     LFI_HIDDEN_PATH_LOOSE
@@ -231,6 +231,14 @@ impl Lfi {
             offset += seg.len() + 1;
         }
     }
+}
+
+/// A dot-segment that names an API rather than a file: `.well-known` (RFC 8615), SCIM's
+/// search by POST (`/Users/.search`, RFC 7644), Netlify's functions and gateways
+/// (`/.netlify/functions/x`), and the backing indices of Elasticsearch data streams
+/// (`/.ds-logs-app-2024.05.14-000001/_search`).
+fn api_dot_route(seg: &str) -> bool {
+    matches!(seg, ".well-known" | ".search" | ".netlify") || seg.starts_with(".ds-")
 }
 
 /// Dot-names (lower case, sorted) of project files that hold no secrets: repository and CI
@@ -576,6 +584,17 @@ mod tests {
                 .contains(&LFI_HIDDEN_PATH)
         );
         assert!(!hits(Kind::Path, "path", "/api/v1.2/items", 1).contains(&LFI_HIDDEN_PATH));
+        for p in [
+            "/scim/v2/Users/.search",
+            "/.netlify/functions/subscribe",
+            "/.ds-logs-app-2024.05.14-000001/_search",
+        ] {
+            assert!(
+                !hits(Kind::Path, "path", p, 4).contains(&LFI_HIDDEN_PATH),
+                "{p}"
+            );
+        }
+        assert!(hits(Kind::Path, "path", "/.searchrc", 1).contains(&LFI_HIDDEN_PATH));
         // Out of an nginx alias without its trailing slash.
         assert!(hits(Kind::Path, "path", "/static../app/settings.py", 1).contains(&LFI_TRAVERSAL));
         for p in [

@@ -139,9 +139,11 @@ impl Splitting {
                 HS_ARG_REQUEST_SMUGGLING,
                 r"(?:^|[\r\n])\s*http/[0-9](?:\.[0-9])?\s+[1-5][0-9]{2}\b",
             ),
+            // A request line without a version ends its line: `POST /v1/customers with …` is
+            // a sentence.
             (
                 HS_ARG_REQUEST_SMUGGLING,
-                r"[\r\n]\s*(?:get|post|put|delete|head|options|patch)\s+/[^\s]*(?:\s|$)",
+                r"[\r\n]\s*(?:get|post|put|delete|head|options|patch)\s+/[^\s]*[ \t]*(?:[\r\n]|$)",
             ),
             // A one-word value (a user name, an id) whose next line is a log entry of its
             // own: a timestamp and a level, written into the log as a line the application

@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 19] = [
+pub(crate) const PROJECT_FILES: [&str; 20] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -97,6 +97,7 @@ pub(crate) const PROJECT_FILES: [&str; 19] = [
     "heldout17.jsonl",
     "heldout18.jsonl",
     "heldout19.jsonl",
+    "heldout20.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
