@@ -111,9 +111,15 @@ impl Java {
                 r#"['"]\s*\)?\s*\.\s*execute\s*\(\s*\)\s*\.\s*(?:text|in|waitfor|inputstream)\b"#,
             ),
             (JAVA_EXPRESSION, r"#\{[^}]{0,200}\("),
+            // `${…}` with a method called on something (`${x.getClass()}`), a call's result
+            // used (`${f(a).b}`), a call inside a call, a function (`=>`), an object made or a
+            // type named. One
+            // call of a name on names and literals (`${formatDateTime(due, 'yyyy')}`,
+            // `${lookup(var.tags, "env")}`) is the templating of Adaptive Cards, Terraform
+            // and JavaScript, which EL does not even parse (its functions take a prefix).
             (
                 JAVA_EXPRESSION,
-                r"\$\{[^{}][^}]{0,199}(?:\(|\bnew\s|@java|\bt\s*\()",
+                r"\$\{[^{}][^}]{0,199}(?:[a-z0-9_\]'\x22]\s*\.\s*[a-z_$][a-z0-9_$]*\s*\(|\)\s*[.\[]|\([^)}]*\(|=>|\bnew\s|@java|\bt\s*\()",
             ),
             (
                 JAVA_EXPRESSION,
@@ -417,6 +423,11 @@ mod tests {
                 "class.module.classLoader.resources.context.parent.pipeline.first.pattern",
                 "${env:AWS_SECRET_ACCESS_KEY}",
                 "${\"\".getClass().forName(\"java.lang.Runtime\")}",
+                "${pageContext.request.getSession()}",
+                "${f(x).y}",
+                "${x(y('id'))}",
+                "${(()=>{while(1){}})()}",
+                "${new java.io.File('/')}",
             ],
         );
         // A shell's default (`${ENV:-staging}`) and a GitHub Actions expression are not
@@ -426,6 +437,10 @@ mod tests {
             &[
                 "-Dspring.profiles.active=${ENV:-staging}",
                 "deps-${{ hashFiles('**/package-lock.json') }}",
+                // One call of a name on names and literals: Adaptive Cards' and Terraform's
+                // templates.
+                "Due ${formatDateTime(dueDate, 'yyyy-MM-dd')}",
+                "${lookup(var.tags, \"env\")}",
             ],
         );
     }

@@ -124,10 +124,9 @@ impl Lfi {
         // A rewrite makes a text the gate did not see.
         let rewritten = !std::ptr::eq(text.as_ref(), v.lower());
         if lower_may_match || rewritten {
-            match template_parents(&text) {
-                Some(plain) => self.patterns.scan(&plain, sink),
-                None => self.patterns.scan(&text, sink),
-            }
+            let plain = template_parents(&text);
+            let plain = markdown_parents(plain.as_deref().unwrap_or(&text)).or(plain);
+            self.patterns.scan(plain.as_deref().unwrap_or(&text), sink);
         }
         // Only a text with `..` after decoding can be a traversal, encoded or not: that is
         // looked at first, before the raw text is lowered and searched.
@@ -365,6 +364,53 @@ const MENTION_TOKEN: usize = 256;
 /// Sensitive paths in one value that may be read as mentions.
 const MAX_MENTIONS: usize = 8;
 
+/// Extensions of what a Markdown link points a reader at: pages and images, sorted.
+const LINKED_DOCUMENTS: &[&str] = &[
+    "adoc", "gif", "htm", "html", "jpeg", "jpg", "markdown", "md", "mdx", "pdf", "png", "rst",
+    "svg", "webp",
+];
+
+/// `text` with the leading `../` of Markdown links to pages and images
+/// (`[setup](../setup/README.md)`, `![chart](../../img/q3.png#wide)`) written as `^^/`, or
+/// `None` when it has none: a renderer resolves such a link against the page it is on, for a
+/// reader to follow; no server opens a file by it. A target with anything but a plain
+/// relative path (spaces, quotes, `%`, `\`, `..` past its leading ones) or another
+/// extension stays as it is, and file names stay for the file rules.
+fn markdown_parents(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    memchr::memmem::find(b, b"](../")?;
+    let mut out = b.to_vec();
+    let mut changed = false;
+    for at in memchr::memmem::find_iter(b, b"](../") {
+        let start = at + 2;
+        let Some(len) = b[start..].iter().take(512).position(|&c| c == b')') else {
+            continue;
+        };
+        let target = &text[start..start + len];
+        let mut up = 0;
+        while target[up..].starts_with("../") {
+            up += 3;
+        }
+        let path = target.split(['#', '?']).next().unwrap_or(target);
+        let plain = !target.contains(|c: char| {
+            c.is_whitespace() || matches!(c, '(' | '<' | '>' | '"' | '\'' | '%' | '\\' | ';' | '|')
+        }) && !target[up..].contains("..");
+        let document = path
+            .rsplit('/')
+            .next()
+            .and_then(|file| file.rsplit_once('.'))
+            .is_some_and(|(stem, ext)| !stem.is_empty() && LINKED_DOCUMENTS.contains(&ext));
+        if plain && document {
+            for k in (start..start + up).step_by(3) {
+                out[k] = b'^';
+                out[k + 1] = b'^';
+            }
+            changed = true;
+        }
+    }
+    changed.then(|| String::from_utf8(out).ok()).flatten()
+}
+
 /// `text` with the parent-context paths of Handlebars and Mustache tags (`{{../currency}}`,
 /// `{{formatPrice price currency=../../currency}}`) written as `^^/`, or `None` when it has
 /// none: a `../` that a tag follows with a name reads a template's outer scope, not a file.
@@ -448,6 +494,43 @@ mod tests {
                 "{{x}} ../../../var/www/config.php",
                 "{{../../secret/key.pem}}",
             ],
+        );
+    }
+
+    #[test]
+    fn markdown_links_to_pages_and_images_are_no_traversal() {
+        rule(
+            LFI_TRAVERSAL,
+            false,
+            Kind::Value,
+            "json:/content",
+            1,
+            &[
+                "See the [general setup](../setup/README.md) and [env](../../config/env.md#database).",
+                "![chart](../../img/q3-revenue.png) shows the dip.",
+            ],
+        );
+        rule(
+            LFI_TRAVERSAL,
+            true,
+            Kind::Value,
+            "json:/content",
+            1,
+            &[
+                "[x](../../../../app/config.php)",
+                "[x](../docs/../../../secret.md)",
+                "see ../../config/env.md",
+            ],
+        );
+        // The file rules still read a link's target.
+        assert!(
+            hits(
+                Kind::Value,
+                "json:/content",
+                "[x](../../../../etc/passwd.md)",
+                1
+            )
+            .contains(&LFI_OS_FILE)
         );
     }
 

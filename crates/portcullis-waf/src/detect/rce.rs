@@ -179,6 +179,16 @@ const WEAK_COMMANDS: &[&str] = &[
     "which", "who", "xcopy", "zip",
 ];
 
+/// Weak commands that do nothing without an argument: they read standard input (which an
+/// injected command does not get), or print their usage. One of them ending a list
+/// (`content-type;host`, an AWS signature's signed headers; `a|sort`) runs nothing.
+const NEED_ARGUMENT: &[&str] = &[
+    "cat", "cd", "chdir", "cmp", "cp", "cut", "del", "diff", "dig", "expr", "file", "grep", "head",
+    "host", "kill", "killall", "ln", "mkdir", "mv", "nl", "od", "ping", "printf", "rev", "sleep",
+    "sort", "source", "stat", "strings", "tac", "tail", "tee", "timeout", "touch", "tr", "type",
+    "uniq", "unzip", "wc", "which", "xcopy", "zip",
+];
+
 /// Commands that are an attack even with nothing around them (`whoami` as a value).
 const ALONE_COMMANDS: &[&str] = &[
     "ifconfig",
@@ -774,6 +784,11 @@ impl Rce {
                             Evidence::End if prose_separator(b, sep_end) => {
                                 ALONE_COMMANDS.contains(&candidate.as_str())
                                     || INTERPRETERS.contains(&candidate.as_str())
+                            }
+                            // Only the bare name: glued to more (`cat</etc/passwd`,
+                            // `cat${IFS}x`) it has its argument.
+                            Evidence::End => {
+                                raw != candidate || !NEED_ARGUMENT.contains(&candidate.as_str())
                             }
                             _ => true,
                         } =>
@@ -1390,6 +1405,7 @@ mod tests {
             PREFIX_WORDS,
             GLOB_TARGETS,
             ALONE_COMMANDS,
+            NEED_ARGUMENT,
         ] {
             assert!(
                 l.windows(2).all(|w| w[0] < w[1]),
@@ -1840,6 +1856,30 @@ mod tests {
             1,
             &["127.0.0.1 & id", "x&id", "foo ; id", "foo & whoami"],
         );
+    }
+
+    #[test]
+    fn commands_that_need_an_argument_end_lists() {
+        // A list's last item named like such a command runs nothing; with an argument, glued
+        // to a redirection, or a command that acts alone, it does.
+        for v in ["content-type;host", "name|sort", "a;cat", "x-amz-date;host"] {
+            assert!(
+                !hits(Kind::Value, "query:v", v, 1).contains(&RCE_CHAINED_COMMAND),
+                "{v}"
+            );
+        }
+        for v in [
+            "x;cat /etc/passwd",
+            "x;cat</etc/passwd",
+            "x;id",
+            "x;ls",
+            "1;ping -c 3 e.x",
+        ] {
+            assert!(
+                hits(Kind::Value, "query:v", v, 1).contains(&RCE_CHAINED_COMMAND),
+                "{v}"
+            );
+        }
     }
 
     #[test]
