@@ -136,7 +136,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // Enterprise integrations and publishing: SOAP, SAML, EDI, CMS templates, developer
         // blog posts with code, ops consoles; attacks in template, XSLT, deserialisation and
         // spreadsheet formula forms.
-        ("heldout6.jsonl", 98.5, 10.3),
+        ("heldout6.jsonl", 99.5, 10.3),
         // Device, logistics, gaming, ad-tech, search, chat, developer-tool and map APIs: the
         // benign half leans on code in chat and CI (shell, SQL), query languages (InfluxQL,
         // Splunk, Overpass) and XML documents; attacks are evasions in every family.
@@ -186,15 +186,15 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // subtitles, schedulers, regex testers; attacks add GraphQL and XXE and hide payloads
         // in base64 (a JSON filter, a SAML message), JSON serialised into strings, multipart
         // field names and URL-parser confusion. First run, blind: 210 of 223 attacks, 4 of
-        // 200 benign blocked. Left: a theme installed from a paste site's raw URL.
-        ("heldout15.jsonl", 99.5, 1.0),
+        // 200 benign blocked.
+        ("heldout15.jsonl", 100.0, 1.0),
         // Aviation weather, AIS, GTFS, e-prescriptions, bioinformatics pipelines, ROS,
         // home automation, game servers, wallets, accounting, cXML, SPARQL, MARC, bug
         // trackers, gateway admin APIs, PromQL/LogQL/KQL, syslog, Sieve, VPN configs; attacks
         // add deserialisation (Java, .NET, PHP, pickle, YAML) and CVE exploit chains. First
         // run, blind: 197 of 204 attacks, 17 of 180 benign blocked (query languages, shell
         // in configs and logs: by design without exclusions).
-        ("heldout16.jsonl", 98.5, 9.5),
+        ("heldout16.jsonl", 99.5, 9.5),
         // Dental labs, piano tuning, beekeeping, court e-filing, brewing, tide tables, sign
         // language, crosswords, orchestra libraries, fire inspections, drone logs, seed banks,
         // ham radio, schema registries, runbooks; attacks written after published CVE
@@ -209,8 +209,8 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // forms, parameter pollution, unusual locations, charset and content-type
         // confusion) beside benign traffic that looks like it; GraphQL abuse (introspection,
         // batching, depth, fragment cycles, directive overloading). First run, blind: 200 of
-        // 212 attacks, 12 of 225 benign blocked. Left: a remote PHP layout named in JSON.
-        ("heldout18.jsonl", 99.5, 4.0),
+        // 212 attacks, 12 of 225 benign blocked.
+        ("heldout18.jsonl", 100.0, 4.0),
         // Mainstream production traffic: mobile and single-page app backends, webhooks from
         // payment, e-mail, CRM and shipping platforms, OpenRTB, open banking, telehealth,
         // profiles and addresses in many languages; attacks placed inside those shapes
@@ -219,6 +219,15 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // `X-Forwarded-Host` (the gateway's to replace) and a commit message that says
         // `<script>`.
         ("heldout19.jsonl", 99.0, 1.0),
+        // Standards-based and enterprise APIs whose ordinary traffic carries query languages
+        // and structured text: OData, SCIM, FHIR, JSON:API, Elasticsearch, SPARQL, Cypher,
+        // SOQL, KQL, SPL, JSON Patch, signed URLs, SAML, EDI, iCalendar, mail; attacks inside
+        // those standards (OData `$batch`, FHIR narratives, inbound mail, GraphQL cost). First
+        // run, blind: 205 of 213 attacks, 26 of 234 benign blocked (the reference: 130 and
+        // 101). Left: a painless script through a search proxy, a JSON body sent as
+        // `text/plain` across sites, a forged `X-Forwarded-Host`; blocked benign: SQL, KQL,
+        // SPL and Cypher sent to the endpoints made for them, and code in documents.
+        ("heldout20.jsonl", 98.5, 9.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);
