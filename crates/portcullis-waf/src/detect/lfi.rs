@@ -187,7 +187,7 @@ impl Lfi {
     /// served (`.git/config`, `.env`, `.aws/credentials`, an AI assistant's `.cursor/mcp.json`).
     /// The project files that repository, CI and file-sync APIs serve all day
     /// (`.github/workflows/ci.yml`, `.eslintrc.json`, `.gitignore`) count from paranoia 2 only.
-    /// `.well-known` is never one.
+    /// `.well-known` and the API routes of [`api_dot_route`] are never one.
     /// A first segment that ends in `..` after a name and leads on
     /// (`/static../app/settings.py`) walks out of the folder an nginx `alias` without its
     /// trailing slash maps a `location /static` to. Deeper segments are left alone, as CRS
@@ -374,8 +374,9 @@ const LINKED_DOCUMENTS: &[&str] = &[
 /// (`[setup](../setup/README.md)`, `![chart](../../img/q3.png#wide)`) written as `^^/`, or
 /// `None` when it has none: a renderer resolves such a link against the page it is on, for a
 /// reader to follow; no server opens a file by it. A target with anything but a plain
-/// relative path (spaces, quotes, `%`, `\`, `..` past its leading ones) or another
-/// extension stays as it is, and file names stay for the file rules.
+/// relative path (spaces, quotes, `%`, `\`, `..` past its leading ones, more than three
+/// levels up) or another extension before its `#` or `?` stays as it is, and file names
+/// stay for the file rules.
 fn markdown_parents(text: &str) -> Option<String> {
     let b = text.as_bytes();
     memchr::memmem::find(b, b"](../")?;
@@ -390,6 +391,10 @@ fn markdown_parents(text: &str) -> Option<String> {
         let mut up = 0;
         while target[up..].starts_with("../") {
             up += 3;
+        }
+        // Documentation trees are shallow: deeper climbs stay a traversal.
+        if up > 9 {
+            continue;
         }
         let path = target.split(['#', '?']).next().unwrap_or(target);
         let plain = !target.contains(|c: char| {
@@ -519,6 +524,7 @@ mod tests {
             &[
                 "[x](../../../../app/config.php)",
                 "[x](../docs/../../../secret.md)",
+                "[x](../../../../admin/report.pdf#)",
                 "see ../../config/env.md",
             ],
         );

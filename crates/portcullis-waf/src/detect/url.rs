@@ -105,7 +105,7 @@ fn loads_code(label: &str, param: &str, host: &str, path: &str) -> bool {
     // An XML attribute's name is `element@attribute`: the attribute says what it loads
     // (`<page layout=…>`), or the element does and the attribute is where from
     // (`<module src=…>`).
-    let named = match param.split_once('@') {
+    let named = match param.split_once('@').filter(|_| label.starts_with("xml:")) {
         Some((element, attribute)) => {
             code(attribute)
                 || (code(element)
@@ -124,7 +124,7 @@ fn loads_code(label: &str, param: &str, host: &str, path: &str) -> bool {
 /// `host` and `path` are lower case.
 fn raw_paste(host: &str, path: &str) -> bool {
     let host = host.strip_prefix("www.").unwrap_or(host);
-    let raw = path.starts_with("/raw/") || path.starts_with("/r/") || path.contains("/raw");
+    let raw = path.starts_with("/r/") || path.contains("/raw");
     match host {
         "gist.githubusercontent.com" | "termbin.com" | "ix.io" | "sprunge.us" | "0x0.st" => true,
         "pastebin.com" | "paste.ee" | "hastebin.com" | "hastebin.skyra.pw" | "rentry.co"
