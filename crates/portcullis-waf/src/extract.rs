@@ -3277,16 +3277,21 @@ mod tests {
             labels(&x, Kind::Value).contains(&("multipart:".into(), "not a request line".into()))
         );
 
+        // A mail message's values (the text of its inputs) and its anomalies.
+        let read_mail = |mail: &str| {
+            let req = RequestView::new("POST", b"/inbound")
+                .header("Content-Type", "message/rfc822")
+                .body(mail.as_bytes());
+            let x = extract(&req, &Limits::default(), None);
+            let vals: Vec<String> = labels(&x, Kind::Value)
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect();
+            (vals, x.anomalies)
+        };
         // A mail message: its header block is the mail's; its parts are read, nested once.
         let mail = "From: A <a@example.net>\r\nSubject: Hi\r\nContent-Type: multipart/mixed;\r\n\tboundary=\"m1\"\r\n\r\n--m1\r\nContent-Type: multipart/alternative; boundary=\"m2\"\r\n\r\n--m2\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nSee you\r\n--m2\r\nContent-Type: text/html\r\n\r\n<img src=x onerror=alert(1)>\r\n--m2--\r\n--m1\r\nContent-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\nAction: failed\r\n--m1--\r\n";
-        let req = RequestView::new("POST", b"/inbound")
-            .header("Content-Type", "message/rfc822")
-            .body(mail.as_bytes());
-        let x = extract(&req, &Limits::default(), None);
-        let vals: Vec<String> = labels(&x, Kind::Value)
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect();
+        let (vals, anomalies) = read_mail(mail);
         assert!(
             vals.contains(&"<img src=x onerror=alert(1)>".to_owned()),
             "{vals:?}"
@@ -3298,17 +3303,10 @@ mod tests {
                 .iter()
                 .any(|v| v.contains("Status:") || v.contains("From:"))
         );
-        assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
+        assert!(anomalies.is_empty(), "{anomalies:?}");
         // A preamble is no anomaly in mail; quoted-printable and base64 parts are decoded.
         let mail = "Content-Type: multipart/alternative; boundary=m\r\n\r\nThis is a multi-part message in MIME format.\r\n--m\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<img src=3Dx one=\r\nrror=3Dalert(1)>\r\n--m\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\nPHNjcmlwdD5h\r\nbGVydCgxKTwv\r\nc2NyaXB0Pg==\r\n--m--\r\n";
-        let req = RequestView::new("POST", b"/inbound")
-            .header("Content-Type", "message/rfc822")
-            .body(mail.as_bytes());
-        let x = extract(&req, &Limits::default(), None);
-        let vals: Vec<String> = labels(&x, Kind::Value)
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect();
+        let (vals, anomalies) = read_mail(mail);
         assert!(
             vals.contains(&"<img src=x onerror=alert(1)>".to_owned()),
             "{vals:?}"
@@ -3317,7 +3315,7 @@ mod tests {
             vals.contains(&"<script>alert(1)</script>".to_owned()),
             "{vals:?}"
         );
-        assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
+        assert!(anomalies.is_empty(), "{anomalies:?}");
         // A message that is not multipart is its text.
         let req = RequestView::new("POST", b"/inbound")
             .header("Content-Type", "message/rfc822")
