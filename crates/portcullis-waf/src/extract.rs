@@ -1203,7 +1203,17 @@ fn structured_header(name: &[u8]) -> bool {
     let Ok(lower) = std::str::from_utf8(lower) else {
         return false;
     };
-    if lower.starts_with("x-amz-meta-") {
+    // Object metadata an application writes, and the names an authenticating proxy passes
+    // on, which applications put into their own lookups (an LDAP group filter).
+    if lower.starts_with("x-amz-meta-")
+        || matches!(
+            lower,
+            "x-forwarded-user"
+                | "x-forwarded-email"
+                | "x-forwarded-groups"
+                | "x-forwarded-preferred-username"
+        )
+    {
         return false;
     }
     STRUCTURED_HEADERS.binary_search(&lower).is_ok()
@@ -1227,6 +1237,23 @@ fn headers(c: &mut Collector<'_>, req: &RequestView<'_>) {
     }
 }
 
+/// Whether `value` breaks the grammar of a header made of language, encoding or charset
+/// tokens with weights (`ja-JP,ja;q=0.9`): such a value is no longer what a browser sends, and
+/// is read as an application's value (an analytics layer that stores `Accept-Language`).
+fn off_grammar(name: &[u8], value: &[u8]) -> bool {
+    [
+        "accept-language",
+        "accept-encoding",
+        "accept-charset",
+        "content-language",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
+        && value
+            .iter()
+            .any(|&b| !(b.is_ascii_alphanumeric() || b" \t,;=.*_-".contains(&b)))
+}
+
 /// One header field of the request, or of a request inside a batch, as `header:NAME`.
 fn header(c: &mut Collector<'_>, name: &[u8], value: &[u8]) {
     let kind = if name.eq_ignore_ascii_case(b"user-agent") || name.eq_ignore_ascii_case(b"referer")
@@ -1238,7 +1265,7 @@ fn header(c: &mut Collector<'_>, name: &[u8], value: &[u8]) {
         // Frameworks that honour these (IIS, Symfony, Laminas) route by them instead
         // of the request line: they are inspected as the path they become.
         Kind::HeaderPath
-    } else if structured_header(name) {
+    } else if structured_header(name) && !off_grammar(name, value) {
         Kind::OtherHeader
     } else {
         Kind::HeaderValue
@@ -1341,6 +1368,7 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
     } else if mt.ends_with("json") || mt.ends_with("+json") {
         json(c, body, "json");
     } else if mt.ends_with("/xml") || mt.ends_with("+xml") {
+        xmlrpc_logins(c, body);
         xml(c, body);
     } else if pickle_runs_code(body) {
         c.anomaly(
@@ -1359,6 +1387,20 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
         if !sniffed {
             c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
         }
+    }
+}
+
+/// An XML-RPC `system.multicall` that batches calls which check a password
+/// (`wp.getUsersBlogs`, `wp.getProfile`): each call tries one, so a request tries hundreds
+/// past a limit that counts requests.
+fn xmlrpc_logins(c: &mut Collector<'_>, body: &[u8]) {
+    if memchr::memmem::find(body, b"system.multicall").is_none() {
+        return;
+    }
+    let calls = memchr::memmem::find_iter(body, b"getUsersBlogs").count()
+        + memchr::memmem::find_iter(body, b"wp.getProfile").count();
+    if calls >= 2 {
+        c.anomaly(rules::PROTO_XMLRPC_LOGINS, "body", "system.multicall");
     }
 }
 
@@ -2138,6 +2180,10 @@ fn multipart_part(
         }
         // The root of a SOAP message with attachments (`application/xop+xml`) is a document.
         Some(t) if !form_data && t.ends_with("xml") => xml(c, content),
+        // A field holding a JSON document is parsed by the application as one: the GraphQL
+        // multipart request's `operations`, a filter sent as text.
+        None if matches!(content.trim_ascii_start().first(), Some(b'{' | b'['))
+            && json_walk_at(c, content, &format!("multipart:{field}"), true) => {}
         _ => c.push(
             format!("multipart:{field}"),
             Kind::Value,
@@ -3153,6 +3199,36 @@ mod tests {
     }
 
     #[test]
+    fn xmlrpc_multicalls_of_logins() {
+        let call = |m: &str| {
+            format!(
+                "<value><struct><member><name>methodName</name><value><string>{m}</string></value></member></struct></value>"
+            )
+        };
+        let doc = |calls: &[&str]| {
+            let inner: String = calls.iter().map(|m| call(m)).collect();
+            format!(
+                "<?xml version=\"1.0\"?><methodCall><methodName>system.multicall</methodName><params><param><value><array><data>{inner}</data></array></value></param></params></methodCall>"
+            )
+        };
+        for (calls, want) in [
+            (&["wp.getUsersBlogs", "wp.getUsersBlogs"][..], true),
+            (&["wp.getPost", "wp.getPost", "wp.getUsersBlogs"][..], false),
+        ] {
+            let body = doc(calls);
+            let req = RequestView::new("POST", b"/xmlrpc.php")
+                .header("Content-Type", "text/xml")
+                .body(body.as_bytes());
+            let x = extract(&req, &Limits::default(), None);
+            let found = x
+                .anomalies
+                .iter()
+                .any(|a| a.rule == rules::PROTO_XMLRPC_LOGINS);
+            assert_eq!(found, want, "{calls:?}");
+        }
+    }
+
+    #[test]
     fn graphql_requests_are_read_for_abuse() {
         let json = |body: &str, rule| anomaly_labels("application/json", body.as_bytes(), rule);
         assert_eq!(
@@ -3509,6 +3585,27 @@ mod tests {
         );
         assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
 
+        // A field holding JSON is read as the document the application parses.
+        let body = b"--b\r\nContent-Disposition: form-data; name=\"filter\"\r\n\r\n{\"name\":{\"$where\":\"1\"}}\r\n--b\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{\"query\":\"{__schema{types{name}}}\"}\r\n--b--\r\n";
+        let req = RequestView::new("POST", b"/graphql")
+            .header("Content-Type", "multipart/form-data; boundary=b")
+            .body(body);
+        let x = extract(&req, &Limits::default(), None);
+        let names = labels(&x, Kind::Name);
+        assert!(
+            names
+                .iter()
+                .any(|(l, n)| l.starts_with("multipart:filter") && n == "$where"),
+            "{names:?}"
+        );
+        assert!(
+            x.anomalies
+                .iter()
+                .any(|a| a.rule == rules::PROTO_GRAPHQL_INTROSPECTION),
+            "{:?}",
+            x.anomalies
+        );
+
         // Binary files are not read as text, but PHP hidden in one is found.
         for (content, php) in [
             (&b"GIF89a;<?php passthru($_GET['c']); ?>"[..], true),
@@ -3779,7 +3876,9 @@ mod tests {
             .header("X-Forwarded-Host", "shop.example")
             .header("x-amz-date", "20240101T000000Z")
             .header("X-Filename", "a.txt")
-            .header("Sec-Fetch-Mode", "cors");
+            .header("Sec-Fetch-Mode", "cors")
+            .header("X-Forwarded-User", "tanaka")
+            .header("Content-Language", "de-DE' AND 1=1");
         let x = extract(&req, &Limits::default(), None);
         let values: Vec<String> = labels(&x, Kind::HeaderValue)
             .into_iter()
@@ -3790,7 +3889,9 @@ mod tests {
             [
                 "header:x-tenant-id",
                 "header:x-api-version",
-                "header:x-amz-meta-note"
+                "header:x-amz-meta-note",
+                "header:x-forwarded-user",
+                "header:content-language"
             ]
         );
         let other: Vec<String> = labels(&x, Kind::OtherHeader)

@@ -195,9 +195,18 @@ fn next_token<'a>(doc: &'a [u8], i: &mut usize) -> Result<Option<Token<'a>>, ()>
 /// its brackets do not balance, or a definition does not start as one does (`{`, `query`,
 /// `mutation`, `subscription`, `fragment`) or never reaches a selection set.
 pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
-    let first = doc
-        .iter()
-        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b','))?;
+    // Byte order marks are ignored tokens too (`\u{FEFF}query\u{FEFF}{…}`).
+    let mut first = 0;
+    while first < doc.len() {
+        match doc[first] {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => first += 1,
+            0xEF if doc[first..].starts_with(b"\xEF\xBB\xBF") => first += 3,
+            _ => break,
+        }
+    }
+    if first == doc.len() {
+        return None;
+    }
     // Most values are ruled out by their first byte, before any lexing.
     if !matches!(doc[first], b'{' | b'q' | b'm' | b's' | b'f' | b'#') {
         return None;
@@ -447,6 +456,7 @@ mod tests {
     fn finds_introspection_depth_aliases_directives_and_cycles() {
         assert!(of("{ __schema { types { name } } }").introspection);
         assert!(of("query Q {\n s: __schema # meta\n { types { name } } }").introspection);
+        assert!(of("\u{FEFF}query\u{FEFF}{\u{FEFF}__schema{types{name}}}").introspection);
         assert!(of("{ __type(name: \"User\") { name } }").introspection);
         assert!(!of("{ node(id: 1) { __typename id } }").introspection);
         // A field's argument named like one is no field.

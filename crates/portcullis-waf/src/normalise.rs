@@ -426,9 +426,12 @@ pub(crate) fn backslash_decode(input: &str) -> Cow<'_, str> {
 /// is `169.254.169.254` to an HTTP client.
 /// A byte that is not UTF-8 (decoded as U+FFFD) reads as a space: MySQL and others take a
 /// lone 0xA0 (Latin-1's no-break space) as whitespace between keywords.
+/// Turkish dotless `ı`, which has no compatibility form but upper-cases to `I`: a backend
+/// that upper-cases `unıon` reads `UNION`.
 fn fold_char(c: char) -> char {
     match c {
         '\u{FFFD}' => ' ',
+        '\u{0131}' => 'i',
         '\u{2215}' | '\u{2044}' | '\u{29F8}' => '/',
         '\u{2216}' | '\u{29F5}' | '\u{29F9}' => '\\',
         '\u{3002}' | '\u{FF61}' => '.',
@@ -436,9 +439,18 @@ fn fold_char(c: char) -> char {
     }
 }
 
-/// Characters that render as nothing and are used to split keywords.
+/// Characters that render as nothing and are used to split keywords, bidirectional
+/// embeddings, overrides and isolates among them.
 fn is_invisible(c: char) -> bool {
-    matches!(c, '\0' | '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+    matches!(
+        c,
+        '\0'
+            | '\u{00AD}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 /// Builds the variants of one value. `value` is what the container decoded once (query and form
@@ -662,6 +674,10 @@ mod tests {
     fn variants_fold_fullwidth_and_remove_nul() {
         let v = variants("＜ｓｃｒｉｐｔ＞".as_bytes());
         assert_eq!(v.norm(), "<script>");
+        let v = variants("' unıon ſelect".as_bytes());
+        assert_eq!(v.norm(), "' union select");
+        let v = variants("a.\u{202E}fdp.hta".as_bytes());
+        assert_eq!(v.norm(), "a.fdp.hta");
         let v = variants(b"a%00b");
         assert_eq!(v.norm(), "ab");
         assert!(v.had_nul);

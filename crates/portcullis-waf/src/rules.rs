@@ -183,6 +183,8 @@ pub(crate) const PROTO_GRAPHQL_LIMITS: u32 = 1049;
 pub(crate) const PROTO_GRAPHQL_URL_MUTATION: u32 = 1050;
 pub(crate) const PROTO_BEARER_SYNTAX: u32 = 1051;
 pub(crate) const PROTO_DOUBLE_ENCODED: u32 = 1052;
+pub(crate) const PROTO_FULLWIDTH_PATH: u32 = 1053;
+pub(crate) const PROTO_XMLRPC_LOGINS: u32 = 1054;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -242,6 +244,7 @@ pub(crate) const RCE_UPLOAD_PROGRAM: u32 = 1518;
 pub(crate) const RCE_CONVERTER_COMMAND: u32 = 1519;
 pub(crate) const RCE_ALIAS: u32 = 1520;
 pub(crate) const RCE_PICKLE: u32 = 1521;
+pub(crate) const RCE_UPLOAD_DISGUISED: u32 = 1522;
 
 // PHP.
 pub(crate) const PHP_OPEN_TAG: u32 = 1600;
@@ -254,6 +257,7 @@ pub(crate) const PHP_UPLOAD: u32 = 1606;
 pub(crate) const PHP_FUNCTION_LOOSE: u32 = 1607;
 pub(crate) const PHP_CALLBACK_PARAM: u32 = 1608;
 pub(crate) const PHP_TYPE_JUGGLING: u32 = 1609;
+pub(crate) const PHP_PATH_INFO: u32 = 1610;
 
 // Java.
 pub(crate) const JAVA_JNDI: u32 = 1700;
@@ -690,6 +694,20 @@ static CATALOGUE: &[RuleInfo] = &[
         "letter, digit or -._~ percent-encoded twice in the path",
     ),
     r(
+        PROTO_FULLWIDTH_PATH,
+        F::Protocol,
+        1,
+        S::Critical,
+        "path segment of Latin letters spelled in full-width forms",
+    ),
+    r(
+        PROTO_XMLRPC_LOGINS,
+        F::Protocol,
+        1,
+        S::Critical,
+        "XML-RPC multicall that batches login checks (password guessing)",
+    ),
+    r(
         HS_HEADER_CRLF,
         F::HeaderSplitting,
         1,
@@ -1026,6 +1044,13 @@ static CATALOGUE: &[RuleInfo] = &[
         S::Critical,
         "code execution: Python pickle that imports a command runner",
     ),
+    r(
+        RCE_UPLOAD_DISGUISED,
+        F::Rce,
+        1,
+        S::Critical,
+        "file name with a right-to-left override that disguises its extension",
+    ),
     r(PHP_OPEN_TAG, F::Php, 1, S::Critical, "PHP open tag"),
     r(PHP_WRAPPER, F::Php, 1, S::Critical, "PHP stream wrapper"),
     r(
@@ -1071,6 +1096,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "password given as true, 0 or an array (loose comparison)",
+    ),
+    r(
+        PHP_PATH_INFO,
+        F::Php,
+        1,
+        S::Critical,
+        "PHP script name after an uploaded file's (cgi.fix_pathinfo)",
     ),
     r(JAVA_JNDI, F::Java, 1, S::Critical, "JNDI / Log4j lookup"),
     r(

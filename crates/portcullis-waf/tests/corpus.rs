@@ -228,6 +228,15 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // `text/plain` across sites, a forged `X-Forwarded-Host`; blocked benign: SQL, KQL,
         // SPL and Cypher sent to the endpoints made for them, and code in documents.
         ("heldout20.jsonl", 98.5, 9.0),
+        // International traffic (names, addresses, chat and reviews in many scripts, IDNs,
+        // translation files, right-to-left text, emoji) beside attacks disguised with
+        // Unicode: full-width and compatibility forms, homoglyphs, zero-width and bidi
+        // characters, overlong UTF-8, best-fit mappings (`¥` as `\`, `＂` as `"`), Turkish
+        // `ı`. First run, blind: 195 of 211 attacks, 4 of 244 benign blocked (the reference:
+        // 114 and 28). Left: a forged `X-Forwarded-Host`, an absolute-form request to the
+        // metadata address (the gateway is no forward proxy); blocked benign: a shell
+        // one-liner in a snippet service, a chat line with `&&`, `||` and backticks.
+        ("heldout21.jsonl", 99.0, 1.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

@@ -121,6 +121,10 @@ impl Lfi {
         } else {
             std::borrow::Cow::Borrowed(v.shell())
         };
+        let text = match best_fit_separators(&text) {
+            Some(t) => std::borrow::Cow::Owned(t),
+            None => text,
+        };
         // A rewrite makes a text the gate did not see.
         let rewritten = !std::ptr::eq(text.as_ref(), v.lower());
         if lower_may_match || rewritten {
@@ -416,6 +420,15 @@ fn markdown_parents(text: &str) -> Option<String> {
     changed.then(|| String::from_utf8(out).ok()).flatten()
 }
 
+/// `text` with its yen and won signs written as `\`, or `None` when none follows a `..`: the
+/// Japanese and Korean code pages put them where ASCII has the backslash, and Windows'
+/// best-fit conversion of a path to them makes `..¥..¥win.ini` read `..\..\win.ini`. A
+/// price (`¥1,200`) is left alone.
+fn best_fit_separators(text: &str) -> Option<String> {
+    (text.contains("..\u{A5}") || text.contains("..\u{20A9}"))
+        .then(|| text.replace(['\u{A5}', '\u{20A9}'], "\\"))
+}
+
 /// `text` with the parent-context paths of Handlebars and Mustache tags (`{{../currency}}`,
 /// `{{formatPrice price currency=../../currency}}`) written as `^^/`, or `None` when it has
 /// none: a `../` that a tag follows with a name reads a template's outer scope, not a file.
@@ -580,7 +593,13 @@ mod tests {
                 "C:\\Windows\\System32\\config\\SAM",
                 "c:/windows/system32/drivers/etc/hosts",
                 "C:\\inetpub\\wwwroot\\global.asa",
+                "..\u{A5}..\u{A5}..\u{A5}Windows\u{A5}win.ini",
+                "..\u{20A9}..\u{20A9}boot.ini",
             ],
+        );
+        silent(
+            "lfi",
+            &["\u{A5}1,200 .. \u{A5}3,400", "Total: \u{20A9}15,000"],
         );
     }
 

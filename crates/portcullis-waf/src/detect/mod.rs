@@ -178,6 +178,7 @@ impl Detectors {
                 }
                 self.lfi.scan_path(v, sink);
                 self.url.scan_path_info(v, sink);
+                self.php.scan_path(v, sink);
                 self.lfi.scan(v, sink, m);
                 self.sqli.scan(v, sink);
                 self.xss.scan(v, sink, m);

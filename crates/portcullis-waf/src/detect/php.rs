@@ -74,7 +74,7 @@ impl Php {
                 PHP_SUPERGLOBAL,
                 r"(?:^|[\n;])\s*(?:allow_url_include|allow_url_fopen|auto_prepend_file|auto_append_file|disable_functions|open_basedir|safe_mode|engine|extension|extension_dir|zend_extension|memory_limit|max_execution_time|display_errors|error_log|include_path|short_open_tag|register_globals|upload_tmp_dir|sendmail_path|expose_php|file_uploads|post_max_size|upload_max_filesize|(?:session|opcache|mbstring|zend|mail|assert|phar|pcre)\.[a-z_]+)\s*=".to_owned(),
             ),
-            (PHP_VARIABLE_CALL, r"\$\s*\{\s*(?:['\x22$]|[a-z_]+\s*\}\s*\()".to_owned()),
+            (PHP_VARIABLE_CALL, r"\$\s*\{\s*(?:['\x22$]|[a-z_]+\s*\}\()".to_owned()),
             (PHP_OBJECT, r#"\b[oc]:[0-9]+:"[a-z_\\][a-z0-9_\\]*":[0-9]+:\{|\ba:[0-9]+:\{[^}]{0,200}[sidbo]:[0-9]"#.to_owned()),
             // Yii's object configuration, as Craft CMS builds objects from a request's JSON
             // (CVE-2023-41892): a `__construct()` key calls the named class's constructor.
@@ -139,6 +139,34 @@ impl Php {
             sink.hit(PHP_UPLOAD, &name, 0);
         }
         self.scan(v, sink, true);
+    }
+
+    /// A path that names a PHP script inside a file of another kind
+    /// (`/uploads/photo.jpg/x.php`): with `cgi.fix_pathinfo`, PHP-FPM walks back to the
+    /// file that exists and runs the uploaded image as a script.
+    pub(crate) fn scan_path(&self, v: &Variants, sink: &mut Sink<'_>) {
+        if !sink.wants(PHP_PATH_INFO) {
+            return;
+        }
+        let path = v.lower();
+        let mut segments = path.rsplit('/');
+        let Some(last) = segments.next() else {
+            return;
+        };
+        let script = [".php", ".php5", ".php7", ".phtml", ".phar"]
+            .iter()
+            .any(|e| last.ends_with(e));
+        let Some(file) = segments.next().filter(|_| script) else {
+            return;
+        };
+        let ext = file.rsplit_once('.').map_or("", |(_, e)| e);
+        let stored = [
+            "jpg", "jpeg", "png", "gif", "webp", "bmp", "ico", "svg", "avif", "heic", "tif",
+            "tiff", "txt", "pdf", "css", "js", "mp3", "mp4", "zip", "doc", "docx", "csv",
+        ];
+        if stored.contains(&ext) {
+            sink.hit(PHP_PATH_INFO, path, path.len() - last.len());
+        }
     }
 
     /// Other headers: open tags anywhere, file names in upload headers.
@@ -387,6 +415,35 @@ mod tests {
     }
 
     #[test]
+    fn scripts_named_after_stored_files() {
+        rule(
+            PHP_PATH_INFO,
+            true,
+            Kind::Path,
+            "path",
+            1,
+            &[
+                "/uploads/avatars/\u{5199}\u{771F}.jpg/x.php",
+                "/files/a.png/.php",
+                "/static/app.css/shell.phtml",
+            ],
+        );
+        rule(
+            PHP_PATH_INFO,
+            false,
+            Kind::Path,
+            "path",
+            1,
+            &[
+                "/index.php",
+                "/blog/index.php/2024/photo.jpg",
+                "/img/a.jpg",
+                "/v1.2/x.php",
+            ],
+        );
+    }
+
+    #[test]
     fn variable_calls_need_a_php_argument() {
         rule(
             PHP_VARIABLE_CALL,
@@ -402,6 +459,7 @@ mod tests {
                 // Blank space alone between a variable and a bracket is prose; a comment that
                 // runs to the end swallows the call.
                 "costs $USD (5) more",
+                "Price: ${price} (incl. VAT)",
                 "$a#foo()",
                 "$a//foo()",
             ],
@@ -421,6 +479,7 @@ mod tests {
                 "$_aB_4c[5]['d'] /*lol*/ (17)",
                 "$_aB_4c/*foo*/[@5]/*bar*/[@d]/*baz*/(19)",
                 "$a //x\n()",
+                "${system}(id)",
             ],
         );
     }

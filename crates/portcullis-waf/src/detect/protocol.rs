@@ -935,6 +935,26 @@ pub(crate) fn xml_entities(v: &Variants, sink: &mut Sink<'_>) {
 }
 
 /// Checks on one input's bytes.
+/// Whether a segment of `path` (decoded) is Latin letters, digits and punctuation with a
+/// letter in full-width form (`/api/ＡＤＭＩＮ/users`): a router that folds compatibility forms
+/// and case reads `/api/admin`, which the gateway's routes and policies never saw. Japanese
+/// names mix in kana or kanji (`ｉＰｈｏｎｅケース`), and stay.
+fn fullwidth_segment(path: &[u8]) -> bool {
+    if path.is_ascii() {
+        return false;
+    }
+    let Ok(path) = std::str::from_utf8(path) else {
+        return false;
+    };
+    path.split('/').any(|seg| {
+        seg.chars()
+            .any(|c| matches!(c, '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}'))
+            && seg
+                .chars()
+                .all(|c| c.is_ascii() || matches!(c, '\u{FF01}'..='\u{FF5E}'))
+    })
+}
+
 pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
     if v.had_nul || input.value.contains(&0) {
         sink.hit(PROTO_NUL, &v.raw, v.raw.find('\0').unwrap_or(0));
@@ -988,6 +1008,9 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         {
             sink.hit(PROTO_LOOPBACK_CLIENT, &v.raw, 0);
         }
+        Kind::Path if sink.wants(PROTO_FULLWIDTH_PATH) && fullwidth_segment(&input.value) => {
+            sink.hit(PROTO_FULLWIDTH_PATH, &v.raw, 0);
+        }
         Kind::OtherHeader
             if sink.wants(PROTO_FORWARDING_HEADER)
                 && input
@@ -1034,6 +1057,19 @@ mod tests {
     #[test]
     fn lists_are_sorted() {
         assert!(RESTRICTED_EXTENSIONS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn full_width_latin_segments() {
+        for (path, want) in [
+            ("/api/\u{FF21}\u{FF24}\u{FF2D}\u{FF29}\u{FF2E}/users", true),
+            ("/a/x\u{FF45}\u{FF43}.json", true),
+            ("/shop/\u{FF49}\u{FF30}hone\u{30B1}\u{30FC}\u{30B9}", false),
+            ("/\u{5546}\u{54C1}/\u{FF11}\u{FF12}", false),
+            ("/api/admin/users", false),
+        ] {
+            assert_eq!(fullwidth_segment(path.as_bytes()), want, "{path}");
+        }
     }
 
     #[test]

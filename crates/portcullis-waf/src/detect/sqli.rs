@@ -458,6 +458,26 @@ fn guards_access(key: &str, op: &str) -> bool {
         "secret",
         "apikey",
         "otp",
+        // The word in other languages, as forms and APIs name the field.
+        "senha",
+        "contrasena",
+        "contraseña",
+        "passwort",
+        "kennwort",
+        "motdepasse",
+        "wachtwoord",
+        "haslo",
+        "hasło",
+        "losenord",
+        "lösenord",
+        "salasana",
+        "sifre",
+        "şifre",
+        "matkhau",
+        "пароль",
+        "密码",
+        "パスワード",
+        "비밀번호",
     ]
     .iter()
     .any(|s| k.ends_with(s))
@@ -470,7 +490,20 @@ fn guards_access(key: &str, op: &str) -> bool {
     // Names of the caller, and of whose a record is: the keys an ownership check compares.
     let login = matches!(
         k.as_str(),
-        "username" | "user" | "login" | "userid" | "owner" | "ownerid" | "accountid" | "tenantid"
+        "username"
+            | "user"
+            | "login"
+            | "userid"
+            | "owner"
+            | "ownerid"
+            | "accountid"
+            | "tenantid"
+            | "usuario"
+            | "utilisateur"
+            | "benutzer"
+            | "benutzername"
+            | "kullanici"
+            | "gebruiker"
     );
     secret || (login && !matches!(op, "$eq" | "$in"))
 }
@@ -1520,6 +1553,8 @@ mod tests {
     fn nosql_operators_count_where_no_filter_needs_them() {
         let strict = [
             (Kind::Name, "json:/password/$ne", "$ne"),
+            (Kind::Name, "json:/senha/$regex", "$regex"),
+            (Kind::Name, "json:/usuario/$ne", "$ne"),
             (Kind::Name, "json:/filter/$where", "$where"),
             (Kind::Name, "json:/$where", "$where"),
             (

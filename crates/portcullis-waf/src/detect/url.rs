@@ -186,6 +186,19 @@ impl UrlChecks {
         if !sink.wants(RFI_INCLUDE_PARAM) || !text.contains("://") {
             return;
         }
+        // A URL in a segment that an encoded `?` ends (`/theme/http%3A%2F%2Fevil.example%2Fx.txt%3F/header.php`):
+        // a rewrite hands the segment to a script that includes it with a suffix of its
+        // own, which the `?` turns into the remote server's query. An image proxy's URL
+        // keeps its query's parameters after the `?`.
+        for scheme in ["http://", "https://", "ftp://"] {
+            if let Some(at) = text.find(scheme)
+                && let Some(q) = text[at..].find('?')
+                && matches!(text.as_bytes().get(at + q + 1), None | Some(b'/'))
+            {
+                sink.hit(RFI_INCLUDE_PARAM, text, at);
+                return;
+            }
+        }
         let after_script = [
             ".php/", ".php5/", ".phtml/", ".asp/", ".aspx/", ".jsp/", ".cgi/", ".pl/",
         ]
@@ -1021,6 +1034,8 @@ mod path_info_tests {
                 "/index.php/page/http://evil.example/shell.txt?",
                 "/app.cgi/x/ftp://10.0.0.1/a",
                 "/index.php/php://filter/resource=index",
+                "/theme/http%3A%2F%2Fevil.example%2Fx.txt%3F/header.php",
+                "/inc/https%3A%2F%2Fevil.example%2Fa.txt%3F",
             ],
         );
         rule(
@@ -1033,6 +1048,7 @@ mod path_info_tests {
                 "/share/https://example.com/article",
                 "/index.php/products/42",
                 "/web/2020/https://x.y/",
+                "/proxy/https%3A%2F%2Fcdn.example%2Fa.png%3Fw%3D100",
             ],
         );
     }

@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 20] = [
+pub(crate) const PROJECT_FILES: [&str; 21] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -98,6 +98,7 @@ pub(crate) const PROJECT_FILES: [&str; 20] = [
     "heldout18.jsonl",
     "heldout19.jsonl",
     "heldout20.jsonl",
+    "heldout21.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
