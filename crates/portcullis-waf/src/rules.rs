@@ -195,6 +195,7 @@ pub(crate) const HS_CT_BOUNDARY: u32 = 1104;
 pub(crate) const HS_HEADER_NAME: u32 = 1105;
 pub(crate) const HS_PATH_NEWLINE: u32 = 1106;
 pub(crate) const HS_LOG_FORGING: u32 = 1107;
+pub(crate) const HS_ARG_ASSIGNMENT: u32 = 1108;
 
 // LFI.
 pub(crate) const LFI_TRAVERSAL: u32 = 1200;
@@ -762,6 +763,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "log forging: a forged log line or a terminal control sequence",
+    ),
+    r(
+        HS_ARG_ASSIGNMENT,
+        F::HeaderSplitting,
+        1,
+        S::Critical,
+        "line break and an assignment after a one-word parameter value",
     ),
     r(LFI_TRAVERSAL, F::Lfi, 1, S::Critical, "path traversal"),
     r(

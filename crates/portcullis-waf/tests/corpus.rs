@@ -237,6 +237,16 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // metadata address (the gateway is no forward proxy); blocked benign: a shell
         // one-liner in a snippet service, a chat line with `&&`, `||` and backticks.
         ("heldout21.jsonl", 99.0, 1.0),
+        // Devices, networks and operations: router and camera admin pages, NAS, smart-home
+        // and SCADA gateways, monitoring and log queries (PromQL, LogQL, InfluxQL, SPL),
+        // configuration management, cron, systemd, syslog, inventories; attacks after
+        // published exploits of such devices (diagnostics command injection, NTP and
+        // hostname fields, config downloads, auth bypasses). First run, blind: 209 of 219
+        // attacks, 29 of 245 benign blocked (the reference: 147 and 56). Left: Hikvision's
+        // magic `auth` parameter, Netgear's `currentsetting.htm` bypass, a forged
+        // `X-Forwarded-Host`; blocked benign: shell, firewall rules and web server
+        // configuration in the fields made for them, process command lines in inventories.
+        ("heldout22.jsonl", 98.5, 8.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

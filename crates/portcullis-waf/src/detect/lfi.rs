@@ -176,7 +176,10 @@ impl Lfi {
                 // a file to read. Past a few mentions, any other is read as an access.
                 let words = *words.get_or_insert_with(|| word_count(t));
                 mentions += 1;
-                if mentions <= MAX_MENTIONS && mentioned_in_prose(t, m.start(), words) {
+                if mentions <= MAX_MENTIONS
+                    && (mentioned_in_prose(t, m.start(), words)
+                        || written_or_watched(pat, t, m.start()))
+                {
                     sink.hit(LFI_OS_FILE_MENTION, &norm_slashes, m.start());
                 } else {
                     sink.hit(LFI_OS_FILE, &norm_slashes, m.start());
@@ -360,6 +363,18 @@ fn mentioned_in_prose(t: &[u8], at: usize, words: usize) -> bool {
         && prose_word(before)
         && prose_word(after)
         && words.saturating_sub(word_count(token)) >= 4
+}
+
+/// A log or sysfs path inside a longer text (`> /var/log/pg_backup.log 2>&1` in a cron
+/// line, `file="/var/log/dnsmasq.log"` in a logger's rule, `cat /sys/class/thermal/…` in a
+/// sensor's command, a monitoring item's key): programs write and watch these all day, and a
+/// text that names one is configuration. Read as an access only when the path is the value
+/// itself (`/var/log/apache2/access.log`, `file:///var/log/…`: an include of a poisoned
+/// log) or a traversal leads to it; the command and code rules read what runs it.
+fn written_or_watched(pat: &str, t: &[u8], at: usize) -> bool {
+    matches!(pat, "var/log/" | "sys/class/")
+        && !matches!(&t[..at], b"" | b"/" | b"file://" | b"file:///")
+        && memchr::memmem::find(t, b"..").is_none()
 }
 
 /// Longest path read as a mention.
@@ -633,6 +648,35 @@ mod tests {
                 "the hosts are in /etc/hosts as usual; file=/etc/shadow",
                 "Dear team, see the attached report \\input /etc/passwd \\relax",
                 "Dear team, see the attached report <iframe src= /etc/passwd width=800>",
+            ],
+        );
+        // Logs and sysfs named inside configuration and commands are mentions; the path as
+        // the value, behind a scheme or after a traversal is an access.
+        let configured = [
+            "/usr/local/bin/pg_backup.sh > /var/log/pg_backup.log 2>&1",
+            "action(type=\"omfile\" file=\"/var/log/dnsmasq.log\")",
+            "log[/var/log/nginx/error.log,\"error\"]",
+            "cat /sys/class/thermal/thermal_zone0/temp",
+        ];
+        rule(
+            LFI_OS_FILE,
+            false,
+            Kind::Value,
+            "json:/command",
+            1,
+            &configured,
+        );
+        rule(
+            LFI_OS_FILE,
+            true,
+            Kind::Value,
+            "query:file",
+            1,
+            &[
+                "/var/log/apache2/access.log",
+                "file:///var/log/auth.log",
+                "x/../../var/log/nginx/access.log",
+                "/sys/class/net/eth0/address",
             ],
         );
     }

@@ -877,6 +877,20 @@ pub(super) fn host_override_header(name: &str) -> bool {
 }
 
 /// Whether an address list (`203.0.113.7, 127.0.0.1`) has a loopback address in it.
+/// The `for=` addresses of a `Forwarded` value, as a list for [`claims_loopback`].
+fn forwarded_for(value: &str) -> String {
+    value
+        .split([',', ';'])
+        .filter_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("for")
+                .then(|| v.trim().trim_matches('"'))
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn claims_loopback(list: &str) -> bool {
     list.split(',').any(|entry| {
         let a = entry.trim().trim_start_matches('[');
@@ -1008,6 +1022,15 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         {
             sink.hit(PROTO_LOOPBACK_CLIENT, &v.raw, 0);
         }
+        // `Forwarded` (RFC 7239) says the same with its `for=` parameters
+        // (`for="[127.0.0.1]:8000"`, FortiOS's CVE-2022-40684).
+        Kind::OtherHeader
+            if sink.wants(PROTO_LOOPBACK_CLIENT)
+                && input.label == "header:forwarded"
+                && claims_loopback(&forwarded_for(&v.raw)) =>
+        {
+            sink.hit(PROTO_LOOPBACK_CLIENT, &v.raw, 0);
+        }
         Kind::Path if sink.wants(PROTO_FULLWIDTH_PATH) && fullwidth_segment(&input.value) => {
             sink.hit(PROTO_FULLWIDTH_PATH, &v.raw, 0);
         }
@@ -1025,8 +1048,14 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
     if matches!(input.kind, Kind::Path | Kind::HeaderPath) && sink.wants(PROTO_RESTRICTED_EXT) {
         let last = v.lower().rsplit('/').next().unwrap_or("");
         let last = last.split(';').next().unwrap_or("");
+        // A key of a key-value store's API (Consul's `/v1/kv/…`, etcd's `/v2/keys/…`) is a
+        // name the store holds a value under, not a file a web server sends.
+        let store_key = ["/v1/kv/", "/v2/keys/"]
+            .iter()
+            .any(|p| v.lower().starts_with(p));
         if let Some((stem, ext)) = last.rsplit_once('.')
             && !stem.is_empty()
+            && !store_key
             && super::in_list(RESTRICTED_EXTENSIONS, ext)
         {
             sink.hit(
@@ -1057,6 +1086,17 @@ mod tests {
     #[test]
     fn lists_are_sorted() {
         assert!(RESTRICTED_EXTENSIONS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn forwarded_for_loopback() {
+        for (value, want) in [
+            ("for=\"[127.0.0.1]:8000\";by=\"[127.0.0.1]:9000\";", true),
+            ("for=192.0.2.60;proto=http, for=\"[::1]\"", true),
+            ("for=192.0.2.60;proto=https;by=127.0.0.1", false),
+        ] {
+            assert_eq!(claims_loopback(&forwarded_for(value)), want, "{value}");
+        }
     }
 
     #[test]

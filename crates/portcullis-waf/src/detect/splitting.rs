@@ -182,6 +182,16 @@ impl Splitting {
             Kind::Value if input.from_query && any_newline => Some(HS_ARG_NEWLINE),
             _ => None,
         };
+        if any_newline
+            && input.kind == Kind::Value
+            && sink.wants(HS_ARG_ASSIGNMENT)
+            && ["query:", "form:", "multipart:"]
+                .iter()
+                .any(|p| input.label.starts_with(p))
+            && let Some(at) = assignment_after_word(v.norm())
+        {
+            sink.hit(HS_ARG_ASSIGNMENT, v.norm(), at);
+        }
         if let Some(rule) = newline_rule {
             let text = if rule == HS_HEADER_CRLF {
                 v.raw.as_str()
@@ -294,11 +304,66 @@ fn terminal_control(text: &str) -> Option<usize> {
     None
 }
 
+/// Where a value of one word (a name, an id, a host) goes on, after a line break, with an
+/// assignment (`DEVICE.ACCOUNT%0aAUTHORIZED_GROUP=1`): an application that writes the value
+/// into a line-based file (a device's runtime config, an environment file, a shell script)
+/// sets a variable of the caller's choosing. The offset of the assignment.
+fn assignment_after_word(text: &str) -> Option<usize> {
+    let (first, rest) = text.split_once('\n')?;
+    let first = first.strip_suffix('\r').unwrap_or(first);
+    let word = |c: char| c.is_ascii_alphanumeric() || "._-:/@".contains(c);
+    if first.is_empty() || !first.chars().all(word) {
+        return None;
+    }
+    let line = rest.trim_start_matches(['\r', '\n']);
+    let (name, _) = line.split_once('=')?;
+    let ident = name.len() >= 3
+        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    ident.then(|| text.len() - line.len())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::detect::testing::{hits, rule};
     use crate::extract::Kind;
     use crate::rules::*;
+
+    #[test]
+    fn assignments_after_a_one_word_value() {
+        rule(
+            HS_ARG_ASSIGNMENT,
+            true,
+            Kind::Value,
+            "form:SERVICES",
+            1,
+            &["DEVICE.ACCOUNT%0aAUTHORIZED_GROUP=1", "eth0\r\nPATH=/tmp"],
+        );
+        rule(
+            HS_ARG_ASSIGNMENT,
+            false,
+            Kind::Value,
+            "form:notes",
+            1,
+            &[
+                "Thanks for the help\nprice=5",
+                "KEY=1\nOTHER=2",
+                "eth0\nup",
+                "a\nb = c d",
+            ],
+        );
+        assert!(
+            !hits(
+                Kind::Value,
+                "json:/service",
+                "DEVICE.ACCOUNT\nAUTHORIZED_GROUP=1",
+                1
+            )
+            .contains(&HS_ARG_ASSIGNMENT)
+        );
+    }
 
     #[test]
     fn forged_log_lines() {

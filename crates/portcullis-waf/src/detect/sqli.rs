@@ -458,6 +458,16 @@ fn guards_access(key: &str, op: &str) -> bool {
         "secret",
         "apikey",
         "otp",
+        // Codes that prove a claim to a device or an account.
+        "authcode",
+        "claimcode",
+        "verificationcode",
+        "activationcode",
+        "resetcode",
+        "recoverycode",
+        "securitycode",
+        "accesscode",
+        "pincode",
         // The word in other languages, as forms and APIs name the field.
         "senha",
         "contrasena",
@@ -515,6 +525,42 @@ fn libinjection_misreads(norm: &str) -> bool {
         || search_expression(norm)
         || plain_file_name(norm)
         || aggregate_of_column(norm)
+        || metric_query(norm)
+}
+
+/// A Prometheus or Loki query, or metrics in Prometheus's text format: series selected by
+/// label matchers (`node_filesystem_avail_bytes{fstype!~"tmpfs",mountpoint="/"} > 85`,
+/// `{app="nginx"} |= "error"`), which libinjection reads as SQL's operators and brackets.
+/// Only without SQL's quote, its comments and `;` (a `#` only opens a comment line).
+fn metric_query(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.contains(&b'\'') || b.contains(&b';') || s.contains("--") || s.contains("/*") {
+        return false;
+    }
+    if b.iter()
+        .enumerate()
+        .any(|(i, &c)| c == b'#' && i > 0 && b[i - 1] != b'\n')
+    {
+        return false;
+    }
+    memchr::memchr_iter(b'{', b).any(|at| {
+        let rest = &b[at + 1..];
+        let rest = &rest[rest.iter().take_while(|c| **c == b' ').count()..];
+        let name = rest
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+            .count();
+        if name == 0 || rest[0].is_ascii_digit() {
+            return false;
+        }
+        let rest = &rest[name..];
+        let rest = &rest[rest.iter().take_while(|c| **c == b' ').count()..];
+        let op = [&b"=~"[..], b"!~", b"!=", b"="]
+            .iter()
+            .find(|op| rest.starts_with(op))
+            .map_or(0, |op| op.len());
+        op > 0 && rest[op..].trim_ascii_start().starts_with(b"\"")
+    })
 }
 
 /// An aggregate of one column or of every row, alone (`sum(cost)`, `COUNT(*)`,
@@ -1038,6 +1084,26 @@ mod tests {
     }
 
     #[test]
+    fn metric_queries_are_no_sql() {
+        for s in [
+            "100 * (1 - node_filesystem_avail_bytes{fstype!~\"tmpfs|overlay\",mountpoint=\"/\"} / node_filesystem_size_bytes{mountpoint=\"/\"}) > 85",
+            "{app=\"nginx\"} |= \"error\" | json | status >= 500",
+            "# TYPE backup_duration_seconds gauge\nbackup_duration_seconds{target=\"/volume1/homes\"} 842.7\n",
+        ] {
+            assert!(super::metric_query(s), "{s}");
+            assert!(hits(Kind::Value, "query:query", s, 1).is_empty(), "{s}");
+        }
+        for s in [
+            "x{a=\"b\"} or 1=1#",
+            "x{a=\"b\"}' or '1'='1",
+            "x{a=\"b\"}; drop table t",
+            "{\"a\": 1}",
+        ] {
+            assert!(!super::metric_query(s), "{s}");
+        }
+    }
+
+    #[test]
     fn aggregates_of_a_column_are_select_lists() {
         for s in ["sum(cost)", "COUNT(*)", "max( order.total )"] {
             assert!(super::aggregate_of_column(s), "{s}");
@@ -1555,6 +1621,7 @@ mod tests {
             (Kind::Name, "json:/password/$ne", "$ne"),
             (Kind::Name, "json:/senha/$regex", "$regex"),
             (Kind::Name, "json:/usuario/$ne", "$ne"),
+            (Kind::Name, "form:claim_code[$gt]", "claim_code[$gt]"),
             (Kind::Name, "json:/filter/$where", "$where"),
             (Kind::Name, "json:/$where", "$where"),
             (

@@ -456,7 +456,7 @@ fn schemeless_internal(t: &str) -> bool {
         && host
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
-    if !(ipv4 || ipv6 || name) || ((ipv4 || ipv6) && cidr(t)) {
+    if !(ipv4 || ipv6 || name) || ((ipv4 || ipv6) && cidr_prefix(t)) {
         return false;
     }
     LOOPBACK_NAMES.contains(&host)
@@ -464,6 +464,20 @@ fn schemeless_internal(t: &str) -> bool {
             classify(host),
             HostClass::Metadata | HostClass::Internal { .. }
         )
+}
+
+/// Whether `t` opens with a network in CIDR notation that ends there or goes on with a list
+/// or options (`10.6.0.7/32, fd42::7/128`, an NFS export's `10.42.0.0/16(rw,sync)`), not with
+/// a path.
+fn cidr_prefix(t: &str) -> bool {
+    let Some((ip, rest)) = t.split_once('/') else {
+        return false;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let after = rest.as_bytes().get(digits);
+    digits > 0
+        && after.is_none_or(|c| matches!(c, b',' | b'(' | b';' | b' ' | b'\t' | b'\n'))
+        && cidr(&format!("{ip}/{}", &rest[..digits]))
 }
 
 fn cidr(s: &str) -> bool {
@@ -967,6 +981,8 @@ mod tests {
                 "[::1]/",
                 "user@10.0.0.5:9200/_cat/indices",
                 "169.254.169.254/latest/meta-data/",
+                "127.0.0.1/16x",
+                "10.0.0.1/8/admin",
             ],
         );
         rule(
@@ -984,6 +1000,8 @@ mod tests {
                 "0/5",
                 "1/2",
                 "10.0.0.0/8",
+                "10.6.0.7/32, fd42:42:42::7/128",
+                "10.42.0.0/16(rw,sync,no_root_squash)",
                 "127.0.0.1/32",
                 "2024.01.02/report",
                 // A host further on in text is prose, and a URL with its scheme is read as one.

@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 21] = [
+pub(crate) const PROJECT_FILES: [&str; 22] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -99,6 +99,7 @@ pub(crate) const PROJECT_FILES: [&str; 21] = [
     "heldout19.jsonl",
     "heldout20.jsonl",
     "heldout21.jsonl",
+    "heldout22.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
