@@ -2386,7 +2386,7 @@ const PICKLE_FUNCTIONS: &[&[u8]] = &[
 fn base64_pickle_runs_code(body: &[u8]) -> bool {
     use base64::Engine as _;
     let text = body.trim_ascii();
-    let b64 = |b: &u8| b.is_ascii_alphanumeric() || b"+/=-_".contains(b);
+    let b64 = |b: &u8| b.is_ascii_alphanumeric() || b"+/=".contains(b);
     if text.len() < MIN_EMBEDDED_BASE64 || !text[..4].iter().all(b64) {
         return false;
     }
