@@ -1340,6 +1340,14 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
     }
     let body = &body[..body.len().min(c.limits.max_body_bytes)];
     let Some(ct) = req.first_header("content-type") else {
+        xmlrpc_logins(c, body);
+        if pickle_runs(body) {
+            c.anomaly(
+                rules::RCE_PICKLE,
+                "body",
+                "pickle importing a command runner",
+            );
+        }
         c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
         return;
     };
@@ -1370,7 +1378,7 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
     } else if mt.ends_with("/xml") || mt.ends_with("+xml") {
         xmlrpc_logins(c, body);
         xml(c, body);
-    } else if pickle_runs_code(body) || base64_pickle_runs_code(body) {
+    } else if pickle_runs(body) {
         c.anomaly(
             rules::RCE_PICKLE,
             "body",
@@ -1379,6 +1387,7 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
     } else if mt == "message/rfc822" {
         mail_message(c, body);
     } else if mt.starts_with("text/") || (mt.starts_with("application/") && !is_binary_type(&mt)) {
+        xmlrpc_logins(c, body);
         // JSON sent under another name (`text/plain` from `navigator.sendBeacon`, an error
         // reporter's envelope) is read as JSON: its values are what the application parses,
         // and its escaped quotes are no breakout.
@@ -1390,19 +1399,43 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
     }
 }
 
-/// An XML-RPC `system.multicall` that batches calls which check a password
-/// (`wp.getUsersBlogs`, `wp.getProfile`): each call tries one, so a request tries hundreds
-/// past a limit that counts requests.
+/// An XML-RPC `system.multicall` that batches calls which check a password: each call tries
+/// one, so a request tries hundreds past a limit that counts requests. Two calls of a method
+/// made for the check (`wp.getUsersBlogs`, `wp.getProfile`), or one method called more than
+/// [`MAX_MULTICALL_REPEATS`] times (every authenticated WordPress method checks the
+/// password it is given). Read from the raw text: `xmlrpc.php` reads any body as XML.
 fn xmlrpc_logins(c: &mut Collector<'_>, body: &[u8]) {
     if memchr::memmem::find(body, b"system.multicall").is_none() {
         return;
     }
-    let calls = memchr::memmem::find_iter(body, b"getUsersBlogs").count()
+    let logins = memchr::memmem::find_iter(body, b"getUsersBlogs").count()
         + memchr::memmem::find_iter(body, b"wp.getProfile").count();
-    if calls >= 2 {
+    // The method names of the batched calls, as `<name>methodName</name>` gives each.
+    let mut names: Vec<(&[u8], usize)> = Vec::new();
+    let mut most = 0;
+    for at in memchr::memmem::find_iter(body, b"methodName</name>").take(4096) {
+        let rest = &body[at..body.len().min(at + 256)];
+        let Some(open) = memchr::memmem::find(rest, b"<string>") else {
+            continue;
+        };
+        let name = &rest[open + 8..];
+        let name = &name[..memchr::memchr(b'<', name).unwrap_or(name.len())];
+        match names.iter().position(|(n, _)| *n == name) {
+            Some(i) => {
+                names[i].1 += 1;
+                most = most.max(names[i].1);
+            }
+            None if names.len() < 64 => names.push((name, 1)),
+            None => {}
+        }
+    }
+    if logins >= 2 || most > MAX_MULTICALL_REPEATS {
         c.anomaly(rules::PROTO_XMLRPC_LOGINS, "body", "system.multicall");
     }
 }
+
+/// Most calls of one method an XML-RPC multicall may batch.
+const MAX_MULTICALL_REPEATS: usize = 10;
 
 /// Reads `body` as one JSON document, or else as JSON Lines; false, with nothing read, when
 /// it is neither.
@@ -2108,7 +2141,7 @@ fn multipart_part(
         // declared as an image is not one (`banner.jpg` holding ImageMagick's MVG drawing
         // commands, which run delegates; a DjVu document).
         // A model file (`classifier.pkl`) that imports a command runner runs it when loaded.
-        if pickle_runs_code(content) {
+        if pickle_runs(content) {
             c.anomaly(
                 rules::RCE_PICKLE,
                 &format!("file-content:{field}"),
@@ -2180,17 +2213,24 @@ fn multipart_part(
         }
         // The root of a SOAP message with attachments (`application/xop+xml`) is a document.
         Some(t) if !form_data && t.ends_with("xml") => xml(c, content),
-        // A field holding a JSON document is parsed by the application as one: the GraphQL
-        // multipart request's `operations`, a filter sent as text.
-        None if matches!(content.trim_ascii_start().first(), Some(b'{' | b'['))
-            && json_walk_at(c, content, &format!("multipart:{field}"), true) => {}
-        _ => c.push(
-            format!("multipart:{field}"),
-            Kind::Value,
-            content.to_vec(),
-            false,
-            false,
-        ),
+        _ => {
+            // A field holding a JSON document is parsed by the application as one (the
+            // GraphQL multipart request's `operations`, a filter sent as text), and may be
+            // stored as text too: read both ways, as a query's or a form's JSON is.
+            if part_ct.is_none()
+                && matches!(content.trim_ascii_start().first(), Some(b'{' | b'['))
+                && !c.full()
+            {
+                json_walk_at(c, content, &format!("multipart:{field}"), true);
+            }
+            c.push(
+                format!("multipart:{field}"),
+                Kind::Value,
+                content.to_vec(),
+                false,
+                false,
+            );
+        }
     }
 }
 
@@ -2376,34 +2416,51 @@ const PICKLE_FUNCTIONS: &[&[u8]] = &[
     b"system",
 ];
 
-/// Whether `content` is a Python pickle that imports a function able to run a command or
-/// code (`os.system`, `subprocess.Popen`, `builtins.exec`): loading it calls that function.
-/// Protocols 0 and 1 import with `c` module `\n` name `\n`; protocols 2 and later push two
-/// short strings (`\x8c` and a length) and `\x93`, with memo marks (`\x94`) between.
-/// A body that is base64 text of a pickle ([`pickle_runs_code`]): a model or a state sent
-/// as text, which the application decodes and loads. Only the first 64 KiB are decoded, and
-/// only when the first four characters decode to a pickle's opening.
-fn base64_pickle_runs_code(body: &[u8]) -> bool {
+/// Whether `content` is a pickle that runs code ([`pickle_runs_code`]), as it is or sent as
+/// base64 text (a model or a state posted as text, which the application decodes and loads):
+/// standard or URL-safe alphabet, lines wrapped or not. Base64 is decoded only when its first
+/// four characters open a pickle, and only its first 64 KiB.
+fn pickle_runs(content: &[u8]) -> bool {
     use base64::Engine as _;
-    let text = body.trim_ascii();
-    let b64 = |b: &u8| b.is_ascii_alphanumeric() || b"+/=".contains(b);
+    if pickle_runs_code(content) {
+        return true;
+    }
+    let text = content.trim_ascii();
+    let b64 = |b: &u8| b.is_ascii_alphanumeric() || b"+/=-_".contains(b);
     if text.len() < MIN_EMBEDDED_BASE64 || !text[..4].iter().all(b64) {
         return false;
     }
-    let head = EMBEDDED_BASE64.decode(&text[..4]).unwrap_or_default();
-    if !matches!(
-        head[..],
-        [0x80, 2..=5, ..] | [b'c' | b'(' | b']' | b'}', ..]
-    ) {
+    let url_safe = |b: &u8| match b {
+        b'-' => b'+',
+        b'_' => b'/',
+        _ => *b,
+    };
+    let mut head = [0u8; 3];
+    let mut quad = [0u8; 4];
+    for (q, b) in quad.iter_mut().zip(&text[..4]) {
+        *q = url_safe(b);
+    }
+    if EMBEDDED_BASE64.decode_slice(quad, &mut head).is_err()
+        || !matches!(head, [0x80, 2..=5, _] | [b'c' | b'(' | b']' | b'}', _, _])
+    {
         return false;
     }
-    let cut = &text[..text.len().min(64 * 1024) / 4 * 4];
+    let joined: Vec<u8> = text[..text.len().min(64 * 1024)]
+        .iter()
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(url_safe)
+        .collect();
+    let cut = &joined[..joined.len() / 4 * 4];
     cut.iter().all(b64)
         && EMBEDDED_BASE64
             .decode(cut)
             .is_ok_and(|decoded| pickle_runs_code(&decoded))
 }
 
+/// Whether `content` is a Python pickle that imports a function able to run a command or
+/// code (`os.system`, `subprocess.Popen`, `builtins.exec`): loading it calls that function.
+/// Protocols 0 and 1 import with `c` module `\n` name `\n`; protocols 2 and later push two
+/// short strings (`\x8c` and a length) and `\x93`, with memo marks (`\x94`) between.
 fn pickle_runs_code(content: &[u8]) -> bool {
     if !matches!(content, [0x80, 2..=5, ..] | [b'c' | b'(' | b']' | b'}', ..]) {
         return false;
@@ -3168,9 +3225,15 @@ mod tests {
             b"\x80\x04\x95\x1e\0\0\0\0\0\0\0}\x94(\x8c\x01a\x94]\x94(K\x01K\x02e\x8c\x01b\x94\x8c\x06system\x94u."
         ));
         assert!(!runs(b"cos\nsystems\n"));
-        // Sent as base64 text; other base64 is not one.
+        // Sent as base64 text, wrapped or URL-safe; other base64 is not one.
         assert!(runs(
             b"Y29zCnN5c3RlbQooUydjdXJsIDIwMy4wLjExMy42NS9wfHNoJwp0Ui4="
+        ));
+        assert!(runs(
+            b"Y29zCnN5c3Rl\nbQooUydjdXJsIDIwMy4wLjExMy42NS9wfHNoJwp0Ui4=\n"
+        ));
+        assert!(runs(
+            b"gASVHQAAAAAAAACMBXBvc2l4lIwGc3lzdGVtlJOUjAJpZJSFlFKULg"
         ));
         assert!(!runs(b"aGVsbG8gd29ybGQsIHRoaXMgaXMgdGV4dA=="));
         // In an upload too.
@@ -3243,6 +3306,8 @@ mod tests {
         for (calls, want) in [
             (&["wp.getUsersBlogs", "wp.getUsersBlogs"][..], true),
             (&["wp.getPost", "wp.getPost", "wp.getUsersBlogs"][..], false),
+            (&["wp.getOptions"; 11][..], true),
+            (&["wp.getOptions"; 10][..], false),
         ] {
             let body = doc(calls);
             let req = RequestView::new("POST", b"/xmlrpc.php")

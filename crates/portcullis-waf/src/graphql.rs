@@ -36,10 +36,12 @@ pub(crate) const MAX_NODES: u64 = 1_000_000;
 /// copies a fragment's selections, so fragments that spread the one before twice double at
 /// every step (thirty of them select a billion fields).
 pub(crate) const MAX_EXPANDED: u64 = 10_000;
-/// The same field selected more often than this in a row in one selection set, without
-/// aliases (`__typename __typename …`): the selections merge into one answer, so only a
-/// request made to burn the server's parser and resolvers repeats them.
+/// The same field selected more often than this in one selection set, without aliases
+/// (`__typename __typename …`): the selections merge into one answer, so only a request made
+/// to burn the server's parser and resolvers repeats them.
 pub(crate) const MAX_REPEATED_FIELD: usize = 20;
+/// Distinct field names counted per selection set for [`MAX_REPEATED_FIELD`].
+const COUNTED_FIELDS: usize = 32;
 /// Argument names that set how many items a list field returns.
 const PAGE_SIZE_ARGUMENTS: &[&[u8]] = &[
     b"first",
@@ -75,7 +77,7 @@ pub(crate) struct Shape {
     pub(crate) nodes: u64,
     /// Field selections with every fragment spread out (when there is no cycle).
     pub(crate) expanded: u64,
-    /// The longest run of one field selected again and again in one selection set.
+    /// The most times one field is selected, unaliased, in one selection set.
     pub(crate) repeated: usize,
 }
 
@@ -203,20 +205,17 @@ fn next_token<'a>(doc: &'a [u8], i: &mut usize) -> Result<Option<Token<'a>>, ()>
 /// its brackets do not balance, or a definition does not start as one does (`{`, `query`,
 /// `mutation`, `subscription`, `fragment`) or never reaches a selection set.
 pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
-    // Byte order marks are ignored tokens too (`\u{FEFF}query\u{FEFF}{…}`).
-    let mut first = 0;
-    while first < doc.len() {
-        match doc[first] {
-            b' ' | b'\t' | b'\n' | b'\r' | b',' => first += 1,
-            0xEF if doc[first..].starts_with(b"\xEF\xBB\xBF") => first += 3,
-            _ => break,
-        }
-    }
-    if first == doc.len() {
-        return None;
-    }
-    // Most values are ruled out by their first byte, before any lexing.
-    if !matches!(doc[first], b'{' | b'q' | b'm' | b's' | b'f' | b'#') {
+    // Most values are ruled out by their first token, before the document is read: a
+    // document opens with a selection set or a definition's keyword (byte order marks,
+    // blank space, commas and comments are ignored tokens).
+    let mut probe = 0;
+    if !matches!(
+        next_token(doc, &mut probe),
+        Ok(Some(
+            Token::Punct(b'{')
+                | Token::Name(b"query" | b"mutation" | b"subscription" | b"fragment")
+        ))
+    ) {
         return None;
     }
     let mut at = 0;
@@ -243,8 +242,11 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
     // arguments of the field being read ask for.
     let mut products: Vec<u64> = Vec::new();
     let mut page_size = 1u64;
-    // The field selected last in each open selection set, and how many times in a row.
-    let mut runs: Vec<(&[u8], usize)> = Vec::new();
+    // The fields of each open selection set and how often each is selected (the first
+    // [`COUNTED_FIELDS`] names), and the name just read, which an alias's `:` takes back.
+    let mut counts: Vec<Vec<(&[u8], usize)>> = Vec::new();
+    let mut last_field: Option<&[u8]> = None;
+    let mut aliased = false;
     let mut pending_fragment = false;
     let mut prev: Option<Token<'_>> = None;
     let mut prev2: Option<Token<'_>> = None;
@@ -285,7 +287,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     let product = products.last().unwrap_or(&1).saturating_mul(page_size);
                     shape.nodes = shape.nodes.max(product);
                     products.push(product);
-                    runs.push((b"", 0));
+                    counts.push(Vec::new());
                     page_size = 1;
                 }
             }
@@ -293,7 +295,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 if braces.pop()? {
                     selections -= 1;
                     products.pop();
-                    runs.pop();
+                    counts.pop();
                 }
                 if braces.is_empty() && parens == 0 {
                     at_definition = true;
@@ -305,10 +307,17 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
             Token::Punct(b']') => brackets = brackets.checked_sub(1)?,
             Token::Punct(b':') if in_selection && matches!(prev, Some(Token::Name(_))) => {
                 shape.aliases += 1;
-                // The alias is no field of the run: the aliased field starts one afresh.
-                if let Some(run) = runs.last_mut() {
-                    *run = (b"", 0);
+                // An alias names an answer of its own: neither it nor the field it renames is
+                // a field selected again.
+                if let (Some(set), Some(name)) = (counts.last_mut(), last_field.take())
+                    && let Some(i) = set.iter().position(|(n, _)| *n == name)
+                {
+                    set[i].1 -= 1;
+                    if set[i].1 == 0 {
+                        set.swap_remove(i);
+                    }
                 }
+                aliased = true;
                 // The alias was counted as a field: the field follows.
                 match fragment {
                     Some(f) => fragment_fields[f] = fragment_fields[f].saturating_sub(1),
@@ -348,9 +357,22 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     && !(prev == Some(Token::Name(b"on")) && prev2 == Some(Token::Punct(b'.'))) =>
             {
                 page_size = 1;
-                if let Some(run) = runs.last_mut() {
-                    *run = if run.0 == n { (n, run.1 + 1) } else { (n, 1) };
-                    shape.repeated = shape.repeated.max(run.1);
+                if std::mem::take(&mut aliased) {
+                    last_field = None;
+                } else if let Some(set) = counts.last_mut() {
+                    let count = match set.iter().position(|(name, _)| *name == n) {
+                        Some(i) => {
+                            set[i].1 += 1;
+                            set[i].1
+                        }
+                        None if set.len() < COUNTED_FIELDS => {
+                            set.push((n, 1));
+                            1
+                        }
+                        None => 0,
+                    };
+                    shape.repeated = shape.repeated.max(count);
+                    last_field = (count > 0).then_some(n);
                 }
                 match fragment {
                     Some(f) => fragment_fields[f] = fragment_fields[f].saturating_add(1),
@@ -448,13 +470,14 @@ mod tests {
     }
 
     #[test]
-    fn fields_repeated_in_a_row() {
+    fn fields_selected_again_and_again() {
         let repeated = |n: usize, sep: &str| {
             let fields = vec!["__typename"; n].join(sep);
             of(&format!("query {{ me {{ id {fields} }} }}")).repeated
         };
         assert_eq!(repeated(300, " "), 300);
-        assert_eq!(of("{ me { id name id } }").repeated, 1);
+        assert_eq!(repeated(30, " id "), 30);
+        assert_eq!(of("{ me { id name } }").repeated, 1);
         // Aliased, each is an answer of its own (counted as aliases).
         let aliased: String = (0..30).map(|i| format!("a{i}: __typename ")).collect();
         assert_eq!(of(&format!("{{ me {{ {aliased} }} }}")).repeated, 1);

@@ -372,8 +372,12 @@ fn mentioned_in_prose(t: &[u8], at: usize, words: usize) -> bool {
 /// itself (`/var/log/apache2/access.log`, `file:///var/log/…`: an include of a poisoned
 /// log) or a traversal leads to it; the command and code rules read what runs it.
 fn written_or_watched(pat: &str, t: &[u8], at: usize) -> bool {
+    // What stands before the path when the value is the path: slashes and dots
+    // (`//var/log`, `/./var/log`), after blank space and a `file:` scheme.
+    let head = t[..at].trim_ascii_start();
+    let head = head.strip_prefix(b"file:").unwrap_or(head);
     matches!(pat, "var/log/" | "sys/class/")
-        && !matches!(&t[..at], b"" | b"/" | b"file://" | b"file:///")
+        && !head.iter().all(|c| matches!(c, b'/' | b'.'))
         && memchr::memmem::find(t, b"..").is_none()
 }
 
@@ -440,7 +444,7 @@ fn markdown_parents(text: &str) -> Option<String> {
 /// best-fit conversion of a path to them makes `..¥..¥win.ini` read `..\..\win.ini`. A
 /// price (`¥1,200`) is left alone.
 fn best_fit_separators(text: &str) -> Option<String> {
-    (text.contains("..\u{A5}") || text.contains("..\u{20A9}"))
+    (!text.is_ascii() && (text.contains("..\u{A5}") || text.contains("..\u{20A9}")))
         .then(|| text.replace(['\u{A5}', '\u{20A9}'], "\\"))
 }
 
@@ -677,6 +681,8 @@ mod tests {
                 "file:///var/log/auth.log",
                 "x/../../var/log/nginx/access.log",
                 "/sys/class/net/eth0/address",
+                "//var/log/apache2/access.log",
+                " /./var/log/auth.log",
             ],
         );
     }

@@ -126,16 +126,7 @@ impl Php {
     /// servers do.
     pub(crate) fn scan_filename(&self, v: &Variants, sink: &mut Sink<'_>) {
         let name = super::stored_file_name(v);
-        let ext = name.rsplit('.').next().unwrap_or("");
-        let php = ext
-            .strip_prefix("php")
-            .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()));
-        let php = php
-            || matches!(
-                ext,
-                "phtml" | "pht" | "phpt" | "phps" | "phar" | "pgif" | "shtml" | "inc"
-            );
-        if php && name.contains('.') {
+        if php_script(&name) {
             sink.hit(PHP_UPLOAD, &name, 0);
         }
         self.scan(v, sink, true);
@@ -148,24 +139,22 @@ impl Php {
         if !sink.wants(PHP_PATH_INFO) {
             return;
         }
+        // A script's segment anywhere (`fastcgi_split_path_info` splits at the first), after
+        // a segment that is a stored file.
         let path = v.lower();
-        let mut segments = path.rsplit('/');
-        let Some(last) = segments.next() else {
-            return;
-        };
-        let script = [".php", ".php5", ".php7", ".phtml", ".phar"]
-            .iter()
-            .any(|e| last.ends_with(e));
-        let Some(file) = segments.next().filter(|_| script) else {
-            return;
-        };
-        let ext = file.rsplit_once('.').map_or("", |(_, e)| e);
-        let stored = [
-            "jpg", "jpeg", "png", "gif", "webp", "bmp", "ico", "svg", "avif", "heic", "tif",
-            "tiff", "txt", "pdf", "css", "js", "mp3", "mp4", "zip", "doc", "docx", "csv",
-        ];
-        if stored.contains(&ext) {
-            sink.hit(PHP_PATH_INFO, path, path.len() - last.len());
+        let mut offset = 0;
+        let mut previous = "";
+        for segment in path.split('/') {
+            if php_script(segment)
+                && previous
+                    .rsplit_once('.')
+                    .is_some_and(|(_, ext)| super::in_list(STORED_EXTENSIONS, ext))
+            {
+                sink.hit(PHP_PATH_INFO, path, offset);
+                return;
+            }
+            offset += segment.len() + 1;
+            previous = segment;
         }
     }
 
@@ -178,6 +167,29 @@ impl Php {
         }
     }
 }
+
+/// Whether `name` (lower case) ends in an extension PHP runs (`.php`, `.php7`, `.phtml`,
+/// `.phar`, ...), or one servers commonly hand to it (`.inc`, `.shtml`, `.pgif`).
+fn php_script(name: &str) -> bool {
+    let Some((_, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    ext.strip_prefix("php")
+        .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
+        || matches!(
+            ext,
+            "phtml" | "pht" | "phpt" | "phps" | "phar" | "pgif" | "shtml" | "inc"
+        )
+}
+
+/// Extensions of files a site stores and serves as they are (uploads, media, documents,
+/// assets), sorted: a PHP script's name after one of them is PHP-FPM's path info.
+const STORED_EXTENSIONS: &[&str] = &[
+    "7z", "avi", "avif", "bin", "bmp", "css", "csv", "dat", "doc", "docx", "flac", "gif", "gz",
+    "heic", "htm", "html", "ico", "jfif", "jpeg", "jpg", "js", "json", "log", "md", "mov", "mp3",
+    "mp4", "mpg", "odt", "ogg", "pdf", "png", "ppt", "pptx", "rar", "rtf", "svg", "tar", "tif",
+    "tiff", "txt", "wav", "webm", "webp", "xls", "xlsx", "xml", "zip",
+];
 
 /// A serialised PHP object in base64 (`Tzo...`, `O:31:"GuzzleHttp\\Cookie\\FileCookieJar":4:{`),
 /// the form it takes in cookies and hidden fields: `unserialize` of it builds the object and
@@ -415,6 +427,11 @@ mod tests {
     }
 
     #[test]
+    fn stored_extensions_are_sorted() {
+        assert!(super::STORED_EXTENSIONS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
     fn scripts_named_after_stored_files() {
         rule(
             PHP_PATH_INFO,
@@ -426,6 +443,8 @@ mod tests {
                 "/uploads/avatars/\u{5199}\u{771F}.jpg/x.php",
                 "/files/a.png/.php",
                 "/static/app.css/shell.phtml",
+                "/up/a.jpg/x.php/x",
+                "/up/a.jfif/x.php7",
             ],
         );
         rule(

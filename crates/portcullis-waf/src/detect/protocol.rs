@@ -876,21 +876,16 @@ pub(super) fn host_override_header(name: &str) -> bool {
     )
 }
 
-/// Whether an address list (`203.0.113.7, 127.0.0.1`) has a loopback address in it.
-/// The `for=` addresses of a `Forwarded` value, as a list for [`claims_loopback`].
-fn forwarded_for(value: &str) -> String {
-    value
-        .split([',', ';'])
-        .filter_map(|p| {
-            let (k, v) = p.split_once('=')?;
-            k.trim()
-                .eq_ignore_ascii_case("for")
-                .then(|| v.trim().trim_matches('"'))
+/// Whether a `Forwarded` value (RFC 7239) names a loopback address in a `for=` parameter.
+fn forwarded_loopback(value: &str) -> bool {
+    value.split([',', ';']).any(|p| {
+        p.split_once('=').is_some_and(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("for") && claims_loopback(v.trim().trim_matches('"'))
         })
-        .collect::<Vec<_>>()
-        .join(",")
+    })
 }
 
+/// Whether an address list (`203.0.113.7, 127.0.0.1`) has a loopback address in it.
 fn claims_loopback(list: &str) -> bool {
     list.split(',').any(|entry| {
         let a = entry.trim().trim_start_matches('[');
@@ -948,11 +943,11 @@ pub(crate) fn xml_entities(v: &Variants, sink: &mut Sink<'_>) {
     }
 }
 
-/// Checks on one input's bytes.
 /// Whether a segment of `path` (decoded) is Latin letters, digits and punctuation with a
-/// letter in full-width form (`/api/ＡＤＭＩＮ/users`): a router that folds compatibility forms
-/// and case reads `/api/admin`, which the gateway's routes and policies never saw. Japanese
-/// names mix in kana or kanji (`ｉＰｈｏｎｅケース`), and stay.
+/// letter in a compatibility form, full-width or mathematical (`/api/ＡＤＭＩＮ/users`,
+/// `/api/𝐚𝐝𝐦𝐢𝐧`): a router that folds compatibility forms and case reads `/api/admin`, which
+/// the gateway's routes and policies never saw. Japanese names mix in kana or kanji
+/// (`ｉＰｈｏｎｅケース`), and stay.
 fn fullwidth_segment(path: &[u8]) -> bool {
     if path.is_ascii() {
         return false;
@@ -960,15 +955,18 @@ fn fullwidth_segment(path: &[u8]) -> bool {
     let Ok(path) = std::str::from_utf8(path) else {
         return false;
     };
+    // Mathematical alphanumerics fold to Latin letters and digits under NFKC.
+    let math = |c: char| matches!(c, '\u{1D400}'..='\u{1D7FF}');
     path.split('/').any(|seg| {
         seg.chars()
-            .any(|c| matches!(c, '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}'))
+            .any(|c| matches!(c, '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}') || math(c))
             && seg
                 .chars()
-                .all(|c| c.is_ascii() || matches!(c, '\u{FF01}'..='\u{FF5E}'))
+                .all(|c| c.is_ascii() || matches!(c, '\u{FF01}'..='\u{FF5E}') || math(c))
     })
 }
 
+/// Checks on one input's bytes.
 pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
     if v.had_nul || input.value.contains(&0) {
         sink.hit(PROTO_NUL, &v.raw, v.raw.find('\0').unwrap_or(0));
@@ -1027,11 +1025,13 @@ pub(crate) fn input_checks(input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         Kind::OtherHeader
             if sink.wants(PROTO_LOOPBACK_CLIENT)
                 && input.label == "header:forwarded"
-                && claims_loopback(&forwarded_for(&v.raw)) =>
+                && forwarded_loopback(&v.raw) =>
         {
             sink.hit(PROTO_LOOPBACK_CLIENT, &v.raw, 0);
         }
-        Kind::Path if sink.wants(PROTO_FULLWIDTH_PATH) && fullwidth_segment(&input.value) => {
+        Kind::Path | Kind::HeaderPath
+            if sink.wants(PROTO_FULLWIDTH_PATH) && fullwidth_segment(&input.value) =>
+        {
             sink.hit(PROTO_FULLWIDTH_PATH, &v.raw, 0);
         }
         Kind::OtherHeader
@@ -1095,7 +1095,7 @@ mod tests {
             ("for=192.0.2.60;proto=http, for=\"[::1]\"", true),
             ("for=192.0.2.60;proto=https;by=127.0.0.1", false),
         ] {
-            assert_eq!(claims_loopback(&forwarded_for(value)), want, "{value}");
+            assert_eq!(forwarded_loopback(value), want, "{value}");
         }
     }
 
@@ -1104,6 +1104,8 @@ mod tests {
         for (path, want) in [
             ("/api/\u{FF21}\u{FF24}\u{FF2D}\u{FF29}\u{FF2E}/users", true),
             ("/a/x\u{FF45}\u{FF43}.json", true),
+            ("/api/\u{1D41A}\u{1D41D}\u{1D426}\u{1D422}\u{1D427}", true),
+            ("/api/\u{FF41}\u{FF44}\u{FF4D}\u{FF49}\u{1D427}", true),
             ("/shop/\u{FF49}\u{FF30}hone\u{30B1}\u{30FC}\u{30B9}", false),
             ("/\u{5546}\u{54C1}/\u{FF11}\u{FF12}", false),
             ("/api/admin/users", false),

