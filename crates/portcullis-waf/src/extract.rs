@@ -1100,6 +1100,19 @@ const STRUCTURED_HEADERS: &[&str] = &[
     "baggage",
     "cache-control",
     "connection",
+    "content-description",
+    "content-digest",
+    "content-disposition",
+    "content-encoding",
+    "content-id",
+    "content-language",
+    "content-length",
+    "content-location",
+    "content-md5",
+    "content-range",
+    "content-security-policy",
+    "content-transfer-encoding",
+    "content-type",
     "csrf-token",
     "date",
     "device-memory",
@@ -1174,7 +1187,6 @@ const STRUCTURED_PREFIXES: &[&str] = &[
     "accept",
     "access-control-",
     "cf-",
-    "content-",
     "if-",
     "sec-",
     "x-amz-",
@@ -3972,7 +3984,8 @@ mod tests {
             .header("X-Filename", "a.txt")
             .header("Sec-Fetch-Mode", "cors")
             .header("X-Forwarded-User", "tanaka")
-            .header("Content-Language", "de-DE' AND 1=1");
+            .header("Content-Language", "de-DE' AND 1=1")
+            .header("Content-Dir", "php://filter/resource=x");
         let x = extract(&req, &Limits::default(), None);
         let values: Vec<String> = labels(&x, Kind::HeaderValue)
             .into_iter()
@@ -3985,7 +3998,8 @@ mod tests {
                 "header:x-api-version",
                 "header:x-amz-meta-note",
                 "header:x-forwarded-user",
-                "header:content-language"
+                "header:content-language",
+                "header:content-dir"
             ]
         );
         let other: Vec<String> = labels(&x, Kind::OtherHeader)

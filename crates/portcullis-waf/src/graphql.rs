@@ -111,7 +111,8 @@ enum Token<'a> {
     Name(&'a [u8]),
     /// A punctuator: `! $ & ( ) : = @ [ ] { | }`, and `.` for `...`.
     Punct(u8),
-    /// A number or a string: a value, whatever it says; an integer's value when it is one.
+    /// A number or a string: a value, whatever it says; an integer's value when it is one
+    /// (`u64::MAX` for a negative one, which as a count asks for no limit).
     Value(Option<u64>),
 }
 
@@ -182,9 +183,12 @@ fn next_token<'a>(doc: &'a [u8], i: &mut usize) -> Result<Option<Token<'a>>, ()>
                 {
                     *i += 1;
                 }
-                let int = std::str::from_utf8(&doc[start..*i])
-                    .ok()
-                    .and_then(|n| n.parse().ok());
+                let text = std::str::from_utf8(&doc[start..*i]).ok();
+                // A negative count asks for no limit (Strapi's `limit: -1`, ORMs' `take: -1`).
+                let int = text.and_then(|n| match n.parse::<i64>() {
+                    Ok(n) if n < 0 => Some(u64::MAX),
+                    _ => n.parse().ok(),
+                });
                 Token::Value(int)
             }
             b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
@@ -467,6 +471,13 @@ mod tests {
 
     fn of(doc: &str) -> Shape {
         shape(doc.as_bytes()).expect("a GraphQL document")
+    }
+
+    #[test]
+    fn negative_page_sizes_ask_for_everything() {
+        let s = of("{ users(pagination: {limit: -1}) { data { id } } }");
+        assert_eq!(s.excess(), Some("list sizes"));
+        assert_eq!(of("{ users(first: 10) { id } }").excess(), None);
     }
 
     #[test]

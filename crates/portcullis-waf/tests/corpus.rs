@@ -247,6 +247,17 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // `X-Forwarded-Host`; blocked benign: shell, firewall rules and web server
         // configuration in the fields made for them, process command lines in inventories.
         ("heldout22.jsonl", 98.5, 8.0),
+        // Content management and e-commerce with their plugins: WordPress (REST, admin-ajax,
+        // XML-RPC, page builders), WooCommerce, Magento, Shopify, Drupal, Joomla, TYPO3,
+        // Ghost, Strapi, Directus, Umbraco, Sitecore; attacks after published plugin and
+        // platform exploits (php://filter chains in headers, template directives, .NET
+        // gadgets, reset tokens as operators). First run, blind: 201 of 216 attacks, 21 of
+        // 243 benign blocked (the reference: 133 and 47). Left: an encrypted Telerik upload,
+        // a TimThumb fetch, a Parse `$regex` user query, a registration asking for a role,
+        // Host and `X-Forwarded-Host` spoofing, cache deception, and a GraphQL query that
+        // does not parse; blocked benign: script tags in admin "header scripts" settings and
+        // theme files, SQL in tutorials and quiz answers, a review naming `<script async>`.
+        ("heldout23.jsonl", 96.0, 7.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

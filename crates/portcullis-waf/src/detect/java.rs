@@ -32,6 +32,9 @@ const GADGETS: &[&[u8]] = &[
     b"objectdataprovider",
     b"textformattingrunproperties",
     b"system.diagnostics.process",
+    b"delegateserializationholder",
+    b"comparisoncomparer",
+    b"activitysurrogateselector",
     b"gem::requirement",
     b"gem::package::tarreader",
     b"net::bufferedio",
@@ -97,7 +100,7 @@ impl Java {
             ),
             (
                 JAVA_CLASS,
-                r"\b(?:com\.opensymphony\.xwork2|com\.sun\.org\.apache|org\.omg\.corba|java\.(?:lang\.)?(?:runtime|processbuilder)\b|processbuilder|processimpl|runtime\s*\.\s*getruntime|getruntime\s*\(|invokertransformer|chainedtransformer|constanttransformer|instantiatetransformer|instantiatefactory|templatesimpl|jdbcrowsetimpl|unicastref|unicastremoteobject|scriptenginemanager|urlclassloader|bytearrayinputstream|objectinputstream|xstream|org\.apache\.commons\.collections|org\.apache\.xalan|org\.springframework\.(?:context\.support\.(?:classpath|filesystem)xmlapplicationcontext|beans\.factory\.objectfactory|transaction\.jta\.jtatransactionmanager|core\.serializabletypewrapper|expression\.)|org\.codehaus\.groovy|com\.mchange\.v2|bsh\.interpreter|java\.lang\.reflect|sun\.misc\.unsafe|objectdataprovider|typeconfusedelegate|textformattingrunproperties|clr-namespace:system\.diagnostics|system\.diagnostics\.process\b)",
+                r"\b(?:com\.opensymphony\.xwork2|com\.sun\.org\.apache|org\.omg\.corba|java\.(?:lang\.)?(?:runtime|processbuilder)\b|processbuilder|processimpl|runtime\s*\.\s*getruntime|getruntime\s*\(|invokertransformer|chainedtransformer|constanttransformer|instantiatetransformer|instantiatefactory|templatesimpl|jdbcrowsetimpl|unicastref|unicastremoteobject|scriptenginemanager|urlclassloader|bytearrayinputstream|objectinputstream|xstream|org\.apache\.commons\.collections|org\.apache\.xalan|org\.springframework\.(?:context\.support\.(?:classpath|filesystem)xmlapplicationcontext|beans\.factory\.objectfactory|transaction\.jta\.jtatransactionmanager|core\.serializabletypewrapper|expression\.)|org\.codehaus\.groovy|com\.mchange\.v2|bsh\.interpreter|java\.lang\.reflect|sun\.misc\.unsafe|objectdataprovider|typeconfusedelegate|textformattingrunproperties|clr-namespace:system\.diagnostics|system\.diagnostics\.process\b|delegateserializationholder|comparisoncomparer|activitysurrogateselector|axhoststate)",
             ),
             (JAVA_CLASS, r#"["']@type["']\s*:\s*["'][a-z]"#),
             (
@@ -413,6 +416,8 @@ mod tests {
                 "${${::-j}${::-n}${::-d}${::-i}:rmi://x/a}",
                 "java.lang.Runtime",
                 "java.Runtime",
+                "System.DelegateSerializationHolder",
+                "System.Collections.Generic.ComparisonComparer`1[[System.String, mscorlib]]",
                 "com.opensymphony.xwork2.ActionContext",
                 "org.omg.CORBA.ORB",
                 "com.sun.org.apache.xalan.internal",

@@ -231,6 +231,9 @@ impl Detectors {
                 }
             }
             Kind::TextHeader => {
+                if input.label == "header:referer" {
+                    self.url.scan_referer(v, sink);
+                }
                 self.sqli.scan(v, sink);
                 self.xss.scan(v, sink, m);
                 self.lfi.scan(v, sink, m);

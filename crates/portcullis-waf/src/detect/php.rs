@@ -75,7 +75,7 @@ impl Php {
                 r"(?:^|[\n;])\s*(?:allow_url_include|allow_url_fopen|auto_prepend_file|auto_append_file|disable_functions|open_basedir|safe_mode|engine|extension|extension_dir|zend_extension|memory_limit|max_execution_time|display_errors|error_log|include_path|short_open_tag|register_globals|upload_tmp_dir|sendmail_path|expose_php|file_uploads|post_max_size|upload_max_filesize|(?:session|opcache|mbstring|zend|mail|assert|phar|pcre)\.[a-z_]+)\s*=".to_owned(),
             ),
             (PHP_VARIABLE_CALL, r"\$\s*\{\s*(?:['\x22$]|[a-z_]+\s*\}\()".to_owned()),
-            (PHP_OBJECT, r#"\b[oc]:[0-9]+:"[a-z_\\][a-z0-9_\\]*":[0-9]+:\{|\ba:[0-9]+:\{[^}]{0,200}[sidbo]:[0-9]"#.to_owned()),
+            (PHP_OBJECT, r#"\b[oc]:[0-9]+:"[a-z_\\][a-z0-9_\\]*":[0-9]+:\{"#.to_owned()),
             // Yii's object configuration, as Craft CMS builds objects from a request's JSON
             // (CVE-2023-41892): a `__construct()` key calls the named class's constructor.
             (PHP_OBJECT, r"^__construct\(\)$".to_owned()),

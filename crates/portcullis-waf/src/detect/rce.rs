@@ -420,6 +420,13 @@ impl Rce {
                 RCE_YAML_TAG,
                 r"!!python/(?:object|name|module)\b|tag:yaml\.org,2002:python/|!!(?:javax?|com\.sun|org\.springframework)\.|!ruby/(?:object|hash|struct|class)\b",
             ),
+            // Magento's template filter reached from a directive
+            // (`{{var this.getTemplateFilter().addAfterFilterCallback(system)...}}`,
+            // CVE-2022-24086): it registers any function as a filter.
+            (
+                RCE_SSTI,
+                r"\{\{[^}]{0,200}(?:gettemplatefilter|addafterfiltercallback|getfilter\s*\(\s*\)\s*\.\s*(?:add|set))",
+            ),
             // Twig 1.x: `{{_self.env.registerUndefinedFilterCallback("exec")}}`.
             (
                 RCE_SSTI,
@@ -1972,6 +1979,7 @@ mod tests {
             &[
                 "Thanks <%= @name %>! <%= System.cmd(\"id\", []) %>",
                 "{% import os %}{{ os.popen('id').read() }}",
+                "{{var this.getTemplateFilter().addAfterFilterCallback(system).filter(id)}}",
                 "<xsl:value-of select=\"system-property('xsl:vendor')\"/>",
             ],
         );

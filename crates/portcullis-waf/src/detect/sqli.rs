@@ -414,9 +414,12 @@ const NOSQL_OPERATORS: &[&str] = &[
 /// Where `s` holds an operator in brackets (`[$ne]`), if it does.
 fn bracketed_operator(s: &str) -> Option<usize> {
     memchr::memmem::find_iter(s.as_bytes(), b"[$").find(|&at| {
-        s[at + 1..]
-            .split_once(']')
-            .is_some_and(|(op, _)| NOSQL_OPERATORS.binary_search(&op.trim()).is_ok())
+        s[at + 1..].split_once(']').is_some_and(|(op, rest)| {
+            NOSQL_OPERATORS.binary_search(&op.trim()).is_ok()
+                // A pair of a query string (`user[$ne]=1`), or the value's own start
+                // (`[$lte]x`); an API's own syntax names a field (`expand=properties[$all]`).
+                && (at == 0 || rest.trim_start().starts_with('='))
+        })
     })
 }
 
@@ -513,6 +516,10 @@ fn guards_access(key: &str, op: &str) -> bool {
             | "benutzername"
             | "kullanici"
             | "gebruiker"
+            // A reset's or a confirmation's code and token, under their short names.
+            | "code"
+            | "reset"
+            | "resetkey"
     );
     secret || (login && !matches!(op, "$eq" | "$in"))
 }
@@ -525,6 +532,28 @@ fn libinjection_misreads(norm: &str) -> bool {
         || plain_file_name(norm)
         || aggregate_of_column(norm)
         || metric_query(norm)
+        || css_variables(norm)
+}
+
+/// CSS that reads custom properties (`var(--wp--preset--color--brand)`, a theme's style
+/// settings): libinjection reads each `--` as a comment. Only when every `--` is inside a
+/// `var(--name` and the text has no quote, `;` or `#`.
+fn css_variables(s: &str) -> bool {
+    if !s.contains("var(--") || s.contains(['\'', '"', ';', '#']) {
+        return false;
+    }
+    let mut rest = s;
+    let mut plain = String::new();
+    while let Some(at) = rest.find("var(--") {
+        plain.push_str(&rest[..at]);
+        let name = &rest[at + 6..];
+        let end = name
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(name.len());
+        rest = &name[end..];
+    }
+    plain.push_str(rest);
+    !plain.contains("--")
 }
 
 /// A Prometheus or Loki query, or metrics in Prometheus's text format: series selected by
@@ -1150,6 +1179,20 @@ mod tests {
     }
 
     #[test]
+    fn css_variables_are_no_sql() {
+        for s in [
+            "var(--wp--preset--color--brand)",
+            "calc(var(--gap) * 2) var(--wp--custom--spacing--outer)",
+        ] {
+            assert!(super::css_variables(s), "{s}");
+            assert!(hits(Kind::Value, "json:/color", s, 1).is_empty(), "{s}");
+        }
+        for s in ["var(--x) or 1=1 -- c", "var(--x)' or '1'='1", "1 or 1=1 --"] {
+            assert!(!super::css_variables(s), "{s}");
+        }
+    }
+
+    #[test]
     fn metric_queries_are_no_sql() {
         for s in [
             "100 * (1 - node_filesystem_avail_bytes{fstype!~\"tmpfs|overlay\",mountpoint=\"/\"} / node_filesystem_size_bytes{mountpoint=\"/\"}) > 85",
@@ -1693,6 +1736,8 @@ mod tests {
             (Kind::Name, "json:/usuario/$ne", "$ne"),
             (Kind::Name, "form:claim_code[$gt]", "claim_code[$gt]"),
             (Kind::Name, "json:/Пароль/$ne", "$ne"),
+            (Kind::Name, "json:/reset/$gt", "$gt"),
+            (Kind::Name, "json:/code/$gt", "$gt"),
             (Kind::Name, "json:/filter/$where", "$where"),
             (Kind::Name, "json:/$where", "$where"),
             (

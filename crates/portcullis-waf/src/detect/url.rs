@@ -242,6 +242,26 @@ impl UrlChecks {
         }
     }
 
+    /// A `Referer` naming a cloud metadata address (`http://169.254.169.254/latest/user-data`):
+    /// no page a browser came from lives there, and backlink and analytics plugins fetch the
+    /// Referer to check it. Loopback and private hosts stay: development front ends send them.
+    pub(crate) fn scan_referer(&self, v: &Variants, sink: &mut Sink<'_>) {
+        let text = v.lower();
+        if !sink.wants(SSRF_METADATA) {
+            return;
+        }
+        if let Some(caps) = self.url.captures(text.as_bytes())
+            && let (Some(whole), Some(host)) = (caps.get(0), caps.get(2))
+        {
+            let host_raw = String::from_utf8_lossy(host.as_bytes()).replace('\\', "");
+            let host = host_of(&host_raw);
+            if matches!(classify(host), HostClass::Metadata) {
+                let rest = text.get(whole.end()..).unwrap_or("");
+                sink.hit(metadata_rule(host, rest), text, whole.start());
+            }
+        }
+    }
+
     pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         let text = v.lower();
         if let Some(c) = self.bare_host.captures(text.as_bytes())
@@ -1048,6 +1068,24 @@ mod path_info_tests {
     use crate::detect::testing::rule;
     use crate::extract::Kind;
     use crate::rules::*;
+
+    #[test]
+    fn referers_at_the_metadata_address() {
+        use crate::detect::testing::hits;
+        let h = hits(
+            Kind::TextHeader,
+            "header:referer",
+            "http://169.254.169.254/latest/user-data",
+            1,
+        );
+        assert!(h.contains(&SSRF_METADATA), "{h:?}");
+        for dev in ["http://localhost:3000/cart", "http://10.0.0.5/admin/"] {
+            assert!(
+                hits(Kind::TextHeader, "header:referer", dev, 1).is_empty(),
+                "{dev}"
+            );
+        }
+    }
 
     #[test]
     fn urls_in_the_path_info_of_a_script() {
