@@ -102,6 +102,9 @@ impl Php {
         }
         if sink.wants(PHP_OBJECT) {
             encoded_object(v.norm(), sink);
+            if let Some(at) = broken_array(v.lower()) {
+                sink.hit(PHP_OBJECT, v.lower(), at);
+            }
         }
     }
 
@@ -166,6 +169,29 @@ impl Php {
             self.scan(v, sink, true);
         }
     }
+}
+
+/// Where a serialised PHP array opens (`a:4:{s:10:`) that never closes: a whole array is
+/// data plugins store all day (WooCommerce meta, TYPO3's `__trustedProperties`), but one cut
+/// short or with more opened than closed is made to break `unserialize`, whose bugs with
+/// malformed input have run code.
+fn broken_array(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    memchr::memmem::find_iter(b, b":{").find_map(|brace| {
+        let digits = b[..brace]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let start = brace.checked_sub(digits + 2)?;
+        let opens = digits > 0
+            && &b[start..start + 2] == b"a:"
+            && (start == 0 || !b[start - 1].is_ascii_alphanumeric());
+        let rest = &b[brace + 2..];
+        let unbalanced = rest.iter().filter(|&&c| c == b'{').count() + 1
+            > rest.iter().filter(|&&c| c == b'}').count();
+        (opens && unbalanced).then_some(start)
+    })
 }
 
 /// Whether `name` (lower case) ends in an extension PHP runs (`.php`, `.php7`, `.phtml`,
@@ -423,6 +449,32 @@ mod tests {
             "form:state",
             1,
             &["Tzoaaaaaaaaaaaaaaaaaaaa", "TzoxMjM0NTY3ODkw", &array],
+        );
+    }
+
+    #[test]
+    fn serialised_arrays_only_when_broken() {
+        rule(
+            PHP_OBJECT,
+            false,
+            Kind::Value,
+            "form:meta",
+            1,
+            &[
+                "a:2:{s:8:\"form_ids\";a:1:{i:0;i:12;}s:4:\"mode\";s:3:\"all\";}",
+                "a:1:{s:14:\"contactform-1\";a:1:{s:4:\"name\";i:1;}}",
+            ],
+        );
+        rule(
+            PHP_OBJECT,
+            true,
+            Kind::Value,
+            "form:meta",
+            1,
+            &[
+                "x[@request]=a:4:{s:10:&y=a:4:{s:7:",
+                "a:2:{i:0;a:1:{i:0;i:1;}",
+            ],
         );
     }
 
