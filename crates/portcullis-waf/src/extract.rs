@@ -700,6 +700,16 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
             if name.eq_ignore_ascii_case(b"query") {
                 graphql_document(c, &v, &owned(), true, false);
             }
+            // The fields a REST API is asked to return (`keys=email,sessionToken` in Parse
+            // Server, `fields`, `$select`): a secret among them is asked for.
+            if FIELD_LISTS
+                .iter()
+                .any(|f| name.eq_ignore_ascii_case(f.as_bytes()))
+                && v.split(|&b| matches!(b, b',' | b' ' | b'.'))
+                    .any(|f| crate::graphql::secret_field(f).is_some())
+            {
+                c.anomaly(rules::PROTO_SECRET_FIELD, &owned(), "secret field");
+            }
             // A JWT as a parameter (an OAuth assertion): its header's key pointers.
             if v.starts_with(b"eyJ") && !c.full() {
                 jwt_header(c, &v, &format!("{}:jose", owned()));
@@ -732,6 +742,9 @@ fn graphql_document(
     }
     if let Some(what) = shape.excess() {
         c.anomaly(rules::PROTO_GRAPHQL_LIMITS, label, what);
+    }
+    if shape.secret {
+        c.anomaly(rules::PROTO_SECRET_FIELD, label, "secret field");
     }
     if cross_site && shape.mutation {
         c.anomaly(rules::PROTO_GRAPHQL_URL_MUTATION, label, "mutation");
@@ -788,6 +801,17 @@ fn cookies(c: &mut Collector<'_>, req: &RequestView<'_>) {
         }
     }
 }
+
+/// Parameters that name the fields an API returns.
+const FIELD_LISTS: &[&str] = &[
+    "$select",
+    "_fields",
+    "fields",
+    "include",
+    "keys",
+    "projection",
+    "select",
+];
 
 /// Shortest base64 text decoded by [`embedded`]: 16 characters carry 12 bytes.
 const MIN_EMBEDDED_BASE64: usize = 16;
@@ -3300,6 +3324,19 @@ mod tests {
         ] {
             assert!(charset(fine).is_empty(), "{fine}");
         }
+    }
+
+    #[test]
+    fn secret_fields_asked_for() {
+        let asks = |target: &[u8]| {
+            extract(&RequestView::new("GET", target), &Limits::default(), None)
+                .anomalies
+                .iter()
+                .any(|a| a.rule == rules::PROTO_SECRET_FIELD)
+        };
+        assert!(asks(b"/parse/classes/_User?keys=email,sessionToken"));
+        assert!(asks(b"/api/users?fields=id,password_hash"));
+        assert!(!asks(b"/api/users?fields=id,passwordUpdatedAt&q=password"));
     }
 
     #[test]

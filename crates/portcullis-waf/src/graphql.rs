@@ -42,6 +42,43 @@ pub(crate) const MAX_EXPANDED: u64 = 10_000;
 pub(crate) const MAX_REPEATED_FIELD: usize = 20;
 /// Distinct field names counted per selection set for [`MAX_REPEATED_FIELD`].
 const COUNTED_FIELDS: usize = 32;
+/// The page size a negative count stands for: all rows, taken as this many.
+const UNBOUNDED_PAGE: u64 = 10_000;
+/// Fields that hold a credential's stored form or a token that stands for one (lower case,
+/// without `_`): no client shows them, so a request that asks for one is after them (an API
+/// whose permissions let the field through). A session token is also what a login or a
+/// sign-up returns (Parse's `logIn { viewer { sessionToken } }`): it counts in a query, not
+/// in a mutation.
+pub(crate) const SECRET_FIELDS: &[&str] = &[
+    "confirmationtoken",
+    "hashedpassword",
+    "password",
+    "passwordhash",
+    "passwordresettoken",
+    "resetpasswordtoken",
+    "resettoken",
+    "sessiontoken",
+    "totpsecret",
+];
+
+/// Which of [`SECRET_FIELDS`] `name` is, whatever its case and underscores.
+pub(crate) fn secret_field(name: &[u8]) -> Option<&'static str> {
+    if name.len() > 32 {
+        return None;
+    }
+    let mut buf = [0u8; 32];
+    let mut n = 0;
+    for &c in name.iter().filter(|&&c| c != b'_') {
+        buf[n] = c.to_ascii_lowercase();
+        n += 1;
+    }
+    let k = std::str::from_utf8(&buf[..n]).ok()?;
+    SECRET_FIELDS
+        .binary_search(&k)
+        .ok()
+        .map(|i| SECRET_FIELDS[i])
+}
+
 /// Argument names that set how many items a list field returns.
 const PAGE_SIZE_ARGUMENTS: &[&[u8]] = &[
     b"first",
@@ -79,6 +116,9 @@ pub(crate) struct Shape {
     pub(crate) expanded: u64,
     /// The most times one field is selected, unaliased, in one selection set.
     pub(crate) repeated: usize,
+    /// A field of [`SECRET_FIELDS`] is selected (a session token in a query only).
+    pub(crate) secret: bool,
+    session_token: bool,
 }
 
 impl Shape {
@@ -112,7 +152,7 @@ enum Token<'a> {
     /// A punctuator: `! $ & ( ) : = @ [ ] { | }`, and `.` for `...`.
     Punct(u8),
     /// A number or a string: a value, whatever it says; an integer's value when it is one
-    /// (`u64::MAX` for a negative one, which as a count asks for no limit).
+    /// ([`UNBOUNDED_PAGE`] for a negative one, which as a count asks for no limit).
     Value(Option<u64>),
 }
 
@@ -184,9 +224,12 @@ fn next_token<'a>(doc: &'a [u8], i: &mut usize) -> Result<Option<Token<'a>>, ()>
                     *i += 1;
                 }
                 let text = std::str::from_utf8(&doc[start..*i]).ok();
-                // A negative count asks for no limit (Strapi's `limit: -1`, ORMs' `take: -1`).
+                // A negative count asks for no limit (Strapi's and Directus's `limit: -1`)
+                // or for the last rows (Prisma's `take: -1`): it reads as
+                // [`UNBOUNDED_PAGE`], which one list alone keeps under [`MAX_NODES`] and a
+                // list inside another multiplies past it.
                 let int = text.and_then(|n| match n.parse::<i64>() {
-                    Ok(n) if n < 0 => Some(u64::MAX),
+                    Ok(n) if n < 0 => Some(UNBOUNDED_PAGE),
                     _ => n.parse().ok(),
                 });
                 Token::Value(int)
@@ -361,6 +404,11 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     && !(prev == Some(Token::Name(b"on")) && prev2 == Some(Token::Punct(b'.'))) =>
             {
                 page_size = 1;
+                match secret_field(n) {
+                    Some("sessiontoken") => shape.session_token = true,
+                    Some(_) => shape.secret = true,
+                    None => {}
+                }
                 if std::mem::take(&mut aliased) {
                     last_field = None;
                 } else if let Some(set) = counts.last_mut() {
@@ -391,6 +439,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
     if !braces.is_empty() || parens != 0 || brackets != 0 || definitions == 0 || !at_definition {
         return None;
     }
+    shape.secret |= shape.session_token && !shape.mutation;
     shape.cycle = cyclic(&names, &spreads);
     if !shape.cycle {
         shape.expanded = expanded(
@@ -474,10 +523,30 @@ mod tests {
     }
 
     #[test]
+    fn secret_fields_selected() {
+        assert!(of("{ users { data { id attributes { username resetPasswordToken } } } }").secret);
+        assert!(of("{ user(id: 1) { password_hash } }").secret);
+        assert!(!of("{ changePassword(password: \"x\") { ok } }").secret);
+        assert!(!of("{ me { passwordUpdatedAt } }").secret);
+        assert!(of("{ users { results { sessionToken } } }").secret);
+        let login = "mutation { logIn(input: {username: \"a\", password: \"b\"}) { viewer { sessionToken } } }";
+        assert!(!of(login).secret);
+        assert!(SECRET_FIELDS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
     fn negative_page_sizes_ask_for_everything() {
-        let s = of("{ users(pagination: {limit: -1}) { data { id } } }");
-        assert_eq!(s.excess(), Some("list sizes"));
-        assert_eq!(of("{ users(first: 10) { id } }").excess(), None);
+        // Alone, a client fetching all rows; under another list, past the limit.
+        assert_eq!(
+            of("{ users(pagination: {limit: -1}) { data { id } } }").excess(),
+            None
+        );
+        let nested = "{ users(pagination: {limit: -1}) { posts(limit: -1) { id } } }";
+        assert_eq!(of(nested).excess(), Some("list sizes"));
+        assert_eq!(
+            of("{ adjust(sku: \"a\", count: -1) { id } }").excess(),
+            None
+        );
     }
 
     #[test]

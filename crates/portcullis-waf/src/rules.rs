@@ -185,6 +185,7 @@ pub(crate) const PROTO_BEARER_SYNTAX: u32 = 1051;
 pub(crate) const PROTO_DOUBLE_ENCODED: u32 = 1052;
 pub(crate) const PROTO_FULLWIDTH_PATH: u32 = 1053;
 pub(crate) const PROTO_XMLRPC_LOGINS: u32 = 1054;
+pub(crate) const PROTO_SECRET_FIELD: u32 = 1055;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -707,6 +708,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "XML-RPC multicall that batches login checks (password guessing)",
+    ),
+    r(
+        PROTO_SECRET_FIELD,
+        F::Protocol,
+        1,
+        S::Critical,
+        "request asks for a password hash, a reset token or a session token",
     ),
     r(
         HS_HEADER_CRLF,

@@ -253,7 +253,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // platform exploits (php://filter chains in headers, template directives, .NET
         // gadgets, reset tokens as operators). First run, blind: 201 of 216 attacks, 21 of
         // 243 benign blocked (the reference: 133 and 47). Left: an encrypted Telerik upload,
-        // a TimThumb fetch, a Parse `$regex` user query, a registration asking for a role,
+        // a TimThumb fetch, Strapi's reset `code` as an operator, a registration asking for a role,
         // Host and `X-Forwarded-Host` spoofing, cache deception, and a GraphQL query that
         // does not parse; blocked benign: script tags in admin "header scripts" settings and
         // theme files, SQL in tutorials and quiz answers, a review naming `<script async>`.

@@ -35,6 +35,8 @@ const GADGETS: &[&[u8]] = &[
     b"delegateserializationholder",
     b"comparisoncomparer",
     b"activitysurrogateselector",
+    b"axhoststate",
+    b"axhost+state",
     b"gem::requirement",
     b"gem::package::tarreader",
     b"net::bufferedio",
@@ -100,7 +102,7 @@ impl Java {
             ),
             (
                 JAVA_CLASS,
-                r"\b(?:com\.opensymphony\.xwork2|com\.sun\.org\.apache|org\.omg\.corba|java\.(?:lang\.)?(?:runtime|processbuilder)\b|processbuilder|processimpl|runtime\s*\.\s*getruntime|getruntime\s*\(|invokertransformer|chainedtransformer|constanttransformer|instantiatetransformer|instantiatefactory|templatesimpl|jdbcrowsetimpl|unicastref|unicastremoteobject|scriptenginemanager|urlclassloader|bytearrayinputstream|objectinputstream|xstream|org\.apache\.commons\.collections|org\.apache\.xalan|org\.springframework\.(?:context\.support\.(?:classpath|filesystem)xmlapplicationcontext|beans\.factory\.objectfactory|transaction\.jta\.jtatransactionmanager|core\.serializabletypewrapper|expression\.)|org\.codehaus\.groovy|com\.mchange\.v2|bsh\.interpreter|java\.lang\.reflect|sun\.misc\.unsafe|objectdataprovider|typeconfusedelegate|textformattingrunproperties|clr-namespace:system\.diagnostics|system\.diagnostics\.process\b|delegateserializationholder|comparisoncomparer|activitysurrogateselector|axhoststate)",
+                r"\b(?:com\.opensymphony\.xwork2|com\.sun\.org\.apache|org\.omg\.corba|java\.(?:lang\.)?(?:runtime|processbuilder)\b|processbuilder|processimpl|runtime\s*\.\s*getruntime|getruntime\s*\(|invokertransformer|chainedtransformer|constanttransformer|instantiatetransformer|instantiatefactory|templatesimpl|jdbcrowsetimpl|unicastref|unicastremoteobject|scriptenginemanager|urlclassloader|bytearrayinputstream|objectinputstream|xstream|org\.apache\.commons\.collections|org\.apache\.xalan|org\.springframework\.(?:context\.support\.(?:classpath|filesystem)xmlapplicationcontext|beans\.factory\.objectfactory|transaction\.jta\.jtatransactionmanager|core\.serializabletypewrapper|expression\.)|org\.codehaus\.groovy|com\.mchange\.v2|bsh\.interpreter|java\.lang\.reflect|sun\.misc\.unsafe|objectdataprovider|typeconfusedelegate|textformattingrunproperties|clr-namespace:system\.diagnostics|system\.diagnostics\.process\b|delegateserializationholder|comparisoncomparer|activitysurrogateselector|axhost\+?state)",
             ),
             (JAVA_CLASS, r#"["']@type["']\s*:\s*["'][a-z]"#),
             (
@@ -417,6 +419,8 @@ mod tests {
                 "java.lang.Runtime",
                 "java.Runtime",
                 "System.DelegateSerializationHolder",
+                "System.Workflow.ComponentModel.Serialization.ActivitySurrogateSelector",
+                "System.Windows.Forms.AxHost+State",
                 "System.Collections.Generic.ComparisonComparer`1[[System.String, mscorlib]]",
                 "com.opensymphony.xwork2.ActionContext",
                 "org.omg.CORBA.ORB",

@@ -75,7 +75,7 @@ impl Php {
                 r"(?:^|[\n;])\s*(?:allow_url_include|allow_url_fopen|auto_prepend_file|auto_append_file|disable_functions|open_basedir|safe_mode|engine|extension|extension_dir|zend_extension|memory_limit|max_execution_time|display_errors|error_log|include_path|short_open_tag|register_globals|upload_tmp_dir|sendmail_path|expose_php|file_uploads|post_max_size|upload_max_filesize|(?:session|opcache|mbstring|zend|mail|assert|phar|pcre)\.[a-z_]+)\s*=".to_owned(),
             ),
             (PHP_VARIABLE_CALL, r"\$\s*\{\s*(?:['\x22$]|[a-z_]+\s*\}\()".to_owned()),
-            (PHP_OBJECT, r#"\b[oc]:[0-9]+:"[a-z_\\][a-z0-9_\\]*":[0-9]+:\{"#.to_owned()),
+            (PHP_OBJECT, r#"\b[oc]:\+?[0-9]+:"[a-z_\\][a-z0-9_\\]*":[0-9]+:\{"#.to_owned()),
             // Yii's object configuration, as Craft CMS builds objects from a request's JSON
             // (CVE-2023-41892): a `__construct()` key calls the named class's constructor.
             (PHP_OBJECT, r"^__construct\(\)$".to_owned()),
@@ -102,8 +102,9 @@ impl Php {
         }
         if sink.wants(PHP_OBJECT) {
             encoded_object(v.norm(), sink);
-            if let Some(at) = broken_array(v.lower()) {
-                sink.hit(PHP_OBJECT, v.lower(), at);
+            // On the text as sent: the lengths count its bytes, which decoding changes.
+            if let Some(at) = broken_array(&v.raw) {
+                sink.hit(PHP_OBJECT, &v.raw, at);
             }
         }
     }
@@ -173,25 +174,82 @@ impl Php {
 
 /// Where a serialised PHP array opens (`a:4:{s:10:`) that never closes: a whole array is
 /// data plugins store all day (WooCommerce meta, TYPO3's `__trustedProperties`), but one cut
-/// short or with more opened than closed is made to break `unserialize`, whose bugs with
-/// malformed input have run code.
+/// short is made to break `unserialize`, whose bugs with malformed input have run code. The
+/// first few arrays are followed to their end, strings skipped by their declared length.
 fn broken_array(text: &str) -> Option<usize> {
     let b = text.as_bytes();
-    memchr::memmem::find_iter(b, b":{").find_map(|brace| {
-        let digits = b[..brace]
-            .iter()
-            .rev()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        let start = brace.checked_sub(digits + 2)?;
-        let opens = digits > 0
-            && &b[start..start + 2] == b"a:"
-            && (start == 0 || !b[start - 1].is_ascii_alphanumeric());
-        let rest = &b[brace + 2..];
-        let unbalanced = rest.iter().filter(|&&c| c == b'{').count() + 1
-            > rest.iter().filter(|&&c| c == b'}').count();
-        (opens && unbalanced).then_some(start)
-    })
+    memchr::memmem::find_iter(b, b":{")
+        .filter_map(|colon| {
+            let digits = b[..colon]
+                .iter()
+                .rev()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            let start = colon.checked_sub(digits + 2)?;
+            (digits > 0
+                && &b[start..start + 2] == b"a:"
+                && (start == 0 || !b[start - 1].is_ascii_alphanumeric()))
+            .then_some((start, colon + 1))
+        })
+        .take(MAX_ARRAYS_FOLLOWED)
+        .find(|&(_, open)| !array_closes(b, open))
+        .map(|(start, _)| start)
+}
+
+/// Arrays of one value that [`broken_array`] follows.
+const MAX_ARRAYS_FOLLOWED: usize = 8;
+
+/// Whether the serialised array whose `{` is at `open` closes: braces counted, a string
+/// (`s:5:"}}{{{";`) skipped by its declared length.
+fn array_closes(b: &[u8], open: usize) -> bool {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return true;
+                }
+            }
+            b's' | b'S'
+                if b.get(i + 1) == Some(&b':') && matches!(b[i - 1], b'{' | b';' | b'}') =>
+            {
+                let len_start = i + 2;
+                let digits = b[len_start..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit())
+                    .count();
+                let len: usize = std::str::from_utf8(&b[len_start..len_start + digits])
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                // `:"`, the string, `";`: past it by its length, or, where the length is off
+                // (data rewritten by a search and replace), to its next `";`. A length with no
+                // string after it, or a string that never ends, is no array PHP would read.
+                if digits > 0 {
+                    if !b[len_start + digits..].starts_with(b":\"") {
+                        return false;
+                    }
+                    let content = len_start + digits + 2;
+                    let end = content.saturating_add(len);
+                    i = if b.get(end..end.saturating_add(2)) == Some(b"\";") {
+                        end + 2
+                    } else {
+                        match memchr::memmem::find(&b[content..], b"\";") {
+                            Some(at) => content + at + 2,
+                            None => return false,
+                        }
+                    };
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Whether `name` (lower case) ends in an extension PHP runs (`.php`, `.php7`, `.phtml`,
@@ -463,6 +521,8 @@ mod tests {
             &[
                 "a:2:{s:8:\"form_ids\";a:1:{i:0;i:12;}s:4:\"mode\";s:3:\"all\";}",
                 "a:1:{s:14:\"contactform-1\";a:1:{s:4:\"name\";i:1;}}",
+                "a:1:{s:1:\"x\";s:3:\"a {\";}",
+                "a:1:{s:4:\"path\";s:20:\"{description[1]}\";}",
             ],
         );
         rule(
@@ -474,6 +534,9 @@ mod tests {
             &[
                 "x[@request]=a:4:{s:10:&y=a:4:{s:7:",
                 "a:2:{i:0;a:1:{i:0;i:1;}",
+                "a:2:{i:0;s:5:\"}}\";",
+                "x[@request]=a:4:{s:10:}}&y=a:4:{s:7:}",
+                "a:1:{i:0;O:+8:\"stdclass\":0:{}}",
             ],
         );
     }

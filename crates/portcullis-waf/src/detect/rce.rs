@@ -425,7 +425,7 @@ impl Rce {
             // CVE-2022-24086): it registers any function as a filter.
             (
                 RCE_SSTI,
-                r"\{\{[^}]{0,200}(?:gettemplatefilter|addafterfiltercallback|getfilter\s*\(\s*\)\s*\.\s*(?:add|set))",
+                r"\b(?:gettemplatefilter|addafterfiltercallback)\s*\(",
             ),
             // Twig 1.x: `{{_self.env.registerUndefinedFilterCallback("exec")}}`.
             (

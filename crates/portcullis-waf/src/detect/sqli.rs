@@ -413,14 +413,24 @@ const NOSQL_OPERATORS: &[&str] = &[
 
 /// Where `s` holds an operator in brackets (`[$ne]`), if it does.
 fn bracketed_operator(s: &str) -> Option<usize> {
-    memchr::memmem::find_iter(s.as_bytes(), b"[$").find(|&at| {
-        s[at + 1..].split_once(']').is_some_and(|(op, rest)| {
-            NOSQL_OPERATORS.binary_search(&op.trim()).is_ok()
-                // A pair of a query string (`user[$ne]=1`), or the value's own start
-                // (`[$lte]x`); an API's own syntax names a field (`expand=properties[$all]`).
-                && (at == 0 || rest.trim_start().starts_with('='))
+    // A query string's pair (`user[$ne]=1`, `user[$in][]=a`, `user[$ne]&x=1`, or one that
+    // ends the value when the value holds other pairs), or the value's own start
+    // (`[$lte]x`); alone at the end, an API's own syntax names a field
+    // (`expand=properties[$all]`).
+    let pairs = s.contains(['=', '&']);
+    memchr::memmem::find_iter(s.as_bytes(), b"[$")
+        .take(64)
+        .find(|&at| {
+            let inner = &s[at + 1..];
+            let Some(close) = inner.bytes().take(32).position(|c| c == b']') else {
+                return false;
+            };
+            let rest = inner[close + 1..].trim_start();
+            NOSQL_OPERATORS
+                .binary_search(&inner[..close].trim())
+                .is_ok()
+                && (at == 0 || rest.starts_with(['=', '[', '&']) || (rest.is_empty() && pairs))
         })
-    })
 }
 
 /// The operator a lower-cased name holds and, for a bracketed name, the key it applies to:
@@ -516,8 +526,8 @@ fn guards_access(key: &str, op: &str) -> bool {
             | "benutzername"
             | "kullanici"
             | "gebruiker"
-            // A reset's or a confirmation's code and token, under their short names.
-            | "code"
+            // A reset's key under its short names (`code` alone is a coupon's or a
+            // country's as often).
             | "reset"
             | "resetkey"
     );
@@ -553,7 +563,17 @@ fn css_variables(s: &str) -> bool {
         rest = &name[end..];
     }
     plain.push_str(rest);
-    !plain.contains("--")
+    // Outside the references, CSS: no comment that could hide SQL, no SQL word.
+    let sql_word = plain
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .any(|w| {
+            [
+                "and", "or", "xor", "union", "select", "from", "where", "having", "sleep",
+            ]
+            .iter()
+            .any(|k| w.eq_ignore_ascii_case(k))
+        });
+    !plain.contains("--") && !plain.contains("/*") && !sql_word
 }
 
 /// A Prometheus or Loki query, or metrics in Prometheus's text format: series selected by
@@ -1187,7 +1207,12 @@ mod tests {
             assert!(super::css_variables(s), "{s}");
             assert!(hits(Kind::Value, "json:/color", s, 1).is_empty(), "{s}");
         }
-        for s in ["var(--x) or 1=1 -- c", "var(--x)' or '1'='1", "1 or 1=1 --"] {
+        for s in [
+            "var(--x) or 1=1 -- c",
+            "var(--x)' or '1'='1",
+            "1 or 1=1 --",
+            "5 or id>0/*var(--a)*/",
+        ] {
             assert!(!super::css_variables(s), "{s}");
         }
     }
@@ -1737,7 +1762,6 @@ mod tests {
             (Kind::Name, "form:claim_code[$gt]", "claim_code[$gt]"),
             (Kind::Name, "json:/Пароль/$ne", "$ne"),
             (Kind::Name, "json:/reset/$gt", "$gt"),
-            (Kind::Name, "json:/code/$gt", "$gt"),
             (Kind::Name, "json:/filter/$where", "$where"),
             (Kind::Name, "json:/$where", "$where"),
             (
@@ -1761,6 +1785,8 @@ mod tests {
             (Kind::Name, "cookie:session:/sid/$ne", "$ne"),
             (Kind::Value, "query:mongoQ", "[$lte]asdfsd"),
             (Kind::Value, "query:next", "/login?user[$ne]=x"),
+            (Kind::Value, "query:next", "/login?user[$in][]=admin"),
+            (Kind::Value, "query:next", "/login?a=1&password[$ne]"),
             (Kind::Name, "query:u_id[$ne]", "u_id[$ne]"),
             (Kind::Name, "query:q[$regex]", "q[$regex]"),
             (Kind::Name, "query:filter:/owner/$gt", "$gt"),
@@ -1810,6 +1836,7 @@ mod tests {
             (Kind::Name, "query:$where", "$where"),
             (Kind::Name, "query:where:/score/$gt", "$gt"),
             (Kind::Name, "json:/filter/owner/$in", "$in"),
+            (Kind::Name, "json:/filter/code/$ne", "$ne"),
         ];
         for (kind, label, text) in filters {
             let pl1 = hits(kind, label, text, 1);
@@ -1827,6 +1854,8 @@ mod tests {
             let pl1 = hits(Kind::Value, "query:$where", soql, 1);
             assert!(pl1.is_empty(), "{soql}: {pl1:?}");
         }
+        // An API's own bracket syntax in a value is no query string.
+        assert!(hits(Kind::Value, "query:expand", "properties[$all]", 1).is_empty());
         let code = hits(Kind::Value, "json:/code", "const s = 'a'; return true;", 1);
         assert!(!code.contains(&SQLI_NOSQL), "{code:?}");
     }
