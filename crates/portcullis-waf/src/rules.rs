@@ -186,6 +186,7 @@ pub(crate) const PROTO_DOUBLE_ENCODED: u32 = 1052;
 pub(crate) const PROTO_FULLWIDTH_PATH: u32 = 1053;
 pub(crate) const PROTO_XMLRPC_LOGINS: u32 = 1054;
 pub(crate) const PROTO_SECRET_FIELD: u32 = 1055;
+pub(crate) const PROTO_EMPTY_PATH_PARAMETER: u32 = 1056;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -715,6 +716,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "request asks for a password hash, a reset token or a session token",
+    ),
+    r(
+        PROTO_EMPTY_PATH_PARAMETER,
+        F::Protocol,
+        1,
+        S::Critical,
+        "empty path parameter before a segment (`/actuator;/heapdump`)",
     ),
     r(
         HS_HEADER_CRLF,

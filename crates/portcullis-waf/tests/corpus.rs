@@ -258,6 +258,17 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // does not parse; blocked benign: script tags in admin "header scripts" settings and
         // theme files, SQL in tutorials and quiz answers, a review naming `<script async>`.
         ("heldout23.jsonl", 96.0, 7.0),
+        // Java, JVM and enterprise middleware: Spring Boot, Atlassian, Jenkins, Struts,
+        // Tomcat, WebLogic, Liferay, OFBiz, Solr, Elasticsearch, Keycloak, Jolokia, JSF,
+        // Camunda, Kafka; attacks after published exploits of them (Log4Shell, SpEL, OGNL,
+        // JDBC URLs, matrix-parameter path confusion, Jolokia MBeans, deserialisation).
+        // First run, blind: 201 of 217 attacks, 44 of 241 benign blocked (the reference: 142
+        // and 78). Left: a JSP sent by PUT as octet-stream, a BPMN script task, encrypted
+        // and binary serialised objects (Shiro's rememberMe, Jenkins' remoting channel),
+        // a FreeMarker upload as octet-stream, SQL to OFBiz's SQL processor, Jenkins CLI's
+        // `@/etc/passwd`, aliased login attempts, forwarded host headers; blocked benign:
+        // class names, SQL, JQL and CQL, Groovy and shell in the places made for them.
+        ("heldout24.jsonl", 95.5, 16.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

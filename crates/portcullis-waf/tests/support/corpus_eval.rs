@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 23] = [
+pub(crate) const PROJECT_FILES: [&str; 24] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -101,6 +101,7 @@ pub(crate) const PROJECT_FILES: [&str; 23] = [
     "heldout21.jsonl",
     "heldout22.jsonl",
     "heldout23.jsonl",
+    "heldout24.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
