@@ -722,7 +722,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Protocol,
         1,
         S::Critical,
-        "empty path parameter before a segment (`/actuator;/heapdump`)",
+        "path parameter without a value before a further segment (`/actuator;/heapdump`)",
     ),
     r(
         HS_HEADER_CRLF,

@@ -386,6 +386,7 @@ pub(crate) fn frames_blanked(text: &str) -> Option<String> {
     if !(text.contains(".java:")
         || text.contains(".kt:")
         || text.contains(".scala:")
+        || text.contains(".groovy:")
         || text.contains("native method")
         || text.contains("unknown source"))
     {

@@ -212,16 +212,11 @@ pub(crate) fn request_checks(
     }) {
         add(PROTO_DOUBLE_ENCODED, "path", req.path);
     }
-    // An empty path parameter before a segment (`/actuator;/heapdump`, `/;/admin`,
-    // `/forgotPassword;/ProgramExport`): Tomcat and Spring drop `;…` from each segment
-    // before routing, while a check on the raw path (Shiro's filters, a proxy's rule on
-    // `/actuator/*`) sees another path. A session id (`;jsessionid=A1`) has a value.
-    let lower_has = |needle: &[u8]| {
-        req.path
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
-    };
-    if memchr::memchr(b';', req.path).is_some() && (lower_has(b";/") || lower_has(b";%2f")) {
+    // A path parameter without a value before a further segment (`/actuator;/heapdump`,
+    // `/;/admin`, `/forgotPassword;/ProgramExport`): Tomcat and Spring drop `;…` from each
+    // segment before routing, while a check on the raw path (Shiro's filters, a proxy's
+    // rule on `/actuator/*`) sees another path.
+    if memchr::memchr(b';', req.path).is_some() && hidden_segment(req.path) {
         add(PROTO_EMPTY_PATH_PARAMETER, "path", req.path);
     }
     // A query that starts with `@host/` (`/autodiscover/autodiscover.json?@evil.corp/owa/`):
@@ -886,6 +881,28 @@ pub(super) fn host_override_header(name: &str) -> bool {
         name,
         "x-forwarded-host" | "x-forwarded-server" | "x-host" | "x-original-host"
     )
+}
+
+/// Whether a segment of `path` other than the last carries a path parameter without a
+/// value (`;` or `;x` up to its `/`, the `/` encoded or not). JAX-RS matrix parameters
+/// (`/products;color=red/reviews`) and session ids have one, and pass: so does
+/// `/actuator;a=1/heapdump`, which only the router's own rules can tell apart.
+fn hidden_segment(path: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(path)
+        .to_ascii_lowercase()
+        .replace("%2f", "/");
+    let mut segments = lower.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        if segments.peek().is_none() {
+            break;
+        }
+        if let Some((_, params)) = segment.split_once(';')
+            && params.split(';').any(|p| !p.contains('='))
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether a `Forwarded` value (RFC 7239) names a loopback address in a `for=` parameter.

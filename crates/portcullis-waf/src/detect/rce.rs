@@ -437,11 +437,12 @@ impl Rce {
             ),
             // Options that make curl or wget write what they fetch to a script the web
             // server runs (`a.pdf" -o C:\inetpub\wwwroot\shell.aspx "https://…`), and the
-            // JVM's `vmLog output=` and `JFR.start filename=` (through Jolokia's
-            // DiagnosticCommand) writing a log or a recording there.
+            // JVM's `vmLog output=` and `JFR.start duration=… filename=` (through Jolokia's
+            // DiagnosticCommand) writing a log or a recording there. A log line's
+            // `filename=/srv/app/index.php` alone is not one.
             (
                 RCE_ARGUMENT_INJECTION,
-                r#"(?:^|\s)(?:(?:-o\s*|--output(?:-document|-dir)?(?:\s+|\s*=\s*)|output\s*=\s*)['"]?|filename\s*=\s*(?:/|[a-z]:[\\/]))[^\s'"]{0,200}\.(?:php[0-9]?|phtml|aspx?|ashx|asmx|jspx?|cgi)\b"#,
+                r#"(?:^|\s)(?:-o\s*|--output(?:-document|-dir)?(?:\s+|\s*=\s*)|output\s*=\s*|duration\s*=\s*[0-9]+[a-z]*\s+(?:[a-z]+=\S*\s+){0,4}filename\s*=\s*)['"]?[^\s'"]{0,200}\.(?:php[0-9]?|phtml|aspx?|ashx|asmx|jspx?|cgi)\b"#,
             ),
             // Options that make git, ssh, tar or rsync run a command of the caller's choosing.
             (
@@ -1503,6 +1504,7 @@ mod tests {
                 "x --output=/var/www/html/s.php",
                 "output=/opt/activemq/webapps/admin/shell.jsp",
                 "name=x duration=10s filename=/opt/activemq/webapps/api/shell.jsp",
+                "duration=10s filename=\"/opt/app/webapps/ROOT/s.jsp\"",
                 "a.pdf\" -oC:\\inetpub\\wwwroot\\s.aspx",
                 "--output-dir /var/www/html/x.php",
                 "@{[system \"touch /tmp/blns.fail\"]}",
@@ -1512,7 +1514,11 @@ mod tests {
         );
         silent(
             "rce",
-            &["the output index.php returns is empty", "-o index.html"],
+            &[
+                "the output index.php returns is empty",
+                "-o index.html",
+                "level=error filename=/srv/app/index.php line=42",
+            ],
         );
     }
 
