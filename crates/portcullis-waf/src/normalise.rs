@@ -28,6 +28,8 @@ pub(crate) struct Variants {
     pub(crate) had_nul: bool,
     /// [`Variants::shell`], worked out on first use: `None` inside when it is `lower`.
     shell: std::cell::OnceCell<Option<String>>,
+    /// [`Variants::code`], worked out on first use: `None` inside when it is `lower`.
+    code: std::cell::OnceCell<Option<String>>,
 }
 
 impl Variants {
@@ -46,6 +48,15 @@ impl Variants {
     /// and whitespace runs collapsed to one space.
     pub(crate) fn compact(&self) -> &str {
         self.compact.as_deref().unwrap_or(self.lower())
+    }
+
+    /// `lower` with its stack frames blanked ([`frames_blanked`]); worked out once for the
+    /// Java and PHP code patterns.
+    pub(crate) fn code(&self) -> &str {
+        self.code
+            .get_or_init(|| frames_blanked(self.lower()))
+            .as_deref()
+            .unwrap_or(self.lower())
     }
 
     /// `lower` with the shell expansions whose value is known written out
@@ -73,6 +84,37 @@ const SHELL_EXPANSIONS: [(&str, &str); 12] = [
     ("${shell:0:1}", "/"),
     ("${shell::1}", "/"),
 ];
+
+/// `text` with its stack frames (`java.lang.Runtime.exec(Runtime.java:614)`,
+/// `sun.nio.ch.EPoll.wait(java.base@17/Native Method)`) blanked, or `None` when it has none:
+/// an error report or a ticket names the classes and methods a trace went through, which the
+/// code patterns would read as a call. Offsets are kept (each frame becomes spaces).
+fn frames_blanked(text: &str) -> Option<String> {
+    static FRAME: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    if !(text.contains(".java:")
+        || text.contains(".kt:")
+        || text.contains(".scala:")
+        || text.contains(".groovy:")
+        || text.contains("native method")
+        || text.contains("unknown source"))
+    {
+        return None;
+    }
+    let frame = FRAME
+        .get_or_init(|| {
+            regex::Regex::new(
+                r"[a-z0-9_$./@<>-]+\((?:[a-z0-9_.$@-]+/)?(?:[a-z0-9_$]+\.(?:java|kt|scala|groovy):[0-9]+|native method|unknown source)\)",
+            )
+            .ok()
+        })
+        .as_ref()?;
+    let mut out: Option<String> = None;
+    for m in frame.find_iter(text) {
+        let o = out.get_or_insert_with(|| text.to_owned());
+        o.replace_range(m.range(), &" ".repeat(m.len()));
+    }
+    out
+}
 
 /// `text` (lowered) with the shell expansions whose value is known written out, or `None`
 /// when it holds none: `$IFS` as the space it splits on, and the one-character substrings of
@@ -496,6 +538,7 @@ pub(crate) fn variants(value: &[u8]) -> Variants {
         compact,
         had_nul,
         shell: std::cell::OnceCell::new(),
+        code: std::cell::OnceCell::new(),
     }
 }
 

@@ -215,10 +215,7 @@ impl Java {
 
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
         if lower_may_match {
-            match super::frames_blanked(v.lower()) {
-                Some(text) => self.patterns.scan(&text, sink),
-                None => self.patterns.scan(v.lower(), sink),
-            }
+            self.patterns.scan(v.code(), sink);
         }
         self.scan_jdk_class(v.lower(), sink);
         // 80 bits of the shortest gadget name need 14 base64 characters, 56 bits of the

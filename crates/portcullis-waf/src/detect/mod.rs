@@ -377,37 +377,6 @@ pub(crate) fn upload_header(label: &str) -> bool {
     )
 }
 
-/// `text` with its stack frames (`java.lang.Runtime.exec(Runtime.java:614)`,
-/// `sun.nio.ch.EPoll.wait(java.base@17/Native Method)`) blanked, or `None` when it has none:
-/// an error report or a ticket names the classes and methods a trace went through, which the
-/// code patterns would read as a call. Offsets are kept (each frame becomes spaces).
-pub(crate) fn frames_blanked(text: &str) -> Option<String> {
-    static FRAME: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
-    if !(text.contains(".java:")
-        || text.contains(".kt:")
-        || text.contains(".scala:")
-        || text.contains(".groovy:")
-        || text.contains("native method")
-        || text.contains("unknown source"))
-    {
-        return None;
-    }
-    let frame = FRAME
-        .get_or_init(|| {
-            regex::Regex::new(
-                r"[a-z0-9_$./@<>-]+\((?:[a-z0-9_.$@-]+/)?(?:[a-z0-9_$]+\.(?:java|kt|scala|groovy):[0-9]+|native method|unknown source)\)",
-            )
-            .ok()
-        })
-        .as_ref()?;
-    let mut out: Option<String> = None;
-    for m in frame.find_iter(text) {
-        let o = out.get_or_insert_with(|| text.to_owned());
-        o.replace_range(m.range(), &" ".repeat(m.len()));
-    }
-    out
-}
-
 pub(crate) fn in_list(list: &[&str], word: &str) -> bool {
     list.binary_search(&word).is_ok()
 }

@@ -98,10 +98,7 @@ impl Php {
 
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
         if lower_may_match {
-            match super::frames_blanked(v.lower()) {
-                Some(text) => self.patterns.scan(&text, sink),
-                None => self.patterns.scan(v.lower(), sink),
-            }
+            self.patterns.scan(v.code(), sink);
         }
         if sink.wants(PHP_OBJECT) {
             encoded_object(v.norm(), sink);
