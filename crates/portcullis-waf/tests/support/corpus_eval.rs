@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 24] = [
+pub(crate) const PROJECT_FILES: [&str; 26] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -102,6 +102,8 @@ pub(crate) const PROJECT_FILES: [&str; 24] = [
     "heldout22.jsonl",
     "heldout23.jsonl",
     "heldout24.jsonl",
+    "heldout25.jsonl",
+    "heldout26.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
