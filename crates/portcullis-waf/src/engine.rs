@@ -381,6 +381,8 @@ mod tests {
             b"/;/admin/x",
             b"/a;%2Fb",
             b"/actuator;x/heapdump",
+            b"/app/rest/users;.jsp",
+            b"/hax?jsp=/app/rest/users/id:1/tokens;.jsp",
         ] {
             assert!(rule_ids(&req("GET", path)).contains(&PROTO_EMPTY_PATH_PARAMETER));
         }
@@ -388,6 +390,8 @@ mod tests {
             &b"/cart;jsessionid=A1B2/x"[..],
             b"/cars;color=red",
             b"/catalog/v1/products;color=red;size=M/reviews;lang=de",
+            b"/search?q=hello;.net",
+            b"/files/report;v2.pdf",
         ] {
             assert!(!rule_ids(&req("GET", path)).contains(&PROTO_EMPTY_PATH_PARAMETER));
         }

@@ -1689,6 +1689,28 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
             self.c.offer(Kind::Value, s.as_bytes(), false, false, |l| {
                 write_json_label(l, prefix, path);
             });
+            // jsonpickle's references (`{"py/function": "subprocess.check_output"}` under a
+            // `py/reduce`): decoding the document calls what they name.
+            if ["/py/function", "/py/type", "/py/object"]
+                .iter()
+                .any(|k| path.ends_with(k))
+                && s.rsplit_once('.').is_some_and(|(module, name)| {
+                    PICKLE_MODULES.contains(&module.as_bytes())
+                        && PICKLE_FUNCTIONS.contains(&name.as_bytes())
+                })
+            {
+                let label = json_label(prefix, path);
+                self.c
+                    .anomaly(rules::RCE_PICKLE, &label, "jsonpickle command runner");
+            }
+            // Ruby's class hints (Oj's object mode `^o`, the json gem's `json_class`) naming a
+            // class of a Marshal or Oj gadget chain: loading the document builds it.
+            if (path.ends_with("/^o") || path.ends_with("/json_class"))
+                && RUBY_GADGETS.iter().any(|g| s.eq_ignore_ascii_case(g))
+            {
+                let label = json_label(prefix, path);
+                self.c.anomaly(rules::RCE_RUBY, &label, "Ruby gadget class");
+            }
             // The `query` of a GraphQL request, or of one in a batch (`[{"query": …}, …]`).
             if let Some(at) = path.strip_suffix("/query")
                 && (at.is_empty()
@@ -2408,6 +2430,21 @@ fn embedded_request(c: &mut Collector<'_>, content: &[u8]) -> bool {
 /// binary formats do not produce by chance (one in 2^37 per position, before the
 /// whitespace).
 /// Modules of Python whose functions run commands or code.
+/// Classes of Ruby's deserialisation gadget chains (the universal RubyGems chain and its
+/// variants, ActiveSupport's proxy that renders ERB), as class hints name them.
+const RUBY_GADGETS: &[&str] = &[
+    "ActiveSupport::Deprecation::DeprecatedInstanceVariableProxy",
+    "Gem::Installer",
+    "Gem::Package::TarReader",
+    "Gem::Package::TarReader::Entry",
+    "Gem::RequestSet",
+    "Gem::Requirement",
+    "Gem::SpecFetcher",
+    "Gem::StubSpecification",
+    "Net::BufferedIO",
+    "Net::WriteAdapter",
+];
+
 const PICKLE_MODULES: &[&[u8]] = &[
     b"__builtin__",
     b"builtins",
@@ -3278,6 +3315,27 @@ mod tests {
             anomaly_labels("multipart/form-data; boundary=b", upload, rules::RCE_PICKLE),
             ["file-content:model"]
         );
+    }
+
+    #[test]
+    fn class_hints_of_python_and_ruby_loaders() {
+        let labels = |body: &str, rule| anomaly_labels("application/json", body.as_bytes(), rule);
+        assert_eq!(
+            labels(
+                r#"{"job":{"py/reduce":[{"py/function":"subprocess.check_output"},{"py/tuple":[["id"]]}]}}"#,
+                rules::RCE_PICKLE
+            ),
+            ["json:/job/py/reduce/0/py/function"]
+        );
+        assert!(labels(r#"{"py/object":"shop.models.Cart"}"#, rules::RCE_PICKLE).is_empty());
+        assert_eq!(
+            labels(
+                r#"{"^o":"Gem::Requirement","requirements":[{"^o":"Net::WriteAdapter"}]}"#,
+                rules::RCE_RUBY
+            ),
+            ["json:/^o", "json:/requirements/0/^o"]
+        );
+        assert!(labels(r#"{"^o":"Order","id":1}"#, rules::RCE_RUBY).is_empty());
     }
 
     #[test]

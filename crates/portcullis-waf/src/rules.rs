@@ -248,6 +248,7 @@ pub(crate) const RCE_CONVERTER_COMMAND: u32 = 1519;
 pub(crate) const RCE_ALIAS: u32 = 1520;
 pub(crate) const RCE_PICKLE: u32 = 1521;
 pub(crate) const RCE_UPLOAD_DISGUISED: u32 = 1522;
+pub(crate) const RCE_RUBY: u32 = 1523;
 
 // PHP.
 pub(crate) const PHP_OPEN_TAG: u32 = 1600;
@@ -722,7 +723,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Protocol,
         1,
         S::Critical,
-        "path parameter without a value before a further segment (`/actuator;/heapdump`)",
+        "path parameter that hides a segment or fakes an extension (`;/`, `;.jsp`)",
     ),
     r(
         HS_HEADER_CRLF,
@@ -1075,6 +1076,13 @@ static CATALOGUE: &[RuleInfo] = &[
         S::Critical,
         "file name with a right-to-left override that disguises its extension",
     ),
+    r(
+        RCE_RUBY,
+        F::Rce,
+        1,
+        S::Critical,
+        "code execution: Ruby call that runs a command, or a gadget class to load",
+    ),
     r(PHP_OPEN_TAG, F::Php, 1, S::Critical, "PHP open tag"),
     r(PHP_WRAPPER, F::Php, 1, S::Critical, "PHP stream wrapper"),
     r(
@@ -1128,7 +1136,13 @@ static CATALOGUE: &[RuleInfo] = &[
         S::Critical,
         "PHP script name after an uploaded file's (cgi.fix_pathinfo)",
     ),
-    r(JAVA_JNDI, F::Java, 1, S::Critical, "JNDI / Log4j lookup"),
+    r(
+        JAVA_JNDI,
+        F::Java,
+        1,
+        S::Critical,
+        "JNDI, Log4j or Commons Text lookup",
+    ),
     r(
         JAVA_CLASS,
         F::Java,

@@ -78,7 +78,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
             &mut failures,
         );
     }
-    at_least("CRS overall", r.crs_attack_all.0, 64.0, &mut failures);
+    at_least("CRS overall", r.crs_attack_all.0, 64.2, &mut failures);
 
     // The reference (nginx + ModSecurity + CRS 3.3.4 at PL1, tests/data/crs-reference-pl1.txt)
     // on the same cases: at least as many detections in every family. Method enforcement is
@@ -269,6 +269,24 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // `@/etc/passwd`, aliased login attempts, forwarded host headers; blocked benign:
         // class names, SQL, JQL and CQL, Groovy and shell in the places made for them.
         ("heldout24.jsonl", 95.5, 16.5),
+        // Cloud-native and DevOps platforms: Kubernetes, Docker, registries, GitLab, Gitea,
+        // Grafana, Kibana, Argo CD, TeamCity, Vault, Consul, Airflow, Superset, Jupyter,
+        // MLflow, MinIO, gateway admin APIs; attacks after published exploits of them. First
+        // run, blind: 210 of 219 attacks, 33 of 238 benign blocked (the reference: 138 and
+        // 65). Left: GitLab's user enumeration by GraphQL (a plain query), a Docker endpoint
+        // at the metadata host without a path (a probe, paranoia 2); blocked benign: shell in
+        // container commands, health checks and CI steps, SQL in SQL Lab and notebooks,
+        // detection rules quoting reverse shells, internal service URLs set as data sources.
+        ("heldout25.jsonl", 99.0, 11.0),
+        // Node.js, Python, Ruby, Go and .NET frameworks: Express, Next.js, Nuxt, Django,
+        // Flask, Rails, Gin, ASP.NET Core, their template engines, ORMs and Mongo query
+        // documents; attacks after published exploits of them (prototype pollution gadgets,
+        // jsonpickle and Oj class hints, Rails' `calculate`). First run, blind: 208 of 216
+        // attacks, 24 of 241 benign blocked (the reference: 126 and 53). Left: Active
+        // Storage's doubly encoded blob key, Graphene's `_debug` field, a Go template reading
+        // `.Config`, Host and `X-Forwarded-Host` spoofing; blocked benign: Mongo update and
+        // text-search documents, shell in code blocks and Dockerfiles.
+        ("heldout26.jsonl", 97.5, 8.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

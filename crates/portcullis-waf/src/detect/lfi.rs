@@ -248,20 +248,26 @@ fn api_dot_route(seg: &str) -> bool {
 }
 
 /// Dot-names (lower case, sorted) of project files that hold no secrets: repository and CI
-/// settings, linters' and formatters' settings, tool versions.
+/// settings, linters' and formatters' settings, tool versions, a bundler's cache of
+/// dependencies (`node_modules/.vite/deps/`).
 const PUBLIC_DOT_NAMES: &[&str] = &[
     ".babelrc",
     ".browserslistrc",
+    ".buildkite",
     ".changeset",
     ".circleci",
+    ".cirrus.yml",
     ".clang-format",
     ".codecov.yml",
     ".coveragerc",
     ".devcontainer",
     ".dockerignore",
+    ".drone.yml",
     ".editorconfig",
     ".flake8",
+    ".forgejo",
     ".gitattributes",
+    ".gitea",
     ".github",
     ".gitignore",
     ".gitkeep",
@@ -279,9 +285,13 @@ const PUBLIC_DOT_NAMES: &[&str] = &[
     ".python-version",
     ".rubocop.yml",
     ".ruby-version",
+    ".semaphore",
     ".storybook",
     ".tool-versions",
     ".travis.yml",
+    ".vite",
+    ".woodpecker",
+    ".woodpecker.yml",
     ".yamllint",
 ];
 

@@ -178,6 +178,7 @@ impl Detectors {
                 }
                 self.lfi.scan_path(v, sink);
                 self.url.scan_path_info(v, sink);
+                self.url.scan_metadata_host(v, sink);
                 self.php.scan_path(v, sink);
                 self.lfi.scan(v, sink, m);
                 self.sqli.scan(v, sink);
@@ -187,6 +188,7 @@ impl Detectors {
                 self.rce.scan(v, sink, false, m);
             }
             Kind::Name | Kind::CookieName => {
+                self.url.scan_metadata_host(v, sink);
                 self.sqli.scan(v, sink);
                 self.sqli.scan_name(&input.label, v, sink);
                 self.xss.scan(v, sink, m);

@@ -14,10 +14,40 @@ const DISTINCT_FUNCS: &str = "shell_exec|passthru|proc_open|popen|pcntl_exec|cre
 /// a named argument.
 const CONSTRUCTS: &str = "eval|include|require|print|echo|die|exit";
 /// Short names that appear in prose: only directly followed by `(` or via a comment.
-const COMMON_FUNCS: &str = "system|exec|assert|fopen|mail|header|file|list|chr|ord|pack|strrev|implode|explode|sleep|usleep|hex2bin|bin2hex|urldecode|rawurldecode|str_replace|substr|strtolower|strtoupper|ucfirst|dl|extract|glob|mkdir|copy|rename";
+const COMMON_FUNCS: &str = "system|exec|assert|fopen|mail|header|file|chr|ord|pack|strrev|implode|explode|sleep|usleep|hex2bin|bin2hex|urldecode|rawurldecode|str_replace|substr|strtolower|strtoupper|ucfirst|dl|extract|glob|mkdir|copy|rename";
 
 pub(crate) struct Php {
     pub(super) patterns: Patterns,
+}
+
+/// Takes the function-call hits made since `before` back out of `sink`.
+fn drop_calls(sink: &mut Sink<'_>, before: usize) {
+    let call = |r: u32| matches!(r, PHP_FUNCTION_CALL | PHP_FUNCTION_LOOSE);
+    if sink.hits[before..].iter().any(|(r, _)| call(*r)) {
+        let kept: Vec<_> = sink
+            .hits
+            .drain(before..)
+            .filter(|(r, _)| !call(*r))
+            .collect();
+        sink.hits.extend(kept);
+    }
+}
+
+/// Whether lower-cased text is a Python program of several lines (a code judge's or a
+/// notebook's source): it opens with an import, a definition or a shebang, and has no PHP
+/// open tag nor a PHP variable. `print(max(a))` there is Python's; PHP would not get past
+/// the first line.
+fn python_program(lower: &str) -> bool {
+    let text = lower.trim_start();
+    let first = text.lines().next().unwrap_or("");
+    text.contains('\n')
+        && (first.starts_with("import ")
+            || (first.starts_with("from ") && first.contains(" import "))
+            || (first.starts_with("def ") && first.trim_end().ends_with(':'))
+            || first.starts_with("#!/usr/bin/env python")
+            || first.starts_with("#!/usr/bin/python"))
+        && !open_tag(lower)
+        && !lower.contains('$')
 }
 
 /// Whether lower-cased text may hold PHP code: any `<?` but an XML declaration's `<?xml`
@@ -98,7 +128,11 @@ impl Php {
 
     pub(crate) fn scan(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
         if lower_may_match {
+            let before = sink.hits.len();
             self.patterns.scan(v.code(), sink);
+            if sink.hits.len() > before && python_program(v.lower()) {
+                drop_calls(sink, before);
+            }
         }
         if sink.wants(PHP_OBJECT) {
             encoded_object(v.norm(), sink);
@@ -115,14 +149,8 @@ impl Php {
     pub(crate) fn scan_upload(&self, v: &Variants, sink: &mut Sink<'_>, lower_may_match: bool) {
         let before = sink.hits.len();
         self.scan(v, sink, lower_may_match);
-        let call = |r: u32| matches!(r, PHP_FUNCTION_CALL | PHP_FUNCTION_LOOSE);
-        if sink.hits[before..].iter().any(|(r, _)| call(*r)) && !open_tag(v.lower()) {
-            let kept: Vec<_> = sink
-                .hits
-                .drain(before..)
-                .filter(|(r, _)| !call(*r))
-                .collect();
-            sink.hits.extend(kept);
+        if !open_tag(v.lower()) {
+            drop_calls(sink, before);
         }
     }
 
@@ -336,6 +364,25 @@ mod tests {
     use crate::rules::*;
 
     #[test]
+    fn python_programs_call_no_php() {
+        silent(
+            "php",
+            &[
+                "import sys\ninput = sys.stdin.readline\nprint(max(a) - min(a))\n",
+                "from math import gcd\nprint(gcd(4, 6))",
+            ],
+        );
+        flags(
+            "php",
+            &[
+                "print(md5(31337))",
+                "import os\n<?php print(md5(1));",
+                "import x\n$a = print(md5(1));",
+            ],
+        );
+    }
+
+    #[test]
     fn callbacks_named_by_parameters() {
         rule(
             PHP_CALLBACK_PARAM,
@@ -377,7 +424,10 @@ mod tests {
     fn file_contents_need_an_open_tag() {
         let py = "def fib(n):\n    return n\n\nprint([fib(i) for i in range(10)])\nexec(code)\n";
         assert!(hits(Kind::FileContent, "file-content:f", py, 1).is_empty());
-        assert!(!hits(Kind::Body, "body", py, 1).is_empty());
+        // Outside an upload, calls count unless the text opens as a Python program.
+        assert!(hits(Kind::Body, "body", py, 1).is_empty());
+        let snippet = "n = 10\nprint([fib(i) for i in range(n)])\nexec(code)\n";
+        assert!(!hits(Kind::Body, "body", snippet, 1).is_empty());
         for php in [
             "<?php system($_GET['c']); ?>",
             "x <?= exec('id') ?>",

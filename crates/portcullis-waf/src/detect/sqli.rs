@@ -145,6 +145,14 @@ impl Sqli {
                 SQLI_STATEMENT,
                 r"(?:^|[^.\w])(?:database|user|version|schema|current_user|session_user|system_user|sysdate|now|rand|pi|connection_id|last_insert_id|row_count|found_rows|uuid)\s*\(\s*\)(?:$|[^.\w])|\b(?:tempdb|msdb|northwind\.(?:dbo|\.\w+)|pubs\.dbo|master\.dbo|master\.\.sys\w+)\b|\blo_get\s*\(".to_owned(),
             ),
+            // A column name that closes the aggregate or function it is put in and goes on
+            // with a table of its own (`age) FROM users WHERE admin = 't';--`, Rails'
+            // `calculate(:sum, params[:column])`): a `)` with no `(` before it, then `FROM`
+            // a name and the end, a comment, a `;` or a `WHERE`.
+            (
+                SQLI_STATEMENT,
+                r"^[^()]{0,60}\)\s*from\s+[a-z_][a-z0-9_.`\x22]*\s*(?:where\b|;|--|#|/\*|$)".to_owned(),
+            ),
             // A subquery whose select list is an expression (`(SELECT CASE WHEN (1=1) THEN 1
             // ELSE 1/0 END)`, `(select 1 from …)`), not prose in brackets (`(select one)`).
             (
@@ -306,7 +314,9 @@ impl Sqli {
     /// one applied to a secret (`{"password": {"$ne": null}}`, `token[$regex]=^a`), or one
     /// other than `$eq` and `$in` applied to a login name or an owner (`username[$ne]=x`,
     /// `{"owner": {"$gt": ""}}`); an operator that is a JSON body's
-    /// top-level key (`{"$nor": ...}`: the body is itself a query); and, in a query string or
+    /// top-level key or the whole of a JSON cookie or field (`{"$nor": ...}`, `j:{"$gt":""}`:
+    /// the document is itself a query; `$and` and `$or` there are how a search screen
+    /// combines its filters); and, in a query string or
     /// form, where brackets make objects the application may never have asked for, an
     /// operator other than the comparisons filter URLs use (`id[$ne]=2`, `q[$regex]=.*`).
     /// Any other operator counts from level 2 (2114). A query or form parameter named
@@ -347,7 +357,7 @@ impl Sqli {
         let strict = (script && !(parameter && parent.is_none()))
             || other_collection
             || (parameter && parent.is_some() && !filter_op)
-            || (json_path.is_some() && parent == Some(""))
+            || (json_path.is_some() && parent == Some("") && !matches!(op, "$and" | "$or"))
             || parent.is_some_and(|key| guards_access(key, op));
         let rule = if strict { SQLI_NOSQL } else { SQLI_NOSQL_LOOSE };
         sink.hit(rule, v.lower(), 0);
@@ -1473,6 +1483,25 @@ mod tests {
             "query:q",
             1,
             &["x'=if(1=1,sleep(5),0)='", "1 and if(1=1,1,0)"],
+        );
+        rule(
+            SQLI_STATEMENT,
+            true,
+            Kind::Value,
+            "query:column",
+            1,
+            &["age) FROM users WHERE admin = 't';--", "id) from users--"],
+        );
+        rule(
+            SQLI_STATEMENT,
+            false,
+            Kind::Value,
+            "query:q",
+            1,
+            &[
+                "total (approx.) from users where active",
+                "1) from the menu, where you pick a plan",
+            ],
         );
         // The same shape with the call glued to its bracket, or with a quote, is read.
         rule(

@@ -242,6 +242,41 @@ impl UrlChecks {
         }
     }
 
+    /// A cloud metadata address as a host in a path or a name, where a proxy route or an
+    /// upstream list takes it (`/proxy/169.254.169.254:80/latest/meta-data/`, Kubernetes'
+    /// `/services/http:169.254.169.254:80/proxy/…`, `{"nodes": {"169.254.169.254:80": 1}}`):
+    /// after a scheme, before a port, or before the metadata API's own path. An address
+    /// looked up by itself (`/ip/169.254.169.254`) is none of these.
+    pub(crate) fn scan_metadata_host(&self, v: &Variants, sink: &mut Sink<'_>) {
+        let text = v.lower();
+        if !sink.wants(SSRF_METADATA) {
+            return;
+        }
+        for host in ["169.254.169.254", "metadata.google.internal"] {
+            for (at, _) in text.match_indices(host).take(4) {
+                let before = &text[..at];
+                let rest = &text[at + host.len()..];
+                let bounded = before
+                    .bytes()
+                    .next_back()
+                    .is_none_or(|c| matches!(c, b'/' | b'@' | b'=' | b':' | b' '));
+                let scheme = ["http:", "https:", "http://", "https://"]
+                    .iter()
+                    .any(|s| before.ends_with(s));
+                let port = rest
+                    .strip_prefix(':')
+                    .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()));
+                let api = ["/latest/", "/computemetadata/", "/metadata/", "/openstack/"]
+                    .iter()
+                    .any(|p| rest.starts_with(p));
+                if bounded && (scheme || port || api) {
+                    sink.hit(SSRF_METADATA, text, at);
+                    return;
+                }
+            }
+        }
+    }
+
     /// A `Referer` naming a cloud metadata address (`http://169.254.169.254/latest/user-data`):
     /// no page a browser came from lives there, and backlink and analytics plugins fetch the
     /// Referer to check it. Loopback and private hosts stay: development front ends send them.
@@ -331,7 +366,18 @@ impl UrlChecks {
                     sink.hit(RFI_WRAPPER_SCHEME, text, at);
                     continue;
                 }
-                _ => continue,
+                // Any other scheme (`tcp://`, `redis://`, a Docker endpoint's or a
+                // database's URL) reaches a service of the host's network, which settings
+                // name all day: only a metadata service counts.
+                _ => {
+                    let host_raw = String::from_utf8_lossy(host.as_bytes()).replace('\\', "");
+                    let host = host_of(&host_raw);
+                    if has_slashes && matches!(classify(host), HostClass::Metadata) {
+                        let rest = text.get(whole.end()..).unwrap_or("");
+                        sink.hit(metadata_rule(host, rest), text, at);
+                    }
+                    continue;
+                }
             }
             if !has_slashes {
                 // `jar:http://host/x.jar!/a.class`: Java fetches the archive inside.
@@ -365,7 +411,10 @@ impl UrlChecks {
                     sink.hit(metadata_rule(host, rest), text, at);
                 }
                 HostClass::Internal { obfuscated } => {
-                    sink.hit(SSRF_INTERNAL, text, at);
+                    let rest = text.get(whole.end()..).unwrap_or("");
+                    if obfuscated || !(configured_fetch(text, at) || service_base(host, rest)) {
+                        sink.hit(SSRF_INTERNAL, text, at);
+                    }
                     if obfuscated {
                         sink.hit(SSRF_OBFUSCATED_IP, text, at);
                     }
@@ -418,6 +467,34 @@ impl UrlChecks {
     }
 }
 
+/// A URL at `at` inside a configuration file or a command that fetches it (a health check's
+/// `curl -fsS http://127.0.0.1:8080/live`, nginx's `proxy_pass http://127.0.0.1:9000/`): what
+/// the host runs on itself, not an address handed to the application to fetch. The command
+/// itself is the command injection detectors' business.
+fn configured_fetch(text: &str, at: usize) -> bool {
+    let before = &text[..at];
+    if before.contains('\n') {
+        return true;
+    }
+    let near = &before[before.len().saturating_sub(48)..];
+    ["curl ", "wget ", "proxy_pass "]
+        .iter()
+        .any(|w| near.contains(w))
+}
+
+/// A Kubernetes service's base URL (`http://prometheus-operated.monitoring.svc:9090`,
+/// `https://kubernetes.default.svc`) with no path: the endpoint a dashboard's data source, a
+/// gateway's service or a deployment tool's cluster is set to. What an SSRF reads through
+/// such a service has a path (`/api/v1/namespaces/kube-system/secrets`).
+fn service_base(host: &str, rest: &str) -> bool {
+    (host.ends_with(".svc") || host.ends_with(".svc.cluster.local"))
+        && rest
+            .trim_start_matches(|c: char| c == ':' || c.is_ascii_digit())
+            .trim_end()
+            .trim_end_matches('/')
+            .is_empty()
+}
+
 /// The host of a Windows WebDAV name's server part (`host@SSL`, `host@8080`,
 /// `host@SSL@443`), when it is one.
 fn webdav_host(server: &str) -> Option<&str> {
@@ -448,8 +525,6 @@ fn metadata_rule(host: &str, rest: &str) -> u32 {
     }
 }
 
-/// An address block in CIDR notation (`169.254.169.254/32`, `127.0.0.0/8`): a firewall or
-/// network setting that names the range, not a URL to fetch.
 /// Loopback names of `/etc/hosts` files that [`classify`] does not know by their suffix.
 const LOOPBACK_NAMES: &[&str] = &[
     "ip6-localhost",
@@ -1196,6 +1271,71 @@ mod host_override_tests {
             )
             .iter()
             .any(|r| lookup(*r).is_some_and(|i| i.family == crate::rules::Family::Ssrf))
+        );
+    }
+
+    #[test]
+    fn metadata_hosts_in_paths_names_and_other_schemes() {
+        for path in [
+            "/proxy/169.254.169.254:80/latest/meta-data/",
+            "/api/v1/namespaces/default/services/http:169.254.169.254:80/proxy/",
+            "/avatar/x?d=redirect.example//169.254.169.254/latest/meta-data/",
+        ] {
+            assert!(
+                hits(Kind::Path, "path", path, 1).contains(&SSRF_METADATA),
+                "{path}"
+            );
+        }
+        assert!(!hits(Kind::Path, "path", "/ip/169.254.169.254", 1).contains(&SSRF_METADATA));
+        assert!(hits(Kind::Name, "json-key", "169.254.169.254:80", 1).contains(&SSRF_METADATA));
+        rule(
+            SSRF_METADATA,
+            true,
+            Kind::Value,
+            "json:/endpoint",
+            1,
+            &[
+                "rsync://169.254.169.254/latest/meta-data/",
+                "redis://169.254.169.254:80/",
+            ],
+        );
+        rule(
+            SSRF_INTERNAL,
+            false,
+            Kind::Value,
+            "json:/endpoint",
+            1,
+            &["redis://127.0.0.1:6379/0", "tcp://10.0.0.5:2375"],
+        );
+    }
+
+    #[test]
+    fn internal_urls_that_configuration_runs_itself() {
+        rule(
+            SSRF_INTERNAL,
+            false,
+            Kind::Value,
+            "json:/conf",
+            1,
+            &[
+                "curl -fsS http://127.0.0.1:8080/live",
+                "wget -qO- http://localhost/ || exit 1",
+                "location /api/ {\n    proxy_pass http://127.0.0.1:9000/;\n}",
+                "http://prometheus-operated.monitoring.svc.cluster.local:9090",
+                "https://kubernetes.default.svc",
+            ],
+        );
+        rule(
+            SSRF_INTERNAL,
+            true,
+            Kind::Value,
+            "json:/conf",
+            1,
+            &[
+                "http://127.0.0.1:8080/live",
+                "Use http_get on http://127.0.0.1:2375/containers/json",
+                "https://kubernetes.default.svc/api/v1/namespaces/kube-system/secrets",
+            ],
         );
     }
 
