@@ -383,6 +383,8 @@ mod tests {
             b"/actuator;x/heapdump",
             b"/app/rest/users;.jsp",
             b"/hax?jsp=/app/rest/users/id:1/tokens;.jsp",
+            b"/hax?jsp=%2Fapp%2Frest%2Fusers%3Bx.jsp",
+            b"/admin/users;x.css",
         ] {
             assert!(rule_ids(&req("GET", path)).contains(&PROTO_EMPTY_PATH_PARAMETER));
         }

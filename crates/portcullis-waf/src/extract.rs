@@ -1691,13 +1691,15 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
             });
             // jsonpickle's references (`{"py/function": "subprocess.check_output"}` under a
             // `py/reduce`): decoding the document calls what they name.
-            if ["/py/function", "/py/type", "/py/object"]
+            // `py/repr` is evaluated as an expression (`os/os.system('id')`).
+            if (["/py/function", "/py/type", "/py/object"]
                 .iter()
                 .any(|k| path.ends_with(k))
                 && s.rsplit_once('.').is_some_and(|(module, name)| {
                     PICKLE_MODULES.contains(&module.as_bytes())
                         && PICKLE_FUNCTIONS.contains(&name.as_bytes())
-                })
+                }))
+                || (path.ends_with("/py/repr") && s.contains('('))
             {
                 let label = json_label(prefix, path);
                 self.c
@@ -1706,7 +1708,7 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
             // Ruby's class hints (Oj's object mode `^o`, the json gem's `json_class`) naming a
             // class of a Marshal or Oj gadget chain: loading the document builds it.
             if (path.ends_with("/^o") || path.ends_with("/json_class"))
-                && RUBY_GADGETS.iter().any(|g| s.eq_ignore_ascii_case(g))
+                && crate::detect::ruby_gadget(s)
             {
                 let label = json_label(prefix, path);
                 self.c.anomaly(rules::RCE_RUBY, &label, "Ruby gadget class");
@@ -2426,25 +2428,7 @@ fn embedded_request(c: &mut Collector<'_>, content: &[u8]) -> bool {
     true
 }
 
-/// Whether `content` holds `<?php` followed by whitespace, in any case: five bytes that
-/// binary formats do not produce by chance (one in 2^37 per position, before the
-/// whitespace).
 /// Modules of Python whose functions run commands or code.
-/// Classes of Ruby's deserialisation gadget chains (the universal RubyGems chain and its
-/// variants, ActiveSupport's proxy that renders ERB), as class hints name them.
-const RUBY_GADGETS: &[&str] = &[
-    "ActiveSupport::Deprecation::DeprecatedInstanceVariableProxy",
-    "Gem::Installer",
-    "Gem::Package::TarReader",
-    "Gem::Package::TarReader::Entry",
-    "Gem::RequestSet",
-    "Gem::Requirement",
-    "Gem::SpecFetcher",
-    "Gem::StubSpecification",
-    "Net::BufferedIO",
-    "Net::WriteAdapter",
-];
-
 const PICKLE_MODULES: &[&[u8]] = &[
     b"__builtin__",
     b"builtins",
@@ -2573,6 +2557,9 @@ fn pickle_runs_code(content: &[u8]) -> bool {
         })
 }
 
+/// Whether `content` holds `<?php` followed by whitespace, in any case: five bytes that
+/// binary formats do not produce by chance (one in 2^37 per position, before the
+/// whitespace).
 fn php_tag_in(content: &[u8]) -> bool {
     memchr::memmem::find_iter(content, b"<?").any(|i| {
         content

@@ -24,8 +24,7 @@ pub(crate) struct Java {
 /// `ProcessBuilder`) that no ordinary value carries, base64-encoded or not; the function
 /// marker of node-serialize (`_$$ND_FUNC$$_`), whose objects run code when read back and
 /// travel base64-encoded in cookies too; the .NET gadgets of ViewState and BinaryFormatter
-/// payloads; the RubyGems classes of Ruby's universal Marshal chain and the ActiveSupport
-/// proxy that renders an ERB template when read back; and the pickle opcodes
+/// payloads; and the pickle opcodes
 /// that import a command runner (`cos\nsystem`, protocol 4's `\x8c\x05posix`).
 const GADGETS: &[&[u8]] = &[
     b"_$$nd_func$$_",
@@ -38,14 +37,6 @@ const GADGETS: &[&[u8]] = &[
     b"activitysurrogateselector",
     b"axhoststate",
     b"axhost+state",
-    b"gem::requirement",
-    b"gem::package::tarreader",
-    b"net::bufferedio",
-    b"gem::specfetcher",
-    b"gem::installer",
-    b"gem::requestset",
-    b"net::writeadapter",
-    b"deprecatedinstancevariableproxy",
     b"cos\nsystem",
     b"cposix\nsystem",
     b"cnt\nsystem",
@@ -65,6 +56,21 @@ const GADGETS: &[&[u8]] = &[
     b"prototypeserializationfactory",
     b"whileclosure",
     b"xmldecoder",
+];
+
+/// Classes of Ruby's deserialisation gadget chains (lower case): the RubyGems classes of the
+/// universal Marshal chain and its variants, and ActiveSupport's proxy that renders an ERB
+/// template when read back. Found in base64 as [`GADGETS`] are, and named by class hints.
+pub(crate) const RUBY_GADGETS: &[&[u8]] = &[
+    b"deprecatedinstancevariableproxy",
+    b"gem::installer",
+    b"gem::package::tarreader",
+    b"gem::requestset",
+    b"gem::requirement",
+    b"gem::specfetcher",
+    b"gem::stubspecification",
+    b"net::bufferedio",
+    b"net::writeadapter",
 ];
 
 /// Weaker words, flagged in base64 only from paranoia 3.
@@ -180,7 +186,7 @@ impl Java {
         let names = Patterns::new(&[(NODE_PROTOTYPE, r"^(?:__proto__|prototype)$")])?;
         let encoded = aho_corasick::AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .build(GADGETS.iter().chain(KEYWORDS))
+            .build(GADGETS.iter().chain(RUBY_GADGETS).chain(KEYWORDS))
             .map_err(|e| WafError::Pattern(e.to_string()))?;
         let jdk_class = Regex::new(
             r"(?-u)\b(?:java|javax|jdk|sun|com\.sun)\.(?:lang|io|net|nio|util|beans|rmi|security|sql|script|naming|management|xml|reflect|misc|invoke)\.([a-z0-9_$.]*)(\((?:[a-z0-9_.$@-]+/)?(?:[a-z0-9_$]*\.java:[0-9]+|native method|unknown source)\))?",
@@ -274,7 +280,7 @@ impl Java {
                     continue;
                 }
                 for m in self.encoded.find_overlapping_iter(&buf) {
-                    let rule = if m.pattern().as_usize() < GADGETS.len() {
+                    let rule = if m.pattern().as_usize() < GADGETS.len() + RUBY_GADGETS.len() {
                         JAVA_BASE64_GADGET
                     } else {
                         JAVA_BASE64_KEYWORD

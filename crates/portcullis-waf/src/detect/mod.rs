@@ -354,6 +354,19 @@ pub(crate) fn concatenation_joined(text: &str) -> Option<String> {
 }
 
 /// The parameter name at the end of a label: `sku` for `json:/items/0/sku` or `query:sku`.
+/// Whether a class name (`Gem::Requirement`,
+/// `ActiveSupport::Deprecation::DeprecatedInstanceVariableProxy`) is one of Ruby's gadget
+/// classes ([`java::RUBY_GADGETS`]), whatever its case.
+pub(crate) fn ruby_gadget(class: &str) -> bool {
+    let class = class.trim().to_ascii_lowercase();
+    java::RUBY_GADGETS.iter().any(|g| {
+        class
+            .as_bytes()
+            .strip_suffix(*g)
+            .is_some_and(|head| head.is_empty() || head.ends_with(b"::"))
+    })
+}
+
 pub(crate) fn param_name(label: &str) -> &str {
     // Byte searches: `:` and `/` are ASCII, so the cuts fall on character boundaries. This
     // runs for every input, remembered or not.

@@ -34,18 +34,45 @@ fn drop_calls(sink: &mut Sink<'_>, before: usize) {
 }
 
 /// Whether lower-cased text is a Python program of several lines (a code judge's or a
-/// notebook's source): it opens with an import, a definition or a shebang, and has no PHP
-/// open tag nor a PHP variable. `print(max(a))` there is Python's; PHP would not get past
-/// the first line.
+/// notebook's source): its first line is an import (`import sys`, `from math import gcd`) or
+/// a function's definition (`def solve(n):`), no line ends in `;`, and there is no PHP open
+/// tag nor a PHP variable. `print(max(a))` there is Python's; PHP stops at the first line.
 fn python_program(lower: &str) -> bool {
     let text = lower.trim_start();
-    let first = text.lines().next().unwrap_or("");
-    text.contains('\n')
-        && (first.starts_with("import ")
-            || (first.starts_with("from ") && first.contains(" import "))
-            || (first.starts_with("def ") && first.trim_end().ends_with(':'))
-            || first.starts_with("#!/usr/bin/env python")
-            || first.starts_with("#!/usr/bin/python"))
+    let Some((first, _)) = text.split_once('\n') else {
+        return false;
+    };
+    let first = first.trim_end();
+    let dotted = |n: &str| {
+        !n.is_empty()
+            && n.split('.').all(|p| {
+                p.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                    && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            })
+    };
+    let names = |list: &str| {
+        list.trim_matches(|c| c == '(' || c == ')')
+            .split(',')
+            .all(|item| {
+                let item = item.trim();
+                let name = item.split_once(" as ").map_or(item, |(n, _)| n.trim());
+                dotted(name) || name == "*"
+            })
+    };
+    let opens = if let Some(list) = first.strip_prefix("import ") {
+        names(list)
+    } else if let Some(rest) = first.strip_prefix("from ") {
+        rest.split_once(" import ")
+            .is_some_and(|(module, list)| dotted(module.trim()) && names(list))
+    } else if let Some(rest) = first.strip_prefix("def ") {
+        rest.split_once('(')
+            .is_some_and(|(name, _)| dotted(name.trim()))
+            && first.ends_with(':')
+    } else {
+        false
+    };
+    opens
+        && !text.lines().any(|l| l.trim_end().ends_with(';'))
         && !open_tag(lower)
         && !lower.contains('$')
 }
@@ -378,6 +405,10 @@ mod tests {
                 "print(md5(31337))",
                 "import os\n<?php print(md5(1));",
                 "import x\n$a = print(md5(1));",
+                "#!/usr/bin/python\nprint(md5(1))",
+                "def :\nprint(md5(1));",
+                "import . system('id');\nprint(md5(1))",
+                "import os\nprint(md5(1));",
             ],
         );
     }

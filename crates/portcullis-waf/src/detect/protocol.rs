@@ -226,13 +226,16 @@ pub(crate) fn request_checks(
     if let Some(at) = fake_extension(req.path) {
         add(PROTO_EMPTY_PATH_PARAMETER, "path", &req.path[at..]);
     } else if let Some(q) = req.query
-        && memchr::memchr(b';', q).is_some()
+        && (memchr::memchr(b';', q).is_some()
+            || memchr::memmem::find(q, b"%3b").is_some()
+            || memchr::memmem::find(q, b"%3B").is_some())
         && let Some(v) = q
             .split(|&b| b == b'&')
             .filter_map(|p| p.splitn(2, |&b| b == b'=').nth(1))
+            .map(|v| crate::normalise::percent_decode(v, true).0)
             .find(|v| v.starts_with(b"/") && fake_extension(v).is_some())
     {
-        add(PROTO_EMPTY_PATH_PARAMETER, "query", v);
+        add(PROTO_EMPTY_PATH_PARAMETER, "query", &v);
     }
     // A query that starts with `@host/` (`/autodiscover/autodiscover.json?@evil.corp/owa/`):
     // a back end that joins its own scheme and host to the path and query reads the host
@@ -920,11 +923,19 @@ fn hidden_segment(path: &[u8]) -> bool {
     false
 }
 
-/// Where a path ends in `;.` and a short extension (`;.jsp`, `;.css`), if it does.
+/// Where a path's last segment has a path parameter that ends in a page's or a static
+/// file's extension (`;.jsp`, `;x.css`), if it does: the `;` of the parameter.
 fn fake_extension(path: &[u8]) -> Option<usize> {
-    let at = memchr::memmem::rfind(path, b";.")?;
-    let ext = &path[at + 2..];
-    (!ext.is_empty() && ext.len() <= 5 && ext.iter().all(u8::is_ascii_alphanumeric)).then_some(at)
+    const EXTENSIONS: &[&[u8]] = &[
+        b"action", b"css", b"do", b"gif", b"htm", b"html", b"ico", b"jpg", b"js", b"jsp", b"jspx",
+        b"png", b"svg", b"woff", b"woff2",
+    ];
+    let last = memchr::memrchr(b'/', path).map_or(0, |i| i + 1);
+    let at = last + memchr::memchr(b';', &path[last..])?;
+    let param = &path[at + 1..];
+    let dot = memchr::memrchr(b'.', param)?;
+    let ext = param[dot + 1..].to_ascii_lowercase();
+    (!param.contains(&b'=') && EXTENSIONS.contains(&ext.as_slice())).then_some(at)
 }
 
 /// Whether a `Forwarded` value (RFC 7239) names a loopback address in a `for=` parameter.

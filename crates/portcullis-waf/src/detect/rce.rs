@@ -282,7 +282,7 @@ impl Rce {
             // with (`process.name : "cmd.exe"` in a detection rule).
             (
                 RCE_WINDOWS,
-                r#"\bcmd(?:\.exe)?\s*/[ckr]\b|(?:^|[^'\x22])\bcmd\.exe\b|\bcmd\.exe(?:$|[^'\x22])"#,
+                r#"\bcmd(?:\.exe)?['\x22]?\s*(?:,\s*['\x22])?/[ckr]\b|(?:^|[^'\x22])\bcmd\.exe\b|\bcmd\.exe(?:$|[^'\x22])"#,
             ),
             (
                 RCE_WINDOWS,
@@ -391,11 +391,11 @@ impl Rce {
             // Ruby's ways to run a command that the shell and function-call rules do not see:
             // `Process.spawn("id")`, `Open3.capture2(…)`, `PTY.spawn`, `%x(id)`, and a call by
             // name (`send(:system, "id")`). `%x` counts only after a separator, not in a
-            // printf format (`0x%x(`); in braces, only around more than one word, not as a
-            // log layout's `%X{traceId}`.
+            // printf format (`0x%x(`, `"%x(%d)"`); in braces, only around more than one word,
+            // not as a log layout's `%X{traceId}` or `%X{traceId:-}`.
             (
                 RCE_RUBY,
-                r#"\b(?:process\s*\.\s*spawn|pty\s*\.\s*spawn|open3\s*\.\s*(?:popen[23e]*|capture[23e]*|pipeline[a-z_]*)|kernel\s*\.\s*(?:spawn|open|`))\s*[(\s'\x22]|(?:^|[\s;(=,&|{\x22'`])%x(?:\{[^}]{0,200}[^a-z0-9_.}][^}]{0,200}\}|[(\[<|!][^)\]>|!]{1,200}[)\]>|!])|\b(?:send|public_send|__send__)\s*\(?\s*[:'\x22](?:system|exec|spawn|eval|instance_eval|class_eval|syscall)\b"#,
+                r#"\b(?:process\s*\.\s*spawn|pty\s*\.\s*spawn|open3\s*\.\s*(?:popen[23e]*|capture[23e]*|pipeline[a-z_]*)|kernel\s*\.\s*(?:spawn|open|`))\s*[('\x22]|(?:^|[\s;(=,&|{])%x(?:\{[^}\s]{0,200}\s[^}]{0,200}\}|[(\[<|!][^)\]>|!]{1,200}[)\]>|!])|\b(?:send|public_send|__send__)\s*\(?\s*[:'\x22](?:system|exec|spawn|eval|instance_eval|class_eval|syscall)['\x22]?\s*[,)]"#,
             ),
             // Spreadsheet formulas at the start of a cell: DDE (`=cmd|' /C calc'!A0`), and a
             // URL built from other cells (`=HYPERLINK("http://x/?"&A1, ...)`).
@@ -602,9 +602,16 @@ impl Rce {
 
     fn shell_scan(&self, text: &str, sink: &mut Sink<'_>, values: bool) {
         let b = text.as_bytes();
-        // A value anchored at both ends (`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`, a schema's
-        // `pattern`) is a regular expression: its classes and stars are no glob.
-        let regex = b.first() == Some(&b'^') && b.last() == Some(&b'$');
+        // A value anchored at both ends, with no blank space, `;`, `&`, backtick or
+        // substitution in it (`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`, a schema's `pattern`), is a
+        // regular expression: its classes and stars are no glob.
+        let regex = b.first() == Some(&b'^')
+            && b.last() == Some(&b'$')
+            && !b
+                .iter()
+                .any(|c| c.is_ascii_whitespace() || b";&`".contains(c))
+            && !text.contains("$(")
+            && !text.contains("${");
         let (fences, spans) = if memchr::memchr(b'`', b).is_some() {
             let fences = fences(b);
             let spans = code_spans(b, &fences);
@@ -1478,6 +1485,45 @@ mod tests {
     }
 
     #[test]
+    fn cmd_exe_quoted_as_a_name_or_run() {
+        rule(
+            RCE_WINDOWS,
+            true,
+            Kind::Value,
+            "query:q",
+            1,
+            &[
+                "\"cmd.exe\" /c whoami",
+                "Popen(['cmd.exe','/c','calc'])",
+                "x & cmd.exe",
+                "C:\\Windows\\System32\\cmd.exe",
+            ],
+        );
+        rule(
+            RCE_WINDOWS,
+            false,
+            Kind::Value,
+            "json:/query",
+            1,
+            &["process where process.name : \"cmd.exe\" and process.args : \"whoami\""],
+        );
+        // A regular expression's classes are no glob; a command wrapped in `^…$` still is.
+        assert!(
+            !hits(
+                Kind::Value,
+                "json:/pattern",
+                "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                1
+            )
+            .contains(&RCE_OBFUSCATED_COMMAND)
+        );
+        assert!(
+            hits(Kind::Value, "query:q", "^;/???/?c?t /???/p??s??;$", 1)
+                .contains(&RCE_OBFUSCATED_COMMAND)
+        );
+    }
+
+    #[test]
     fn ruby_calls_that_run_commands() {
         rule(
             RCE_RUBY,
@@ -1506,6 +1552,10 @@ mod tests {
                 "grew 40%x(over 2 years)",
                 "send(:notify, user)",
                 "%d [%t] %X{traceId} %X{span.id} - %msg%n",
+                "%5p [${spring.application.name:},%X{traceId:-},%X{spanId:-}]",
+                "printf(\"%x(%d)\", a, b)",
+                "Process.spawn is preferred over system",
+                "send \"System\" report",
                 "the process spawns workers",
             ],
         );

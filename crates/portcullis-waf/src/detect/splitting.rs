@@ -146,7 +146,8 @@ impl Splitting {
                 r"[\r\n]\s*(?:get|post|put|delete|head|options|patch)\s+/[^\s]*[ \t]*(?:[\r\n]|$)",
             ),
             // A one-word value (a user name, an id) whose next line is a log entry of its
-            // own: a timestamp and a level, written into the log as a line the application
+            // own: a timestamp (`2024-06-01T10:00`, `2024/05/01 12:00`) and a level (`INFO`,
+            // or Gitea's and Gogs' `[I]`), written into the log as a line the application
             // never logged.
             (
                 HS_LOG_FORGING,

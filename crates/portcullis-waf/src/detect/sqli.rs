@@ -147,11 +147,11 @@ impl Sqli {
             ),
             // A column name that closes the aggregate or function it is put in and goes on
             // with a table of its own (`age) FROM users WHERE admin = 't';--`, Rails'
-            // `calculate(:sum, params[:column])`): a `)` with no `(` before it, then `FROM`
-            // a name and the end, a comment, a `;` or a `WHERE`.
+            // `calculate(:sum, params[:column])`): a name, a `)`, then `FROM` a name and a
+            // `WHERE`, a comment or a `;`.
             (
                 SQLI_STATEMENT,
-                r"^[^()]{0,60}\)\s*from\s+[a-z_][a-z0-9_.`\x22]*\s*(?:where\b|;|--|#|/\*|$)".to_owned(),
+                r"^\s*[a-z_][a-z0-9_.]{0,60}\s*\)\s*from\s+[a-z_][a-z0-9_.`\x22]*\s*(?:where\b|;|--|/\*)".to_owned(),
             ),
             // A subquery whose select list is an expression (`(SELECT CASE WHEN (1=1) THEN 1
             // ELSE 1/0 END)`, `(select 1 from …)`), not prose in brackets (`(select one)`).
@@ -1501,6 +1501,8 @@ mod tests {
             &[
                 "total (approx.) from users where active",
                 "1) from the menu, where you pick a plan",
+                "a) from scratch",
+                "1) from page#3",
             ],
         );
         // The same shape with the call glued to its bracket, or with a quote, is read.

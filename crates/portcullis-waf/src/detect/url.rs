@@ -248,31 +248,37 @@ impl UrlChecks {
     /// after a scheme, before a port, or before the metadata API's own path. An address
     /// looked up by itself (`/ip/169.254.169.254`) is none of these.
     pub(crate) fn scan_metadata_host(&self, v: &Variants, sink: &mut Sink<'_>) {
-        let text = v.lower();
         if !sink.wants(SSRF_METADATA) {
             return;
         }
-        for host in ["169.254.169.254", "metadata.google.internal"] {
-            for (at, _) in text.match_indices(host).take(4) {
-                let before = &text[..at];
-                let rest = &text[at + host.len()..];
-                let bounded = before
-                    .bytes()
-                    .next_back()
-                    .is_none_or(|c| matches!(c, b'/' | b'@' | b'=' | b':' | b' '));
-                let scheme = ["http:", "https:", "http://", "https://"]
-                    .iter()
-                    .any(|s| before.ends_with(s));
-                let port = rest
-                    .strip_prefix(':')
-                    .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()));
-                let api = ["/latest/", "/computemetadata/", "/metadata/", "/openstack/"]
-                    .iter()
-                    .any(|p| rest.starts_with(p));
-                if bounded && (scheme || port || api) {
-                    sink.hit(SSRF_METADATA, text, at);
-                    return;
-                }
+        let text = v.lower();
+        let mut at = 0;
+        let mut segments = text.split(['/', '@', '=', ' ']).peekable();
+        while let Some(segment) = segments.next() {
+            let start = at;
+            at += segment.len() + 1;
+            let (scheme, token) = match segment
+                .strip_prefix("http:")
+                .or_else(|| segment.strip_prefix("https:"))
+            {
+                Some(rest) => (true, rest),
+                None => (false, segment),
+            };
+            // `host:port`, the port all digits.
+            let port = token.rsplit_once(':').is_some_and(|(h, p)| {
+                !h.is_empty() && !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())
+            });
+            let next = segments.peek().copied().unwrap_or("");
+            let api = matches!(
+                next,
+                "latest" | "computemetadata" | "metadata" | "openstack"
+            );
+            if token.is_empty() || !(scheme || port || api) {
+                continue;
+            }
+            if matches!(classify(host_of(token)), HostClass::Metadata) {
+                sink.hit(SSRF_METADATA, text, start);
+                return;
             }
         }
     }
@@ -281,19 +287,15 @@ impl UrlChecks {
     /// no page a browser came from lives there, and backlink and analytics plugins fetch the
     /// Referer to check it. Loopback and private hosts stay: development front ends send them.
     pub(crate) fn scan_referer(&self, v: &Variants, sink: &mut Sink<'_>) {
-        let text = v.lower();
         if !sink.wants(SSRF_METADATA) {
             return;
         }
+        let text = v.lower();
         if let Some(caps) = self.url.captures(text.as_bytes())
             && let (Some(whole), Some(host)) = (caps.get(0), caps.get(2))
+            && let Some(rule) = metadata_target(host.as_bytes(), text.get(whole.end()..))
         {
-            let host_raw = String::from_utf8_lossy(host.as_bytes()).replace('\\', "");
-            let host = host_of(&host_raw);
-            if matches!(classify(host), HostClass::Metadata) {
-                let rest = text.get(whole.end()..).unwrap_or("");
-                sink.hit(metadata_rule(host, rest), text, whole.start());
-            }
+            sink.hit(rule, text, whole.start());
         }
     }
 
@@ -370,11 +372,11 @@ impl UrlChecks {
                 // database's URL) reaches a service of the host's network, which settings
                 // name all day: only a metadata service counts.
                 _ => {
-                    let host_raw = String::from_utf8_lossy(host.as_bytes()).replace('\\', "");
-                    let host = host_of(&host_raw);
-                    if has_slashes && matches!(classify(host), HostClass::Metadata) {
-                        let rest = text.get(whole.end()..).unwrap_or("");
-                        sink.hit(metadata_rule(host, rest), text, at);
+                    if has_slashes
+                        && let Some(rule) =
+                            metadata_target(host.as_bytes(), text.get(whole.end()..))
+                    {
+                        sink.hit(rule, text, at);
                     }
                     continue;
                 }
@@ -467,19 +469,61 @@ impl UrlChecks {
     }
 }
 
-/// A URL at `at` inside a configuration file or a command that fetches it (a health check's
-/// `curl -fsS http://127.0.0.1:8080/live`, nginx's `proxy_pass http://127.0.0.1:9000/`): what
-/// the host runs on itself, not an address handed to the application to fetch. The command
-/// itself is the command injection detectors' business.
+/// A URL at `at` that a command on its line fetches (a health check's
+/// `curl -fsS http://127.0.0.1:8080/live`, `wget -qO- http://localhost/`) or that an nginx
+/// block proxies to (`proxy_pass http://127.0.0.1:9000/;`): what the host runs on itself,
+/// not an address handed to the application to fetch. The command has to stand where a
+/// command starts (a line's start, after `;`, `&`, `|`, a quote, a bracket or a Dockerfile's
+/// `CMD` or `RUN`), with options only between it and the URL. A URL that is the whole value
+/// always counts.
 fn configured_fetch(text: &str, at: usize) -> bool {
-    let before = &text[..at];
-    if before.contains('\n') {
+    let before = &text.as_bytes()[..at];
+    let line = match memchr::memrchr(b'\n', before) {
+        Some(i) => &before[i + 1..],
+        None => before,
+    };
+    if line.trim_ascii().is_empty() {
+        return false;
+    }
+    // The words before the URL, last first: options, then the command.
+    let mut words = line
+        .trim_ascii_end()
+        .rsplit(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty());
+    let command = loop {
+        match words.next() {
+            Some(w) if w.starts_with(b"-") => continue,
+            other => break other,
+        }
+    };
+    let Some(command) = command else {
+        return false;
+    };
+    if command == b"proxy_pass" {
         return true;
     }
-    let near = &before[before.len().saturating_sub(48)..];
-    ["curl ", "wget ", "proxy_pass "]
+    let glue = command
         .iter()
-        .any(|w| near.contains(w))
+        .take_while(|b| matches!(b, b';' | b'&' | b'|' | b'"' | b'\'' | b'[' | b'(' | b','))
+        .count();
+    let name = &command[glue..];
+    if name != b"curl" && name != b"wget" {
+        return false;
+    }
+    // Glued to a separator, or the line's first word, or after a separator word, or a
+    // Dockerfile's `RUN` or `CMD` that opens the line (`HEALTHCHECK [options] CMD`).
+    glue > 0
+        || match words.next() {
+            None => true,
+            Some(w) if w == b"run" || w == b"cmd" => {
+                let mut rest = words.filter(|w| !w.starts_with(b"--"));
+                match rest.next() {
+                    None => true,
+                    Some(w) => w == b"healthcheck" && rest.next().is_none(),
+                }
+            }
+            Some(w) => w.ends_with(b";") || w.ends_with(b"&&") || w.ends_with(b"|"),
+        }
 }
 
 /// A Kubernetes service's base URL (`http://prometheus-operated.monitoring.svc:9090`,
@@ -488,11 +532,7 @@ fn configured_fetch(text: &str, at: usize) -> bool {
 /// such a service has a path (`/api/v1/namespaces/kube-system/secrets`).
 fn service_base(host: &str, rest: &str) -> bool {
     (host.ends_with(".svc") || host.ends_with(".svc.cluster.local"))
-        && rest
-            .trim_start_matches(|c: char| c == ':' || c.is_ascii_digit())
-            .trim_end()
-            .trim_end_matches('/')
-            .is_empty()
+        && rest.trim_end().trim_end_matches('/').is_empty()
 }
 
 /// The host of a Windows WebDAV name's server part (`host@SSL`, `host@8080`,
@@ -509,6 +549,14 @@ fn webdav_host(server: &str) -> Option<&str> {
 /// value). A service that answers only requests carrying its own header (Google's
 /// `Metadata-Flavor: Google`, which a URL alone cannot add) named without a path is a probe,
 /// not a read: rule 1405, from paranoia 2. Anything else is 1401.
+/// The metadata rule for a URL's host as matched (backslashes removed, userinfo and port
+/// cut) and what follows it, when the host is a cloud metadata service.
+fn metadata_target(host: &[u8], rest: Option<&str>) -> Option<u32> {
+    let host_raw = String::from_utf8_lossy(host).replace('\\', "");
+    let host = host_of(&host_raw);
+    matches!(classify(host), HostClass::Metadata).then(|| metadata_rule(host, rest.unwrap_or("")))
+}
+
 fn metadata_rule(host: &str, rest: &str) -> u32 {
     let header_gated = matches!(host, "metadata.google.internal" | "metadata");
     let rest = rest
@@ -1320,6 +1368,9 @@ mod host_override_tests {
             &[
                 "curl -fsS http://127.0.0.1:8080/live",
                 "wget -qO- http://localhost/ || exit 1",
+                "HEALTHCHECK CMD curl -f http://localhost:8000/health || exit 1",
+                "until nc -z db 5432; do sleep 1; done && curl -s http://127.0.0.1:9000/ready",
+                "sh -c \"curl -s http://127.0.0.1:8080/\"",
                 "location /api/ {\n    proxy_pass http://127.0.0.1:9000/;\n}",
                 "http://prometheus-operated.monitoring.svc.cluster.local:9090",
                 "https://kubernetes.default.svc",
@@ -1333,8 +1384,13 @@ mod host_override_tests {
             1,
             &[
                 "http://127.0.0.1:8080/live",
+                "\nhttp://127.0.0.1:2375/containers/json",
                 "Use http_get on http://127.0.0.1:2375/containers/json",
+                "Then run curl http://127.0.0.1:2375/containers/json",
+                "see\nnotes http://10.0.0.5:8500/v1/agent/self",
                 "https://kubernetes.default.svc/api/v1/namespaces/kube-system/secrets",
+                // Characters of several bytes before the URL.
+                "aéééééééééééééééééééééééé curl http://127.0.0.1/",
             ],
         );
     }
