@@ -111,12 +111,12 @@ impl Java {
                 r"\$\{\s*(?:jndi|ldap|ldaps|rmi|dns|iiop|corba|nds|nis|lower|upper|ctx|base64|env)\s*:(?:[^-]|$)",
             ),
             // Apache Commons Text's interpolator (CVE-2022-42889): `${script:javascript:…}`
-            // runs code, `${url:UTF-8:http://…}` fetches and `${file:UTF-8:/etc/…}` reads. The
-            // engine or charset between two colons is what none of the `${file:…}` references of
-            // configuration files have.
+            // runs code, `${url:UTF-8:http://…}` fetches and `${file:UTF-8:/etc/…}` reads. A
+            // script engine or a charset between two colons is what no `${file:…}` reference of
+            // a configuration file has (Kafka's `${file:connect.properties:db.password}`).
             (
                 JAVA_JNDI,
-                r"\$\{\s*(?:script|url|file)\s*:\s*[a-z][a-z0-9_.-]{0,20}\s*:",
+                r"\$\{\s*(?:script\s*:\s*(?:javascript|js|groovy|nashorn|jexl|python|jython|ruby|jruby|bsh|beanshell)|(?:url|file)\s*:\s*(?:utf-?8|utf-?16[a-z]*|us-ascii|ascii|iso-?8859-[0-9]+|latin-?1|windows-125[0-9]))\s*:",
             ),
             (
                 JAVA_JNDI,
@@ -467,6 +467,7 @@ mod tests {
             &[
                 "${file:secrets/token.txt}",
                 "password: ${file:/run/secrets/db}",
+                "${file:connect.properties:db.password}",
             ],
         );
     }

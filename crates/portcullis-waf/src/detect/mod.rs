@@ -353,7 +353,6 @@ pub(crate) fn concatenation_joined(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The parameter name at the end of a label: `sku` for `json:/items/0/sku` or `query:sku`.
 /// Whether a class name (`Gem::Requirement`,
 /// `ActiveSupport::Deprecation::DeprecatedInstanceVariableProxy`) is one of Ruby's gadget
 /// classes ([`java::RUBY_GADGETS`]), whatever its case.
@@ -367,6 +366,7 @@ pub(crate) fn ruby_gadget(class: &str) -> bool {
     })
 }
 
+/// The parameter name at the end of a label: `sku` for `json:/items/0/sku` or `query:sku`.
 pub(crate) fn param_name(label: &str) -> &str {
     // Byte searches: `:` and `/` are ASCII, so the cuts fall on character boundaries. This
     // runs for every input, remembered or not.

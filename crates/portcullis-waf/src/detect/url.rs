@@ -545,10 +545,6 @@ fn webdav_host(server: &str) -> Option<&str> {
     port.bytes().all(|b| b.is_ascii_digit()).then_some(host)
 }
 
-/// The rule for a metadata `host` followed by `rest` (its port, path and the rest of the
-/// value). A service that answers only requests carrying its own header (Google's
-/// `Metadata-Flavor: Google`, which a URL alone cannot add) named without a path is a probe,
-/// not a read: rule 1405, from paranoia 2. Anything else is 1401.
 /// The metadata rule for a URL's host as matched (backslashes removed, userinfo and port
 /// cut) and what follows it, when the host is a cloud metadata service.
 fn metadata_target(host: &[u8], rest: Option<&str>) -> Option<u32> {
@@ -557,6 +553,10 @@ fn metadata_target(host: &[u8], rest: Option<&str>) -> Option<u32> {
     matches!(classify(host), HostClass::Metadata).then(|| metadata_rule(host, rest.unwrap_or("")))
 }
 
+/// The rule for a metadata `host` followed by `rest` (its port, path and the rest of the
+/// value). A service that answers only requests carrying its own header (Google's
+/// `Metadata-Flavor: Google`, which a URL alone cannot add) named without a path is a probe,
+/// not a read: rule 1405, from paranoia 2. Anything else is 1401.
 fn metadata_rule(host: &str, rest: &str) -> u32 {
     let header_gated = matches!(host, "metadata.google.internal" | "metadata");
     let rest = rest
@@ -1324,17 +1324,26 @@ mod host_override_tests {
 
     #[test]
     fn metadata_hosts_in_paths_names_and_other_schemes() {
-        for path in [
-            "/proxy/169.254.169.254:80/latest/meta-data/",
-            "/api/v1/namespaces/default/services/http:169.254.169.254:80/proxy/",
-            "/avatar/x?d=redirect.example//169.254.169.254/latest/meta-data/",
-        ] {
-            assert!(
-                hits(Kind::Path, "path", path, 1).contains(&SSRF_METADATA),
-                "{path}"
-            );
-        }
-        assert!(!hits(Kind::Path, "path", "/ip/169.254.169.254", 1).contains(&SSRF_METADATA));
+        rule(
+            SSRF_METADATA,
+            true,
+            Kind::Path,
+            "path",
+            1,
+            &[
+                "/proxy/169.254.169.254:80/latest/meta-data/",
+                "/api/v1/namespaces/default/services/http:169.254.169.254:80/proxy/",
+                "/avatar/x?d=redirect.example//169.254.169.254/latest/meta-data/",
+            ],
+        );
+        rule(
+            SSRF_METADATA,
+            false,
+            Kind::Path,
+            "path",
+            1,
+            &["/ip/169.254.169.254"],
+        );
         assert!(hits(Kind::Name, "json-key", "169.254.169.254:80", 1).contains(&SSRF_METADATA));
         rule(
             SSRF_METADATA,
