@@ -744,7 +744,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::HeaderSplitting,
         1,
         S::Critical,
-        "request smuggling: newline followed by a request line",
+        "request smuggling: newline followed by a request line or mail command",
     ),
     r(
         HS_ARG_NEWLINE,

@@ -78,7 +78,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
             &mut failures,
         );
     }
-    at_least("CRS overall", r.crs_attack_all.0, 64.2, &mut failures);
+    at_least("CRS overall", r.crs_attack_all.0, 64.5, &mut failures);
 
     // The reference (nginx + ModSecurity + CRS 3.3.4 at PL1, tests/data/crs-reference-pl1.txt)
     // on the same cases: at least as many detections in every family. Method enforcement is
@@ -287,6 +287,16 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // `.Config`, Host and `X-Forwarded-Host` spoofing; blocked benign: Mongo update and
         // text-search documents, shell in code blocks and Dockerfiles.
         ("heldout26.jsonl", 97.5, 8.5),
+        // E-mail, webmail, chat and collaboration servers: Exchange, Zimbra, Roundcube,
+        // SquirrelMail, Mattermost, Rocket.Chat, Matrix, CalDAV, ticketing inboxes,
+        // transactional mail APIs; attacks after published exploits of them. First run,
+        // blind: 197 of 215 attacks, 18 of 241 benign blocked (the reference: 133 and 60).
+        // Left: aliased login mutations, LDAP filters in a Zimbra GAL search and in Basic
+        // credentials, a Meteor method's operator token, Zimbra's tar and BigBlueButton's
+        // PostScript uploads, `Translate: f`, cross-site WebSocket origins, forwarded hosts;
+        // blocked benign: HTML mail bodies and an SVG upload, shell in chat, raw mail headers
+        // pasted into chat and forms.
+        ("heldout27.jsonl", 94.5, 7.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

