@@ -286,7 +286,13 @@ impl Waf {
                     severity: info.severity,
                     message: info.message,
                     location: label.clone(),
-                    excerpt: excerpt.chars().take(detect::EXCERPT_CHARS).collect(),
+                    // The user part of Basic credentials is an API key for some services
+                    // (Stripe's `sk_live_…:`): where it is, a match is not quoted.
+                    excerpt: if label.starts_with(crate::extract::BASIC_USER) {
+                        String::new()
+                    } else {
+                        excerpt.chars().take(detect::EXCERPT_CHARS).collect()
+                    },
                 });
             }
         }
@@ -1104,12 +1110,21 @@ mod tests {
             );
             assert!(ids(r#"{"alg":"RS256","kid":"2024-06-rotation","typ":"JWT"}"#).is_empty());
         }
-        // Basic credentials and opaque tokens are never decoded.
+        // Of Basic credentials only the user part is read, and never quoted (here it is
+        // `../../etc/passwd`, without a password).
         let basic = w.inspect(
             &RequestView::new("GET", b"/")
                 .header("Authorization", "Basic Li4vLi4vZXRjL3Bhc3N3ZA=="),
         );
-        assert!(found(&basic).is_empty());
+        assert!(
+            found(&basic).contains(&(rules::LFI_TRAVERSAL, "header:authorization:user".to_owned())),
+            "{basic:?}"
+        );
+        assert!(basic.matches.iter().all(|m| m.excerpt.is_empty()));
+        let fine = w.inspect(
+            &RequestView::new("GET", b"/").header("Authorization", "Basic YWxpY2U6Li4vLi4v"),
+        );
+        assert!(found(&fine).is_empty(), "a password is not read: {fine:?}");
         // A JWT in a parameter or a JSON field (an OAuth assertion, an ID token) is read too.
         let assertion = token(r#"{"alg":"RS256","jku":"http://169.254.169.254/latest/"}"#);
         let assertion = &assertion["Bearer ".len()..];

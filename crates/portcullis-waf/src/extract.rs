@@ -500,6 +500,7 @@ pub(crate) fn extract(
     );
     if let Some(auth) = req.first_header("authorization") {
         jose_header(&mut c, auth);
+        basic_user(&mut c, auth);
     }
     if let Some(b) = req.body.filter(|b| !b.is_empty()) {
         c.container(
@@ -671,7 +672,7 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
             // A JSON document as a parameter (`where={"score":{"$gt":1000}}`, `filter=[…]`):
             // the application parses it, so its keys and strings are read as a body's are,
             // under `query:NAME:/path`.
-            if matches!(v.trim_ascii_start().first(), Some(b'{' | b'[')) && !c.full() {
+            if looks_like_json(&v) && !c.full() {
                 json_walk(c, &v, &format!("{prefix}:{}", label_part(&name)));
             } else {
                 // Base64 the application decodes (`filter=eyJ3aGVyZSI6…`, a SAMLResponse).
@@ -1066,6 +1067,38 @@ fn jose_header(c: &mut Collector<'_>, auth: &[u8]) {
     jwt_header(c, token, "header:authorization:jose");
 }
 
+/// The label of the user part of Basic credentials.
+pub(crate) const BASIC_USER: &str = "header:authorization:user";
+
+/// The user part of Basic credentials, inspected as a value under
+/// `header:authorization:user`: a server that checks them against a directory or a table
+/// splices the name into a filter or a query (`*)(cn=*)`, `admin'--`). The password is a
+/// secret and is not read.
+fn basic_user(c: &mut Collector<'_>, auth: &[u8]) {
+    use base64::Engine as _;
+    let Some(token) = auth
+        .get(..6)
+        .filter(|scheme| scheme.eq_ignore_ascii_case(b"basic "))
+        .map(|_| auth[6..].trim_ascii())
+        .filter(|t| t.len() <= 1024)
+    else {
+        return;
+    };
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(token) else {
+        return;
+    };
+    let user = &decoded[..memchr::memchr(b':', &decoded).unwrap_or(decoded.len())];
+    if !user.is_empty() {
+        c.push(
+            BASIC_USER.to_owned(),
+            Kind::Value,
+            user.to_vec(),
+            false,
+            false,
+        );
+    }
+}
+
 /// The JOSE header of `token` when it is a JWT (three dot-separated base64url parts, the
 /// first one JSON), read as a JSON document under `label` (see [`jose_header`]); an unsigned
 /// token is rule 1036. Besides the `Authorization` header, a JWT travels in parameters that
@@ -1315,10 +1348,7 @@ fn header(c: &mut Collector<'_>, name: &[u8], value: &[u8]) {
     // An application's header holding a JSON document (`X-Filter: {"owner":{"$ne":null}}`)
     // is parsed by the application: its keys and strings are read as a body's are, under
     // `header:NAME:/path`.
-    if kind == Kind::HeaderValue
-        && matches!(value.trim_ascii_start().first(), Some(b'{' | b'['))
-        && !c.full()
-    {
+    if kind == Kind::HeaderValue && looks_like_json(value) && !c.full() {
         let mut prefix = String::from("header:");
         push_label_part(&mut prefix, name);
         prefix.make_ascii_lowercase();
@@ -1413,7 +1443,11 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
         json(c, body, "json");
     } else if mt.ends_with("/xml") || mt.ends_with("+xml") {
         xmlrpc_logins(c, body);
-        xml(c, body);
+        // JSON under an XML type is read as JSON: services that take either (Zimbra's SOAP
+        // endpoint) look at the body, not at its label.
+        if !(looks_like_json(body) && json_or_lines(c, body, "json")) {
+            xml(c, body);
+        }
     } else if pickle_runs(body) {
         c.anomaly(
             rules::RCE_PICKLE,
@@ -1427,8 +1461,7 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
         // JSON sent under another name (`text/plain` from `navigator.sendBeacon`, an error
         // reporter's envelope) is read as JSON: its values are what the application parses,
         // and its escaped quotes are no breakout.
-        let sniffed = matches!(body.trim_ascii_start().first(), Some(b'{' | b'['))
-            && json_or_lines(c, body, "json");
+        let sniffed = looks_like_json(body) && json_or_lines(c, body, "json");
         if !sniffed {
             c.push("body".to_owned(), Kind::Body, body.to_vec(), false, false);
         }
@@ -1472,6 +1505,11 @@ fn xmlrpc_logins(c: &mut Collector<'_>, body: &[u8]) {
 
 /// Most calls of one method an XML-RPC multicall may batch.
 const MAX_MULTICALL_REPEATS: usize = 10;
+
+/// Whether bytes start as a JSON object or array does (after white space).
+fn looks_like_json(text: &[u8]) -> bool {
+    matches!(text.trim_ascii_start().first(), Some(b'{' | b'['))
+}
 
 /// Reads `body` as one JSON document, or else as JSON Lines; false, with nothing read, when
 /// it is neither.
@@ -2197,8 +2235,8 @@ fn multipart_part(
         c.push(format!("file:{field}"), Kind::Filename, f, false, false);
         // File contents are inspected only when they are text the application may interpret:
         // by their declared type (documents, configuration, scripts, spreadsheets as CSV,
-        // EDI interchanges, PostScript, which Ghostscript runs as a program), or when a file
-        // declared as an image is not one (`banner.jpg` holding ImageMagick's MVG drawing
+        // EDI interchanges, PostScript, which Ghostscript runs as a program, whatever type a
+        // PostScript file (`%!PS`) is declared as), or when a file declared as an image is not one (`banner.jpg` holding ImageMagick's MVG drawing
         // commands, which run delegates; a DjVu document).
         // A model file (`classifier.pkl`) that imports a command runner runs it when loaded.
         if pickle_runs(content) {
@@ -2206,6 +2244,16 @@ fn multipart_part(
                 rules::RCE_PICKLE,
                 &format!("file-content:{field}"),
                 "pickle importing a command runner",
+            );
+        }
+        // An archive whose member would be written outside the folder it is unpacked into
+        // (`../../webapps/ROOT/sh.jsp`, `/etc/cron.d/x`): the "zip slip" of every unpacker that
+        // trusts member names, Zimbra's amavis among them.
+        if archive_escapes(content, part_ct.as_deref()) {
+            c.anomaly(
+                rules::LFI_ARCHIVE_ESCAPE,
+                &format!("file-content:{field}"),
+                "archive member outside the folder it is unpacked into",
             );
         }
         let textual = part_ct.as_deref().is_none_or(|t| {
@@ -2219,9 +2267,10 @@ fn multipart_part(
                 || t.contains("/edi")
                 || t.contains("postscript")
                 || t.ends_with("eps")
-        }) || part_ct
-            .as_deref()
-            .is_some_and(|t| t.starts_with("image/") && !image_magic(content));
+        }) || content.starts_with(b"%!")
+            || part_ct
+                .as_deref()
+                .is_some_and(|t| t.starts_with("image/") && !image_magic(content));
         if part_ct.as_deref() == Some("image/svg+xml") && inert_svg(content) {
             xml(c, content);
         } else if textual {
@@ -2277,10 +2326,7 @@ fn multipart_part(
             // A field holding a JSON document is parsed by the application as one (the
             // GraphQL multipart request's `operations`, a filter sent as text), and may be
             // stored as text too: read both ways, as a query's or a form's JSON is.
-            if part_ct.is_none()
-                && matches!(content.trim_ascii_start().first(), Some(b'{' | b'['))
-                && !c.full()
-            {
+            if part_ct.is_none() && looks_like_json(content) && !c.full() {
                 json_walk_at(c, content, &format!("multipart:{field}"), true);
             }
             c.push(
@@ -2632,23 +2678,97 @@ fn image_magic(content: &[u8]) -> bool {
         }
 }
 
+/// Whether a tar or zip archive names a member, or a tar link target, that climbs out of the
+/// folder it is unpacked into: a `..` segment, or an absolute path (`/`, `\\`, `C:`). A tar is
+/// one by its declared type or its `ustar` magic (header blocks are walked by their sizes), a
+/// zip by its local and central header signatures; at most 1,024 members are read.
+fn archive_escapes(content: &[u8], declared: Option<&str>) -> bool {
+    const MEMBERS: usize = 1024;
+    let escapes = |name: &[u8]| {
+        let name = &name[..memchr::memchr(0, name).unwrap_or(name.len())];
+        name.starts_with(b"/")
+            || name.starts_with(b"\\")
+            || (name.len() > 2 && name[0].is_ascii_alphabetic() && name[1] == b':')
+            || name
+                .split(|c| *c == b'/' || *c == b'\\')
+                .any(|s| s == b"..")
+    };
+    if content.starts_with(b"PK\x03\x04") {
+        // Local headers: name length at 26, name at 30; central headers: length at 28, name at 46.
+        let names = memchr::memmem::find_iter(content, b"PK\x03\x04")
+            .map(|at| (at + 26, at + 30))
+            .chain(memchr::memmem::find_iter(content, b"PK\x01\x02").map(|at| (at + 28, at + 46)));
+        return names.take(2 * MEMBERS).any(|(len_at, name_at)| {
+            let Some(&[lo, hi]) = content.get(len_at..len_at + 2) else {
+                return false;
+            };
+            let len = usize::from(u16::from_le_bytes([lo, hi]));
+            content.get(name_at..name_at + len).is_some_and(&escapes)
+        });
+    }
+    let tar = declared.is_some_and(|t| t.ends_with("tar"))
+        || content.get(257..262) == Some(b"ustar".as_slice());
+    let mut at = 0;
+    for _ in 0..MEMBERS {
+        let Some(header) = content.get(at..(at + 512).min(content.len())) else {
+            break;
+        };
+        if !tar || header.first().is_none_or(|&c| c == 0) {
+            break;
+        }
+        let field = |from: usize, to: usize| header.get(from..to.min(header.len())).unwrap_or(&[]);
+        if escapes(field(0, 100)) || escapes(field(157, 257)) {
+            return true;
+        }
+        let size = field(124, 136)
+            .iter()
+            .skip_while(|c| **c == b' ')
+            .take_while(|c| (b'0'..=b'7').contains(c))
+            .try_fold(0usize, |n, c| {
+                n.checked_mul(8)?.checked_add(usize::from(c - b'0'))
+            });
+        let Some(size) = size else {
+            break;
+        };
+        at = match size
+            .div_ceil(512)
+            .checked_mul(512)
+            .and_then(|n| n.checked_add(at + 512))
+        {
+            Some(next) => next,
+            None => break,
+        };
+    }
+    false
+}
+
 /// Whether an uploaded SVG only draws: UTF-8 without NUL or escape bytes (no other encoding
 /// declared), every element one of [`DRAWING_ELEMENTS`] whatever its namespace prefix, no
 /// comment, declaration or processing instruction but the XML declaration, no event handler,
 /// `javascript:` or `data:` URL, `src`, `action` or `xml:base`, no entity or character
-/// reference, CSS escape or import, and no link but to a fragment of itself (`href="#id"`,
-/// `url(#grad)`). Such a file is read as an XML document ([`xml`]), so its text and attribute
+/// reference but the five XML predefines (`&lt;`), no CSS escape or import, and no link but
+/// to a fragment of itself (`href="#id"`, `url(#grad)`). Such a file is read as an XML document ([`xml`]), so its text and attribute
 /// values meet every detector, rather than as text, where its `<svg>` tag alone is what the
 /// XSS rules look for.
 fn inert_svg(content: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(content) else {
         return false;
     };
-    if text.contains(['\0', '\x1b', '&', '\\']) {
+    if text.contains(['\0', '\x1b', '\\']) {
         return false;
     }
     let text = text.to_ascii_lowercase();
     let b = text.as_bytes();
+    // Only the five entities XML predefines, which stand for a character and can form no
+    // markup (`MTA -&gt; queue`); any other reference could spell a word the checks below read.
+    let predefined = |i: usize| {
+        ["lt;", "gt;", "amp;", "quot;", "apos;"]
+            .iter()
+            .any(|e| b[i + 1..].starts_with(e.as_bytes()))
+    };
+    if !memchr::memchr_iter(b'&', b).all(predefined) {
+        return false;
+    }
     if xml_encoding(b).is_some_and(|e| !matches!(e.trim_ascii(), b"utf-8" | b"us-ascii")) {
         return false;
     }
@@ -3157,6 +3277,53 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn json_under_an_xml_type_is_read_as_json() {
+        let values = |ct: &str, body: &str| {
+            let req = RequestView::new("POST", b"/service/soap")
+                .header("Content-Type", ct)
+                .body(body.as_bytes());
+            labels(&extract(&req, &Limits::default(), None), Kind::Value)
+        };
+        let json = r#"{"Body": {"SearchGalRequest": {"name": "a*"}}}"#;
+        assert_eq!(
+            values("application/soap+xml", json),
+            vec![("json:/Body/SearchGalRequest/name".into(), "a*".into())]
+        );
+        // XML, and text that is neither, are read as XML still.
+        assert_eq!(
+            values("text/xml", "<a><b>x</b></a>"),
+            vec![("xml:/a/b".into(), "x".into())]
+        );
+        assert_eq!(
+            values("application/xml", "{ not json <b>y</b>"),
+            vec![
+                ("xml:/".into(), "{ not json".into()),
+                ("xml:/b".into(), "y".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn basic_credentials_give_their_user_but_not_their_password() {
+        let user = |auth: &str| {
+            let req = RequestView::new("GET", b"/dav/").header("Authorization", auth);
+            labels(&extract(&req, &Limits::default(), None), Kind::Value)
+        };
+        // `*)(cn=*):anything` and `alice:s3cr3t`.
+        assert_eq!(
+            user("Basic KikoY249Kjphbnl0aGluZw=="),
+            vec![("header:authorization:user".into(), "*)(cn=*".into())]
+        );
+        assert_eq!(
+            user("basic YWxpY2U6czNjcjN0"),
+            vec![("header:authorization:user".into(), "alice".into())]
+        );
+        for other in ["Basic !!", "Basic OnB3", "Bearer YWxpY2U6czNjcjN0"] {
+            assert!(user(other).is_empty(), "{other}");
+        }
     }
 
     #[test]
@@ -3818,11 +3985,70 @@ mod tests {
     }
 
     #[test]
+    fn archives_with_members_outside_their_folder() {
+        let tar_member = |name: &str, link: &str, data: &[u8]| {
+            let mut h = vec![0u8; 512];
+            h[..name.len()].copy_from_slice(name.as_bytes());
+            h[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
+            h[157..157 + link.len()].copy_from_slice(link.as_bytes());
+            h[257..262].copy_from_slice(b"ustar");
+            h.extend_from_slice(data);
+            h.resize(512 + data.len().div_ceil(512) * 512, 0);
+            h
+        };
+        let mut fine = tar_member("site/index.html", "", &[b'x'; 700]);
+        fine.extend(tar_member("site/css/a..b.css", "", b"p{}"));
+        assert!(!archive_escapes(&fine, None));
+        let mut deep = fine.clone();
+        deep.extend(tar_member("../../webapps/ROOT/sh.jsp", "", b"<%%>"));
+        assert!(archive_escapes(&deep, None));
+        assert!(archive_escapes(&tar_member("x", "/etc/cron.d", b""), None));
+        // A declared tar is read without its magic; text that is no archive is not.
+        let plain = b"../../opt/app/sh.jsp 0000644 <% exec %>";
+        assert!(archive_escapes(plain, Some("application/x-tar")));
+        assert!(!archive_escapes(plain, Some("text/plain")));
+        let zip_member = |name: &str| {
+            let mut z = b"PK\x03\x04".to_vec();
+            z.resize(26, 0);
+            z.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            z.extend_from_slice(&[0, 0]);
+            z.extend_from_slice(name.as_bytes());
+            z.extend_from_slice(b"data");
+            z
+        };
+        assert!(!archive_escapes(&zip_member("docs/readme.txt"), None));
+        for name in [
+            "../evil.sh",
+            "a/../../b",
+            "..\\..\\w.aspx",
+            "/etc/passwd",
+            "C:/x",
+        ] {
+            let mut z = zip_member("ok.txt");
+            z.extend(zip_member(name));
+            assert!(archive_escapes(&z, None), "{name}");
+        }
+        // Truncated headers and sizes that overflow end the walk.
+        assert!(!archive_escapes(b"PK\x03\x04\x00", None));
+        let mut huge = tar_member("a", "", b"");
+        huge[124..136].copy_from_slice(b"77777777777\0");
+        huge.extend(tar_member("../x", "", b""));
+        assert!(!archive_escapes(&huge, None));
+    }
+
+    #[test]
     fn svg_uploads_that_only_draw_are_read_as_documents() {
         let drawing = r##"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><defs><linearGradient id="g"/></defs><path d="M10 60 C 40 10" fill="url(#g)" stroke="#000"/><use xlink:href="#g"/><text>Common</text></svg>"##;
         assert!(inert_svg(drawing.as_bytes()));
         let declared = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg><rect/></svg>";
         assert!(inert_svg(declared.as_bytes()));
+        assert!(inert_svg(
+            "<svg><text>MTA -&gt; queue &amp; &lt;b&gt;</text></svg>".as_bytes()
+        ));
+        for reference in ["&#106;", "&#x6a;", "&ent;", "&", "&lt"] {
+            let svg = format!("<svg><text>{reference}</text></svg>");
+            assert!(!inert_svg(svg.as_bytes()), "{svg}");
+        }
         // Drawing commands with a multibyte character across byte 512 are text, not an image.
         let head = "push graphic-context\n";
         let mvg = format!("{head}{}é\n", "x".repeat(511 - head.len()));

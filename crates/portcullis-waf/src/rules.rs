@@ -206,6 +206,7 @@ pub(crate) const LFI_HIDDEN_PATH: u32 = 1202;
 pub(crate) const LFI_TRAVERSAL_ENCODED: u32 = 1203;
 pub(crate) const LFI_HIDDEN_PATH_LOOSE: u32 = 1204;
 pub(crate) const LFI_OS_FILE_MENTION: u32 = 1205;
+pub(crate) const LFI_ARCHIVE_ESCAPE: u32 = 1206;
 
 // RFI.
 pub(crate) const RFI_IP_URL: u32 = 1300;
@@ -823,6 +824,13 @@ static CATALOGUE: &[RuleInfo] = &[
         2,
         S::Critical,
         "a sensitive OS file named in prose",
+    ),
+    r(
+        LFI_ARCHIVE_ESCAPE,
+        F::Lfi,
+        1,
+        S::Critical,
+        "archive member written outside the folder it is unpacked into",
     ),
     r(
         RFI_IP_URL,

@@ -291,12 +291,13 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // SquirrelMail, Mattermost, Rocket.Chat, Matrix, CalDAV, ticketing inboxes,
         // transactional mail APIs; attacks after published exploits of them. First run,
         // blind: 197 of 215 attacks, 18 of 241 benign blocked (the reference: 133 and 60).
-        // Left: aliased login mutations, LDAP filters in a Zimbra GAL search and in Basic
+        // Since: LDAP filters in a GAL search sent as JSON under an XML type and in Basic
         // credentials, a Meteor method's operator token, Zimbra's tar and BigBlueButton's
-        // PostScript uploads, `Translate: f`, cross-site WebSocket origins, forwarded hosts;
-        // blocked benign: HTML mail bodies and an SVG upload, shell in chat, raw mail headers
-        // pasted into chat and forms.
-        ("heldout27.jsonl", 94.5, 7.5),
+        // PostScript uploads, an XPath `name()` test, an SVG upload with `&gt;` (210 and 17).
+        // Left: aliased login mutations, a circular GraphQL query, `Translate: f`, cross-site
+        // WebSocket origins, forwarded hosts; blocked benign: HTML mail bodies, shell in chat,
+        // raw mail headers pasted into chat and forms.
+        ("heldout27.jsonl", 97.5, 7.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

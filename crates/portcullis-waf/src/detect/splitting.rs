@@ -99,6 +99,12 @@ impl Splitting {
                 PROTO_XPATH,
                 r"\b(?:count|name|local-name|namespace-uri|string-length|substring)\s*\(\s*(?:/{1,2}\*|(?:local-)?name\s*\(\s*/{1,2}\*)",
             ),
+            // A quoted value closed and joined to a test of the context node that only XPath
+            // has (`alice' or name()='users`, `x' and position()=1 or '`).
+            (
+                PROTO_XPATH,
+                r#"['"]\s*\]?\s*(?:or|and)\s+(?:not\s*\(\s*)?(?:name|local-name|namespace-uri|position|last)\s*\(\s*\)"#,
+            ),
         ])?;
         let generic_header = Patterns::new(&[(
             HS_ARG_HEADER_INJECTION,
@@ -279,14 +285,17 @@ impl Splitting {
     }
 
     fn scan_xpath(&self, lower: &str, sink: &mut Sink<'_>) {
-        // Every pattern needs a `:`, `]` or `/`: one pass rules out most values.
-        if memchr::memchr3(b':', b']', b'/', lower.as_bytes()).is_some()
+        // Every pattern but the context-node tests needs a `:`, `]` or `/`: one pass rules
+        // out most values; those tests need a quote and `()`.
+        let quoted = || lower.contains(['\'', '"']);
+        if (memchr::memchr3(b':', b']', b'/', lower.as_bytes()).is_some()
             && (lower.contains("::")
                 || lower.contains(']')
                 || lower.contains("/*")
                 || lower.contains("(//")
                 || lower.contains("( //")
-                || (lower.contains(" //") && lower.contains(['\'', '"'])))
+                || (lower.contains(" //") && quoted())))
+            || (lower.contains("()") && quoted())
         {
             self.xpath.scan(lower, sink);
         }
@@ -529,6 +538,9 @@ mod tests {
                 "x' or //*[contains(local-name(),'pass')] or 'a'='b",
                 "x\" and /*[1]/*[2] and \"",
                 "acme' or //secret/text()!='' or '",
+                "/mailboxes/mailbox[@owner='alice' or name()='users']",
+                "x' and position()=1 or '",
+                "a\" or not(local-name())",
             ],
         );
         rule(
@@ -547,6 +559,8 @@ mod tests {
                 "count(//E1EDP01)",
                 "use 'npm' or /usr/bin/node",
                 "'draft' or //TODO marks",
+                "fields 'first' and name (the user's)",
+                "'x' or last (week)",
             ],
         );
     }

@@ -318,7 +318,9 @@ impl Sqli {
     /// the document is itself a query; `$and` and `$or` there are how a search screen
     /// combines its filters); and, in a query string or
     /// form, where brackets make objects the application may never have asked for, an
-    /// operator other than the comparisons filter URLs use (`id[$ne]=2`, `q[$regex]=.*`).
+    /// operator other than the comparisons filter URLs use (`id[$ne]=2`, `q[$regex]=.*`); and
+    /// an operator document that is an element of a list no operator owns (`"params":
+    /// [{"$gt": ""}]`, a method's positional argument).
     /// Any other operator counts from level 2 (2114). A query or form parameter named
     /// `$where` alone is Socrata's SoQL filter: its value is read as a filter
     /// ([`Sqli::scan_value`]).
@@ -354,7 +356,18 @@ impl Sqli {
             op,
             "$eq" | "$in" | "$gt" | "$gte" | "$lt" | "$lte" | "$and" | "$or"
         );
+        // An operator document as an element of a list that is no operator's (`"params":
+        // [{"$gt": ""}, "new password"]`): a positional argument, a token or a name, handed
+        // to the database as a query. Lists of operator documents belong to operators
+        // (`{"$and": [{"$gt": ["$qty", 5]}, …]}`).
+        let argument = parent
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            && json_path.is_some_and(|path| {
+                let mut segments = path.rsplit('/').skip(2);
+                !segments.next().is_some_and(|list| list.starts_with('$'))
+            });
         let strict = (script && !(parameter && parent.is_none()))
+            || argument
             || other_collection
             || (parameter && parent.is_some() && !filter_op)
             || (json_path.is_some() && parent == Some("") && !matches!(op, "$and" | "$or"))
@@ -1826,6 +1839,8 @@ mod tests {
             (Kind::Name, "json:/pipeline/2/$out", "$out"),
             (Kind::Name, "multipart:filter[$regex]", "filter[$regex]"),
             (Kind::Name, "json:/selector/password_sha/$gt", "$gt"),
+            (Kind::Name, "json:/message:/params/0/$gt", "$gt"),
+            (Kind::Name, "json:/0/$ne", "$ne"),
             (
                 Kind::Value,
                 "query:user",
@@ -1849,6 +1864,7 @@ mod tests {
             (Kind::Name, "json:/filter/genre/$eq", "$eq"),
             (Kind::Name, "json:/where/$and", "$and"),
             (Kind::Name, "json:/where/$and/0/category/$in", "$in"),
+            (Kind::Name, "json:/filter/$expr/$and/1/$gt", "$gt"),
             (Kind::Name, "json:/filter/email/$regex", "$regex"),
             (
                 Kind::Name,
