@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 27] = [
+pub(crate) const PROJECT_FILES: [&str; 28] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -105,6 +105,7 @@ pub(crate) const PROJECT_FILES: [&str; 27] = [
     "heldout25.jsonl",
     "heldout26.jsonl",
     "heldout27.jsonl",
+    "heldout28.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
