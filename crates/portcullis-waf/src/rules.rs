@@ -187,6 +187,7 @@ pub(crate) const PROTO_FULLWIDTH_PATH: u32 = 1053;
 pub(crate) const PROTO_XMLRPC_LOGINS: u32 = 1054;
 pub(crate) const PROTO_SECRET_FIELD: u32 = 1055;
 pub(crate) const PROTO_EMPTY_PATH_PARAMETER: u32 = 1056;
+pub(crate) const PROTO_REDOS: u32 = 1057;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -312,6 +313,7 @@ pub(crate) const SQLI_STATEMENT: u32 = 2112;
 pub(crate) const SQLI_COMMENT_TAIL: u32 = 2113;
 pub(crate) const SQLI_NOSQL_LOOSE: u32 = 2114;
 pub(crate) const SQLI_EXEC_COMMENT: u32 = 2115;
+pub(crate) const SQLI_QUERY_LANGUAGE: u32 = 2116;
 
 const fn r(
     id: u32,
@@ -725,6 +727,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "path parameter that hides a segment or fakes an extension (`;/`, `;.jsp`)",
+    ),
+    r(
+        PROTO_REDOS,
+        F::Protocol,
+        1,
+        S::Critical,
+        "regular expression whose quantified group holds a quantifier (ReDoS)",
     ),
     r(
         HS_HEADER_CRLF,
@@ -1418,6 +1427,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "SQL injection: MySQL executable comment opening a statement word",
+    ),
+    r(
+        SQLI_QUERY_LANGUAGE,
+        F::Sqli,
+        1,
+        S::Critical,
+        "injection into a graph, search or metrics query (Cypher, AQL, Lucene, PromQL)",
     ),
 ];
 

@@ -298,6 +298,13 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // WebSocket origins, forwarded hosts; blocked benign: HTML mail bodies, shell in chat,
         // raw mail headers pasted into chat and forms.
         ("heldout27.jsonl", 97.5, 7.5),
+        // Data stores, search and analytics engines and the layers over them: Elasticsearch,
+        // Solr, CouchDB, ClickHouse, InfluxDB, Prometheus and Loki, Neo4j, ArangoDB, Druid,
+        // Pinot, Trino, Webdis, PostgREST and Hasura; attacks after published exploits of
+        // them. First run, blind: 167 of 217 attacks, 40 of 240 benign blocked (the
+        // reference: 134 and 78). Most blocked benign were whole SQL statements sent to the
+        // endpoints made to run them.
+        ("heldout28.jsonl", 83.5, 6.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

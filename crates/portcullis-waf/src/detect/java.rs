@@ -139,10 +139,11 @@ impl Java {
                 r"\bro0ab|\baced0005|\\xac\\xed\\x00\\x05|\xac\xed\x00\x05|\bh4siaaaaaaaa[a-z0-9+/]{0,8}ro0",
             ),
             (JAVA_EXPRESSION, r"%\{[^}]{0,200}(?:\(|@|#|\bnew\s)"),
-            // Groovy runs a string as a command line (`'id'.execute().text`).
+            // Groovy runs a string, or a list of strings, as a command line
+            // (`'id'.execute().text`, `def p = "id".execute(); p.text`).
             (
                 JAVA_EXPRESSION,
-                r#"['"]\s*\)?\s*\.\s*execute\s*\(\s*\)\s*\.\s*(?:text|in|waitfor|inputstream)\b"#,
+                r#"['"\]]\s*\)?\s*\.\s*execute\s*\(\s*\)\s*(?:\.\s*(?:text|in|waitfor|inputstream|waitforprocessoutput|consumeprocessoutput)\b|[;)}\n]|$)"#,
             ),
             (JAVA_EXPRESSION, r"#\{[^}]{0,200}\("),
             // `${…}` with a method called on something (`${x.getClass()}`), a call's result
@@ -557,6 +558,20 @@ mod tests {
         );
         assert!(families("require('child_process').exec('id')").contains(&"node"));
         assert!(families("throw new Exception('id'.execute().text);").contains(&"java"));
+        for run in [
+            "def p = \"id\".execute(); p.text",
+            "['sh', '-c', 'id'].execute()",
+            "x = 'uname -a'.execute()\nprintln x.text",
+        ] {
+            assert!(families(run).contains(&"java"), "{run}");
+        }
+        for fine in [
+            "cursor.execute(); rows = cursor.fetchall()",
+            "stmt.execute()",
+            "'SELECT 1'.execute",
+        ] {
+            assert!(!families(fine).contains(&"java"), "{fine}");
+        }
         // Names split into concatenated strings are read joined.
         assert!(
             families("global['proc'+'ess']['mainMod'+'ule']['req'+'uire']('chi'+'ld_pro'+'cess')")

@@ -199,7 +199,7 @@ impl Detectors {
                 self.rce.scan(v, sink, false, m);
             }
             Kind::Declaration => {
-                protocol::xml_entities(v, sink);
+                protocol::xml_entities(v, true, sink);
                 self.url.scan(input, v, sink);
             }
             Kind::Value
@@ -207,7 +207,9 @@ impl Detectors {
             | Kind::Body
             | Kind::FileContent
             | Kind::HeaderValue => {
-                protocol::xml_entities(v, sink);
+                // A body or a file is a document of its own; any other value is a parameter.
+                let document = matches!(input.kind, Kind::Body | Kind::FileContent);
+                protocol::xml_entities(v, document, sink);
                 self.sqli.scan_value(&input.label, v, sink);
                 self.xss.scan(v, sink, m);
                 self.lfi.scan(v, sink, m);

