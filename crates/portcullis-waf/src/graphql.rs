@@ -23,8 +23,14 @@ pub(crate) const MAX_DIRECTIVES: usize = 50;
 /// More operations than this in one batch (a JSON array of requests): Apollo Client's
 /// batching link sends ten at most.
 pub(crate) const MAX_BATCH: usize = 10;
-/// One mutation's text more often than this in one batch.
+/// One mutation's text more often than this in one batch, or one mutation field more often
+/// than this, under aliases, in one operation (`a0: login(…) a1: login(…) …`).
 pub(crate) const MAX_REPEATED_MUTATION: usize = 3;
+/// A field met again more often than this down one path of nested selections, with others
+/// between (`users { posts { author { posts { author …`): each turn of such a cycle
+/// multiplies the objects resolved. A field nested in itself (`replies { replies }`, a tree)
+/// and Relay's `edges` and `node`, which every level of a connection repeats, do not count.
+const MAX_REVISITS: usize = 2;
 /// Fragments whose spreads are followed for cycles and expansion; a document with more is
 /// past the limits (Relay's largest compiled queries hold a few dozen).
 const MAX_FRAGMENTS: usize = 256;
@@ -116,6 +122,10 @@ pub(crate) struct Shape {
     pub(crate) expanded: u64,
     /// The most times one field is selected, unaliased, in one selection set.
     pub(crate) repeated: usize,
+    /// The most times one field is selected, aliased or not, at the root of a mutation.
+    pub(crate) repeated_mutation: usize,
+    /// A field met again down one path more often than [`MAX_REVISITS`].
+    pub(crate) circular: bool,
     /// A field of [`SECRET_FIELDS`] is selected (a session token in a query only).
     pub(crate) secret: bool,
     session_token: bool,
@@ -140,6 +150,10 @@ impl Shape {
             Some("directives")
         } else if self.repeated > MAX_REPEATED_FIELD {
             Some("repeated field")
+        } else if self.repeated_mutation > MAX_REPEATED_MUTATION {
+            Some("repeated mutation")
+        } else if self.circular {
+            Some("circular selection")
         } else {
             None
         }
@@ -294,16 +308,28 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
     let mut counts: Vec<Vec<(&[u8], usize)>> = Vec::new();
     let mut last_field: Option<&[u8]> = None;
     let mut aliased = false;
+    // The field read last, aliased or not, whose selection set the next `{` opens; the
+    // fields whose sets are open (for [`MAX_REVISITS`]); the root fields of the mutation
+    // being read and how often each is selected.
+    let mut field: Option<&[u8]> = None;
+    let mut path: Vec<Option<&[u8]>> = Vec::new();
+    let mut in_mutation = false;
+    let mut mutation_fields: Vec<(&[u8], usize)> = Vec::new();
     let mut pending_fragment = false;
     let mut prev: Option<Token<'_>> = None;
     let mut prev2: Option<Token<'_>> = None;
     while let Some(t) = next_token(doc, &mut at).ok()? {
         let in_selection = parens == 0 && braces.last() == Some(&true);
         if at_definition {
+            in_mutation = false;
             match t {
                 Token::Punct(b'{') => {}
                 Token::Name(b"query" | b"subscription") => {}
-                Token::Name(b"mutation") => shape.mutation = true,
+                Token::Name(b"mutation") => {
+                    shape.mutation = true;
+                    in_mutation = true;
+                    mutation_fields.clear();
+                }
                 Token::Name(b"fragment") => pending_fragment = true,
                 _ => return None,
             }
@@ -329,6 +355,18 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 let selection = parens == 0 && brackets == 0;
                 braces.push(selection);
                 if selection {
+                    // The field this set belongs to (none for an operation's own set or an
+                    // inline fragment's), met again after others on the way down; looked for
+                    // only this side of the depth limit, so that the look back stays short.
+                    let owner = field.take().filter(|f| !matches!(*f, b"edges" | b"node"));
+                    if let Some(f) = owner
+                        && path.len() <= MAX_DEPTH
+                        && path.last().is_some_and(|&p| p != Some(f))
+                        && path.iter().filter(|&&p| p == Some(f)).count() > MAX_REVISITS
+                    {
+                        shape.circular = true;
+                    }
+                    path.push(owner);
                     selections += 1;
                     shape.depth = shape.depth.max(selections);
                     let product = products.last().unwrap_or(&1).saturating_mul(page_size);
@@ -343,7 +381,9 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     selections -= 1;
                     products.pop();
                     counts.pop();
+                    path.pop();
                 }
+                field = None;
                 if braces.is_empty() && parens == 0 {
                     at_definition = true;
                 }
@@ -365,6 +405,13 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     }
                 }
                 aliased = true;
+                if selections == 1
+                    && in_mutation
+                    && let Some(Token::Name(alias)) = prev
+                    && let Some(i) = mutation_fields.iter().position(|(n, _)| *n == alias)
+                {
+                    mutation_fields[i].1 -= 1;
+                }
                 // The alias was counted as a field: the field follows.
                 match fragment {
                     Some(f) => fragment_fields[f] = fragment_fields[f].saturating_sub(1),
@@ -404,6 +451,21 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     && !(prev == Some(Token::Name(b"on")) && prev2 == Some(Token::Punct(b'.'))) =>
             {
                 page_size = 1;
+                field = Some(n);
+                if selections == 1 && in_mutation {
+                    let count = match mutation_fields.iter().position(|(m, _)| *m == n) {
+                        Some(i) => {
+                            mutation_fields[i].1 += 1;
+                            mutation_fields[i].1
+                        }
+                        None if mutation_fields.len() < COUNTED_FIELDS => {
+                            mutation_fields.push((n, 1));
+                            1
+                        }
+                        None => 0,
+                    };
+                    shape.repeated_mutation = shape.repeated_mutation.max(count);
+                }
                 match secret_field(n) {
                     Some("sessiontoken") => shape.session_token = true,
                     Some(_) => shape.secret = true,
@@ -612,6 +674,8 @@ mod tests {
         let n = 200_000;
         let deepest = format!("{{{}x{}}}", "a{".repeat(n), "}".repeat(n));
         assert_eq!(of(&deepest).depth, n + 1);
+        let alternating = format!("{{{}x{}}}", "a{b{".repeat(n / 2), "}".repeat(n));
+        assert_eq!(of(&alternating).depth, n + 1);
         let aliases: String = (0..20)
             .map(|i| format!("a{i}: verify(code: \"{i}\") {{ ok }} "))
             .collect();
@@ -619,6 +683,29 @@ mod tests {
             of(&format!("mutation {{ {aliases}}}")).excess(),
             Some("aliases")
         );
+        let logins: String = (0..8)
+            .map(|i| format!("a{i}: login(user: \"admin\", password: \"p{i}\") {{ token }} "))
+            .collect();
+        assert_eq!(
+            of(&format!("mutation {{ {logins}}}")).excess(),
+            Some("repeated mutation")
+        );
+        // A few of one mutation, or many in a query, are a client's.
+        let three = "mutation { a: addItem(id: 1) { ok } b: addItem(id: 2) { ok } c: addItem(id: 3) { ok } removeItem(id: 4) { ok } }";
+        assert_eq!(of(three).excess(), None);
+        let reads: String = (0..8)
+            .map(|i| format!("p{i}: product(id: {i}) {{ name }} "))
+            .collect();
+        assert_eq!(of(&format!("query {{ {reads}}}")).excess(), None);
+        let circular = "{ users { posts { author { posts { author { posts { author { posts { id } } } } } } } } }";
+        assert_eq!(of(circular).excess(), Some("circular selection"));
+        for fine in [
+            "{ comment { replies { replies { replies { replies { replies { id } } } } } } }",
+            "{ repo { issues { edges { node { comments { edges { node { replies { edges { node { id } } } } } } } } } } }",
+            "{ user { friends { user { name } } } }",
+        ] {
+            assert_eq!(of(fine).excess(), None, "{fine}");
+        }
         let directives = "@include(if: true)".repeat(60);
         assert_eq!(
             of(&format!("{{ shows {directives} }}")).excess(),

@@ -251,6 +251,7 @@ pub(crate) const RCE_ALIAS: u32 = 1520;
 pub(crate) const RCE_PICKLE: u32 = 1521;
 pub(crate) const RCE_UPLOAD_DISGUISED: u32 = 1522;
 pub(crate) const RCE_RUBY: u32 = 1523;
+pub(crate) const RCE_REDIS: u32 = 1524;
 
 // PHP.
 pub(crate) const PHP_OPEN_TAG: u32 = 1600;
@@ -1099,6 +1100,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "code execution: Ruby call that runs a command, or a gadget class to load",
+    ),
+    r(
+        RCE_REDIS,
+        F::Rce,
+        1,
+        S::Critical,
+        "Redis command that writes files or loads code",
     ),
     r(PHP_OPEN_TAG, F::Php, 1, S::Critical, "PHP open tag"),
     r(PHP_WRAPPER, F::Php, 1, S::Critical, "PHP stream wrapper"),

