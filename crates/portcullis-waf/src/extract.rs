@@ -1456,7 +1456,10 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
         );
     } else if mt == "message/rfc822" {
         mail_message(c, body);
-    } else if mt.starts_with("text/") || (mt.starts_with("application/") && !is_binary_type(&mt)) {
+    } else if mt.starts_with("text/")
+        || (mt.starts_with("application/") && !is_binary_type(&mt))
+        || (mt.starts_with("application/vnd.") && !binary_bytes(body))
+    {
         xmlrpc_logins(c, body);
         // JSON sent under another name (`text/plain` from `navigator.sendBeacon`, an error
         // reporter's envelope) is read as JSON: its values are what the application parses,
@@ -1551,6 +1554,17 @@ fn is_binary_type(mt: &str) -> bool {
             | "application/msgpack"
     ) || mt.starts_with("application/grpc")
         || mt.starts_with("application/vnd.")
+}
+
+/// Whether content is binary rather than text: a NUL, or bytes that are not UTF-8, in its
+/// first 512 bytes. A vendor's type (`application/vnd.flux`, a query language's) is read as
+/// text when its body is text.
+fn binary_bytes(content: &[u8]) -> bool {
+    match std::str::from_utf8(&content[..content.len().min(512)]) {
+        Ok(t) => t.contains('\0'),
+        // Cut inside a character at byte 512 is still text; an invalid byte is not.
+        Err(e) => e.error_len().is_some(),
+    }
 }
 
 fn json(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
@@ -2671,11 +2685,7 @@ fn image_magic(content: &[u8]) -> bool {
     content.is_empty()
         || MAGIC.iter().any(|m| content.starts_with(m))
         || content.get(4..8) == Some(b"ftyp")
-        || match std::str::from_utf8(&content[..content.len().min(512)]) {
-            Ok(t) => t.contains('\0'),
-            // Cut inside a character at byte 512 is still text; an invalid byte is not.
-            Err(e) => e.error_len().is_some(),
-        }
+        || binary_bytes(content)
 }
 
 /// Whether a tar or zip archive names a member, or a tar link target, that climbs out of the
@@ -3304,6 +3314,22 @@ mod tests {
                 ("xml:/b".into(), "y".into())
             ]
         );
+    }
+
+    #[test]
+    fn vendor_types_are_read_when_their_body_is_text() {
+        let bodies = |ct: &str, body: &[u8]| {
+            let req = RequestView::new("POST", b"/api/v2/query")
+                .header("Content-Type", ct)
+                .body(body);
+            labels(&extract(&req, &Limits::default(), None), Kind::Body)
+        };
+        let flux = b"csv.from(file: \"/etc/passwd\")";
+        assert_eq!(
+            bodies("application/vnd.flux", flux),
+            vec![("body".into(), String::from_utf8_lossy(flux).into_owned())]
+        );
+        assert!(bodies("application/vnd.ms-excel", b"\xd0\xcf\x11\xe0\0\0").is_empty());
     }
 
     #[test]

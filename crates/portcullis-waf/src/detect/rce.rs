@@ -1027,6 +1027,9 @@ fn separator(b: &[u8], i: usize) -> Option<(Sep, usize)> {
         b'`' => Some((Sep::Substitution, 1)),
         b'&' if next == Some(b'&') => Some((Sep::Chain, 2)),
         b'|' if next == Some(b'|') => Some((Sep::Chain, 2)),
+        // `&>` redirects both streams, and after `|>` (the pipe of Flux, Elixir and F#) a
+        // shell reads a redirection: the next word is a file, not a command.
+        b'&' | b'|' if next == Some(b'>') => None,
         b'&' | b'|' => Some((Sep::Weak, 1)),
         b'$' if next == Some(b'(') => Some((Sep::Substitution, 2)),
         b'<' | b'>' if next == Some(b'(') => Some((Sep::Substitution, 2)),
@@ -1670,8 +1673,11 @@ mod tests {
                 "-o index.html",
                 "level=error filename=/srv/app/index.php line=42",
                 "helm upgrade web ./chart --post-renderer --help",
+                "from(bucket: \"t\") |> range(start: -5m) |> last() |> yield()",
+                "make build &> last.log",
             ],
         );
+        flags("rce", &["x |id", "x& id"]);
     }
 
     #[test]
