@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 28] = [
+pub(crate) const PROJECT_FILES: [&str; 29] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -106,6 +106,7 @@ pub(crate) const PROJECT_FILES: [&str; 28] = [
     "heldout26.jsonl",
     "heldout27.jsonl",
     "heldout28.jsonl",
+    "heldout29.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
