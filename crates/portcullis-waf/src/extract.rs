@@ -1187,6 +1187,7 @@ const STRUCTURED_HEADERS: &[&str] = &[
     "max-forwards",
     "origin",
     "pragma",
+    "prefer",
     "priority",
     "purpose",
     "range",
@@ -1453,6 +1454,14 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
             rules::RCE_PICKLE,
             "body",
             "pickle importing a command runner",
+        );
+    } else if body.starts_with(b"\xac\xed\x00\x05") {
+        // A Java serialised object, whatever type it is sent as: the server that reads it
+        // builds whatever classes it names (a gadget chain).
+        c.anomaly(
+            rules::JAVA_DESERIALISATION,
+            "body",
+            "Java serialised object",
         );
     } else if mt == "message/rfc822" {
         mail_message(c, body);
@@ -3330,6 +3339,22 @@ mod tests {
             vec![("body".into(), String::from_utf8_lossy(flux).into_owned())]
         );
         assert!(bodies("application/vnd.ms-excel", b"\xd0\xcf\x11\xe0\0\0").is_empty());
+    }
+
+    #[test]
+    fn java_serialised_bodies_are_flagged_whatever_their_type() {
+        let mut body = b"\xac\xed\x00\x05sr\x00\x17java.util.PriorityQueue".to_vec();
+        body.extend_from_slice(&[0x94, 0xda, 0x30, 0xb4]);
+        for ct in [
+            "application/octet-stream",
+            "application/x-java-serialized-object",
+        ] {
+            assert_eq!(
+                anomaly_labels(ct, &body, rules::JAVA_DESERIALISATION),
+                vec!["body".to_owned()],
+                "{ct}"
+            );
+        }
     }
 
     #[test]

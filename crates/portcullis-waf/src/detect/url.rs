@@ -77,6 +77,21 @@ fn include_param(label: &str, param: &str) -> bool {
     if INCLUDE_PARAMS.contains(&param) || VULNERABLE_PARAMS.contains(&param) {
         return true;
     }
+    // A root or base folder an application was configured with and a request may override
+    // (`dolibarr_main_document_root`, `phpbb_root_path`, `mosConfig_absolute_path`).
+    if [
+        "_root",
+        "_dir",
+        "basedir",
+        "root_path",
+        "absolute_path",
+        "include_path",
+    ]
+    .iter()
+    .any(|s| param.ends_with(s))
+    {
+        return true;
+    }
     param
         .strip_suffix(']')
         .and_then(|p| p.rsplit_once('['))
@@ -931,6 +946,32 @@ mod tests {
     use super::*;
     use crate::detect::testing::{families, hits, rule};
     use crate::extract::Kind;
+
+    #[test]
+    fn configured_roots_are_include_parameters() {
+        for param in [
+            "dolibarr_main_document_root",
+            "phpbb_root_path",
+            "gallery_dir",
+            "basedir",
+        ] {
+            let label = format!("query:{param}");
+            assert!(
+                hits(Kind::Value, &label, "ftp://c2.example.net/pub/x", 1)
+                    .contains(&RFI_INCLUDE_PARAM),
+                "{param}"
+            );
+        }
+        assert!(
+            !hits(
+                Kind::Value,
+                "query:return_path",
+                "https://app.example.com/home",
+                1
+            )
+            .contains(&RFI_INCLUDE_PARAM)
+        );
+    }
 
     #[test]
     fn parses_ip_notations() {

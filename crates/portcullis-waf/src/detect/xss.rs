@@ -32,7 +32,7 @@ impl Xss {
             (XSS_EVENT_HANDLER, handler_generic.to_owned()),
             (
                 XSS_DANGEROUS_TAG,
-                r"</?(?:iframe|frame|frameset|object|embed|applet|svg|math|base|meta|link|style|form|isindex|xss|xml|import|portal|noscript|template|marquee|plaintext|xmp|bgsound|layer|ilayer|animate|animatetransform|set|handler|listener|[a-z]*:?vmlframe|[a-z]*:?imagedata)\b|<\??import\s*implementation".to_owned(),
+                r"</?(?:iframe|frame|frameset|object|embed|applet|svg|math|base|meta|link|style|form|isindex|xss|xml|import|portal|noscript|template|marquee|plaintext|xmp|bgsound|layer|ilayer|animate|animatetransform|set|handler|listener|[a-z]*:?vmlframe|[a-z]*:?imagedata)(?:[^\w-]|$)|<\??import\s*implementation".to_owned(),
             ),
             (XSS_DANGEROUS_TAG, r"<[a-z][^>]*\bsrcdoc\s*=".to_owned()),
             (XSS_DANGEROUS_TAG, r#"<[a-z][^>]*\b(?:src|href|action|formaction|data|xlink:href|background|poster|lowsrc|dynsrc)\s*=\s*['"`]?\s*(?:javascript|vbscript|data|livescript|mocha):"#.to_owned()),
@@ -356,6 +356,24 @@ fn libinjection(s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use crate::detect::testing::{flags, silent};
+
+    #[test]
+    fn custom_elements_are_not_the_tags_they_start_with() {
+        silent(
+            "xss",
+            &[
+                "<link-entity name=\"account\" from=\"accountid\"/>",
+                "<form-field label=\"Name\"></form-field>",
+            ],
+        );
+        flags(
+            "xss",
+            &[
+                "<link rel=import href=//x.example>",
+                "<svg/onload=alert(1)>",
+            ],
+        );
+    }
 
     #[test]
     fn plain_doctypes_are_not_script() {
