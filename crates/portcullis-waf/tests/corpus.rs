@@ -303,8 +303,16 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // Pinot, Trino, Webdis, PostgREST and Hasura; attacks after published exploits of
         // them. First run, blind: 167 of 217 attacks, 40 of 240 benign blocked (the
         // reference: 134 and 78). Most blocked benign were whole SQL statements sent to the
-        // endpoints made to run them.
-        ("heldout28.jsonl", 83.5, 6.0),
+        // endpoints made to run them. Left: forged sessions, settings and writes only
+        // permissions can judge, filter syntax of search engines, alternation ReDoS.
+        ("heldout28.jsonl", 86.5, 6.0),
+        // ERP, CRM, HR, e-learning and practice-management suites: SAP, Oracle EBS and
+        // PeopleSoft, Odoo, ERPNext, Dolibarr, SuiteCRM, SugarCRM, vTiger, Salesforce,
+        // Dynamics, Moodle, Canvas, Chamilo, OpenEMR, OrangeHRM; attacks after published
+        // exploits of them. First run, blind: 200 of 223 attacks, 17 of 240 benign blocked
+        // (the reference: 154 and 47). Left: base64 inside SOAP, a ViewState gadget,
+        // one-letter webshell parameters, method override, forwarded hosts.
+        ("heldout29.jsonl", 92.5, 3.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);
