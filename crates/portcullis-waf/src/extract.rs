@@ -1084,7 +1084,8 @@ fn basic_user(c: &mut Collector<'_>, auth: &[u8]) {
     else {
         return;
     };
-    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(token) else {
+    // Padding or none, as the servers that read them accept either.
+    let Ok(decoded) = EMBEDDED_BASE64.decode(token) else {
         return;
     };
     let user = &decoded[..memchr::memchr(b':', &decoded).unwrap_or(decoded.len())];
@@ -1406,6 +1407,15 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
         c.anomaly(rules::PROTO_LIMIT, "body", "");
     }
     let body = &body[..body.len().min(c.limits.max_body_bytes)];
+    if body.starts_with(b"\xac\xed\x00\x05") {
+        // A Java serialised object, whatever type it is sent as, or none: the server that
+        // reads it builds whatever classes it names (a gadget chain).
+        c.anomaly(
+            rules::JAVA_DESERIALISATION,
+            "body",
+            "Java serialised object",
+        );
+    }
     let Some(ct) = req.first_header("content-type") else {
         xmlrpc_logins(c, body);
         if pickle_runs(body) {
@@ -1454,14 +1464,6 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
             rules::RCE_PICKLE,
             "body",
             "pickle importing a command runner",
-        );
-    } else if body.starts_with(b"\xac\xed\x00\x05") {
-        // A Java serialised object, whatever type it is sent as: the server that reads it
-        // builds whatever classes it names (a gadget chain).
-        c.anomaly(
-            rules::JAVA_DESERIALISATION,
-            "body",
-            "Java serialised object",
         );
     } else if mt == "message/rfc822" {
         mail_message(c, body);
@@ -2259,7 +2261,8 @@ fn multipart_part(
         // File contents are inspected only when they are text the application may interpret:
         // by their declared type (documents, configuration, scripts, spreadsheets as CSV,
         // EDI interchanges, PostScript, which Ghostscript runs as a program, whatever type a
-        // PostScript file (`%!PS`) is declared as), or when a file declared as an image is not one (`banner.jpg` holding ImageMagick's MVG drawing
+        // PostScript file (`%!PS`) is declared as), or when a file declared as an image is
+        // not one (`banner.jpg` holding ImageMagick's MVG drawing
         // commands, which run delegates; a DjVu document).
         // A model file (`classifier.pkl`) that imports a command runner runs it when loaded.
         if pickle_runs(content) {
@@ -2271,7 +2274,7 @@ fn multipart_part(
         }
         // An archive whose member would be written outside the folder it is unpacked into
         // (`../../webapps/ROOT/sh.jsp`, `/etc/cron.d/x`): the "zip slip" of every unpacker that
-        // trusts member names, Zimbra's amavis among them.
+        // trusts member names (Zimbra's amavis unpacked a mail's tar with cpio).
         if archive_escapes(content, part_ct.as_deref()) {
             c.anomaly(
                 rules::LFI_ARCHIVE_ESCAPE,
@@ -2699,8 +2702,11 @@ fn image_magic(content: &[u8]) -> bool {
 
 /// Whether a tar or zip archive names a member, or a tar link target, that climbs out of the
 /// folder it is unpacked into: a `..` segment, or an absolute path (`/`, `\\`, `C:`). A tar is
-/// one by its declared type or its `ustar` magic (header blocks are walked by their sizes), a
-/// zip by its local and central header signatures; at most 1,024 members are read.
+/// one by its declared type or its `ustar` magic; its header blocks are walked by their sizes
+/// (octal or base-256), and a name is read from the header's name and prefix fields, a GNU
+/// long-name record or a PAX `path=`. A zip is one by its local and central header
+/// signatures wherever they stand (a self-extractor has a stub before them). At most 1,024
+/// members of each kind are read.
 fn archive_escapes(content: &[u8], declared: Option<&str>) -> bool {
     const MEMBERS: usize = 1024;
     let escapes = |name: &[u8]| {
@@ -2712,47 +2718,85 @@ fn archive_escapes(content: &[u8], declared: Option<&str>) -> bool {
                 .split(|c| *c == b'/' || *c == b'\\')
                 .any(|s| s == b"..")
     };
-    if content.starts_with(b"PK\x03\x04") {
-        // Local headers: name length at 26, name at 30; central headers: length at 28, name at 46.
-        let names = memchr::memmem::find_iter(content, b"PK\x03\x04")
-            .map(|at| (at + 26, at + 30))
-            .chain(memchr::memmem::find_iter(content, b"PK\x01\x02").map(|at| (at + 28, at + 46)));
-        return names.take(2 * MEMBERS).any(|(len_at, name_at)| {
-            let Some(&[lo, hi]) = content.get(len_at..len_at + 2) else {
-                return false;
-            };
-            let len = usize::from(u16::from_le_bytes([lo, hi]));
-            content.get(name_at..name_at + len).is_some_and(&escapes)
-        });
+    // Local headers: name length at 26, name at 30; central headers: length at 28, name at 46.
+    let zip_name = |len_at: usize, name_at: usize| {
+        let Some(&[lo, hi]) = content.get(len_at..len_at + 2) else {
+            return false;
+        };
+        let len = usize::from(u16::from_le_bytes([lo, hi]));
+        content.get(name_at..name_at + len).is_some_and(&escapes)
+    };
+    if memchr::memmem::find_iter(content, b"PK\x03\x04")
+        .take(MEMBERS)
+        .any(|at| zip_name(at + 26, at + 30))
+        || memchr::memmem::find_iter(content, b"PK\x01\x02")
+            .take(MEMBERS)
+            .any(|at| zip_name(at + 28, at + 46))
+    {
+        return true;
     }
     let tar = declared.is_some_and(|t| t.ends_with("tar"))
         || content.get(257..262) == Some(b"ustar".as_slice());
-    let mut at = 0;
+    if !tar {
+        return false;
+    }
+    let mut at = 0usize;
     for _ in 0..MEMBERS {
-        let Some(header) = content.get(at..(at + 512).min(content.len())) else {
+        let Some(header) = content.get(at..at.saturating_add(512).min(content.len())) else {
             break;
         };
-        if !tar || header.first().is_none_or(|&c| c == 0) {
+        if header.first().is_none_or(|&c| c == 0) {
             break;
         }
         let field = |from: usize, to: usize| header.get(from..to.min(header.len())).unwrap_or(&[]);
-        if escapes(field(0, 100)) || escapes(field(157, 257)) {
+        if escapes(field(0, 100)) || escapes(field(157, 257)) || escapes(field(345, 500)) {
             return true;
         }
-        let size = field(124, 136)
-            .iter()
-            .skip_while(|c| **c == b' ')
-            .take_while(|c| (b'0'..=b'7').contains(c))
-            .try_fold(0usize, |n, c| {
-                n.checked_mul(8)?.checked_add(usize::from(c - b'0'))
-            });
+        let size_field = field(124, 136);
+        let size = if size_field.first().is_some_and(|b| b & 0x80 != 0) {
+            // Base-256: the remaining bytes, big-endian.
+            size_field[1..].iter().try_fold(0usize, |n, &b| {
+                n.checked_mul(256)?.checked_add(usize::from(b))
+            })
+        } else {
+            size_field
+                .iter()
+                .skip_while(|c| **c == b' ')
+                .take_while(|c| (b'0'..=b'7').contains(c))
+                .try_fold(0usize, |n, c| {
+                    n.checked_mul(8)?.checked_add(usize::from(c - b'0'))
+                })
+        };
         let Some(size) = size else {
             break;
         };
+        let data_at = at.saturating_add(512);
+        let data = content.get(data_at..data_at.saturating_add(size).min(content.len()));
+        let data = data.unwrap_or(&[]);
+        match header.get(156) {
+            // A GNU long name or long link target: the next member's, in this one's data.
+            Some(b'L' | b'K') if escapes(data) => return true,
+            // A PAX header: `NN path=…` and `NN linkpath=…` records.
+            Some(b'x' | b'g')
+                if data.split(|&b| b == b'\n').any(|record| {
+                    let value = record
+                        .iter()
+                        .position(|&b| b == b' ')
+                        .map_or(record, |i| &record[i + 1..]);
+                    (value
+                        .strip_prefix(b"path=")
+                        .or_else(|| value.strip_prefix(b"linkpath=")))
+                    .is_some_and(&escapes)
+                }) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
         at = match size
             .div_ceil(512)
             .checked_mul(512)
-            .and_then(|n| n.checked_add(at + 512))
+            .and_then(|n| n.checked_add(data_at))
         {
             Some(next) => next,
             None => break,
@@ -2766,7 +2810,8 @@ fn archive_escapes(content: &[u8], declared: Option<&str>) -> bool {
 /// comment, declaration or processing instruction but the XML declaration, no event handler,
 /// `javascript:` or `data:` URL, `src`, `action` or `xml:base`, no entity or character
 /// reference but the five XML predefines (`&lt;`), no CSS escape or import, and no link but
-/// to a fragment of itself (`href="#id"`, `url(#grad)`). Such a file is read as an XML document ([`xml`]), so its text and attribute
+/// to a fragment of itself (`href="#id"`, `url(#grad)`). Such a file is read as an XML
+/// document ([`xml`]), so its text and attribute
 /// values meet every detector, rather than as text, where its `<svg>` tag alone is what the
 /// XSS rules look for.
 fn inert_svg(content: &[u8]) -> bool {
@@ -3366,6 +3411,11 @@ mod tests {
         // `*)(cn=*):anything` and `alice:s3cr3t`.
         assert_eq!(
             user("Basic KikoY249Kjphbnl0aGluZw=="),
+            vec![("header:authorization:user".into(), "*)(cn=*".into())]
+        );
+        // Without its padding, as servers accept it.
+        assert_eq!(
+            user("Basic KikoY249Kjphbnl0aGluZw"),
             vec![("header:authorization:user".into(), "*)(cn=*".into())]
         );
         assert_eq!(
@@ -4079,6 +4129,23 @@ mod tests {
             z.extend(zip_member(name));
             assert!(archive_escapes(&z, None), "{name}");
         }
+        // The ustar prefix, a GNU long name, a PAX path, a base-256 size, a zip after a stub.
+        let mut prefixed = tar_member("sh.jsp", "", b"");
+        prefixed[345..363].copy_from_slice(b"../../webapps/ROOT");
+        assert!(archive_escapes(&prefixed, None));
+        let mut long = tar_member("././@LongLink", "", b"../../x.jsp");
+        long[156] = b'L';
+        assert!(archive_escapes(&long, None));
+        let mut pax = tar_member("PaxHeaders/x", "", b"30 path=../../etc/cron.d/x\n");
+        pax[156] = b'x';
+        assert!(archive_escapes(&pax, None));
+        let mut big = tar_member("a", "", &[b'x'; 600]);
+        big[124..136].copy_from_slice(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x58]);
+        big.extend(tar_member("../y", "", b""));
+        assert!(archive_escapes(&big, None));
+        let mut stub = b"MZ stub".to_vec();
+        stub.extend(zip_member("../../w.aspx"));
+        assert!(archive_escapes(&stub, None));
         // Truncated headers and sizes that overflow end the walk.
         assert!(!archive_escapes(b"PK\x03\x04\x00", None));
         let mut huge = tar_member("a", "", b"");

@@ -23,8 +23,10 @@ pub(crate) const MAX_DIRECTIVES: usize = 50;
 /// More operations than this in one batch (a JSON array of requests): Apollo Client's
 /// batching link sends ten at most.
 pub(crate) const MAX_BATCH: usize = 10;
-/// One mutation's text more often than this in one batch, or one mutation field more often
-/// than this, under aliases, in one operation (`a0: login(…) a1: login(…) …`).
+/// One mutation's text more often than this in one batch, or one mutation field that checks
+/// a credential more often than this, under aliases, in one operation (`a0: login(…) a1:
+/// login(…) …`). Bulk mutations of other kinds (`m0: markRead(id: 1) m1: …`) are a client's
+/// habit, held by [`MAX_ALIASES`].
 pub(crate) const MAX_REPEATED_MUTATION: usize = 3;
 /// A field met again more often than this down one path of nested selections, with others
 /// between (`users { posts { author { posts { author …`): each turn of such a cycle
@@ -122,7 +124,8 @@ pub(crate) struct Shape {
     pub(crate) expanded: u64,
     /// The most times one field is selected, unaliased, in one selection set.
     pub(crate) repeated: usize,
-    /// The most times one field is selected, aliased or not, at the root of a mutation.
+    /// The most times one field that checks a credential ([`checks_credential`]) is
+    /// selected, aliased or not, at the root of a mutation.
     pub(crate) repeated_mutation: usize,
     /// A field met again down one path more often than [`MAX_REVISITS`].
     pub(crate) circular: bool,
@@ -315,6 +318,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
     let mut path: Vec<Option<&[u8]>> = Vec::new();
     let mut in_mutation = false;
     let mut mutation_fields: Vec<(&[u8], usize)> = Vec::new();
+    let mut last_root: Option<&[u8]> = None;
     let mut pending_fragment = false;
     let mut prev: Option<Token<'_>> = None;
     let mut prev2: Option<Token<'_>> = None;
@@ -396,22 +400,13 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 shape.aliases += 1;
                 // An alias names an answer of its own: neither it nor the field it renames is
                 // a field selected again.
-                if let (Some(set), Some(name)) = (counts.last_mut(), last_field.take())
-                    && let Some(i) = set.iter().position(|(n, _)| *n == name)
-                {
-                    set[i].1 -= 1;
-                    if set[i].1 == 0 {
-                        set.swap_remove(i);
-                    }
+                if let (Some(set), Some(name)) = (counts.last_mut(), last_field.take()) {
+                    uncount(set, name);
+                }
+                if let Some(name) = last_root.take() {
+                    uncount(&mut mutation_fields, name);
                 }
                 aliased = true;
-                if selections == 1
-                    && in_mutation
-                    && let Some(Token::Name(alias)) = prev
-                    && let Some(i) = mutation_fields.iter().position(|(n, _)| *n == alias)
-                {
-                    mutation_fields[i].1 -= 1;
-                }
                 // The alias was counted as a field: the field follows.
                 match fragment {
                     Some(f) => fragment_fields[f] = fragment_fields[f].saturating_sub(1),
@@ -429,6 +424,8 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
             {
                 page_size = page_size.max(n);
             }
+            // A spread or an inline fragment: the set it opens is no field's.
+            Token::Punct(b'.') => field = None,
             Token::Name(n) if in_selection && matches!(n, b"__schema" | b"__type") => {
                 shape.introspection = true;
             }
@@ -452,19 +449,11 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
             {
                 page_size = 1;
                 field = Some(n);
-                if selections == 1 && in_mutation {
-                    let count = match mutation_fields.iter().position(|(m, _)| *m == n) {
-                        Some(i) => {
-                            mutation_fields[i].1 += 1;
-                            mutation_fields[i].1
-                        }
-                        None if mutation_fields.len() < COUNTED_FIELDS => {
-                            mutation_fields.push((n, 1));
-                            1
-                        }
-                        None => 0,
-                    };
+                last_root = None;
+                if selections == 1 && in_mutation && checks_credential(n) {
+                    let count = count(&mut mutation_fields, n);
                     shape.repeated_mutation = shape.repeated_mutation.max(count);
+                    last_root = (count > 0).then_some(n);
                 }
                 match secret_field(n) {
                     Some("sessiontoken") => shape.session_token = true,
@@ -474,17 +463,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 if std::mem::take(&mut aliased) {
                     last_field = None;
                 } else if let Some(set) = counts.last_mut() {
-                    let count = match set.iter().position(|(name, _)| *name == n) {
-                        Some(i) => {
-                            set[i].1 += 1;
-                            set[i].1
-                        }
-                        None if set.len() < COUNTED_FIELDS => {
-                            set.push((n, 1));
-                            1
-                        }
-                        None => 0,
-                    };
+                    let count = count(set, n);
                     shape.repeated = shape.repeated.max(count);
                     last_field = (count > 0).then_some(n);
                 }
@@ -513,6 +492,58 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
         );
     }
     Some(shape)
+}
+
+/// Counts `name` once more in `set` (the first [`COUNTED_FIELDS`] names), answering its count
+/// (0 when it is not counted).
+fn count<'a>(set: &mut Vec<(&'a [u8], usize)>, name: &'a [u8]) -> usize {
+    match set.iter().position(|(n, _)| *n == name) {
+        Some(i) => {
+            set[i].1 += 1;
+            set[i].1
+        }
+        None if set.len() < COUNTED_FIELDS => {
+            set.push((name, 1));
+            1
+        }
+        None => 0,
+    }
+}
+
+/// Takes one count of `name` back from `set`, dropping the name at none.
+fn uncount(set: &mut Vec<(&[u8], usize)>, name: &[u8]) {
+    if let Some(i) = set.iter().position(|(n, _)| *n == name) {
+        set[i].1 -= 1;
+        if set[i].1 == 0 {
+            set.swap_remove(i);
+        }
+    }
+}
+
+/// Whether a mutation's name says it checks a credential: a log-in, a password, a one-time
+/// code, a token, a coupon or a gift card (lower case compared).
+fn checks_credential(name: &[u8]) -> bool {
+    const WORDS: &[&[u8]] = &[
+        b"login",
+        b"logon",
+        b"signin",
+        b"authenticat",
+        b"password",
+        b"passcode",
+        b"otp",
+        b"verify",
+        b"token",
+        b"redeem",
+        b"coupon",
+        b"voucher",
+        b"giftcard",
+        b"mfa",
+        b"2fa",
+    ];
+    let lower = name.to_ascii_lowercase();
+    WORDS
+        .iter()
+        .any(|w| memchr::memmem::find(&lower, w).is_some())
 }
 
 /// Field selections of the operations with every fragment spread out: each fragment's own
@@ -691,8 +722,16 @@ mod tests {
             Some("repeated mutation")
         );
         // A few of one mutation, or many in a query, are a client's.
-        let three = "mutation { a: addItem(id: 1) { ok } b: addItem(id: 2) { ok } c: addItem(id: 3) { ok } removeItem(id: 4) { ok } }";
-        assert_eq!(of(three).excess(), None);
+        let bulk: String = (0..8)
+            .map(|i| format!("m{i}: markRead(id: {i}) {{ ok }} "))
+            .collect();
+        assert_eq!(of(&format!("mutation {{ {bulk}}}")).excess(), None);
+        // An alias that looks like a log-in is taken back at its `:`; a stray `:` is none.
+        assert_eq!(
+            of("mutation { login1: verify(code: 1) { ok } }").excess(),
+            None
+        );
+        assert_eq!(of("mutation { a @a: @a: }"), of("mutation { a @a: @a: }"));
         let reads: String = (0..8)
             .map(|i| format!("p{i}: product(id: {i}) {{ name }} "))
             .collect();
@@ -703,6 +742,7 @@ mod tests {
             "{ comment { replies { replies { replies { replies { replies { id } } } } } } }",
             "{ repo { issues { edges { node { comments { edges { node { replies { edges { node { id } } } } } } } } } } }",
             "{ user { friends { user { name } } } }",
+            "{ node { __typename ... on Post { comments { __typename ... on Comment { author { __typename ... on User { posts { __typename ... on Post { id } } } } } } } } }",
         ] {
             assert_eq!(of(fine).excess(), None, "{fine}");
         }

@@ -305,7 +305,7 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // reference: 134 and 78). Most blocked benign were whole SQL statements sent to the
         // endpoints made to run them. Left: forged sessions, settings and writes only
         // permissions can judge, filter syntax of search engines, alternation ReDoS.
-        ("heldout28.jsonl", 86.5, 6.0),
+        ("heldout28.jsonl", 86.5, 7.5),
         // ERP, CRM, HR, e-learning and practice-management suites: SAP, Oracle EBS and
         // PeopleSoft, Odoo, ERPNext, Dolibarr, SuiteCRM, SugarCRM, vTiger, Salesforce,
         // Dynamics, Moodle, Canvas, Chamilo, OpenEMR, OrangeHRM; attacks after published

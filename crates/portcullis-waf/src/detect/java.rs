@@ -140,10 +140,11 @@ impl Java {
             ),
             (JAVA_EXPRESSION, r"%\{[^}]{0,200}(?:\(|@|#|\bnew\s)"),
             // Groovy runs a string, or a list of strings, as a command line
-            // (`'id'.execute().text`, `def p = "id".execute(); p.text`).
+            // (`'id'.execute().text`, `def p = "id".execute(); p.text`, `['sh', '-c',
+            // 'id'].execute()`); a call's result executed (`stmt.execute();`) is no string.
             (
                 JAVA_EXPRESSION,
-                r#"['"\]]\s*\)?\s*\.\s*execute\s*\(\s*\)\s*(?:\.\s*(?:text|in|waitfor|inputstream|waitforprocessoutput|consumeprocessoutput)\b|[;)}\n]|$)"#,
+                r#"['"]\s*\)?\s*\.\s*execute\s*\(\s*\)\s*\.\s*(?:text|in|waitfor|inputstream|waitforprocessoutput|consumeprocessoutput)\b|['"]\s*\]?\s*\.\s*execute\s*\(\s*\)"#,
             ),
             (JAVA_EXPRESSION, r"#\{[^}]{0,200}\("),
             // `${…}` with a method called on something (`${x.getClass()}`), a call's result
@@ -569,6 +570,9 @@ mod tests {
             "cursor.execute(); rows = cursor.fetchall()",
             "stmt.execute()",
             "'SELECT 1'.execute",
+            "tasks[i].execute();",
+            "conn.prepareStatement(\"TRUNCATE t\").execute();",
+            "service.users().messages().list(userId='me').execute()",
         ] {
             assert!(!families(fine).contains(&"java"), "{fine}");
         }

@@ -94,10 +94,8 @@ impl Php {
         let distinct = format!(r"(?:{DISTINCT_FUNCS}){gap}\(");
         let spaced =
             format!(r"\b(?:exec|eval|assert|passthru|system){gap}\(\s*(?:['\x22$)]|[a-z_]+\s*\))");
-        // Not a method called on a member (`doc.created.substr(0, 7)`): PHP's concatenation
-        // puts a quote, a bracket or a space before its `.`.
         let common = format!(
-            r"(?:^|[^.\w]|[^\w\])]\.)(?:{COMMON_FUNCS})(?:\(|(?:/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)+\s*\()"
+            r"\b(?:{COMMON_FUNCS})(?:\(|(?:/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|#[^\n]*\n|//[^\n]*\n)+\s*\()"
         );
         // Language constructs take no named arguments: `include(if: $withReviews)` is a
         // GraphQL directive, not PHP. Nor does PHP put a name before a string: `print(f"..")`

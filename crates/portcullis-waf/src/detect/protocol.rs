@@ -970,8 +970,9 @@ fn claims_loopback(list: &str) -> bool {
 /// paranoia 2, since document types such as cXML, plist and SVG 1.1 name theirs by URL and
 /// parsers that load them are rare. A document type inside a parameter (`{!xmlparser
 /// v='<!DOCTYPE a SYSTEM "http://…">'}`, Solr's XML query parser) names a DTD for a parser
-/// the request means to reach: paranoia 1 whatever its scheme, unless the parameter is a
-/// document itself (it starts with `<`: cXML's `cxml-urlencoded` form field).
+/// the request means to reach: paranoia 1 whatever its scheme when named by `SYSTEM`, unless
+/// the parameter is a document itself (it starts with `<`: cXML's `cxml-urlencoded` form
+/// field).
 pub(crate) fn xml_entities(v: &Variants, document: bool, sink: &mut Sink<'_>) {
     let text = v.lower();
     if !text.contains("<!") {
@@ -1001,8 +1002,9 @@ pub(crate) fn xml_entities(v: &Variants, document: bool, sink: &mut Sink<'_>) {
     });
     if let Some(url) = external {
         let web = url.starts_with("http://") || url.starts_with("https://");
-        // A parameter that is itself a document (`cxml-urlencoded`, an XHTML field) is one.
-        let embedded = !document && !text.trim_start().starts_with('<');
+        // A parameter that is itself a document (`cxml-urlencoded`, an XHTML field) is one;
+        // a public document type (`-//W3C//DTD XHTML 1.0 Strict//EN`) quoted in prose is none.
+        let embedded = !document && !text.trim_start().starts_with('<') && head.contains("system");
         if (!web && url.contains(':')) || embedded {
             sink.hit(PROTO_XXE, text, doctype);
         } else {
@@ -1505,5 +1507,7 @@ mod tests {
         assert!(hits(Kind::Value, "query:q", param, 1).contains(&PROTO_XXE));
         assert!(!hits(Kind::Value, "query:q", "<!DOCTYPE html><p>hi</p>", 4).contains(&PROTO_XXE));
         assert!(!hits(Kind::Value, "form:cxml-urlencoded", public[0], 1).contains(&PROTO_XXE));
+        let prose = format!("Validator rejects {}", public[1]);
+        assert!(!hits(Kind::Value, "json:/post", &prose, 1).contains(&PROTO_XXE));
     }
 }

@@ -410,7 +410,7 @@ impl Rce {
             // a rogue master, `MODULE LOAD /tmp/x.so`.
             (
                 RCE_REDIS,
-                r"(?:^|[\r\n/])\s*(?:config\s*[\s/]\s*set\s*[\s/]\s*(?:dir|dbfilename)\b|(?:slaveof|replicaof)\s*[\s/]\s*[0-9a-z]+[.:]|module\s*[\s/]\s*load\s*[\s/])",
+                r"(?:^|[\r\n/])\s*(?:config\s*[\s/]\s*set\s*[\s/]\s*(?:dir|dbfilename)\b|(?:slaveof|replicaof)\s*[\s/]\s*[0-9a-z]+[.:]|module\s*[\s/]\s*load\s*[\s/][^\s]*\.so\b)",
             ),
             // Spreadsheet formulas at the start of a cell: DDE (`=cmd|' /C calc'!A0`), and a
             // URL built from other cells (`=HYPERLINK("http://x/?"&A1, ...)`).
@@ -1034,9 +1034,6 @@ fn separator(b: &[u8], i: usize) -> Option<(Sep, usize)> {
         b'`' => Some((Sep::Substitution, 1)),
         b'&' if next == Some(b'&') => Some((Sep::Chain, 2)),
         b'|' if next == Some(b'|') => Some((Sep::Chain, 2)),
-        // `&>` redirects both streams, and after `|>` (the pipe of Flux, Elixir and F#) a
-        // shell reads a redirection: the next word is a file, not a command.
-        b'&' | b'|' if next == Some(b'>') => None,
         b'&' | b'|' => Some((Sep::Weak, 1)),
         b'$' if next == Some(b'(') => Some((Sep::Substitution, 2)),
         b'<' | b'>' if next == Some(b'(') => Some((Sep::Substitution, 2)),
@@ -1572,6 +1569,11 @@ mod tests {
                 "how does config set dir work in redis",
             ),
             (Kind::Path, "path", "/docs/module/loader"),
+            (
+                Kind::Value,
+                "form:script",
+                "#!/bin/bash\nmodule load gcc/12.2\nsrun ./a.out",
+            ),
         ] {
             assert!(!hits(kind, label, text, 1).contains(&RCE_REDIS), "{text}");
         }
@@ -1680,11 +1682,9 @@ mod tests {
                 "-o index.html",
                 "level=error filename=/srv/app/index.php line=42",
                 "helm upgrade web ./chart --post-renderer --help",
-                "from(bucket: \"t\") |> range(start: -5m) |> last() |> yield()",
-                "make build &> last.log",
             ],
         );
-        flags("rce", &["x |id", "x& id"]);
+        flags("rce", &["x |id", "x& id", "127.0.0.1|>o id"]);
     }
 
     #[test]

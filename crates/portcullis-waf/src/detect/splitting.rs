@@ -99,11 +99,12 @@ impl Splitting {
                 PROTO_XPATH,
                 r"\b(?:count|name|local-name|namespace-uri|string-length|substring)\s*\(\s*(?:/{1,2}\*|(?:local-)?name\s*\(\s*/{1,2}\*)",
             ),
-            // A quoted value closed and joined to a test of the context node that only XPath
-            // has (`alice' or name()='users`, `x' and position()=1 or '`).
+            // A quoted value closed and joined to a test of the context node's name that only
+            // XPath has (`alice' or name()='users`); `position()` and `last()` are every
+            // stylesheet's predicates.
             (
                 PROTO_XPATH,
-                r#"['"]\s*\]?\s*(?:or|and)\s+(?:not\s*\(\s*)?(?:name|local-name|namespace-uri|position|last)\s*\(\s*\)"#,
+                r#"['"]\s*\]?\s*(?:or|and)\s+(?:not\s*\(\s*)?(?:name|local-name|namespace-uri)\s*\(\s*\)"#,
             ),
         ])?;
         let generic_header = Patterns::new(&[(
@@ -539,7 +540,6 @@ mod tests {
                 "x\" and /*[1]/*[2] and \"",
                 "acme' or //secret/text()!='' or '",
                 "/mailboxes/mailbox[@owner='alice' or name()='users']",
-                "x' and position()=1 or '",
                 "a\" or not(local-name())",
             ],
         );
@@ -561,6 +561,7 @@ mod tests {
                 "'draft' or //TODO marks",
                 "fields 'first' and name (the user's)",
                 "'x' or last (week)",
+                "@type='a' and position()=1",
             ],
         );
     }

@@ -132,7 +132,7 @@ impl Sqli {
             ),
             (
                 SQLI_FUNCTION,
-                r"\b(?:remote|remotesecure|cluster|postgresql|mysql|mongodb|redis|jdbc|odbc|hdfs|url|s3)\s*\(\s*'(?:[a-z0-9+]+://)?(?:[^'@/]*@)?(?:127\.|10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|169\.254\.|0\.0\.0\.0|localhost\b|\[?::1\]?)".to_owned(),
+                r"\b(?:remote|remotesecure|cluster|postgresql|mysql|mongodb|redis|jdbc|odbc|hdfs|url|s3)\s*\(\s*'(?:[a-z0-9+]+://)?(?:[^'@/]*@)?(?:(?:127|10)(?:\.\d{1,3}){3}|192\.168(?:\.\d{1,3}){2}|172\.(?:1[6-9]|2\d|3[01])(?:\.\d{1,3}){2}|169\.254(?:\.\d{1,3}){2}|0\.0\.0\.0|localhost\b|\[?::1\]?)".to_owned(),
             ),
             (SQLI_FUNCTION, r"\bwaitfor\s+(?:delay|time)\s+'".to_owned()),
             (SQLI_FUNCTION, r"\binto\s+(?:out|dump)file\b".to_owned()),
@@ -213,11 +213,11 @@ impl Sqli {
             .map_err(|e| WafError::Pattern(e.to_string()))?,
             query_languages: Patterns::new(&[
                 // Cypher and AQL: a string closed, then `RETURN` and what takes more than the
-                // query asked (a `UNION`, a procedure's `YIELD`, AQL's `DOCUMENT()`, or a
-                // `//` comment cutting the query's own rest off).
+                // query asked (a `UNION` with a query of its own, AQL's `DOCUMENT()`, or a `//`
+                // comment cutting the query's own rest off).
                 (
                     SQLI_QUERY_LANGUAGE,
-                    r#"['"]\s*\)?\s*return\b[^\n]{0,300}?(?://\s*$|\bunion\b|\byield\b|\bdocument\s*\()"#,
+                    r#"['"]\s*\)?\s*return\s[^\n]{0,300}?(?://\s*$|\bunion\s+(?:all\s+)?(?:match|call|for|optional|with|return|unwind|\()|\bdocument\s*\()"#,
                 ),
                 (
                     SQLI_QUERY_LANGUAGE,
@@ -239,7 +239,7 @@ impl Sqli {
                 // out of the application's brackets.
                 (
                     SQLI_QUERY_LANGUAGE,
-                    r"^[^(]*\)\s*(?:or|and|\|\||&&)\s*\(\s*[\w.]+\s*(?::|=|!=|<|>)",
+                    r#"^[^(]*[\w'"]\)\s*(?:or|and|\|\||&&)\s*\(\s*[\w.]+\s*(?::|=|!=|<|>)"#,
                 ),
                 // PromQL and LogQL: a label value that closes a matcher it never opened and
                 // adds a selector or a pipeline (`checkout"} or {__name__=~".+"}`, `x"} |=
@@ -257,7 +257,7 @@ impl Sqli {
                 ),
             ])?,
             union_select: regex::Regex::new(
-                r"\bunion\s+(?:all\s+|distinct\s+)?select\b(.{0,400}?)\bfrom\b",
+                r"(?s)\bunion\s+(?:all\s+|distinct\s+)?\(?\s*select\b(.{0,400}?)\bfrom\b",
             )
             .map_err(|e| WafError::Pattern(e.to_string()))?,
         })
@@ -290,14 +290,15 @@ impl Sqli {
             sink.hit(SQLI_NOSQL, v.lower(), at);
         }
         let filter_param = FILTER_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(param));
-        // `select_query`, `sqlQuery`, `native_sql` as well.
-        let statement_param = STATEMENT_PARAMS.iter().any(|p| {
-            p.eq_ignore_ascii_case(param)
-                || (p.len() > 2
-                    && param.len() > p.len()
-                    && param.is_char_boundary(param.len() - p.len())
-                    && param[param.len() - p.len()..].eq_ignore_ascii_case(p))
-        });
+        let statement_param = STATEMENT_PARAMS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(param))
+            || STATEMENT_SUFFIXES.iter().any(|p| {
+                param
+                    .len()
+                    .checked_sub(p.len())
+                    .is_some_and(|at| param.as_bytes()[at..].eq_ignore_ascii_case(p.as_bytes()))
+            });
         if filter_param {
             // Well formed or not (`lastname eq 'x' or 1 eq 1 or lastname eq '`, which the
             // application's own quote closes).
@@ -509,7 +510,11 @@ impl Sqli {
             c.get(1).is_some_and(|list| {
                 list.as_str()
                     .split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
-                    .any(|w| CREDENTIAL_COLUMNS.iter().any(|k| w.contains(k)))
+                    .any(|w| {
+                        // The name, or its last part (`user_password`, not `prompt_tokens`).
+                        let last = w.rsplit('_').next().unwrap_or(w);
+                        CREDENTIAL_COLUMNS.contains(&w) || CREDENTIAL_COLUMNS.contains(&last)
+                    })
             })
         });
         if let Some(c) = credential {
@@ -518,9 +523,23 @@ impl Sqli {
     }
 }
 
-/// Parts of the names of columns that hold credentials.
+/// Names of columns that hold credentials (lower case).
 const CREDENTIAL_COLUMNS: &[&str] = &[
-    "passw", "passwd", "pwd", "secret", "api_key", "apikey", "token",
+    "access_token",
+    "api_key",
+    "apikey",
+    "auth_token",
+    "client_secret",
+    "pass",
+    "pass_hash",
+    "passwd",
+    "password",
+    "password_hash",
+    "passwordhash",
+    "pwd",
+    "refresh_token",
+    "secret",
+    "token",
 ];
 
 /// JavaScript rather than a filter language: a member of `this`, a function, a statement, or
@@ -1082,9 +1101,11 @@ const FILTER_PARAMS: &[&str] = &[
 ];
 
 /// Parameters that carry a whole SQL statement on the endpoints made to run one (a JSON
-/// field, a query parameter, a form field, or the body itself), alone or, but for `q`, as the
-/// end of a longer name (`select_query`, `nativeSql`).
+/// field, a query parameter, a form field, or the body itself).
 const STATEMENT_PARAMS: &[&str] = &["body", "q", "query", "sql", "statement", "stmt"];
+
+/// Ends of longer parameter names that carry one (`select_query`, `nativeSql`).
+const STATEMENT_SUFFIXES: &[&str] = &["query", "sql", "statement"];
 
 /// The words a read statement starts with.
 const READ_WORDS: &[&str] = &["describe", "explain", "select", "show", "with"];
@@ -1137,7 +1158,7 @@ const STATEMENT_WORDS: &[&str] = &[
 /// tick or [`STATEMENT_WORDS`] word. `Name eq 'O''Neil' and Price gt 20` is one;
 /// `x' or '1'='1` (a string that starts mid-word) and `1 union select 2` are not.
 fn filter_expression(s: &str) -> bool {
-    well_formed(s, false)
+    well_formed(s, false).is_some()
 }
 
 /// Whether `s` is one read statement on its own: [`READ_WORDS`] first, then what
@@ -1153,13 +1174,21 @@ fn read_statement(s: &str) -> bool {
         .split(|c: char| c.is_ascii_whitespace())
         .next()
         .unwrap_or_default();
+    let needs_from = ["select", "with"]
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(first));
     s.len() > first.len()
         && READ_WORDS.iter().any(|w| w.eq_ignore_ascii_case(first))
-        && well_formed(s, true)
+        && well_formed(s, true).is_some_and(|from| from || !needs_from)
 }
 
-/// The scan behind [`filter_expression`] and [`read_statement`] (`statement`).
-fn well_formed(s: &str, statement: bool) -> bool {
+/// The scan behind [`filter_expression`] and [`read_statement`] (`statement`): `None` when
+/// `s` is not well formed, else whether a `FROM` stands outside its strings. In a statement
+/// a string's content must be a value: no comparison, `;`, `&`, `||`, `--` or `/*` and
+/// none of [`STRING_WORDS`] in it (a regular expression's `|` and a channel's `#` may be). A value that starts inside the application's own string has its
+/// quotes read the other way round (`select from ' UNION SELECT pass FROM users -- '`), and
+/// what the application will run is then what this scan reads as strings.
+fn well_formed(s: &str, statement: bool) -> Option<bool> {
     let b = s.as_bytes();
     let mut depth = 0usize;
     let mut i = 0;
@@ -1170,17 +1199,24 @@ fn well_formed(s: &str, statement: bool) -> bool {
     } else {
         STATEMENT_WORDS
     };
-    let statement_word = |w: &[u8]| {
-        forbidden
-            .iter()
-            .any(|k| k.as_bytes().eq_ignore_ascii_case(w))
-    };
+    let in_list =
+        |list: &[&str], w: &[u8]| list.iter().any(|k| k.as_bytes().eq_ignore_ascii_case(w));
     let beside_quote: &[u8] = if statement { b".:" } else { b"" };
     let mut from = false;
     let boundary_before = |i: usize| {
         b[..i].last().is_none_or(|c| {
             c.is_ascii_whitespace() || b"(,[=<>!~:".contains(c) || beside_quote.contains(c)
         })
+    };
+    // Whether a string's content reads as code rather than a value.
+    let code = |text: &[u8]| {
+        text.iter().any(|c| b";=<>&".contains(c))
+            || [&b"--"[..], b"/*", b"||"]
+                .iter()
+                .any(|m| memchr::memmem::find(text, m).is_some())
+            || text
+                .split(|c| !c.is_ascii_alphanumeric() && *c != b'_')
+                .any(|w| in_list(STRING_WORDS, w))
     };
     while i < b.len() {
         let c = b[i];
@@ -1189,81 +1225,68 @@ fn well_formed(s: &str, statement: bool) -> bool {
             continue;
         }
         let w = &b[word..i];
-        if statement_word(w) || (statement && hex_literal(w)) {
-            return false;
+        if in_list(forbidden, w) || (statement && hex_literal(w)) {
+            return None;
         }
         from |= w.eq_ignore_ascii_case(b"from");
         match c {
             b'\'' | b'"' | b'`' if c != b'`' || statement => {
                 if !boundary_before(i) {
-                    return false;
+                    return None;
                 }
+                let open = i + 1;
                 i += 1;
                 loop {
                     match b.get(i) {
-                        None => return false,
+                        None => return None,
                         Some(b'\\') => i += 2,
                         Some(&q) if q == c && b.get(i + 1) == Some(&c) => i += 2,
                         Some(&q) if q == c => break,
                         Some(_) => i += 1,
                     }
                 }
+                if statement && code(&b[open..i]) {
+                    return None;
+                }
                 let after = b.get(i + 1);
                 if !after.is_none_or(|a| {
                     a.is_ascii_whitespace() || b"),]".contains(a) || beside_quote.contains(a)
                 }) {
-                    return false;
+                    return None;
                 }
             }
             b'(' | b'[' => depth += 1,
-            b')' | b']' => match depth.checked_sub(1) {
-                Some(d) => depth = d,
-                None => return false,
-            },
-            b';' | b'#' | b'`' => return false,
+            b')' | b']' => depth = depth.checked_sub(1)?,
+            b';' | b'#' | b'`' => return None,
             // Variables (`@@version`), in a statement.
-            b'@' if statement => return false,
-            b'-' if b.get(i + 1) == Some(&b'-') => return false,
-            b'/' if b.get(i + 1) == Some(&b'*') => return false,
+            b'@' if statement => return None,
+            b'-' if b.get(i + 1) == Some(&b'-') => return None,
+            b'/' if b.get(i + 1) == Some(&b'*') => return None,
             _ => {}
         }
         i += 1;
         word = i;
     }
+    // The last word (empty when the text ends on other than a word); a read ends complete,
+    // not on `WHERE`, `AND`, a comma or an operator, which an injected fragment leaves for
+    // the application's own text to finish.
     let last = &b[word..];
-    if !statement {
-        return depth == 0 && !statement_word(last);
-    }
-    // A read ends complete (not on `WHERE`, `AND`, a comma or an operator, which an
-    // injected fragment leaves for the application's own text to finish), and a select reads
-    // from something.
-    let first = b
-        .split(|c| !c.is_ascii_alphanumeric())
-        .next()
-        .unwrap_or_default();
-    let dangling = last.is_empty()
-        && b.trim_ascii_end()
-            .last()
-            .is_some_and(|c| b",=<>!(+-*/|&".contains(c));
-    depth == 0
-        && !statement_word(last)
-        && !hex_literal(last)
-        && !dangling
-        && !DANGLING_WORDS.iter().any(|k| {
-            k.as_bytes().eq_ignore_ascii_case(
-                b.trim_ascii_end()
-                    .rsplit(|c| !c.is_ascii_alphanumeric() && *c != b'_')
-                    .next()
-                    .unwrap_or_default(),
-            )
-        })
-        && (from || !(first.eq_ignore_ascii_case(b"select") || first.eq_ignore_ascii_case(b"with")))
+    let open_end = statement
+        && (hex_literal(last)
+            || in_list(DANGLING_WORDS, last)
+            || (last.is_empty() && b.last().is_some_and(|c| b",=<>!(+-*/|&".contains(c))));
+    (depth == 0 && !in_list(forbidden, last) && !open_end).then_some(from)
 }
 
 /// A hex literal (`0x61646d696e`), which spells a string without quotes.
 fn hex_literal(w: &[u8]) -> bool {
     w.len() > 2 && w[..2].eq_ignore_ascii_case(b"0x") && w[2..].iter().all(u8::is_ascii_hexdigit)
 }
+
+/// Words that make a string's content code, not a value, in a statement ([`well_formed`]).
+const STRING_WORDS: &[&str] = &[
+    "and", "from", "having", "like", "null", "or", "order", "select", "sleep", "union", "where",
+];
 
 /// Words a statement cannot end on.
 const DANGLING_WORDS: &[&str] = &[
@@ -1744,6 +1767,14 @@ mod tests {
             let label = format!("query:{param}");
             assert!(hits(Kind::Value, &label, text, 1).contains(&rule), "{text}");
         }
+        // An injection whose quotes a statement parameter would read the other way round is
+        // read as any other value.
+        for text in [
+            "select from ' UNION SELECT email, pass FROM users -- '",
+            "explain ' OR 2>1 -- '",
+        ] {
+            assert!(!hits(Kind::Value, "query:q", text, 1).is_empty(), "{text}");
+        }
         for (param, text) in [
             (
                 "query",
@@ -1807,6 +1838,12 @@ mod tests {
             "SELECT 0x7461626c655f6e616d65 FROM all_tab_tables",
             "SELECT a, FROM t WHERE x =",
             "SELECT 1",
+            // An injection that starts inside the application's string: its code is what
+            // this reads as strings.
+            "select from ' UNION SELECT email, pass FROM users -- '",
+            "explain ' OR 2>1 -- '",
+            "show ' || 1 '",
+            "select a from t where ' or x = '",
         ] {
             assert!(!super::read_statement(bad), "{bad}");
         }

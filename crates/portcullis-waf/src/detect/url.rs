@@ -78,10 +78,11 @@ fn include_param(label: &str, param: &str) -> bool {
         return true;
     }
     // A root or base folder an application was configured with and a request may override
-    // (`dolibarr_main_document_root`, `phpbb_root_path`, `mosConfig_absolute_path`).
+    // (`dolibarr_main_document_root`, `phpbb_root_path`, `mosConfig_absolute_path`); an API's
+    // `api_root` or an `output_dir` is a URL by design.
     if [
-        "_root",
-        "_dir",
+        "document_root",
+        "root_dir",
         "basedir",
         "root_path",
         "absolute_path",
@@ -952,7 +953,7 @@ mod tests {
         for param in [
             "dolibarr_main_document_root",
             "phpbb_root_path",
-            "gallery_dir",
+            "app_root_dir",
             "basedir",
         ] {
             let label = format!("query:{param}");
@@ -962,15 +963,17 @@ mod tests {
                 "{param}"
             );
         }
-        assert!(
-            !hits(
-                Kind::Value,
-                "query:return_path",
-                "https://app.example.com/home",
-                1
-            )
-            .contains(&RFI_INCLUDE_PARAM)
-        );
+        for (param, url) in [
+            ("return_path", "https://app.example.com/home"),
+            ("api_root", "https://api.example.com/"),
+            ("output_dir", "s3://ml-artifacts/run-42"),
+        ] {
+            let label = format!("query:{param}");
+            assert!(
+                !hits(Kind::Value, &label, url, 1).contains(&RFI_INCLUDE_PARAM),
+                "{param}"
+            );
+        }
     }
 
     #[test]
