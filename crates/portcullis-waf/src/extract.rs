@@ -198,6 +198,8 @@ struct Collector<'l> {
     graphql_batch: usize,
     /// The mutations of a batch, by the hash of their text, and how often each came.
     graphql_mutations: Vec<(u64, usize)>,
+    /// Root fields of the batch's mutations that check a credential, across its operations.
+    graphql_credential_mutations: usize,
 }
 
 impl<'l> Collector<'l> {
@@ -452,6 +454,7 @@ pub(crate) fn extract(
         noted: false,
         graphql_batch: 0,
         graphql_mutations: Vec::new(),
+        graphql_credential_mutations: 0,
     };
 
     // Offered like any other input: a remembered path costs a lookup, not a copy.
@@ -706,7 +709,7 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
             if FIELD_LISTS
                 .iter()
                 .any(|f| name.eq_ignore_ascii_case(f.as_bytes()))
-                && v.split(|&b| matches!(b, b',' | b' ' | b'.'))
+                && v.split(|&b| matches!(b, b',' | b' ' | b'.' | b'(' | b')'))
                     .any(|f| crate::graphql::secret_field(f).is_some())
             {
                 c.anomaly(rules::PROTO_SECRET_FIELD, &owned(), "secret field");
@@ -769,7 +772,12 @@ fn graphql_document(
                 }
                 None => 0,
             };
-            if seen == crate::graphql::MAX_REPEATED_MUTATION + 1 {
+            // A log-in (or a code, a coupon) tried in several operations, each with its own
+            // text (`[{"query": "mutation{login(password:\"a\")…"}, …]`).
+            let before = c.graphql_credential_mutations;
+            c.graphql_credential_mutations += shape.credential_mutations;
+            let limit = crate::graphql::MAX_REPEATED_MUTATION;
+            if seen == limit + 1 || (before <= limit && c.graphql_credential_mutations > limit) {
                 c.anomaly(rules::PROTO_GRAPHQL_LIMITS, label, "repeated mutation");
             }
         }
@@ -807,10 +815,12 @@ fn cookies(c: &mut Collector<'_>, req: &RequestView<'_>) {
 const FIELD_LISTS: &[&str] = &[
     "$select",
     "_fields",
+    "expand",
     "fields",
     "include",
     "keys",
     "projection",
+    "select",
     "select",
 ];
 
@@ -3650,6 +3660,37 @@ mod tests {
         assert!(asks(b"/parse/classes/_User?keys=email,sessionToken"));
         assert!(asks(b"/api/users?fields=id,password_hash"));
         assert!(!asks(b"/api/users?fields=id,passwordUpdatedAt&q=password"));
+        // PostgREST's embedded resources, PocketBase's `expand`.
+        assert!(asks(
+            b"/rest/v1/orders?select=id,users(email,encrypted_password)"
+        ));
+        assert!(asks(
+            b"/api/collections/m/records?expand=sender,sender.passwordHash"
+        ));
+        assert!(!asks(b"/rest/v1/orders?select=id,total,users(email)"));
+    }
+
+    #[test]
+    fn log_ins_tried_across_a_batch() {
+        let batch = |n: usize, field: &str| {
+            let ops: Vec<String> = (0..n)
+                .map(|i| {
+                    format!(r#"{{"query": "mutation {{ {field}(email: \"a@example.com\", password: \"p{i}\") {{ token }} }}"}}"#)
+                })
+                .collect();
+            format!("[{}]", ops.join(","))
+        };
+        let flagged = |body: String| {
+            anomaly_labels(
+                "application/json",
+                body.as_bytes(),
+                rules::PROTO_GRAPHQL_LIMITS,
+            )
+            .len()
+        };
+        assert_eq!(flagged(batch(5, "login")), 1);
+        assert_eq!(flagged(batch(3, "login")), 0);
+        assert_eq!(flagged(batch(5, "addToCart")), 0);
     }
 
     #[test]

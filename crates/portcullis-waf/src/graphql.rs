@@ -59,6 +59,7 @@ const UNBOUNDED_PAGE: u64 = 10_000;
 /// in a mutation.
 pub(crate) const SECRET_FIELDS: &[&str] = &[
     "confirmationtoken",
+    "encryptedpassword",
     "hashedpassword",
     "password",
     "passwordhash",
@@ -66,6 +67,7 @@ pub(crate) const SECRET_FIELDS: &[&str] = &[
     "resetpasswordtoken",
     "resettoken",
     "sessiontoken",
+    "tokenkey",
     "totpsecret",
 ];
 
@@ -127,6 +129,8 @@ pub(crate) struct Shape {
     /// The most times one field that checks a credential ([`checks_credential`]) is
     /// selected, aliased or not, at the root of a mutation.
     pub(crate) repeated_mutation: usize,
+    /// Root fields of mutations that check a credential, aliased or not.
+    pub(crate) credential_mutations: usize,
     /// A field met again down one path more often than [`MAX_REVISITS`].
     pub(crate) circular: bool,
     /// A field of [`SECRET_FIELDS`] is selected (a session token in a query only).
@@ -405,6 +409,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 }
                 if let Some(name) = last_root.take() {
                     uncount(&mut mutation_fields, name);
+                    shape.credential_mutations -= 1;
                 }
                 aliased = true;
                 // The alias was counted as a field: the field follows.
@@ -451,6 +456,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 field = Some(n);
                 last_root = None;
                 if selections == 1 && in_mutation && checks_credential(n) {
+                    shape.credential_mutations += 1;
                     let count = count(&mut mutation_fields, n);
                     shape.repeated_mutation = shape.repeated_mutation.max(count);
                     last_root = (count > 0).then_some(n);
@@ -535,6 +541,7 @@ fn checks_credential(name: &[u8]) -> bool {
         b"token",
         b"redeem",
         b"coupon",
+        b"promo",
         b"voucher",
         b"giftcard",
         b"mfa",

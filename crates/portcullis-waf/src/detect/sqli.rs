@@ -208,7 +208,7 @@ impl Sqli {
             .map_err(|e| WafError::Pattern(e.to_string()))?,
             words: SqlWords::new(),
             statement_tautology: regex::Regex::new(
-                r"\bor\s+(?:(\d+)\s*(?:=|\beq\b)\s*(\d+)|'([^']{0,40})'\s*(?:=|\beq\b)\s*'([^']{0,40})'|(true|not\s+false)\b)",
+                r"(?:\bor|\|\|)\s*(?:(\d+)\s*(?:=|\beq\b)\s*(\d+)|'([^']{0,40})'\s*(?:=|\beq\b)\s*'([^']{0,40})'|(true|not\s+false)\b)",
             )
             .map_err(|e| WafError::Pattern(e.to_string()))?,
             query_languages: Patterns::new(&[
@@ -1758,6 +1758,7 @@ mod tests {
                 "lastname eq 'Smith' or 1 eq 1 or lastname eq '",
                 SQLI_TAUTOLOGY,
             ),
+            ("filter", "(title~'a' || 1=1) && id!=''", SQLI_TAUTOLOGY),
             (
                 "select_query",
                 "select id from users where a = 'b' or 'x' = 'x'",
