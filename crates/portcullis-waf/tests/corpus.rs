@@ -313,6 +313,13 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // (the reference: 154 and 47). Left: base64 inside SOAP, a ViewState gadget,
         // one-letter webshell parameters, method override, forwarded hosts.
         ("heldout29.jsonl", 92.5, 3.5),
+        // Mobile-app backends: Parse Server, Appwrite, Supabase, Firebase, PocketBase, push,
+        // payments and their webhooks, analytics, native OAuth, feature flags, crash reports;
+        // attacks after published exploits and technique. First run, blind: 180 of 216
+        // attacks, 6 of 240 benign blocked (the reference: 110 and 20). Left: mass
+        // assignment, redirect URIs, Parse ACL and role writes, operator documents on
+        // ordinary fields, a field nested in itself.
+        ("heldout30.jsonl", 85.5, 3.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);
