@@ -547,10 +547,10 @@ fn checks_credential(name: &[u8]) -> bool {
         b"mfa",
         b"2fa",
     ];
-    let lower = name.to_ascii_lowercase();
-    WORDS
-        .iter()
-        .any(|w| memchr::memmem::find(&lower, w).is_some())
+    WORDS.iter().any(|w| {
+        name.windows(w.len())
+            .any(|part| part.eq_ignore_ascii_case(w))
+    })
 }
 
 /// Field selections of the operations with every fragment spread out: each fragment's own
