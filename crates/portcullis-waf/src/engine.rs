@@ -250,6 +250,7 @@ impl Waf {
                 dirty.push(at);
             }
             for (rule, excerpt) in sink.hits {
+                let excerpt = if input.secret { String::new() } else { excerpt };
                 found.push((rule, input.label.clone(), excerpt));
             }
         }
@@ -286,13 +287,7 @@ impl Waf {
                     severity: info.severity,
                     message: info.message,
                     location: label.clone(),
-                    // The user part of Basic credentials is an API key for some services
-                    // (Stripe's `sk_live_…:`): where it is, a match is not quoted.
-                    excerpt: if label.starts_with(crate::extract::BASIC_USER) {
-                        String::new()
-                    } else {
-                        excerpt.chars().take(detect::EXCERPT_CHARS).collect()
-                    },
+                    excerpt: excerpt.chars().take(detect::EXCERPT_CHARS).collect(),
                 });
             }
         }

@@ -65,6 +65,9 @@ pub(crate) struct Input {
     pub(crate) from_query: bool,
     /// Its remembered-input key, when extraction already computed it.
     pub(crate) key: Option<u128>,
+    /// It may hold a secret (the user part of Basic credentials is an API key for some
+    /// services, Stripe's `sk_live_…:`): a finding in it is not quoted.
+    pub(crate) secret: bool,
 }
 
 /// Something wrong found while extracting (reported as a rule match).
@@ -388,6 +391,7 @@ impl<'l> Collector<'l> {
             bad_escape,
             from_query,
             key,
+            secret: false,
         });
     }
 
@@ -1077,9 +1081,6 @@ fn jose_header(c: &mut Collector<'_>, auth: &[u8]) {
     jwt_header(c, token, "header:authorization:jose");
 }
 
-/// The label of the user part of Basic credentials.
-pub(crate) const BASIC_USER: &str = "header:authorization:user";
-
 /// The user part of Basic credentials, inspected as a value under
 /// `header:authorization:user`: a server that checks them against a directory or a table
 /// splices the name into a filter or a query (`*)(cn=*)`, `admin'--`). The password is a
@@ -1100,13 +1101,17 @@ fn basic_user(c: &mut Collector<'_>, auth: &[u8]) {
     };
     let user = &decoded[..memchr::memchr(b':', &decoded).unwrap_or(decoded.len())];
     if !user.is_empty() {
+        let before = c.out.inputs.len();
         c.push(
-            BASIC_USER.to_owned(),
+            "header:authorization:user".to_owned(),
             Kind::Value,
             user.to_vec(),
             false,
             false,
         );
+        if let Some(input) = c.out.inputs.get_mut(before) {
+            input.secret = true;
+        }
     }
 }
 

@@ -13,7 +13,7 @@
 //! is not GraphQL and is left to the other detectors.
 
 /// Selection sets nested deeper than this (the operation's own set counts as one; inline
-/// fragments count too). Relay connections nest about seven deep for a page of comments
+/// fragments count too, and a named fragment's sets count where it is spread). Relay connections nest about seven deep for a page of comments
 /// under an issue under a repository.
 pub(crate) const MAX_DEPTH: usize = 12;
 /// More aliases than this in one document (GraphQL Armor's default).
@@ -36,6 +36,8 @@ const MAX_REVISITS: usize = 2;
 /// Fragments whose spreads are followed for cycles and expansion; a document with more is
 /// past the limits (Relay's largest compiled queries hold a few dozen).
 const MAX_FRAGMENTS: usize = 256;
+/// Spreads followed; a document with more is past the limits.
+const MAX_SPREADS: usize = MAX_FRAGMENTS * 8;
 /// Most objects the lists of one path may ask for together: the product of the page sizes
 /// (`first`, `limit`, ...) of nested connections. GitHub caps a query at 500,000 nodes with
 /// pages of 100 at most; `first: 100` three levels deep is 1,000,000.
@@ -119,8 +121,8 @@ pub(crate) struct Shape {
     pub(crate) cycle: bool,
     /// More fragment definitions than [`MAX_FRAGMENTS`].
     pub(crate) fragments: bool,
-    /// The largest product of page sizes along one path of nested selection sets within one
-    /// definition (a fragment's lists are not multiplied by the field that spreads it).
+    /// The largest product of page sizes along one path of nested selection sets, with
+    /// fragments spread out where they are spread (when there is no cycle).
     pub(crate) nodes: u64,
     /// Field selections with every fragment spread out (when there is no cycle).
     pub(crate) expanded: u64,
@@ -298,14 +300,14 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
     // Between definitions: the next token starts one.
     let mut at_definition = true;
     let mut definitions = 0usize;
-    // The fragment being read, and the spreads of every fragment.
+    // The fragment being read, what each fragment holds, and every spread (of a fragment or
+    // of an operation).
     let mut fragment: Option<usize> = None;
     let mut names: Vec<&[u8]> = Vec::new();
-    let mut spreads: Vec<(usize, &[u8])> = Vec::new();
-    // Field selections of each fragment and of the operations, and the operations' spreads.
-    let mut fragment_fields: Vec<u64> = Vec::new();
+    let mut spreads: Vec<Spread<'_>> = Vec::new();
+    let mut fragments: Vec<Extent> = Vec::new();
+    // Field selections of the operations.
     let mut operation_fields = 0u64;
-    let mut operation_spreads: Vec<&[u8]> = Vec::new();
     // The product of page sizes down to each open selection set, and the page size the
     // arguments of the field being read ask for.
     let mut products: Vec<u64> = Vec::new();
@@ -316,10 +318,12 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
     let mut last_field: Option<&[u8]> = None;
     let mut aliased = false;
     // The field read last, aliased or not, whose selection set the next `{` opens; the
-    // fields whose sets are open (for [`MAX_REVISITS`]); the root fields of the mutation
-    // being read and how often each is selected.
+    // fields whose sets are open (for [`MAX_REVISITS`]); whether each open set is an
+    // operation's root (its own set, or an inline fragment's in it); the root fields of the
+    // mutation being read and how often each is selected.
     let mut field: Option<&[u8]> = None;
     let mut path: Vec<Option<&[u8]>> = Vec::new();
+    let mut roots: Vec<bool> = Vec::new();
     let mut in_mutation = false;
     let mut mutation_fields: Vec<(&[u8], usize)> = Vec::new();
     let mut last_root: Option<&[u8]> = None;
@@ -348,7 +352,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
             if let Token::Name(n) = t {
                 if names.len() < MAX_FRAGMENTS {
                     names.push(n);
-                    fragment_fields.push(0);
+                    fragments.push(Extent::default());
                     fragment = Some(names.len() - 1);
                 } else {
                     shape.fragments = true;
@@ -366,7 +370,9 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     // The field this set belongs to (none for an operation's own set or an
                     // inline fragment's), met again after others on the way down; looked for
                     // only this side of the depth limit, so that the look back stays short.
-                    let owner = field.take().filter(|f| !matches!(*f, b"edges" | b"node"));
+                    let field = field.take();
+                    roots.push(selections == 0 || (field.is_none() && roots.last() == Some(&true)));
+                    let owner = field.filter(|f| !matches!(*f, b"edges" | b"node"));
                     if let Some(f) = owner
                         && path.len() <= MAX_DEPTH
                         && path.last().is_some_and(|&p| p != Some(f))
@@ -379,6 +385,10 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     shape.depth = shape.depth.max(selections);
                     let product = products.last().unwrap_or(&1).saturating_mul(page_size);
                     shape.nodes = shape.nodes.max(product);
+                    if let Some(f) = fragment {
+                        fragments[f].depth = fragments[f].depth.max(selections);
+                        fragments[f].nodes = fragments[f].nodes.max(product);
+                    }
                     products.push(product);
                     counts.push(Vec::new());
                     page_size = 1;
@@ -390,6 +400,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     products.pop();
                     counts.pop();
                     path.pop();
+                    roots.pop();
                 }
                 field = None;
                 if braces.is_empty() && parens == 0 {
@@ -414,7 +425,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 aliased = true;
                 // The alias was counted as a field: the field follows.
                 match fragment {
-                    Some(f) => fragment_fields[f] = fragment_fields[f].saturating_sub(1),
+                    Some(f) => fragments[f].fields = fragments[f].fields.saturating_sub(1),
                     None => operation_fields = operation_fields.saturating_sub(1),
                 }
             }
@@ -435,12 +446,15 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 shape.introspection = true;
             }
             Token::Name(n) if in_selection && prev == Some(Token::Punct(b'.')) && n != b"on" => {
-                match fragment {
-                    Some(f) if spreads.len() < MAX_FRAGMENTS * 4 => spreads.push((f, n)),
-                    None if operation_spreads.len() < MAX_FRAGMENTS * 4 => {
-                        operation_spreads.push(n);
-                    }
-                    _ => {}
+                if spreads.len() < MAX_SPREADS {
+                    spreads.push(Spread {
+                        from: fragment,
+                        to: n,
+                        depth: selections,
+                        product: products.last().copied().unwrap_or(1),
+                    });
+                } else {
+                    shape.fragments = true;
                 }
             }
             // A field (or an alias, taken back at its `:`); not a directive's name
@@ -455,7 +469,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 page_size = 1;
                 field = Some(n);
                 last_root = None;
-                if selections == 1 && in_mutation && checks_credential(n) {
+                if roots.last() == Some(&true) && in_mutation && checks_credential(n) {
                     shape.credential_mutations += 1;
                     let count = count(&mut mutation_fields, n);
                     shape.repeated_mutation = shape.repeated_mutation.max(count);
@@ -474,7 +488,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     last_field = (count > 0).then_some(n);
                 }
                 match fragment {
-                    Some(f) => fragment_fields[f] = fragment_fields[f].saturating_add(1),
+                    Some(f) => fragments[f].fields = fragments[f].fields.saturating_add(1),
                     None => operation_fields = operation_fields.saturating_add(1),
                 }
             }
@@ -489,13 +503,10 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
     shape.secret |= shape.session_token && !shape.mutation;
     shape.cycle = cyclic(&names, &spreads);
     if !shape.cycle {
-        shape.expanded = expanded(
-            &names,
-            &spreads,
-            &fragment_fields,
-            operation_fields,
-            &operation_spreads,
-        );
+        let spread_out = expanded(&names, &spreads, &fragments, operation_fields);
+        shape.expanded = spread_out.fields;
+        shape.depth = shape.depth.max(spread_out.depth);
+        shape.nodes = shape.nodes.max(spread_out.nodes);
     }
     Some(shape)
 }
@@ -553,51 +564,85 @@ fn checks_credential(name: &[u8]) -> bool {
     })
 }
 
-/// Field selections of the operations with every fragment spread out: each fragment's own
-/// fields plus those of the fragments it spreads, counted once per fragment (memoised), so
-/// the work is linear in the spreads however large the sum. Fragments must form no cycle.
-fn expanded(
-    names: &[&[u8]],
-    spreads: &[(usize, &[u8])],
-    fragment_fields: &[u64],
-    operation_fields: u64,
-    operation_spreads: &[&[u8]],
-) -> u64 {
-    let index = |name: &[u8]| names.iter().position(|n| *n == name);
-    let mut size: Vec<Option<u64>> = vec![None; names.len()];
-    fn visit(
-        f: usize,
-        spreads: &[(usize, &[u8])],
-        fields: &[u64],
-        index: &dyn Fn(&[u8]) -> Option<usize>,
-        size: &mut [Option<u64>],
-    ) -> u64 {
-        if let Some(n) = size[f] {
-            return n;
-        }
-        let mut n = fields[f];
-        for &(_, to) in spreads.iter().filter(|(from, _)| *from == f) {
-            if let Some(t) = index(to) {
-                n = n.saturating_add(visit(t, spreads, fields, index, size));
-            }
-        }
-        size[f] = Some(n);
-        n
-    }
-    operation_spreads
-        .iter()
-        .fold(operation_fields, |total, name| {
-            index(name).map_or(total, |f| {
-                total.saturating_add(visit(f, spreads, fragment_fields, &index, &mut size))
-            })
-        })
+/// A fragment spread: the fragment it is in (`None` in an operation), the name it spreads,
+/// how many selection sets are open around it and the product of their page sizes.
+struct Spread<'a> {
+    from: Option<usize>,
+    to: &'a [u8],
+    depth: usize,
+    product: u64,
 }
 
-/// Whether the spreads between fragments (`from` index, spread name) form a cycle.
-fn cyclic(names: &[&[u8]], spreads: &[(usize, &[u8])]) -> bool {
+/// What a definition holds: field selections, the deepest nesting of its sets (its own set
+/// counts as one) and the largest product of page sizes down one path.
+#[derive(Debug, Clone, Copy, Default)]
+struct Extent {
+    fields: u64,
+    depth: usize,
+    nodes: u64,
+}
+
+/// The operations with every fragment spread out where it is spread: their field
+/// selections, deepest nesting and largest product of page sizes. Each fragment is spread
+/// out once (memoised), so the work is linear in the spreads however large the sum; a
+/// fragment's sets nest below the set that spreads it, and its lists multiply that set's.
+/// Fragments must form no cycle.
+fn expanded(
+    names: &[&[u8]],
+    spreads: &[Spread<'_>],
+    fragments: &[Extent],
+    operation_fields: u64,
+) -> Extent {
+    let index = |name: &[u8]| names.iter().position(|n| *n == name);
+    let mut done: Vec<Option<Extent>> = vec![None; names.len()];
+    // Adds to `into` the fragments spread from `from` (an index, or `None` for the
+    // operations).
+    fn spread_into(
+        into: &mut Extent,
+        from: Option<usize>,
+        spreads: &[Spread<'_>],
+        fragments: &[Extent],
+        index: &dyn Fn(&[u8]) -> Option<usize>,
+        done: &mut [Option<Extent>],
+    ) {
+        for s in spreads.iter().filter(|s| s.from == from) {
+            if let Some(t) = index(s.to) {
+                let inner = visit(t, spreads, fragments, index, done);
+                into.fields = into.fields.saturating_add(inner.fields);
+                into.depth = into.depth.max(s.depth + inner.depth.saturating_sub(1));
+                into.nodes = into.nodes.max(s.product.saturating_mul(inner.nodes));
+            }
+        }
+    }
+    fn visit(
+        f: usize,
+        spreads: &[Spread<'_>],
+        fragments: &[Extent],
+        index: &dyn Fn(&[u8]) -> Option<usize>,
+        done: &mut [Option<Extent>],
+    ) -> Extent {
+        if let Some(e) = done[f] {
+            return e;
+        }
+        let mut e = fragments[f];
+        spread_into(&mut e, Some(f), spreads, fragments, index, done);
+        done[f] = Some(e);
+        e
+    }
+    let mut total = Extent {
+        fields: operation_fields,
+        depth: 0,
+        nodes: 0,
+    };
+    spread_into(&mut total, None, spreads, fragments, &index, &mut done);
+    total
+}
+
+/// Whether the spreads between fragments form a cycle.
+fn cyclic(names: &[&[u8]], spreads: &[Spread<'_>]) -> bool {
     let edges: Vec<(usize, usize)> = spreads
         .iter()
-        .filter_map(|&(from, to)| Some((from, names.iter().position(|n| *n == to)?)))
+        .filter_map(|s| Some((s.from?, names.iter().position(|n| *n == s.to)?)))
         .collect();
     // 0: not visited, 1: on the current path, 2: done.
     let mut state = vec![0u8; names.len()];
@@ -765,6 +810,37 @@ mod tests {
         assert_eq!(of(fine).excess(), None);
         // Fields counted with fragments spread out: `a:` is an alias, `on Product` a type.
         assert_eq!(of(fine).expanded, 4);
+        assert_eq!(of(fine).depth, 3);
+    }
+
+    #[test]
+    fn fragments_count_where_they_are_spread() {
+        // Aliased log-ins inside an inline fragment on the mutation type are root fields.
+        let logins: String = (0..8)
+            .map(|i| format!("a{i}: login(user: \"admin\", password: \"p{i}\") {{ token }} "))
+            .collect();
+        assert_eq!(
+            of(&format!("mutation {{ ... on Mutation {{ {logins}}} }}")).excess(),
+            Some("repeated mutation")
+        );
+        // Nesting and list sizes split across named fragments add up where they are spread.
+        let half = |tail: &str| format!("{}{tail}{}", "a { ".repeat(7), " }".repeat(7));
+        let deep = format!(
+            "query {{ {} }} fragment F on A {{ {} }}",
+            half("...F"),
+            half("id")
+        );
+        assert_eq!(of(&deep).depth, 15);
+        assert_eq!(of(&deep).excess(), Some("depth"));
+        let lists =
+            "{ a(first: 1000) { ...F } } fragment F on A { b(first: 1000) { c(first: 2) { id } } }";
+        assert_eq!(of(lists).excess(), Some("list sizes"));
+        // The same fragment spread in many places is spread out once.
+        let fine =
+            "{ a { ...U } b { c { ...U } } } fragment U on User { id friends(first: 10) { name } }";
+        assert_eq!(of(fine).depth, 4);
+        assert_eq!(of(fine).nodes, 10);
+        assert_eq!(of(fine).excess(), None);
     }
 
     #[test]

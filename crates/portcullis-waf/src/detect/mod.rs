@@ -429,6 +429,7 @@ pub(crate) mod testing {
             bad_escape: false,
             from_query: label.starts_with("query"),
             key: None,
+            secret: false,
         };
         let v = variants(&input.value);
         let enabled = |id: u32| rules::lookup(id).is_some_and(|r| r.paranoia <= paranoia);

@@ -972,7 +972,7 @@ fn claims_loopback(list: &str) -> bool {
 /// v='<!DOCTYPE a SYSTEM "http://…">'}`, Solr's XML query parser) names a DTD for a parser
 /// the request means to reach: paranoia 1 whatever its scheme when named by `SYSTEM`, unless
 /// the parameter is a document itself (it starts with `<`: cXML's `cxml-urlencoded` form
-/// field).
+/// field). A DTD by HTTP at an IP address or on a port of its own is paranoia 1 anywhere.
 pub(crate) fn xml_entities(v: &Variants, document: bool, sink: &mut Sink<'_>) {
     let text = v.lower();
     if !text.contains("<!") {
@@ -1005,7 +1005,18 @@ pub(crate) fn xml_entities(v: &Variants, document: bool, sink: &mut Sink<'_>) {
         // A parameter that is itself a document (`cxml-urlencoded`, an XHTML field) is one;
         // a public document type (`-//W3C//DTD XHTML 1.0 Strict//EN`) quoted in prose is none.
         let embedded = !document && !text.trim_start().starts_with('<') && head.contains("system");
-        if (!web && url.contains(':')) || embedded {
+        // Published document types are named by a domain on the default port; a DTD at an
+        // address or a port of its own is one an attacker serves (out-of-band XXE).
+        let host = url.split_once("://").map_or("", |(_, rest)| {
+            rest.split(['/', '?', '#']).next().unwrap_or("")
+        });
+        let own_server = web
+            && (host.contains(':')
+                || host
+                    .rsplit('.')
+                    .next()
+                    .is_some_and(|tld| tld.bytes().all(|c| c.is_ascii_digit())));
+        if (!web && url.contains(':')) || embedded || own_server {
             sink.hit(PROTO_XXE, text, doctype);
         } else {
             sink.hit(PROTO_EXTERNAL_DTD, text, doctype);
@@ -1507,6 +1518,20 @@ mod tests {
         assert!(hits(Kind::Value, "query:q", param, 1).contains(&PROTO_XXE));
         assert!(!hits(Kind::Value, "query:q", "<!DOCTYPE html><p>hi</p>", 4).contains(&PROTO_XXE));
         assert!(!hits(Kind::Value, "form:cxml-urlencoded", public[0], 1).contains(&PROTO_XXE));
+        for own in [
+            r#"<?xml version="1.0"?><!DOCTYPE r SYSTEM "http://203.0.113.7/x.dtd"><r/>"#,
+            r#"<!DOCTYPE r PUBLIC "-//X//Y" "https://files.example.net:8443/e.dtd">"#,
+            r#"<!DOCTYPE r SYSTEM "http://[2001:db8::5]/e.dtd">"#,
+        ] {
+            assert!(
+                hits(Kind::Declaration, "xml:!declaration", own, 1).contains(&PROTO_XXE),
+                "{own}"
+            );
+            assert!(
+                hits(Kind::Value, "form:payload", own, 1).contains(&PROTO_XXE),
+                "{own}"
+            );
+        }
         let prose = format!("Validator rejects {}", public[1]);
         assert!(!hits(Kind::Value, "json:/post", &prose, 1).contains(&PROTO_XXE));
     }

