@@ -23,7 +23,8 @@ pub enum Family {
     Java,
     /// Node.js / JavaScript: prototype pollution, server-side JS.
     Node,
-    /// Server-side request forgery.
+    /// Server-side request forgery, and URLs that send a client off the site in disguise
+    /// (open redirects).
     Ssrf,
     /// Protocol anomalies and inspection limits.
     Protocol,
@@ -225,6 +226,7 @@ pub(crate) const SSRF_HOST_OVERRIDE: u32 = 1404;
 pub(crate) const SSRF_METADATA_ROOT: u32 = 1405;
 pub(crate) const SSRF_SCHEMELESS_INTERNAL: u32 = 1406;
 pub(crate) const SSRF_TARGET_CONFUSION: u32 = 1407;
+pub(crate) const SSRF_OPEN_REDIRECT: u32 = 1408;
 
 // RCE.
 pub(crate) const RCE_CHAINED_COMMAND: u32 = 1500;
@@ -932,6 +934,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "SSRF: query string that starts with @host/ (a back end rebuilds the URL)",
+    ),
+    r(
+        SSRF_OPEN_REDIRECT,
+        F::Ssrf,
+        1,
+        S::Critical,
+        "open redirect: disguised off-site URL in a redirect parameter",
     ),
     r(
         RCE_CHAINED_COMMAND,

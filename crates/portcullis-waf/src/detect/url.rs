@@ -317,6 +317,9 @@ impl UrlChecks {
 
     pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         let text = v.lower();
+        if sink.wants(SSRF_OPEN_REDIRECT) {
+            open_redirect(&input.label, text, sink);
+        }
         if let Some(c) = self.bare_host.captures(text.as_bytes())
             && let (Some(m), Some(host)) = (c.get(0), c.get(1))
             && !cidr_prefix(text.trim())
@@ -482,6 +485,120 @@ impl UrlChecks {
                 sink.hit(RFI_TRAILING_QUESTION, text, at);
             }
         }
+    }
+}
+
+/// Parameters that name where to send the client after an action, lower case with `_` and
+/// `-` removed: any name holding `redir`, `return`, `fallback` or `continue`, and these.
+const REDIRECT_PARAMS: &[&str] = &[
+    "back",
+    "backurl",
+    "callbackurl",
+    "cancelurl",
+    "deeplink",
+    "dest",
+    "destination",
+    "errorurl",
+    "failureurl",
+    "forward",
+    "forwardurl",
+    "goto",
+    "next",
+    "nexturl",
+    "successurl",
+];
+
+/// Names that often hold where to go, among other things.
+const LINK_PARAMS: &[&str] = &[
+    "afr",
+    "href",
+    "link",
+    "location",
+    "r",
+    "target",
+    "targeturl",
+    "to",
+    "u",
+    "uri",
+    "url",
+];
+
+/// An open redirect in disguise: a redirect parameter ([`REDIRECT_PARAMS`]; the URL checks
+/// also in [`LINK_PARAMS`]) holding what a browser reads as another site but a check of the
+/// site's own paths or host may pass: `//evil.example` or `/\evil.example` (a path to the
+/// application, another host to the browser), a web scheme without its two slashes
+/// (`https:/\evil.example`, `https:evil.example`), and an authority with a user part or a
+/// backslash (`https://app.example@evil.example`, `com.app://oauth@evil.example/cb`; a user
+/// part in a link parameter only with a web scheme). Tabs and
+/// line breaks are dropped first, as browsers drop them from URLs. A URL to another host
+/// written plainly is a client's (an OAuth client's `redirect_uri` names its own site).
+fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
+    let t = text.trim_start_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
+    let first = t.as_bytes().first();
+    if !matches!(first, Some(b'/' | b'\\')) && !t.contains(':') {
+        return;
+    }
+    // The name folded into a buffer on the stack (its first 48 bytes).
+    let mut buf = [0u8; 48];
+    let mut len = 0;
+    for c in super::param_name(label).bytes() {
+        if len == buf.len() {
+            break;
+        }
+        if !matches!(c, b'_' | b'-') {
+            buf[len] = c.to_ascii_lowercase();
+            len += 1;
+        }
+    }
+    let name = &buf[..len];
+    let named = [&b"redir"[..], b"return", b"fallback", b"continue"]
+        .iter()
+        .any(|w| memchr::memmem::find(name, w).is_some())
+        || REDIRECT_PARAMS.iter().any(|p| p.as_bytes() == name);
+    if !named && !LINK_PARAMS.iter().any(|p| p.as_bytes() == name) {
+        return;
+    }
+    let t: String = t
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    let b = t.as_bytes();
+    let slashes = b.iter().take_while(|c| matches!(c, b'/' | b'\\')).count();
+    if slashes >= 2 && named && b.get(slashes).is_some_and(u8::is_ascii_alphanumeric) {
+        sink.hit(SSRF_OPEN_REDIRECT, text, 0);
+        return;
+    }
+    let Some((scheme, rest)) = t.split_once(':') else {
+        return;
+    };
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
+    {
+        return;
+    }
+    let lead = rest
+        .bytes()
+        .take_while(|c| matches!(c, b'/' | b'\\'))
+        .count();
+    let web = matches!(scheme, "http" | "https");
+    let disguised = if &rest.as_bytes()[..lead] == b"//" {
+        let authority = &rest[2..rest[2..]
+            .find(['/', '?', '#'])
+            .map_or(rest.len(), |e| e + 2)];
+        // A user part is a Git or SSH address's (`ssh://git@host`) in a link parameter.
+        authority.contains('\\') || ((web || named) && authority.contains('@'))
+    } else {
+        // `https:/\host`, `https:\\host`, `https:host`: a web scheme without its slashes,
+        // which browsers complete.
+        web && rest[lead..]
+            .bytes()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+    };
+    if disguised {
+        sink.hit(SSRF_OPEN_REDIRECT, text, 0);
     }
 }
 
@@ -1205,6 +1322,61 @@ mod tests {
                 "docs/localhost/",
             ],
         );
+    }
+
+    #[test]
+    fn open_redirects_in_disguise() {
+        use crate::detect::testing::hits;
+        for (label, v) in [
+            ("query:fallback", "//evil.example.org"),
+            ("query:next", "/\\evil.example.org/login"),
+            ("query:returnTo", "\t//evil.example.org"),
+            ("query:url", "https:/\\evil.example.net/login"),
+            (
+                "query:redirect_uri",
+                "com.ridenow.app://oauth@evil.example.org/cb",
+            ),
+            (
+                "query:continue",
+                "https://app.example.com@evil.example.org/",
+            ),
+            ("form:return_url", "https:evil.example.org"),
+            (
+                "json:/postLogoutRedirectUri",
+                "https://evil.example.org\\@app.example.com/",
+            ),
+            ("query:goto", "///evil.example.org"),
+        ] {
+            assert!(
+                hits(Kind::Value, label, v, 1).contains(&SSRF_OPEN_REDIRECT),
+                "{label}={v}"
+            );
+        }
+        for (label, v) in [
+            (
+                "query:redirect_uri",
+                "https://client.example.net/oauth/callback",
+            ),
+            ("query:redirect_uri", "com.ridenow.app://oauth/callback"),
+            ("query:next", "/account/settings?tab=2"),
+            (
+                "query:return_to",
+                "https://app.example.com/login?hint=ada@example.com",
+            ),
+            ("query:url", "//cdn.example.com/a.png"),
+            ("query:next", "12:30"),
+            ("query:comment", "//evil.example.org"),
+            ("query:continue", "mailto:ada@example.com"),
+            (
+                "json:/spec/url",
+                "ssh://git@github.example.com/org/repo.git",
+            ),
+        ] {
+            assert!(
+                !hits(Kind::Value, label, v, 1).contains(&SSRF_OPEN_REDIRECT),
+                "{label}={v}"
+            );
+        }
     }
 
     #[test]
