@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 30] = [
+pub(crate) const PROJECT_FILES: [&str; 31] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -108,6 +108,7 @@ pub(crate) const PROJECT_FILES: [&str; 30] = [
     "heldout28.jsonl",
     "heldout29.jsonl",
     "heldout30.jsonl",
+    "heldout31.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
