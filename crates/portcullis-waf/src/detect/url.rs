@@ -587,8 +587,13 @@ fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
         let authority = &rest[2..rest[2..]
             .find(['/', '?', '#'])
             .map_or(rest.len(), |e| e + 2)];
-        // A user part is a Git or SSH address's (`ssh://git@host`) in a link parameter.
-        authority.contains('\\') || ((web || named) && authority.contains('@'))
+        // A user part is a Git or SSH address's (`ssh://git@host`) in a link parameter. An
+        // `@` right after a `#` or `?` before any path (`https://evil.example#@app.example/`)
+        // is the host to a parser that ends the authority only at `/`.
+        let token = &rest[2..rest[2..].find('/').map_or(rest.len(), |e| e + 2)];
+        authority.contains('\\')
+            || ((web || named) && authority.contains('@'))
+            || (named && (token.contains("#@") || token.contains("?@")))
     } else {
         // `https:/\host`, `https:\\host`, `https:host`: a web scheme without its slashes,
         // which browsers complete.
@@ -1346,6 +1351,10 @@ mod tests {
                 "https://evil.example.org\\@app.example.com/",
             ),
             ("query:goto", "///evil.example.org"),
+            (
+                "query:redirect_uri",
+                "https://evil.example#@claims.app.example/cb",
+            ),
         ] {
             assert!(
                 hits(Kind::Value, label, v, 1).contains(&SSRF_OPEN_REDIRECT),
