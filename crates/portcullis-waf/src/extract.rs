@@ -930,7 +930,7 @@ fn base64_document(
         // DTD is what its parser fetches, and its values (a `NameID`, an attribute's value,
         // a `SessionIndex`) are what the service provider looks up and shows.
         if first == Some(&b'<') {
-            xml(c, &decoded, &label, SAML_ENDPOINTS);
+            xml(c, &decoded, &label, true);
             return;
         }
         // Text of several lines is a file's content (GitHub's contents API, attachments):
@@ -1019,7 +1019,7 @@ fn saml_redirect(c: &mut Collector<'_>, value: &[u8], label: &str) {
         Err(e) => e.output,
     };
     if doc.trim_ascii_start().first() == Some(&b'<') {
-        xml(c, &doc, &format!("{label}:deflate"), SAML_ENDPOINTS);
+        xml(c, &doc, &format!("{label}:deflate"), true);
     }
 }
 
@@ -1458,7 +1458,7 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
         // JSON under an XML type is read as JSON: services that take either (Zimbra's SOAP
         // endpoint) look at the body, not at its label.
         if !(looks_like_json(body) && json_or_lines(c, body, "json")) {
-            xml(c, body, "xml", &[]);
+            xml(c, body, "xml", false);
         }
     } else if pickle_runs(body) {
         c.anomaly(
@@ -2301,7 +2301,7 @@ fn multipart_part(
                 .as_deref()
                 .is_some_and(|t| t.starts_with("image/") && !image_magic(content));
         if part_ct.as_deref() == Some("image/svg+xml") && inert_svg(content) {
-            xml(c, content, "xml", &[]);
+            xml(c, content, "xml", false);
         } else if textual {
             c.push(
                 format!("file-content:{field}"),
@@ -2350,7 +2350,7 @@ fn multipart_part(
             multipart(c, content, b.as_bytes(), framing, true);
         }
         // The root of a SOAP message with attachments (`application/xop+xml`) is a document.
-        Some(t) if !form_data && t.ends_with("xml") => xml(c, content, "xml", &[]),
+        Some(t) if !form_data && t.ends_with("xml") => xml(c, content, "xml", false),
         _ => {
             // A field holding a JSON document is parsed by the application as one (the
             // GraphQL multipart request's `operations`, a filter sent as text), and may be
@@ -3016,8 +3016,13 @@ fn named_in(path: &str, names: &[&str]) -> bool {
 
 /// Reads an XML document under `prefix`: text and CDATA as values under `PREFIX:/a/b`,
 /// attributes under `PREFIX:/a/b@name`, markup declarations under `PREFIX:!declaration`.
-/// Values of elements and attributes named in `unread` are skipped.
-fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str, unread: &[&str]) {
+/// In a SAML message (`saml`), the values of [`SAML_ENDPOINTS`] are not read, and what
+/// signature wrapping leaves is rule 1058: a second `Assertion` (the signed one moved aside,
+/// a forged one where the service provider looks), or a comment inside a value
+/// (`admin@corp.example<!---->.evil.example`, which some libraries read up to the comment).
+fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str, saml: bool) {
+    let unread = if saml { SAML_ENDPOINTS } else { &[] };
+    let mut assertions = 0usize;
     if let Some(encoding) = xml_encoding(body)
         && hidden_encoding(encoding)
     {
@@ -3079,6 +3084,19 @@ fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str, unread: &[&str]) {
                     .map_or(body.len(), |e| i + 2 + e + close.len()),
             };
             let inner = &body[i..end.min(body.len())];
+            if saml
+                && rest.starts_with(b"<!--")
+                && !text.is_empty()
+                && body
+                    .get(end)
+                    .is_some_and(|b| *b != b'<' && !b.is_ascii_whitespace())
+            {
+                c.anomaly(
+                    rules::PROTO_SAML_WRAPPING,
+                    &format!("{prefix}:/{}", stack.join("/")),
+                    "comment inside a value",
+                );
+            }
             // A processing instruction's pseudo-attributes (`<?xml-stylesheet href="…"?>`,
             // which an XSLT processor fetches and runs), under `xml:/?target@name`; the
             // document's own `<?xml …?>` declaration is not one.
@@ -3132,6 +3150,16 @@ fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str, unread: &[&str]) {
             .position(|b| b.is_ascii_whitespace())
             .unwrap_or(tag.len());
         let name = label_part(&tag[..name_end]);
+        if saml && name.rsplit(':').next() == Some("Assertion") {
+            assertions += 1;
+            if assertions == 2 {
+                c.anomaly(
+                    rules::PROTO_SAML_WRAPPING,
+                    &format!("{prefix}:/{}", stack.join("/")),
+                    "second assertion",
+                );
+            }
+        }
         // Parsers that map XML onto objects (xml2js) make element names keys: `__proto__`,
         // or `prototype` inside `constructor`, pollutes the prototype of every object.
         if name == "__proto__"
@@ -4409,6 +4437,50 @@ mod tests {
         );
         // A file's content of several lines is stored, not interpreted.
         assert!(!vals.iter().any(|(l, _)| l.starts_with("query:file:b64")));
+    }
+
+    #[test]
+    fn saml_signature_wrapping() {
+        use base64::Engine as _;
+        let posted = |xml: &str| {
+            let body = format!(
+                "SAMLResponse={}&RelayState=%2Fhome",
+                base64::engine::general_purpose::STANDARD
+                    .encode(xml)
+                    .replace('+', "%2B")
+                    .replace('/', "%2F")
+                    .replace('=', "%3D")
+            );
+            let req = RequestView::new("POST", b"/saml/acs")
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body.as_bytes());
+            let x = extract(&req, &Limits::default(), None);
+            x.anomalies
+                .iter()
+                .filter(|a| a.rule == rules::PROTO_SAML_WRAPPING)
+                .count()
+        };
+        let assertion = |id: &str, who: &str| {
+            format!(
+                "<saml:Assertion ID=\"{id}\"><saml:Subject><saml:NameID>{who}</saml:NameID></saml:Subject></saml:Assertion>"
+            )
+        };
+        let one = format!(
+            "<samlp:Response>{}</samlp:Response>",
+            assertion("a1", "ada@corp.example")
+        );
+        assert_eq!(posted(&one), 0);
+        let two = format!(
+            "<samlp:Response>{}<ds:Object>{}</ds:Object></samlp:Response>",
+            assertion("evil", "admin@corp.example"),
+            assertion("a1", "ada@corp.example")
+        );
+        assert_eq!(posted(&two), 1);
+        let comment = format!(
+            "<samlp:Response><!-- signed by the IdP -->{}</samlp:Response>",
+            assertion("a1", "admin@corp.example<!---->.evil.example")
+        );
+        assert_eq!(posted(&comment), 1);
     }
 
     #[test]

@@ -189,6 +189,7 @@ pub(crate) const PROTO_XMLRPC_LOGINS: u32 = 1054;
 pub(crate) const PROTO_SECRET_FIELD: u32 = 1055;
 pub(crate) const PROTO_EMPTY_PATH_PARAMETER: u32 = 1056;
 pub(crate) const PROTO_REDOS: u32 = 1057;
+pub(crate) const PROTO_SAML_WRAPPING: u32 = 1058;
 
 // Header splitting / smuggling through inputs.
 pub(crate) const HS_HEADER_CRLF: u32 = 1100;
@@ -737,6 +738,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "regular expression whose quantified group holds a quantifier (ReDoS)",
+    ),
+    r(
+        PROTO_SAML_WRAPPING,
+        F::Protocol,
+        1,
+        S::Critical,
+        "SAML message with a second assertion or a comment inside a value",
     ),
     r(
         HS_HEADER_CRLF,
