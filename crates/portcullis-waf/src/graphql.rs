@@ -12,10 +12,14 @@
 //! Text that does not lex, or that is not a document (`query about cats` in a search box),
 //! is not GraphQL and is left to the other detectors.
 
-/// Selection sets nested deeper than this (the operation's own set counts as one; inline
-/// fragments count too, and a named fragment's sets count where it is spread). Relay connections nest about seven deep for a page of comments
-/// under an issue under a repository.
+/// Selection sets nested deeper than this (the operation's own set counts as one, and a named
+/// fragment's sets count where it is spread; an inline fragment's set nests no data and does
+/// not count). Relay connections nest about seven deep for a page of comments under an issue
+/// under a repository.
 pub(crate) const MAX_DEPTH: usize = 12;
+/// Selection sets of any kind, inline fragments' included, nested deeper than this: past
+/// it a parser that recurses per set is what the document is aimed at.
+const MAX_NESTING: usize = 4 * MAX_DEPTH;
 /// More aliases than this in one document (GraphQL Armor's default).
 pub(crate) const MAX_ALIASES: usize = 15;
 /// More directives than this in one document (GraphQL Armor's default).
@@ -109,8 +113,10 @@ const PAGE_SIZE_ARGUMENTS: &[&[u8]] = &[
 /// What one pass over a document found.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Shape {
-    /// Deepest nesting of selection sets.
+    /// Deepest nesting of selection sets ([`MAX_DEPTH`]).
     pub(crate) depth: usize,
+    /// Deepest nesting of selection sets, inline fragments' included ([`MAX_NESTING`]).
+    nesting: usize,
     pub(crate) aliases: usize,
     pub(crate) directives: usize,
     /// A `__schema` or `__type` field (`__typename` is every client's).
@@ -147,7 +153,7 @@ impl Shape {
             Some("fragment cycle")
         } else if self.fragments {
             Some("fragments")
-        } else if self.depth > MAX_DEPTH {
+        } else if self.depth > MAX_DEPTH || self.nesting > MAX_NESTING {
             Some("depth")
         } else if self.expanded > MAX_EXPANDED {
             Some("fragment expansion")
@@ -295,6 +301,8 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
     // at each `{` would make a deeply nested document quadratic).
     let mut braces: Vec<bool> = Vec::new();
     let mut selections = 0usize;
+    // How many of the open selection sets are no inline fragment's (the depth of data).
+    let mut depth = 0usize;
     let mut parens = 0usize;
     let mut brackets = 0usize;
     // Between definitions: the next token starts one.
@@ -317,13 +325,16 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
     let mut counts: Vec<Vec<(&[u8], usize)>> = Vec::new();
     let mut last_field: Option<&[u8]> = None;
     let mut aliased = false;
-    // The field read last, aliased or not, whose selection set the next `{` opens; the
-    // fields whose sets are open (for [`MAX_REVISITS`]); whether each open set is an
-    // operation's root (its own set, or an inline fragment's in it); the root fields of the
-    // mutation being read and how often each is selected.
+    // The field read last, aliased or not, whose selection set the next `{` opens; whether
+    // a `...` was read since (an inline fragment's set opens next, unless a field comes
+    // first); the fields whose sets are open (for [`MAX_REVISITS`]); for each open set,
+    // whether it is an operation's root (its own set, or an inline fragment's in one) and
+    // whether it is an inline fragment's; the root fields of the mutation being read and
+    // how often each is selected.
     let mut field: Option<&[u8]> = None;
+    let mut inline = false;
     let mut path: Vec<Option<&[u8]>> = Vec::new();
-    let mut roots: Vec<bool> = Vec::new();
+    let mut sets: Vec<(bool, bool)> = Vec::new();
     let mut in_mutation = false;
     let mut mutation_fields: Vec<(&[u8], usize)> = Vec::new();
     let mut last_root: Option<&[u8]> = None;
@@ -348,6 +359,8 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
             at_definition = false;
             definitions += 1;
             fragment = None;
+            page_size = 1;
+            inline = false;
         } else if pending_fragment {
             if let Token::Name(n) = t {
                 if names.len() < MAX_FRAGMENTS {
@@ -371,7 +384,9 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     // inline fragment's), met again after others on the way down; looked for
                     // only this side of the depth limit, so that the look back stays short.
                     let field = field.take();
-                    roots.push(selections == 0 || (field.is_none() && roots.last() == Some(&true)));
+                    let inline_set = std::mem::take(&mut inline) && field.is_none();
+                    let root = selections == 0 || (inline_set && sets.last().is_some_and(|s| s.0));
+                    sets.push((root, inline_set));
                     let owner = field.filter(|f| !matches!(*f, b"edges" | b"node"));
                     if let Some(f) = owner
                         && path.len() <= MAX_DEPTH
@@ -382,11 +397,15 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     }
                     path.push(owner);
                     selections += 1;
-                    shape.depth = shape.depth.max(selections);
+                    shape.nesting = shape.nesting.max(selections);
+                    if !inline_set {
+                        depth += 1;
+                    }
+                    shape.depth = shape.depth.max(depth);
                     let product = products.last().unwrap_or(&1).saturating_mul(page_size);
                     shape.nodes = shape.nodes.max(product);
                     if let Some(f) = fragment {
-                        fragments[f].depth = fragments[f].depth.max(selections);
+                        fragments[f].depth = fragments[f].depth.max(depth);
                         fragments[f].nodes = fragments[f].nodes.max(product);
                     }
                     products.push(product);
@@ -395,14 +414,18 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 }
             }
             Token::Punct(b'}') => {
+                // An input object's `}` (`login(input: {…}) {`) leaves the field whose set
+                // comes next.
                 if braces.pop()? {
                     selections -= 1;
+                    if sets.pop().is_some_and(|(_, inline_set)| !inline_set) {
+                        depth -= 1;
+                    }
                     products.pop();
                     counts.pop();
                     path.pop();
-                    roots.pop();
+                    field = None;
                 }
-                field = None;
                 if braces.is_empty() && parens == 0 {
                     at_definition = true;
                 }
@@ -440,17 +463,23 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
             {
                 page_size = page_size.max(n);
             }
-            // A spread or an inline fragment: the set it opens is no field's.
-            Token::Punct(b'.') => field = None,
+            // A spread or an inline fragment: the set it opens is no field's, and its lists
+            // are its own.
+            Token::Punct(b'.') => {
+                field = None;
+                inline = true;
+                page_size = 1;
+            }
             Token::Name(n) if in_selection && matches!(n, b"__schema" | b"__type") => {
                 shape.introspection = true;
             }
             Token::Name(n) if in_selection && prev == Some(Token::Punct(b'.')) && n != b"on" => {
+                inline = false;
                 if spreads.len() < MAX_SPREADS {
                     spreads.push(Spread {
                         from: fragment,
                         to: n,
-                        depth: selections,
+                        depth,
                         product: products.last().copied().unwrap_or(1),
                     });
                 } else {
@@ -469,7 +498,8 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 page_size = 1;
                 field = Some(n);
                 last_root = None;
-                if roots.last() == Some(&true) && in_mutation && checks_credential(n) {
+                inline = false;
+                if sets.last().is_some_and(|s| s.0) && in_mutation && checks_credential(n) {
                     shape.credential_mutations += 1;
                     let count = count(&mut mutation_fields, n);
                     shape.repeated_mutation = shape.repeated_mutation.max(count);
@@ -810,7 +840,7 @@ mod tests {
         assert_eq!(of(fine).excess(), None);
         // Fields counted with fragments spread out: `a:` is an alias, `on Product` a type.
         assert_eq!(of(fine).expanded, 4);
-        assert_eq!(of(fine).depth, 3);
+        assert_eq!(of(fine).depth, 2);
     }
 
     #[test]
@@ -835,6 +865,22 @@ mod tests {
         let lists =
             "{ a(first: 1000) { ...F } } fragment F on A { b(first: 1000) { c(first: 2) { id } } }";
         assert_eq!(of(lists).excess(), Some("list sizes"));
+        // An input object's `}` does not make the result's set a root one.
+        let login = of(
+            "mutation{login(input:{email:\"a\",password:\"b\"}){accessToken refreshToken idToken}}",
+        );
+        assert_eq!(login.credential_mutations, 1);
+        // Inline fragments nest no data: a Relay query with one on every level stays in.
+        let level =
+            |inner: &str| format!("edges {{ node {{ __typename ... on Item {{ {inner} }} }} }}");
+        let relay = format!(
+            "{{ viewer {{ ...A }} }} fragment A on User {{ {} }}",
+            level(&level(&level("id")))
+        );
+        assert_eq!(of(&relay).excess(), None);
+        // But a parser's nesting is bounded whatever the sets are.
+        let nested = format!("{{ a {}{}}}", "... on A { ".repeat(60), "} ".repeat(60));
+        assert_eq!(of(&nested).excess(), Some("depth"));
         // The same fragment spread in many places is spread out once.
         let fine =
             "{ a { ...U } b { c { ...U } } } fragment U on User { id friends(first: 10) { name } }";

@@ -210,7 +210,7 @@ impl Sqli {
             .map_err(|e| WafError::Pattern(e.to_string()))?,
             words: SqlWords::new(),
             statement_tautology: regex::Regex::new(
-                r#"(?:\bor|\|\|)[\s(]*(?:(\d+(?:\.\d+)?)\s*(=|<>|!=|<=|>=|<|>|\b(?:eq|ne|lt|le|gt|ge)\b)\s*(\d+(?:\.\d+)?)|['"]([^'"]{0,40})['"]\s*(=|<>|!=|<=|>=|<|>|\b(?:eq|ne|like)\b)\s*['"]([^'"]{0,40})['"]|(true|not\s+false)\b|([\w.]+\s+(?:sw|co|ew)\s+(?:""|'')))"#,
+                r#"(?:\bor|\|\|)[\s(]*(?:(\d+(?:\.\d+)?|'[^']{0,40}'|"[^"]{0,40}")\s*\)?\s*(==|=|<=>|<>|!=|<=|>=|<|>|\b(?:eq|ne|lt|le|gt|ge|i?like)\b)\s*\(?\s*(\d+(?:\.\d+)?|'[^']{0,40}'|"[^"]{0,40}")|(true|not\s+false)\b|([\w.:\[]+\s+(?:sw|co|ew)\s+(?:""|'')))"#,
             )
             .map_err(|e| WafError::Pattern(e.to_string()))?,
             query_languages: Patterns::new(&[
@@ -302,15 +302,18 @@ impl Sqli {
                     .is_some_and(|at| param.as_bytes()[at..].eq_ignore_ascii_case(p.as_bytes()))
             });
         // In a filter parameter, well formed or not (`lastname eq 'x' or 1 eq 1 or lastname
-        // eq '`, which the application's own quote closes), and in any value written in a
-        // filter language's words (Okta's `search`, the `path` of a SCIM patch).
-        if filter_param || memchr::memmem::find(v.lower().as_bytes(), b" eq ").is_some() {
+        // eq '`, which the application's own quote closes), and in any value written with a
+        // filter language's operators (Okta's `search`, the `path` of a SCIM patch).
+        let checked = filter_param || filter_words(v.lower());
+        if checked {
             self.statement_injection(v.lower(), sink);
         }
         let shape_only: &[u32] = if filter_param && filter_expression(v.norm()) {
             &[SQLI_LIBINJECTION, SQLI_TAUTOLOGY]
         } else if statement_param && read_statement(v.norm()) {
-            self.statement_injection(v.lower(), sink);
+            if !checked {
+                self.statement_injection(v.lower(), sink);
+            }
             &[
                 SQLI_LIBINJECTION,
                 SQLI_TAUTOLOGY,
@@ -500,10 +503,9 @@ impl Sqli {
     fn statement_injection(&self, lower: &str, sink: &mut Sink<'_>) {
         let tautology = self.statement_tautology.captures_iter(lower).find(|c| {
             let text = |i: usize| c.get(i).map_or("", |m| m.as_str());
-            c.get(7).is_some()
-                || c.get(8).is_some()
-                || (c.get(1).is_some() && literals_hold(text(1), text(2), text(3), true))
-                || (c.get(4).is_some() && literals_hold(text(4), text(5), text(6), false))
+            c.get(4).is_some()
+                || c.get(5).is_some()
+                || (c.get(1).is_some() && literals_hold(text(1), text(2), text(3)))
         });
         if let Some(c) = tautology {
             sink.hit(SQLI_TAUTOLOGY, lower, c.get(0).map_or(0, |m| m.start()));
@@ -525,22 +527,20 @@ impl Sqli {
     }
 }
 
-/// Whether the comparison of two literals holds (`2>1`, `'a'<>'b'`, `1 eq 1`): numbers by
-/// value, strings byte by byte; `LIKE` holds for equal strings and for a pattern of `%` alone.
-fn literals_hold(a: &str, op: &str, b: &str, numbers: bool) -> bool {
+/// Whether the comparison of two literals holds (`2>1`, `'a'<>'b'`, `1 eq 1`, `'1'=1`):
+/// numbers by value (a quoted number too), strings byte by byte; `LIKE` by its `%` and `_`.
+fn literals_hold(a: &str, op: &str, b: &str) -> bool {
     use std::cmp::Ordering::{Equal, Greater, Less};
-    let order = if numbers {
-        match (a.parse::<f64>(), b.parse::<f64>()) {
-            (Ok(x), Ok(y)) => x.partial_cmp(&y),
-            _ => None,
-        }
-    } else {
-        Some(a.cmp(b))
+    let unquote = |t: &'_ str| -> String { t.trim_matches(['\'', '"']).to_owned() };
+    let (a, b) = (unquote(a), unquote(b));
+    let order = match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.partial_cmp(&y),
+        _ => Some(a.cmp(&b)),
     };
     match (op, order) {
-        ("like", _) => a == b || (!b.is_empty() && b.bytes().all(|c| c == b'%')),
+        ("like" | "ilike", _) => like(a.as_bytes(), b.as_bytes()),
         (_, None) => false,
-        ("=" | "eq", Some(o)) => o == Equal,
+        ("=" | "==" | "<=>" | "eq", Some(o)) => o == Equal,
         ("<>" | "!=" | "ne", Some(o)) => o != Equal,
         ("<" | "lt", Some(o)) => o == Less,
         ("<=" | "le", Some(o)) => o != Greater,
@@ -548,6 +548,25 @@ fn literals_hold(a: &str, op: &str, b: &str, numbers: bool) -> bool {
         (">=" | "ge", Some(o)) => o != Less,
         _ => false,
     }
+}
+
+/// SQL's `LIKE` of `text` against `pattern`: `%` any run, `_` one byte. One row of a table
+/// per pattern byte (work in the product of the lengths, at most 42 × 42 here).
+fn like(text: &[u8], pattern: &[u8]) -> bool {
+    // `row[i]`: the pattern read so far matches the first `i` bytes of `text`.
+    let mut row = vec![false; text.len() + 1];
+    row[0] = true;
+    for &p in pattern {
+        let mut next = vec![false; text.len() + 1];
+        for i in 0..=text.len() {
+            next[i] = match p {
+                b'%' => row[i] || (i > 0 && next[i - 1]),
+                _ => i > 0 && row[i - 1] && (p == b'_' || p == text[i - 1]),
+            };
+        }
+        row = next;
+    }
+    row[text.len()]
 }
 
 /// Names of columns that hold credentials (lower case).
@@ -1275,13 +1294,11 @@ fn well_formed(s: &str, statement: bool) -> Option<bool> {
                 if statement && code(&b[open..i]) {
                     return None;
                 }
-                // A filter's literal holding the other quote (`userName eq "admin' OR
-                // '1'='1"`) is SQL for a back end that builds its query from the literal.
-                if !statement
-                    && b[open..i]
-                        .iter()
-                        .any(|q| matches!(q, b'\'' | b'"') && *q != c)
-                {
+                // A filter's literal with a quote that SQL goes on after (`userName eq
+                // "admin' OR '1'='1"`) is SQL for a back end that builds its query from the
+                // literal; `"27\" Monitor"` and
+                // `"O'Brien"` are values.
+                if !statement && quote_then_sql(&b[open..i]) {
                     return None;
                 }
                 let after = b.get(i + 1);
@@ -1312,6 +1329,45 @@ fn well_formed(s: &str, statement: bool) -> Option<bool> {
             || in_list(DANGLING_WORDS, last)
             || (last.is_empty() && b.last().is_some_and(|c| b",=<>!(+-*/|&".contains(c))));
     (depth == 0 && !in_list(forbidden, last) && !open_end).then_some(from)
+}
+
+/// Whether `lower` has an operator of OData's or SCIM's filters as a word (` eq `, ` sw `,
+/// ` co `, ...).
+fn filter_words(lower: &str) -> bool {
+    lower.as_bytes().windows(4).any(|w| {
+        w[0] == b' '
+            && w[3] == b' '
+            && matches!(
+                &w[1..3],
+                b"eq" | b"ne" | b"gt" | b"ge" | b"lt" | b"le" | b"sw" | b"co" | b"ew"
+            )
+    })
+}
+
+/// Whether a quote in `text` is followed (past more quotes, backslashes, brackets and
+/// spaces) by a boolean operator, a comment, `;` or `UNION`: what a value that closes a
+/// string goes on with.
+fn quote_then_sql(text: &[u8]) -> bool {
+    memchr::memchr2_iter(b'\'', b'"', text).any(|q| {
+        let rest = &text[q..];
+        let at = rest
+            .iter()
+            .position(|c| !matches!(c, b'\'' | b'"' | b'\\' | b' ' | b'\t' | b')'))
+            .unwrap_or(rest.len());
+        let rest = &rest[at..];
+        let word = |w: &[u8]| {
+            rest.get(..w.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(w))
+                && rest.get(w.len()).is_none_or(|c| !c.is_ascii_alphanumeric())
+        };
+        at > 1
+            && (word(b"or")
+                || word(b"and")
+                || word(b"union")
+                || [&b"--"[..], b";", b"#", b"/*", b"||"]
+                    .iter()
+                    .any(|m| rest.starts_with(m)))
+    })
 }
 
 /// A hex literal (`0x61646d696e`), which spells a string without quotes.
@@ -1795,6 +1851,37 @@ mod tests {
                 SQLI_TAUTOLOGY,
             ),
             ("filter", "(title~'a' || 1=1) && id!=''", SQLI_TAUTOLOGY),
+            (
+                "search",
+                "profile.email co \"x\" or urn:ietf:params:scim:schemas:core:2.0:User:userName sw \"\"",
+                SQLI_TAUTOLOGY,
+            ),
+            (
+                "query",
+                "SELECT * FROM t WHERE a = 'b' OR 1==1",
+                SQLI_TAUTOLOGY,
+            ),
+            (
+                "query",
+                "SELECT * FROM t WHERE a = 'b' OR '1'=1",
+                SQLI_TAUTOLOGY,
+            ),
+            (
+                "query",
+                "SELECT * FROM t WHERE a = 'b' OR (1)=(1)",
+                SQLI_TAUTOLOGY,
+            ),
+            (
+                "query",
+                "SELECT * FROM t WHERE a = 'b' or 'a' ilike 'a%'",
+                SQLI_TAUTOLOGY,
+            ),
+            ("$filter", "name eq 'x' or 'b' gt 'a'", SQLI_TAUTOLOGY),
+            (
+                "query",
+                "SELECT * FROM t WHERE a = 'b' or 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab' like '%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%b'",
+                SQLI_TAUTOLOGY,
+            ),
             ("q", "SELECT * FROM t WHERE a = 'b' OR 2>1", SQLI_TAUTOLOGY),
             (
                 "sql",
@@ -1839,7 +1926,8 @@ mod tests {
             ),
         ] {
             let label = format!("query:{param}");
-            assert!(hits(Kind::Value, &label, text, 1).contains(&rule), "{text}");
+            let h = hits(Kind::Value, &label, text, 1);
+            assert!(h.contains(&rule), "{text}: {h:?}");
         }
         // An injection whose quotes a statement parameter would read the other way round is
         // read as any other value.
@@ -1876,6 +1964,11 @@ mod tests {
                 "select Last_Name, Email from Contacts where (Last_Name like 'O%' and Mailing_Country = 'Ireland') order by Last_Name limit 200",
             ),
             ("$filter", "statecode eq 0 or revenue gt 1000"),
+            ("$filter", "Description eq '27\" Monitor' and Price lt 300"),
+            (
+                "filter",
+                "name.familyName eq \"O'Brien\" or name.familyName eq \"O'Neil\"",
+            ),
         ] {
             let label = format!("query:{param}");
             let h = hits(Kind::Value, &label, text, 1);

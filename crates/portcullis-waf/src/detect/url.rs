@@ -489,22 +489,35 @@ impl UrlChecks {
 }
 
 /// Parameters that name where to send the client after an action, lower case with `_` and
-/// `-` removed: any name holding `redir`, `return`, `fallback` or `continue`, and these.
+/// `-` removed: any name holding `redir`, these, and names ending in [`REDIRECT_ENDS`].
 const REDIRECT_PARAMS: &[&str] = &[
     "back",
-    "backurl",
-    "callbackurl",
-    "cancelurl",
     "deeplink",
     "dest",
     "destination",
-    "errorurl",
-    "failureurl",
     "forward",
-    "forwardurl",
     "goto",
     "next",
+];
+
+/// Ends of redirect parameters' names (`post_login_return_to`, `af_fallback_url`).
+const REDIRECT_ENDS: &[&str] = &[
+    "backurl",
+    "callbackurl",
+    "cancelurl",
+    "continue",
+    "continueurl",
+    "errorurl",
+    "failureurl",
+    "fallback",
+    "fallbackurl",
+    "forwardurl",
     "nexturl",
+    "return",
+    "returnpath",
+    "returnto",
+    "returnuri",
+    "returnurl",
     "successurl",
 ];
 
@@ -551,10 +564,9 @@ fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
         }
     }
     let name = &buf[..len];
-    let named = [&b"redir"[..], b"return", b"fallback", b"continue"]
-        .iter()
-        .any(|w| memchr::memmem::find(name, w).is_some())
-        || REDIRECT_PARAMS.iter().any(|p| p.as_bytes() == name);
+    let named = memchr::memmem::find(name, b"redir").is_some()
+        || REDIRECT_PARAMS.iter().any(|p| p.as_bytes() == name)
+        || REDIRECT_ENDS.iter().any(|e| name.ends_with(e.as_bytes()));
     if !named && !LINK_PARAMS.iter().any(|p| p.as_bytes() == name) {
         return;
     }
@@ -564,7 +576,12 @@ fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
         .collect();
     let b = t.as_bytes();
     let slashes = b.iter().take_while(|c| matches!(c, b'/' | b'\\')).count();
-    if slashes >= 2 && named && b.get(slashes).is_some_and(u8::is_ascii_alphanumeric) {
+    // `//evil.example`, `//@evil.example`, `//[2001:db8::1]/`: anything but a path's end.
+    if slashes >= 2
+        && named
+        && b.get(slashes)
+            .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b'/' | b'\\'))
+    {
         sink.hit(SSRF_OPEN_REDIRECT, text, 0);
         return;
     }
@@ -593,14 +610,16 @@ fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
         let token = &rest[2..rest[2..].find('/').map_or(rest.len(), |e| e + 2)];
         authority.contains('\\')
             || ((web || named) && authority.contains('@'))
-            || (named && (token.contains("#@") || token.contains("?@")))
+            || (named
+                && (token.split_once('#').is_some_and(|(_, f)| f.contains('@'))
+                    || token.contains("?@")))
     } else {
-        // `https:/\host`, `https:\\host`, `https:host`: a web scheme without its slashes,
-        // which browsers complete.
+        // `https:/\host`, `https:\\host`, `https:host`, `https:@host`: a web scheme without
+        // its slashes, which browsers complete.
         web && rest[lead..]
             .bytes()
             .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
+            .is_some_and(|c| !c.is_ascii_whitespace())
     };
     if disguised {
         sink.hit(SSRF_OPEN_REDIRECT, text, 0);
@@ -1351,6 +1370,13 @@ mod tests {
                 "https://evil.example.org\\@app.example.com/",
             ),
             ("query:goto", "///evil.example.org"),
+            ("query:next", "//@evil.example.org"),
+            ("query:return_to", "//[2001:db8::1]/"),
+            ("query:continue", "https:@evil.example.org"),
+            (
+                "query:redirect_uri",
+                "https://evil.example#x@app.example.com/cb",
+            ),
             (
                 "query:redirect_uri",
                 "https://evil.example#@claims.app.example/cb",
@@ -1380,6 +1406,9 @@ mod tests {
                 "json:/spec/url",
                 "ssh://git@github.example.com/org/repo.git",
             ),
+            ("query:fallbackImage", "//cdn.example.com/a.png"),
+            ("query:fallback_dsn", "postgres://app@db.internal/x"),
+            ("query:next", "// "),
         ] {
             assert!(
                 !hits(Kind::Value, label, v, 1).contains(&SSRF_OPEN_REDIRECT),
