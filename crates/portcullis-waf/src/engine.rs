@@ -661,7 +661,7 @@ mod tests {
         assert!(!get(b"/sso/login;jsessionid=A1B2C3D4E5F6", home));
         assert!(!get(b"/files/a;version=2", evil));
         // A JSON document's keys are data, not a framework's parameters.
-        let body = json_post(br#"{"chat_session":"abc123def"}"#)
+        let body = json_post(br#"{"chat_session":"abc123def","session_id":"ps_91f2ac"}"#)
             .header("Referer", "https://evil.example/");
         assert!(!rule_ids(&body).contains(&PROTO_SESSION_FIXATION));
     }

@@ -274,7 +274,12 @@ impl<'l> Collector<'l> {
             self.out.method_param = true;
             self.noted = true;
         }
-        let listed = session_name(name);
+        // A JSON document's keys named like any session (`{"session_id": "ps_91f2ac"}`, a
+        // player's playback session) are data; a framework's own names count there too.
+        let generic = [&b"session_id"[..], b"sessionid", b"session-id"]
+            .iter()
+            .any(|g| name.eq_ignore_ascii_case(g));
+        let listed = !(generic && label.contains(":/")) && session_name(name);
         let framework = !listed
             && (label.starts_with("query:") || label.starts_with("form:"))
             && framework_session_name(name);
@@ -638,7 +643,15 @@ fn odata_segment(s: &[u8]) -> bool {
 fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool) {
     if memchr::memchr(b'&', data).is_some() && decodes_to_lt(data) {
         let (all, bad) = percent_decode(data, true);
-        c.push(prefix.to_owned(), Kind::Combined, all, bad, from_query);
+        // Markup split across arguments opens a tag somewhere (`<img`, `</`, `<!`); a `<`
+        // before a digit or a space is a comparison (`filter=runtime<120&lang=en`), which
+        // libinjection would read in an attribute named like a parameter.
+        let tag = all.windows(2).any(|w| {
+            w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?'))
+        });
+        if tag {
+            c.push(prefix.to_owned(), Kind::Combined, all, bad, from_query);
+        }
     }
     for pair in data.split(|&b| b == b'&') {
         if pair.is_empty() {
@@ -672,6 +685,18 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
             && std::str::from_utf8(&name[..open]).is_ok_and(credential_name)
         {
             c.anomaly(rules::PHP_TYPE_JUGGLING, &owned(), "[]");
+        }
+        // `login[$ne]=`, `name[$gt]=`: `qs` makes an operator document of it.
+        if let Some(open) = memchr::memrchr(b'[', &name)
+            && name.ends_with(b"]")
+            && memchr::memchr(b'[', &name[..open]).is_none()
+            && let Ok(op) = std::str::from_utf8(&name[open + 1..name.len() - 1])
+        {
+            let v = value.map(|v| percent_decode_cow(v, true).0);
+            let text = v.as_deref().and_then(|v| std::str::from_utf8(v).ok());
+            if match_all(op, Some(text.unwrap_or("")), true) {
+                c.anomaly(rules::SQLI_NOSQL, &owned(), "operator matching everything");
+            }
         }
         if let Some(v) = value {
             let (v, bad_v) = percent_decode_cow(v, true);
@@ -1026,6 +1051,20 @@ fn saml_redirect(c: &mut Collector<'_>, value: &[u8], label: &str) {
     };
     if doc.trim_ascii_start().first() == Some(&b'<') {
         xml(c, &doc, &format!("{label}:deflate"), true);
+    }
+}
+
+/// Whether MongoDB's operator `op` with `value` (`None` for `null`) matches every record: `$gt`
+/// or `$gte` an empty string (every string sorts after it), a `$regex` of anything (`.*`,
+/// `^`, empty), and, for a field at the top of a document or a query string (`top`), `$ne`
+/// `null` or an empty string. A filter a client builds compares with values; `{"$exists":
+/// true}` and `{"$ne": "closed"}` are such filters.
+fn match_all(op: &str, value: Option<&str>, top: bool) -> bool {
+    match (op, value) {
+        ("$gt" | "$gte", Some("")) => true,
+        ("$regex", Some("" | "." | ".*" | ".+" | "^" | "^.*" | "^.+")) => true,
+        ("$ne", None | Some("")) => top,
+        _ => false,
     }
 }
 
@@ -1435,14 +1474,15 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
         c.anomaly(rules::PROTO_LIMIT, "body", "");
     }
     let body = &body[..body.len().min(c.limits.max_body_bytes)];
-    if body.starts_with(b"\xac\xed\x00\x05") {
-        // A Java serialised object, whatever type it is sent as, or none: the server that
-        // reads it builds whatever classes it names (a gadget chain).
-        c.anomaly(
-            rules::JAVA_DESERIALISATION,
-            "body",
-            "Java serialised object",
-        );
+    // A Java serialised object, whatever type it is sent as, or none, as it stands or in
+    // base64, and .NET BinaryFormatter's stream in base64 (a game's save slot sent as
+    // `application/octet-stream`): the server that reads it builds whatever classes it names
+    // (a gadget chain).
+    if [&b"\xac\xed\x00\x05"[..], b"rO0AB", b"AAEAAAD/////"]
+        .iter()
+        .any(|m| body.trim_ascii_start().starts_with(m))
+    {
+        c.anomaly(rules::JAVA_DESERIALISATION, "body", "serialised object");
     }
     let Some(ct) = req.first_header("content-type") else {
         xmlrpc_logins(c, body);
@@ -1730,6 +1770,22 @@ impl<'l> JsonWalk<'_, 'l> {
         }
     }
 
+    /// A query operator whose operand matches every record (`{"$gt": ""}`, `{"$regex":
+    /// ".*"}`, and at the top of a document `{"login": {"$ne": null}}`): a field the
+    /// application compares with what it was sent, handed an operator that says "anything"
+    /// ([`match_all`]). `value` is `None` for `null`.
+    fn matches_all(&mut self, value: Option<&str>) {
+        let Some((parent, op)) = self.path.rsplit_once('/') else {
+            return;
+        };
+        let top = parent.len() > 1 && !parent[1..].contains('/');
+        if match_all(op, value, top) {
+            let label = json_label(self.prefix, self.path);
+            self.c
+                .anomaly(rules::SQLI_NOSQL, &label, "operator matching everything");
+        }
+    }
+
     fn child(&mut self) -> JsonWalk<'_, 'l> {
         JsonWalk {
             c: &mut *self.c,
@@ -1781,12 +1837,17 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
         Ok(())
     }
     fn visit_unit<E>(mut self) -> Result<(), E> {
-        self.skipping();
+        if !self.skipping() {
+            self.matches_all(None);
+        }
         Ok(())
     }
 
     fn visit_str<E>(mut self, s: &str) -> Result<(), E> {
         if !self.skipping() {
+            if s.len() <= 4 {
+                self.matches_all(Some(s));
+            }
             let (prefix, path) = (self.prefix, &*self.path);
             self.c.offer(Kind::Value, s.as_bytes(), false, false, |l| {
                 write_json_label(l, prefix, path);
@@ -2331,6 +2392,8 @@ fn multipart_part(
                 || t.contains("csv")
                 || t.contains("/edi")
                 || t.contains("postscript")
+                // HLS playlists, whose lines a transcoder opens (`concat:…|file:///…`).
+                || t.contains("mpegurl")
                 || t.ends_with("eps")
         }) || content.starts_with(b"%!")
             || part_ct
@@ -4477,6 +4540,77 @@ mod tests {
         );
         // A file's content of several lines is stored, not interpreted.
         assert!(!vals.iter().any(|(l, _)| l.starts_with("query:file:b64")));
+    }
+
+    #[test]
+    fn operators_that_match_everything() {
+        let anomalies = |req: RequestView<'_>| {
+            extract(&req, &Limits::default(), None)
+                .anomalies
+                .iter()
+                .filter(|a| a.rule == rules::SQLI_NOSQL)
+                .map(|a| a.label.clone())
+                .collect::<Vec<_>>()
+        };
+        let json = |body: &'static str| {
+            anomalies(
+                RequestView::new("POST", b"/v1/login")
+                    .header("Content-Type", "application/json")
+                    .body(body.as_bytes()),
+            )
+        };
+        assert_eq!(json(r#"{"CustomId":{"$ne":null}}"#), ["json:/CustomId/$ne"]);
+        assert_eq!(
+            json(r#"{"filter":{"id":{"$gt":""}}}"#),
+            ["json:/filter/id/$gt"]
+        );
+        assert_eq!(json(r#"{"name":{"$regex":".*"}}"#), ["json:/name/$regex"]);
+        // Filters a client builds compare with values.
+        for fine in [
+            r#"{"filter":{"email":{"$ne":null}}}"#,
+            r#"{"state":{"$ne":"closed"},"createdAt":{"$exists":true}}"#,
+            r#"{"selector":{"ts":{"$gt":null}}}"#,
+        ] {
+            assert!(json(fine).is_empty(), "{fine}");
+        }
+        let query = |target: &'static [u8]| anomalies(RequestView::new("GET", target));
+        assert_eq!(
+            query(b"/v1/players?name[$gt]=&fields=name"),
+            ["query:name[$gt]"]
+        );
+        assert!(query(b"/v1/items?price[$gt]=10").is_empty());
+        assert!(query(b"/v1/items?filters[price][$gt]=").is_empty());
+    }
+
+    #[test]
+    fn serialised_objects_whatever_their_type() {
+        for body in [
+            &b"AAEAAAD/////AQAAAAAAAAAMAgAAAElT"[..],
+            b"rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcA",
+        ] {
+            let req = RequestView::new("PUT", b"/saves/slot/2")
+                .header("Content-Type", "application/octet-stream")
+                .body(body);
+            let x = extract(&req, &Limits::default(), None);
+            assert!(
+                x.anomalies
+                    .iter()
+                    .any(|a| a.rule == rules::JAVA_DESERIALISATION)
+            );
+        }
+    }
+
+    #[test]
+    fn split_markup_needs_a_tag() {
+        let combined = |target: &'static [u8]| {
+            labels(
+                &extract(&RequestView::new("GET", target), &Limits::default(), None),
+                Kind::Combined,
+            )
+            .len()
+        };
+        assert_eq!(combined(b"/?q=%3Cimg%20src=x&b=%20onerror=alert(1)%3E"), 1);
+        assert_eq!(combined(b"/v1/catalog?filter=runtime%3C120&lang=en"), 0);
     }
 
     #[test]

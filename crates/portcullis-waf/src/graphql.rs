@@ -34,9 +34,13 @@ pub(crate) const MAX_BATCH: usize = 10;
 pub(crate) const MAX_REPEATED_MUTATION: usize = 3;
 /// A field met again more often than this down one path of nested selections, with others
 /// between (`users { posts { author { posts { author …`): each turn of such a cycle
-/// multiplies the objects resolved. A field nested in itself (`replies { replies }`, a tree)
-/// and Relay's `edges` and `node`, which every level of a connection repeats, do not count.
+/// multiplies the objects resolved. A field nested in itself (`replies { replies }`, a tree;
+/// see [`MAX_SELF_NESTING`]) and Relay's `edges` and `node`, which every level of a
+/// connection repeats, do not count.
 const MAX_REVISITS: usize = 2;
+/// A field nested directly in itself more often than this (`friends { friends { … } }` eight
+/// deep): comment trees ask for five or six levels of `replies`.
+const MAX_SELF_NESTING: usize = 6;
 /// Fragments whose spreads are followed for cycles and expansion; a document with more is
 /// past the limits (Relay's largest compiled queries hold a few dozen).
 const MAX_FRAGMENTS: usize = 256;
@@ -390,8 +394,14 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     let owner = field.filter(|f| !matches!(*f, b"edges" | b"node"));
                     if let Some(f) = owner
                         && path.len() <= MAX_DEPTH
-                        && path.last().is_some_and(|&p| p != Some(f))
-                        && path.iter().filter(|&&p| p == Some(f)).count() > MAX_REVISITS
+                        && if path.last() == Some(&Some(f)) {
+                            // Nested directly in itself: a tree (`replies { replies }`) a
+                            // few levels down, a graph walked past any page's need beyond.
+                            path.iter().rev().take_while(|&&p| p == Some(f)).count()
+                                >= MAX_SELF_NESTING
+                        } else {
+                            path.iter().filter(|&&p| p == Some(f)).count() > MAX_REVISITS
+                        }
                     {
                         shape.circular = true;
                     }
@@ -820,6 +830,12 @@ mod tests {
         assert_eq!(of(&format!("query {{ {reads}}}")).excess(), None);
         let circular = "{ users { posts { author { posts { author { posts { author { posts { id } } } } } } } } }";
         assert_eq!(of(circular).excess(), Some("circular selection"));
+        let friends = format!(
+            "{{ player(id: 1) {{ {}id{} }} }}",
+            "friends { ".repeat(8),
+            " }".repeat(8)
+        );
+        assert_eq!(of(&friends).excess(), Some("circular selection"));
         for fine in [
             "{ comment { replies { replies { replies { replies { replies { id } } } } } } }",
             "{ repo { issues { edges { node { comments { edges { node { replies { edges { node { id } } } } } } } } } } }",

@@ -1197,7 +1197,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Java,
         1,
         S::Critical,
-        "Java serialised object",
+        "Java or .NET serialised object",
     ),
     r(
         JAVA_EXPRESSION,
@@ -1423,7 +1423,7 @@ static CATALOGUE: &[RuleInfo] = &[
         F::Sqli,
         1,
         S::Critical,
-        "NoSQL injection: script operator, or an operator on a credential",
+        "NoSQL injection: script operator, operator on a credential or matching all",
     ),
     r(
         SQLI_STATEMENT,

@@ -134,9 +134,11 @@ impl Java {
                 JAVA_CLASS,
                 r"\b(?:reloadbyurl|getmbeansfromurl|jvmtiagentload|compilerdirectivesadd)\b",
             ),
+            // Java's serialisation stream (`rO0AB`, `aced0005`, gzipped), and .NET
+            // BinaryFormatter's header in base64 (`AAEAAAD/////`).
             (
                 JAVA_DESERIALISATION,
-                r"\bro0ab|\baced0005|\\xac\\xed\\x00\\x05|\xac\xed\x00\x05|\bh4siaaaaaaaa[a-z0-9+/]{0,8}ro0",
+                r"\bro0ab|\baced0005|\\xac\\xed\\x00\\x05|\xac\xed\x00\x05|\bh4siaaaaaaaa[a-z0-9+/]{0,8}ro0|\baaeaaad/////",
             ),
             (JAVA_EXPRESSION, r"%\{[^}]{0,200}(?:\(|@|#|\bnew\s)"),
             // Groovy runs a string, or a list of strings, as a command line

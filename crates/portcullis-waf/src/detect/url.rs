@@ -359,20 +359,33 @@ impl UrlChecks {
             return;
         }
         let param = super::param_name(&input.label).to_ascii_lowercase();
-        for (n, caps) in self.url.captures_iter(text.as_bytes()).enumerate() {
-            if n >= 16 {
+        // A scheme without slashes followed by a URL (`icon:http://…`, a map marker's;
+        // ffmpeg's `concat:http://…`) is a label: the URL after its colon is read on its own.
+        let mut pos = 0;
+        for _ in 0..16 {
+            let Some(caps) = self.url.captures_at(text.as_bytes(), pos) else {
                 break;
-            }
+            };
             let (Some(whole), Some(scheme), Some(host)) = (caps.get(0), caps.get(1), caps.get(2))
             else {
-                continue;
+                break;
             };
-            let scheme = String::from_utf8_lossy(scheme.as_bytes());
             let at = whole.start();
             let has_slashes = text
                 .as_bytes()
-                .get(scheme.len() + at + 1)
+                .get(scheme.end() + 1)
                 .is_some_and(|&c| c == b'/' || c == b'\\');
+            let after = &text.as_bytes()[scheme.end() + 1..];
+            let url_follows = after
+                .iter()
+                .position(|c| !c.is_ascii_alphabetic())
+                .is_some_and(|n| n > 1 && after[n..].starts_with(b"://"));
+            pos = if has_slashes || !url_follows {
+                whole.end()
+            } else {
+                scheme.end() + 1
+            };
+            let scheme = String::from_utf8_lossy(scheme.as_bytes());
             match scheme.as_ref() {
                 "http" | "https" | "ftp" | "ftps" | "sftp" | "ws" | "wss" | "gopher" | "dict"
                 | "ldap" | "ldaps" | "tftp" | "jar" | "netdoc" | "file" => {}
@@ -576,9 +589,11 @@ fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
         .collect();
     let b = t.as_bytes();
     let slashes = b.iter().take_while(|c| matches!(c, b'/' | b'\\')).count();
-    // `//evil.example`, `//@evil.example`, `//[2001:db8::1]/`: anything but a path's end.
+    // `//evil.example`, `//@evil.example`, `//[2001:db8::1]/`: anything but a path's end; in
+    // a link parameter too when a backslash is among the slashes (`/\evil.example`), which
+    // no path of the site's own has.
     if slashes >= 2
-        && named
+        && (named || b[..slashes].contains(&b'\\'))
         && b.get(slashes)
             .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b'/' | b'\\'))
     {
@@ -609,6 +624,7 @@ fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
         // is the host to a parser that ends the authority only at `/`.
         let token = &rest[2..rest[2..].find('/').map_or(rest.len(), |e| e + 2)];
         authority.contains('\\')
+            || lookalike_host(authority, named)
             || ((web || named) && authority.contains('@'))
             || (named
                 && (token.split_once('#').is_some_and(|(_, f)| f.contains('@'))
@@ -624,6 +640,27 @@ fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
     if disguised {
         sink.hit(SSRF_OPEN_REDIRECT, text, 0);
     }
+}
+
+/// Whether the host of `authority` is made to look like another: a dot that is not ASCII's
+/// (`adloop.io。evil.example`, which browsers read as `.`), or, in a redirect parameter
+/// (`named`), a common top-level domain followed by two more labels
+/// (`login.pixelarena.io.evil.example`: the site's own name inside an attacker's domain).
+fn lookalike_host(authority: &str, named: bool) -> bool {
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = host.split(':').next().unwrap_or(host);
+    if host.contains(['\u{3002}', '\u{ff0e}', '\u{ff61}']) {
+        return true;
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    named
+        && labels.len() >= 4
+        && labels[..labels.len() - 2].iter().skip(1).any(|l| {
+            matches!(
+                *l,
+                "com" | "net" | "org" | "io" | "app" | "dev" | "gov" | "edu"
+            )
+        })
 }
 
 /// A URL at `at` that a command on its line fetches (a health check's
@@ -1349,6 +1386,16 @@ mod tests {
     }
 
     #[test]
+    fn urls_after_a_label() {
+        use crate::detect::testing::hits;
+        let marker = "icon:http://169.254.169.254/latest/meta-data/|51.5,-0.12";
+        assert!(hits(Kind::Value, "query:markers", marker, 1).contains(&SSRF_METADATA));
+        // A namespace prefix before markup is no label of a URL.
+        let token = "<wsa:Address>https://localhost/sts</wsa:Address>";
+        assert!(!hits(Kind::Value, "form:wresult", token, 1).contains(&SSRF_INTERNAL));
+    }
+
+    #[test]
     fn open_redirects_in_disguise() {
         use crate::detect::testing::hits;
         for (label, v) in [
@@ -1370,6 +1417,13 @@ mod tests {
                 "https://evil.example.org\\@app.example.com/",
             ),
             ("query:goto", "///evil.example.org"),
+            ("query:u", "/\\evil.example/steal"),
+            ("query:to", "\\\\evil.example/fee"),
+            ("query:dest", "https://adloop.io\u{3002}evil.example"),
+            (
+                "query:redirect_uri",
+                "https://login.pixelarena.io.evil.example/cb",
+            ),
             ("query:next", "//@evil.example.org"),
             ("query:return_to", "//[2001:db8::1]/"),
             ("query:continue", "https:@evil.example.org"),
@@ -1407,6 +1461,9 @@ mod tests {
                 "ssh://git@github.example.com/org/repo.git",
             ),
             ("query:fallbackImage", "//cdn.example.com/a.png"),
+            ("query:redirect_uri", "https://shop.example.com.au/cb"),
+            ("query:next", "https://portal.example.co.uk/home"),
+            ("query:url", "https://a.b.example.com/x"),
             ("query:fallback_dsn", "postgres://app@db.internal/x"),
             ("query:next", "// "),
         ] {
