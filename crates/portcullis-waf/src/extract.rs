@@ -686,20 +686,18 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
         {
             c.anomaly(rules::PHP_TYPE_JUGGLING, &owned(), "[]");
         }
+        let value = value.map(|v| percent_decode_cow(v, true));
         // `login[$ne]=`, `name[$gt]=`: `qs` makes an operator document of it.
         if let Some(open) = memchr::memrchr(b'[', &name)
             && name.ends_with(b"]")
             && memchr::memchr(b'[', &name[..open]).is_none()
             && let Ok(op) = std::str::from_utf8(&name[open + 1..name.len() - 1])
+            && let Ok(text) = std::str::from_utf8(value.as_ref().map_or(&b""[..], |(v, _)| v))
+            && match_all(op, Some(text), true)
         {
-            let v = value.map(|v| percent_decode_cow(v, true).0);
-            let text = v.as_deref().and_then(|v| std::str::from_utf8(v).ok());
-            if match_all(op, Some(text.unwrap_or("")), true) {
-                c.anomaly(rules::SQLI_NOSQL, &owned(), "operator matching everything");
-            }
+            c.anomaly(rules::SQLI_NOSQL, &owned(), "operator matching everything");
         }
-        if let Some(v) = value {
-            let (v, bad_v) = percent_decode_cow(v, true);
+        if let Some((v, bad_v)) = value {
             c.offer(Kind::Value, &v, bad_v, from_query, label);
             // A JSON document as a parameter (`where={"score":{"$gt":1000}}`, `filter=[…]`):
             // the application parses it, so its keys and strings are read as a body's are,
@@ -744,7 +742,7 @@ fn urlencoded(c: &mut Collector<'_>, data: &[u8], prefix: &str, from_query: bool
                 c.anomaly(rules::PROTO_SECRET_FIELD, &owned(), "secret field");
             }
             // A JWT as a parameter (an OAuth assertion): its header's key pointers.
-            if v.starts_with(b"ey") && !c.full() {
+            if jose_start(&v) && !c.full() {
                 jwt_header(c, &v, &format!("{}:jose", owned()));
             }
             if &*name == b"_method" && c.out.method_overrides.len() < MAX_METHOD_OVERRIDES {
@@ -954,15 +952,18 @@ fn base64_document(
     if kind != Kind::CookieValue {
         // A SAML message (sent base64 by design) is read as a body of XML is: its DTD is
         // what its parser fetches, and its values (a `NameID`, an attribute's value, a
-        // `SessionIndex`) are what the service provider looks up and shows. Other XML (a
-        // file's content, an attachment) is read for its DTD alone: it is stored.
+        // `SessionIndex`) are what the service provider looks up and shows; a message is
+        // one by its parameter's name or its namespace. Other XML is read for its DTD, and a
+        // line of it as text (below); a file's content, an attachment, is stored.
         if first == Some(&b'<') {
-            if memchr::memmem::find(&decoded, b"urn:oasis:names:tc:SAML:").is_some() {
+            let saml = memchr::memmem::find(label.to_ascii_lowercase().as_bytes(), b"saml")
+                .is_some()
+                || memchr::memmem::find(&decoded, b"urn:oasis:names:tc:SAML:").is_some();
+            if saml {
                 xml(c, &decoded, &label, true);
-            } else {
-                xml_declarations(c, &decoded, &label);
+                return;
             }
-            return;
+            xml_declarations(c, &decoded, &label);
         }
         // Text of several lines is a file's content (GitHub's contents API, attachments):
         // stored, not interpreted.
@@ -1062,7 +1063,13 @@ fn saml_redirect(c: &mut Collector<'_>, value: &[u8], label: &str) {
 fn match_all(op: &str, value: Option<&str>, top: bool) -> bool {
     match (op, value) {
         ("$gt" | "$gte", Some("")) => true,
-        ("$regex", Some("" | "." | ".*" | ".+" | "^" | "^.*" | "^.+")) => true,
+        ("$regex", Some(r)) => {
+            let r = r.trim_start_matches('^').trim_end_matches('$');
+            matches!(
+                r,
+                "" | "." | ".*" | ".+" | ".*?" | ".+?" | "[\\s\\S]*" | "[\\s\\S]+"
+            )
+        }
         ("$ne", None | Some("")) => top,
         _ => false,
     }
@@ -1072,13 +1079,22 @@ fn match_all(op: &str, value: Option<&str>, top: bool) -> bool {
 /// [`Kind::Declaration`] under `PREFIX:!declaration`; comments and CDATA are not ones.
 fn xml_declarations(c: &mut Collector<'_>, doc: &[u8], prefix: &str) {
     let mut rest = doc;
-    for _ in 0..8 {
+    let mut pushed = 0;
+    while pushed < 64 {
         let Some(at) = memchr::memmem::find(rest, b"<!") else {
             return;
         };
         rest = &rest[at..];
-        let end = memchr::memchr(b'>', rest).map_or(rest.len(), |e| e + 1);
+        // A comment ends at `-->`, which a `>` inside it does not.
+        let close: &[u8] = if rest.starts_with(b"<!--") {
+            b"-->"
+        } else {
+            b">"
+        };
+        let end =
+            memchr::memmem::find(&rest[2..], close).map_or(rest.len(), |e| e + 2 + close.len());
         if !rest.starts_with(b"<!--") && !rest.starts_with(b"<![CDATA[") {
+            pushed += 1;
             c.push(
                 format!("{prefix}:!declaration"),
                 Kind::Declaration,
@@ -1089,6 +1105,12 @@ fn xml_declarations(c: &mut Collector<'_>, doc: &[u8], prefix: &str) {
         }
         rest = &rest[end..];
     }
+}
+
+/// Whether base64url text may open a JOSE header: `{"` encodes as `ey`, `{` and white space
+/// as `ew` (`ewogImFsZyI…`).
+fn jose_start(b: &[u8]) -> bool {
+    b.starts_with(b"ey") || b.starts_with(b"ew")
 }
 
 /// JWTs as they are sent: base64url, padding optional.
@@ -1176,7 +1198,7 @@ fn jwt_header(c: &mut Collector<'_>, token: &[u8], label: &str) {
     };
     // A JOSE header is a few hundred bytes; one that is not text of a JSON object is left
     // to the identity stage, which refuses it.
-    if head.len() > 4096 || !head.starts_with(b"ey") {
+    if head.len() > 4096 || !jose_start(head) {
         return;
     }
     let Ok(decoded) = JWT_BASE64.decode(head) else {
@@ -1185,11 +1207,16 @@ fn jwt_header(c: &mut Collector<'_>, token: &[u8], label: &str) {
     if !json_walk(c, &decoded, label) {
         return;
     }
-    // Read a second time for its `alg`, escapes decoded (`"\u006eone"`).
-    let alg = serde_json::from_slice::<serde_json::Value>(&decoded)
-        .ok()
-        .and_then(|v| v.get("alg")?.as_str().map(str::to_ascii_lowercase));
-    if alg.as_deref() == Some("none") {
+    // Read a second time for its `alg`, escapes decoded (`"\u006eone"`), when it may say
+    // `none`.
+    let may =
+        |d: &[u8]| d.contains(&b'\\') || d.windows(4).any(|w| w.eq_ignore_ascii_case(b"none"));
+    let alg = || {
+        serde_json::from_slice::<serde_json::Value>(&decoded)
+            .ok()
+            .and_then(|v| v.get("alg")?.as_str().map(str::to_ascii_lowercase))
+    };
+    if may(&decoded) && alg().as_deref() == Some("none") {
         c.anomaly(rules::PROTO_JWT_ALG_NONE, label, "none");
     }
 }
@@ -1416,7 +1443,7 @@ fn header(c: &mut Collector<'_>, name: &[u8], value: &[u8]) {
     // A JWS in a header of its own (Open Banking's detached `x-jws-signature`, a DPoP
     // proof, `X-Auth-Token`): its header's key pointers, and `alg: none`, under
     // `header:NAME:jose`.
-    if value.starts_with(b"ey") && !c.full() {
+    if jose_start(value) && !c.full() {
         let mut label = String::from("header:");
         push_label_part(&mut label, name);
         label.make_ascii_lowercase();
@@ -1538,6 +1565,7 @@ fn body(c: &mut Collector<'_>, req: &RequestView<'_>) {
     } else if !is_binary_type(&mt)
         && (mt.starts_with("text/")
             || (mt.starts_with("application/") && !mt.starts_with("application/vnd."))
+            || !binary_bytes(body)
             || text_like(body))
     {
         xmlrpc_logins(c, body);
@@ -1778,7 +1806,8 @@ impl<'l> JsonWalk<'_, 'l> {
         let Some((parent, op)) = self.path.rsplit_once('/') else {
             return;
         };
-        let top = parent.len() > 1 && !parent[1..].contains('/');
+        // A query parameter's JSON (Parse's `where`) is a filter a client built.
+        let top = self.prefix == "json" && parent.len() > 1 && !parent[1..].contains('/');
         if match_all(op, value, top) {
             let label = json_label(self.prefix, self.path);
             self.c
@@ -1845,7 +1874,7 @@ impl<'de> serde::de::Visitor<'de> for JsonWalk<'_, '_> {
 
     fn visit_str<E>(mut self, s: &str) -> Result<(), E> {
         if !self.skipping() {
-            if s.len() <= 4 {
+            if s.len() <= 8 {
                 self.matches_all(Some(s));
             }
             let (prefix, path) = (self.prefix, &*self.path);
@@ -3121,7 +3150,19 @@ fn named_in(path: &str, names: &[&str]) -> bool {
 /// (`admin@corp.example<!---->.evil.example`, which some libraries read up to the comment).
 fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str, saml: bool) {
     let unread = if saml { SAML_ENDPOINTS } else { &[] };
-    let mut assertions = 0usize;
+    let (mut assertions, mut responses) = (0usize, 0usize);
+    // Since the last tag: whether a value's text or CDATA was read, and whether a comment
+    // came after it (a value split by a comment, whatever follows it).
+    let (mut valued, mut commented) = (false, false);
+    let split = |c: &mut Collector<'_>, stack: &[String], valued: bool, commented: bool| {
+        if saml && valued && commented {
+            c.anomaly(
+                rules::PROTO_SAML_WRAPPING,
+                &format!("{prefix}:/{}", stack.join("/")),
+                "comment inside a value",
+            );
+        }
+    };
     if let Some(encoding) = xml_encoding(body)
         && hidden_encoding(encoding)
     {
@@ -3140,6 +3181,10 @@ fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str, saml: bool) {
             continue;
         }
         let text = body[text_start..i].trim_ascii();
+        if !text.is_empty() {
+            split(c, &stack, valued, commented);
+            valued = true;
+        }
         if !text.is_empty() && !stack.last().is_some_and(|e| named_in(e, unread)) {
             c.push(
                 format!("{prefix}:/{}", stack.join("/")),
@@ -3154,6 +3199,8 @@ fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str, saml: bool) {
         if rest.starts_with(b"<![CDATA[") {
             let end = memchr::memmem::find(&rest[9..], b"]]>").map_or(body.len(), |e| i + 9 + e);
             let data = &body[(i + 9).min(end)..end];
+            split(c, &stack, valued, commented);
+            valued = true;
             c.push(
                 format!("{prefix}:/{}", stack.join("/")),
                 Kind::Value,
@@ -3183,19 +3230,7 @@ fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str, saml: bool) {
                     .map_or(body.len(), |e| i + 2 + e + close.len()),
             };
             let inner = &body[i..end.min(body.len())];
-            if saml
-                && rest.starts_with(b"<!--")
-                && !text.is_empty()
-                && body
-                    .get(end)
-                    .is_some_and(|b| *b != b'<' && !b.is_ascii_whitespace())
-            {
-                c.anomaly(
-                    rules::PROTO_SAML_WRAPPING,
-                    &format!("{prefix}:/{}", stack.join("/")),
-                    "comment inside a value",
-                );
-            }
+            commented |= rest.starts_with(b"<!--");
             // A processing instruction's pseudo-attributes (`<?xml-stylesheet href="…"?>`,
             // which an XSLT processor fetches and runs), under `xml:/?target@name`; the
             // document's own `<?xml …?>` declaration is not one.
@@ -3235,6 +3270,7 @@ fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str, saml: bool) {
         let tag = &body[i + 1..end];
         i = (end + 1).min(body.len());
         text_start = i;
+        (valued, commented) = (false, false);
         if let Some(closing) = tag.strip_prefix(b"/") {
             let name = label_part(closing.trim_ascii());
             if let Some(pos) = stack.iter().rposition(|n| *n == name) {
@@ -3249,13 +3285,19 @@ fn xml(c: &mut Collector<'_>, body: &[u8], prefix: &str, saml: bool) {
             .position(|b| b.is_ascii_whitespace())
             .unwrap_or(tag.len());
         let name = label_part(&tag[..name_end]);
-        if saml && name.rsplit(':').next() == Some("Assertion") {
-            assertions += 1;
-            if assertions == 2 {
+        // The assertion moved aside (encrypted or not), or the whole response wrapped.
+        let counted = match name.rsplit(':').next() {
+            Some("Assertion" | "EncryptedAssertion") => Some(&mut assertions),
+            Some("Response") => Some(&mut responses),
+            _ => None,
+        };
+        if saml && let Some(n) = counted {
+            *n += 1;
+            if *n == 2 {
                 c.anomaly(
                     rules::PROTO_SAML_WRAPPING,
                     &format!("{prefix}:/{}", stack.join("/")),
-                    "second assertion",
+                    "second assertion or response",
                 );
             }
         }
@@ -4656,6 +4698,19 @@ mod tests {
             assertion("a1", "admin@corp.example<!---->.evil.example")
         );
         assert_eq!(posted(&comment), 1);
+        for split in [
+            "admin@corp.example<!----><!---->.evil.example",
+            "admin@corp.example<!----><![CDATA[.evil.example]]>",
+            "<![CDATA[admin@corp.example]]><!---->.evil.example",
+        ] {
+            let doc = format!("{open}{}</samlp:Response>", assertion("a1", split));
+            assert_eq!(posted(&doc), 1, "{split}");
+        }
+        let encrypted = format!(
+            "{open}{}<saml:EncryptedAssertion>x</saml:EncryptedAssertion></samlp:Response>",
+            assertion("a1", "ada@corp.example")
+        );
+        assert_eq!(posted(&encrypted), 1);
         // Other XML in base64 (an attachment) is stored, and read for its DTD alone.
         let page = "<html><body><button onclick=\"t()\">Go</button></body></html>";
         let body = format!(

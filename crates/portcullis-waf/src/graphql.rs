@@ -393,7 +393,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     sets.push((root, inline_set));
                     let owner = field.filter(|f| !matches!(*f, b"edges" | b"node"));
                     if let Some(f) = owner
-                        && path.len() <= MAX_DEPTH
+                        && path.len() <= MAX_NESTING
                         && if path.last() == Some(&Some(f)) {
                             // Nested directly in itself: a tree (`replies { replies }`) a
                             // few levels down, a graph walked past any page's need beyond.

@@ -210,7 +210,7 @@ impl Sqli {
             .map_err(|e| WafError::Pattern(e.to_string()))?,
             words: SqlWords::new(),
             statement_tautology: regex::Regex::new(
-                r#"(?:\bor|\|\|)[\s(]*(?:(\d+(?:\.\d+)?|'[^']{0,40}'|"[^"]{0,40}")\s*\)?\s*(==|=|<=>|<>|!=|<=|>=|<|>|\b(?:eq|ne|lt|le|gt|ge|i?like)\b)\s*\(?\s*(\d+(?:\.\d+)?|'[^']{0,40}'|"[^"]{0,40}")|(true|not\s+false)\b|([\w.:\[]+\s+(?:sw|co|ew)\s+(?:""|'')))"#,
+                r#"(?:\bor|\|\|)[\s(]*(?:(\d+(?:\.\d+)?|'[^']{0,40}'|"[^"]{0,40}")[\s)]*(==|=|<=>|<>|!=|<=|>=|<|>|\b(?:eq|ne|lt|le|gt|ge|i?like)\b)[\s(]*(\d+(?:\.\d+)?|'[^']{0,40}'|"[^"]{0,40}")|(true|not\s+false)\b|([\w.:\[]+\s+(?:sw|co|ew)\s+(?:""|'')))"#,
             )
             .map_err(|e| WafError::Pattern(e.to_string()))?,
             query_languages: Patterns::new(&[
@@ -531,11 +531,16 @@ impl Sqli {
 /// numbers by value (a quoted number too), strings byte by byte; `LIKE` by its `%` and `_`.
 fn literals_hold(a: &str, op: &str, b: &str) -> bool {
     use std::cmp::Ordering::{Equal, Greater, Less};
-    let unquote = |t: &'_ str| -> String { t.trim_matches(['\'', '"']).to_owned() };
-    let (a, b) = (unquote(a), unquote(b));
-    let order = match (a.parse::<f64>(), b.parse::<f64>()) {
-        (Ok(x), Ok(y)) => x.partial_cmp(&y),
-        _ => Some(a.cmp(&b)),
+    let (a, b) = (a.trim_matches(['\'', '"']), b.trim_matches(['\'', '"']));
+    // Digits with at most one dot: `nan` and `inf` parse as floats but are strings here.
+    let number = |t: &str| {
+        (!t.is_empty() && t.bytes().all(|c| c.is_ascii_digit() || c == b'.'))
+            .then(|| t.parse::<f64>().ok())
+            .flatten()
+    };
+    let order = match (number(a), number(b)) {
+        (Some(x), Some(y)) => x.partial_cmp(&y),
+        _ => Some(a.cmp(b)),
     };
     match (op, order) {
         ("like" | "ilike", _) => like(a.as_bytes(), b.as_bytes()),
@@ -1334,25 +1339,26 @@ fn well_formed(s: &str, statement: bool) -> Option<bool> {
 /// Whether `lower` has an operator of OData's or SCIM's filters as a word (` eq `, ` sw `,
 /// ` co `, ...).
 fn filter_words(lower: &str) -> bool {
-    lower.as_bytes().windows(4).any(|w| {
-        w[0] == b' '
-            && w[3] == b' '
+    let b = lower.as_bytes();
+    memchr::memchr_iter(b' ', b).any(|i| {
+        b.get(i + 3) == Some(&b' ')
             && matches!(
-                &w[1..3],
+                &b[i + 1..i + 3],
                 b"eq" | b"ne" | b"gt" | b"ge" | b"lt" | b"le" | b"sw" | b"co" | b"ew"
             )
     })
 }
 
 /// Whether a quote in `text` is followed (past more quotes, backslashes, brackets and
-/// spaces) by a boolean operator, a comment, `;` or `UNION`: what a value that closes a
-/// string goes on with.
+/// white space) by a comment, `;`, `||`, `UNION`, or `OR`/`AND` and then a quote, a digit or
+/// a bracket (`' or '1'='1`, `'or 1=1`): what a value that closes a string goes on with.
+/// Prose's possessive (`Farmers' and Merchants' Bank`) goes on with a word.
 fn quote_then_sql(text: &[u8]) -> bool {
     memchr::memchr2_iter(b'\'', b'"', text).any(|q| {
         let rest = &text[q..];
         let at = rest
             .iter()
-            .position(|c| !matches!(c, b'\'' | b'"' | b'\\' | b' ' | b'\t' | b')'))
+            .position(|c| !matches!(c, b'\'' | b'"' | b'\\' | b')') && !c.is_ascii_whitespace())
             .unwrap_or(rest.len());
         let rest = &rest[at..];
         let word = |w: &[u8]| {
@@ -1360,13 +1366,21 @@ fn quote_then_sql(text: &[u8]) -> bool {
                 .is_some_and(|h| h.eq_ignore_ascii_case(w))
                 && rest.get(w.len()).is_none_or(|c| !c.is_ascii_alphanumeric())
         };
-        at > 1
-            && (word(b"or")
-                || word(b"and")
-                || word(b"union")
-                || [&b"--"[..], b";", b"#", b"/*", b"||"]
+        let operand = |w: &[u8]| {
+            word(w)
+                && rest[w.len()..]
                     .iter()
-                    .any(|m| rest.starts_with(m)))
+                    .find(|c| !c.is_ascii_whitespace())
+                    .is_some_and(|c| {
+                        c.is_ascii_digit() || matches!(c, b'\'' | b'"' | b'(' | b'!' | b'@')
+                    })
+        };
+        operand(b"or")
+            || operand(b"and")
+            || word(b"union")
+            || [&b"--"[..], b";", b"#", b"/*", b"||"]
+                .iter()
+                .any(|m| rest.starts_with(m))
     })
 }
 
@@ -1852,6 +1866,16 @@ mod tests {
             ),
             ("filter", "(title~'a' || 1=1) && id!=''", SQLI_TAUTOLOGY),
             (
+                "query",
+                "SELECT * FROM t WHERE a = 'b' OR 'nan'='nan'",
+                SQLI_TAUTOLOGY,
+            ),
+            (
+                "filter",
+                "userName eq \"admin'or'1'='1\"",
+                SQLI_LIBINJECTION,
+            ),
+            (
                 "search",
                 "profile.email co \"x\" or urn:ietf:params:scim:schemas:core:2.0:User:userName sw \"\"",
                 SQLI_TAUTOLOGY,
@@ -1868,7 +1892,7 @@ mod tests {
             ),
             (
                 "query",
-                "SELECT * FROM t WHERE a = 'b' OR (1)=(1)",
+                "SELECT * FROM t WHERE a = 'b' OR ((1))=((1))",
                 SQLI_TAUTOLOGY,
             ),
             (
@@ -1969,6 +1993,7 @@ mod tests {
                 "filter",
                 "name.familyName eq \"O'Brien\" or name.familyName eq \"O'Neil\"",
             ),
+            ("$filter", "name eq 'Farmers'' and Merchants'' Bank'"),
         ] {
             let label = format!("query:{param}");
             let h = hits(Kind::Value, &label, text, 1);

@@ -513,26 +513,15 @@ const REDIRECT_PARAMS: &[&str] = &[
     "next",
 ];
 
-/// Ends of redirect parameters' names (`post_login_return_to`, `af_fallback_url`).
+/// Ends of redirect parameters' names, once a last `url`, `uri`, `path`, `to`, `link` or
+/// `page` is taken off (`post_login_return_to`, `af_fallback_url`, `success_uri`).
 const REDIRECT_ENDS: &[&str] = &[
-    "backurl",
-    "callbackurl",
-    "cancelurl",
-    "continue",
-    "continueurl",
-    "errorurl",
-    "failureurl",
-    "fallback",
-    "fallbackurl",
-    "forwardurl",
-    "nexturl",
-    "return",
-    "returnpath",
-    "returnto",
-    "returnuri",
-    "returnurl",
-    "successurl",
+    "back", "callback", "cancel", "continue", "error", "failure", "fallback", "forward", "next",
+    "return", "success",
 ];
+
+/// What [`REDIRECT_ENDS`] are read after.
+const LINK_WORDS: &[&str] = &["link", "page", "path", "to", "uri", "url"];
 
 /// Names that often hold where to go, among other things.
 const LINK_PARAMS: &[&str] = &[
@@ -577,9 +566,24 @@ fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
         }
     }
     let name = &buf[..len];
+    // Without its last link words (`return_to_url`: `returnto`, then `return`).
+    let mut base = name;
+    for _ in 0..2 {
+        if let Some(w) = LINK_WORDS
+            .iter()
+            .find(|w| base.len() > w.len() && base.ends_with(w.as_bytes()))
+        {
+            base = &base[..base.len() - w.len()];
+        }
+    }
+    // A bare end names a redirect only for these (`error` and `next` alone are other things).
+    let bare = ["return", "fallback", "continue"]
+        .iter()
+        .any(|e| name.ends_with(e.as_bytes()));
     let named = memchr::memmem::find(name, b"redir").is_some()
         || REDIRECT_PARAMS.iter().any(|p| p.as_bytes() == name)
-        || REDIRECT_ENDS.iter().any(|e| name.ends_with(e.as_bytes()));
+        || ((base.len() < name.len() || bare)
+            && REDIRECT_ENDS.iter().any(|e| base.ends_with(e.as_bytes())));
     if !named && !LINK_PARAMS.iter().any(|p| p.as_bytes() == name) {
         return;
     }
@@ -592,8 +596,18 @@ fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
     // `//evil.example`, `//@evil.example`, `//[2001:db8::1]/`: anything but a path's end; in
     // a link parameter too when a backslash is among the slashes (`/\evil.example`), which
     // no path of the site's own has.
+    let mixed = b[..slashes].contains(&b'\\') && b[..slashes].contains(&b'/');
+    // `\\evil.example/x`: a host with a dot and then a path, not a share's `\\server\share`.
+    let unc_like = b[..slashes].iter().all(|c| *c == b'\\') && {
+        let host = &b[slashes..];
+        let end = host
+            .iter()
+            .position(|c| matches!(c, b'/' | b'\\'))
+            .unwrap_or(host.len());
+        host[..end].contains(&b'.') && host.get(end) != Some(&b'\\')
+    };
     if slashes >= 2
-        && (named || b[..slashes].contains(&b'\\'))
+        && (named || mixed || unc_like)
         && b.get(slashes)
             .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b'/' | b'\\'))
     {
@@ -652,15 +666,14 @@ fn lookalike_host(authority: &str, named: bool) -> bool {
     if host.contains(['\u{3002}', '\u{ff0e}', '\u{ff61}']) {
         return true;
     }
-    let labels: Vec<&str> = host.split('.').collect();
+    let labels = host.split('.').count();
     named
-        && labels.len() >= 4
-        && labels[..labels.len() - 2].iter().skip(1).any(|l| {
-            matches!(
-                *l,
-                "com" | "net" | "org" | "io" | "app" | "dev" | "gov" | "edu"
-            )
-        })
+        && labels >= 4
+        && host
+            .split('.')
+            .take(labels - 2)
+            .skip(1)
+            .any(|l| matches!(l, "com" | "net" | "org" | "io" | "gov" | "edu"))
 }
 
 /// A URL at `at` that a command on its line fetches (a health check's
@@ -1417,6 +1430,8 @@ mod tests {
                 "https://evil.example.org\\@app.example.com/",
             ),
             ("query:goto", "///evil.example.org"),
+            ("query:return_to_url", "//evil.example.org"),
+            ("query:success_uri", "//evil.example.org"),
             ("query:u", "/\\evil.example/steal"),
             ("query:to", "\\\\evil.example/fee"),
             ("query:dest", "https://adloop.io\u{3002}evil.example"),
@@ -1464,6 +1479,9 @@ mod tests {
             ("query:redirect_uri", "https://shop.example.com.au/cb"),
             ("query:next", "https://portal.example.co.uk/home"),
             ("query:url", "https://a.b.example.com/x"),
+            ("query:redirect_uri", "https://app.dev.example.com/cb"),
+            ("query:location", "\\\\fileserver\\share\\Q3.xlsx"),
+            ("query:target", "\\\\nas01.corp.local\\backups"),
             ("query:fallback_dsn", "postgres://app@db.internal/x"),
             ("query:next", "// "),
         ] {
