@@ -217,6 +217,17 @@ impl<'l> Collector<'l> {
         self.push_keyed(label, kind, value, bad_escape, from_query, None);
     }
 
+    /// [`Collector::push`] of a value that may hold a secret ([`Input::secret`]): a finding
+    /// in it is not quoted.
+    fn push_secret(&mut self, label: String, value: Vec<u8>) {
+        let before = self.out.inputs.len();
+        self.push(label, Kind::Value, value, false, false);
+        // Pushed unless a budget was spent, and then it is the last input.
+        if let Some(input) = self.out.inputs.get_mut(before) {
+            input.secret = true;
+        }
+    }
+
     /// Offers one input whose label `write_label` appends to an empty string. It counts
     /// against the budgets exactly as [`Collector::push`]; but an inert value, or one the
     /// engine remembers as clean, is answered here, without building its label or copying its
@@ -1168,17 +1179,7 @@ fn basic_user(c: &mut Collector<'_>, auth: &[u8]) {
     };
     let user = &decoded[..memchr::memchr(b':', &decoded).unwrap_or(decoded.len())];
     if !user.is_empty() {
-        let before = c.out.inputs.len();
-        c.push(
-            "header:authorization:user".to_owned(),
-            Kind::Value,
-            user.to_vec(),
-            false,
-            false,
-        );
-        if let Some(input) = c.out.inputs.get_mut(before) {
-            input.secret = true;
-        }
+        c.push_secret("header:authorization:user".to_owned(), user.to_vec());
     }
 }
 

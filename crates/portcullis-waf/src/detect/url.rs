@@ -596,18 +596,20 @@ fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
     // `//evil.example`, `//@evil.example`, `//[2001:db8::1]/`: anything but a path's end; in
     // a link parameter too when a backslash is among the slashes (`/\evil.example`), which
     // no path of the site's own has.
-    let mixed = b[..slashes].contains(&b'\\') && b[..slashes].contains(&b'/');
+    let mixed = || b[..slashes].contains(&b'\\') && b[..slashes].contains(&b'/');
     // `\\evil.example/x`: a host with a dot and then a path, not a share's `\\server\share`.
-    let unc_like = b[..slashes].iter().all(|c| *c == b'\\') && {
+    let unc_like = || {
         let host = &b[slashes..];
         let end = host
             .iter()
             .position(|c| matches!(c, b'/' | b'\\'))
             .unwrap_or(host.len());
-        host[..end].contains(&b'.') && host.get(end) != Some(&b'\\')
+        b[..slashes].iter().all(|c| *c == b'\\')
+            && host[..end].contains(&b'.')
+            && host.get(end) != Some(&b'\\')
     };
     if slashes >= 2
-        && (named || mixed || unc_like)
+        && (named || mixed() || unc_like())
         && b.get(slashes)
             .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b'/' | b'\\'))
     {
