@@ -338,7 +338,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
     let mut field: Option<&[u8]> = None;
     let mut inline = false;
     let mut path: Vec<Option<&[u8]>> = Vec::new();
-    let mut sets: Vec<(bool, bool)> = Vec::new();
+    let mut sets: Vec<OpenSet> = Vec::new();
     let mut in_mutation = false;
     let mut mutation_fields: Vec<(&[u8], usize)> = Vec::new();
     let mut last_root: Option<&[u8]> = None;
@@ -389,8 +389,12 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                     // only this side of the depth limit, so that the look back stays short.
                     let field = field.take();
                     let inline_set = std::mem::take(&mut inline) && field.is_none();
-                    let root = selections == 0 || (inline_set && sets.last().is_some_and(|s| s.0));
-                    sets.push((root, inline_set));
+                    let root =
+                        selections == 0 || (inline_set && sets.last().is_some_and(|s| s.root));
+                    sets.push(OpenSet {
+                        root,
+                        inline: inline_set,
+                    });
                     let owner = field.filter(|f| !matches!(*f, b"edges" | b"node"));
                     if let Some(f) = owner
                         && path.len() <= MAX_NESTING
@@ -428,7 +432,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 // comes next.
                 if braces.pop()? {
                     selections -= 1;
-                    if sets.pop().is_some_and(|(_, inline_set)| !inline_set) {
+                    if sets.pop().is_some_and(|s| !s.inline) {
                         depth -= 1;
                     }
                     products.pop();
@@ -509,7 +513,7 @@ pub(crate) fn shape(doc: &[u8]) -> Option<Shape> {
                 field = Some(n);
                 last_root = None;
                 inline = false;
-                if sets.last().is_some_and(|s| s.0) && in_mutation && checks_credential(n) {
+                if sets.last().is_some_and(|s| s.root) && in_mutation && checks_credential(n) {
                     shape.credential_mutations += 1;
                     let count = count(&mut mutation_fields, n);
                     shape.repeated_mutation = shape.repeated_mutation.max(count);
@@ -602,6 +606,13 @@ fn checks_credential(name: &[u8]) -> bool {
         name.windows(w.len())
             .any(|part| part.eq_ignore_ascii_case(w))
     })
+}
+
+/// An open selection set: whether it is an operation's root (its own set, or an inline
+/// fragment's in one), and whether it is an inline fragment's.
+struct OpenSet {
+    root: bool,
+    inline: bool,
 }
 
 /// A fragment spread: the fragment it is in (`None` in an operation), the name it spreads,

@@ -520,6 +520,9 @@ const REDIRECT_ENDS: &[&str] = &[
     "return", "success",
 ];
 
+/// Ends of [`REDIRECT_ENDS`] that name a redirect with no link word after them.
+const BARE_REDIRECT_ENDS: &[&str] = &["return", "fallback", "continue"];
+
 /// What [`REDIRECT_ENDS`] are read after.
 const LINK_WORDS: &[&str] = &["link", "page", "path", "to", "uri", "url"];
 
@@ -577,7 +580,7 @@ fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
         }
     }
     // A bare end names a redirect only for these (`error` and `next` alone are other things).
-    let bare = ["return", "fallback", "continue"]
+    let bare = BARE_REDIRECT_ENDS
         .iter()
         .any(|e| name.ends_with(e.as_bytes()));
     let named = memchr::memmem::find(name, b"redir").is_some()
