@@ -2387,9 +2387,13 @@ fn multipart_part(
                 "odd file name",
             );
         }
+        // A file of no declared kind (`application/octet-stream`, what clients send for an
+        // extension they do not know) is read by its name: configuration a device loads
+        // (`printer.cfg`), TeX a compiler runs, scripts.
+        let interpreted_name = interpreted_file(&f);
         c.push(format!("file:{field}"), Kind::Filename, f, false, false);
         // File contents are inspected only when they are text the application may interpret:
-        // by their declared type (documents, configuration, scripts, spreadsheets as CSV,
+        // by their declared type (documents, configuration, scripts, TeX, spreadsheets as CSV,
         // EDI interchanges, PostScript, which Ghostscript runs as a program, whatever type a
         // PostScript file (`%!PS`) is declared as), or when a file declared as an image is
         // not one (`banner.jpg` holding ImageMagick's MVG drawing
@@ -2425,6 +2429,9 @@ fn multipart_part(
                 // HLS playlists, whose lines a transcoder opens (`concat:…|file:///…`).
                 || t.contains("mpegurl")
                 || t.ends_with("eps")
+                // TeX and LaTeX, whose `\write18` runs commands where shell escape is on.
+                || t.contains("tex")
+                || (t == "application/octet-stream" && interpreted_name)
         }) || content.starts_with(b"%!")
             || part_ct
                 .as_deref()
@@ -2806,6 +2813,45 @@ fn odd_name(n: &[u8], field: bool) -> bool {
         i += 1;
     }
     false
+}
+
+/// Extensions of files that what receives them reads as instructions: configuration a device
+/// or service loads, TeX, shell, batch and script files.
+const INTERPRETED_EXTENSIONS: &[&str] = &[
+    "bash",
+    "bat",
+    "cfg",
+    "cmd",
+    "conf",
+    "env",
+    "gcode",
+    "ini",
+    "latex",
+    "lua",
+    "php",
+    "pl",
+    "properties",
+    "ps1",
+    "py",
+    "rb",
+    "service",
+    "sh",
+    "tex",
+    "toml",
+    "yaml",
+    "yml",
+    "zsh",
+];
+
+/// Whether an uploaded file's name ends in one of [`INTERPRETED_EXTENSIONS`].
+fn interpreted_file(name: &[u8]) -> bool {
+    let name = name.trim_ascii_end();
+    let name = name.strip_suffix(b".").unwrap_or(name);
+    let ext = name.rsplit(|c| *c == b'.').next().unwrap_or_default();
+    ext.len() < name.len()
+        && INTERPRETED_EXTENSIONS
+            .iter()
+            .any(|e| e.as_bytes().eq_ignore_ascii_case(ext))
 }
 
 /// Whether `content` starts as an image file does: JPEG, PNG, GIF, WebP (RIFF), BMP, TIFF,
@@ -4294,6 +4340,25 @@ mod tests {
             labels(&x, Kind::FileContent).contains(&("file-content:up".into(), "file body".into()))
         );
         assert!(x.anomalies.is_empty(), "{:?}", x.anomalies);
+
+        // TeX is read, and so is a file of no declared kind named as configuration or a
+        // script; another such file (`model.bin`) is not.
+        for (name, ct, read) in [
+            ("hw3.tex", "application/x-tex", true),
+            ("printer.cfg", "application/octet-stream", true),
+            ("deploy.SH.", "application/octet-stream", true),
+            ("model.bin", "application/octet-stream", false),
+            ("cfg", "application/octet-stream", false),
+        ] {
+            let body = format!(
+                "--XyZ\r\nContent-Disposition: form-data; name=\"up\"; filename=\"{name}\"\r\nContent-Type: {ct}\r\n\r\nfile body\r\n--XyZ--\r\n"
+            );
+            let req = RequestView::new("POST", b"/")
+                .header("Content-Type", "multipart/form-data; boundary=XyZ")
+                .body(body.as_bytes());
+            let x = extract(&req, &Limits::default(), None);
+            assert_eq!(!labels(&x, Kind::FileContent).is_empty(), read, "{name}");
+        }
 
         // A field holding JSON is read as the document the application parses.
         let body = b"--b\r\nContent-Disposition: form-data; name=\"filter\"\r\n\r\n{\"name\":{\"$where\":\"1\"}}\r\n--b\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{\"query\":\"{__schema{types{name}}}\"}\r\n--b--\r\n";

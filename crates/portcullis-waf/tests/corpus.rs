@@ -336,6 +336,15 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // itself eight deep (215 and 5). Left: plain off-site redirects; blocked benign: code
         // in forum posts.
         ("heldout32.jsonl", 98.0, 2.5),
+        // IoT, industrial and energy (smart homes, SCADA panels, EV chargers, 3D printers,
+        // cameras, routers) and science, research and education (genomics, chemistry,
+        // astronomy, geospatial, SPARQL, LaTeX, library catalogues, autograders); attacks
+        // after published technique. First run, blind: 216 of 224 attacks, 11 of 240 benign
+        // blocked (the reference: 130 and 39). Since: TeX and configuration uploads read,
+        // code named by `lang_file` and `template_url`, full stops that are not ASCII's,
+        // filter expressions in search parameters, C's `if` (221 and 7). Left: forwarded
+        // hosts, look-alike hosts under `.example`; blocked benign: code and SQL answers.
+        ("heldout33.jsonl", 98.5, 3.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

@@ -595,17 +595,27 @@ impl Rce {
     /// so a lone `??` is not a command.
     fn glob_command(&self, word: &str) -> bool {
         // A bracket expression stands for one character: `*[other]` (Fluent's default
-        // variant) fixes one letter of a name, which no command search relies on.
+        // variant) fixes one letter of a name, which no command search relies on. One of
+        // more than four characters picks no letter a disguise needs (`c[a]t`, `[a-c]at`):
+        // it is another syntax's bracket (Overpass QL's `[out:json][timeout:25]`).
         let mut literal = 0;
         let mut in_bracket = false;
+        let mut class = 0;
         for b in word.bytes() {
             match b {
                 b'[' if !in_bracket => {
                     in_bracket = true;
                     literal += 1;
+                    class = 0;
                 }
                 b']' => in_bracket = false,
-                _ if !in_bracket && b.is_ascii_alphanumeric() => literal += 1,
+                _ if in_bracket => {
+                    class += 1;
+                    if class > 4 {
+                        return false;
+                    }
+                }
+                _ if b.is_ascii_alphanumeric() => literal += 1,
                 _ => {}
             }
         }
@@ -1928,6 +1938,12 @@ mod tests {
         silent("rce", &["C*T", "c?t", "Ma*"]);
         // SCPI's common commands lead with a star.
         silent("rce", &["*RST;*CLS", "*IDN?;*OPC?"]);
+        // Brackets of more than four characters pick no letter: Overpass QL's settings.
+        silent(
+            "rce",
+            &["[out:json][timeout:25];\narea[\"name\"=\"Berlin\"]->.a;\nout body;"],
+        );
+        flags("rce", &[";[c]at /etc/passwd", ";/bin/[a-c]at /etc/shadow"]);
         // Fluent's default variant fixes one letter of a name; `/???/c[a]t` fixes three.
         silent(
             "rce",

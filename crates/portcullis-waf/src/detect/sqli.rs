@@ -26,6 +26,15 @@ pub(crate) struct Sqli {
     /// ([`literals_hold`]); or SCIM's match of an empty prefix, part or suffix (`or
     /// userName sw ""`), which every value has.
     statement_tautology: regex::Regex,
+    /// A comparison with a literal on its left (`1=2`, `'a'<>'b'`, `1=@@version`), which a
+    /// filter written by hand puts on the right, or a number or string standing first as a
+    /// condition of its own (`1 and current_user=1`, `"a b" or id=id`): a query parameter
+    /// holding one is not taken for a filter expression.
+    literal_comparison: regex::Regex,
+    /// A comparison with a name on its left (`dc.date > 1900`), which a query parameter
+    /// needs to be taken for a filter expression, and the name on its right if there is one
+    /// (never the same: `id=id` holds for every row).
+    name_comparison: regex::Regex,
     /// In a read statement: the select list after `UNION`, captured up to its `FROM`.
     union_select: regex::Regex,
     /// Injections into the other query languages of data stores, and regular expressions
@@ -163,9 +172,12 @@ impl Sqli {
             (SQLI_JSON_OPERATOR, r"['\x22]\s+\?[|&]?\s+(?:['\x22]|array\s*\[)|['\x22]\s*(?:[<>=!]=?|->>?)\s*['\x22]\$[.\[]".to_owned()),
             // SQL's IF() comparing (`if(1=1,…)`), but not a spreadsheet formula's: a value
             // that opens with `=IF(B2>100,…)` has nothing before its `=` for SQL to compare.
+            // After its condition comes a `,` (the function), a statement (T-SQL's `IF (1=1)
+            // WAITFOR …`), the end or punctuation; a name or a block is C's or JavaScript's
+            // (`if (argc > 1) strncpy(…)`, `if (n > 0) {`).
             (
                 SQLI_STATEMENT,
-                r"\bgroup\s+by\b[^;]{0,120}\bhaving\b|\b(?:create|alter)\s+table\s+[a-z_`\x22\[]|\b(?:insert|replace)\s+into\s+[a-z_`\x22\[][^\s(]{0,60}\s*\(|\bexecute\s+immediate\b|\bprocedure\s+analyse\s*\(|\bdeclare\s+@[a-z]|\bexec\s*\(\s*@|(?:^|[^=\s]\s*|\S\s*=\s*)\bif\s*\(\s*[0-9a-z_'\x22]+\s*(?:=|<|>|<>|!=)|\)\s*(?:like|rlike|regexp)\s*\(|[`\x22]\s+as\s+[`\x22][^`\x22]{0,40}[`\x22]?\s+from\b|\bpg_sleep\b".to_owned(),
+                r"\bgroup\s+by\b[^;]{0,120}\bhaving\b|\b(?:create|alter)\s+table\s+[a-z_`\x22\[]|\b(?:insert|replace)\s+into\s+[a-z_`\x22\[][^\s(]{0,60}\s*\(|\bexecute\s+immediate\b|\bprocedure\s+analyse\s*\(|\bdeclare\s+@[a-z]|\bexec\s*\(\s*@|(?:^|[^=\s]\s*|\S\s*=\s*)\bif\s*\(\s*[0-9a-z_'\x22]+\s*(?:=|<|>|<>|!=)[^()]{0,60}(?:,|$|\)\s*(?:$|[^a-z0-9_\s{]|(?:select|waitfor|exec|execute|begin|drop|insert|update|delete|declare|set|raiserror|shutdown)\b))|\)\s*(?:like|rlike|regexp)\s*\(|[`\x22]\s+as\s+[`\x22][^`\x22]{0,40}[`\x22]?\s+from\b|\bpg_sleep\b".to_owned(),
             ),
             // SQL's argument-less functions, not a method (`Date.now()`) nor an object whose
             // member is read (`now().hour` in a Jinja template).
@@ -213,6 +225,14 @@ impl Sqli {
                 r#"(?:\bor|\|\|)[\s(]*(?:(\d+(?:\.\d+)?|'[^']{0,40}'|"[^"]{0,40}")[\s)]*(==|=|<=>|<>|!=|<=|>=|<|>|\b(?:eq|ne|lt|le|gt|ge|i?like)\b)[\s(]*(\d+(?:\.\d+)?|'[^']{0,40}'|"[^"]{0,40}")|(true|not\s+false)\b|([\w.:\[]+\s+(?:sw|co|ew)\s+(?:""|'')))"#,
             )
             .map_err(|e| WafError::Pattern(e.to_string()))?,
+            literal_comparison: regex::Regex::new(
+                r#"(?:^|[^a-z0-9_.'"])(?:\d+(?:\.\d+)?|'[^']{0,40}'|"[^"]{0,40}")[\s)]*(?:==|=|<=>|<>|!=|<=|>=|<|>|\b(?:eq|ne|lt|le|gt|ge|i?like)\b)|^[\s(]*(?:\d+|'[^']*'|"[^"]*")[\s)]+(?:and|or|&&|\|\|)"#,
+            )
+            .map_err(|e| WafError::Pattern(e.to_string()))?,
+            name_comparison: regex::Regex::new(
+                r"(?:^|[\s(])([a-z_][a-z0-9_.:-]*)\s*(?:[=<>]|!=)=?\s*([a-z_][a-z0-9_.:-]*)?",
+            )
+                .map_err(|e| WafError::Pattern(e.to_string()))?,
             query_languages: Patterns::new(&[
                 // Cypher and AQL: a string closed, then `RETURN` and what takes more than the
                 // query asked (a `UNION` with a query of its own, AQL's `DOCUMENT()`, or a `//`
@@ -291,16 +311,25 @@ impl Sqli {
         if let Some(at) = bracketed_operator(v.lower()) {
             sink.hit(SQLI_NOSQL, v.lower(), at);
         }
-        let filter_param = FILTER_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(param));
+        let ends_with = |p: &&str| {
+            param
+                .len()
+                .checked_sub(p.len())
+                .is_some_and(|at| param.as_bytes()[at..].eq_ignore_ascii_case(p.as_bytes()))
+        };
         let statement_param = STATEMENT_PARAMS
             .iter()
             .any(|p| p.eq_ignore_ascii_case(param))
-            || STATEMENT_SUFFIXES.iter().any(|p| {
-                param
-                    .len()
-                    .checked_sub(p.len())
-                    .is_some_and(|at| param.as_bytes()[at..].eq_ignore_ascii_case(p.as_bytes()))
-            });
+            || STATEMENT_SUFFIXES.iter().any(ends_with);
+        // A filter parameter by name, or a query parameter holding a filter expression with a
+        // comparison, none of two literals (a library's CQL `dc.title = "moby dick" and
+        // dc.date > 1900`).
+        let filter_param = FILTER_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(param))
+            || FILTER_SUFFIXES.iter().any(ends_with)
+            || ((param.eq_ignore_ascii_case("q") || ends_with(&"query"))
+                && self.names_compared(v.lower())
+                && filter_expression(v.norm())
+                && !self.literal_comparison.is_match(v.lower()));
         // In a filter parameter, well formed or not (`lastname eq 'x' or 1 eq 1 or lastname
         // eq '`, which the application's own quote closes), and in any value written with a
         // filter language's operators (Okta's `search`, the `path` of a SCIM patch).
@@ -500,6 +529,19 @@ impl Sqli {
     /// device='d-17' OR 1=1`, `sid = '' OR ''=''`, `OR (2>1)`, `OR 'a'<>'b'`; `WHERE 1=1 AND
     /// …`, a query builder's habit, is no `OR`), and `UNION`
     /// selecting a credential ([`CREDENTIAL_COLUMNS`]).
+    /// Whether `lower` compares a name with something ([`Sqli::name_comparison`]), and never
+    /// a name with itself.
+    fn names_compared(&self, lower: &str) -> bool {
+        let mut any = false;
+        for c in self.name_comparison.captures_iter(lower) {
+            if c.get(2).is_some_and(|right| Some(right.as_str()) == c.get(1).map(|l| l.as_str())) {
+                return false;
+            }
+            any = true;
+        }
+        any
+    }
+
     fn statement_injection(&self, lower: &str, sink: &mut Sink<'_>) {
         let tautology = self.statement_tautology.captures_iter(lower).find(|c| {
             let text = |i: usize| c.get(i).map_or("", |m| m.as_str());
@@ -1151,6 +1193,9 @@ const FILTER_PARAMS: &[&str] = &[
     "when",
 ];
 
+/// Ends of longer parameter names that carry a filter (`filterExpression`, `searchFilter`).
+const FILTER_SUFFIXES: &[&str] = &["expression", "filter"];
+
 /// Parameters that carry a whole SQL statement on the endpoints made to run one (a JSON
 /// field, a query parameter, a form field, or the body itself).
 const STATEMENT_PARAMS: &[&str] = &["body", "q", "query", "sql", "statement", "stmt"];
@@ -1740,6 +1785,41 @@ mod tests {
         ] {
             assert!(!super::filter_expression(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn filters_in_query_parameters() {
+        use crate::detect::testing::hits;
+        // A search parameter holding a filter expression of names compared with values is
+        // read as a filter: shape alone does not count.
+        for (label, v) in [
+            (
+                "query:query",
+                "dc.title = \"moby dick\" and dc.creator = melville and dc.date > 1900",
+            ),
+            ("query:filterExpression", "'SINUSOID' > 50 AND BadVal('SINUSOID') = 0"),
+            ("query:searchFilter", "status = 'open' and owner = \"kim\""),
+        ] {
+            assert!(hits(Kind::Value, label, v, 1).is_empty(), "{label} {v}");
+        }
+        // Injections stay injections there: literals compared, a name compared with itself,
+        // a literal standing as a condition of its own, tautologies.
+        for v in [
+            "1 and 1=2",
+            "\"a b\" or id=id",
+            "1\nand current_user=1",
+            "iuc,20,1764,1768 and 1=@@version",
+            "x or 1=1",
+            "title = 'a' or 'a'='a'",
+        ] {
+            assert!(!hits(Kind::Value, "query:q", v, 1).is_empty(), "{v}");
+        }
+        // C's and JavaScript's `if` is not SQL's; SQL's, whole or cut short, still is.
+        silent(
+            "sqli",
+            &["int main(int argc, char **argv) { if (argc > 1) strncpy(buf, argv[1], 63); }"],
+        );
+        flags("sqli", &["1 and if(1=1,sleep(5),0)", "x; if (1=1) waitfor delay '0:0:5'", "if(2="]);
     }
 
     #[test]

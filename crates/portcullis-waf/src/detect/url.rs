@@ -109,13 +109,15 @@ const CODE_FIELDS: &[&str] = &[
 ];
 
 /// A JSON field or XML attribute named for code the application loads ([`CODE_FIELDS`]:
-/// `{"layout": …}`, `<module src=…>`) whose URL is a script on another host (`x.php`) or a
-/// paste site's raw text ([`raw_paste`]). Query and form parameters are [`include_param`]'s,
-/// with any URL; in a document, where a `page` or `file` is data, only those two shapes are
-/// code to fetch. `param` is lower case; `path` is what follows the host.
+/// `{"layout": …}`, `<module src=…>`), or a query or form parameter named for where such code
+/// is ([`code_location`]: `lang_file`, `template_url`), whose URL is a script on another host
+/// (`x.php`) or a paste site's raw text ([`raw_paste`]). Query and form parameters named as
+/// [`include_param`]'s are taken with any URL; in a document, where a `page` or `file` is
+/// data, and under a longer name, only those two shapes are code to fetch. `param` is lower
+/// case; `path` is what follows the host.
 fn loads_code(label: &str, param: &str, host: &str, path: &str) -> bool {
     if !(label.starts_with("json:") || label.starts_with("xml:")) {
-        return false;
+        return code_location(param) && (names_script(path) || raw_paste(host, path));
     }
     let code = |name: &str| super::in_list(CODE_FIELDS, name.rsplit(':').next().unwrap_or(name));
     // An XML attribute's name is `element@attribute`: the attribute says what it loads
@@ -133,6 +135,18 @@ fn loads_code(label: &str, param: &str, host: &str, path: &str) -> bool {
         None => code(param),
     };
     named && (names_script(path) || raw_paste(host, path))
+}
+
+/// Whether a lower-case parameter name is a [`CODE_FIELDS`] word or a language's (`lang`,
+/// `language`, `locale`) followed by `file`, `url`, `uri`, `path` or `src`, with or without
+/// `_` or `-` between (`lang_file`, `templateurl`, `skin-path`).
+fn code_location(param: &str) -> bool {
+    let folded: String = param.chars().filter(|c| !matches!(c, '_' | '-')).collect();
+    ["file", "url", "uri", "path", "src"].iter().any(|end| {
+        folded.strip_suffix(end).is_some_and(|base| {
+            super::in_list(CODE_FIELDS, base) || matches!(base, "lang" | "language" | "locale")
+        })
+    })
 }
 
 /// A paste site's address for a paste's raw text, which a server fetching it gets as plain
@@ -318,7 +332,7 @@ impl UrlChecks {
     pub(crate) fn scan(&self, input: &Input, v: &Variants, sink: &mut Sink<'_>) {
         let text = v.lower();
         if sink.wants(SSRF_OPEN_REDIRECT) {
-            open_redirect(&input.label, text, sink);
+            open_redirect(&input.label, text, &v.raw, sink);
         }
         if let Some(c) = self.bare_host.captures(text.as_bytes())
             && let (Some(m), Some(host)) = (c.get(0), c.get(1))
@@ -547,10 +561,12 @@ const LINK_PARAMS: &[&str] = &[
 /// application, another host to the browser), a web scheme without its two slashes
 /// (`https:/\evil.example`, `https:evil.example`), and an authority with a user part or a
 /// backslash (`https://app.example@evil.example`, `com.app://oauth@evil.example/cb`; a user
-/// part in a link parameter only with a web scheme). Tabs and
+/// part in a link parameter only with a web scheme), or a host made to look like another
+/// (see [`lookalike_host`]; `raw` is the value before folding, which still has a full stop
+/// that is not ASCII's). Tabs and
 /// line breaks are dropped first, as browsers drop them from URLs. A URL to another host
 /// written plainly is a client's (an OAuth client's `redirect_uri` names its own site).
-fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
+fn open_redirect(label: &str, text: &str, raw: &str, sink: &mut Sink<'_>) {
     let t = text.trim_start_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
     let first = t.as_bytes().first();
     if !matches!(first, Some(b'/' | b'\\')) && !t.contains(':') {
@@ -643,7 +659,7 @@ fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
         // is the host to a parser that ends the authority only at `/`.
         let token = &rest[2..rest[2..].find('/').map_or(rest.len(), |e| e + 2)];
         authority.contains('\\')
-            || lookalike_host(authority, named)
+            || lookalike_host(authority, raw, named)
             || ((web || named) && authority.contains('@'))
             || (named
                 && (token.split_once('#').is_some_and(|(_, f)| f.contains('@'))
@@ -662,13 +678,18 @@ fn open_redirect(label: &str, text: &str, sink: &mut Sink<'_>) {
 }
 
 /// Whether the host of `authority` is made to look like another: a dot that is not ASCII's
-/// (`adloop.io。evil.example`, which browsers read as `.`), or, in a redirect parameter
+/// in the authority of `raw`, the value before folding turned it into `.`
+/// (`ev-roaming.example。evil-auth.net`, which a check of the text before the dot passes and
+/// browsers read as `ev-roaming.example.evil-auth.net`), or, in a redirect parameter
 /// (`named`), a common top-level domain followed by two more labels
 /// (`login.pixelarena.io.evil.example`: the site's own name inside an attacker's domain).
-fn lookalike_host(authority: &str, named: bool) -> bool {
+fn lookalike_host(authority: &str, raw: &str, named: bool) -> bool {
     let host = authority.rsplit('@').next().unwrap_or(authority);
     let host = host.split(':').next().unwrap_or(host);
-    if host.contains(['\u{3002}', '\u{ff0e}', '\u{ff61}']) {
+    let raw_authority = raw.split_once("//").map_or("", |(_, r)| {
+        r.split(['/', '\\', '?', '#']).next().unwrap_or(r)
+    });
+    if raw_authority.contains(['\u{3002}', '\u{ff0e}', '\u{ff61}']) {
         return true;
     }
     let labels = host.split('.').count();
@@ -1299,6 +1320,10 @@ mod tests {
                 "json:/template",
                 "https://gist.githubusercontent.com/u/1/raw/t",
             ),
+            // A query or form parameter named for where such code is.
+            ("query:lang_file", "https://pastebin.com/raw/Xk29fQpL"),
+            ("form:template_url", "https://x.ngrok-free.app/tpl/evil.php"),
+            ("query:skinPath", "http://evil.example/s.phtml"),
         ] {
             assert!(
                 hits(Kind::Value, label, url, 1).contains(&RFI_INCLUDE_PARAM),
@@ -1317,6 +1342,12 @@ mod tests {
                 "json:/template",
                 "https://example.com/templates/invoice.html",
             ),
+            (
+                "query:template_url",
+                "https://cdn.example.com/tpl/card.html",
+            ),
+            ("query:theme_url", "https://cdn.example.com/themes/dark.css"),
+            ("query:page_url", "https://shop.example.com/cart.php"),
         ] {
             assert!(
                 !hits(Kind::Value, label, url, 1).contains(&RFI_INCLUDE_PARAM),
@@ -1440,6 +1471,11 @@ mod tests {
             ("query:u", "/\\evil.example/steal"),
             ("query:to", "\\\\evil.example/fee"),
             ("query:dest", "https://adloop.io\u{3002}evil.example"),
+            (
+                "query:redirect_uri",
+                "https://ev-roaming.example\u{3002}evil-auth.net/cb",
+            ),
+            ("query:next", "https://app.example\u{ff0e}evil.net/"),
             (
                 "query:redirect_uri",
                 "https://login.pixelarena.io.evil.example/cb",
