@@ -342,8 +342,9 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // after published technique. First run, blind: 216 of 224 attacks, 11 of 240 benign
         // blocked (the reference: 130 and 39). Since: TeX and configuration uploads read,
         // code named by `lang_file` and `template_url`, full stops that are not ASCII's,
-        // filter expressions in search parameters, C's `if` (221 and 7). Left: forwarded
-        // hosts, look-alike hosts under `.example`; blocked benign: code and SQL answers.
+        // filter expressions in search parameters, C's `if`, a construct given a list of
+        // arguments (221 and 6). Left: forwarded hosts, look-alike hosts under `.example`;
+        // blocked benign: code and SQL answers.
         ("heldout33.jsonl", 98.5, 3.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();

@@ -77,6 +77,32 @@ fn python_program(lower: &str) -> bool {
         && !lower.contains('$')
 }
 
+/// Index of the language-construct pattern among [`Php`]'s patterns.
+const CONSTRUCT_AT: usize = 4;
+
+/// Whether an argument list (the text after its `(`) has a `,` outside brackets and quotes
+/// before the `)` that closes it.
+fn top_level_comma(args: &str) -> bool {
+    let mut depth = 0usize;
+    let mut quote = None;
+    let mut escaped = false;
+    for c in args.bytes() {
+        match (quote, c) {
+            (Some(_), _) if escaped => escaped = false,
+            (Some(_), b'\\') => escaped = true,
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"' | b'`') => quote = Some(c),
+            (None, b'(' | b'[' | b'{') => depth += 1,
+            (None, b')' | b']' | b'}') if depth == 0 => return false,
+            (None, b')' | b']' | b'}') => depth -= 1,
+            (None, b',') if depth == 0 => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Whether lower-cased text may hold PHP code: any `<?` but an XML declaration's `<?xml`
 /// opens PHP where `short_open_tag` is on (PHP's default without a php.ini).
 fn open_tag(lower: &str) -> bool {
@@ -157,7 +183,9 @@ impl Php {
         if lower_may_match {
             let before = sink.hits.len();
             self.patterns.scan(v.code(), sink);
-            if sink.hits.len() > before && python_program(v.lower()) {
+            if sink.hits.len() > before
+                && (python_program(v.lower()) || self.constructs_with_lists(v.code()))
+            {
                 drop_calls(sink, before);
             }
         }
@@ -168,6 +196,22 @@ impl Php {
                 sink.hit(PHP_OBJECT, &v.raw, at);
             }
         }
+    }
+
+    /// Whether the only function calls in `code` are language constructs given a list of
+    /// arguments (`print("tick", cnt)` in JavaScript, Lua or Python): PHP's `print`, `echo`,
+    /// `eval`, `include`, `require`, `die` and `exit` take one, so that is no PHP.
+    fn constructs_with_lists(&self, code: &str) -> bool {
+        let each = &self.patterns.each;
+        let matched = self.patterns.set.matches(code.as_bytes());
+        let mut calls = matched.iter().filter(|&i| each[i].0 == PHP_FUNCTION_CALL);
+        calls.next() == Some(CONSTRUCT_AT)
+            && calls.next().is_none()
+            && each[CONSTRUCT_AT].1.find_iter(code.as_bytes()).all(|m| {
+                code[m.start()..]
+                    .find('(')
+                    .is_some_and(|open| top_level_comma(&code[m.start() + open + 1..]))
+            })
     }
 
     /// An uploaded file's text: [`Php::scan`], with function calls counted only in a file
@@ -565,6 +609,28 @@ mod tests {
         for python in ["print(f\"deploying to {env}\")", "print(rb'\\x00')"] {
             assert!(!hits(Kind::Value, "json:/text", python, 1).contains(&PHP_FUNCTION_CALL));
         }
+        // A construct given a list of arguments is another language's function; beside a
+        // PHP call, or with its one argument holding commas, it stays PHP.
+        assert!(
+            super::Php::new().unwrap().patterns.each[super::CONSTRUCT_AT]
+                .1
+                .as_str()
+                .contains("eval|include")
+        );
+        let mjs = "Timer.set(60000, true, function () {\n  print(\"tick\", cnt);\n});";
+        assert!(!hits(Kind::Value, "json:/code", mjs, 1).contains(&PHP_FUNCTION_CALL));
+        rule(
+            PHP_FUNCTION_CALL,
+            true,
+            Kind::Value,
+            "query:x",
+            1,
+            &[
+                "print(\"a\", 1); system('id');",
+                "eval(implode(',', $_GET))",
+                "print(str_repeat('a,b', 2))",
+            ],
+        );
     }
 
     #[test]

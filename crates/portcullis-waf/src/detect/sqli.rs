@@ -534,7 +534,9 @@ impl Sqli {
     fn names_compared(&self, lower: &str) -> bool {
         let mut any = false;
         for c in self.name_comparison.captures_iter(lower) {
-            if c.get(2).is_some_and(|right| Some(right.as_str()) == c.get(1).map(|l| l.as_str())) {
+            if c.get(2)
+                .is_some_and(|right| Some(right.as_str()) == c.get(1).map(|l| l.as_str()))
+            {
                 return false;
             }
             any = true;
@@ -1797,7 +1799,10 @@ mod tests {
                 "query:query",
                 "dc.title = \"moby dick\" and dc.creator = melville and dc.date > 1900",
             ),
-            ("query:filterExpression", "'SINUSOID' > 50 AND BadVal('SINUSOID') = 0"),
+            (
+                "query:filterExpression",
+                "'SINUSOID' > 50 AND BadVal('SINUSOID') = 0",
+            ),
             ("query:searchFilter", "status = 'open' and owner = \"kim\""),
         ] {
             assert!(hits(Kind::Value, label, v, 1).is_empty(), "{label} {v}");
@@ -1819,7 +1824,14 @@ mod tests {
             "sqli",
             &["int main(int argc, char **argv) { if (argc > 1) strncpy(buf, argv[1], 63); }"],
         );
-        flags("sqli", &["1 and if(1=1,sleep(5),0)", "x; if (1=1) waitfor delay '0:0:5'", "if(2="]);
+        flags(
+            "sqli",
+            &[
+                "1 and if(1=1,sleep(5),0)",
+                "x; if (1=1) waitfor delay '0:0:5'",
+                "if(2=",
+            ],
+        );
     }
 
     #[test]
