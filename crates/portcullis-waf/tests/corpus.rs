@@ -343,9 +343,9 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // blocked (the reference: 130 and 39). Since: TeX and configuration uploads read,
         // code named by `lang_file` and `template_url`, full stops that are not ASCII's,
         // filter expressions in search parameters, C's `if`, a construct given a list of
-        // arguments (221 and 6). Left: forwarded hosts, look-alike hosts under `.example`;
-        // blocked benign: code and SQL answers.
-        ("heldout33.jsonl", 98.5, 3.0),
+        // arguments, redirect hosts that hold the site's own name (223 and 6). Left:
+        // forwarded hosts; blocked benign: code and SQL answers.
+        ("heldout33.jsonl", 99.0, 3.0),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);

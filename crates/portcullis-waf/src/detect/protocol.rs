@@ -501,6 +501,16 @@ pub(crate) fn request_checks(
             add(PROTO_SESSION_FIXATION, &p.0, &p.1);
         }
     }
+    // A redirect or link parameter naming a host that holds this site's own name followed by
+    // more labels (one finding is enough).
+    if on(SSRF_OPEN_REDIRECT)
+        && let Some(host) = req.first_header("host")
+        && let Some(input) = x.inputs.iter().find(|i| {
+            i.kind == Kind::Value && super::url::lookalike_of_host(host, &i.label, &i.value)
+        })
+    {
+        add(SSRF_OPEN_REDIRECT, &input.label, &input.value);
+    }
     out
 }
 

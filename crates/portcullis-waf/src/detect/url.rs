@@ -525,6 +525,8 @@ const REDIRECT_PARAMS: &[&str] = &[
     "forward",
     "goto",
     "next",
+    // CAS sends the ticket to its `service`.
+    "service",
 ];
 
 /// Ends of redirect parameters' names, once a last `url`, `uri`, `path`, `to`, `link` or
@@ -563,49 +565,19 @@ const LINK_PARAMS: &[&str] = &[
 /// backslash (`https://app.example@evil.example`, `com.app://oauth@evil.example/cb`; a user
 /// part in a link parameter only with a web scheme), or a host made to look like another
 /// (see [`lookalike_host`]; `raw` is the value before folding, which still has a full stop
-/// that is not ASCII's). Tabs and
-/// line breaks are dropped first, as browsers drop them from URLs. A URL to another host
-/// written plainly is a client's (an OAuth client's `redirect_uri` names its own site).
+/// that is not ASCII's). Tabs and line breaks are dropped first, as browsers drop them from
+/// URLs. A URL to another host written plainly is a client's (an OAuth client's
+/// `redirect_uri` names its own site); one that holds the site's own name is
+/// [`lookalike_of_host`]'s, which needs the request's `Host`.
 fn open_redirect(label: &str, text: &str, raw: &str, sink: &mut Sink<'_>) {
     let t = text.trim_start_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
     let first = t.as_bytes().first();
     if !matches!(first, Some(b'/' | b'\\')) && !t.contains(':') {
         return;
     }
-    // The name folded into a buffer on the stack (its first 48 bytes).
-    let mut buf = [0u8; 48];
-    let mut len = 0;
-    for c in super::param_name(label).bytes() {
-        if len == buf.len() {
-            break;
-        }
-        if !matches!(c, b'_' | b'-') {
-            buf[len] = c.to_ascii_lowercase();
-            len += 1;
-        }
-    }
-    let name = &buf[..len];
-    // Without its last link words (`return_to_url`: `returnto`, then `return`).
-    let mut base = name;
-    for _ in 0..2 {
-        if let Some(w) = LINK_WORDS
-            .iter()
-            .find(|w| base.len() > w.len() && base.ends_with(w.as_bytes()))
-        {
-            base = &base[..base.len() - w.len()];
-        }
-    }
-    // A bare end names a redirect only for these (`error` and `next` alone are other things).
-    let bare = BARE_REDIRECT_ENDS
-        .iter()
-        .any(|e| name.ends_with(e.as_bytes()));
-    let named = memchr::memmem::find(name, b"redir").is_some()
-        || REDIRECT_PARAMS.iter().any(|p| p.as_bytes() == name)
-        || ((base.len() < name.len() || bare)
-            && REDIRECT_ENDS.iter().any(|e| base.ends_with(e.as_bytes())));
-    if !named && !LINK_PARAMS.iter().any(|p| p.as_bytes() == name) {
+    let Some(named) = redirect_name(label) else {
         return;
-    }
+    };
     let t: String = t
         .chars()
         .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
@@ -675,6 +647,100 @@ fn open_redirect(label: &str, text: &str, raw: &str, sink: &mut Sink<'_>) {
     if disguised {
         sink.hit(SSRF_OPEN_REDIRECT, text, 0);
     }
+}
+
+/// Whether `label` names a redirect parameter (`Some(true)`: [`REDIRECT_PARAMS`], any name
+/// holding `redir`, names ending in [`REDIRECT_ENDS`]) or a link parameter (`Some(false)`:
+/// [`LINK_PARAMS`]).
+fn redirect_name(label: &str) -> Option<bool> {
+    // The name folded into a buffer on the stack (its first 48 bytes).
+    let mut buf = [0u8; 48];
+    let mut len = 0;
+    for c in super::param_name(label).bytes() {
+        if len == buf.len() {
+            break;
+        }
+        if !matches!(c, b'_' | b'-') {
+            buf[len] = c.to_ascii_lowercase();
+            len += 1;
+        }
+    }
+    let name = &buf[..len];
+    // Without its last link words (`return_to_url`: `returnto`, then `return`).
+    let mut base = name;
+    for _ in 0..2 {
+        if let Some(w) = LINK_WORDS
+            .iter()
+            .find(|w| base.len() > w.len() && base.ends_with(w.as_bytes()))
+        {
+            base = &base[..base.len() - w.len()];
+        }
+    }
+    // A bare end names a redirect only for these (`error` and `next` alone are other things).
+    let bare = BARE_REDIRECT_ENDS
+        .iter()
+        .any(|e| name.ends_with(e.as_bytes()));
+    let named = memchr::memmem::find(name, b"redir").is_some()
+        || REDIRECT_PARAMS.iter().any(|p| p.as_bytes() == name)
+        || ((base.len() < name.len() || bare)
+            && REDIRECT_ENDS.iter().any(|e| base.ends_with(e.as_bytes())));
+    (named || LINK_PARAMS.iter().any(|p| p.as_bytes() == name)).then_some(named)
+}
+
+/// A redirect or link parameter's URL whose host holds the site's own name (the `Host`
+/// field's last two labels, three under a short second-level label such as `co.uk`) followed
+/// by more labels: `https://preprint-hub.example.attacker-site.com/cb` sent to
+/// `login.preprint-hub.example`, which a check that the URL starts with the site's name
+/// passes. The site's own hosts (the name itself, or ending in it) are not look-alikes.
+pub(crate) fn lookalike_of_host(host: &[u8], label: &str, value: &[u8]) -> bool {
+    if redirect_name(label).is_none() {
+        return false;
+    }
+    let value = value.trim_ascii_start();
+    let Some(at) = memchr::memmem::find(value, b"://") else {
+        return false;
+    };
+    if at == 0
+        || !value[..at]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
+    {
+        return false;
+    }
+    let host = String::from_utf8_lossy(host).to_ascii_lowercase();
+    let host = host.trim().trim_end_matches('.');
+    let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if port.bytes().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    let labels: Vec<&str> = host.split('.').collect();
+    let keep = match labels.as_slice() {
+        [.., second, _] if second.len() <= 3 => 3,
+        _ => 2,
+    };
+    if labels.len() < keep
+        || labels.iter().any(|l| l.is_empty())
+        || !labels[labels.len() - keep]
+            .bytes()
+            .any(|c| c.is_ascii_alphabetic())
+    {
+        return false;
+    }
+    let own = labels[labels.len() - keep..].join(".");
+    let target = String::from_utf8_lossy(&value[at + 3..]).to_ascii_lowercase();
+    let authority = target.split(['/', '\\', '?', '#']).next().unwrap_or("");
+    let target_host = authority.rsplit('@').next().unwrap_or(authority);
+    let target_host = target_host.split(':').next().unwrap_or(target_host);
+    if target_host == own || target_host.ends_with(&format!(".{own}")) {
+        return false;
+    }
+    target_host.match_indices(own.as_str()).any(|(i, _)| {
+        (i == 0 || target_host.as_bytes()[i - 1] == b'.')
+            && target_host.as_bytes().get(i + own.len()) == Some(&b'.')
+    })
 }
 
 /// Whether the host of `authority` is made to look like another: a dot that is not ASCII's
@@ -1442,6 +1508,80 @@ mod tests {
         // A namespace prefix before markup is no label of a URL.
         let token = "<wsa:Address>https://localhost/sts</wsa:Address>";
         assert!(!hits(Kind::Value, "form:wresult", token, 1).contains(&SSRF_INTERNAL));
+    }
+
+    #[test]
+    fn redirects_to_hosts_named_like_the_site() {
+        use super::lookalike_of_host as l;
+        let host = b"login.preprint-hub.example";
+        let cases: &[(&[u8], &str, &str, bool)] = &[
+            (
+                host,
+                "query:redirect_uri",
+                "https://preprint-hub.example.attacker-site.com/cb",
+                true,
+            ),
+            (
+                b"cas.state-uni.example",
+                "query:service",
+                "https://state-uni.example.ticket-check.info/v",
+                true,
+            ),
+            (b"maps.city.example", "query:service", "WMS", false),
+            (
+                b"cas.state-uni.example",
+                "query:next",
+                "https://state-uni.example.ticket-check.info/v",
+                true,
+            ),
+            (
+                b"www.shop.co.uk:443",
+                "form:return_url",
+                "https://shop.co.uk.evil.net/",
+                true,
+            ),
+            // The site's own hosts, other sites, other parameters, no URL.
+            (
+                host,
+                "query:redirect_uri",
+                "https://app.preprint-hub.example/cb",
+                false,
+            ),
+            (
+                host,
+                "query:redirect_uri",
+                "https://preprint-hub.example/cb",
+                false,
+            ),
+            (host, "query:redirect_uri", "https://zotero.org/cb", false),
+            (
+                host,
+                "query:redirect_uri",
+                "https://my-preprint-hub.example.org/cb",
+                false,
+            ),
+            (
+                host,
+                "query:title",
+                "https://preprint-hub.example.attacker-site.com/",
+                false,
+            ),
+            (
+                host,
+                "query:next",
+                "see preprint-hub.example.attacker-site.com",
+                false,
+            ),
+            (
+                b"10.0.0.1",
+                "query:next",
+                "https://0.1.evil.example/",
+                false,
+            ),
+        ];
+        for (h, label, value, want) in cases {
+            assert_eq!(l(h, label, value.as_bytes()), *want, "{label} {value}");
+        }
     }
 
     #[test]
