@@ -255,6 +255,7 @@ pub(crate) const RCE_PICKLE: u32 = 1521;
 pub(crate) const RCE_UPLOAD_DISGUISED: u32 = 1522;
 pub(crate) const RCE_RUBY: u32 = 1523;
 pub(crate) const RCE_REDIS: u32 = 1524;
+pub(crate) const RCE_TEX_SHELL: u32 = 1525;
 
 // PHP.
 pub(crate) const PHP_OPEN_TAG: u32 = 1600;
@@ -1124,6 +1125,13 @@ static CATALOGUE: &[RuleInfo] = &[
         1,
         S::Critical,
         "Redis command that writes files or loads code",
+    ),
+    r(
+        RCE_TEX_SHELL,
+        F::Rce,
+        1,
+        S::Critical,
+        "TeX shell escape: \\write18 or \\input of a command",
     ),
     r(PHP_OPEN_TAG, F::Php, 1, S::Critical, "PHP open tag"),
     r(PHP_WRAPPER, F::Php, 1, S::Critical, "PHP stream wrapper"),

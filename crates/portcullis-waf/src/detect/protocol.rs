@@ -501,6 +501,12 @@ pub(crate) fn request_checks(
             add(PROTO_SESSION_FIXATION, &p.0, &p.1);
         }
     }
+    if on(SSRF_OPEN_REDIRECT)
+        && let Some(q) = req.query
+        && let Some((label, value)) = super::url::over_encoded_redirect(q)
+    {
+        add(SSRF_OPEN_REDIRECT, &label, &value);
+    }
     // A redirect or link parameter naming a host that holds this site's own name followed by
     // more labels (one finding is enough).
     if on(SSRF_OPEN_REDIRECT)

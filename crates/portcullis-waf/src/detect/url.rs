@@ -649,6 +649,49 @@ fn open_redirect(label: &str, text: &str, raw: &str, sink: &mut Sink<'_>) {
     }
 }
 
+/// A redirect or link parameter of the query string (raw, still encoded) whose URL has its
+/// letters and digits percent-encoded, four or more of them
+/// (`next=%68%74%74%70%73%3a%2f%2f%65%76%69%6c%2e…`): no browser or HTTP library encodes
+/// them, and a check that compares the text as sent with the site's own URLs sees none.
+/// Its label and decoded value.
+pub(crate) fn over_encoded_redirect(query: &[u8]) -> Option<(String, Vec<u8>)> {
+    memchr::memchr(b'%', query)?;
+    let hex = |c: u8| (c as char).to_digit(16);
+    for pair in query.split(|&b| b == b'&').take(256) {
+        let mut parts = pair.splitn(2, |&b| b == b'=');
+        let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let encoded = memchr::memchr_iter(b'%', value)
+            .filter(|&i| {
+                matches!((value.get(i + 1).copied().and_then(hex), value.get(i + 2).copied().and_then(hex)),
+                    (Some(h), Some(l)) if char::from((h * 16 + l) as u8).is_ascii_alphanumeric())
+            })
+            .count();
+        if encoded < 4 {
+            continue;
+        }
+        let decoded = crate::normalise::percent_decode(value, true).0;
+        let d = decoded.trim_ascii_start();
+        let url = d.starts_with(b"//")
+            || d.starts_with(b"\\\\")
+            || memchr::memmem::find(d, b"://").is_some_and(|at| {
+                at > 0
+                    && d[..at]
+                        .iter()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
+            });
+        let label = format!(
+            "query:{}",
+            String::from_utf8_lossy(&crate::normalise::percent_decode(name, true).0)
+        );
+        if url && redirect_name(&label).is_some() {
+            return Some((label, decoded));
+        }
+    }
+    None
+}
+
 /// Whether `label` names a redirect parameter (`Some(true)`: [`REDIRECT_PARAMS`], any name
 /// holding `redir`, names ending in [`REDIRECT_ENDS`]) or a link parameter (`Some(false)`:
 /// [`LINK_PARAMS`]).
@@ -1508,6 +1551,19 @@ mod tests {
         // A namespace prefix before markup is no label of a URL.
         let token = "<wsa:Address>https://localhost/sts</wsa:Address>";
         assert!(!hits(Kind::Value, "form:wresult", token, 1).contains(&SSRF_INTERNAL));
+    }
+
+    #[test]
+    fn over_encoded_redirects() {
+        use super::over_encoded_redirect as o;
+        let hit =
+            o(b"order=1&continue=%68%74%74%70%73%3a%2f%2f%65%76%69%6c%2e%65%78%61%6d%70%6c%65");
+        assert_eq!(hit.map(|(l, _)| l).as_deref(), Some("query:continue"));
+        assert!(o(b"next=%2F%2F%65%76%69%6c%2e%65%78%61%6d%70%6c%65").is_some());
+        // Encoded as clients encode (reserved characters only), another parameter, no URL.
+        assert!(o(b"next=https%3A%2F%2Fapp.example.com%2Fhome").is_none());
+        assert!(o(b"title=%68%74%74%70%73%3a%2f%2f%65%76%69%6c").is_none());
+        assert!(o(b"next=%6d%79%2d%61%63%63%6f%75%6e%74").is_none());
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub(crate) struct BenignCase {
 
 /// The files of the project's own corpus, in `tests/data/`, each written apart from the
 /// shared sample and from the other.
-pub(crate) const PROJECT_FILES: [&str; 33] = [
+pub(crate) const PROJECT_FILES: [&str; 34] = [
     "heldout.jsonl",
     "heldout2.jsonl",
     "heldout3.jsonl",
@@ -111,6 +111,7 @@ pub(crate) const PROJECT_FILES: [&str; 33] = [
     "heldout31.jsonl",
     "heldout32.jsonl",
     "heldout33.jsonl",
+    "heldout34.jsonl",
 ];
 
 /// A case of the project's own corpus: `expect` is `attack`, `benign` or `either` (arguable,
