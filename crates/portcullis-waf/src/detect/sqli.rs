@@ -174,10 +174,12 @@ impl Sqli {
             // that opens with `=IF(B2>100,…)` has nothing before its `=` for SQL to compare.
             // After its condition comes a `,` (the function), a statement (T-SQL's `IF (1=1)
             // WAITFOR …`), the end or punctuation; a name or a block is C's or JavaScript's
-            // (`if (argc > 1) strncpy(…)`, `if (n > 0) {`).
+            // (`if (argc > 1) strncpy(…)`, `if (n > 0) {`). What it compares is a literal or
+            // what the server is (`user`, `version`, `@@datadir`): a rating formula's
+            // `if(driver_age < 25, 1.5, 1)` compares a field.
             (
                 SQLI_STATEMENT,
-                r"\bgroup\s+by\b[^;]{0,120}\bhaving\b|\b(?:create|alter)\s+table\s+[a-z_`\x22\[]|\b(?:insert|replace)\s+into\s+[a-z_`\x22\[][^\s(]{0,60}\s*\(|\bexecute\s+immediate\b|\bprocedure\s+analyse\s*\(|\bdeclare\s+@[a-z]|\bexec\s*\(\s*@|(?:^|[^=\s]\s*|\S\s*=\s*)\bif\s*\(\s*[0-9a-z_'\x22]+\s*(?:=|<|>|<>|!=)[^()]{0,60}(?:,|$|\)\s*(?:$|[^a-z0-9_\s{]|(?:select|waitfor|exec|execute|begin|drop|insert|update|delete|declare|set|raiserror|shutdown)\b))|\)\s*(?:like|rlike|regexp)\s*\(|[`\x22]\s+as\s+[`\x22][^`\x22]{0,40}[`\x22]?\s+from\b|\bpg_sleep\b".to_owned(),
+                r"\bgroup\s+by\b[^;]{0,120}\bhaving\b|\b(?:create|alter)\s+table\s+[a-z_`\x22\[]|\b(?:insert|replace)\s+into\s+[a-z_`\x22\[][^\s(]{0,60}\s*\(|\bexecute\s+immediate\b|\bprocedure\s+analyse\s*\(|\bdeclare\s+@[a-z]|\bexec\s*\(\s*@|(?:^|[^=\s]\s*|\S\s*=\s*)\bif\s*\(\s*(?:[0-9]+|'[^']{0,40}'|\x22[^\x22]{0,40}\x22|[a-z_]*user|version|database|schema|@@[a-z_]+)\s*(?:=|<|>|<>|!=)[^()]{0,60}(?:,|$|\)\s*(?:$|[^a-z0-9_\s{]|(?:select|waitfor|exec|execute|begin|drop|insert|update|delete|declare|set|raiserror|shutdown)\b))|\)\s*(?:like|rlike|regexp)\s*\(|[`\x22]\s+as\s+[`\x22][^`\x22]{0,40}[`\x22]?\s+from\b|\bpg_sleep\b".to_owned(),
             ),
             // SQL's argument-less functions, not a method (`Date.now()`) nor an object whose
             // member is read (`now().hour` in a Jinja template).
@@ -1830,6 +1832,15 @@ mod tests {
                 "1 and if(1=1,sleep(5),0)",
                 "x; if (1=1) waitfor delay '0:0:5'",
                 "if(2=",
+                "1 and if(current_user='root',sleep(5),0)",
+                "x*if(@@version>5,1,2)",
+            ],
+        );
+        silent(
+            "sqli",
+            &[
+                "premium * if(driver_age < 25, 1.5, 1.0)",
+                "if(status = \"open\", 1, 0)",
             ],
         );
     }
