@@ -214,7 +214,25 @@ impl<'l> Collector<'l> {
         bad_escape: bool,
         from_query: bool,
     ) {
+        self.gzipped_object(&label, &value);
         self.push_keyed(label, kind, value, bad_escape, from_query, None);
+    }
+
+    /// A value that is a serialised object gzipped and in base64 ([`gzipped_object`]), which
+    /// the application that set it (a cookie, a hidden field) unpacks and deserialises.
+    /// Checked before the remembered inputs are: the input itself matches no detector. A
+    /// JSF view state is the form reader's to judge.
+    fn gzipped_object(&mut self, label: &str, value: &[u8]) {
+        if value.trim_ascii_start().starts_with(b"H4sI")
+            && !label.to_ascii_lowercase().ends_with("viewstate")
+            && gzipped_object(value)
+        {
+            self.anomaly(
+                rules::JAVA_DESERIALISATION,
+                label,
+                "gzipped serialised object",
+            );
+        }
     }
 
     /// [`Collector::push`] of a value that may hold a secret ([`Input::secret`]): a finding
@@ -243,6 +261,7 @@ impl<'l> Collector<'l> {
         let mut label = std::mem::take(&mut self.scratch);
         label.clear();
         write_label(&mut label);
+        self.gzipped_object(&label, value);
         let within = self.seen < self.limits.max_inputs
             && value.len() <= self.limits.max_value_bytes
             && self.bytes_used + value.len() <= self.limits.max_total_bytes;
@@ -864,6 +883,60 @@ const FIELD_LISTS: &[&str] = &[
 
 /// Shortest base64 text decoded by [`embedded`]: 16 characters carry 12 bytes.
 const MIN_EMBEDDED_BASE64: usize = 16;
+
+/// Whether `value` is gzip in base64 (`H4sI`, gzip's magic number, standard or URL-safe
+/// alphabet) whose first bytes, inflated, open a Java serialisation stream (`AC ED 00 05`),
+/// .NET BinaryFormatter's header or a pickle that imports a command runner: compressed, a
+/// serialised object shows none of its own signatures (`rO0AB`). At most 4 KiB of the value
+/// is decoded and 512 bytes inflated.
+fn gzipped_object(value: &[u8]) -> bool {
+    use base64::Engine as _;
+    let v = value.trim_ascii();
+    let take = &v[..v.len().min(4096)];
+    let text: Vec<u8> = take
+        .iter()
+        .map(|&b| match b {
+            b'-' => b'+',
+            b'_' => b'/',
+            b => b,
+        })
+        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+        .collect();
+    let Ok(gz) = EMBEDDED_BASE64.decode(&text[..text.len() - text.len() % 4]) else {
+        return false;
+    };
+    // The header (RFC 1952): magic, deflate, flags, then what the flags add.
+    if gz.len() < 18 || gz[..3] != [0x1f, 0x8b, 8] {
+        return false;
+    }
+    let flags = gz[3];
+    let mut at = 10;
+    if flags & 4 != 0 {
+        let extra = usize::from(u16::from_le_bytes([gz[10], gz[11]]));
+        at += 2 + extra;
+    }
+    for bit in [8, 16] {
+        if flags & bit != 0 {
+            match gz.get(at..).and_then(|r| memchr::memchr(0, r)) {
+                Some(end) => at += end + 1,
+                None => return false,
+            }
+        }
+    }
+    if flags & 2 != 0 {
+        at += 2;
+    }
+    let Some(deflated) = gz.get(at..) else {
+        return false;
+    };
+    let out = match miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, 512) {
+        Ok(out) => out,
+        Err(e) => e.output,
+    };
+    out.starts_with(&[0xac, 0xed, 0x00, 0x05])
+        || out.starts_with(&[0x00, 0x01, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff])
+        || pickle_runs_code(&out)
+}
 
 /// Base64 as applications write it into cookies: the standard or the URL-safe alphabet,
 /// padding optional.
@@ -4193,6 +4266,36 @@ mod tests {
         ] {
             assert!(handlers(xml).is_empty(), "{xml}");
         }
+    }
+
+    #[test]
+    fn gzipped_serialised_objects() {
+        use base64::Engine as _;
+        let gzip = |plain: &[u8], name: bool| {
+            let mut gz = vec![0x1f, 0x8b, 8, if name { 8 } else { 0 }, 0, 0, 0, 0, 0, 3];
+            if name {
+                gz.extend_from_slice(b"state.bin\0");
+            }
+            gz.extend(miniz_oxide::deflate::compress_to_vec(plain, 6));
+            gz.extend_from_slice(&[0; 8]);
+            base64::engine::general_purpose::STANDARD.encode(gz)
+        };
+        let flagged = |cookie: String| {
+            let req = RequestView::new("GET", b"/claims").header("Cookie", &cookie);
+            extract(&req, &Limits::default(), None)
+                .anomalies
+                .iter()
+                .any(|a| a.rule == rules::JAVA_DESERIALISATION)
+        };
+        let java = b"\xac\xed\x00\x05sr\x00\x11java.util.HashMap\x05\x07\xda\xc1\xc3\x16`\xd1";
+        assert!(flagged(format!("wbstate={}", gzip(java, false))));
+        assert!(flagged(format!("s={}; theme=dark", gzip(java, true))));
+        // Gzipped JSON is a client's compressed state, not an object to deserialise.
+        assert!(!flagged(format!(
+            "wbstate={}",
+            gzip(br#"{"tab":"claims","page":2}"#, false)
+        )));
+        assert!(!flagged("wbstate=H4sIAAAA%%%".to_owned()));
     }
 
     #[test]

@@ -346,6 +346,14 @@ fn paranoia_one_meets_detection_and_false_positive_floors() {
         // arguments, redirect hosts that hold the site's own name (223 and 6). Left:
         // forwarded hosts; blocked benign: code and SQL answers.
         ("heldout33.jsonl", 99.0, 3.0),
+        // Legal, insurance, real estate, HR and recruiting, accounting and tax, translation and
+        // publishing; attacks after published technique. First run, blind: 230 of 237
+        // attacks, 8 of 246 benign blocked (the reference: 152 and 32). Since: TeX's shell
+        // escape and quotation marks, ICU arguments, over-encoded redirect URLs, gzipped
+        // serialised objects, SQL's IF() on literals only (232 and 5). Left: plain off-site
+        // redirects, forwarded hosts, `$regex` on a `code`, an external DTD on a domain;
+        // blocked benign: SQL and HTML in documentation and templates.
+        ("heldout34.jsonl", 97.5, 2.5),
     ] {
         let (a, b, _) = r.project_files.get(file).copied().unwrap_or_default();
         at_least(&format!("{file} attacks"), a, attacks, &mut failures);
