@@ -822,6 +822,11 @@ mod tests {
             RequestView::new("GET", b"/")
                 .header("Host", "h")
                 .header("Cookie", "s=eyJ1aWQiOiAiNycgQU5EIFNMRUVQKDUpLS0gLSJ9"),
+            // A redirect that is a look-alike for one host and not for another.
+            RequestView::new("GET", b"/cb?next=https://shop.example.evil.net/")
+                .header("Host", "www.other.example"),
+            RequestView::new("GET", b"/cb?next=https://shop.example.evil.net/")
+                .header("Host", "www.shop.example"),
         ];
         // Location-limited exclusions: the same value is excluded at one label only.
         let located = Settings {

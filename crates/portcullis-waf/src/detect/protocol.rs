@@ -501,21 +501,20 @@ pub(crate) fn request_checks(
             add(PROTO_SESSION_FIXATION, &p.0, &p.1);
         }
     }
-    if on(SSRF_OPEN_REDIRECT)
-        && let Some(q) = req.query
-        && let Some((label, value)) = super::url::over_encoded_redirect(q)
-    {
-        add(SSRF_OPEN_REDIRECT, &label, &value);
-    }
-    // A redirect or link parameter naming a host that holds this site's own name followed by
-    // more labels (one finding is enough).
-    if on(SSRF_OPEN_REDIRECT)
-        && let Some(host) = req.first_header("host")
-        && let Some(input) = x.inputs.iter().find(|i| {
-            i.kind == Kind::Value && super::url::lookalike_of_host(host, &i.label, &i.value)
-        })
-    {
-        add(SSRF_OPEN_REDIRECT, &input.label, &input.value);
+    // A redirect parameter of the query or a form whose URL only the whole request shows
+    // to be disguised (one finding is enough).
+    if on(SSRF_OPEN_REDIRECT) {
+        let host = req.first_header("host");
+        let form = req.body.filter(|_| {
+            req.first_header("content-type")
+                .is_some_and(|ct| media_type(ct).0 == "application/x-www-form-urlencoded")
+        });
+        if let Some((label, value)) = [(req.query, "query"), (form, "form")]
+            .into_iter()
+            .find_map(|(pairs, prefix)| super::url::disguised_redirect(pairs?, prefix, host))
+        {
+            add(SSRF_OPEN_REDIRECT, &label, &value);
+        }
     }
     out
 }

@@ -575,7 +575,7 @@ fn open_redirect(label: &str, text: &str, raw: &str, sink: &mut Sink<'_>) {
     if !matches!(first, Some(b'/' | b'\\')) && !t.contains(':') {
         return;
     }
-    let Some(named) = redirect_name(label) else {
+    let Some(named) = redirect_name(super::param_name(label)) else {
         return;
     };
     let t: String = t
@@ -649,57 +649,73 @@ fn open_redirect(label: &str, text: &str, raw: &str, sink: &mut Sink<'_>) {
     }
 }
 
-/// A redirect or link parameter of the query string (raw, still encoded) whose URL has its
-/// letters and digits percent-encoded, four or more of them
-/// (`next=%68%74%74%70%73%3a%2f%2f%65%76%69%6c%2e…`): no browser or HTTP library encodes
-/// them, and a check that compares the text as sent with the site's own URLs sees none.
-/// Its label and decoded value.
-pub(crate) fn over_encoded_redirect(query: &[u8]) -> Option<(String, Vec<u8>)> {
-    memchr::memchr(b'%', query)?;
+/// A redirect or link parameter among `pairs` (a raw query string or form body, still
+/// encoded; its labels start with `prefix`) whose URL is disguised in a way only the whole
+/// request shows: its letters and digits percent-encoded, four or more of them
+/// (`next=%68%74%74%70%73%3a%2f%2f%65%76%69%6c%2e…`: no browser or HTTP library encodes them,
+/// and a check that compares the text as sent with the site's own URLs sees none), or a host
+/// that holds the site's own name ([`lookalike_of_host`], with the request's `Host`). Read
+/// from the request itself, so no remembered input or container hides it. Its label and
+/// decoded value.
+pub(crate) fn disguised_redirect(
+    pairs: &[u8],
+    prefix: &str,
+    host: Option<&[u8]>,
+) -> Option<(String, Vec<u8>)> {
     let hex = |c: u8| (c as char).to_digit(16);
-    for pair in query.split(|&b| b == b'&').take(256) {
+    for pair in pairs.split(|&b| b == b'&').take(256) {
         let mut parts = pair.splitn(2, |&b| b == b'=');
         let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
             continue;
         };
-        let encoded = memchr::memchr_iter(b'%', value)
-            .filter(|&i| {
-                matches!((value.get(i + 1).copied().and_then(hex), value.get(i + 2).copied().and_then(hex)),
-                    (Some(h), Some(l)) if char::from((h * 16 + l) as u8).is_ascii_alphanumeric())
-            })
-            .count();
-        if encoded < 4 {
+        if !value.contains(&b'%') && memchr::memmem::find(value, b"://").is_none() {
+            continue;
+        }
+        let name = crate::normalise::percent_decode_cow(name, true).0;
+        let name = String::from_utf8_lossy(&name);
+        if redirect_name(&name).is_none() {
             continue;
         }
         let decoded = crate::normalise::percent_decode(value, true).0;
+        let encoded = memchr::memchr_iter(b'%', value)
+            .filter(|&i| {
+                matches!(
+                    (
+                        value.get(i + 1).copied().and_then(hex),
+                        value.get(i + 2).copied().and_then(hex)
+                    ),
+                    (Some(h), Some(l)) if char::from((h * 16 + l) as u8).is_ascii_alphanumeric()
+                )
+            })
+            .count();
         let d = decoded.trim_ascii_start();
-        let url = d.starts_with(b"//")
-            || d.starts_with(b"\\\\")
-            || memchr::memmem::find(d, b"://").is_some_and(|at| {
-                at > 0
-                    && d[..at]
-                        .iter()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
-            });
-        let label = format!(
-            "query:{}",
-            String::from_utf8_lossy(&crate::normalise::percent_decode(name, true).0)
-        );
-        if url && redirect_name(&label).is_some() {
-            return Some((label, decoded));
+        let over_encoded = encoded >= 4
+            && (d.starts_with(b"//") || d.starts_with(b"\\\\") || url_scheme(d).is_some());
+        if over_encoded || host.is_some_and(|h| lookalike_of_host(h, d)) {
+            return Some((format!("{prefix}:{name}"), decoded));
         }
     }
     None
 }
 
-/// Whether `label` names a redirect parameter (`Some(true)`: [`REDIRECT_PARAMS`], any name
-/// holding `redir`, names ending in [`REDIRECT_ENDS`]) or a link parameter (`Some(false)`:
-/// [`LINK_PARAMS`]).
-fn redirect_name(label: &str) -> Option<bool> {
+/// Where `://` ends a URL's scheme at the start of `value` (`https://…`), if it does.
+fn url_scheme(value: &[u8]) -> Option<usize> {
+    memchr::memmem::find(value, b"://").filter(|&at| {
+        at > 0
+            && value[..at]
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
+    })
+}
+
+/// Whether a parameter's name is a redirect parameter's (`Some(true)`: [`REDIRECT_PARAMS`],
+/// any name holding `redir`, names ending in [`REDIRECT_ENDS`]) or a link parameter's
+/// (`Some(false)`: [`LINK_PARAMS`]).
+fn redirect_name(param: &str) -> Option<bool> {
     // The name folded into a buffer on the stack (its first 48 bytes).
     let mut buf = [0u8; 48];
     let mut len = 0;
-    for c in super::param_name(label).bytes() {
+    for c in param.bytes() {
         if len == buf.len() {
             break;
         }
@@ -730,26 +746,15 @@ fn redirect_name(label: &str) -> Option<bool> {
     (named || LINK_PARAMS.iter().any(|p| p.as_bytes() == name)).then_some(named)
 }
 
-/// A redirect or link parameter's URL whose host holds the site's own name (the `Host`
-/// field's last two labels, three under a short second-level label such as `co.uk`) followed
-/// by more labels: `https://preprint-hub.example.attacker-site.com/cb` sent to
+/// A URL (at the start of `value`) whose host holds the site's own name (the `Host`
+/// field's last two labels, three under a short second-level label such as `co.uk`)
+/// followed by more labels: `https://preprint-hub.example.attacker-site.com/cb` sent to
 /// `login.preprint-hub.example`, which a check that the URL starts with the site's name
 /// passes. The site's own hosts (the name itself, or ending in it) are not look-alikes.
-pub(crate) fn lookalike_of_host(host: &[u8], label: &str, value: &[u8]) -> bool {
-    if redirect_name(label).is_none() {
-        return false;
-    }
-    let value = value.trim_ascii_start();
-    let Some(at) = memchr::memmem::find(value, b"://") else {
+fn lookalike_of_host(host: &[u8], value: &[u8]) -> bool {
+    let Some(at) = url_scheme(value) else {
         return false;
     };
-    if at == 0
-        || !value[..at]
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
-    {
-        return false;
-    }
     let host = String::from_utf8_lossy(host).to_ascii_lowercase();
     let host = host.trim().trim_end_matches('.');
     let host = host.rsplit_once(':').map_or(host, |(h, port)| {
@@ -1555,7 +1560,7 @@ mod tests {
 
     #[test]
     fn over_encoded_redirects() {
-        use super::over_encoded_redirect as o;
+        let o = |pairs: &[u8]| super::disguised_redirect(pairs, "query", None);
         let hit =
             o(b"order=1&continue=%68%74%74%70%73%3a%2f%2f%65%76%69%6c%2e%65%78%61%6d%70%6c%65");
         assert_eq!(hit.map(|(l, _)| l).as_deref(), Some("query:continue"));
@@ -1568,9 +1573,8 @@ mod tests {
 
     #[test]
     fn redirects_to_hosts_named_like_the_site() {
-        use super::lookalike_of_host as l;
-        let host = b"login.preprint-hub.example";
-        let cases: &[(&[u8], &str, &str, bool)] = &[
+        let host = "login.preprint-hub.example";
+        let cases = [
             (
                 host,
                 "query:redirect_uri",
@@ -1578,20 +1582,19 @@ mod tests {
                 true,
             ),
             (
-                b"cas.state-uni.example",
+                "cas.state-uni.example",
                 "query:service",
                 "https://state-uni.example.ticket-check.info/v",
                 true,
             ),
-            (b"maps.city.example", "query:service", "WMS", false),
             (
-                b"cas.state-uni.example",
+                "cas.state-uni.example",
                 "query:next",
-                "https://state-uni.example.ticket-check.info/v",
+                "https%3A%2F%2Fstate-uni.example.ticket-check.info%2Fv",
                 true,
             ),
             (
-                b"www.shop.co.uk:443",
+                "www.shop.co.uk:443",
                 "form:return_url",
                 "https://shop.co.uk.evil.net/",
                 true,
@@ -1625,18 +1628,17 @@ mod tests {
             (
                 host,
                 "query:next",
-                "see preprint-hub.example.attacker-site.com",
+                "see+preprint-hub.example.attacker-site.com",
                 false,
             ),
-            (
-                b"10.0.0.1",
-                "query:next",
-                "https://0.1.evil.example/",
-                false,
-            ),
+            ("maps.city.example", "query:service", "WMS", false),
+            ("10.0.0.1", "query:next", "https://0.1.evil.example/", false),
         ];
         for (h, label, value, want) in cases {
-            assert_eq!(l(h, label, value.as_bytes()), *want, "{label} {value}");
+            let (prefix, name) = label.split_once(':').unwrap_or_default();
+            let pairs = format!("a=1&{name}={value}");
+            let hit = super::disguised_redirect(pairs.as_bytes(), prefix, Some(h.as_bytes()));
+            assert_eq!(hit.is_some(), want, "{label} {value}");
         }
     }
 
