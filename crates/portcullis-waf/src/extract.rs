@@ -223,7 +223,7 @@ impl<'l> Collector<'l> {
     /// Checked before the remembered inputs are: the input itself matches no detector. A
     /// JSF view state is the form reader's to judge.
     fn gzipped_object(&mut self, label: &str, value: &[u8]) {
-        if value.trim_ascii_start().starts_with(b"H4sI")
+        if value.get(..4) == Some(b"H4sI")
             && !label.to_ascii_lowercase().ends_with("viewstate")
             && gzipped_object(value)
         {

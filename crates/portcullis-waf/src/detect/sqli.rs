@@ -179,7 +179,7 @@ impl Sqli {
             // `if(driver_age < 25, 1.5, 1)` compares a field.
             (
                 SQLI_STATEMENT,
-                r"\bgroup\s+by\b[^;]{0,120}\bhaving\b|\b(?:create|alter)\s+table\s+[a-z_`\x22\[]|\b(?:insert|replace)\s+into\s+[a-z_`\x22\[][^\s(]{0,60}\s*\(|\bexecute\s+immediate\b|\bprocedure\s+analyse\s*\(|\bdeclare\s+@[a-z]|\bexec\s*\(\s*@|(?:^|[^=\s]\s*|\S\s*=\s*)\bif\s*\(\s*(?:[0-9]+|'[^']{0,40}'|\x22[^\x22]{0,40}\x22|[a-z_]*user|version|database|schema|@@[a-z_]+)\s*(?:=|<|>|<>|!=)[^()]{0,60}(?:,|$|\)\s*(?:$|[^a-z0-9_\s{]|(?:select|waitfor|exec|execute|begin|drop|insert|update|delete|declare|set|raiserror|shutdown)\b))|\)\s*(?:like|rlike|regexp)\s*\(|[`\x22]\s+as\s+[`\x22][^`\x22]{0,40}[`\x22]?\s+from\b|\bpg_sleep\b".to_owned(),
+                r"\bgroup\s+by\b[^;]{0,120}\bhaving\b|\b(?:create|alter)\s+table\s+[a-z_`\x22\[]|\b(?:insert|replace)\s+into\s+[a-z_`\x22\[][^\s(]{0,60}\s*\(|\bexecute\s+immediate\b|\bprocedure\s+analyse\s*\(|\bdeclare\s+@[a-z]|\bexec\s*\(\s*@|(?:^|[^=\s]\s*|\S\s*=\s*)\bif\s*\(\s*(?:[0-9]+|'[^']{0,40}'|\x22[^\x22]{0,40}\x22|[a-z_]*user|version|database|schema|@@[a-z_]+)\s*(?:=|<|>|<>|!=)[^()]*(?:,|$|\)\s*(?:$|[^a-z0-9_\s{]|(?:select|waitfor|exec|execute|begin|drop|insert|update|delete|declare|set|raiserror|shutdown)\b))|\)\s*(?:like|rlike|regexp)\s*\(|[`\x22]\s+as\s+[`\x22][^`\x22]{0,40}[`\x22]?\s+from\b|\bpg_sleep\b".to_owned(),
             ),
             // SQL's argument-less functions, not a method (`Date.now()`) nor an object whose
             // member is read (`now().hour` in a Jinja template).
@@ -329,6 +329,7 @@ impl Sqli {
         let filter_param = FILTER_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(param))
             || FILTER_SUFFIXES.iter().any(ends_with)
             || ((param.eq_ignore_ascii_case("q") || ends_with(&"query"))
+                && memchr::memchr3(b'=', b'<', b'>', v.lower().as_bytes()).is_some()
                 && self.names_compared(v.lower())
                 && filter_expression(v.norm())
                 && !self.literal_comparison.is_match(v.lower()));

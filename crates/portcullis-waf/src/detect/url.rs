@@ -662,13 +662,15 @@ pub(crate) fn disguised_redirect(
     prefix: &str,
     host: Option<&[u8]>,
 ) -> Option<(String, Vec<u8>)> {
+    // Neither shape without a `%` or a `:` (most query strings: one pass, and done).
+    memchr::memchr2(b'%', b':', pairs)?;
     let hex = |c: u8| (c as char).to_digit(16);
     for pair in pairs.split(|&b| b == b'&').take(256) {
         let mut parts = pair.splitn(2, |&b| b == b'=');
         let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
             continue;
         };
-        if !value.contains(&b'%') && memchr::memmem::find(value, b"://").is_none() {
+        if memchr::memchr2(b'%', b':', value).is_none() {
             continue;
         }
         let name = crate::normalise::percent_decode_cow(name, true).0;
