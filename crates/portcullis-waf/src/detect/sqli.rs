@@ -323,9 +323,9 @@ impl Sqli {
             .iter()
             .any(|p| p.eq_ignore_ascii_case(param))
             || STATEMENT_SUFFIXES.iter().any(ends_with);
-        // A filter parameter by name, or a query parameter holding a filter expression with a
-        // comparison, none of two literals (a library's CQL `dc.title = "moby dick" and
-        // dc.date > 1900`).
+        // A filter parameter by name (or name's end), or a search parameter holding a filter
+        // expression that compares names, never a name with itself nor a literal on the
+        // left (a library's CQL `dc.title = "moby dick" and dc.date > 1900`).
         let filter_param = FILTER_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(param))
             || FILTER_SUFFIXES.iter().any(ends_with)
             || ((param.eq_ignore_ascii_case("q") || ends_with(&"query"))

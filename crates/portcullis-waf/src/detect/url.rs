@@ -567,8 +567,8 @@ const LINK_PARAMS: &[&str] = &[
 /// (see [`lookalike_host`]; `raw` is the value before folding, which still has a full stop
 /// that is not ASCII's). Tabs and line breaks are dropped first, as browsers drop them from
 /// URLs. A URL to another host written plainly is a client's (an OAuth client's
-/// `redirect_uri` names its own site); one that holds the site's own name is
-/// [`lookalike_of_host`]'s, which needs the request's `Host`.
+/// `redirect_uri` names its own site); one that holds the site's own name, or whose letters
+/// are percent-encoded, is [`disguised_redirect`]'s, which reads the request as sent.
 fn open_redirect(label: &str, text: &str, raw: &str, sink: &mut Sink<'_>) {
     let t = text.trim_start_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
     let first = t.as_bytes().first();
