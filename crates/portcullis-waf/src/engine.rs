@@ -405,6 +405,29 @@ mod tests {
                 String::from_utf8_lossy(target)
             );
         }
+        // A redirect disguised in the raw query or form: letters percent-encoded, or a host
+        // holding the site's own name.
+        for r in [
+            RequestView::new(
+                "GET",
+                b"/logout?next=%68%74%74%70%73%3a%2f%2f%65%76%69%6c%2e%6e%65%74",
+            )
+            .header("Host", "www.shop.example"),
+            RequestView::new("POST", b"/login")
+                .header("Host", "www.shop.example")
+                .header(
+                    "Content-Type",
+                    "Application/x-www-form-urlencoded; charset=UTF-8",
+                )
+                .body(b"user=kim&return_url=https%3A%2F%2Fshop.example.evil.net%2F"),
+        ] {
+            assert!(rule_ids(&r).contains(&SSRF_OPEN_REDIRECT), "{:?}", r.path);
+        }
+        let own = RequestView::new("POST", b"/login")
+            .header("Host", "www.shop.example")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(b"user=kim&return_url=https%3A%2F%2Fcheckout.shop.example%2F");
+        assert!(!rule_ids(&own).contains(&SSRF_OPEN_REDIRECT));
         // A query that names another host for a back end that rebuilds the URL.
         assert!(
             rule_ids(&req(

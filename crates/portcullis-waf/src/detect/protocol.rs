@@ -504,14 +504,24 @@ pub(crate) fn request_checks(
     // A redirect parameter of the query or a form whose URL only the whole request shows
     // to be disguised (one finding is enough).
     if on(SSRF_OPEN_REDIRECT) {
-        let host = req.first_header("host");
+        const FORM: &[u8] = b"application/x-www-form-urlencoded";
         let form = req.body.filter(|_| {
-            req.first_header("content-type")
-                .is_some_and(|ct| media_type(ct).0 == "application/x-www-form-urlencoded")
+            req.first_header("content-type").is_some_and(|ct| {
+                let ct = ct.trim_ascii_start();
+                ct.get(..FORM.len())
+                    .is_some_and(|t| t.eq_ignore_ascii_case(FORM))
+            })
         });
-        if let Some((label, value)) = [(req.query, "query"), (form, "form")]
-            .into_iter()
-            .find_map(|(pairs, prefix)| super::url::disguised_redirect(pairs?, prefix, host))
+        let mut host = None;
+        if let Some((label, value)) =
+            [(req.query, "query"), (form, "form")]
+                .into_iter()
+                .find_map(|(pairs, prefix)| {
+                    // Read only when a pair may hold a URL (the pass below returns at once else).
+                    let pairs = pairs.filter(|p| memchr::memchr2(b'%', b':', p).is_some())?;
+                    let host = *host.get_or_insert_with(|| req.first_header("host"));
+                    super::url::disguised_redirect(pairs, prefix, host)
+                })
         {
             add(SSRF_OPEN_REDIRECT, &label, &value);
         }
