@@ -884,6 +884,16 @@ const FIELD_LISTS: &[&str] = &[
 /// Shortest base64 text decoded by [`embedded`]: 16 characters carry 12 bytes.
 const MIN_EMBEDDED_BASE64: usize = 16;
 
+/// A byte of the URL-safe base64 alphabet as the standard one writes it (`-` as `+`, `_` as
+/// `/`; any other byte as it is), so that [`EMBEDDED_BASE64`] decodes text in either.
+fn standard_base64(b: u8) -> u8 {
+    match b {
+        b'-' => b'+',
+        b'_' => b'/',
+        b => b,
+    }
+}
+
 /// Whether `value` is gzip in base64 (`H4sI`, gzip's magic number, standard or URL-safe
 /// alphabet) whose first bytes, inflated, open a Java serialisation stream (`AC ED 00 05`),
 /// .NET BinaryFormatter's header or a pickle that imports a command runner: compressed, a
@@ -895,11 +905,7 @@ fn gzipped_object(value: &[u8]) -> bool {
     let take = &v[..v.len().min(4096)];
     let text: Vec<u8> = take
         .iter()
-        .map(|&b| match b {
-            b'-' => b'+',
-            b'_' => b'/',
-            b => b,
-        })
+        .map(|&b| standard_base64(b))
         .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
         .collect();
     let Ok(gz) = EMBEDDED_BASE64.decode(&text[..text.len() - text.len() % 4]) else {
@@ -997,17 +1003,12 @@ fn base64_document(
     {
         return;
     }
-    let standard_byte = |b: u8| match b {
-        b'-' => b'+',
-        b'_' => b'/',
-        b => b,
-    };
     // Binary (an image, a random id) shows in its first bytes: they are looked at before a
     // long value is copied and decoded whole.
     let mut head = [0u8; 64];
     let head_len = unpadded.len().min(head.len()) / 4 * 4;
     for (h, &b) in head.iter_mut().zip(&unpadded[..head_len]) {
-        *h = standard_byte(b);
+        *h = standard_base64(b);
     }
     let mut head_bytes = [0u8; 48];
     // NUL is allowed: PHP writes it around the names of private properties in a serialised
@@ -1017,7 +1018,7 @@ fn base64_document(
         Ok(n) if !head_bytes[..n].iter().any(binary) => {}
         _ => return,
     }
-    let standard: Vec<u8> = unpadded.iter().map(|&b| standard_byte(b)).collect();
+    let standard: Vec<u8> = unpadded.iter().map(|&b| standard_base64(b)).collect();
     let Ok(decoded) = EMBEDDED_BASE64.decode(standard) else {
         return;
     };
@@ -2771,15 +2772,10 @@ fn pickle_runs(content: &[u8]) -> bool {
     if text.len() < MIN_EMBEDDED_BASE64 || !text[..4].iter().all(b64) {
         return false;
     }
-    let url_safe = |b: &u8| match b {
-        b'-' => b'+',
-        b'_' => b'/',
-        _ => *b,
-    };
     let mut head = [0u8; 3];
     let mut quad = [0u8; 4];
     for (q, b) in quad.iter_mut().zip(&text[..4]) {
-        *q = url_safe(b);
+        *q = standard_base64(*b);
     }
     if EMBEDDED_BASE64.decode_slice(quad, &mut head).is_err()
         || !matches!(head, [0x80, 2..=5, _] | [b'c' | b'(' | b']' | b'}', _, _])
@@ -2789,7 +2785,7 @@ fn pickle_runs(content: &[u8]) -> bool {
     let joined: Vec<u8> = text[..text.len().min(64 * 1024)]
         .iter()
         .filter(|b| !b.is_ascii_whitespace())
-        .map(url_safe)
+        .map(|&b| standard_base64(b))
         .collect();
     let cut = &joined[..joined.len() / 4 * 4];
     cut.iter().all(b64)
